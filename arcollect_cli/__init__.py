@@ -1,0 +1,1 @@
+"""The ``arcollect`` command and the embedded local stack. Never deployed to Lambda."""

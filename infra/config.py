@@ -1,0 +1,80 @@
+"""Deployment configuration from CDK context: defaults in cdk.json, overridden with ``-c key=value``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from constructs import Node
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SCHEDULE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\((\S+ ){5}\S+\))$")
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
+# The retention periods offered (days), a subset of what CloudWatch Logs accepts.
+RETENTION_DAYS = (7, 14, 30, 90, 180, 365, 731, 1827, 3653)
+
+
+class ConfigError(ValueError):
+    """A context value that cannot be deployed; the message names the key and says what is expected."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    environment_name: str
+    sender_email: str
+    portal_domain: str | None
+    portal_certificate_arn: str | None
+    dunning_schedule: str
+    reports_schedule: str
+    schedule_time_zone: str
+    alarm_email: str | None
+    log_retention_days: int
+    portal_rate_limit_per_5min: int
+
+    @classmethod
+    def from_context(cls, node: Node) -> StackConfig:
+        def value(key: str) -> str:
+            raw = node.try_get_context(key)
+            return "" if raw is None else str(raw).strip()
+
+        config = cls(
+            environment_name=value("environmentName") or "dev",
+            sender_email=value("senderEmail"),
+            portal_domain=value("portalDomain") or None,
+            portal_certificate_arn=value("portalCertificateArn") or None,
+            dunning_schedule=value("dunningSchedule") or "rate(1 hour)",
+            reports_schedule=value("reportsSchedule") or "cron(0 5 * * ? *)",
+            schedule_time_zone=value("scheduleTimeZone") or "UTC",
+            alarm_email=value("alarmEmail") or None,
+            log_retention_days=int(value("logRetentionDays") or 90),
+            portal_rate_limit_per_5min=int(value("portalRateLimitPer5Min") or 1000),
+        )
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if not _ENV_NAME.match(self.environment_name):
+            raise ConfigError(
+                f"context environmentName={self.environment_name!r}: "
+                "use 2-20 lower-case letters, digits or '-'"
+            )
+        if not _EMAIL.match(self.sender_email):
+            raise ConfigError(f"context senderEmail={self.sender_email!r} is not an email address")
+        if self.alarm_email and not _EMAIL.match(self.alarm_email):
+            raise ConfigError(f"context alarmEmail={self.alarm_email!r} is not an email address")
+        for key, expression in (
+            ("dunningSchedule", self.dunning_schedule),
+            ("reportsSchedule", self.reports_schedule),
+        ):
+            if not _SCHEDULE.match(expression):
+                raise ConfigError(
+                    f"context {key}={expression!r}: use rate(N unit) or a six-field cron(...) expression"
+                )
+        if bool(self.portal_domain) != bool(self.portal_certificate_arn):
+            raise ConfigError(
+                "context portalDomain and portalCertificateArn go together: set both or neither"
+            )
+        if self.log_retention_days not in RETENTION_DAYS:
+            raise ConfigError(f"context logRetentionDays={self.log_retention_days}: one of {RETENTION_DAYS}")
+        if not 100 <= self.portal_rate_limit_per_5min <= 2_000_000_000:
+            raise ConfigError("context portalRateLimitPer5Min must be between 100 and 2,000,000,000")

@@ -1,0 +1,62 @@
+"""Ingest: drop bucket ObjectCreated under incoming/ -> SQS (with DLQ) -> ingest function."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from constructs import Construct
+
+from arcollect.contract import DropPrefix, EnvVar, FunctionName
+from infra.constructs.data import DataStore
+from infra.constructs.queues import dead_letter_queue, work_queue
+from infra.constructs.runtime import FunctionRuntime
+
+FUNCTION_TIMEOUT = Duration.minutes(10)
+
+
+class Ingest(Construct):
+    def __init__(
+        self, scope: Construct, id: str, *, runtime: FunctionRuntime, data: DataStore, environment_name: str
+    ) -> None:
+        super().__init__(scope, id)
+        self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue")
+        # Visibility six times the function timeout (AWS's guidance for Lambda consumers), so a slow
+        # batch is not handed to a second consumer while the first still works on it.
+        self.queue = work_queue(
+            self,
+            "Queue",
+            dlq=self.dead_letter_queue,
+            visibility_timeout=Duration.seconds(FUNCTION_TIMEOUT.to_seconds() * 6),
+            max_receive_count=5,
+        )
+        data.drop_bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3n.SqsDestination(self.queue),
+            s3.NotificationKeyFilter(prefix=DropPrefix.INCOMING),
+        )
+        self.function = runtime.function(
+            self,
+            FunctionName.INGEST,
+            description="Validates and loads ERP files dropped under incoming/",
+            timeout=FUNCTION_TIMEOUT,
+            memory_size=1024,
+            environment={
+                EnvVar.ENVIRONMENT_NAME: environment_name,
+                EnvVar.TABLE_NAME: data.table.table_name,
+                EnvVar.DROP_BUCKET: data.drop_bucket.bucket_name,
+            },
+        )
+        self.function.add_event_source(
+            sources.SqsEventSource(
+                self.queue,
+                batch_size=10,
+                max_batching_window=Duration.seconds(5),
+                report_batch_item_failures=True,
+            )
+        )
+        data.table.grant_read_write_data(self.function)
+        # Reads the dropped files; writes results/ and rejected/ next to them.
+        data.drop_bucket.grant_read(self.function)
+        data.drop_bucket.grant_put(self.function)

@@ -1,0 +1,165 @@
+"""Portal: API Gateway REST API (logged, throttled, behind a WAF) -> portal function; link-signing key."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from arcollect.contract import EnvVar, FunctionName
+from infra.constructs.data import DataStore
+from infra.constructs.runtime import FunctionRuntime
+
+STAGE_NAME = "live"
+
+
+def _managed_rule(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
+    return wafv2.CfnWebACL.RuleProperty(
+        name=name,
+        priority=priority,
+        override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                vendor_name="AWS", name=name
+            )
+        ),
+        visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
+            cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+        ),
+    )
+
+
+class Portal(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        runtime: FunctionRuntime,
+        data: DataStore,
+        environment_name: str,
+        log_retention: logs.RetentionDays,
+        domain_name: str | None,
+        certificate_arn: str | None,
+        rate_limit_per_5min: int,
+    ) -> None:
+        super().__init__(scope, id)
+        # The HMAC key that signs the customer links in reminder emails.
+        self.link_secret = secretsmanager.Secret(
+            self,
+            "LinkSigningKey",
+            description="arcollect portal link signing key (HMAC)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.function = runtime.function(
+            self,
+            FunctionName.PORTAL,
+            description="Customer self-service portal (pages and /api/v1)",
+            timeout=Duration.seconds(20),
+            memory_size=1024,
+            environment={
+                EnvVar.ENVIRONMENT_NAME: environment_name,
+                EnvVar.TABLE_NAME: data.table.table_name,
+                EnvVar.DROP_BUCKET: data.drop_bucket.bucket_name,
+                EnvVar.LINK_SECRET_ARN: self.link_secret.secret_arn,
+            },
+        )
+        data.table.grant_read_write_data(self.function)
+        self.link_secret.grant_read(self.function)
+        # Invoice documents the ERP dropped (read) and dispute attachments customers upload (write).
+        data.drop_bucket.grant_read(self.function, "incoming/documents/*")
+        data.drop_bucket.grant_put(self.function, "attachments/*")
+
+        self.access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN
+        )
+        self.api = apigw.LambdaRestApi(
+            self,
+            "Api",
+            handler=self.function,
+            proxy=True,
+            description="arcollect customer portal",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            binary_media_types=[
+                "application/octet-stream",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ],
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE_NAME,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
+                ),
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                # Request and response bodies carry customer data: never into logs.
+                data_trace_enabled=False,
+                metrics_enabled=True,
+                tracing_enabled=True,
+                throttling_rate_limit=50,
+                throttling_burst_limit=100,
+            ),
+        )
+        self.web_acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True,
+                metric_name="arcollect-portal",
+                sampled_requests_enabled=True,
+            ),
+            rules=[
+                wafv2.CfnWebACL.RuleProperty(
+                    name="RateLimitPerIp",
+                    priority=0,
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            aggregate_key_type="IP", limit=rate_limit_per_5min
+                        )
+                    ),
+                    visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
+                        cloud_watch_metrics_enabled=True,
+                        metric_name="RateLimitPerIp",
+                        sampled_requests_enabled=True,
+                    ),
+                ),
+                _managed_rule("AWSManagedRulesCommonRuleSet", 1),
+                _managed_rule("AWSManagedRulesKnownBadInputsRuleSet", 2),
+            ],
+        )
+        wafv2.CfnWebACLAssociation(
+            self,
+            "WebAclAssociation",
+            resource_arn=self.api.deployment_stage.stage_arn,
+            web_acl_arn=self.web_acl.attr_arn,
+        )
+        if domain_name and certificate_arn:
+            custom_domain = self.api.add_domain_name(
+                "CustomDomain",
+                domain_name=domain_name,
+                certificate=acm.Certificate.from_certificate_arn(self, "Certificate", certificate_arn),
+                endpoint_type=apigw.EndpointType.REGIONAL,
+                security_policy=apigw.SecurityPolicy.TLS_1_2,
+            )
+            self.url = f"https://{custom_domain.domain_name}/"
+        else:
+            self.url = self.api.url

@@ -1,0 +1,117 @@
+"""The arcollect stack: composes one construct per concern and publishes the outputs the CLI reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from arcollect.contract import FunctionName, Output
+from infra.config import StackConfig
+from infra.constructs.data import DataStore
+from infra.constructs.dunning import Dunning
+from infra.constructs.ingest import Ingest
+from infra.constructs.monitoring import Monitoring
+from infra.constructs.portal import Portal
+from infra.constructs.reports import Reports
+from infra.constructs.runtime import FunctionRuntime
+from infra.nag import acknowledge_findings
+
+_RETENTION = {
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    90: logs.RetentionDays.THREE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    731: logs.RetentionDays.TWO_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+
+class ArcollectStack(Stack):
+    def __init__(self, scope: Construct, id: str, *, config: StackConfig, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        Tags.of(self).add("app", "arcollect")
+        Tags.of(self).add("environment", config.environment_name)
+        retention = _RETENTION[config.log_retention_days]
+
+        self.data = DataStore(self, "Data")
+        self.runtime = FunctionRuntime(
+            self, "Runtime", environment_name=config.environment_name, log_retention=retention
+        )
+        self.ingest = Ingest(
+            self, "Ingest", runtime=self.runtime, data=self.data, environment_name=config.environment_name
+        )
+        self.portal = Portal(
+            self,
+            "Portal",
+            runtime=self.runtime,
+            data=self.data,
+            environment_name=config.environment_name,
+            log_retention=retention,
+            domain_name=config.portal_domain,
+            certificate_arn=config.portal_certificate_arn,
+            rate_limit_per_5min=config.portal_rate_limit_per_5min,
+        )
+        self.dunning = Dunning(
+            self,
+            "Dunning",
+            runtime=self.runtime,
+            data=self.data,
+            environment_name=config.environment_name,
+            sender_email=config.sender_email,
+            schedule_expression=config.dunning_schedule,
+            schedule_time_zone=config.schedule_time_zone,
+            portal_base_url=self.portal.url,
+            link_secret=self.portal.link_secret,
+        )
+        self.reports = Reports(
+            self,
+            "Reports",
+            runtime=self.runtime,
+            data=self.data,
+            environment_name=config.environment_name,
+            schedule_expression=config.reports_schedule,
+            schedule_time_zone=config.schedule_time_zone,
+        )
+        functions = {
+            FunctionName.INGEST: self.ingest.function,
+            FunctionName.DUNNING: self.dunning.function,
+            FunctionName.PORTAL: self.portal.function,
+            FunctionName.REPORTS: self.reports.function,
+        }
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            functions=functions,
+            dead_letter_queues={
+                FunctionName.INGEST: self.ingest.dead_letter_queue,
+                FunctionName.DUNNING: self.dunning.dead_letter_queue,
+                FunctionName.REPORTS: self.reports.dead_letter_queue,
+            },
+            configuration_set_name=self.dunning.configuration_set.configuration_set_name,
+            api=self.portal.api,
+            alarm_email=config.alarm_email,
+        )
+
+        outputs = {
+            Output.TABLE_NAME: self.data.table.table_name,
+            Output.DROP_BUCKET: self.data.drop_bucket.bucket_name,
+            Output.REPORTS_BUCKET: self.data.reports_bucket.bucket_name,
+            Output.INGEST_QUEUE_URL: self.ingest.queue.queue_url,
+            Output.PORTAL_URL: self.portal.url,
+            Output.SES_CONFIGURATION_SET: self.dunning.configuration_set.configuration_set_name,
+            Output.LINK_SECRET_ARN: self.portal.link_secret.secret_arn,
+            Output.INGEST_FUNCTION: self.ingest.function.function_name,
+            Output.DUNNING_FUNCTION: self.dunning.function.function_name,
+            Output.PORTAL_FUNCTION: self.portal.function.function_name,
+            Output.REPORTS_FUNCTION: self.reports.function.function_name,
+        }
+        for key, value in outputs.items():
+            CfnOutput(self, key, value=value)
+
+        acknowledge_findings(self)

@@ -1,0 +1,28 @@
+"""Time: every entry point takes "now" from its event; nothing in the domain reads the wall clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+class InvalidInstant(ValueError):
+    """A timestamp in an event or a command line that is not an ISO-8601 instant."""
+
+
+def parse_instant(value: str, *, what: str = "time") -> datetime:
+    """Parse an ISO-8601 instant (``Z`` or an offset) into an aware UTC datetime."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise InvalidInstant(f"{what} {value!r} is not an ISO-8601 timestamp") from error
+    if parsed.tzinfo is None:
+        raise InvalidInstant(f"{what} {value!r} has no time zone; add Z or an offset such as +00:00")
+    return parsed.astimezone(UTC)
+
+
+def format_instant(value: datetime) -> str:
+    """UTC ISO-8601 with a ``Z``, second precision: the form stored in the table and sorted by it."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,129 @@
+"""The names that the CDK app, the functions and the local stack must agree on.
+
+Everything here is a plain constant so that ``infra/`` (synth time), the Lambda functions (run time) and
+``arcollect_cli`` (the local stack) import one definition; a test checks the synthesized template
+against it, which is what keeps the local stack from drifting away from AWS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+class EnvVar:
+    """Environment variable names that CDK sets on the functions."""
+
+    TABLE_NAME: Final = "TABLE_NAME"
+    DROP_BUCKET: Final = "DROP_BUCKET"
+    REPORTS_BUCKET: Final = "REPORTS_BUCKET"
+    SENDER_EMAIL: Final = "SENDER_EMAIL"
+    SES_CONFIGURATION_SET: Final = "SES_CONFIGURATION_SET"
+    LINK_SECRET_ARN: Final = "LINK_SECRET_ARN"  # noqa: S105 (a variable name, not a secret)
+    PORTAL_BASE_URL: Final = "PORTAL_BASE_URL"
+    ENVIRONMENT_NAME: Final = "ENVIRONMENT_NAME"
+
+
+class Output:
+    """CloudFormation output keys of the stack; ``.local/outputs.json`` uses the same keys."""
+
+    TABLE_NAME: Final = "TableName"
+    DROP_BUCKET: Final = "DropBucketName"
+    REPORTS_BUCKET: Final = "ReportsBucketName"
+    INGEST_QUEUE_URL: Final = "IngestQueueUrl"
+    PORTAL_URL: Final = "PortalUrl"
+    SES_CONFIGURATION_SET: Final = "SesConfigurationSetName"
+    LINK_SECRET_ARN: Final = "LinkSecretArn"  # noqa: S105 (an output name, not a secret)
+    INGEST_FUNCTION: Final = "IngestFunctionName"
+    DUNNING_FUNCTION: Final = "DunningFunctionName"
+    PORTAL_FUNCTION: Final = "PortalFunctionName"
+    REPORTS_FUNCTION: Final = "ReportsFunctionName"
+
+
+class DropPrefix:
+    """Key prefixes of the drop bucket (see the README's drop layout)."""
+
+    INCOMING: Final = "incoming/"
+    RESULTS: Final = "results/"
+    REJECTED: Final = "rejected/"
+    CONFIG: Final = "config/"
+
+
+class ReportPrefix:
+    KPI: Final = "kpi/"
+    LATEST: Final = "latest/"
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    hash_key: str
+    range_key: str
+
+
+class TableSchema:
+    """The single table: generic keys, a TTL attribute and two sparse global secondary indexes."""
+
+    PARTITION_KEY: Final = "pk"
+    SORT_KEY: Final = "sk"
+    TTL_ATTRIBUTE: Final = "expires_at"
+    # Items that need the hourly sweep's attention carry these two attributes; everything else is absent
+    # from the index, so the sweep reads what is due and nothing more. The shard spreads writes of one
+    # hour over several partition keys (1,000 writes/s per key).
+    BY_NEXT_ACTION: Final = IndexSpec("by_next_action", "next_action_shard", "next_action_at")
+    # Collector tasks: worklist per owner, highest priority first.
+    WORKLIST: Final = IndexSpec("worklist", "worklist_owner", "worklist_rank")
+    INDEXES: Final = (BY_NEXT_ACTION, WORKLIST)
+    NEXT_ACTION_SHARDS: Final = 8
+
+
+class FunctionName:
+    """Logical names of the four functions: their folder under ``functions/`` and their CDK ids."""
+
+    INGEST: Final = "ingest"
+    DUNNING: Final = "dunning"
+    PORTAL: Final = "portal"
+    REPORTS: Final = "reports"
+    ALL: Final = (INGEST, DUNNING, PORTAL, REPORTS)
+
+
+# Which environment variables each function gets: least privilege starts with least knowledge.
+FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
+    FunctionName.INGEST: (EnvVar.ENVIRONMENT_NAME, EnvVar.TABLE_NAME, EnvVar.DROP_BUCKET),
+    FunctionName.DUNNING: (
+        EnvVar.ENVIRONMENT_NAME,
+        EnvVar.TABLE_NAME,
+        EnvVar.SENDER_EMAIL,
+        EnvVar.SES_CONFIGURATION_SET,
+        EnvVar.PORTAL_BASE_URL,
+        EnvVar.LINK_SECRET_ARN,
+    ),
+    FunctionName.PORTAL: (
+        EnvVar.ENVIRONMENT_NAME,
+        EnvVar.TABLE_NAME,
+        EnvVar.DROP_BUCKET,
+        EnvVar.LINK_SECRET_ARN,
+    ),
+    FunctionName.REPORTS: (EnvVar.ENVIRONMENT_NAME, EnvVar.TABLE_NAME, EnvVar.REPORTS_BUCKET),
+}
+
+# The scheduled event the functions receive. EventBridge Scheduler's Lambda target sends whatever input
+# it is given, so the stack gives it the shape of an EventBridge "Scheduled Event" with Scheduler's
+# context attributes filled in; the local stack sends the same shape with real values.
+SCHEDULED_EVENT_SOURCE: Final = "aws.scheduler"
+SCHEDULED_EVENT_DETAIL_TYPE: Final = "Scheduled Event"
+
+
+def scheduled_event(*, execution_id: str, scheduled_time: str, schedule_arn: str) -> dict[str, object]:
+    """The input of a scheduled invocation (placeholders at synth time, values in the local stack)."""
+    return {
+        "version": "0",
+        "id": execution_id,
+        "detail-type": SCHEDULED_EVENT_DETAIL_TYPE,
+        "source": SCHEDULED_EVENT_SOURCE,
+        "account": "",
+        "time": scheduled_time,
+        "region": "",
+        "resources": [schedule_arn],
+        "detail": {},
+    }

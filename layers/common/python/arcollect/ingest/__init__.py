@@ -1,0 +1,1 @@
+"""ERP ingest: turning files dropped under ``incoming/`` into invoices, payments and customers."""

@@ -1,0 +1,1 @@
+"""The customer self-service portal: pages and JSON API behind API Gateway."""

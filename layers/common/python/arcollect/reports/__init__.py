@@ -1,0 +1,1 @@
+"""KPI reports for managers, written to the reports bucket."""

@@ -1,0 +1,61 @@
+"""Typed settings, read once from the environment CDK sets (see ``contract.FUNCTION_ENVIRONMENT``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from arcollect.contract import EnvVar
+
+
+class ConfigurationError(RuntimeError):
+    """A setting the code needs was not configured for this function."""
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment_name: str = "dev"
+    table_name: str | None = None
+    drop_bucket: str | None = None
+    reports_bucket: str | None = None
+    sender_email: str | None = None
+    ses_configuration_set: str | None = None
+    link_secret_arn: str | None = None
+    portal_base_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            environment_name=_optional(env, EnvVar.ENVIRONMENT_NAME) or "dev",
+            table_name=_optional(env, EnvVar.TABLE_NAME),
+            drop_bucket=_optional(env, EnvVar.DROP_BUCKET),
+            reports_bucket=_optional(env, EnvVar.REPORTS_BUCKET),
+            sender_email=_optional(env, EnvVar.SENDER_EMAIL),
+            ses_configuration_set=_optional(env, EnvVar.SES_CONFIGURATION_SET),
+            link_secret_arn=_optional(env, EnvVar.LINK_SECRET_ARN),
+            portal_base_url=_optional(env, EnvVar.PORTAL_BASE_URL),
+        )
+
+    def require(self, attribute: str) -> str:
+        """The value of a setting this code path cannot work without, or a clear error naming it."""
+        value = getattr(self, attribute)
+        if not value:
+            env_name = attribute.upper()
+            raise ConfigurationError(
+                f"setting {attribute!r} is missing: set the {env_name} environment variable"
+            )
+        return str(value)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached: the environment of a Lambda sandbox does not change)."""
+    return Settings.from_env()

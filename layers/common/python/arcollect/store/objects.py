@@ -1,0 +1,46 @@
+"""S3 access: streamed reads of dropped files, JSON writes of results and reports."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from arcollect.store.errors import ObjectMissing, StoreError, StoreUnavailable
+
+_CHUNK_BYTES = 1024 * 1024
+
+
+class ObjectStore:
+    """Buckets as the functions use them; an S3 client can be injected for tests and the local stack."""
+
+    def __init__(self, client: Any | None = None) -> None:
+        self._s3 = client if client is not None else boto3.client("s3")
+
+    def iter_bytes(self, bucket: str, key: str, version_id: str | None = None) -> Iterator[bytes]:
+        """Stream one object version in chunks, never holding the whole file in memory."""
+        kwargs: dict[str, str] = {"Bucket": bucket, "Key": key}
+        if version_id and version_id != "null":
+            kwargs["VersionId"] = version_id
+        try:
+            body = self._s3.get_object(**kwargs)["Body"]
+            yield from body.iter_chunks(_CHUNK_BYTES)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in {"NoSuchKey", "NoSuchVersion", "404"}:
+                raise ObjectMissing(f"s3://{bucket}/{key} (version {version_id}) does not exist") from error
+            raise StoreError(f"reading s3://{bucket}/{key}: {code or error}") from error
+        except BotoCoreError as error:
+            raise StoreUnavailable(f"reading s3://{bucket}/{key}: {error}") from error
+
+    def put_json(self, bucket: str, key: str, document: Any) -> None:
+        body = json.dumps(document, indent=2, sort_keys=True, default=str).encode()
+        try:
+            self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+        except ClientError as error:
+            raise StoreError(f"writing s3://{bucket}/{key}: {error}") from error
+        except BotoCoreError as error:
+            raise StoreUnavailable(f"writing s3://{bucket}/{key}: {error}") from error

@@ -1,0 +1,95 @@
+"""cdk-nag, cfn-lint, the pinned CDK CLI, and configuration errors that stop a synth early."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.config import ConfigError
+from tests.infra.conftest import Synthesized, synthesize
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_cdk_nag_has_no_unacknowledged_findings_and_every_acknowledgment_has_a_reason(
+    synthesized: Synthesized,
+) -> None:
+    [report] = [
+        r for r in synthesized.validation_report()["pluginReports"] if r["pluginName"] == "AwsSolutions"
+    ]
+    assert report["conclusion"] == "success"
+    assert report["violations"] == []
+    for acknowledged in report["suppressedViolations"]:
+        assert len(acknowledged["reason"]) > 30, acknowledged["ruleName"]
+
+
+def test_cfn_lint_reports_no_errors(synthesized: Synthesized) -> None:
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            "--format",
+            "parseable",
+            str(synthesized.template_file),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    errors = [line for line in result.stdout.splitlines() if ":E" in line]
+    assert errors == [], result.stdout
+    # cfn-lint's exit code is a bit mask: 1 = it failed to run, 2 = errors (4 and 8: warnings, info).
+    assert result.returncode & 0b11 == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(shutil.which("npx") is None, reason="Node.js is needed for the CDK CLI")
+def test_the_pinned_cdk_cli_synthesizes_the_app(tmp_path: Path) -> None:
+    if not (REPO / "node_modules" / ".bin" / "cdk").exists():
+        pytest.fail("node_modules/.bin/cdk is missing: run `make dev` (npm ci installs the pinned CDK CLI)")
+    env = dict(os.environ, CDK_DISABLE_VERSION_CHECK="1")
+    result = subprocess.run(
+        ["npx", "--no-install", "cdk", "synth", "--quiet", "--no-notices", "--output", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert (tmp_path / "arcollect-dev.template.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"senderEmail": "not-an-address"}, "senderEmail"),
+        ({"portalDomain": "pay.example.com"}, "portalDomain and portalCertificateArn"),
+        ({"dunningSchedule": "every hour"}, "dunningSchedule"),
+        ({"environmentName": "Prod_1"}, "environmentName"),
+        ({"logRetentionDays": 42}, "logRetentionDays"),
+    ],
+)
+def test_bad_context_fails_with_a_message_naming_the_key(
+    tmp_path: Path, context: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        synthesize(tmp_path, **context)
+
+
+def test_a_custom_portal_domain_becomes_the_portal_url(tmp_path: Path) -> None:
+    synthesized = synthesize(
+        tmp_path,
+        portalDomain="pay.example.com",
+        portalCertificateArn="arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555",
+        environmentName="prod",
+    )
+    synthesized.template.has_resource_properties(
+        "AWS::ApiGateway::DomainName", {"DomainName": "pay.example.com"}
+    )
+    assert synthesized.stack.stack_name == "arcollect-prod"

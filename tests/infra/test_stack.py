@@ -1,0 +1,273 @@
+"""The synthesized template: every resource of the design, secured and wired as the README says."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk.assertions import Match
+
+from arcollect.contract import FUNCTION_ENVIRONMENT, SCHEDULED_EVENT_SOURCE, DropPrefix, Output, TableSchema
+from tests.infra.conftest import Synthesized
+
+
+def resources(synthesized: Synthesized, type_: str) -> dict[str, Any]:
+    return dict(synthesized.template.find_resources(type_))
+
+
+def test_the_table_is_on_demand_encrypted_recoverable_retained_with_ttl_and_the_indexes(
+    synthesized: Synthesized,
+) -> None:
+    [(_, table)] = resources(synthesized, "AWS::DynamoDB::Table").items()
+    props = table["Properties"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["TimeToLiveSpecification"] == {"AttributeName": TableSchema.TTL_ATTRIBUTE, "Enabled": True}
+    assert props["DeletionProtectionEnabled"] is True
+    assert {k["AttributeName"]: k["KeyType"] for k in props["KeySchema"]} == {"pk": "HASH", "sk": "RANGE"}
+    indexes = {
+        i["IndexName"]: {k["AttributeName"]: k["KeyType"] for k in i["KeySchema"]}
+        for i in props["GlobalSecondaryIndexes"]
+    }
+    assert indexes == {
+        index.name: {index.hash_key: "HASH", index.range_key: "RANGE"} for index in TableSchema.INDEXES
+    }
+
+
+def test_customer_data_buckets_are_versioned_encrypted_private_tls_only_logged_and_retained(
+    synthesized: Synthesized,
+) -> None:
+    buckets = resources(synthesized, "AWS::S3::Bucket")
+    assert len(buckets) == 3  # drop, reports, access logs
+    logs_bucket = synthesized.stack.get_logical_id(
+        synthesized.stack.data.access_logs_bucket.node.default_child
+    )
+    for logical_id, bucket in buckets.items():
+        props = bucket["Properties"]
+        assert bucket["DeletionPolicy"] == "Retain"
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+            "ServerSideEncryptionByDefault"
+        ]
+        assert props["LifecycleConfiguration"]["Rules"]
+        if logical_id != logs_bucket:
+            assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+            assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": logs_bucket}
+    policies = resources(synthesized, "AWS::S3::BucketPolicy")
+    tls_denials = [
+        statement
+        for policy in policies.values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Deny"
+        and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+    assert len(tls_denials) == 3
+
+
+def test_drops_under_incoming_reach_the_ingest_function_through_a_queue_with_a_dlq(
+    synthesized: Synthesized,
+) -> None:
+    template = synthesized.template
+    stack = synthesized.stack
+    queue_id = stack.get_logical_id(stack.ingest.queue.node.default_child)
+    dlq_id = stack.get_logical_id(stack.ingest.dead_letter_queue.node.default_child)
+    template.has_resource_properties(
+        "Custom::S3BucketNotifications",
+        {
+            "NotificationConfiguration": {
+                "QueueConfigurations": [
+                    {
+                        "Events": ["s3:ObjectCreated:*"],
+                        "Filter": {
+                            "Key": {"FilterRules": [{"Name": "prefix", "Value": DropPrefix.INCOMING}]}
+                        },
+                        "QueueArn": {"Fn::GetAtt": [queue_id, "Arn"]},
+                    }
+                ]
+            },
+        },
+    )
+    template.has_resource_properties(
+        "AWS::SQS::Queue",
+        {
+            "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]}, "maxReceiveCount": 5},
+            "SqsManagedSseEnabled": True,
+            "VisibilityTimeout": 3600,
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "EventSourceArn": {"Fn::GetAtt": [queue_id, "Arn"]},
+            "FunctionName": {"Ref": stack.get_logical_id(stack.ingest.function.node.default_child)},
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        },
+    )
+
+
+def test_every_function_is_arm64_latest_python_traced_json_logged_with_both_layers(
+    synthesized: Synthesized,
+) -> None:
+    functions = {
+        logical_id: f
+        for logical_id, f in resources(synthesized, "AWS::Lambda::Function").items()
+        if f["Properties"].get("Handler") == "handler.lambda_handler"
+    }
+    assert len(functions) == 4
+    for function in functions.values():
+        props = function["Properties"]
+        assert props["Architectures"] == ["arm64"]
+        assert props["Runtime"] == "python3.14"
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["LoggingConfig"]["LogFormat"] == "JSON"
+        assert len(props["Layers"]) == 2
+    assert len(resources(synthesized, "AWS::Lambda::LayerVersion")) == 2
+    # Every function's log group has a retention (no never-expiring logs).
+    for log_group in resources(synthesized, "AWS::Logs::LogGroup").values():
+        assert log_group["Properties"]["RetentionInDays"] == 90
+
+
+def test_function_environments_follow_the_contract(synthesized: Synthesized) -> None:
+    stack = synthesized.stack
+    built = {
+        "ingest": stack.ingest.function,
+        "dunning": stack.dunning.function,
+        "portal": stack.portal.function,
+        "reports": stack.reports.function,
+    }
+    functions = resources(synthesized, "AWS::Lambda::Function")
+    for name, function in built.items():
+        variables = functions[stack.get_logical_id(function.node.default_child)]["Properties"]["Environment"][
+            "Variables"
+        ]
+        contract = set(FUNCTION_ENVIRONMENT[name])
+        powertools = {v for v in variables if v.startswith("POWERTOOLS_")}
+        assert set(variables) - powertools == contract, name
+
+
+def test_schedules_send_a_scheduled_event_with_retries_and_a_dlq(synthesized: Synthesized) -> None:
+    schedules = resources(synthesized, "AWS::Scheduler::Schedule")
+    expressions = sorted(s["Properties"]["ScheduleExpression"] for s in schedules.values())
+    assert expressions == ["cron(0 5 * * ? *)", "rate(1 hour)"]
+    for schedule in schedules.values():
+        target = schedule["Properties"]["Target"]
+        assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 3}
+        assert "DeadLetterConfig" in target
+        event = json.loads(target["Input"])
+        assert event["source"] == SCHEDULED_EVENT_SOURCE
+        assert event["time"] == "<aws.scheduler.scheduled-time>"
+        assert event["id"] == "<aws.scheduler.execution-id>"
+
+
+def test_ses_events_of_our_configuration_set_come_back_to_the_dunning_function(
+    synthesized: Synthesized,
+) -> None:
+    template = synthesized.template
+    stack = synthesized.stack
+    template.resource_count_is("AWS::SES::EmailIdentity", 1)
+    template.has_resource_properties("AWS::SES::EmailIdentity", {"EmailIdentity": "collections@example.com"})
+    template.has_resource_properties(
+        "AWS::SES::ConfigurationSetEventDestination",
+        {
+            "EventDestination": Match.object_like(
+                {
+                    "Enabled": True,
+                    "MatchingEventTypes": Match.array_with(["bounce", "complaint", "delivery", "reject"]),
+                    "EventBridgeDestination": Match.any_value(),
+                }
+            ),
+        },
+    )
+    dunning_id = stack.get_logical_id(stack.dunning.function.node.default_child)
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": Match.object_like(
+                {
+                    "source": ["aws.ses"],
+                    "detail-type": Match.array_with(
+                        ["Email Bounced", "Email Complaint Received", "Email Delivered", "Email Rejected"]
+                    ),
+                }
+            ),
+            "Targets": [Match.object_like({"Arn": {"Fn::GetAtt": [dunning_id, "Arn"]}})],
+        },
+    )
+
+
+def test_the_portal_api_is_logged_throttled_traced_and_behind_a_waf(synthesized: Synthesized) -> None:
+    template = synthesized.template
+    template.resource_count_is("AWS::ApiGateway::RestApi", 1)
+    template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "StageName": "live",
+            "TracingEnabled": True,
+            "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
+            "MethodSettings": [
+                Match.object_like(
+                    {
+                        "LoggingLevel": "ERROR",
+                        "DataTraceEnabled": False,
+                        "ThrottlingRateLimit": 50,
+                        "ThrottlingBurstLimit": 100,
+                    }
+                )
+            ],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::WAFv2::WebACL",
+        {
+            "Scope": "REGIONAL",
+            "Rules": Match.array_with(
+                [
+                    Match.object_like(
+                        {
+                            "Name": "RateLimitPerIp",
+                            "Statement": {"RateBasedStatement": {"AggregateKeyType": "IP", "Limit": 1000}},
+                        }
+                    )
+                ]
+            ),
+        },
+    )
+    template.resource_count_is("AWS::WAFv2::WebACLAssociation", 1)
+    template.has_resource("AWS::SecretsManager::Secret", {"DeletionPolicy": "Retain"})
+
+
+def test_monitoring_alarms_cover_errors_dead_letters_and_ses_reputation(synthesized: Synthesized) -> None:
+    alarms = resources(synthesized, "AWS::CloudWatch::Alarm").values()
+    metrics = sorted(a["Properties"]["MetricName"] for a in alarms)
+    assert metrics.count("Errors") == 4
+    assert metrics.count("ApproximateNumberOfMessagesVisible") == 3
+    assert "Reputation.BounceRate" in metrics and "Reputation.ComplaintRate" in metrics
+    for alarm in alarms:
+        assert alarm["Properties"]["AlarmActions"], "every alarm notifies the alarm topic"
+    synthesized.template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+    synthesized.template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+
+
+def test_outputs_have_the_stable_names_the_cli_reads(synthesized: Synthesized) -> None:
+    outputs = synthesized.template.find_outputs("*")
+    expected = {value for name, value in vars(Output).items() if name.isupper()}
+    assert expected <= set(outputs)
+
+
+def test_no_physical_names_are_hard_coded(synthesized: Synthesized) -> None:
+    named = {
+        "AWS::DynamoDB::Table": "TableName",
+        "AWS::S3::Bucket": "BucketName",
+        "AWS::SQS::Queue": "QueueName",
+        "AWS::Lambda::Function": "FunctionName",
+    }
+    for type_, name_property in named.items():
+        for resource in resources(synthesized, type_).values():
+            assert name_property not in resource["Properties"], type_

@@ -1,0 +1,43 @@
+"""Handlers against moto: each test gets fresh, empty AWS resources named like the stack's."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from arcollect.store.models import TableItem, bind_table
+from arcollect_cli.lambda_runtime import invoke
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return copy.deepcopy(json.loads((EVENTS / name).read_text()))
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        bind_table(os.environ["TABLE_NAME"])
+        TableItem.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+        s3 = boto3.client("s3")
+        for bucket in (os.environ["DROP_BUCKET"], os.environ["REPORTS_BUCKET"]):
+            s3.create_bucket(Bucket=bucket)
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        yield
+
+
+@pytest.fixture
+def s3(aws: None) -> Any:
+    return boto3.client("s3")
+
+
+__all__ = ["invoke", "load_event"]

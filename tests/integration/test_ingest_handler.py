@@ -1,0 +1,130 @@
+"""Ingest: an S3 notification delivered through SQS records the dropped file version exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from arcollect.entities import DropKind, FileStatus
+from arcollect.store.repositories import IngestFiles
+from tests.integration.conftest import invoke, load_event
+
+DROP = os.environ["DROP_BUCKET"]
+CSV = b"customer_id,invoice_number,amount\nC-1,INV-1,100.00\nC-1,INV-2,250.00\nC-2,INV-3,75.50"
+
+
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    template = load_event("sqs_s3_object_created.json")["Records"][0]
+    records = []
+    for index, body in enumerate(bodies):
+        record = dict(template, body=body, messageId=f"message-{index}")
+        records.append(record)
+    return {"Records": records}
+
+
+def notification(key: str, version_id: str, size: int, etag: str = "etag") -> str:
+    event = load_event("s3_object_created.json")
+    obj = event["Records"][0]["s3"]["object"]
+    event["Records"][0]["s3"]["bucket"]["name"] = DROP
+    obj.update(key=key, versionId=version_id, size=size, eTag=etag)
+    return json.dumps(event)
+
+
+def drop(s3: Any, key: str, body: bytes) -> str:
+    return str(s3.put_object(Bucket=DROP, Key=key, Body=body)["VersionId"])
+
+
+def test_a_dropped_file_is_read_and_recorded(s3: Any) -> None:
+    # Given an invoice file in the drop bucket
+    version = drop(s3, "incoming/invoices/open items.csv", CSV)
+    # When its notification arrives (S3 URL-encodes the key: the space becomes '+')
+    response = invoke(
+        "ingest", sqs_event(notification("incoming/invoices/open+items.csv", version, len(CSV)))
+    )
+    # Then the batch succeeds and the version is recorded with its rows counted
+    assert response == {"batchItemFailures": []}
+    recorded = IngestFiles().get("incoming/invoices/open items.csv", version)
+    assert recorded is not None
+    assert recorded.kind is DropKind.INVOICES
+    assert recorded.status is FileStatus.RECEIVED
+    assert recorded.rows_read == 3
+    assert recorded.size == len(CSV)
+    sent_timestamp = int(
+        load_event("sqs_s3_object_created.json")["Records"][0]["attributes"]["SentTimestamp"]
+    )
+    assert recorded.received_at == datetime.fromtimestamp(sent_timestamp / 1000, tz=UTC)
+    assert recorded.event_time == datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def test_a_duplicate_notification_changes_nothing(s3: Any) -> None:
+    # Given a file version that was already ingested
+    version = drop(s3, "incoming/invoices/a.csv", CSV)
+    body = notification("incoming/invoices/a.csv", version, len(CSV))
+    invoke("ingest", sqs_event(body))
+    first = IngestFiles().get("incoming/invoices/a.csv", version)
+    # When S3 delivers the same notification again (at-least-once), even in the same batch
+    response = invoke("ingest", sqs_event(body, body))
+    # Then nothing fails and the record is the first one, untouched
+    assert response == {"batchItemFailures": []}
+    assert IngestFiles().get("incoming/invoices/a.csv", version) == first
+
+
+def test_a_new_version_of_the_same_key_is_a_new_file(s3: Any) -> None:
+    first = drop(s3, "incoming/payments/p.csv", b"payment_id\nP-1\n")
+    second = drop(s3, "incoming/payments/p.csv", b"payment_id\nP-1\nP-2\n")
+    invoke(
+        "ingest",
+        sqs_event(
+            notification("incoming/payments/p.csv", first, 15),
+            notification("incoming/payments/p.csv", second, 20),
+        ),
+    )
+    assert IngestFiles().get("incoming/payments/p.csv", first).rows_read == 1  # type: ignore[union-attr]
+    assert IngestFiles().get("incoming/payments/p.csv", second).rows_read == 2  # type: ignore[union-attr]
+
+
+def test_a_file_outside_the_layout_is_recorded_as_rejected_with_the_reason(s3: Any) -> None:
+    version = drop(s3, "incoming/orders/o.csv", b"x\n1\n")
+    invoke("ingest", sqs_event(notification("incoming/orders/o.csv", version, 4)))
+    recorded = IngestFiles().get("incoming/orders/o.csv", version)
+    assert recorded is not None
+    assert recorded.status is FileStatus.REJECTED
+    assert "kind one of invoices, payments, customers" in recorded.errors[0]
+
+
+def test_a_malformed_message_fails_alone_and_the_rest_of_the_batch_lands(s3: Any) -> None:
+    # Given a batch with one good notification and one body that is not an S3 event
+    version = drop(s3, "incoming/customers/c.csv", b"customer_id\nC-1\n")
+    event = sqs_event("not json at all", notification("incoming/customers/c.csv", version, 16))
+    # When the batch is processed
+    response = invoke("ingest", event)
+    # Then only the malformed message is reported back to SQS for retry (and, in the end, the DLQ)
+    assert response == {"batchItemFailures": [{"itemIdentifier": "message-0"}]}
+    assert IngestFiles().get("incoming/customers/c.csv", version) is not None
+
+
+def test_a_notification_for_a_deleted_version_is_recorded_as_rejected_not_retried_forever(s3: Any) -> None:
+    # Given a notification for an object version that was deleted before ingest read it
+    response = invoke("ingest", sqs_event(notification("incoming/invoices/gone.csv", "no-such-version", 10)))
+    # Then the message is done with (a retry cannot bring it back) and the register says why
+    assert response == {"batchItemFailures": []}
+    recorded = IngestFiles().get("incoming/invoices/gone.csv", "no-such-version")
+    assert recorded is not None
+    assert recorded.status is FileStatus.REJECTED
+    assert "deleted from the drop bucket" in recorded.errors[0]
+
+
+def test_a_batch_of_only_malformed_messages_fails_the_invocation(aws: None) -> None:
+    # Powertools raises when every record failed, so the invocation counts as an error (and alarms).
+    with pytest.raises(BatchProcessingError):
+        invoke("ingest", sqs_event("{}"))
+
+
+def test_the_s3_test_event_is_acknowledged(aws: None) -> None:
+    body = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": DROP})
+    assert invoke("ingest", sqs_event(body)) == {"batchItemFailures": []}

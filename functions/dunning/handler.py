@@ -10,16 +10,23 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arcollect.dunning.email_events import record_email_event
+from arcollect.dunning.reminders import send_due_reminders
 from arcollect.dunning.sweep import run_sweep
 from arcollect.observability import logger, metrics, tracer
+from arcollect.portal.links import portal_link
 from arcollect.settings import get_settings
 from arcollect.store import bind_table
-from arcollect.store.repositories import Activities, DueItems, SweepRuns
+from arcollect.store.ledger import DueInvoices, SendLedger
+from arcollect.store.mail import SesMailer
+from arcollect.store.repositories import Activities, Customers, DueItems, Invoices, SweepRuns
+from arcollect.store.secrets import link_signing_key
 
-bind_table(get_settings().require("table_name"))
+settings = get_settings()
+bind_table(settings.require("table_name"))
 due_items = DueItems()
 runs = SweepRuns()
 timeline = Activities()
+mailer = SesMailer(configuration_set=settings.require("ses_configuration_set"))
 
 SES_SOURCE = "aws.ses"
 
@@ -38,10 +45,32 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "recorded": outcome.recorded,
         }
     # A scheduled tick: its "time" is the scheduled time, which is the sweep's "now".
-    result = run_sweep(scheduled_at=envelope.time, now=envelope.time, due=due_items, runs=runs)
-    metrics.add_metric(name="DueItems", unit=MetricUnit.Count, value=result.due_items)
+    now = envelope.time
+    sweep = run_sweep(scheduled_at=now, now=now, due=due_items, runs=runs)
+    # Sending is idempotent per (invoice, step), so a repeated tick may run it again safely.
+    reminders = send_due_reminders(
+        now=now,
+        due=DueInvoices(),
+        customers=Customers(),
+        invoices=Invoices(),
+        ledger=SendLedger(),
+        mailer=mailer,
+        timeline=timeline,
+        sender=settings.require("sender_email"),
+        link_for=lambda customer_id: portal_link(
+            settings.require("portal_base_url"),
+            customer_id,
+            key=link_signing_key(settings.require("link_secret_arn")),
+            now=now,
+        ),
+    )
+    metrics.add_metric(name="DueItems", unit=MetricUnit.Count, value=sweep.due_items)
+    metrics.add_metric(name="RemindersSent", unit=MetricUnit.Count, value=reminders.emails_sent)
     return {
-        "scheduled_at": result.scheduled_at.isoformat(),
-        "due_items": result.due_items,
-        "duplicate": result.duplicate,
+        "scheduled_at": sweep.scheduled_at.isoformat(),
+        "due_items": sweep.due_items,
+        "duplicate": sweep.duplicate,
+        "emails_sent": reminders.emails_sent,
+        "invoices_reminded": reminders.invoices_reminded,
+        "skipped": dict(reminders.skipped),
     }

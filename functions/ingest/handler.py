@@ -15,11 +15,12 @@ from arcollect.observability import logger, metrics, tracer
 from arcollect.settings import get_settings
 from arcollect.store import bind_table
 from arcollect.store.objects import ObjectStore
-from arcollect.store.repositories import IngestFiles
+from arcollect.store.repositories import Accounts, IngestFiles
 
 bind_table(get_settings().require("table_name"))
 processor = BatchProcessor(event_type=EventType.SQS)
 files = IngestFiles()
+accounts = Accounts()
 objects = ObjectStore()
 
 
@@ -28,9 +29,12 @@ def record_handler(record: SQSRecord) -> None:
     # "Now" is when S3's notification reached the queue, not the wall clock of this sandbox.
     sent_at = datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, tz=UTC)
     for drop in parse_notification(record.body):
-        outcome = receive_drop(drop, reader=objects, register=files, now=sent_at)
+        outcome = receive_drop(
+            drop, reader=objects, register=files, now=sent_at, accounts=accounts, outputs=objects
+        )
         if not outcome.duplicate:
             metrics.add_metric(name="FilesReceived", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name="RowsRejected", unit=MetricUnit.Count, value=outcome.file.rejected)
 
 
 @logger.inject_lambda_context

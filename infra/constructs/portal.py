@@ -116,6 +116,9 @@ class Portal(Construct):
                 throttling_burst_limit=100,
             ),
         )
+        # The stack publishes the URL as PortalUrl (the custom domain when there is one); the REST API's
+        # own auto-named "Endpoint" output would be a second, unstable name for it.
+        self.api.node.try_remove_child("Endpoint")
         self.web_acl = wafv2.CfnWebACL(
             self,
             "WebAcl",

@@ -15,7 +15,13 @@ from arcollect.store.repositories import IngestFiles
 from tests.integration.conftest import invoke, load_event
 
 DROP = os.environ["DROP_BUCKET"]
-CSV = b"customer_id,invoice_number,amount\nC-1,INV-1,100.00\nC-1,INV-2,250.00\nC-2,INV-3,75.50"
+CSV = (
+    b"customer_id,invoice_number,invoice_date,due_date,amount,currency\n"
+    b"C-1,INV-1,2026-10-01,2026-10-31,100.00,EUR\n"
+    b"C-1,INV-2,2026-10-05,2026-11-04,250.00,EUR\n"
+    b"C-2,INV-3,2026-10-09,2026-11-08,75.50,EUR"
+)
+PAYMENTS_HEADER = b"customer_id,payment_id,payment_date,amount,currency\n"
 
 
 def sqs_event(*bodies: str) -> dict[str, Any]:
@@ -51,8 +57,9 @@ def test_a_dropped_file_is_read_and_recorded(s3: Any) -> None:
     recorded = IngestFiles().get("incoming/invoices/open items.csv", version)
     assert recorded is not None
     assert recorded.kind is DropKind.INVOICES
-    assert recorded.status is FileStatus.RECEIVED
+    assert recorded.status is FileStatus.INGESTED
     assert recorded.rows_read == 3
+    assert recorded.accepted == 3
     assert recorded.size == len(CSV)
     sent_timestamp = int(
         load_event("sqs_s3_object_created.json")["Records"][0]["attributes"]["SentTimestamp"]
@@ -75,8 +82,12 @@ def test_a_duplicate_notification_changes_nothing(s3: Any) -> None:
 
 
 def test_a_new_version_of_the_same_key_is_a_new_file(s3: Any) -> None:
-    first = drop(s3, "incoming/payments/p.csv", b"payment_id\nP-1\n")
-    second = drop(s3, "incoming/payments/p.csv", b"payment_id\nP-1\nP-2\n")
+    first = drop(s3, "incoming/payments/p.csv", PAYMENTS_HEADER + b"C-1,P-1,2026-11-02,10.00,EUR\n")
+    second = drop(
+        s3,
+        "incoming/payments/p.csv",
+        PAYMENTS_HEADER + b"C-1,P-1,2026-11-02,10.00,EUR\nC-1,P-2,2026-11-03,20.00,EUR\n",
+    )
     invoke(
         "ingest",
         sqs_event(
@@ -84,8 +95,12 @@ def test_a_new_version_of_the_same_key_is_a_new_file(s3: Any) -> None:
             notification("incoming/payments/p.csv", second, 20),
         ),
     )
-    assert IngestFiles().get("incoming/payments/p.csv", first).rows_read == 1  # type: ignore[union-attr]
-    assert IngestFiles().get("incoming/payments/p.csv", second).rows_read == 2  # type: ignore[union-attr]
+    older = IngestFiles().get("incoming/payments/p.csv", first)
+    newer = IngestFiles().get("incoming/payments/p.csv", second)
+    assert older is not None and newer is not None
+    assert (older.rows_read, older.accepted, older.unchanged) == (1, 1, 0)
+    # P-1 was recorded from the first version: the second changes nothing for it
+    assert (newer.rows_read, newer.accepted, newer.unchanged) == (2, 2, 1)
 
 
 def test_a_file_outside_the_layout_is_recorded_as_rejected_with_the_reason(s3: Any) -> None:

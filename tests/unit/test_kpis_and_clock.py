@@ -73,3 +73,29 @@ def test_instants_are_parsed_to_utc_and_must_carry_a_zone() -> None:
         parse_instant("2026-11-23T09:00:00")
     with pytest.raises(InvalidInstant, match="not an ISO-8601"):
         parse_instant("yesterday")
+
+
+def test_credit_notes_reduce_ar_and_dso_uses_the_window_sales() -> None:
+    # Given 900.00 of sales in the last 90 days, 300.00 of it open, and an open credit note of 30.00
+    as_of = date(2026, 11, 23)
+    items = [
+        invoice("1", "600.00", date(2026, 9, 1), date(2026, 10, 1), status="closed"),
+        invoice("2", "300.00", date(2026, 11, 1), date(2026, 12, 1)),
+        invoice("3", "999.00", date(2026, 8, 1), date(2026, 8, 31), status="closed"),  # before the window
+        Invoice(
+            "C-1",
+            "CN-1",
+            "EUR",
+            Decimal("30.00"),
+            Decimal("30.00"),
+            date(2026, 11, 2),
+            date(2026, 11, 2),
+            document_type="credit_note",
+        ),
+    ]
+    eur = ar_snapshot(items, as_of)["by_currency"]["EUR"]
+    # Then AR is 270.00 and DSO = 270 / 900 x 90 = 27.0 days; the credit note is not a sale
+    assert eur["ar_total"] == "270.00"
+    assert eur["credit_sales"] == "900.00"
+    assert eur["dso_days"] == "27.0"
+    assert eur["ar_past_due"] == "-30.00"

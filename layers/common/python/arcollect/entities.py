@@ -21,8 +21,29 @@ class DropKind(StrEnum):
 
 
 class FileStatus(StrEnum):
+    """Where one dropped file version stands.
+
+    ``received``: read and counted, not loaded (a validation-only run); ``ingested``: every row was
+    accepted, rejected with a reason or skipped; ``rejected``: a file-level problem stopped it before any
+    row was loaded (the reasons are in ``errors``; the original file is kept).
+    """
+
     RECEIVED = "received"
+    INGESTED = "ingested"
     REJECTED = "rejected"
+
+
+class DocumentType(StrEnum):
+    """What an item of the open-items list is; only invoices are collected."""
+
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+    WRITE_OFF = "write_off"
+
+
+class InvoiceStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
 
 
 @dataclass(frozen=True)
@@ -40,6 +61,15 @@ class IngestFile:
     status: FileStatus
     rows_read: int = 0
     errors: tuple[str, ...] = ()
+    layout: str | None = None
+    accepted: int = 0
+    rejected: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    invoices_closed: int = 0
+    payments_applied: int = 0
+    results_key: str | None = None
+    rejected_rows_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +82,68 @@ class Invoice:
     invoice_date: date
     due_date: date
     status: str = "open"
+    document_type: str = DocumentType.INVOICE.value
+    disputed: bool = False
+    pay_url: str | None = None
+    paid_date: date | None = None
+    po_number: str | None = None
+    description: str | None = None
+    company_code: str | None = None
+    # When the sweep should next look at it (the by_next_action index); None keeps it out of the index.
+    next_action_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == InvoiceStatus.OPEN and self.open_amount > 0
+
+
+@dataclass(frozen=True)
+class Customer:
+    """A customer's master data. A placeholder stands in for a customer an invoice named before the
+    customer master arrived: it holds the id only, until a customers file completes it."""
+
+    customer_id: str
+    name: str
+    email: str
+    phone: str | None = None
+    country: str | None = None
+    time_zone: str | None = None
+    language: str | None = None
+    industry_code: str | None = None
+    annual_sales: Decimal | None = None
+    customer_since: date | None = None
+    owner: str | None = None
+    tax_id: str | None = None
+    credit_limit: Decimal | None = None
+    anniversary: str | None = None
+    placeholder: bool = False
+
+
+@dataclass(frozen=True)
+class Payment:
+    """Money received from a customer and what part of it settled which invoice."""
+
+    customer_id: str
+    payment_id: str
+    payment_date: date
+    amount: Decimal
+    currency: str
+    invoice_number: str | None = None
+    reference: str | None = None
+    applied_amount: Decimal = Decimal(0)
+    unapplied_amount: Decimal = Decimal(0)
+    # The invoice the money went to: ``invoice_number`` or, failing that, the one ``reference`` named.
+    applied_to: str | None = None
+
+
+class PaymentWrite(StrEnum):
+    """What became of one attempt to record a payment."""
+
+    RECORDED = "recorded"
+    # The payment id is in the table already: an earlier run recorded it (exactly-once).
+    DUPLICATE = "duplicate"
+    # The invoice changed between reading it and settling it: read it again and retry.
+    CONFLICT = "conflict"
 
 
 @dataclass(frozen=True)

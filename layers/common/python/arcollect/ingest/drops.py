@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 from urllib.parse import unquote_plus
 
-from arcollect.clock import parse_instant
+from arcollect.clock import format_instant, parse_instant
 from arcollect.contract import DropPrefix
 from arcollect.entities import DropKind, FileStatus, IngestFile
+from arcollect.ingest.layouts import Entity, Layout, layout_for
+from arcollect.ingest.loading import AccountsStore, DryRun, load_chunk
+from arcollect.ingest.results import IngestReport, ResultWriter, rejected_rows_key, results_key
+from arcollect.ingest.tabular import FileProblem, read_table
 from arcollect.observability import logger
 from arcollect.store.errors import ObjectMissing
 
@@ -36,6 +40,7 @@ class Drop:
 class DropOutcome:
     file: IngestFile
     duplicate: bool
+    summary: dict[str, Any] = field(default_factory=dict)
 
 
 class FileRegister(Protocol):
@@ -106,20 +111,52 @@ def count_rows(chunks: Iterable[bytes]) -> int:
     return max(lines - 1, 0)
 
 
-def receive_drop(drop: Drop, *, reader: ObjectReader, register: FileRegister, now: datetime) -> DropOutcome:
-    """Read the dropped object and record it once; a second event for the same version changes nothing."""
+CHUNK_ROWS: Final = 250
+
+
+def receive_drop(
+    drop: Drop,
+    *,
+    reader: ObjectReader,
+    register: FileRegister,
+    now: datetime,
+    accounts: AccountsStore | None = None,
+    outputs: ResultWriter | None = None,
+) -> DropOutcome:
+    """Ingest one dropped object version: load its rows into ``accounts``, record the version once in
+    ``register``, and write the result summary and the rejected rows to ``outputs``.
+
+    The file is read twice, streamed both times: first to check it as a whole (UTF-8, CSV structure,
+    header), so a file-level problem stops it before any row is loaded; then to load it in chunks of
+    ``CHUNK_ROWS`` rows. Loading is idempotent (unchanged rows write nothing, payments are recorded
+    once), so a run that dies midway is simply run again by the queue's retry; the register is written
+    last and makes a repeated notification a duplicate whose outputs are not written again.
+
+    Without ``accounts`` nothing is loaded: the file is checked and its rows counted (a dry run).
+    """
     kind = kind_of(drop.key)
+    report = IngestReport()
     errors: tuple[str, ...] = ()
-    rows = 0
-    if kind is None:
-        expected = ", ".join(k.value for k in DropKind)
-        errors = (f"{drop.key}: not under incoming/<kind>/ with kind one of {expected}",)
+    layout: Layout | None = None
+    try:
+        if kind is None:
+            expected = ", ".join(k.value for k in DropKind)
+            errors = (f"{drop.key}: not under incoming/<kind>/ with kind one of {expected}",)
+        else:
+            layout = layout_for(kind, drop.key)
+            try:
+                _check_file(drop, reader, layout)
+            except FileProblem as problem:
+                errors = (str(problem),)
+            else:
+                _load_file(drop, reader, layout, accounts or DryRun(), report)
+    except ObjectMissing as error:
+        # Deleted before we got to it: retrying cannot help, so record why it was not ingested.
+        errors = (f"{error}: deleted from the drop bucket before it could be ingested",)
+    if errors:
+        status = FileStatus.REJECTED
     else:
-        try:
-            rows = count_rows(reader.iter_bytes(drop.bucket, drop.key, drop.version_id))
-        except ObjectMissing as error:
-            # Deleted before we got to it: retrying cannot help, so record why it was not ingested.
-            errors = (f"{error}: deleted from the drop bucket before it could be ingested",)
+        status = FileStatus.INGESTED if accounts is not None else FileStatus.RECEIVED
     file = IngestFile(
         bucket=drop.bucket,
         key=drop.key,
@@ -129,19 +166,97 @@ def receive_drop(drop: Drop, *, reader: ObjectReader, register: FileRegister, no
         etag=drop.etag,
         event_time=drop.event_time,
         received_at=now,
-        status=FileStatus.REJECTED if errors else FileStatus.RECEIVED,
-        rows_read=rows,
+        status=status,
+        rows_read=report.rows_read,
         errors=errors,
+        layout=layout.name if layout else None,
+        accepted=report.accepted,
+        rejected=report.rejected,
+        unchanged=report.unchanged,
+        skipped=report.skipped,
+        invoices_closed=report.invoices_closed,
+        payments_applied=report.payments_applied,
+        results_key=results_key(drop.key) if outputs else None,
+        rejected_rows_key=rejected_rows_key(drop.key) if outputs else None,
     )
+    summary = result_summary(file, report, now=now)
     recorded = register.record(file)
+    if recorded and outputs is not None:
+        for reason in errors:
+            report.reject_file(reason)
+        outputs.put_file(drop.bucket, rejected_rows_key(drop.key), report.rejected_rows(), "text/csv")
+        outputs.put_json(drop.bucket, results_key(drop.key), summary)
+    report.close()
     logger.info(
         "drop received",
         extra={
             "key": drop.key,
             "version_id": drop.version_id,
-            "rows_read": rows,
             "duplicate": not recorded,
-            "status": file.status.value,
+            **{name: value for name, value in summary.items() if name not in {"notes", "errors"}},
+            "errors": list(errors),
         },
     )
-    return DropOutcome(file=file, duplicate=not recorded)
+    return DropOutcome(file=file, duplicate=not recorded, summary=summary)
+
+
+def _check_file(drop: Drop, reader: ObjectReader, layout: Layout) -> None:
+    """Read the whole file once without loading it: raises ``FileProblem`` for what stops it."""
+    table = read_table(reader.iter_bytes(drop.bucket, drop.key, drop.version_id))
+    layout.bind(table.header.values)
+    for _ in table.records:
+        pass
+
+
+def _load_file(
+    drop: Drop, reader: ObjectReader, layout: Layout, accounts: AccountsStore, report: IngestReport
+) -> None:
+    try:
+        table = read_table(reader.iter_bytes(drop.bucket, drop.key, drop.version_id))
+        bound = layout.bind(table.header.values)
+        report.delimiter = table.delimiter_name
+        report.ignored_columns = bound.ignored_columns
+        chunk: list[tuple[int, Entity]] = []
+        for record in table.records:
+            report.read()
+            if record.blank:
+                report.skip()
+                continue
+            mapped = bound.map(record.values)
+            if mapped.notes:
+                report.note(record.line, mapped.notes)
+            if mapped.entity is None:
+                report.reject(record.line, mapped.errors)
+                continue
+            chunk.append((record.line, mapped.entity))
+            if len(chunk) >= CHUNK_ROWS:
+                load_chunk(layout.kind, accounts, chunk, report)
+                chunk = []
+        load_chunk(layout.kind, accounts, chunk, report)
+    except FileProblem as problem:
+        # The first read found the file sound; the version is immutable, so this is not the file's fault.
+        raise RuntimeError(
+            f"{drop.key} (version {drop.version_id}) read differently the second time"
+        ) from problem
+
+
+def result_summary(file: IngestFile, report: IngestReport, *, now: datetime) -> dict[str, Any]:
+    """The ``results/...json`` document of one ingested file version."""
+    return {
+        "bucket": file.bucket,
+        "key": file.key,
+        "version": file.version_id,
+        "kind": file.kind.value if file.kind else None,
+        "layout": file.layout,
+        "status": file.status.value,
+        # Times come from the notification, never from the sandbox's clock (see clock.py).
+        "started_at": format_instant(now),
+        "finished_at": format_instant(now),
+        "delimiter": report.delimiter,
+        **report.counts(),
+        "errors": list(file.errors),
+        "notes": list(report.notes),
+        "notes_total": report.notes_total,
+        "ignored_columns": list(report.ignored_columns),
+        "rejected_rows_key": file.rejected_rows_key,
+    }

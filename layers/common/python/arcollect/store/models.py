@@ -11,6 +11,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     Attribute,
+    BooleanAttribute,
     DiscriminatorAttribute,
     ListAttribute,
     MapAttribute,
@@ -93,6 +94,15 @@ class IngestFileItem(TableItem, discriminator="ingest_file"):
     status = UnicodeAttribute()
     rows_read = NumberAttribute(default=0)
     errors = ListAttribute(of=UnicodeAttribute, default=list)
+    layout = UnicodeAttribute(null=True)
+    accepted = NumberAttribute(default=0)
+    rejected = NumberAttribute(default=0)
+    unchanged = NumberAttribute(default=0)
+    skipped = NumberAttribute(default=0)
+    invoices_closed = NumberAttribute(default=0)
+    payments_applied = NumberAttribute(default=0)
+    results_key = UnicodeAttribute(null=True)
+    rejected_rows_key = UnicodeAttribute(null=True)
 
 
 class InvoiceItem(TableItem, discriminator="invoice"):
@@ -104,6 +114,45 @@ class InvoiceItem(TableItem, discriminator="invoice"):
     invoice_date = UnicodeAttribute()
     due_date = UnicodeAttribute()
     status = UnicodeAttribute(default="open")
+    document_type = UnicodeAttribute(default="invoice")
+    disputed = BooleanAttribute(default=False)
+    pay_url = UnicodeAttribute(null=True)
+    paid_date = UnicodeAttribute(null=True)
+    po_number = UnicodeAttribute(null=True)
+    description = UnicodeAttribute(null=True)
+    company_code = UnicodeAttribute(null=True)
+
+
+class CustomerItem(TableItem, discriminator="customer"):
+    customer_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    # Empty for a placeholder; DynamoDB stores empty strings in non-key attributes.
+    email = UnicodeAttribute(default="")
+    phone = UnicodeAttribute(null=True)
+    country = UnicodeAttribute(null=True)
+    time_zone = UnicodeAttribute(null=True)
+    language = UnicodeAttribute(null=True)
+    industry_code = UnicodeAttribute(null=True)
+    annual_sales = DecimalAttribute(null=True)
+    customer_since = UnicodeAttribute(null=True)
+    owner = UnicodeAttribute(null=True)
+    tax_id = UnicodeAttribute(null=True)
+    credit_limit = DecimalAttribute(null=True)
+    anniversary = UnicodeAttribute(null=True)
+    placeholder = BooleanAttribute(default=False)
+
+
+class PaymentItem(TableItem, discriminator="payment"):
+    customer_id = UnicodeAttribute()
+    payment_id = UnicodeAttribute()
+    payment_date = UnicodeAttribute()
+    amount = DecimalAttribute()
+    currency = UnicodeAttribute()
+    invoice_number = UnicodeAttribute(null=True)
+    reference = UnicodeAttribute(null=True)
+    applied_amount = DecimalAttribute()
+    unapplied_amount = DecimalAttribute()
+    applied_to = UnicodeAttribute(null=True)
 
 
 class ActivityItem(TableItem, discriminator="activity"):
@@ -122,7 +171,15 @@ class SweepRunItem(TableItem, discriminator="sweep_run"):
     due_items = NumberAttribute(default=0)
 
 
-ALL_MODELS: tuple[type[TableItem], ...] = (TableItem, IngestFileItem, InvoiceItem, ActivityItem, SweepRunItem)
+ALL_MODELS: tuple[type[TableItem], ...] = (
+    TableItem,
+    IngestFileItem,
+    InvoiceItem,
+    CustomerItem,
+    PaymentItem,
+    ActivityItem,
+    SweepRunItem,
+)
 
 
 def bind_table(table_name: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -40,6 +40,15 @@ class ObjectStore:
         body = json.dumps(document, indent=2, sort_keys=True, default=str).encode()
         try:
             self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+        except ClientError as error:
+            raise StoreError(f"writing s3://{bucket}/{key}: {error}") from error
+        except BotoCoreError as error:
+            raise StoreUnavailable(f"writing s3://{bucket}/{key}: {error}") from error
+
+    def put_file(self, bucket: str, key: str, body: IO[bytes], content_type: str) -> None:
+        """Upload a file object (streamed, multipart when large), e.g. a spooled CSV of rejected rows."""
+        try:
+            self._s3.upload_fileobj(body, bucket, key, ExtraArgs={"ContentType": content_type})
         except ClientError as error:
             raise StoreError(f"writing s3://{bucket}/{key}: {error}") from error
         except BotoCoreError as error:

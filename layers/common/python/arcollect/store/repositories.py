@@ -2,18 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-from pynamodb.exceptions import PutError, PynamoDBConnectionError, PynamoDBException
+from pynamodb.exceptions import (
+    PutError,
+    PynamoDBConnectionError,
+    PynamoDBException,
+    TransactWriteError,
+)
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
-from arcollect.clock import format_instant
-from arcollect.entities import Activity, DropKind, FileStatus, IngestFile, Invoice, SweepRun
+from arcollect.clock import format_instant, parse_instant
+from arcollect.entities import (
+    Activity,
+    Customer,
+    DropKind,
+    FileStatus,
+    IngestFile,
+    Invoice,
+    Payment,
+    PaymentWrite,
+    SweepRun,
+)
 from arcollect.store import keys
 from arcollect.store.errors import StoreError, StoreUnavailable
-from arcollect.store.models import ActivityItem, IngestFileItem, InvoiceItem, SweepRunItem, TableItem
+from arcollect.store.models import (
+    ActivityItem,
+    CustomerItem,
+    IngestFileItem,
+    InvoiceItem,
+    PaymentItem,
+    SweepRunItem,
+    TableItem,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -70,6 +95,15 @@ class IngestFiles:
                 status=file.status.value,
                 rows_read=file.rows_read,
                 errors=list(file.errors),
+                layout=file.layout,
+                accepted=file.accepted,
+                rejected=file.rejected,
+                unchanged=file.unchanged,
+                skipped=file.skipped,
+                invoices_closed=file.invoices_closed,
+                payments_applied=file.payments_applied,
+                results_key=file.results_key,
+                rejected_rows_key=file.rejected_rows_key,
             )
         )
 
@@ -91,6 +125,15 @@ class IngestFiles:
             status=FileStatus(item.status),
             rows_read=int(item.rows_read),
             errors=tuple(str(error) for error in item.errors or []),
+            layout=item.layout,
+            accepted=int(item.accepted or 0),
+            rejected=int(item.rejected or 0),
+            unchanged=int(item.unchanged or 0),
+            skipped=int(item.skipped or 0),
+            invoices_closed=int(item.invoices_closed or 0),
+            payments_applied=int(item.payments_applied or 0),
+            results_key=item.results_key,
+            rejected_rows_key=item.rejected_rows_key,
         )
 
 
@@ -151,36 +194,290 @@ class Activities:
         ]
 
 
+# Sort keys of the customer partition that keys.py does not name yet.
+PROFILE_SK = "PROFILE"
+
+
+def payment_sk(payment_id: str) -> str:
+    return f"PAY#{payment_id}"
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _parse_day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _invoice_from_item(item: InvoiceItem) -> Invoice:
+    return Invoice(
+        customer_id=item.customer_id,
+        invoice_number=item.invoice_number,
+        currency=item.currency,
+        amount=item.amount,
+        open_amount=item.open_amount,
+        invoice_date=date.fromisoformat(item.invoice_date),
+        due_date=date.fromisoformat(item.due_date),
+        status=item.status,
+        document_type=item.document_type or "invoice",
+        disputed=bool(item.disputed),
+        pay_url=item.pay_url,
+        paid_date=_parse_day(item.paid_date),
+        po_number=item.po_number,
+        description=item.description,
+        company_code=item.company_code,
+        next_action_at=parse_instant(item.next_action_at) if item.next_action_at else None,
+    )
+
+
+def _invoice_fields(invoice: Invoice) -> dict[str, Any]:
+    """The attributes an invoice item holds, the sparse index pair included (None = absent)."""
+    pk = keys.customer_pk(invoice.customer_id)
+    return {
+        "customer_id": invoice.customer_id,
+        "invoice_number": invoice.invoice_number,
+        "currency": invoice.currency,
+        "amount": invoice.amount,
+        "open_amount": invoice.open_amount,
+        "invoice_date": invoice.invoice_date.isoformat(),
+        "due_date": invoice.due_date.isoformat(),
+        "status": invoice.status,
+        "document_type": invoice.document_type,
+        "disputed": invoice.disputed,
+        "pay_url": invoice.pay_url,
+        "paid_date": _day(invoice.paid_date),
+        "po_number": invoice.po_number,
+        "description": invoice.description,
+        "company_code": invoice.company_code,
+        "next_action_shard": keys.next_action_shard(pk) if invoice.next_action_at else None,
+        "next_action_at": format_instant(invoice.next_action_at) if invoice.next_action_at else None,
+    }
+
+
+def _invoice_item(invoice: Invoice) -> InvoiceItem:
+    return InvoiceItem(
+        keys.customer_pk(invoice.customer_id),
+        keys.invoice_sk(invoice.invoice_number),
+        **_invoice_fields(invoice),
+    )
+
+
+def _customer_from_item(item: CustomerItem) -> Customer:
+    return Customer(
+        customer_id=item.customer_id,
+        name=item.name,
+        email=item.email or "",
+        phone=item.phone,
+        country=item.country,
+        time_zone=item.time_zone,
+        language=item.language,
+        industry_code=item.industry_code,
+        annual_sales=item.annual_sales,
+        customer_since=_parse_day(item.customer_since),
+        owner=item.owner,
+        tax_id=item.tax_id,
+        credit_limit=item.credit_limit,
+        anniversary=item.anniversary,
+        placeholder=bool(item.placeholder),
+    )
+
+
+def _customer_fields(customer: Customer) -> dict[str, Any]:
+    return {
+        "customer_id": customer.customer_id,
+        "name": customer.name,
+        "email": customer.email,
+        "phone": customer.phone,
+        "country": customer.country,
+        "time_zone": customer.time_zone,
+        "language": customer.language,
+        "industry_code": customer.industry_code,
+        "annual_sales": customer.annual_sales,
+        "customer_since": _day(customer.customer_since),
+        "owner": customer.owner,
+        "tax_id": customer.tax_id,
+        "credit_limit": customer.credit_limit,
+        "anniversary": customer.anniversary,
+        "placeholder": customer.placeholder,
+    }
+
+
+def _customer_item(customer: Customer) -> CustomerItem:
+    return CustomerItem(keys.customer_pk(customer.customer_id), PROFILE_SK, **_customer_fields(customer))
+
+
+def _payment_from_item(item: PaymentItem) -> Payment:
+    return Payment(
+        customer_id=item.customer_id,
+        payment_id=item.payment_id,
+        payment_date=date.fromisoformat(item.payment_date),
+        amount=item.amount,
+        currency=item.currency,
+        invoice_number=item.invoice_number,
+        reference=item.reference,
+        applied_amount=item.applied_amount,
+        unapplied_amount=item.unapplied_amount,
+        applied_to=item.applied_to,
+    )
+
+
+def _payment_item(payment: Payment) -> PaymentItem:
+    return PaymentItem(
+        keys.customer_pk(payment.customer_id),
+        payment_sk(payment.payment_id),
+        customer_id=payment.customer_id,
+        payment_id=payment.payment_id,
+        payment_date=payment.payment_date.isoformat(),
+        amount=payment.amount,
+        currency=payment.currency,
+        invoice_number=payment.invoice_number,
+        reference=payment.reference,
+        applied_amount=payment.applied_amount,
+        unapplied_amount=payment.unapplied_amount,
+        applied_to=payment.applied_to,
+    )
+
+
+def _set_all(model: type[TableItem], fields: dict[str, Any]) -> list[Action]:
+    """SET every field, REMOVE the ones that are None: attributes other code owns stay as they are."""
+    return [getattr(model, name).set(value) for name, value in fields.items()]
+
+
 class Invoices:
     @_translated
     def save(self, invoice: Invoice) -> None:
-        InvoiceItem(
-            keys.customer_pk(invoice.customer_id),
-            keys.invoice_sk(invoice.invoice_number),
-            customer_id=invoice.customer_id,
-            invoice_number=invoice.invoice_number,
-            currency=invoice.currency,
-            amount=invoice.amount,
-            open_amount=invoice.open_amount,
-            invoice_date=invoice.invoice_date.isoformat(),
-            due_date=invoice.due_date.isoformat(),
-            status=invoice.status,
-        ).save()
+        """Write the whole invoice item (replacing any item with its key)."""
+        _invoice_item(invoice).save()
 
     @_translated
     def all(self) -> Iterator[Invoice]:
         """Every invoice of the portfolio, for portfolio-wide reports (a paginated scan)."""
         for item in InvoiceItem.scan():
-            yield Invoice(
-                customer_id=item.customer_id,
-                invoice_number=item.invoice_number,
-                currency=item.currency,
-                amount=item.amount,
-                open_amount=item.open_amount,
-                invoice_date=date.fromisoformat(item.invoice_date),
-                due_date=date.fromisoformat(item.due_date),
-                status=item.status,
-            )
+            yield _invoice_from_item(item)
+
+    @_translated
+    def get(self, customer_id: str, invoice_number: str) -> Invoice | None:
+        """One invoice of one customer, or None."""
+        try:
+            item = InvoiceItem.get(keys.customer_pk(customer_id), keys.invoice_sk(invoice_number))
+        except InvoiceItem.DoesNotExist:
+            return None
+        return _invoice_from_item(item)
+
+    @_translated
+    def for_customer(self, customer_id: str) -> list[Invoice]:
+        """Every invoice of one customer (open and closed), by invoice number."""
+        items = InvoiceItem.query(keys.customer_pk(customer_id), InvoiceItem.sk.startswith("INV#"))
+        return [_invoice_from_item(item) for item in items]
+
+
+class Customers:
+    @_translated
+    def get(self, customer_id: str) -> Customer | None:
+        """A customer's master data (possibly a placeholder), or None."""
+        try:
+            item = CustomerItem.get(keys.customer_pk(customer_id), PROFILE_SK)
+        except CustomerItem.DoesNotExist:
+            return None
+        return _customer_from_item(item)
+
+    @_translated
+    def save(self, customer: Customer) -> None:
+        """Write the whole customer item (replacing any item with its key)."""
+        _customer_item(customer).save()
+
+
+class Payments:
+    @_translated
+    def for_customer(self, customer_id: str) -> list[Payment]:
+        """Every payment received from one customer, by payment id."""
+        items = PaymentItem.query(keys.customer_pk(customer_id), PaymentItem.sk.startswith("PAY#"))
+        return [_payment_from_item(item) for item in items]
+
+
+class Accounts:
+    """The customer partitions as ingest loads them: batched reads, batched puts of new items, updates
+    of changed ones (leaving attributes other code owns alone), and payments recorded exactly once
+    together with what they did to their invoice."""
+
+    @_translated
+    def customers(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
+        wanted = {(keys.customer_pk(customer_id), PROFILE_SK) for customer_id in customer_ids}
+        return {item.customer_id: _customer_from_item(item) for item in CustomerItem.batch_get(wanted)}
+
+    @_translated
+    def invoices(self, invoice_keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Invoice]:
+        """Invoices by (customer id, invoice number); absent keys are absent from the result."""
+        wanted = {(keys.customer_pk(c), keys.invoice_sk(n)) for c, n in invoice_keys}
+        found = (_invoice_from_item(item) for item in InvoiceItem.batch_get(wanted))
+        return {(invoice.customer_id, invoice.invoice_number): invoice for invoice in found}
+
+    @_translated
+    def payments(self, payment_keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Payment]:
+        """Payments by (customer id, payment id); absent keys are absent from the result."""
+        wanted = {(keys.customer_pk(c), payment_sk(p)) for c, p in payment_keys}
+        found = (_payment_from_item(item) for item in PaymentItem.batch_get(wanted))
+        return {(payment.customer_id, payment.payment_id): payment for payment in found}
+
+    @_translated
+    def add_customers(self, customers: Sequence[Customer]) -> None:
+        """Put new customers, 25 per request (pynamodb resends unprocessed items)."""
+        with TableItem.batch_write() as batch:
+            for customer in customers:
+                batch.save(_customer_item(customer))
+
+    @_translated
+    def add_placeholder(self, customer: Customer) -> bool:
+        """Create a placeholder unless the customer exists (a real customer is never overwritten)."""
+        return _put_once(_customer_item(customer))
+
+    @_translated
+    def update_customer(self, customer: Customer) -> None:
+        item = CustomerItem(keys.customer_pk(customer.customer_id), PROFILE_SK)
+        item.update(actions=_set_all(CustomerItem, _customer_fields(customer)))
+
+    @_translated
+    def add_invoices(self, invoices: Sequence[Invoice]) -> None:
+        """Put new invoices, 25 per request (pynamodb resends unprocessed items)."""
+        with TableItem.batch_write() as batch:
+            for invoice in invoices:
+                batch.save(_invoice_item(invoice))
+
+    @_translated
+    def update_invoice(self, invoice: Invoice) -> None:
+        item = InvoiceItem(keys.customer_pk(invoice.customer_id), keys.invoice_sk(invoice.invoice_number))
+        item.update(actions=_set_all(InvoiceItem, _invoice_fields(invoice)))
+
+    @_translated
+    def record_payment(
+        self, payment: Payment, settles: tuple[Invoice, Invoice] | None = None
+    ) -> PaymentWrite:
+        """Record ``payment`` once; with ``settles`` (the invoice as read, the invoice after the payment)
+        update the invoice in the same transaction, provided its open amount is still the one read."""
+        if settles is None:
+            return PaymentWrite.RECORDED if _put_once(_payment_item(payment)) else PaymentWrite.DUPLICATE
+        before, after = settles
+        invoice_item = InvoiceItem(keys.customer_pk(after.customer_id), keys.invoice_sk(after.invoice_number))
+        connection = TableItem._get_connection().connection
+        try:
+            with TransactWrite(connection=connection) as transaction:
+                transaction.save(_payment_item(payment), condition=TableItem.pk.does_not_exist())
+                transaction.update(
+                    invoice_item,
+                    actions=_set_all(InvoiceItem, _invoice_fields(after)),
+                    condition=InvoiceItem.open_amount == before.open_amount,
+                )
+        except TransactWriteError as error:
+            if error.cause_response_code != "TransactionCanceledException":
+                raise
+            reasons = [reason.code if reason else "None" for reason in error.cancellation_reasons]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return PaymentWrite.DUPLICATE
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                return PaymentWrite.CONFLICT
+            raise
+        return PaymentWrite.RECORDED
 
 
 class DueItems:

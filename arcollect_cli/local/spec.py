@@ -1,0 +1,79 @@
+"""What the local stack creates: the same resources as the CDK stack, named for one machine.
+
+``tests/e2e/test_local_drift.py`` synthesizes the CDK stack and checks this spec against the template,
+so a change on one side without the other fails the tests.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from arcollect.contract import FUNCTION_ENVIRONMENT, DropPrefix, EnvVar, FunctionName, TableSchema
+
+PREFIX = "arcollect-local"
+REGION = "us-east-1"
+SENDER_EMAIL = "collections@arcollect.local"
+STAGE = "live"
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    dlq_name: str
+    max_receive_count: int
+    # Shorter than AWS's (6x the function timeout) so a failed message is retried within a demo.
+    visibility_timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    function: str
+    expression: str
+
+
+def _schedules_from_cdk_json() -> tuple[ScheduleSpec, ...]:
+    """The schedule expressions the CDK app deploys by default (cdk.json's context)."""
+    context = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"]
+    return (
+        ScheduleSpec(FunctionName.DUNNING, context["dunningSchedule"]),
+        ScheduleSpec(FunctionName.REPORTS, context["reportsSchedule"]),
+    )
+
+
+@dataclass(frozen=True)
+class LocalSpec:
+    table_name: str = f"{PREFIX}-table"
+    drop_bucket: str = f"{PREFIX}-drop"
+    reports_bucket: str = f"{PREFIX}-reports"
+    access_logs_bucket: str = f"{PREFIX}-access-logs"
+    notification_prefix: str = DropPrefix.INCOMING
+    ingest_queue: QueueSpec = QueueSpec(f"{PREFIX}-ingest", f"{PREFIX}-ingest-dlq", 5, 30)
+    configuration_set: str = f"{PREFIX}-email"
+    link_secret_name: str = f"{PREFIX}-link-signing-key"
+    sender_email: str = SENDER_EMAIL
+    # Locally a schedule is an explicit tick (`arcollect tick`); these say when AWS would fire them.
+    schedules: tuple[ScheduleSpec, ...] = field(default_factory=lambda: _schedules_from_cdk_json())
+    # API Gateway routes of the portal API: the proxy resource and the root, any method.
+    api_routes: tuple[tuple[str, str], ...] = (("/", "ANY"), ("/{proxy+}", "ANY"))
+    indexes: tuple[str, ...] = field(default_factory=lambda: tuple(i.name for i in TableSchema.INDEXES))
+
+    def function_name(self, function: str) -> str:
+        return f"{PREFIX}-{function}"
+
+    def environment(self, *, table: str, portal_url: str, link_secret_arn: str) -> dict[str, dict[str, str]]:
+        """Each function's environment, by the contract's variable names."""
+        values = {
+            EnvVar.ENVIRONMENT_NAME: "local",
+            EnvVar.TABLE_NAME: table,
+            EnvVar.DROP_BUCKET: self.drop_bucket,
+            EnvVar.REPORTS_BUCKET: self.reports_bucket,
+            EnvVar.SENDER_EMAIL: self.sender_email,
+            EnvVar.SES_CONFIGURATION_SET: self.configuration_set,
+            EnvVar.PORTAL_BASE_URL: portal_url,
+            EnvVar.LINK_SECRET_ARN: link_secret_arn,
+        }
+        return {
+            name: {var: values[var] for var in variables} for name, variables in FUNCTION_ENVIRONMENT.items()
+        }

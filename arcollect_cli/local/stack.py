@@ -1,0 +1,448 @@
+"""Running the local stack: the emulator, the resources, the triggers, and the endpoints users call.
+
+Everything AWS would do between the resources happens here, in this process:
+- S3 ``ObjectCreated`` under ``incoming/`` -> the ingest queue (moto delivers it) -> a poller that calls
+  the ingest handler with a real SQS event and deletes only what the handler did not report as failed;
+- the Lambda Invoke API for the four functions, so ``arcollect tick`` works the same against this stack
+  and a deployed one (scheduled ticks are explicit invocations with a Scheduler event);
+- an HTTP server that turns requests into API Gateway REST proxy events for the portal handler;
+- every email SES accepted, written to ``.local/outbox/`` as an ``.eml`` file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import boto3
+
+from arcollect.contract import FunctionName, Output, TableSchema
+from arcollect_cli.lambda_runtime import LambdaContext, load_handler
+from arcollect_cli.local.apigateway import proxy_event, response_parts
+from arcollect_cli.local.spec import REGION, LocalSpec
+
+log = logging.getLogger("arcollect.local")
+
+LOCAL_KEYS = "Local"
+INVOKE_PREFIX = "/2015-03-31/functions/"
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _patch_moto_s3_events() -> None:
+    """moto leaves ``versionId`` out of S3 event records; S3 puts it in for versioned buckets.
+
+    Ingest keys its exactly-once register on the object version, so without it two uploads of one key
+    would look like one. This adds the field exactly as S3 does (and only that).
+    """
+    from moto.s3 import notifications
+
+    if getattr(notifications, "_arcollect_patched", False):
+        return
+    original = notifications._get_s3_event
+
+    def with_version(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+        event = original(event_name, bucket, key, notification_id)
+        version = getattr(key, "version_id", None)
+        if version and version != "null":
+            event["Records"][0]["s3"]["object"]["versionId"] = version
+        return event
+
+    notifications._get_s3_event = with_version
+    notifications._arcollect_patched = True
+
+
+@dataclass
+class Endpoints:
+    aws: str
+    portal: str
+    lambda_api: str
+
+
+class LocalStack:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        host: str = "127.0.0.1",
+        aws_port: int = 0,
+        portal_port: int = 0,
+        lambda_port: int = 0,
+        spec: LocalSpec | None = None,
+    ) -> None:
+        self.root = root
+        self.state_dir = root / ".local"
+        self.outbox_dir = self.state_dir / "outbox"
+        self.host = host
+        self.spec = spec or LocalSpec()
+        self._ports = (
+            aws_port or free_port(host),
+            portal_port or free_port(host),
+            lambda_port or free_port(host),
+        )
+        self.endpoints = Endpoints(*(f"http://{host}:{port}" for port in self._ports))
+        self._stop = threading.Event()
+        self._invoke_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._servers: list[ThreadingHTTPServer] = []
+        self._outbox_seen = 0
+        self.outputs: dict[str, Any] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+        from moto.server import ThreadedMotoServer
+
+        # The emulator's request log and Powertools' "no metrics" notice would drown the progress lines.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+        aws_port, portal_port, lambda_port = self._ports
+        progress(f"starting the AWS emulator (moto) on {self.endpoints.aws}")
+        self._moto = ThreadedMotoServer(ip_address=self.host, port=aws_port, verbose=False)
+        self._moto.start()
+        _patch_moto_s3_events()
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": self.endpoints.aws,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "POWERTOOLS_TRACE_DISABLED": "1",
+                "POWERTOOLS_METRICS_NAMESPACE": "arcollect",
+                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            }
+        )
+        os.environ.pop("AWS_PROFILE", None)
+        progress("creating the stack's resources")
+        link_secret_arn, queue_url = self._create_resources()
+        environment = self.spec.environment(
+            table=self.spec.table_name,
+            portal_url=self.endpoints.portal + "/",
+            link_secret_arn=link_secret_arn,
+        )
+        # One process hosts all four functions, so it carries the union of their environments.
+        for variables in environment.values():
+            os.environ.update(variables)
+        self.outbox_dir.mkdir(parents=True, exist_ok=True)
+        self._serve(portal_port, _PortalRequestHandler)
+        self._serve(lambda_port, _InvokeRequestHandler)
+        self._background(self._poll_ingest_queue, queue_url)
+        self._background(self._watch_outbox)
+        self.outputs = {
+            Output.TABLE_NAME: self.spec.table_name,
+            Output.DROP_BUCKET: self.spec.drop_bucket,
+            Output.REPORTS_BUCKET: self.spec.reports_bucket,
+            Output.INGEST_QUEUE_URL: queue_url,
+            Output.PORTAL_URL: self.endpoints.portal + "/",
+            Output.SES_CONFIGURATION_SET: self.spec.configuration_set,
+            Output.LINK_SECRET_ARN: link_secret_arn,
+            **{key: self.spec.function_name(name) for key, name in _FUNCTION_OUTPUTS.items()},
+            LOCAL_KEYS: {
+                "AwsEndpoint": self.endpoints.aws,
+                "LambdaEndpoint": self.endpoints.lambda_api,
+                "Region": REGION,
+                "Outbox": str(self.outbox_dir),
+                "Pid": os.getpid(),
+            },
+        }
+        outputs_file = self.state_dir / "outputs.json"
+        outputs_file.write_text(json.dumps(self.outputs, indent=2) + "\n")
+        progress(f"local stack ready: portal {self.endpoints.portal}/ outputs {outputs_file}")
+        return self.outputs
+
+    def stop(self) -> None:
+        self._stop.set()
+        for server in self._servers:
+            server.shutdown()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._moto.stop()
+        outputs_file = self.state_dir / "outputs.json"
+        if (
+            outputs_file.exists()
+            and json.loads(outputs_file.read_text()).get(LOCAL_KEYS, {}).get("Pid") == os.getpid()
+        ):
+            outputs_file.unlink()
+
+    def wait(self) -> None:
+        while not self._stop.wait(0.5):
+            pass
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    # -- resources -------------------------------------------------------------------------------
+
+    def _create_resources(self) -> tuple[str, str]:
+        spec = self.spec
+        dynamodb = boto3.client("dynamodb")
+        key_attributes = {TableSchema.PARTITION_KEY, TableSchema.SORT_KEY}
+        for index in TableSchema.INDEXES:
+            key_attributes |= {index.hash_key, index.range_key}
+        dynamodb.create_table(
+            TableName=spec.table_name,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": name, "AttributeType": "S"} for name in sorted(key_attributes)
+            ],
+            KeySchema=[
+                {"AttributeName": TableSchema.PARTITION_KEY, "KeyType": "HASH"},
+                {"AttributeName": TableSchema.SORT_KEY, "KeyType": "RANGE"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": index.name,
+                    "KeySchema": [
+                        {"AttributeName": index.hash_key, "KeyType": "HASH"},
+                        {"AttributeName": index.range_key, "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+                for index in TableSchema.INDEXES
+            ],
+        )
+        dynamodb.update_time_to_live(
+            TableName=spec.table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TableSchema.TTL_ATTRIBUTE},
+        )
+        sqs = boto3.client("sqs")
+        dlq_url = sqs.create_queue(QueueName=spec.ingest_queue.dlq_name)["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        queue_url = sqs.create_queue(
+            QueueName=spec.ingest_queue.name,
+            Attributes={
+                "VisibilityTimeout": str(spec.ingest_queue.visibility_timeout_seconds),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.ingest_queue.max_receive_count}
+                ),
+            },
+        )["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        s3 = boto3.client("s3")
+        for bucket in (spec.access_logs_bucket, spec.drop_bucket, spec.reports_bucket):
+            s3.create_bucket(Bucket=bucket)
+            if bucket != spec.access_logs_bucket:
+                s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_notification_configuration(
+            Bucket=spec.drop_bucket,
+            NotificationConfiguration={
+                "QueueConfigurations": [
+                    {
+                        "Id": "arcollect-incoming",
+                        "QueueArn": queue_arn,
+                        "Events": ["s3:ObjectCreated:*"],
+                        "Filter": {
+                            "Key": {"FilterRules": [{"Name": "prefix", "Value": spec.notification_prefix}]}
+                        },
+                    }
+                ]
+            },
+        )
+        sesv2 = boto3.client("sesv2")
+        boto3.client("ses").verify_email_identity(EmailAddress=spec.sender_email)
+        sesv2.create_configuration_set(ConfigurationSetName=spec.configuration_set)
+        secret_arn = boto3.client("secretsmanager").create_secret(
+            Name=spec.link_secret_name, SecretString=secrets.token_urlsafe(48)
+        )["ARN"]
+        return str(secret_arn), str(queue_url)
+
+    # -- invocation ------------------------------------------------------------------------------
+
+    def invoke(self, function: str, event: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+        """Run a handler as Lambda would; returns (result, error) where error is Lambda's error payload."""
+        with self._invoke_lock:
+            try:
+                module = load_handler(function)
+                result = module.lambda_handler(
+                    event, LambdaContext(function_name=self.spec.function_name(function))
+                )
+                return result, None
+            except Exception as error:
+                log.exception("function %s failed", function)
+                return None, {
+                    "errorMessage": str(error),
+                    "errorType": type(error).__name__,
+                    "stackTrace": traceback.format_exception(error),
+                }
+            finally:
+                self._flush_outbox()
+
+    def function_for(self, name_or_arn: str) -> str | None:
+        name = unquote(name_or_arn).rsplit(":function:", 1)[-1].split(":")[0]
+        return next((f for f in FunctionName.ALL if self.spec.function_name(f) == name), None)
+
+    # -- triggers --------------------------------------------------------------------------------
+
+    def _poll_ingest_queue(self, queue_url: str) -> None:
+        sqs = boto3.client("sqs")
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        while not self._stop.is_set():
+            try:
+                messages = sqs.receive_message(
+                    QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, AttributeNames=["All"]
+                ).get("Messages", [])
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.exception("polling the ingest queue failed")
+                time.sleep(1)
+                continue
+            if not messages:
+                continue
+            event = {"Records": [_sqs_record(m, queue_arn) for m in messages]}
+            result, error = self.invoke(FunctionName.INGEST, event)
+            if error is not None:
+                continue  # the whole batch becomes visible again after the visibility timeout
+            failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+            done = [m for m in messages if m["MessageId"] not in failed]
+            if done:
+                sqs.delete_message_batch(
+                    QueueUrl=queue_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                )
+
+    def _watch_outbox(self) -> None:
+        while not self._stop.wait(0.25):
+            with self._invoke_lock:
+                self._flush_outbox()
+
+    def _flush_outbox(self) -> None:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        sent = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
+        for message in sent[self._outbox_seen :]:
+            raw = getattr(message, "raw_data", None)
+            if raw is None:
+                raw = f"From: {message.source}\nSubject: {message.subject}\n\n{message.body}\n"
+            (self.outbox_dir / f"{message.id}.eml").write_text(raw)
+        self._outbox_seen = len(sent)
+
+    # -- servers ---------------------------------------------------------------------------------
+
+    def _serve(self, port: int, handler: type[BaseHTTPRequestHandler]) -> None:
+        server = ThreadingHTTPServer((self.host, port), handler)
+        server.daemon_threads = True
+        server.stack = self  # type: ignore[attr-defined]
+        self._servers.append(server)
+        self._background(server.serve_forever)
+
+    def _background(self, target: Callable[..., None], *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True, name=f"local-{target.__name__}")
+        thread.start()
+        self._threads.append(thread)
+
+
+_FUNCTION_OUTPUTS = {
+    Output.INGEST_FUNCTION: FunctionName.INGEST,
+    Output.DUNNING_FUNCTION: FunctionName.DUNNING,
+    Output.PORTAL_FUNCTION: FunctionName.PORTAL,
+    Output.REPORTS_FUNCTION: FunctionName.REPORTS,
+}
+
+
+def _sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """A received SQS message in the shape of a record of Lambda's SQS event."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": message.get("MessageAttributes", {}),
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }
+
+
+class _StackRequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    @property
+    def stack(self) -> LocalStack:
+        return self.server.stack  # type: ignore[attr-defined,no-any-return]
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _reply(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in {"content-length", "connection", "transfer-encoding"}:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
+class _PortalRequestHandler(_StackRequestHandler):
+    """API Gateway in front of the portal function."""
+
+    def _handle(self) -> None:
+        event = proxy_event(
+            self.command, self.path, self.headers.items(), self._body(), self.client_address[0]
+        )
+        result, error = self.stack.invoke(FunctionName.PORTAL, event)
+        if error is not None or not isinstance(result, dict):
+            # What API Gateway answers when the integration fails.
+            self._reply(502, [("Content-Type", "application/json")], b'{"message": "Internal server error"}')
+            return
+        self._reply(*response_parts(result))
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+
+class _InvokeRequestHandler(_StackRequestHandler):
+    """Lambda's Invoke API (``POST /2015-03-31/functions/{name}/invocations``) for the four functions."""
+
+    def do_POST(self) -> None:
+        body = self._body()
+        if not self.path.startswith(INVOKE_PREFIX) or not self.path.split("?")[0].endswith("/invocations"):
+            self._reply(404, [("Content-Type", "application/json")], b'{"message": "unknown route"}')
+            return
+        function = self.stack.function_for(self.path[len(INVOKE_PREFIX) :].split("/")[0])
+        if function is None:
+            message = {"Type": "User", "message": "Function not found"}
+            self._reply(
+                404,
+                [("Content-Type", "application/json"), ("x-amzn-ErrorType", "ResourceNotFoundException")],
+                json.dumps(message).encode(),
+            )
+            return
+        event = json.loads(body or b"{}")
+        result, error = self.stack.invoke(function, event)
+        headers = [("Content-Type", "application/json"), ("X-Amz-Executed-Version", "$LATEST")]
+        if error is not None:
+            headers.append(("X-Amz-Function-Error", "Unhandled"))
+        self._reply(200, headers, json.dumps(error if error is not None else result, default=str).encode())

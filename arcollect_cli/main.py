@@ -1,0 +1,275 @@
+"""The ``arcollect`` command: run the local stack and work with a local or deployed stack."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from arcollect.clock import InvalidInstant, format_instant, parse_instant
+from arcollect.contract import DropPrefix, Output, ReportPrefix
+from arcollect.ingest.results import results_key
+from arcollect_cli.target import CliError, Target
+
+ROOT = Path.cwd()
+KINDS = ("invoices", "payments", "customers")
+
+
+def progress(message: str) -> None:
+    print(f"arcollect: {message}", file=sys.stderr, flush=True)
+
+
+def emit(document: Any, as_json: bool, text: str) -> None:
+    print(json.dumps(document, indent=2, default=str) if as_json else text)
+
+
+# -- local stack ---------------------------------------------------------------------------------
+
+
+def cmd_local_up(args: argparse.Namespace) -> int:
+    from arcollect_cli.local.stack import LocalStack
+
+    stack = LocalStack(
+        ROOT, aws_port=args.aws_port, portal_port=args.portal_port, lambda_port=args.lambda_port
+    )
+    stack.start(progress)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stack.request_stop())
+    progress("running; Ctrl-C to stop")
+    try:
+        stack.wait()
+    finally:
+        progress("stopping")
+        stack.stop()
+    return 0
+
+
+# -- working with a stack ------------------------------------------------------------------------
+
+
+def ingest_file(
+    target: Target, path: Path, kind: str, mapping: str | None, timeout: float, show_progress: bool = True
+) -> dict[str, Any]:
+    """Upload a file to the drop bucket and wait for the ingest result of exactly that version."""
+    if not path.is_file():
+        raise CliError(f"{path}: no such file")
+    bucket = target.output(Output.DROP_BUCKET)
+    s3 = boto3.client("s3")
+    if mapping and Path(mapping).suffix in {".yaml", ".yml"}:
+        mapping_file = Path(mapping)
+        if not mapping_file.is_file():
+            raise CliError(f"--mapping {mapping}: no such file")
+        s3.put_object(
+            Bucket=bucket,
+            Key=f"{DropPrefix.CONFIG}mappings/{mapping_file.name}",
+            Body=mapping_file.read_bytes(),
+        )
+        mapping = mapping_file.stem
+    key = f"{DropPrefix.INCOMING}{kind}/" + (f"{mapping}/" if mapping else "") + path.name
+    version = s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes()).get("VersionId")
+    if show_progress:
+        progress(f"uploaded s3://{bucket}/{key}; waiting for ingest")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result: dict[str, Any] = json.loads(
+                s3.get_object(Bucket=bucket, Key=results_key(key))["Body"].read()
+            )
+        except s3.exceptions.NoSuchKey:
+            result = {}
+        # The results key is per object key: wait for the result of the version we just uploaded.
+        if result and (version is None or result.get("version") == version):
+            return result
+        time.sleep(0.2)
+    raise CliError(
+        f"no ingest result for s3://{bucket}/{key} after {timeout:.0f} s (see the ingest DLQ and logs)"
+    )
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    target = Target.resolve(args.stack, ROOT)
+    result = ingest_file(target, Path(args.file), args.kind, args.mapping, args.timeout)
+    counts = ", ".join(
+        f"{k} {result.get(k, 0)}" for k in ("rows_read", "accepted", "rejected", "unchanged", "skipped")
+    )
+    errors = "; ".join(result.get("errors") or [])
+    emit(result, args.json, f"{args.file}: {counts}" + (f"; errors: {errors}" if errors else ""))
+    return 1 if result.get("errors") else 0
+
+
+FUNCTION_OUTPUTS = {"dunning": Output.DUNNING_FUNCTION, "reports": Output.REPORTS_FUNCTION}
+
+
+def cmd_tick(args: argparse.Namespace) -> int:
+    try:
+        at = format_instant(parse_instant(args.at, what="--at"))
+    except InvalidInstant as error:
+        raise CliError(str(error)) from error
+    target = Target.resolve(args.stack, ROOT)
+    result = target.tick(FUNCTION_OUTPUTS[args.function], at)
+    emit(result, args.json, json.dumps(result, default=str))
+    return 0
+
+
+def cmd_reports_fetch(args: argparse.Namespace) -> int:
+    target = Target.resolve(args.stack, ROOT)
+    bucket = target.output(Output.REPORTS_BUCKET)
+    s3 = boto3.client("s3")
+    destination = Path(args.to)
+    fetched = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=ReportPrefix.LATEST):
+        for obj in page.get("Contents", []):
+            local = destination / obj["Key"][len(ReportPrefix.LATEST) :]
+            local.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, obj["Key"], str(local))
+            fetched.append(str(local))
+    if not fetched:
+        raise CliError(
+            f"no reports under s3://{bucket}/{ReportPrefix.LATEST} yet: run `arcollect tick reports`"
+        )
+    emit(fetched, args.json, "\n".join(fetched))
+    return 0
+
+
+def cmd_portal_link(args: argparse.Namespace) -> int:
+    from arcollect_cli.links import portal_link
+
+    target = Target.resolve(args.stack, ROOT)
+    print(portal_link(target, args.customer_id))
+    return 0
+
+
+def cmd_show_customer(args: argparse.Namespace) -> int:
+    from arcollect_cli.show import customer_360
+
+    target = Target.resolve(args.stack, ROOT)
+    target.bind_table()
+    document = customer_360(args.customer_id)
+    if document is None:
+        raise CliError(f"no customer {args.customer_id!r}")
+    emit(document, args.json, json.dumps(document, indent=2, default=str))
+    return 0
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    from arcollect_cli.outbox import read_outbox
+
+    target = Target.resolve(None, ROOT)
+    emails = read_outbox(Path(target.outputs["Local"]["Outbox"]))
+    text = "\n".join(
+        f"{e['sent_at']}  {e['customer_id']}  {', '.join(e['to'])}  {e['subject']}" for e in emails
+    )
+    emit(emails, args.json, text or "(no email sent yet)")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from arcollect_cli.demo import run_demo
+
+    return run_demo(
+        ROOT,
+        serve=not args.no_serve,
+        customers=args.customers,
+        months=args.months,
+        days=args.days,
+        seed=args.seed,
+    )
+
+
+# -- parser --------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="arcollect", description="Automated accounts-receivable collections."
+    )
+    parser.add_argument("--verbose", action="store_true", help="log what the functions log")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_stack(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--stack", help="a deployed stack's name (default: the local stack)")
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        return p
+
+    local = commands.add_parser("local", help="the embedded local stack").add_subparsers(
+        dest="local", required=True
+    )
+    up = local.add_parser("up", help="start the local stack in the foreground (Ctrl-C stops it)")
+    up.add_argument("--aws-port", type=int, default=0)
+    up.add_argument("--portal-port", type=int, default=0)
+    up.add_argument("--lambda-port", type=int, default=0)
+    up.set_defaults(func=cmd_local_up)
+
+    ingest = with_stack(commands.add_parser("ingest", help="drop an ERP file and print the ingest result"))
+    ingest.add_argument("file")
+    ingest.add_argument("--kind", required=True, choices=KINDS)
+    ingest.add_argument("--mapping", help="a preset name, or a YAML mapping file")
+    ingest.add_argument("--timeout", type=float, default=300)
+    ingest.set_defaults(func=cmd_ingest)
+
+    tick = with_stack(commands.add_parser("tick", help="invoke a scheduled function at a given time"))
+    tick.add_argument("function", choices=sorted(FUNCTION_OUTPUTS))
+    tick.add_argument("--at", required=True, help="ISO-8601 instant, e.g. 2026-11-23T09:00:00Z")
+    tick.set_defaults(func=cmd_tick)
+
+    reports = commands.add_parser("reports", help="KPI reports").add_subparsers(dest="reports", required=True)
+    fetch = with_stack(reports.add_parser("fetch", help="download the latest reports"))
+    fetch.add_argument("--to", required=True)
+    fetch.set_defaults(func=cmd_reports_fetch)
+
+    link = with_stack(commands.add_parser("portal-link", help="a signed portal link for a customer"))
+    link.add_argument("customer_id")
+    link.set_defaults(func=cmd_portal_link)
+
+    show = commands.add_parser("show", help="look at data").add_subparsers(dest="show", required=True)
+    customer = with_stack(show.add_parser("customer", help="a customer's profile, invoices and timeline"))
+    customer.add_argument("customer_id")
+    customer.set_defaults(func=cmd_show_customer)
+
+    outbox = commands.add_parser("outbox", help="emails the local stack sent")
+    outbox.add_argument("--json", action="store_true")
+    outbox.set_defaults(func=cmd_outbox)
+
+    demo = commands.add_parser("demo", help="the whole system on the local stack, end to end")
+    demo.add_argument("--no-serve", action="store_true", help="end after the summary")
+    demo.add_argument("--customers", type=int, default=200)
+    demo.add_argument("--months", type=int, default=3)
+    demo.add_argument("--days", type=int, default=60)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=cmd_demo)
+
+    try:
+        from arcollect_cli import generate
+    except ImportError:  # pragma: no cover - the generator ships with the dev install
+        pass
+    else:
+        generate.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        return int(args.func(args))
+    except CliError as error:
+        print(f"arcollect: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # a clear line instead of a traceback; --verbose keeps the details
+        logging.getLogger("arcollect").debug("failed", exc_info=True)
+        print(f"arcollect: error: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

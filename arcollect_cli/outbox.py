@@ -1,0 +1,35 @@
+"""Reading the local stack's outbox: one ``.eml`` file per email SES accepted."""
+
+from __future__ import annotations
+
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any
+
+from arcollect.dunning.messages import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_SENT_AT, HEADER_STEP
+
+
+def read_outbox(outbox: Path) -> list[dict[str, Any]]:
+    """Every sent email, oldest first by the function's "now" when it sent."""
+    emails = [_summary(path) for path in sorted(outbox.glob("*.eml"))]
+    return sorted(emails, key=lambda e: (e["sent_at"] or "", e["message_id"]))
+
+
+def _summary(path: Path) -> dict[str, Any]:
+    message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    assert isinstance(message, EmailMessage)
+    text_part = message.get_body(preferencelist=("plain",))
+    invoices = str(message.get(HEADER_INVOICES, "") or "")
+    return {
+        "message_id": path.stem,
+        "sent_at": message.get(HEADER_SENT_AT),
+        "to": [address.strip() for address in str(message.get("To", "")).split(",") if address.strip()],
+        "subject": message.get("Subject"),
+        "customer_id": message.get(HEADER_CUSTOMER),
+        "step": message.get(HEADER_STEP),
+        "invoice_numbers": [n for n in invoices.split(",") if n],
+        "text": text_part.get_content() if text_part is not None else "",
+        "file": str(path),
+    }

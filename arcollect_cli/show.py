@@ -1,0 +1,22 @@
+"""A customer's 360 view as a JSON document (profile, invoices, payments, timeline)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from arcollect.store.repositories import Activities, Customers, Invoices, Payments
+
+
+def customer_360(customer_id: str) -> dict[str, Any] | None:
+    customer = Customers().get(customer_id)
+    if customer is None:
+        return None
+    invoices = Invoices().for_customer(customer_id)
+    return {
+        "customer": dataclasses.asdict(customer),
+        "invoices": [dataclasses.asdict(i) for i in invoices],
+        "open_invoices": sum(1 for i in invoices if i.status == "open"),
+        "payments": [dataclasses.asdict(p) for p in Payments().for_customer(customer_id)],
+        "timeline": [dataclasses.asdict(a) for a in Activities().timeline(customer_id)],
+    }

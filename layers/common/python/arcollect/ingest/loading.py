@@ -1,0 +1,317 @@
+"""Loading mapped rows into the customers' accounts, a chunk of rows at a time.
+
+Per chunk: one batched read of what is stored for the chunk's keys, a comparison row by row (a row
+that says what the table says writes nothing), then batched puts of new items and updates of changed
+ones. Payments are the exception: each is recorded with a conditional write, in one transaction with
+what it does to its invoice, so a payment id is applied once however often its file is delivered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
+from datetime import date as date_type
+from decimal import Decimal
+from typing import Final, Protocol, TypeVar
+
+from arcollect.entities import (
+    Customer,
+    DocumentType,
+    DropKind,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentWrite,
+)
+from arcollect.ingest.fields import FieldError
+from arcollect.ingest.layouts import Entity
+from arcollect.ingest.results import IngestReport
+from arcollect.observability import logger
+
+PAID_DATE_PREFIX: Final = "PAIDDATE-"
+_SETTLE_ATTEMPTS: Final = 3
+
+E = TypeVar("E", Customer, Invoice, Payment)
+InvoiceKey = tuple[str, str]
+PaymentKey = tuple[str, str]
+
+
+class AccountsStore(Protocol):
+    """What loading needs of the table (``arcollect.store.repositories.Accounts`` in Lambda)."""
+
+    def customers(self, customer_ids: Iterable[str]) -> dict[str, Customer]: ...
+
+    def invoices(self, invoice_keys: Iterable[InvoiceKey]) -> dict[InvoiceKey, Invoice]: ...
+
+    def payments(self, payment_keys: Iterable[PaymentKey]) -> dict[PaymentKey, Payment]: ...
+
+    def add_customers(self, customers: Sequence[Customer]) -> None: ...
+
+    def add_placeholder(self, customer: Customer) -> bool: ...
+
+    def update_customer(self, customer: Customer) -> None: ...
+
+    def add_invoices(self, invoices: Sequence[Invoice]) -> None: ...
+
+    def update_invoice(self, invoice: Invoice) -> None: ...
+
+    def record_payment(
+        self, payment: Payment, settles: tuple[Invoice, Invoice] | None = None
+    ) -> PaymentWrite: ...
+
+
+class SettlementConflict(RuntimeError):
+    """An invoice kept changing under a payment being applied to it; the message is retried."""
+
+
+class DryRun:
+    """An empty table that keeps nothing: validation and counting without loading."""
+
+    def customers(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
+        return {}
+
+    def invoices(self, invoice_keys: Iterable[InvoiceKey]) -> dict[InvoiceKey, Invoice]:
+        return {}
+
+    def payments(self, payment_keys: Iterable[PaymentKey]) -> dict[PaymentKey, Payment]:
+        return {}
+
+    def add_customers(self, customers: Sequence[Customer]) -> None:
+        return None
+
+    def add_placeholder(self, customer: Customer) -> bool:
+        return True
+
+    def update_customer(self, customer: Customer) -> None:
+        return None
+
+    def add_invoices(self, invoices: Sequence[Invoice]) -> None:
+        return None
+
+    def update_invoice(self, invoice: Invoice) -> None:
+        return None
+
+    def record_payment(
+        self, payment: Payment, settles: tuple[Invoice, Invoice] | None = None
+    ) -> PaymentWrite:
+        return PaymentWrite.RECORDED
+
+
+def becomes_late_at(due_date: date_type) -> datetime:
+    """The first instant an invoice is past due: 00:00 UTC the day after its due date."""
+    return datetime.combine(due_date + timedelta(days=1), time(0), tzinfo=UTC)
+
+
+def with_next_action(invoice: Invoice, stored: Invoice | None) -> Invoice:
+    """Place an invoice in the sweep's index: open invoices (not credit notes or write-offs) are due for
+    a look the day they become late; closed ones leave the index. Once the dunning engine has set the
+    next action of an open invoice, a re-delivered row with the same due date leaves it be."""
+    if not invoice.is_open or invoice.document_type != DocumentType.INVOICE:
+        return replace(invoice, next_action_at=None)
+    if stored is not None and stored.is_open and stored.due_date == invoice.due_date:
+        return replace(invoice, next_action_at=stored.next_action_at)
+    return replace(invoice, next_action_at=becomes_late_at(invoice.due_date))
+
+
+def paid_date_payment(invoice: Invoice) -> Payment | None:
+    """The payment an invoice row implies when it says it was paid in full on ``paid_date``."""
+    if invoice.paid_date is None or invoice.open_amount != 0 or invoice.document_type != DocumentType.INVOICE:
+        return None
+    return Payment(
+        customer_id=invoice.customer_id,
+        payment_id=f"{PAID_DATE_PREFIX}{invoice.invoice_number}",
+        payment_date=invoice.paid_date,
+        amount=invoice.amount,
+        currency=invoice.currency,
+        invoice_number=invoice.invoice_number,
+        reference=None,
+        applied_amount=invoice.amount,
+        unapplied_amount=Decimal(0),
+        applied_to=invoice.invoice_number,
+    )
+
+
+def settle(payment: Payment, invoice: Invoice) -> tuple[Payment, Invoice]:
+    """Apply as much of ``payment`` as ``invoice`` has open; the rest stays unapplied."""
+    applied = min(payment.amount, invoice.open_amount)
+    open_amount = invoice.open_amount - applied
+    after = replace(invoice, open_amount=open_amount)
+    if open_amount == 0:
+        after = replace(
+            after, status=InvoiceStatus.CLOSED.value, paid_date=payment.payment_date, next_action_at=None
+        )
+    settled = replace(
+        payment,
+        applied_amount=applied,
+        unapplied_amount=payment.amount - applied,
+        applied_to=invoice.invoice_number,
+    )
+    return settled, after
+
+
+def payment_target(payment: Payment, invoices: dict[InvoiceKey, Invoice]) -> tuple[Invoice | None, str]:
+    """The open invoice a payment settles: by ``invoice_number``, failing that by ``reference`` naming
+    an invoice number; same customer, same currency. Otherwise None and why."""
+    reasons = []
+    candidates = [number for number in (payment.invoice_number, payment.reference) if number]
+    for number in dict.fromkeys(candidates):
+        invoice = invoices.get((payment.customer_id, number))
+        if invoice is None:
+            continue
+        if invoice.document_type != DocumentType.INVOICE:
+            reasons.append(f"{number} is a {invoice.document_type}")
+        elif invoice.currency != payment.currency:
+            reasons.append(f"invoice {number} is in {invoice.currency}")
+        elif not invoice.is_open:
+            reasons.append(f"invoice {number} is closed")
+        else:
+            return invoice, ""
+    if not reasons:
+        reasons.append("no invoice of this customer matches invoice_number or reference")
+    return None, "kept unapplied: " + "; ".join(reasons)
+
+
+def _received_as(payment: Payment) -> tuple[object, ...]:
+    return (payment.payment_date, payment.amount, payment.currency, payment.invoice_number, payment.reference)
+
+
+def ensure_customers(store: AccountsStore, customer_ids: Iterable[str], report: IngestReport) -> None:
+    """Create a placeholder for every customer id the table does not know (an invoice or a payment is
+    never dropped for want of master data)."""
+    wanted = set(customer_ids)
+    known = store.customers(wanted)
+    for customer_id in sorted(wanted - known.keys()):
+        placeholder = Customer(customer_id=customer_id, name=customer_id, email="", placeholder=True)
+        if store.add_placeholder(placeholder):
+            report.placeholders_created += 1
+            logger.info("placeholder customer created", extra={"customer_id": customer_id})
+
+
+def load_customers(store: AccountsStore, rows: Sequence[tuple[int, Customer]], report: IngestReport) -> None:
+    stored = store.customers({customer.customer_id for _, customer in rows})
+    view = dict(stored)
+    new: dict[str, Customer] = {}
+    changed: dict[str, Customer] = {}
+    for line, customer in rows:
+        key = customer.customer_id
+        if view.get(key) == customer:
+            report.accept(line, changed=False)
+            continue
+        (changed if key in stored else new)[key] = customer
+        view[key] = customer
+        report.accept(line, changed=True)
+    store.add_customers(list(new.values()))
+    for customer in changed.values():
+        store.update_customer(customer)
+
+
+def load_invoices(store: AccountsStore, rows: Sequence[tuple[int, Invoice]], report: IngestReport) -> None:
+    ensure_customers(store, (invoice.customer_id for _, invoice in rows), report)
+    stored = store.invoices({(i.customer_id, i.invoice_number) for _, i in rows})
+    implied = [payment for _, invoice in rows if (payment := paid_date_payment(invoice))]
+    known_payments = store.payments({(p.customer_id, p.payment_id) for p in implied})
+    view = dict(stored)
+    new: dict[InvoiceKey, Invoice] = {}
+    changed: dict[InvoiceKey, Invoice] = {}
+    payments: dict[PaymentKey, Payment] = {}
+    for line, row in rows:
+        key = (row.customer_id, row.invoice_number)
+        before = view.get(key)
+        invoice = with_next_action(row, before)
+        row_changed = before != invoice
+        if row_changed:
+            (changed if key in stored else new)[key] = invoice
+            view[key] = invoice
+            if before is not None and before.is_open and not invoice.is_open:
+                report.invoices_closed += 1
+        payment = paid_date_payment(invoice)
+        if payment is not None:
+            payment_key = (payment.customer_id, payment.payment_id)
+            if payment_key not in known_payments and payment_key not in payments:
+                payments[payment_key] = payment
+                row_changed = True
+        report.accept(line, changed=row_changed)
+    store.add_invoices(list(new.values()))
+    for invoice in changed.values():
+        store.update_invoice(invoice)
+    for payment in payments.values():
+        if store.record_payment(payment) is PaymentWrite.RECORDED:
+            report.payments_applied += 1
+
+
+def load_payments(store: AccountsStore, rows: Sequence[tuple[int, Payment]], report: IngestReport) -> None:
+    ensure_customers(store, (payment.customer_id for _, payment in rows), report)
+    known = store.payments({(p.customer_id, p.payment_id) for _, p in rows})
+    view = store.invoices(
+        {(p.customer_id, number) for _, p in rows for number in (p.invoice_number, p.reference) if number}
+    )
+    for line, payment in rows:
+        key = (payment.customer_id, payment.payment_id)
+        earlier = known.get(key)
+        if earlier is not None:
+            if _received_as(earlier) == _received_as(payment):
+                report.accept(line, changed=False)
+            else:
+                report.reject(line, [_changed_payment(earlier)])
+            continue
+        recorded, note, written = _record_payment(store, payment, view, report)
+        known[key] = recorded
+        if note:
+            report.note(line, [FieldError("invoice_number", payment.invoice_number or "", note)])
+        report.accept(line, changed=written)
+
+
+def _record_payment(
+    store: AccountsStore, payment: Payment, view: dict[InvoiceKey, Invoice], report: IngestReport
+) -> tuple[Payment, str, bool]:
+    """Record one payment, settling its invoice if it has one; (as recorded, a note, whether written)."""
+    for _ in range(_SETTLE_ATTEMPTS):
+        target, note = payment_target(payment, view)
+        if target is None:
+            return payment, note, store.record_payment(payment) is PaymentWrite.RECORDED
+        settled, after = settle(payment, target)
+        outcome = store.record_payment(settled, (target, after))
+        if outcome is PaymentWrite.CONFLICT:
+            view.update(store.invoices([(target.customer_id, target.invoice_number)]))
+            continue
+        if outcome is PaymentWrite.RECORDED:
+            view[(after.customer_id, after.invoice_number)] = after
+            report.payments_applied += 1
+            if not after.is_open:
+                report.invoices_closed += 1
+        return settled, "", outcome is PaymentWrite.RECORDED
+    raise SettlementConflict(
+        f"payment {payment.payment_id} of customer {payment.customer_id}: its invoice kept changing"
+    )
+
+
+def _changed_payment(earlier: Payment) -> FieldError:
+    return FieldError(
+        "payment_id",
+        earlier.payment_id,
+        f"was recorded before as {earlier.amount} {earlier.currency} on {earlier.payment_date.isoformat()}"
+        " with other values; a recorded payment is never changed (send a new payment_id)",
+    )
+
+
+def load_chunk(
+    kind: DropKind, store: AccountsStore, rows: Sequence[tuple[int, Entity]], report: IngestReport
+) -> None:
+    """Load one chunk of mapped rows of a file of ``kind``."""
+    if not rows:
+        return
+    if kind is DropKind.CUSTOMERS:
+        load_customers(store, _of_type(Customer, rows), report)
+    elif kind is DropKind.INVOICES:
+        load_invoices(store, _of_type(Invoice, rows), report)
+    else:
+        load_payments(store, _of_type(Payment, rows), report)
+
+
+def _of_type(cls: type[E], rows: Sequence[tuple[int, Entity]]) -> list[tuple[int, E]]:
+    typed = [(line, entity) for line, entity in rows if isinstance(entity, cls)]
+    if len(typed) != len(rows):
+        # A layout that maps a row to the wrong entity would lose rows silently: fail loudly instead.
+        raise TypeError(f"a {cls.__name__} layout produced another kind of entity")
+    return typed

@@ -1,0 +1,130 @@
+"""What an ingest run reports: counts, the rejected rows (as a CSV for the ERP team) and notes.
+
+The rejected rows are spooled to a temporary file (in memory up to a megabyte, then on disk), so a file
+with a million bad rows is reported in full without holding it in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any, Final, Protocol
+
+from arcollect.contract import DropPrefix
+from arcollect.ingest.fields import FieldError
+
+REJECTED_COLUMNS: Final = ("row", "column", "value", "reason")
+MAX_NOTES: Final = 100
+_SPOOL_BYTES: Final = 1024 * 1024
+# A spreadsheet would run a cell that starts with one of these as a formula.
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ResultWriter(Protocol):
+    def put_json(self, bucket: str, key: str, document: Any) -> None: ...
+
+    def put_file(self, bucket: str, key: str, body: IO[bytes], content_type: str) -> None: ...
+
+
+def _relative(key: str) -> str:
+    return key[len(DropPrefix.INCOMING) :] if key.startswith(DropPrefix.INCOMING) else key
+
+
+def results_key(key: str) -> str:
+    """``incoming/invoices/a.csv`` -> ``results/invoices/a.csv.json``."""
+    return f"{DropPrefix.RESULTS}{_relative(key)}.json"
+
+
+def rejected_rows_key(key: str) -> str:
+    """``incoming/invoices/a.csv`` -> ``rejected/invoices/a.csv.errors.csv``."""
+    return f"{DropPrefix.REJECTED}{_relative(key)}.errors.csv"
+
+
+def neutralise(cell: str) -> str:
+    """Keep a cell from being run as a spreadsheet formula when the CSV is opened."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+@dataclass
+class IngestReport:
+    """Counts and reasons of one run over one file.
+
+    Every data row ends up in exactly one of ``accepted``, ``rejected`` or ``skipped``; ``unchanged``
+    counts the accepted rows that wrote nothing because the table already said the same.
+    """
+
+    rows_read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    invoices_closed: int = 0
+    payments_applied: int = 0
+    placeholders_created: int = 0
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    notes_total: int = 0
+    ignored_columns: tuple[str, ...] = ()
+    delimiter: str | None = None
+    _spool: IO[bytes] = field(
+        default_factory=lambda: tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, mode="w+b")  # noqa: SIM115
+    )
+
+    def __post_init__(self) -> None:
+        self._write_rejected_line(REJECTED_COLUMNS)
+
+    def read(self) -> None:
+        self.rows_read += 1
+
+    def skip(self) -> None:
+        self.skipped += 1
+
+    def accept(self, line: int, *, changed: bool) -> None:
+        del line  # accepted rows are counted, not listed
+        self.accepted += 1
+        if not changed:
+            self.unchanged += 1
+
+    def reject(self, line: int, errors: Sequence[FieldError]) -> None:
+        self.rejected += 1
+        for error in errors:
+            self._write_rejected_line((str(line), error.column, error.value, error.reason))
+
+    def reject_file(self, reason: str) -> None:
+        """List a file-level problem in the rejected-rows CSV (with no row: it concerns the file)."""
+        self._write_rejected_line(("", "", "", reason))
+
+    def note(self, line: int, notes: Sequence[FieldError]) -> None:
+        for note in notes:
+            self.notes_total += 1
+            if len(self.notes) < MAX_NOTES:
+                self.notes.append(
+                    {"row": line, "column": note.column, "value": note.value, "note": note.reason}
+                )
+
+    def _write_rejected_line(self, cells: Sequence[str]) -> None:
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\r\n").writerow([neutralise(cell) for cell in cells])
+        self._spool.write(text.getvalue().encode())
+
+    def rejected_rows(self) -> IO[bytes]:
+        """The rejected-rows CSV (header ``row,column,value,reason``), rewound for reading."""
+        self._spool.seek(0)
+        return self._spool
+
+    def close(self) -> None:
+        self._spool.close()
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows_read": self.rows_read,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "invoices_closed": self.invoices_closed,
+            "payments_applied": self.payments_applied,
+            "placeholders_created": self.placeholders_created,
+        }

@@ -1,0 +1,86 @@
+"""The local stack as a user runs it: `arcollect local up` in its own process, driven by `arcollect`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class RunningStack:
+    workdir: Path
+    outputs: dict[str, Any]
+    process: subprocess.Popen[str]
+
+    def arcollect(
+        self, *args: str, check: bool = True, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the `arcollect` command from another "terminal" (a separate process, same folder)."""
+        result = subprocess.run(
+            [sys.executable, "-m", "arcollect_cli.main", *args],
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=_clean_env(),
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"arcollect {' '.join(args)} exited {result.returncode}: {result.stderr}")
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.arcollect(*args, "--json").stdout)
+
+
+def _clean_env() -> dict[str, str]:
+    # The local stack and the CLI find each other through .local/outputs.json, not inherited variables.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+def start_stack(workdir: Path) -> RunningStack:
+    outputs_file = workdir / ".local" / "outputs.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "arcollect_cli.main", "local", "up"],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_clean_env(),
+    )
+    deadline = time.monotonic() + 60
+    while not outputs_file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(
+                f"the local stack did not start: {process.stdout.read() if process.stdout else ''}"
+            )
+        time.sleep(0.1)
+    return RunningStack(workdir=workdir, outputs=json.loads(outputs_file.read_text()), process=process)
+
+
+def stop_stack(stack: RunningStack) -> int:
+    stack.process.send_signal(signal.SIGTERM)
+    return stack.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    stack = start_stack(tmp_path_factory.mktemp("local-stack"))
+    yield stack
+    assert stop_stack(stack) == 0
+    assert not (stack.workdir / ".local" / "outputs.json").exists(), "outputs.json is removed on a clean stop"

@@ -1,0 +1,160 @@
+"""The local stack cannot drift from the CDK stack: what it created is checked against the template."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from arcollect.contract import FunctionName, Output
+from arcollect_cli.lambda_runtime import FUNCTIONS_DIR
+from arcollect_cli.local.spec import LocalSpec
+from tests.e2e.conftest import RunningStack
+from tests.infra.conftest import Synthesized, synthesize
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(tmp_path_factory.mktemp("drift-cdk.out"))
+
+
+@pytest.fixture(scope="module")
+def local_aws(local_stack: RunningStack) -> Iterator[dict[str, Any]]:
+    """boto3 clients pointed at the running local stack's emulator."""
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL",)}
+    os.environ["AWS_ENDPOINT_URL"] = local_stack.outputs["Local"]["AwsEndpoint"]
+    yield {name: boto3.client(name) for name in ("dynamodb", "s3", "sqs", "sesv2")}
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def resources(template: Synthesized, type_: str) -> list[dict[str, Any]]:
+    return [r["Properties"] for r in template.template.find_resources(type_).values()]
+
+
+def test_the_table_has_the_templates_keys_indexes_and_ttl(
+    template: Synthesized, local_stack: RunningStack, local_aws: dict[str, Any]
+) -> None:
+    [cdk_table] = resources(template, "AWS::DynamoDB::Table")
+    local = local_aws["dynamodb"].describe_table(TableName=local_stack.outputs[Output.TABLE_NAME])["Table"]
+    assert local["KeySchema"] == cdk_table["KeySchema"]
+
+    def indexes(defs: list[dict[str, Any]]) -> dict[str, Any]:
+        return {i["IndexName"]: (i["KeySchema"], i["Projection"]["ProjectionType"]) for i in defs}
+
+    assert indexes(local["GlobalSecondaryIndexes"]) == indexes(cdk_table["GlobalSecondaryIndexes"])
+    attribute_types = {a["AttributeName"]: a["AttributeType"] for a in local["AttributeDefinitions"]}
+    assert attribute_types == {
+        a["AttributeName"]: a["AttributeType"] for a in cdk_table["AttributeDefinitions"]
+    }
+    ttl = local_aws["dynamodb"].describe_time_to_live(TableName=local["TableName"])["TimeToLiveDescription"]
+    assert ttl["AttributeName"] == cdk_table["TimeToLiveSpecification"]["AttributeName"]
+    assert local["BillingModeSummary"]["BillingMode"] == cdk_table["BillingMode"]
+
+
+def test_buckets_versioning_and_the_notification_prefix_match(
+    template: Synthesized, local_stack: RunningStack, local_aws: dict[str, Any]
+) -> None:
+    s3 = local_aws["s3"]
+    cdk_buckets = resources(template, "AWS::S3::Bucket")
+    local_buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert len(local_buckets) == len(cdk_buckets)
+    versioned_in_cdk = sum(
+        1 for b in cdk_buckets if b.get("VersioningConfiguration", {}).get("Status") == "Enabled"
+    )
+    versioned_locally = sum(
+        1 for b in local_buckets if s3.get_bucket_versioning(Bucket=b).get("Status") == "Enabled"
+    )
+    assert versioned_locally == versioned_in_cdk
+    [cdk_notifications] = resources(template, "Custom::S3BucketNotifications")
+    [cdk_queue_config] = cdk_notifications["NotificationConfiguration"]["QueueConfigurations"]
+    [local_queue_config] = s3.get_bucket_notification_configuration(
+        Bucket=local_stack.outputs[Output.DROP_BUCKET]
+    )["QueueConfigurations"]
+    assert local_queue_config["Events"] == cdk_queue_config["Events"]
+    assert local_queue_config["Filter"]["Key"]["FilterRules"] == [
+        {"Name": rule["Name"].lower(), "Value": rule["Value"]}
+        for rule in cdk_queue_config["Filter"]["Key"]["FilterRules"]
+    ]
+    assert local_queue_config["QueueArn"].endswith(
+        local_stack.outputs[Output.INGEST_QUEUE_URL].rsplit("/", 1)[1]
+    )
+
+
+def test_the_ingest_queue_has_the_same_redrive_policy(
+    template: Synthesized, local_stack: RunningStack, local_aws: dict[str, Any]
+) -> None:
+    cdk_redrives = [
+        q["RedrivePolicy"] for q in resources(template, "AWS::SQS::Queue") if "RedrivePolicy" in q
+    ]
+    ingest_queue_id = template.stack.get_logical_id(template.stack.ingest.queue.node.default_child)
+    cdk_ingest = template.template.find_resources("AWS::SQS::Queue")[ingest_queue_id]["Properties"]
+    attributes = local_aws["sqs"].get_queue_attributes(
+        QueueUrl=local_stack.outputs[Output.INGEST_QUEUE_URL], AttributeNames=["All"]
+    )["Attributes"]
+    local_redrive = json.loads(attributes["RedrivePolicy"])
+    assert cdk_ingest["RedrivePolicy"] in cdk_redrives
+    assert local_redrive["maxReceiveCount"] == cdk_ingest["RedrivePolicy"]["maxReceiveCount"]
+
+
+def test_handlers_and_their_environment_variable_names_match(template: Synthesized) -> None:
+    stack = template.stack
+    built = {
+        FunctionName.INGEST: stack.ingest.function,
+        FunctionName.DUNNING: stack.dunning.function,
+        FunctionName.PORTAL: stack.portal.function,
+        FunctionName.REPORTS: stack.reports.function,
+    }
+    functions = template.template.find_resources("AWS::Lambda::Function")
+    local_env = LocalSpec().environment(table="t", portal_url="u", link_secret_arn="a")
+    for name, function in built.items():
+        props = functions[stack.get_logical_id(function.node.default_child)]["Properties"]
+        module, _, attribute = props["Handler"].partition(".")
+        handler_file = FUNCTIONS_DIR / name / f"{module}.py"
+        assert handler_file.is_file()
+        assert f"def {attribute}(" in handler_file.read_text()
+        cdk_names = {v for v in props["Environment"]["Variables"] if not v.startswith("POWERTOOLS_")}
+        assert set(local_env[name]) == cdk_names, name
+
+
+def test_schedules_target_the_same_functions_with_the_same_expressions(template: Synthesized) -> None:
+    stack = template.stack
+    by_function_id = {
+        stack.get_logical_id(stack.dunning.function.node.default_child): FunctionName.DUNNING,
+        stack.get_logical_id(stack.reports.function.node.default_child): FunctionName.REPORTS,
+    }
+    cdk = {
+        by_function_id[s["Target"]["Arn"]["Fn::GetAtt"][0]]: s["ScheduleExpression"]
+        for s in resources(template, "AWS::Scheduler::Schedule")
+    }
+    assert cdk == {s.function: s.expression for s in LocalSpec().schedules}
+
+
+def test_api_routes_match(template: Synthesized) -> None:
+    methods = resources(template, "AWS::ApiGateway::Method")
+    proxy_resources = {r["PathPart"] for r in resources(template, "AWS::ApiGateway::Resource")}
+    cdk_routes = set()
+    for method in methods:
+        resource = method["ResourceId"]
+        path = "/" if "Fn::GetAtt" in resource else "/" + next(iter(proxy_resources))
+        cdk_routes.add((path, method["HttpMethod"]))
+    assert cdk_routes == set(LocalSpec().api_routes)
+
+
+def test_ses_sender_and_configuration_set_exist(local_stack: RunningStack, local_aws: dict[str, Any]) -> None:
+    sesv2 = local_aws["sesv2"]
+    assert sesv2.get_configuration_set(ConfigurationSetName=local_stack.outputs[Output.SES_CONFIGURATION_SET])
+    identities = {i["IdentityName"] for i in sesv2.list_email_identities()["EmailIdentities"]}
+    assert LocalSpec().sender_email in identities
+
+
+def test_outputs_use_the_stacks_output_names(template: Synthesized, local_stack: RunningStack) -> None:
+    cdk_outputs = set(template.template.find_outputs("*"))
+    assert cdk_outputs <= set(local_stack.outputs)

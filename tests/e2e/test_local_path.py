@@ -1,0 +1,154 @@
+"""The whole path on the local stack, driven only through the `arcollect` command and HTTP, as a user would:
+a generated company dropped into S3 lands in DynamoDB, a tick emails a reminder into the outbox, the
+portal serves the customer's page from the emailed link, a report lands in S3 and in the fetched folder."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arcollect.contract import Output
+from tests.e2e.conftest import RunningStack
+
+pytestmark = pytest.mark.e2e
+
+TICK_AT = "2026-11-03T00:00:00Z"  # the first hour after the generated company's as-of date
+
+
+def http_get(url: str) -> tuple[int, dict[str, str], str]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (a loopback URL we started)
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+@pytest.fixture(scope="module")
+def company(local_stack: RunningStack) -> Path:
+    out = local_stack.workdir / "company"
+    local_stack.arcollect(
+        "generate",
+        "--customers",
+        "25",
+        "--months",
+        "2",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+        "--simulate-days",
+        "5",
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def ingested(local_stack: RunningStack, company: Path) -> dict[str, dict[str, Any]]:
+    results = {}
+    for kind, path in (
+        ("customers", "customers.csv"),
+        ("invoices", "invoices.csv"),
+        ("payments", "payments/history.csv"),
+    ):
+        results[kind] = local_stack.json("ingest", str(company / path), "--kind", kind)
+    return results
+
+
+def test_dropped_files_land_in_dynamodb_with_every_row_accounted_for(
+    local_stack: RunningStack, company: Path, ingested: dict[str, dict[str, Any]]
+) -> None:
+    manifest = json.loads((company / "manifest.json").read_text())
+    rows = {f["path"]: f["rows"] for f in manifest["files"]}
+    invoices = ingested["invoices"]
+    assert invoices["rows_read"] == rows["invoices.csv"]
+    assert invoices["rows_read"] == invoices["accepted"] + invoices["rejected"] + invoices["skipped"]
+    assert invoices["rejected"] == len(manifest["bad_rows"])
+    assert ingested["customers"]["accepted"] == rows["customers.csv"]
+    # The customer's 360 view is read back from the table.
+    first_customer = (company / "customers.csv").read_text().splitlines()[1].split(",")[0]
+    shown = local_stack.json("show", "customer", first_customer)
+    assert shown["customer"]["customer_id"] == first_customer
+    assert shown["invoices"], "the customer's invoices are in the table"
+
+
+def test_an_identical_re_upload_changes_nothing(
+    local_stack: RunningStack, company: Path, ingested: dict[str, dict[str, Any]]
+) -> None:
+    again = local_stack.json("ingest", str(company / "customers.csv"), "--kind", "customers")
+    # Every row is accepted again, and every one of them is unchanged: nothing is written.
+    assert again["unchanged"] == again["accepted"] == ingested["customers"]["accepted"]
+
+
+def test_a_tick_sends_reminders_into_the_outbox_once(
+    local_stack: RunningStack, ingested: dict[str, dict[str, Any]]
+) -> None:
+    # When the hourly dunning tick runs at a time after many due dates
+    first = local_stack.json("tick", "dunning", "--at", TICK_AT)
+    # Then reminders were emailed, each visible in the outbox with what the touch was about
+    assert first["emails_sent"] > 0
+    outbox = local_stack.json("outbox")
+    assert len(outbox) == first["emails_sent"]
+    for email in outbox:
+        assert email["sent_at"] == TICK_AT  # the function's "now", not the wall clock
+        assert email["step"] == "past_due"
+        assert email["invoice_numbers"]
+        assert email["to"] and email["customer_id"]
+        assert "/l/" in email["text"]
+    # And a repeated tick for the same hour sends nothing more
+    again = local_stack.json("tick", "dunning", "--at", TICK_AT)
+    assert again["duplicate"] is True
+    assert again["emails_sent"] == 0
+    assert len(local_stack.json("outbox")) == len(outbox)
+
+
+def test_the_portal_serves_pages_over_http_and_the_emailed_link_opens_the_account(
+    local_stack: RunningStack, ingested: dict[str, dict[str, Any]]
+) -> None:
+    portal = local_stack.outputs[Output.PORTAL_URL]
+    status, headers, body = http_get(portal + "health")
+    assert (status, json.loads(body)["status"]) == (200, "ok")
+    assert http_get(portal + "no/such/page")[0] == 404
+    outbox = local_stack.json("outbox") or []
+    if not outbox:
+        local_stack.json("tick", "dunning", "--at", TICK_AT)
+        outbox = local_stack.json("outbox")
+    email = outbox[0]
+    link = next(word for word in email["text"].split() if "/l/" in word)
+    status, headers, body = http_get(link)
+    assert status == 200
+    assert headers["Referrer-Policy"] == "no-referrer"
+    for number in email["invoice_numbers"]:
+        assert number in body
+    # A tampered link is refused with a clear page
+    status, _, body = http_get(link[:-3] + "abc")
+    assert status == 403
+    assert "not valid" in body
+    # The CLI makes the same kind of link
+    cli_link = local_stack.arcollect("portal-link", email["customer_id"]).stdout.strip()
+    assert http_get(cli_link)[0] == 200
+
+
+def test_a_report_lands_in_s3_and_in_the_fetched_folder(
+    local_stack: RunningStack, ingested: dict[str, dict[str, Any]]
+) -> None:
+    result = local_stack.json("tick", "reports", "--at", "2026-11-03T05:00:00Z")
+    assert result["written"] == ["kpi/2026-11-03/kpis.json", "latest/kpis.json"]
+    target = local_stack.workdir / "fetched"
+    local_stack.arcollect("reports", "fetch", "--to", str(target))
+    kpis = json.loads((target / "kpis.json").read_text())
+    assert kpis["as_of"] == "2026-11-03"
+    assert kpis["by_currency"], "the generated company has open receivables"
+
+
+def test_cli_errors_are_one_clear_line(local_stack: RunningStack) -> None:
+    result = local_stack.arcollect("tick", "dunning", "--at", "tomorrow", check=False)
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0
+    assert "not an ISO-8601 timestamp" in result.stderr
+    missing = local_stack.arcollect("ingest", "nope.csv", "--kind", "invoices", check=False)
+    assert missing.returncode != 0 and "no such file" in missing.stderr

@@ -1,0 +1,252 @@
+"""Loading and accounting for every row, against an in-memory table (a fake, not a mock), without AWS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import IO, Any
+
+from arcollect.entities import Customer, FileStatus, IngestFile, Invoice, Payment, PaymentWrite
+from arcollect.ingest.drops import Drop, receive_drop
+from arcollect.ingest.loading import becomes_late_at, payment_target, settle
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+INVOICES = b"customer_id,invoice_number,invoice_date,due_date,amount,currency\n"
+
+
+class Table:
+    """The accounts as a dict, counting writes."""
+
+    def __init__(self) -> None:
+        self.customers_: dict[str, Customer] = {}
+        self.invoices_: dict[tuple[str, str], Invoice] = {}
+        self.payments_: dict[tuple[str, str], Payment] = {}
+        self.writes = 0
+
+    def customers(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
+        return {c: self.customers_[c] for c in customer_ids if c in self.customers_}
+
+    def invoices(self, invoice_keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Invoice]:
+        return {k: self.invoices_[k] for k in invoice_keys if k in self.invoices_}
+
+    def payments(self, payment_keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Payment]:
+        return {k: self.payments_[k] for k in payment_keys if k in self.payments_}
+
+    def add_customers(self, customers: Sequence[Customer]) -> None:
+        for customer in customers:
+            self.update_customer(customer)
+
+    def add_placeholder(self, customer: Customer) -> bool:
+        if customer.customer_id in self.customers_:
+            return False
+        self.update_customer(customer)
+        return True
+
+    def update_customer(self, customer: Customer) -> None:
+        self.writes += 1
+        self.customers_[customer.customer_id] = customer
+
+    def add_invoices(self, invoices: Sequence[Invoice]) -> None:
+        for invoice in invoices:
+            self.update_invoice(invoice)
+
+    def update_invoice(self, invoice: Invoice) -> None:
+        self.writes += 1
+        self.invoices_[(invoice.customer_id, invoice.invoice_number)] = invoice
+
+    def record_payment(
+        self, payment: Payment, settles: tuple[Invoice, Invoice] | None = None
+    ) -> PaymentWrite:
+        if (payment.customer_id, payment.payment_id) in self.payments_:
+            return PaymentWrite.DUPLICATE
+        self.writes += 1
+        self.payments_[(payment.customer_id, payment.payment_id)] = payment
+        if settles:
+            self.update_invoice(settles[1])
+        return PaymentWrite.RECORDED
+
+
+class Register:
+    def __init__(self) -> None:
+        self.files: dict[tuple[str, str], IngestFile] = {}
+
+    def record(self, file: IngestFile) -> bool:
+        return self.files.setdefault((file.key, file.version_id), file) is file
+
+
+class Reader:
+    def __init__(self, content: bytes, chunk: int = 7) -> None:
+        self.content, self.chunk = content, chunk
+
+    def iter_bytes(self, bucket: str, key: str, version_id: str | None = None) -> Iterator[bytes]:
+        for start in range(0, len(self.content), self.chunk):
+            yield self.content[start : start + self.chunk]
+
+
+class Outputs:
+    def __init__(self) -> None:
+        self.documents: dict[str, Any] = {}
+        self.files: dict[str, bytes] = {}
+
+    def put_json(self, bucket: str, key: str, document: Any) -> None:
+        self.documents[key] = document
+
+    def put_file(self, bucket: str, key: str, body: IO[bytes], content_type: str) -> None:
+        self.files[key] = body.read()
+
+
+def ingest(
+    key: str, content: bytes, table: Table, version: str = "v1"
+) -> tuple[IngestFile, dict[str, Any], Outputs]:
+    outputs = Outputs()
+    outcome = receive_drop(
+        Drop("drop", key, version, len(content), "e", NOW),
+        reader=Reader(content),
+        register=Register(),
+        now=NOW,
+        accounts=table,
+        outputs=outputs,
+    )
+    return outcome.file, outcome.summary, outputs
+
+
+def test_every_row_is_accepted_rejected_or_skipped() -> None:
+    # Given a file with good rows, bad rows, blank lines and a row spanning two lines
+    content = INVOICES + (
+        b"C-1,INV-1,2026-10-01,2026-10-31,100.00,EUR\n"
+        b"\n"
+        b"C-1,INV-2,2026-10-01,2026-10-31,-3,EUR\n"
+        b",,,,,\n"
+        b'C-2,"INV\n3",2026-10-01,2026-10-31,5,XXX\n'
+        b"C-2,INV-4,2026-10-01,2026-10-31,5,USD"
+    )
+    # When it is ingested
+    file, summary, outputs = ingest("incoming/invoices/a.csv", content, Table())
+    # Then the counts add up, and the rejected rows are listed by the line they start on
+    assert file.status is FileStatus.INGESTED
+    assert (summary["rows_read"], summary["accepted"], summary["rejected"], summary["skipped"]) == (
+        6,
+        2,
+        2,
+        2,
+    )
+    assert summary["rows_read"] == summary["accepted"] + summary["rejected"] + summary["skipped"]
+    assert outputs.files["rejected/invoices/a.csv.errors.csv"].decode().splitlines() == [
+        "row,column,value,reason",
+        "4,amount,'-3,must be greater than 0",  # neutralised: a spreadsheet would run '-3' as a formula
+        '6,currency,XXX,"is not an ISO 4217 currency code (such as EUR, USD, GBP)"',
+    ]
+    assert set(outputs.documents) == {"results/invoices/a.csv.json"}
+
+
+def test_a_file_level_problem_loads_nothing_and_names_the_problem() -> None:
+    table = Table()
+    file, summary, _ = ingest("incoming/invoices/a.csv", b"customer_id,amount\nC-1,5\n", table)
+    assert file.status is FileStatus.REJECTED
+    assert summary["errors"] == [
+        "missing required columns: invoice_number, invoice_date, due_date, currency "
+        "(the generic invoices layout needs customer_id, invoice_number, invoice_date, due_date, "
+        "amount, currency)"
+    ]
+    assert (summary["rows_read"], table.writes) == (0, 0)
+
+
+def test_undecodable_bytes_late_in_the_file_stop_it_before_any_row_is_loaded() -> None:
+    table = Table()
+    content = (
+        INVOICES
+        + b"C-1,INV-1,2026-10-01,2026-10-31,100.00,EUR\n" * 600
+        + b"C-1,INV-\xe9,2026-10-01,2026-10-31,1,EUR\n"
+    )
+    file, summary, _ = ingest("incoming/invoices/a.csv", content, table)
+    assert file.status is FileStatus.REJECTED
+    assert summary["errors"][0].startswith("line 602: bytes e9")
+    assert table.writes == 0
+
+
+def test_the_same_content_again_is_unchanged_and_writes_nothing() -> None:
+    table = Table()
+    content = (
+        INVOICES + b"C-1,INV-1,2026-10-01,2026-10-31,100.00,EUR\nC-1,INV-2,2026-10-01,2026-10-31,7,EUR\n"
+    )
+    ingest("incoming/invoices/a.csv", content, table)
+    writes = table.writes
+    _, summary, _ = ingest("incoming/invoices/a.csv", content, table, version="v2")
+    assert (summary["accepted"], summary["unchanged"], table.writes) == (2, 2, writes)
+
+
+def test_an_unknown_customer_gets_a_placeholder_and_the_open_invoice_enters_the_index() -> None:
+    table = Table()
+    _, summary, _ = ingest(
+        "incoming/invoices/a.csv", INVOICES + b"C-9,INV-1,2026-10-01,2026-10-31,10,EUR\n", table
+    )
+    assert table.customers_["C-9"] == Customer("C-9", name="C-9", email="", placeholder=True)
+    assert summary["placeholders_created"] == 1
+    assert table.invoices_[("C-9", "INV-1")].next_action_at == datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def test_a_paid_date_on_a_settled_invoice_records_the_payment_once() -> None:
+    table = Table()
+    content = b"customer_id,invoice_number,invoice_date,due_date,amount,currency,open_amount,paid_date\n"
+    content += b"C-1,INV-1,2026-10-01,2026-10-31,80.00,EUR,0,2026-10-15\n"
+    _, first, _ = ingest("incoming/invoices/a.csv", content, table)
+    _, second, _ = ingest("incoming/invoices/a.csv", content, table, version="v2")
+    payment = table.payments_[("C-1", "PAIDDATE-INV-1")]
+    assert (payment.payment_date, payment.amount, payment.applied_amount) == (date(2026, 10, 15), 80, 80)
+    assert table.invoices_[("C-1", "INV-1")].next_action_at is None
+    assert (first["payments_applied"], second["payments_applied"], second["unchanged"]) == (1, 0, 1)
+
+
+def test_a_customer_row_completes_a_placeholder() -> None:
+    table = Table()
+    table.customers_["C-1"] = Customer("C-1", name="C-1", email="", placeholder=True)
+    ingest("incoming/customers/c.csv", b"customer_id;name;email\nC-1;Acme;ap@acme.example\n", table)
+    assert table.customers_["C-1"] == Customer("C-1", name="Acme", email="ap@acme.example")
+
+
+def invoice(open_amount: str = "100", **changes: Any) -> Invoice:
+    base = Invoice(
+        "C-1", "INV-1", "EUR", Decimal(100), Decimal(open_amount), date(2026, 10, 1), date(2026, 10, 31)
+    )
+    return replace(base, next_action_at=becomes_late_at(base.due_date), **changes)
+
+
+def payment(amount: str, **changes: Any) -> Payment:
+    return replace(Payment("C-1", "P-1", date(2026, 11, 2), Decimal(amount), "EUR", "INV-1"), **changes)
+
+
+def test_a_partial_payment_keeps_the_invoice_open_and_in_the_index() -> None:
+    settled, after = settle(payment("30"), invoice())
+    assert (after.open_amount, after.status, after.next_action_at) == (70, "open", invoice().next_action_at)
+    assert (settled.applied_amount, settled.unapplied_amount, settled.applied_to) == (30, 0, "INV-1")
+
+
+def test_an_overpayment_closes_the_invoice_and_keeps_the_rest_unapplied() -> None:
+    settled, after = settle(payment("130.50"), invoice())
+    assert (after.open_amount, after.status, after.paid_date, after.next_action_at) == (
+        0,
+        "closed",
+        date(2026, 11, 2),
+        None,
+    )
+    assert (settled.applied_amount, settled.unapplied_amount) == (100, Decimal("30.50"))
+
+
+def test_the_reference_finds_the_invoice_when_the_invoice_number_does_not() -> None:
+    view = {("C-1", "INV-1"): invoice()}
+    target, _ = payment_target(payment("5", invoice_number="nope", reference="INV-1"), view)
+    assert target == invoice()
+
+
+def test_money_in_another_currency_or_for_a_closed_invoice_stays_unapplied_with_the_reason() -> None:
+    assert payment_target(payment("5", currency="USD"), {("C-1", "INV-1"): invoice()}) == (
+        None,
+        "kept unapplied: invoice INV-1 is in EUR",
+    )
+    closed = invoice("0", status="closed")
+    assert (
+        payment_target(payment("5"), {("C-1", "INV-1"): closed})[1]
+        == "kept unapplied: invoice INV-1 is closed"
+    )

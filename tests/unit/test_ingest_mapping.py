@@ -1,0 +1,257 @@
+"""The generic column layout: headers, every rejection reason, defaults and derived values, without AWS."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from arcollect.entities import Customer, DropKind, Invoice, Payment
+from arcollect.ingest.layouts import (
+    GENERIC_CUSTOMERS,
+    GENERIC_INVOICES,
+    GENERIC_PAYMENTS,
+    MappedRow,
+    layout_for,
+)
+from arcollect.ingest.reference import COUNTRIES, CURRENCIES, SINGLE_ZONE_COUNTRIES
+from arcollect.ingest.tabular import FileProblem
+
+INVOICE_HEADER = [
+    "customer_id",
+    "invoice_number",
+    "invoice_date",
+    "due_date",
+    "amount",
+    "currency",
+    "open_amount",
+    "paid_date",
+    "document_type",
+    "disputed",
+    "pay_url",
+]
+GOOD_INVOICE = {
+    "customer_id": "C-1",
+    "invoice_number": "INV-1",
+    "invoice_date": "2026-10-01",
+    "due_date": "2026-10-31",
+    "amount": "100.00",
+    "currency": "EUR",
+}
+
+
+def invoice_row(**changes: str) -> MappedRow:
+    values = {**GOOD_INVOICE, **changes}
+    return GENERIC_INVOICES.bind(INVOICE_HEADER).map([values.get(column, "") for column in INVOICE_HEADER])
+
+
+def reasons(mapped: MappedRow) -> dict[str, str]:
+    assert mapped.entity is None, "expected the row to be rejected"
+    return {error.column: error.reason for error in mapped.errors}
+
+
+def test_a_minimal_invoice_row_maps_with_its_defaults() -> None:
+    invoice = invoice_row().entity
+    assert invoice == Invoice(
+        customer_id="C-1",
+        invoice_number="INV-1",
+        currency="EUR",
+        amount=Decimal("100.00"),
+        open_amount=Decimal("100.00"),  # open_amount defaults to amount
+        invoice_date=date(2026, 10, 1),
+        due_date=date(2026, 10, 31),
+        status="open",
+        document_type="invoice",
+        disputed=False,
+    )
+    assert isinstance(invoice.amount, Decimal)
+
+
+def test_optional_invoice_fields_are_read() -> None:
+    invoice = invoice_row(
+        open_amount="0",
+        paid_date="2026-10-20",
+        document_type="Credit_Note",
+        disputed="yes",
+        pay_url="https://pay.example.com/i/1",
+        currency="usd",
+    ).entity
+    assert isinstance(invoice, Invoice)
+    assert (invoice.status, invoice.open_amount, invoice.paid_date) == ("closed", 0, date(2026, 10, 20))
+    assert (invoice.document_type, invoice.disputed, invoice.currency) == ("credit_note", True, "USD")
+    assert invoice.pay_url == "https://pay.example.com/i/1"
+
+
+@pytest.mark.parametrize(
+    ("changes", "column", "reason"),
+    [
+        ({"customer_id": ""}, "customer_id", "is required"),
+        ({"invoice_number": " "}, "invoice_number", "is required"),
+        ({"invoice_number": "X" * 201}, "invoice_number", "is longer than 200 characters"),
+        ({"invoice_date": "01/10/2026"}, "invoice_date", "is not a date in YYYY-MM-DD form"),
+        ({"due_date": "2026-02-30"}, "due_date", "is not a date in YYYY-MM-DD form"),
+        ({"due_date": "2026-09-30"}, "due_date", "is before invoice_date (2026-10-01)"),
+        ({"amount": "0"}, "amount", "must be greater than 0"),
+        ({"amount": "-5.00"}, "amount", "must be greater than 0"),
+        ({"amount": "1,000.00"}, "amount", "is not a number with '.' as the decimal point"),
+        ({"amount": "12,50"}, "amount", "is not a number with '.' as the decimal point"),
+        ({"amount": "NaN"}, "amount", "is not a number"),
+        ({"currency": "XXX"}, "currency", "is not an ISO 4217 currency code"),
+        ({"currency": "EURO"}, "currency", "is not an ISO 4217 currency code"),
+        ({"currency": ""}, "currency", "is required"),
+        ({"open_amount": "150.00"}, "open_amount", "must be between 0 and amount (100.00)"),
+        ({"open_amount": "-1"}, "open_amount", "must be between 0 and amount (100.00)"),
+        ({"document_type": "receipt"}, "document_type", "must be one of invoice, credit_note, write_off"),
+        ({"disputed": "maybe"}, "disputed", "must be yes or no"),
+        ({"pay_url": "javascript:alert(1)"}, "pay_url", "must be an http:// or https:// URL"),
+        ({"paid_date": "yesterday"}, "paid_date", "is not a date in YYYY-MM-DD form"),
+    ],
+)
+def test_each_invalid_invoice_value_is_rejected_with_its_reason(
+    changes: dict[str, str], column: str, reason: str
+) -> None:
+    # Given a row that is valid but for one value; When it is mapped; Then that column's reason is given
+    found = reasons(invoice_row(**changes))
+    assert column in found
+    assert found[column].startswith(reason)
+    assert len(found) == 1
+
+
+def test_a_row_reports_all_its_problems_at_once_with_the_values() -> None:
+    mapped = invoice_row(amount="abc", currency="XXX")
+    assert [(e.column, e.value) for e in mapped.errors] == [("amount", "abc"), ("currency", "XXX")]
+
+
+def test_extra_non_empty_fields_are_rejected_but_trailing_empty_ones_are_not() -> None:
+    bound = GENERIC_INVOICES.bind(list(GOOD_INVOICE))
+    assert bound.map([*GOOD_INVOICE.values(), "", ""]).entity is not None
+    assert "the row has 7 fields, the header 6" in reasons(bound.map([*GOOD_INVOICE.values(), "surplus"]))[""]
+
+
+def test_headers_match_case_and_spacing_insensitively_and_unknown_columns_are_ignored() -> None:
+    bound = GENERIC_INVOICES.bind(
+        ["Customer ID", "Invoice-Number", "INVOICE_DATE", "due date", "amount", "currency", "Sales Rep"]
+    )
+    assert bound.ignored_columns == ("Sales Rep",)
+    assert bound.map(["C-1", "INV-1", "2026-10-01", "2026-10-31", "5", "EUR", "Bob"]).entity is not None
+
+
+def test_missing_required_columns_are_named() -> None:
+    with pytest.raises(FileProblem, match="missing required columns: due_date, currency"):
+        GENERIC_INVOICES.bind(["customer_id", "invoice_number", "invoice_date", "amount"])
+
+
+def test_a_first_line_without_any_known_column_is_no_header() -> None:
+    with pytest.raises(FileProblem, match="no header row"):
+        GENERIC_INVOICES.bind(["C-1", "INV-1", "2026-10-01"])
+
+
+def test_a_column_named_twice_is_a_file_problem() -> None:
+    with pytest.raises(FileProblem, match="column amount appears twice"):
+        GENERIC_INVOICES.bind([*GOOD_INVOICE, "Amount"])
+
+
+CUSTOMER_HEADER = ["customer_id", "name", "email", "country", "time_zone", "annual_sales", "credit_limit"]
+
+
+def customer_row(**values: str) -> MappedRow:
+    base = {"customer_id": "C-1", "name": "Acme GmbH", "email": "ap@acme.example"}
+    merged = {**base, **values}
+    return GENERIC_CUSTOMERS.bind(CUSTOMER_HEADER).map([merged.get(c, "") for c in CUSTOMER_HEADER])
+
+
+def test_a_single_zone_country_gives_the_customer_its_time_zone() -> None:
+    customer = customer_row(country="de").entity
+    assert isinstance(customer, Customer)
+    assert (customer.country, customer.time_zone, customer.placeholder) == ("DE", "Europe/Berlin", False)
+
+
+def test_a_country_with_several_zones_leaves_the_time_zone_empty_with_a_note() -> None:
+    mapped = customer_row(country="US")
+    assert isinstance(mapped.entity, Customer)
+    assert mapped.entity.time_zone is None
+    assert [(n.column, n.reason.split(":")[0]) for n in mapped.notes] == [("time_zone", "left empty")]
+
+
+def test_a_given_time_zone_wins_over_the_country() -> None:
+    customer = customer_row(country="DE", time_zone="America/New_York").entity
+    assert isinstance(customer, Customer)
+    assert customer.time_zone == "America/New_York"
+
+
+@pytest.mark.parametrize(
+    ("values", "column", "reason"),
+    [
+        ({"email": ""}, "email", "is required"),
+        ({"email": "accounts payable"}, "email", "is not one email address"),
+        ({"email": "a@b.example; c@d.example"}, "email", "is not one email address"),
+        ({"email": "ap@localhost"}, "email", "is not one email address"),
+        ({"name": ""}, "name", "is required"),
+        ({"country": "XX"}, "country", "is not an ISO 3166 alpha-2 country code"),
+        ({"country": "DEU"}, "country", "is not an ISO 3166 alpha-2 country code"),
+        ({"time_zone": "Europe/Atlantis"}, "time_zone", "is not an IANA time zone"),
+        ({"time_zone": "../etc/passwd"}, "time_zone", "is not an IANA time zone"),
+        ({"annual_sales": "-1"}, "annual_sales", "must not be negative"),
+        ({"credit_limit": "lots"}, "credit_limit", "is not a number"),
+    ],
+)
+def test_each_invalid_customer_value_is_rejected_with_its_reason(
+    values: dict[str, str], column: str, reason: str
+) -> None:
+    found = reasons(customer_row(**values))
+    assert found[column].startswith(reason)
+
+
+PAYMENT_HEADER = [
+    "customer_id",
+    "payment_id",
+    "payment_date",
+    "amount",
+    "currency",
+    "invoice_number",
+    "reference",
+]
+
+
+def test_a_payment_row_maps_with_nothing_applied_yet() -> None:
+    bound = GENERIC_PAYMENTS.bind(PAYMENT_HEADER)
+    payment = bound.map(["C-1", "P-1", "2026-11-02", "40.10", "EUR", "INV-1", "remittance 7"]).entity
+    assert payment == Payment(
+        customer_id="C-1",
+        payment_id="P-1",
+        payment_date=date(2026, 11, 2),
+        amount=Decimal("40.10"),
+        currency="EUR",
+        invoice_number="INV-1",
+        reference="remittance 7",
+        applied_amount=Decimal(0),
+        unapplied_amount=Decimal("40.10"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "column", "reason"),
+    [
+        (["C-1", "", "2026-11-02", "40", "EUR", "", ""], "payment_id", "is required"),
+        (["C-1", "P-1", "2026-11-02", "0", "EUR", "", ""], "amount", "must be greater than 0"),
+        (["C-1", "P-1", "2/11/2026", "40", "EUR", "", ""], "payment_date", "is not a date"),
+        (["C-1", "P-1", "2026-11-02", "40", "XTS", "", ""], "currency", "is not an ISO 4217"),
+    ],
+)
+def test_each_invalid_payment_value_is_rejected(values: list[str], column: str, reason: str) -> None:
+    found = reasons(GENERIC_PAYMENTS.bind(PAYMENT_HEADER).map(values))
+    assert found[column].startswith(reason)
+
+
+def test_the_layout_is_the_generic_one_unless_a_preset_folder_is_registered() -> None:
+    assert layout_for(DropKind.INVOICES, "incoming/invoices/x.csv") is GENERIC_INVOICES
+    assert layout_for(DropKind.PAYMENTS, "incoming/payments/unknown-erp/x.csv") is GENERIC_PAYMENTS
+
+
+def test_reference_data_is_sane() -> None:
+    assert {"EUR", "USD", "GBP", "JPY", "CHF"} <= CURRENCIES
+    assert not {"XXX", "XTS", "XAU"} & CURRENCIES
+    assert len(COUNTRIES) == 249
+    assert set(SINGLE_ZONE_COUNTRIES) <= COUNTRIES
+    assert not {"US", "CA", "AU", "BR", "RU", "MX", "ES", "PT"} & set(SINGLE_ZONE_COUNTRIES)

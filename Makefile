@@ -62,7 +62,7 @@ diff: dev layer ## cdk diff against the deployed stack
 deploy: dev layer ## cdk deploy (pass context with CDK_ARGS="-c senderEmail=ar@yourco.com")
 	$(CDK) deploy $(CDK_ARGS)
 
-demo: dev layer ## the whole system on the embedded local stack (NO_SERVE=1 ends after the summary)
+demo: dev ## the whole system on the embedded local stack (NO_SERVE=1 ends after the summary)
 	$(VENV)/bin/arcollect demo $(if $(NO_SERVE),--no-serve,)
 
 bench: dev layer ## benchmarks; each figure is a `BENCH name value unit target=...` line

@@ -21,9 +21,9 @@ from arcollect_cli.outbox import read_outbox
 from arcollect_cli.target import Target
 
 # When the daily schedules fire in the simulation (UTC): reports at 05:00 as in cdk.json, and the
-# ERP's payment file lands at 06:00.
+# ERP's files of the day land at 06:00.
 REPORTS_HOUR = 5
-PAYMENTS_HOUR = 6
+ERP_FILES_HOUR = 6
 
 
 @dataclass
@@ -88,8 +88,9 @@ def run_demo(root: Path, *, serve: bool, customers: int, months: int, days: int,
             day = as_of + timedelta(days=offset)
             for hour in range(24):
                 at = datetime.combine(day, clock_time(hour), tzinfo=UTC)
-                if hour == PAYMENTS_HOUR:
-                    for entry in arrivals.get(day, []):
+                if hour == ERP_FILES_HOUR:
+                    # The ERP's nightly export: new invoices first, so that the day's payments find them.
+                    for entry in sorted(arrivals.get(day, []), key=lambda f: order[f["kind"]]):
                         _ingest(target, stats, company / entry["path"], entry["kind"])
                 if hour == REPORTS_HOUR:
                     last_report = target.tick(FUNCTION_OUTPUTS["reports"], format_instant(at))

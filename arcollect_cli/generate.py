@@ -2,9 +2,10 @@
 ERP files in the generic column layout, with a manifest saying what is in them.
 
 The files show the ledger *as of* one date (``customers.csv``, ``invoices.csv``, ``payments/history.csv``)
-and then the cash that arrives day by day after it (``payments/YYYY-MM-DD.csv``), so the local stack can
-replay weeks of collections. Everything derives from the seed, never from the wall clock: the same
-arguments give byte-identical files.
+and then what arrives day by day after it: the invoices and credit notes issued each business day
+(``invoices/YYYY-MM-DD.csv``, as issued) and the cash received (``payments/YYYY-MM-DD.csv``), so the local
+stack can replay weeks of collections of a company that keeps selling. Everything derives from the seed,
+never from the wall clock: the same arguments give byte-identical files.
 
 Money is kept in integer cents while simulating (exact, and fast over hundreds of thousands of rows) and
 becomes ``Decimal`` when written; every currency generated here has two minor digits.
@@ -84,6 +85,7 @@ PAYMENT_COLUMNS = (
 CUSTOMERS_FILE = "customers.csv"
 INVOICES_FILE = "invoices.csv"
 PAYMENTS_DIR = "payments"
+INVOICES_DIR = "invoices"
 HISTORY_FILE = f"{PAYMENTS_DIR}/history.csv"
 MANIFEST_FILE = "manifest.json"
 
@@ -128,7 +130,7 @@ class Totals:
     ``invoices`` and ``open_invoices`` count valid ``invoice`` documents (credit notes and bad rows apart);
     ``open_amount_by_currency`` sums their open amounts, gross of open credit notes, which
     ``open_credit_by_currency`` sums separately. ``payments_after_as_of`` counts the rows of the daily
-    payment files.
+    payment files, ``invoices_after_as_of`` those of the daily invoice files (invoices and credit notes).
     """
 
     invoices: int
@@ -137,6 +139,7 @@ class Totals:
     payments_after_as_of: int
     credit_notes: int
     open_credit_by_currency: dict[str, Decimal]
+    invoices_after_as_of: int = 0
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,7 @@ class Manifest:
                 "open_credit_by_currency": {
                     c: str(a) for c, a in self.totals.open_credit_by_currency.items()
                 },
+                "invoices_after_as_of": self.totals.invoices_after_as_of,
             },
         }
 
@@ -358,6 +362,22 @@ class _Outcome:
     credit_notes: int = 0
     open_credit_cents: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     bad_rows: list[BadRow] = field(default_factory=list)
+    # Credit notes the as-of invoices lead to within the simulated days: (issued on, invoice, its number).
+    credits_after_as_of: list[tuple[date, _Document, str]] = field(default_factory=list)
+
+
+class _Numbering:
+    """The ERP's invoice numbers, given in date order: they run on from before the window (from a first
+    number drawn by the caller) and a new year restarts them at 1."""
+
+    def __init__(self, first: int) -> None:
+        self._first = first
+        self._next: dict[int, int] = {}
+
+    def take(self, issued: date) -> str:
+        sequence = self._next.get(issued.year, self._first if not self._next else 1)
+        self._next[issued.year] = sequence + 1
+        return f"INV-{issued.year}-{sequence:06d}"
 
 
 # -- small helpers ----------------------------------------------------------------------------------
@@ -578,8 +598,9 @@ def generate_company(
 ) -> Manifest:
     """Write a synthetic company's ERP files under ``out`` and return (and write) their manifest.
 
-    ``months`` months of invoices end at ``as_of``; each invoice row shows its state at ``as_of``. Cash
-    arriving on the ``simulate_days`` days after ``as_of`` lands in one payments file per business day.
+    ``months`` months of invoices end at ``as_of``; each invoice row shows its state at ``as_of``. On the
+    ``simulate_days`` days after ``as_of`` the company keeps invoicing, one invoices file per business day
+    with new documents, and the cash arriving lands in one payments file per business day with cash.
     Files a previous run listed in ``out/manifest.json`` are removed first, so no stale day survives.
     """
     if customers < 1 or months < 1 or simulate_days < 0:
@@ -596,7 +617,12 @@ def generate_company(
     arriving: dict[date, list[tuple[_Account, str, int]]] = defaultdict(list)
     outcome = _Outcome()
     with (out / INVOICES_FILE).open("w", encoding="utf-8", newline="") as handle:
-        invoice_rows = _bill(accounts, months, seed, as_of, simulate_days, handle, history, arriving, outcome)
+        invoice_rows, numbering = _bill(
+            accounts, months, seed, as_of, simulate_days, handle, history, arriving, outcome
+        )
+    later = _keep_selling(
+        accounts, seed, as_of, simulate_days, numbering, outcome.credits_after_as_of, arriving, out
+    )
 
     history_rows = _write_history(out / HISTORY_FILE, history)
     files = [
@@ -609,8 +635,10 @@ def generate_company(
     for day in sorted(arriving):
         path = f"{PAYMENTS_DIR}/{day.isoformat()}.csv"
         rows = _write_day_of_cash(out / path, day, arriving[day], rng)
-        files.append(ManifestFile(path, "payments", rows, day))
+        later.append(ManifestFile(path, "payments", rows, day))
         payments_after += rows
+    # In arrival order; on one day the invoices come before the cash that may pay them.
+    files.extend(sorted(later, key=lambda f: (f.arrives_on, f.kind != "invoices")))
 
     manifest = Manifest(
         as_of=as_of,
@@ -629,6 +657,7 @@ def generate_company(
             open_credit_by_currency={
                 c: Decimal(v).scaleb(-2) for c, v in sorted(outcome.open_credit_cents.items())
             },
+            invoices_after_as_of=sum(f.rows for f in later if f.kind == "invoices"),
         ),
     )
     (out / MANIFEST_FILE).write_text(json.dumps(manifest.to_json(), indent=2) + "\n", encoding="utf-8")
@@ -645,9 +674,10 @@ def _bill(
     history: list[tuple[date, _Account, str, int]],
     arriving: dict[date, list[tuple[_Account, str, int]]],
     outcome: _Outcome,
-) -> int:
+) -> tuple[int, _Numbering]:
     """Issue ``months`` months of invoices (and the credit notes they lead to) and write each row's state
-    at ``as_of``; collect the payments that ``history`` and the days after ``as_of`` will show."""
+    at ``as_of``; collect the payments that ``history`` and the days after ``as_of`` will show, and the
+    credit notes those days will bring. Return the rows written and the numbering, for the days after."""
     rng = _stream(seed, "invoices")
     cash_rng = _stream(seed, "cash")
     # Bad rows come from their own stream so that turning their rate up or down changes nothing else.
@@ -656,9 +686,7 @@ def _bill(
     writer.writerow(INVOICE_COLUMNS)
     horizon = as_of + timedelta(days=simulate_days)
     disputes_from = as_of - timedelta(days=120)
-    # ERP numbering runs on from before the window; a new year restarts it.
-    next_number: dict[int, int] = {}
-    first_number = rng.randint(120, 4_800)
+    numbering = _Numbering(rng.randint(120, 4_800))
     # Documents in date order across all customers: numbers are given as they are issued, and a credit note
     # issued weeks after its invoice (maybe in a later month) still falls into its place.
     queue: list[tuple[date, int, int, _Document]] = []
@@ -671,31 +699,11 @@ def _bill(
     for month in range(months):
         start = _add_months(as_of, month - months) + _DAY
         end = _add_months(as_of, month - months + 1)
-        weekdays = [start + timedelta(days=n) for n in range((end - start).days + 1)]
-        weekdays = [d for d in weekdays if d.weekday() < 5]
         issued_now: list[_Document] = []
-        for account in accounts:
-            days = weekdays[bisect_left(weekdays, account.since) :]
-            if not days:
-                continue
-            low, high = account.industry.invoice_range
-            scale, per = account.size.amount_scale
-            for _ in range(rng.randint(*account.size.invoices_per_month)):
-                issued = rng.choice(days)
-                cents = rng.randint(low * scale * 100 // per, high * scale * 100 // per)
-                if rng.random() < 0.07:
-                    cents *= rng.randint(2, 5)  # the occasional big order
-                if account.blanket_po:
-                    po_number = account.blanket_po
-                elif account.requires_po:
-                    po_number = f"PO-{rng.randint(100_000, 999_999)}"
-                else:
-                    po_number = ""
-                line = rng.choice(account.industry.lines).format(month=issued.strftime("%b %Y"))
-                document = _Document(account, "invoice", cents, po_number, line)
-                issued_now.append(document)
-                ordinal += 1
-                heapq.heappush(queue, (issued, account.index, ordinal, document))
+        for issued, document in _orders(accounts, start, end, rng):
+            issued_now.append(document)
+            ordinal += 1
+            heapq.heappush(queue, (issued, document.account.index, ordinal, document))
 
         # Spread the bad rows evenly over time, but make sure a company of some size has a few.
         bad_due += BAD_ROW_RATE * len(issued_now)
@@ -709,9 +717,7 @@ def _bill(
         while queue and queue[0][0] <= end:
             issued, _, _, document = heapq.heappop(queue)
             account = document.account
-            year_sequence = next_number.get(issued.year, first_number if not next_number else 1)
-            next_number[issued.year] = year_sequence + 1
-            number = f"INV-{issued.year}-{year_sequence:06d}"
+            number = numbering.take(issued)
             due = issued + timedelta(days=account.terms)
             currency = account.country.currency
             rows += 1
@@ -721,14 +727,10 @@ def _bill(
                 applied_on = _business_day(issued + timedelta(days=cash_rng.randint(1, 25)))
                 applied = issued <= as_of - timedelta(days=30) and cash_rng.random() < 0.85
                 open_cents = 0 if applied else document.cents
-                row = [
-                    account.customer_id, number, issued.isoformat(), due.isoformat(), _money(document.cents),
-                    currency, _money(open_cents), min(applied_on, as_of).isoformat() if applied else "",
-                    "credit_note", "no", "", document.po_number,
-                    f"Credit note for {document.credits}: {document.description}",
-                    account.country.company_code,
-                ]  # fmt: skip
-                writer.writerow(row)
+                paid_date = min(applied_on, as_of).isoformat() if applied else ""
+                writer.writerow(
+                    _document_row(document, number, issued, open_cents, paid_date, disputed=False)
+                )
                 outcome.credit_notes += 1
                 outcome.open_credit_cents[currency] += open_cents
                 continue
@@ -738,12 +740,7 @@ def _bill(
             paid = sum(cents for day, cents in payments if day <= as_of)
             open_cents = document.cents - paid
             paid_date = max(day for day, _ in payments if day <= as_of).isoformat() if open_cents == 0 else ""
-            row = [
-                account.customer_id, number, issued.isoformat(), due.isoformat(), _money(document.cents),
-                currency, _money(open_cents), paid_date, "invoice", "yes" if disputed else "no",
-                f"{PAY_URL_BASE}{number}" if account.pays_online else "", document.po_number,
-                document.description, account.country.company_code,
-            ]  # fmt: skip
+            row = _document_row(document, number, issued, open_cents, paid_date, disputed)
             if document.bad:
                 # The ERP still knows this invoice, but the row is unusable: no cash is generated against it,
                 # so every payment file refers only to invoices ingest can load.
@@ -765,17 +762,147 @@ def _bill(
             if cash_rng.random() < 0.025:
                 credited_on = _business_day(issued + timedelta(days=cash_rng.randint(3, 45)))
                 if credited_on <= as_of:
-                    credit = _Document(
-                        account,
-                        "credit_note",
-                        max(100, document.cents * cash_rng.randint(10, 100) // 100),
-                        document.po_number,
-                        cash_rng.choice(_CREDIT_REASONS),
-                        credits=number,
-                    )
                     ordinal += 1
+                    credit = _credit_note(document, number, cash_rng)
                     heapq.heappush(queue, (credited_on, account.index, ordinal, credit))
-    return rows
+                elif credited_on <= horizon:
+                    # Issued in the days simulated after as_of: it goes into that day's invoice file.
+                    outcome.credits_after_as_of.append((credited_on, document, number))
+    return rows, numbering
+
+
+def _keep_selling(
+    accounts: list[_Account],
+    seed: int,
+    as_of: date,
+    simulate_days: int,
+    numbering: _Numbering,
+    credits_due: list[tuple[date, _Document, str]],
+    arriving: dict[date, list[tuple[_Account, str, int]]],
+    out: Path,
+) -> list[ManifestFile]:
+    """The business goes on after ``as_of``: write one invoice file per business day of the simulated days
+    on which documents are issued (in a book of some size, every one), each document in its state
+    when issued (a delta, not a snapshot).
+
+    Customers order at the rate they did before (a month's count drawn per customer as for the history);
+    numbering runs on; a few invoices are disputed or lead to credit notes (``credits_due`` are those the
+    history's invoices lead to after ``as_of``). Cash paying the new invoices within the simulated days
+    joins ``arriving``. Never any bad rows: those stay in invoices.csv. Returns the files written.
+    """
+    rng = _stream(seed, "sales")
+    cash_rng = _stream(seed, "sales-cash")
+    horizon = as_of + timedelta(days=simulate_days)
+    queue: list[tuple[date, int, int, _Document]] = []
+    ordinal = 0
+    for credited_on, invoice, number in credits_due:
+        ordinal += 1
+        heapq.heappush(
+            queue, (credited_on, invoice.account.index, ordinal, _credit_note(invoice, number, rng))
+        )
+    period = 0
+    while (start := _add_months(as_of, period) + _DAY) <= horizon:
+        # A whole month's orders are drawn even when the simulation ends inside it, so the rate holds.
+        for issued, document in _orders(accounts, start, _add_months(as_of, period + 1), rng):
+            if issued <= horizon:
+                ordinal += 1
+                heapq.heappush(queue, (issued, document.account.index, ordinal, document))
+        period += 1
+
+    by_day: dict[date, list[list[str]]] = defaultdict(list)
+    while queue:
+        issued, _, _, document = heapq.heappop(queue)
+        account = document.account
+        number = numbering.take(issued)
+        disputed = False
+        if document.kind == "invoice":
+            disputed = cash_rng.random() < 0.04
+            due = issued + timedelta(days=account.terms)
+            for day, cents in _settlement(account, issued, due, document.cents, disputed, cash_rng):
+                if day <= horizon:
+                    arriving[day].append((account, number, cents))
+            if cash_rng.random() < 0.025:
+                credited_on = _business_day(issued + timedelta(days=cash_rng.randint(3, 45)))
+                if credited_on <= horizon:
+                    ordinal += 1
+                    credit = _credit_note(document, number, cash_rng)
+                    heapq.heappush(queue, (credited_on, account.index, ordinal, credit))
+        by_day[issued].append(_document_row(document, number, issued, document.cents, "", disputed))
+
+    files: list[ManifestFile] = []
+    if by_day:
+        (out / INVOICES_DIR).mkdir(exist_ok=True)
+    for day, day_rows in by_day.items():  # popped in date order
+        path = f"{INVOICES_DIR}/{day.isoformat()}.csv"
+        with (out / path).open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(INVOICE_COLUMNS)
+            writer.writerows(day_rows)
+        files.append(ManifestFile(path, "invoices", len(day_rows), day))
+    return files
+
+
+def _orders(
+    accounts: list[_Account], start: date, end: date, rng: random.Random
+) -> list[tuple[date, _Document]]:
+    """One month's invoices, ``start`` to ``end``: each customer a count drawn from its size band, on
+    business days from when it became a customer."""
+    weekdays = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    weekdays = [d for d in weekdays if d.weekday() < 5]
+    orders: list[tuple[date, _Document]] = []
+    for account in accounts:
+        days = weekdays[bisect_left(weekdays, account.since) :]
+        if not days:
+            continue
+        low, high = account.industry.invoice_range
+        scale, per = account.size.amount_scale
+        for _ in range(rng.randint(*account.size.invoices_per_month)):
+            issued = rng.choice(days)
+            cents = rng.randint(low * scale * 100 // per, high * scale * 100 // per)
+            if rng.random() < 0.07:
+                cents *= rng.randint(2, 5)  # the occasional big order
+            if account.blanket_po:
+                po_number = account.blanket_po
+            elif account.requires_po:
+                po_number = f"PO-{rng.randint(100_000, 999_999)}"
+            else:
+                po_number = ""
+            line = rng.choice(account.industry.lines).format(month=issued.strftime("%b %Y"))
+            orders.append((issued, _Document(account, "invoice", cents, po_number, line)))
+    return orders
+
+
+def _credit_note(invoice: _Document, number: str, rng: random.Random) -> _Document:
+    """A credit note against invoice ``number``: part or all of it, for one of the usual reasons."""
+    return _Document(
+        invoice.account,
+        "credit_note",
+        max(100, invoice.cents * rng.randint(10, 100) // 100),
+        invoice.po_number,
+        rng.choice(_CREDIT_REASONS),
+        credits=number,
+    )
+
+
+def _document_row(
+    document: _Document, number: str, issued: date, open_cents: int, paid_date: str, disputed: bool
+) -> list[str]:
+    """The row of an invoice or credit note in the generic invoice layout."""
+    account = document.account
+    due = (issued + timedelta(days=account.terms)).isoformat()
+    amount = _money(document.cents)
+    currency, company_code = account.country.currency, account.country.company_code
+    if document.kind == "credit_note":
+        return [
+            account.customer_id, number, issued.isoformat(), due, amount, currency, _money(open_cents),
+            paid_date, "credit_note", "no", "", document.po_number,
+            f"Credit note for {document.credits}: {document.description}", company_code,
+        ]  # fmt: skip
+    return [
+        account.customer_id, number, issued.isoformat(), due, amount, currency, _money(open_cents), paid_date,
+        "invoice", "yes" if disputed else "no", f"{PAY_URL_BASE}{number}" if account.pays_online else "",
+        document.po_number, document.description, company_code,
+    ]  # fmt: skip
 
 
 def _write_history(path: Path, history: list[tuple[date, _Account, str, int]]) -> int:
@@ -855,7 +982,7 @@ def _remove_previous_output(out: Path) -> None:
     root = out.resolve()
     for relative in paths:
         target = (out / relative).resolve()
-        if target.parent in (root, root / PAYMENTS_DIR) and target.suffix == ".csv":
+        if target.parent in (root, root / PAYMENTS_DIR, root / INVOICES_DIR) and target.suffix == ".csv":
             target.unlink(missing_ok=True)
 
 
@@ -935,6 +1062,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         type=_at_least(0),
         default=DEFAULT_SIMULATE_DAYS,
         metavar="D",
-        help=f"days after the as-of date to write daily payment files for (default {DEFAULT_SIMULATE_DAYS})",
+        help=f"days after the as-of date to write daily invoice and payment files for "
+        f"(default {DEFAULT_SIMULATE_DAYS})",
     )
     parser.set_defaults(func=_run)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ class CliError(RuntimeError):
 class Target:
     outputs: dict[str, Any]
     local: bool
+    _lambda: Any = field(default=None, init=False, repr=False)
 
     @classmethod
     def resolve(cls, stack: str | None, root: Path) -> Target:
@@ -58,7 +59,9 @@ class Target:
 
     def invoke(self, function_output: str, event: dict[str, Any]) -> Any:
         """Invoke a function through the Lambda API (the local stack implements it too)."""
-        response = boto3.client("lambda").invoke(
+        if self._lambda is None:
+            self._lambda = boto3.client("lambda")
+        response = self._lambda.invoke(
             FunctionName=self.output(function_output), Payload=json.dumps(event).encode()
         )
         payload = json.loads(response["Payload"].read() or b"null")

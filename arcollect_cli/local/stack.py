@@ -11,6 +11,7 @@ Everything AWS would do between the resources happens here, in this process:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ import boto3
 from arcollect.contract import FunctionName, Output, TableSchema
 from arcollect_cli.lambda_runtime import LambdaContext, load_handler
 from arcollect_cli.local.apigateway import proxy_event, response_parts
+from arcollect_cli.local.emulator import patch_moto
 from arcollect_cli.local.spec import REGION, LocalSpec
 
 log = logging.getLogger("arcollect.local")
@@ -44,29 +46,6 @@ def free_port(host: str) -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-
-def _patch_moto_s3_events() -> None:
-    """moto leaves ``versionId`` out of S3 event records; S3 puts it in for versioned buckets.
-
-    Ingest keys its exactly-once register on the object version, so without it two uploads of one key
-    would look like one. This adds the field exactly as S3 does (and only that).
-    """
-    from moto.s3 import notifications
-
-    if getattr(notifications, "_arcollect_patched", False):
-        return
-    original = notifications._get_s3_event
-
-    def with_version(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
-        event = original(event_name, bucket, key, notification_id)
-        version = getattr(key, "version_id", None)
-        if version and version != "null":
-            event["Records"][0]["s3"]["object"]["versionId"] = version
-        return event
-
-    notifications._get_s3_event = with_version
-    notifications._arcollect_patched = True
 
 
 @dataclass
@@ -118,7 +97,7 @@ class LocalStack:
         progress(f"starting the AWS emulator (moto) on {self.endpoints.aws}")
         self._moto = ThreadedMotoServer(ip_address=self.host, port=aws_port, verbose=False)
         self._moto.start()
-        _patch_moto_s3_events()
+        patch_moto()
         os.environ.update(
             {
                 "AWS_ENDPOINT_URL": self.endpoints.aws,
@@ -143,6 +122,9 @@ class LocalStack:
         for variables in environment.values():
             os.environ.update(variables)
         self.outbox_dir.mkdir(parents=True, exist_ok=True)
+        # What the functions print (Powertools' JSON logs, EMF metrics) goes where CloudWatch would have it.
+        (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
+        self._function_log = (self.state_dir / "logs" / "functions.log").open("a", buffering=1)
         self._serve(portal_port, _PortalRequestHandler)
         self._serve(lambda_port, _InvokeRequestHandler)
         self._background(self._poll_ingest_queue, queue_url)
@@ -161,6 +143,7 @@ class LocalStack:
                 "LambdaEndpoint": self.endpoints.lambda_api,
                 "Region": REGION,
                 "Outbox": str(self.outbox_dir),
+                "FunctionLog": str(self.state_dir / "logs" / "functions.log"),
                 "Pid": os.getpid(),
             },
         }
@@ -176,6 +159,7 @@ class LocalStack:
         for thread in self._threads:
             thread.join(timeout=5)
         self._moto.stop()
+        self._function_log.close()
         outputs_file = self.state_dir / "outputs.json"
         if (
             outputs_file.exists()
@@ -273,7 +257,7 @@ class LocalStack:
 
     def invoke(self, function: str, event: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
         """Run a handler as Lambda would; returns (result, error) where error is Lambda's error payload."""
-        with self._invoke_lock:
+        with self._invoke_lock, contextlib.redirect_stdout(self._function_log):
             try:
                 module = load_handler(function)
                 result = module.lambda_handler(
@@ -281,11 +265,19 @@ class LocalStack:
                 )
                 return result, None
             except Exception as error:
-                log.exception("function %s failed", function)
+                trace = traceback.format_exception(error)
+                print("".join(trace), end="")  # into the function log, as Lambda reports it to CloudWatch
+                log.warning(
+                    "function %s failed: %s: %s (details in %s)",
+                    function,
+                    type(error).__name__,
+                    error,
+                    self._function_log.name,
+                )
                 return None, {
                     "errorMessage": str(error),
                     "errorType": type(error).__name__,
-                    "stackTrace": traceback.format_exception(error),
+                    "stackTrace": trace,
                 }
             finally:
                 self._flush_outbox()

@@ -18,12 +18,11 @@ from arcollect.settings import get_settings
 from arcollect.store import bind_table
 from arcollect.store.ledger import DueInvoices, SendLedger
 from arcollect.store.mail import SesMailer
-from arcollect.store.repositories import Activities, Customers, DueItems, Invoices, SweepRuns
+from arcollect.store.repositories import Activities, Customers, Invoices, SweepRuns
 from arcollect.store.secrets import link_signing_key
 
 settings = get_settings()
 bind_table(settings.require("table_name"))
-due_items = DueItems()
 runs = SweepRuns()
 timeline = Activities()
 mailer = SesMailer(configuration_set=settings.require("ses_configuration_set"))
@@ -46,11 +45,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         }
     # A scheduled tick: its "time" is the scheduled time, which is the sweep's "now".
     now = envelope.time
-    sweep = run_sweep(scheduled_at=now, now=now, due=due_items, runs=runs)
+    due_index = DueInvoices()
+    # The sparse index is read once per tick; the sweep record and the reminders share the result.
+    due = due_index.due(now)
+    sweep = run_sweep(scheduled_at=now, now=now, due_items=len(due), runs=runs)
     # Sending is idempotent per (invoice, step), so a repeated tick may run it again safely.
     reminders = send_due_reminders(
         now=now,
-        due=DueInvoices(),
+        due=due,
+        index=due_index,
         customers=Customers(),
         invoices=Invoices(),
         ledger=SendLedger(),

@@ -115,6 +115,7 @@ class Company:
     bad_row_numbers: set[int]  # 1-based, the header being row 1
     history: list[dict[str, str]]
     later: dict[str, list[dict[str, str]]]  # payments file name -> rows
+    sold: dict[str, list[dict[str, str]]]  # daily invoices file name -> rows
 
 
 def load(out: Path) -> Company:
@@ -134,7 +135,8 @@ def load(out: Path) -> Company:
         for path in sorted((out / "payments").glob("*.csv"))
         if path.stem[0].isdigit()
     }
-    return Company(out, manifest, customers, invoice_rows, valid, bad, history, later)
+    sold = {path.name: read_csv(path)[1] for path in sorted((out / "invoices").glob("*.csv"))}
+    return Company(out, manifest, customers, invoice_rows, valid, bad, history, later, sold)
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +178,7 @@ def test_the_same_seed_gives_byte_identical_files_even_in_another_interpreter(
     again = files_under(tmp_path)
     assert again == files_under(company.out)
     assert len(again) > 5
+    assert any(name.startswith("invoices/2") for name in again)
 
 
 def test_a_different_seed_gives_a_different_company(company: Company, tmp_path: Path) -> None:
@@ -341,12 +344,21 @@ def test_history_keeps_the_partial_payments_of_invoices_still_open(company: Comp
 
 def test_payments_after_the_as_of_date_pay_open_invoices_or_arrive_unapplied(company: Company) -> None:
     horizon = AS_OF + timedelta(days=SIMULATE_DAYS)
+    # What each invoice still owes, and the day its row reached us: the as-of file, or the day it was issued
     owed = {
         n: money(row["open_amount"]) for n, row in company.valid.items() if row["document_type"] == "invoice"
     }
+    arrived = {n: AS_OF for n in owed}
+    issued_to = {n: row["customer_id"] for n, row in company.valid.items()}
+    for name, rows in company.sold.items():
+        for row in rows:
+            if row["document_type"] == "invoice":
+                owed[row["invoice_number"]] = money(row["amount"])
+                arrived[row["invoice_number"]] = date.fromisoformat(name.removesuffix(".csv"))
+                issued_to[row["invoice_number"]] = row["customer_id"]
     paid_later: dict[str, Decimal] = defaultdict(Decimal)
     ids = [p["payment_id"] for p in company.history]
-    # Given one file per business day with cash after the as-of date
+    # Given one file per business day with cash after the as-of date, read day by day
     assert company.later
     for name, payments in company.later.items():
         day = date.fromisoformat(name.removesuffix(".csv"))
@@ -358,17 +370,140 @@ def test_payments_after_the_as_of_date_pay_open_invoices_or_arrive_unapplied(com
             customer = company.customers[payment["customer_id"]]
             assert payment["currency"] == COUNTRY_FACTS[customer["country"]][0]
             ids.append(payment["payment_id"])
-            if payment["invoice_number"]:
-                # And applied cash pays an open invoice of that customer
-                invoice = company.valid[payment["invoice_number"]]
-                assert invoice["customer_id"] == payment["customer_id"]
-                paid_later[payment["invoice_number"]] += Decimal(payment["amount"])
+            number = payment["invoice_number"]
+            if number:
+                # And applied cash pays an invoice of that customer which has arrived by that day
+                assert issued_to[number] == payment["customer_id"], payment
+                assert arrived[number] <= day, payment
+                paid_later[number] += Decimal(payment["amount"])
+                # And never more than is still open on it after the payments before
+                assert paid_later[number] <= owed[number], payment  # type: ignore[operator]
             else:
                 # And unapplied cash carries a bank reference to match it by
                 assert payment["reference"].strip()
-    # And nothing is paid beyond what was open
-    assert all(amount <= owed[number] for number, amount in paid_later.items())  # type: ignore[operator]
     assert len(set(ids)) == len(ids)
+    # And the invoices issued after as-of are paid too, some of them within the simulated days
+    assert sum(1 for number in paid_later if arrived[number] > AS_OF) > 5
+
+
+# -- invoices after the as-of date ------------------------------------------------------------------------
+
+
+def business_days_after_as_of(days: int) -> list[date]:
+    every = (AS_OF + timedelta(days=n) for n in range(1, days + 1))
+    return [day for day in every if day.weekday() < 5]
+
+
+def sold_rows(company: Company) -> list[tuple[date, dict[str, str]]]:
+    return [
+        (date.fromisoformat(name.removesuffix(".csv")), row)
+        for name, rows in company.sold.items()
+        for row in rows
+    ]
+
+
+def test_the_company_keeps_invoicing_every_business_day_of_the_simulation(company: Company) -> None:
+    # Given the daily invoice files
+    days = [date.fromisoformat(name.removesuffix(".csv")) for name in company.sold]
+    # Then there is one for each business day after as-of within the simulated days, and no other
+    assert days == business_days_after_as_of(SIMULATE_DAYS)
+    for name, rows in company.sold.items():
+        # And each has the generic header and carries that day's documents
+        assert read_csv(company.out / "invoices" / name)[0] == INVOICE_HEADER
+        assert rows and all(row["invoice_date"] == name.removesuffix(".csv") for row in rows)
+
+
+def test_invoices_after_as_of_keep_the_rate_of_the_history(company: Company) -> None:
+    # Given the documents issued per business day before and after as-of
+    before = [d for d in (date(2026, 8, 3) + timedelta(days=n) for n in range(92)) if d.weekday() < 5]
+    assert before[-1] == AS_OF
+    per_day_before = len(company.invoice_rows) / len(before)
+    per_day_after = sum(len(rows) for rows in company.sold.values()) / len(company.sold)
+    # Then the company sells about as much after as-of as before
+    assert 0.8 < per_day_after / per_day_before < 1.25, (per_day_before, per_day_after)
+    # And to many of its customers, not a few
+    assert len({row["customer_id"] for _, row in sold_rows(company)}) > CUSTOMERS / 2
+
+
+def test_each_invoice_after_as_of_is_valid_and_in_its_state_when_issued(company: Company) -> None:
+    # Given each customer's terms, as its invoices before as-of show them
+    terms_of = {
+        row["customer_id"]: (
+            date.fromisoformat(row["due_date"]) - date.fromisoformat(row["invoice_date"])
+        ).days
+        for row in company.valid.values()
+    }
+    rows = sold_rows(company)
+    assert rows
+    for day, row in rows:
+        customer = company.customers[row["customer_id"]]
+        currency, _, _, company_code = COUNTRY_FACTS[customer["country"]]
+        # Then it is a row ingest accepts, none deliberately bad
+        assert invoice_problems(row, company.customers) == [], row
+        assert INVOICE_NUMBER.match(row["invoice_number"]), row
+        # And due = issue date + the customer's own terms, in its currency and company
+        term = (date.fromisoformat(row["due_date"]) - day).days
+        assert term in TERMS and term == terms_of.get(row["customer_id"], term), row
+        assert row["currency"] == currency and row["company_code"] == company_code, row
+        # And it shows the document as issued: all of it open, nothing paid yet
+        assert money(row["open_amount"]) == money(row["amount"]) and money(row["amount"]), row
+        assert row["paid_date"] == "", row
+        assert row["document_type"] in {"invoice", "credit_note"} and row["disputed"] in {"yes", "no"}
+        assert row["pay_url"] in ("", f"https://pay.yourco.example/i/{row['invoice_number']}")
+
+
+def test_invoice_numbers_run_on_without_collisions(company: Company) -> None:
+    # Given the numbers of the as-of file and of the daily files, in the order the files arrive
+    before = [row["invoice_number"] for row in company.invoice_rows]
+    after = [row["invoice_number"] for _, row in sold_rows(company)]
+    # Then no number is given twice
+    assert len(set(before + after)) == len(before) + len(after)
+    # And the daily numbers continue the as-of file's sequence, one after the other
+    sequence = [int(number.rsplit("-", 1)[1]) for number in after]
+    assert sequence == list(range(max(int(n.rsplit("-", 1)[1]) for n in before) + 1, sequence[-1] + 1))
+
+
+def test_numbering_restarts_with_the_new_year(tmp_path: Path) -> None:
+    # Given a small company simulated across the turn of the year
+    generate_company(40, 1, 11, AS_OF, 75, tmp_path)
+    small = load(tmp_path)
+    numbers = [row["invoice_number"] for _, row in sold_rows(small)]
+    # Then the year in each number is the year of issue, and the new year starts again at 1
+    for day, row in sold_rows(small):
+        assert row["invoice_number"].startswith(f"INV-{day.year}-"), row
+    assert "INV-2027-000001" in numbers
+    assert len(set(numbers)) == len(numbers)
+
+
+def test_a_few_invoices_after_as_of_are_credit_notes_or_disputed(company: Company) -> None:
+    rows = sold_rows(company)
+    invoices = [row for _, row in rows if row["document_type"] == "invoice"]
+    credits = [(day, row) for day, row in rows if row["document_type"] == "credit_note"]
+    # Given the documents issued after as-of, Then a few invoices are disputed
+    assert 0 < sum(1 for row in invoices if row["disputed"] == "yes") < 0.1 * len(invoices)
+    # And a few are credit notes, each crediting an invoice of the same customer that arrived before it
+    assert 0 < len(credits) < 0.05 * len(rows)
+    known = {row["invoice_number"]: (AS_OF, row) for row in company.valid.values()}
+    known |= {row["invoice_number"]: (day, row) for day, row in rows}
+    for day, row in credits:
+        assert not row["pay_url"] and row["disputed"] == "no"
+        credited = re.search(r"INV-\d{4}-\d{6,}", row["description"])
+        assert credited, row
+        arrived, original = known[credited.group()]
+        assert original["customer_id"] == row["customer_id"] and original["document_type"] == "invoice"
+        assert arrived < day
+
+
+def test_the_as_of_files_do_not_depend_on_how_many_days_are_simulated(
+    company: Company, tmp_path: Path
+) -> None:
+    # Given the same company generated with no simulated days
+    manifest = generate_company(CUSTOMERS, MONTHS, SEED, AS_OF, 0, tmp_path)
+    # Then its as-of files are the same, byte for byte, and nothing arrives later
+    for name in ("customers.csv", "invoices.csv", "payments/history.csv"):
+        assert (tmp_path / name).read_bytes() == (company.out / name).read_bytes(), name
+    assert [f.path for f in manifest.files] == ["customers.csv", "invoices.csv", "payments/history.csv"]
+    assert manifest.totals.invoices_after_as_of == 0
 
 
 # -- the manifest -----------------------------------------------------------------------------------
@@ -390,9 +525,17 @@ def test_the_manifest_describes_the_files_written(company: Company) -> None:
         assert entry["rows"] == len(rows), entry
         if entry["path"].startswith("payments/2"):
             assert entry["kind"] == "payments" and entry["arrives_on"] == entry["path"][9:19]
+        elif entry["path"].startswith("invoices/2"):
+            assert entry["kind"] == "invoices" and entry["arrives_on"] == entry["path"][9:19]
         else:
             assert entry["arrives_on"] == AS_OF.isoformat()
     assert [f["kind"] for f in files[:3]] == ["customers", "invoices", "payments"]
+    # And the files come in arrival order, a day's invoices before the cash that may pay them
+    arrival = [(f["arrives_on"], f["kind"] != "invoices") for f in files[3:]]
+    assert arrival == sorted(arrival)
+    assert {f["path"] for f in files if f["kind"] == "invoices"} == {"invoices.csv"} | {
+        f"invoices/{name}" for name in company.sold
+    }
     # And its totals add up from the valid rows
     totals = manifest["totals"]
     assert isinstance(totals, dict)
@@ -404,6 +547,7 @@ def test_the_manifest_describes_the_files_written(company: Company) -> None:
     assert totals["open_invoices"] == sum(1 for row in invoices if Decimal(row["open_amount"]))
     assert {c: Decimal(a) for c, a in totals["open_amount_by_currency"].items()} == open_by_currency
     assert totals["payments_after_as_of"] == sum(len(rows) for rows in company.later.values())
+    assert totals["invoices_after_as_of"] == sum(len(rows) for rows in company.sold.values()) > 0
 
 
 # -- the mix ------------------------------------------------------------------------------------------

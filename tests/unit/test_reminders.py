@@ -34,7 +34,7 @@ class World:
     timeline: list[Activity] = field(default_factory=list)
     fail_sends: int = 0
 
-    # DueSource
+    # the sweep's index
     def due(self, now: datetime) -> list[Key]:
         return sorted(self.index, key=lambda k: (k.customer_id, k.invoice_number))
 
@@ -107,7 +107,8 @@ class World:
     def run(self) -> tuple[int, int, dict[str, int]]:
         result = send_due_reminders(
             now=NOW,
-            due=self,
+            due=self.due(NOW),
+            index=self,
             customers=self,
             invoices=self,
             ledger=self,

@@ -28,9 +28,7 @@ class DueKey(Protocol):
     def invoice_number(self) -> str: ...
 
 
-class DueSource(Protocol):
-    def due(self, now: datetime) -> Sequence[DueKey]: ...
-
+class DueIndex(Protocol):
     def clear(self, customer_id: str, invoice_number: str) -> None: ...
 
 
@@ -70,7 +68,8 @@ class ReminderRun:
 def send_due_reminders(
     *,
     now: datetime,
-    due: DueSource,
+    due: Sequence[DueKey],
+    index: DueIndex,
     customers: CustomerSource,
     invoices: InvoiceSource,
     ledger: Ledger,
@@ -81,11 +80,12 @@ def send_due_reminders(
 ) -> ReminderRun:
     """One consolidated email per customer with invoices due at ``now``; each touch once, ever.
 
-    ``link_for(customer_id)`` makes the customer's signed portal link.
+    ``due`` are the invoices the sweep's index lists as due at ``now``; ``index.clear`` takes an invoice
+    out of it once nothing more is due. ``link_for(customer_id)`` makes the customer's signed portal link.
     """
     run = ReminderRun()
     by_customer: dict[str, set[str]] = defaultdict(set)
-    for key in due.due(now):
+    for key in due:
         by_customer[key.customer_id].add(key.invoice_number)
     for customer_id, numbers in sorted(by_customer.items()):
         # Fresh state, read just before sending: a payment or dispute since the index was written wins.
@@ -97,7 +97,7 @@ def send_due_reminders(
         ]
         for number in numbers - {i.invoice_number for i in remindable}:
             run.skipped["closed_or_disputed"] += 1
-            due.clear(customer_id, number)
+            index.clear(customer_id, number)
         if not remindable:
             continue
         customer = customers.get(customer_id)
@@ -116,7 +116,7 @@ def send_due_reminders(
         if reserved:
             _send(run, now, customer, reserved, ledger, mailer, timeline, sender, link_for(customer_id))
         for invoice in remindable:
-            due.clear(customer_id, invoice.invoice_number)
+            index.clear(customer_id, invoice.invoice_number)
     logger.info(
         "reminders",
         extra={

@@ -1,4 +1,4 @@
-"""The hourly sweep: find what is due at the scheduled time and act on it, once per scheduled time."""
+"""The hourly sweep's bookkeeping: one run per scheduled time, recognised when a tick repeats."""
 
 from __future__ import annotations
 
@@ -15,10 +15,6 @@ class RunRegister(Protocol):
     def start(self, run: SweepRun) -> bool: ...
 
 
-class DueIndex(Protocol):
-    def count_due(self, now: datetime) -> int: ...
-
-
 @dataclass(frozen=True)
 class SweepResult:
     scheduled_at: datetime
@@ -26,9 +22,8 @@ class SweepResult:
     duplicate: bool
 
 
-def run_sweep(*, scheduled_at: datetime, now: datetime, due: DueIndex, runs: RunRegister) -> SweepResult:
-    """Run the sweep for ``scheduled_at``; a repeated tick for the same time is recognised and skipped."""
-    due_items = due.count_due(scheduled_at)
+def run_sweep(*, scheduled_at: datetime, now: datetime, due_items: int, runs: RunRegister) -> SweepResult:
+    """Record the sweep for ``scheduled_at``; a repeated tick for the same time is recognised."""
     started = runs.start(
         SweepRun(
             function=FunctionName.DUNNING, scheduled_at=scheduled_at, started_at=now, due_items=due_items

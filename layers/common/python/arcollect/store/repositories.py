@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date, datetime
+from datetime import date
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
@@ -478,15 +478,3 @@ class Accounts:
                 return PaymentWrite.CONFLICT
             raise
         return PaymentWrite.RECORDED
-
-
-class DueItems:
-    """The sweep's read path: items whose next action is due, read from the sparse index only."""
-
-    @_translated
-    def count_due(self, now: datetime) -> int:
-        cutoff = format_instant(now)
-        return sum(
-            TableItem.by_next_action.count(shard, TableItem.next_action_at <= cutoff)
-            for shard in keys.all_next_action_shards()
-        )

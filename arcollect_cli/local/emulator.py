@@ -1,7 +1,8 @@
 """What the local stack changes in moto, and why. Each change keeps moto's answers the same.
 
 - S3 event records get ``versionId`` (fidelity: S3 sends it for versioned buckets, moto does not).
-- DynamoDB queries sort string keys on their raw values (speed; same order).
+- DynamoDB queries sort string keys on their raw values, and an index query looks only at the items
+  whose index hash key has the queried value (speed; same answers).
 - DynamoDB transactions snapshot only the items they touch for rollback (speed; same rollback).
 
 Without the last two, moto's cost per request grows with the table's size (every index query sorts
@@ -12,6 +13,7 @@ and the demo's 1,440 hourly ticks over a growing table would take tens of minute
 from __future__ import annotations
 
 import copy
+import inspect
 import threading
 from collections import defaultdict
 from typing import Any
@@ -63,9 +65,9 @@ def _sort_string_keys_natively() -> None:
     original_all_items = Table.all_items
     original_put, original_delete = Table.put_item, Table.delete_item
 
-    def all_items(self: Any) -> Any:
-        if self.hash_key_type != "S" or self.range_key_type not in (None, "S"):
-            return original_all_items(self)
+    original_query = Table.query
+
+    def sorted_items(self: Any) -> list[Any]:
         cached = getattr(self, "_arcollect_sorted_items", None)
         if cached is None:
             if self.range_key_attr:
@@ -74,7 +76,40 @@ def _sort_string_keys_natively() -> None:
             else:
                 cached = sorted(self.items.values(), key=lambda item: item.hash_key.value)
             self._arcollect_sorted_items = cached
+            self._arcollect_groups = {}
         return list(cached)
+
+    def all_items(self: Any) -> Any:
+        if self.hash_key_type != "S" or self.range_key_type not in (None, "S"):
+            return original_all_items(self)
+        items = sorted_items(self)
+        only = getattr(_query, "only", None)
+        if only is None:
+            return items
+        attribute, value = only
+        # Groups depend on attribute values, which any write may change in place: rebuilt after writes.
+        if getattr(self, "_arcollect_groups_at", None) != _writes.count:
+            self._arcollect_groups = {}
+            self._arcollect_groups_at = _writes.count
+        groups = self._arcollect_groups.get(attribute)
+        if groups is None:
+            groups = defaultdict(list)
+            for item in items:  # already in key order, so each group is too
+                found = item.attrs.get(attribute)
+                if found is not None and found.type == "S":
+                    groups[found.value].append(item)
+            self._arcollect_groups[attribute] = groups
+        return list(groups.get(value, ()))
+
+    query_signature = inspect.signature(original_query)
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = query_signature.bind(self, *args, **kwargs).arguments
+        _query.only = _index_hash_condition(self, arguments)
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            _query.only = None
 
     def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
         self._arcollect_sorted_items = None
@@ -85,8 +120,53 @@ def _sort_string_keys_natively() -> None:
         return original_delete(self, *args, **kwargs)
 
     Table.all_items = all_items
+    Table.query = query
     Table.put_item = put_item
     Table.delete_item = delete_item
+
+    import moto.dynamodb.models as models
+
+    for name in ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items"):
+        setattr(models.DynamoDBBackend, name, _counting_writes(getattr(models.DynamoDBBackend, name)))
+
+
+class _WriteCounter:
+    """Counts DynamoDB write operations (before and after each) so caches of attribute values expire."""
+
+    count = 0
+
+
+_writes = _WriteCounter()
+
+
+def _counting_writes(method: Any) -> Any:
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        _writes.count += 1
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _writes.count += 1
+
+    return counted
+
+
+_query = threading.local()
+
+
+def _index_hash_condition(table: Any, arguments: dict[str, Any]) -> tuple[str, str] | None:
+    """(attribute, value) of an index query's single string hash key; None leaves moto's full walk."""
+    index_name = arguments.get("index_name")
+    if not index_name:
+        return None
+    index = next((i for i in table.all_indexes() if i.name == index_name), None)
+    hash_attributes = [k["AttributeName"] for k in (index.schema if index else []) if k["KeyType"] == "HASH"]
+    if len(hash_attributes) != 1:
+        return None
+    conditions = dict(arguments.get("hash_key_conditions") or [])
+    value = conditions.get(hash_attributes[0], arguments.get("hash_key"))
+    if value is None or getattr(value, "type", None) != "S":
+        return None
+    return hash_attributes[0], value.value
 
 
 def _snapshot_only_touched_items() -> None:
@@ -130,6 +210,7 @@ def _snapshot(table: Any, transact_items: list[dict[str, Any]]) -> Any:
 
     snapshot = copy.copy(table)
     snapshot._arcollect_sorted_items = None  # the snapshot's own key set: sorted afresh when queried
+    snapshot._arcollect_groups = {}
     snapshot.items = defaultdict(dict)
     for hash_key, value in table.items.items():
         snapshot.items[hash_key] = dict(value) if table.range_key_attr else value

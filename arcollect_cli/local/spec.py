@@ -50,6 +50,9 @@ class LocalSpec:
     access_logs_bucket: str = f"{PREFIX}-access-logs"
     notification_prefix: str = DropPrefix.INCOMING
     ingest_queue: QueueSpec = QueueSpec(f"{PREFIX}-ingest", f"{PREFIX}-ingest-dlq", 5, 30)
+    # Where AWS puts scheduled ticks and SES events that could not be delivered; locally a tick is a
+    # synchronous invocation whose error the caller sees, so these stay empty, but they exist as on AWS.
+    dead_letter_queues: tuple[str, ...] = (f"{PREFIX}-dunning-dlq", f"{PREFIX}-reports-dlq")
     configuration_set: str = f"{PREFIX}-email"
     link_secret_name: str = f"{PREFIX}-link-signing-key"
     sender_email: str = SENDER_EMAIL

@@ -225,6 +225,8 @@ class LocalStack:
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
+        for name in spec.dead_letter_queues:
+            sqs.create_queue(QueueName=name)
         s3 = boto3.client("s3")
         for bucket in (spec.access_logs_bucket, spec.drop_bucket, spec.reports_bucket):
             s3.create_bucket(Bucket=bucket)

@@ -102,6 +102,9 @@ def test_the_ingest_queue_has_the_same_redrive_policy(
     local_redrive = json.loads(attributes["RedrivePolicy"])
     assert cdk_ingest["RedrivePolicy"] in cdk_redrives
     assert local_redrive["maxReceiveCount"] == cdk_ingest["RedrivePolicy"]["maxReceiveCount"]
+    # Every queue of the stack exists locally (the ingest queue and the three dead-letter queues).
+    local_queues = local_aws["sqs"].list_queues()["QueueUrls"]
+    assert len(local_queues) == len(resources(template, "AWS::SQS::Queue"))
 
 
 def test_handlers_and_their_environment_variable_names_match(template: Synthesized) -> None:

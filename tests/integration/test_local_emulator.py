@@ -172,3 +172,69 @@ def test_query_results_follow_puts_deletes_and_rolled_back_transactions(dynamodb
             ]
         )
     assert ranks() == ["a"]
+
+
+def test_an_index_query_sees_exactly_the_items_with_its_hash_value(dynamodb: Any) -> None:
+    # Given items spread over several index partitions, some without the index attributes (sparse)
+    for number in range(30):
+        put(dynamodb, f"P{number:02d}", "S", g=f"G{number % 3}", r=f"{29 - number:02d}")
+    put(dynamodb, "P99", "S")
+
+    def query(g: str, **extra: Any) -> list[str]:
+        response = dynamodb.query(
+            TableName=TABLE,
+            IndexName="gsi",
+            KeyConditionExpression="g = :g AND r <= :r",
+            ExpressionAttributeValues={":g": {"S": g}, ":r": {"S": "20"}},
+            **extra,
+        )
+        return [i["pk"]["S"] for i in response["Items"]]
+
+    # Then each partition's items come back in range-key order, filtered by the range condition
+    assert query("G1") == ["P28", "P25", "P22", "P19", "P16", "P13", "P10"]
+    assert query("G1", ScanIndexForward=False) == ["P10", "P13", "P16", "P19", "P22", "P25", "P28"]
+    assert query("G9") == []
+    # And a change to an item's index key is seen by the next query
+    put(dynamodb, "P28", "S", g="G2", r="00")
+    assert "P28" not in query("G1") and query("G2")[0] == "P28"
+
+
+def test_an_update_that_moves_an_item_in_or_out_of_an_index_is_seen(dynamodb: Any) -> None:
+    put(dynamodb, "P1", "S", g="G", r="a")
+    put(dynamodb, "P2", "S")
+
+    def query() -> list[str]:
+        response = dynamodb.query(
+            TableName=TABLE,
+            IndexName="gsi",
+            KeyConditionExpression="g = :g",
+            ExpressionAttributeValues={":g": {"S": "G"}},
+        )
+        return [i["pk"]["S"] for i in response["Items"]]
+
+    assert query() == ["P1"]
+    # When updates add one item to the index and take the other out (as the sweep's index is maintained)
+    dynamodb.update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "P2"}, "sk": {"S": "S"}},
+        UpdateExpression="SET g = :g, r = :r",
+        ExpressionAttributeValues={":g": {"S": "G"}, ":r": {"S": "b"}},
+    )
+    assert query() == ["P1", "P2"]
+    dynamodb.update_item(
+        TableName=TABLE, Key={"pk": {"S": "P1"}, "sk": {"S": "S"}}, UpdateExpression="REMOVE g, r"
+    )
+    assert query() == ["P2"]
+    dynamodb.transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": TABLE,
+                    "Key": {"pk": {"S": "P1"}, "sk": {"S": "S"}},
+                    "UpdateExpression": "SET g = :g, r = :r",
+                    "ExpressionAttributeValues": {":g": {"S": "G"}, ":r": {"S": "c"}},
+                }
+            },
+        ]
+    )
+    assert query() == ["P2", "P1"]

@@ -1,0 +1,22 @@
+"""Run every benchmark and print its figures; compare against baselines measured in the same run."""
+
+from __future__ import annotations
+
+import sys
+
+from benchmarks import cold_start, ingest_parse
+
+
+def main() -> int:
+    for benchmark in (cold_start, ingest_parse):
+        print(
+            f"# {benchmark.__name__}: {benchmark.__doc__.strip().splitlines()[0]}",
+            file=sys.stderr,
+            flush=True,
+        )
+        benchmark.run()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

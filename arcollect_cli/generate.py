@@ -33,6 +33,8 @@ from typing import Any, TextIO, TypeVar
 
 from faker import Faker
 
+from arcollect.ingest.layouts import GENERIC_CUSTOMERS, GENERIC_INVOICES, GENERIC_PAYMENTS
+
 # An explicit, fixed as-of date: generated data must never depend on when it was generated.
 DEFAULT_AS_OF = date(2026, 11, 2)
 DEFAULT_CUSTOMERS = 200
@@ -40,47 +42,10 @@ DEFAULT_MONTHS = 3
 DEFAULT_SEED = 7
 DEFAULT_SIMULATE_DAYS = 60
 
-CUSTOMER_COLUMNS = (
-    "customer_id",
-    "name",
-    "email",
-    "phone",
-    "country",
-    "time_zone",
-    "language",
-    "industry_code",
-    "annual_sales",
-    "customer_since",
-    "owner",
-    "tax_id",
-    "credit_limit",
-    "birthday_or_anniversary",
-)
-INVOICE_COLUMNS = (
-    "customer_id",
-    "invoice_number",
-    "invoice_date",
-    "due_date",
-    "amount",
-    "currency",
-    "open_amount",
-    "paid_date",
-    "document_type",
-    "disputed",
-    "pay_url",
-    "po_number",
-    "description",
-    "company_code",
-)
-PAYMENT_COLUMNS = (
-    "customer_id",
-    "payment_id",
-    "payment_date",
-    "amount",
-    "currency",
-    "invoice_number",
-    "reference",
-)
+# The files are written in the generic layout, so its column lists are the headers.
+CUSTOMER_COLUMNS = (*GENERIC_CUSTOMERS.required, *GENERIC_CUSTOMERS.optional)
+INVOICE_COLUMNS = (*GENERIC_INVOICES.required, *GENERIC_INVOICES.optional)
+PAYMENT_COLUMNS = (*GENERIC_PAYMENTS.required, *GENERIC_PAYMENTS.optional)
 
 CUSTOMERS_FILE = "customers.csv"
 INVOICES_FILE = "invoices.csv"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from arcollect.entities import DropKind, FileStatus, IngestFile
+from arcollect.entities import DropKind, FileStatus
 from arcollect.ingest.drops import (
     Drop,
     MalformedNotification,
@@ -16,6 +16,7 @@ from arcollect.ingest.drops import (
     parse_notification,
     receive_drop,
 )
+from tests.unit.fakes import Reader, Register
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -77,24 +78,6 @@ def test_the_kind_comes_from_the_drop_layout(key: str, kind: DropKind | None) ->
 )
 def test_rows_are_counted_across_chunk_boundaries(chunks: list[bytes], rows: int) -> None:
     assert count_rows(chunks) == rows
-
-
-class Register:
-    def __init__(self) -> None:
-        self.files: dict[tuple[str, str], IngestFile] = {}
-
-    def record(self, file: IngestFile) -> bool:
-        return self.files.setdefault((file.key, file.version_id), file) is file
-
-
-class Reader:
-    def __init__(self, content: bytes) -> None:
-        self.content = content
-        self.reads = 0
-
-    def iter_bytes(self, bucket: str, key: str, version_id: str | None = None):  # type: ignore[no-untyped-def]
-        self.reads += 1
-        yield self.content
 
 
 def test_a_file_outside_the_layout_is_not_read_and_is_recorded_as_rejected() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -11,6 +11,7 @@ from typing import IO, Any
 from arcollect.entities import Customer, FileStatus, IngestFile, Invoice, Payment, PaymentWrite
 from arcollect.ingest.drops import Drop, receive_drop
 from arcollect.ingest.loading import becomes_late_at, payment_target, settle
+from tests.unit.fakes import Reader, Register
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 INVOICES = b"customer_id,invoice_number,invoice_date,due_date,amount,currency\n"
@@ -66,23 +67,6 @@ class Table:
         if settles:
             self.update_invoice(settles[1])
         return PaymentWrite.RECORDED
-
-
-class Register:
-    def __init__(self) -> None:
-        self.files: dict[tuple[str, str], IngestFile] = {}
-
-    def record(self, file: IngestFile) -> bool:
-        return self.files.setdefault((file.key, file.version_id), file) is file
-
-
-class Reader:
-    def __init__(self, content: bytes, chunk: int = 7) -> None:
-        self.content, self.chunk = content, chunk
-
-    def iter_bytes(self, bucket: str, key: str, version_id: str | None = None) -> Iterator[bytes]:
-        for start in range(0, len(self.content), self.chunk):
-            yield self.content[start : start + self.chunk]
 
 
 class Outputs:

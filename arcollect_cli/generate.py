@@ -33,7 +33,8 @@ from typing import Any, TextIO, TypeVar
 
 from faker import Faker
 
-from arcollect.ingest.layouts import GENERIC_CUSTOMERS, GENERIC_INVOICES, GENERIC_PAYMENTS
+from arcollect.entities import DropKind
+from arcollect.ingest.schema import generic_columns
 
 # An explicit, fixed as-of date: generated data must never depend on when it was generated.
 DEFAULT_AS_OF = date(2026, 11, 2)
@@ -43,9 +44,9 @@ DEFAULT_SEED = 7
 DEFAULT_SIMULATE_DAYS = 60
 
 # The files are written in the generic layout, so its column lists are the headers.
-CUSTOMER_COLUMNS = (*GENERIC_CUSTOMERS.required, *GENERIC_CUSTOMERS.optional)
-INVOICE_COLUMNS = (*GENERIC_INVOICES.required, *GENERIC_INVOICES.optional)
-PAYMENT_COLUMNS = (*GENERIC_PAYMENTS.required, *GENERIC_PAYMENTS.optional)
+CUSTOMER_COLUMNS = tuple(column for part in generic_columns(DropKind.CUSTOMERS) for column in part)
+INVOICE_COLUMNS = tuple(column for part in generic_columns(DropKind.INVOICES) for column in part)
+PAYMENT_COLUMNS = tuple(column for part in generic_columns(DropKind.PAYMENTS) for column in part)
 
 CUSTOMERS_FILE = "customers.csv"
 INVOICES_FILE = "invoices.csv"

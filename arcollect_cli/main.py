@@ -16,6 +16,9 @@ import boto3
 
 from arcollect.clock import InvalidInstant, format_instant, parse_instant
 from arcollect.contract import DropPrefix, Output, ReportPrefix
+from arcollect.entities import DropKind
+from arcollect.ingest.drops import AS_OF_METADATA, MODE_METADATA
+from arcollect.ingest.mappings import MappingError, load_mapping, presets
 from arcollect.ingest.results import results_key
 from arcollect_cli.target import CliError, Target
 
@@ -56,9 +59,20 @@ def cmd_local_up(args: argparse.Namespace) -> int:
 
 
 def ingest_file(
-    target: Target, path: Path, kind: str, mapping: str | None, timeout: float, show_progress: bool = True
+    target: Target,
+    path: Path,
+    kind: str,
+    mapping: str | None,
+    timeout: float,
+    show_progress: bool = True,
+    *,
+    mode: str | None = None,
+    as_of: str | None = None,
 ) -> dict[str, Any]:
-    """Upload a file to the drop bucket and wait for the ingest result of exactly that version."""
+    """Upload a file to the drop bucket and wait for the ingest result of exactly that version.
+
+    ``mapping`` is a preset's name or a YAML file (checked here, then uploaded to config/mappings/);
+    ``mode`` and ``as_of`` travel as the object's metadata, which is where the function reads them."""
     if not path.is_file():
         raise CliError(f"{path}: no such file")
     bucket = target.output(Output.DROP_BUCKET)
@@ -67,14 +81,26 @@ def ingest_file(
         mapping_file = Path(mapping)
         if not mapping_file.is_file():
             raise CliError(f"--mapping {mapping}: no such file")
+        try:
+            checked = load_mapping(mapping_file.read_bytes(), source=str(mapping_file))
+        except MappingError as error:
+            raise CliError(str(error)) from error
+        if checked.kind.value != kind:
+            raise CliError(f"--mapping {mapping} is a {checked.kind.value} mapping, and --kind is {kind}")
         s3.put_object(
             Bucket=bucket,
-            Key=f"{DropPrefix.CONFIG}mappings/{mapping_file.name}",
+            Key=f"{DropPrefix.CONFIG}mappings/{checked.name}.yaml",
             Body=mapping_file.read_bytes(),
         )
-        mapping = mapping_file.stem
+        mapping = checked.name
+    metadata = {}
+    if mode:
+        metadata[MODE_METADATA] = mode
+    if as_of:
+        metadata[AS_OF_METADATA] = as_of
     key = f"{DropPrefix.INCOMING}{kind}/" + (f"{mapping}/" if mapping else "") + path.name
-    version = s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes()).get("VersionId")
+    with path.open("rb") as body:
+        version = s3.put_object(Bucket=bucket, Key=key, Body=body, Metadata=metadata).get("VersionId")
     if show_progress:
         progress(f"uploaded s3://{bucket}/{key}; waiting for ingest")
     deadline = time.monotonic() + timeout
@@ -94,9 +120,32 @@ def ingest_file(
     )
 
 
+def cmd_mappings(args: argparse.Namespace) -> int:
+    if args.check:
+        path = Path(args.check)
+        if not path.is_file():
+            raise CliError(f"--check {args.check}: no such file")
+        try:
+            mapping = load_mapping(path.read_bytes(), source=str(path))
+        except MappingError as error:
+            raise CliError(str(error)) from error
+        found = [mapping.describe()]
+    else:
+        found = [m.describe() for m in presets(DropKind(args.kind) if args.kind else None)]
+    lines = [
+        f"{m['kind']:<10} {m['name']:<22} {m['mode']:<9} {m['description']}\n"
+        f"{'':<10} {'':<22} {'':<9} needs: {', '.join(m['required_columns'])}"
+        for m in found
+    ]
+    emit(found, args.json, "\n".join(lines))
+    return 0
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     target = Target.resolve(args.stack, ROOT)
-    result = ingest_file(target, Path(args.file), args.kind, args.mapping, args.timeout)
+    result = ingest_file(
+        target, Path(args.file), args.kind, args.mapping, args.timeout, mode=args.mode, as_of=args.as_of
+    )
     counts = ", ".join(
         f"{k} {result.get(k, 0)}" for k in ("rows_read", "accepted", "rejected", "unchanged", "skipped")
     )
@@ -211,9 +260,17 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = with_stack(commands.add_parser("ingest", help="drop an ERP file and print the ingest result"))
     ingest.add_argument("file")
     ingest.add_argument("--kind", required=True, choices=KINDS)
-    ingest.add_argument("--mapping", help="a preset name, or a YAML mapping file")
-    ingest.add_argument("--timeout", type=float, default=300)
+    ingest.add_argument("--mapping", help="a preset name (see `arcollect mappings`), or a YAML mapping file")
+    ingest.add_argument("--mode", choices=("snapshot", "delta"), help="override the mapping's mode")
+    ingest.add_argument("--as-of", help="the date (or ISO 8601 instant) the file describes")
+    ingest.add_argument("--timeout", type=float, default=600)
     ingest.set_defaults(func=cmd_ingest)
+
+    mappings = commands.add_parser("mappings", help="list the shipped column mappings, or check one")
+    mappings.add_argument("--kind", choices=KINDS)
+    mappings.add_argument("--check", metavar="FILE", help="validate a YAML mapping file")
+    mappings.add_argument("--json", action="store_true", help="machine-readable output")
+    mappings.set_defaults(func=cmd_mappings)
 
     tick = with_stack(commands.add_parser("tick", help="invoke a scheduled function at a given time"))
     tick.add_argument("function", choices=sorted(FUNCTION_OUTPUTS))

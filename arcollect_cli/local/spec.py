@@ -65,7 +65,9 @@ class LocalSpec:
     def function_name(self, function: str) -> str:
         return f"{PREFIX}-{function}"
 
-    def environment(self, *, table: str, portal_url: str, link_secret_arn: str) -> dict[str, dict[str, str]]:
+    def environment(
+        self, *, table: str, portal_url: str, link_secret_arn: str, ingest_queue_url: str
+    ) -> dict[str, dict[str, str]]:
         """Each function's environment, by the contract's variable names."""
         values = {
             EnvVar.ENVIRONMENT_NAME: "local",
@@ -76,6 +78,7 @@ class LocalSpec:
             EnvVar.SES_CONFIGURATION_SET: self.configuration_set,
             EnvVar.PORTAL_BASE_URL: portal_url,
             EnvVar.LINK_SECRET_ARN: link_secret_arn,
+            EnvVar.INGEST_QUEUE_URL: ingest_queue_url,
         }
         return {
             name: {var: values[var] for var in variables} for name, variables in FUNCTION_ENVIRONMENT.items()

@@ -117,6 +117,7 @@ class LocalStack:
             table=self.spec.table_name,
             portal_url=self.endpoints.portal + "/",
             link_secret_arn=link_secret_arn,
+            ingest_queue_url=queue_url,
         )
         # One process hosts all four functions, so it carries the union of their environments.
         for variables in environment.values():

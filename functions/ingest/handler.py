@@ -1,4 +1,5 @@
-"""Ingest: S3 ObjectCreated under incoming/ -> SQS -> here. Each record names dropped object versions."""
+"""Ingest: S3 ObjectCreated under incoming/ -> SQS -> here; also the chunks of large files, which this
+function sends back to its own queue so they load in parallel."""
 
 from __future__ import annotations
 
@@ -10,29 +11,53 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from arcollect.ingest.drops import parse_notification, receive_drop
+from arcollect.ingest.drops import Chunk, DropOutcome, parse_message, receive_chunk, receive_drop
 from arcollect.observability import logger, metrics, tracer
 from arcollect.settings import get_settings
 from arcollect.store import bind_table
 from arcollect.store.objects import ObjectStore
-from arcollect.store.repositories import Accounts, IngestFiles
+from arcollect.store.queues import WorkQueue
+from arcollect.store.repositories import Accounts, Activities, IngestFiles
 
-bind_table(get_settings().require("table_name"))
+settings = get_settings()
+bind_table(settings.require("table_name"))
 processor = BatchProcessor(event_type=EventType.SQS)
 files = IngestFiles()
 accounts = Accounts()
 objects = ObjectStore()
+timeline = Activities()
+queue = WorkQueue(settings.require("ingest_queue_url"))
 
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
-    # "Now" is when S3's notification reached the queue, not the wall clock of this sandbox.
+    # "Now" is when the message reached the queue, not the wall clock of this sandbox.
     sent_at = datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, tz=UTC)
-    for drop in parse_notification(record.body):
-        outcome = receive_drop(
-            drop, reader=objects, register=files, now=sent_at, accounts=accounts, outputs=objects
-        )
-        if not outcome.duplicate:
+    for work in parse_message(record.body):
+        outcome: DropOutcome
+        if isinstance(work, Chunk):
+            outcome = receive_chunk(
+                work,
+                reader=objects,
+                register=files,
+                now=sent_at,
+                accounts=accounts,
+                parts=objects,
+                outputs=objects,
+                timeline=timeline,
+            )
+        else:
+            outcome = receive_drop(
+                work,
+                reader=objects,
+                register=files,
+                now=sent_at,
+                accounts=accounts,
+                outputs=objects,
+                timeline=timeline,
+                fan_out=queue,
+            )
+        if outcome.file is not None and not outcome.duplicate:
             metrics.add_metric(name="FilesReceived", unit=MetricUnit.Count, value=1)
             metrics.add_metric(name="RowsRejected", unit=MetricUnit.Count, value=outcome.file.rejected)
 

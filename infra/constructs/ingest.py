@@ -46,6 +46,7 @@ class Ingest(Construct):
                 EnvVar.ENVIRONMENT_NAME: environment_name,
                 EnvVar.TABLE_NAME: data.table.table_name,
                 EnvVar.DROP_BUCKET: data.drop_bucket.bucket_name,
+                EnvVar.INGEST_QUEUE_URL: self.queue.queue_url,
             },
         )
         self.function.add_event_source(
@@ -60,3 +61,5 @@ class Ingest(Construct):
         # Reads the dropped files; writes results/ and rejected/ next to them.
         data.drop_bucket.grant_read(self.function)
         data.drop_bucket.grant_put(self.function)
+        # A large file is split into line ranges sent back to this queue, to load in parallel.
+        self.queue.grant_send_messages(self.function)

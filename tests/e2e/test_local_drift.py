@@ -116,7 +116,7 @@ def test_handlers_and_their_environment_variable_names_match(template: Synthesiz
         FunctionName.REPORTS: stack.reports.function,
     }
     functions = template.template.find_resources("AWS::Lambda::Function")
-    local_env = LocalSpec().environment(table="t", portal_url="u", link_secret_arn="a")
+    local_env = LocalSpec().environment(table="t", portal_url="u", link_secret_arn="a", ingest_queue_url="q")
     for name, function in built.items():
         props = functions[stack.get_logical_id(function.node.default_child)]["Properties"]
         module, _, attribute = props["Handler"].partition(".")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
-from arcollect.entities import IngestFile
+from arcollect.entities import Customer, IngestFile, Invoice, Payment, PaymentWrite, Task
 
 
 class Register:
@@ -12,20 +12,102 @@ class Register:
 
     def __init__(self) -> None:
         self.files: dict[tuple[str, str], IngestFile] = {}
+        self.chunks: dict[tuple[str, str], set[int]] = {}
 
     def record(self, file: IngestFile) -> bool:
         return self.files.setdefault((file.key, file.version_id), file) is file
+
+    def get(self, key: str, version_id: str) -> IngestFile | None:
+        return self.files.get((key, version_id))
+
+    def chunk_done(self, key: str, version_id: str, index: int) -> int:
+        done = self.chunks.setdefault((key, version_id), set())
+        done.add(index)
+        return len(done)
 
 
 class Reader:
     """Streams ``content`` in ``chunk``-byte pieces (small by default, to cross every boundary) and
     counts how often the object was read."""
 
-    def __init__(self, content: bytes, chunk: int = 7) -> None:
+    def __init__(
+        self,
+        content: bytes,
+        chunk: int = 7,
+        *,
+        metadata: dict[str, str] | None = None,
+        texts: dict[str, str] | None = None,
+    ) -> None:
         self.content, self.chunk = content, chunk
         self.reads = 0
+        self.object_metadata = metadata or {}
+        self.texts = texts or {}
+
+    def metadata(self, bucket: str, key: str, version_id: str | None = None) -> dict[str, str]:
+        return dict(self.object_metadata)
+
+    def read_text(self, bucket: str, key: str) -> str | None:
+        """Other objects of the bucket (``config/mappings/...``) by key."""
+        return self.texts.get(key)
 
     def iter_bytes(self, bucket: str, key: str, version_id: str | None = None) -> Iterator[bytes]:
         self.reads += 1
         for start in range(0, len(self.content), self.chunk):
             yield self.content[start : start + self.chunk]
+
+
+class Table:
+    """The accounts as a dict, counting writes."""
+
+    def __init__(self) -> None:
+        self.customers_: dict[str, Customer] = {}
+        self.invoices_: dict[tuple[str, str], Invoice] = {}
+        self.payments_: dict[tuple[str, str], Payment] = {}
+        self.tasks: list[Task] = []
+        self.writes = 0
+
+    def customers(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
+        return {c: self.customers_[c] for c in customer_ids if c in self.customers_}
+
+    def invoices(self, invoice_keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Invoice]:
+        return {k: self.invoices_[k] for k in invoice_keys if k in self.invoices_}
+
+    def payments(self, payment_keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Payment]:
+        return {k: self.payments_[k] for k in payment_keys if k in self.payments_}
+
+    def add_customers(self, customers: Sequence[Customer]) -> None:
+        for customer in customers:
+            self.update_customer(customer)
+
+    def add_placeholder(self, customer: Customer, task: Task) -> bool:
+        if customer.customer_id in self.customers_:
+            return False
+        self.update_customer(customer)
+        self.tasks.append(task)
+        return True
+
+    def open_invoices(self) -> list[Invoice]:
+        return [invoice for invoice in self.invoices_.values() if invoice.status == "open"]
+
+    def update_customer(self, customer: Customer) -> None:
+        self.writes += 1
+        self.customers_[customer.customer_id] = customer
+
+    def add_invoices(self, invoices: Sequence[Invoice]) -> None:
+        for invoice in invoices:
+            self.update_invoice(invoice)
+
+    def update_invoice(self, invoice: Invoice) -> None:
+        self.writes += 1
+        self.invoices_[(invoice.customer_id, invoice.invoice_number)] = invoice
+
+    def record_payment(
+        self, payment: Payment, settles: tuple[Invoice, Invoice] | None = None
+    ) -> PaymentWrite:
+        if (payment.customer_id, payment.payment_id) in self.payments_:
+            return PaymentWrite.DUPLICATE
+        self.writes += 1
+        self.payments_[(payment.customer_id, payment.payment_id)] = payment
+        if settles:
+            self.update_invoice(settles[1])
+        return PaymentWrite.RECORDED

@@ -11,8 +11,8 @@ from arcollect.entities import DropKind, FileStatus
 from arcollect.ingest.drops import (
     Drop,
     MalformedNotification,
-    count_rows,
     kind_of,
+    mapping_folder,
     parse_notification,
     receive_drop,
 )
@@ -65,19 +65,15 @@ def test_the_kind_comes_from_the_drop_layout(key: str, kind: DropKind | None) ->
 
 
 @pytest.mark.parametrize(
-    ("chunks", "rows"),
+    ("key", "folder"),
     [
-        ([b""], 0),
-        ([b"header\n"], 0),
-        ([b"header"], 0),
-        ([b"h\n1\n2\n"], 2),
-        ([b"h\n1\n2"], 2),
-        ([b"h\n1", b"\n2", b"\n"], 2),
-        ([b"h\r\n1\r\n2\r\n"], 2),
+        ("incoming/invoices/a.csv", None),
+        ("incoming/invoices/xero-invoices/a.csv", "xero-invoices"),
+        ("incoming/invoices/sap-fbl5n/2026/a.csv", "sap-fbl5n"),
     ],
 )
-def test_rows_are_counted_across_chunk_boundaries(chunks: list[bytes], rows: int) -> None:
-    assert count_rows(chunks) == rows
+def test_the_mapping_folder_comes_from_the_drop_layout(key: str, folder: str | None) -> None:
+    assert mapping_folder(key) == folder
 
 
 def test_a_file_outside_the_layout_is_not_read_and_is_recorded_as_rejected() -> None:
@@ -92,5 +88,9 @@ def test_a_file_outside_the_layout_is_not_read_and_is_recorded_as_rejected() -> 
 def test_the_second_receipt_of_a_version_is_a_duplicate() -> None:
     reader, register = Reader(b"h\n1\n"), Register()
     drop = Drop("drop", "incoming/invoices/x.csv", "v1", 4, "e", NOW)
-    assert not receive_drop(drop, reader=reader, register=register, now=NOW).duplicate
-    assert receive_drop(drop, reader=reader, register=register, now=NOW).duplicate
+    first = receive_drop(drop, reader=reader, register=register, now=NOW)
+    assert not first.duplicate
+    reads = reader.reads
+    again = receive_drop(drop, reader=reader, register=register, now=NOW)
+    assert again.duplicate
+    assert reader.reads == reads  # a version seen before is not read again

@@ -1,4 +1,4 @@
-"""The generic column layout: headers, every rejection reason, defaults and derived values, without AWS."""
+"""The generic mappings: headers, every rejection reason, defaults and derived values, without AWS."""
 
 from __future__ import annotations
 
@@ -8,15 +8,20 @@ from decimal import Decimal
 import pytest
 
 from arcollect.entities import Customer, DropKind, Invoice, Payment
-from arcollect.ingest.layouts import (
-    GENERIC_CUSTOMERS,
-    GENERIC_INVOICES,
-    GENERIC_PAYMENTS,
-    MappedRow,
-    layout_for,
-)
+from arcollect.ingest.mappings import GENERIC, PRESETS, BoundMapping, MappedRow, choose
 from arcollect.ingest.reference import COUNTRIES, CURRENCIES, SINGLE_ZONE_COUNTRIES
-from arcollect.ingest.tabular import FileProblem
+from arcollect.ingest.sources import FileProblem, Record
+
+
+def bind(kind: DropKind, header: list[str]) -> BoundMapping:
+    """The generic mapping of ``kind`` bound to a header on line 1."""
+    mapping, found = choose(kind, [Record(1, header)], PRESETS[(kind, GENERIC)])
+    return BoundMapping(mapping, found)
+
+
+def row(bound: BoundMapping, values: list[str]) -> MappedRow:
+    return bound.map(Record(2, values))
+
 
 INVOICE_HEADER = [
     "customer_id",
@@ -43,7 +48,7 @@ GOOD_INVOICE = {
 
 def invoice_row(**changes: str) -> MappedRow:
     values = {**GOOD_INVOICE, **changes}
-    return GENERIC_INVOICES.bind(INVOICE_HEADER).map([values.get(column, "") for column in INVOICE_HEADER])
+    return row(bind(DropKind.INVOICES, INVOICE_HEADER), [values.get(column, "") for column in INVOICE_HEADER])
 
 
 def reasons(mapped: MappedRow) -> dict[str, str]:
@@ -89,8 +94,8 @@ def test_optional_invoice_fields_are_read() -> None:
         ({"customer_id": ""}, "customer_id", "is required"),
         ({"invoice_number": " "}, "invoice_number", "is required"),
         ({"invoice_number": "X" * 201}, "invoice_number", "is longer than 200 characters"),
-        ({"invoice_date": "01/10/2026"}, "invoice_date", "is not a date in YYYY-MM-DD form"),
-        ({"due_date": "2026-02-30"}, "due_date", "is not a date in YYYY-MM-DD form"),
+        ({"invoice_date": "01/10/2026"}, "invoice_date", "is not a date like YYYY-MM-DD"),
+        ({"due_date": "2026-02-30"}, "due_date", "is not a date like YYYY-MM-DD"),
         ({"due_date": "2026-09-30"}, "due_date", "is before invoice_date (2026-10-01)"),
         ({"amount": "0"}, "amount", "must be greater than 0"),
         ({"amount": "-5.00"}, "amount", "must be greater than 0"),
@@ -105,7 +110,7 @@ def test_optional_invoice_fields_are_read() -> None:
         ({"document_type": "receipt"}, "document_type", "must be one of invoice, credit_note, write_off"),
         ({"disputed": "maybe"}, "disputed", "must be yes or no"),
         ({"pay_url": "javascript:alert(1)"}, "pay_url", "must be an http:// or https:// URL"),
-        ({"paid_date": "yesterday"}, "paid_date", "is not a date in YYYY-MM-DD form"),
+        ({"paid_date": "yesterday"}, "paid_date", "is not a date like YYYY-MM-DD"),
     ],
 )
 def test_each_invalid_invoice_value_is_rejected_with_its_reason(
@@ -124,32 +129,41 @@ def test_a_row_reports_all_its_problems_at_once_with_the_values() -> None:
 
 
 def test_extra_non_empty_fields_are_rejected_but_trailing_empty_ones_are_not() -> None:
-    bound = GENERIC_INVOICES.bind(list(GOOD_INVOICE))
-    assert bound.map([*GOOD_INVOICE.values(), "", ""]).entity is not None
-    assert "the row has 7 fields, the header 6" in reasons(bound.map([*GOOD_INVOICE.values(), "surplus"]))[""]
+    bound = bind(DropKind.INVOICES, list(GOOD_INVOICE))
+    assert row(bound, [*GOOD_INVOICE.values(), "", ""]).entity is not None
+    assert (
+        "the row has 7 fields, the header 6" in reasons(row(bound, [*GOOD_INVOICE.values(), "surplus"]))[""]
+    )
 
 
 def test_headers_match_case_and_spacing_insensitively_and_unknown_columns_are_ignored() -> None:
-    bound = GENERIC_INVOICES.bind(
-        ["Customer ID", "Invoice-Number", "INVOICE_DATE", "due date", "amount", "currency", "Sales Rep"]
+    bound = bind(
+        DropKind.INVOICES,
+        ["Customer ID", "Invoice-Number", "INVOICE_DATE", "due date", "amount", "currency", "Sales Rep"],
     )
     assert bound.ignored_columns == ("Sales Rep",)
-    assert bound.map(["C-1", "INV-1", "2026-10-01", "2026-10-31", "5", "EUR", "Bob"]).entity is not None
+    assert row(bound, ["C-1", "INV-1", "2026-10-01", "2026-10-31", "5", "EUR", "Bob"]).entity is not None
 
 
 def test_missing_required_columns_are_named() -> None:
     with pytest.raises(FileProblem, match="missing required columns: due_date, currency"):
-        GENERIC_INVOICES.bind(["customer_id", "invoice_number", "invoice_date", "amount"])
+        bind(DropKind.INVOICES, ["customer_id", "invoice_number", "invoice_date", "amount"])
 
 
-def test_a_first_line_without_any_known_column_is_no_header() -> None:
-    with pytest.raises(FileProblem, match="no header row"):
-        GENERIC_INVOICES.bind(["C-1", "INV-1", "2026-10-01"])
+def test_without_a_named_mapping_a_header_that_fits_none_says_what_the_generic_one_lacks() -> None:
+    with pytest.raises(FileProblem, match=r"no invoices mapping fits the header: .* lacks customer_id"):
+        choose(DropKind.INVOICES, [Record(1, ["C-1", "INV-1", "2026-10-01"])], None)
+
+
+def test_a_payments_file_dropped_as_invoices_is_named_for_what_it_is() -> None:
+    header = ["customer_id", "payment_id", "payment_date", "amount", "currency"]
+    with pytest.raises(FileProblem, match=r"this is a payments file .* drop it under incoming/payments/"):
+        choose(DropKind.INVOICES, [Record(1, header)], None)
 
 
 def test_a_column_named_twice_is_a_file_problem() -> None:
-    with pytest.raises(FileProblem, match="column amount appears twice"):
-        GENERIC_INVOICES.bind([*GOOD_INVOICE, "Amount"])
+    with pytest.raises(FileProblem, match="column Amount appears twice"):
+        bind(DropKind.INVOICES, [*GOOD_INVOICE, "Amount"])
 
 
 CUSTOMER_HEADER = ["customer_id", "name", "email", "country", "time_zone", "annual_sales", "credit_limit"]
@@ -158,7 +172,7 @@ CUSTOMER_HEADER = ["customer_id", "name", "email", "country", "time_zone", "annu
 def customer_row(**values: str) -> MappedRow:
     base = {"customer_id": "C-1", "name": "Acme GmbH", "email": "ap@acme.example"}
     merged = {**base, **values}
-    return GENERIC_CUSTOMERS.bind(CUSTOMER_HEADER).map([merged.get(c, "") for c in CUSTOMER_HEADER])
+    return row(bind(DropKind.CUSTOMERS, CUSTOMER_HEADER), [merged.get(c, "") for c in CUSTOMER_HEADER])
 
 
 def test_a_single_zone_country_gives_the_customer_its_time_zone() -> None:
@@ -172,6 +186,7 @@ def test_a_country_with_several_zones_leaves_the_time_zone_empty_with_a_note() -
     assert isinstance(mapped.entity, Customer)
     assert mapped.entity.time_zone is None
     assert [(n.column, n.reason.split(":")[0]) for n in mapped.notes] == [("time_zone", "left empty")]
+    assert mapped.entity.data_quality == ("time_zone is missing and country US has several time zones",)
 
 
 def test_a_given_time_zone_wins_over_the_country() -> None:
@@ -181,13 +196,45 @@ def test_a_given_time_zone_wins_over_the_country() -> None:
 
 
 @pytest.mark.parametrize(
+    ("values", "issue"),
+    [
+        ({"email": ""}, "email AP email is missing"),
+        ({"email": "accounts payable"}, "email AP email is not one address"),
+        ({"email": "a@b.example; c@d.example"}, "email AP email is not one address"),
+        ({"email": "ap@localhost"}, "email AP email is not one address"),
+        ({"country": "DE", "tax_id": "DE12345"}, "tax_id is not a tax id of the format used in DE"),
+        ({"country": "DE", "phone": "call me"}, "phone does not look like a phone number"),
+    ],
+)
+def test_master_data_problems_keep_the_customer_and_say_what_to_fix(
+    values: dict[str, str], issue: str
+) -> None:
+    # A customer without a usable AP email is still a customer: loaded, flagged, never emailed.
+    base = {"country": "DE"}
+    header = [*CUSTOMER_HEADER, "tax_id", "phone"]
+    merged = {"customer_id": "C-1", "name": "Acme GmbH", "email": "ap@acme.example", **base, **values}
+    mapped = row(bind(DropKind.CUSTOMERS, header), [merged.get(c, "") for c in header])
+    assert isinstance(mapped.entity, Customer)
+    assert any(line.startswith(issue) for line in mapped.entity.data_quality), mapped.entity.data_quality
+    assert mapped.notes
+    if "email" in values:
+        assert mapped.entity.email == ""
+
+
+def test_a_valid_eu_vat_id_and_phone_raise_nothing() -> None:
+    header = [*CUSTOMER_HEADER, "tax_id", "phone"]
+    values = {"customer_id": "C-1", "name": "A", "email": "ap@a.example", "country": "DE"}
+    values |= {"tax_id": "DE 123456789", "phone": "+49 (30) 1234-567"}
+    mapped = row(bind(DropKind.CUSTOMERS, header), [values.get(c, "") for c in header])
+    assert isinstance(mapped.entity, Customer)
+    assert mapped.entity.data_quality == ()
+
+
+@pytest.mark.parametrize(
     ("values", "column", "reason"),
     [
-        ({"email": ""}, "email", "is required"),
-        ({"email": "accounts payable"}, "email", "is not one email address"),
-        ({"email": "a@b.example; c@d.example"}, "email", "is not one email address"),
-        ({"email": "ap@localhost"}, "email", "is not one email address"),
         ({"name": ""}, "name", "is required"),
+        ({"customer_id": ""}, "customer_id", "is required"),
         ({"country": "XX"}, "country", "is not an ISO 3166 alpha-2 country code"),
         ({"country": "DEU"}, "country", "is not an ISO 3166 alpha-2 country code"),
         ({"time_zone": "Europe/Atlantis"}, "time_zone", "is not an IANA time zone"),
@@ -215,8 +262,8 @@ PAYMENT_HEADER = [
 
 
 def test_a_payment_row_maps_with_nothing_applied_yet() -> None:
-    bound = GENERIC_PAYMENTS.bind(PAYMENT_HEADER)
-    payment = bound.map(["C-1", "P-1", "2026-11-02", "40.10", "EUR", "INV-1", "remittance 7"]).entity
+    bound = bind(DropKind.PAYMENTS, PAYMENT_HEADER)
+    payment = row(bound, ["C-1", "P-1", "2026-11-02", "40.10", "EUR", "INV-1", "remittance 7"]).entity
     assert payment == Payment(
         customer_id="C-1",
         payment_id="P-1",
@@ -240,13 +287,8 @@ def test_a_payment_row_maps_with_nothing_applied_yet() -> None:
     ],
 )
 def test_each_invalid_payment_value_is_rejected(values: list[str], column: str, reason: str) -> None:
-    found = reasons(GENERIC_PAYMENTS.bind(PAYMENT_HEADER).map(values))
+    found = reasons(row(bind(DropKind.PAYMENTS, PAYMENT_HEADER), values))
     assert found[column].startswith(reason)
-
-
-def test_the_layout_is_the_generic_one_unless_a_preset_folder_is_registered() -> None:
-    assert layout_for(DropKind.INVOICES, "incoming/invoices/x.csv") is GENERIC_INVOICES
-    assert layout_for(DropKind.PAYMENTS, "incoming/payments/unknown-erp/x.csv") is GENERIC_PAYMENTS
 
 
 def test_reference_data_is_sane() -> None:

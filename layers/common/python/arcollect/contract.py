@@ -22,6 +22,8 @@ class EnvVar:
     LINK_SECRET_ARN: Final = "LINK_SECRET_ARN"  # noqa: S105 (a variable name, not a secret)
     PORTAL_BASE_URL: Final = "PORTAL_BASE_URL"
     ENVIRONMENT_NAME: Final = "ENVIRONMENT_NAME"
+    # The ingest function sends the chunks of a large file back to its own queue.
+    INGEST_QUEUE_URL: Final = "INGEST_QUEUE_URL"
 
 
 class Output:
@@ -47,6 +49,8 @@ class DropPrefix:
     RESULTS: Final = "results/"
     REJECTED: Final = "rejected/"
     CONFIG: Final = "config/"
+    # Scratch space of ingest runs (the part results of a large file's chunks); expires on its own.
+    WORK: Final = "work/"
 
 
 class ReportPrefix:
@@ -89,7 +93,12 @@ class FunctionName:
 
 # Which environment variables each function gets: least privilege starts with least knowledge.
 FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
-    FunctionName.INGEST: (EnvVar.ENVIRONMENT_NAME, EnvVar.TABLE_NAME, EnvVar.DROP_BUCKET),
+    FunctionName.INGEST: (
+        EnvVar.ENVIRONMENT_NAME,
+        EnvVar.TABLE_NAME,
+        EnvVar.DROP_BUCKET,
+        EnvVar.INGEST_QUEUE_URL,
+    ),
     FunctionName.DUNNING: (
         EnvVar.ENVIRONMENT_NAME,
         EnvVar.TABLE_NAME,

@@ -6,7 +6,7 @@ appears here, which keeps domain code testable without either.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -91,6 +91,14 @@ class Invoice:
     company_code: str | None = None
     # When the sweep should next look at it (the by_next_action index); None keeps it out of the index.
     next_action_at: datetime | None = None
+    # The as-of time of the file that last changed it: an older file arriving late does not undo it.
+    source_as_of: datetime | None = None
+    # The day it was closed without a payment we know of (it left the ERP's open-items snapshot).
+    closed_on: date | None = None
+
+    def same_content(self, other: Invoice | None) -> bool:
+        """Equal but for where the values came from: a newer file that says the same writes nothing."""
+        return other is not None and self == replace(other, source_as_of=self.source_as_of)
 
     @property
     def is_open(self) -> bool:
@@ -117,6 +125,8 @@ class Customer:
     credit_limit: Decimal | None = None
     anniversary: str | None = None
     placeholder: bool = False
+    # What the master data lacks or gets wrong (no AP email, a malformed tax id, ...), one line each.
+    data_quality: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,6 +165,25 @@ class Activity:
     activity_id: str
     kind: str
     summary: str
+    detail: dict[str, str] = field(default_factory=dict)
+
+
+class TaskKind(StrEnum):
+    """Why a collector has something to do (issue 7 adds the dunning steps' tasks)."""
+
+    COMPLETE_MASTER_DATA = "complete_master_data"
+
+
+@dataclass(frozen=True)
+class Task:
+    """A collector's to-do on one customer's account; ``task_id`` makes creating it idempotent."""
+
+    customer_id: str
+    task_id: str
+    kind: str
+    title: str
+    created_at: datetime
+    status: str = "open"
     detail: dict[str, str] = field(default_factory=dict)
 
 

@@ -29,6 +29,7 @@ class Settings:
     ses_configuration_set: str | None = None
     link_secret_arn: str | None = None
     portal_base_url: str | None = None
+    ingest_queue_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -42,6 +43,7 @@ class Settings:
             ses_configuration_set=_optional(env, EnvVar.SES_CONFIGURATION_SET),
             link_secret_arn=_optional(env, EnvVar.LINK_SECRET_ARN),
             portal_base_url=_optional(env, EnvVar.PORTAL_BASE_URL),
+            ingest_queue_url=_optional(env, EnvVar.INGEST_QUEUE_URL),
         )
 
     def require(self, attribute: str) -> str:

@@ -1,23 +1,62 @@
-"""Receiving drops: S3 notifications (via SQS) to recorded files, each object version exactly once."""
+"""Receiving drops: S3 notifications (via SQS) to loaded files, each object version exactly once.
+
+One dropped object version goes through:
+
+1. **plan** — the kind from the key (``incoming/<kind>/[<mapping>/]<file>``); the shape of the bytes
+   (format, compression, encoding, delimiter: ``sources.inspect`` reads the whole file once, so a broken
+   file stops here before any row is loaded); the mapping (named by the folder, uploaded to
+   ``config/mappings/``, or detected from the header); the mode (snapshot or delta) and the as-of time
+   (the mapping's preamble date, the uploader's ``arcollect-as-of`` object metadata, else the drop time).
+2. **load** — rows streamed through the bound mapping and loaded a chunk at a time (``loading.py``).
+   A file above ``FAN_OUT_LINES`` lines is split into line ranges that run as separate queue messages
+   in parallel; each writes a part result, and the last one to finish merges them.
+3. **finish** — a snapshot closes the open items it no longer lists; the file version is recorded in
+   the register (a repeated notification of it is then a duplicate); the result summary, the rejected
+   rows and an entry in the ingest timeline are written.
+
+Loading is idempotent (unchanged rows write nothing, payments are recorded once), so a run that dies
+midway is simply run again by the queue's retry.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Final, Protocol
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import IO, Any, Final, Protocol
 from urllib.parse import unquote_plus
 
 from arcollect.clock import format_instant, parse_instant
 from arcollect.contract import DropPrefix
-from arcollect.entities import DropKind, FileStatus, IngestFile
-from arcollect.ingest.layouts import Entity, Layout, layout_for
-from arcollect.ingest.loading import AccountsStore, DryRun, load_chunk
+from arcollect.entities import Activity, DropKind, FileStatus, IngestFile
+from arcollect.ingest.fields import FieldError
+from arcollect.ingest.loading import AccountsStore, DryRun, LoadContext, close_missing, load_chunk
+from arcollect.ingest.mappings import (
+    MODES,
+    PRESETS,
+    SNAPSHOT,
+    BoundMapping,
+    ColumnMapping,
+    MappedRow,
+    MappingError,
+    choose,
+    head,
+    load_mapping,
+)
 from arcollect.ingest.results import IngestReport, ResultWriter, rejected_rows_key, results_key
-from arcollect.ingest.tabular import FileProblem, read_table
+from arcollect.ingest.schema import Entity
+from arcollect.ingest.sources import FileProblem, Record, Shape, inspect, read_records
 from arcollect.observability import logger
 from arcollect.store.errors import ObjectMissing
+
+CHUNK_ROWS: Final = 250
+# Files longer than this are loaded by several invocations in parallel, each a range of lines.
+FAN_OUT_LINES: Final = 40_000
+MODE_METADATA: Final = "arcollect-mode"
+AS_OF_METADATA: Final = "arcollect-as-of"
+HEAD_RECORDS: Final = 120
+MAX_NOTES: Final = 100
 
 
 class MalformedNotification(ValueError):
@@ -37,22 +76,68 @@ class Drop:
 
 
 @dataclass(frozen=True)
+class Chunk:
+    """A range of a large file's lines, loaded by one invocation (``index`` of ``count``)."""
+
+    drop: Drop
+    index: int
+    count: int
+    first_line: int
+    last_line: int
+
+
+@dataclass(frozen=True)
 class DropOutcome:
-    file: IngestFile
+    file: IngestFile | None
     duplicate: bool
     summary: dict[str, Any] = field(default_factory=dict)
+    chunks: int = 0  # > 0: fanned out; the summary arrives when the last chunk finishes
 
 
 class FileRegister(Protocol):
     def record(self, file: IngestFile) -> bool: ...
 
+    def get(self, key: str, version_id: str) -> IngestFile | None: ...
+
+    def chunk_done(self, key: str, version_id: str, index: int) -> int:
+        """Mark chunk ``index`` of a file version done; the number of distinct chunks done so far."""
+        ...
+
 
 class ObjectReader(Protocol):
     def iter_bytes(self, bucket: str, key: str, version_id: str | None = None) -> Iterator[bytes]: ...
 
+    def metadata(self, bucket: str, key: str, version_id: str | None = None) -> dict[str, str]: ...
 
-def parse_notification(body: str) -> list[Drop]:
-    """The drops in an SQS message body; ``[]`` for S3's ``s3:TestEvent`` sent when wiring the bucket."""
+    def read_text(self, bucket: str, key: str) -> str | None: ...
+
+
+class Timeline(Protocol):
+    def record_ingest(self, activity: Activity) -> bool: ...
+
+
+class FanOut(Protocol):
+    def send(self, messages: list[dict[str, Any]]) -> None: ...
+
+
+class PartStore(Protocol):
+    """Where chunks leave their partial results for the one that merges them."""
+
+    def put_json(self, bucket: str, key: str, document: Any) -> None: ...
+
+    def put_file(self, bucket: str, key: str, body: IO[bytes], content_type: str) -> None: ...
+
+    def read_json(self, bucket: str, key: str) -> Any: ...
+
+    def iter_bytes(self, bucket: str, key: str, version_id: str | None = None) -> Iterator[bytes]: ...
+
+
+# -- notifications ---------------------------------------------------------------------------------
+
+
+def parse_message(body: str) -> list[Drop | Chunk]:
+    """The work in one ingest-queue message: S3's notification of drops, or one of our chunk messages.
+    ``[]`` for S3's ``s3:TestEvent`` sent when the bucket is wired."""
     try:
         message = json.loads(body)
     except json.JSONDecodeError as error:
@@ -61,12 +146,18 @@ def parse_notification(body: str) -> list[Drop]:
         ) from error
     if not isinstance(message, dict):
         raise MalformedNotification("message body is not a JSON object")
+    if "arcollect_chunk" in message:
+        return [chunk_from_message(message["arcollect_chunk"])]
     if message.get("Event") == "s3:TestEvent":
         return []
     records = message.get("Records")
     if not isinstance(records, list):
         raise MalformedNotification("message body has no 'Records' list: not an S3 event notification")
     return [_drop_from_record(index, record) for index, record in enumerate(records)]
+
+
+def parse_notification(body: str) -> list[Drop]:
+    return [work for work in parse_message(body) if isinstance(work, Drop)]
 
 
 def _drop_from_record(index: int, record: Any) -> Drop:
@@ -87,6 +178,27 @@ def _drop_from_record(index: int, record: Any) -> Drop:
         raise MalformedNotification(f"record {index} lacks {error} of an S3 event record") from error
 
 
+def chunk_message(chunk: Chunk) -> dict[str, Any]:
+    drop = asdict(chunk.drop)
+    drop["event_time"] = format_instant(chunk.drop.event_time)
+    return {"arcollect_chunk": {**asdict(chunk), "drop": drop}}
+
+
+def chunk_from_message(raw: Any) -> Chunk:
+    try:
+        drop = dict(raw["drop"])
+        drop["event_time"] = parse_instant(drop["event_time"], what="event_time")
+        return Chunk(
+            drop=Drop(**drop),
+            index=int(raw["index"]),
+            count=int(raw["count"]),
+            first_line=int(raw["first_line"]),
+            last_line=int(raw["last_line"]),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise MalformedNotification(f"a chunk message lacks or garbles {error}") from error
+
+
 def kind_of(key: str) -> DropKind | None:
     """The kind named by ``incoming/<kind>/...``, or None when the key does not follow the layout."""
     if not key.startswith(DropPrefix.INCOMING):
@@ -98,20 +210,100 @@ def kind_of(key: str) -> DropKind | None:
         return None
 
 
-def count_rows(chunks: Iterable[bytes]) -> int:
-    """Data rows of a text file with a header line: line breaks counted while streaming."""
-    lines = 0
-    last = b"\n"
-    for chunk in chunks:
-        if chunk:
-            lines += chunk.count(b"\n")
-            last = chunk[-1:]
-    if last != b"\n":
-        lines += 1  # a final line without a line break is still a line
-    return max(lines - 1, 0)
+def mapping_folder(key: str) -> str | None:
+    """The mapping named by ``incoming/<kind>/<mapping>/<file>``; None for ``incoming/<kind>/<file>``."""
+    parts = key.split("/")
+    return parts[2] if len(parts) > 3 else None
 
 
-CHUNK_ROWS: Final = 250
+# -- planning --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """How one file version is read: everything decided before its first row is loaded."""
+
+    kind: DropKind
+    shape: Shape
+    mapping: ColumnMapping
+    bound: BoundMapping
+    mode: str
+    as_of: datetime
+    notes: tuple[str, ...] = ()
+
+    def opener(self, reader: ObjectReader, drop: Drop) -> Any:
+        return lambda: reader.iter_bytes(drop.bucket, drop.key, drop.version_id)
+
+
+def named_mapping(kind: DropKind, name: str, reader: ObjectReader, bucket: str) -> ColumnMapping:
+    """A mapping by name: the bucket's ``config/mappings/NAME.yaml`` first (a team's own), then presets."""
+    source = f"{DropPrefix.CONFIG}mappings/{name}.yaml"
+    text = reader.read_text(bucket, source)
+    if text is not None:
+        try:
+            return load_mapping(text, source=source)
+        except MappingError as error:
+            raise FileProblem(str(error)) from error
+    preset = PRESETS.get((kind, name))
+    if preset is not None:
+        return preset
+    others = [k.value for k in DropKind if (k, name) in PRESETS]
+    if others:
+        raise FileProblem(
+            f"the {name} mapping is for {others[0]} files, and this one was dropped under "
+            f"incoming/{kind.value}/"
+        )
+    shipped = sorted({n for k, n in PRESETS if k is kind})
+    raise FileProblem(
+        f"no mapping named {name!r}: the {kind.value} presets are {', '.join(shipped)}; "
+        f"or upload your own to {source}"
+    )
+
+
+def plan_file(drop: Drop, kind: DropKind, reader: ObjectReader, shape: Shape | None = None) -> FilePlan:
+    """Decide how to read a file; ``FileProblem`` for anything that stops it as a whole."""
+
+    def opener() -> Iterator[bytes]:
+        return reader.iter_bytes(drop.bucket, drop.key, drop.version_id)
+
+    shape = shape or inspect(opener)
+    first = head(read_records(opener, shape), HEAD_RECORDS)
+    folder = mapping_folder(drop.key)
+    named = named_mapping(kind, folder, reader, drop.bucket) if folder else None
+    mapping, header = choose(kind, first, named)
+    bound = BoundMapping(mapping, header, typed_cells=shape.typed_cells)
+    metadata = {k.lower(): v for k, v in reader.metadata(drop.bucket, drop.key, drop.version_id).items()}
+    mode = metadata.get(MODE_METADATA, mapping.mode).strip().lower()
+    if mode not in MODES:
+        raise FileProblem(f"object metadata {MODE_METADATA}={mode!r}: must be snapshot or delta")
+    if mode == SNAPSHOT and kind is not DropKind.INVOICES:
+        raise FileProblem(f"only invoice files can be snapshots of open items, not {kind.value}")
+    as_of = _as_of(metadata.get(AS_OF_METADATA), bound.as_of, drop.event_time)
+    return FilePlan(kind=kind, shape=shape, mapping=mapping, bound=bound, mode=mode, as_of=as_of)
+
+
+def _as_of(declared: str | None, from_file: date | None, dropped: datetime) -> datetime:
+    """The time the file describes: what the uploader declared, else what the file says (a report's
+    "As of" line: the state at the end of that day), else when it was dropped."""
+    if declared:
+        try:
+            if len(declared.strip()) == 10:
+                return _end_of(date.fromisoformat(declared.strip()))
+            return parse_instant(declared.strip(), what=AS_OF_METADATA)
+        except ValueError as error:
+            raise FileProblem(
+                f"object metadata {AS_OF_METADATA}={declared!r} is not a date or an ISO 8601 instant"
+            ) from error
+    if from_file is not None:
+        return _end_of(from_file)
+    return dropped
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+
+
+# -- receiving -------------------------------------------------------------------------------------
 
 
 def receive_drop(
@@ -122,41 +314,263 @@ def receive_drop(
     now: datetime,
     accounts: AccountsStore | None = None,
     outputs: ResultWriter | None = None,
+    timeline: Timeline | None = None,
+    fan_out: FanOut | None = None,
 ) -> DropOutcome:
-    """Ingest one dropped object version: load its rows into ``accounts``, record the version once in
-    ``register``, and write the result summary and the rejected rows to ``outputs``.
-
-    The file is read twice, streamed both times: first to check it as a whole (UTF-8, CSV structure,
-    header), so a file-level problem stops it before any row is loaded; then to load it in chunks of
-    ``CHUNK_ROWS`` rows. Loading is idempotent (unchanged rows write nothing, payments are recorded
-    once), so a run that dies midway is simply run again by the queue's retry; the register is written
-    last and makes a repeated notification a duplicate whose outputs are not written again.
-
-    Without ``accounts`` nothing is loaded: the file is checked and its rows counted (a dry run).
-    """
+    """Ingest one dropped object version (see the module docstring). Without ``accounts`` nothing is
+    loaded: the file is checked and its rows counted (a dry run). With ``fan_out``, a file longer than
+    ``FAN_OUT_LINES`` lines is loaded by chunk messages instead (see ``receive_chunk``)."""
+    if register.get(drop.key, drop.version_id) is not None:
+        logger.info(
+            "drop received", extra={"key": drop.key, "version_id": drop.version_id, "duplicate": True}
+        )
+        return DropOutcome(file=None, duplicate=True)
     kind = kind_of(drop.key)
     report = IngestReport()
     errors: tuple[str, ...] = ()
-    layout: Layout | None = None
+    plan: FilePlan | None = None
     try:
         if kind is None:
             expected = ", ".join(k.value for k in DropKind)
             errors = (f"{drop.key}: not under incoming/<kind>/ with kind one of {expected}",)
         else:
-            layout = layout_for(kind, drop.key)
             try:
-                _check_file(drop, reader, layout)
+                plan = plan_file(drop, kind, reader)
             except FileProblem as problem:
                 errors = (str(problem),)
             else:
-                _load_file(drop, reader, layout, accounts or DryRun(), report)
+                if accounts is not None and fan_out is not None:
+                    chunks = plan_chunks(drop, plan, reader)
+                    if len(chunks) > 1:
+                        fan_out.send([chunk_message(chunk) for chunk in chunks])
+                        logger.info("drop fanned out", extra={"key": drop.key, "chunks": len(chunks)})
+                        return DropOutcome(file=None, duplicate=False, chunks=len(chunks))
+                context = LoadContext(
+                    as_of=plan.as_of, now=now, source=drop.key, snapshot=plan.mode == SNAPSHOT
+                )
+                load_lines(drop, plan, reader, accounts or DryRun(), report, context)
+                if context.snapshot and accounts is not None:
+                    close_missing(accounts, context, report)
     except ObjectMissing as error:
         # Deleted before we got to it: retrying cannot help, so record why it was not ingested.
         errors = (f"{error}: deleted from the drop bucket before it could be ingested",)
-    if errors:
-        status = FileStatus.REJECTED
-    else:
-        status = FileStatus.INGESTED if accounts is not None else FileStatus.RECEIVED
+    return finish(
+        drop,
+        kind=kind,
+        plan=plan,
+        report=report,
+        errors=errors,
+        loaded=accounts is not None,
+        now=now,
+        register=register,
+        outputs=outputs,
+        timeline=timeline,
+    )
+
+
+def plan_chunks(drop: Drop, plan: FilePlan, reader: ObjectReader) -> list[Chunk]:
+    """Line ranges of about ``FAN_OUT_LINES`` lines after the header; one range for a small file."""
+    last = plan.bound.header.line
+    for record in read_records(plan.opener(reader, drop), plan.shape):
+        last = record.line
+    first = plan.bound.header.line + 1
+    if last - first + 1 <= FAN_OUT_LINES:
+        return [Chunk(drop, 0, 1, first, last)]
+    starts = list(range(first, last + 1, FAN_OUT_LINES))
+    return [
+        Chunk(drop, index, len(starts), start, min(start + FAN_OUT_LINES - 1, last))
+        for index, start in enumerate(starts)
+    ]
+
+
+def load_lines(
+    drop: Drop,
+    plan: FilePlan,
+    reader: ObjectReader,
+    accounts: AccountsStore,
+    report: IngestReport,
+    context: LoadContext,
+    first_line: int | None = None,
+    last_line: int | None = None,
+) -> None:
+    """Map and load the data rows (between ``first_line`` and ``last_line`` when given), a chunk of
+    ``CHUNK_ROWS`` at a time; every row read ends up accepted, rejected or skipped."""
+    bound = plan.bound
+    start = bound.header.line + 1 if first_line is None else first_line
+    report.shape = plan.shape.describe()
+    report.ignored_columns = bound.ignored_columns
+    batch: list[tuple[Any, Entity]] = []
+    group: _Group | None = None
+    try:
+        for record in read_records(plan.opener(reader, drop), plan.shape):
+            if record.line < start:
+                continue
+            if last_line is not None and record.line > last_line:
+                break
+            if record.blank:
+                continue  # an empty line is not a row
+            report.read()
+            mapped = bound.map(record)
+            if mapped.notes:
+                report.note(record.line, mapped.notes)
+            if mapped.skipped is not None:
+                report.skip(mapped.skipped)
+                continue
+            if mapped.entity is None:
+                report.reject(record.line, mapped.errors)
+                continue
+            if plan.mapping.collapse and mapped.key:
+                if group is not None and group.absorb(record, mapped, report):
+                    continue
+                if group is not None:
+                    batch.append((group.lines(), group.entity))
+                group = _Group(record.line, mapped.key, mapped.entity)
+            else:
+                batch.append((record.line, mapped.entity))
+            if len(batch) >= CHUNK_ROWS:
+                load_chunk(plan.kind, accounts, batch, report, context)
+                batch = []
+        if group is not None:
+            batch.append((group.lines(), group.entity))
+        load_chunk(plan.kind, accounts, batch, report, context)
+    except FileProblem as problem:
+        # The plan found the file sound; the version is immutable, so this is not the file's fault.
+        raise RuntimeError(
+            f"{drop.key} (version {drop.version_id}) read differently the second time"
+        ) from problem
+
+
+@dataclass
+class _Group:
+    """Consecutive rows with one collapse key (an invoice's line items): one entity, several lines."""
+
+    first_line: int
+    key: str
+    entity: Entity
+    more: list[int] = field(default_factory=list)
+
+    def absorb(self, record: Record, mapped: MappedRow, report: IngestReport) -> bool:
+        if mapped.key != self.key or mapped.entity is None:
+            return False
+        disagree = [
+            name
+            for name in ("customer_id", "currency", "amount", "open_amount", "invoice_date", "due_date")
+            if getattr(mapped.entity, name, None) != getattr(self.entity, name, None)
+        ]
+        if disagree:
+            report.reject(
+                record.line,
+                [
+                    FieldError(
+                        name,
+                        str(getattr(mapped.entity, name)),
+                        f"differs from line {self.first_line}, the first line item of {self.key}",
+                    )
+                    for name in disagree
+                ],
+            )
+            return True
+        self.more.append(record.line)
+        return True
+
+    def lines(self) -> int | tuple[int, ...]:
+        return (self.first_line, *self.more) if self.more else self.first_line
+
+
+# -- chunks of large files -------------------------------------------------------------------------
+
+
+def _part_key(drop: Drop, index: int, suffix: str) -> str:
+    relative = drop.key[len(DropPrefix.INCOMING) :]
+    return f"{DropPrefix.WORK}chunks/{relative}/{drop.version_id}/{index:05d}{suffix}"
+
+
+def receive_chunk(
+    chunk: Chunk,
+    *,
+    reader: ObjectReader,
+    register: FileRegister,
+    now: datetime,
+    accounts: AccountsStore,
+    parts: PartStore,
+    outputs: ResultWriter,
+    timeline: Timeline | None = None,
+) -> DropOutcome:
+    """Load one line range of a fanned-out file and leave its part result; the invocation that completes
+    the last range merges the parts and finishes the file. Every step repeats harmlessly: a chunk run
+    twice loads nothing new and rewrites the same part."""
+    drop = chunk.drop
+    if register.get(drop.key, drop.version_id) is not None:
+        return DropOutcome(file=None, duplicate=True)
+    kind = kind_of(drop.key)
+    assert kind is not None  # a chunk is only made of a planned file
+    plan = plan_file(drop, kind, reader)
+    context = LoadContext(as_of=plan.as_of, now=now, source=drop.key, snapshot=plan.mode == SNAPSHOT)
+    report = IngestReport()
+    load_lines(drop, plan, reader, accounts, report, context, chunk.first_line, chunk.last_line)
+    parts.put_file(
+        drop.bucket, _part_key(drop, chunk.index, ".errors.csv"), report.rejected_rows(), "text/csv"
+    )
+    parts.put_json(
+        drop.bucket,
+        _part_key(drop, chunk.index, ".json"),
+        {
+            **report.part(),
+            "seen": sorted(context.seen),
+            "company_codes": sorted(context.company_codes, key=str),
+        },
+    )
+    report.close()
+    done = register.chunk_done(drop.key, drop.version_id, chunk.index)
+    logger.info(
+        "chunk loaded", extra={"key": drop.key, "chunk": chunk.index, "done": done, "of": chunk.count}
+    )
+    if done < chunk.count:
+        return DropOutcome(file=None, duplicate=False, chunks=chunk.count)
+    merged = IngestReport()
+    for index in range(chunk.count):
+        part = parts.read_json(drop.bucket, _part_key(drop, index, ".json"))
+        merged.absorb(part, parts.iter_bytes(drop.bucket, _part_key(drop, index, ".errors.csv")))
+        context.seen.update((c, n) for c, n in part["seen"])
+        context.company_codes.update(part["company_codes"])
+    merged.shape = report.shape
+    merged.ignored_columns = report.ignored_columns
+    if context.snapshot:
+        close_missing(accounts, context, merged)
+    return finish(
+        drop,
+        kind=kind,
+        plan=plan,
+        report=merged,
+        errors=(),
+        loaded=True,
+        now=now,
+        register=register,
+        outputs=outputs,
+        timeline=timeline,
+        chunks=chunk.count,
+    )
+
+
+# -- finishing -------------------------------------------------------------------------------------
+
+
+def finish(
+    drop: Drop,
+    *,
+    kind: DropKind | None,
+    plan: FilePlan | None,
+    report: IngestReport,
+    errors: tuple[str, ...],
+    loaded: bool,
+    now: datetime,
+    register: FileRegister,
+    outputs: ResultWriter | None,
+    timeline: Timeline | None,
+    chunks: int = 0,
+) -> DropOutcome:
+    """Record the file version once, then write its summary, rejected rows and timeline entry."""
+    status = FileStatus.REJECTED if errors else (FileStatus.INGESTED if loaded else FileStatus.RECEIVED)
     file = IngestFile(
         bucket=drop.bucket,
         key=drop.key,
@@ -169,7 +583,7 @@ def receive_drop(
         status=status,
         rows_read=report.rows_read,
         errors=errors,
-        layout=layout.name if layout else None,
+        layout=plan.mapping.name if plan else None,
         accepted=report.accepted,
         rejected=report.rejected,
         unchanged=report.unchanged,
@@ -179,13 +593,24 @@ def receive_drop(
         results_key=results_key(drop.key) if outputs else None,
         rejected_rows_key=rejected_rows_key(drop.key) if outputs else None,
     )
-    summary = result_summary(file, report, now=now)
+    summary = result_summary(file, report, plan=plan, now=now, chunks=chunks)
     recorded = register.record(file)
     if recorded and outputs is not None:
         for reason in errors:
             report.reject_file(reason)
         outputs.put_file(drop.bucket, rejected_rows_key(drop.key), report.rejected_rows(), "text/csv")
         outputs.put_json(drop.bucket, results_key(drop.key), summary)
+    if recorded and timeline is not None:
+        timeline.record_ingest(
+            Activity(
+                customer_id="",
+                at=now,
+                activity_id=f"{drop.key}#{drop.version_id}",
+                kind="ingest.file",
+                summary=_one_line(summary),
+                detail={"key": drop.key, "version": drop.version_id, "status": status.value},
+            )
+        )
     report.close()
     logger.info(
         "drop received",
@@ -193,70 +618,42 @@ def receive_drop(
             "key": drop.key,
             "version_id": drop.version_id,
             "duplicate": not recorded,
-            **{name: value for name, value in summary.items() if name not in {"notes", "errors"}},
+            **{k: v for k, v in summary.items() if k not in {"notes", "errors", "skip_reasons"}},
             "errors": list(errors),
         },
     )
-    return DropOutcome(file=file, duplicate=not recorded, summary=summary)
+    return DropOutcome(file=file, duplicate=not recorded, summary=summary, chunks=chunks)
 
 
-def _check_file(drop: Drop, reader: ObjectReader, layout: Layout) -> None:
-    """Read the whole file once without loading it: raises ``FileProblem`` for what stops it."""
-    table = read_table(reader.iter_bytes(drop.bucket, drop.key, drop.version_id))
-    layout.bind(table.header.values)
-    for _ in table.records:
-        pass
+def _one_line(summary: dict[str, Any]) -> str:
+    counts = ", ".join(f"{k} {summary.get(k, 0)}" for k in ("rows_read", "accepted", "rejected", "skipped"))
+    errors = "; ".join(summary.get("errors") or [])
+    return f"{summary['key']} ({summary.get('mapping') or 'no mapping'}): " + (errors or counts)
 
 
-def _load_file(
-    drop: Drop, reader: ObjectReader, layout: Layout, accounts: AccountsStore, report: IngestReport
-) -> None:
-    try:
-        table = read_table(reader.iter_bytes(drop.bucket, drop.key, drop.version_id))
-        bound = layout.bind(table.header.values)
-        report.delimiter = table.delimiter_name
-        report.ignored_columns = bound.ignored_columns
-        chunk: list[tuple[int, Entity]] = []
-        for record in table.records:
-            report.read()
-            if record.blank:
-                report.skip()
-                continue
-            mapped = bound.map(record.values)
-            if mapped.notes:
-                report.note(record.line, mapped.notes)
-            if mapped.entity is None:
-                report.reject(record.line, mapped.errors)
-                continue
-            chunk.append((record.line, mapped.entity))
-            if len(chunk) >= CHUNK_ROWS:
-                load_chunk(layout.kind, accounts, chunk, report)
-                chunk = []
-        load_chunk(layout.kind, accounts, chunk, report)
-    except FileProblem as problem:
-        # The first read found the file sound; the version is immutable, so this is not the file's fault.
-        raise RuntimeError(
-            f"{drop.key} (version {drop.version_id}) read differently the second time"
-        ) from problem
-
-
-def result_summary(file: IngestFile, report: IngestReport, *, now: datetime) -> dict[str, Any]:
+def result_summary(
+    file: IngestFile, report: IngestReport, *, plan: FilePlan | None, now: datetime, chunks: int = 0
+) -> dict[str, Any]:
     """The ``results/...json`` document of one ingested file version."""
     return {
         "bucket": file.bucket,
         "key": file.key,
         "version": file.version_id,
         "kind": file.kind.value if file.kind else None,
-        "layout": file.layout,
+        "mapping": file.layout,
+        "mode": plan.mode if plan else None,
+        "as_of": format_instant(plan.as_of) if plan else None,
         "status": file.status.value,
         # Times come from the notification, never from the sandbox's clock (see clock.py).
-        "started_at": format_instant(now),
         "finished_at": format_instant(now),
-        "delimiter": report.delimiter,
+        "source": report.shape or (plan.shape.describe() if plan else None),
+        "header_line": plan.bound.header.line if plan else None,
         **report.counts(),
+        "skip_reasons": dict(sorted(report.skip_reasons.items())),
         "errors": list(file.errors),
         "notes": list(report.notes),
         "notes_total": report.notes_total,
         "ignored_columns": list(report.ignored_columns),
         "rejected_rows_key": file.rejected_rows_key,
+        "chunks": chunks or 1,
     }

@@ -9,12 +9,13 @@ what it does to its invoice, so a payment id is applied once however often its f
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from datetime import date as date_type
 from decimal import Decimal
 from typing import Final, Protocol, TypeVar
 
+from arcollect.clock import format_instant
 from arcollect.entities import (
     Customer,
     DocumentType,
@@ -23,10 +24,12 @@ from arcollect.entities import (
     InvoiceStatus,
     Payment,
     PaymentWrite,
+    Task,
+    TaskKind,
 )
 from arcollect.ingest.fields import FieldError
-from arcollect.ingest.layouts import Entity
 from arcollect.ingest.results import IngestReport
+from arcollect.ingest.schema import Entity
 from arcollect.observability import logger
 
 PAID_DATE_PREFIX: Final = "PAIDDATE-"
@@ -48,7 +51,9 @@ class AccountsStore(Protocol):
 
     def add_customers(self, customers: Sequence[Customer]) -> None: ...
 
-    def add_placeholder(self, customer: Customer) -> bool: ...
+    def add_placeholder(self, customer: Customer, task: Task) -> bool: ...
+
+    def open_invoices(self) -> list[Invoice]: ...
 
     def update_customer(self, customer: Customer) -> None: ...
 
@@ -59,6 +64,19 @@ class AccountsStore(Protocol):
     def record_payment(
         self, payment: Payment, settles: tuple[Invoice, Invoice] | None = None
     ) -> PaymentWrite: ...
+
+
+@dataclass
+class LoadContext:
+    """What every chunk of one file shares: the file's as-of time (which file is newer), when it is
+    loaded, and, for a snapshot, the open items it lists (to close the ones it no longer lists)."""
+
+    as_of: datetime
+    now: datetime
+    source: str
+    snapshot: bool = False
+    seen: set[InvoiceKey] = field(default_factory=set)
+    company_codes: set[str | None] = field(default_factory=set)
 
 
 class SettlementConflict(RuntimeError):
@@ -80,8 +98,11 @@ class DryRun:
     def add_customers(self, customers: Sequence[Customer]) -> None:
         return None
 
-    def add_placeholder(self, customer: Customer) -> bool:
+    def add_placeholder(self, customer: Customer, task: Task) -> bool:
         return True
+
+    def open_invoices(self) -> list[Invoice]:
+        return []
 
     def update_customer(self, customer: Customer) -> None:
         return None
@@ -176,19 +197,42 @@ def _received_as(payment: Payment) -> tuple[object, ...]:
     return (payment.payment_date, payment.amount, payment.currency, payment.invoice_number, payment.reference)
 
 
-def ensure_customers(store: AccountsStore, customer_ids: Iterable[str], report: IngestReport) -> None:
-    """Create a placeholder for every customer id the table does not know (an invoice or a payment is
-    never dropped for want of master data)."""
+def complete_master_data_task(customer_id: str, context: LoadContext) -> Task:
+    return Task(
+        customer_id=customer_id,
+        # One per customer: a second file naming the same unknown customer adds no second task.
+        task_id=TaskKind.COMPLETE_MASTER_DATA.value,
+        kind=TaskKind.COMPLETE_MASTER_DATA.value,
+        title=f"Complete the master data of customer {customer_id}: no customer record came from the ERP",
+        created_at=context.now,
+        detail={"source": context.source, "as_of": format_instant(context.as_of)},
+    )
+
+
+def ensure_customers(
+    store: AccountsStore, customer_ids: Iterable[str], report: IngestReport, context: LoadContext
+) -> None:
+    """Create a placeholder, with a "complete master data" task, for every customer id the table does
+    not know: an invoice or a payment is never dropped for want of master data."""
     wanted = set(customer_ids)
     known = store.customers(wanted)
     for customer_id in sorted(wanted - known.keys()):
-        placeholder = Customer(customer_id=customer_id, name=customer_id, email="", placeholder=True)
-        if store.add_placeholder(placeholder):
+        placeholder = Customer(
+            customer_id=customer_id,
+            name=customer_id,
+            email="",
+            placeholder=True,
+            data_quality=("customer master data missing: only the id is known",),
+        )
+        if store.add_placeholder(placeholder, complete_master_data_task(customer_id, context)):
             report.placeholders_created += 1
             logger.info("placeholder customer created", extra={"customer_id": customer_id})
 
 
-def load_customers(store: AccountsStore, rows: Sequence[tuple[int, Customer]], report: IngestReport) -> None:
+def load_customers(
+    store: AccountsStore, rows: Sequence[tuple[int, Customer]], report: IngestReport, context: LoadContext
+) -> None:
+    del context  # master data has no as-of: the latest file says how the customer is
     stored = store.customers({customer.customer_id for _, customer in rows})
     view = dict(stored)
     new: dict[str, Customer] = {}
@@ -206,8 +250,10 @@ def load_customers(store: AccountsStore, rows: Sequence[tuple[int, Customer]], r
         store.update_customer(customer)
 
 
-def load_invoices(store: AccountsStore, rows: Sequence[tuple[int, Invoice]], report: IngestReport) -> None:
-    ensure_customers(store, (invoice.customer_id for _, invoice in rows), report)
+def load_invoices(
+    store: AccountsStore, rows: Sequence[tuple[int, Invoice]], report: IngestReport, context: LoadContext
+) -> None:
+    ensure_customers(store, (invoice.customer_id for _, invoice in rows), report, context)
     stored = store.invoices({(i.customer_id, i.invoice_number) for _, i in rows})
     implied = [payment for _, invoice in rows if (payment := paid_date_payment(invoice))]
     known_payments = store.payments({(p.customer_id, p.payment_id) for p in implied})
@@ -217,9 +263,17 @@ def load_invoices(store: AccountsStore, rows: Sequence[tuple[int, Invoice]], rep
     payments: dict[PaymentKey, Payment] = {}
     for line, row in rows:
         key = (row.customer_id, row.invoice_number)
+        if context.snapshot:
+            context.seen.add(key)
+            context.company_codes.add(row.company_code)
         before = view.get(key)
-        invoice = with_next_action(row, before)
-        row_changed = before != invoice
+        if before is not None and before.source_as_of is not None and before.source_as_of > context.as_of:
+            # Files can arrive out of order: the newer file's word on this invoice stands.
+            report.superseded += 1
+            report.accept(line, changed=False)
+            continue
+        invoice = replace(with_next_action(row, before), source_as_of=context.as_of)
+        row_changed = not invoice.same_content(before)
         if row_changed:
             (changed if key in stored else new)[key] = invoice
             view[key] = invoice
@@ -240,8 +294,10 @@ def load_invoices(store: AccountsStore, rows: Sequence[tuple[int, Invoice]], rep
             report.payments_applied += 1
 
 
-def load_payments(store: AccountsStore, rows: Sequence[tuple[int, Payment]], report: IngestReport) -> None:
-    ensure_customers(store, (payment.customer_id for _, payment in rows), report)
+def load_payments(
+    store: AccountsStore, rows: Sequence[tuple[int, Payment]], report: IngestReport, context: LoadContext
+) -> None:
+    ensure_customers(store, (payment.customer_id for _, payment in rows), report, context)
     known = store.payments({(p.customer_id, p.payment_id) for _, p in rows})
     view = store.invoices(
         {(p.customer_id, number) for _, p in rows for number in (p.invoice_number, p.reference) if number}
@@ -296,17 +352,52 @@ def _changed_payment(earlier: Payment) -> FieldError:
 
 
 def load_chunk(
-    kind: DropKind, store: AccountsStore, rows: Sequence[tuple[int, Entity]], report: IngestReport
+    kind: DropKind,
+    store: AccountsStore,
+    rows: Sequence[tuple[int, Entity]],
+    report: IngestReport,
+    context: LoadContext,
 ) -> None:
     """Load one chunk of mapped rows of a file of ``kind``."""
     if not rows:
         return
     if kind is DropKind.CUSTOMERS:
-        load_customers(store, _of_type(Customer, rows), report)
+        load_customers(store, _of_type(Customer, rows), report, context)
     elif kind is DropKind.INVOICES:
-        load_invoices(store, _of_type(Invoice, rows), report)
+        load_invoices(store, _of_type(Invoice, rows), report, context)
     else:
-        load_payments(store, _of_type(Payment, rows), report)
+        load_payments(store, _of_type(Payment, rows), report, context)
+
+
+def close_missing(store: AccountsStore, context: LoadContext, report: IngestReport) -> None:
+    """Reconcile an open-items snapshot: an open item the snapshot no longer lists was settled or
+    cleared in the ERP, so it is closed on the snapshot's date. Only items of the company codes the
+    snapshot covers, and only those no newer file has touched, are closed; an empty snapshot closes
+    nothing (an empty export is far more often a broken export than a fully paid ledger)."""
+    seen, company_codes = context.seen, context.company_codes
+    if not seen:
+        report.note(0, [FieldError("", "", "an empty snapshot: no open item was closed")])
+        return
+    closed_on = context.as_of.date()
+    for invoice in store.open_invoices():
+        key = (invoice.customer_id, invoice.invoice_number)
+        if key in seen or invoice.company_code not in company_codes:
+            continue
+        if invoice.source_as_of is not None and invoice.source_as_of > context.as_of:
+            continue
+        if invoice.invoice_date > closed_on:
+            continue
+        store.update_invoice(
+            replace(
+                invoice,
+                status=InvoiceStatus.CLOSED.value,
+                open_amount=Decimal(0),
+                closed_on=closed_on,
+                next_action_at=None,
+                source_as_of=context.as_of,
+            )
+        )
+        report.invoices_closed += 1
 
 
 def _of_type(cls: type[E], rows: Sequence[tuple[int, Entity]]) -> list[tuple[int, E]]:

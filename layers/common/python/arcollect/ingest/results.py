@@ -9,13 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Final, Protocol
 
 from arcollect.contract import DropPrefix
 from arcollect.ingest.fields import FieldError
 
+# One row's line, or the lines of the rows collapsed into one document.
+Lines = int | tuple[int, ...]
 REJECTED_COLUMNS: Final = ("row", "column", "value", "reason")
 MAX_NOTES: Final = 100
 _SPOOL_BYTES: Final = 1024 * 1024
@@ -64,10 +66,13 @@ class IngestReport:
     invoices_closed: int = 0
     payments_applied: int = 0
     placeholders_created: int = 0
+    # Rows about invoices a newer file (by as-of time) has already changed: accepted, not applied.
+    superseded: int = 0
+    skip_reasons: dict[str, int] = field(default_factory=dict)
     notes: list[dict[str, Any]] = field(default_factory=list)
     notes_total: int = 0
     ignored_columns: tuple[str, ...] = ()
-    delimiter: str | None = None
+    shape: dict[str, Any] | None = None
     _spool: IO[bytes] = field(
         default_factory=lambda: tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, mode="w+b")  # noqa: SIM115
     )
@@ -78,25 +83,30 @@ class IngestReport:
     def read(self) -> None:
         self.rows_read += 1
 
-    def skip(self) -> None:
+    def skip(self, reason: str) -> None:
+        """A layout row (a preamble, section, total, void document, further line item...): counted by why."""
         self.skipped += 1
+        self.skip_reasons[reason] = self.skip_reasons.get(reason, 0) + 1
 
-    def accept(self, line: int, *, changed: bool) -> None:
-        del line  # accepted rows are counted, not listed
-        self.accepted += 1
+    def accept(self, lines: Lines, *, changed: bool) -> None:
+        """An accepted row, or the rows of one collapsed document (an invoice's line items)."""
+        count = 1 if isinstance(lines, int) else len(lines)
+        self.accepted += count
         if not changed:
-            self.unchanged += 1
+            self.unchanged += count
 
-    def reject(self, line: int, errors: Sequence[FieldError]) -> None:
-        self.rejected += 1
+    def reject(self, lines: Lines, errors: Sequence[FieldError]) -> None:
+        first = lines if isinstance(lines, int) else lines[0]
+        self.rejected += 1 if isinstance(lines, int) else len(lines)
         for error in errors:
-            self._write_rejected_line((str(line), error.column, error.value, error.reason))
+            self._write_rejected_line((str(first), error.column, error.value, error.reason))
 
     def reject_file(self, reason: str) -> None:
         """List a file-level problem in the rejected-rows CSV (with no row: it concerns the file)."""
         self._write_rejected_line(("", "", "", reason))
 
-    def note(self, line: int, notes: Sequence[FieldError]) -> None:
+    def note(self, lines: Lines, notes: Sequence[FieldError]) -> None:
+        line = lines if isinstance(lines, int) else lines[0]
         for note in notes:
             self.notes_total += 1
             if len(self.notes) < MAX_NOTES:
@@ -117,6 +127,32 @@ class IngestReport:
     def close(self) -> None:
         self._spool.close()
 
+    def part(self) -> dict[str, Any]:
+        """This run's counts and notes, for merging with the other chunks of one file (``absorb``)."""
+        return {
+            **self.counts(),
+            "skip_reasons": self.skip_reasons,
+            "notes": self.notes,
+            "notes_total": self.notes_total,
+        }
+
+    def absorb(self, part: dict[str, Any], rejected_csv: Iterable[bytes]) -> None:
+        """Add one chunk's part and its rejected-rows CSV (whose header line is dropped)."""
+        for name in self.counts():
+            setattr(self, name, getattr(self, name) + int(part.get(name, 0)))
+        for reason, count in part.get("skip_reasons", {}).items():
+            self.skip_reasons[reason] = self.skip_reasons.get(reason, 0) + int(count)
+        self.notes.extend(part.get("notes", [])[: MAX_NOTES - len(self.notes)])
+        self.notes_total += int(part.get("notes_total", 0))
+        header_done = False
+        for chunk in rejected_csv:
+            if not header_done:
+                newline = chunk.find(b"\n")
+                if newline < 0:
+                    continue
+                chunk, header_done = chunk[newline + 1 :], True
+            self._spool.write(chunk)
+
     def counts(self) -> dict[str, int]:
         return {
             "rows_read": self.rows_read,
@@ -127,4 +163,5 @@ class IngestReport:
             "invoices_closed": self.invoices_closed,
             "payments_applied": self.payments_applied,
             "placeholders_created": self.placeholders_created,
+            "superseded": self.superseded,
         }

@@ -8,6 +8,9 @@ from datetime import datetime
 from arcollect.clock import format_instant
 from arcollect.contract import TableSchema
 
+# The timeline of ingested files (one entry per file version), beside the customers' own timelines.
+INGEST_TIMELINE_PK = "TIMELINE#ingest"
+
 
 def customer_pk(customer_id: str) -> str:
     return f"CUST#{customer_id}"

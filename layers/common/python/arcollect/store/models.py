@@ -17,6 +17,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.constants import NUMBER
@@ -121,6 +122,8 @@ class InvoiceItem(TableItem, discriminator="invoice"):
     po_number = UnicodeAttribute(null=True)
     description = UnicodeAttribute(null=True)
     company_code = UnicodeAttribute(null=True)
+    source_as_of = UnicodeAttribute(null=True)
+    closed_on = UnicodeAttribute(null=True)
 
 
 class CustomerItem(TableItem, discriminator="customer"):
@@ -140,6 +143,7 @@ class CustomerItem(TableItem, discriminator="customer"):
     credit_limit = DecimalAttribute(null=True)
     anniversary = UnicodeAttribute(null=True)
     placeholder = BooleanAttribute(default=False)
+    data_quality = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class PaymentItem(TableItem, discriminator="payment"):
@@ -164,6 +168,22 @@ class ActivityItem(TableItem, discriminator="activity"):
     detail = MapAttribute[str, Any](default=dict)
 
 
+class ChunkProgressItem(TableItem, discriminator="chunk_progress"):
+    """Which chunks of a fanned-out file are loaded: a string set, so a repeated chunk counts once."""
+
+    done = UnicodeSetAttribute(null=True)
+
+
+class TaskItem(TableItem, discriminator="task"):
+    customer_id = UnicodeAttribute()
+    task_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    title = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute(default="open")
+    detail = MapAttribute[str, Any](default=dict)
+
+
 class SweepRunItem(TableItem, discriminator="sweep_run"):
     function = UnicodeAttribute()
     scheduled_at = UTCDateTimeAttribute()
@@ -178,6 +198,8 @@ ALL_MODELS: tuple[type[TableItem], ...] = (
     CustomerItem,
     PaymentItem,
     ActivityItem,
+    TaskItem,
+    ChunkProgressItem,
     SweepRunItem,
 )
 

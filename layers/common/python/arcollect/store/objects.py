@@ -36,6 +36,34 @@ class ObjectStore:
         except BotoCoreError as error:
             raise StoreUnavailable(f"reading s3://{bucket}/{key}: {error}") from error
 
+    def metadata(self, bucket: str, key: str, version_id: str | None = None) -> dict[str, str]:
+        """The user metadata of one object version (``x-amz-meta-*``, without the prefix)."""
+        kwargs: dict[str, str] = {"Bucket": bucket, "Key": key}
+        if version_id and version_id != "null":
+            kwargs["VersionId"] = version_id
+        try:
+            return dict(self._s3.head_object(**kwargs).get("Metadata") or {})
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in {"NoSuchKey", "NoSuchVersion", "404"}:
+                raise ObjectMissing(f"s3://{bucket}/{key} (version {version_id}) does not exist") from error
+            raise StoreError(f"reading s3://{bucket}/{key}: {code or error}") from error
+        except BotoCoreError as error:
+            raise StoreUnavailable(f"reading s3://{bucket}/{key}: {error}") from error
+
+    def read_text(self, bucket: str, key: str) -> str | None:
+        """A small text object (a mapping, a part result), or None if there is none."""
+        try:
+            return bytes(b"".join(self.iter_bytes(bucket, key))).decode("utf-8")
+        except ObjectMissing:
+            return None
+
+    def read_json(self, bucket: str, key: str) -> Any:
+        text = self.read_text(bucket, key)
+        if text is None:
+            raise ObjectMissing(f"s3://{bucket}/{key} does not exist")
+        return json.loads(text)
+
     def put_json(self, bucket: str, key: str, document: Any) -> None:
         body = json.dumps(document, indent=2, sort_keys=True, default=str).encode()
         try:

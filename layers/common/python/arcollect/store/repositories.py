@@ -27,17 +27,20 @@ from arcollect.entities import (
     Payment,
     PaymentWrite,
     SweepRun,
+    Task,
 )
 from arcollect.store import keys
 from arcollect.store.errors import StoreError, StoreUnavailable
 from arcollect.store.models import (
     ActivityItem,
+    ChunkProgressItem,
     CustomerItem,
     IngestFileItem,
     InvoiceItem,
     PaymentItem,
     SweepRunItem,
     TableItem,
+    TaskItem,
 )
 
 P = ParamSpec("P")
@@ -136,6 +139,14 @@ class IngestFiles:
             rejected_rows_key=item.rejected_rows_key,
         )
 
+    @_translated
+    def chunk_done(self, key: str, version_id: str, index: int) -> int:
+        """Add chunk ``index`` to the set of a fanned-out file's finished chunks (a repeat adds nothing)
+        and return how many distinct chunks are done: the one that sees them all finishes the file."""
+        item = ChunkProgressItem(keys.ingest_file_pk(key), f"CHUNKS#{version_id}")
+        item.update(actions=[ChunkProgressItem.done.add({str(index)})])
+        return len(item.done or ())
+
 
 class SweepRuns:
     """Scheduled runs, keyed by function and scheduled time, so a duplicate tick is recognised."""
@@ -175,6 +186,22 @@ class Activities:
         )
 
     @_translated
+    def record_ingest(self, activity: Activity) -> bool:
+        """Append to the ingest timeline (one entry per file version) that operators read."""
+        return _put_once(
+            ActivityItem(
+                keys.INGEST_TIMELINE_PK,
+                keys.activity_sk(activity.at, activity.activity_id),
+                customer_id=activity.customer_id,
+                at=activity.at,
+                activity_id=activity.activity_id,
+                kind=activity.kind,
+                summary=activity.summary,
+                detail=dict(activity.detail),
+            )
+        )
+
+    @_translated
     def timeline(self, customer_id: str) -> list[Activity]:
         items = ActivityItem.query(
             keys.customer_pk(customer_id),
@@ -200,6 +227,44 @@ PROFILE_SK = "PROFILE"
 
 def payment_sk(payment_id: str) -> str:
     return f"PAY#{payment_id}"
+
+
+def task_sk(task_id: str) -> str:
+    return f"TASK#{task_id}"
+
+
+def _task_item(task: Task) -> TaskItem:
+    return TaskItem(
+        keys.customer_pk(task.customer_id),
+        task_sk(task.task_id),
+        customer_id=task.customer_id,
+        task_id=task.task_id,
+        kind=task.kind,
+        title=task.title,
+        created_at=task.created_at,
+        status=task.status,
+        detail=dict(task.detail),
+    )
+
+
+class Tasks:
+    """Collectors' tasks (the worklist arrives with issue 7; ingest already opens some)."""
+
+    @_translated
+    def for_customer(self, customer_id: str) -> list[Task]:
+        items = TaskItem.query(keys.customer_pk(customer_id), TaskItem.sk.startswith("TASK#"))
+        return [
+            Task(
+                customer_id=item.customer_id,
+                task_id=item.task_id,
+                kind=item.kind,
+                title=item.title,
+                created_at=item.created_at,
+                status=item.status,
+                detail={str(k): str(v) for k, v in item.detail.as_dict().items()} if item.detail else {},
+            )
+            for item in items
+        ]
 
 
 def _day(value: date | None) -> str | None:
@@ -228,6 +293,8 @@ def _invoice_from_item(item: InvoiceItem) -> Invoice:
         description=item.description,
         company_code=item.company_code,
         next_action_at=parse_instant(item.next_action_at) if item.next_action_at else None,
+        source_as_of=parse_instant(item.source_as_of) if item.source_as_of else None,
+        closed_on=_parse_day(item.closed_on),
     )
 
 
@@ -252,6 +319,8 @@ def _invoice_fields(invoice: Invoice) -> dict[str, Any]:
         "company_code": invoice.company_code,
         "next_action_shard": keys.next_action_shard(pk) if invoice.next_action_at else None,
         "next_action_at": format_instant(invoice.next_action_at) if invoice.next_action_at else None,
+        "source_as_of": format_instant(invoice.source_as_of) if invoice.source_as_of else None,
+        "closed_on": _day(invoice.closed_on),
     }
 
 
@@ -280,6 +349,7 @@ def _customer_from_item(item: CustomerItem) -> Customer:
         credit_limit=item.credit_limit,
         anniversary=item.anniversary,
         placeholder=bool(item.placeholder),
+        data_quality=tuple(str(issue) for issue in item.data_quality or ()),
     )
 
 
@@ -300,6 +370,7 @@ def _customer_fields(customer: Customer) -> dict[str, Any]:
         "credit_limit": customer.credit_limit,
         "anniversary": customer.anniversary,
         "placeholder": customer.placeholder,
+        "data_quality": list(customer.data_quality) or None,
     }
 
 
@@ -428,9 +499,26 @@ class Accounts:
                 batch.save(_customer_item(customer))
 
     @_translated
-    def add_placeholder(self, customer: Customer) -> bool:
-        """Create a placeholder unless the customer exists (a real customer is never overwritten)."""
-        return _put_once(_customer_item(customer))
+    def add_placeholder(self, customer: Customer, task: Task) -> bool:
+        """Create a placeholder and its "complete master data" task, together, unless the customer exists
+        (a real customer is never overwritten; a crash cannot leave a placeholder without its task)."""
+        connection = TableItem._get_connection().connection
+        try:
+            with TransactWrite(connection=connection) as transaction:
+                transaction.save(_customer_item(customer), condition=TableItem.pk.does_not_exist())
+                transaction.save(_task_item(task), condition=TableItem.pk.does_not_exist())
+        except TransactWriteError as error:
+            reasons = [reason.code if reason else "None" for reason in error.cancellation_reasons or []]
+            if "ConditionalCheckFailed" in reasons:
+                return False
+            raise
+        return True
+
+    @_translated
+    def open_invoices(self) -> list[Invoice]:
+        """Every open item in the table (the reconciliation of an open-items snapshot): a filtered scan,
+        run once per snapshot file."""
+        return [_invoice_from_item(item) for item in InvoiceItem.scan(InvoiceItem.status == "open")]
 
     @_translated
     def update_customer(self, customer: Customer) -> None:

@@ -1,0 +1,294 @@
+"""Our side of every mapping: the fields of invoices, payments and customers, and how a row becomes one.
+
+A mapping (``mappings.py``) says where each of these fields comes from in a system's export; this module
+says what each field is (its type, whether it is required) and builds the entity from the typed values,
+checking what involves several fields at once (a due date before the invoice date, an open amount above
+the amount). Auxiliary fields (``terms_days``, ``paid_amount``, ``customer_name``, ...) are not generic
+columns: they exist so a mapping can derive ours from what an ERP writes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Final, Protocol
+
+from arcollect.entities import Customer, DocumentType, DropKind, Invoice, InvoiceStatus, Payment
+from arcollect.ingest import fields as f
+from arcollect.ingest.reference import SINGLE_ZONE_COUNTRIES
+
+Entity = Customer | Invoice | Payment
+# Phone numbers as people write them: digits, spaces, +, -, dots, parentheses and an extension.
+_PHONE: Final = re.compile(r"\+?[\d\s().\-/]{6,}(\s*(x|ext\.?)\s*\d{1,6})?", flags=re.IGNORECASE)
+# Tax ids whose format is known: EU VAT numbers (with their country prefix) and a few others.
+TAX_ID_FORMATS: Final[dict[str, re.Pattern[str]]] = {
+    country: re.compile(pattern)
+    for country, pattern in {
+        "AT": r"ATU\d{8}",
+        "BE": r"BE[01]\d{9}",
+        "DE": r"DE\d{9}",
+        "DK": r"DK\d{8}",
+        "ES": r"ES[0-9A-Z]\d{7}[0-9A-Z]",
+        "FI": r"FI\d{8}",
+        "FR": r"FR[0-9A-Z]{2}\d{9}",
+        "GB": r"GB(\d{9}|\d{12}|GD\d{3}|HA\d{3})",
+        "IE": r"IE\d[0-9A-Z+*]\d{5}[A-Z]{1,2}",
+        "IT": r"IT\d{11}",
+        "LU": r"LU\d{8}",
+        "NL": r"NL\d{9}B\d{2}",
+        "PL": r"PL\d{10}",
+        "PT": r"PT\d{9}",
+        "SE": r"SE\d{12}",
+        "CH": r"CHE-?\d{3}\.?\d{3}\.?\d{3}( ?(MWST|TVA|IVA))?",
+        "US": r"\d{2}-?\d{7}",
+        "AU": r"\d{2} ?\d{3} ?\d{3} ?\d{3}",
+    }.items()
+}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One of our fields: its type decides its converter; ``generic`` fields are the generic columns."""
+
+    name: str
+    type: str
+    required: bool = False  # the column must be in the header (of the generic layout, of a mapping)
+    generic: bool = True
+    # A required column whose cells may be empty: an empty AP email is a data-quality issue, not a reject.
+    may_be_empty: bool = False
+    max_length: int = f.MAX_TEXT_LENGTH
+
+
+def _specs(*specs: FieldSpec) -> dict[str, FieldSpec]:
+    return {spec.name: spec for spec in specs}
+
+
+FIELDS: Final[dict[DropKind, dict[str, FieldSpec]]] = {
+    DropKind.INVOICES: _specs(
+        FieldSpec("customer_id", "id", required=True),
+        FieldSpec("invoice_number", "id", required=True),
+        FieldSpec("invoice_date", "date", required=True),
+        FieldSpec("due_date", "date", required=True),
+        FieldSpec("amount", "money", required=True),
+        FieldSpec("currency", "currency", required=True),
+        FieldSpec("open_amount", "money"),
+        FieldSpec("paid_date", "date"),
+        FieldSpec("document_type", "document_type"),
+        FieldSpec("disputed", "flag"),
+        FieldSpec("pay_url", "url"),
+        FieldSpec("po_number", "text"),
+        FieldSpec("description", "text"),
+        FieldSpec("company_code", "text", max_length=100),
+        FieldSpec("terms_days", "integer", generic=False),
+        FieldSpec("paid_amount", "money", generic=False),
+        FieldSpec("customer_name", "text", generic=False),
+        FieldSpec("customer_email", "email", generic=False),
+    ),
+    DropKind.PAYMENTS: _specs(
+        FieldSpec("customer_id", "id", required=True),
+        FieldSpec("payment_id", "id", required=True),
+        FieldSpec("payment_date", "date", required=True),
+        FieldSpec("amount", "money", required=True),
+        FieldSpec("currency", "currency", required=True),
+        FieldSpec("invoice_number", "id"),
+        FieldSpec("reference", "text"),
+    ),
+    DropKind.CUSTOMERS: _specs(
+        FieldSpec("customer_id", "id", required=True),
+        FieldSpec("name", "text", required=True),
+        FieldSpec("email", "email", required=True, may_be_empty=True),
+        FieldSpec("phone", "text", max_length=100),
+        FieldSpec("country", "country"),
+        FieldSpec("time_zone", "time_zone"),
+        FieldSpec("language", "text", max_length=35),
+        FieldSpec("industry_code", "text", max_length=100),
+        FieldSpec("annual_sales", "money"),
+        FieldSpec("customer_since", "date"),
+        FieldSpec("owner", "text", max_length=200),
+        FieldSpec("tax_id", "text", max_length=100),
+        FieldSpec("credit_limit", "money"),
+        FieldSpec("birthday_or_anniversary", "text", max_length=100),
+    ),
+}
+
+
+def generic_columns(kind: DropKind) -> tuple[list[str], list[str]]:
+    """(required, optional) columns of the generic layout of ``kind``."""
+    specs = [spec for spec in FIELDS[kind].values() if spec.generic]
+    return [s.name for s in specs if s.required], [s.name for s in specs if not s.required]
+
+
+def converter_for(spec: FieldSpec, formats: f.Formats, date_patterns: tuple[str, ...] = ()) -> f.Converter:
+    """The converter of one field under one system's formats."""
+    kind = spec.type
+    if kind == "id":
+        return f.text_converter(f.MAX_ID_LENGTH)
+    if kind == "text":
+        return f.text_converter(spec.max_length)
+    if kind == "date":
+        return f.date_converter(formats, date_patterns or None)
+    if kind == "money":
+        return f.money_converter(formats)
+    if kind == "integer":
+        return f.integer_converter(formats)
+    if kind == "currency":
+        return f.currency_converter()
+    if kind == "country":
+        return f.country_converter()
+    if kind == "time_zone":
+        return f.time_zone_converter()
+    if kind == "flag":
+        return f.flag_converter()
+    if kind == "url":
+        return f.url_converter()
+    if kind == "email":
+        return f.email_text_converter()
+    if kind == "document_type":
+        return f.choice_converter([t.value for t in DocumentType])
+    raise ValueError(f"no converter for field type {kind}")  # pragma: no cover - FIELDS is fixed
+
+
+class RowProblems(Protocol):
+    """Where a builder reports: by our field name; the mapping turns that into the source column."""
+
+    def reject(self, field: str, reason: str) -> None: ...
+
+    def note(self, field: str, reason: str) -> None: ...
+
+
+Builder = Callable[[dict[str, Any], RowProblems, bool], Entity | None]
+
+
+def build_invoice(v: dict[str, Any], row: RowProblems, signed: bool) -> Invoice | None:
+    """An invoice (or credit note, or write-off). With ``signed`` amounts (a ledger's view), a negative
+    amount is a credit and is stored positive with its document type saying so."""
+    amount: Decimal | None = v["amount"]
+    open_amount: Decimal | None = v.get("open_amount")
+    document_type = v.get("document_type") or DocumentType.INVOICE.value
+    if signed and amount is not None and amount < 0:
+        amount = -amount
+        open_amount = -open_amount if open_amount is not None else None
+        if document_type == DocumentType.INVOICE:
+            document_type = DocumentType.CREDIT_NOTE.value
+    elif signed and open_amount is not None and open_amount < 0 and document_type != DocumentType.INVOICE:
+        open_amount = -open_amount
+    if amount is not None and amount <= 0:
+        row.reject("amount", "must be greater than 0")
+        return None
+    if open_amount is None:
+        paid = v.get("paid_amount")
+        open_amount = (amount - abs(paid)) if (amount is not None and paid is not None) else amount
+    if amount is not None and open_amount is not None and not Decimal(0) <= open_amount <= amount:
+        row.reject("open_amount", f"must be between 0 and amount ({amount})")
+    invoice_date, due_date = v["invoice_date"], v["due_date"]
+    if invoice_date and due_date and due_date < invoice_date:
+        row.reject("due_date", f"is before invoice_date ({invoice_date.isoformat()})")
+    if amount is None or open_amount is None or due_date is None or invoice_date is None:
+        return None
+    return Invoice(
+        customer_id=v["customer_id"],
+        invoice_number=v["invoice_number"],
+        currency=v["currency"],
+        amount=amount,
+        open_amount=open_amount,
+        invoice_date=invoice_date,
+        due_date=due_date,
+        status=InvoiceStatus.OPEN.value if open_amount > 0 else InvoiceStatus.CLOSED.value,
+        document_type=document_type,
+        disputed=bool(v.get("disputed")),
+        pay_url=v.get("pay_url"),
+        paid_date=v.get("paid_date"),
+        po_number=v.get("po_number"),
+        description=v.get("description"),
+        company_code=v.get("company_code"),
+    )
+
+
+def build_payment(v: dict[str, Any], row: RowProblems, signed: bool) -> Payment | None:
+    """A payment as received; what it settles is decided when it is loaded."""
+    amount: Decimal | None = v["amount"]
+    if signed and amount is not None and amount < 0:
+        amount = -amount  # a ledger writes money received as a credit
+    if amount is not None and amount <= 0:
+        row.reject("amount", "must be greater than 0")
+        return None
+    if amount is None:
+        return None
+    return Payment(
+        customer_id=v["customer_id"],
+        payment_id=v["payment_id"],
+        payment_date=v["payment_date"],
+        amount=amount,
+        currency=v["currency"],
+        invoice_number=v.get("invoice_number"),
+        reference=v.get("reference"),
+        applied_amount=Decimal(0),
+        unapplied_amount=amount,
+    )
+
+
+def customer_data_quality(v: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Master-data checks that do not reject the row: (field, what is wrong). A customer with a missing
+    or broken AP email is still loaded (its name, owner and terms matter) but cannot be emailed."""
+    issues: list[tuple[str, str]] = []
+    email = v.get("email")
+    if not email:
+        issues.append(("email", "AP email is missing: reminders cannot be emailed"))
+    elif not f.EMAIL.fullmatch(email):
+        issues.append(("email", "AP email is not one address of the form name@domain.tld"))
+    phone = v.get("phone")
+    if phone and not _PHONE.fullmatch(phone):
+        issues.append(("phone", "does not look like a phone number"))
+    country, tax_id = v.get("country"), v.get("tax_id")
+    if country and tax_id:
+        pattern = TAX_ID_FORMATS.get(country)
+        compact = tax_id.replace(" ", "").upper() if country != "CH" else tax_id.upper()
+        if pattern and not pattern.fullmatch(compact):
+            issues.append(("tax_id", f"is not a tax id of the format used in {country}"))
+    if not country:
+        issues.append(("country", "is missing: holidays and the time zone cannot be derived"))
+    return issues
+
+
+def build_customer(v: dict[str, Any], row: RowProblems, signed: bool) -> Customer | None:
+    """A customer's master data; the time zone follows from a single-zone country when not given."""
+    del signed
+    for money_field in ("annual_sales", "credit_limit"):
+        if v.get(money_field) is not None and v[money_field] < 0:
+            row.reject(money_field, "must not be negative")
+    issues = customer_data_quality(v)
+    for field_name, issue in issues:
+        row.note(field_name, issue)
+    country, time_zone = v.get("country"), v.get("time_zone")
+    if country and not time_zone:
+        time_zone = SINGLE_ZONE_COUNTRIES.get(country)
+        if time_zone is None:
+            row.note("time_zone", f"left empty: country {country} has several time zones")
+            issues.append(("time_zone", f"is missing and country {country} has several time zones"))
+    email = v.get("email") or ""
+    return Customer(
+        customer_id=v["customer_id"],
+        name=v["name"],
+        email=email if f.EMAIL.fullmatch(email) else "",
+        phone=v.get("phone"),
+        country=country,
+        time_zone=time_zone,
+        language=v.get("language"),
+        industry_code=v.get("industry_code"),
+        annual_sales=v.get("annual_sales"),
+        customer_since=v.get("customer_since"),
+        owner=v.get("owner"),
+        tax_id=v.get("tax_id"),
+        credit_limit=v.get("credit_limit"),
+        anniversary=v.get("birthday_or_anniversary"),
+        data_quality=tuple(f"{field_name} {issue}" for field_name, issue in issues),
+    )
+
+
+BUILDERS: Final[dict[DropKind, Builder]] = {
+    DropKind.INVOICES: build_invoice,
+    DropKind.PAYMENTS: build_payment,
+    DropKind.CUSTOMERS: build_customer,
+}

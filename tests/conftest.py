@@ -18,6 +18,8 @@ os.environ.update(
         "SENDER_EMAIL": "collections@example.com",
         "SES_CONFIGURATION_SET": "arcollect-test",
         "PORTAL_BASE_URL": "https://portal.example.com/",
+        # moto's default account; the integration fixture creates this queue.
+        "INGEST_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/arcollect-test-ingest",
         "ENVIRONMENT_NAME": "test",
         "POWERTOOLS_SERVICE_NAME": "arcollect-test",
         "POWERTOOLS_METRICS_NAMESPACE": "arcollect",

@@ -32,6 +32,7 @@ def aws() -> Iterator[None]:
         for bucket in (os.environ["DROP_BUCKET"], os.environ["REPORTS_BUCKET"]):
             s3.create_bucket(Bucket=bucket)
             s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        boto3.client("sqs").create_queue(QueueName=os.environ["INGEST_QUEUE_URL"].rsplit("/", 1)[1])
         yield
 
 

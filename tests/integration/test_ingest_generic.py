@@ -15,7 +15,7 @@ import boto3
 from arcollect.entities import Customer, FileStatus
 from arcollect.store import keys
 from arcollect.store.models import TableItem
-from arcollect.store.repositories import Customers, IngestFiles, Invoices, Payments
+from arcollect.store.repositories import Customers, IngestFiles, Invoices, Payments, Tasks
 from tests.integration.conftest import invoke
 from tests.integration.test_ingest_handler import drop, notification, sqs_event
 
@@ -94,7 +94,10 @@ def test_customers_and_invoices_land_with_results_and_rejected_rows(s3: Any) -> 
         credit_limit=Decimal("5000.00"),
     )
     assert Customers().get("C-2").time_zone == "America/Chicago"  # type: ignore[union-attr]
-    assert Customers().get("C-3") is None
+    # And a customer whose AP email is broken is kept, without the address, and flagged
+    broken = Customers().get("C-3")
+    assert broken is not None and broken.email == ""
+    assert broken.data_quality == ("email is not one address of the form name@domain.tld",)
     # And invoices are in the table, open ones in the sweep's index from the day they become late
     invoice = Invoices().get("C-1", "INV-1")
     assert invoice is not None
@@ -107,8 +110,12 @@ def test_customers_and_invoices_land_with_results_and_rejected_rows(s3: Any) -> 
     [paid] = Payments().for_customer("C-1")
     assert (paid.payment_id, paid.payment_date, paid.amount) == ("PAIDDATE-INV-3", date(2026, 9, 28), 40)
     # And the unknown customer's invoice is kept, under a placeholder customer
-    assert Customers().get("C-9") == Customer("C-9", "C-9", "", placeholder=True)
+    placeholder = Customers().get("C-9")
+    assert placeholder is not None and placeholder.placeholder
     assert Invoices().get("C-9", "INV-5") is not None
+    # And a collector is asked to complete its master data, once
+    [task] = Tasks().for_customer("C-9")
+    assert (task.kind, task.status) == ("complete_master_data", "open")
     # And the results say what happened to every row
     results = json.loads(read(s3, "results/invoices/2026-11-23.csv.json"))
     version = IngestFiles().get("incoming/invoices/2026-11-23.csv", results["version"])
@@ -116,14 +123,14 @@ def test_customers_and_invoices_land_with_results_and_rejected_rows(s3: Any) -> 
     assert {
         name: results[name] for name in ("rows_read", "accepted", "rejected", "skipped", "unchanged")
     } == {
-        "rows_read": 8,
+        "rows_read": 7,  # the blank line is not a row
         "accepted": 5,
         "rejected": 2,
-        "skipped": 1,
+        "skipped": 0,
         "unchanged": 0,
     }
     assert (results["payments_applied"], results["placeholders_created"], results["errors"]) == (1, 1, [])
-    assert (results["kind"], results["started_at"], results["key"]) == (
+    assert (results["kind"], results["finished_at"], results["key"]) == (
         "invoices",
         "2026-11-23T12:00:00Z",
         "incoming/invoices/2026-11-23.csv",
@@ -135,8 +142,9 @@ def test_customers_and_invoices_land_with_results_and_rejected_rows(s3: Any) -> 
         ("8", "due_date", "2026-10-01"),
         ("9", "currency", "XXX"),
     ]
-    customers_rejected = read(s3, "rejected/customers/2026-11-23.csv.errors.csv").decode().splitlines()
-    assert customers_rejected[1].startswith("4,email,not-an-email,is not one email address")
+    customers = json.loads(read(s3, "results/customers/2026-11-23.csv.json"))
+    assert (customers["accepted"], customers["rejected"]) == (3, 0)
+    assert {"row": 4, "column": "email", "value": "not-an-email"}.items() <= customers["notes"][0].items()
 
 
 def test_payments_settle_invoices_partially_and_fully(s3: Any) -> None:
@@ -208,7 +216,12 @@ def test_a_real_customer_replaces_its_placeholder(s3: Any) -> None:
     # When the customer master arrives
     ingest(s3, "incoming/customers/c.csv", b"customer_id,name,email\nC-9,Initech,ap@initech.example\n")
     # Then the customer is complete and no longer a placeholder
-    assert Customers().get("C-9") == Customer("C-9", "Initech", "ap@initech.example")
+    assert Customers().get("C-9") == Customer(
+        "C-9",
+        "Initech",
+        "ap@initech.example",
+        data_quality=("country is missing: holidays and the time zone cannot be derived",),
+    )
 
 
 def test_a_file_level_problem_is_recorded_and_reported_and_the_file_kept(s3: Any) -> None:
@@ -217,7 +230,7 @@ def test_a_file_level_problem_is_recorded_and_reported_and_the_file_kept(s3: Any
     recorded = IngestFiles().get(key, version)
     assert recorded is not None and recorded.status is FileStatus.REJECTED
     assert recorded.errors[0].startswith(
-        "missing required columns: invoice_number, invoice_date, due_date, currency"
+        "no invoices mapping fits the header: for the generic layout it lacks invoice_number, invoice_date, due_date, currency"
     )
     results = json.loads(read(s3, "results/invoices/broken.csv.json"))
     assert (results["status"], results["errors"], results["rows_read"]) == (

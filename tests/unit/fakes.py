@@ -97,6 +97,11 @@ class Table:
         for invoice in invoices:
             self.update_invoice(invoice)
 
+    def add_payments(self, payments: Sequence[Payment]) -> None:
+        for payment in payments:
+            self.writes += 1
+            self.payments_[(payment.customer_id, payment.payment_id)] = payment
+
     def update_invoice(self, invoice: Invoice) -> None:
         self.writes += 1
         self.invoices_[(invoice.customer_id, invoice.invoice_number)] = invoice

@@ -235,9 +235,9 @@ def customer_data_quality(v: Mapping[str, Any]) -> list[tuple[str, str]]:
     issues: list[tuple[str, str]] = []
     email = v.get("email")
     if not email:
-        issues.append(("email", "AP email is missing: reminders cannot be emailed"))
+        issues.append(("email", "is missing: reminders cannot be emailed"))
     elif not f.EMAIL.fullmatch(email):
-        issues.append(("email", "AP email is not one address of the form name@domain.tld"))
+        issues.append(("email", "is not one address of the form name@domain.tld"))
     phone = v.get("phone")
     if phone and not _PHONE.fullmatch(phone):
         issues.append(("phone", "does not look like a phone number"))

@@ -1,11 +1,11 @@
-"""A customer's 360 view as a JSON document (profile, invoices, payments, timeline)."""
+"""A customer's 360 view as a JSON document (profile, invoices, payments, timeline, tasks)."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
-from arcollect.store.repositories import Activities, Customers, Invoices, Payments
+from arcollect.store.repositories import Activities, Customers, Invoices, Payments, Tasks
 
 
 def customer_360(customer_id: str) -> dict[str, Any] | None:
@@ -19,4 +19,5 @@ def customer_360(customer_id: str) -> dict[str, Any] | None:
         "open_invoices": sum(1 for i in invoices if i.status == "open"),
         "payments": [dataclasses.asdict(p) for p in Payments().for_customer(customer_id)],
         "timeline": [dataclasses.asdict(a) for a in Activities().timeline(customer_id)],
+        "tasks": [dataclasses.asdict(t) for t in Tasks().for_customer(customer_id)],
     }

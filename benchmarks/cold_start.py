@@ -36,6 +36,7 @@ def _median_ms(statement: str) -> float:
         "AWS_DEFAULT_REGION": "us-east-1",
         "TABLE_NAME": "bench",
         "DROP_BUCKET": "bench",
+        "INGEST_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/bench",
         "REPORTS_BUCKET": "bench",
         "SES_CONFIGURATION_SET": "bench",
         "SENDER_EMAIL": "bench@example.com",

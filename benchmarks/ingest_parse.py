@@ -40,8 +40,7 @@ def _ours(data: bytes) -> tuple[int, float]:
     rows = 0
     for record in read_records(lambda: iter(chunks), shape):
         if record.line > header.line:
-            mapped = bound.map(record)
-            assert mapped.entity is not None, mapped.errors
+            bound.map(record)  # the generated file has a few deliberately bad rows: rejected, counted
             rows += 1
     return rows, time.perf_counter() - start
 

@@ -76,6 +76,10 @@ class DataStore(Construct):
                 s3.LifecycleRule(
                     id="expire-rejected-rows", prefix=DropPrefix.REJECTED, expiration=Duration.days(400)
                 ),
+                # The part results of a large file's chunks are merged within minutes; a week is ample.
+                s3.LifecycleRule(
+                    id="expire-ingest-work", prefix=DropPrefix.WORK, expiration=Duration.days(7)
+                ),
                 s3.LifecycleRule(
                     id="expire-old-versions",
                     noncurrent_version_expiration=Duration.days(90),

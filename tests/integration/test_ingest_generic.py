@@ -103,7 +103,11 @@ def test_customers_and_invoices_land_with_results_and_rejected_rows(s3: Any) -> 
     assert invoice is not None
     assert (invoice.amount, invoice.open_amount, invoice.description) == (100, 100, "Widgets, large")
     assert Invoices().get("C-1", "INV-2").disputed is True  # type: ignore[union-attr]
-    assert indexed("C-1") == {"INV#INV-1": "2026-11-01T00:00:00Z", "INV#INV-2": "2026-11-05T00:00:00Z"}
+    assert indexed("C-1") == {
+        "INV#INV-1": "2026-11-01T00:00:00Z",
+        "INV#INV-2": "2026-11-05T00:00:00Z",
+        "INV#INV-6": "2026-10-02T00:00:00Z",
+    }
     # And a settled invoice with a paid date is closed, with its payment on that date
     closed = Invoices().get("C-1", "INV-3")
     assert (closed.status, closed.paid_date) == ("closed", date(2026, 9, 28))  # type: ignore[union-attr]
@@ -124,8 +128,8 @@ def test_customers_and_invoices_land_with_results_and_rejected_rows(s3: Any) -> 
         name: results[name] for name in ("rows_read", "accepted", "rejected", "skipped", "unchanged")
     } == {
         "rows_read": 7,  # the blank line is not a row
-        "accepted": 5,
-        "rejected": 2,
+        "accepted": 6,  # INV-6, due before it was issued, is kept with a note
+        "rejected": 1,
         "skipped": 0,
         "unchanged": 0,
     }
@@ -139,7 +143,6 @@ def test_customers_and_invoices_land_with_results_and_rejected_rows(s3: Any) -> 
         csv.DictReader(io.StringIO(read(s3, "rejected/invoices/2026-11-23.csv.errors.csv").decode()))
     )
     assert [(r["row"], r["column"], r["value"]) for r in rejected] == [
-        ("8", "due_date", "2026-10-01"),
         ("9", "currency", "XXX"),
     ]
     customers = json.loads(read(s3, "results/customers/2026-11-23.csv.json"))
@@ -158,7 +161,7 @@ def test_payments_settle_invoices_partially_and_fully(s3: Any) -> None:
     # And a full payment (matched by its reference) closes its invoice and takes it out of the index
     full = Invoices().get("C-1", "INV-2")
     assert (full.open_amount, full.status, full.paid_date) == (0, "closed", date(2026, 11, 11))  # type: ignore[union-attr]
-    assert indexed("C-1") == {"INV#INV-1": "2026-11-01T00:00:00Z"}
+    assert indexed("C-1") == {"INV#INV-1": "2026-11-01T00:00:00Z", "INV#INV-6": "2026-10-02T00:00:00Z"}
     # And money in another currency than its invoice is kept unapplied
     [p3] = Payments().for_customer("C-2")
     assert (p3.applied_amount, p3.unapplied_amount, p3.applied_to) == (0, 10, None)
@@ -230,7 +233,8 @@ def test_a_file_level_problem_is_recorded_and_reported_and_the_file_kept(s3: Any
     recorded = IngestFiles().get(key, version)
     assert recorded is not None and recorded.status is FileStatus.REJECTED
     assert recorded.errors[0].startswith(
-        "no invoices mapping fits the header: for the generic layout it lacks invoice_number, invoice_date, due_date, currency"
+        "no invoices mapping fits the header: "
+        "for the generic layout it lacks invoice_number, invoice_date, due_date, currency"
     )
     results = json.loads(read(s3, "results/invoices/broken.csv.json"))
     assert (results["status"], results["errors"], results["rows_read"]) == (

@@ -485,6 +485,14 @@ def _part_key(drop: Drop, index: int, suffix: str) -> str:
     return f"{DropPrefix.WORK}chunks/{relative}/{drop.version_id}/{index:05d}{suffix}"
 
 
+def _part_written(parts: PartStore, drop: Drop, index: int) -> bool:
+    try:
+        parts.read_json(drop.bucket, _part_key(drop, index, ".json"))
+    except ObjectMissing:
+        return False
+    return True
+
+
 def receive_chunk(
     chunk: Chunk,
     *,
@@ -507,19 +515,22 @@ def receive_chunk(
     plan = plan_file(drop, kind, reader)
     context = LoadContext(as_of=plan.as_of, now=now, source=drop.key, snapshot=plan.mode == SNAPSHOT)
     report = IngestReport()
-    load_lines(drop, plan, reader, accounts, report, context, chunk.first_line, chunk.last_line)
-    parts.put_file(
-        drop.bucket, _part_key(drop, chunk.index, ".errors.csv"), report.rejected_rows(), "text/csv"
-    )
-    parts.put_json(
-        drop.bucket,
-        _part_key(drop, chunk.index, ".json"),
-        {
-            **report.part(),
-            "seen": sorted(context.seen),
-            "company_codes": sorted(context.company_codes, key=str),
-        },
-    )
+    if not _part_written(parts, drop, chunk.index):
+        # The part is written after the chunk's rows are loaded: if it is there already, this is a
+        # repeated delivery, and the first run's counts stand.
+        load_lines(drop, plan, reader, accounts, report, context, chunk.first_line, chunk.last_line)
+        parts.put_file(
+            drop.bucket, _part_key(drop, chunk.index, ".errors.csv"), report.rejected_rows(), "text/csv"
+        )
+        parts.put_json(
+            drop.bucket,
+            _part_key(drop, chunk.index, ".json"),
+            {
+                **report.part(),
+                "seen": sorted(context.seen),
+                "company_codes": sorted(context.company_codes, key=str),
+            },
+        )
     report.close()
     done = register.chunk_done(drop.key, drop.version_id, chunk.index)
     logger.info(

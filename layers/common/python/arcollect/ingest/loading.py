@@ -231,7 +231,7 @@ def ensure_customers(
         )
         if store.add_placeholder(placeholder, complete_master_data_task(customer_id, context)):
             report.placeholders_created += 1
-            logger.info("placeholder customer created", extra={"customer_id": customer_id})
+            logger.debug("placeholder customer created", extra={"customer_id": customer_id})
 
 
 def load_customers(

@@ -704,8 +704,9 @@ def _cell(index: int) -> Getter:
 def _joined(indexes: Sequence[int], separator: str) -> Getter:
     def join(values: list[str]) -> str:
         parts = [values[i].strip() for i in indexes]
-        # A key made of empty parts is no key: leave it empty so "is required" reports it.
-        return separator.join(parts) if all(parts) else ""
+        # Empty parts keep their place (the key stays positional); a key of nothing but empty parts is
+        # no key, so it is left empty for "is required" to report.
+        return separator.join(parts) if any(parts) else ""
 
     return join
 

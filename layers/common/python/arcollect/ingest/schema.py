@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 from arcollect.entities import Customer, DocumentType, DropKind, Invoice, InvoiceStatus, Payment
 from arcollect.ingest import fields as f
@@ -161,6 +161,19 @@ class RowProblems(Protocol):
 Builder = Callable[[dict[str, Any], RowProblems, bool], Entity | None]
 
 
+E = TypeVar("E", Invoice, Payment, Customer)
+
+
+def _validated(cls: type[E], **values: Any) -> E:
+    """An entity from values already checked here, every field given. A frozen dataclass's ``__init__``
+    sets each field through ``object.__setattr__`` (about 2.5 µs for an invoice, the largest cost of a
+    row); filling the instance dictionary directly makes the same, equal object in a fifth of that.
+    Callers pass every field (a unit test compares with the ``__init__``-made object)."""
+    entity = object.__new__(cls)
+    entity.__dict__.update(values)
+    return entity
+
+
 def build_invoice(v: dict[str, Any], row: RowProblems, signed: bool) -> Invoice | None:
     """An invoice (or credit note, or write-off). With ``signed`` amounts (a ledger's view), a negative
     amount is a credit and is stored positive with its document type saying so."""
@@ -184,10 +197,13 @@ def build_invoice(v: dict[str, Any], row: RowProblems, signed: bool) -> Invoice 
         row.reject("open_amount", f"must be between 0 and amount ({amount})")
     invoice_date, due_date = v["invoice_date"], v["due_date"]
     if invoice_date and due_date and due_date < invoice_date:
-        row.reject("due_date", f"is before invoice_date ({invoice_date.isoformat()})")
+        # Implausible, but the money is still owed (prepayment terms, a back-dated due date, an ERP that
+        # only keeps the document month): keep the invoice and say so rather than lose a receivable.
+        row.note("due_date", f"is before invoice_date ({invoice_date.isoformat()}): kept as given")
     if amount is None or open_amount is None or due_date is None or invoice_date is None:
         return None
-    return Invoice(
+    return _validated(
+        Invoice,
         customer_id=v["customer_id"],
         invoice_number=v["invoice_number"],
         currency=v["currency"],
@@ -203,6 +219,9 @@ def build_invoice(v: dict[str, Any], row: RowProblems, signed: bool) -> Invoice 
         po_number=v.get("po_number"),
         description=v.get("description"),
         company_code=v.get("company_code"),
+        next_action_at=None,
+        source_as_of=None,
+        closed_on=None,
     )
 
 

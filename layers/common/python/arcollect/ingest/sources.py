@@ -31,8 +31,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import IO, Any, Final, TypeAlias
 
-import openpyxl  # type: ignore[import-untyped]
-
 DELIMITERS: Final = (",", ";", "\t", "|")
 DELIMITER_NAMES: Final = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 EXPECTED: Final = "expected CSV, XLSX or JSON Lines (optionally gzip-compressed)"
@@ -44,6 +42,7 @@ _SNIFF_LINES: Final = 20
 _READ_BUFFER: Final = 64 * 1024
 # A gzip stream can expand a thousandfold: inflate it in bounded pieces, never a chunk at a time.
 _GUNZIP_PIECE: Final = 256 * 1024
+_CHECK_PIECE: Final = 256 * 1024
 _GZIP_WBITS: Final = 31  # zlib with a gzip header and trailer
 _GZIP_TRAILER: Final = "the gzip stream is followed by data that is not gzip (nor zero padding)"
 # Small workbooks stay in memory, large ones go to /tmp.
@@ -123,6 +122,7 @@ class Shape:
     sheet: str | None = None  # xlsx: the worksheet title
     typed_cells: bool = False  # xlsx: numbers and dates are already normalised ('.' decimals, ISO dates)
     notes: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()  # jsonl: every key of every object, in order of first appearance
 
     def describe(self) -> dict[str, object]:
         """The shape for the results summary: JSON-able, every key always present."""
@@ -140,26 +140,25 @@ class Shape:
 def inspect(open_bytes: Opener) -> Shape:
     """Read the whole stream once and decide its shape; raise ``FileProblem`` for what stops the file.
 
-    Memory stays bounded (one chunk plus the head that decides the format), except that an XLSX
-    workbook is spooled to a temporary file. For CSV the csv parser runs over the whole text, so
+    Memory stays bounded (about a chunk, plus the first 64 KiB that decide the format), except that an
+    XLSX workbook is spooled to a temporary file. For CSV the csv parser runs over the whole text, so
     structural errors surface here with their line; for JSON Lines only the first record is parsed
     (it names the fields), the others' problems are row-level and left to ``read_records``.
     """
     with _closing(open_bytes()) as source:
         compression, content = _content(source, None)
-        head, rest = _split_head(content, _HEAD_BYTES)
-        if not head:
+        probe, stream = _probe(content)
+        if not probe:
             raise FileProblem(_empty(compression))
-        stream = _prepend(head, rest)
-        if head.startswith(_ZIP_MAGIC):
+        if probe.startswith(_ZIP_MAGIC):
             return _inspect_xlsx(stream, compression)
-        if head.startswith(_OTHER_ZIP_MAGICS):
+        if probe.startswith(_OTHER_ZIP_MAGICS):
             raise FileProblem("a zip archive that is not an XLSX workbook (it holds no files)")
         for magic, what in _BINARY_MAGICS:
-            if head.startswith(magic):
+            if probe.startswith(magic):
                 raise FileProblem(f"unknown format: {what}; {EXPECTED}")
-        text = _TextEncoding.of(head)
-        return _inspect_text(text, head[text.bom :], rest, compression)
+        text = _TextEncoding.of(probe)
+        return _inspect_text(text, probe[text.bom :], _skip(stream, text.bom), compression)
 
 
 def read_records(open_bytes: Opener, shape: Shape) -> Iterator[Record]:
@@ -177,12 +176,15 @@ def read_records(open_bytes: Opener, shape: Shape) -> Iterator[Record]:
         if shape.encoding is None:
             raise ValueError(f"a {shape.format} shape needs an encoding")
         text = _text_stream(content, shape.encoding)
-        if shape.format == "csv":
-            yield from _csv_records(text, shape.delimiter or ",")
-        elif shape.format == "jsonl":
-            yield from _jsonl_records(text)
-        else:
-            raise ValueError(f"unknown format {shape.format!r}")
+        try:
+            if shape.format == "csv":
+                yield from _csv_records(text, shape.delimiter or ",")
+            elif shape.format == "jsonl":
+                yield from _jsonl_records(text, shape.fields)
+            else:
+                raise ValueError(f"unknown format {shape.format!r}")
+        except UnicodeDecodeError as error:  # only when the shape is not the one inspect gave these bytes
+            raise FileProblem(f"the text is not {shape.encoding} as inspected: {error}") from error
 
 
 # --- bytes: the source, gzip, the head --------------------------------------------------------------
@@ -208,14 +210,35 @@ def _content(source: Iterable[bytes], compression: str | None) -> tuple[str | No
 
 
 def _split_head(chunks: Iterable[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:
-    """At least ``size`` bytes from the start (fewer only when the stream ends), and the rest."""
+    """At least ``size`` bytes from the start (fewer only when the stream ends), and the rest.
+
+    A first chunk as large as ``size`` is the head itself, not a copy of it: chunks are 1 MiB.
+    """
     rest = iter(chunks)
-    head = bytearray()
+    parts: list[bytes] = []
+    have = 0
     for chunk in rest:
-        head += chunk
-        if len(head) >= size:
+        parts.append(chunk)
+        have += len(chunk)
+        if have >= size:
             break
-    return bytes(head), rest
+    return (parts[0] if len(parts) == 1 else b"".join(parts)), rest
+
+
+def _probe(chunks: Iterable[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    """The first bytes that decide the format (a copy, so the chunk they came from is not kept while
+    the rest of the file is read), and the whole stream."""
+    head, rest = _split_head(chunks, _HEAD_BYTES)
+    return head[:_HEAD_BYTES], _prepend(head, rest)
+
+
+def _skip(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
+    for chunk in chunks:
+        if size >= len(chunk):
+            size -= len(chunk)
+            continue
+        yield chunk[size:] if size else chunk
+        size = 0
 
 
 def _prepend(head: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
@@ -272,9 +295,9 @@ def _inflate(decompressor: Any, data: bytes) -> bytes:
     return piece
 
 
-def _empty(compression: str | None, detail: str = "it holds no data") -> str:
-    where = "the gzip stream inflates to nothing" if compression else detail
-    return f"the file is empty: {where}"
+def _empty(compression: str | None) -> str:
+    what = "the gzip stream inflates to nothing" if compression else "it holds no data"
+    return f"the file is empty: {what}"
 
 
 class _ChunkStream(io.RawIOBase):
@@ -474,10 +497,12 @@ class _Utf16Check:
 
 
 def _checked(chunks: Iterable[bytes], check: _Utf16Check | _ByteTextCheck) -> Iterator[bytes]:
+    # The check decodes what it sees: in pieces, so the text it makes and drops is not a chunk's worth.
     for chunk in chunks:
-        if chunk:
-            check.feed(chunk)
-            yield chunk
+        for start in range(0, len(chunk), _CHECK_PIECE):
+            piece = chunk[start : start + _CHECK_PIECE] if len(chunk) > _CHECK_PIECE else chunk
+            check.feed(piece)
+            yield piece
     check.finish()
 
 
@@ -485,7 +510,7 @@ def _checked(chunks: Iterable[bytes], check: _Utf16Check | _ByteTextCheck) -> It
 
 
 def _inspect_text(
-    encoding: _TextEncoding, content_head: bytes, rest: Iterator[bytes], compression: str | None
+    encoding: _TextEncoding, content_head: bytes, content: Iterator[bytes], compression: str | None
 ) -> Shape:
     head_text = encoding.head_text(content_head)
     controls = (
@@ -505,18 +530,19 @@ def _inspect_text(
     if _JSON_ARRAY.match(start):
         raise FileProblem(f"unknown format: a JSON array, not JSON Lines (one object per line); {EXPECTED}")
     check = encoding.check()
-    text = _text_stream(_checked(_prepend(content_head, rest), check), encoding.codec, "surrogateescape")
+    text = _text_stream(_checked(content, check), encoding.codec, "surrogateescape")
+    fields: tuple[str, ...] = ()
     if start.startswith("{"):
-        _check_jsonl(text)
+        fields = _check_jsonl(text)
         format_, delimiter = "jsonl", None
     else:
         delimiter = sniff_delimiter(_physical_lines(head_text))
         _check_csv(text, delimiter)
         format_ = "csv"
     if not check.seen_text:
-        raise FileProblem(_empty(compression, "it holds only blank lines and spaces"))
+        raise FileProblem("the file is empty: it holds only blank lines and spaces")
     name, notes = check.encoding(encoding.name)
-    return Shape(format_, compression, name, delimiter, notes=notes)
+    return Shape(format_, compression, name, delimiter, notes=notes, fields=fields)
 
 
 def _physical_lines(text: str) -> list[str]:
@@ -534,7 +560,7 @@ def sniff_delimiter(lines: Iterable[str]) -> str:
     quoted = False
     sniffed = 0
     for line in lines:
-        if not line.strip():
+        if not line.strip(" \r\n"):  # a line of tabs is a row of empty fields in a tab-delimited file
             continue
         parts = line.split('"')
         outside = parts[1::2] if quoted else parts[0::2]
@@ -587,8 +613,6 @@ def _csv_records(text: io.TextIOWrapper, delimiter: str) -> Iterator[Record]:
             start = reader.line_num + 1
     except csv.Error as error:
         raise _csv_problem(error, start, reader.line_num) from error
-    except UnicodeDecodeError as error:
-        raise FileProblem(f"line {start}: the text is not {text.encoding} as inspected: {error}") from error
 
 
 def _csv_problem(error: csv.Error, start: int, current: int) -> FileProblem:
@@ -634,13 +658,21 @@ def _json_kind(value: object) -> str:
     return "true, false or null"
 
 
-def _check_jsonl(text: io.TextIOWrapper) -> None:
+def _check_jsonl(text: io.TextIOWrapper) -> tuple[str, ...]:
+    """The fields of a JSON Lines file: every key of every object, in the order they first appear (JSON
+    writers leave out null fields, so the first record alone may not name them all). A line that is not
+    an object is left for ``read_records`` to report as a row."""
+    fields: dict[str, None] = {}
     for number, line in enumerate(text, 1):
-        if line.strip():
-            _first_object(line, number)
-            break
-    while text.read(_READ_BUFFER):  # the rest is only checked for its encoding; its problems are the rows'
-        pass
+        if not line.strip():
+            continue
+        if not fields:
+            fields.update(dict.fromkeys(_first_object(line, number)))
+            continue
+        found, _ = _json_object(line)
+        if found:
+            fields.update(dict.fromkeys(found))
+    return tuple(fields)
 
 
 def _first_object(line: str, number: int) -> list[str]:
@@ -653,11 +685,11 @@ def _first_object(line: str, number: int) -> list[str]:
     return list(first)
 
 
-def _jsonl_records(text: io.TextIOWrapper) -> Iterator[Record]:
+def _jsonl_records(text: io.TextIOWrapper, fields: tuple[str, ...]) -> Iterator[Record]:
     lines = enumerate(text, 1)
     for number, line in lines:
         if line.strip():
-            header = _first_object(line, number)
+            header = list(fields) or _first_object(line, number)
             positions = {key: index for index, key in enumerate(header)}
             # The header comes first, as if it were a line 0; blank lines before the first object follow.
             yield Record(0, header)
@@ -702,8 +734,8 @@ def _json_record(
         verb = "is" if len(unknown) == 1 else "are"
         problems.insert(
             0,
-            f"{fields} {named} {verb} not among the fields of the first record (line {header_line}): "
-            + ", ".join(header),
+            f"{fields} {named} {verb} not among the fields the file was inspected with "
+            f"(from line {header_line}): " + ", ".join(header),
         )
     return Record(number, values, "; ".join(problems) if problems else None)
 
@@ -735,6 +767,9 @@ def _first_sheet(chunks: Iterable[bytes]) -> Iterator[tuple[Any, tuple[str, ...]
             with warnings.catch_warnings():
                 # openpyxl warns about styles and extensions it skips: nothing the reader acts on.
                 warnings.simplefilter("ignore")
+                # Imported here: a cold start that reads no workbook does not pay for openpyxl.
+                import openpyxl  # type: ignore[import-untyped]
+
                 workbook = openpyxl.load_workbook(spool, read_only=True, data_only=True)
         except OSError as error:
             if "no valid workbook part" in str(error):

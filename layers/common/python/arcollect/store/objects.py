@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 import boto3
@@ -14,6 +15,27 @@ from arcollect.store.errors import ObjectMissing, StoreError, StoreUnavailable
 _CHUNK_BYTES = 1024 * 1024
 
 
+def _version(bucket: str, key: str, version_id: str | None) -> dict[str, str]:
+    kwargs = {"Bucket": bucket, "Key": key}
+    if version_id and version_id != "null":
+        kwargs["VersionId"] = version_id
+    return kwargs
+
+
+@contextmanager
+def _reading(bucket: str, key: str, version_id: str | None) -> Iterator[None]:
+    """S3's errors as the store's: a missing object or version is ``ObjectMissing``."""
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in {"NoSuchKey", "NoSuchVersion", "404"}:
+            raise ObjectMissing(f"s3://{bucket}/{key} (version {version_id}) does not exist") from error
+        raise StoreError(f"reading s3://{bucket}/{key}: {code or error}") from error
+    except BotoCoreError as error:
+        raise StoreUnavailable(f"reading s3://{bucket}/{key}: {error}") from error
+
+
 class ObjectStore:
     """Buckets as the functions use them; an S3 client can be injected for tests and the local stack."""
 
@@ -22,34 +44,14 @@ class ObjectStore:
 
     def iter_bytes(self, bucket: str, key: str, version_id: str | None = None) -> Iterator[bytes]:
         """Stream one object version in chunks, never holding the whole file in memory."""
-        kwargs: dict[str, str] = {"Bucket": bucket, "Key": key}
-        if version_id and version_id != "null":
-            kwargs["VersionId"] = version_id
-        try:
-            body = self._s3.get_object(**kwargs)["Body"]
+        with _reading(bucket, key, version_id):
+            body = self._s3.get_object(**_version(bucket, key, version_id))["Body"]
             yield from body.iter_chunks(_CHUNK_BYTES)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code in {"NoSuchKey", "NoSuchVersion", "404"}:
-                raise ObjectMissing(f"s3://{bucket}/{key} (version {version_id}) does not exist") from error
-            raise StoreError(f"reading s3://{bucket}/{key}: {code or error}") from error
-        except BotoCoreError as error:
-            raise StoreUnavailable(f"reading s3://{bucket}/{key}: {error}") from error
 
     def metadata(self, bucket: str, key: str, version_id: str | None = None) -> dict[str, str]:
         """The user metadata of one object version (``x-amz-meta-*``, without the prefix)."""
-        kwargs: dict[str, str] = {"Bucket": bucket, "Key": key}
-        if version_id and version_id != "null":
-            kwargs["VersionId"] = version_id
-        try:
-            return dict(self._s3.head_object(**kwargs).get("Metadata") or {})
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code in {"NoSuchKey", "NoSuchVersion", "404"}:
-                raise ObjectMissing(f"s3://{bucket}/{key} (version {version_id}) does not exist") from error
-            raise StoreError(f"reading s3://{bucket}/{key}: {code or error}") from error
-        except BotoCoreError as error:
-            raise StoreUnavailable(f"reading s3://{bucket}/{key}: {error}") from error
+        with _reading(bucket, key, version_id):
+            return dict(self._s3.head_object(**_version(bucket, key, version_id)).get("Metadata") or {})
 
     def read_text(self, bucket: str, key: str) -> str | None:
         """A small text object (a mapping, a part result), or None if there is none."""

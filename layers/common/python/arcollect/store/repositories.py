@@ -166,45 +166,45 @@ class SweepRuns:
         )
 
 
+def _activity_item(partition: str, activity: Activity) -> ActivityItem:
+    return ActivityItem(
+        partition,
+        keys.activity_sk(activity.at, activity.activity_id),
+        customer_id=activity.customer_id,
+        at=activity.at,
+        activity_id=activity.activity_id,
+        kind=activity.kind,
+        summary=activity.summary,
+        detail=dict(activity.detail),
+    )
+
+
 class Activities:
-    """Customers' timelines."""
+    """Customers' timelines, and the ingest timeline."""
 
     @_translated
     def record(self, activity: Activity) -> bool:
         """Append to the timeline; False if this activity (same time and id) is there already."""
-        return _put_once(
-            ActivityItem(
-                keys.customer_pk(activity.customer_id),
-                keys.activity_sk(activity.at, activity.activity_id),
-                customer_id=activity.customer_id,
-                at=activity.at,
-                activity_id=activity.activity_id,
-                kind=activity.kind,
-                summary=activity.summary,
-                detail=dict(activity.detail),
-            )
-        )
+        return _put_once(_activity_item(keys.customer_pk(activity.customer_id), activity))
 
     @_translated
     def record_ingest(self, activity: Activity) -> bool:
         """Append to the ingest timeline (one entry per file version) that operators read."""
-        return _put_once(
-            ActivityItem(
-                keys.INGEST_TIMELINE_PK,
-                keys.activity_sk(activity.at, activity.activity_id),
-                customer_id=activity.customer_id,
-                at=activity.at,
-                activity_id=activity.activity_id,
-                kind=activity.kind,
-                summary=activity.summary,
-                detail=dict(activity.detail),
-            )
-        )
+        return _put_once(_activity_item(keys.INGEST_TIMELINE_PK, activity))
+
+    @_translated
+    def ingest_timeline(self) -> list[Activity]:
+        """The ingest timeline, newest first."""
+        return self._activities(keys.INGEST_TIMELINE_PK)
 
     @_translated
     def timeline(self, customer_id: str) -> list[Activity]:
+        return self._activities(keys.customer_pk(customer_id))
+
+    @staticmethod
+    def _activities(partition: str) -> list[Activity]:
         items = ActivityItem.query(
-            keys.customer_pk(customer_id),
+            partition,
             ActivityItem.sk.startswith("ACT#"),
             scan_index_forward=False,
         )

@@ -15,9 +15,8 @@ from typing import Any
 import boto3
 
 from arcollect.clock import InvalidInstant, format_instant, parse_instant
-from arcollect.contract import DropPrefix, Output, ReportPrefix
+from arcollect.contract import DropPrefix, ObjectMetadata, Output, ReportPrefix
 from arcollect.entities import DropKind
-from arcollect.ingest.drops import AS_OF_METADATA, MODE_METADATA
 from arcollect.ingest.mappings import MappingError, load_mapping, presets
 from arcollect.ingest.results import results_key
 from arcollect_cli.target import CliError, Target
@@ -95,9 +94,9 @@ def ingest_file(
         mapping = checked.name
     metadata = {}
     if mode:
-        metadata[MODE_METADATA] = mode
+        metadata[ObjectMetadata.MODE] = mode
     if as_of:
-        metadata[AS_OF_METADATA] = as_of
+        metadata[ObjectMetadata.AS_OF] = as_of
     key = f"{DropPrefix.INCOMING}{kind}/" + (f"{mapping}/" if mapping else "") + path.name
     with path.open("rb") as body:
         version = s3.put_object(Bucket=bucket, Key=key, Body=body, Metadata=metadata).get("VersionId")

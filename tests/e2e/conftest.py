@@ -45,9 +45,18 @@ class RunningStack:
         return json.loads(self.arcollect(*args, "--json").stdout)
 
 
+TEST_SETTINGS = frozenset({"INGEST_QUEUE_URL", "TABLE_NAME", "DROP_BUCKET", "REPORTS_BUCKET"})
+
+
 def _clean_env() -> dict[str, str]:
     # The local stack and the CLI find each other through .local/outputs.json, not inherited variables.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    # Nor the test settings (tests/conftest.py): a user's shell has no POWERTOOLS_* variables, and the
+    # local stack must set what the functions need before they are imported.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_ENDPOINT_URL", "POWERTOOLS_")) and k not in TEST_SETTINGS
+    }
     env["PYTHONPATH"] = str(REPO)
     return env
 

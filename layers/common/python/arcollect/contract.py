@@ -53,6 +53,13 @@ class DropPrefix:
     WORK: Final = "work/"
 
 
+class ObjectMetadata:
+    """User metadata (``x-amz-meta-*``) an uploader sets on a dropped file to steer its ingest."""
+
+    MODE: Final = "arcollect-mode"  # snapshot | delta, instead of the mapping's
+    AS_OF: Final = "arcollect-as-of"  # the date or instant the file describes
+
+
 class ReportPrefix:
     KPI: Final = "kpi/"
     LATEST: Final = "latest/"

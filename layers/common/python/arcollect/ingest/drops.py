@@ -28,7 +28,7 @@ from typing import IO, Any, Final, Protocol
 from urllib.parse import unquote_plus
 
 from arcollect.clock import format_instant, parse_instant
-from arcollect.contract import DropPrefix
+from arcollect.contract import DropPrefix, ObjectMetadata
 from arcollect.entities import Activity, DropKind, FileStatus, IngestFile
 from arcollect.ingest.fields import FieldError
 from arcollect.ingest.loading import AccountsStore, DryRun, LoadContext, close_missing, load_chunk
@@ -53,8 +53,8 @@ from arcollect.store.errors import ObjectMissing
 CHUNK_ROWS: Final = 250
 # Files longer than this are loaded by several invocations in parallel, each a range of lines.
 FAN_OUT_LINES: Final = 40_000
-MODE_METADATA: Final = "arcollect-mode"
-AS_OF_METADATA: Final = "arcollect-as-of"
+MODE_METADATA: Final = ObjectMetadata.MODE
+AS_OF_METADATA: Final = ObjectMetadata.AS_OF
 HEAD_RECORDS: Final = 120
 MAX_NOTES: Final = 100
 

@@ -163,6 +163,8 @@ def cmd_tick(args: argparse.Namespace) -> int:
         raise CliError(str(error)) from error
     target = Target.resolve(args.stack, ROOT)
     result = target.tick(FUNCTION_OUTPUTS[args.function], at)
+    if args.function == "dunning":  # the sweep fans out per-customer work: done when its queue is empty
+        target.wait_until_drained(Output.DUNNING_QUEUE_URL)
     emit(result, args.json, json.dumps(result, default=str))
     return 0
 
@@ -302,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=cmd_demo)
 
+    from arcollect_cli import dunning
+
+    dunning.register(commands)
     try:
         from arcollect_cli import generate
     except ImportError:  # pragma: no cover - the generator ships with the dev install

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,9 +16,36 @@ import boto3
 from arcollect.contract import Output, scheduled_event
 from arcollect.store import bind_table
 
+log = logging.getLogger("arcollect")
+
+# What a queue holds that is not finished: waiting, received but not deleted (in flight), delayed.
+QUEUE_COUNTS = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+)
+
 
 class CliError(RuntimeError):
     """An error the user can act on; printed as one line, never as a traceback."""
+
+
+@dataclass(frozen=True)
+class DrainWait:
+    """How to wait for a queue to drain.
+
+    ``settle``: how long the counts must stay zero. SQS's counts are approximate and may take about a
+    minute to become consistent after the last send, so on AWS one zero reading is not enough; the local
+    emulator's counts are exact.
+    """
+
+    timeout: float
+    interval: float
+    settle: float
+
+
+LOCAL_DRAIN = DrainWait(timeout=300, interval=0.2, settle=0)
+DEPLOYED_DRAIN = DrainWait(timeout=900, interval=5, settle=60)
 
 
 @dataclass
@@ -77,6 +107,49 @@ class Target:
             schedule_arn=f"arn:aws:scheduler:::schedule/arcollect-cli/{self.output(function_output)}",
         )
         return self.invoke(function_output, event)
+
+    def wait_until_drained(
+        self,
+        queue_output: str,
+        *,
+        wait: DrainWait | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """Return once the queue holds no message, waiting or in flight: the work sent to it is done.
+
+        Raises ``CliError`` when it still holds messages after the timeout.
+        """
+        if queue_output not in self.outputs:
+            log.warning("the stack has no output %s: not waiting for its queue", queue_output)
+            return
+        wait = wait or (LOCAL_DRAIN if self.local else DEPLOYED_DRAIN)
+        queue_url = self.output(queue_output)
+        sqs = boto3.client("sqs")
+        start = clock()
+        empty_since: float | None = None
+        while True:
+            attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=list(QUEUE_COUNTS))[
+                "Attributes"
+            ]
+            counts = [int(attributes.get(name, 0)) for name in QUEUE_COUNTS]
+            now = clock()
+            if any(counts):
+                empty_since = None
+            else:
+                empty_since = now if empty_since is None else empty_since
+                if now - empty_since >= wait.settle:
+                    return
+            if now - start >= wait.timeout:
+                waiting, in_flight, delayed = counts
+                raise CliError(
+                    f"the queue {queue_url.rsplit('/', 1)[-1]} ({queue_output}) still holds {waiting} "
+                    f"waiting, {in_flight} in-flight and {delayed} delayed messages after "
+                    f"{wait.timeout:.0f} s: the work fanned out to it is not finished. Failed messages "
+                    "are retried after the queue's visibility timeout and then go to its dead-letter "
+                    "queue; see the function's log"
+                )
+            sleep(wait.interval)
 
 
 def _stack_outputs(stack: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -30,6 +31,8 @@ class StackConfig:
     alarm_email: str | None
     log_retention_days: int
     portal_rate_limit_per_5min: int
+    # SES's maximum send rate of the account (emails per second): 1 in the SES sandbox.
+    ses_max_send_rate: str
 
     @classmethod
     def from_context(cls, node: Node) -> StackConfig:
@@ -48,6 +51,7 @@ class StackConfig:
             alarm_email=value("alarmEmail") or None,
             log_retention_days=int(value("logRetentionDays") or 90),
             portal_rate_limit_per_5min=int(value("portalRateLimitPer5Min") or 1000),
+            ses_max_send_rate=value("sesMaxSendRate") or "1",
         )
         config.validate()
         return config
@@ -78,3 +82,12 @@ class StackConfig:
             raise ConfigError(f"context logRetentionDays={self.log_retention_days}: one of {RETENTION_DAYS}")
         if not 100 <= self.portal_rate_limit_per_5min <= 2_000_000_000:
             raise ConfigError("context portalRateLimitPer5Min must be between 100 and 2,000,000,000")
+        try:
+            send_rate = float(self.ses_max_send_rate)
+        except ValueError:
+            send_rate = math.nan
+        if not (math.isfinite(send_rate) and send_rate > 0):
+            raise ConfigError(
+                f"context sesMaxSendRate={self.ses_max_send_rate!r}: use a positive number of emails "
+                "per second (SES's maximum send rate for the account; 1 in the SES sandbox)"
+            )

@@ -98,6 +98,15 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
         "Dispute attachments uploaded by customers, one prefix per dispute",
     )
 
+    dunning_policy = _function_policy(stack.dunning.function)
+    for action in s3_read:
+        _ack(
+            dunning_policy,
+            f"IAM5[Action::s3:{action}]",
+            "Reads the one uploaded dunning policy object (config/dunning-policy.yaml); the bucket-level "
+            "List lets a missing override answer NoSuchKey rather than AccessDenied",
+        )
+
     reports_policy = _function_policy(stack.reports.function)
     for action in (*s3_read, "Abort*"):
         _ack(

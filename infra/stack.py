@@ -64,6 +64,7 @@ class ArcollectStack(Stack):
             data=self.data,
             environment_name=config.environment_name,
             sender_email=config.sender_email,
+            ses_max_send_rate=config.ses_max_send_rate,
             schedule_expression=config.dunning_schedule,
             schedule_time_zone=config.schedule_time_zone,
             portal_base_url=self.portal.url,
@@ -91,6 +92,7 @@ class ArcollectStack(Stack):
             dead_letter_queues={
                 FunctionName.INGEST: self.ingest.dead_letter_queue,
                 FunctionName.DUNNING: self.dunning.dead_letter_queue,
+                f"{FunctionName.DUNNING}-queue": self.dunning.queue_dead_letter_queue,
                 FunctionName.REPORTS: self.reports.dead_letter_queue,
             },
             configuration_set_name=self.dunning.configuration_set.configuration_set_name,
@@ -103,6 +105,7 @@ class ArcollectStack(Stack):
             Output.DROP_BUCKET: self.data.drop_bucket.bucket_name,
             Output.REPORTS_BUCKET: self.data.reports_bucket.bucket_name,
             Output.INGEST_QUEUE_URL: self.ingest.queue.queue_url,
+            Output.DUNNING_QUEUE_URL: self.dunning.queue.queue_url,
             Output.PORTAL_URL: self.portal.url,
             Output.SES_CONFIGURATION_SET: self.dunning.configuration_set.configuration_set_name,
             Output.LINK_SECRET_ARN: self.portal.link_secret.secret_arn,

@@ -20,6 +20,10 @@ os.environ.update(
         "PORTAL_BASE_URL": "https://portal.example.com/",
         # moto's default account; the integration fixture creates this queue.
         "INGEST_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/arcollect-test-ingest",
+        "DUNNING_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/arcollect-test-dunning",
+        # No pacing in tests: the pacer itself is tested with a fake clock.
+        "SES_MAX_SEND_RATE": "1000000",
+        "LINK_SECRET_ARN": "arcollect-test-link-signing-key",
         "ENVIRONMENT_NAME": "test",
         "POWERTOOLS_SERVICE_NAME": "arcollect-test",
         "POWERTOOLS_METRICS_NAMESPACE": "arcollect",

@@ -50,9 +50,14 @@ class LocalSpec:
     access_logs_bucket: str = f"{PREFIX}-access-logs"
     notification_prefix: str = DropPrefix.INCOMING
     ingest_queue: QueueSpec = QueueSpec(f"{PREFIX}-ingest", f"{PREFIX}-ingest-dlq", 5, 30)
-    # Where AWS puts scheduled ticks and SES events that could not be delivered; locally a tick is a
-    # synchronous invocation whose error the caller sees, so these stay empty, but they exist as on AWS.
-    dead_letter_queues: tuple[str, ...] = (f"{PREFIX}-dunning-dlq", f"{PREFIX}-reports-dlq")
+    # The dunning sweep's per-customer work, consumed by the dunning function like the ingest queue.
+    dunning_queue: QueueSpec = QueueSpec(f"{PREFIX}-dunning", f"{PREFIX}-dunning-dlq", 3, 30)
+    # Where AWS puts scheduled ticks and SES events that could not be delivered (the functions' async
+    # DLQs); locally a tick is a synchronous invocation whose error the caller sees, so these stay empty,
+    # but they exist as on AWS.
+    dead_letter_queues: tuple[str, ...] = (f"{PREFIX}-dunning-async-dlq", f"{PREFIX}-reports-async-dlq")
+    # SES's send rate the dunning function paces itself to: far above the sandbox's 1/s, so demos are fast.
+    ses_max_send_rate: str = "50"
     configuration_set: str = f"{PREFIX}-email"
     link_secret_name: str = f"{PREFIX}-link-signing-key"
     sender_email: str = SENDER_EMAIL
@@ -65,8 +70,19 @@ class LocalSpec:
     def function_name(self, function: str) -> str:
         return f"{PREFIX}-{function}"
 
+    @property
+    def event_source_queues(self) -> dict[str, QueueSpec]:
+        """The queues a function consumes (Lambda's SQS event source mappings), by function."""
+        return {FunctionName.INGEST: self.ingest_queue, FunctionName.DUNNING: self.dunning_queue}
+
     def environment(
-        self, *, table: str, portal_url: str, link_secret_arn: str, ingest_queue_url: str
+        self,
+        *,
+        table: str,
+        portal_url: str,
+        link_secret_arn: str,
+        ingest_queue_url: str,
+        dunning_queue_url: str,
     ) -> dict[str, dict[str, str]]:
         """Each function's environment, by the contract's variable names."""
         values = {
@@ -79,6 +95,8 @@ class LocalSpec:
             EnvVar.PORTAL_BASE_URL: portal_url,
             EnvVar.LINK_SECRET_ARN: link_secret_arn,
             EnvVar.INGEST_QUEUE_URL: ingest_queue_url,
+            EnvVar.DUNNING_QUEUE_URL: dunning_queue_url,
+            EnvVar.SES_MAX_SEND_RATE: self.ses_max_send_rate,
         }
         return {
             name: {var: values[var] for var in variables} for name, variables in FUNCTION_ENVIRONMENT.items()

@@ -3,6 +3,8 @@
 Everything AWS would do between the resources happens here, in this process:
 - S3 ``ObjectCreated`` under ``incoming/`` -> the ingest queue (moto delivers it) -> a poller that calls
   the ingest handler with a real SQS event and deletes only what the handler did not report as failed;
+- the dunning work queue (a sweep's per-customer fan-out) -> the same kind of poller -> the dunning
+  handler (Lambda's SQS event source mapping, with ReportBatchItemFailures, for both queues);
 - the Lambda Invoke API for the four functions, so ``arcollect tick`` works the same against this stack
   and a deployed one (scheduled ticks are explicit invocations with a Scheduler event);
 - an HTTP server that turns requests into API Gateway REST proxy events for the portal handler;
@@ -11,7 +13,9 @@ Everything AWS would do between the resources happens here, in this process:
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -34,7 +38,7 @@ from arcollect.contract import FunctionName, Output, TableSchema
 from arcollect_cli.lambda_runtime import LambdaContext, load_handler
 from arcollect_cli.local.apigateway import proxy_event, response_parts
 from arcollect_cli.local.emulator import patch_moto
-from arcollect_cli.local.spec import REGION, LocalSpec
+from arcollect_cli.local.spec import REGION, LocalSpec, QueueSpec
 
 log = logging.getLogger("arcollect.local")
 
@@ -112,12 +116,13 @@ class LocalStack:
         )
         os.environ.pop("AWS_PROFILE", None)
         progress("creating the stack's resources")
-        link_secret_arn, queue_url = self._create_resources()
+        link_secret_arn, queue_urls = self._create_resources()
         environment = self.spec.environment(
             table=self.spec.table_name,
             portal_url=self.endpoints.portal + "/",
             link_secret_arn=link_secret_arn,
-            ingest_queue_url=queue_url,
+            ingest_queue_url=queue_urls[FunctionName.INGEST],
+            dunning_queue_url=queue_urls[FunctionName.DUNNING],
         )
         # One process hosts all four functions, so it carries the union of their environments.
         for variables in environment.values():
@@ -128,13 +133,16 @@ class LocalStack:
         self._function_log = (self.state_dir / "logs" / "functions.log").open("a", buffering=1)
         self._serve(portal_port, _PortalRequestHandler)
         self._serve(lambda_port, _InvokeRequestHandler)
-        self._background(self._poll_ingest_queue, queue_url)
+        for function, queue_url in queue_urls.items():
+            poller = QueuePoller(queue_url, functools.partial(self.invoke, function), self._stop)
+            self._background(poller.run, name=f"local-poll-{function}")
         self._background(self._watch_outbox)
         self.outputs = {
             Output.TABLE_NAME: self.spec.table_name,
             Output.DROP_BUCKET: self.spec.drop_bucket,
             Output.REPORTS_BUCKET: self.spec.reports_bucket,
-            Output.INGEST_QUEUE_URL: queue_url,
+            Output.INGEST_QUEUE_URL: queue_urls[FunctionName.INGEST],
+            Output.DUNNING_QUEUE_URL: queue_urls[FunctionName.DUNNING],
             Output.PORTAL_URL: self.endpoints.portal + "/",
             Output.SES_CONFIGURATION_SET: self.spec.configuration_set,
             Output.LINK_SECRET_ARN: link_secret_arn,
@@ -177,7 +185,8 @@ class LocalStack:
 
     # -- resources -------------------------------------------------------------------------------
 
-    def _create_resources(self) -> tuple[str, str]:
+    def _create_resources(self) -> tuple[str, dict[str, str]]:
+        """Create everything; returns the link secret's ARN and the URL of each function's queue."""
         spec = self.spec
         dynamodb = boto3.client("dynamodb")
         key_attributes = {TableSchema.PARTITION_KEY, TableSchema.SORT_KEY}
@@ -210,22 +219,12 @@ class LocalStack:
             TimeToLiveSpecification={"Enabled": True, "AttributeName": TableSchema.TTL_ATTRIBUTE},
         )
         sqs = boto3.client("sqs")
-        dlq_url = sqs.create_queue(QueueName=spec.ingest_queue.dlq_name)["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        queue_url = sqs.create_queue(
-            QueueName=spec.ingest_queue.name,
-            Attributes={
-                "VisibilityTimeout": str(spec.ingest_queue.visibility_timeout_seconds),
-                "RedrivePolicy": json.dumps(
-                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.ingest_queue.max_receive_count}
-                ),
-            },
-        )["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        queue_urls = {
+            function: create_queue(sqs, queue) for function, queue in spec.event_source_queues.items()
+        }
+        queue_arn = sqs.get_queue_attributes(
+            QueueUrl=queue_urls[FunctionName.INGEST], AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
         for name in spec.dead_letter_queues:
             sqs.create_queue(QueueName=name)
         s3 = boto3.client("s3")
@@ -254,7 +253,7 @@ class LocalStack:
         secret_arn = boto3.client("secretsmanager").create_secret(
             Name=spec.link_secret_name, SecretString=secrets.token_urlsafe(48)
         )["ARN"]
-        return str(secret_arn), str(queue_url)
+        return str(secret_arn), queue_urls
 
     # -- invocation ------------------------------------------------------------------------------
 
@@ -291,36 +290,6 @@ class LocalStack:
 
     # -- triggers --------------------------------------------------------------------------------
 
-    def _poll_ingest_queue(self, queue_url: str) -> None:
-        sqs = boto3.client("sqs")
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        while not self._stop.is_set():
-            try:
-                messages = sqs.receive_message(
-                    QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, AttributeNames=["All"]
-                ).get("Messages", [])
-            except Exception:
-                if self._stop.is_set():
-                    return
-                log.exception("polling the ingest queue failed")
-                time.sleep(1)
-                continue
-            if not messages:
-                continue
-            event = {"Records": [_sqs_record(m, queue_arn) for m in messages]}
-            result, error = self.invoke(FunctionName.INGEST, event)
-            if error is not None:
-                continue  # the whole batch becomes visible again after the visibility timeout
-            failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
-            done = [m for m in messages if m["MessageId"] not in failed]
-            if done:
-                sqs.delete_message_batch(
-                    QueueUrl=queue_url,
-                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
-                )
-
     def _watch_outbox(self) -> None:
         while not self._stop.wait(0.25):
             with self._invoke_lock:
@@ -347,8 +316,10 @@ class LocalStack:
         self._servers.append(server)
         self._background(server.serve_forever)
 
-    def _background(self, target: Callable[..., None], *args: Any) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True, name=f"local-{target.__name__}")
+    def _background(self, target: Callable[..., None], *args: Any, name: str | None = None) -> None:
+        thread = threading.Thread(
+            target=target, args=args, daemon=True, name=name or f"local-{target.__name__}"
+        )
         thread.start()
         self._threads.append(thread)
 
@@ -361,6 +332,102 @@ _FUNCTION_OUTPUTS = {
 }
 
 
+def create_queue(sqs: Any, queue: QueueSpec) -> str:
+    """Create a work queue and its dead-letter queue (redrive after ``max_receive_count`` receives)."""
+    dlq_url = sqs.create_queue(QueueName=queue.dlq_name)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return str(
+        sqs.create_queue(
+            QueueName=queue.name,
+            Attributes={
+                "VisibilityTimeout": str(queue.visibility_timeout_seconds),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive_count}
+                ),
+            },
+        )["QueueUrl"]
+    )
+
+
+Invoke = Callable[[dict[str, Any]], tuple[Any, dict[str, Any] | None]]
+
+
+class QueuePoller:
+    """Lambda's SQS event source mapping for one queue and one function, with ReportBatchItemFailures.
+
+    A batch of up to 10 messages becomes one SQS event; when the invocation fails, the whole batch
+    becomes visible again after the visibility timeout; otherwise every message is deleted except
+    those the handler listed in ``batchItemFailures``, which are received again later, and moved to the
+    dead-letter queue by the queue's redrive policy after ``maxReceiveCount`` receives.
+    """
+
+    def __init__(
+        self, queue_url: str, invoke: Invoke, stop: threading.Event, *, sqs: Any | None = None
+    ) -> None:
+        self.queue_url = queue_url
+        self._invoke = invoke
+        self._stop = stop
+        self._sqs = sqs
+        self._queue_arn: str | None = None
+
+    @property
+    def sqs(self) -> Any:
+        if self._sqs is None:
+            self._sqs = boto3.client("sqs")
+        return self._sqs
+
+    @property
+    def queue_arn(self) -> str:
+        if self._queue_arn is None:
+            self._queue_arn = str(
+                self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
+                    "Attributes"
+                ]["QueueArn"]
+            )
+        return self._queue_arn
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.exception("polling %s failed", self.queue_url)
+                time.sleep(1)
+
+    def poll_once(self, wait_seconds: int = 1) -> int:
+        """Receive one batch and hand it to the function; returns how many messages were received."""
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        event = {"Records": [_sqs_record(m, self.queue_arn) for m in messages]}
+        result, error = self._invoke(event)
+        if error is not None:
+            return len(messages)  # the whole batch becomes visible again after the visibility timeout
+        failures = (result or {}).get("batchItemFailures", []) if isinstance(result, dict) else []
+        failed = {f.get("itemIdentifier") if isinstance(f, dict) else None for f in failures}
+        if not failed <= {m["MessageId"] for m in messages}:
+            # Lambda treats a failure it cannot match to a message of the batch as a failed batch.
+            log.warning("%s: batchItemFailures names unknown messages %s", self.queue_url, failed)
+            return len(messages)
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        return len(messages)
+
+
 def _sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
     """A received SQS message in the shape of a record of Lambda's SQS event."""
     return {
@@ -368,12 +435,28 @@ def _sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
         "receiptHandle": message["ReceiptHandle"],
         "body": message["Body"],
         "attributes": message.get("Attributes", {}),
-        "messageAttributes": message.get("MessageAttributes", {}),
+        "messageAttributes": {
+            name: _message_attribute(value) for name, value in message.get("MessageAttributes", {}).items()
+        },
         "md5OfBody": message.get("MD5OfBody", ""),
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,
         "awsRegion": REGION,
     }
+
+
+def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """A message attribute as ReceiveMessage returns it, in the camel case of Lambda's SQS event."""
+    attribute: dict[str, Any] = {
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": value["DataType"],
+    }
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        attribute["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+    return attribute
 
 
 class _StackRequestHandler(BaseHTTPRequestHandler):

@@ -1,7 +1,15 @@
-"""Dunning: the hourly EventBridge Scheduler tick, and SES email events from the default event bus."""
+"""Dunning: the hourly tick, the per-customer work it fans out, SES email events, and previews.
+
+Events, by shape:
+- an EventBridge Scheduler tick: its ``time`` is the sweep's "now";
+- SQS records from the dunning queue: one customer's work each (partial failures are reported);
+- EventBridge events from ``aws.ses``: bounces, complaints, deliveries... of our configuration set;
+- ``{"action": "preview", "at": "<ISO 8601>"}`` (a direct invocation): what a sweep would do, no writes.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -9,71 +17,105 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from arcollect.dunning.email_events import record_email_event
-from arcollect.dunning.reminders import send_due_reminders
-from arcollect.dunning.sweep import run_sweep
+from arcollect.clock import parse_instant
+from arcollect.contract import DUNNING_SENDERS
+from arcollect.dunning.calendar import Calendar
+from arcollect.dunning.delivery import Pacer, RunReport, Services
+from arcollect.dunning.email_events import handle_email_event
+from arcollect.dunning.policy import load_policies
+from arcollect.dunning.sweep import parse_work, plan_as_dict, preview, run_sweep, work_customers
 from arcollect.observability import logger, metrics, tracer
 from arcollect.portal.links import portal_link
 from arcollect.settings import get_settings
 from arcollect.store import bind_table
-from arcollect.store.ledger import DueInvoices, SendLedger
+from arcollect.store.dunning import DunningStore
 from arcollect.store.mail import SesMailer
-from arcollect.store.repositories import Activities, Customers, Invoices, SweepRuns
+from arcollect.store.objects import ObjectStore
+from arcollect.store.queues import WorkQueue
+from arcollect.store.repositories import Activities, SweepRuns
 from arcollect.store.secrets import link_signing_key
 
 settings = get_settings()
 bind_table(settings.require("table_name"))
+store = DunningStore()
 runs = SweepRuns()
 timeline = Activities()
+objects = ObjectStore()
+calendar = Calendar()
 mailer = SesMailer(configuration_set=settings.require("ses_configuration_set"))
+# The account's SES rate is shared by every sender the queue may run in parallel.
+pacer = Pacer(settings.ses_max_send_rate / DUNNING_SENDERS)
+queue = WorkQueue(settings.dunning_queue_url) if settings.dunning_queue_url else None
 
 SES_SOURCE = "aws.ses"
+
+
+def services(now_for_links: Any) -> Services:
+    return Services(
+        store=store,
+        mailer=mailer,
+        policies=load_policies(objects, settings.drop_bucket),
+        calendar=calendar,
+        sender=settings.require("sender_email"),
+        link_for=lambda customer_id: portal_link(
+            settings.require("portal_base_url"),
+            customer_id,
+            key=link_signing_key(settings.require("link_secret_arn")),
+            now=now_for_links,
+        ),
+        pacer=pacer,
+    )
+
+
+def _work(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """One customer per message; a message that fails is reported and comes back (then the DLQ)."""
+    failures: list[dict[str, str]] = []
+    report = RunReport()
+    for record in records:
+        try:
+            item = parse_work(json.loads(record["body"]))
+            if work_customers([item], store=store, services=services(item.at), report=report):
+                failures.append({"itemIdentifier": record["messageId"]})
+        except Exception:
+            logger.exception("dunning work item failed", extra={"message_id": record.get("messageId")})
+            failures.append({"itemIdentifier": record["messageId"]})
+    _count(report)
+    return {"batchItemFailures": failures}
+
+
+def _count(report: RunReport) -> None:
+    metrics.add_metric(name="RemindersSent", unit=MetricUnit.Count, value=report.emails_sent)
+    metrics.add_metric(name="DunningTasksCreated", unit=MetricUnit.Count, value=report.tasks_created)
+    metrics.add_metric(name="RemindersInDoubt", unit=MetricUnit.Count, value=report.in_doubt)
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if isinstance(event.get("Records"), list):
+        return _work(event["Records"])
+    if event.get("action") == "preview":
+        at = parse_instant(str(event.get("at") or ""), what="at")
+        plans = preview(at=at, store=store, services=services(at))
+        return {"at": at.isoformat(), "customers": [plan_as_dict(plan) for plan in plans]}
     envelope = parse(event=event, model=EventBridgeModel)
     if envelope.source == SES_SOURCE:
-        outcome = record_email_event(dict(envelope.detail), timeline=timeline, received_at=envelope.time)
+        outcome = handle_email_event(
+            dict(envelope.detail), timeline=timeline, feedback=store, received_at=envelope.time
+        )
         metrics.add_metric(name=f"Email{outcome.event_type.replace(' ', '')}", unit=MetricUnit.Count, value=1)
         return {
             "message_id": outcome.message_id,
             "event_type": outcome.event_type,
             "recorded": outcome.recorded,
+            "suppressed": list(outcome.suppressed),
+            "completed": outcome.completed,
         }
     # A scheduled tick: its "time" is the scheduled time, which is the sweep's "now".
-    now = envelope.time
-    due_index = DueInvoices()
-    # The sparse index is read once per tick; the sweep record and the reminders share the result.
-    due = due_index.due(now)
-    sweep = run_sweep(scheduled_at=now, now=now, due_items=len(due), runs=runs)
-    # Sending is idempotent per (invoice, step), so a repeated tick may run it again safely.
-    reminders = send_due_reminders(
-        now=now,
-        due=due,
-        index=due_index,
-        customers=Customers(),
-        invoices=Invoices(),
-        ledger=SendLedger(),
-        mailer=mailer,
-        timeline=timeline,
-        sender=settings.require("sender_email"),
-        link_for=lambda customer_id: portal_link(
-            settings.require("portal_base_url"),
-            customer_id,
-            key=link_signing_key(settings.require("link_secret_arn")),
-            now=now,
-        ),
+    result = run_sweep(
+        scheduled_at=envelope.time, store=store, runs=runs, services=services(envelope.time), queue=queue
     )
-    metrics.add_metric(name="DueItems", unit=MetricUnit.Count, value=sweep.due_items)
-    metrics.add_metric(name="RemindersSent", unit=MetricUnit.Count, value=reminders.emails_sent)
-    return {
-        "scheduled_at": sweep.scheduled_at.isoformat(),
-        "due_items": sweep.due_items,
-        "duplicate": sweep.duplicate,
-        "emails_sent": reminders.emails_sent,
-        "invoices_reminded": reminders.invoices_reminded,
-        "skipped": dict(reminders.skipped),
-    }
+    metrics.add_metric(name="DueItems", unit=MetricUnit.Count, value=result.due_items)
+    _count(result.report)
+    return result.as_dict()

@@ -1,4 +1,9 @@
-"""Dunning: hourly schedule -> dunning function -> SES; SES events come back to the same function."""
+"""Dunning: hourly schedule -> dunning function -> SES; SES events come back to the same function.
+
+A large sweep fans its customers out through the dunning work queue (with its own DLQ), which the same
+function consumes a batch at a time, with a small maximum concurrency so that the parallel senders
+together stay below SES's send rate.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,22 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as event_targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from constructs import Construct
 
-from arcollect.contract import EnvVar, FunctionName
+from arcollect.contract import DUNNING_SENDERS, DropPrefix, EnvVar, FunctionName
+from arcollect.dunning import policy as dunning_policy
 from infra.constructs.data import DataStore
-from infra.constructs.queues import dead_letter_queue
+from infra.constructs.queues import dead_letter_queue, work_queue
 from infra.constructs.runtime import FunctionRuntime
 from infra.constructs.schedule import ScheduledTick
 
 # The SES events that change what dunning does next (suppress an address, record a delivery).
 EMAIL_EVENTS = {
+    # A send event carries the reservation's touch id: it completes a reminder a crash left reserved.
+    ses.EmailSendingEvent.SEND: "Email Sent",
     ses.EmailSendingEvent.BOUNCE: "Email Bounced",
     ses.EmailSendingEvent.COMPLAINT: "Email Complaint Received",
     ses.EmailSendingEvent.DELIVERY: "Email Delivered",
@@ -27,6 +36,23 @@ EMAIL_EVENTS = {
     ses.EmailSendingEvent.OPEN: "Email Opened",
     ses.EmailSendingEvent.CLICK: "Email Clicked",
 }
+
+FUNCTION_TIMEOUT = Duration.minutes(5)
+QUEUE_MAX_RECEIVE_COUNT = 3
+
+
+class InvalidDunningPolicy(ValueError):
+    """The dunning policy shipped in the common layer does not validate: nothing is deployed."""
+
+
+def validate_shipped_policy() -> None:
+    """Fail the synth, with the policy's own message, when the shipped default policy is wrong."""
+    try:
+        dunning_policy.validate_shipped_policy()
+    except dunning_policy.PolicyError as error:
+        raise InvalidDunningPolicy(
+            f"the shipped dunning policy (arcollect/dunning) is invalid: {error}"
+        ) from error
 
 
 class Dunning(Construct):
@@ -39,12 +65,14 @@ class Dunning(Construct):
         data: DataStore,
         environment_name: str,
         sender_email: str,
+        ses_max_send_rate: str,
         schedule_expression: str,
         schedule_time_zone: str,
         portal_base_url: str,
         link_secret: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, id)
+        validate_shipped_policy()
         self.sender_identity = ses.EmailIdentity(
             self, "SenderIdentity", identity=ses.Identity.email(sender_email)
         )
@@ -62,24 +90,48 @@ class Dunning(Construct):
             destination=ses.EventDestination.event_bus(default_bus),
             events=list(EMAIL_EVENTS),
         )
+        # Scheduler and EventBridge invocations that failed (asynchronous invocations).
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue")
+        # Per-customer work of a sweep that failed maxReceiveCount times.
+        self.queue_dead_letter_queue = dead_letter_queue(self, "QueueDeadLetterQueue")
+        # Visibility six times the function timeout (AWS's guidance for Lambda consumers), so a slow
+        # batch is not handed to a second consumer while the first still works on it.
+        self.queue = work_queue(
+            self,
+            "Queue",
+            dlq=self.queue_dead_letter_queue,
+            visibility_timeout=Duration.seconds(FUNCTION_TIMEOUT.to_seconds() * 6),
+            max_receive_count=QUEUE_MAX_RECEIVE_COUNT,
+        )
         self.function = runtime.function(
             self,
             FunctionName.DUNNING,
             description="Runs the reminder policy over due invoices and records SES email events",
-            timeout=Duration.minutes(5),
+            timeout=FUNCTION_TIMEOUT,
             memory_size=1024,
             environment={
                 EnvVar.ENVIRONMENT_NAME: environment_name,
                 EnvVar.TABLE_NAME: data.table.table_name,
+                EnvVar.DROP_BUCKET: data.drop_bucket.bucket_name,
+                EnvVar.DUNNING_QUEUE_URL: self.queue.queue_url,
                 EnvVar.SENDER_EMAIL: sender_email,
                 EnvVar.SES_CONFIGURATION_SET: self.configuration_set.configuration_set_name,
+                EnvVar.SES_MAX_SEND_RATE: ses_max_send_rate,
                 EnvVar.PORTAL_BASE_URL: portal_base_url,
                 EnvVar.LINK_SECRET_ARN: link_secret.secret_arn,
             },
             # Scheduler and EventBridge invoke asynchronously: failed invocations land in the DLQ.
             dead_letter_queue=self.dead_letter_queue,
             retry_attempts=2,
+        )
+        self.function.add_event_source(
+            sources.SqsEventSource(
+                self.queue,
+                batch_size=10,
+                max_batching_window=Duration.seconds(5),
+                max_concurrency=DUNNING_SENDERS,
+                report_batch_item_failures=True,
+            )
         )
         self.tick = ScheduledTick(
             self,
@@ -114,6 +166,10 @@ class Dunning(Construct):
             ],
         )
         data.table.grant_read_write_data(self.function)
+        # The sweep fans customers out to the work queue; the function consumes it too (event source).
+        self.queue.grant_send_messages(self.function)
+        # An uploaded policy overrides the shipped one: that object only, nothing else of the drop bucket.
+        data.drop_bucket.grant_read(self.function, DropPrefix.DUNNING_POLICY)
         link_secret.grant_read(self.function)
         self.sender_identity.grant_send_email(self.function)
         # SES authorises a send against the configuration set too, and the set has no grant method.

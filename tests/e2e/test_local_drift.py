@@ -88,23 +88,59 @@ def test_buckets_versioning_and_the_notification_prefix_match(
     )
 
 
-def test_the_ingest_queue_has_the_same_redrive_policy(
-    template: Synthesized, local_stack: RunningStack, local_aws: dict[str, Any]
+@pytest.mark.parametrize(
+    ("function", "output"),
+    [(FunctionName.INGEST, Output.INGEST_QUEUE_URL), (FunctionName.DUNNING, Output.DUNNING_QUEUE_URL)],
+)
+def test_each_work_queue_has_the_same_redrive_policy_and_feeds_the_same_function(
+    template: Synthesized, local_stack: RunningStack, local_aws: dict[str, Any], function: str, output: str
 ) -> None:
-    cdk_redrives = [
-        q["RedrivePolicy"] for q in resources(template, "AWS::SQS::Queue") if "RedrivePolicy" in q
+    stack = template.stack
+    construct = {FunctionName.INGEST: stack.ingest, FunctionName.DUNNING: stack.dunning}[function]
+    queue_id = stack.get_logical_id(construct.queue.node.default_child)
+    cdk_queues = template.template.find_resources("AWS::SQS::Queue")
+    cdk_redrive = cdk_queues[queue_id]["Properties"]["RedrivePolicy"]
+    [cdk_dlq_id, _] = cdk_redrive["deadLetterTargetArn"]["Fn::GetAtt"]
+    # AWS: the queue is the event source of exactly this function, with partial batch failures.
+    [mapping] = [
+        m
+        for m in resources(template, "AWS::Lambda::EventSourceMapping")
+        if m["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
     ]
-    ingest_queue_id = template.stack.get_logical_id(template.stack.ingest.queue.node.default_child)
-    cdk_ingest = template.template.find_resources("AWS::SQS::Queue")[ingest_queue_id]["Properties"]
-    attributes = local_aws["sqs"].get_queue_attributes(
-        QueueUrl=local_stack.outputs[Output.INGEST_QUEUE_URL], AttributeNames=["All"]
-    )["Attributes"]
+    assert mapping["FunctionName"] == {"Ref": stack.get_logical_id(construct.function.node.default_child)}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # Locally: the queue behind the output, its redrive to its own dead-letter queue, same receive count.
+    sqs = local_aws["sqs"]
+    queue_url = local_stack.outputs[output]
+    spec = LocalSpec().event_source_queues[function]
+    assert queue_url.rsplit("/", 1)[1] == spec.name
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
     local_redrive = json.loads(attributes["RedrivePolicy"])
-    assert cdk_ingest["RedrivePolicy"] in cdk_redrives
-    assert local_redrive["maxReceiveCount"] == cdk_ingest["RedrivePolicy"]["maxReceiveCount"]
-    # Every queue of the stack exists locally (the ingest queue and the three dead-letter queues).
+    assert local_redrive["maxReceiveCount"] == cdk_redrive["maxReceiveCount"]
+    assert local_redrive["deadLetterTargetArn"].rsplit(":", 1)[1] == spec.dlq_name
+    # The DLQ is not a queue that itself redrives (as on AWS).
+    assert "RedrivePolicy" not in cdk_queues[cdk_dlq_id]["Properties"]
+    dlq_url = sqs.get_queue_url(QueueName=spec.dlq_name)["QueueUrl"]
+    assert (
+        "RedrivePolicy"
+        not in sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])["Attributes"]
+    )
+
+
+def test_every_queue_of_the_stack_exists_locally(template: Synthesized, local_aws: dict[str, Any]) -> None:
+    # The ingest and dunning work queues, their dead-letter queues, and the async DLQs of dunning and
+    # reports (scheduled and EventBridge invocations).
+    cdk_queues = resources(template, "AWS::SQS::Queue")
     local_queues = local_aws["sqs"].list_queues()["QueueUrls"]
-    assert len(local_queues) == len(resources(template, "AWS::SQS::Queue"))
+    assert len(local_queues) == len(cdk_queues)
+    work_queues = [q for q in cdk_queues if "RedrivePolicy" in q]
+    assert len(work_queues) == len(LocalSpec().event_source_queues)
+    async_dlqs = [
+        f["Properties"]["DeadLetterConfig"]
+        for f in template.template.find_resources("AWS::Lambda::Function").values()
+        if "DeadLetterConfig" in f["Properties"]
+    ]
+    assert len(async_dlqs) == len(LocalSpec().dead_letter_queues)
 
 
 def test_handlers_and_their_environment_variable_names_match(template: Synthesized) -> None:
@@ -116,7 +152,9 @@ def test_handlers_and_their_environment_variable_names_match(template: Synthesiz
         FunctionName.REPORTS: stack.reports.function,
     }
     functions = template.template.find_resources("AWS::Lambda::Function")
-    local_env = LocalSpec().environment(table="t", portal_url="u", link_secret_arn="a", ingest_queue_url="q")
+    local_env = LocalSpec().environment(
+        table="t", portal_url="u", link_secret_arn="a", ingest_queue_url="q", dunning_queue_url="d"
+    )
     for name, function in built.items():
         props = functions[stack.get_logical_id(function.node.default_child)]["Properties"]
         module, _, attribute = props["Handler"].partition(".")

@@ -9,8 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from aws_cdk.assertions import Match
 
+from arcollect.contract import EnvVar
+from arcollect.dunning import policy
 from infra.config import ConfigError
+from infra.constructs.dunning import InvalidDunningPolicy
 from tests.infra.conftest import Synthesized, synthesize
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,6 +77,10 @@ def test_the_pinned_cdk_cli_synthesizes_the_app(tmp_path: Path) -> None:
         ({"dunningSchedule": "every hour"}, "dunningSchedule"),
         ({"environmentName": "Prod_1"}, "environmentName"),
         ({"logRetentionDays": 42}, "logRetentionDays"),
+        ({"sesMaxSendRate": "0"}, "sesMaxSendRate"),
+        ({"sesMaxSendRate": "-2"}, "sesMaxSendRate"),
+        ({"sesMaxSendRate": "fast"}, "sesMaxSendRate"),
+        ({"sesMaxSendRate": "inf"}, "sesMaxSendRate"),
     ],
 )
 def test_bad_context_fails_with_a_message_naming_the_key(
@@ -80,6 +88,27 @@ def test_bad_context_fails_with_a_message_naming_the_key(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         synthesize(tmp_path, **context)
+
+
+def test_a_custom_ses_send_rate_reaches_the_dunning_function(tmp_path: Path) -> None:
+    synthesized = synthesize(tmp_path, sesMaxSendRate="14.5")
+    synthesized.template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Environment": {"Variables": Match.object_like({EnvVar.SES_MAX_SEND_RATE: "14.5"})}},
+    )
+
+
+def test_an_invalid_shipped_dunning_policy_fails_the_synth_with_its_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> None:
+        raise policy.PolicyError("steps[2].after_days: must be greater than steps[1].after_days")
+
+    monkeypatch.setattr(policy, "validate_shipped_policy", broken)
+    with pytest.raises(InvalidDunningPolicy, match=r"steps\[2\]\.after_days: must be greater") as raised:
+        synthesize(tmp_path)
+    assert "shipped dunning policy" in str(raised.value)
+    assert not (tmp_path / "arcollect-dev.template.json").exists()
 
 
 def test_a_custom_portal_domain_becomes_the_portal_url(tmp_path: Path) -> None:

@@ -7,7 +7,15 @@ from typing import Any
 
 from aws_cdk.assertions import Match
 
-from arcollect.contract import FUNCTION_ENVIRONMENT, SCHEDULED_EVENT_SOURCE, DropPrefix, Output, TableSchema
+from arcollect.contract import (
+    FUNCTION_ENVIRONMENT,
+    SCHEDULED_EVENT_SOURCE,
+    DropPrefix,
+    EnvVar,
+    FunctionName,
+    Output,
+    TableSchema,
+)
 from tests.infra.conftest import Synthesized
 
 
@@ -109,6 +117,135 @@ def test_drops_under_incoming_reach_the_ingest_function_through_a_queue_with_a_d
             "FunctionName": {"Ref": stack.get_logical_id(stack.ingest.function.node.default_child)},
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
         },
+    )
+
+
+def _policy_statements(synthesized: Synthesized, function: Any) -> list[dict[str, Any]]:
+    stack = synthesized.stack
+    role_id = stack.get_logical_id(function.role.node.default_child)
+    return [
+        statement
+        for policy in resources(synthesized, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_the_dunning_function_consumes_its_own_work_queue_with_a_dlq_sse_and_tls_only(
+    synthesized: Synthesized,
+) -> None:
+    template = synthesized.template
+    stack = synthesized.stack
+    queue_id = stack.get_logical_id(stack.dunning.queue.node.default_child)
+    dlq_id = stack.get_logical_id(stack.dunning.queue_dead_letter_queue.node.default_child)
+    function_id = stack.get_logical_id(stack.dunning.function.node.default_child)
+    queues = resources(synthesized, "AWS::SQS::Queue")
+    function_timeout = resources(synthesized, "AWS::Lambda::Function")[function_id]["Properties"]["Timeout"]
+    queue = queues[queue_id]["Properties"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+        "maxReceiveCount": 3,
+    }
+    assert queue["SqsManagedSseEnabled"] is True
+    # AWS's guidance for an SQS event source: visibility at least six times the function timeout.
+    assert queue["VisibilityTimeout"] >= 6 * function_timeout
+    dlq = queues[dlq_id]["Properties"]
+    assert dlq["SqsManagedSseEnabled"] is True
+    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+    # Both queues deny anything that is not TLS.
+    for logical_id in (queue_id, dlq_id):
+        template.has_resource_properties(
+            "AWS::SQS::QueuePolicy",
+            {
+                "Queues": [{"Ref": logical_id}],
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {
+                                    "Effect": "Deny",
+                                    "Action": "sqs:*",
+                                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                                }
+                            )
+                        ]
+                    )
+                },
+            },
+        )
+    # The async DLQ of scheduler and EventBridge invocations stays.
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "DeadLetterConfig": {
+                "TargetArn": {
+                    "Fn::GetAtt": [
+                        stack.get_logical_id(stack.dunning.dead_letter_queue.node.default_child),
+                        "Arn",
+                    ]
+                }
+            },
+            "Environment": Match.any_value(),
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "EventSourceArn": {"Fn::GetAtt": [queue_id, "Arn"]},
+            "FunctionName": {"Ref": function_id},
+            "BatchSize": 10,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "ScalingConfig": {"MaximumConcurrency": 5},
+        },
+    )
+    variables = resources(synthesized, "AWS::Lambda::Function")[function_id]["Properties"]["Environment"][
+        "Variables"
+    ]
+    assert variables[EnvVar.DUNNING_QUEUE_URL] == {"Ref": queue_id}
+    assert variables[EnvVar.DROP_BUCKET] == {
+        "Ref": stack.get_logical_id(stack.data.drop_bucket.node.default_child)
+    }
+    assert variables[EnvVar.SES_MAX_SEND_RATE] == "1"
+    assert {v for v in variables if not v.startswith("POWERTOOLS_")} == set(
+        FUNCTION_ENVIRONMENT[FunctionName.DUNNING]
+    )
+    outputs = template.find_outputs(Output.DUNNING_QUEUE_URL)
+    assert outputs[Output.DUNNING_QUEUE_URL]["Value"] == {"Ref": queue_id}
+
+
+def test_the_dunning_function_reads_only_the_policy_object_and_sends_to_its_queue(
+    synthesized: Synthesized,
+) -> None:
+    stack = synthesized.stack
+    drop_id = stack.get_logical_id(stack.data.drop_bucket.node.default_child)
+    queue_id = stack.get_logical_id(stack.dunning.queue.node.default_child)
+    statements = _policy_statements(synthesized, stack.dunning.function)
+    object_arn = {"Fn::Join": ["", [{"Fn::GetAtt": [drop_id, "Arn"]}, f"/{DropPrefix.DUNNING_POLICY}"]]}
+    object_statements = [
+        s for s in statements if any(a.startswith("s3:GetObject") for a in _as_list(s["Action"]))
+    ]
+    assert object_statements, "the function reads the uploaded policy"
+    for statement in object_statements:
+        for resource in _as_list(statement["Resource"]):
+            # Object reads name the policy key; the bucket ARN itself holds no objects.
+            assert resource in (object_arn, {"Fn::GetAtt": [drop_id, "Arn"]}), resource
+    drop_resources = [r for s in statements for r in _as_list(s["Resource"]) if drop_id in json.dumps(r)]
+    assert object_arn in drop_resources
+    assert all("/*" not in json.dumps(r) for r in drop_resources), "never the whole bucket's objects"
+    assert not any(
+        a.startswith(("s3:Put", "s3:Delete", "s3:Abort"))
+        for s in statements
+        if any(drop_id in json.dumps(r) for r in _as_list(s["Resource"]))
+        for a in _as_list(s["Action"])
+    )
+    assert any(
+        "sqs:SendMessage" in _as_list(s["Action"])
+        and {"Fn::GetAtt": [queue_id, "Arn"]} in _as_list(s["Resource"])
+        for s in statements
     )
 
 
@@ -247,7 +384,8 @@ def test_monitoring_alarms_cover_errors_dead_letters_and_ses_reputation(synthesi
     alarms = resources(synthesized, "AWS::CloudWatch::Alarm").values()
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms)
     assert metrics.count("Errors") == 4
-    assert metrics.count("ApproximateNumberOfMessagesVisible") == 3
+    # The ingest queue's DLQ, the dunning work queue's DLQ, and the dunning and reports async DLQs.
+    assert metrics.count("ApproximateNumberOfMessagesVisible") == 4
     assert "Reputation.BounceRate" in metrics and "Reputation.ComplaintRate" in metrics
     for alarm in alarms:
         assert alarm["Properties"]["AlarmActions"], "every alarm notifies the alarm topic"

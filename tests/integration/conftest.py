@@ -32,7 +32,12 @@ def aws() -> Iterator[None]:
         for bucket in (os.environ["DROP_BUCKET"], os.environ["REPORTS_BUCKET"]):
             s3.create_bucket(Bucket=bucket)
             s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        boto3.client("sqs").create_queue(QueueName=os.environ["INGEST_QUEUE_URL"].rsplit("/", 1)[1])
+        for queue in ("INGEST_QUEUE_URL", "DUNNING_QUEUE_URL"):
+            boto3.client("sqs").create_queue(QueueName=os.environ[queue].rsplit("/", 1)[1])
+        boto3.client("ses").verify_email_identity(EmailAddress=os.environ["SENDER_EMAIL"])
+        boto3.client("secretsmanager").create_secret(
+            Name=os.environ["LINK_SECRET_ARN"], SecretString="integration-test-link-key"
+        )
         yield
 
 

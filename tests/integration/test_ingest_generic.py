@@ -98,15 +98,16 @@ def test_customers_and_invoices_land_with_results_and_rejected_rows(s3: Any) -> 
     broken = Customers().get("C-3")
     assert broken is not None and broken.email == ""
     assert broken.data_quality == ("email is not one address of the form name@domain.tld",)
-    # And invoices are in the table, open ones in the sweep's index from the day they become late
+    # And invoices are in the table, open ones in the sweep's index from their invoice date (the next
+    # sweep places each at its first policy step)
     invoice = Invoices().get("C-1", "INV-1")
     assert invoice is not None
     assert (invoice.amount, invoice.open_amount, invoice.description) == (100, 100, "Widgets, large")
     assert Invoices().get("C-1", "INV-2").disputed is True  # type: ignore[union-attr]
     assert indexed("C-1") == {
-        "INV#INV-1": "2026-11-01T00:00:00Z",
-        "INV#INV-2": "2026-11-05T00:00:00Z",
-        "INV#INV-6": "2026-10-02T00:00:00Z",
+        "INV#INV-1": "2026-10-01T00:00:00Z",
+        "INV#INV-2": "2026-10-05T00:00:00Z",
+        "INV#INV-6": "2026-10-10T00:00:00Z",
     }
     # And a settled invoice with a paid date is closed, with its payment on that date
     closed = Invoices().get("C-1", "INV-3")
@@ -161,7 +162,10 @@ def test_payments_settle_invoices_partially_and_fully(s3: Any) -> None:
     # And a full payment (matched by its reference) closes its invoice and takes it out of the index
     full = Invoices().get("C-1", "INV-2")
     assert (full.open_amount, full.status, full.paid_date) == (0, "closed", date(2026, 11, 11))  # type: ignore[union-attr]
-    assert indexed("C-1") == {"INV#INV-1": "2026-11-01T00:00:00Z", "INV#INV-6": "2026-10-02T00:00:00Z"}
+    assert indexed("C-1") == {
+        "INV#INV-1": "2026-10-01T00:00:00Z",
+        "INV#INV-6": "2026-10-10T00:00:00Z",
+    }
     # And money in another currency than its invoice is kept unapplied
     [p3] = Payments().for_customer("C-2")
     assert (p3.applied_amount, p3.unapplied_amount, p3.applied_to) == (0, 10, None)

@@ -1,7 +1,13 @@
-"""The local stack's changes to moto keep its answers: same query order, same transaction rollback."""
+"""The local stack's changes to moto keep its answers: same query order, same transaction rollback.
+
+And the local stack's SQS event source mapping behaves like Lambda's (partial batch failures, redrive to
+the DLQ), and the CLI's wait for the dunning queue to drain ends, or fails clearly.
+"""
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,7 +15,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from arcollect.contract import Output
 from arcollect_cli.local.emulator import patch_moto
+from arcollect_cli.local.spec import LocalSpec, QueueSpec
+from arcollect_cli.local.stack import QueuePoller, create_queue
+from arcollect_cli.target import QUEUE_COUNTS, CliError, DrainWait, Target
 
 TABLE = "emulator-check"
 
@@ -238,3 +248,161 @@ def test_an_update_that_moves_an_item_in_or_out_of_an_index_is_seen(dynamodb: An
         ]
     )
     assert query() == ["P2", "P1"]
+
+
+# -- the local stack's SQS event source mapping and the CLI's wait for a drained queue ------------------
+
+
+@pytest.fixture
+def sqs() -> Iterator[Any]:
+    with mock_aws():
+        yield boto3.client("sqs")
+
+
+def _queue(sqs: Any, *, max_receive_count: int = 3, visibility: int = 0) -> tuple[str, str]:
+    spec = QueueSpec("work", "work-dlq", max_receive_count, visibility)
+    return create_queue(sqs, spec), sqs.get_queue_url(QueueName=spec.dlq_name)["QueueUrl"]
+
+
+def _count(sqs: Any, url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(QUEUE_COUNTS))["Attributes"]
+    return sum(int(attributes[name]) for name in QUEUE_COUNTS)
+
+
+class _Handler:
+    """A handler that records its events and reports the messages whose body starts with "fail"."""
+
+    def __init__(self, error: bool = False) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.error = error
+
+    def __call__(self, event: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+        self.events.append(event)
+        if self.error:
+            return None, {"errorMessage": "boom", "errorType": "RuntimeError"}
+        failed = [r["messageId"] for r in event["Records"] if r["body"].startswith("fail")]
+        return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}, None
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [LocalSpec().ingest_queue, LocalSpec().dunning_queue],
+    ids=["ingest", "dunning"],
+)
+def test_the_local_stack_creates_each_work_queue_with_its_redrive_policy(sqs: Any, spec: QueueSpec) -> None:
+    url = create_queue(sqs, spec)
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["VisibilityTimeout"] == str(spec.visibility_timeout_seconds)
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["maxReceiveCount"] == spec.max_receive_count
+    assert redrive["deadLetterTargetArn"].endswith(f":{spec.dlq_name}")
+
+
+def test_the_poller_sends_lambdas_sqs_event_and_deletes_all_but_the_reported_failures(sqs: Any) -> None:
+    url, _ = _queue(sqs, visibility=30)
+    for body in ("one", "fail-two", "three"):
+        sqs.send_message(
+            QueueUrl=url,
+            MessageBody=body,
+            MessageAttributes={"kind": {"DataType": "String", "StringValue": "customer"}},
+        )
+    handler = _Handler()
+    poller = QueuePoller(url, handler, threading.Event(), sqs=sqs)
+    assert poller.poll_once(wait_seconds=0) == 3
+    [event] = handler.events
+    records = event["Records"]
+    assert sorted(r["body"] for r in records) == ["fail-two", "one", "three"]
+    for record in records:
+        assert record["eventSource"] == "aws:sqs"
+        assert record["eventSourceARN"].endswith(":work")
+        assert record["attributes"]["ApproximateReceiveCount"] == "1"
+        assert record["messageAttributes"]["kind"]["stringValue"] == "customer"
+        assert record["messageAttributes"]["kind"]["dataType"] == "String"
+    # Only the reported failure stays, in flight until the visibility timeout.
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(QUEUE_COUNTS))["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "0"
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1"
+
+
+def test_a_message_that_keeps_failing_goes_to_the_dlq_after_max_receive_count(sqs: Any) -> None:
+    url, dlq_url = _queue(sqs, max_receive_count=2, visibility=0)
+    sqs.send_message(QueueUrl=url, MessageBody="fail-always")
+    sqs.send_message(QueueUrl=url, MessageBody="fine")
+    handler = _Handler()
+    poller = QueuePoller(url, handler, threading.Event(), sqs=sqs)
+    for _ in range(4):
+        poller.poll_once(wait_seconds=0)
+    assert _count(sqs, url) == 0
+    [dead] = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10)["Messages"]
+    assert dead["Body"] == "fail-always"
+    # Received twice (maxReceiveCount), then redriven; the good message was handled once.
+    assert [r["body"] for e in handler.events for r in e["Records"]].count("fail-always") == 2
+    assert [r["body"] for e in handler.events for r in e["Records"]].count("fine") == 1
+
+
+def test_a_failed_invocation_or_an_unknown_failure_id_keeps_the_whole_batch(sqs: Any) -> None:
+    url, _ = _queue(sqs, visibility=30)
+    for body in ("a", "b"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    assert QueuePoller(url, _Handler(error=True), threading.Event(), sqs=sqs).poll_once(wait_seconds=0) == 2
+    assert _count(sqs, url) == 2
+
+    url2 = create_queue(sqs, QueueSpec("other", "other-dlq", 3, 30))
+    sqs.send_message(QueueUrl=url2, MessageBody="c")
+    bogus = QueuePoller(
+        url2,
+        lambda _: ({"batchItemFailures": [{"itemIdentifier": "nope"}]}, None),
+        threading.Event(),
+        sqs=sqs,
+    )
+    assert bogus.poll_once(wait_seconds=0) == 1
+    assert _count(sqs, url2) == 1
+
+
+def test_waiting_for_the_dunning_queue_returns_once_it_is_empty(sqs: Any) -> None:
+    url, _ = _queue(sqs, visibility=0)
+    sqs.send_message(QueueUrl=url, MessageBody="work")
+    target = Target(outputs={Output.DUNNING_QUEUE_URL: url}, local=True)
+    drained: list[float] = []
+
+    def sleep(_: float) -> None:
+        # The local stack's poller working in the background: it handles the message between two reads.
+        QueuePoller(url, _Handler(), threading.Event(), sqs=sqs).poll_once(wait_seconds=0)
+        drained.append(_count(sqs, url))
+
+    target.wait_until_drained(Output.DUNNING_QUEUE_URL, sleep=sleep)
+    assert drained == [0]
+
+
+def test_waiting_for_a_queue_that_does_not_drain_fails_with_a_clear_error(sqs: Any) -> None:
+    url, _ = _queue(sqs, visibility=30)
+    sqs.send_message(QueueUrl=url, MessageBody="stuck")
+    sqs.receive_message(QueueUrl=url)  # in flight, never deleted
+    sqs.send_message(QueueUrl=url, MessageBody="waiting")
+    target = Target(outputs={Output.DUNNING_QUEUE_URL: url}, local=False)
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    with pytest.raises(
+        CliError, match=r"still holds 1 waiting, 1 in-flight and 0 delayed messages after 900 s"
+    ):
+        target.wait_until_drained(Output.DUNNING_QUEUE_URL, clock=lambda: now[0], sleep=sleep)
+
+
+def test_on_aws_an_empty_queue_must_stay_empty_for_the_settle_time(sqs: Any) -> None:
+    url, _ = _queue(sqs)
+    target = Target(outputs={Output.DUNNING_QUEUE_URL: url}, local=False)
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    target.wait_until_drained(
+        Output.DUNNING_QUEUE_URL,
+        wait=DrainWait(timeout=100, interval=5, settle=60),
+        clock=lambda: now[0],
+        sleep=sleep,
+    )
+    assert now[0] == 60

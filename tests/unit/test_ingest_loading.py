@@ -9,7 +9,7 @@ from typing import IO, Any
 
 from arcollect.entities import Customer, FileStatus, IngestFile, Invoice, Payment
 from arcollect.ingest.drops import Drop, receive_drop
-from arcollect.ingest.loading import becomes_late_at, payment_target, settle
+from arcollect.ingest.loading import first_look_at, payment_target, settle
 from tests.unit.fakes import Reader, Register, Table
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -137,7 +137,8 @@ def test_an_unknown_customer_gets_a_placeholder_and_the_open_invoice_enters_the_
         "complete_master_data",
         "incoming/invoices/a.csv",
     )
-    assert table.invoices_[("C-9", "INV-1")].next_action_at == datetime(2026, 11, 1, tzinfo=UTC)
+    # The sweep looks at it from its invoice date on, and places it at its first policy step.
+    assert table.invoices_[("C-9", "INV-1")].next_action_at == datetime(2026, 10, 1, tzinfo=UTC)
 
 
 def test_a_paid_date_on_a_settled_invoice_records_the_payment_once() -> None:
@@ -168,7 +169,7 @@ def invoice(open_amount: str = "100", **changes: Any) -> Invoice:
     base = Invoice(
         "C-1", "INV-1", "EUR", Decimal(100), Decimal(open_amount), date(2026, 10, 1), date(2026, 10, 31)
     )
-    return replace(base, next_action_at=becomes_late_at(base.due_date), **changes)
+    return replace(base, next_action_at=first_look_at(base), **changes)
 
 
 def payment(amount: str, **changes: Any) -> Payment:

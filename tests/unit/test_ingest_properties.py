@@ -110,7 +110,7 @@ def test_malformed_rows_never_crash_and_every_row_is_accounted_for(
 ) -> None:
     header, rows = table
     content = encode(header, rows, delimiter, encoding, fmt)
-    content = gzip.compress(content) if gzipped else content
+    content = gzip.compress(content, mtime=0) if gzipped else content
     file, summary, rejected_csv = ingest(content)
     if file.status is FileStatus.REJECTED:
         # Only the file as a whole may be refused, with a reason, and then nothing is loaded.
@@ -141,7 +141,7 @@ def test_a_truncated_or_corrupted_file_is_refused_or_accounted_for(
     content = encode(header, rows, ",", "utf-8", "csv")
     compressed = data.draw(st.booleans())
     if compressed:
-        content = gzip.compress(content)
+        content = gzip.compress(content, mtime=0)
     cut = data.draw(st.integers(min_value=0, max_value=len(content)))
     flipped = bytearray(content[:cut])
     for _ in range(data.draw(st.integers(0, 3))):
@@ -150,7 +150,9 @@ def test_a_truncated_or_corrupted_file_is_refused_or_accounted_for(
     file, summary, rejected_csv = ingest(bytes(flipped))
     if file.status is FileStatus.REJECTED:
         assert summary["errors"]
-        if compressed and cut < len(content):
+        if compressed and cut < len(content) and bytes(flipped[:2]) == b"\x1f\x8b":
+            # Still recognisably gzip (a flipped byte may have erased the magic number): the reason
+            # names the broken stream.
             assert any("gzip" in error or "empty" in error for error in summary["errors"]), summary["errors"]
     else:
         accounted(summary, rejected_csv)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 
 class InvalidInstant(ValueError):
@@ -26,3 +26,17 @@ def parse_instant(value: str, *, what: str = "time") -> datetime:
 def format_instant(value: datetime) -> str:
     """UTC ISO-8601 with a ``Z``, second precision: the form stored in the table and sorted by it."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def anniversary_in(since: date, year: int) -> date:
+    """The anniversary of ``since`` in ``year`` (29 February falls on 28 February in common years)."""
+    try:
+        return since.replace(year=year)
+    except ValueError:
+        return date(year, 2, 28)
+
+
+def next_anniversary(since: date, on_or_after: date) -> date:
+    """The first anniversary of ``since`` on or after ``on_or_after``."""
+    candidate = anniversary_in(since, on_or_after.year)
+    return candidate if candidate >= on_or_after else anniversary_in(since, on_or_after.year + 1)

@@ -24,6 +24,10 @@ class EnvVar:
     ENVIRONMENT_NAME: Final = "ENVIRONMENT_NAME"
     # The ingest function sends the chunks of a large file back to its own queue.
     INGEST_QUEUE_URL: Final = "INGEST_QUEUE_URL"
+    # The dunning function's own queue: a large sweep fans its customers out through it.
+    DUNNING_QUEUE_URL: Final = "DUNNING_QUEUE_URL"
+    # SES's maximum send rate for the account (emails per second); the sender paces itself below it.
+    SES_MAX_SEND_RATE: Final = "SES_MAX_SEND_RATE"
 
 
 class Output:
@@ -33,6 +37,7 @@ class Output:
     DROP_BUCKET: Final = "DropBucketName"
     REPORTS_BUCKET: Final = "ReportsBucketName"
     INGEST_QUEUE_URL: Final = "IngestQueueUrl"
+    DUNNING_QUEUE_URL: Final = "DunningQueueUrl"
     PORTAL_URL: Final = "PortalUrl"
     SES_CONFIGURATION_SET: Final = "SesConfigurationSetName"
     LINK_SECRET_ARN: Final = "LinkSecretArn"  # noqa: S105 (an output name, not a secret)
@@ -51,6 +56,8 @@ class DropPrefix:
     CONFIG: Final = "config/"
     # Scratch space of ingest runs (the part results of a large file's chunks); expires on its own.
     WORK: Final = "work/"
+    # An uploaded dunning policy replaces the shipped default (validated the same way when loaded).
+    DUNNING_POLICY: Final = "config/dunning-policy.yaml"
 
 
 class ObjectMetadata:
@@ -98,6 +105,10 @@ class FunctionName:
     ALL: Final = (INGEST, DUNNING, PORTAL, REPORTS)
 
 
+# How many dunning workers the queue runs at once; each paces its sends to 1/n of the SES rate, so
+# together they stay inside the account's limit.
+DUNNING_SENDERS: Final = 5
+
 # Which environment variables each function gets: least privilege starts with least knowledge.
 FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
     FunctionName.INGEST: (
@@ -109,8 +120,11 @@ FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
     FunctionName.DUNNING: (
         EnvVar.ENVIRONMENT_NAME,
         EnvVar.TABLE_NAME,
+        EnvVar.DROP_BUCKET,
+        EnvVar.DUNNING_QUEUE_URL,
         EnvVar.SENDER_EMAIL,
         EnvVar.SES_CONFIGURATION_SET,
+        EnvVar.SES_MAX_SEND_RATE,
         EnvVar.PORTAL_BASE_URL,
         EnvVar.LINK_SECRET_ARN,
     ),

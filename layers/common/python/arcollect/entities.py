@@ -95,6 +95,12 @@ class Invoice:
     source_as_of: datetime | None = None
     # The day it was closed without a payment we know of (it left the ERP's open-items snapshot).
     closed_on: date | None = None
+    # Dunning state: the policy steps already taken (a repeated step is ``<step>#<n>``), when the last
+    # touch was, and an open promise to pay that pauses the invoice until ``promised_until`` + grace.
+    steps_done: tuple[str, ...] = ()
+    last_touch_at: datetime | None = None
+    promised_until: date | None = None
+    promise_id: str | None = None
 
     def same_content(self, other: Invoice | None) -> bool:
         """Equal but for where the values came from: a newer file that says the same writes nothing."""
@@ -127,6 +133,30 @@ class Customer:
     placeholder: bool = False
     # What the master data lacks or gets wrong (no AP email, a malformed tax id, ...), one line each.
     data_quality: tuple[str, ...] = ()
+    # More AP addresses: a reminder goes to every address that has not bounced or complained.
+    other_emails: tuple[str, ...] = ()
+    # Addresses SES reported as bounced (permanently) or complaining: never mailed again.
+    suppressed_emails: tuple[str, ...] = ()
+    # Collections attributes the dunning policy may choose by: an explicit segment, a risk class.
+    segment: str | None = None
+    risk: str | None = None
+    # A dunning hold (no reminders, no dunning tasks) and do-not-contact (no emails, no calls).
+    dunning_hold: bool = False
+    do_not_contact: bool = False
+    # When the last reminder email went out: two emails keep the policy's minimum gap.
+    last_emailed_at: datetime | None = None
+    # When the sweep next looks at the customer itself (the anniversary check-in).
+    next_action_at: datetime | None = None
+
+    @property
+    def reachable_emails(self) -> tuple[str, ...]:
+        """The addresses a reminder may go to, primary first, without suppressed ones or repeats."""
+        suppressed = {address.lower() for address in self.suppressed_emails}
+        seen: list[str] = []
+        for address in (self.email, *self.other_emails):
+            if address and address.lower() not in suppressed and address.lower() not in map(str.lower, seen):
+                seen.append(address)
+        return tuple(seen)
 
 
 @dataclass(frozen=True)
@@ -169,9 +199,13 @@ class Activity:
 
 
 class TaskKind(StrEnum):
-    """Why a collector has something to do (issue 7 adds the dunning steps' tasks)."""
+    """Why a collector has something to do. Dunning steps add their action (``call``, ``owner_alert``,
+    ``escalation``, ``credit_hold``, ``agency``) and the engine's own kinds."""
 
     COMPLETE_MASTER_DATA = "complete_master_data"
+    FIX_CONTACT = "fix_contact"
+    CHECK_IN = "check_in"
+    REVIEW_TOUCH = "review_touch"
 
 
 @dataclass(frozen=True)
@@ -185,6 +219,20 @@ class Task:
     created_at: datetime
     status: str = "open"
     detail: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Promise:
+    """A customer's promise to pay ``invoice_numbers`` by ``promised_until``."""
+
+    customer_id: str
+    promise_id: str
+    invoice_numbers: tuple[str, ...]
+    promised_until: date
+    created_at: datetime
+    amount: Decimal | None = None
+    currency: str | None = None
+    status: str = "open"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,19 @@ def _optional(env: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
+def _rate(env: Mapping[str, str], name: str) -> float:
+    text = _optional(env, name)
+    if text is None:
+        return Settings.ses_max_send_rate
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = 0.0
+    if not rate > 0:
+        raise ConfigurationError(f"{name} must be a positive number of emails per second, not {text!r}")
+    return rate
+
+
 @dataclass(frozen=True)
 class Settings:
     environment_name: str = "dev"
@@ -30,6 +43,9 @@ class Settings:
     link_secret_arn: str | None = None
     portal_base_url: str | None = None
     ingest_queue_url: str | None = None
+    dunning_queue_url: str | None = None
+    # SES's default sandbox rate is 1/s; production accounts are usually granted 14/s or more.
+    ses_max_send_rate: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -44,6 +60,8 @@ class Settings:
             link_secret_arn=_optional(env, EnvVar.LINK_SECRET_ARN),
             portal_base_url=_optional(env, EnvVar.PORTAL_BASE_URL),
             ingest_queue_url=_optional(env, EnvVar.INGEST_QUEUE_URL),
+            dunning_queue_url=_optional(env, EnvVar.DUNNING_QUEUE_URL),
+            ses_max_send_rate=_rate(env, EnvVar.SES_MAX_SEND_RATE),
         )
 
     def require(self, attribute: str) -> str:

@@ -18,8 +18,20 @@ class Timeline(Protocol):
     def record(self, activity: Activity) -> bool: ...
 
 
+class Feedback(Protocol):
+    """Where SES's word changes what dunning does next."""
+
+    def suppress_address(self, customer_id: str, address: str) -> None: ...
+
+    def complete_from_ses(self, customer_id: str, touch_id: str, message_id: str, at: datetime) -> bool: ...
+
+
 class MalformedEmailEvent(ValueError):
     """An SES event without the fields every SES event carries."""
+
+
+# The SES tag that names the reservation of the email (see dunning.delivery).
+TOUCH_TAG = "touch_id"
 
 
 @dataclass(frozen=True)
@@ -28,6 +40,8 @@ class EmailEventOutcome:
     event_type: str
     customer_id: str | None
     recorded: bool
+    suppressed: tuple[str, ...] = ()
+    completed: bool = False
 
 
 def _first_tag(mail: dict[str, Any], name: str) -> str | None:
@@ -41,6 +55,61 @@ def _event_time(detail: dict[str, Any], event_type: str) -> datetime | None:
     section = detail.get(section_name)
     stamp = section.get("timestamp") if isinstance(section, dict) else None
     return parse_instant(str(stamp), what=f"{section_name}.timestamp") if stamp else None
+
+
+def _addresses(section: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(section, dict):
+        return ()
+    return tuple(
+        str(entry["emailAddress"])
+        for entry in section.get(key) or []
+        if isinstance(entry, dict) and entry.get("emailAddress")
+    )
+
+
+def addresses_to_suppress(detail: dict[str, Any]) -> tuple[str, ...]:
+    """The recipients never to mail again: permanent bounces and complaints (a transient bounce, such as
+    a full mailbox, is retried by SES and says nothing lasting about the address)."""
+    event_type = str(detail.get("eventType", ""))
+    if event_type == "Bounce":
+        bounce = detail.get("bounce")
+        if isinstance(bounce, dict) and bounce.get("bounceType") == "Permanent":
+            return _addresses(bounce, "bouncedRecipients")
+        return ()
+    if event_type == "Complaint":
+        return _addresses(detail.get("complaint"), "complainedRecipients")
+    return ()
+
+
+def handle_email_event(
+    detail: dict[str, Any], *, timeline: Timeline, feedback: Feedback, received_at: datetime
+) -> EmailEventOutcome:
+    """Record the event in the customer's timeline, stop using addresses that bounced or complained, and
+    complete a reservation whose completion a crash lost (SES's send event carries its touch id)."""
+    outcome = record_email_event(detail, timeline=timeline, received_at=received_at)
+    if outcome.customer_id is None:
+        return outcome
+    suppressed = addresses_to_suppress(detail)
+    for address in suppressed:
+        feedback.suppress_address(outcome.customer_id, address)
+    completed = False
+    touch = _first_tag(detail.get("mail") or {}, TOUCH_TAG)
+    if touch and outcome.event_type in {"Send", "Delivery"}:
+        at = _event_time(detail, outcome.event_type) or received_at
+        completed = feedback.complete_from_ses(outcome.customer_id, touch, outcome.message_id, at)
+        if completed:
+            logger.warning(
+                "a reminder's completion was lost; SES's event completed it",
+                extra={"customer_id": outcome.customer_id, "touch_id": touch},
+            )
+    return EmailEventOutcome(
+        outcome.message_id,
+        outcome.event_type,
+        outcome.customer_id,
+        outcome.recorded,
+        suppressed=suppressed,
+        completed=completed,
+    )
 
 
 def record_email_event(

@@ -15,7 +15,7 @@ from datetime import date as date_type
 from decimal import Decimal
 from typing import Final, Protocol, TypeVar
 
-from arcollect.clock import format_instant
+from arcollect.clock import format_instant, next_anniversary
 from arcollect.entities import (
     Customer,
     DocumentType,
@@ -124,20 +124,48 @@ class DryRun:
         return PaymentWrite.RECORDED
 
 
-def becomes_late_at(due_date: date_type) -> datetime:
-    """The first instant an invoice is past due: 00:00 UTC the day after its due date."""
-    return datetime.combine(due_date + timedelta(days=1), time(0), tzinfo=UTC)
+def first_look_at(invoice: Invoice) -> datetime:
+    """When the dunning sweep first looks at an open invoice: from its invoice date on, so the next
+    sweep places it at its first policy step (which only the engine knows: it depends on the customer)."""
+    return datetime.combine(invoice.invoice_date, time(0), tzinfo=UTC)
 
 
 def with_next_action(invoice: Invoice, stored: Invoice | None) -> Invoice:
-    """Place an invoice in the sweep's index: open invoices (not credit notes or write-offs) are due for
-    a look the day they become late; closed ones leave the index. Once the dunning engine has set the
-    next action of an open invoice, a re-delivered row with the same due date leaves it be."""
+    """Place an invoice in the sweep's index and keep the dunning engine's state of it.
+
+    Open invoices (not credit notes or write-offs) are in the index; closed ones leave it. The steps
+    taken, the last touch and an open promise belong to the engine and survive any re-delivery. Once the
+    engine has scheduled an open invoice, a row with the same due date leaves the schedule be; a new due
+    date (terms extended) has the engine look again at the next sweep.
+    """
+    if stored is not None:
+        invoice = replace(
+            invoice,
+            steps_done=stored.steps_done,
+            last_touch_at=stored.last_touch_at,
+            promised_until=stored.promised_until,
+            promise_id=stored.promise_id,
+        )
     if not invoice.is_open or invoice.document_type != DocumentType.INVOICE:
         return replace(invoice, next_action_at=None)
     if stored is not None and stored.is_open and stored.due_date == invoice.due_date:
         return replace(invoice, next_action_at=stored.next_action_at)
-    return replace(invoice, next_action_at=becomes_late_at(invoice.due_date))
+    return replace(invoice, next_action_at=first_look_at(invoice))
+
+
+def with_customer_state(customer: Customer, stored: Customer | None, today: date_type) -> Customer:
+    """Keep what the dunning function owns on the profile (SES feedback, the last email) and put the
+    customer in the sweep's index for the anniversary of its first day with us."""
+    if stored is not None:
+        customer = replace(
+            customer, suppressed_emails=stored.suppressed_emails, last_emailed_at=stored.last_emailed_at
+        )
+    if customer.customer_since is None:
+        return replace(customer, next_action_at=None)
+    if stored is not None and stored.customer_since == customer.customer_since and stored.next_action_at:
+        return replace(customer, next_action_at=stored.next_action_at)
+    day = next_anniversary(customer.customer_since, max(today, customer.customer_since + timedelta(days=1)))
+    return replace(customer, next_action_at=datetime.combine(day, time(0), tzinfo=UTC))
 
 
 def paid_date_payment(invoice: Invoice) -> Payment | None:
@@ -237,13 +265,15 @@ def ensure_customers(
 def load_customers(
     store: AccountsStore, rows: Sequence[tuple[int, Customer]], report: IngestReport, context: LoadContext
 ) -> None:
-    del context  # master data has no as-of: the latest file says how the customer is
+    # Master data has no as-of: the latest file says how the customer is.
+    today = context.now.date()
     stored = store.customers({customer.customer_id for _, customer in rows})
     view = dict(stored)
     new: dict[str, Customer] = {}
     changed: dict[str, Customer] = {}
     for line, customer in rows:
         key = customer.customer_id
+        customer = with_customer_state(customer, view.get(key), today)
         if view.get(key) == customer:
             report.accept(line, changed=False)
             continue

@@ -222,6 +222,10 @@ def build_invoice(v: dict[str, Any], row: RowProblems, signed: bool) -> Invoice 
         next_action_at=None,
         source_as_of=None,
         closed_on=None,
+        steps_done=(),
+        last_touch_at=None,
+        promised_until=None,
+        promise_id=None,
     )
 
 

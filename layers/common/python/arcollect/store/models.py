@@ -124,6 +124,11 @@ class InvoiceItem(TableItem, discriminator="invoice"):
     company_code = UnicodeAttribute(null=True)
     source_as_of = UnicodeAttribute(null=True)
     closed_on = UnicodeAttribute(null=True)
+    # Dunning state (written by the dunning engine only; ingest leaves it alone).
+    steps_done = UnicodeSetAttribute(null=True)
+    last_touch_at = UnicodeAttribute(null=True)
+    promised_until = UnicodeAttribute(null=True)
+    promise_id = UnicodeAttribute(null=True)
 
 
 class CustomerItem(TableItem, discriminator="customer"):
@@ -144,6 +149,14 @@ class CustomerItem(TableItem, discriminator="customer"):
     anniversary = UnicodeAttribute(null=True)
     placeholder = BooleanAttribute(default=False)
     data_quality = ListAttribute(of=UnicodeAttribute, null=True)
+    other_emails = ListAttribute(of=UnicodeAttribute, null=True)
+    segment = UnicodeAttribute(null=True)
+    risk = UnicodeAttribute(null=True)
+    dunning_hold = BooleanAttribute(null=True)
+    do_not_contact = BooleanAttribute(null=True)
+    # Written by the dunning function only (SES feedback, the minimum gap between emails).
+    suppressed_emails = UnicodeSetAttribute(null=True)
+    last_emailed_at = UnicodeAttribute(null=True)
 
 
 class PaymentItem(TableItem, discriminator="payment"):
@@ -184,6 +197,20 @@ class TaskItem(TableItem, discriminator="task"):
     detail = MapAttribute[str, Any](default=dict)
 
 
+class PromiseItem(TableItem, discriminator="promise"):
+    """A promise to pay: its invoices pause until the promised date plus grace; kept or broken after."""
+
+    customer_id = UnicodeAttribute()
+    promise_id = UnicodeAttribute()
+    invoice_numbers = ListAttribute(of=UnicodeAttribute)
+    promised_until = UnicodeAttribute()
+    amount = DecimalAttribute(null=True)
+    currency = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="open")
+    created_at = UTCDateTimeAttribute()
+    broken_at = UTCDateTimeAttribute(null=True)
+
+
 class SweepRunItem(TableItem, discriminator="sweep_run"):
     function = UnicodeAttribute()
     scheduled_at = UTCDateTimeAttribute()
@@ -200,6 +227,7 @@ ALL_MODELS: tuple[type[TableItem], ...] = (
     ActivityItem,
     TaskItem,
     ChunkProgressItem,
+    PromiseItem,
     SweepRunItem,
 )
 

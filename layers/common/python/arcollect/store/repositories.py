@@ -295,6 +295,10 @@ def _invoice_from_item(item: InvoiceItem) -> Invoice:
         next_action_at=parse_instant(item.next_action_at) if item.next_action_at else None,
         source_as_of=parse_instant(item.source_as_of) if item.source_as_of else None,
         closed_on=_parse_day(item.closed_on),
+        steps_done=tuple(sorted(item.steps_done or ())),
+        last_touch_at=parse_instant(item.last_touch_at) if item.last_touch_at else None,
+        promised_until=_parse_day(item.promised_until),
+        promise_id=item.promise_id,
     )
 
 
@@ -324,10 +328,21 @@ def _invoice_fields(invoice: Invoice) -> dict[str, Any]:
     }
 
 
+def _invoice_dunning_fields(invoice: Invoice) -> dict[str, Any]:
+    """The dunning state: written whole by ``save``, never by ingest's updates (the engine owns it)."""
+    return {
+        "steps_done": set(invoice.steps_done) or None,
+        "last_touch_at": format_instant(invoice.last_touch_at) if invoice.last_touch_at else None,
+        "promised_until": _day(invoice.promised_until),
+        "promise_id": invoice.promise_id,
+    }
+
+
 def _invoice_item(invoice: Invoice) -> InvoiceItem:
     return InvoiceItem(
         keys.customer_pk(invoice.customer_id),
         keys.invoice_sk(invoice.invoice_number),
+        **_invoice_dunning_fields(invoice),
         **_invoice_fields(invoice),
     )
 
@@ -350,6 +365,14 @@ def _customer_from_item(item: CustomerItem) -> Customer:
         anniversary=item.anniversary,
         placeholder=bool(item.placeholder),
         data_quality=tuple(str(issue) for issue in item.data_quality or ()),
+        other_emails=tuple(str(address) for address in item.other_emails or ()),
+        segment=item.segment,
+        risk=item.risk,
+        dunning_hold=bool(item.dunning_hold),
+        do_not_contact=bool(item.do_not_contact),
+        suppressed_emails=tuple(sorted(item.suppressed_emails or ())),
+        last_emailed_at=parse_instant(item.last_emailed_at) if item.last_emailed_at else None,
+        next_action_at=parse_instant(item.next_action_at) if item.next_action_at else None,
     )
 
 
@@ -371,11 +394,27 @@ def _customer_fields(customer: Customer) -> dict[str, Any]:
         "anniversary": customer.anniversary,
         "placeholder": customer.placeholder,
         "data_quality": list(customer.data_quality) or None,
+        "other_emails": list(customer.other_emails) or None,
+        "segment": customer.segment,
+        "risk": customer.risk,
+        "dunning_hold": customer.dunning_hold or None,
+        "do_not_contact": customer.do_not_contact or None,
+        "next_action_shard": keys.next_action_shard(keys.customer_pk(customer.customer_id))
+        if customer.next_action_at
+        else None,
+        "next_action_at": format_instant(customer.next_action_at) if customer.next_action_at else None,
     }
 
 
 def _customer_item(customer: Customer) -> CustomerItem:
-    return CustomerItem(keys.customer_pk(customer.customer_id), PROFILE_SK, **_customer_fields(customer))
+    """The whole item, the dunning function's own attributes (SES feedback, last email) included."""
+    return CustomerItem(
+        keys.customer_pk(customer.customer_id),
+        PROFILE_SK,
+        **_customer_fields(customer),
+        suppressed_emails=set(customer.suppressed_emails) or None,
+        last_emailed_at=format_instant(customer.last_emailed_at) if customer.last_emailed_at else None,
+    )
 
 
 def _payment_from_item(item: PaymentItem) -> Payment:

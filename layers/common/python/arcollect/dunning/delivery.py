@@ -1,0 +1,449 @@
+"""Carrying out a customer's plan with an exactly-once effect per (invoice, step).
+
+Order of work for one customer: the email first (reserve -> send -> complete), then the tasks (one
+transaction each), then the invoices nobody touched get their next look, broken promises are closed,
+and the customer's own next look is set. Every step is safe to repeat: a retried run finds the
+touches already made and does not make them again. The single window no storage can close (SES has
+accepted the email, the completion was not written) is found by the next run through the reservation
+that outlived its lease: it is logged, given to a person as a review task, and never resent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from arcollect.dunning.calendar import Calendar
+from arcollect.dunning.emails import Contact as Signatory
+from arcollect.dunning.emails import ReminderEmail, render_email
+from arcollect.dunning.engine import CustomerPlan, EmailPlan, Outcome, TaskPlan, evaluate
+from arcollect.dunning.policy import PolicySet
+from arcollect.entities import Activity, Customer, Invoice, Promise, Task, TaskKind
+from arcollect.observability import logger
+from arcollect.store.dunning import EmailTouchRecord, InvoiceState, Refusal, Reservation
+from arcollect.store.mail import MailRejected
+
+# A reservation older than this without a message id is in doubt (no run lives that long: the
+# function's timeout is 5 minutes); a younger one may be another invocation sending right now.
+LEASE = timedelta(minutes=15)
+
+# SES message tags: the customer and step say what a message was, the touch id finds its reservation.
+TAG_CUSTOMER = "customer_id"
+TAG_STEP = "step"
+TAG_TOUCH = "touch_id"
+
+
+class Store(Protocol):
+    def reserve_email(
+        self,
+        customer_id: str,
+        touch_id: str,
+        step: str,
+        touches: Sequence[tuple[str, str]],
+        recipients: Sequence[str],
+        promises: dict[str, str],
+        at: datetime,
+    ) -> Reservation: ...
+
+    def complete_email(
+        self,
+        customer_id: str,
+        touch_id: str,
+        message_id: str,
+        states: Sequence[InvoiceState],
+        activity: Activity,
+        at: datetime,
+    ) -> None: ...
+
+    def release_email(self, customer_id: str, touch_id: str, touches: Sequence[tuple[str, str]]) -> None: ...
+
+    def ledger_touch(self, customer_id: str, invoice_number: str, step: str) -> str | None: ...
+
+    def email_touch(self, customer_id: str, touch_id: str) -> EmailTouchRecord | None: ...
+
+    def mark_in_doubt(self, customer_id: str, touch_id: str) -> bool: ...
+
+    def settle_touches(self, customer_id: str, states: Sequence[InvoiceState], at: datetime) -> None: ...
+
+    def create_task(
+        self, task: Task, states: Sequence[InvoiceState], promises: dict[str, str], at: datetime
+    ) -> tuple[bool, tuple[str, ...]]: ...
+
+    def reschedule(self, customer_id: str, invoice_number: str, at: datetime | None) -> None: ...
+
+    def reschedule_customer(self, customer_id: str, at: datetime | None) -> None: ...
+
+    def promise_broken(self, customer_id: str, promise_id: str, at: datetime) -> None: ...
+
+    def clear_promise(self, customer_id: str, invoice_number: str, promise_id: str) -> None: ...
+
+
+class Mailer(Protocol):
+    def send(self, *, sender: str, to: list[str], raw: bytes, tags: dict[str, str]) -> str: ...
+
+
+class Pacer:
+    """Keeps sends at or below ``rate`` per second (SES refuses faster sending with a throttle)."""
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._interval = 1.0 / rate
+        self._clock, self._sleep = clock, sleep
+        self._next = 0.0
+
+    def wait(self) -> None:
+        now = self._clock()
+        if now < self._next:
+            self._sleep(self._next - now)
+            now = self._next
+        self._next = now + self._interval
+
+
+@dataclass(frozen=True)
+class Services:
+    """What carrying out a plan needs from outside: storage, SES, the policy and the clock's calendar."""
+
+    store: Store
+    mailer: Mailer
+    policies: PolicySet
+    calendar: Calendar
+    sender: str
+    link_for: Callable[[str], str]
+    pacer: Pacer
+
+
+@dataclass
+class RunReport:
+    customers: int = 0
+    emails_sent: int = 0
+    invoices_emailed: int = 0
+    tasks_created: int = 0
+    in_doubt: int = 0
+    failed_customers: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+    def absorb(self, other: RunReport) -> None:
+        self.customers += other.customers
+        self.emails_sent += other.emails_sent
+        self.invoices_emailed += other.invoices_emailed
+        self.tasks_created += other.tasks_created
+        self.in_doubt += other.in_doubt
+        self.failed_customers += other.failed_customers
+        self.outcomes.update(other.outcomes)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "customers": self.customers,
+            "emails_sent": self.emails_sent,
+            "invoices_emailed": self.invoices_emailed,
+            "tasks_created": self.tasks_created,
+            "in_doubt": self.in_doubt,
+            "failed_customers": self.failed_customers,
+            "outcomes": dict(sorted(self.outcomes.items())),
+        }
+
+
+def process_customer(
+    *,
+    customer_id: str,
+    customer: Customer | None,
+    invoices: Sequence[Invoice],
+    now: datetime,
+    services: Services,
+    customer_due: bool = False,
+) -> RunReport:
+    """Evaluate the policy for one customer and carry the plan out."""
+    plan = evaluate(
+        customer_id=customer_id,
+        customer=customer,
+        invoices=invoices,
+        now=now,
+        policies=services.policies,
+        calendar=services.calendar,
+        customer_due=customer_due,
+    )
+    return carry_out(plan, customer=customer, invoices=invoices, services=services)
+
+
+def carry_out(
+    plan: CustomerPlan, *, customer: Customer | None, invoices: Sequence[Invoice], services: Services
+) -> RunReport:
+    report = RunReport(customers=1)
+    report.outcomes.update(note.outcome.value for note in plan.notes)
+    by_number = {invoice.invoice_number: invoice for invoice in invoices}
+    next_at = {r.invoice_number: r.next_action_at for r in plan.reschedules}
+    touched: set[str] = set()
+    # A stage (an email and tasks of one invoice) moves the invoice's next look only once all of it is
+    # recorded: until then the invoice stays due (``plan.now``), so a run that crashes between the email
+    # and its tasks, or whose email SES refused, is finished by the next tick instead of the invoice
+    # jumping to its next step and the undone part being passed over for good.
+    tasked = {t.invoice_number for task in plan.tasks for t in task.touches}
+    emailed = {t.invoice_number for t in plan.email.touches} if plan.email else set()
+    if plan.email is not None and customer is not None:
+        held = {n: (plan.now if n in tasked else at) for n, at in next_at.items()}
+        recorded = _email(plan, plan.email, customer, by_number, held, services, report)
+        next_at.update({n: plan.now for n in emailed - recorded if n in next_at})
+        for number in set(next_at) - set(held):
+            next_at.pop(number)  # refused as changed: the next sweep sees the new state
+        touched |= recorded
+    for task in plan.tasks:
+        touched |= _task(plan, task, by_number, next_at, services, report)
+    store = services.store
+    for number, at in next_at.items():
+        if number not in touched:
+            store.reschedule(plan.customer_id, number, at)
+    for promise_id in plan.broken_promises:
+        for invoice in invoices:
+            if invoice.promise_id == promise_id:
+                store.clear_promise(plan.customer_id, invoice.invoice_number, promise_id)
+        store.promise_broken(plan.customer_id, promise_id, plan.now)
+    if plan.customer_due:
+        store.reschedule_customer(plan.customer_id, plan.customer_next_action_at)
+    return report
+
+
+def _states(touches: Sequence[tuple[str, str]], next_at: dict[str, datetime | None]) -> list[InvoiceState]:
+    steps: dict[str, list[str]] = {}
+    for number, step in touches:
+        steps.setdefault(number, []).append(step)
+    return [InvoiceState(number, tuple(s), next_at.get(number)) for number, s in steps.items()]
+
+
+def _promises(plan_touches: Sequence[tuple[str, str]], by_number: dict[str, Invoice]) -> dict[str, str]:
+    """The promise a missed-promise touch is about (its reservation checks the promise is unchanged)."""
+    return {
+        number: by_number[number].promise_id or ""
+        for number, _ in plan_touches
+        if number in by_number and by_number[number].promise_id
+    }
+
+
+def _email(
+    plan: CustomerPlan,
+    email: EmailPlan,
+    customer: Customer,
+    by_number: dict[str, Invoice],
+    next_at: dict[str, datetime | None],
+    services: Services,
+    report: RunReport,
+) -> set[str]:
+    store, now = services.store, plan.now
+    wanted = [(t.invoice_number, t.step_id) for t in email.touches]
+    reservation = store.reserve_email(
+        plan.customer_id,
+        email.touch_id,
+        email.step_id,
+        wanted,
+        email.recipients,
+        _promises(wanted, by_number),
+        now,
+    )
+    _refusals(plan, reservation.refused, next_at, services, report)
+    if not reservation.reserved:
+        return {r.invoice_number for r in reservation.refused if r.reason == "touched"}
+    reserved_invoices = tuple(by_number[n] for n in dict.fromkeys(n for n, _ in reservation.reserved))
+    owner = services.policies.contact(customer.owner) or services.policies.contact(
+        services.policies.settings.manager
+    )
+    message = render_email(
+        ReminderEmail(
+            customer=customer,
+            invoices=reserved_invoices,
+            template=email.template,
+            step=email.step_id,
+            recipients=email.recipients,
+            sender=services.sender,
+            portal_url=services.link_for(plan.customer_id),
+            now=now,
+            touch_id=email.touch_id,
+            owner=Signatory(owner.name, owner.email) if owner else None,
+            promised_date=email.promised_date,
+            sender_name=services.policies.settings.sender_name,
+        )
+    )
+    services.pacer.wait()
+    try:
+        message_id = services.mailer.send(
+            sender=services.sender,
+            to=list(email.recipients),
+            raw=message.as_bytes(),
+            tags={TAG_CUSTOMER: plan.customer_id, TAG_STEP: _tag(email.step_id), TAG_TOUCH: email.touch_id},
+        )
+    except MailRejected as error:
+        # SES refused this message for good: free the touches, say so; the next run tries again
+        # (a bounced address is suppressed by then, or the fix-contact task is open).
+        store.release_email(plan.customer_id, email.touch_id, reservation.reserved)
+        report.outcomes["email_rejected"] += 1
+        logger.warning(
+            "SES rejected a reminder", extra={"customer_id": plan.customer_id, "error": str(error)}
+        )
+        return set()
+    except Exception:
+        # Not sent (a throttle, a network error): free the touches and let the run be retried.
+        store.release_email(plan.customer_id, email.touch_id, reservation.reserved)
+        raise
+    numbers = [n for n, _ in reservation.reserved]
+    store.complete_email(
+        plan.customer_id,
+        email.touch_id,
+        message_id,
+        _states(reservation.reserved, next_at),
+        Activity(
+            customer_id=plan.customer_id,
+            at=now,
+            activity_id=message_id,
+            kind="email_sent",
+            summary=(
+                f"Reminder ({email.template}, step {email.step_id}) for {len(set(numbers))} invoice(s) "
+                f"to {', '.join(email.recipients)}"
+            ),
+            detail={
+                "message_id": message_id,
+                "touch_id": email.touch_id,
+                "step": email.step_id,
+                "template": email.template,
+                "invoices": ",".join(dict.fromkeys(numbers)),
+                "policy": plan.policy,
+                "segment": plan.segment,
+            },
+        ),
+        now,
+    )
+    report.emails_sent += 1
+    report.invoices_emailed += len(set(numbers))
+    return set(numbers)
+
+
+def _tag(value: str) -> str:
+    """SES tag values allow letters, digits, ``_``, ``-``, ``.`` and ``@`` only."""
+    return "".join(c if c.isalnum() or c in "_-.@" else "-" for c in value)[:256]
+
+
+def _refusals(
+    plan: CustomerPlan,
+    refusals: Sequence[Refusal],
+    next_at: dict[str, datetime | None],
+    services: Services,
+    report: RunReport,
+) -> None:
+    store = services.store
+    seen: set[str] = set()
+    for refusal in refusals:
+        if refusal.reason == "changed":
+            # Paid, disputed or promised since the index was read: the next sweep sees the new state.
+            report.outcomes["changed_before_send"] += 1
+            next_at.pop(refusal.invoice_number, None)
+            continue
+        if refusal.reason == "customer":
+            report.outcomes["customer_on_hold"] += 1
+            continue
+        touch_id = store.ledger_touch(plan.customer_id, refusal.invoice_number, refusal.step)
+        if not touch_id or touch_id in seen:
+            continue
+        seen.add(touch_id)
+        record = store.email_touch(plan.customer_id, touch_id)
+        if record is None:
+            continue
+        states = _states(record.touches, next_at)
+        if record.message_id:
+            # Sent and recorded, but the invoices were not updated (a crash between chunks): repair.
+            store.settle_touches(plan.customer_id, states, plan.now)
+            report.outcomes["repaired"] += 1
+        elif plan.now - record.reserved_at >= LEASE:
+            _in_doubt(plan, record, states, services, report)
+        else:
+            report.outcomes["in_flight"] += 1
+
+
+def _in_doubt(
+    plan: CustomerPlan,
+    record: EmailTouchRecord,
+    states: list[InvoiceState],
+    services: Services,
+    report: RunReport,
+) -> None:
+    store = services.store
+    report.in_doubt += 1
+    logger.error(
+        "reminder email in doubt: SES may have sent it, its completion was never written; not resent",
+        extra={"customer_id": plan.customer_id, "touch_id": record.touch_id, "step": record.step},
+    )
+    if store.mark_in_doubt(plan.customer_id, record.touch_id):
+        numbers = ", ".join(dict.fromkeys(n for n, _ in record.touches))
+        store.create_task(
+            Task(
+                customer_id=plan.customer_id,
+                task_id=f"review-{record.touch_id}",
+                kind=TaskKind.REVIEW_TOUCH,
+                title=(
+                    f"Check whether reminder {record.step} for {numbers} reached the customer "
+                    "(SES may have sent it; it was not resent)"
+                ),
+                created_at=plan.now,
+                detail={"touch_id": record.touch_id, "reserved_at": record.reserved_at.isoformat()},
+            ),
+            (),
+            {},
+            plan.now,
+        )
+    store.settle_touches(plan.customer_id, states, plan.now)
+
+
+def _task(
+    plan: CustomerPlan,
+    task: TaskPlan,
+    by_number: dict[str, Invoice],
+    next_at: dict[str, datetime | None],
+    services: Services,
+    report: RunReport,
+) -> set[str]:
+    touches = [(t.invoice_number, t.step_id) for t in task.touches]
+    states = _states(touches, next_at)
+    created, refused = services.store.create_task(
+        Task(
+            customer_id=plan.customer_id,
+            task_id=task.task_id,
+            kind=task.kind,
+            title=task.title,
+            created_at=plan.now,
+            detail={
+                "step": task.step_id,
+                "priority": task.priority.value,
+                "assignee": task.assignee,
+                "invoices": ",".join(task.all_invoice_numbers),
+                "policy": plan.policy,
+            },
+        ),
+        states,
+        _promises(touches, by_number),
+        plan.now,
+    )
+    for number in refused:
+        next_at.pop(number, None)
+    report.outcomes["changed_before_task"] += len(refused)
+    if created:
+        report.tasks_created += 1
+    return {s.invoice_number for s in states if s.invoice_number not in refused}
+
+
+def promise_to_pay(
+    promise: Promise, *, policies: PolicySet, calendar: Calendar, zone_name: str | None
+) -> datetime:
+    """When a promise's invoices are next looked at: the day after the promised date plus grace."""
+    from arcollect.dunning.calendar import resolve_zone
+
+    zone, _ = resolve_zone(zone_name, policies.settings.time_zone)
+    end = promise.promised_until + timedelta(days=policies.settings.promise_grace_days + 1)
+    return calendar.day_start(end, zone)
+
+
+__all__ = ["LEASE", "Outcome", "Pacer", "RunReport", "Services", "carry_out", "process_customer"]

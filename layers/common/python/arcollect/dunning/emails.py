@@ -1,0 +1,377 @@
+"""Reminder emails: one email per customer and touch, listing every invoice it is about.
+
+The words live in ``templates/wording.yaml`` (per language and template), the page in
+``templates/layout.html`` and ``templates/layout.txt`` (shared by every language and template). The
+email is ``multipart/alternative``: a plain-text part and an HTML part with the same content.
+
+Nothing here reads the wall clock: "days late", the dates and the ``Date`` header come from
+``ReminderEmail.now``. Customer-provided strings (names, invoice and PO numbers) are escaped in the HTML
+part, and line breaks are taken out of anything that goes into a header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+
+from arcollect.clock import format_instant
+from arcollect.entities import Customer, Invoice
+
+# Headers that let anyone reading the mail (and the local outbox) see what the touch was.
+HEADER_CUSTOMER = "X-Arcollect-Customer"
+HEADER_STEP = "X-Arcollect-Step"
+HEADER_INVOICES = "X-Arcollect-Invoices"
+HEADER_SENT_AT = "X-Arcollect-Sent-At"
+HEADER_TOUCH = "X-Arcollect-Touch"
+
+# The tone of the email, gentle to severe (the order the known names are listed in).
+TEMPLATE_ORDER: tuple[str, ...] = (
+    "courtesy",
+    "outreach",
+    "due",
+    "reminder",
+    "firm",
+    "final_notice",
+    "missed_promise",
+)
+TEMPLATES: frozenset[str] = frozenset(TEMPLATE_ORDER)
+# The languages an email can be written in; the first is the fallback for any other.
+LANGUAGES: tuple[str, ...] = ("en", "de", "fr")
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+WORDING_FILE = TEMPLATE_DIR / "wording.yaml"
+
+# Currencies whose amounts do not have two decimals (ISO 4217 minor units).
+_MINOR_UNITS: Mapping[str, int] = {
+    "BHD": 3,
+    "CLP": 0,
+    "ISK": 0,
+    "JOD": 3,
+    "JPY": 0,
+    "KRW": 0,
+    "KWD": 3,
+    "OMR": 3,
+    "TND": 3,
+    "UGX": 0,
+    "VND": 0,
+}
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+
+
+class UnknownTemplate(ValueError):
+    """A template name that is not one of ``TEMPLATES``."""
+
+
+@dataclass(frozen=True)
+class Contact:
+    """The account owner: signs the email and receives replies."""
+
+    name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class ReminderEmail:
+    """Everything one reminder email says and whom it goes to."""
+
+    customer: Customer
+    invoices: tuple[Invoice, ...]
+    template: str
+    step: str
+    recipients: tuple[str, ...]
+    sender: str
+    portal_url: str
+    now: datetime
+    touch_id: str
+    owner: Contact | None = None
+    promised_date: date | None = None
+    sender_name: str = "Accounts Receivable"
+
+
+def language_for(customer: Customer) -> str:
+    """The email language for a customer: ``de-DE`` -> ``de``, ``FR`` -> ``fr``, unknown -> ``en``."""
+    primary = re.split(r"[-_.@\s]", (customer.language or "").strip(), maxsplit=1)[0].lower()
+    return primary if primary in LANGUAGES else LANGUAGES[0]
+
+
+def template_problems(names: Iterable[str]) -> list[str]:
+    """One message per unknown template name (for validating a dunning policy); empty when all are known."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        if name not in TEMPLATES and name not in seen:
+            seen.add(name)
+            problems.append(_unknown_template_message(name))
+    return problems
+
+
+def format_money(amount: Decimal, currency: str, language: str) -> str:
+    """``1,234.56 EUR`` (en), ``1.234,56 EUR`` (de), ``1 234,56 EUR`` (fr, narrow no-break space)."""
+    style = _format(language)
+    places = _MINOR_UNITS.get(currency.upper(), 2)
+    rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    whole, _, fraction = f"{abs(rounded):.{places}f}".partition(".")
+    groups: list[str] = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    groups.insert(0, whole)
+    number = str(style["group"]).join(groups) + (str(style["decimal"]) + fraction if fraction else "")
+    sign = "-" if rounded < 0 else ""
+    return f"{sign}{number} {currency}"
+
+
+def format_date(day: date, language: str) -> str:
+    """``23 Nov 2026`` (en), ``23.11.2026`` (de), ``23/11/2026`` (fr)."""
+    style = _format(language)
+    months: list[str] = style["months"]
+    return str(style["date"]).format(
+        day=day.day, dd=f"{day.day:02d}", mm=f"{day.month:02d}", mon=months[day.month - 1], year=day.year
+    )
+
+
+def render_email(email: ReminderEmail) -> EmailMessage:
+    """The reminder as a ``multipart/alternative`` message (text/plain, then text/html) with its headers."""
+    if email.template not in TEMPLATES:
+        raise UnknownTemplate(_unknown_template_message(email.template))
+    if not email.invoices:
+        raise ValueError("a reminder email needs at least one invoice")
+    if not email.recipients:
+        raise ValueError("a reminder email needs at least one recipient")
+    if email.now.tzinfo is None or email.now.utcoffset() is None:
+        raise ValueError("ReminderEmail.now must be an aware datetime")
+    portal_url = _web_url(email.portal_url)
+    if portal_url is None:
+        raise ValueError(f"portal_url {email.portal_url!r} is not an http(s) URL")
+
+    language = language_for(email.customer)
+    context = _context(email, language, portal_url)
+    environment = _environment()
+    message = EmailMessage()
+    message["From"] = Address(display_name=_one_line(email.sender_name), addr_spec=email.sender.strip())
+    message["To"] = [Address(addr_spec=recipient.strip()) for recipient in email.recipients]
+    message["Subject"] = context["subject"]
+    message["Date"] = format_datetime(email.now.astimezone(UTC))
+    message["Message-ID"] = _message_id(email)
+    if email.owner is not None and email.owner.email:
+        message["Reply-To"] = Address(
+            display_name=_one_line(email.owner.name), addr_spec=email.owner.email.strip()
+        )
+    message[HEADER_CUSTOMER] = _one_line(email.customer.customer_id)
+    message[HEADER_STEP] = _one_line(email.step)
+    message[HEADER_INVOICES] = ",".join(_one_line(invoice.invoice_number) for invoice in email.invoices)
+    message[HEADER_SENT_AT] = format_instant(email.now)
+    message[HEADER_TOUCH] = _one_line(email.touch_id)
+    message.set_content(environment.get_template("layout.txt").render(context))
+    message.add_alternative(environment.get_template("layout.html").render(context), subtype="html")
+    # After the parts: setting content moves Content-* headers into the first part.
+    message["Content-Language"] = language
+    return message
+
+
+# -- the words and the page --------------------------------------------------------------------------
+
+
+def _context(email: ReminderEmail, language: str, portal_url: str) -> dict[str, Any]:
+    """What the layouts show, every value plain text (the HTML layout escapes it)."""
+    words = _wording()["languages"][language]
+    style = words["format"]
+    today = email.now.astimezone(UTC).date()
+    invoices = email.invoices
+    count = len(invoices)
+    totals = [
+        format_money(amount, currency, language) for currency, amount in _totals_by_currency(invoices).items()
+    ]
+    oldest_due = min(invoice.due_date for invoice in invoices)
+    promised = _promised_date(email) if email.template == "missed_promise" else None
+    name = _one_line(email.customer.name) or _one_line(email.customer.customer_id)
+    variables: dict[str, Any] = {
+        "name": name,
+        "count": count,
+        "total": " + ".join(totals),
+        "invoice": _one_line(invoices[0].invoice_number),
+        "due_date": format_date(oldest_due, language),
+        "overdue": _status(oldest_due, today, language),
+        "promised_date": format_date(promised, language) if promised else "",
+        "company": _one_line(email.sender_name),
+    }
+    labels = {
+        key: _say(value, language, variables)
+        for key, value in words["labels"].items()
+        if isinstance(value, str)
+    }
+    texts = words["templates"][email.template]
+    owner = email.owner
+    return {
+        "lang": language,
+        "accent": _wording()["accents"][email.template],
+        "colon": style["colon"],
+        "labels": labels,
+        "subject": _one_line(_say(texts["subject"], language, variables, count)),
+        "greeting": labels["greeting"],
+        "intro": _say(texts["intro"], language, variables, count),
+        "closing": _say(texts["closing"], language, variables, count),
+        "promised": variables["promised_date"],
+        "rows": [
+            {
+                "number": _one_line(invoice.invoice_number),
+                "po": _one_line(invoice.po_number or ""),
+                "invoice_date": format_date(invoice.invoice_date, language),
+                "due_date": format_date(invoice.due_date, language),
+                "status": _status(invoice.due_date, today, language),
+                "late": invoice.due_date < today,
+                "amount": format_money(invoice.open_amount, invoice.currency, language),
+                "pay_url": _web_url(invoice.pay_url),
+            }
+            for invoice in invoices
+        ],
+        "totals": totals,
+        "portal_url": portal_url,
+        "signer": _one_line(owner.name) if owner and owner.name.strip() else _one_line(email.sender_name),
+        "signer_team": _one_line(email.sender_name) if owner and owner.name.strip() else "",
+        "signer_email": (owner.email or "").strip() if owner else "",
+    }
+
+
+def _say(text: object, language: str, variables: Mapping[str, Any], count: int = 1) -> str:
+    """One wording entry rendered as plain text: its plural form for ``count``, then its variables."""
+    style = _format(language)
+    if isinstance(text, Mapping):
+        if count == 0 and "zero" in text:
+            text = text["zero"]
+        elif count in style["one"]:
+            text = text["one"]
+        else:
+            text = text["other"]
+    rendered = _compiled(str(text)).render(variables)
+    for mark in style["no_break_before"]:
+        rendered = rendered.replace(f" {mark}", f"\u00a0{mark}")
+    return rendered
+
+
+def _status(due: date, today: date, language: str) -> str:
+    """``12 days overdue``, ``due today`` or ``due in 5 days``, in the language."""
+    labels = _wording()["languages"][language]["labels"]
+    days = (today - due).days
+    if days > 0:
+        return _say(labels["days_late"], language, {"n": days}, days)
+    if days == 0:
+        return _say(labels["due_today"], language, {})
+    return _say(labels["due_in"], language, {"n": -days}, -days)
+
+
+def _totals_by_currency(invoices: Sequence[Invoice]) -> dict[str, Decimal]:
+    """The open amount per currency: amounts in different currencies are never added up."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for invoice in invoices:
+        totals[invoice.currency] += invoice.open_amount
+    return dict(sorted(totals.items()))
+
+
+def _promised_date(email: ReminderEmail) -> date:
+    if email.promised_date is not None:
+        return email.promised_date
+    promised = [invoice.promised_until for invoice in email.invoices if invoice.promised_until]
+    if not promised:
+        raise ValueError("the missed_promise template needs promised_date (or invoices with promised_until)")
+    return max(promised)
+
+
+def _unknown_template_message(name: str) -> str:
+    return f"unknown email template {name!r}; the known templates are: {', '.join(TEMPLATE_ORDER)}"
+
+
+# -- headers -----------------------------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    """A value safe for one header line: line breaks become spaces, runs of white space one space."""
+    return " ".join(_LINE_BREAKS.sub(" ", text).split())
+
+
+def _message_id(email: ReminderEmail) -> str:
+    """A Message-ID derived from the touch, so that rendering the same touch again gives the same id."""
+    digest = hashlib.sha256(f"{email.touch_id}\0{email.customer.customer_id}".encode()).hexdigest()[:16]
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", email.touch_id).strip(".-")[:64] or "touch"
+    domain = email.sender.rpartition("@")[2]
+    domain = domain if re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", domain) else "arcollect.local"
+    return f"<{readable}.{digest}@{domain}>"
+
+
+def _web_url(url: str | None) -> str | None:
+    """The URL when it is an http(s) link; anything else (``javascript:``, a bare word) is not linked."""
+    if not url:
+        return None
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or _LINE_BREAKS.search(url):
+        return None
+    return url
+
+
+# -- loading, once per process -----------------------------------------------------------------------
+
+
+@cache
+def _environment() -> Environment:
+    """The Jinja2 environment for the layouts, built on first use and kept for the process."""
+    return Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+@cache
+def _compiled(source: str) -> Template:
+    return _environment().from_string(source)
+
+
+@cache
+def _wording() -> dict[str, Any]:
+    """``wording.yaml``, checked: every language has every template's subject, intro and closing."""
+    document = yaml.safe_load(WORDING_FILE.read_text(encoding="utf-8"))
+    problems: list[str] = []
+    if set(document.get("accents", {})) != TEMPLATES:
+        problems.append("accents must name every template")
+    for language in LANGUAGES:
+        words = document.get("languages", {}).get(language)
+        if not isinstance(words, dict):
+            problems.append(f"language {language!r} is missing")
+            continue
+        for name in TEMPLATE_ORDER:
+            texts = words.get("templates", {}).get(name, {})
+            problems += [
+                f"{language}.{name}.{key} is missing"
+                for key in ("subject", "intro", "closing")
+                if key not in texts
+            ]
+    if problems:
+        raise ValueError(f"{WORDING_FILE}: " + "; ".join(problems))
+    result: dict[str, Any] = document
+    return result
+
+
+def _format(language: str) -> dict[str, Any]:
+    style: dict[str, Any] = _wording()["languages"][language if language in LANGUAGES else LANGUAGES[0]][
+        "format"
+    ]
+    return style

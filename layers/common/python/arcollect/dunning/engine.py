@@ -1,0 +1,519 @@
+"""The rules engine: what the policy asks for one customer at one instant, and why.
+
+``evaluate`` is pure. The sweep hands it a customer and the customer's invoices that the sparse index
+says are due; it returns a ``CustomerPlan``: at most one consolidated email (its tone is the most severe
+step among the invoices it lists), collector tasks, the next time each invoice wants a look, and a note
+for every decision (taken, skipped, suppressed, deferred) so a preview can explain the run line by line.
+``delivery`` carries a plan out; ``preview`` prints it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from arcollect.clock import anniversary_in, next_anniversary
+from arcollect.dunning.calendar import Calendar, resolve_zone
+from arcollect.dunning.policy import Action, Anchor, Occurrence, Policy, PolicySet, Priority, Step, Trigger
+from arcollect.entities import Customer, DocumentType, Invoice
+
+# Steps the engine adds on its own (not from the policy): they have fixed ids so they happen once.
+MISSED_PROMISE = "missed_promise"
+MISSED_PROMISE_CALL = "missed_promise_call"
+FIX_CONTACT = "fix_contact"
+CHECK_IN = "check_in"
+
+
+class Outcome(StrEnum):
+    EMAIL = "email"
+    TASK = "task"
+    SKIPPED = "skipped"
+    SUPPRESSED = "suppressed"
+    DEFERRED = "deferred"
+    NOT_APPLICABLE = "not_applicable"
+    WAITING = "waiting"
+
+
+@dataclass(frozen=True)
+class Touch:
+    """One (invoice, step occurrence): the unit that happens at most once."""
+
+    invoice_number: str
+    step_id: str
+    due_on: date
+
+
+@dataclass(frozen=True)
+class EmailPlan:
+    step_id: str
+    template: str
+    touches: tuple[Touch, ...]
+    recipients: tuple[str, ...]
+    touch_id: str
+    promised_date: date | None = None
+
+    @property
+    def invoice_numbers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t.invoice_number for t in self.touches))
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    task_id: str
+    kind: str
+    step_id: str
+    title: str
+    priority: Priority
+    assignee: str
+    touches: tuple[Touch, ...]
+    # Invoices a task is about without being a touch of theirs (fix contact, check-in).
+    invoice_numbers: tuple[str, ...] = ()
+
+    @property
+    def all_invoice_numbers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys([*(t.invoice_number for t in self.touches), *self.invoice_numbers]))
+
+
+@dataclass(frozen=True)
+class Note:
+    invoice_number: str | None
+    outcome: Outcome
+    step_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    """When an invoice wants its next look (None: never again, it leaves the sweep's index)."""
+
+    invoice_number: str
+    next_action_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CustomerPlan:
+    customer_id: str
+    now: datetime
+    segment: str
+    policy: str
+    zone: str
+    email: EmailPlan | None = None
+    tasks: tuple[TaskPlan, ...] = ()
+    notes: tuple[Note, ...] = ()
+    # Every due invoice's next look, given the plan is carried out (touched invoices included).
+    reschedules: tuple[Reschedule, ...] = ()
+    # Promises (by id) this run finds broken: their invoices are reminded now.
+    broken_promises: tuple[str, ...] = ()
+    # The customer's own next look (the anniversary check-in); None leaves it out of the index.
+    customer_next_action_at: datetime | None = None
+    customer_due: bool = False
+
+    @property
+    def touches(self) -> tuple[Touch, ...]:
+        email = self.email.touches if self.email else ()
+        return (*email, *(t for task in self.tasks for t in task.touches))
+
+
+def touch_id(customer_id: str, touches: Iterable[Touch]) -> str:
+    """A stable id for one email: the same touches give the same id, so a retried run recognises it."""
+    material = customer_id + "|" + "|".join(sorted(f"{t.invoice_number}#{t.step_id}" for t in touches))
+    return hashlib.sha256(material.encode()).hexdigest()[:24]
+
+
+def _task_id(step_id: str, numbers: Iterable[str]) -> str:
+    digest = hashlib.sha256("|".join(sorted(numbers)).encode()).hexdigest()[:12]
+    return f"dunning-{step_id.replace('#', '-')}-{digest}"
+
+
+@dataclass
+class _Context:
+    customer_id: str
+    customer: Customer | None
+    now: datetime
+    zone: ZoneInfo
+    today: date
+    policies: PolicySet
+    policy: Policy
+    calendar: Calendar
+    notes: list[Note] = field(default_factory=list)
+    reschedules: dict[str, datetime | None] = field(default_factory=dict)
+
+    def note(self, invoice: Invoice | None, outcome: Outcome, step_id: str | None, reason: str) -> None:
+        self.notes.append(Note(invoice.invoice_number if invoice else None, outcome, step_id, reason))
+
+    def day_start(self, day: date) -> datetime:
+        return self.calendar.day_start(day, self.zone)
+
+    def later(self, invoice: Invoice, at: datetime | None) -> None:
+        self.reschedules[invoice.invoice_number] = at
+
+
+@dataclass(frozen=True)
+class _Stage:
+    """The steps of one invoice that run together now (the latest day that fell due)."""
+
+    invoice: Invoice
+    occurrences: tuple[Occurrence, ...]
+    next_at: datetime | None
+    broken_promise: str | None = None
+
+    @property
+    def emails(self) -> list[Occurrence]:
+        return [o for o in self.occurrences if o.step.action is Action.EMAIL]
+
+    @property
+    def tasks(self) -> list[Occurrence]:
+        return [o for o in self.occurrences if o.step.action is not Action.EMAIL]
+
+
+def evaluate(
+    *,
+    customer_id: str,
+    customer: Customer | None,
+    invoices: Sequence[Invoice],
+    now: datetime,
+    policies: PolicySet,
+    calendar: Calendar,
+    customer_due: bool = False,
+) -> CustomerPlan:
+    """The plan for one customer at ``now``; ``customer_due`` says the customer's own item came due
+    (its anniversary)."""
+    settings = policies.settings
+    zone, _ = resolve_zone(customer.time_zone if customer else None, settings.time_zone)
+    today = now.astimezone(zone).date()
+    segment, policy = policies.policy_for(customer, today)
+    context = _Context(customer_id, customer, now, zone, today, policies, policy, calendar)
+
+    stages = [
+        stage
+        for invoice in sorted(invoices, key=lambda i: (i.due_date, i.invoice_number))
+        if (stage := _stage(context, invoice)) is not None
+    ]
+    email, tasks, broken = _contact(context, stages)
+    check_in, customer_next = _anniversary(context, customer_due)
+    return CustomerPlan(
+        customer_id=customer_id,
+        now=now,
+        segment=segment.name,
+        policy=policy.name,
+        zone=zone.key,
+        email=email,
+        tasks=tuple(tasks + check_in),
+        notes=tuple(context.notes),
+        reschedules=tuple(Reschedule(n, at) for n, at in sorted(context.reschedules.items())),
+        broken_promises=tuple(broken),
+        customer_next_action_at=customer_next,
+        customer_due=customer_due,
+    )
+
+
+def _stage(context: _Context, invoice: Invoice) -> _Stage | None:
+    """Decide what is due for one invoice; None when nothing runs now (the reason is noted)."""
+    customer, today = context.customer, context.today
+    if not invoice.is_open or invoice.document_type != DocumentType.INVOICE:
+        context.note(invoice, Outcome.SUPPRESSED, None, "closed: nothing is owed on it any more")
+        context.later(invoice, None)
+        return None
+    if invoice.disputed:
+        context.note(invoice, Outcome.SUPPRESSED, None, "disputed: left out until the dispute is resolved")
+        context.later(invoice, None)
+        return None
+    if customer is not None and customer.dunning_hold:
+        context.note(invoice, Outcome.SUPPRESSED, None, "the customer is on dunning hold")
+        context.later(invoice, context.day_start(today + timedelta(days=1)))
+        return None
+    occurrences = context.policy.occurrences(invoice)
+    upcoming = [o for o in occurrences if o.due_on > today and o.step_id not in invoice.steps_done]
+    next_at = context.day_start(upcoming[0].due_on) if upcoming else None
+    if invoice.promised_until is not None:
+        grace = context.policies.settings.promise_grace_days
+        pause_end = invoice.promised_until + timedelta(days=grace)
+        if today <= pause_end:
+            context.note(
+                invoice,
+                Outcome.SUPPRESSED,
+                None,
+                f"promise to pay by {invoice.promised_until.isoformat()} (+{grace} days' grace)",
+            )
+            context.later(invoice, context.day_start(pause_end + timedelta(days=1)))
+            return None
+        return _missed_promise(context, invoice, next_at)
+
+    done = set(invoice.steps_done)
+    done_days = [o.due_on for o in occurrences if o.step_id in done]
+    last_done_day = max(done_days) if done_days else None
+    touches = sum(1 for o in occurrences if o.step_id in done and o.step.action in _TOUCHES)
+    applicable: list[Occurrence] = []
+    for occurrence in occurrences:
+        if occurrence.due_on > today or occurrence.step_id in done:
+            continue
+        if last_done_day is not None and occurrence.due_on < last_done_day:
+            # A step taken later stands in for it: this is history, not a to-do. (A step of the same
+            # day is not: a stage runs together, and a crash or an SES refusal may have left part of
+            # it undone; the ledger keeps the done part from happening twice.)
+            continue
+        reason = occurrence.step.conditions.why_not(invoice, customer, touches)
+        if reason:
+            context.note(invoice, Outcome.NOT_APPLICABLE, occurrence.step_id, reason)
+            continue
+        applicable.append(occurrence)
+    if not applicable:
+        if upcoming:
+            context.note(
+                invoice,
+                Outcome.WAITING,
+                upcoming[0].step_id,
+                f"next step {upcoming[0].step_id} falls due on {upcoming[0].due_on.isoformat()}",
+            )
+        else:
+            context.note(invoice, Outcome.WAITING, None, "the policy has no further step for it")
+        context.later(invoice, next_at)
+        return None
+    latest = max(o.due_on for o in applicable)
+    stage = tuple(o for o in applicable if o.due_on == latest)
+    for passed in (o for o in applicable if o.due_on < latest):
+        context.note(
+            invoice,
+            Outcome.SKIPPED,
+            passed.step_id,
+            f"superseded by {', '.join(o.step_id for o in stage)}: it fell due on "
+            f"{passed.due_on.isoformat()} and a later step is due now (catching up without a burst)",
+        )
+    return _Stage(invoice, stage, next_at)
+
+
+def _missed_promise(context: _Context, invoice: Invoice, next_at: datetime | None) -> _Stage:
+    """A promise whose date and grace passed with the invoice still open: a "missed promise" email and
+    a high-priority call, once per promise; then the regular steps continue from the next day."""
+    assert invoice.promised_until is not None
+    promise = invoice.promise_id or "promise"
+    occurrences = tuple(
+        occurrence
+        for occurrence in (
+            Occurrence(f"{MISSED_PROMISE}#{promise}", _MISSED_PROMISE_EMAIL, invoice.promised_until, -1),
+            Occurrence(f"{MISSED_PROMISE_CALL}#{promise}", _MISSED_PROMISE_CALL, invoice.promised_until, -1),
+        )
+        if occurrence.step_id not in invoice.steps_done
+    )
+    tomorrow = context.day_start(context.today + timedelta(days=1))
+    return _Stage(
+        invoice,
+        occurrences,
+        tomorrow if next_at is None else min(next_at, tomorrow),
+        broken_promise=promise,
+    )
+
+
+def _email_block(context: _Context) -> tuple[str | None, datetime | None]:
+    """Why no email can go to this customer at all (suppressed), or until when it must wait (deferred)."""
+    customer, settings = context.customer, context.policies.settings
+    if customer is None or customer.placeholder:
+        return "no customer master data yet (a placeholder): no address to write to", None
+    if customer.do_not_contact:
+        return "the customer is marked do-not-contact", None
+    if not customer.reachable_emails:
+        if customer.suppressed_emails:
+            return f"every address bounced or complained ({', '.join(customer.suppressed_emails)})", None
+        return "the customer has no email address", None
+    country = customer.country
+    wait = context.calendar.next_opening(context.now, context.zone, country, settings.send_window)
+    if customer.last_emailed_at is not None:
+        gap_end = customer.last_emailed_at + timedelta(days=settings.min_days_between_emails)
+        if gap_end > context.now:
+            wait = max(
+                wait, context.calendar.next_opening(gap_end, context.zone, country, settings.send_window)
+            )
+    return None, (wait if wait > context.now else None)
+
+
+def _why_waiting(context: _Context, until: datetime) -> str:
+    customer, settings = context.customer, context.policies.settings
+    closed = context.calendar.why_closed(
+        context.now, context.zone, customer.country if customer else None, settings.send_window
+    )
+    if closed:
+        return f"outside the send window ({closed}); next opening {until.isoformat()}"
+    last = customer.last_emailed_at.isoformat() if customer and customer.last_emailed_at else "recently"
+    return (
+        f"the last email went out {last} and emails keep {settings.min_days_between_emails} days apart; "
+        f"next possible {until.isoformat()}"
+    )
+
+
+def _contact(context: _Context, stages: list[_Stage]) -> tuple[EmailPlan | None, list[TaskPlan], list[str]]:
+    customer = context.customer
+    blocked, wait = _email_block(context)
+    dnc = customer is not None and customer.do_not_contact
+    emails: list[tuple[_Stage, Occurrence]] = []
+    tasks: dict[str, list[tuple[_Stage, Occurrence]]] = {}
+    broken: list[str] = []
+    no_address: list[Invoice] = []
+    for stage in stages:
+        if stage.emails and blocked is None and wait is not None:
+            # The stage runs as a whole: its tasks wait with its email (one moment, one story).
+            for occurrence in stage.occurrences:
+                context.note(stage.invoice, Outcome.DEFERRED, occurrence.step_id, _why_waiting(context, wait))
+            context.later(stage.invoice, wait)
+            continue
+        for occurrence in stage.emails:
+            if blocked is not None:
+                context.note(stage.invoice, Outcome.SUPPRESSED, occurrence.step_id, blocked)
+                if not dnc:
+                    no_address.append(stage.invoice)
+            else:
+                emails.append((stage, occurrence))
+        for occurrence in stage.tasks:
+            if dnc and occurrence.step.action is Action.CALL:
+                context.note(
+                    stage.invoice,
+                    Outcome.SUPPRESSED,
+                    occurrence.step_id,
+                    "the customer is marked do-not-contact",
+                )
+                continue
+            tasks.setdefault(occurrence.step.id, []).append((stage, occurrence))
+        if stage.broken_promise is not None:
+            broken.append(stage.broken_promise)
+        context.later(stage.invoice, stage.next_at)
+
+    email = _email_plan(context, emails) if emails else None
+    task_plans = [_task_plan(context, parts) for parts in tasks.values()]
+    if no_address:
+        task_plans.append(_fix_contact(context, blocked or "", no_address))
+    return email, task_plans, sorted(set(broken))
+
+
+def _severity(policy: Policy, occurrence: Occurrence) -> tuple[int, int]:
+    """How severe an email step is: later in the policy is firmer; a missed promise is firmest but a
+    final notice, and repeats of the last step count up."""
+    if occurrence.step.id == MISSED_PROMISE:
+        return (len(policy.steps) - 1, 0) if policy.steps else (0, 0)
+    base, _, repeat = occurrence.step_id.partition("#")
+    index = next((i for i, s in enumerate(policy.steps) if s.id == base), 0)
+    return (index, int(repeat) if repeat.isdigit() else 1)
+
+
+def _email_plan(context: _Context, parts: list[tuple[_Stage, Occurrence]]) -> EmailPlan:
+    customer = context.customer
+    assert customer is not None
+    touches = tuple(Touch(s.invoice.invoice_number, o.step_id, o.due_on) for s, o in parts)
+    promised = [s.invoice.promised_until for s, o in parts if o.step.id == MISSED_PROMISE]
+    lead = max((o for _, o in parts), key=lambda o: _severity(context.policy, o))
+    if promised:
+        lead = next(o for s, o in parts if o.step.id == MISSED_PROMISE)
+    for stage, occurrence in parts:
+        context.note(
+            stage.invoice,
+            Outcome.EMAIL,
+            occurrence.step_id,
+            f"{occurrence.step_id} fell due on {occurrence.due_on.isoformat()}"
+            + (f"; one email ({lead.step.template}) lists all {len(touches)}" if len(touches) > 1 else ""),
+        )
+    assert lead.step.template is not None
+    return EmailPlan(
+        step_id=lead.step_id,
+        template=lead.step.template,
+        touches=touches,
+        recipients=customer.reachable_emails,
+        touch_id=touch_id(context.customer_id, touches),
+        promised_date=max((p for p in promised if p is not None), default=None),
+    )
+
+
+def _assignee(context: _Context, step: Step) -> str:
+    settings, customer = context.policies.settings, context.customer
+    if step.action is Action.ESCALATION or step.action is Action.AGENCY:
+        return settings.manager
+    return (customer.owner if customer and customer.owner else None) or settings.manager
+
+
+def _task_plan(context: _Context, parts: list[tuple[_Stage, Occurrence]]) -> TaskPlan:
+    step = parts[0][1].step
+    touches = tuple(Touch(s.invoice.invoice_number, o.step_id, o.due_on) for s, o in parts)
+    for stage, occurrence in parts:
+        context.note(
+            stage.invoice,
+            Outcome.TASK,
+            occurrence.step_id,
+            f"{step.action} task for {_assignee(context, step)}: {occurrence.step_id} fell due on "
+            f"{occurrence.due_on.isoformat()}",
+        )
+    step_id = parts[0][1].step_id
+    return TaskPlan(
+        task_id=_task_id(step_id, (t.invoice_number for t in touches)),
+        kind=str(step.action),
+        step_id=step_id,
+        title=step.title or f"{step.action.replace('_', ' ').capitalize()} ({step.id})",
+        priority=step.priority,
+        assignee=_assignee(context, step),
+        touches=touches,
+    )
+
+
+def _fix_contact(context: _Context, reason: str, invoices: list[Invoice]) -> TaskPlan:
+    numbers = tuple(i.invoice_number for i in invoices)
+    customer = context.customer
+    addresses = ",".join(customer.suppressed_emails) if customer else ""
+    context.note(None, Outcome.TASK, FIX_CONTACT, f"fix contact data: {reason}")
+    return TaskPlan(
+        # One task per state of the contact data, however many runs find it broken.
+        task_id=_task_id(FIX_CONTACT, [addresses or "none"]),
+        kind=FIX_CONTACT,
+        step_id=FIX_CONTACT,
+        title=f"Fix the customer's contact data: {reason}",
+        priority=Priority.HIGH,
+        assignee=_assignee(context, _FIX_CONTACT_STEP),
+        touches=(),
+        invoice_numbers=numbers,
+    )
+
+
+def _anniversary(context: _Context, customer_due: bool) -> tuple[list[TaskPlan], datetime | None]:
+    """The relationship check-in: a task on the anniversary of the customer's first day with us."""
+    customer, settings = context.customer, context.policies.settings
+    if customer is None or customer.customer_since is None or not settings.anniversary_check_in:
+        return [], None
+    today = context.today
+    upcoming = next_anniversary(customer.customer_since, today)
+    if not customer_due:
+        return [], None
+    this_year = anniversary_in(customer.customer_since, today.year)
+    tasks: list[TaskPlan] = []
+    if this_year == today and today.year > customer.customer_since.year:
+        years = today.year - customer.customer_since.year
+        context.note(None, Outcome.TASK, CHECK_IN, f"{years} year(s) as a customer today")
+        tasks.append(
+            TaskPlan(
+                task_id=f"{CHECK_IN}-{today.year}",
+                kind=CHECK_IN,
+                step_id=f"{CHECK_IN}#{today.year}",
+                title=f"Relationship check-in: {years} year(s) as a customer",
+                priority=Priority.LOW,
+                assignee=_assignee(context, _FIX_CONTACT_STEP),
+                touches=(),
+            )
+        )
+    if upcoming == today:
+        upcoming = next_anniversary(customer.customer_since, today + timedelta(days=1))
+    return tasks, context.day_start(upcoming)
+
+
+_TOUCHES = frozenset(action for action in Action if action.contacts_customer)
+
+# The engine's own steps are not in any policy file: their trigger is the moment they are found due.
+_NO_TRIGGER = Trigger(Anchor.DUE_DATE, 0)
+_FIX_CONTACT_STEP = Step(id=FIX_CONTACT, trigger=_NO_TRIGGER, action=Action.OWNER_ALERT)
+_MISSED_PROMISE_EMAIL = Step(
+    id=MISSED_PROMISE, trigger=_NO_TRIGGER, action=Action.EMAIL, template=MISSED_PROMISE
+)
+_MISSED_PROMISE_CALL = Step(
+    id=MISSED_PROMISE_CALL,
+    trigger=_NO_TRIGGER,
+    action=Action.CALL,
+    title="Promise to pay broken - call the customer",
+    priority=Priority.HIGH,
+)

@@ -1,0 +1,608 @@
+"""The dunning policy: data, not code.
+
+A policy file (YAML) holds the settings every policy shares (send window, gaps, grace), the segments that
+choose a policy by customer attributes (first match wins), and the policies: ordered steps, each with a
+trigger relative to the invoice or due date, an action, optional conditions, and a repeat rule for the
+last step. The shipped file is ``policies/default.yaml``; an operator may upload a replacement to the
+drop bucket (``config/dunning-policy.yaml``). Both are validated the same way: at synth time (the stack
+refuses to build with a broken shipped policy) and whenever a function loads one. Every mistake is
+reported with the path of the key that holds it, all at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from arcollect.contract import DropPrefix
+from arcollect.entities import Customer, Invoice
+
+SHIPPED_POLICY = Path(__file__).parent / "policies" / "default.yaml"
+_STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used; the message lists every problem with the key that holds it."""
+
+
+class Action(StrEnum):
+    """What a step does. Only ``email`` reaches the customer by itself; the others are collector tasks."""
+
+    EMAIL = "email"
+    CALL = "call"
+    OWNER_ALERT = "owner_alert"
+    ESCALATION = "escalation"
+    CREDIT_HOLD = "credit_hold"
+    AGENCY = "agency"
+
+    @property
+    def contacts_customer(self) -> bool:
+        """Emails and calls reach the customer; do-not-contact suppresses them, not internal tasks."""
+        return self in (Action.EMAIL, Action.CALL)
+
+
+class Anchor(StrEnum):
+    INVOICE_DATE = "invoice_date"
+    DUE_DATE = "due_date"
+
+
+class Priority(StrEnum):
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A person of the collections team: signs reminders, receives replies, gets tasks."""
+
+    key: str
+    name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Trigger:
+    anchor: Anchor
+    days: int
+
+    def date_for(self, invoice: Invoice) -> date:
+        base = invoice.invoice_date if self.anchor is Anchor.INVOICE_DATE else invoice.due_date
+        return base + timedelta(days=self.days)
+
+    def describe(self) -> str:
+        anchor = "invoice date" if self.anchor is Anchor.INVOICE_DATE else "due date"
+        if self.days == 0:
+            return f"on the {anchor}"
+        return f"{abs(self.days)} day(s) {'after' if self.days > 0 else 'before'} the {anchor}"
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """When a step applies; an empty set of conditions always holds."""
+
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+    risk: frozenset[str] = frozenset()
+    touches_min: int | None = None
+    touches_max: int | None = None
+
+    def why_not(self, invoice: Invoice, customer: Customer | None, touches: int) -> str | None:
+        """None when the step applies to ``invoice``; else the condition that does not hold."""
+        if self.amount_min is not None and invoice.open_amount < self.amount_min:
+            return f"open amount {invoice.open_amount} {invoice.currency} is below {self.amount_min}"
+        if self.amount_max is not None and invoice.open_amount > self.amount_max:
+            return f"open amount {invoice.open_amount} {invoice.currency} is above {self.amount_max}"
+        risk = (customer.risk or "").lower() if customer else ""
+        if self.risk and risk not in self.risk:
+            return f"customer risk {risk or 'unknown'!r} is not one of {', '.join(sorted(self.risk))}"
+        if self.touches_min is not None and touches < self.touches_min:
+            return f"{touches} prior touch(es), the step needs at least {self.touches_min}"
+        if self.touches_max is not None and touches > self.touches_max:
+            return f"{touches} prior touch(es), the step applies up to {self.touches_max}"
+        return None
+
+
+@dataclass(frozen=True)
+class Repeat:
+    every_days: int
+    times: int
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    trigger: Trigger
+    action: Action
+    template: str | None = None
+    title: str | None = None
+    priority: Priority = Priority.NORMAL
+    conditions: Conditions = Conditions()
+
+    @property
+    def counts_as_touch(self) -> bool:
+        """A touch is contact with the customer: the "prior touches" conditions count these."""
+        return self.action.contacts_customer
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One step as it falls for one invoice; a repeated last step occurs as ``<id>#2``, ``<id>#3``..."""
+
+    step_id: str
+    step: Step
+    due_on: date
+    rank: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    steps: tuple[Step, ...]
+    repeat: Repeat | None = None
+    description: str = ""
+
+    def occurrences(self, invoice: Invoice) -> tuple[Occurrence, ...]:
+        """Every step occurrence for ``invoice`` in the order they fall due (list order breaks ties)."""
+        return _occurrences(self, invoice.invoice_date, invoice.due_date)
+
+
+@lru_cache(maxsize=8192)
+def _occurrences(policy: Policy, invoice_date: date, due_date: date) -> tuple[Occurrence, ...]:
+    # Only the two dates matter, and invoices of one billing run share them: computed once per pair.
+    def falls_on(step: Step) -> date:
+        base = invoice_date if step.trigger.anchor is Anchor.INVOICE_DATE else due_date
+        return base + timedelta(days=step.trigger.days)
+
+    timed = [(falls_on(step), index, step.id, step) for index, step in enumerate(policy.steps)]
+    if policy.repeat and policy.steps:
+        last = policy.steps[-1]
+        first = falls_on(last)
+        for n in range(2, policy.repeat.times + 2):
+            when = first + timedelta(days=policy.repeat.every_days * (n - 1))
+            timed.append((when, len(policy.steps) + n, f"{last.id}#{n}", last))
+    timed.sort(key=lambda t: (t[0], t[1]))
+    return tuple(Occurrence(step_id, step, when, rank) for rank, (when, _, step_id, step) in enumerate(timed))
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Which customers a policy is for. Every listed attribute must match; none listed matches all."""
+
+    name: str
+    policy: str
+    industry: tuple[str, ...] = ()
+    annual_sales_min: Decimal | None = None
+    annual_sales_max: Decimal | None = None
+    years_min: int | None = None
+    years_max: int | None = None
+    countries: frozenset[str] = frozenset()
+    customers: frozenset[str] = frozenset()
+
+    def matches(self, customer: Customer | None, today: date) -> bool:
+        if customer is None:
+            return not self._has_criteria()
+        if customer.segment and customer.segment == self.name:
+            return True
+        if self.customers and customer.customer_id not in self.customers:
+            return False
+        if self.industry and not (customer.industry_code or "").startswith(self.industry):
+            return False
+        sales = customer.annual_sales
+        if self.annual_sales_min is not None and (sales is None or sales < self.annual_sales_min):
+            return False
+        if self.annual_sales_max is not None and (sales is None or sales >= self.annual_sales_max):
+            return False
+        if self.years_min is not None or self.years_max is not None:
+            if customer.customer_since is None:
+                return False
+            years = _whole_years(customer.customer_since, today)
+            if self.years_min is not None and years < self.years_min:
+                return False
+            if self.years_max is not None and years >= self.years_max:
+                return False
+        return not (self.countries and (customer.country or "").upper() not in self.countries)
+
+    def _has_criteria(self) -> bool:
+        return bool(
+            self.industry
+            or self.countries
+            or self.customers
+            or self.annual_sales_min is not None
+            or self.annual_sales_max is not None
+            or self.years_min is not None
+            or self.years_max is not None
+        )
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    send_window: Any  # calendar.SendWindow (imported lazily to keep this module light)
+    time_zone: str = "UTC"
+    min_days_between_emails: int = 3
+    promise_grace_days: int = 3
+    sender_name: str = "Accounts Receivable"
+    anniversary_check_in: bool = True
+    # Whose worklist gets escalations, and who signs when a customer has no owner.
+    manager: str = "collections-manager"
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    settings: PolicySettings
+    segments: tuple[Segment, ...]
+    policies: Mapping[str, Policy]
+    team: Mapping[str, Contact] = field(default_factory=dict)
+    source: str = "shipped"
+
+    def segment_for(self, customer: Customer | None, today: date) -> Segment:
+        """The first segment that matches (an explicit ``segment`` on the customer wins)."""
+        if customer is not None and customer.segment:
+            for segment in self.segments:
+                if segment.name == customer.segment:
+                    return segment
+        for segment in self.segments:
+            if segment.matches(customer, today):
+                return segment
+        return self.segments[-1]
+
+    def policy_for(self, customer: Customer | None, today: date) -> tuple[Segment, Policy]:
+        segment = self.segment_for(customer, today)
+        return segment, self.policies[segment.policy]
+
+    def contact(self, key: str | None) -> Contact | None:
+        """The team member ``key`` names (an owner or the manager); unknown keys stand for themselves."""
+        if not key:
+            return None
+        return self.team.get(key) or Contact(key=key, name=key, email=key if "@" in key else None)
+
+
+def _whole_years(since: date, today: date) -> int:
+    years = today.year - since.year
+    return years - 1 if (today.month, today.day) < (since.month, since.day) else years
+
+
+# --- loading and validation -------------------------------------------------------------------------
+
+
+class _Problems:
+    """Collects every problem of a file with the path of its key, so one run of validation says it all."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.lines.append(f"{where}: {message}")
+
+    def mapping(self, value: Any, where: str, allowed: Iterable[str]) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.add(where, f"expected a mapping of keys, found {type(value).__name__}")
+            return {}
+        allowed = tuple(allowed)
+        for key in value:
+            if key not in allowed:
+                self.add(f"{where}.{key}", f"unknown key; expected one of {', '.join(allowed)}")
+        return value
+
+    def integer(self, value: Any, where: str, *, minimum: int | None = None) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.add(where, f"expected a whole number, found {value!r}")
+            return None
+        if minimum is not None and value < minimum:
+            self.add(where, f"must be at least {minimum}, found {value}")
+            return None
+        return value
+
+    def amount(self, value: Any, where: str) -> Decimal | None:
+        if value is None:
+            return None
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            amount = Decimal(-1)
+        if isinstance(value, bool) or not amount.is_finite() or amount < 0:
+            self.add(where, f"expected a non-negative amount, found {value!r}")
+            return None
+        return amount
+
+    def strings(self, value: Any, where: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        items = value if isinstance(value, list) else [value]
+        texts = tuple(str(item).strip() for item in items if not isinstance(item, dict | list))
+        if len(texts) != len(items) or not all(texts):
+            self.add(where, f"expected a list of texts, found {value!r}")
+        return texts
+
+    def choice(self, value: Any, where: str, enum: type[StrEnum], default: StrEnum | None = None) -> Any:
+        if value is None:
+            if default is None:
+                self.add(where, f"is required; one of {', '.join(e.value for e in enum)}")
+            return default
+        try:
+            return enum(str(value))
+        except ValueError:
+            self.add(where, f"{value!r} is not one of {', '.join(e.value for e in enum)}")
+            return default
+
+
+def _range(problems: _Problems, value: Any, where: str, reader: Any) -> tuple[Any, Any]:
+    data = problems.mapping(value, where, ("min", "max"))
+    return reader(data.get("min"), f"{where}.min"), reader(data.get("max"), f"{where}.max")
+
+
+def _conditions(problems: _Problems, value: Any, where: str) -> Conditions:
+    data = problems.mapping(value, where, ("amount", "risk", "touches"))
+    amount_min, amount_max = _range(problems, data.get("amount"), f"{where}.amount", problems.amount)
+    touches_min, touches_max = _range(
+        problems, data.get("touches"), f"{where}.touches", lambda v, w: problems.integer(v, w, minimum=0)
+    )
+    risk = frozenset(r.lower() for r in problems.strings(data.get("risk"), f"{where}.risk"))
+    return Conditions(amount_min, amount_max, risk, touches_min, touches_max)
+
+
+def _step(problems: _Problems, value: Any, where: str) -> Step | None:
+    data = problems.mapping(
+        value, where, ("id", "trigger", "action", "template", "title", "priority", "when")
+    )
+    step_id = str(data.get("id") or "")
+    if not _STEP_ID.match(step_id):
+        problems.add(f"{where}.id", f"{step_id!r} is not a step id (lower-case letters, digits, _)")
+    trigger_data = problems.mapping(data.get("trigger"), f"{where}.trigger", ("days", "from"))
+    if not trigger_data:
+        problems.add(f"{where}.trigger", "is required, e.g. {days: 7, from: due_date}")
+    days = problems.integer(trigger_data.get("days"), f"{where}.trigger.days")
+    anchor = problems.choice(
+        trigger_data.get("from", "due_date"), f"{where}.trigger.from", Anchor, Anchor.DUE_DATE
+    )
+    action = problems.choice(data.get("action"), f"{where}.action", Action)
+    template = data.get("template")
+    if action is Action.EMAIL and not template:
+        problems.add(f"{where}.template", "an email step needs a template")
+    if action is not None and action is not Action.EMAIL and template:
+        problems.add(f"{where}.template", f"only email steps have a template; this step is {action}")
+    priority = problems.choice(data.get("priority"), f"{where}.priority", Priority, Priority.NORMAL)
+    conditions = _conditions(problems, data.get("when"), f"{where}.when")
+    if action is None or days is None:
+        return None
+    return Step(
+        id=step_id,
+        trigger=Trigger(anchor, days),
+        action=action,
+        template=str(template) if template else None,
+        title=str(data["title"]) if data.get("title") else None,
+        priority=priority,
+        conditions=conditions,
+    )
+
+
+def _policy(problems: _Problems, name: str, value: Any, where: str) -> Policy:
+    data = problems.mapping(value, where, ("description", "steps", "repeat"))
+    raw_steps = data.get("steps")
+    if not isinstance(raw_steps, list) or not raw_steps:
+        problems.add(f"{where}.steps", "a policy needs a list of at least one step")
+        raw_steps = []
+    steps = [_step(problems, raw, f"{where}.steps[{index}]") for index, raw in enumerate(raw_steps)]
+    seen: set[str] = set()
+    for index, step in enumerate(steps):
+        if step is not None and step.id in seen:
+            problems.add(f"{where}.steps[{index}].id", f"{step.id!r} is used twice in this policy")
+        if step is not None:
+            seen.add(step.id)
+    repeat = None
+    if data.get("repeat") is not None:
+        repeat_data = problems.mapping(data["repeat"], f"{where}.repeat", ("every_days", "times"))
+        every = problems.integer(repeat_data.get("every_days"), f"{where}.repeat.every_days", minimum=1)
+        times = problems.integer(repeat_data.get("times"), f"{where}.repeat.times", minimum=1)
+        if every is None or times is None:
+            problems.add(f"{where}.repeat", "needs every_days and times, both at least 1")
+        else:
+            repeat = Repeat(every, times)
+    return Policy(
+        name=name,
+        steps=tuple(s for s in steps if s is not None),
+        repeat=repeat,
+        description=str(data.get("description") or ""),
+    )
+
+
+def _segment(problems: _Problems, value: Any, where: str) -> Segment | None:
+    data = problems.mapping(value, where, ("name", "policy", "when"))
+    criteria = problems.mapping(
+        data.get("when"),
+        f"{where}.when",
+        ("industry", "annual_sales", "customer_for_years", "countries", "customers"),
+    )
+    name, policy = str(data.get("name") or ""), str(data.get("policy") or "")
+    if not name:
+        problems.add(f"{where}.name", "a segment needs a name")
+    if not policy:
+        problems.add(f"{where}.policy", "a segment needs the name of its policy")
+    sales_min, sales_max = _range(
+        problems, criteria.get("annual_sales"), f"{where}.when.annual_sales", problems.amount
+    )
+    years_min, years_max = _range(
+        problems,
+        criteria.get("customer_for_years"),
+        f"{where}.when.customer_for_years",
+        lambda v, w: problems.integer(v, w, minimum=0),
+    )
+    industry = problems.strings(criteria.get("industry"), f"{where}.when.industry")
+    for code in industry:
+        if not code.isdigit():
+            problems.add(f"{where}.when.industry", f"{code!r} is not a NAICS/SIC code prefix (digits)")
+    countries = problems.strings(criteria.get("countries"), f"{where}.when.countries")
+    for country in countries:
+        if not re.fullmatch(r"[A-Za-z]{2}", country):
+            problems.add(f"{where}.when.countries", f"{country!r} is not an ISO 3166 two-letter country code")
+    if not name or not policy:
+        return None
+    return Segment(
+        name=name,
+        policy=policy,
+        industry=industry,
+        annual_sales_min=sales_min,
+        annual_sales_max=sales_max,
+        years_min=years_min,
+        years_max=years_max,
+        countries=frozenset(c.upper() for c in countries),
+        customers=frozenset(problems.strings(criteria.get("customers"), f"{where}.when.customers")),
+    )
+
+
+def _settings(problems: _Problems, value: Any) -> PolicySettings:
+    from arcollect.dunning.calendar import SendWindow, WindowError, resolve_zone
+
+    data = problems.mapping(
+        value,
+        "settings",
+        (
+            "send_window",
+            "time_zone",
+            "min_days_between_emails",
+            "promise_grace_days",
+            "sender_name",
+            "anniversary_check_in",
+            "manager",
+        ),
+    )
+    window = SendWindow()
+    if data.get("send_window") is not None:
+        if isinstance(data["send_window"], dict):
+            try:
+                window = SendWindow.parse(data["send_window"], "settings.send_window")
+            except WindowError as error:
+                problems.lines.append(str(error))
+        else:
+            problems.add("settings.send_window", "expected {days: [...], start: 'HH:MM', end: 'HH:MM'}")
+    zone = str(data.get("time_zone") or "UTC")
+    if resolve_zone(zone)[1] is not None:
+        problems.add("settings.time_zone", f"{zone!r} is not an IANA time zone name (e.g. Europe/Berlin)")
+    gap = problems.integer(
+        data.get("min_days_between_emails", 3), "settings.min_days_between_emails", minimum=0
+    )
+    grace = problems.integer(data.get("promise_grace_days", 3), "settings.promise_grace_days", minimum=0)
+    check_in = data.get("anniversary_check_in", True)
+    if not isinstance(check_in, bool):
+        problems.add("settings.anniversary_check_in", f"expected true or false, found {check_in!r}")
+    return PolicySettings(
+        send_window=window,
+        time_zone=zone,
+        min_days_between_emails=3 if gap is None else gap,
+        promise_grace_days=3 if grace is None else grace,
+        sender_name=str(data.get("sender_name") or "Accounts Receivable"),
+        anniversary_check_in=bool(check_in),
+        manager=str(data.get("manager") or "collections-manager"),
+    )
+
+
+def _team(problems: _Problems, value: Any) -> dict[str, Contact]:
+    team: dict[str, Contact] = {}
+    if value is None:
+        return team
+    if not isinstance(value, dict):
+        problems.add("team", "expected a mapping of owner keys to {name, email}")
+        return team
+    for key, entry in value.items():
+        data = problems.mapping(entry, f"team.{key}", ("name", "email"))
+        email = data.get("email")
+        if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", str(email)):
+            problems.add(f"team.{key}.email", f"{email!r} is not an email address")
+        team[str(key)] = Contact(str(key), str(data.get("name") or key), str(email) if email else None)
+    return team
+
+
+def parse_policy(text: str, *, source: str) -> PolicySet:
+    """Read and validate a policy file; PolicyError lists every problem with the key that holds it."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise PolicyError(f"{source}: not valid YAML: {error}") from error
+    problems = _Problems()
+    data = problems.mapping(document, "(top level)", ("version", "settings", "team", "segments", "policies"))
+    if not data and not problems.lines:
+        problems.add("(top level)", "the file is empty")
+    if data.get("version", 1) != 1:
+        problems.add("version", f"version {data.get('version')!r} is not supported; this arcollect reads 1")
+    settings = _settings(problems, data.get("settings"))
+    team = _team(problems, data.get("team"))
+    policies_data = data.get("policies")
+    if not isinstance(policies_data, dict) or not policies_data:
+        problems.add("policies", "at least one policy is required")
+        policies_data = {}
+    policies = {
+        str(name): _policy(problems, str(name), value, f"policies.{name}")
+        for name, value in policies_data.items()
+    }
+    segments_data = data.get("segments")
+    if not isinstance(segments_data, list) or not segments_data:
+        problems.add(
+            "segments", "a list of segments is required; the last one without `when` catches everyone"
+        )
+        segments_data = []
+    segments = [_segment(problems, raw, f"segments[{index}]") for index, raw in enumerate(segments_data)]
+    for index, segment in enumerate(segments):
+        if segment is not None and segment.policy not in policies:
+            problems.add(
+                f"segments[{index}].policy",
+                f"no policy named {segment.policy!r}; defined: {', '.join(policies) or 'none'}",
+            )
+    valid_segments = tuple(s for s in segments if s is not None)
+    if valid_segments and valid_segments[-1]._has_criteria():
+        problems.add(
+            f"segments[{len(segments) - 1}]",
+            "the last segment must have no `when`, so every customer gets a policy",
+        )
+    from arcollect.dunning.emails import template_problems
+
+    for name, policy in policies.items():
+        templates = [step.template for step in policy.steps if step.template]
+        for line in template_problems(templates):
+            problems.add(f"policies.{name}", line)
+    if problems.lines:
+        raise PolicyError(f"{source} is not a valid dunning policy:\n  " + "\n  ".join(problems.lines))
+    return PolicySet(settings=settings, segments=valid_segments, policies=policies, team=team, source=source)
+
+
+@cache
+def shipped_policy() -> PolicySet:
+    """The policy in the repository (and the layer); parsed once per process."""
+    return parse_policy(SHIPPED_POLICY.read_text(encoding="utf-8"), source=str(SHIPPED_POLICY.name))
+
+
+class PolicySource(Protocol):
+    def read_text(self, bucket: str, key: str) -> str | None: ...
+
+
+@lru_cache(maxsize=4)
+def _uploaded(text: str, source: str) -> PolicySet:
+    return parse_policy(text, source=source)
+
+
+def load_policies(objects: PolicySource, bucket: str | None) -> PolicySet:
+    """The policy in force: the one uploaded to the drop bucket (``config/dunning-policy.yaml``) if
+    there is one, else the shipped one. A broken upload raises PolicyError: sending under a policy
+    nobody meant is worse than a delayed reminder, and the error (and its alarm) says what to fix."""
+    text = objects.read_text(bucket, DropPrefix.DUNNING_POLICY) if bucket else None
+    if text is None:
+        return shipped_policy()
+    return _uploaded(text, f"s3://{bucket}/{DropPrefix.DUNNING_POLICY}")
+
+
+def validate_shipped_policy() -> None:
+    """What ``cdk synth`` calls: a broken shipped policy stops the deployment, with every problem named."""
+    shipped_policy.cache_clear()
+    shipped_policy()

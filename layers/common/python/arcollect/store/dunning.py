@@ -1,0 +1,677 @@
+"""The dunning engine's storage: the sweep's read path and the writes that make a touch happen once.
+
+Read path: the sparse, sharded ``by_next_action`` index holds only items with a pending look (open
+invoices at their next step, customers at their anniversary); the sweep queries each shard up to "now"
+and never scans the table.
+
+Write path, per customer:
+
+- a task touch is one transaction: the task, a ledger item per (invoice, step), and each invoice's
+  state, conditional on the invoice still being open, undisputed and without that step;
+- an email touch is reserved in one transaction before SES is called (an email item for the whole
+  message, a ledger item per (invoice, step), the same conditions on each invoice and on the customer's
+  hold flags: that is the fresh-state check, done by DynamoDB at the moment of reservation), and
+  completed in another after SES accepted it (message id, invoice state, the customer's last email,
+  the timeline entry). A definite SES refusal releases the reservation. A crash between SES accepting
+  and the completion leaves the email item reserved without a message id: it is never sent again
+  automatically; the next run reports it for review, and SES's own send event completes it when it
+  arrives (the message carries the touch id as a tag).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pynamodb.attributes import ListAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action as UpdateAction
+from pynamodb.transactions import TransactWrite
+
+from arcollect.clock import format_instant
+from arcollect.entities import Activity, Customer, Invoice, Promise, Task
+from arcollect.store import keys
+from arcollect.store.models import CustomerItem, InvoiceItem, PromiseItem, TableItem
+from arcollect.store.repositories import (
+    PROFILE_SK,
+    _activity_item,
+    _customer_from_item,
+    _invoice_from_item,
+    _task_item,
+    _translated,
+)
+
+# DynamoDB's limit of items per transaction.
+TRANSACTION_ITEMS = 100
+
+
+class SendLedgerItem(TableItem, discriminator="send"):
+    """One (invoice, step) touch: it exists once, ever."""
+
+    customer_id = UnicodeAttribute()
+    invoice_number = UnicodeAttribute()
+    step = UnicodeAttribute()
+    reserved_at = UTCDateTimeAttribute()
+    # The email (touch id) or task the touch went out with.
+    touch_id = UnicodeAttribute(null=True)
+    message_id = UnicodeAttribute(null=True)
+    sent_at = UTCDateTimeAttribute(null=True)
+
+
+class EmailTouchItem(TableItem, discriminator="email_touch"):
+    """One reminder email: reserved before SES is called, sent once SES accepted it."""
+
+    customer_id = UnicodeAttribute()
+    touch_id = UnicodeAttribute()
+    step = UnicodeAttribute()
+    touches = ListAttribute(of=UnicodeAttribute)  # "<invoice>#<step>"
+    recipients = ListAttribute(of=UnicodeAttribute)
+    reserved_at = UTCDateTimeAttribute()
+    message_id = UnicodeAttribute(null=True)
+    sent_at = UTCDateTimeAttribute(null=True)
+    status = UnicodeAttribute(default="reserved")  # reserved | sent | in_doubt
+
+
+def ledger_sk(invoice_number: str, step: str) -> str:
+    return f"SEND#{invoice_number}#{step}"
+
+
+def email_sk(touch_id: str) -> str:
+    return f"EMAIL#{touch_id}"
+
+
+def promise_sk(promise_id: str) -> str:
+    return f"PTP#{promise_id}"
+
+
+@dataclass(frozen=True)
+class DueWork:
+    """What the index says is due: invoices per customer, and customers whose own item is due."""
+
+    invoices: dict[str, list[Invoice]] = field(default_factory=dict)
+    customers: set[str] = field(default_factory=set)
+    items_read: int = 0
+
+    @property
+    def customer_ids(self) -> list[str]:
+        return sorted(set(self.invoices) | self.customers)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a touch could not be reserved: the invoice changed, or the touch exists already."""
+
+    invoice_number: str
+    step: str
+    reason: str  # "changed" | "touched" | "customer"
+
+
+@dataclass(frozen=True)
+class Reservation:
+    reserved: tuple[tuple[str, str], ...]
+    refused: tuple[Refusal, ...]
+
+
+@dataclass(frozen=True)
+class EmailTouchRecord:
+    customer_id: str
+    touch_id: str
+    step: str
+    touches: tuple[tuple[str, str], ...]
+    reserved_at: datetime
+    message_id: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class InvoiceState:
+    """What a touch does to its invoice: the step joins steps_done, the next look moves."""
+
+    invoice_number: str
+    steps: tuple[str, ...]
+    next_action_at: datetime | None
+    clear_promise: bool = False
+
+
+def _touch_text(invoice_number: str, step: str) -> str:
+    # JSON, because invoice numbers and step ids may both hold any separator we could pick.
+    return json.dumps([invoice_number, step])
+
+
+def _split(text: str) -> tuple[str, str]:
+    number, step = json.loads(text)
+    return str(number), str(step)
+
+
+def _invoice_key(customer_id: str, invoice_number: str) -> tuple[str, str]:
+    return keys.customer_pk(customer_id), keys.invoice_sk(invoice_number)
+
+
+def _remindable(step: str, promise_id: str | None) -> Any:
+    """The fresh-state check of a touch: open, something owed, undisputed, step not taken, and the
+    promise situation unchanged since the engine read it."""
+    condition = (
+        (InvoiceItem.status == "open")
+        & (InvoiceItem.open_amount > 0)
+        & (InvoiceItem.disputed == False)  # noqa: E712 (a pynamodb condition, not a comparison)
+        & ~InvoiceItem.steps_done.contains(step)
+    )
+    if promise_id:
+        return condition & (InvoiceItem.promise_id == promise_id)
+    return condition & InvoiceItem.promise_id.does_not_exist()
+
+
+def _customer_reachable() -> Any:
+    return (CustomerItem.dunning_hold.does_not_exist() | (CustomerItem.dunning_hold == False)) & (  # noqa: E712
+        CustomerItem.do_not_contact.does_not_exist() | (CustomerItem.do_not_contact == False)  # noqa: E712
+    )
+
+
+def _state_actions(customer_id: str, state: InvoiceState, at: datetime) -> list[UpdateAction]:
+    actions: list[UpdateAction] = [
+        InvoiceItem.steps_done.add(set(state.steps)),
+        InvoiceItem.last_touch_at.set(format_instant(at)),
+        *_next_action(customer_id, state.next_action_at),
+    ]
+    if state.clear_promise:
+        actions += [InvoiceItem.promised_until.remove(), InvoiceItem.promise_id.remove()]
+    return actions
+
+
+def _next_action(customer_id: str, at: datetime | None) -> list[UpdateAction]:
+    """Place an item of the customer's partition in the sparse index at ``at``, or take it out."""
+    if at is None:
+        return [TableItem.next_action_shard.remove(), TableItem.next_action_at.remove()]
+    return [
+        TableItem.next_action_shard.set(keys.next_action_shard(keys.customer_pk(customer_id))),
+        TableItem.next_action_at.set(format_instant(at)),
+    ]
+
+
+def _reasons(error: TransactWriteError) -> list[str]:
+    return [reason.code if reason else "None" for reason in error.cancellation_reasons or []]
+
+
+def _connection() -> Any:
+    return TableItem._get_connection().connection
+
+
+class DunningStore:
+    """Everything the dunning engine reads and writes."""
+
+    # --- read path --------------------------------------------------------------------------------
+
+    @_translated
+    def due(self, now: datetime, *, limit_per_shard: int | None = None) -> DueWork:
+        """Items whose next look is at or before ``now``, from every shard of the sparse index."""
+        cutoff = format_instant(now)
+        invoices: dict[str, list[Invoice]] = {}
+        customers: set[str] = set()
+        read = 0
+        for shard in keys.all_next_action_shards():
+            for item in TableItem.by_next_action.query(
+                shard, TableItem.next_action_at <= cutoff, limit=limit_per_shard
+            ):
+                read += 1
+                if isinstance(item, InvoiceItem):
+                    invoices.setdefault(item.customer_id, []).append(_invoice_from_item(item))
+                elif isinstance(item, CustomerItem):
+                    customers.add(item.customer_id)
+        return DueWork(invoices, customers, read)
+
+    @_translated
+    def customers(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
+        wanted = {(keys.customer_pk(c), PROFILE_SK) for c in customer_ids}
+        if not wanted:
+            return {}
+        return {item.customer_id: _customer_from_item(item) for item in CustomerItem.batch_get(wanted)}
+
+    @_translated
+    def invoices(self, customer_id: str, numbers: Iterable[str]) -> list[Invoice]:
+        """Invoices of one customer by number (consistent reads: for fan-out workers and previews)."""
+        wanted = {_invoice_key(customer_id, n) for n in numbers}
+        return [_invoice_from_item(item) for item in InvoiceItem.batch_get(wanted, consistent_read=True)]
+
+    @_translated
+    def email_touch(self, customer_id: str, touch_id: str) -> EmailTouchRecord | None:
+        try:
+            item = EmailTouchItem.get(keys.customer_pk(customer_id), email_sk(touch_id), consistent_read=True)
+        except EmailTouchItem.DoesNotExist:
+            return None
+        return _email_record(item)
+
+    @_translated
+    def ledger_touch(self, customer_id: str, invoice_number: str, step: str) -> str | None:
+        """The touch id an existing (invoice, step) reservation went out with; None if there is none."""
+        try:
+            item = SendLedgerItem.get(
+                keys.customer_pk(customer_id), ledger_sk(invoice_number, step), consistent_read=True
+            )
+        except SendLedgerItem.DoesNotExist:
+            return None
+        return item.touch_id or ""
+
+    # --- email touches --------------------------------------------------------------------------
+
+    @_translated
+    def reserve_email(
+        self,
+        customer_id: str,
+        touch_id: str,
+        step: str,
+        touches: Sequence[tuple[str, str]],
+        recipients: Sequence[str],
+        promises: dict[str, str],
+        at: datetime,
+    ) -> Reservation:
+        """Reserve the touches of one email in one transaction, conditional on fresh state.
+
+        A touch whose invoice changed (paid, disputed, promised) or that exists already is refused and
+        the rest is tried again, so one paid invoice does not hold back the others. ``promises`` maps an
+        invoice to the promise its touch is about (a missed-promise reminder)."""
+        remaining = list(touches)
+        refused: list[Refusal] = []
+        while remaining:
+            if 2 * len(remaining) + 2 > TRANSACTION_ITEMS:
+                raise ValueError(
+                    f"one email can reserve at most {(TRANSACTION_ITEMS - 2) // 2} invoices at once"
+                )
+            try:
+                with TransactWrite(connection=_connection()) as transaction:
+                    transaction.condition_check(
+                        CustomerItem,
+                        keys.customer_pk(customer_id),
+                        PROFILE_SK,
+                        condition=_customer_reachable(),
+                    )
+                    transaction.save(
+                        EmailTouchItem(
+                            keys.customer_pk(customer_id),
+                            email_sk(touch_id),
+                            customer_id=customer_id,
+                            touch_id=touch_id,
+                            step=step,
+                            touches=[_touch_text(n, s) for n, s in remaining],
+                            recipients=list(recipients),
+                            reserved_at=at,
+                        ),
+                        condition=TableItem.pk.does_not_exist(),
+                    )
+                    for number, touch_step in remaining:
+                        pk, sk = _invoice_key(customer_id, number)
+                        transaction.condition_check(
+                            InvoiceItem, pk, sk, condition=_remindable(touch_step, promises.get(number))
+                        )
+                        transaction.save(
+                            _ledger_item(customer_id, number, touch_step, at, touch_id),
+                            condition=TableItem.pk.does_not_exist(),
+                        )
+            except TransactWriteError as error:
+                reasons = _reasons(error)
+                if not reasons:
+                    raise
+                # pynamodb sends a transaction's condition checks first, then its puts (whatever the
+                # order of the calls above), and the reasons come in that order: the customer check,
+                # one check per invoice, the email item, one ledger item per invoice.
+                count = len(remaining)
+                if reasons[0] == "ConditionalCheckFailed":
+                    # On hold or do-not-contact since the engine read the profile: nothing goes out.
+                    refused += [Refusal(n, s, "customer") for n, s in remaining]
+                    return Reservation((), tuple(refused))
+                if reasons[1 + count] == "ConditionalCheckFailed":
+                    # The same email was reserved before: a repeated run. Its record tells the story.
+                    refused += [Refusal(n, s, "touched") for n, s in remaining]
+                    return Reservation((), tuple(refused))
+                still: list[tuple[str, str]] = []
+                for index, (number, touch_step) in enumerate(remaining):
+                    check, ledger = reasons[1 + index], reasons[2 + count + index]
+                    if ledger == "ConditionalCheckFailed":
+                        refused.append(Refusal(number, touch_step, "touched"))
+                    elif check == "ConditionalCheckFailed":
+                        refused.append(Refusal(number, touch_step, "changed"))
+                    else:
+                        still.append((number, touch_step))
+                if len(still) == len(remaining):
+                    raise  # not a condition of ours (a conflict, throttling): let the caller retry
+                remaining = still
+                continue
+            return Reservation(tuple(remaining), tuple(refused))
+        return Reservation((), tuple(refused))
+
+    @_translated
+    def complete_email(
+        self,
+        customer_id: str,
+        touch_id: str,
+        message_id: str,
+        states: Sequence[InvoiceState],
+        activity: Activity,
+        at: datetime,
+    ) -> None:
+        """Record what SES accepted: the message id on the email and its ledger items, each invoice's
+        state, the customer's last email, the timeline; in one transaction when it fits."""
+        operations: list[tuple[str, Any, Any]] = [
+            (
+                "update",
+                EmailTouchItem(keys.customer_pk(customer_id), email_sk(touch_id)),
+                [
+                    EmailTouchItem.message_id.set(message_id),
+                    EmailTouchItem.sent_at.set(at),
+                    EmailTouchItem.status.set("sent"),
+                ],
+            ),
+            (
+                "update",
+                CustomerItem(keys.customer_pk(customer_id), PROFILE_SK),
+                [CustomerItem.last_emailed_at.set(format_instant(at))],
+            ),
+            ("save", _activity_item(keys.customer_pk(customer_id), activity), None),
+        ]
+        for state in states:
+            for step in state.steps:
+                operations.append(
+                    (
+                        "update",
+                        SendLedgerItem(keys.customer_pk(customer_id), ledger_sk(state.invoice_number, step)),
+                        [SendLedgerItem.message_id.set(message_id), SendLedgerItem.sent_at.set(at)],
+                    )
+                )
+            operations.append(
+                (
+                    "update",
+                    InvoiceItem(*_invoice_key(customer_id, state.invoice_number)),
+                    _state_actions(customer_id, state, at),
+                )
+            )
+        _transact(operations)
+
+    @_translated
+    def release_email(self, customer_id: str, touch_id: str, touches: Sequence[tuple[str, str]]) -> None:
+        """Undo a reservation whose send definitely failed, so a later run may try again."""
+        operations: list[tuple[str, Any, Any]] = [
+            ("delete", EmailTouchItem(keys.customer_pk(customer_id), email_sk(touch_id)), None),
+            *(
+                ("delete", SendLedgerItem(keys.customer_pk(customer_id), ledger_sk(number, step)), None)
+                for number, step in touches
+            ),
+        ]
+        _transact(operations, condition=SendLedgerItem.message_id.does_not_exist())
+
+    @_translated
+    def mark_in_doubt(self, customer_id: str, touch_id: str) -> bool:
+        """Flag a reservation that outlived its lease without a message id; True the first time."""
+        item = EmailTouchItem(keys.customer_pk(customer_id), email_sk(touch_id))
+        try:
+            item.update(
+                actions=[EmailTouchItem.status.set("in_doubt")],
+                condition=(EmailTouchItem.status == "reserved") & EmailTouchItem.message_id.does_not_exist(),
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    @_translated
+    def settle_touches(self, customer_id: str, states: Sequence[InvoiceState], at: datetime) -> None:
+        """Mark touches done on their invoices without sending anything: an email SES accepted whose
+        completion was lost, or one in doubt (never to be resent; a person reviews it)."""
+        operations: list[tuple[str, Any, Any]] = [
+            (
+                "update",
+                InvoiceItem(*_invoice_key(customer_id, s.invoice_number)),
+                _state_actions(customer_id, s, at),
+            )
+            for s in states
+        ]
+        if operations:
+            _transact(operations)
+
+    @_translated
+    def clear_promise(self, customer_id: str, invoice_number: str, promise_id: str) -> None:
+        """The promise is broken and reminded: the invoice goes back to the regular steps."""
+        item = InvoiceItem(*_invoice_key(customer_id, invoice_number))
+        try:
+            item.update(
+                actions=[InvoiceItem.promised_until.remove(), InvoiceItem.promise_id.remove()],
+                condition=InvoiceItem.promise_id == promise_id,
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+    @_translated
+    def complete_from_ses(self, customer_id: str, touch_id: str, message_id: str, at: datetime) -> bool:
+        """SES's send event for a reservation we never completed: record the message id now."""
+        record = self.email_touch(customer_id, touch_id)
+        if record is None or record.message_id:
+            return False
+        operations: list[tuple[str, Any, Any]] = [
+            (
+                "update",
+                EmailTouchItem(keys.customer_pk(customer_id), email_sk(touch_id)),
+                [
+                    EmailTouchItem.message_id.set(message_id),
+                    EmailTouchItem.sent_at.set(at),
+                    EmailTouchItem.status.set("sent"),
+                ],
+            ),
+            *(
+                (
+                    "update",
+                    SendLedgerItem(keys.customer_pk(customer_id), ledger_sk(number, step)),
+                    [SendLedgerItem.message_id.set(message_id), SendLedgerItem.sent_at.set(at)],
+                )
+                for number, step in record.touches
+            ),
+        ]
+        _transact(operations)
+        return True
+
+    # --- task touches ---------------------------------------------------------------------------
+
+    @_translated
+    def create_task(
+        self, task: Task, states: Sequence[InvoiceState], promises: dict[str, str], at: datetime
+    ) -> tuple[bool, tuple[str, ...]]:
+        """Create a dunning task with its touches in one transaction; returns (created, refused invoices).
+
+        An invoice that changed since it was read is left out and the rest tried again; a task that
+        exists already (a repeated run) is not created twice."""
+        remaining = list(states)
+        refused: list[str] = []
+        while True:
+            operations: list[tuple[str, Any, Any]] = [("save_new", _task_item(task), None)]
+            for state in remaining:
+                for step in state.steps:
+                    operations.append(
+                        (
+                            "save_new",
+                            _ledger_item(task.customer_id, state.invoice_number, step, at, task.task_id),
+                            None,
+                        )
+                    )
+                operations.append(
+                    (
+                        "update_if",
+                        InvoiceItem(*_invoice_key(task.customer_id, state.invoice_number)),
+                        (
+                            _state_actions(task.customer_id, state, at),
+                            _remindable(state.steps[0], promises.get(state.invoice_number)),
+                        ),
+                    )
+                )
+            try:
+                _transact(operations, atomic=True)
+            except TransactWriteError as error:
+                reasons = _reasons(error)
+                if not reasons:
+                    raise
+                if reasons[0] == "ConditionalCheckFailed":
+                    return False, tuple(refused)
+                # pynamodb sends the puts first, then the updates: the task, every state's ledger
+                # items (in order), then one invoice update per state (in order).
+                failed_invoices: set[str] = set()
+                position = 1
+                updates = 1 + sum(len(state.steps) for state in remaining)
+                for index, state in enumerate(remaining):
+                    span = len(state.steps)
+                    ledgers = reasons[position : position + span]
+                    if "ConditionalCheckFailed" in [*ledgers, reasons[updates + index]]:
+                        failed_invoices.add(state.invoice_number)
+                    position += span
+                if not failed_invoices:
+                    raise
+                refused += sorted(failed_invoices)
+                remaining = [s for s in remaining if s.invoice_number not in failed_invoices]
+                if states and not remaining:
+                    return False, tuple(refused)
+                continue
+            return True, tuple(refused)
+
+    # --- scheduling -----------------------------------------------------------------------------
+
+    @_translated
+    def reschedule(self, customer_id: str, invoice_number: str, at: datetime | None) -> None:
+        """Move an invoice's next look (None takes it out of the index). Only while it still exists."""
+        item = InvoiceItem(*_invoice_key(customer_id, invoice_number))
+        try:
+            item.update(actions=_next_action(customer_id, at), condition=TableItem.pk.exists())
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+    @_translated
+    def reschedule_customer(self, customer_id: str, at: datetime | None) -> None:
+        item = CustomerItem(keys.customer_pk(customer_id), PROFILE_SK)
+        try:
+            item.update(actions=_next_action(customer_id, at), condition=TableItem.pk.exists())
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+    # --- promises and contacts ------------------------------------------------------------------
+
+    @_translated
+    def make_promise(self, promise: Promise, next_action_at: datetime) -> bool:
+        """Record a promise to pay and pause its invoices until the promised date plus grace."""
+        operations: list[tuple[str, Any, Any]] = [
+            (
+                "save_new",
+                PromiseItem(
+                    keys.customer_pk(promise.customer_id),
+                    promise_sk(promise.promise_id),
+                    customer_id=promise.customer_id,
+                    promise_id=promise.promise_id,
+                    invoice_numbers=list(promise.invoice_numbers),
+                    promised_until=promise.promised_until.isoformat(),
+                    amount=promise.amount,
+                    currency=promise.currency,
+                    status=promise.status,
+                    created_at=promise.created_at,
+                ),
+                None,
+            ),
+            *(
+                (
+                    "update",
+                    InvoiceItem(*_invoice_key(promise.customer_id, number)),
+                    [
+                        InvoiceItem.promised_until.set(promise.promised_until.isoformat()),
+                        InvoiceItem.promise_id.set(promise.promise_id),
+                        *_next_action(promise.customer_id, next_action_at),
+                    ],
+                )
+                for number in promise.invoice_numbers
+            ),
+        ]
+        try:
+            _transact(operations, atomic=True)
+        except TransactWriteError as error:
+            if _reasons(error)[:1] == ["ConditionalCheckFailed"]:
+                return False
+            raise
+        return True
+
+    @_translated
+    def promise_broken(self, customer_id: str, promise_id: str, at: datetime) -> None:
+        item = PromiseItem(keys.customer_pk(customer_id), promise_sk(promise_id))
+        try:
+            item.update(
+                actions=[PromiseItem.status.set("broken"), PromiseItem.broken_at.set(at)],
+                condition=PromiseItem.status == "open",
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+    @_translated
+    def promise_status(self, customer_id: str, promise_id: str) -> str | None:
+        try:
+            return str(PromiseItem.get(keys.customer_pk(customer_id), promise_sk(promise_id)).status)
+        except PromiseItem.DoesNotExist:
+            return None
+
+    @_translated
+    def suppress_address(self, customer_id: str, address: str) -> None:
+        """Never mail ``address`` again for this customer (SES said it bounced or complained)."""
+        item = CustomerItem(keys.customer_pk(customer_id), PROFILE_SK)
+        try:
+            item.update(
+                actions=[CustomerItem.suppressed_emails.add({address})], condition=TableItem.pk.exists()
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+
+def _ledger_item(customer_id: str, number: str, step: str, at: datetime, touch_id: str) -> SendLedgerItem:
+    return SendLedgerItem(
+        keys.customer_pk(customer_id),
+        ledger_sk(number, step),
+        customer_id=customer_id,
+        invoice_number=number,
+        step=step,
+        reserved_at=at,
+        touch_id=touch_id,
+    )
+
+
+def _email_record(item: EmailTouchItem) -> EmailTouchRecord:
+    return EmailTouchRecord(
+        customer_id=item.customer_id,
+        touch_id=item.touch_id,
+        step=item.step,
+        touches=tuple(_split(str(text)) for text in item.touches),
+        reserved_at=item.reserved_at,
+        message_id=item.message_id,
+        status=item.status,
+    )
+
+
+def _transact(
+    operations: Sequence[tuple[str, Any, Any]], *, condition: Condition | None = None, atomic: bool = False
+) -> None:
+    """Run ``operations`` in transactions of at most 100 items (one, when ``atomic``)."""
+    if atomic and len(operations) > TRANSACTION_ITEMS:
+        raise ValueError(f"{len(operations)} writes do not fit one transaction ({TRANSACTION_ITEMS} at most)")
+    for start in range(0, len(operations), TRANSACTION_ITEMS):
+        with TransactWrite(connection=_connection()) as transaction:
+            for kind, item, extra in operations[start : start + TRANSACTION_ITEMS]:
+                if kind == "update":
+                    transaction.update(item, actions=extra)
+                elif kind == "update_if":
+                    actions, update_condition = extra
+                    transaction.update(item, actions=actions, condition=update_condition)
+                elif kind == "save":
+                    transaction.save(item)
+                elif kind == "save_new":
+                    transaction.save(item, condition=TableItem.pk.does_not_exist())
+                elif kind == "delete":
+                    transaction.delete(item, condition=condition)
+                else:  # pragma: no cover - a programming error
+                    raise ValueError(kind)

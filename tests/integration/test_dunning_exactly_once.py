@@ -1,0 +1,161 @@
+"""Exactly once under crashes: a crash at every boundary of the delivery, then the hourly schedule goes on.
+
+The scenario: an invoice due 2026-10-05 whose "due" email and late alert (one stage) fall due on Tuesday
+2026-10-06 at 09:00 Berlin (07:00 UTC). The crash hits that tick; the sweep keeps ticking every hour
+that morning, then daily to the reminder (10-19) and the next call.
+
+The one window no storage closes: SES accepted the email but its completion was never written
+(after_send, before_complete), or the process died between the reservation and SES's answer
+(after_reserve, before_send: we cannot tell whether SES got it). Such a reservation is "in doubt" once
+it outlived the 15-minute lease (no run lives that long): it is never resent (a duplicate dunning email
+is worse than a missing one), a person gets a review_touch task, and the invoice's steps move on.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arcollect.dunning.email_events import TOUCH_TAG, handle_email_event
+from arcollect.store import keys
+from arcollect.store.dunning import DunningStore, EmailTouchItem, email_sk
+from arcollect.store.mail import MailRejected
+from arcollect.store.repositories import Activities
+from tests.integration.dunning_world import Faults, World, utc
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+
+REST = [
+    "2026-10-11 22:00 call first_call",
+    "2026-10-19 07:00 email reminder INV-1",
+]
+
+
+def _world(faults: Faults | None = None) -> World:
+    world = World(faults=faults or Faults())
+    world.customer("C-1")
+    world.invoice(
+        "INV-1",
+        invoice_date=date(2026, 9, 5),
+        due_date=date(2026, 10, 5),
+        steps_done=("outreach", "courtesy"),
+    )
+    return world
+
+
+def _go_on(world: World, hour: int = 7) -> None:
+    world.run_every_hour(utc(2026, 10, 6, hour), utc(2026, 10, 6, 11))
+    world.run(utc(2026, 10, 6, 11), utc(2026, 10, 20))
+
+
+def _email_touch(touch: str) -> EmailTouchItem:
+    return EmailTouchItem.get(keys.customer_pk("C-1"), email_sk(touch))
+
+
+@pytest.mark.parametrize("boundary", ["before_reserve"])
+def test_crash_before_anything_is_written_sends_at_the_next_tick(aws: None, boundary: str) -> None:
+    world = _world(Faults(boundary))
+    _go_on(world)
+    assert world.log() == [
+        "2026-10-06 08:00 email due INV-1",
+        "2026-10-06 08:00 owner_alert late_alert",
+        *REST,
+    ]
+
+
+@pytest.mark.parametrize("boundary", ["after_reserve", "before_send"])
+def test_crash_between_reservation_and_ses_is_in_doubt_never_resent(aws: None, boundary: str) -> None:
+    # Given a crash after the reservation, before SES answered (it may or may not have the message)
+    world = _world(Faults(boundary))
+    _go_on(world)
+    # Then the "due" email is never (re)sent; the next tick (past the lease) hands it to a person
+    assert world.log() == [
+        "2026-10-06 08:00 owner_alert late_alert",
+        "2026-10-06 08:00 review_touch",
+        *REST,
+    ]
+
+
+@pytest.mark.parametrize("boundary", ["after_send", "before_complete"])
+def test_ses_accepted_but_not_recorded_is_never_resent(aws: None, boundary: str) -> None:
+    world = _world(Faults(boundary))
+    _go_on(world)
+    # Then exactly one "due" email; a review task once; the steps move on
+    assert world.log() == [
+        "2026-10-06 07:00 email due INV-1",
+        "2026-10-06 08:00 owner_alert late_alert",
+        "2026-10-06 08:00 review_touch",
+        *REST,
+    ]
+    [email] = [e for e in world.emails() if e.step == "due"]
+    assert _email_touch(email.touch).status == "in_doubt"
+
+
+@pytest.mark.parametrize("boundary", ["after_send", "before_complete"])
+def test_ses_send_event_completes_the_lost_record(aws: None, boundary: str) -> None:
+    world = _world(Faults(boundary))
+    world.run_every_hour(utc(2026, 10, 6, 7), utc(2026, 10, 6, 8))
+    [email] = world.emails()
+    # When SES's Send event arrives within the lease (07:05)
+    detail = copy.deepcopy(json.loads((EVENTS / "ses_bounce.json").read_text())["detail"])
+    detail.pop("bounce")
+    detail["eventType"] = "Send"
+    detail["send"] = {}
+    detail["mail"]["messageId"] = "ses-message-1"
+    detail["mail"]["tags"] = {"customer_id": ["C-1"], TOUCH_TAG: [email.touch]}
+    outcome = handle_email_event(
+        detail, timeline=Activities(), feedback=DunningStore(), received_at=utc(2026, 10, 6, 7, 5)
+    )
+    # Then the reservation is completed with SES's message id
+    assert outcome.completed
+    item = _email_touch(email.touch)
+    assert (item.status, item.message_id) == ("sent", "ses-message-1")
+    # And no review task; nothing resent
+    _go_on(world, hour=8)
+    assert world.log() == [
+        "2026-10-06 07:00 email due INV-1",
+        "2026-10-06 08:00 owner_alert late_alert",
+        *REST,
+    ]
+
+
+@pytest.mark.parametrize("boundary", ["after_complete", "before_task", "after_task", "before_reschedule"])
+def test_crash_after_the_email_is_recorded_loses_nothing(aws: None, boundary: str) -> None:
+    world = _world(Faults(boundary))
+    _go_on(world)
+    lines = world.log()
+    # Exactly one email and one task per step overall
+    assert [line[17:] for line in lines] == [
+        "email due INV-1",
+        "owner_alert late_alert",
+        *(line[17:] for line in REST),
+    ]
+    assert lines[0] == "2026-10-06 07:00 email due INV-1"
+
+
+@pytest.mark.parametrize("error", [MailRejected("address blacklisted"), RuntimeError("throttled")])
+def test_ses_refusing_releases_the_reservation(aws: None, error: Exception) -> None:
+    world = _world()
+    original = world.mailer.send
+    calls: list[int] = []
+
+    def send(**kwargs: Any) -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise error
+        return original(**kwargs)
+
+    world.mailer.send = send  # type: ignore[method-assign]
+    for hour in (7, 8, 9, 10):
+        try:
+            world.tick(utc(2026, 10, 6, hour))
+        except RuntimeError:
+            assert hour == 7 and not isinstance(error, MailRejected)  # a transient error fails the tick
+    # The failing tick released the touches; the next tick sends once
+    emails = [line for line in world.log() if " email " in line]
+    assert emails == ["2026-10-06 08:00 email due INV-1"]

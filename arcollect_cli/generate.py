@@ -479,6 +479,13 @@ def _open_accounts(count: int, seed: int, as_of: date, window_start: date, out: 
                 _digits(rng, country.tax_id_pattern),
                 _money(max(5_000, credit_limit) * 100),
                 since.strftime("%m-%d"),
+                # A second AP address for every fifth customer (from the index: no extra random draw,
+                # so the rest of the company stays the same); no risk class, segment, hold or block.
+                f"accounts@{domain}" if index % 5 == 0 else "",
+                "",
+                "",
+                "",
+                "",
             )
         )
     return accounts

@@ -211,9 +211,9 @@ def _snapshot(table: Any, transact_items: list[dict[str, Any]]) -> Any:
     snapshot = copy.copy(table)
     snapshot._arcollect_sorted_items = None  # the snapshot's own key set: sorted afresh when queried
     snapshot._arcollect_groups = {}
-    snapshot.items = defaultdict(dict)
-    for hash_key, value in table.items.items():
-        snapshot.items[hash_key] = dict(value) if table.range_key_attr else value
+    # The partitions themselves are shared: a transaction changes only the partitions it names, and
+    # those are copied below before it runs (a copy of every partition made each transaction O(table)).
+    snapshot.items = defaultdict(dict, table.items)
     for entry in transact_items:
         operation = next(iter(entry.values()))
         if operation.get("TableName") != table.name:
@@ -224,6 +224,8 @@ def _snapshot(table: Any, transact_items: list[dict[str, Any]]) -> Any:
         hash_key = DynamoType(attributes[table.hash_key_attr])
         if table.range_key_attr:
             range_key = DynamoType(attributes.get(table.range_key_attr, {}))
+            if hash_key in table.items and snapshot.items[hash_key] is table.items[hash_key]:
+                snapshot.items[hash_key] = dict(table.items[hash_key])
             current = table.items.get(hash_key, {}).get(range_key)
             if current is not None:
                 snapshot.items[hash_key][range_key] = copy.deepcopy(current)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -249,3 +250,25 @@ def test_a_promise_pauses_its_invoices_in_the_index(aws: None) -> None:
     assert tick()["due_items"] == 0
     paused = Invoices().get("C-1", "INV-1")
     assert paused is not None and (paused.promise_id, paused.promised_until) == ("P-1", date(2026, 12, 1))
+
+
+def test_a_steady_sweep_reads_only_the_index_and_a_changed_profile_is_noticed(aws: None) -> None:
+    from benchmarks.dunning_sweep import items_read
+
+    # Given a customer whose first reminder went out (the engine kept a copy of the profile beside
+    # the invoice when it scheduled the next step)
+    customer("C-1")
+    due_invoice("C-1", "INV-1", datetime(2026, 11, 23, 8, tzinfo=UTC))
+    tick()
+    # When the next step (the call task, 7 days late) falls due
+    with items_read() as counts:
+        result = tick("2026-11-29T00:00:00Z")
+    # Then the sweep read the one index item and nothing else
+    assert result["tasks_created"] == 1
+    assert sum(counts.values()) == result["due_items"] == 1
+    # When the customer's AP address changes in the master data before the next email step
+    Customers().save(replace(Customers().get("C-1"), email="new-ap@c-1.example"))  # type: ignore[arg-type]
+    result = tick("2026-12-07T09:00:00Z")
+    # Then the stale copy is noticed when the reminder is reserved, and the email goes to the new address
+    assert result["outcomes"].get("stale_profile_copy") == 1
+    assert [e.to for e in sent_emails()][-1] == ["new-ap@c-1.example"]

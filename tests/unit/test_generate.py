@@ -32,6 +32,7 @@ SIMULATE_DAYS = 30
 CUSTOMER_HEADER = [
     "customer_id", "name", "email", "phone", "country", "time_zone", "language", "industry_code",
     "annual_sales", "customer_since", "owner", "tax_id", "credit_limit", "birthday_or_anniversary",
+    "other_emails", "risk_class", "dunning_segment", "dunning_hold", "do_not_contact",
 ]  # fmt: skip
 INVOICE_HEADER = [
     "customer_id", "invoice_number", "invoice_date", "due_date", "amount", "currency", "open_amount",

@@ -6,6 +6,7 @@ appears here, which keeps domain code testable without either.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -147,6 +148,18 @@ class Customer:
     last_emailed_at: datetime | None = None
     # When the sweep next looks at the customer itself (the anniversary check-in).
     next_action_at: datetime | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of what dunning decides by (everything but the last email and the next look): a
+        copy of the profile kept beside an invoice is current while the profile's fingerprint matches."""
+        decided_by = (
+            self.customer_id, self.name, self.email, self.other_emails, tuple(sorted(self.suppressed_emails)),
+            self.country, self.time_zone, self.language, self.industry_code, str(self.annual_sales),
+            str(self.customer_since), self.owner, self.segment, self.risk, self.dunning_hold,
+            self.do_not_contact, self.placeholder,
+        )  # fmt: skip
+        return hashlib.sha256(repr(decided_by).encode()).hexdigest()[:16]
 
     @property
     def reachable_emails(self) -> tuple[str, ...]:

@@ -13,18 +13,26 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from arcollect.dunning.calendar import Calendar
 from arcollect.dunning.emails import Contact as Signatory
 from arcollect.dunning.emails import ReminderEmail, render_email
-from arcollect.dunning.engine import CustomerPlan, EmailPlan, Outcome, TaskPlan, evaluate
-from arcollect.dunning.policy import PolicySet
+from arcollect.dunning.engine import CHECK_IN, CustomerPlan, EmailPlan, Outcome, TaskPlan, evaluate
+from arcollect.dunning.policy import Action, PolicySet
 from arcollect.entities import Activity, Customer, Invoice, Promise, Task, TaskKind
 from arcollect.observability import logger
-from arcollect.store.dunning import EmailTouchRecord, InvoiceState, Refusal, Reservation
+from arcollect.store.dunning import (
+    EmailTouchRecord,
+    InvoiceState,
+    Reach,
+    Refusal,
+    Reservation,
+    StaleCustomer,
+    snapshot_of,
+)
 from arcollect.store.mail import MailRejected
 
 # A reservation older than this without a message id is in doubt (no run lives that long: the
@@ -47,6 +55,7 @@ class Store(Protocol):
         recipients: Sequence[str],
         promises: dict[str, str],
         at: datetime,
+        expected: Customer | None = None,
     ) -> Reservation: ...
 
     def complete_email(
@@ -70,10 +79,20 @@ class Store(Protocol):
     def settle_touches(self, customer_id: str, states: Sequence[InvoiceState], at: datetime) -> None: ...
 
     def create_task(
-        self, task: Task, states: Sequence[InvoiceState], promises: dict[str, str], at: datetime
+        self,
+        task: Task,
+        states: Sequence[InvoiceState],
+        promises: dict[str, str],
+        at: datetime,
+        expected: Customer | None = None,
+        reach: Reach = Reach.DUNNING,
     ) -> tuple[bool, tuple[str, ...]]: ...
 
-    def reschedule(self, customer_id: str, invoice_number: str, at: datetime | None) -> None: ...
+    def reschedule(
+        self, customer_id: str, invoice_number: str, at: datetime | None, customer_snapshot: str | None = None
+    ) -> None: ...
+
+    def customers(self, customer_ids: Sequence[str]) -> dict[str, Customer]: ...
 
     def reschedule_customer(self, customer_id: str, at: datetime | None) -> None: ...
 
@@ -152,6 +171,15 @@ class RunReport:
         }
 
 
+@dataclass(frozen=True)
+class _Profile:
+    """The profile a plan was made with: ``expected`` when it is a copy kept beside the invoices (the
+    writes then check it is still current), and the copy to keep beside them for the next sweep."""
+
+    expected: Customer | None
+    snapshot: str | None
+
+
 def process_customer(
     *,
     customer_id: str,
@@ -160,24 +188,52 @@ def process_customer(
     now: datetime,
     services: Services,
     customer_due: bool = False,
+    from_snapshot: bool = False,
 ) -> RunReport:
-    """Evaluate the policy for one customer and carry the plan out."""
-    plan = evaluate(
-        customer_id=customer_id,
-        customer=customer,
-        invoices=invoices,
-        now=now,
-        policies=services.policies,
-        calendar=services.calendar,
-        customer_due=customer_due,
-    )
-    return carry_out(plan, customer=customer, invoices=invoices, services=services)
+    """Evaluate the policy for one customer and carry the plan out. A plan made from a copy of the
+    profile that turns out stale (the writes check) is made again from the profile itself."""
+
+    report = RunReport(customers=1)
+
+    def run(profile: Customer | None, copied: bool) -> None:
+        plan = evaluate(
+            customer_id=customer_id,
+            customer=profile,
+            invoices=invoices,
+            now=now,
+            policies=services.policies,
+            calendar=services.calendar,
+            customer_due=customer_due,
+        )
+        carry_out(
+            plan, customer=profile, invoices=invoices, services=services, from_snapshot=copied, report=report
+        )
+
+    try:
+        run(customer, from_snapshot)
+    except StaleCustomer:
+        if not from_snapshot:
+            raise
+        # What the first attempt did stands (each touch is recorded once); the rest is planned again.
+        report.outcomes["stale_profile_copy"] += 1
+        run(services.store.customers([customer_id]).get(customer_id), False)
+    return report
 
 
 def carry_out(
-    plan: CustomerPlan, *, customer: Customer | None, invoices: Sequence[Invoice], services: Services
+    plan: CustomerPlan,
+    *,
+    customer: Customer | None,
+    invoices: Sequence[Invoice],
+    services: Services,
+    from_snapshot: bool = False,
+    report: RunReport | None = None,
 ) -> RunReport:
-    report = RunReport(customers=1)
+    profile = _Profile(
+        expected=customer if from_snapshot else None,
+        snapshot=snapshot_of(customer) if customer is not None else None,
+    )
+    report = report if report is not None else RunReport(customers=1)
     report.outcomes.update(note.outcome.value for note in plan.notes)
     by_number = {invoice.invoice_number: invoice for invoice in invoices}
     next_at = {r.invoice_number: r.next_action_at for r in plan.reschedules}
@@ -190,17 +246,24 @@ def carry_out(
     emailed = {t.invoice_number for t in plan.email.touches} if plan.email else set()
     if plan.email is not None and customer is not None:
         held = {n: (plan.now if n in tasked else at) for n, at in next_at.items()}
-        recorded = _email(plan, plan.email, customer, by_number, held, services, report)
+        recorded = _email(plan, plan.email, customer, by_number, held, services, report, profile)
+        if recorded:
+            # The email moved the customer's last email: the copy checked and kept from now on says so.
+            emailed_customer = replace(customer, last_emailed_at=plan.now)
+            profile = _Profile(
+                expected=emailed_customer if profile.expected is not None else None,
+                snapshot=snapshot_of(emailed_customer),
+            )
         next_at.update({n: plan.now for n in emailed - recorded if n in next_at})
         for number in set(next_at) - set(held):
             next_at.pop(number)  # refused as changed: the next sweep sees the new state
         touched |= recorded
     for task in plan.tasks:
-        touched |= _task(plan, task, by_number, next_at, services, report)
+        touched |= _task(plan, task, by_number, next_at, services, report, profile)
     store = services.store
     for number, at in next_at.items():
         if number not in touched:
-            store.reschedule(plan.customer_id, number, at)
+            store.reschedule(plan.customer_id, number, at, profile.snapshot)
     for promise_id in plan.broken_promises:
         for invoice in invoices:
             if invoice.promise_id == promise_id:
@@ -211,11 +274,16 @@ def carry_out(
     return report
 
 
-def _states(touches: Sequence[tuple[str, str]], next_at: dict[str, datetime | None]) -> list[InvoiceState]:
+def _states(
+    touches: Sequence[tuple[str, str]], next_at: dict[str, datetime | None], snapshot: str | None = None
+) -> list[InvoiceState]:
     steps: dict[str, list[str]] = {}
     for number, step in touches:
         steps.setdefault(number, []).append(step)
-    return [InvoiceState(number, tuple(s), next_at.get(number)) for number, s in steps.items()]
+    return [
+        InvoiceState(number, tuple(s), next_at.get(number), customer_snapshot=snapshot)
+        for number, s in steps.items()
+    ]
 
 
 def _promises(plan_touches: Sequence[tuple[str, str]], by_number: dict[str, Invoice]) -> dict[str, str]:
@@ -235,6 +303,7 @@ def _email(
     next_at: dict[str, datetime | None],
     services: Services,
     report: RunReport,
+    profile: _Profile,
 ) -> set[str]:
     store, now = services.store, plan.now
     wanted = [(t.invoice_number, t.step_id) for t in email.touches]
@@ -246,7 +315,10 @@ def _email(
         email.recipients,
         _promises(wanted, by_number),
         now,
+        expected=profile.expected,
     )
+    if profile.expected is not None and any(r.reason == "customer" for r in reservation.refused):
+        raise StaleCustomer(plan.customer_id)
     _refusals(plan, reservation.refused, next_at, services, report)
     if not reservation.reserved:
         return {r.invoice_number for r in reservation.refused if r.reason == "touched"}
@@ -296,7 +368,7 @@ def _email(
         plan.customer_id,
         email.touch_id,
         message_id,
-        _states(reservation.reserved, next_at),
+        _states(reservation.reserved, next_at, snapshot_of(replace(customer, last_emailed_at=now))),
         Activity(
             customer_id=plan.customer_id,
             at=now,
@@ -394,6 +466,7 @@ def _in_doubt(
             (),
             {},
             plan.now,
+            reach=Reach.ANY,
         )
     store.settle_touches(plan.customer_id, states, plan.now)
 
@@ -405,9 +478,10 @@ def _task(
     next_at: dict[str, datetime | None],
     services: Services,
     report: RunReport,
+    profile: _Profile,
 ) -> set[str]:
     touches = [(t.invoice_number, t.step_id) for t in task.touches]
-    states = _states(touches, next_at)
+    states = _states(touches, next_at, profile.snapshot)
     created, refused = services.store.create_task(
         Task(
             customer_id=plan.customer_id,
@@ -426,6 +500,8 @@ def _task(
         states,
         _promises(touches, by_number),
         plan.now,
+        expected=profile.expected,
+        reach=_reach(task.kind),
     )
     for number in refused:
         next_at.pop(number, None)
@@ -433,6 +509,13 @@ def _task(
     if created:
         report.tasks_created += 1
     return {s.invoice_number for s in states if s.invoice_number not in refused}
+
+
+def _reach(kind: str) -> Reach:
+    """What a task requires of the customer: a call is contact; a check-in is no dunning at all."""
+    if kind == Action.CALL:
+        return Reach.CONTACT
+    return Reach.ANY if kind == CHECK_IN else Reach.DUNNING
 
 
 def promise_to_pay(

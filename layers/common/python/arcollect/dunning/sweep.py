@@ -20,7 +20,7 @@ from arcollect.dunning.delivery import RunReport, Services, process_customer
 from arcollect.dunning.engine import CustomerPlan, evaluate
 from arcollect.entities import Customer, Invoice, SweepRun
 from arcollect.observability import logger
-from arcollect.store.dunning import DueWork
+from arcollect.store.dunning import DueWork, customer_from_snapshot, snapshot_of
 
 # Up to this many due customers a sweep works inline; more go through the queue to parallel workers.
 INLINE_CUSTOMERS = 25
@@ -52,6 +52,10 @@ class WorkItem:
     customer_id: str
     invoices: tuple[Invoice, ...]
     customer_due: bool = False
+    # The profile when the sweep already knows it (a copy kept beside the invoices, or the profile item
+    # itself), so the worker reads nothing; ``from_snapshot`` says it is a copy, checked when written.
+    customer: Customer | None = None
+    from_snapshot: bool = False
 
 
 @dataclass
@@ -96,7 +100,14 @@ def run_sweep(
         )
     )
     work = [
-        WorkItem(now, customer_id, tuple(due.invoices.get(customer_id, ())), customer_id in due.customers)
+        WorkItem(
+            now,
+            customer_id,
+            tuple(due.invoices.get(customer_id, ())),
+            customer_id in due.customers,
+            due.profiles.get(customer_id),
+            customer_id in due.snapshots,
+        )
         for customer_id in due.customer_ids
     ]
     result = SweepResult(scheduled_at, due.items_read, not started, len(work))
@@ -119,18 +130,21 @@ def work_customers(
     work: Sequence[WorkItem], *, store: SweepStore, services: Services, report: RunReport
 ) -> list[WorkItem]:
     """Work each customer; one customer's failure does not stop the others. Returns the failed ones."""
-    profiles = store.customers([item.customer_id for item in work])
+    # Only the profiles the sweep does not know yet are read, in batches.
+    unknown = [item.customer_id for item in work if item.customer is None]
+    profiles = store.customers(unknown) if unknown else {}
     failed: list[WorkItem] = []
     for item in work:
         try:
             report.absorb(
                 process_customer(
                     customer_id=item.customer_id,
-                    customer=profiles.get(item.customer_id),
+                    customer=item.customer or profiles.get(item.customer_id),
                     invoices=item.invoices,
                     now=item.at,
                     services=services,
                     customer_due=item.customer_due,
+                    from_snapshot=item.from_snapshot,
                 )
             )
         except Exception:
@@ -143,7 +157,8 @@ def work_customers(
 def preview(*, at: datetime, store: SweepStore, services: Services) -> list[CustomerPlan]:
     """What a sweep at ``at`` would do, customer by customer, without writing or sending anything."""
     due = store.due(at)
-    profiles = store.customers(due.customer_ids)
+    # A preview reads every profile afresh: it is asked for rarely and must say what a sweep would do.
+    profiles = store.customers(due.customer_ids) if due.customer_ids else {}
     return [
         evaluate(
             customer_id=customer_id,
@@ -211,6 +226,8 @@ def work_message(item: WorkItem) -> dict[str, Any]:
         "customer_id": item.customer_id,
         "customer_due": item.customer_due,
         "invoices": [_invoice_json(invoice) for invoice in item.invoices],
+        "customer": snapshot_of(item.customer) if item.customer is not None else None,
+        "from_snapshot": item.from_snapshot,
     }
 
 
@@ -223,6 +240,9 @@ def parse_work(body: Any) -> WorkItem:
             customer_id=str(body["customer_id"]),
             invoices=tuple(_invoice_from_json(raw) for raw in body.get("invoices") or []),
             customer_due=bool(body.get("customer_due")),
+            customer=customer_from_snapshot(body["customer"]) if body.get("customer") else None,
+            # A copy that does not survive the trip is read again: never treated as the profile itself.
+            from_snapshot=bool(body.get("from_snapshot")) or bool(body.get("customer")),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise MalformedWork(f"dunning work item is malformed: {error}") from error

@@ -110,6 +110,13 @@ FIELDS: Final[dict[DropKind, dict[str, FieldSpec]]] = {
         FieldSpec("tax_id", "text", max_length=100),
         FieldSpec("credit_limit", "money"),
         FieldSpec("birthday_or_anniversary", "text", max_length=100),
+        # Dunning: more AP addresses (separated by ; or ,), the customer's risk class and explicit
+        # dunning segment, a dunning block (SAP's "Mahnsperre") and do-not-contact.
+        FieldSpec("other_emails", "text", max_length=1000),
+        FieldSpec("risk_class", "text", max_length=20),
+        FieldSpec("dunning_segment", "text", max_length=100),
+        FieldSpec("dunning_hold", "flag"),
+        FieldSpec("do_not_contact", "flag"),
     ),
 }
 
@@ -291,6 +298,15 @@ def build_customer(v: dict[str, Any], row: RowProblems, signed: bool) -> Custome
             row.note("time_zone", f"left empty: country {country} has several time zones")
             issues.append(("time_zone", f"is missing and country {country} has several time zones"))
     email = v.get("email") or ""
+    other_emails: list[str] = []
+    for address in re.split(r"[;,\s]+", v.get("other_emails") or ""):
+        if not address:
+            continue
+        if f.EMAIL.fullmatch(address):
+            other_emails.append(address)
+        else:
+            row.note("other_emails", f"{address!r} is not an email address and is not used")
+            issues.append(("other_emails", f"holds {address!r}, which is not an email address"))
     return Customer(
         customer_id=v["customer_id"],
         name=v["name"],
@@ -307,6 +323,11 @@ def build_customer(v: dict[str, Any], row: RowProblems, signed: bool) -> Custome
         credit_limit=v.get("credit_limit"),
         anniversary=v.get("birthday_or_anniversary"),
         data_quality=tuple(f"{field_name} {issue}" for field_name, issue in issues),
+        other_emails=tuple(other_emails),
+        risk=(v.get("risk_class") or "").lower() or None,
+        segment=v.get("dunning_segment"),
+        dunning_hold=bool(v.get("dunning_hold")),
+        do_not_contact=bool(v.get("do_not_contact")),
     )
 
 

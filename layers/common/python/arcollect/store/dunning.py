@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from pynamodb.attributes import ListAttribute, UnicodeAttribute, UTCDateTimeAttribute
@@ -32,9 +34,10 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
 
-from arcollect.clock import format_instant
+from arcollect.clock import format_instant, parse_instant
 from arcollect.entities import Activity, Customer, Invoice, Promise, Task
 from arcollect.store import keys
+from arcollect.store.errors import StoreError
 from arcollect.store.models import CustomerItem, InvoiceItem, PromiseItem, TableItem
 from arcollect.store.repositories import (
     PROFILE_SK,
@@ -90,15 +93,24 @@ def promise_sk(promise_id: str) -> str:
 
 @dataclass(frozen=True)
 class DueWork:
-    """What the index says is due: invoices per customer, and customers whose own item is due."""
+    """What the index says is due: invoices per customer, and customers whose own item is due.
+
+    ``profiles`` holds the customers known without another read: a profile item that came due itself,
+    or the snapshot every due invoice of the customer carries (``snapshots`` names those customers)."""
 
     invoices: dict[str, list[Invoice]] = field(default_factory=dict)
     customers: set[str] = field(default_factory=set)
     items_read: int = 0
+    profiles: dict[str, Customer] = field(default_factory=dict)
+    snapshots: set[str] = field(default_factory=set)
 
     @property
     def customer_ids(self) -> list[str]:
         return sorted(set(self.invoices) | self.customers)
+
+
+class StaleCustomer(StoreError):
+    """The customer's profile changed under a plan made from an older copy: plan again from a read."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,8 @@ class InvoiceState:
     steps: tuple[str, ...]
     next_action_at: datetime | None
     clear_promise: bool = False
+    # The profile the decision was made with, kept beside the invoice for the next sweep.
+    customer_snapshot: str | None = None
 
 
 def _touch_text(invoice_number: str, step: str) -> str:
@@ -165,10 +179,84 @@ def _remindable(step: str, promise_id: str | None) -> Any:
     return condition & InvoiceItem.promise_id.does_not_exist()
 
 
-def _customer_reachable() -> Any:
-    return (CustomerItem.dunning_hold.does_not_exist() | (CustomerItem.dunning_hold == False)) & (  # noqa: E712
-        CustomerItem.do_not_contact.does_not_exist() | (CustomerItem.do_not_contact == False)  # noqa: E712
+class Reach(StrEnum):
+    """What a write requires of the customer: ``contact`` (an email or a call: no hold, not
+    do-not-contact), ``dunning`` (an internal dunning task: no hold), ``any`` (a review of our own)."""
+
+    CONTACT = "contact"
+    DUNNING = "dunning"
+    ANY = "any"
+
+
+def _customer_current(expected: Customer | None, reach: Reach = Reach.CONTACT) -> Any:
+    """The customer may be dunned as ``reach`` says; and when the plan was made from a snapshot
+    (``expected``), the profile is still the one it copied and no email went out since."""
+    condition = CustomerItem.pk.exists()
+    if reach is not Reach.ANY:
+        condition &= CustomerItem.dunning_hold.does_not_exist() | (CustomerItem.dunning_hold == False)  # noqa: E712
+    if reach is Reach.CONTACT:
+        condition &= CustomerItem.do_not_contact.does_not_exist() | (CustomerItem.do_not_contact == False)  # noqa: E712
+    if expected is None:
+        return condition
+    condition &= CustomerItem.fingerprint == expected.fingerprint
+    if expected.last_emailed_at is None:
+        return condition & CustomerItem.last_emailed_at.does_not_exist()
+    return condition & (CustomerItem.last_emailed_at == format_instant(expected.last_emailed_at))
+
+
+def snapshot_of(customer: Customer) -> str:
+    """The profile copied beside an invoice: what the engine decides by, and its fingerprint."""
+    return json.dumps(
+        {
+            "fingerprint": customer.fingerprint,
+            "customer": {
+                "customer_id": customer.customer_id,
+                "name": customer.name,
+                "email": customer.email,
+                "other_emails": list(customer.other_emails),
+                "suppressed_emails": list(customer.suppressed_emails),
+                "country": customer.country,
+                "time_zone": customer.time_zone,
+                "language": customer.language,
+                "industry_code": customer.industry_code,
+                "annual_sales": None if customer.annual_sales is None else str(customer.annual_sales),
+                "customer_since": _day(customer.customer_since),
+                "owner": customer.owner,
+                "segment": customer.segment,
+                "risk": customer.risk,
+                "dunning_hold": customer.dunning_hold,
+                "do_not_contact": customer.do_not_contact,
+                "placeholder": customer.placeholder,
+                "last_emailed_at": format_instant(customer.last_emailed_at)
+                if customer.last_emailed_at
+                else None,
+            },
+        },
+        separators=(",", ":"),
     )
+
+
+def customer_from_snapshot(text: str) -> Customer | None:
+    """The copied profile, or None when it cannot be trusted (then the profile is read)."""
+    try:
+        data = json.loads(text)
+        fields = dict(data["customer"])
+        fields["other_emails"] = tuple(fields["other_emails"])
+        fields["suppressed_emails"] = tuple(fields["suppressed_emails"])
+        if fields["annual_sales"] is not None:
+            fields["annual_sales"] = Decimal(fields["annual_sales"])
+        if fields["customer_since"]:
+            fields["customer_since"] = date.fromisoformat(fields["customer_since"])
+        if fields["last_emailed_at"]:
+            fields["last_emailed_at"] = parse_instant(fields["last_emailed_at"])
+        customer = Customer(**fields)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return customer if customer.fingerprint == data.get("fingerprint") else None
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 def _state_actions(customer_id: str, state: InvoiceState, at: datetime) -> list[UpdateAction]:
@@ -177,6 +265,8 @@ def _state_actions(customer_id: str, state: InvoiceState, at: datetime) -> list[
         InvoiceItem.last_touch_at.set(format_instant(at)),
         *_next_action(customer_id, state.next_action_at),
     ]
+    if state.customer_snapshot is not None:
+        actions.append(InvoiceItem.customer_snapshot.set(state.customer_snapshot))
     if state.clear_promise:
         actions += [InvoiceItem.promised_until.remove(), InvoiceItem.promise_id.remove()]
     return actions
@@ -211,6 +301,8 @@ class DunningStore:
         cutoff = format_instant(now)
         invoices: dict[str, list[Invoice]] = {}
         customers: set[str] = set()
+        profiles: dict[str, Customer] = {}
+        seen: dict[str, set[str | None]] = {}
         read = 0
         for shard in keys.all_next_action_shards():
             for item in TableItem.by_next_action.query(
@@ -219,9 +311,19 @@ class DunningStore:
                 read += 1
                 if isinstance(item, InvoiceItem):
                     invoices.setdefault(item.customer_id, []).append(_invoice_from_item(item))
+                    seen.setdefault(item.customer_id, set()).add(item.customer_snapshot)
                 elif isinstance(item, CustomerItem):
                     customers.add(item.customer_id)
-        return DueWork(invoices, customers, read)
+                    profiles[item.customer_id] = _customer_from_item(item)
+        snapshots: set[str] = set()
+        for customer_id, texts in seen.items():
+            if customer_id in profiles or len(texts) != 1:
+                continue  # the profile itself is here, or the invoices disagree: read it
+            [text] = texts
+            if text is not None and (snapshot := customer_from_snapshot(text)) is not None:
+                profiles[customer_id] = snapshot
+                snapshots.add(customer_id)
+        return DueWork(invoices, customers, read, profiles, snapshots)
 
     @_translated
     def customers(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
@@ -267,6 +369,7 @@ class DunningStore:
         recipients: Sequence[str],
         promises: dict[str, str],
         at: datetime,
+        expected: Customer | None = None,
     ) -> Reservation:
         """Reserve the touches of one email in one transaction, conditional on fresh state.
 
@@ -286,7 +389,7 @@ class DunningStore:
                         CustomerItem,
                         keys.customer_pk(customer_id),
                         PROFILE_SK,
-                        condition=_customer_reachable(),
+                        condition=_customer_current(expected),
                     )
                     transaction.save(
                         EmailTouchItem(
@@ -319,7 +422,8 @@ class DunningStore:
                 # one check per invoice, the email item, one ledger item per invoice.
                 count = len(remaining)
                 if reasons[0] == "ConditionalCheckFailed":
-                    # On hold or do-not-contact since the engine read the profile: nothing goes out.
+                    # On hold or do-not-contact since the engine read the profile, or the snapshot
+                    # the plan came from is out of date: nothing goes out on this plan.
                     refused += [Refusal(n, s, "customer") for n, s in remaining]
                     return Reservation((), tuple(refused))
                 if reasons[1 + count] == "ConditionalCheckFailed":
@@ -354,39 +458,24 @@ class DunningStore:
     ) -> None:
         """Record what SES accepted: the message id on the email and its ledger items, each invoice's
         state, the customer's last email, the timeline; in one transaction when it fits."""
-        operations: list[tuple[str, Any, Any]] = [
-            (
-                "update",
-                EmailTouchItem(keys.customer_pk(customer_id), email_sk(touch_id)),
-                [
-                    EmailTouchItem.message_id.set(message_id),
-                    EmailTouchItem.sent_at.set(at),
-                    EmailTouchItem.status.set("sent"),
-                ],
-            ),
+        touches = [(state.invoice_number, step) for state in states for step in state.steps]
+        operations = _sent(customer_id, touch_id, message_id, touches, at)
+        operations += [
             (
                 "update",
                 CustomerItem(keys.customer_pk(customer_id), PROFILE_SK),
                 [CustomerItem.last_emailed_at.set(format_instant(at))],
             ),
             ("save", _activity_item(keys.customer_pk(customer_id), activity), None),
-        ]
-        for state in states:
-            for step in state.steps:
-                operations.append(
-                    (
-                        "update",
-                        SendLedgerItem(keys.customer_pk(customer_id), ledger_sk(state.invoice_number, step)),
-                        [SendLedgerItem.message_id.set(message_id), SendLedgerItem.sent_at.set(at)],
-                    )
-                )
-            operations.append(
+            *(
                 (
                     "update",
                     InvoiceItem(*_invoice_key(customer_id, state.invoice_number)),
                     _state_actions(customer_id, state, at),
                 )
-            )
+                for state in states
+            ),
+        ]
         _transact(operations)
 
     @_translated
@@ -450,25 +539,7 @@ class DunningStore:
         record = self.email_touch(customer_id, touch_id)
         if record is None or record.message_id:
             return False
-        operations: list[tuple[str, Any, Any]] = [
-            (
-                "update",
-                EmailTouchItem(keys.customer_pk(customer_id), email_sk(touch_id)),
-                [
-                    EmailTouchItem.message_id.set(message_id),
-                    EmailTouchItem.sent_at.set(at),
-                    EmailTouchItem.status.set("sent"),
-                ],
-            ),
-            *(
-                (
-                    "update",
-                    SendLedgerItem(keys.customer_pk(customer_id), ledger_sk(number, step)),
-                    [SendLedgerItem.message_id.set(message_id), SendLedgerItem.sent_at.set(at)],
-                )
-                for number, step in record.touches
-            ),
-        ]
+        operations = _sent(customer_id, touch_id, message_id, record.touches, at)
         _transact(operations)
         return True
 
@@ -476,7 +547,13 @@ class DunningStore:
 
     @_translated
     def create_task(
-        self, task: Task, states: Sequence[InvoiceState], promises: dict[str, str], at: datetime
+        self,
+        task: Task,
+        states: Sequence[InvoiceState],
+        promises: dict[str, str],
+        at: datetime,
+        expected: Customer | None = None,
+        reach: Reach = Reach.DUNNING,
     ) -> tuple[bool, tuple[str, ...]]:
         """Create a dunning task with its touches in one transaction; returns (created, refused invoices).
 
@@ -485,7 +562,11 @@ class DunningStore:
         remaining = list(states)
         refused: list[str] = []
         while True:
-            operations: list[tuple[str, Any, Any]] = [("save_new", _task_item(task), None)]
+            profile = (CustomerItem, keys.customer_pk(task.customer_id), PROFILE_SK)
+            operations: list[tuple[str, Any, Any]] = [
+                ("check", profile, _customer_current(expected, reach)),
+                ("save_new", _task_item(task), None),
+            ]
             for state in remaining:
                 for step in state.steps:
                     operations.append(
@@ -512,12 +593,18 @@ class DunningStore:
                 if not reasons:
                     raise
                 if reasons[0] == "ConditionalCheckFailed":
+                    if expected is not None:
+                        raise StaleCustomer(task.customer_id) from error
+                    # On hold (or do-not-contact, for a call) since the profile was read: not now.
+                    return False, tuple(s.invoice_number for s in remaining)
+                if reasons[1] == "ConditionalCheckFailed":
                     return False, tuple(refused)
-                # pynamodb sends the puts first, then the updates: the task, every state's ledger
-                # items (in order), then one invoice update per state (in order).
+                # pynamodb sends the condition checks first, then the puts, then the updates: the
+                # customer check, the task, every state's ledger items (in order), then one invoice
+                # update per state (in order).
                 failed_invoices: set[str] = set()
-                position = 1
-                updates = 1 + sum(len(state.steps) for state in remaining)
+                position = 2
+                updates = 2 + sum(len(state.steps) for state in remaining)
                 for index, state in enumerate(remaining):
                     span = len(state.steps)
                     ledgers = reasons[position : position + span]
@@ -536,11 +623,16 @@ class DunningStore:
     # --- scheduling -----------------------------------------------------------------------------
 
     @_translated
-    def reschedule(self, customer_id: str, invoice_number: str, at: datetime | None) -> None:
+    def reschedule(
+        self, customer_id: str, invoice_number: str, at: datetime | None, customer_snapshot: str | None = None
+    ) -> None:
         """Move an invoice's next look (None takes it out of the index). Only while it still exists."""
         item = InvoiceItem(*_invoice_key(customer_id, invoice_number))
+        actions = _next_action(customer_id, at)
+        if customer_snapshot is not None and at is not None:
+            actions.append(InvoiceItem.customer_snapshot.set(customer_snapshot))
         try:
-            item.update(actions=_next_action(customer_id, at), condition=TableItem.pk.exists())
+            item.update(actions=actions, condition=TableItem.pk.exists())
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise
@@ -619,14 +711,62 @@ class DunningStore:
     @_translated
     def suppress_address(self, customer_id: str, address: str) -> None:
         """Never mail ``address`` again for this customer (SES said it bounced or complained)."""
-        item = CustomerItem(keys.customer_pk(customer_id), PROFILE_SK)
-        try:
-            item.update(
-                actions=[CustomerItem.suppressed_emails.add({address})], condition=TableItem.pk.exists()
+        for _ in range(3):
+            try:
+                item = CustomerItem.get(keys.customer_pk(customer_id), PROFILE_SK, consistent_read=True)
+            except CustomerItem.DoesNotExist:
+                return
+            customer = _customer_from_item(item)
+            if address in customer.suppressed_emails:
+                return
+            changed = replace(customer, suppressed_emails=(*customer.suppressed_emails, address))
+            try:
+                # The fingerprint moves with the addresses, so snapshots that still use it are stale.
+                item.update(
+                    actions=[
+                        CustomerItem.suppressed_emails.add({address}),
+                        CustomerItem.fingerprint.set(changed.fingerprint),
+                    ],
+                    condition=_unchanged(item),
+                )
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue  # changed meanwhile (an ingest, another bounce): read again
+            return
+        raise StaleCustomer(customer_id)
+
+
+def _sent(
+    customer_id: str, touch_id: str, message_id: str, touches: Sequence[tuple[str, str]], at: datetime
+) -> list[tuple[str, Any, Any]]:
+    """The writes that record an email SES accepted: its message id on the email and on each touch."""
+    pk = keys.customer_pk(customer_id)
+    return [
+        (
+            "update",
+            EmailTouchItem(pk, email_sk(touch_id)),
+            [
+                EmailTouchItem.message_id.set(message_id),
+                EmailTouchItem.sent_at.set(at),
+                EmailTouchItem.status.set("sent"),
+            ],
+        ),
+        *(
+            (
+                "update",
+                SendLedgerItem(pk, ledger_sk(number, step)),
+                [SendLedgerItem.message_id.set(message_id), SendLedgerItem.sent_at.set(at)],
             )
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise
+            for number, step in touches
+        ),
+    ]
+
+
+def _unchanged(item: CustomerItem) -> Any:
+    if item.fingerprint is None:
+        return CustomerItem.fingerprint.does_not_exist()
+    return CustomerItem.fingerprint == item.fingerprint
 
 
 def _ledger_item(customer_id: str, number: str, step: str, at: datetime, touch_id: str) -> SendLedgerItem:
@@ -664,6 +804,9 @@ def _transact(
             for kind, item, extra in operations[start : start + TRANSACTION_ITEMS]:
                 if kind == "update":
                     transaction.update(item, actions=extra)
+                elif kind == "check":
+                    model, hash_key, range_key = item
+                    transaction.condition_check(model, hash_key, range_key, condition=extra)
                 elif kind == "update_if":
                     actions, update_condition = extra
                     transaction.update(item, actions=actions, condition=update_condition)

@@ -129,6 +129,9 @@ class InvoiceItem(TableItem, discriminator="invoice"):
     last_touch_at = UnicodeAttribute(null=True)
     promised_until = UnicodeAttribute(null=True)
     promise_id = UnicodeAttribute(null=True)
+    # The customer's profile as the engine last saw it (JSON, with its fingerprint): the next sweep
+    # decides from it without reading the profile, and the reservation checks it is still current.
+    customer_snapshot = UnicodeAttribute(null=True)
 
 
 class CustomerItem(TableItem, discriminator="customer"):
@@ -157,6 +160,8 @@ class CustomerItem(TableItem, discriminator="customer"):
     # Written by the dunning function only (SES feedback, the minimum gap between emails).
     suppressed_emails = UnicodeSetAttribute(null=True)
     last_emailed_at = UnicodeAttribute(null=True)
+    # Customer.fingerprint of the profile as stored (see InvoiceItem.customer_snapshot).
+    fingerprint = UnicodeAttribute(null=True)
 
 
 class PaymentItem(TableItem, discriminator="payment"):

@@ -397,6 +397,7 @@ def _customer_fields(customer: Customer) -> dict[str, Any]:
         "other_emails": list(customer.other_emails) or None,
         "segment": customer.segment,
         "risk": customer.risk,
+        "fingerprint": customer.fingerprint,
         "dunning_hold": customer.dunning_hold or None,
         "do_not_contact": customer.do_not_contact or None,
         "next_action_shard": keys.next_action_shard(keys.customer_pk(customer.customer_id))

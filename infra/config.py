@@ -33,6 +33,8 @@ class StackConfig:
     portal_rate_limit_per_5min: int
     # SES's maximum send rate of the account (emails per second): 1 in the SES sandbox.
     ses_max_send_rate: str
+    portal_link_days: str
+    payment_url_template: str | None
 
     @classmethod
     def from_context(cls, node: Node) -> StackConfig:
@@ -52,6 +54,8 @@ class StackConfig:
             log_retention_days=int(value("logRetentionDays") or 90),
             portal_rate_limit_per_5min=int(value("portalRateLimitPer5Min") or 1000),
             ses_max_send_rate=value("sesMaxSendRate") or "1",
+            portal_link_days=value("portalLinkDays") or "30",
+            payment_url_template=value("paymentUrlTemplate") or None,
         )
         config.validate()
         return config
@@ -82,6 +86,15 @@ class StackConfig:
             raise ConfigError(f"context logRetentionDays={self.log_retention_days}: one of {RETENTION_DAYS}")
         if not 100 <= self.portal_rate_limit_per_5min <= 2_000_000_000:
             raise ConfigError("context portalRateLimitPer5Min must be between 100 and 2,000,000,000")
+        if not self.portal_link_days.isdigit() or not 1 <= int(self.portal_link_days) <= 365:
+            raise ConfigError(
+                f"context portalLinkDays={self.portal_link_days!r}: a whole number of days from 1 to 365"
+            )
+        if self.payment_url_template and not self.payment_url_template.startswith("https://"):
+            raise ConfigError(
+                f"context paymentUrlTemplate={self.payment_url_template!r}: an https:// URL, with "
+                "{invoice_number}, {open_amount}, {currency} or {customer_id} where the values go"
+            )
         try:
             send_rate = float(self.ses_max_send_rate)
         except ValueError:

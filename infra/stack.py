@@ -13,6 +13,7 @@ from infra.config import StackConfig
 from infra.constructs.data import DataStore
 from infra.constructs.dunning import Dunning
 from infra.constructs.ingest import Ingest
+from infra.constructs.mail import Mail
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.portal import Portal
 from infra.constructs.reports import Reports
@@ -46,6 +47,7 @@ class ArcollectStack(Stack):
         self.ingest = Ingest(
             self, "Ingest", runtime=self.runtime, data=self.data, environment_name=config.environment_name
         )
+        self.mail = Mail(self, "Mail", sender_email=config.sender_email)
         self.portal = Portal(
             self,
             "Portal",
@@ -56,6 +58,9 @@ class ArcollectStack(Stack):
             domain_name=config.portal_domain,
             certificate_arn=config.portal_certificate_arn,
             rate_limit_per_5min=config.portal_rate_limit_per_5min,
+            mail=self.mail,
+            portal_link_days=config.portal_link_days,
+            payment_url_template=config.payment_url_template,
         )
         self.dunning = Dunning(
             self,
@@ -63,8 +68,9 @@ class ArcollectStack(Stack):
             runtime=self.runtime,
             data=self.data,
             environment_name=config.environment_name,
-            sender_email=config.sender_email,
+            mail=self.mail,
             ses_max_send_rate=config.ses_max_send_rate,
+            portal_link_days=config.portal_link_days,
             schedule_expression=config.dunning_schedule,
             schedule_time_zone=config.schedule_time_zone,
             portal_base_url=self.portal.url,
@@ -95,7 +101,7 @@ class ArcollectStack(Stack):
                 f"{FunctionName.DUNNING}-queue": self.dunning.queue_dead_letter_queue,
                 FunctionName.REPORTS: self.reports.dead_letter_queue,
             },
-            configuration_set_name=self.dunning.configuration_set.configuration_set_name,
+            configuration_set_name=self.mail.configuration_set_name,
             api=self.portal.api,
             alarm_email=config.alarm_email,
         )
@@ -107,7 +113,7 @@ class ArcollectStack(Stack):
             Output.INGEST_QUEUE_URL: self.ingest.queue.queue_url,
             Output.DUNNING_QUEUE_URL: self.dunning.queue.queue_url,
             Output.PORTAL_URL: self.portal.url,
-            Output.SES_CONFIGURATION_SET: self.dunning.configuration_set.configuration_set_name,
+            Output.SES_CONFIGURATION_SET: self.mail.configuration_set_name,
             Output.LINK_SECRET_ARN: self.portal.link_secret.secret_arn,
             Output.INGEST_FUNCTION: self.ingest.function.function_name,
             Output.DUNNING_FUNCTION: self.dunning.function.function_name,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from arcollect.contract import FUNCTION_ENVIRONMENT, DropPrefix, EnvVar, FunctionName, TableSchema
 
@@ -33,9 +34,15 @@ class ScheduleSpec:
     expression: str
 
 
+def _cdk_context() -> dict[str, Any]:
+    cdk_json = Path(__file__).resolve().parents[2] / "cdk.json"
+    context: dict[str, Any] = json.loads(cdk_json.read_text())["context"]
+    return context
+
+
 def _schedules_from_cdk_json() -> tuple[ScheduleSpec, ...]:
     """The schedule expressions the CDK app deploys by default (cdk.json's context)."""
-    context = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"]
+    context = _cdk_context()
     return (
         ScheduleSpec(FunctionName.DUNNING, context["dunningSchedule"]),
         ScheduleSpec(FunctionName.REPORTS, context["reportsSchedule"]),
@@ -58,6 +65,11 @@ class LocalSpec:
     dead_letter_queues: tuple[str, ...] = (f"{PREFIX}-dunning-async-dlq", f"{PREFIX}-reports-async-dlq")
     # SES's send rate the dunning function paces itself to: far above the sandbox's 1/s, so demos are fast.
     ses_max_send_rate: str = "50"
+    # As the CDK app deploys them by default.
+    portal_link_days: str = field(default_factory=lambda: str(_cdk_context()["portalLinkDays"]))
+    payment_url_template: str = field(
+        default_factory=lambda: str(_cdk_context().get("paymentUrlTemplate", ""))
+    )
     configuration_set: str = f"{PREFIX}-email"
     link_secret_name: str = f"{PREFIX}-link-signing-key"
     sender_email: str = SENDER_EMAIL
@@ -97,6 +109,8 @@ class LocalSpec:
             EnvVar.INGEST_QUEUE_URL: ingest_queue_url,
             EnvVar.DUNNING_QUEUE_URL: dunning_queue_url,
             EnvVar.SES_MAX_SEND_RATE: self.ses_max_send_rate,
+            EnvVar.PORTAL_LINK_DAYS: self.portal_link_days,
+            EnvVar.PAYMENT_URL_TEMPLATE: self.payment_url_template,
         }
         return {
             name: {var: values[var] for var in variables} for name, variables in FUNCTION_ENVIRONMENT.items()

@@ -7,35 +7,20 @@ together stay below SES's send rate.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as event_targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_ses as ses
 from constructs import Construct
 
 from arcollect.contract import DUNNING_SENDERS, DropPrefix, EnvVar, FunctionName
 from arcollect.dunning import policy as dunning_policy
 from infra.constructs.data import DataStore
+from infra.constructs.mail import EMAIL_EVENTS, Mail
 from infra.constructs.queues import dead_letter_queue, work_queue
 from infra.constructs.runtime import FunctionRuntime
 from infra.constructs.schedule import ScheduledTick
-
-# The SES events that change what dunning does next (suppress an address, record a delivery).
-EMAIL_EVENTS = {
-    # A send event carries the reservation's touch id: it completes a reminder a crash left reserved.
-    ses.EmailSendingEvent.SEND: "Email Sent",
-    ses.EmailSendingEvent.BOUNCE: "Email Bounced",
-    ses.EmailSendingEvent.COMPLAINT: "Email Complaint Received",
-    ses.EmailSendingEvent.DELIVERY: "Email Delivered",
-    ses.EmailSendingEvent.REJECT: "Email Rejected",
-    ses.EmailSendingEvent.DELIVERY_DELAY: "Email Delivery Delayed",
-    ses.EmailSendingEvent.RENDERING_FAILURE: "Email Rendering Failed",
-    ses.EmailSendingEvent.OPEN: "Email Opened",
-    ses.EmailSendingEvent.CLICK: "Email Clicked",
-}
 
 FUNCTION_TIMEOUT = Duration.minutes(5)
 QUEUE_MAX_RECEIVE_COUNT = 3
@@ -64,8 +49,9 @@ class Dunning(Construct):
         runtime: FunctionRuntime,
         data: DataStore,
         environment_name: str,
-        sender_email: str,
+        mail: Mail,
         ses_max_send_rate: str,
+        portal_link_days: str,
         schedule_expression: str,
         schedule_time_zone: str,
         portal_base_url: str,
@@ -73,23 +59,6 @@ class Dunning(Construct):
     ) -> None:
         super().__init__(scope, id)
         validate_shipped_policy()
-        self.sender_identity = ses.EmailIdentity(
-            self, "SenderIdentity", identity=ses.Identity.email(sender_email)
-        )
-        self.configuration_set = ses.ConfigurationSet(
-            self,
-            "ConfigurationSet",
-            reputation_metrics=True,
-            sending_enabled=True,
-            suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
-        )
-        # SES can publish to the default event bus only.
-        default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
-        self.configuration_set.add_event_destination(
-            "ToEventBridge",
-            destination=ses.EventDestination.event_bus(default_bus),
-            events=list(EMAIL_EVENTS),
-        )
         # Scheduler and EventBridge invocations that failed (asynchronous invocations).
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue")
         # Per-customer work of a sweep that failed maxReceiveCount times.
@@ -114,11 +83,12 @@ class Dunning(Construct):
                 EnvVar.TABLE_NAME: data.table.table_name,
                 EnvVar.DROP_BUCKET: data.drop_bucket.bucket_name,
                 EnvVar.DUNNING_QUEUE_URL: self.queue.queue_url,
-                EnvVar.SENDER_EMAIL: sender_email,
-                EnvVar.SES_CONFIGURATION_SET: self.configuration_set.configuration_set_name,
+                EnvVar.SENDER_EMAIL: mail.sender_email,
+                EnvVar.SES_CONFIGURATION_SET: mail.configuration_set_name,
                 EnvVar.SES_MAX_SEND_RATE: ses_max_send_rate,
                 EnvVar.PORTAL_BASE_URL: portal_base_url,
                 EnvVar.LINK_SECRET_ARN: link_secret.secret_arn,
+                EnvVar.PORTAL_LINK_DAYS: portal_link_days,
             },
             # Scheduler and EventBridge invoke asynchronously: failed invocations land in the DLQ.
             dead_letter_queue=self.dead_letter_queue,
@@ -150,11 +120,7 @@ class Dunning(Construct):
                 source=["aws.ses"],
                 detail_type=list(EMAIL_EVENTS.values()),
                 # Only our mail: SES tags every message with the configuration set it was sent through.
-                detail={
-                    "mail": {
-                        "tags": {"ses:configuration-set": [self.configuration_set.configuration_set_name]}
-                    }
-                },
+                detail={"mail": {"tags": {"ses:configuration-set": [mail.configuration_set_name]}}},
             ),
             targets=[
                 event_targets.LambdaFunction(
@@ -171,16 +137,4 @@ class Dunning(Construct):
         # An uploaded policy overrides the shipped one: that object only, nothing else of the drop bucket.
         data.drop_bucket.grant_read(self.function, DropPrefix.DUNNING_POLICY)
         link_secret.grant_read(self.function)
-        self.sender_identity.grant_send_email(self.function)
-        # SES authorises a send against the configuration set too, and the set has no grant method.
-        iam.Grant.add_to_principal(
-            grantee=self.function,
-            actions=["ses:SendEmail", "ses:SendRawEmail"],
-            resource_arns=[
-                Stack.of(self).format_arn(
-                    service="ses",
-                    resource="configuration-set",
-                    resource_name=self.configuration_set.configuration_set_name,
-                )
-            ],
-        )
+        mail.allow_sending(self.function)

@@ -12,6 +12,7 @@ from constructs import Construct
 
 from arcollect.contract import EnvVar, FunctionName
 from infra.constructs.data import DataStore
+from infra.constructs.mail import Mail
 from infra.constructs.runtime import FunctionRuntime
 
 STAGE_NAME = "live"
@@ -46,6 +47,9 @@ class Portal(Construct):
         domain_name: str | None,
         certificate_arn: str | None,
         rate_limit_per_5min: int,
+        mail: Mail,
+        portal_link_days: str,
+        payment_url_template: str | None,
     ) -> None:
         super().__init__(scope, id)
         # The HMAC key that signs the customer links in reminder emails.
@@ -69,6 +73,11 @@ class Portal(Construct):
                 EnvVar.TABLE_NAME: data.table.table_name,
                 EnvVar.DROP_BUCKET: data.drop_bucket.bucket_name,
                 EnvVar.LINK_SECRET_ARN: self.link_secret.secret_arn,
+                EnvVar.PORTAL_LINK_DAYS: portal_link_days,
+                # Empty: invoices without their own pay link have no online payment.
+                EnvVar.PAYMENT_URL_TEMPLATE: payment_url_template or "",
+                EnvVar.SENDER_EMAIL: mail.sender_email,
+                EnvVar.SES_CONFIGURATION_SET: mail.configuration_set_name,
             },
         )
         data.table.grant_read_write_data(self.function)
@@ -76,6 +85,8 @@ class Portal(Construct):
         # Invoice documents the ERP dropped (read) and dispute attachments customers upload (write).
         data.drop_bucket.grant_read(self.function, "incoming/documents/*")
         data.drop_bucket.grant_put(self.function, "attachments/*")
+        # "Send me a fresh link" emails the customer's AP address on file.
+        mail.allow_sending(self.function)
 
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN

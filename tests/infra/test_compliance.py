@@ -81,6 +81,9 @@ def test_the_pinned_cdk_cli_synthesizes_the_app(tmp_path: Path) -> None:
         ({"sesMaxSendRate": "-2"}, "sesMaxSendRate"),
         ({"sesMaxSendRate": "fast"}, "sesMaxSendRate"),
         ({"sesMaxSendRate": "inf"}, "sesMaxSendRate"),
+        ({"portalLinkDays": "0"}, "portalLinkDays"),
+        ({"portalLinkDays": "a month"}, "portalLinkDays"),
+        ({"paymentUrlTemplate": "http://pay.example.com/{invoice_number}"}, "paymentUrlTemplate"),
     ],
 )
 def test_bad_context_fails_with_a_message_naming_the_key(

@@ -28,6 +28,10 @@ class EnvVar:
     DUNNING_QUEUE_URL: Final = "DUNNING_QUEUE_URL"
     # SES's maximum send rate for the account (emails per second); the sender paces itself below it.
     SES_MAX_SEND_RATE: Final = "SES_MAX_SEND_RATE"
+    # How many days a portal link in an email works (dunning signs them, the portal signs fresh ones).
+    PORTAL_LINK_DAYS: Final = "PORTAL_LINK_DAYS"
+    # Where "pay" goes for an invoice without its own pay link ({invoice_number}, {open_amount}, ...).
+    PAYMENT_URL_TEMPLATE: Final = "PAYMENT_URL_TEMPLATE"
 
 
 class Output:
@@ -127,12 +131,18 @@ FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
         EnvVar.SES_MAX_SEND_RATE,
         EnvVar.PORTAL_BASE_URL,
         EnvVar.LINK_SECRET_ARN,
+        EnvVar.PORTAL_LINK_DAYS,
     ),
+    # The portal builds its own URLs from the request (its URL would be a circular reference here).
     FunctionName.PORTAL: (
         EnvVar.ENVIRONMENT_NAME,
         EnvVar.TABLE_NAME,
         EnvVar.DROP_BUCKET,
         EnvVar.LINK_SECRET_ARN,
+        EnvVar.PORTAL_LINK_DAYS,
+        EnvVar.PAYMENT_URL_TEMPLATE,
+        EnvVar.SENDER_EMAIL,
+        EnvVar.SES_CONFIGURATION_SET,
     ),
     FunctionName.REPORTS: (EnvVar.ENVIRONMENT_NAME, EnvVar.TABLE_NAME, EnvVar.REPORTS_BUCKET),
 }

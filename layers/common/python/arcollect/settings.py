@@ -32,6 +32,15 @@ def _rate(env: Mapping[str, str], name: str) -> float:
     return rate
 
 
+def _days(env: Mapping[str, str], name: str) -> int:
+    text = _optional(env, name)
+    if text is None:
+        return Settings.portal_link_days
+    if not text.isdigit() or not 1 <= int(text) <= 365:
+        raise ConfigurationError(f"{name} must be a whole number of days from 1 to 365, not {text!r}")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Settings:
     environment_name: str = "dev"
@@ -46,6 +55,8 @@ class Settings:
     dunning_queue_url: str | None = None
     # SES's default sandbox rate is 1/s; production accounts are usually granted 14/s or more.
     ses_max_send_rate: float = 1.0
+    portal_link_days: int = 30
+    payment_url_template: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +73,8 @@ class Settings:
             ingest_queue_url=_optional(env, EnvVar.INGEST_QUEUE_URL),
             dunning_queue_url=_optional(env, EnvVar.DUNNING_QUEUE_URL),
             ses_max_send_rate=_rate(env, EnvVar.SES_MAX_SEND_RATE),
+            portal_link_days=_days(env, EnvVar.PORTAL_LINK_DAYS),
+            payment_url_template=_optional(env, EnvVar.PAYMENT_URL_TEMPLATE),
         )
 
     def require(self, attribute: str) -> str:

@@ -135,6 +135,7 @@ def _steps(policy: Policy) -> list[dict[str, Any]]:
             f"risk in {','.join(sorted(conditions.risk))}" if conditions.risk else "",
             f"touches >= {conditions.touches_min}" if conditions.touches_min is not None else "",
             f"touches <= {conditions.touches_max}" if conditions.touches_max is not None else "",
+            f"segment in {','.join(sorted(conditions.segments))}" if conditions.segments else "",
         ]
         rows.append(
             {

@@ -248,3 +248,35 @@ def test_ses_gets_the_configuration_set_and_the_tags() -> None:
     [call] = calls
     assert call["ConfigurationSetName"] == "arcollect-prod"
     assert call["EmailTags"] == [{"Name": "customer_id", "Value": "C-1"}]
+
+
+def test_a_step_can_be_limited_to_segments_of_a_shared_policy() -> None:
+    # Given one policy shared by two segments, its call step only for key accounts
+    text = """
+segments:
+  - {name: key-accounts, when: {annual_sales: {min: 10000000}}, policy: shared}
+  - {name: standard, policy: shared}
+policies:
+  shared:
+    steps:
+      - {id: due, trigger: {days: 1}, action: email, template: due}
+      - {id: key_call, trigger: {days: 1}, action: call, when: {segment: [key-accounts]}}
+"""
+    policies = parse_policy(text, source="shared.yaml")
+    at = datetime(2026, 11, 2, 9, tzinfo=UTC)  # a Monday, 10:00 in Berlin
+
+    def decided(**changes: object) -> list[tuple[str, str]]:
+        plan = evaluate(
+            customer_id="C-1",
+            customer=customer(**changes),
+            invoices=[invoice()],
+            now=at,
+            policies=policies,
+            calendar=Calendar(),
+        )
+        return [(n.outcome.value, n.step_id or "") for n in plan.notes]
+
+    # Then a key account gets the call with the email; a standard customer the email only, and why
+    assert ("task", "key_call") in decided(annual_sales=Decimal(20_000_000))
+    standard = decided()
+    assert ("email", "due") in standard and ("not_applicable", "key_call") in standard

@@ -139,6 +139,7 @@ class _Context:
     policies: PolicySet
     policy: Policy
     calendar: Calendar
+    segment: str
     notes: list[Note] = field(default_factory=list)
     reschedules: dict[str, datetime | None] = field(default_factory=dict)
 
@@ -186,7 +187,7 @@ def evaluate(
     zone, _ = resolve_zone(customer.time_zone if customer else None, settings.time_zone)
     today = now.astimezone(zone).date()
     segment, policy = policies.policy_for(customer, today)
-    context = _Context(customer_id, customer, now, zone, today, policies, policy, calendar)
+    context = _Context(customer_id, customer, now, zone, today, policies, policy, calendar, segment.name)
 
     stages = [
         stage
@@ -256,7 +257,7 @@ def _stage(context: _Context, invoice: Invoice) -> _Stage | None:
             # day is not: a stage runs together, and a crash or an SES refusal may have left part of
             # it undone; the ledger keeps the done part from happening twice.)
             continue
-        reason = occurrence.step.conditions.why_not(invoice, customer, touches)
+        reason = occurrence.step.conditions.why_not(invoice, customer, touches, context.segment)
         if reason:
             context.note(invoice, Outcome.NOT_APPLICABLE, occurrence.step_id, reason)
             continue

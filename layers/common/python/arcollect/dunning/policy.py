@@ -95,9 +95,15 @@ class Conditions:
     risk: frozenset[str] = frozenset()
     touches_min: int | None = None
     touches_max: int | None = None
+    # The segments the step is for (one policy shared by several segments may vary a step by segment).
+    segments: frozenset[str] = frozenset()
 
-    def why_not(self, invoice: Invoice, customer: Customer | None, touches: int) -> str | None:
+    def why_not(
+        self, invoice: Invoice, customer: Customer | None, touches: int, segment: str = ""
+    ) -> str | None:
         """None when the step applies to ``invoice``; else the condition that does not hold."""
+        if self.segments and segment not in self.segments:
+            return f"segment {segment!r} is not one of {', '.join(sorted(self.segments))}"
         if self.amount_min is not None and invoice.open_amount < self.amount_min:
             return f"open amount {invoice.open_amount} {invoice.currency} is below {self.amount_min}"
         if self.amount_max is not None and invoice.open_amount > self.amount_max:
@@ -345,13 +351,14 @@ def _range(problems: _Problems, value: Any, where: str, reader: Any) -> tuple[An
 
 
 def _conditions(problems: _Problems, value: Any, where: str) -> Conditions:
-    data = problems.mapping(value, where, ("amount", "risk", "touches"))
+    data = problems.mapping(value, where, ("amount", "risk", "touches", "segment"))
     amount_min, amount_max = _range(problems, data.get("amount"), f"{where}.amount", problems.amount)
     touches_min, touches_max = _range(
         problems, data.get("touches"), f"{where}.touches", lambda v, w: problems.integer(v, w, minimum=0)
     )
     risk = frozenset(r.lower() for r in problems.strings(data.get("risk"), f"{where}.risk"))
-    return Conditions(amount_min, amount_max, risk, touches_min, touches_max)
+    segments = frozenset(problems.strings(data.get("segment"), f"{where}.segment"))
+    return Conditions(amount_min, amount_max, risk, touches_min, touches_max, segments)
 
 
 def _step(problems: _Problems, value: Any, where: str) -> Step | None:

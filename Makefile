@@ -11,7 +11,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 20,22,24
 
-.PHONY: help dev layer test test-unit test-integration test-infra lint format synth deploy diff demo bench clean
+.PHONY: help dev layer browser test test-unit test-integration test-infra test-browser lint format synth deploy diff demo bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -31,7 +31,19 @@ dev: $(VENV)/.installed node_modules/.installed ## set up the venv (with the arc
 layer: $(VENV)/.installed ## build the Lambda dependency layer (skipped when requirements are unchanged)
 	$(PY) tools/build_layer.py
 
-test: dev layer lint ## lint, then every test suite (what CI runs)
+# Debian's Chromium for the browser tests (Playwright drives /usr/bin/chromium; it never downloads a
+# browser of its own). Installed when missing and this user may (root, or sudo without a password);
+# otherwise the browser tests skip, saying why.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+browser: ## install Debian's chromium for the browser tests, if missing
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  sudo=""; if [ "$$(id -u)" -ne 0 ]; then sudo="sudo -n"; fi; \
+	  echo "installing Debian's chromium"; \
+	  ($$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null) \
+	    || echo "warning: could not install chromium: the browser tests will be skipped"; \
+	fi
+
+test: dev layer lint browser ## lint, then every test suite (what CI runs)
 	$(PY) -m pytest -n 2 --dist loadfile
 
 test-unit: dev ## domain logic only, no AWS
@@ -42,6 +54,9 @@ test-integration: dev layer ## handlers against moto
 
 test-infra: dev layer ## CDK assertions, cdk-nag, cfn-lint, real cdk synth
 	$(PY) -m pytest tests/infra
+
+test-browser: dev layer browser ## the portal in Debian's Chromium (Playwright, axe-core) and its API schema; screenshots in .artifacts/
+	$(PY) -m pytest tests/e2e/browser
 
 lint: dev ## ruff (lint and format check) and mypy on the shared package
 	$(VENV)/bin/ruff check .

@@ -62,6 +62,7 @@ def services(now_for_links: Any) -> Services:
             customer_id,
             key=link_signing_key(settings.require("link_secret_arn")),
             now=now_for_links,
+            days=settings.portal_link_days,
         ),
         pacer=pacer,
     )

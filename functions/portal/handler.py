@@ -1,79 +1,59 @@
-"""Portal: API Gateway REST proxy -> here. Routes stay thin; pages and rules live in arcollect.portal."""
+"""Portal: API Gateway REST proxy -> here. Pages, the JSON API and the rules all live in arcollect.portal;
+this module only wires the Portal to its AWS dependencies and hands every request to the resolver."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from functools import cache, lru_cache
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from arcollect.dunning.policy import PolicySet, load_policies
 from arcollect.observability import logger, metrics, tracer
-from arcollect.portal.account import account_summary
-from arcollect.portal.links import LinkExpired, LinkInvalid, verify_token
-from arcollect.portal.pages import (
-    SECURITY_HEADERS,
-    account_page,
-    home_page,
-    link_problem_page,
-    not_found_page,
-)
+from arcollect.portal.services import Portal
+from arcollect.portal.web import build_app
 from arcollect.settings import get_settings
 from arcollect.store import bind_table
-from arcollect.store.repositories import Customers, Invoices
+from arcollect.store.mail import SesMailer
+from arcollect.store.objects import ObjectStore
 from arcollect.store.secrets import link_signing_key
 
 settings = get_settings()
 bind_table(settings.require("table_name"))
-app = APIGatewayRestResolver()
-customers = Customers()
-invoices = Invoices()
+objects = ObjectStore()
 
 
-def _html(status: int, body: str) -> Response[str]:
-    return Response(
-        status_code=status, content_type=content_types.TEXT_HTML, body=body, headers=SECURITY_HEADERS
+@cache
+def link_key() -> bytes:
+    """Read once per process: Secrets Manager is not asked on every request."""
+    return link_signing_key(settings.require("link_secret_arn"))
+
+
+def policies() -> PolicySet:
+    return load_policies(objects, settings.drop_bucket)
+
+
+mailer = SesMailer(configuration_set=settings.require("ses_configuration_set"))
+
+
+@lru_cache(maxsize=8)
+def portal_at(base_url: str) -> Portal:
+    """The Portal whose emailed links start with ``base_url``: PORTAL_BASE_URL when set, else the URL
+    the request came in on (the portal function is not told its own URL: that would be circular)."""
+    return Portal(
+        link_key=link_key,
+        policies=policies,
+        mailer=mailer,
+        sender=settings.require("sender_email"),
+        portal_base_url=settings.portal_base_url or base_url,
+        drop_bucket=settings.require("drop_bucket"),
+        payment_url_template=settings.payment_url_template,
+        link_days=settings.portal_link_days,
     )
 
 
-def _request_time() -> datetime:
-    """ "Now" is when API Gateway received the request."""
-    epoch_ms = app.current_event.request_context.request_time_epoch
-    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
-
-
-@app.get("/health")
-def health() -> Response[Any]:
-    return Response(
-        status_code=200,
-        content_type=content_types.APPLICATION_JSON,
-        body={"status": "ok", "environment": settings.environment_name},
-        headers=SECURITY_HEADERS,
-    )
-
-
-@app.get("/")
-def home() -> Response[str]:
-    return _html(200, home_page())
-
-
-@app.get("/l/<token>")
-def link(token: str) -> Response[str]:
-    now = _request_time()
-    try:
-        customer_id = verify_token(token, key=link_signing_key(settings.require("link_secret_arn")), now=now)
-    except (LinkInvalid, LinkExpired) as problem:
-        return _html(403 if isinstance(problem, LinkInvalid) else 410, link_problem_page(str(problem)))
-    summary = account_summary(customer_id, customers=customers, invoices=invoices, today=now.date())
-    if summary is None:
-        return _html(404, not_found_page(app.current_event.path))
-    return _html(200, account_page(summary, today=now.date()))
-
-
-@app.not_found
-def not_found(_: Exception) -> Response[str]:
-    return _html(404, not_found_page(app.current_event.path))
+app = build_app(portal_at, environment_name=settings.environment_name)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

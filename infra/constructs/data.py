@@ -87,6 +87,14 @@ class DataStore(Construct):
                 ),
             ],
         )
+        # A customer's browser uploads a dispute attachment straight to a presigned PUT URL (the
+        # signature, scoped to one key under attachments/ and minutes long, is the authorisation).
+        self.drop_bucket.add_cors_rule(
+            allowed_methods=[s3.HttpMethods.PUT],
+            allowed_origins=["*"],
+            allowed_headers=["content-type"],
+            max_age=600,
+        )
         self.reports_bucket = self._customer_data_bucket(
             "ReportsBucket",
             log_prefix="reports/",

@@ -100,10 +100,10 @@ class Portal(Construct):
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
-            binary_media_types=[
-                "application/octet-stream",
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ],
+            # API Gateway decodes a function's base64 body only when the request's Accept matches a
+            # binary type, and browsers send */*-ish Accept headers: the statement download (XLSX) needs
+            # every type listed. Text responses are not base64-encoded and pass through unchanged.
+            binary_media_types=["*/*"],
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE_NAME,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),

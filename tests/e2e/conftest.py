@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,22 @@ import pytest
 from arcollect.contract import EnvVar
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def recent_send_morning(now: datetime | None = None) -> str:
+    """A tick time the emailed portal links are still valid for: 09:00 UTC (10:00 in Berlin and
+    Paris, 09:00 in London: inside the default send window) on the latest working day in Germany and
+    Great Britain at or before today. A fixed date would make the links (signed with the tick's time,
+    checked by the portal against the request's real time) expire 30 days after it."""
+    from arcollect.dunning.calendar import Calendar, SendWindow
+
+    calendar, window = Calendar(), SendWindow()
+    at = (now or datetime.now(UTC)).replace(hour=9, minute=0, second=0, microsecond=0)
+    if at > (now or datetime.now(UTC)):
+        at -= timedelta(days=1)
+    while not all(calendar.is_send_day(at.date(), country, window) for country in ("DE", "GB")):
+        at -= timedelta(days=1)
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass

@@ -1,17 +1,58 @@
-"""Portal: the API Gateway proxy event in, an HTML or JSON response with security headers out."""
+"""Portal: the API Gateway proxy event in, an HTML or JSON response with security headers out -- the
+real handler and the real Portal, against moto."""
 
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+from arcollect.portal.links import sign_token
 from tests.integration.conftest import invoke, load_event
+from tests.integration.dunning_world import World
+
+HOST = "portal.example.com"
+# The secret the integration fixture stores under LINK_SECRET_ARN.
+LINK_KEY = b"integration-test-link-key"
 
 
-def get(path: str) -> dict[str, object]:
+def request(
+    method: str,
+    path: str,
+    *,
+    cookie: str | None = None,
+    headers: dict[str, str] | None = None,
+    body: str | None = None,
+) -> dict[str, Any]:
     event = load_event("apigw_get.json")
+    event["httpMethod"] = method
     event["path"] = path
     event["pathParameters"] = {"proxy": path.lstrip("/")}
+    event["requestContext"]["path"] = f"/live{path}"
+    event["requestContext"]["httpMethod"] = method
+    all_headers = {**event["headers"], "Host": HOST, **(headers or {})}
+    if cookie:
+        all_headers["Cookie"] = f"arc_session={cookie}"
+    event["headers"] = all_headers
+    event["multiValueHeaders"] = {name: [value] for name, value in all_headers.items()}
+    event["body"] = body
     return dict(invoke("portal", event))
+
+
+def get(path: str, **kw: Any) -> dict[str, Any]:
+    return request("GET", path, **kw)
+
+
+def headers_of(response: dict[str, Any]) -> dict[str, list[str]]:
+    headers = response["multiValueHeaders"]
+    assert isinstance(headers, dict)
+    return headers
+
+
+def request_time() -> datetime:
+    epoch_ms = load_event("apigw_get.json")["requestContext"]["requestTimeEpoch"]
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
 
 
 def test_health_answers_ok() -> None:
@@ -23,18 +64,15 @@ def test_health_answers_ok() -> None:
 def test_an_unknown_path_gets_a_404_page() -> None:
     response = get("/no/such/page")
     assert response["statusCode"] == 404
-    headers = response["multiValueHeaders"]
-    assert isinstance(headers, dict)
-    assert headers["Content-Type"] == ["text/html"]
+    assert headers_of(response)["Content-Type"] == ["text/html"]
     assert "Page not found" in str(response["body"])
     assert "/no/such/page" in str(response["body"])
 
 
 def test_every_response_carries_the_security_headers() -> None:
-    for path in ("/health", "/", "/missing"):
-        headers = get(path)["multiValueHeaders"]
-        assert isinstance(headers, dict)
-        assert headers["X-Content-Type-Options"] == ["nosniff"]
+    for path in ("/health", "/", "/missing", "/link", "/account", "/api/v1/account", "/static/portal.css"):
+        headers = headers_of(get(path))
+        assert headers["X-Content-Type-Options"] == ["nosniff"], path
         assert headers["Referrer-Policy"] == ["no-referrer"]
         assert "frame-ancestors 'none'" in headers["Content-Security-Policy"][0]
         assert headers["Strict-Transport-Security"][0].startswith("max-age=")
@@ -42,5 +80,70 @@ def test_every_response_carries_the_security_headers() -> None:
 
 def test_a_path_is_escaped_in_the_404_page() -> None:
     body = str(get("/<script>alert(1)</script>")["body"])
-    assert "<script>" not in body
+    assert "<script>alert" not in body
     assert "&lt;script&gt;" in body
+
+
+def test_without_a_session_pages_redirect_and_the_api_says_401() -> None:
+    page = get("/account")
+    assert page["statusCode"] == 303
+    assert headers_of(page)["Location"] == ["/link?reason=ended"]
+    api = get("/api/v1/account")
+    assert api["statusCode"] == 401
+    assert "message" in json.loads(str(api["body"]))["error"]
+
+
+def test_the_static_files_and_the_openapi_document_are_served() -> None:
+    css = get("/static/portal.css")
+    assert css["statusCode"] == 200
+    assert "immutable" in headers_of(css)["Cache-Control"][0]
+    document = json.loads(str(get("/api/v1/openapi.json")["body"]))
+    assert "/api/v1/invoices/{number}" in document["paths"]
+    assert get("/api/v1/docs")["statusCode"] == 200
+
+
+def test_a_forged_link_gets_a_403_page_with_the_fresh_link_form(aws: None) -> None:
+    response = get("/l/not.a-real-token")
+    assert response["statusCode"] == 403
+    assert 'action="/link"' in str(response["body"])
+    assert "Set-Cookie" not in headers_of(response)
+
+
+def test_an_expired_link_gets_a_410_page(aws: None) -> None:
+    World().customer("C-1")
+    token = sign_token(
+        "C-1",
+        key=LINK_KEY,
+        now=request_time() - timedelta(days=60),
+        days=30,
+    )
+    response = get(f"/l/{token}")
+    assert response["statusCode"] == 410
+    assert "expired" in str(response["body"])
+
+
+def test_a_genuine_link_opens_a_session_for_the_pages_and_the_api(aws: None) -> None:
+    world = World()
+    world.customer("C-1", name="Acme Trading")
+    world.invoice("INV-77", invoice_date=date(2026, 10, 1), due_date=date(2026, 10, 31), amount="120.00")
+    token = sign_token("C-1", key=LINK_KEY, now=request_time() - timedelta(days=1))
+    opened = get(f"/l/{token}")
+    assert opened["statusCode"] == 303
+    assert headers_of(opened)["Location"] == ["/account"]
+    cookie = headers_of(opened)["Set-Cookie"][0]
+    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
+    match = re.match(r"arc_session=([^;]+);", cookie)
+    assert match
+    session_id = match.group(1)
+
+    account = get("/account", cookie=session_id)
+    assert account["statusCode"] == 200
+    assert "INV-77" in str(account["body"]) and "Acme Trading" in str(account["body"])
+
+    api = json.loads(str(get("/api/v1/account", cookie=session_id)["body"]))
+    assert api["customer"]["customer_id"] == "C-1"
+    refused = request("POST", "/logout", cookie=session_id, body="csrf_token=wrong")
+    assert refused["statusCode"] == 403
+    logout = request("POST", "/logout", cookie=session_id, body=f"csrf_token={api['csrf_token']}")
+    assert logout["statusCode"] == 303
+    assert get("/account", cookie=session_id)["statusCode"] == 303

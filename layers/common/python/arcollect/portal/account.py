@@ -1,4 +1,7 @@
-"""What a customer sees of their account: open items, totals and aging per currency."""
+"""What a customer sees of their account: open items, totals and aging per currency.
+
+The pure helpers here (status, days overdue, totals) are shared by ``portal.services`` and
+``portal.statements``, so the page, the API and the statement always agree."""
 
 from __future__ import annotations
 
@@ -35,32 +38,63 @@ class AccountSummary:
     by_currency: list[CurrencySummary]
 
 
+AGING_BUCKETS = ("current", "d1_30", "d31_60", "d61_90", "d91_plus")
+
+
+def signed_open_amount(invoice: Invoice) -> Decimal:
+    """What the item adds to the balance: credit notes count negative."""
+    sign = -1 if invoice.document_type == "credit_note" else 1
+    return sign * invoice.open_amount
+
+
+def days_overdue(invoice: Invoice, today: date) -> int:
+    return max(0, (today - invoice.due_date).days)
+
+
+def invoice_status(invoice: Invoice, today: date) -> str:
+    """disputed > promised > overdue > due."""
+    if invoice.disputed:
+        return "disputed"
+    if invoice.promise_id is not None or invoice.promised_until is not None:
+        return "promised"
+    return "overdue" if days_overdue(invoice, today) > 0 else "due"
+
+
+def open_items(invoices: list[Invoice]) -> list[Invoice]:
+    """The open items, by due date then number."""
+    return sorted(
+        (i for i in invoices if i.status == "open" and i.open_amount > 0),
+        key=lambda i: (i.due_date, i.invoice_number),
+    )
+
+
+def currency_totals(items: list[Invoice], today: date) -> list[CurrencySummary]:
+    """Total, overdue and aging per currency of ``items`` (credit notes negative), by currency code."""
+    totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for invoice in items:
+        line = totals[invoice.currency]
+        amount = signed_open_amount(invoice)
+        days = (today - invoice.due_date).days
+        line["total"] += amount
+        if days > 0:
+            line["overdue"] += amount
+        line[aging_bucket(days)] += amount
+    return [
+        CurrencySummary(
+            currency=currency,
+            total_due=line["total"],
+            overdue=line["overdue"],
+            aging={bucket: line[bucket] for bucket in AGING_BUCKETS},
+        )
+        for currency, line in sorted(totals.items())
+    ]
+
+
 def account_summary(
     customer_id: str, *, customers: CustomerSource, invoices: InvoiceSource, today: date
 ) -> AccountSummary | None:
     customer = customers.get(customer_id)
     if customer is None:
         return None
-    open_items = sorted(
-        (i for i in invoices.for_customer(customer_id) if i.status == "open" and i.open_amount > 0),
-        key=lambda i: (i.due_date, i.invoice_number),
-    )
-    totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for invoice in open_items:
-        line = totals[invoice.currency]
-        sign = -1 if invoice.document_type == "credit_note" else 1
-        days = (today - invoice.due_date).days
-        line["total"] += sign * invoice.open_amount
-        if days > 0:
-            line["overdue"] += sign * invoice.open_amount
-        line[aging_bucket(days)] += sign * invoice.open_amount
-    by_currency = [
-        CurrencySummary(
-            currency=currency,
-            total_due=line["total"],
-            overdue=line["overdue"],
-            aging={bucket: line[bucket] for bucket in ("current", "d1_30", "d31_60", "d61_90", "d91_plus")},
-        )
-        for currency, line in sorted(totals.items())
-    ]
-    return AccountSummary(customer=customer, open_invoices=open_items, by_currency=by_currency)
+    items = open_items(invoices.for_customer(customer_id))
+    return AccountSummary(customer=customer, open_invoices=items, by_currency=currency_totals(items, today))

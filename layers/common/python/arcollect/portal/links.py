@@ -1,8 +1,10 @@
 """Signed, expiring, customer-scoped portal links.
 
-A link token is ``<payload>.<signature>``: the payload is base64url JSON naming the customer and the
-expiry; the signature is HMAC-SHA256 over the payload with the key kept in Secrets Manager. Nothing in
-the token is secret, but nothing in it can be changed without the key.
+A link token is ``<payload>.<signature>``: the payload is base64url JSON naming the customer (``c``),
+the expiry (``e``) and the time it was issued (``i``, whole seconds: revocation compares it with the
+customer's ``links_valid_from``; tokens made before ``i`` existed count as issued at the epoch, so any
+revocation ends them); the signature is HMAC-SHA256 over the payload with the key kept in Secrets
+Manager. Nothing in the token is secret, but nothing in it can be changed without the key.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import datetime, timedelta
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 DEFAULT_LINK_DAYS = 30
 LINK_PATH = "l/"
@@ -37,25 +41,56 @@ def _signature(key: bytes, payload: str) -> str:
     return _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
 
 
+@dataclass(frozen=True)
+class LinkClaims:
+    """What a genuine, unexpired token says."""
+
+    customer_id: str
+    issued_at: datetime  # whole seconds; the epoch for tokens made before issued-at existed
+    expires_at: datetime
+
+    def revoked_by(self, valid_from: datetime | None) -> bool:
+        """True when the customer's links were revoked at ``valid_from`` and this one is older. Tokens
+        carry whole seconds, so a token issued in the same second as the revocation is revoked too
+        (it fails closed)."""
+        if valid_from is None:
+            return False
+        return self.issued_at.timestamp() < math.ceil(valid_from.timestamp())
+
+
 def sign_token(customer_id: str, *, key: bytes, now: datetime, days: int = DEFAULT_LINK_DAYS) -> str:
+    if days <= 0:
+        raise ValueError("a link must live at least one day")
     expires = int((now + timedelta(days=days)).timestamp())
-    payload = _b64(json.dumps({"c": customer_id, "e": expires}, separators=(",", ":")).encode())
+    claims = {"c": customer_id, "e": expires, "i": int(now.timestamp())}
+    payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
     return f"{payload}.{_signature(key, payload)}"
 
 
-def verify_token(token: str, *, key: bytes, now: datetime) -> str:
-    """The customer id the token grants access to; raises LinkInvalid or LinkExpired."""
-    payload, _, signature = token.partition(".")
+def read_token(token: str, *, key: bytes, now: datetime) -> LinkClaims:
+    """The claims of a genuine, unexpired token; raises LinkInvalid or LinkExpired."""
+    payload, _, signature = token.strip().partition(".")
     if not payload or not signature or not hmac.compare_digest(signature, _signature(key, payload)):
         raise LinkInvalid("this link is not valid")
     try:
         claims = json.loads(_unb64(payload))
         customer_id, expires = str(claims["c"]), int(claims["e"])
-    except (ValueError, KeyError, TypeError) as error:
+        issued = int(claims.get("i", 0))
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise LinkInvalid("this link is not valid") from error
     if now.timestamp() >= expires:
         raise LinkExpired("this link has expired")
-    return customer_id
+    return LinkClaims(
+        customer_id=customer_id,
+        issued_at=datetime.fromtimestamp(issued, UTC),
+        expires_at=datetime.fromtimestamp(expires, UTC),
+    )
+
+
+def verify_token(token: str, *, key: bytes, now: datetime) -> str:
+    """The customer id the token grants access to; raises LinkInvalid or LinkExpired. (Revocation needs
+    the customer's ``links_valid_from``: ``Portal.open_link`` checks it with ``read_token``.)"""
+    return read_token(token, key=key, now=now).customer_id
 
 
 def portal_link(

@@ -162,6 +162,9 @@ class CustomerItem(TableItem, discriminator="customer"):
     last_emailed_at = UnicodeAttribute(null=True)
     # Customer.fingerprint of the profile as stored (see InvoiceItem.customer_snapshot).
     fingerprint = UnicodeAttribute(null=True)
+    # Portal links issued before this instant no longer open the portal (written by the portal only;
+    # kept by ingest's attribute updates, lost only if the whole item is replaced).
+    links_valid_from = UnicodeAttribute(null=True)
 
 
 class PaymentItem(TableItem, discriminator="payment"):
@@ -216,6 +219,51 @@ class PromiseItem(TableItem, discriminator="promise"):
     broken_at = UTCDateTimeAttribute(null=True)
 
 
+class DisputeItem(TableItem, discriminator="dispute"):
+    """A customer's dispute of one invoice (``DSP#<id>`` in the customer's partition)."""
+
+    customer_id = UnicodeAttribute()
+    dispute_id = UnicodeAttribute()
+    invoice_number = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    comment = UnicodeAttribute(default="")
+    status = UnicodeAttribute(default="open")
+    created_at = UTCDateTimeAttribute()
+    attachment_key = UnicodeAttribute(null=True)
+    attachment_type = UnicodeAttribute(null=True)
+    attachment_size = NumberAttribute(null=True)
+
+
+class PortalSessionItem(TableItem, discriminator="portal_session"):
+    """A portal session in the customer's partition (``SESSION#<sha256 of the session id>``); the
+    table's TTL removes it after its absolute expiry."""
+
+    customer_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    last_seen_at = UTCDateTimeAttribute()
+    absolute_expiry = UTCDateTimeAttribute()
+    csrf_token = UnicodeAttribute()
+
+
+class PortalSessionPointerItem(TableItem, discriminator="portal_session_pointer"):
+    """``SESSIONID#<sha256 of the session id>`` -> the customer whose partition holds the session."""
+
+    customer_id = UnicodeAttribute()
+
+
+class RateCounterItem(TableItem, discriminator="rate_counter"):
+    """Requests of one kind by one key in one hour (removed by the table's TTL)."""
+
+    hits = NumberAttribute(default=0)
+
+
+class EmailLookupItem(TableItem, discriminator="email_lookup"):
+    """``EMAIL#<lowercase address>`` / ``CUST#<id>``: a customer that has this AP address on file."""
+
+    customer_id = UnicodeAttribute()
+    address = UnicodeAttribute()
+
+
 class SweepRunItem(TableItem, discriminator="sweep_run"):
     function = UnicodeAttribute()
     scheduled_at = UTCDateTimeAttribute()
@@ -234,6 +282,11 @@ ALL_MODELS: tuple[type[TableItem], ...] = (
     ChunkProgressItem,
     PromiseItem,
     SweepRunItem,
+    DisputeItem,
+    PortalSessionItem,
+    PortalSessionPointerItem,
+    RateCounterItem,
+    EmailLookupItem,
 )
 
 

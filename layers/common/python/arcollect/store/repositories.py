@@ -533,10 +533,14 @@ class Accounts:
 
     @_translated
     def add_customers(self, customers: Sequence[Customer]) -> None:
-        """Put new customers, 25 per request (pynamodb resends unprocessed items)."""
+        """Put new customers, 25 per request (pynamodb resends unprocessed items), and make their AP
+        addresses findable by the portal's "send me a fresh link"."""
+        from arcollect.store.portal import PortalStore
+
         with TableItem.batch_write() as batch:
             for customer in customers:
                 batch.save(_customer_item(customer))
+        PortalStore().index_contacts(customers)
 
     @_translated
     def add_placeholder(self, customer: Customer, task: Task) -> bool:
@@ -562,8 +566,11 @@ class Accounts:
 
     @_translated
     def update_customer(self, customer: Customer) -> None:
+        from arcollect.store.portal import PortalStore
+
         item = CustomerItem(keys.customer_pk(customer.customer_id), PROFILE_SK)
         item.update(actions=_set_all(CustomerItem, _customer_fields(customer)))
+        PortalStore().index_contacts([customer])
 
     @_translated
     def add_invoices(self, invoices: Sequence[Invoice]) -> None:

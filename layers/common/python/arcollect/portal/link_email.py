@@ -1,0 +1,86 @@
+"""The "here is a fresh link to your account" email (plain text and HTML, English)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from jinja2 import Environment, StrictUndefined
+
+from arcollect.dunning.emails import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_STEP, HEADER_TOUCH
+from arcollect.entities import Customer
+
+# The value of the X-Arcollect-Step header and of the SES ``kind`` tag.
+FRESH_LINK_KIND = "fresh_link"
+
+SUBJECT = "Your link to your account with us"
+
+TEXT_TEMPLATE = """\
+Hello {{ name }},
+
+you (or someone using this address) asked for a new link to your account.
+It shows your open invoices, lets you download a statement, promise a payment date or dispute an invoice.
+
+{{ link }}
+
+The link works for {{ days }} days. If you did not ask for it, you can ignore this email:
+the link only opens the account of {{ name }}.
+
+{{ sender_name }}
+"""
+
+HTML_TEMPLATE = """\
+<!doctype html>
+<html lang="en"><body style="font-family: Arial, sans-serif; color: #222;">
+<p>Hello {{ name }},</p>
+<p>you (or someone using this address) asked for a new link to your account. It shows your open
+invoices, lets you download a statement, promise a payment date or dispute an invoice.</p>
+<p><a href="{{ link }}" style="background:#1a5fb4;color:#fff;padding:10px 16px;text-decoration:none;
+border-radius:4px;">Open my account</a></p>
+<p style="font-size: 90%;">Or copy this address into your browser:<br>{{ link }}</p>
+<p>The link works for {{ days }} days. If you did not ask for it, you can ignore this email: the link
+only opens the account of {{ name }}.</p>
+<p>{{ sender_name }}</p>
+</body></html>
+"""
+
+_TEXT = Environment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)  # noqa: S701 (plain text)
+_HTML = Environment(autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+def render_fresh_link(
+    customer: Customer,
+    *,
+    to: str,
+    link: str,
+    days: int,
+    sender: str,
+    sender_name: str,
+    now: datetime,
+    touch_id: str,
+) -> EmailMessage:
+    """The complete message; headers name the customer so SES feedback finds the timeline."""
+    values = {
+        "name": customer.name or customer.customer_id,
+        "link": link,
+        "days": days,
+        "sender_name": sender_name,
+    }
+    message = EmailMessage()
+    message["Subject"] = SUBJECT
+    message["From"] = Address(display_name=sender_name, addr_spec=sender)
+    message["To"] = to
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message[HEADER_CUSTOMER] = customer.customer_id
+    message[HEADER_STEP] = FRESH_LINK_KIND
+    message[HEADER_INVOICES] = ""
+    message[HEADER_TOUCH] = touch_id
+    message.set_content(_TEXT.from_string(TEXT_TEMPLATE).render(values))
+    message.add_alternative(_HTML.from_string(HTML_TEMPLATE).render(values), subtype="html")
+    return message
+
+
+__all__ = ["FRESH_LINK_KIND", "SUBJECT", "render_fresh_link"]

@@ -1,0 +1,401 @@
+"""The portal's web layer: one Powertools resolver serving the HTML pages, the JSON API under /api/v1,
+its OpenAPI document and Swagger UI, and the static assets.
+
+``build_app(portal)`` wires everything to a ``Portal`` (the real one in the handler, a fake in tests).
+Every response leaves through ``PortalResolver.resolve``, which adds the security headers a route did
+not set itself, so error pages, 404s and validation errors carry them too.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import aws_lambda_powertools.event_handler as powertools_event_handler
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import Server
+from aws_lambda_powertools.shared.cookies import Cookie
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from arcollect.portal.pages import SECURITY_HEADERS
+from arcollect.portal.services import NotFound, Portal, PortalInputError, RateLimited, Session
+from arcollect.portal.web import sessions
+from arcollect.portal.web.render import render, static_asset
+
+API_PREFIX = "/api/v1"
+DOCS_PATH = f"{API_PREFIX}/docs"
+OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
+API_TITLE = "arcollect customer portal API"
+API_VERSION = "1.0.0"
+# Swagger UI's own files, as Powertools ships them: served by this function, never from a CDN.
+SWAGGER_ASSETS_DIR = Path(powertools_event_handler.__file__).resolve().parent / "openapi" / "swagger_ui"
+SWAGGER_ASSETS = {
+    "swagger-ui-bundle.min.js": "text/javascript; charset=utf-8",
+    "swagger-ui.min.css": "text/css; charset=utf-8",
+}
+# Relative to /api/v1/docs, so it works under a stage prefix and behind a custom domain alike.
+SWAGGER_BASE_URL = "../../static/swagger-ui"
+STATIC_CACHE = "public, max-age=31536000, immutable"  # the pages link them with ?v=<content hash>
+SWAGGER_ASSET_CACHE = "public, max-age=86400"  # fixed names: a day
+
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+class ApiError(Exception):
+    """A JSON API error: ``{"error": {"field": ..., "message": ...}}`` with ``status``."""
+
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+
+class PageRedirect(Exception):
+    """An HTML route gives up with a 303 to ``location`` (a path under the portal)."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+class CsrfRejected(Exception):
+    """A form arrived without the session's CSRF token."""
+
+
+class PortalResolver(APIGatewayRestResolver):
+    """APIGatewayRestResolver whose every response carries the portal's security headers."""
+
+    def _get_base_path(self) -> str:
+        return sessions.base_path(self.current_event)
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return with_security_headers(super().resolve(event, context))
+
+
+def with_security_headers(result: dict[str, Any]) -> dict[str, Any]:
+    """Add each security header the response does not already set (a route may set a narrower one)."""
+    multi: dict[str, list[str]] = result.setdefault("multiValueHeaders", {}) or {}
+    result["multiValueHeaders"] = multi
+    single: dict[str, str] = result.get("headers") or {}
+    present = {name.lower() for name in (*multi, *single)}
+    for name, value in SECURITY_HEADERS.items():
+        if name.lower() not in present:
+            multi[name] = [value]
+    return result
+
+
+# The Portal itself, or a function giving the Portal for the portal's public base URL (the handler's
+# case: the portal function has no PORTAL_BASE_URL, it learns its URL from the request).
+PortalSource = Portal | Callable[[str], Portal]
+
+
+@dataclass
+class Web:
+    """What every route needs: the resolver (for the current event) and the Portal."""
+
+    app: PortalResolver
+    source: PortalSource
+    environment_name: str = "dev"
+
+    @property
+    def event(self) -> APIGatewayProxyEvent:
+        return self.app.current_event
+
+    @property
+    def portal(self) -> Portal:
+        if isinstance(self.source, Portal):
+            return self.source
+        return self.source(sessions.public_base_url(self.event))
+
+    def now(self) -> datetime:
+        return sessions.request_time(self.event)
+
+    def base(self) -> str:
+        return sessions.base_path(self.event)
+
+    def client(self) -> str:
+        return sessions.client_of(self.event)
+
+    def session(self) -> Session | None:
+        session_id = sessions.session_id_from(self.event)
+        if not session_id:
+            return None
+        return self.portal.resume(session_id, now=self.now())
+
+    def query(self, name: str) -> str | None:
+        values = (self.event.multi_value_query_string_parameters or {}).get(name)
+        if values:
+            return str(values[-1])
+        return (self.event.query_string_parameters or {}).get(name)
+
+    def form(self) -> dict[str, list[str]]:
+        """The url-encoded form body (names to every value given)."""
+        body = self.event.decoded_body or ""
+        return parse_qs(body, keep_blank_values=True, max_num_fields=500)
+
+    def is_api(self) -> bool:
+        return self.event.path.startswith(f"{API_PREFIX}/") or self.event.path == API_PREFIX
+
+    def html(
+        self,
+        template: str,
+        status: int = 200,
+        *,
+        session: Session | None = None,
+        headers: Mapping[str, str] | None = None,
+        cookies: list[Cookie] | None = None,
+        **context: Any,
+    ) -> Response[str]:
+        body = render(
+            template,
+            {
+                "base": self.base(),
+                "signed_in": session is not None,
+                "csrf_token": session.csrf_token if session else "",
+                "errors": {},
+                **context,
+            },
+        )
+        return Response(
+            status_code=status,
+            content_type=content_types.TEXT_HTML,
+            body=body,
+            headers=dict(headers or {}),
+            cookies=cookies,
+        )
+
+    def message(
+        self,
+        status: int,
+        title: str,
+        *paragraphs: str,
+        session: Session | None = None,
+        show_link_form: bool = False,
+        back: tuple[str, str] | None = None,
+    ) -> Response[str]:
+        return self.html(
+            "message.html",
+            status,
+            session=session,
+            title=title,
+            paragraphs=paragraphs,
+            show_link_form=show_link_form,
+            back=back,
+        )
+
+    def redirect(self, location: str, *, cookies: list[Cookie] | None = None) -> Response[str]:
+        """303 to an absolute URL, or to a path under the portal (the stage prefix added)."""
+        target = location if location.startswith("https://") else f"{self.base()}{location}"
+        return Response(status_code=303, headers={"Location": target}, body="", cookies=cookies)
+
+    def json_error(self, status: int, message: str, field: str | None = None) -> Response[Any]:
+        return Response(
+            status_code=status,
+            content_type=content_types.APPLICATION_JSON,
+            body={"error": {"field": field, "message": message}},
+        )
+
+
+def build_app(portal: PortalSource, *, environment_name: str = "dev") -> PortalResolver:
+    """The resolver for the whole portal, wired to ``portal`` (a Portal, or a function of the portal's
+    public base URL returning one)."""
+    from arcollect.portal.web import api, pages
+
+    app = PortalResolver(enable_validation=True)
+    web = Web(app=app, source=portal, environment_name=environment_name)
+    _static_routes(app)
+    _health(web)
+    pages.register(web)
+    api.register(web)
+    _openapi(app)
+    _errors(web)
+    return app
+
+
+def _health(web: Web) -> None:
+    @web.app.get("/health", include_in_schema=False)
+    def health() -> Response[Any]:
+        return Response(
+            status_code=200,
+            content_type=content_types.APPLICATION_JSON,
+            body={"status": "ok", "environment": web.environment_name},
+        )
+
+
+def _static_routes(app: PortalResolver) -> None:
+    @app.get("/static/<name>", include_in_schema=False)
+    def static(name: str) -> Response[str]:
+        asset = static_asset(name)
+        if asset is None:
+            raise NotFound(name)
+        return Response(
+            status_code=200,
+            content_type=asset.content_type,
+            body=asset.body,
+            headers={"Cache-Control": STATIC_CACHE},
+        )
+
+    @app.get("/static/swagger-ui/<name>", include_in_schema=False)
+    def swagger_asset(name: str) -> Response[str]:
+        content_type = SWAGGER_ASSETS.get(name)
+        if content_type is None:
+            raise NotFound(name)
+        return Response(
+            status_code=200,
+            content_type=content_type,
+            body=_swagger_file(name),
+            headers={"Cache-Control": SWAGGER_ASSET_CACHE},
+        )
+
+
+_swagger_files: dict[str, str] = {}
+
+
+def _swagger_file(name: str) -> str:
+    if name not in _swagger_files:
+        _swagger_files[name] = (SWAGGER_ASSETS_DIR / name).read_text(encoding="utf-8")
+    return _swagger_files[name]
+
+
+def swagger_csp(html: str) -> str:
+    """The CSP for Powertools' Swagger page: its files from 'self', and only its own inline bootstrap
+    script, allowed by hash (no 'unsafe-inline')."""
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+        for script in _INLINE_SCRIPT.findall(html)
+    )
+    return (
+        f"default-src 'none'; script-src 'self' {hashes}; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+
+
+def _swagger_headers(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    response: Response[Any] = next_middleware(app)
+    content_type = response.headers.get("Content-Type", "")
+    if isinstance(response.body, str) and str(content_type).startswith("text/html"):
+        response.headers["Content-Security-Policy"] = swagger_csp(response.body)
+    return response
+
+
+def _openapi(app: PortalResolver) -> None:
+    description = (
+        "The customer self-service portal as JSON. Authenticate by exchanging the token from an email "
+        "link at POST /api/v1/session (it sets the arc_session cookie); send the csrf_token from GET "
+        "/api/v1/account as the X-CSRF-Token header on every POST and PUT."
+    )
+
+    def servers() -> list[Server]:
+        return [Server(url=app._get_base_path() or "/")]
+
+    app.enable_swagger(
+        path=DOCS_PATH,
+        title=API_TITLE,
+        version=API_VERSION,
+        description=description,
+        swagger_base_url=SWAGGER_BASE_URL,
+        middlewares=[_swagger_headers],
+    )
+
+    @app.get(OPENAPI_PATH, include_in_schema=False)
+    def openapi_document() -> Response[str]:
+        return Response(
+            status_code=200,
+            content_type=content_types.APPLICATION_JSON,
+            body=app.get_openapi_json_schema(
+                title=API_TITLE, version=API_VERSION, description=description, servers=servers()
+            ),
+        )
+
+
+def _errors(web: Web) -> None:
+    # Powertools' exception_handler is unannotated: register by call, so the handlers stay typed.
+    handles: Any = web.app.exception_handler
+
+    def api_error(error: ApiError) -> Response[Any]:
+        return web.json_error(error.status, error.message, error.field)
+
+    def validation_error(error: RequestValidationError) -> Response[Any]:
+        problems = error.errors()
+        first = problems[0] if problems else {}
+        if first.get("type") == "json_invalid":
+            return web.json_error(400, "the request body is not valid JSON")
+        location = [
+            str(part)
+            for part in first.get("loc", ())
+            if part not in ("body", "query", "path") and not isinstance(part, int)
+        ]
+        field = ".".join(location) or None
+        return web.json_error(400, str(first.get("msg", "invalid request")), field)
+
+    def page_redirect(redirect: PageRedirect) -> Response[Any]:
+        return web.redirect(redirect.location)
+
+    def csrf_rejected(_: CsrfRejected) -> Response[Any]:
+        if web.is_api():
+            return web.json_error(403, "missing or wrong X-CSRF-Token header", "X-CSRF-Token")
+        return web.message(
+            403,
+            "This form has expired",
+            "For your security we could not accept this form. Go back, reload the page and try again.",
+            back=("/account", "Back to your account"),
+        )
+
+    def not_found_error(_: NotFound) -> Response[Any]:
+        if web.is_api():
+            return web.json_error(404, "not found")
+        return _not_found_page(web)
+
+    def rate_limited(_: RateLimited) -> Response[Any]:
+        if web.is_api():
+            return web.json_error(429, "too many requests; try again in an hour")
+        return web.message(
+            429,
+            "Too many requests",
+            "We have sent several links recently. Please wait an hour, then try again, or open the link "
+            "in the most recent email we sent you.",
+        )
+
+    def input_error(error: PortalInputError) -> Response[Any]:
+        if web.is_api():
+            return web.json_error(400, error.message, error.field)
+        return web.message(
+            400, "We could not do that", error.message, back=("/account", "Back to your account")
+        )
+
+    handles(ApiError)(api_error)
+    handles(RequestValidationError)(validation_error)
+    handles(PageRedirect)(page_redirect)
+    handles(CsrfRejected)(csrf_rejected)
+    handles(NotFound)(not_found_error)
+    handles(RateLimited)(rate_limited)
+    handles(PortalInputError)(input_error)
+
+    @web.app.not_found
+    def not_found(_: Exception) -> Response[Any]:
+        if web.is_api():
+            return web.json_error(404, "no such endpoint")
+        return _not_found_page(web)
+
+
+def _not_found_page(web: Web) -> Response[str]:
+    return web.message(
+        404,
+        "Page not found",
+        f"There is no page at {web.event.path}.",
+        "To see your account, open the link in the most recent email we sent you.",
+    )
+
+
+__all__ = ["API_PREFIX", "DOCS_PATH", "OPENAPI_PATH", "ApiError", "PortalResolver", "Web", "build_app"]

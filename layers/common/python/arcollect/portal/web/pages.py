@@ -1,0 +1,466 @@
+"""The HTML routes. Each one takes the customer from the session cookie only (Portal.resume), checks the
+CSRF token on every POST, and re-renders a form with the message beside the field on PortalInputError."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from aws_lambda_powertools.event_handler import Response
+
+from arcollect.portal.links import LinkExpired, LinkInvalid
+from arcollect.portal.pages import CONTENT_SECURITY_POLICY
+from arcollect.portal.services import (
+    ATTACHMENT_MAX_BYTES,
+    ATTACHMENT_TYPES,
+    MAX_PROMISE_DAYS,
+    DisputeReason,
+    InvoiceFilter,
+    InvoiceSort,
+    InvoiceView,
+    LinkRevoked,
+    PortalInputError,
+    Session,
+)
+from arcollect.portal.web import sessions
+from arcollect.portal.web.app import CsrfRejected, PageRedirect, Web
+
+SESSION_ENDED = "/link?reason=ended"
+SIGNED_OUT = "/link?reason=signed-out"
+
+SORT_OPTIONS = (
+    (InvoiceSort.DUE_DATE.value, "Due date"),
+    (InvoiceSort.INVOICE_DATE.value, "Invoice date"),
+    (InvoiceSort.AMOUNT.value, "Amount"),
+    (InvoiceSort.NUMBER.value, "Invoice number"),
+)
+SHOW_OPTIONS = (
+    (InvoiceFilter.ALL.value, "All open invoices"),
+    (InvoiceFilter.OVERDUE.value, "Overdue"),
+    (InvoiceFilter.DUE.value, "Not yet due"),
+    (InvoiceFilter.DISPUTED.value, "In dispute"),
+    (InvoiceFilter.PROMISED.value, "Payment promised"),
+)
+COLUMNS = (
+    (InvoiceSort.NUMBER.value, "Invoice"),
+    (InvoiceSort.INVOICE_DATE.value, "Date"),
+    (InvoiceSort.DUE_DATE.value, "Due"),
+    (InvoiceSort.AMOUNT.value, "Open amount"),
+    ("", "Days late"),
+    ("", "Status"),
+    ("", "Pay"),
+)
+REASON_LABELS = {
+    DisputeReason.NOT_RECEIVED: "Goods or services not received",
+    DisputeReason.DAMAGED: "Damaged or defective",
+    DisputeReason.WRONG_AMOUNT: "Wrong amount or price",
+    DisputeReason.WRONG_QUANTITY: "Wrong quantity",
+    DisputeReason.DUPLICATE: "Duplicate invoice",
+    DisputeReason.ALREADY_PAID: "Already paid",
+    DisputeReason.NO_PO: "Missing or wrong purchase order number",
+    DisputeReason.OTHER: "Something else",
+}
+LANGUAGES = (
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+    ("es", "Español"),
+    ("it", "Italiano"),
+    ("nl", "Nederlands"),
+    ("pt", "Português"),
+    ("sv", "Svenska"),
+    ("da", "Dansk"),
+    ("fi", "Suomi"),
+    ("pl", "Polski"),
+)
+LINK_NOTICES = {
+    "ended": "Your session has ended. For your security, sessions end after 30 minutes without "
+    "activity and after 8 hours in all.",
+    "signed-out": "You are signed out.",
+}
+
+
+def parse_listing(
+    sort: str | None, order: str | None, show: str | None
+) -> tuple[InvoiceSort, bool, InvoiceFilter]:
+    """The account listing's sort, direction and filter from query values; unknown values fall back."""
+    sort_value = InvoiceSort(sort) if sort in {s.value for s in InvoiceSort} else InvoiceSort.DUE_DATE
+    show_value = InvoiceFilter(show) if show in {f.value for f in InvoiceFilter} else InvoiceFilter.ALL
+    return sort_value, order == "desc", show_value
+
+
+def register(web: Web) -> None:
+    app = web.app
+
+    def require_session() -> Session:
+        session = web.session()
+        if session is None:
+            raise PageRedirect(SESSION_ENDED)
+        return session
+
+    def checked_form(session: Session) -> dict[str, list[str]]:
+        form = web.form()
+        supplied = (form.get(sessions.CSRF_FIELD) or [""])[-1]
+        if not sessions.csrf_matches(session.csrf_token, supplied):
+            raise CsrfRejected
+        return form
+
+    def one(form: dict[str, list[str]], name: str) -> str:
+        return (form.get(name) or [""])[-1].strip()
+
+    def open_invoices(session: Session, *, disputable: bool) -> list[InvoiceView]:
+        views = web.portal.account(session.customer_id, today=web.now().date()).invoices
+        return [v for v in views if v.status != "disputed"] if disputable else views
+
+    # --- signing in ---------------------------------------------------------------------------------
+
+    @app.get("/", include_in_schema=False)
+    def home() -> Response[str]:
+        if sessions.session_id_from(web.event) and web.session() is not None:
+            return web.redirect("/account")
+        return web.html("home.html", title="Your account", email="")
+
+    @app.get("/l/<token>", include_in_schema=False)
+    def open_link(token: str) -> Response[str]:
+        try:
+            session = web.portal.open_link(token, now=web.now())
+        except LinkExpired:
+            return web.message(
+                410,
+                "This link has expired",
+                "Links in our emails work for a limited time, for your security.",
+                "Ask for a fresh link below and we will email it to you.",
+                show_link_form=True,
+            )
+        except LinkRevoked:
+            return web.message(
+                403,
+                "This link is no longer valid",
+                "Links sent before a change to your account's access have been switched off.",
+                "Ask for a fresh link below and we will email it to you.",
+                show_link_form=True,
+            )
+        except LinkInvalid:
+            return web.message(
+                403,
+                "This link is not valid",
+                "The link may have been cut short or changed when it was copied.",
+                "Open it again from our email, or ask for a fresh link below.",
+                show_link_form=True,
+            )
+        return web.redirect("/account", cookies=[sessions.session_cookie(session.session_id)])
+
+    @app.get("/link", include_in_schema=False)
+    def link_form() -> Response[str]:
+        notice = LINK_NOTICES.get(web.query("reason") or "")
+        return web.html("link.html", title="Get a link to your account", notice=notice, email="")
+
+    @app.post("/link", include_in_schema=False)
+    def link_request() -> Response[str]:
+        email = one(web.form(), "email")
+        try:
+            web.portal.request_link(email, now=web.now(), client=web.client())
+        except PortalInputError as error:
+            return web.html(
+                "link.html",
+                400,
+                title="Get a link to your account",
+                email=email,
+                errors={"email": error.message},
+            )
+        return web.html("link.html", title="Check your email", sent=True, email="")
+
+    @app.post("/logout", include_in_schema=False)
+    def logout() -> Response[str]:
+        session = web.session()
+        if session is None:
+            return web.redirect(SIGNED_OUT, cookies=[sessions.cleared_cookie()])
+        checked_form(session)
+        web.portal.end(session.session_id)
+        return web.redirect(SIGNED_OUT, cookies=[sessions.cleared_cookie()])
+
+    # --- the account --------------------------------------------------------------------------------
+
+    @app.get("/account", include_in_schema=False)
+    def account() -> Response[str]:
+        session = require_session()
+        sort, descending, show = parse_listing(web.query("sort"), web.query("order"), web.query("show"))
+        view = web.portal.account(
+            session.customer_id, today=web.now().date(), sort=sort, descending=descending, show=show
+        )
+        return web.html(
+            "account.html",
+            session=session,
+            title=view.customer.name or "Your account",
+            nav="account",
+            account=view,
+            sort=sort.value,
+            order="desc" if descending else "asc",
+            show=show.value,
+            sort_options=SORT_OPTIONS,
+            show_options=SHOW_OPTIONS,
+            columns=COLUMNS,
+        )
+
+    @app.get("/invoices/<number>", include_in_schema=False)
+    def invoice(number: str) -> Response[str]:
+        session = require_session()
+        detail = web.portal.invoice(session.customer_id, number, today=web.now().date())
+        customer = web.portal.account(session.customer_id, today=web.now().date()).customer
+        return web.html(
+            "invoice.html",
+            session=session,
+            title=f"Invoice {detail.view.invoice.invoice_number}",
+            nav="account",
+            detail=detail,
+            customer_name=customer.name,
+        )
+
+    @app.get("/invoices/<number>/pay", include_in_schema=False)
+    def pay(number: str) -> Response[str]:
+        session = require_session()
+        try:
+            url = web.portal.pay_url(session.customer_id, number)
+        except PortalInputError as error:
+            return web.message(
+                400,
+                "This invoice cannot be paid online",
+                error.message,
+                "Please pay by bank transfer using the details on the invoice.",
+                session=session,
+                back=(f"/invoices/{number}", "Back to the invoice"),
+            )
+        if not url.startswith("https://"):
+            return web.message(
+                400,
+                "This invoice cannot be paid online",
+                "Please pay by bank transfer using the details on the invoice.",
+                session=session,
+            )
+        return web.redirect(url)
+
+    def statement(fmt: str) -> Response[Any]:
+        session = require_session()
+        document = web.portal.statement(session.customer_id, today=web.now().date(), fmt=fmt)
+        filename = (
+            "".join(ch for ch in document.filename if ch.isalnum() or ch in "._-") or f"statement.{fmt}"
+        )
+        return Response(
+            status_code=200,
+            content_type=document.content_type,
+            body=document.body,
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    @app.get("/statement.csv", include_in_schema=False)
+    def statement_csv() -> Response[Any]:
+        return statement("csv")
+
+    @app.get("/statement.xlsx", include_in_schema=False)
+    def statement_xlsx() -> Response[Any]:
+        return statement("xlsx")
+
+    @app.get("/messages", include_in_schema=False)
+    def messages() -> Response[str]:
+        session = require_session()
+        history = sorted(web.portal.messages(session.customer_id), key=lambda m: m.at, reverse=True)
+        return web.html("messages.html", session=session, title="Messages", nav="messages", messages=history)
+
+    # --- promise ------------------------------------------------------------------------------------
+
+    def promise_page(
+        session: Session, status: int, form: dict[str, Any], errors: dict[str, str]
+    ) -> Response[str]:
+        return web.html(
+            "promise.html",
+            status,
+            session=session,
+            title="Promise a payment",
+            nav="promise",
+            invoices=open_invoices(session, disputable=True),
+            form=form,
+            errors=errors,
+            max_days=MAX_PROMISE_DAYS,
+        )
+
+    @app.get("/promise", include_in_schema=False)
+    def promise_form() -> Response[str]:
+        session = require_session()
+        chosen = [web.query("invoice")] if web.query("invoice") else []
+        return promise_page(session, 200, {"invoice_numbers": chosen, "amount": "", "promised_until": ""}, {})
+
+    @app.post("/promise", include_in_schema=False)
+    def promise() -> Response[str]:
+        session = require_session()
+        raw = checked_form(session)
+        form: dict[str, Any] = {
+            "invoice_numbers": [n.strip() for n in raw.get("invoice_numbers", []) if n.strip()],
+            "amount": one(raw, "amount"),
+            "promised_until": one(raw, "promised_until"),
+        }
+        try:
+            receipt = web.portal.promise(
+                session.customer_id,
+                invoice_numbers=form["invoice_numbers"],
+                amount=form["amount"],
+                promised_until=form["promised_until"],
+                now=web.now(),
+            )
+        except PortalInputError as error:
+            return promise_page(session, 400, form, {error.field: error.message})
+        return web.html(
+            "promise_done.html", session=session, title="Promise recorded", nav="promise", receipt=receipt
+        )
+
+    # --- dispute ------------------------------------------------------------------------------------
+
+    def dispute_page(
+        session: Session, status: int, form: dict[str, str], errors: dict[str, str]
+    ) -> Response[str]:
+        return web.html(
+            "dispute.html",
+            status,
+            session=session,
+            title="Dispute an invoice",
+            nav="dispute",
+            invoices=open_invoices(session, disputable=True),
+            reasons=[(reason.value, label) for reason, label in REASON_LABELS.items()],
+            attachment_types=ATTACHMENT_TYPES,
+            max_mb=ATTACHMENT_MAX_BYTES // (1024 * 1024),
+            form=form,
+            errors=errors,
+        )
+
+    @app.get("/dispute", include_in_schema=False)
+    def dispute_form() -> Response[str]:
+        session = require_session()
+        blank = dict.fromkeys(
+            ("invoice_number", "reason", "comment", "attachment_name", "attachment_type", "attachment_size"),
+            "",
+        )
+        return dispute_page(session, 200, {**blank, "invoice_number": web.query("invoice") or ""}, {})
+
+    @app.post("/dispute", include_in_schema=False)
+    def dispute() -> Response[str]:
+        session = require_session()
+        raw = checked_form(session)
+        form = {
+            name: one(raw, name)
+            for name in (
+                "invoice_number",
+                "reason",
+                "comment",
+                "attachment_name",
+                "attachment_type",
+                "attachment_size",
+            )
+        }
+        try:
+            attachment = _attachment(
+                form["attachment_name"], form["attachment_type"], form["attachment_size"]
+            )
+            receipt = web.portal.dispute(
+                session.customer_id,
+                invoice_number=form["invoice_number"],
+                reason=form["reason"],
+                comment=form["comment"],
+                attachment=attachment,
+                now=web.now(),
+            )
+        except PortalInputError as error:
+            return dispute_page(session, 400, form, {error.field: error.message})
+        headers: dict[str, str] = {}
+        origin = _https_origin(receipt.upload_url)
+        if origin:
+            # The receipt page's script PUTs the file straight to S3: allow that one origin, nothing else.
+            headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+                "connect-src 'self'", f"connect-src 'self' {origin}"
+            )
+        return web.html(
+            "dispute_done.html",
+            session=session,
+            headers=headers,
+            title="Dispute recorded",
+            nav="dispute",
+            receipt=receipt if origin or not receipt.upload_url else _without_upload(receipt),
+            upload_fields_json=json.dumps(receipt.upload_fields),
+            attachment_name=form["attachment_name"],
+            attachment_size=form["attachment_size"],
+        )
+
+    # --- contact details ----------------------------------------------------------------------------
+
+    def contact_page(
+        session: Session, status: int, form: dict[str, str], errors: dict[str, str], *, saved: bool = False
+    ) -> Response[str]:
+        languages = list(LANGUAGES)
+        if form["language"] and form["language"] not in {code for code, _ in languages}:
+            languages.append((form["language"], form["language"]))
+        return web.html(
+            "contact.html",
+            status,
+            session=session,
+            title="Contact details",
+            nav="contact",
+            form=form,
+            errors=errors,
+            languages=languages,
+            saved=saved,
+        )
+
+    def contact_values(session: Session) -> dict[str, str]:
+        customer = web.portal.account(session.customer_id, today=web.now().date()).customer
+        return {
+            "email": customer.email,
+            "other_emails": ", ".join(customer.other_emails),
+            "phone": customer.phone or "",
+            "language": customer.language or "en",
+        }
+
+    @app.get("/contact", include_in_schema=False)
+    def contact_form() -> Response[str]:
+        session = require_session()
+        return contact_page(session, 200, contact_values(session), {})
+
+    @app.post("/contact", include_in_schema=False)
+    def contact() -> Response[str]:
+        session = require_session()
+        raw = checked_form(session)
+        form = {name: one(raw, name) for name in ("email", "other_emails", "phone", "language")}
+        try:
+            customer = web.portal.update_contact(session.customer_id, **form, now=web.now())
+        except PortalInputError as error:
+            return contact_page(session, 400, form, {error.field: error.message})
+        saved = {
+            "email": customer.email,
+            "other_emails": ", ".join(customer.other_emails),
+            "phone": customer.phone or "",
+            "language": customer.language or "en",
+        }
+        return contact_page(session, 200, saved, {}, saved=True)
+
+
+def _attachment(name: str, content_type: str, size: str) -> tuple[str, str, int] | None:
+    if not name:
+        return None
+    try:
+        size_bytes = int(size)
+    except ValueError as error:
+        raise PortalInputError("attachment", "choose the file again") from error
+    return name, content_type or "application/octet-stream", size_bytes
+
+
+def _https_origin(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.netloc:
+        return None
+    return f"https://{parts.netloc}"
+
+
+def _without_upload(receipt: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(receipt, upload_url=None)

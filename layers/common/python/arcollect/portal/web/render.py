@@ -1,0 +1,86 @@
+"""Jinja2 rendering (autoescaped) and the static assets the pages link to."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+# The portal's own assets; the Swagger UI assets are the ones Powertools ships.
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+
+
+@dataclass(frozen=True)
+class Asset:
+    body: str
+    content_type: str
+    version: str
+
+
+@cache
+def static_asset(name: str) -> Asset | None:
+    """One of the portal's own files under static/, or None (no path tricks: a flat allow-list)."""
+    allowed = {path.name: path for path in STATIC.iterdir() if path.suffix in STATIC_TYPES}
+    path = allowed.get(name)
+    if path is None:
+        return None
+    body = path.read_text(encoding="utf-8")
+    version = hashlib.sha256(body.encode()).hexdigest()[:12]
+    return Asset(body=body, content_type=STATIC_TYPES[path.suffix], version=version)
+
+
+def money(amount: Decimal | int | str, currency: str) -> str:
+    """``1,234.50 EUR``: amounts are always shown with their currency, never summed across currencies."""
+    value = Decimal(str(amount)).quantize(Decimal("0.01"))
+    return f"{value:,.2f} {currency}"
+
+
+AGING_LABELS = {
+    "current": "Not yet due",
+    "d1_30": "1 to 30 days late",
+    "d31_60": "31 to 60 days late",
+    "d61_90": "61 to 90 days late",
+    "d91_plus": "More than 90 days late",
+}
+STATUS_LABELS = {
+    "overdue": "Overdue",
+    "due": "Due",
+    "disputed": "In dispute",
+    "promised": "Payment promised",
+}
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"], default_for_string=True, default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["money"] = money
+    env.globals["AGING_LABELS"] = AGING_LABELS
+    env.globals["STATUS_LABELS"] = STATUS_LABELS
+    return env
+
+
+def render(template: str, context: Mapping[str, Any]) -> str:
+    """The template rendered with ``context`` plus ``static(name)`` for versioned asset URLs."""
+    base = str(context.get("base", ""))
+
+    def static(name: str) -> str:
+        asset = static_asset(name)
+        suffix = f"?v={asset.version}" if asset else ""
+        return f"{base}/static/{name}{suffix}"
+
+    return environment().get_template(template).render({**context, "static": static})

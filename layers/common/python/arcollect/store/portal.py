@@ -1,0 +1,448 @@
+"""The portal's storage: sessions, rate-limit counters, disputes, link revocation, contact updates, the
+address lookup, and presigned S3 URLs.
+
+Layout (single table):
+
+- a session lives in its customer's partition, ``CUST#<id>`` / ``SESSION#<h>``, where ``h`` is the
+  SHA-256 of the session id (the id itself, the cookie value, is never stored); a pointer item
+  ``SESSIONID#<h>`` / ``SESSION`` names the customer. Resuming reads the pointer, then the session;
+  revoking queries the customer's partition for ``SESSION#`` and deletes those (a pointer left behind
+  leads nowhere and expires). Both carry the TTL attribute at the session's absolute expiry.
+- a rate-limit counter is ``RATE#<kind>#<h>#<hour>`` / ``RATE``, counted with an atomic ADD, with a TTL.
+- the address lookup is ``EMAIL#<lowercase address>`` / ``CUST#<id>`` (one address may serve several
+  customers). It is written when a contact is updated through the portal and by ``index_contacts``,
+  which ingest can call for the customers it loads; addresses written any other way are not found by
+  "send me a fresh link" (there is no scan fallback).
+- a dispute is ``CUST#<id>`` / ``DSP#<dispute id>``.
+- link revocation is ``links_valid_from`` on the customer's profile item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from arcollect.clock import format_instant, parse_instant
+from arcollect.entities import Activity, Customer, Promise, Task
+from arcollect.store import keys
+from arcollect.store.dunning import promise_sk
+from arcollect.store.errors import StoreError, StoreUnavailable
+from arcollect.store.models import (
+    CustomerItem,
+    DisputeItem,
+    EmailLookupItem,
+    InvoiceItem,
+    PortalSessionItem,
+    PortalSessionPointerItem,
+    PromiseItem,
+    RateCounterItem,
+    TableItem,
+)
+from arcollect.store.repositories import (
+    PROFILE_SK,
+    _activity_item,
+    _customer_from_item,
+    _task_item,
+    _translated,
+)
+
+SESSION_PREFIX = "SESSION#"
+DISPUTE_PREFIX = "DSP#"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def session_sk(session_id: str) -> str:
+    return f"{SESSION_PREFIX}{_digest(session_id)}"
+
+
+def session_pointer_pk(session_id: str) -> str:
+    return f"SESSIONID#{_digest(session_id)}"
+
+
+def email_lookup_pk(address: str) -> str:
+    return f"EMAIL#{address.strip().lower()}"
+
+
+def dispute_sk(dispute_id: str) -> str:
+    return f"{DISPUTE_PREFIX}{dispute_id}"
+
+
+def _epoch(at: datetime) -> int:
+    return int(at.timestamp())
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    session_id: str
+    customer_id: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    csrf_token: str
+
+
+@dataclass(frozen=True)
+class Dispute:
+    customer_id: str
+    dispute_id: str
+    invoice_number: str
+    reason: str
+    comment: str
+    created_at: datetime
+    status: str = "open"
+    attachment_key: str | None = None
+    attachment_type: str | None = None
+    attachment_size: int | None = None
+
+
+class ContactConflict(StoreError):
+    """The profile changed between reading it and writing the new contact details: read again."""
+
+
+def _addresses(customer: Customer) -> set[str]:
+    return {a.strip().lower() for a in (customer.email, *customer.other_emails) if a and a.strip()}
+
+
+def _lookup_item(address: str, customer_id: str) -> EmailLookupItem:
+    return EmailLookupItem(
+        email_lookup_pk(address), keys.customer_pk(customer_id), customer_id=customer_id, address=address
+    )
+
+
+def _contact_actions(customer: Customer) -> list[Any]:
+    others: list[Any] = list(customer.other_emails)
+    return [
+        CustomerItem.email.set(customer.email),
+        CustomerItem.other_emails.set(others) if others else CustomerItem.other_emails.remove(),
+        CustomerItem.phone.set(customer.phone) if customer.phone else CustomerItem.phone.remove(),
+        CustomerItem.language.set(customer.language) if customer.language else CustomerItem.language.remove(),
+        CustomerItem.fingerprint.set(customer.fingerprint),
+    ]
+
+
+def _connection() -> Any:
+    return TableItem._get_connection().connection
+
+
+def _condition_failed(error: TransactWriteError) -> bool:
+    return any(r is not None and r.code == "ConditionalCheckFailed" for r in error.cancellation_reasons or [])
+
+
+class PortalStore:
+    """Everything the portal reads and writes in the table beyond the shared repositories."""
+
+    # --- sessions ---------------------------------------------------------------------------------
+
+    @_translated
+    def create_session(self, session: StoredSession) -> None:
+        pk = keys.customer_pk(session.customer_id)
+        ttl = _epoch(session.expires_at)
+        with TransactWrite(connection=_connection()) as transaction:
+            transaction.save(
+                PortalSessionItem(
+                    pk,
+                    session_sk(session.session_id),
+                    customer_id=session.customer_id,
+                    created_at=session.created_at,
+                    last_seen_at=session.last_seen_at,
+                    absolute_expiry=session.expires_at,
+                    csrf_token=session.csrf_token,
+                    expires_at=ttl,
+                ),
+                condition=TableItem.pk.does_not_exist(),
+            )
+            transaction.save(
+                PortalSessionPointerItem(
+                    session_pointer_pk(session.session_id),
+                    "SESSION",
+                    customer_id=session.customer_id,
+                    expires_at=ttl,
+                ),
+                condition=TableItem.pk.does_not_exist(),
+            )
+
+    @_translated
+    def session(self, session_id: str) -> StoredSession | None:
+        try:
+            pointer = PortalSessionPointerItem.get(
+                session_pointer_pk(session_id), "SESSION", consistent_read=True
+            )
+            item = PortalSessionItem.get(
+                keys.customer_pk(pointer.customer_id), session_sk(session_id), consistent_read=True
+            )
+        except (PortalSessionPointerItem.DoesNotExist, PortalSessionItem.DoesNotExist):
+            return None
+        return StoredSession(
+            session_id=session_id,
+            customer_id=item.customer_id,
+            created_at=item.created_at,
+            last_seen_at=item.last_seen_at,
+            expires_at=item.absolute_expiry,
+            csrf_token=item.csrf_token,
+        )
+
+    @_translated
+    def touch_session(self, session: StoredSession, at: datetime) -> bool:
+        """Move last-seen to ``at``; False when the session is gone (ended or revoked meanwhile)."""
+        item = PortalSessionItem(keys.customer_pk(session.customer_id), session_sk(session.session_id))
+        try:
+            item.update(actions=[PortalSessionItem.last_seen_at.set(at)], condition=TableItem.pk.exists())
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    @_translated
+    def delete_session(self, session_id: str) -> None:
+        try:
+            pointer = PortalSessionPointerItem.get(session_pointer_pk(session_id), "SESSION")
+        except PortalSessionPointerItem.DoesNotExist:
+            return
+        PortalSessionItem(keys.customer_pk(pointer.customer_id), session_sk(session_id)).delete()
+        pointer.delete()
+
+    @_translated
+    def delete_customer_sessions(self, customer_id: str) -> int:
+        """End every session of the customer (the pointers lead nowhere afterwards and expire)."""
+        items = list(
+            PortalSessionItem.query(
+                keys.customer_pk(customer_id), PortalSessionItem.sk.startswith(SESSION_PREFIX)
+            )
+        )
+        with TableItem.batch_write() as batch:
+            for item in items:
+                batch.delete(item)
+        return len(items)
+
+    # --- links -------------------------------------------------------------------------------------
+
+    @_translated
+    def customer_and_links_valid_from(self, customer_id: str) -> tuple[Customer, datetime | None] | None:
+        try:
+            item = CustomerItem.get(keys.customer_pk(customer_id), PROFILE_SK, consistent_read=True)
+        except CustomerItem.DoesNotExist:
+            return None
+        valid_from = parse_instant(item.links_valid_from) if item.links_valid_from else None
+        return _customer_from_item(item), valid_from
+
+    @_translated
+    def revoke_links(self, customer_id: str, at: datetime, activity: Activity) -> bool:
+        """Set ``links_valid_from`` (with its timeline entry); False for an unknown customer."""
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.update(
+                    CustomerItem(keys.customer_pk(customer_id), PROFILE_SK),
+                    actions=[CustomerItem.links_valid_from.set(format_instant(at))],
+                    condition=TableItem.pk.exists(),
+                )
+                transaction.save(_activity_item(keys.customer_pk(customer_id), activity))
+        except TransactWriteError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    # --- rate limits -------------------------------------------------------------------------------
+
+    @_translated
+    def count(self, kind: str, key: str, window_start: datetime, window: timedelta) -> int:
+        """Count one request of ``kind`` by ``key`` in the window starting at ``window_start``."""
+        item = RateCounterItem(f"RATE#{kind}#{_digest(key)}#{format_instant(window_start)}", "RATE")
+        item.update(
+            actions=[
+                RateCounterItem.hits.add(1),
+                RateCounterItem.expires_at.set(_epoch(window_start + 2 * window)),
+            ]
+        )
+        return int(item.hits or 0)
+
+    # --- the address lookup ------------------------------------------------------------------------
+
+    @_translated
+    def customers_by_email(self, address: str, limit: int = 10) -> list[str]:
+        items = EmailLookupItem.query(email_lookup_pk(address), limit=limit)
+        return [item.customer_id for item in items]
+
+    @_translated
+    def index_contacts(self, customers: Iterable[Customer]) -> int:
+        """Write the lookup items of every address of ``customers`` (idempotent); how many written.
+        Addresses a customer no longer has are removed only by ``update_contact``."""
+        written = 0
+        with TableItem.batch_write() as batch:
+            for customer in customers:
+                for address in sorted(_addresses(customer)):
+                    batch.save(_lookup_item(address, customer.customer_id))
+                    written += 1
+        return written
+
+    # --- contact details ---------------------------------------------------------------------------
+
+    @_translated
+    def customer(self, customer_id: str) -> Customer | None:
+        found = self.customer_and_links_valid_from(customer_id)
+        return found[0] if found else None
+
+    @_translated
+    def update_contact(self, before: Customer, after: Customer, activity: Activity) -> None:
+        """Write the new contact details and fingerprint, move the address lookups, add the timeline
+        entry: one transaction, conditional on the profile being the one read (ContactConflict)."""
+        pk = keys.customer_pk(after.customer_id)
+        old, new = _addresses(before), _addresses(after)
+        condition = CustomerItem.fingerprint == before.fingerprint
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.update(
+                    CustomerItem(pk, PROFILE_SK),
+                    actions=_contact_actions(after),
+                    condition=condition | CustomerItem.fingerprint.does_not_exist(),
+                )
+                for address in sorted(old - new):
+                    transaction.delete(EmailLookupItem(email_lookup_pk(address), pk))
+                for address in sorted(new):
+                    transaction.save(_lookup_item(address, after.customer_id))
+                transaction.save(_activity_item(pk, activity))
+        except TransactWriteError as error:
+            if _condition_failed(error):
+                raise ContactConflict(after.customer_id) from error
+            raise
+
+    # --- disputes and promises ---------------------------------------------------------------------
+
+    @_translated
+    def open_dispute(self, dispute: Dispute, task: Task, activity: Activity) -> bool:
+        """The dispute, the invoice disputed and out of the sweep's index, the collector's task and the
+        timeline entry, in one transaction; False when the invoice is no longer open and undisputed."""
+        pk = keys.customer_pk(dispute.customer_id)
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.save(
+                    DisputeItem(
+                        pk,
+                        dispute_sk(dispute.dispute_id),
+                        customer_id=dispute.customer_id,
+                        dispute_id=dispute.dispute_id,
+                        invoice_number=dispute.invoice_number,
+                        reason=dispute.reason,
+                        comment=dispute.comment,
+                        status=dispute.status,
+                        created_at=dispute.created_at,
+                        attachment_key=dispute.attachment_key,
+                        attachment_type=dispute.attachment_type,
+                        attachment_size=dispute.attachment_size,
+                    ),
+                    condition=TableItem.pk.does_not_exist(),
+                )
+                transaction.update(
+                    InvoiceItem(pk, keys.invoice_sk(dispute.invoice_number)),
+                    actions=[
+                        InvoiceItem.disputed.set(True),
+                        TableItem.next_action_shard.remove(),
+                        TableItem.next_action_at.remove(),
+                    ],
+                    condition=(InvoiceItem.status == "open")
+                    & (InvoiceItem.open_amount > 0)
+                    & (InvoiceItem.disputed == False),  # noqa: E712 (a pynamodb condition)
+                )
+                transaction.save(_task_item(task), condition=TableItem.pk.does_not_exist())
+                transaction.save(_activity_item(pk, activity))
+        except TransactWriteError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    @_translated
+    def disputes(self, customer_id: str) -> list[Dispute]:
+        items = DisputeItem.query(keys.customer_pk(customer_id), DisputeItem.sk.startswith(DISPUTE_PREFIX))
+        return [
+            Dispute(
+                customer_id=item.customer_id,
+                dispute_id=item.dispute_id,
+                invoice_number=item.invoice_number,
+                reason=item.reason,
+                comment=item.comment or "",
+                created_at=item.created_at,
+                status=item.status,
+                attachment_key=item.attachment_key,
+                attachment_type=item.attachment_type,
+                attachment_size=int(item.attachment_size) if item.attachment_size is not None else None,
+            )
+            for item in items
+        ]
+
+    @_translated
+    def promises(self, customer_id: str) -> list[Promise]:
+        items = PromiseItem.query(keys.customer_pk(customer_id), PromiseItem.sk.startswith(promise_sk("")))
+        return [
+            Promise(
+                customer_id=item.customer_id,
+                promise_id=item.promise_id,
+                invoice_numbers=tuple(str(n) for n in item.invoice_numbers),
+                promised_until=datetime.fromisoformat(item.promised_until).date(),
+                created_at=item.created_at,
+                amount=item.amount,
+                currency=item.currency,
+                status=item.status,
+            )
+            for item in items
+        ]
+
+
+def index_contacts(customers: Iterable[Customer]) -> int:
+    """Make ``customers``' AP addresses findable by "send me a fresh link" (for ingest to call after
+    loading customers; idempotent). Returns how many lookup items were written."""
+    return PortalStore().index_contacts(customers)
+
+
+class PortalObjects:
+    """Presigned URLs for the portal's documents and attachments."""
+
+    def __init__(self, client: Any | None = None) -> None:
+        self._s3 = client if client is not None else boto3.client("s3")
+
+    def exists(self, bucket: str, key: str) -> bool:
+        try:
+            self._s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise StoreError(f"checking s3://{bucket}/{key}: {code or error}") from error
+        except BotoCoreError as error:
+            raise StoreUnavailable(f"checking s3://{bucket}/{key}: {error}") from error
+        return True
+
+    def presigned_get(self, bucket: str, key: str, *, expires: timedelta, filename: str) -> str:
+        return str(
+            self._s3.generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": bucket,
+                    "Key": key,
+                    "ResponseContentDisposition": f'attachment; filename="{filename}"',
+                },
+                ExpiresIn=int(expires.total_seconds()),
+            )
+        )
+
+    def presigned_put(self, bucket: str, key: str, *, content_type: str, expires: timedelta) -> str:
+        """A PUT URL bound to ``content_type`` (the upload must send exactly that Content-Type)."""
+        return str(
+            self._s3.generate_presigned_url(
+                "put_object",
+                Params={"Bucket": bucket, "Key": key, "ContentType": content_type},
+                ExpiresIn=int(expires.total_seconds()),
+            )
+        )

@@ -197,6 +197,27 @@ def cmd_portal_link(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_portal_revoke(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from arcollect.portal.services import NotFound, revoke_links
+    from arcollect.store.portal import PortalStore
+
+    target = Target.resolve(args.stack, ROOT)
+    target.bind_table()
+    now = datetime.now(UTC)  # the CLI is the one place that reads the clock: the operator's "now"
+    try:
+        revoke_links(args.customer_id, now=now, store=PortalStore())
+    except NotFound as error:
+        raise CliError(str(error)) from error
+    emit(
+        {"customer_id": args.customer_id, "links_valid_from": format_instant(now)},
+        args.json,
+        f"links of {args.customer_id} issued before {format_instant(now)} no longer work; sessions ended",
+    )
+    return 0
+
+
 def cmd_show_customer(args: argparse.Namespace) -> int:
     from arcollect_cli.show import customer_360
 
@@ -286,6 +307,14 @@ def build_parser() -> argparse.ArgumentParser:
     link = with_stack(commands.add_parser("portal-link", help="a signed portal link for a customer"))
     link.add_argument("customer_id")
     link.set_defaults(func=cmd_portal_link)
+
+    revoke = with_stack(
+        commands.add_parser(
+            "portal-revoke", help="stop every portal link a customer has, and end its sessions"
+        )
+    )
+    revoke.add_argument("customer_id")
+    revoke.set_defaults(func=cmd_portal_revoke)
 
     show = commands.add_parser("show", help="look at data").add_subparsers(dest="show", required=True)
     customer = with_stack(show.add_parser("customer", help="a customer's profile, invoices and timeline"))

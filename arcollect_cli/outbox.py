@@ -29,7 +29,8 @@ def _summary(path: Path) -> dict[str, Any]:
         "subject": message.get("Subject"),
         "customer_id": message.get(HEADER_CUSTOMER),
         "step": message.get(HEADER_STEP),
-        "invoice_numbers": [n for n in invoices.split(",") if n],
+        # A long header is folded at its commas: unfolding leaves a space after each.
+        "invoice_numbers": [n.strip() for n in invoices.split(",") if n.strip()],
         "text": text_part.get_content() if text_part is not None else "",
         "file": str(path),
     }

@@ -159,6 +159,11 @@ def test_the_portal_serves_pages_over_http_and_the_emailed_link_opens_the_accoun
     # The CLI makes the same kind of link
     cli_link = local_stack.arcollect("portal-link", email["customer_id"]).stdout.strip()
     assert email["invoice_numbers"][0] in open_link(cli_link)[1]
+    # And revoking the customer's links (a link forwarded to the wrong person) stops both, with a page
+    local_stack.arcollect("portal-revoke", email["customer_id"])
+    for revoked in (link, cli_link):
+        status, _, body = http_get(revoked)
+        assert status == 403 and "fresh link" in body.lower()
 
 
 def test_a_report_lands_in_s3_and_in_the_fetched_folder(

@@ -63,7 +63,7 @@ def sent_emails() -> list[Sent]:
             Sent(
                 customer_id=str(message[HEADER_CUSTOMER]),
                 step=str(message[HEADER_STEP]),
-                invoices=[n for n in str(message[HEADER_INVOICES]).split(",") if n],
+                invoices=[n.strip() for n in str(message[HEADER_INVOICES]).split(",") if n.strip()],
                 to=[a.strip() for a in str(message["To"]).split(",")],
                 subject=str(message["Subject"]),
                 touch=str(message[HEADER_TOUCH]),

@@ -394,3 +394,19 @@ def test_template_problems() -> None:
     assert "'past_due'" in problems[0] and "'final'" in problems[1]
     assert all("courtesy, outreach, due, reminder, firm, final_notice, missed_promise" in p for p in problems)
     assert template_problems(sorted(TEMPLATES)) == []
+
+
+def test_the_outbox_reads_back_every_invoice_number_of_a_long_folded_header(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from arcollect_cli.outbox import read_outbox
+
+    # Given a reminder about enough invoices that its invoices header is folded across lines
+    numbers = [f"INV-2026-{n:06}" for n in range(40)]
+    many = tuple(invoice(n, "10.00", due=date(2026, 10, 1)) for n in numbers)
+    message = render_email(replace(email(), invoices=many))
+    folder = Path(str(tmp_path))
+    (folder / "m-1.eml").write_bytes(message.as_bytes())
+    # When the outbox reads it back, Then the numbers come back exactly, without folding spaces
+    [read] = read_outbox(folder)
+    assert read["invoice_numbers"] == numbers

@@ -538,16 +538,7 @@ class Portal:
 
     def revoke_links(self, customer_id: str, *, now: datetime) -> None:
         """Every link issued before ``now`` for this customer stops working, and its sessions end."""
-        activity = Activity(
-            customer_id=customer_id,
-            at=now,
-            activity_id=_new_id(),
-            kind=KIND_LINKS_REVOKED,
-            summary="Portal links revoked: earlier links stop working and open sessions end",
-        )
-        if not self._store.revoke_links(customer_id, now, activity):
-            raise NotFound(f"no customer {customer_id}")
-        self._store.delete_customer_sessions(customer_id)
+        revoke_links(customer_id, now=now, store=self._store)
 
     # --- reading the account ---------------------------------------------------------------------
 
@@ -928,6 +919,21 @@ def _session(stored: StoredSession) -> Session:
     )
 
 
+def revoke_links(customer_id: str, *, now: datetime, store: PortalStore) -> None:
+    """Every link issued before ``now`` for this customer stops working, and its sessions end (also
+    what `arcollect portal-revoke` runs, for a link that went to the wrong person)."""
+    activity = Activity(
+        customer_id=customer_id,
+        at=now,
+        activity_id=_new_id(),
+        kind=KIND_LINKS_REVOKED,
+        summary="Portal links revoked: earlier links stop working and open sessions end",
+    )
+    if not store.revoke_links(customer_id, now, activity):
+        raise NotFound(f"no customer {customer_id}")
+    store.delete_customer_sessions(customer_id)
+
+
 def index_contacts(customers: Iterable[Customer]) -> int:
     """Make ``customers``' AP addresses findable by "send me a fresh link" (ingest may call this
     after loading customers). See arcollect.store.portal for the lookup items."""
@@ -961,4 +967,5 @@ __all__ = [
     "Session",
     "Statement",
     "index_contacts",
+    "revoke_links",
 ]

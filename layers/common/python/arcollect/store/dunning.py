@@ -29,7 +29,7 @@ from enum import StrEnum
 from typing import Any
 
 from pynamodb.attributes import ListAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
@@ -46,6 +46,7 @@ from arcollect.store.repositories import (
     _invoice_from_item,
     _task_item,
     _translated,
+    _update_if,
 )
 
 # DynamoDB's limit of items per transaction.
@@ -494,16 +495,11 @@ class DunningStore:
     def mark_in_doubt(self, customer_id: str, touch_id: str) -> bool:
         """Flag a reservation that outlived its lease without a message id; True the first time."""
         item = EmailTouchItem(keys.customer_pk(customer_id), email_sk(touch_id))
-        try:
-            item.update(
-                actions=[EmailTouchItem.status.set("in_doubt")],
-                condition=(EmailTouchItem.status == "reserved") & EmailTouchItem.message_id.does_not_exist(),
-            )
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return _update_if(
+            item,
+            [EmailTouchItem.status.set("in_doubt")],
+            (EmailTouchItem.status == "reserved") & EmailTouchItem.message_id.does_not_exist(),
+        )
 
     @_translated
     def settle_touches(self, customer_id: str, states: Sequence[InvoiceState], at: datetime) -> None:
@@ -524,14 +520,11 @@ class DunningStore:
     def clear_promise(self, customer_id: str, invoice_number: str, promise_id: str) -> None:
         """The promise is broken and reminded: the invoice goes back to the regular steps."""
         item = InvoiceItem(*_invoice_key(customer_id, invoice_number))
-        try:
-            item.update(
-                actions=[InvoiceItem.promised_until.remove(), InvoiceItem.promise_id.remove()],
-                condition=InvoiceItem.promise_id == promise_id,
-            )
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise
+        _update_if(
+            item,
+            [InvoiceItem.promised_until.remove(), InvoiceItem.promise_id.remove()],
+            InvoiceItem.promise_id == promise_id,
+        )
 
     @_translated
     def complete_from_ses(self, customer_id: str, touch_id: str, message_id: str, at: datetime) -> bool:
@@ -631,20 +624,12 @@ class DunningStore:
         actions = _next_action(customer_id, at)
         if customer_snapshot is not None and at is not None:
             actions.append(InvoiceItem.customer_snapshot.set(customer_snapshot))
-        try:
-            item.update(actions=actions, condition=TableItem.pk.exists())
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise
+        _update_if(item, actions, TableItem.pk.exists())
 
     @_translated
     def reschedule_customer(self, customer_id: str, at: datetime | None) -> None:
         item = CustomerItem(keys.customer_pk(customer_id), PROFILE_SK)
-        try:
-            item.update(actions=_next_action(customer_id, at), condition=TableItem.pk.exists())
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise
+        _update_if(item, _next_action(customer_id, at), TableItem.pk.exists())
 
     # --- promises and contacts ------------------------------------------------------------------
 
@@ -692,14 +677,11 @@ class DunningStore:
     @_translated
     def promise_broken(self, customer_id: str, promise_id: str, at: datetime) -> None:
         item = PromiseItem(keys.customer_pk(customer_id), promise_sk(promise_id))
-        try:
-            item.update(
-                actions=[PromiseItem.status.set("broken"), PromiseItem.broken_at.set(at)],
-                condition=PromiseItem.status == "open",
-            )
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise
+        _update_if(
+            item,
+            [PromiseItem.status.set("broken"), PromiseItem.broken_at.set(at)],
+            PromiseItem.status == "open",
+        )
 
     @_translated
     def promise_status(self, customer_id: str, promise_id: str) -> str | None:
@@ -720,20 +702,17 @@ class DunningStore:
             if address in customer.suppressed_emails:
                 return
             changed = replace(customer, suppressed_emails=(*customer.suppressed_emails, address))
-            try:
-                # The fingerprint moves with the addresses, so snapshots that still use it are stale.
-                item.update(
-                    actions=[
-                        CustomerItem.suppressed_emails.add({address}),
-                        CustomerItem.fingerprint.set(changed.fingerprint),
-                    ],
-                    condition=_unchanged(item),
-                )
-            except UpdateError as error:
-                if error.cause_response_code != "ConditionalCheckFailedException":
-                    raise
-                continue  # changed meanwhile (an ingest, another bounce): read again
-            return
+            # The fingerprint moves with the addresses, so snapshots that still use it are stale.
+            if _update_if(
+                item,
+                [
+                    CustomerItem.suppressed_emails.add({address}),
+                    CustomerItem.fingerprint.set(changed.fingerprint),
+                ],
+                _unchanged(item),
+            ):
+                return
+            # Changed meanwhile (an ingest, another bounce): read again.
         raise StaleCustomer(customer_id)
 
 

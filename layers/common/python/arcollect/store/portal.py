@@ -27,7 +27,7 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from arcollect.clock import format_instant, parse_instant
@@ -52,6 +52,7 @@ from arcollect.store.repositories import (
     _customer_from_item,
     _task_item,
     _translated,
+    _update_if,
 )
 
 SESSION_PREFIX = "SESSION#"
@@ -196,13 +197,7 @@ class PortalStore:
     def touch_session(self, session: StoredSession, at: datetime) -> bool:
         """Move last-seen to ``at``; False when the session is gone (ended or revoked meanwhile)."""
         item = PortalSessionItem(keys.customer_pk(session.customer_id), session_sk(session.session_id))
-        try:
-            item.update(actions=[PortalSessionItem.last_seen_at.set(at)], condition=TableItem.pk.exists())
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return _update_if(item, [PortalSessionItem.last_seen_at.set(at)], TableItem.pk.exists())
 
     @_translated
     def delete_session(self, session_id: str) -> None:

@@ -12,6 +12,7 @@ from pynamodb.exceptions import (
     PynamoDBConnectionError,
     PynamoDBException,
     TransactWriteError,
+    UpdateError,
 )
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -64,6 +65,18 @@ def _translated(operation: Callable[P, R]) -> Callable[P, R]:
 
 def _is_condition_failure(error: PutError) -> bool:
     return error.cause_response_code == "ConditionalCheckFailedException"
+
+
+def _update_if(item: TableItem, actions: list[Action], condition: Any) -> bool:
+    """Update ``item`` when ``condition`` holds; False when it does not (someone got there first, or
+    the item is gone), the store's other everyday outcome beside success."""
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def _put_once(item: TableItem) -> bool:

@@ -23,7 +23,8 @@ import pytest
 
 from arcollect.dunning.email_events import TOUCH_TAG, handle_email_event
 from arcollect.store import keys
-from arcollect.store.dunning import DunningStore, EmailTouchItem, email_sk
+from arcollect.store.dunning import DunningStore, EmailTouchItem
+from arcollect.store.keys import email_sk
 from arcollect.store.mail import MailRejected
 from arcollect.store.repositories import Activities
 from tests.integration.dunning_world import Faults, World, utc

@@ -38,6 +38,7 @@ from arcollect.clock import format_instant, parse_instant
 from arcollect.entities import Activity, Customer, Invoice, Promise, Task
 from arcollect.store import keys
 from arcollect.store.errors import StoreError
+from arcollect.store.keys import email_sk, ledger_sk, promise_sk
 from arcollect.store.models import CustomerItem, InvoiceItem, PromiseItem, TableItem
 from arcollect.store.repositories import (
     PROFILE_SK,
@@ -78,18 +79,6 @@ class EmailTouchItem(TableItem, discriminator="email_touch"):
     message_id = UnicodeAttribute(null=True)
     sent_at = UTCDateTimeAttribute(null=True)
     status = UnicodeAttribute(default="reserved")  # reserved | sent | in_doubt
-
-
-def ledger_sk(invoice_number: str, step: str) -> str:
-    return f"SEND#{invoice_number}#{step}"
-
-
-def email_sk(touch_id: str) -> str:
-    return f"EMAIL#{touch_id}"
-
-
-def promise_sk(promise_id: str) -> str:
-    return f"PTP#{promise_id}"
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from datetime import datetime
 
 from arcollect.clock import format_instant
 from arcollect.contract import TableSchema
+
+SESSION_PREFIX = "SESSION#"
+DISPUTE_PREFIX = "DSP#"
 
 # The timeline of ingested files (one entry per file version), beside the customers' own timelines.
 INGEST_TIMELINE_PK = "TIMELINE#ingest"
@@ -22,6 +26,56 @@ def invoice_sk(invoice_number: str) -> str:
 
 def activity_sk(at: datetime, activity_id: str) -> str:
     return f"ACT#{format_instant(at)}#{activity_id}"
+
+
+def payment_sk(payment_id: str) -> str:
+    return f"PAY#{payment_id}"
+
+
+def task_sk(task_id: str) -> str:
+    return f"TASK#{task_id}"
+
+
+def promise_sk(promise_id: str) -> str:
+    return f"PTP#{promise_id}"
+
+
+def dispute_sk(dispute_id: str) -> str:
+    return f"{DISPUTE_PREFIX}{dispute_id}"
+
+
+def ledger_sk(invoice_number: str, step: str) -> str:
+    """One (invoice, step) touch of the dunning send ledger."""
+    return f"SEND#{invoice_number}#{step}"
+
+
+def email_sk(touch_id: str) -> str:
+    """One reminder email (its reservation and, once SES accepted it, its message id)."""
+    return f"EMAIL#{touch_id}"
+
+
+def session_sk(session_id: str) -> str:
+    """A portal session in its customer's partition: keyed by a digest, never the id itself."""
+    return f"{SESSION_PREFIX}{_digest(session_id)}"
+
+
+def session_pointer_pk(session_id: str) -> str:
+    """Finds a session's customer from the cookie alone."""
+    return f"SESSIONID#{_digest(session_id)}"
+
+
+def email_lookup_pk(address: str) -> str:
+    """Finds the customer an AP address belongs to ("send me a fresh link")."""
+    return f"EMAIL#{address.strip().lower()}"
+
+
+def rate_counter_pk(kind: str, key: str, window: str) -> str:
+    """One hour's count of one kind of request by one address or client (digested: no raw addresses)."""
+    return f"RATE#{kind}#{_digest(key)}#{window}"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def ingest_file_pk(key: str) -> str:

@@ -19,7 +19,6 @@ Layout (single table):
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,8 +32,17 @@ from pynamodb.transactions import TransactWrite
 from arcollect.clock import format_instant, parse_instant
 from arcollect.entities import Activity, Customer, Promise, Task
 from arcollect.store import keys
-from arcollect.store.dunning import promise_sk
 from arcollect.store.errors import StoreError, StoreUnavailable
+from arcollect.store.keys import (
+    DISPUTE_PREFIX,
+    SESSION_PREFIX,
+    dispute_sk,
+    email_lookup_pk,
+    promise_sk,
+    rate_counter_pk,
+    session_pointer_pk,
+    session_sk,
+)
 from arcollect.store.models import (
     CustomerItem,
     DisputeItem,
@@ -54,29 +62,6 @@ from arcollect.store.repositories import (
     _translated,
     _update_if,
 )
-
-SESSION_PREFIX = "SESSION#"
-DISPUTE_PREFIX = "DSP#"
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def session_sk(session_id: str) -> str:
-    return f"{SESSION_PREFIX}{_digest(session_id)}"
-
-
-def session_pointer_pk(session_id: str) -> str:
-    return f"SESSIONID#{_digest(session_id)}"
-
-
-def email_lookup_pk(address: str) -> str:
-    return f"EMAIL#{address.strip().lower()}"
-
-
-def dispute_sk(dispute_id: str) -> str:
-    return f"{DISPUTE_PREFIX}{dispute_id}"
 
 
 def _epoch(at: datetime) -> int:
@@ -254,7 +239,7 @@ class PortalStore:
     @_translated
     def count(self, kind: str, key: str, window_start: datetime, window: timedelta) -> int:
         """Count one request of ``kind`` by ``key`` in the window starting at ``window_start``."""
-        item = RateCounterItem(f"RATE#{kind}#{_digest(key)}#{format_instant(window_start)}", "RATE")
+        item = RateCounterItem(rate_counter_pk(kind, key, format_instant(window_start)), "RATE")
         item.update(
             actions=[
                 RateCounterItem.hits.add(1),

@@ -32,6 +32,7 @@ from arcollect.entities import (
 )
 from arcollect.store import keys
 from arcollect.store.errors import StoreError, StoreUnavailable
+from arcollect.store.keys import payment_sk, task_sk
 from arcollect.store.models import (
     ActivityItem,
     ChunkProgressItem,
@@ -236,14 +237,6 @@ class Activities:
 
 # Sort keys of the customer partition that keys.py does not name yet.
 PROFILE_SK = "PROFILE"
-
-
-def payment_sk(payment_id: str) -> str:
-    return f"PAY#{payment_id}"
-
-
-def task_sk(task_id: str) -> str:
-    return f"TASK#{task_id}"
 
 
 def _task_item(task: Task) -> TaskItem:

@@ -15,6 +15,7 @@ from typing import Any
 
 from arcollect.clock import format_instant
 from arcollect.contract import Output
+from arcollect.store.repositories import Tasks
 from arcollect_cli.links import portal_link
 from arcollect_cli.main import FUNCTION_OUTPUTS, ingest_file, progress
 from arcollect_cli.outbox import read_outbox
@@ -149,6 +150,9 @@ def _print_summary(
     emails = read_outbox(Path(target.outputs["Local"]["Outbox"]))
     kpis = json.loads((reports_dir / "kpis.json").read_text()) if (reports_dir / "kpis.json").exists() else {}
     most_overdue = _most_overdue_customer(emails)
+    target.bind_table()
+    tasks = Tasks().count_by_kind()
+    by_kind = ", ".join(f"{kind} {count}" for kind, count in tasks.items())
     lines = [
         "",
         f"arcollect demo — simulated up to {end}, {seconds:.0f} s",
@@ -157,7 +161,7 @@ def _print_summary(
         f"{stats.rows['rejected']} rejected with reasons, {stats.rows['unchanged']} unchanged)",
         f"  dunning ticks:     {stats.ticks}",
         f"  emails sent:       {len(emails)} (in {target.outputs['Local']['Outbox']})",
-        "  tasks created:     0 (collector tasks come with the worklist; none are generated yet)",
+        f"  tasks created:     {sum(tasks.values())}" + (f" ({by_kind})" if by_kind else ""),
         f"  reports:           {reports_dir} (and s3://{target.output(Output.REPORTS_BUCKET)}/kpi/)",
     ]
     for currency, figures in sorted((kpis.get("by_currency") or {}).items()):

@@ -56,6 +56,11 @@ def test_the_demo_runs_every_stage_and_prints_a_true_summary(tmp_path: Path) -> 
     assert emails > 0
     assert len(list((tmp_path / ".local" / "outbox").glob("*.eml"))) == emails
     assert re.search(r"dunning ticks:\s+72\b", summary)
+    # And the tasks the policy gave collectors are counted by kind, adding up to the total
+    tasks = re.search(r"tasks created:\s+(\d+)(?: \((.*)\))?", summary)
+    assert tasks is not None
+    kinds = dict(part.rsplit(" ", 1) for part in tasks.group(2).split(", ")) if tasks.group(2) else {}
+    assert sum(int(n) for n in kinds.values()) == int(tasks.group(1))
     kpis = json.loads((tmp_path / ".local" / "reports" / "kpis.json").read_text())
     for currency, figures in kpis["by_currency"].items():
         assert f"{currency}: AR {figures['ar_total']}" in summary

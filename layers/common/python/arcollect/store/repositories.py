@@ -254,7 +254,15 @@ def _task_item(task: Task) -> TaskItem:
 
 
 class Tasks:
-    """Collectors' tasks (the worklist arrives with issue 7; ingest already opens some)."""
+    """Collectors' tasks: dunning steps, disputes, master data, reviews (the worklist reads them)."""
+
+    @_translated
+    def count_by_kind(self) -> dict[str, int]:
+        """How many tasks of each kind the whole table holds (a scan: for summaries, not requests)."""
+        counts: dict[str, int] = {}
+        for item in TaskItem.scan():  # pynamodb filters a subclass by its discriminator
+            counts[item.kind] = counts.get(item.kind, 0) + 1
+        return dict(sorted(counts.items()))
 
     @_translated
     def for_customer(self, customer_id: str) -> list[Task]:

@@ -114,6 +114,7 @@ def run_demo(root: Path, *, serve: bool, customers: int, months: int, days: int,
         _print_summary(
             target, stats, reports_dir, last_report, as_of + timedelta(days=days), time.monotonic() - started
         )
+        print("\n".join(f"  {line}" for line in stack.staff_sign_in()), file=sys.stdout, flush=True)
         if serve:
             progress("serving the portal until Ctrl-C (other arcollect commands work meanwhile)")
             import signal

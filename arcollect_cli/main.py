@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 
 from arcollect.clock import InvalidInstant, format_instant, parse_instant
-from arcollect.contract import DropPrefix, ObjectMetadata, Output, ReportPrefix
+from arcollect.contract import DropPrefix, ObjectMetadata, Output, ReportPrefix, StaffGroups
 from arcollect.entities import DropKind
 from arcollect.ingest.mappings import MappingError, load_mapping, presets
 from arcollect.ingest.results import results_key
@@ -242,6 +242,12 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_staff_add_user(args: argparse.Namespace) -> int:
+    from arcollect_cli.staff import cmd_staff_add_user as add_user
+
+    return add_user(args, ROOT)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from arcollect_cli.demo import run_demo
 
@@ -324,6 +330,24 @@ def build_parser() -> argparse.ArgumentParser:
     outbox = commands.add_parser("outbox", help="emails the local stack sent")
     outbox.add_argument("--json", action="store_true")
     outbox.set_defaults(func=cmd_outbox)
+
+    staff = commands.add_parser("staff", help="the collections team's sign-in accounts").add_subparsers(
+        dest="staff", required=True
+    )
+    add_user = with_stack(
+        staff.add_parser(
+            "add-user",
+            help="create a collector or manager in the staff user pool",
+            description="USERNAME is the owner key the customer master uses for the collector "
+            "(their worklist is the tasks they own). Without --password the user gets a temporary "
+            "password (emailed by Cognito; printed by the local stack) to change at first sign-in.",
+        )
+    )
+    add_user.add_argument("username")
+    add_user.add_argument("--email", required=True)
+    add_user.add_argument("--group", required=True, choices=StaffGroups.ALL)
+    add_user.add_argument("--password", help="a permanent password (no invitation email)")
+    add_user.set_defaults(func=cmd_staff_add_user)
 
     demo = commands.add_parser("demo", help="the whole system on the local stack, end to end")
     demo.add_argument("--no-serve", action="store_true", help="end after the summary")

@@ -85,8 +85,13 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
         _ack(
             portal_policy,
             f"IAM5[Action::s3:{action}]",
-            "Presigned reads of invoice documents and presigned uploads of dispute attachments",
+            "Presigned reads of invoice documents and KPI reports, presigned uploads of dispute attachments",
         )
+    _ack(
+        portal_policy,
+        f"IAM5[Resource::{_arn_of(stack.data.reports_bucket)}/kpi/*]",
+        "Managers download the KPI reports, written under kpi/<as-of date>/ by the reports function",
+    )
     _ack(
         portal_policy,
         f"IAM5[Resource::{drop}/incoming/documents/*]",
@@ -162,6 +167,20 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
             "Customers of the company are not users of a Cognito pool; see APIG4. Staff routes are "
             "authenticated in the function",
         )
+    user_pool = stack.staff.user_pool
+    _ack(
+        user_pool,
+        "COG2",
+        "MFA is optional (TOTP) rather than required: staff accounts are created by an administrator only "
+        "and sign in through the portal function, which does not enrol authenticators yet",
+    )
+    _ack(
+        user_pool,
+        "COG8",
+        "Essentials, not Plus: the portal function calls InitiateAuth server-side, so Cognito's adaptive "
+        "threat protection would see the function's IP address for every sign-in, and the pool holds only "
+        "the collections team; the API's WAF rate-limits sign-in attempts per client IP instead",
+    )
     _ack(
         stack.portal.link_secret,
         "SMG4",

@@ -18,6 +18,7 @@ from infra.constructs.monitoring import Monitoring
 from infra.constructs.portal import Portal
 from infra.constructs.reports import Reports
 from infra.constructs.runtime import FunctionRuntime
+from infra.constructs.staff import StaffDirectory
 from infra.nag import acknowledge_findings
 
 _RETENTION = {
@@ -48,6 +49,7 @@ class ArcollectStack(Stack):
             self, "Ingest", runtime=self.runtime, data=self.data, environment_name=config.environment_name
         )
         self.mail = Mail(self, "Mail", sender_email=config.sender_email)
+        self.staff = StaffDirectory(self, "Staff")
         self.portal = Portal(
             self,
             "Portal",
@@ -59,6 +61,7 @@ class ArcollectStack(Stack):
             certificate_arn=config.portal_certificate_arn,
             rate_limit_per_5min=config.portal_rate_limit_per_5min,
             mail=self.mail,
+            staff=self.staff,
             portal_link_days=config.portal_link_days,
             payment_url_template=config.payment_url_template,
         )
@@ -119,6 +122,8 @@ class ArcollectStack(Stack):
             Output.DUNNING_FUNCTION: self.dunning.function.function_name,
             Output.PORTAL_FUNCTION: self.portal.function.function_name,
             Output.REPORTS_FUNCTION: self.reports.function.function_name,
+            Output.STAFF_USER_POOL_ID: self.staff.user_pool_id,
+            Output.STAFF_CLIENT_ID: self.staff.client_id,
         }
         for key, value in outputs.items():
             CfnOutput(self, key, value=value)

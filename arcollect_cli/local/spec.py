@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from arcollect.contract import FUNCTION_ENVIRONMENT, DropPrefix, EnvVar, FunctionName, TableSchema
+from arcollect.contract import (
+    FUNCTION_ENVIRONMENT,
+    DropPrefix,
+    EnvVar,
+    FunctionName,
+    StaffGroups,
+    TableSchema,
+)
 
 PREFIX = "arcollect-local"
 REGION = "us-east-1"
@@ -32,6 +39,76 @@ class QueueSpec:
 class ScheduleSpec:
     function: str
     expression: str
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    """A member of the collections team in the staff user pool; the username is their owner key."""
+
+    username: str
+    email: str
+    group: str
+
+
+# The password every demo staff user signs in with (the pool's policy: 12+ characters, upper and lower
+# case, a digit and a symbol). Only the local stack seeds it.
+DEMO_STAFF_PASSWORD = "Arcollect-demo-1"  # noqa: S105 (a documented demo password, local stack only)
+# The owners of the generated demo customers (arcollect_cli/generate.py): each a collector, so the
+# worklist of the tasks they own is theirs once signed in.
+DEMO_COLLECTORS = (
+    "alex@yourco.example",
+    "jordan@yourco.example",
+    "maria@yourco.example",
+    "priya@yourco.example",
+    "sam@yourco.example",
+)
+
+
+def _demo_staff() -> tuple[StaffUser, ...]:
+    from arcollect.dunning.policy import shipped_policy
+
+    # Escalations go to the shipped dunning policy's manager key: that manager's worklist.
+    manager = shipped_policy().settings.manager
+    return (
+        *(StaffUser(owner, owner, StaffGroups.COLLECTOR) for owner in DEMO_COLLECTORS),
+        StaffUser(manager, f"{manager}@yourco.example", StaffGroups.MANAGER),
+    )
+
+
+def staff_user_pool_settings() -> dict[str, Any]:
+    """CreateUserPool's settings: those of infra/constructs/staff.py (tests/infra checks they agree)."""
+    return {
+        "Policies": {
+            "PasswordPolicy": {
+                "MinimumLength": 12,
+                "RequireLowercase": True,
+                "RequireNumbers": True,
+                "RequireSymbols": True,
+                "RequireUppercase": True,
+                "TemporaryPasswordValidityDays": 3,
+            }
+        },
+        "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+        "UsernameConfiguration": {"CaseSensitive": False},
+        "Schema": [{"Name": "email", "Mutable": True, "Required": True}],
+        "AutoVerifiedAttributes": ["email"],
+        "AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
+        "MfaConfiguration": "OPTIONAL",
+    }
+
+
+def staff_client_settings() -> dict[str, Any]:
+    """CreateUserPoolClient's settings: those of the stack's staff console client."""
+    return {
+        "GenerateSecret": False,
+        "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        "PreventUserExistenceErrors": "ENABLED",
+        "EnableTokenRevocation": True,
+        "AccessTokenValidity": 60,
+        "IdTokenValidity": 60,
+        "RefreshTokenValidity": 720,
+        "TokenValidityUnits": {"AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": "minutes"},
+    }
 
 
 def _cdk_context() -> dict[str, Any]:
@@ -73,6 +150,11 @@ class LocalSpec:
     configuration_set: str = f"{PREFIX}-email"
     link_secret_name: str = f"{PREFIX}-link-signing-key"
     sender_email: str = SENDER_EMAIL
+    staff_user_pool: str = f"{PREFIX}-staff"
+    staff_client: str = f"{PREFIX}-staff-console"
+    staff_groups: tuple[str, ...] = StaffGroups.ALL
+    demo_staff: tuple[StaffUser, ...] = field(default_factory=_demo_staff)
+    demo_staff_password: str = DEMO_STAFF_PASSWORD
     # Locally a schedule is an explicit tick (`arcollect tick`); these say when AWS would fire them.
     schedules: tuple[ScheduleSpec, ...] = field(default_factory=lambda: _schedules_from_cdk_json())
     # API Gateway routes of the portal API: the proxy resource and the root, any method.
@@ -95,6 +177,8 @@ class LocalSpec:
         link_secret_arn: str,
         ingest_queue_url: str,
         dunning_queue_url: str,
+        staff_user_pool_id: str = "",
+        staff_client_id: str = "",
     ) -> dict[str, dict[str, str]]:
         """Each function's environment, by the contract's variable names."""
         values = {
@@ -111,6 +195,8 @@ class LocalSpec:
             EnvVar.SES_MAX_SEND_RATE: self.ses_max_send_rate,
             EnvVar.PORTAL_LINK_DAYS: self.portal_link_days,
             EnvVar.PAYMENT_URL_TEMPLATE: self.payment_url_template,
+            EnvVar.STAFF_USER_POOL_ID: staff_user_pool_id,
+            EnvVar.STAFF_CLIENT_ID: staff_client_id,
         }
         return {
             name: {var: values[var] for var in variables} for name, variables in FUNCTION_ENVIRONMENT.items()

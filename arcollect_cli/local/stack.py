@@ -117,12 +117,15 @@ class LocalStack:
         os.environ.pop("AWS_PROFILE", None)
         progress("creating the stack's resources")
         link_secret_arn, queue_urls = self._create_resources()
+        staff_user_pool_id, staff_client_id = self._create_staff_directory()
         environment = self.spec.environment(
             table=self.spec.table_name,
             portal_url=self.endpoints.portal + "/",
             link_secret_arn=link_secret_arn,
             ingest_queue_url=queue_urls[FunctionName.INGEST],
             dunning_queue_url=queue_urls[FunctionName.DUNNING],
+            staff_user_pool_id=staff_user_pool_id,
+            staff_client_id=staff_client_id,
         )
         # One process hosts all four functions, so it carries the union of their environments.
         for variables in environment.values():
@@ -146,6 +149,8 @@ class LocalStack:
             Output.PORTAL_URL: self.endpoints.portal + "/",
             Output.SES_CONFIGURATION_SET: self.spec.configuration_set,
             Output.LINK_SECRET_ARN: link_secret_arn,
+            Output.STAFF_USER_POOL_ID: staff_user_pool_id,
+            Output.STAFF_CLIENT_ID: staff_client_id,
             **{key: self.spec.function_name(name) for key, name in _FUNCTION_OUTPUTS.items()},
             LOCAL_KEYS: {
                 "AwsEndpoint": self.endpoints.aws,
@@ -153,13 +158,29 @@ class LocalStack:
                 "Region": REGION,
                 "Outbox": str(self.outbox_dir),
                 "FunctionLog": str(self.state_dir / "logs" / "functions.log"),
+                # What each function's environment holds (on AWS: the function's configuration).
+                "FunctionEnvironment": environment,
+                "StaffConsole": self.endpoints.portal + "/staff",
                 "Pid": os.getpid(),
             },
         }
         outputs_file = self.state_dir / "outputs.json"
         outputs_file.write_text(json.dumps(self.outputs, indent=2) + "\n")
         progress(f"local stack ready: portal {self.endpoints.portal}/ outputs {outputs_file}")
+        for line in self.staff_sign_in():
+            progress(line)
         return self.outputs
+
+    def staff_sign_in(self) -> list[str]:
+        """How the demo staff sign in to the staff console (printed at start and by the demo)."""
+        by_group: dict[str, list[str]] = {}
+        for user in self.spec.demo_staff:
+            by_group.setdefault(user.group, []).append(user.username)
+        return [
+            f"staff console {self.endpoints.portal}/staff: sign in with password "
+            f"{self.spec.demo_staff_password!r} as",
+            *(f"  {group}: {', '.join(users)}" for group, users in by_group.items()),
+        ]
 
     def stop(self) -> None:
         self._stop.set()
@@ -254,6 +275,37 @@ class LocalStack:
             Name=spec.link_secret_name, SecretString=secrets.token_urlsafe(48)
         )["ARN"]
         return str(secret_arn), queue_urls
+
+    def _create_staff_directory(self) -> tuple[str, str]:
+        """The staff user pool, its groups and app client, with the demo team in it; returns the pool's
+        and the client's ids."""
+        from arcollect_cli.local.spec import staff_client_settings, staff_user_pool_settings
+        from arcollect_cli.staff import add_staff_user
+
+        spec = self.spec
+        cognito = boto3.client("cognito-idp")
+        pool_id = str(
+            cognito.create_user_pool(PoolName=spec.staff_user_pool, **staff_user_pool_settings())["UserPool"][
+                "Id"
+            ]
+        )
+        for group in spec.staff_groups:
+            cognito.create_group(UserPoolId=pool_id, GroupName=group)
+        client_id = str(
+            cognito.create_user_pool_client(
+                UserPoolId=pool_id, ClientName=spec.staff_client, **staff_client_settings()
+            )["UserPoolClient"]["ClientId"]
+        )
+        for user in spec.demo_staff:
+            add_staff_user(
+                cognito,
+                pool_id,
+                username=user.username,
+                email=user.email,
+                group=user.group,
+                password=spec.demo_staff_password,
+            )
+        return pool_id, client_id
 
     # -- invocation ------------------------------------------------------------------------------
 

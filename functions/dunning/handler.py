@@ -4,12 +4,15 @@ Events, by shape:
 - an EventBridge Scheduler tick: its ``time`` is the sweep's "now";
 - SQS records from the dunning queue: one customer's work each (partial failures are reported);
 - EventBridge events from ``aws.ses``: bounces, complaints, deliveries... of our configuration set;
-- ``{"action": "preview", "at": "<ISO 8601>"}`` (a direct invocation): what a sweep would do, no writes.
+- ``{"action": "preview", "at": "<ISO 8601>"}`` (a direct invocation): what a sweep would do, no writes;
+- ``{"action": "digest", "at": "<ISO 8601>"}``: send the day's digests now (the tick of DIGEST_HOUR_UTC
+  sends them on its own).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -18,7 +21,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arcollect.clock import parse_instant
-from arcollect.contract import DUNNING_SENDERS
+from arcollect.contract import DIGEST_HOUR_UTC, DUNNING_SENDERS
 from arcollect.dunning.calendar import Calendar
 from arcollect.dunning.delivery import Pacer, RunReport, Services
 from arcollect.dunning.email_events import handle_email_event
@@ -28,16 +31,19 @@ from arcollect.observability import logger, metrics, tracer
 from arcollect.portal.links import portal_link
 from arcollect.settings import get_settings
 from arcollect.store import bind_table
-from arcollect.store.dunning import DunningStore
 from arcollect.store.mail import SesMailer
 from arcollect.store.objects import ObjectStore
 from arcollect.store.queues import WorkQueue
 from arcollect.store.repositories import Activities, SweepRuns
 from arcollect.store.secrets import link_signing_key
+from arcollect.store.workspace import WorkspaceStore
+from arcollect.workspace.digest import send_digests
+from arcollect.workspace.services import Workspace
 
 settings = get_settings()
 bind_table(settings.require("table_name"))
-store = DunningStore()
+# The dunning store, with the workspace's reads and writes (promises settled, digests claimed).
+store = WorkspaceStore()
 runs = SweepRuns()
 timeline = Activities()
 objects = ObjectStore()
@@ -65,7 +71,26 @@ def services(now_for_links: Any) -> Services:
             days=settings.portal_link_days,
         ),
         pacer=pacer,
+        promises=store,
     )
+
+
+def _digests(at: datetime) -> dict[str, Any]:
+    policies = load_policies(objects, settings.drop_bucket)
+    sender = settings.require("sender_email")
+    workspace = Workspace(policies=lambda: policies, mailer=mailer, sender=sender, store=store)
+    base = settings.portal_base_url
+    report = send_digests(
+        now=at,
+        store=store,
+        worklists=workspace,
+        policies=policies,
+        mailer=mailer,
+        sender=sender,
+        console_url=f"{base.rstrip('/')}/staff/worklist" if base else None,
+    )
+    metrics.add_metric(name="DigestsSent", unit=MetricUnit.Count, value=len(report.sent))
+    return report.as_dict()
 
 
 def _work(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -100,6 +125,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         at = parse_instant(str(event.get("at") or ""), what="at")
         plans = preview(at=at, store=store, services=services(at))
         return {"at": at.isoformat(), "customers": [plan_as_dict(plan) for plan in plans]}
+    if event.get("action") == "digest":
+        return _digests(parse_instant(str(event.get("at") or ""), what="at"))
     envelope = parse(event=event, model=EventBridgeModel)
     if envelope.source == SES_SOURCE:
         outcome = handle_email_event(
@@ -119,4 +146,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
     metrics.add_metric(name="DueItems", unit=MetricUnit.Count, value=result.due_items)
     _count(result.report)
-    return result.as_dict()
+    outcome = result.as_dict()
+    if envelope.time.astimezone(UTC).hour == DIGEST_HOUR_UTC:
+        outcome["digests"] = _digests(envelope.time)
+    return outcome

@@ -13,11 +13,16 @@ from arcollect.dunning.policy import PolicySet, load_policies
 from arcollect.observability import logger, metrics, tracer
 from arcollect.portal.services import Portal
 from arcollect.portal.web import build_app
+from arcollect.portal.web.staff import StaffConsole
 from arcollect.settings import get_settings
 from arcollect.store import bind_table
+from arcollect.store.identity import CognitoDirectory
 from arcollect.store.mail import SesMailer
 from arcollect.store.objects import ObjectStore
+from arcollect.store.portal import PortalObjects
 from arcollect.store.secrets import link_signing_key
+from arcollect.store.staff import StaffSessionStore
+from arcollect.workspace.services import Workspace
 
 settings = get_settings()
 bind_table(settings.require("table_name"))
@@ -53,7 +58,25 @@ def portal_at(base_url: str) -> Portal:
     )
 
 
-app = build_app(portal_at, environment_name=settings.environment_name)
+def staff_console() -> StaffConsole | None:
+    """The staff console under /staff when the stack has a staff user pool (else /staff answers 503)."""
+    if not settings.staff_user_pool_id:
+        return None
+    workspace = Workspace(
+        policies=policies,
+        mailer=mailer,
+        sender=settings.require("sender_email"),
+        reports=PortalObjects(),
+        reports_bucket=settings.reports_bucket,
+    )
+    return StaffConsole(
+        workspace=workspace,
+        directory=CognitoDirectory(settings.staff_user_pool_id, settings.require("staff_client_id")),
+        sessions=StaffSessionStore(),
+    )
+
+
+app = build_app(portal_at, environment_name=settings.environment_name, staff=staff_console())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

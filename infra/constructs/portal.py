@@ -10,10 +10,11 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from arcollect.contract import EnvVar, FunctionName
+from arcollect.contract import EnvVar, FunctionName, ReportPrefix
 from infra.constructs.data import DataStore
 from infra.constructs.mail import Mail
 from infra.constructs.runtime import FunctionRuntime
+from infra.constructs.staff import StaffDirectory
 
 STAGE_NAME = "live"
 
@@ -48,6 +49,7 @@ class Portal(Construct):
         certificate_arn: str | None,
         rate_limit_per_5min: int,
         mail: Mail,
+        staff: StaffDirectory,
         portal_link_days: str,
         payment_url_template: str | None,
     ) -> None:
@@ -78,6 +80,9 @@ class Portal(Construct):
                 EnvVar.PAYMENT_URL_TEMPLATE: payment_url_template or "",
                 EnvVar.SENDER_EMAIL: mail.sender_email,
                 EnvVar.SES_CONFIGURATION_SET: mail.configuration_set_name,
+                EnvVar.STAFF_USER_POOL_ID: staff.user_pool_id,
+                EnvVar.STAFF_CLIENT_ID: staff.client_id,
+                EnvVar.REPORTS_BUCKET: data.reports_bucket.bucket_name,
             },
         )
         data.table.grant_read_write_data(self.function)
@@ -87,6 +92,10 @@ class Portal(Construct):
         data.drop_bucket.grant_put(self.function, "attachments/*")
         # "Send me a fresh link" emails the customer's AP address on file.
         mail.allow_sending(self.function)
+        # The staff console: collectors and managers sign in against the staff user pool, and managers
+        # download the KPI reports (presigned) from the reports bucket.
+        staff.allow_sign_in(self.function)
+        data.reports_bucket.grant_read(self.function, f"{ReportPrefix.KPI}*")
 
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN

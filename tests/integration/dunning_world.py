@@ -26,10 +26,10 @@ from arcollect.dunning.policy import PolicySet, shipped_policy
 from arcollect.dunning.sweep import SweepResult, run_sweep
 from arcollect.entities import Activity, Customer, Invoice, Task
 from arcollect.ingest.loading import first_look_at
-from arcollect.store.dunning import DunningStore
 from arcollect.store.mail import SesMailer
 from arcollect.store.models import TableItem
 from arcollect.store.repositories import Activities, Customers, Invoices, SweepRuns, Tasks
+from arcollect.store.workspace import WorkspaceStore
 
 
 class Crash(BaseException):
@@ -86,7 +86,7 @@ class Faults:
             raise Crash(boundary)
 
 
-class FaultyStore(DunningStore):
+class FaultyStore(WorkspaceStore):
     """The real store, with a crash injected before or after any write the delivery makes."""
 
     def __init__(self, faults: Faults) -> None:
@@ -147,6 +147,7 @@ class World:
             sender=os.environ["SENDER_EMAIL"],
             link_for=lambda customer_id: f"https://portal.example.com/l/{customer_id}",
             pacer=Pacer(1_000_000),
+            promises=self.store,
         )
 
     # --- the portfolio -----------------------------------------------------------------------------

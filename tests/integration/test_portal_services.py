@@ -365,7 +365,7 @@ def test_a_dispute_stops_dunning_for_its_invoice_and_gives_the_owner_a_task(
     assert receipt.upload_fields == {"Content-Type": "image/jpeg"}
 
     [task] = [t for t in world.tasks("C-1") if t.kind == "dispute"]
-    assert task.title == "Dispute on INV-1: damaged_or_defective"
+    assert task.title == "Dispute on INV-1: damaged or defective"
     assert task.detail["assignee"] == "dana@seller.example"
     assert any(a.kind == "dispute_opened" for a in world.timeline("C-1"))
 

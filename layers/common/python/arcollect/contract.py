@@ -32,6 +32,9 @@ class EnvVar:
     PORTAL_LINK_DAYS: Final = "PORTAL_LINK_DAYS"
     # Where "pay" goes for an invoice without its own pay link ({invoice_number}, {open_amount}, ...).
     PAYMENT_URL_TEMPLATE: Final = "PAYMENT_URL_TEMPLATE"
+    # The staff console signs collectors and managers in against this Cognito user pool and app client.
+    STAFF_USER_POOL_ID: Final = "STAFF_USER_POOL_ID"
+    STAFF_CLIENT_ID: Final = "STAFF_CLIENT_ID"
 
 
 class Output:
@@ -49,6 +52,8 @@ class Output:
     DUNNING_FUNCTION: Final = "DunningFunctionName"
     PORTAL_FUNCTION: Final = "PortalFunctionName"
     REPORTS_FUNCTION: Final = "ReportsFunctionName"
+    STAFF_USER_POOL_ID: Final = "StaffUserPoolId"
+    STAFF_CLIENT_ID: Final = "StaffClientId"
 
 
 class DropPrefix:
@@ -109,6 +114,17 @@ class FunctionName:
     ALL: Final = (INGEST, DUNNING, PORTAL, REPORTS)
 
 
+class StaffGroups:
+    """The Cognito groups of the staff user pool (the workspace's ``StaffGroup`` uses the same names)."""
+
+    COLLECTOR: Final = "collector"
+    MANAGER: Final = "manager"
+    ALL: Final = (COLLECTOR, MANAGER)
+
+
+# The hour (UTC) of the dunning tick that also emails each collector the day's top tasks.
+DIGEST_HOUR_UTC: Final = 6
+
 # How many dunning workers the queue runs at once; each paces its sends to 1/n of the SES rate, so
 # together they stay inside the account's limit.
 DUNNING_SENDERS: Final = 5
@@ -143,6 +159,10 @@ FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
         EnvVar.PAYMENT_URL_TEMPLATE,
         EnvVar.SENDER_EMAIL,
         EnvVar.SES_CONFIGURATION_SET,
+        # The staff console (/staff): its user pool, and the reports bucket managers download from.
+        EnvVar.STAFF_USER_POOL_ID,
+        EnvVar.STAFF_CLIENT_ID,
+        EnvVar.REPORTS_BUCKET,
     ),
     FunctionName.REPORTS: (EnvVar.ENVIRONMENT_NAME, EnvVar.TABLE_NAME, EnvVar.REPORTS_BUCKET),
 }

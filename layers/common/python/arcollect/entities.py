@@ -42,6 +42,19 @@ class DocumentType(StrEnum):
     WRITE_OFF = "write_off"
 
 
+class DisputeReason(StrEnum):
+    """Why a customer disputes an invoice (the list the portal offers)."""
+
+    NOT_RECEIVED = "goods_or_services_not_received"
+    DAMAGED = "damaged_or_defective"
+    WRONG_AMOUNT = "wrong_amount_or_price"
+    WRONG_QUANTITY = "wrong_quantity"
+    DUPLICATE = "duplicate_invoice"
+    ALREADY_PAID = "already_paid"
+    NO_PO = "missing_or_wrong_po_number"
+    OTHER = "other"
+
+
 class InvoiceStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
@@ -148,6 +161,19 @@ class Customer:
     last_emailed_at: datetime | None = None
     # When the sweep next looks at the customer itself (the anniversary check-in).
     next_action_at: datetime | None = None
+    # Set by collectors in the staff console (ingest keeps them): a hold until released, a pause until
+    # a day (inclusive), and why.
+    collector_hold: bool = False
+    paused_until: date | None = None
+    hold_reason: str | None = None
+    # Promises to pay settled so far (the promise-kept rate feeds the customer's risk).
+    promises_kept: int = 0
+    promises_broken: int = 0
+
+    def on_hold(self, today: date) -> bool:
+        """No reminders and no dunning tasks today: the ERP's hold, a collector's hold or pause."""
+        paused = self.paused_until is not None and today <= self.paused_until
+        return self.dunning_hold or self.collector_hold or paused
 
     @property
     def fingerprint(self) -> str:
@@ -157,7 +183,7 @@ class Customer:
             self.customer_id, self.name, self.email, self.other_emails, tuple(sorted(self.suppressed_emails)),
             self.country, self.time_zone, self.language, self.industry_code, str(self.annual_sales),
             str(self.customer_since), self.owner, self.segment, self.risk, self.dunning_hold,
-            self.do_not_contact, self.placeholder,
+            self.do_not_contact, self.placeholder, self.collector_hold, str(self.paused_until),
         )  # fmt: skip
         return hashlib.sha256(repr(decided_by).encode()).hexdigest()[:16]
 
@@ -219,6 +245,13 @@ class TaskKind(StrEnum):
     FIX_CONTACT = "fix_contact"
     CHECK_IN = "check_in"
     REVIEW_TOUCH = "review_touch"
+    DISPUTE = "dispute"
+    FOLLOW_UP = "follow_up"
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
 
 
 @dataclass(frozen=True)
@@ -232,6 +265,16 @@ class Task:
     created_at: datetime
     status: str = "open"
     detail: dict[str, str] = field(default_factory=dict)
+    # Whose worklist it is on (a collector's user name: the customer's owner, a round-robin pick, or
+    # the manager), the day it should be done by, and its priority score when it was created (the
+    # worklist scores again as of today from the factors in ``detail``).
+    assignee: str | None = None
+    due_on: date | None = None
+    score: int = 0
+    # Working it: how many attempts (voicemail, no answer), the last outcome, when it was closed.
+    attempts: int = 0
+    outcome: str | None = None
+    closed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +289,11 @@ class Promise:
     amount: Decimal | None = None
     currency: str | None = None
     status: str = "open"
+    # Who took it: "portal" (the customer) or the collector's user name.
+    source: str = "portal"
+    # What had been paid towards it when it was settled (kept or broken), and when.
+    paid_amount: Decimal | None = None
+    settled_at: datetime | None = None
 
 
 @dataclass(frozen=True)

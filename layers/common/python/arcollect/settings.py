@@ -57,6 +57,8 @@ class Settings:
     ses_max_send_rate: float = 1.0
     portal_link_days: int = 30
     payment_url_template: str | None = None
+    staff_user_pool_id: str | None = None
+    staff_client_id: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +77,8 @@ class Settings:
             ses_max_send_rate=_rate(env, EnvVar.SES_MAX_SEND_RATE),
             portal_link_days=_days(env, EnvVar.PORTAL_LINK_DAYS),
             payment_url_template=_optional(env, EnvVar.PAYMENT_URL_TEMPLATE),
+            staff_user_pool_id=_optional(env, EnvVar.STAFF_USER_POOL_ID),
+            staff_client_id=_optional(env, EnvVar.STAFF_CLIENT_ID),
         )
 
     def require(self, attribute: str) -> str:

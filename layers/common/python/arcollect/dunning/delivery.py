@@ -15,14 +15,15 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Protocol
 
-from arcollect.dunning.calendar import Calendar
+from arcollect.dunning.calendar import Calendar, resolve_zone
 from arcollect.dunning.emails import Contact as Signatory
 from arcollect.dunning.emails import ReminderEmail, render_email
-from arcollect.dunning.engine import CHECK_IN, CustomerPlan, EmailPlan, Outcome, TaskPlan, evaluate
+from arcollect.dunning.engine import CHECK_IN, IN_TURN, CustomerPlan, EmailPlan, Outcome, TaskPlan, evaluate
 from arcollect.dunning.policy import Action, PolicySet
-from arcollect.entities import Activity, Customer, Invoice, Promise, Task, TaskKind
+from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task, TaskKind
 from arcollect.observability import logger
 from arcollect.store.dunning import (
     EmailTouchRecord,
@@ -34,6 +35,9 @@ from arcollect.store.dunning import (
     snapshot_of,
 )
 from arcollect.store.mail import MailRejected
+from arcollect.workspace.model import PromiseStatus
+from arcollect.workspace.priority import factors_for, score
+from arcollect.workspace.promises import settle
 
 # A reservation older than this without a message id is in doubt (no run lives that long: the
 # function's timeout is 5 minutes); a younger one may be another invocation sending right now.
@@ -100,6 +104,22 @@ class Store(Protocol):
 
     def clear_promise(self, customer_id: str, invoice_number: str, promise_id: str) -> None: ...
 
+    def assign_in_turn(
+        self, customer_id: str, segment: str, collectors: Sequence[str], at: datetime
+    ) -> str: ...
+
+
+class PromiseBook(Protocol):
+    """Settling promises to pay (see workspace.promises): the sweep settles them when they come due."""
+
+    def promise(self, customer_id: str, promise_id: str) -> Promise | None: ...
+
+    def payments(self, customer_id: str) -> list[Payment]: ...
+
+    def settle_promise(
+        self, promise: Promise, status: str, paid: Decimal, at: datetime, release: Sequence[str]
+    ) -> bool: ...
+
 
 class Mailer(Protocol):
     def send(self, *, sender: str, to: list[str], raw: bytes, tags: dict[str, str]) -> str: ...
@@ -138,6 +158,8 @@ class Services:
     sender: str
     link_for: Callable[[str], str]
     pacer: Pacer
+    # Without one, promises are only ever found broken by the engine (never settled as kept).
+    promises: PromiseBook | None = None
 
 
 @dataclass
@@ -194,6 +216,10 @@ def process_customer(
     profile that turns out stale (the writes check) is made again from the profile itself."""
 
     report = RunReport(customers=1)
+    if services.promises is not None:
+        invoices = settle_promises(
+            customer_id, customer, invoices, now=now, services=services, book=services.promises, report=report
+        )
 
     def run(profile: Customer | None, copied: bool) -> None:
         plan = evaluate(
@@ -259,7 +285,7 @@ def carry_out(
             next_at.pop(number)  # refused as changed: the next sweep sees the new state
         touched |= recorded
     for task in plan.tasks:
-        touched |= _task(plan, task, by_number, next_at, services, report, profile)
+        touched |= _task(plan, task, by_number, next_at, services, report, profile, customer)
     store = services.store
     for number, at in next_at.items():
         if number not in touched:
@@ -479,9 +505,18 @@ def _task(
     services: Services,
     report: RunReport,
     profile: _Profile,
+    customer: Customer | None,
 ) -> set[str]:
     touches = [(t.invoice_number, t.step_id) for t in task.touches]
     states = _states(touches, next_at, profile.snapshot)
+    assignee = task.assignee
+    if assignee == IN_TURN:
+        collectors = next(s.collectors for s in services.policies.segments if s.name == plan.segment)
+        assignee = services.store.assign_in_turn(plan.customer_id, plan.segment, collectors, plan.now)
+    today = plan.now.astimezone(resolve_zone(plan.zone)[0]).date()
+    numbers = task.all_invoice_numbers
+    factors = factors_for(task.kind, [by_number[n] for n in numbers if n in by_number], customer, today)
+    points, _ = score(factors, today)
     created, refused = services.store.create_task(
         Task(
             customer_id=plan.customer_id,
@@ -492,10 +527,14 @@ def _task(
             detail={
                 "step": task.step_id,
                 "priority": task.priority.value,
-                "assignee": task.assignee,
-                "invoices": ",".join(task.all_invoice_numbers),
+                "assignee": assignee,
+                "invoices": ",".join(numbers),
                 "policy": plan.policy,
+                **factors.as_detail(),
             },
+            assignee=assignee,
+            due_on=today + timedelta(days=_DUE_IN_DAYS.get(task.priority.value, 2)),
+            score=points,
         ),
         states,
         _promises(touches, by_number),
@@ -509,6 +548,59 @@ def _task(
     if created:
         report.tasks_created += 1
     return {s.invoice_number for s in states if s.invoice_number not in refused}
+
+
+# How many days a collector has for a dunning task, by the step's priority.
+_DUE_IN_DAYS = {"high": 0, "normal": 1, "low": 3}
+
+
+def settle_promises(
+    customer_id: str,
+    customer: Customer | None,
+    invoices: Sequence[Invoice],
+    *,
+    now: datetime,
+    services: Services,
+    book: PromiseBook,
+    report: RunReport,
+) -> list[Invoice]:
+    """Settle the open promises whose invoices are back at the end of their pause (or all settled):
+    kept ones release their invoices to the regular steps; broken ones are counted and left to the
+    engine's missed-promise email and call. Returns the invoices as the engine should now see them."""
+    grace = services.policies.settings.promise_grace_days
+    zone, _ = resolve_zone(customer.time_zone if customer else None, services.policies.settings.time_zone)
+    today = now.astimezone(zone).date()
+    promise_ids = {
+        invoice.promise_id
+        for invoice in invoices
+        if invoice.promise_id
+        and invoice.promised_until is not None
+        and (not invoice.is_open or today > invoice.promised_until + timedelta(days=grace))
+    }
+    if not promise_ids:
+        return list(invoices)
+    payments = book.payments(customer_id)
+    released: set[str] = set()
+    for promise_id in sorted(promise_ids):
+        promise = book.promise(customer_id, promise_id)
+        if promise is None or promise.status != "open":
+            continue
+        # The promise's other invoices may not be due in this run: the ones here decide with the rest
+        # read as they were when promised (an invoice not here is still open as far as we know).
+        outcome = settle(promise, invoices=invoices, payments=payments, today=today, grace_days=grace)
+        if outcome.status is PromiseStatus.OPEN:
+            continue
+        kept = outcome.status is PromiseStatus.KEPT
+        release = [i.invoice_number for i in invoices if kept and i.promise_id == promise_id]
+        if book.settle_promise(promise, outcome.status.value, outcome.paid_amount, now, release):
+            report.outcomes[f"promise_{outcome.status.value}"] += 1
+        released |= set(release)
+    return [
+        replace(invoice, promised_until=None, promise_id=None)
+        if invoice.invoice_number in released
+        else invoice
+        for invoice in invoices
+    ]
 
 
 def _reach(kind: str) -> Reach:

@@ -223,8 +223,11 @@ def _stage(context: _Context, invoice: Invoice) -> _Stage | None:
         context.note(invoice, Outcome.SUPPRESSED, None, "disputed: left out until the dispute is resolved")
         context.later(invoice, None)
         return None
-    if customer is not None and customer.dunning_hold:
-        context.note(invoice, Outcome.SUPPRESSED, None, "the customer is on dunning hold")
+    if customer is not None and customer.on_hold(today):
+        why = "the customer is on dunning hold"
+        if not (customer.dunning_hold or customer.collector_hold) and customer.paused_until:
+            why = f"a collector paused dunning until {customer.paused_until.isoformat()}"
+        context.note(invoice, Outcome.SUPPRESSED, None, why)
         context.later(invoice, context.day_start(today + timedelta(days=1)))
         return None
     occurrences = context.policy.occurrences(invoice)
@@ -425,11 +428,19 @@ def _email_plan(context: _Context, parts: list[tuple[_Stage, Occurrence]]) -> Em
     )
 
 
+# A task of a customer without an owner whose segment has collectors: one of them, in turn, is chosen
+# when the task is created (the choice is stored; planning stays free of writes).
+IN_TURN = ""
+
+
 def _assignee(context: _Context, step: Step) -> str:
     settings, customer = context.policies.settings, context.customer
     if step.action is Action.ESCALATION or step.action is Action.AGENCY:
         return settings.manager
-    return (customer.owner if customer and customer.owner else None) or settings.manager
+    if customer and customer.owner:
+        return customer.owner
+    segment = next((s for s in context.policies.segments if s.name == context.segment), None)
+    return IN_TURN if segment is not None and segment.collectors else settings.manager
 
 
 def _task_plan(context: _Context, parts: list[tuple[_Stage, Occurrence]]) -> TaskPlan:

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import yaml
 
 from arcollect.contract import DropPrefix
-from arcollect.entities import Customer, Invoice
+from arcollect.entities import Customer, DisputeReason, Invoice
 
 SHIPPED_POLICY = Path(__file__).parent / "policies" / "default.yaml"
 _STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -193,6 +193,8 @@ class Segment:
     years_max: int | None = None
     countries: frozenset[str] = frozenset()
     customers: frozenset[str] = frozenset()
+    # Who gets the tasks of customers without an owner, in turn (none: the manager).
+    collectors: tuple[str, ...] = ()
 
     def matches(self, customer: Customer | None, today: date) -> bool:
         if customer is None:
@@ -243,12 +245,45 @@ class PolicySettings:
 
 
 @dataclass(frozen=True)
+class Department:
+    """Where disputes of some reasons go: a team address notified of each, and its SLA in days."""
+
+    name: str
+    email: str | None
+    reasons: tuple[str, ...]
+    sla_days: int
+
+
+@dataclass(frozen=True)
+class DisputeRouting:
+    sla_days: int = 10
+    departments: tuple[Department, ...] = ()
+
+    def route(self, reason: str) -> Department | None:
+        """The department of ``reason`` (the first that lists it, else one that lists ``other``)."""
+        for department in self.departments:
+            if reason in department.reasons:
+                return department
+        for department in self.departments:
+            if "other" in department.reasons:
+                return department
+        return None
+
+    def sla_for(self, department: str | None) -> int:
+        for candidate in self.departments:
+            if candidate.name == department:
+                return candidate.sla_days
+        return self.sla_days
+
+
+@dataclass(frozen=True)
 class PolicySet:
     settings: PolicySettings
     segments: tuple[Segment, ...]
     policies: Mapping[str, Policy]
     team: Mapping[str, Contact] = field(default_factory=dict)
     source: str = "shipped"
+    disputes: DisputeRouting = field(default_factory=DisputeRouting)
 
     def segment_for(self, customer: Customer | None, today: date) -> Segment:
         """The first segment that matches (an explicit ``segment`` on the customer wins)."""
@@ -427,7 +462,7 @@ def _policy(problems: _Problems, name: str, value: Any, where: str) -> Policy:
 
 
 def _segment(problems: _Problems, value: Any, where: str) -> Segment | None:
-    data = problems.mapping(value, where, ("name", "policy", "when"))
+    data = problems.mapping(value, where, ("name", "policy", "when", "collectors"))
     criteria = problems.mapping(
         data.get("when"),
         f"{where}.when",
@@ -467,6 +502,7 @@ def _segment(problems: _Problems, value: Any, where: str) -> Segment | None:
         years_max=years_max,
         countries=frozenset(c.upper() for c in countries),
         customers=frozenset(problems.strings(criteria.get("customers"), f"{where}.when.customers")),
+        collectors=tuple(dict.fromkeys(problems.strings(data.get("collectors"), f"{where}.collectors"))),
     )
 
 
@@ -532,6 +568,42 @@ def _team(problems: _Problems, value: Any) -> dict[str, Contact]:
     return team
 
 
+def _disputes(problems: _Problems, value: Any) -> DisputeRouting:
+    data = problems.mapping(value, "disputes", ("sla_days", "departments"))
+    sla = problems.integer(data.get("sla_days", 10), "disputes.sla_days", minimum=1)
+    default_sla = 10 if sla is None else sla
+    departments: list[Department] = []
+    raw = data.get("departments") or {}
+    if not isinstance(raw, dict):
+        problems.add("disputes.departments", "expected a mapping of department names to {email, reasons}")
+        raw = {}
+    known = {reason.value for reason in DisputeReason}
+    claimed: dict[str, str] = {}
+    for name, entry in raw.items():
+        where = f"disputes.departments.{name}"
+        fields = problems.mapping(entry, where, ("email", "reasons", "sla_days"))
+        email = fields.get("email")
+        if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", str(email)):
+            problems.add(f"{where}.email", f"{email!r} is not an email address")
+        reasons = problems.strings(fields.get("reasons"), f"{where}.reasons")
+        for reason in reasons:
+            if reason not in known:
+                problems.add(
+                    f"{where}.reasons", f"{reason!r} is not a dispute reason ({', '.join(sorted(known))})"
+                )
+            elif reason in claimed:
+                problems.add(f"{where}.reasons", f"{reason!r} is routed to {claimed[reason]} already")
+            else:
+                claimed[reason] = str(name)
+        days = problems.integer(fields.get("sla_days", default_sla), f"{where}.sla_days", minimum=1)
+        departments.append(
+            Department(
+                str(name), str(email) if email else None, reasons, default_sla if days is None else days
+            )
+        )
+    return DisputeRouting(sla_days=default_sla, departments=tuple(departments))
+
+
 def parse_policy(text: str, *, source: str) -> PolicySet:
     """Read and validate a policy file; PolicyError lists every problem with the key that holds it."""
     try:
@@ -539,13 +611,16 @@ def parse_policy(text: str, *, source: str) -> PolicySet:
     except yaml.YAMLError as error:
         raise PolicyError(f"{source}: not valid YAML: {error}") from error
     problems = _Problems()
-    data = problems.mapping(document, "(top level)", ("version", "settings", "team", "segments", "policies"))
+    data = problems.mapping(
+        document, "(top level)", ("version", "settings", "team", "segments", "policies", "disputes")
+    )
     if not data and not problems.lines:
         problems.add("(top level)", "the file is empty")
     if data.get("version", 1) != 1:
         problems.add("version", f"version {data.get('version')!r} is not supported; this arcollect reads 1")
     settings = _settings(problems, data.get("settings"))
     team = _team(problems, data.get("team"))
+    disputes = _disputes(problems, data.get("disputes"))
     policies_data = data.get("policies")
     if not isinstance(policies_data, dict) or not policies_data:
         problems.add("policies", "at least one policy is required")
@@ -581,7 +656,14 @@ def parse_policy(text: str, *, source: str) -> PolicySet:
             problems.add(f"policies.{name}", line)
     if problems.lines:
         raise PolicyError(f"{source} is not a valid dunning policy:\n  " + "\n  ".join(problems.lines))
-    return PolicySet(settings=settings, segments=valid_segments, policies=policies, team=team, source=source)
+    return PolicySet(
+        settings=settings,
+        segments=valid_segments,
+        policies=policies,
+        team=team,
+        source=source,
+        disputes=disputes,
+    )
 
 
 @cache

@@ -147,18 +147,32 @@ def with_next_action(invoice: Invoice, stored: Invoice | None) -> Invoice:
             promise_id=stored.promise_id,
         )
     if not invoice.is_open or invoice.document_type != DocumentType.INVOICE:
-        return replace(invoice, next_action_at=None)
+        return replace(invoice, next_action_at=closed_next_action(invoice))
     if stored is not None and stored.is_open and stored.due_date == invoice.due_date:
         return replace(invoice, next_action_at=stored.next_action_at)
     return replace(invoice, next_action_at=first_look_at(invoice))
+
+
+def closed_next_action(invoice: Invoice) -> datetime | None:
+    """A closed invoice leaves the sweep's index, unless a promise to pay is open on it: the sweep
+    settles the promise (kept) when it comes due, then lets the invoice go."""
+    return invoice.next_action_at if invoice.promise_id else None
 
 
 def with_customer_state(customer: Customer, stored: Customer | None, today: date_type) -> Customer:
     """Keep what the dunning function owns on the profile (SES feedback, the last email) and put the
     customer in the sweep's index for the anniversary of its first day with us."""
     if stored is not None:
+        # ... and what collectors own (a hold or pause, the promises settled).
         customer = replace(
-            customer, suppressed_emails=stored.suppressed_emails, last_emailed_at=stored.last_emailed_at
+            customer,
+            suppressed_emails=stored.suppressed_emails,
+            last_emailed_at=stored.last_emailed_at,
+            collector_hold=stored.collector_hold,
+            paused_until=stored.paused_until,
+            hold_reason=stored.hold_reason,
+            promises_kept=stored.promises_kept,
+            promises_broken=stored.promises_broken,
         )
     if customer.customer_since is None:
         return replace(customer, next_action_at=None)
@@ -193,7 +207,10 @@ def settle(payment: Payment, invoice: Invoice) -> tuple[Payment, Invoice]:
     after = replace(invoice, open_amount=open_amount)
     if open_amount == 0:
         after = replace(
-            after, status=InvoiceStatus.CLOSED.value, paid_date=payment.payment_date, next_action_at=None
+            after,
+            status=InvoiceStatus.CLOSED.value,
+            paid_date=payment.payment_date,
+            next_action_at=closed_next_action(after),
         )
     settled = replace(
         payment,
@@ -430,7 +447,7 @@ def close_missing(store: AccountsStore, context: LoadContext, report: IngestRepo
                 status=InvoiceStatus.CLOSED.value,
                 open_amount=Decimal(0),
                 closed_on=closed_on,
-                next_action_at=None,
+                next_action_at=closed_next_action(invoice),
                 source_as_of=context.as_of,
             )
         )

@@ -24,7 +24,7 @@ from urllib.parse import quote
 from arcollect.dunning.calendar import Calendar, resolve_zone
 from arcollect.dunning.delivery import promise_to_pay
 from arcollect.dunning.policy import PolicySet
-from arcollect.entities import Activity, Customer, DocumentType, Invoice, Promise, Task
+from arcollect.entities import Activity, Customer, DisputeReason, DocumentType, Invoice, Promise
 from arcollect.portal.account import (
     currency_totals,
     days_overdue,
@@ -45,9 +45,10 @@ from arcollect.portal.statements import FORMATS as STATEMENT_FORMATS
 from arcollect.store.dunning import DunningStore
 from arcollect.store.errors import StoreError
 from arcollect.store.mail import MailRejected
-from arcollect.store.portal import ContactConflict, Dispute, PortalObjects, PortalStore, StoredSession
+from arcollect.store.portal import ContactConflict, PortalObjects, PortalStore, StoredSession
 from arcollect.store.portal import index_contacts as store_index_contacts
 from arcollect.store.repositories import Activities, Customers, Invoices
+from arcollect.workspace.disputes import new_dispute, notify_department
 
 # --- limits a finance team expects ----------------------------------------------------------------
 
@@ -59,19 +60,6 @@ MAX_PROMISE_DAYS = 30
 LINK_REQUESTS_PER_HOUR = 5
 ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 ATTACHMENT_TYPES = ("application/pdf", "image/png", "image/jpeg", "text/plain")
-
-
-class DisputeReason(StrEnum):
-    """Why a customer disputes an invoice (the list the portal offers)."""
-
-    NOT_RECEIVED = "goods_or_services_not_received"
-    DAMAGED = "damaged_or_defective"
-    WRONG_AMOUNT = "wrong_amount_or_price"
-    WRONG_QUANTITY = "wrong_quantity"
-    DUPLICATE = "duplicate_invoice"
-    ALREADY_PAID = "already_paid"
-    NO_PO = "missing_or_wrong_po_number"
-    OTHER = "other"
 
 
 class InvoiceSort(StrEnum):
@@ -371,6 +359,72 @@ _SORT_KEYS: dict[InvoiceSort, Callable[[Invoice], tuple[object, ...]]] = {
     InvoiceSort.AMOUNT: lambda i: (signed_open_amount(i), i.invoice_number),
     InvoiceSort.NUMBER: lambda i: (i.invoice_number,),
 }
+
+
+def checked_promise(
+    customer_id: str,
+    *,
+    invoice_numbers: list[str],
+    lookup: Callable[[str], Invoice | None],
+    amount: str,
+    promised_until: str,
+    today: date,
+    policies: PolicySet,
+    promise_id: str,
+    now: datetime,
+    source: str,
+) -> Promise:
+    """A promise to pay as the customer (portal) or a collector (staff console) stated it, checked:
+    open, undisputed, unpromised invoices of this customer in one currency, an amount up to their open
+    total, a date from today up to the policy's limit. Raises PortalInputError naming the field."""
+    numbers = list(dict.fromkeys(n.strip() for n in invoice_numbers or [] if n and n.strip()))
+    if not numbers:
+        raise PortalInputError("invoice_numbers", "choose at least one invoice")
+    if len(numbers) > MAX_PROMISE_INVOICES:
+        raise PortalInputError("invoice_numbers", f"at most {MAX_PROMISE_INVOICES} invoices per promise")
+    invoices: list[Invoice] = []
+    for number in numbers:
+        invoice = lookup(number)
+        if invoice is None or invoice.customer_id != customer_id:
+            raise PortalInputError("invoice_numbers", f"invoice {number} is not on your account")
+        if not invoice.is_open:
+            raise PortalInputError("invoice_numbers", f"invoice {number} is already settled")
+        if invoice.document_type != DocumentType.INVOICE.value:
+            raise PortalInputError("invoice_numbers", f"{number} is a credit note: there is nothing to pay")
+        if invoice.disputed:
+            raise PortalInputError("invoice_numbers", f"invoice {number} is disputed")
+        if invoice.promise_id is not None:
+            by = invoice.promised_until.isoformat() if invoice.promised_until else "a date"
+            raise PortalInputError(
+                "invoice_numbers", f"invoice {number} already has a promise to pay by {by}"
+            )
+        invoices.append(invoice)
+    currencies = sorted({invoice.currency for invoice in invoices})
+    if len(currencies) > 1:
+        raise PortalInputError(
+            "invoice_numbers", f"choose invoices in one currency ({', '.join(currencies)} were chosen)"
+        )
+    currency = currencies[0]
+    value = parse_amount(amount)
+    total = sum((invoice.open_amount for invoice in invoices), Decimal(0))
+    if value > total:
+        raise PortalInputError(
+            "amount",
+            f"the amount is more than the open total of the chosen invoices ({_money(total)} {currency})",
+        )
+    max_days = int(getattr(policies.settings, "max_promise_days", None) or MAX_PROMISE_DAYS)
+    until = parse_promise_date(promised_until, today=today, max_days=max_days)
+    promise = Promise(
+        customer_id=customer_id,
+        promise_id=promise_id,
+        invoice_numbers=tuple(numbers),
+        promised_until=until,
+        created_at=now,
+        amount=value,
+        currency=currency,
+        source=source,
+    )
+    return promise
 
 
 class Portal:
@@ -695,55 +749,25 @@ class Portal:
         promised_until: str,
         now: datetime,
     ) -> PromiseReceipt:
-        numbers = list(dict.fromkeys(n.strip() for n in invoice_numbers or [] if n and n.strip()))
-        if not numbers:
-            raise PortalInputError("invoice_numbers", "choose at least one invoice")
-        if len(numbers) > MAX_PROMISE_INVOICES:
-            raise PortalInputError("invoice_numbers", f"at most {MAX_PROMISE_INVOICES} invoices per promise")
         customer = self._customer(customer_id)
-        invoices: list[Invoice] = []
-        for number in numbers:
-            invoice = self._invoices.get(customer_id, number)
-            if invoice is None or invoice.customer_id != customer_id:
-                raise PortalInputError("invoice_numbers", f"invoice {number} is not on your account")
-            if not invoice.is_open:
-                raise PortalInputError("invoice_numbers", f"invoice {number} is already settled")
-            if invoice.document_type != DocumentType.INVOICE.value:
-                raise PortalInputError(
-                    "invoice_numbers", f"{number} is a credit note: there is nothing to pay"
-                )
-            if invoice.disputed:
-                raise PortalInputError("invoice_numbers", f"invoice {number} is disputed")
-            if invoice.promise_id is not None:
-                by = invoice.promised_until.isoformat() if invoice.promised_until else "a date"
-                raise PortalInputError(
-                    "invoice_numbers", f"invoice {number} already has a promise to pay by {by}"
-                )
-            invoices.append(invoice)
-        currencies = sorted({invoice.currency for invoice in invoices})
-        if len(currencies) > 1:
-            raise PortalInputError(
-                "invoice_numbers", f"choose invoices in one currency ({', '.join(currencies)} were chosen)"
-            )
-        currency = currencies[0]
-        value = parse_amount(amount)
-        total = sum((invoice.open_amount for invoice in invoices), Decimal(0))
-        if value > total:
-            raise PortalInputError(
-                "amount",
-                f"the amount is more than the open total of the chosen invoices ({_money(total)} {currency})",
-            )
         policies = self._policies()
-        max_days = int(getattr(policies.settings, "max_promise_days", None) or MAX_PROMISE_DAYS)
-        until = parse_promise_date(promised_until, today=self._today(customer, now), max_days=max_days)
-        promise = Promise(
-            customer_id=customer_id,
+        promise = checked_promise(
+            customer_id,
+            invoice_numbers=invoice_numbers,
+            lookup=lambda number: self._invoices.get(customer_id, number),
+            amount=amount,
+            promised_until=promised_until,
+            today=self._today(customer, now),
+            policies=policies,
             promise_id=f"portal-{_new_id()}",
-            invoice_numbers=tuple(numbers),
-            promised_until=until,
-            created_at=now,
-            amount=value,
-            currency=currency,
+            now=now,
+            source="portal",
+        )
+        numbers, value, currency, until = (
+            list(promise.invoice_numbers),
+            promise.amount or Decimal(0),
+            promise.currency or "",
+            promise.promised_until,
         )
         next_at = promise_to_pay(
             promise, policies=policies, calendar=self._calendar, zone_name=customer.time_zone
@@ -800,49 +824,32 @@ class Portal:
         customer = self._customer(customer_id)
         dispute_id = _new_id()
         key = f"{ATTACHMENTS_PREFIX}{customer_id}/{dispute_id}/{upload[0]}" if upload else None
-        dispute = Dispute(
-            customer_id=customer_id,
-            dispute_id=dispute_id,
-            invoice_number=number,
+        policies = self._policies()
+        dispute, task, activity = new_dispute(
+            customer,
+            invoice,
             reason=why.value,
             comment=text,
-            created_at=now,
+            dispute_id=dispute_id,
+            now=now,
+            policies=policies,
+            opened_by="portal",
+            attachment=upload,
             attachment_key=key,
-            attachment_type=upload[1] if upload else None,
-            attachment_size=upload[2] if upload else None,
-        )
-        assignee = customer.owner or self._policies().settings.manager
-        detail = {
-            "assignee": assignee,
-            "invoice_number": number,
-            "dispute_id": dispute_id,
-            "reason": why.value,
-            "comment": text,
-            "amount": _money(invoice.open_amount),
-            "currency": invoice.currency,
-        }
-        if key:
-            detail["attachment"] = key
-        task = Task(
-            customer_id=customer_id,
-            task_id=f"dispute-{dispute_id}",
-            kind="dispute",
-            title=f"Dispute on {number}: {why.value}",
-            created_at=now,
-            detail=detail,
-        )
-        activity = Activity(
-            customer_id=customer_id,
-            at=now,
-            activity_id=_new_id(),
-            kind=KIND_DISPUTE,
-            summary=f"Customer disputed {number} ({why.value}) in the portal; dunning stopped for it",
-            detail={k: v for k, v in detail.items() if k != "assignee"},
         )
         if not self._store.open_dispute(dispute, task, activity):
             raise PortalInputError(
                 "invoice_number", f"invoice {number} changed meanwhile: reload and try again"
             )
+        notify_department(
+            dispute,
+            customer,
+            invoice,
+            policies=policies,
+            mailer=self._mailer,
+            sender=self._sender,
+            store=self._store,
+        )
         upload_url = None
         fields: dict[str, str] = {}
         if upload and key:

@@ -39,12 +39,20 @@ from arcollect.entities import Activity, Customer, Invoice, Promise, Task
 from arcollect.store import keys
 from arcollect.store.errors import StoreError
 from arcollect.store.keys import email_sk, ledger_sk, promise_sk
-from arcollect.store.models import CustomerItem, InvoiceItem, PromiseItem, TableItem
+from arcollect.store.models import (
+    AssigneeItem,
+    CounterItem,
+    CustomerItem,
+    InvoiceItem,
+    PromiseItem,
+    TableItem,
+)
 from arcollect.store.repositories import (
     PROFILE_SK,
     _activity_item,
     _customer_from_item,
     _invoice_from_item,
+    _put_once,
     _task_item,
     _translated,
     _update_if,
@@ -184,6 +192,7 @@ def _customer_current(expected: Customer | None, reach: Reach = Reach.CONTACT) -
     condition = CustomerItem.pk.exists()
     if reach is not Reach.ANY:
         condition &= CustomerItem.dunning_hold.does_not_exist() | (CustomerItem.dunning_hold == False)  # noqa: E712
+        condition &= CustomerItem.collector_hold.does_not_exist() | (CustomerItem.collector_hold == False)  # noqa: E712
     if reach is Reach.CONTACT:
         condition &= CustomerItem.do_not_contact.does_not_exist() | (CustomerItem.do_not_contact == False)  # noqa: E712
     if expected is None:
@@ -217,6 +226,10 @@ def snapshot_of(customer: Customer) -> str:
                 "dunning_hold": customer.dunning_hold,
                 "do_not_contact": customer.do_not_contact,
                 "placeholder": customer.placeholder,
+                "collector_hold": customer.collector_hold,
+                "paused_until": _day(customer.paused_until),
+                "promises_kept": customer.promises_kept,
+                "promises_broken": customer.promises_broken,
                 "last_emailed_at": format_instant(customer.last_emailed_at)
                 if customer.last_emailed_at
                 else None,
@@ -235,8 +248,9 @@ def customer_from_snapshot(text: str) -> Customer | None:
         fields["suppressed_emails"] = tuple(fields["suppressed_emails"])
         if fields["annual_sales"] is not None:
             fields["annual_sales"] = Decimal(fields["annual_sales"])
-        if fields["customer_since"]:
-            fields["customer_since"] = date.fromisoformat(fields["customer_since"])
+        for day_field in ("customer_since", "paused_until"):
+            if fields.get(day_field):
+                fields[day_field] = date.fromisoformat(fields[day_field])
         if fields["last_emailed_at"]:
             fields["last_emailed_at"] = parse_instant(fields["last_emailed_at"])
         customer = Customer(**fields)
@@ -620,6 +634,31 @@ class DunningStore:
         item = CustomerItem(keys.customer_pk(customer_id), PROFILE_SK)
         _update_if(item, _next_action(customer_id, at), TableItem.pk.exists())
 
+    # --- assignment -----------------------------------------------------------------------------
+
+    @_translated
+    def assigned(self, customer_id: str) -> str | None:
+        try:
+            item = AssigneeItem.get(keys.customer_pk(customer_id), keys.assignment_sk(), consistent_read=True)
+        except AssigneeItem.DoesNotExist:
+            return None
+        return str(item.assignee)
+
+    @_translated
+    def assign_in_turn(self, customer_id: str, segment: str, collectors: Sequence[str], at: datetime) -> str:
+        """The customer's collector: the one it was given before, else the segment's next in turn
+        (kept for the customer, so all of its tasks go to one person)."""
+        if (known := self.assigned(customer_id)) is not None:
+            return known
+        counter = CounterItem(keys.round_robin_pk(segment), "COUNTER")
+        counter.update(actions=[CounterItem.value.add(1)])
+        pick = collectors[(int(counter.value) - 1) % len(collectors)]
+        if _put_once(
+            AssigneeItem(keys.customer_pk(customer_id), keys.assignment_sk(), assignee=pick, assigned_at=at)
+        ):
+            return pick
+        return self.assigned(customer_id) or pick  # another task of the customer got there first
+
     # --- promises and contacts ------------------------------------------------------------------
 
     @_translated
@@ -639,6 +678,7 @@ class DunningStore:
                     currency=promise.currency,
                     status=promise.status,
                     created_at=promise.created_at,
+                    source=promise.source,
                 ),
                 None,
             ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from datetime import datetime
+from datetime import date, datetime
 
 from arcollect.clock import format_instant
 from arcollect.contract import TableSchema
@@ -34,6 +34,12 @@ def payment_sk(payment_id: str) -> str:
 
 def task_sk(task_id: str) -> str:
     return f"TASK#{task_id}"
+
+
+def worklist_rank(score: int, due_on: date | None, task_id: str) -> str:
+    """Sorts a worklist highest score first, then earliest due (the WORKLIST index's range key)."""
+    day = due_on.isoformat() if due_on else "9999-12-31"
+    return f"{max(0, 999 - score):03d}#{day}#{task_id}"
 
 
 def promise_sk(promise_id: str) -> str:
@@ -76,6 +82,33 @@ def rate_counter_pk(kind: str, key: str, window: str) -> str:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def staff_session_pk(session_id: str) -> str:
+    """A staff console session (keyed by a digest of its id; the table's TTL removes it)."""
+    return f"STAFFSESSION#{_digest(session_id)}"
+
+
+STAFF_SESSION_SK = "SESSION"
+
+
+def note_sk(at: datetime, note_id: str) -> str:
+    return f"NOTE#{format_instant(at)}#{note_id}"
+
+
+def assignment_sk() -> str:
+    """The collector a customer without an owner was given by round-robin (sticky)."""
+    return "ASSIGNEE"
+
+
+def round_robin_pk(segment: str) -> str:
+    """The round-robin counter of one dunning segment's collectors."""
+    return f"RR#{segment}"
+
+
+def digest_pk(day: str) -> str:
+    """Which collectors got the daily digest of ``day`` (one item per collector: sent once)."""
+    return f"DIGEST#{day}"
 
 
 def ingest_file_pk(key: str) -> str:

@@ -165,6 +165,13 @@ class CustomerItem(TableItem, discriminator="customer"):
     # Portal links issued before this instant no longer open the portal (written by the portal only;
     # kept by ingest's attribute updates, lost only if the whole item is replaced).
     links_valid_from = UnicodeAttribute(null=True)
+    # Written by the staff console only (ingest keeps them): a collector's hold or pause and why,
+    # and the promises settled (see Customer).
+    collector_hold = BooleanAttribute(null=True)
+    paused_until = UnicodeAttribute(null=True)
+    hold_reason = UnicodeAttribute(null=True)
+    promises_kept = NumberAttribute(null=True)
+    promises_broken = NumberAttribute(null=True)
 
 
 class PaymentItem(TableItem, discriminator="payment"):
@@ -203,6 +210,12 @@ class TaskItem(TableItem, discriminator="task"):
     created_at = UTCDateTimeAttribute()
     status = UnicodeAttribute(default="open")
     detail = MapAttribute[str, Any](default=dict)
+    assignee = UnicodeAttribute(null=True)
+    due_on = UnicodeAttribute(null=True)
+    score = NumberAttribute(default=0)
+    attempts = NumberAttribute(default=0)
+    outcome = UnicodeAttribute(null=True)
+    closed_at = UTCDateTimeAttribute(null=True)
 
 
 class PromiseItem(TableItem, discriminator="promise"):
@@ -217,6 +230,9 @@ class PromiseItem(TableItem, discriminator="promise"):
     status = UnicodeAttribute(default="open")
     created_at = UTCDateTimeAttribute()
     broken_at = UTCDateTimeAttribute(null=True)
+    source = UnicodeAttribute(null=True)
+    paid_amount = DecimalAttribute(null=True)
+    settled_at = UTCDateTimeAttribute(null=True)
 
 
 class DisputeItem(TableItem, discriminator="dispute"):
@@ -232,6 +248,16 @@ class DisputeItem(TableItem, discriminator="dispute"):
     attachment_key = UnicodeAttribute(null=True)
     attachment_type = UnicodeAttribute(null=True)
     attachment_size = NumberAttribute(null=True)
+    # The workflow (see workspace.model.DisputeStatus): where it was routed, who moved it last, how
+    # it was resolved, and whether the department's notification went out.
+    department = UnicodeAttribute(null=True)
+    sla_days = NumberAttribute(null=True)
+    resolution_note = UnicodeAttribute(null=True)
+    credit_amount = DecimalAttribute(null=True)
+    resolved_at = UTCDateTimeAttribute(null=True)
+    closed_at = UTCDateTimeAttribute(null=True)
+    notified_at = UTCDateTimeAttribute(null=True)
+    opened_by = UnicodeAttribute(null=True)
 
 
 class PortalSessionItem(TableItem, discriminator="portal_session"):
@@ -264,6 +290,39 @@ class EmailLookupItem(TableItem, discriminator="email_lookup"):
     address = UnicodeAttribute()
 
 
+class StaffSessionItem(TableItem, discriminator="staff_session"):
+    """A staff console session (``STAFFSESSION#<sha256 of the id>``); removed by the table's TTL."""
+
+    username = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    name = UnicodeAttribute()
+    groups = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = UTCDateTimeAttribute()
+    last_seen_at = UTCDateTimeAttribute()
+    absolute_expiry = UTCDateTimeAttribute()
+    csrf_token = UnicodeAttribute()
+
+
+class AssigneeItem(TableItem, discriminator="assignee"):
+    """``CUST#<id>`` / ``ASSIGNEE``: the collector a customer without an owner was given in turn."""
+
+    assignee = UnicodeAttribute()
+    assigned_at = UTCDateTimeAttribute()
+
+
+class CounterItem(TableItem, discriminator="counter"):
+    """An atomic counter (``RR#<segment>``: whose turn it is among the segment's collectors)."""
+
+    value = NumberAttribute(default=0)
+
+
+class DigestItem(TableItem, discriminator="digest"):
+    """``DIGEST#<day>`` / ``<assignee>``: the day's digest email went to this collector (sent once)."""
+
+    sent_at = UTCDateTimeAttribute()
+    tasks = NumberAttribute(default=0)
+
+
 class SweepRunItem(TableItem, discriminator="sweep_run"):
     function = UnicodeAttribute()
     scheduled_at = UTCDateTimeAttribute()
@@ -287,6 +346,10 @@ ALL_MODELS: tuple[type[TableItem], ...] = (
     PortalSessionPointerItem,
     RateCounterItem,
     EmailLookupItem,
+    StaffSessionItem,
+    AssigneeItem,
+    CounterItem,
+    DigestItem,
 )
 
 

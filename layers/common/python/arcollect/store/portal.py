@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -90,6 +91,15 @@ class Dispute:
     attachment_key: str | None = None
     attachment_type: str | None = None
     attachment_size: int | None = None
+    # Routing and workflow (see workspace.disputes): "portal" or the collector who logged it.
+    department: str | None = None
+    sla_days: int | None = None
+    opened_by: str = "portal"
+    resolution_note: str | None = None
+    credit_amount: Decimal | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    notified_at: datetime | None = None
 
 
 class ContactConflict(StoreError):
@@ -321,6 +331,9 @@ class PortalStore:
                         attachment_key=dispute.attachment_key,
                         attachment_type=dispute.attachment_type,
                         attachment_size=dispute.attachment_size,
+                        department=dispute.department,
+                        sla_days=dispute.sla_days,
+                        opened_by=dispute.opened_by,
                     ),
                     condition=TableItem.pk.does_not_exist(),
                 )
@@ -344,23 +357,14 @@ class PortalStore:
         return True
 
     @_translated
+    def mark_notified(self, customer_id: str, dispute_id: str, at: datetime) -> None:
+        item = DisputeItem(keys.customer_pk(customer_id), keys.dispute_sk(dispute_id))
+        _update_if(item, [DisputeItem.notified_at.set(at)], TableItem.pk.exists())
+
+    @_translated
     def disputes(self, customer_id: str) -> list[Dispute]:
         items = DisputeItem.query(keys.customer_pk(customer_id), DisputeItem.sk.startswith(DISPUTE_PREFIX))
-        return [
-            Dispute(
-                customer_id=item.customer_id,
-                dispute_id=item.dispute_id,
-                invoice_number=item.invoice_number,
-                reason=item.reason,
-                comment=item.comment or "",
-                created_at=item.created_at,
-                status=item.status,
-                attachment_key=item.attachment_key,
-                attachment_type=item.attachment_type,
-                attachment_size=int(item.attachment_size) if item.attachment_size is not None else None,
-            )
-            for item in items
-        ]
+        return [dispute_from_item(item) for item in items]
 
     @_translated
     def promises(self, customer_id: str) -> list[Promise]:
@@ -375,9 +379,35 @@ class PortalStore:
                 amount=item.amount,
                 currency=item.currency,
                 status=item.status,
+                source=item.source or "portal",
+                paid_amount=item.paid_amount,
+                settled_at=item.settled_at,
             )
             for item in items
         ]
+
+
+def dispute_from_item(item: DisputeItem) -> Dispute:
+    return Dispute(
+        customer_id=item.customer_id,
+        dispute_id=item.dispute_id,
+        invoice_number=item.invoice_number,
+        reason=item.reason,
+        comment=item.comment or "",
+        created_at=item.created_at,
+        status=item.status,
+        attachment_key=item.attachment_key,
+        attachment_type=item.attachment_type,
+        attachment_size=int(item.attachment_size) if item.attachment_size is not None else None,
+        department=item.department,
+        sla_days=int(item.sla_days) if item.sla_days is not None else None,
+        opened_by=item.opened_by or "portal",
+        resolution_note=item.resolution_note,
+        credit_amount=item.credit_amount,
+        resolved_at=item.resolved_at,
+        closed_at=item.closed_at,
+        notified_at=item.notified_at,
+    )
 
 
 def index_contacts(customers: Iterable[Customer]) -> int:
@@ -387,7 +417,7 @@ def index_contacts(customers: Iterable[Customer]) -> int:
 
 
 class PortalObjects:
-    """Presigned URLs for the portal's documents and attachments."""
+    """Presigned URLs for the portal's documents and attachments, and the staff console's reports."""
 
     def __init__(self, client: Any | None = None) -> None:
         self._s3 = client if client is not None else boto3.client("s3")
@@ -416,6 +446,22 @@ class PortalObjects:
                 ExpiresIn=int(expires.total_seconds()),
             )
         )
+
+    def list_keys(self, bucket: str, prefix: str, limit: int = 1000) -> list[tuple[str, int, datetime]]:
+        """(key, size, last modified) of the objects under ``prefix`` (the reports managers download)."""
+        found: list[tuple[str, int, datetime]] = []
+        try:
+            for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                for entry in page.get("Contents", []):
+                    found.append((str(entry["Key"]), int(entry["Size"]), entry["LastModified"]))
+                    if len(found) >= limit:
+                        return found
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            raise StoreError(f"listing s3://{bucket}/{prefix}: {code or error}") from error
+        except BotoCoreError as error:
+            raise StoreUnavailable(f"listing s3://{bucket}/{prefix}: {error}") from error
+        return found
 
     def presigned_put(self, bucket: str, key: str, *, content_type: str, expires: timedelta) -> str:
         """A PUT URL bound to ``content_type`` (the upload must send exactly that Content-Type)."""

@@ -29,6 +29,7 @@ from arcollect.entities import (
     PaymentWrite,
     SweepRun,
     Task,
+    TaskStatus,
 )
 from arcollect.store import keys
 from arcollect.store.errors import StoreError, StoreUnavailable
@@ -240,6 +241,8 @@ PROFILE_SK = "PROFILE"
 
 
 def _task_item(task: Task) -> TaskItem:
+    """An open task with an assignee is on that assignee's worklist (the sparse WORKLIST index)."""
+    listed = task.status == TaskStatus.OPEN and bool(task.assignee)
     return TaskItem(
         keys.customer_pk(task.customer_id),
         task_sk(task.task_id),
@@ -250,6 +253,32 @@ def _task_item(task: Task) -> TaskItem:
         created_at=task.created_at,
         status=task.status,
         detail=dict(task.detail),
+        assignee=task.assignee,
+        due_on=_day(task.due_on),
+        score=task.score,
+        attempts=task.attempts,
+        outcome=task.outcome,
+        closed_at=task.closed_at,
+        worklist_owner=task.assignee if listed else None,
+        worklist_rank=keys.worklist_rank(task.score, task.due_on, task.task_id) if listed else None,
+    )
+
+
+def _task_from_item(item: TaskItem) -> Task:
+    return Task(
+        customer_id=item.customer_id,
+        task_id=item.task_id,
+        kind=item.kind,
+        title=item.title,
+        created_at=item.created_at,
+        status=item.status,
+        detail={str(k): str(v) for k, v in item.detail.as_dict().items()} if item.detail else {},
+        assignee=item.assignee,
+        due_on=_parse_day(item.due_on),
+        score=int(item.score or 0),
+        attempts=int(item.attempts or 0),
+        outcome=item.outcome,
+        closed_at=item.closed_at,
     )
 
 
@@ -267,18 +296,7 @@ class Tasks:
     @_translated
     def for_customer(self, customer_id: str) -> list[Task]:
         items = TaskItem.query(keys.customer_pk(customer_id), TaskItem.sk.startswith("TASK#"))
-        return [
-            Task(
-                customer_id=item.customer_id,
-                task_id=item.task_id,
-                kind=item.kind,
-                title=item.title,
-                created_at=item.created_at,
-                status=item.status,
-                detail={str(k): str(v) for k, v in item.detail.as_dict().items()} if item.detail else {},
-            )
-            for item in items
-        ]
+        return [_task_from_item(item) for item in items]
 
 
 def _day(value: date | None) -> str | None:
@@ -387,6 +405,11 @@ def _customer_from_item(item: CustomerItem) -> Customer:
         suppressed_emails=tuple(sorted(item.suppressed_emails or ())),
         last_emailed_at=parse_instant(item.last_emailed_at) if item.last_emailed_at else None,
         next_action_at=parse_instant(item.next_action_at) if item.next_action_at else None,
+        collector_hold=bool(item.collector_hold),
+        paused_until=_parse_day(item.paused_until),
+        hold_reason=item.hold_reason,
+        promises_kept=int(item.promises_kept or 0),
+        promises_broken=int(item.promises_broken or 0),
     )
 
 
@@ -429,6 +452,11 @@ def _customer_item(customer: Customer) -> CustomerItem:
         **_customer_fields(customer),
         suppressed_emails=set(customer.suppressed_emails) or None,
         last_emailed_at=format_instant(customer.last_emailed_at) if customer.last_emailed_at else None,
+        collector_hold=customer.collector_hold or None,
+        paused_until=_day(customer.paused_until),
+        hold_reason=customer.hold_reason,
+        promises_kept=customer.promises_kept or None,
+        promises_broken=customer.promises_broken or None,
     )
 
 

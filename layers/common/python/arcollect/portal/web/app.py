@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import aws_lambda_powertools.event_handler as powertools_event_handler
@@ -31,6 +31,9 @@ from arcollect.portal.pages import SECURITY_HEADERS
 from arcollect.portal.services import NotFound, Portal, PortalInputError, RateLimited, Session
 from arcollect.portal.web import sessions
 from arcollect.portal.web.render import render, static_asset
+
+if TYPE_CHECKING:
+    from arcollect.portal.web.staff import StaffConsole
 
 API_PREFIX = "/api/v1"
 DOCS_PATH = f"{API_PREFIX}/docs"
@@ -80,7 +83,12 @@ class PortalResolver(APIGatewayRestResolver):
         return sessions.base_path(self.current_event)
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return with_security_headers(super().resolve(event, context))
+        from arcollect.portal.web.staff import is_staff_path, with_staff_headers
+
+        result = with_security_headers(super().resolve(event, context))
+        if is_staff_path(str(event.get("path") or "")):
+            result = with_staff_headers(result)
+        return result
 
 
 def with_security_headers(result: dict[str, Any]) -> dict[str, Any]:
@@ -207,10 +215,14 @@ class Web:
         )
 
 
-def build_app(portal: PortalSource, *, environment_name: str = "dev") -> PortalResolver:
+def build_app(
+    portal: PortalSource, *, environment_name: str = "dev", staff: StaffConsole | None = None
+) -> PortalResolver:
     """The resolver for the whole portal, wired to ``portal`` (a Portal, or a function of the portal's
-    public base URL returning one)."""
+    public base URL returning one), with the staff console under /staff when ``staff`` is given (without
+    it, /staff answers 503 "staff console not configured")."""
     from arcollect.portal.web import api, pages
+    from arcollect.portal.web import staff as staff_console
 
     app = PortalResolver(enable_validation=True)
     web = Web(app=app, source=portal, environment_name=environment_name)
@@ -218,8 +230,9 @@ def build_app(portal: PortalSource, *, environment_name: str = "dev") -> PortalR
     _health(web)
     pages.register(web)
     api.register(web)
+    staff_console.register(web, staff)
     _openapi(app)
-    _errors(web)
+    _errors(web, staff_not_found=lambda: staff_console.not_found_page(web, staff))
     return app
 
 
@@ -319,7 +332,7 @@ def _openapi(app: PortalResolver) -> None:
         )
 
 
-def _errors(web: Web) -> None:
+def _errors(web: Web, *, staff_not_found: Callable[[], Response[str]] | None = None) -> None:
     # Powertools' exception_handler is unannotated: register by call, so the handlers stay typed.
     handles: Any = web.app.exception_handler
 
@@ -384,6 +397,9 @@ def _errors(web: Web) -> None:
 
     @web.app.not_found
     def not_found(_: Exception) -> Response[Any]:
+        path = web.event.path
+        if staff_not_found is not None and (path == "/staff" or path.startswith("/staff/")):
+            return staff_not_found()
         if web.is_api():
             return web.json_error(404, "no such endpoint")
         return _not_found_page(web)

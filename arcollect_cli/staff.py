@@ -1,0 +1,116 @@
+"""``arcollect staff``: the collections team's accounts in the staff user pool (local or deployed)."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import string
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from arcollect.contract import Output, StaffGroups
+from arcollect_cli.target import CliError, Target
+
+
+@dataclass(frozen=True)
+class AddedUser:
+    username: str
+    group: str
+    # How the user signs in the first time: "permanent" (the given password), "temporary" (a password
+    # printed here, to change at first sign-in) or "invited" (Cognito emailed a temporary password).
+    sign_in: str
+    temporary_password: str | None = None
+
+
+def add_staff_user(
+    cognito: Any,
+    user_pool_id: str,
+    *,
+    username: str,
+    email: str,
+    group: str,
+    password: str | None = None,
+    temporary_password: str | None = None,
+) -> AddedUser:
+    """Create a staff user in ``group``.
+
+    With ``password`` the user signs in with it as is (no invitation email); with ``temporary_password``
+    they must choose their own at first sign-in (no invitation email either); with neither Cognito
+    generates a temporary password and emails the invitation.
+    """
+    if group not in StaffGroups.ALL:
+        raise CliError(f"--group {group!r}: one of {', '.join(StaffGroups.ALL)}")
+    request: dict[str, Any] = {
+        "UserPoolId": user_pool_id,
+        "Username": username,
+        # The administrator vouches for the address: account recovery sends codes only to verified ones.
+        "UserAttributes": [
+            {"Name": "email", "Value": email},
+            {"Name": "email_verified", "Value": "true"},
+        ],
+    }
+    if password or temporary_password:
+        request["MessageAction"] = "SUPPRESS"
+    if temporary_password:
+        request["TemporaryPassword"] = temporary_password
+    if not (password or temporary_password):
+        request["DesiredDeliveryMediums"] = ["EMAIL"]
+    try:
+        cognito.admin_create_user(**request)
+    except cognito.exceptions.UsernameExistsException as error:
+        raise CliError(f"a staff user {username!r} exists already") from error
+    except cognito.exceptions.InvalidPasswordException as error:
+        raise CliError(f"the temporary password does not meet the pool's password policy: {error}") from error
+    try:
+        if password:
+            cognito.admin_set_user_password(
+                UserPoolId=user_pool_id, Username=username, Password=password, Permanent=True
+            )
+        cognito.admin_add_user_to_group(UserPoolId=user_pool_id, Username=username, GroupName=group)
+    except Exception as error:
+        # Half a user (no password, or no group) could not sign in or would have no role: undo it.
+        cognito.admin_delete_user(UserPoolId=user_pool_id, Username=username)
+        if isinstance(error, cognito.exceptions.InvalidPasswordException):
+            raise CliError(f"--password does not meet the pool's password policy: {error}") from error
+        raise
+    if password:
+        return AddedUser(username, group, "permanent")
+    if temporary_password:
+        return AddedUser(username, group, "temporary", temporary_password)
+    return AddedUser(username, group, "invited")
+
+
+def temporary_password() -> str:
+    """A random password that meets the staff pool's policy (12+ characters, all four kinds)."""
+    alphabet = string.ascii_letters + string.digits
+    body = "".join(secrets.choice(alphabet) for _ in range(16))
+    return f"{body}-{secrets.choice(string.ascii_uppercase)}{secrets.choice(string.digits)}a"
+
+
+def cmd_staff_add_user(args: argparse.Namespace, root: Any) -> int:
+    from arcollect_cli.main import emit
+
+    target = Target.resolve(args.stack, root)
+    user_pool_id = target.output(Output.STAFF_USER_POOL_ID)
+    # The local stack sends no email: it prints a temporary password instead of Cognito's invitation.
+    temporary = None if args.password or not target.local else temporary_password()
+    added = add_staff_user(
+        boto3.client("cognito-idp"),
+        user_pool_id,
+        username=args.username,
+        email=args.email,
+        group=args.group,
+        password=args.password,
+        temporary_password=temporary,
+    )
+    text = {
+        "permanent": f"{added.username} ({added.group}) signs in with the given password",
+        "temporary": f"{added.username} ({added.group}) signs in with the temporary password "
+        f"{added.temporary_password} and then chooses their own",
+        "invited": f"{added.username} ({added.group}): Cognito emailed {args.email} a temporary password "
+        "to change at first sign-in",
+    }[added.sign_in]
+    emit(vars(added), args.json, text)
+    return 0

@@ -1,0 +1,103 @@
+"""Staff console sessions on the single table.
+
+One item per session, ``STAFFSESSION#<sha256 of the session id>`` / ``SESSION``: the id itself (the
+cookie value) is never stored, so a read of the table does not hand out live sessions. The item holds
+who signed in (user name, email, name, groups as they were at sign-in), the CSRF token, the times, and
+the table's TTL attribute at the absolute expiry. ``resume`` applies the idle and absolute limits itself
+(the TTL deletes late, sometimes days late) and moves last-seen forward.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from arcollect.store.keys import STAFF_SESSION_SK, staff_session_pk
+from arcollect.store.models import StaffSessionItem, TableItem
+from arcollect.store.repositories import _translated, _update_if
+from arcollect.workspace.identity import STAFF_IDLE_MINUTES, STAFF_SESSION_HOURS, StaffSession
+from arcollect.workspace.model import StaffUser
+
+# A session id is token_urlsafe(32) (43 characters); anything much longer is not one of ours.
+MAX_SESSION_ID_LENGTH = 128
+
+
+def _usable(session_id: str) -> bool:
+    return bool(session_id) and len(session_id) <= MAX_SESSION_ID_LENGTH
+
+
+class StaffSessionStore:
+    """``StaffSessions`` on the table: random 32-byte ids, a CSRF token per session, an idle limit of
+    STAFF_IDLE_MINUTES and an absolute one of STAFF_SESSION_HOURS."""
+
+    @_translated
+    def create(self, user: StaffUser, *, now: datetime) -> StaffSession:
+        """Start a session for ``user`` (who the directory just signed in)."""
+        session = StaffSession(
+            session_id=secrets.token_urlsafe(32),
+            user=user,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=STAFF_SESSION_HOURS),
+            csrf_token=secrets.token_urlsafe(32),
+        )
+        StaffSessionItem(
+            staff_session_pk(session.session_id),
+            STAFF_SESSION_SK,
+            username=user.username,
+            email=user.email,
+            name=user.name,
+            groups=sorted(user.groups),
+            created_at=session.created_at,
+            last_seen_at=session.last_seen_at,
+            absolute_expiry=session.expires_at,
+            csrf_token=session.csrf_token,
+            expires_at=int(session.expires_at.timestamp()),
+        ).save(condition=TableItem.pk.does_not_exist())
+        return session
+
+    @_translated
+    def resume(self, session_id: str, *, now: datetime) -> StaffSession | None:
+        """The live session with its last-seen time moved to ``now``, or None when unknown, idle for
+        more than STAFF_IDLE_MINUTES, past its absolute expiry, or ended meanwhile."""
+        if not _usable(session_id):
+            return None
+        pk = staff_session_pk(session_id)
+        try:
+            item = StaffSessionItem.get(pk, STAFF_SESSION_SK, consistent_read=True)
+        except StaffSessionItem.DoesNotExist:
+            return None
+        idle = now - item.last_seen_at > timedelta(minutes=STAFF_IDLE_MINUTES)
+        if idle or now >= item.absolute_expiry:
+            StaffSessionItem(pk, STAFF_SESSION_SK).delete()
+            return None
+        # Conditional: a session ended (signed out) between the read and here stays ended.
+        touched = _update_if(
+            StaffSessionItem(pk, STAFF_SESSION_SK),
+            [StaffSessionItem.last_seen_at.set(now)],
+            TableItem.pk.exists(),
+        )
+        if not touched:
+            return None
+        return StaffSession(
+            session_id=session_id,
+            user=StaffUser(
+                username=item.username,
+                email=item.email,
+                name=item.name,
+                groups=frozenset(str(group) for group in item.groups or []),
+            ),
+            created_at=item.created_at,
+            last_seen_at=now,
+            expires_at=item.absolute_expiry,
+            csrf_token=item.csrf_token,
+        )
+
+    @_translated
+    def end(self, session_id: str) -> None:
+        """Sign out: the session is gone (ending an unknown session is not an error)."""
+        if _usable(session_id):
+            StaffSessionItem(staff_session_pk(session_id), STAFF_SESSION_SK).delete()
+
+
+__all__ = ["MAX_SESSION_ID_LENGTH", "StaffSessionStore"]

@@ -1,0 +1,443 @@
+"""Storage of the collector workspace: the worklist index, working a task, settling promises, the
+dispute workflow, holds and pauses, round-robin assignment, the 360 read, the digest ledger and the
+report listing.
+
+Every change that must not half-happen is one DynamoDB transaction, conditional on what was read: a
+task worked twice (a double-clicked form, a retried request) or a dispute moved by two people at once
+is refused the second time instead of applied twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from arcollect.clock import format_instant
+from arcollect.entities import Activity, Customer, Invoice, InvoiceStatus, Payment, Promise, Task, TaskStatus
+from arcollect.store import keys
+from arcollect.store.dunning import DunningStore, EmailTouchItem, EmailTouchRecord, _email_record
+from arcollect.store.models import (
+    ActivityItem,
+    CustomerItem,
+    DigestItem,
+    DisputeItem,
+    InvoiceItem,
+    PaymentItem,
+    PromiseItem,
+    TableItem,
+    TaskItem,
+)
+from arcollect.store.portal import Dispute, PortalStore, dispute_from_item
+from arcollect.store.repositories import (
+    PROFILE_SK,
+    _activity_item,
+    _customer_from_item,
+    _invoice_from_item,
+    _payment_from_item,
+    _put_once,
+    _task_from_item,
+    _task_item,
+    _translated,
+    _update_if,
+)
+
+
+class ReportObjects(Protocol):
+    def list_keys(self, bucket: str, prefix: str) -> list[tuple[str, int, datetime]]: ...
+
+    def presigned_get(self, bucket: str, key: str, *, expires: timedelta, filename: str) -> str: ...
+
+
+@dataclass
+class AccountItems:
+    """Everything in one customer's partition, by type (the 360 view's single query)."""
+
+    customer: Customer | None = None
+    invoices: list[Invoice] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+    promises: list[Promise] = field(default_factory=list)
+    disputes: list[Dispute] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    activities: list[Activity] = field(default_factory=list)
+    emails: list[EmailTouchRecord] = field(default_factory=list)
+
+
+def _connection() -> Any:
+    return TableItem._get_connection().connection
+
+
+def _refused(error: TransactWriteError) -> bool:
+    """The transaction was cancelled by one of its conditions (not by throttling or a conflict)."""
+    reasons = [reason.code if reason else "None" for reason in (error.cancellation_reasons or [])]
+    return "ConditionalCheckFailed" in reasons
+
+
+def _promise_from_item(item: PromiseItem) -> Promise:
+    return Promise(
+        customer_id=item.customer_id,
+        promise_id=item.promise_id,
+        invoice_numbers=tuple(str(n) for n in item.invoice_numbers),
+        promised_until=date.fromisoformat(item.promised_until),
+        created_at=item.created_at,
+        amount=item.amount,
+        currency=item.currency,
+        status=item.status,
+        source=item.source or "portal",
+        paid_amount=item.paid_amount,
+        settled_at=item.settled_at,
+    )
+
+
+def _activity_from_item(item: ActivityItem) -> Activity:
+    return Activity(
+        customer_id=item.customer_id,
+        at=item.at,
+        activity_id=item.activity_id,
+        kind=item.kind,
+        summary=item.summary,
+        detail={str(k): str(v) for k, v in item.detail.as_dict().items()} if item.detail else {},
+    )
+
+
+def _worklist_actions(task: Task) -> list[Any]:
+    """Keep the task's worklist entry in step with its status, assignee, score and due day."""
+    if task.status == TaskStatus.OPEN and task.assignee:
+        return [
+            TableItem.worklist_owner.set(task.assignee),
+            TableItem.worklist_rank.set(keys.worklist_rank(task.score, task.due_on, task.task_id)),
+        ]
+    return [TableItem.worklist_owner.remove(), TableItem.worklist_rank.remove()]
+
+
+class WorkspaceStore(PortalStore, DunningStore):
+    """The portal's and dunning's stores (disputes, promises) plus what only staff do."""
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    @_translated
+    def account(self, customer_id: str) -> AccountItems:
+        found = AccountItems()
+        for item in TableItem.query(keys.customer_pk(customer_id)):
+            if isinstance(item, CustomerItem):
+                found.customer = _customer_from_item(item)
+            elif isinstance(item, InvoiceItem):
+                found.invoices.append(_invoice_from_item(item))
+            elif isinstance(item, PaymentItem):
+                found.payments.append(_payment_from_item(item))
+            elif isinstance(item, PromiseItem):
+                found.promises.append(_promise_from_item(item))
+            elif isinstance(item, DisputeItem):
+                found.disputes.append(dispute_from_item(item))
+            elif isinstance(item, TaskItem):
+                found.tasks.append(_task_from_item(item))
+            elif isinstance(item, ActivityItem):
+                found.activities.append(_activity_from_item(item))
+            elif isinstance(item, EmailTouchItem):
+                found.emails.append(_email_record(item))
+        return found
+
+    @_translated
+    def customer(self, customer_id: str) -> Customer | None:
+        try:
+            return _customer_from_item(CustomerItem.get(keys.customer_pk(customer_id), PROFILE_SK))
+        except CustomerItem.DoesNotExist:
+            return None
+
+    @_translated
+    def invoices_by_key(self, invoice_keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Invoice]:
+        wanted = {(keys.customer_pk(c), keys.invoice_sk(n)) for c, n in invoice_keys}
+        if not wanted:
+            return {}
+        return {
+            (item.customer_id, item.invoice_number): _invoice_from_item(item)
+            for item in InvoiceItem.batch_get(wanted)
+        }
+
+    @_translated
+    def invoice(self, customer_id: str, invoice_number: str) -> Invoice | None:
+        try:
+            item = InvoiceItem.get(
+                keys.customer_pk(customer_id), keys.invoice_sk(invoice_number), consistent_read=True
+            )
+        except InvoiceItem.DoesNotExist:
+            return None
+        return _invoice_from_item(item)
+
+    @_translated
+    def task(self, customer_id: str, task_id: str) -> Task | None:
+        try:
+            item = TaskItem.get(keys.customer_pk(customer_id), keys.task_sk(task_id), consistent_read=True)
+        except TaskItem.DoesNotExist:
+            return None
+        return _task_from_item(item)
+
+    @_translated
+    def dispute(self, customer_id: str, dispute_id: str) -> Dispute | None:
+        try:
+            item = DisputeItem.get(
+                keys.customer_pk(customer_id), keys.dispute_sk(dispute_id), consistent_read=True
+            )
+        except DisputeItem.DoesNotExist:
+            return None
+        return dispute_from_item(item)
+
+    @_translated
+    def worklist(self, assignee: str) -> list[Task]:
+        """``assignee``'s open tasks, in the index's order (highest score when created first)."""
+        return [
+            _task_from_item(item) for item in TableItem.worklist.query(assignee) if isinstance(item, TaskItem)
+        ]
+
+    @_translated
+    def all_open_tasks(self) -> list[Task]:
+        """Every open, assigned task (a scan of the sparse worklist index: only open tasks are in it)."""
+        return [_task_from_item(item) for item in TableItem.worklist.scan() if isinstance(item, TaskItem)]
+
+    @_translated
+    def open_disputes(self) -> list[Dispute]:
+        """Disputes not closed (a filtered scan: the dispute queue is a manager's page, not a hot path)."""
+        return [dispute_from_item(item) for item in DisputeItem.scan(DisputeItem.status != "closed")]
+
+    @_translated
+    def promise(self, customer_id: str, promise_id: str) -> Promise | None:
+        try:
+            item = PromiseItem.get(
+                keys.customer_pk(customer_id), keys.promise_sk(promise_id), consistent_read=True
+            )
+        except PromiseItem.DoesNotExist:
+            return None
+        return _promise_from_item(item)
+
+    @_translated
+    def payments(self, customer_id: str) -> list[Payment]:
+        items = PaymentItem.query(keys.customer_pk(customer_id), PaymentItem.sk.startswith("PAY#"))
+        return [_payment_from_item(item) for item in items]
+
+    # --- tasks ----------------------------------------------------------------------------------
+
+    @_translated
+    def add_task(self, task: Task, activity: Activity | None = None) -> bool:
+        """Create a task once (False: a task with its id exists)."""
+        if activity is None:
+            return _put_once(_task_item(task))
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.save(_task_item(task), condition=TableItem.pk.does_not_exist())
+                transaction.save(_activity_item(keys.customer_pk(task.customer_id), activity))
+        except TransactWriteError as error:
+            if _refused(error):
+                return False
+            raise
+        return True
+
+    @_translated
+    def work_task(self, before: Task, after: Task, activity: Activity) -> bool:
+        """Record working a task: its new state and the timeline entry, provided nobody worked it since
+        it was read (same status and attempts). False: someone did."""
+        item = TaskItem(keys.customer_pk(before.customer_id), keys.task_sk(before.task_id))
+        actions = [
+            TaskItem.status.set(after.status),
+            TaskItem.attempts.set(after.attempts),
+            TaskItem.outcome.set(after.outcome) if after.outcome else TaskItem.outcome.remove(),
+            TaskItem.due_on.set(after.due_on.isoformat()) if after.due_on else TaskItem.due_on.remove(),
+            TaskItem.closed_at.set(after.closed_at) if after.closed_at else TaskItem.closed_at.remove(),
+            TaskItem.assignee.set(after.assignee) if after.assignee else TaskItem.assignee.remove(),
+            *_worklist_actions(after),
+        ]
+        condition = (TaskItem.status == before.status) & (
+            TaskItem.attempts == before.attempts
+            if before.attempts
+            else (TaskItem.attempts.does_not_exist() | (TaskItem.attempts == 0))
+        )
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.update(item, actions=actions, condition=condition)
+                transaction.save(_activity_item(keys.customer_pk(before.customer_id), activity))
+        except TransactWriteError as error:
+            if _refused(error):
+                return False
+            raise
+        return True
+
+    @_translated
+    def close_tasks_about(
+        self, customer_id: str, kind: str, detail_key: str, value: str, at: datetime
+    ) -> int:
+        """Close the open tasks of ``kind`` whose detail names ``value`` (a dispute's task when it is
+        resolved). Returns how many were closed."""
+        closed = 0
+        for item in TaskItem.query(keys.customer_pk(customer_id), TaskItem.sk.startswith("TASK#")):
+            detail = item.detail.as_dict() if item.detail else {}
+            if item.kind != kind or item.status != TaskStatus.OPEN or str(detail.get(detail_key)) != value:
+                continue
+            task = replace(_task_from_item(item), status=TaskStatus.DONE, closed_at=at)
+            if _update_if(
+                item,
+                [TaskItem.status.set(TaskStatus.DONE), TaskItem.closed_at.set(at), *_worklist_actions(task)],
+                TaskItem.status == TaskStatus.OPEN,
+            ):
+                closed += 1
+        return closed
+
+    @_translated
+    def record(self, activity: Activity) -> bool:
+        return _put_once(_activity_item(keys.customer_pk(activity.customer_id), activity))
+
+    # --- promises -------------------------------------------------------------------------------
+
+    @_translated
+    def settle_promise(
+        self, promise: Promise, status: str, paid: Decimal, at: datetime, release: Sequence[str]
+    ) -> bool:
+        """Mark an open promise kept or broken with what was paid towards it, count it on the customer
+        (the kept rate feeds risk) and, when kept, take the pause off ``release`` (its invoices), all at
+        once. False: it was settled already (a repeated run)."""
+        pk = keys.customer_pk(promise.customer_id)
+        counter = CustomerItem.promises_kept if status == "kept" else CustomerItem.promises_broken
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.update(
+                    PromiseItem(pk, keys.promise_sk(promise.promise_id)),
+                    actions=[
+                        PromiseItem.status.set(status),
+                        PromiseItem.paid_amount.set(paid),
+                        PromiseItem.settled_at.set(at),
+                        *([PromiseItem.broken_at.set(at)] if status == "broken" else []),
+                    ],
+                    condition=PromiseItem.status == "open",
+                )
+                transaction.update(CustomerItem(pk, PROFILE_SK), actions=[counter.add(1)])
+                for number in release:
+                    transaction.update(
+                        InvoiceItem(pk, keys.invoice_sk(number)),
+                        actions=[InvoiceItem.promised_until.remove(), InvoiceItem.promise_id.remove()],
+                        condition=InvoiceItem.promise_id == promise.promise_id,
+                    )
+        except TransactWriteError as error:
+            if _refused(error):
+                return False
+            raise
+        return True
+
+    # --- disputes -------------------------------------------------------------------------------
+
+    @_translated
+    def move_dispute(
+        self,
+        dispute: Dispute,
+        after: Dispute,
+        invoice: Invoice | None,
+        invoice_after: Invoice | None,
+        activity: Activity,
+    ) -> bool:
+        """Move a dispute along its workflow, with what the resolution does to its invoice (disputed no
+        more, credit off the open amount, back in the sweep's index), in one transaction conditional on
+        the dispute's status and the invoice's open amount as read."""
+        pk = keys.customer_pk(dispute.customer_id)
+        actions: list[Any] = [DisputeItem.status.set(after.status)]
+        for name in ("resolution_note", "credit_amount", "resolved_at", "closed_at"):
+            value = getattr(after, name)
+            if value is not None:
+                actions.append(getattr(DisputeItem, name).set(value))
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.update(
+                    DisputeItem(pk, keys.dispute_sk(dispute.dispute_id)),
+                    actions=actions,
+                    condition=DisputeItem.status == dispute.status,
+                )
+                if invoice is not None and invoice_after is not None:
+                    transaction.update(
+                        InvoiceItem(pk, keys.invoice_sk(invoice.invoice_number)),
+                        actions=_invoice_resolution(invoice_after),
+                        condition=InvoiceItem.open_amount == invoice.open_amount,
+                    )
+                transaction.save(_activity_item(pk, activity))
+        except TransactWriteError as error:
+            if _refused(error):
+                return False
+            raise
+        return True
+
+    # --- holds and pauses -----------------------------------------------------------------------
+
+    @_translated
+    def set_customer_hold(self, before: Customer, after: Customer, activity: Activity) -> bool:
+        """Write a collector's hold or pause (and the fingerprint it moves: the dunning sweep's copies
+        of the profile go stale and it reads the profile again), provided the profile is unchanged."""
+        pk = keys.customer_pk(before.customer_id)
+        actions: list[Any] = [
+            CustomerItem.collector_hold.set(True)
+            if after.collector_hold
+            else CustomerItem.collector_hold.remove(),
+            CustomerItem.paused_until.set(after.paused_until.isoformat())
+            if after.paused_until
+            else CustomerItem.paused_until.remove(),
+            CustomerItem.hold_reason.set(after.hold_reason)
+            if after.hold_reason
+            else CustomerItem.hold_reason.remove(),
+            CustomerItem.fingerprint.set(after.fingerprint),
+        ]
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.update(
+                    CustomerItem(pk, PROFILE_SK),
+                    actions=actions,
+                    condition=CustomerItem.fingerprint == before.fingerprint,
+                )
+                transaction.save(_activity_item(pk, activity))
+        except TransactWriteError as error:
+            if _refused(error):
+                return False
+            raise
+        return True
+
+    @_translated
+    def flag_contact(self, customer: Customer, line: str) -> None:
+        """Add a data-quality line to the profile (a wrong contact reported by a collector)."""
+        if line in customer.data_quality:
+            return
+        item = CustomerItem(keys.customer_pk(customer.customer_id), PROFILE_SK)
+        try:
+            appended: Any = CustomerItem.data_quality.append([line])
+            item.update(actions=[CustomerItem.data_quality.set(appended)])
+        except UpdateError:
+            item.update(actions=[CustomerItem.data_quality.set([line])])  # type: ignore[list-item]
+
+    # --- the daily digest -----------------------------------------------------------------------
+
+    @_translated
+    def claim_digest(self, day: date, assignee: str, at: datetime, tasks: int) -> bool:
+        """Claim the day's digest for ``assignee`` (False: it went out already). At most once: a crash
+        after the claim loses that day's digest rather than sending it twice."""
+        return _put_once(DigestItem(keys.digest_pk(day.isoformat()), assignee, sent_at=at, tasks=tasks))
+
+
+def _invoice_resolution(invoice: Invoice) -> list[Any]:
+    actions: list[Any] = [
+        InvoiceItem.disputed.set(False),
+        InvoiceItem.open_amount.set(invoice.open_amount),
+        InvoiceItem.status.set(invoice.status),
+    ]
+    if invoice.is_open and invoice.next_action_at is not None:
+        actions += [
+            TableItem.next_action_shard.set(keys.next_action_shard(keys.customer_pk(invoice.customer_id))),
+            TableItem.next_action_at.set(format_instant(invoice.next_action_at)),
+        ]
+    else:
+        actions += [TableItem.next_action_shard.remove(), TableItem.next_action_at.remove()]
+    return actions
+
+
+def closed(invoice: Invoice, credit: Decimal) -> Invoice:
+    """``invoice`` after a credit of ``credit``: closed when nothing is left open."""
+    left = invoice.open_amount - credit
+    if left <= 0:
+        return replace(invoice, open_amount=Decimal(0), status=InvoiceStatus.CLOSED.value, disputed=False)
+    return replace(invoice, open_amount=left, disputed=False)

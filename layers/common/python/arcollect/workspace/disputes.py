@@ -1,0 +1,218 @@
+"""The dispute workflow: open -> in review -> resolved valid / resolved with credit -> closed, with
+each dispute's age against its department's SLA (see the ``disputes`` section of the policy)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from email.message import EmailMessage
+from typing import Protocol
+
+from arcollect.dunning.policy import PolicySet
+from arcollect.entities import Activity, Customer, Invoice, Task, TaskKind
+from arcollect.observability import logger
+from arcollect.store.portal import Dispute
+from arcollect.workspace.model import DISPUTE_TRANSITIONS, DisputeStatus, WorkspaceInputError
+from arcollect.workspace.priority import factors_for, score
+
+DISPUTE_OPENED = "dispute_opened"
+DISPUTE_MOVED = "dispute_moved"
+RESOLVED = frozenset({DisputeStatus.RESOLVED_VALID, DisputeStatus.RESOLVED_CREDIT})
+
+
+def parse_status(text: str) -> DisputeStatus:
+    try:
+        return DisputeStatus(text.strip())
+    except ValueError:
+        allowed = ", ".join(status.value for status in DisputeStatus)
+        raise WorkspaceInputError("status", f"{text!r} is not a dispute status ({allowed})") from None
+
+
+def check_transition(current: str, wanted: DisputeStatus) -> None:
+    try:
+        now = DisputeStatus(current)
+    except ValueError:
+        now = DisputeStatus.OPEN
+    allowed = DISPUTE_TRANSITIONS[now]
+    if wanted not in allowed:
+        moves = ", ".join(status.value for status in allowed) or "none: it is closed"
+        raise WorkspaceInputError("status", f"a dispute that is {now.value} can move to {moves}")
+
+
+def parse_credit(text: str | None, status: DisputeStatus, open_amount: Decimal) -> Decimal | None:
+    """A credit amount is required for (and only for) resolved_credit: above 0, at most the open amount."""
+    if status is not DisputeStatus.RESOLVED_CREDIT:
+        if text and text.strip():
+            raise WorkspaceInputError(
+                "credit_amount", "a credit amount goes with 'resolved with credit' only"
+            )
+        return None
+    cleaned = (text or "").strip().replace(",", "")
+    try:
+        amount = Decimal(cleaned)
+    except ArithmeticError:
+        raise WorkspaceInputError("credit_amount", f"{text!r} is not an amount (e.g. 120.50)") from None
+    if not amount.is_finite() or amount <= 0:
+        raise WorkspaceInputError("credit_amount", "the credit must be more than 0")
+    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise WorkspaceInputError("credit_amount", "at most two decimal places")
+    if amount > open_amount:
+        raise WorkspaceInputError(
+            "credit_amount", f"the credit is more than the invoice's open amount ({open_amount:,.2f})"
+        )
+    return amount
+
+
+def age_days(created_at: datetime, now: datetime, resolved_at: datetime | None = None) -> int:
+    """Whole days open (until resolution, once resolved)."""
+    end = resolved_at or now
+    return max(0, (end - created_at).days)
+
+
+def sla_overdue(status: str, created_at: datetime, now: datetime, sla_days: int) -> bool:
+    return status in (DisputeStatus.OPEN, DisputeStatus.IN_REVIEW) and age_days(created_at, now) > sla_days
+
+
+def new_dispute(
+    customer: Customer,
+    invoice: Invoice,
+    *,
+    reason: str,
+    comment: str,
+    dispute_id: str,
+    now: datetime,
+    policies: PolicySet,
+    opened_by: str,
+    attachment: tuple[str, str, int] | None = None,
+    attachment_key: str | None = None,
+) -> tuple[Dispute, Task, Activity]:
+    """The dispute of ``invoice`` routed to its department, the collector's task (scored, due within
+    the department's SLA) and the timeline entry: what ``PortalStore.open_dispute`` writes at once."""
+    department = policies.disputes.route(reason)
+    sla = department.sla_days if department else policies.disputes.sla_days
+    today = now.date()
+    assignee = customer.owner or policies.settings.manager
+    factors = factors_for(TaskKind.DISPUTE, [invoice], customer, today)
+    points, _ = score(factors, today)
+    amount = f"{invoice.open_amount:.2f}"
+    detail = {
+        "assignee": assignee,
+        "invoice_number": invoice.invoice_number,
+        "invoices": invoice.invoice_number,
+        "dispute_id": dispute_id,
+        "reason": reason,
+        "comment": comment,
+        "amount": amount,
+        "department": department.name if department else "",
+        **factors.as_detail(),
+        "currency": invoice.currency,
+    }
+    if attachment_key:
+        detail["attachment"] = attachment_key
+    by = "the customer in the portal" if opened_by == "portal" else opened_by
+    dispute = Dispute(
+        customer_id=customer.customer_id,
+        dispute_id=dispute_id,
+        invoice_number=invoice.invoice_number,
+        reason=reason,
+        comment=comment,
+        created_at=now,
+        attachment_key=attachment_key,
+        attachment_type=attachment[1] if attachment else None,
+        attachment_size=attachment[2] if attachment else None,
+        department=department.name if department else None,
+        sla_days=sla,
+        opened_by=opened_by,
+    )
+    task = Task(
+        customer_id=customer.customer_id,
+        task_id=f"dispute-{dispute_id}",
+        kind=TaskKind.DISPUTE,
+        title=f"Dispute on {invoice.invoice_number}: {reason.replace('_', ' ')}",
+        created_at=now,
+        detail=detail,
+        assignee=assignee,
+        due_on=today + timedelta(days=sla),
+        score=points,
+    )
+    routed = f", routed to {department.name}" if department else ""
+    activity = Activity(
+        customer_id=customer.customer_id,
+        at=now,
+        activity_id=f"dispute-{dispute_id}",
+        kind=DISPUTE_OPENED,
+        summary=(
+            f"Dispute of {invoice.invoice_number} ({reason}) logged by {by}{routed}; dunning stopped for it"
+        ),
+        detail={k: v for k, v in detail.items() if k not in {"assignee", "invoices"}},
+    )
+    return dispute, task, activity
+
+
+def notification(
+    dispute: Dispute, customer: Customer, invoice: Invoice, *, policies: PolicySet, sender: str
+) -> tuple[str, bytes] | None:
+    """The department's email about a new dispute (recipient, raw MIME), or None without an address."""
+    department = policies.disputes.route(dispute.reason)
+    if department is None or not department.email:
+        return None
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = department.email
+    message["Subject"] = (
+        f"Dispute {dispute.dispute_id}: {customer.name} disputes {invoice.invoice_number} "
+        f"({dispute.reason.replace('_', ' ')})"
+    )
+    message["X-Arcollect-Dispute"] = dispute.dispute_id
+    due = (dispute.created_at + timedelta(days=dispute.sla_days or department.sla_days)).date()
+    message.set_content(
+        "\n".join(
+            [
+                f"{customer.name} ({customer.customer_id}) disputes invoice {invoice.invoice_number}.",
+                "",
+                f"Reason:   {dispute.reason.replace('_', ' ')}",
+                f"Amount:   {invoice.open_amount:,.2f} {invoice.currency} open of {invoice.amount:,.2f}",
+                f"Due:      {invoice.due_date.isoformat()}",
+                f"Comment:  {dispute.comment or '(none)'}",
+                f"Logged:   {dispute.created_at.isoformat(timespec='minutes')} by {dispute.opened_by}",
+                f"SLA:      resolve by {due.isoformat()} ({department.name}, {department.sla_days} days)",
+                "",
+                "Reminders for this invoice are stopped until the dispute is resolved in the staff console.",
+            ]
+        )
+    )
+    return department.email, message.as_bytes()
+
+
+class DisputeNotices(Protocol):
+    def mark_notified(self, customer_id: str, dispute_id: str, at: datetime) -> None: ...
+
+
+class Mailer(Protocol):
+    def send(self, *, sender: str, to: list[str], raw: bytes, tags: dict[str, str]) -> str: ...
+
+
+def notify_department(
+    dispute: Dispute,
+    customer: Customer,
+    invoice: Invoice,
+    *,
+    policies: PolicySet,
+    mailer: Mailer,
+    sender: str,
+    store: DisputeNotices,
+) -> bool:
+    """Email the dispute's department, once the dispute is recorded. A refused or failed send does not
+    undo the dispute (the customer's request stands); the dispute shows "not notified" in the console,
+    and the collector's task exists either way."""
+    message = notification(dispute, customer, invoice, policies=policies, sender=sender)
+    if message is None:
+        return False
+    to, raw = message
+    try:
+        mailer.send(sender=sender, to=[to], raw=raw, tags={"arcollect-kind": "dispute-notice"})
+    except Exception:
+        logger.exception("dispute notification failed", extra={"dispute_id": dispute.dispute_id})
+        return False
+    store.mark_notified(dispute.customer_id, dispute.dispute_id, dispute.created_at)
+    return True

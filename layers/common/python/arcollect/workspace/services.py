@@ -1,0 +1,618 @@
+"""The collector workspace's operations, as the staff console calls them.
+
+Every method takes the signed-in ``StaffUser`` as ``by`` (recorded on the timeline) and the request
+time as ``now``; input errors raise WorkspaceInputError naming the field, missing things
+WorkspaceNotFound, lost races WorkspaceConflict, manager-only calls by collectors NotAllowed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from arcollect.contract import ReportPrefix
+from arcollect.dunning.calendar import Calendar, resolve_zone
+from arcollect.dunning.delivery import promise_to_pay
+from arcollect.dunning.policy import PolicySet
+from arcollect.entities import Activity, Customer, DisputeReason, Invoice, Promise, Task, TaskKind, TaskStatus
+from arcollect.portal.services import Mailer, PortalInputError, checked_promise
+from arcollect.store.workspace import ReportObjects, WorkspaceStore, closed
+from arcollect.workspace import disputes as dispute_flow
+from arcollect.workspace.model import (
+    Account360,
+    CallOutcome,
+    DisputeStatus,
+    DisputeView,
+    NotAllowed,
+    OutcomeReceipt,
+    ReportLink,
+    StaffUser,
+    WorkItem,
+    Workload,
+    WorkspaceConflict,
+    WorkspaceInputError,
+    WorkspaceNotFound,
+)
+from arcollect.workspace.outcomes import decide, parse_outcome
+from arcollect.workspace.priority import Factors, factors_for, score
+from arcollect.workspace.view import build_account, dispute_view
+
+REPORT_LINK_LIFETIME = timedelta(minutes=15)
+MAX_PAUSE_DAYS = 90
+NOTE_MAX = 2000
+
+
+def _new_id() -> str:
+    return secrets.token_hex(8)
+
+
+def _text(value: str, field: str, *, required: bool = False, limit: int = NOTE_MAX) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise WorkspaceInputError(field, "is required")
+    if len(text) > limit:
+        raise WorkspaceInputError(field, f"at most {limit} characters ({len(text)} given)")
+    return text
+
+
+class Workspace:
+    def __init__(
+        self,
+        *,
+        policies: Callable[[], PolicySet],
+        mailer: Mailer,
+        sender: str,
+        reports: ReportObjects | None = None,
+        reports_bucket: str | None = None,
+        store: WorkspaceStore | None = None,
+        calendar: Calendar | None = None,
+    ) -> None:
+        """``policies`` gives the dunning policy in force (its team, segments' collectors and dispute
+        routing); ``mailer``/``sender`` send dispute notifications; ``reports`` lists and presigns."""
+        self._policies = policies
+        self._mailer = mailer
+        self._sender = sender
+        self._reports = reports
+        self._reports_bucket = reports_bucket
+        self._store = store or WorkspaceStore()
+        self._calendar = calendar or Calendar()
+
+    # --- reading ------------------------------------------------------------------------------------
+
+    def _today(self, now: datetime, customer: Customer | None = None) -> date:
+        zone, _ = resolve_zone(customer.time_zone if customer else None, self._policies().settings.time_zone)
+        return now.astimezone(zone).date()
+
+    def worklist(self, assignee: str, *, now: datetime, limit: int = 100) -> list[WorkItem]:
+        """``assignee``'s open tasks: those due by today first, highest score first, then the later
+        ones by due day. Scored as of today with the task's invoices as they are now."""
+        tasks = self._store.worklist(assignee)
+        return self._work_items(tasks, now)[:limit]
+
+    def _work_items(self, tasks: list[Task], now: datetime) -> list[WorkItem]:
+        today = self._today(now)
+        wanted = {(t.customer_id, n) for t in tasks for n in _invoice_numbers(t)}
+        invoices = self._store.invoices_by_key(wanted)
+        customers = self._store.customers({t.customer_id for t in tasks})
+        items: list[WorkItem] = []
+        for task in tasks:
+            customer = customers.get(task.customer_id)
+            numbers = _invoice_numbers(task)
+            live = [invoices[(task.customer_id, n)] for n in numbers if (task.customer_id, n) in invoices]
+            if live:
+                factors = factors_for(task.kind, live, customer, today)
+            else:
+                factors = Factors.from_detail(task.kind, task.detail)
+            points, reasons = score(factors, today)
+            due_on = task.due_on or task.created_at.date()
+            days = (today - factors.oldest_due_on).days if factors.oldest_due_on else 0
+            items.append(
+                WorkItem(
+                    customer_id=task.customer_id,
+                    customer_name=customer.name if customer else task.customer_id,
+                    task_id=task.task_id,
+                    kind=task.kind,
+                    title=task.title,
+                    assignee=task.assignee or "",
+                    score=points,
+                    reasons=reasons,
+                    created_at=task.created_at,
+                    due_on=due_on,
+                    overdue=due_on < today,
+                    past_due_amount=factors.past_due_amount,
+                    currency=factors.currency,
+                    days_past_due=max(0, days),
+                    invoice_numbers=numbers,
+                    attempts=task.attempts,
+                    phone=customer.phone if customer else None,
+                )
+            )
+        return sorted(
+            items, key=lambda i: (i.due_on > today, -i.score if i.due_on <= today else 0, i.due_on, i.task_id)
+        )
+
+    def team_workload(self, by: StaffUser, *, now: datetime) -> list[Workload]:
+        """Every assignee's open work (managers only), busiest first."""
+        _manager_only(by)
+        today = self._today(now)
+        by_assignee: dict[str, list[Task]] = {}
+        for task in self._store.all_open_tasks():
+            by_assignee.setdefault(task.assignee or "", []).append(task)
+        loads: list[Workload] = []
+        for assignee, tasks in by_assignee.items():
+            scored = [(t, score(Factors.from_detail(t.kind, t.detail), today)[0]) for t in tasks]
+            kinds: dict[str, int] = {}
+            for task in tasks:
+                kinds[task.kind] = kinds.get(task.kind, 0) + 1
+            past_due: dict[str, Decimal] = {}
+            for task in tasks:
+                factors = Factors.from_detail(task.kind, task.detail)
+                if factors.past_due_amount:
+                    past_due[factors.currency] = (
+                        past_due.get(factors.currency, Decimal(0)) + factors.past_due_amount
+                    )
+            loads.append(
+                Workload(
+                    assignee=assignee,
+                    open_tasks=len(tasks),
+                    overdue_tasks=sum(1 for t in tasks if (t.due_on or t.created_at.date()) < today),
+                    due_today=sum(1 for t in tasks if (t.due_on or t.created_at.date()) == today),
+                    top_score=max((points for _, points in scored), default=0),
+                    past_due=dict(sorted(past_due.items())),
+                    by_kind=dict(sorted(kinds.items())),
+                )
+            )
+        return sorted(loads, key=lambda load: (-load.open_tasks, load.assignee))
+
+    def account(self, customer_id: str, *, now: datetime) -> Account360:
+        items = self._store.account(customer_id)
+        if items.customer is None:
+            raise WorkspaceNotFound(f"no customer {customer_id}")
+        return build_account(
+            items, now=now, today=self._today(now, items.customer), policies=self._policies()
+        )
+
+    # --- working a task -------------------------------------------------------------------------------
+
+    def record_outcome(
+        self,
+        customer_id: str,
+        task_id: str,
+        *,
+        outcome: str,
+        note: str,
+        by: StaffUser,
+        now: datetime,
+        promised_until: str | None = None,
+        promise_amount: str | None = None,
+        invoice_numbers: list[str] | None = None,
+        dispute_reason: str | None = None,
+    ) -> OutcomeReceipt:
+        """Work a task: ``promise_taken`` needs promised_until, promise_amount and invoice_numbers;
+        ``dispute_logged`` needs dispute_reason and one invoice number.
+
+        The promise, dispute or fix-contact task is recorded first under an id derived from the task
+        and attempt, then the task; a retry after a crash in between finds the first part done and
+        finishes the second, and a second submission of the same form is refused (the task moved on)."""
+        result = parse_outcome(outcome)
+        text = _text(note, "note")
+        task = self._store.task(customer_id, task_id)
+        if task is None:
+            raise WorkspaceNotFound(f"no task {task_id} on customer {customer_id}")
+        if task.status != TaskStatus.OPEN:
+            raise WorkspaceConflict(f"task {task_id} was already worked ({task.outcome or task.status})")
+        customer = self._customer(customer_id)
+        today = self._today(now, customer)
+        effect = decide(result, attempts=task.attempts, today=today, title=task.title)
+        step = f"{task_id}-{effect.attempts}"
+        promise: Promise | None = None
+        dispute_id: str | None = None
+        fix_task: str | None = None
+        if result is CallOutcome.PROMISE_TAKEN:
+            promise = self._promise(
+                customer,
+                invoice_numbers=invoice_numbers or list(_invoice_numbers(task)),
+                amount=promise_amount or "",
+                promised_until=promised_until or "",
+                by=by,
+                now=now,
+                promise_id=f"call-{step}",
+            )
+        elif result is CallOutcome.DISPUTE_LOGGED:
+            numbers = [n for n in (invoice_numbers or []) if n.strip()] or list(_invoice_numbers(task))[:1]
+            if len(numbers) != 1:
+                raise WorkspaceInputError("invoice_numbers", "choose the one invoice the customer disputes")
+            view = self._dispute(
+                customer,
+                invoice_number=numbers[0],
+                reason=dispute_reason or "",
+                comment=text,
+                by=by,
+                now=now,
+                dispute_id=f"call-{step}",
+            )
+            dispute_id = view.dispute_id
+        elif result is CallOutcome.WRONG_CONTACT:
+            self._store.flag_contact(
+                customer, f"contact details reported wrong by {by.username} on {today.isoformat()}"
+            )
+            fix_task = f"fix-contact-{task_id}"
+            self._store.add_task(
+                Task(
+                    customer_id=customer_id,
+                    task_id=fix_task,
+                    kind=TaskKind.FIX_CONTACT,
+                    title="Find the right contact: the number or person on file was wrong",
+                    created_at=now,
+                    detail={**task.detail, "reported_by": by.username, "note": text},
+                    assignee=task.assignee or by.username,
+                    due_on=today + timedelta(days=1),
+                    score=task.score,
+                )
+            )
+        after = replace(
+            task,
+            status=TaskStatus.DONE if effect.close_task else TaskStatus.OPEN,
+            attempts=effect.attempts,
+            outcome=result.value,
+            due_on=effect.follow_up_on or task.due_on,
+            closed_at=now if effect.close_task else None,
+        )
+        summary = effect.summary + (f". Note: {text}" if text else "")
+        activity = Activity(
+            customer_id=customer_id,
+            at=now,
+            activity_id=f"outcome-{step}",
+            kind=f"call_{result.value}",
+            summary=f"{by.name}: {summary}",
+            detail={"task_id": task_id, "outcome": result.value, "by": by.username, "note": text},
+        )
+        if not self._store.work_task(task, after, activity):
+            raise WorkspaceConflict(f"task {task_id} changed meanwhile: reload and try again")
+        return OutcomeReceipt(
+            task_id=task_id,
+            outcome=result.value,
+            task_closed=effect.close_task,
+            follow_up_on=effect.follow_up_on,
+            promise=promise,
+            dispute_id=dispute_id,
+            fix_contact_task=fix_task,
+        )
+
+    def add_note(self, customer_id: str, *, text: str, by: StaffUser, now: datetime) -> None:
+        body = _text(text, "text", required=True)
+        self._customer(customer_id)
+        self._store.record(
+            Activity(
+                customer_id=customer_id,
+                at=now,
+                activity_id=f"note-{_new_id()}",
+                kind="note",
+                summary=f"Note by {by.name}: {body}",
+                detail={"by": by.username, "text": body},
+            )
+        )
+
+    # --- promises ------------------------------------------------------------------------------------
+
+    def take_promise(
+        self,
+        customer_id: str,
+        *,
+        invoice_numbers: list[str],
+        amount: str,
+        promised_until: str,
+        by: StaffUser,
+        now: datetime,
+    ) -> Promise:
+        customer = self._customer(customer_id)
+        return self._promise(
+            customer,
+            invoice_numbers=invoice_numbers,
+            amount=amount,
+            promised_until=promised_until,
+            by=by,
+            now=now,
+            promise_id=f"staff-{_new_id()}",
+        )
+
+    def _promise(
+        self,
+        customer: Customer,
+        *,
+        invoice_numbers: list[str],
+        amount: str,
+        promised_until: str,
+        by: StaffUser,
+        now: datetime,
+        promise_id: str,
+    ) -> Promise:
+        existing = self._store.promise(customer.customer_id, promise_id)
+        if existing is not None:
+            return existing  # a retry of the same call's outcome
+        policies = self._policies()
+        try:
+            promise = checked_promise(
+                customer.customer_id,
+                invoice_numbers=invoice_numbers,
+                lookup=lambda number: self._store.invoice(customer.customer_id, number),
+                amount=amount,
+                promised_until=promised_until,
+                today=self._today(now, customer),
+                policies=policies,
+                promise_id=promise_id,
+                now=now,
+                source=by.username,
+            )
+        except PortalInputError as error:
+            raise WorkspaceInputError(error.field, error.message) from None
+        next_at = promise_to_pay(
+            promise, policies=policies, calendar=self._calendar, zone_name=customer.time_zone
+        )
+        if not self._store.make_promise(promise, next_at):
+            raise WorkspaceConflict("one of the invoices changed meanwhile: reload and try again")
+        numbers = ", ".join(promise.invoice_numbers)
+        self._store.record(
+            Activity(
+                customer_id=customer.customer_id,
+                at=now,
+                activity_id=f"promise-{promise_id}",
+                kind="promise_made",
+                summary=(
+                    f"{by.name} took a promise to pay {promise.amount or 0:,.2f} {promise.currency} by "
+                    f"{promise.promised_until.isoformat()} for {numbers}; dunning paused for it"
+                ),
+                detail={
+                    "promise_id": promise_id,
+                    "amount": f"{promise.amount or 0:.2f}",
+                    "currency": promise.currency or "",
+                    "promised_until": promise.promised_until.isoformat(),
+                    "invoices": numbers,
+                    "source": by.username,
+                },
+            )
+        )
+        return promise
+
+    # --- disputes -------------------------------------------------------------------------------------
+
+    def log_dispute(
+        self,
+        customer_id: str,
+        *,
+        invoice_number: str,
+        reason: str,
+        comment: str,
+        by: StaffUser,
+        now: datetime,
+    ) -> DisputeView:
+        customer = self._customer(customer_id)
+        return self._dispute(
+            customer,
+            invoice_number=invoice_number,
+            reason=reason,
+            comment=_text(comment, "comment"),
+            by=by,
+            now=now,
+            dispute_id=_new_id(),
+        )
+
+    def _dispute(
+        self,
+        customer: Customer,
+        *,
+        invoice_number: str,
+        reason: str,
+        comment: str,
+        by: StaffUser,
+        now: datetime,
+        dispute_id: str,
+    ) -> DisputeView:
+        policies = self._policies()
+        existing = self._store.dispute(customer.customer_id, dispute_id)
+        if existing is not None:
+            return dispute_view(existing, now, policies)
+        try:
+            why = DisputeReason(reason.strip())
+        except ValueError:
+            allowed = ", ".join(r.value for r in DisputeReason)
+            raise WorkspaceInputError("reason", f"{reason!r} is not a dispute reason ({allowed})") from None
+        invoice = self._open_invoice(customer.customer_id, invoice_number, "invoice_number")
+        if invoice.disputed:
+            raise WorkspaceInputError(
+                "invoice_number", f"invoice {invoice.invoice_number} is already disputed"
+            )
+        dispute, task, activity = dispute_flow.new_dispute(
+            customer, invoice, reason=why.value, comment=comment, dispute_id=dispute_id, now=now,
+            policies=policies, opened_by=by.username,
+        )  # fmt: skip
+        if not self._store.open_dispute(dispute, task, activity):
+            raise WorkspaceConflict(
+                f"invoice {invoice.invoice_number} changed meanwhile: reload and try again"
+            )
+        dispute_flow.notify_department(
+            dispute,
+            customer,
+            invoice,
+            policies=policies,
+            mailer=self._mailer,
+            sender=self._sender,
+            store=self._store,
+        )
+        return dispute_view(dispute, now, policies)
+
+    def move_dispute(
+        self,
+        customer_id: str,
+        dispute_id: str,
+        *,
+        status: str,
+        note: str,
+        by: StaffUser,
+        now: datetime,
+        credit_amount: str | None = None,
+    ) -> DisputeView:
+        """Move a dispute on. Resolving it takes the invoice out of dispute and back into dunning from
+        the next sweep (with a credit, for what is left open; a credit of all of it settles it)."""
+        wanted = dispute_flow.parse_status(status)
+        text = _text(note, "note", required=wanted in dispute_flow.RESOLVED)
+        dispute = self._store.dispute(customer_id, dispute_id)
+        if dispute is None:
+            raise WorkspaceNotFound(f"no dispute {dispute_id} on customer {customer_id}")
+        dispute_flow.check_transition(dispute.status, wanted)
+        invoice: Invoice | None = None
+        invoice_after: Invoice | None = None
+        credit: Decimal | None = None
+        if wanted in dispute_flow.RESOLVED:
+            invoice = self._store.invoice(customer_id, dispute.invoice_number)
+            if invoice is None:
+                raise WorkspaceNotFound(f"invoice {dispute.invoice_number} is gone")
+            credit = dispute_flow.parse_credit(credit_amount, wanted, invoice.open_amount)
+            after = closed(invoice, credit) if credit is not None else replace(invoice, disputed=False)
+            invoice_after = replace(after, next_action_at=now if after.is_open else None)
+        elif credit_amount and credit_amount.strip():
+            raise WorkspaceInputError(
+                "credit_amount", "a credit amount goes with 'resolved with credit' only"
+            )
+        moved = replace(
+            dispute,
+            status=wanted.value,
+            resolution_note=text or dispute.resolution_note,
+            credit_amount=credit if credit is not None else dispute.credit_amount,
+            resolved_at=now if wanted in dispute_flow.RESOLVED else dispute.resolved_at,
+            closed_at=now if wanted is DisputeStatus.CLOSED else dispute.closed_at,
+        )
+        effect = {
+            DisputeStatus.IN_REVIEW: "taken into review",
+            DisputeStatus.RESOLVED_VALID: "resolved: the invoice stands, dunning resumes",
+            DisputeStatus.RESOLVED_CREDIT: f"resolved with a credit of {credit or 0:,.2f}"
+            + (
+                ", dunning resumes for the rest"
+                if invoice_after is not None and invoice_after.is_open
+                else ", the invoice is settled"
+            ),
+            DisputeStatus.CLOSED: "closed",
+        }[wanted]
+        activity = Activity(
+            customer_id=customer_id,
+            at=now,
+            activity_id=f"dispute-{dispute_id}-{wanted.value}",
+            kind=dispute_flow.DISPUTE_MOVED,
+            summary=f"{by.name}: dispute of {dispute.invoice_number} {effect}"
+            + (f". {text}" if text else ""),
+            detail={"dispute_id": dispute_id, "status": wanted.value, "by": by.username, "note": text},
+        )
+        if not self._store.move_dispute(dispute, moved, invoice, invoice_after, activity):
+            raise WorkspaceConflict(
+                f"dispute {dispute_id} or its invoice changed meanwhile: reload and try again"
+            )
+        if wanted in dispute_flow.RESOLVED:
+            self._store.close_tasks_about(customer_id, TaskKind.DISPUTE, "dispute_id", dispute_id, now)
+        return dispute_view(moved, now, self._policies())
+
+    def disputes(self, *, now: datetime, include_closed: bool = False) -> list[DisputeView]:
+        """Every dispute not closed (the dispute queue), oldest first."""
+        policies = self._policies()
+        found = self._store.open_disputes()
+        return sorted(
+            (
+                dispute_view(d, now, policies)
+                for d in found
+                if include_closed or d.status != DisputeStatus.CLOSED
+            ),
+            key=lambda view: view.created_at,
+        )
+
+    # --- holds ----------------------------------------------------------------------------------------
+
+    def pause(self, customer_id: str, *, until: str, reason: str, by: StaffUser, now: datetime) -> date:
+        """Pause dunning for the customer until a date (inclusive); returns the date."""
+        customer = self._customer(customer_id)
+        today = self._today(now, customer)
+        try:
+            day = date.fromisoformat((until or "").strip())
+        except ValueError:
+            raise WorkspaceInputError("until", f"{until!r} is not a date (YYYY-MM-DD)") from None
+        if day < today:
+            raise WorkspaceInputError("until", "the pause must end today or later")
+        if day > today + timedelta(days=MAX_PAUSE_DAYS):
+            raise WorkspaceInputError("until", f"at most {MAX_PAUSE_DAYS} days ahead: use a hold for longer")
+        why = _text(reason, "reason", required=True, limit=300)
+        after = replace(customer, paused_until=day, hold_reason=why)
+        self._hold(customer, after, f"{by.name} paused dunning until {day.isoformat()}: {why}", by, now)
+        return day
+
+    def set_hold(self, customer_id: str, *, hold: bool, reason: str, by: StaffUser, now: datetime) -> None:
+        """Put the customer on dunning hold (no reminders, no dunning tasks) or release the hold (and a
+        pause)."""
+        customer = self._customer(customer_id)
+        why = _text(reason, "reason", required=hold, limit=300)
+        if hold:
+            after = replace(customer, collector_hold=True, hold_reason=why)
+            summary = f"{by.name} put the customer on dunning hold: {why}"
+        else:
+            after = replace(customer, collector_hold=False, paused_until=None, hold_reason=None)
+            summary = f"{by.name} released the dunning hold" + (f": {why}" if why else "")
+        self._hold(customer, after, summary, by, now)
+
+    def _hold(self, before: Customer, after: Customer, summary: str, by: StaffUser, now: datetime) -> None:
+        activity = Activity(
+            customer_id=before.customer_id,
+            at=now,
+            activity_id=f"hold-{_new_id()}",
+            kind="dunning_hold",
+            summary=summary,
+            detail={"by": by.username},
+        )
+        if not self._store.set_customer_hold(before, after, activity):
+            raise WorkspaceConflict("the customer's profile changed meanwhile: reload and try again")
+
+    # --- reports ---------------------------------------------------------------------------------------
+
+    def reports(self, by: StaffUser, *, now: datetime) -> list[ReportLink]:
+        """The KPI reports in the reports bucket, newest first, with presigned links (managers only)."""
+        _manager_only(by)
+        if self._reports is None or not self._reports_bucket:
+            return []
+        found = self._reports.list_keys(self._reports_bucket, ReportPrefix.KPI)
+        links = [
+            ReportLink(
+                key=key,
+                size=size,
+                last_modified=modified,
+                url=self._reports.presigned_get(
+                    self._reports_bucket, key, expires=REPORT_LINK_LIFETIME, filename=key.rsplit("/", 1)[-1]
+                ),
+            )
+            for key, size, modified in found
+        ]
+        return sorted(links, key=lambda link: (link.last_modified, link.key), reverse=True)
+
+    # --- helpers ---------------------------------------------------------------------------------------
+
+    def _customer(self, customer_id: str) -> Customer:
+        customer = self._store.customer(customer_id)
+        if customer is None:
+            raise WorkspaceNotFound(f"no customer {customer_id}")
+        return customer
+
+    def _open_invoice(self, customer_id: str, number: str, field: str) -> Invoice:
+        invoice = self._store.invoice(customer_id, (number or "").strip())
+        if invoice is None:
+            raise WorkspaceInputError(field, f"invoice {number!r} is not on this customer's account")
+        if not invoice.is_open:
+            raise WorkspaceInputError(field, f"invoice {invoice.invoice_number} is already settled")
+        return invoice
+
+
+def _manager_only(by: StaffUser) -> None:
+    if not by.is_manager:
+        raise NotAllowed(f"{by.username} is not a manager")
+
+
+def _invoice_numbers(task: Task) -> tuple[str, ...]:
+    text = task.detail.get("invoices") or task.detail.get("invoice_number") or ""
+    return tuple(n for n in (part.strip() for part in text.split(",")) if n)

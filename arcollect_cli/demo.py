@@ -16,6 +16,7 @@ from typing import Any
 from arcollect.clock import format_instant
 from arcollect.contract import Output
 from arcollect.store.repositories import Tasks
+from arcollect.store.workspace import WorkspaceStore
 from arcollect_cli.links import portal_link
 from arcollect_cli.main import FUNCTION_OUTPUTS, ingest_file, progress
 from arcollect_cli.outbox import read_outbox
@@ -154,6 +155,9 @@ def _print_summary(
     target.bind_table()
     tasks = Tasks().count_by_kind()
     by_kind = ", ".join(f"{kind} {count}" for kind, count in tasks.items())
+    worklists = Counter(task.assignee or "unassigned" for task in WorkspaceStore().all_open_tasks())
+    open_by = ", ".join(f"{who} {count}" for who, count in sorted(worklists.items()))
+    digests = sum(1 for e in emails if str(e.get("subject", "")).startswith("Your collections worklist"))
     lines = [
         "",
         f"arcollect demo — simulated up to {end}, {seconds:.0f} s",
@@ -163,6 +167,8 @@ def _print_summary(
         f"  dunning ticks:     {stats.ticks}",
         f"  emails sent:       {len(emails)} (in {target.outputs['Local']['Outbox']})",
         f"  tasks created:     {sum(tasks.values())}" + (f" ({by_kind})" if by_kind else ""),
+        f"  open worklists:    {sum(worklists.values())}" + (f" ({open_by})" if open_by else ""),
+        f"  daily digests:     {digests} emailed to collectors",
         f"  reports:           {reports_dir} (and s3://{target.output(Output.REPORTS_BUCKET)}/kpi/)",
     ]
     for currency, figures in sorted((kpis.get("by_currency") or {}).items()):

@@ -61,6 +61,12 @@ def test_the_demo_runs_every_stage_and_prints_a_true_summary(tmp_path: Path) -> 
     assert tasks is not None
     kinds = dict(part.rsplit(" ", 1) for part in tasks.group(2).split(", ")) if tasks.group(2) else {}
     assert sum(int(n) for n in kinds.values()) == int(tasks.group(1))
+    # And collectors have worklists, and got their daily digest each morning
+    worklists = re.search(r"open worklists:\s+(\d+)(?: \((.*)\))?", summary)
+    assert worklists is not None and int(worklists.group(1)) > 0
+    owners = dict(part.rsplit(" ", 1) for part in worklists.group(2).split(", "))
+    assert sum(int(n) for n in owners.values()) == int(worklists.group(1))
+    assert int(re.search(r"daily digests:\s+(\d+)", summary).group(1)) > 0  # type: ignore[union-attr]
     kpis = json.loads((tmp_path / ".local" / "reports" / "kpis.json").read_text())
     for currency, figures in kpis["by_currency"].items():
         assert f"{currency}: AR {figures['ar_total']}" in summary

@@ -579,4 +579,16 @@ def test_the_shipped_policy_routes_every_dispute_reason() -> None:
     assert all(routing.route(reason.value) is not None for reason in DisputeReason)
 
 
+def test_a_task_nobody_was_given_is_on_the_unassigned_list_managers_see(world: World) -> None:
+    from arcollect.entities import Customer
+
+    placeholder = Customer(customer_id="C-9", name="C-9", email="", placeholder=True)
+    task = Task("C-9", "complete_master_data", "complete_master_data", "Complete the master data", NOW)
+    assert Accounts().add_placeholder(placeholder, task)
+    [item] = workspace(world).worklist("unassigned", now=NOW)
+    assert item.task_id == "complete_master_data" and item.due_on == TODAY
+    loads = {load.assignee for load in workspace(world).team_workload(MANAGER, now=NOW)}
+    assert "unassigned" in loads
+
+
 __all__ = ["sent_emails"]

@@ -36,7 +36,7 @@ from arcollect.store.dunning import (
 )
 from arcollect.store.mail import MailRejected
 from arcollect.workspace.model import PromiseStatus
-from arcollect.workspace.priority import factors_for, score
+from arcollect.workspace.priority import Factors, factors_for, score
 from arcollect.workspace.promises import settle
 
 # A reservation older than this without a message id is in doubt (no run lives that long: the
@@ -488,6 +488,10 @@ def _in_doubt(
                 ),
                 created_at=plan.now,
                 detail={"touch_id": record.touch_id, "reserved_at": record.reserved_at.isoformat()},
+                # Whether a customer got an email is the manager's to check (it is rare: a crash).
+                assignee=services.policies.settings.manager,
+                due_on=plan.now.date(),
+                score=score(Factors(TaskKind.REVIEW_TOUCH), plan.now.date())[0],
             ),
             (),
             {},

@@ -36,6 +36,10 @@ def task_sk(task_id: str) -> str:
     return f"TASK#{task_id}"
 
 
+# The worklist of open tasks nobody was assigned (managers hand them out).
+UNASSIGNED = "unassigned"
+
+
 def worklist_rank(score: int, due_on: date | None, task_id: str) -> str:
     """Sorts a worklist highest score first, then earliest due (the WORKLIST index's range key)."""
     day = due_on.isoformat() if due_on else "9999-12-31"

@@ -241,8 +241,9 @@ PROFILE_SK = "PROFILE"
 
 
 def _task_item(task: Task) -> TaskItem:
-    """An open task with an assignee is on that assignee's worklist (the sparse WORKLIST index)."""
-    listed = task.status == TaskStatus.OPEN and bool(task.assignee)
+    """An open task is on its assignee's worklist (the sparse WORKLIST index); one nobody was given
+    (master data of a customer the ERP never described) is on the ``unassigned`` list managers see."""
+    listed = task.status == TaskStatus.OPEN
     return TaskItem(
         keys.customer_pk(task.customer_id),
         task_sk(task.task_id),
@@ -259,7 +260,7 @@ def _task_item(task: Task) -> TaskItem:
         attempts=task.attempts,
         outcome=task.outcome,
         closed_at=task.closed_at,
-        worklist_owner=task.assignee if listed else None,
+        worklist_owner=(task.assignee or keys.UNASSIGNED) if listed else None,
         worklist_rank=keys.worklist_rank(task.score, task.due_on, task.task_id) if listed else None,
     )
 
@@ -273,7 +274,7 @@ def _task_from_item(item: TaskItem) -> Task:
         created_at=item.created_at,
         status=item.status,
         detail={str(k): str(v) for k, v in item.detail.as_dict().items()} if item.detail else {},
-        assignee=item.assignee,
+        assignee=item.assignee or (item.worklist_owner if item.worklist_owner else None),
         due_on=_parse_day(item.due_on),
         score=int(item.score or 0),
         attempts=int(item.attempts or 0),

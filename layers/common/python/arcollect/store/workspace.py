@@ -107,9 +107,9 @@ def _activity_from_item(item: ActivityItem) -> Activity:
 
 def _worklist_actions(task: Task) -> list[Any]:
     """Keep the task's worklist entry in step with its status, assignee, score and due day."""
-    if task.status == TaskStatus.OPEN and task.assignee:
+    if task.status == TaskStatus.OPEN:
         return [
-            TableItem.worklist_owner.set(task.assignee),
+            TableItem.worklist_owner.set(task.assignee or keys.UNASSIGNED),
             TableItem.worklist_rank.set(keys.worklist_rank(task.score, task.due_on, task.task_id)),
         ]
     return [TableItem.worklist_owner.remove(), TableItem.worklist_rank.remove()]

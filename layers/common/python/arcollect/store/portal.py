@@ -369,22 +369,23 @@ class PortalStore:
     @_translated
     def promises(self, customer_id: str) -> list[Promise]:
         items = PromiseItem.query(keys.customer_pk(customer_id), PromiseItem.sk.startswith(promise_sk("")))
-        return [
-            Promise(
-                customer_id=item.customer_id,
-                promise_id=item.promise_id,
-                invoice_numbers=tuple(str(n) for n in item.invoice_numbers),
-                promised_until=datetime.fromisoformat(item.promised_until).date(),
-                created_at=item.created_at,
-                amount=item.amount,
-                currency=item.currency,
-                status=item.status,
-                source=item.source or "portal",
-                paid_amount=item.paid_amount,
-                settled_at=item.settled_at,
-            )
-            for item in items
-        ]
+        return [promise_from_item(item) for item in items]
+
+
+def promise_from_item(item: PromiseItem) -> Promise:
+    return Promise(
+        customer_id=item.customer_id,
+        promise_id=item.promise_id,
+        invoice_numbers=tuple(str(n) for n in item.invoice_numbers),
+        promised_until=datetime.fromisoformat(item.promised_until).date(),
+        created_at=item.created_at,
+        amount=item.amount,
+        currency=item.currency,
+        status=item.status,
+        source=item.source or "portal",
+        paid_amount=item.paid_amount,
+        settled_at=item.settled_at,
+    )
 
 
 def dispute_from_item(item: DisputeItem) -> Dispute:

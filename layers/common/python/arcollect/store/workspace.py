@@ -9,19 +9,18 @@ is refused the second time instead of applied twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
 
 from arcollect.clock import format_instant
 from arcollect.entities import Activity, Customer, Invoice, InvoiceStatus, Payment, Promise, Task, TaskStatus
 from arcollect.store import keys
-from arcollect.store.dunning import DunningStore, EmailTouchItem, EmailTouchRecord, _email_record
+from arcollect.store.dunning import DunningStore, EmailTouchItem, EmailTouchRecord, _email_record, _transact
 from arcollect.store.models import (
     ActivityItem,
     CustomerItem,
@@ -33,7 +32,7 @@ from arcollect.store.models import (
     TableItem,
     TaskItem,
 )
-from arcollect.store.portal import Dispute, PortalStore, dispute_from_item
+from arcollect.store.portal import Dispute, PortalStore, dispute_from_item, promise_from_item
 from arcollect.store.repositories import (
     PROFILE_SK,
     _activity_item,
@@ -46,6 +45,9 @@ from arcollect.store.repositories import (
     _translated,
     _update_if,
 )
+
+M = TypeVar("M", bound=TableItem)
+V = TypeVar("V")
 
 
 class ReportObjects(Protocol):
@@ -68,30 +70,22 @@ class AccountItems:
     emails: list[EmailTouchRecord] = field(default_factory=list)
 
 
-def _connection() -> Any:
-    return TableItem._get_connection().connection
+def _commit(operations: Sequence[tuple[str, Any, Any]]) -> bool:
+    """Write ``operations`` (see ``store.dunning._transact``) in one transaction; False when one of
+    their conditions refused it (someone changed what it was based on), never half of it."""
+    try:
+        _transact(operations, atomic=True)
+    except TransactWriteError as error:
+        if _refused(error):
+            return False
+        raise
+    return True
 
 
 def _refused(error: TransactWriteError) -> bool:
     """The transaction was cancelled by one of its conditions (not by throttling or a conflict)."""
     reasons = [reason.code if reason else "None" for reason in (error.cancellation_reasons or [])]
     return "ConditionalCheckFailed" in reasons
-
-
-def _promise_from_item(item: PromiseItem) -> Promise:
-    return Promise(
-        customer_id=item.customer_id,
-        promise_id=item.promise_id,
-        invoice_numbers=tuple(str(n) for n in item.invoice_numbers),
-        promised_until=date.fromisoformat(item.promised_until),
-        created_at=item.created_at,
-        amount=item.amount,
-        currency=item.currency,
-        status=item.status,
-        source=item.source or "portal",
-        paid_amount=item.paid_amount,
-        settled_at=item.settled_at,
-    )
 
 
 def _activity_from_item(item: ActivityItem) -> Activity:
@@ -103,6 +97,14 @@ def _activity_from_item(item: ActivityItem) -> Activity:
         summary=item.summary,
         detail={str(k): str(v) for k, v in item.detail.as_dict().items()} if item.detail else {},
     )
+
+
+def _read(model: type[M], customer_id: str, sort_key: str, convert: Callable[[M], V]) -> V | None:
+    """One item of a customer's partition, read consistently (what a change is about to be based on)."""
+    try:
+        return convert(model.get(keys.customer_pk(customer_id), sort_key, consistent_read=True))
+    except model.DoesNotExist:
+        return None
 
 
 def _worklist_actions(task: Task) -> list[Any]:
@@ -131,7 +133,7 @@ class WorkspaceStore(PortalStore, DunningStore):
             elif isinstance(item, PaymentItem):
                 found.payments.append(_payment_from_item(item))
             elif isinstance(item, PromiseItem):
-                found.promises.append(_promise_from_item(item))
+                found.promises.append(promise_from_item(item))
             elif isinstance(item, DisputeItem):
                 found.disputes.append(dispute_from_item(item))
             elif isinstance(item, TaskItem):
@@ -161,31 +163,15 @@ class WorkspaceStore(PortalStore, DunningStore):
 
     @_translated
     def invoice(self, customer_id: str, invoice_number: str) -> Invoice | None:
-        try:
-            item = InvoiceItem.get(
-                keys.customer_pk(customer_id), keys.invoice_sk(invoice_number), consistent_read=True
-            )
-        except InvoiceItem.DoesNotExist:
-            return None
-        return _invoice_from_item(item)
+        return _read(InvoiceItem, customer_id, keys.invoice_sk(invoice_number), _invoice_from_item)
 
     @_translated
     def task(self, customer_id: str, task_id: str) -> Task | None:
-        try:
-            item = TaskItem.get(keys.customer_pk(customer_id), keys.task_sk(task_id), consistent_read=True)
-        except TaskItem.DoesNotExist:
-            return None
-        return _task_from_item(item)
+        return _read(TaskItem, customer_id, keys.task_sk(task_id), _task_from_item)
 
     @_translated
     def dispute(self, customer_id: str, dispute_id: str) -> Dispute | None:
-        try:
-            item = DisputeItem.get(
-                keys.customer_pk(customer_id), keys.dispute_sk(dispute_id), consistent_read=True
-            )
-        except DisputeItem.DoesNotExist:
-            return None
-        return dispute_from_item(item)
+        return _read(DisputeItem, customer_id, keys.dispute_sk(dispute_id), dispute_from_item)
 
     @_translated
     def worklist(self, assignee: str) -> list[Task]:
@@ -206,13 +192,7 @@ class WorkspaceStore(PortalStore, DunningStore):
 
     @_translated
     def promise(self, customer_id: str, promise_id: str) -> Promise | None:
-        try:
-            item = PromiseItem.get(
-                keys.customer_pk(customer_id), keys.promise_sk(promise_id), consistent_read=True
-            )
-        except PromiseItem.DoesNotExist:
-            return None
-        return _promise_from_item(item)
+        return _read(PromiseItem, customer_id, keys.promise_sk(promise_id), promise_from_item)
 
     @_translated
     def payments(self, customer_id: str) -> list[Payment]:
@@ -226,15 +206,12 @@ class WorkspaceStore(PortalStore, DunningStore):
         """Create a task once (False: a task with its id exists)."""
         if activity is None:
             return _put_once(_task_item(task))
-        try:
-            with TransactWrite(connection=_connection()) as transaction:
-                transaction.save(_task_item(task), condition=TableItem.pk.does_not_exist())
-                transaction.save(_activity_item(keys.customer_pk(task.customer_id), activity))
-        except TransactWriteError as error:
-            if _refused(error):
-                return False
-            raise
-        return True
+        return _commit(
+            [
+                ("save_new", _task_item(task), None),
+                ("save", _activity_item(keys.customer_pk(task.customer_id), activity), None),
+            ]
+        )
 
     @_translated
     def work_task(self, before: Task, after: Task, activity: Activity) -> bool:
@@ -255,15 +232,12 @@ class WorkspaceStore(PortalStore, DunningStore):
             if before.attempts
             else (TaskItem.attempts.does_not_exist() | (TaskItem.attempts == 0))
         )
-        try:
-            with TransactWrite(connection=_connection()) as transaction:
-                transaction.update(item, actions=actions, condition=condition)
-                transaction.save(_activity_item(keys.customer_pk(before.customer_id), activity))
-        except TransactWriteError as error:
-            if _refused(error):
-                return False
-            raise
-        return True
+        return _commit(
+            [
+                ("update_if", item, (actions, condition)),
+                ("save", _activity_item(keys.customer_pk(before.customer_id), activity), None),
+            ]
+        )
 
     @_translated
     def close_tasks_about(
@@ -300,30 +274,31 @@ class WorkspaceStore(PortalStore, DunningStore):
         once. False: it was settled already (a repeated run)."""
         pk = keys.customer_pk(promise.customer_id)
         counter = CustomerItem.promises_kept if status == "kept" else CustomerItem.promises_broken
-        try:
-            with TransactWrite(connection=_connection()) as transaction:
-                transaction.update(
+        settled = [
+            PromiseItem.status.set(status),
+            PromiseItem.paid_amount.set(paid),
+            PromiseItem.settled_at.set(at),
+            *([PromiseItem.broken_at.set(at)] if status == "broken" else []),
+        ]
+        released = [InvoiceItem.promised_until.remove(), InvoiceItem.promise_id.remove()]
+        return _commit(
+            [
+                (
+                    "update_if",
                     PromiseItem(pk, keys.promise_sk(promise.promise_id)),
-                    actions=[
-                        PromiseItem.status.set(status),
-                        PromiseItem.paid_amount.set(paid),
-                        PromiseItem.settled_at.set(at),
-                        *([PromiseItem.broken_at.set(at)] if status == "broken" else []),
-                    ],
-                    condition=PromiseItem.status == "open",
-                )
-                transaction.update(CustomerItem(pk, PROFILE_SK), actions=[counter.add(1)])
-                for number in release:
-                    transaction.update(
+                    (settled, PromiseItem.status == "open"),
+                ),
+                ("update", CustomerItem(pk, PROFILE_SK), [counter.add(1)]),
+                *(
+                    (
+                        "update_if",
                         InvoiceItem(pk, keys.invoice_sk(number)),
-                        actions=[InvoiceItem.promised_until.remove(), InvoiceItem.promise_id.remove()],
-                        condition=InvoiceItem.promise_id == promise.promise_id,
+                        (released, InvoiceItem.promise_id == promise.promise_id),
                     )
-        except TransactWriteError as error:
-            if _refused(error):
-                return False
-            raise
-        return True
+                    for number in release
+                ),
+            ]
+        )
 
     # --- disputes -------------------------------------------------------------------------------
 
@@ -345,25 +320,23 @@ class WorkspaceStore(PortalStore, DunningStore):
             value = getattr(after, name)
             if value is not None:
                 actions.append(getattr(DisputeItem, name).set(value))
-        try:
-            with TransactWrite(connection=_connection()) as transaction:
-                transaction.update(
-                    DisputeItem(pk, keys.dispute_sk(dispute.dispute_id)),
-                    actions=actions,
-                    condition=DisputeItem.status == dispute.status,
+        operations: list[tuple[str, Any, Any]] = [
+            (
+                "update_if",
+                DisputeItem(pk, keys.dispute_sk(dispute.dispute_id)),
+                (actions, DisputeItem.status == dispute.status),
+            )
+        ]
+        if invoice is not None and invoice_after is not None:
+            operations.append(
+                (
+                    "update_if",
+                    InvoiceItem(pk, keys.invoice_sk(invoice.invoice_number)),
+                    (_invoice_resolution(invoice_after), InvoiceItem.open_amount == invoice.open_amount),
                 )
-                if invoice is not None and invoice_after is not None:
-                    transaction.update(
-                        InvoiceItem(pk, keys.invoice_sk(invoice.invoice_number)),
-                        actions=_invoice_resolution(invoice_after),
-                        condition=InvoiceItem.open_amount == invoice.open_amount,
-                    )
-                transaction.save(_activity_item(pk, activity))
-        except TransactWriteError as error:
-            if _refused(error):
-                return False
-            raise
-        return True
+            )
+        operations.append(("save", _activity_item(pk, activity), None))
+        return _commit(operations)
 
     # --- holds and pauses -----------------------------------------------------------------------
 
@@ -384,19 +357,16 @@ class WorkspaceStore(PortalStore, DunningStore):
             else CustomerItem.hold_reason.remove(),
             CustomerItem.fingerprint.set(after.fingerprint),
         ]
-        try:
-            with TransactWrite(connection=_connection()) as transaction:
-                transaction.update(
+        return _commit(
+            [
+                (
+                    "update_if",
                     CustomerItem(pk, PROFILE_SK),
-                    actions=actions,
-                    condition=CustomerItem.fingerprint == before.fingerprint,
-                )
-                transaction.save(_activity_item(pk, activity))
-        except TransactWriteError as error:
-            if _refused(error):
-                return False
-            raise
-        return True
+                    (actions, CustomerItem.fingerprint == before.fingerprint),
+                ),
+                ("save", _activity_item(pk, activity), None),
+            ]
+        )
 
     @_translated
     def flag_contact(self, customer: Customer, line: str) -> None:

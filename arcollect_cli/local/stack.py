@@ -165,7 +165,10 @@ class LocalStack:
             },
         }
         outputs_file = self.state_dir / "outputs.json"
-        outputs_file.write_text(json.dumps(self.outputs, indent=2) + "\n")
+        # Written whole, then renamed into place: a reader waiting for the file never sees half of it.
+        partial = outputs_file.with_suffix(".json.partial")
+        partial.write_text(json.dumps(self.outputs, indent=2) + "\n")
+        partial.replace(outputs_file)
         progress(f"local stack ready: portal {self.endpoints.portal}/ outputs {outputs_file}")
         for line in self.staff_sign_in():
             progress(line)

@@ -170,3 +170,26 @@ def email(emails: list[dict[str, Any]]) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def link(email: dict[str, Any]) -> str:
     return link_in(email)
+
+
+# --- the staff console ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def staff_url(local_stack: RunningStack) -> str:
+    """`<PortalUrl>/staff`, as the local stack names it in outputs.json (no trailing slash)."""
+    url: str = local_stack.outputs["Local"]["StaffConsole"]
+    return url.rstrip("/")
+
+
+def staff_sign_in(page: Any, staff_url: str, username: str, password: str | None = None) -> Any:
+    """Sign in at `/staff/sign-in` the way a person does (user name, password, the button); returns the
+    page. Without `password`: the seeded demo password of the local stack's team."""
+    from arcollect_cli.local.spec import DEMO_STAFF_PASSWORD
+
+    page.goto(f"{staff_url}/sign-in")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(DEMO_STAFF_PASSWORD if password is None else password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    return page

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import logging
+import re
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 
 from arcollect.clock import InvalidInstant, format_instant, parse_instant
-from arcollect.contract import DropPrefix, ObjectMetadata, Output, ReportPrefix, StaffGroups
+from arcollect.contract import (
+    DropPrefix,
+    ObjectMetadata,
+    Output,
+    ReportCadence,
+    ReportPrefix,
+    StaffGroups,
+)
 from arcollect.entities import DropKind
 from arcollect.ingest.mappings import MappingError, load_mapping, presets
 from arcollect.ingest.results import results_key
@@ -161,11 +171,82 @@ def cmd_tick(args: argparse.Namespace) -> int:
         at = format_instant(parse_instant(args.at, what="--at"))
     except InvalidInstant as error:
         raise CliError(str(error)) from error
+    detail = None
+    if args.function == "reports":  # which of its three schedules fired
+        detail = {"cadence": args.cadence or ReportCadence.DAILY}
+    elif args.cadence:
+        raise CliError(f"--cadence is for `tick reports`: the {args.function} schedule has no cadence")
     target = Target.resolve(args.stack, ROOT)
-    result = target.tick(FUNCTION_OUTPUTS[args.function], at)
+    result = target.tick(FUNCTION_OUTPUTS[args.function], at, detail)
     if args.function == "dunning":  # the sweep fans out per-customer work: done when its queue is empty
         target.wait_until_drained(Output.DUNNING_QUEUE_URL)
     emit(result, args.json, json.dumps(result, default=str))
+    return 0
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+EVERY = ("day", "week", "month")
+
+
+def parse_day(value: str, option: str) -> date:
+    """A calendar day written YYYY-MM-DD; the error names the option."""
+    try:
+        if _DAY.fullmatch(value):
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise CliError(f"{option} {value!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-23")
+
+
+def _add_months(day: date, months: int) -> date:
+    """The same day of the month ``months`` later (that month's last day when it is shorter); from a
+    month's last day, the last day of each month."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    month_end = day.day == calendar.monthrange(day.year, day.month)[1]
+    return date(year, month + 1, last if month_end else min(day.day, last))
+
+
+def report_days(args: argparse.Namespace) -> list[date]:
+    """The as-of days of ``reports run``: ``--as-of DAY``, or ``--from A --to B [--every ...]``."""
+    if args.as_of is not None:
+        if args.start is not None or args.end is not None or args.every is not None:
+            raise CliError("use either --as-of DATE or --from DATE --to DATE [--every ...], not both")
+        return [parse_day(args.as_of, "--as-of")]
+    if args.start is None or args.end is None:
+        raise CliError("name the day to report on with --as-of DATE (or a range: --from DATE --to DATE)")
+    start, end = parse_day(args.start, "--from"), parse_day(args.end, "--to")
+    if end < start:
+        raise CliError(f"--to {end} is before --from {start}")
+    steps: dict[str, Callable[[int], date]] = {
+        "day": lambda n: start + timedelta(days=n),
+        "week": lambda n: start + timedelta(weeks=n),
+        "month": lambda n: _add_months(start, n),
+    }
+    step = steps[args.every or "day"]
+    days: list[date] = []
+    while (day := step(len(days))) <= end:
+        days.append(day)
+    return days
+
+
+def cmd_reports_run(args: argparse.Namespace) -> int:
+    days = report_days(args)  # checked before anything is invoked
+    target = Target.resolve(args.stack, ROOT)
+    runs: list[Any] = []
+    lines: list[str] = []
+    for number, day in enumerate(days, 1):
+        if len(days) > 1:
+            progress(f"[{number}/{len(days)}] reports as of {day} ({args.cadence})")
+        result = target.invoke(
+            Output.REPORTS_FUNCTION, {"action": "run", "as_of": day.isoformat(), "cadence": args.cadence}
+        )
+        runs.append(result)
+        document = result if isinstance(result, dict) else {}
+        lines.extend(str(key) for key in document.get("written") or [])
+        if document.get("emailed"):
+            progress(f"as of {day}: emailed {', '.join(map(str, document['emailed']))}")
+    emit(runs[0] if args.as_of is not None else runs, args.json, "\n".join(lines) or "(no files written)")
     return 0
 
 
@@ -183,7 +264,8 @@ def cmd_reports_fetch(args: argparse.Namespace) -> int:
             fetched.append(str(local))
     if not fetched:
         raise CliError(
-            f"no reports under s3://{bucket}/{ReportPrefix.LATEST} yet: run `arcollect tick reports`"
+            f"no reports under s3://{bucket}/{ReportPrefix.LATEST} yet: run "
+            "`arcollect reports run --as-of YYYY-MM-DD`"
         )
     emit(fetched, args.json, "\n".join(fetched))
     return 0
@@ -303,12 +385,38 @@ def build_parser() -> argparse.ArgumentParser:
     tick = with_stack(commands.add_parser("tick", help="invoke a scheduled function at a given time"))
     tick.add_argument("function", choices=sorted(FUNCTION_OUTPUTS))
     tick.add_argument("--at", required=True, help="ISO-8601 instant, e.g. 2026-11-23T09:00:00Z")
+    tick.add_argument(
+        "--cadence",
+        choices=ReportCadence.ALL,
+        help="reports only: which of its schedules fires (default daily; weekly also emails the managers "
+        "their summary, monthly reports on the month that ended before --at)",
+    )
     tick.set_defaults(func=cmd_tick)
 
     reports = commands.add_parser("reports", help="KPI reports").add_subparsers(dest="reports", required=True)
     fetch = with_stack(reports.add_parser("fetch", help="download the latest reports"))
     fetch.add_argument("--to", required=True)
     fetch.set_defaults(func=cmd_reports_fetch)
+    run = with_stack(
+        reports.add_parser(
+            "run",
+            help="compute the reports as of a day, or of each day of a range (backfill)",
+            description="Invokes the reports function for each as-of day in turn and prints the keys it "
+            "wrote in the reports bucket. The same data gives the same files, so past days can be "
+            "backfilled or reproduced.",
+        )
+    )
+    run.add_argument("--as-of", metavar="YYYY-MM-DD", help="the day reported on")
+    run.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="backfill: the first as-of day")
+    run.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="backfill: the last as-of day (included)")
+    run.add_argument("--every", choices=EVERY, help="backfill: one run per day (default), week or month")
+    run.add_argument(
+        "--cadence",
+        choices=ReportCadence.ALL,
+        default=ReportCadence.DAILY,
+        help="as which schedule's run (default daily; weekly also emails the managers their summary)",
+    )
+    run.set_defaults(func=cmd_reports_run)
 
     link = with_stack(commands.add_parser("portal-link", help="a signed portal link for a customer"))
     link.add_argument("customer_id")

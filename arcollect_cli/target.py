@@ -44,6 +44,9 @@ class DrainWait:
     settle: float
 
 
+# Lambda's maximum run time (15 minutes) and a margin: how long a synchronous invocation may take.
+INVOKE_READ_TIMEOUT = 15 * 60 + 30
+
 LOCAL_DRAIN = DrainWait(timeout=300, interval=0.2, settle=0)
 DEPLOYED_DRAIN = DrainWait(timeout=900, interval=5, settle=60)
 
@@ -88,9 +91,14 @@ class Target:
         bind_table(self.output(Output.TABLE_NAME))
 
     def invoke(self, function_output: str, event: dict[str, Any]) -> Any:
-        """Invoke a function through the Lambda API (the local stack implements it too)."""
+        """Invoke a function through the Lambda API (the local stack implements it too).
+
+        The call waits as long as a function may run: a portfolio-wide report takes minutes, and at
+        botocore's default read timeout (60 s) the client would give up and retry, running it again."""
         if self._lambda is None:
-            self._lambda = boto3.client("lambda")
+            from botocore.config import Config
+
+            self._lambda = boto3.client("lambda", config=Config(read_timeout=INVOKE_READ_TIMEOUT))
         response = self._lambda.invoke(
             FunctionName=self.output(function_output), Payload=json.dumps(event).encode()
         )
@@ -100,11 +108,14 @@ class Target:
             raise CliError(f"{self.output(function_output)} failed: {message}")
         return payload
 
-    def tick(self, function_output: str, at: str) -> Any:
+    def tick(self, function_output: str, at: str, detail: dict[str, str] | None = None) -> Any:
+        """Send the function the event its schedule sends at ``at``; ``detail`` as that schedule's (the
+        reports function's cadence)."""
         event = scheduled_event(
             execution_id=f"arcollect-cli-{at}",
             scheduled_time=at,
             schedule_arn=f"arn:aws:scheduler:::schedule/arcollect-cli/{self.output(function_output)}",
+            detail=detail,
         )
         return self.invoke(function_output, event)
 

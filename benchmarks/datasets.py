@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import os
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+
+from arcollect.entities import Invoice, Payment
+from arcollect.ingest.loading import paid_date_payment
+from arcollect.ingest.mappings import BoundMapping, find_header, head, load_mapping
+from arcollect.ingest.sources import inspect, read_records
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -83,3 +89,29 @@ def sap_expected(lines: list[str]) -> dict[str, int]:
         "customers": len({row["KUNNR"] for row in rows}),
         "payment_differences": sum(1 for row in rows if row["TBSLT_LTEXT"] == "Payment difference"),
     }
+
+
+MAPPINGS = REPO / "tests" / "data" / "mappings"
+
+
+def as_stored(raw: bytes, mapping_name: str) -> tuple[list[Invoice], list[Payment]]:
+    """What ingest would store for ``raw`` under a mapping: the mapped documents (the last row of a
+    document wins) and the payments their paid dates imply."""
+    mapping = load_mapping((MAPPINGS / f"{mapping_name}.yaml").read_text(), source=mapping_name)
+
+    def opener() -> Iterator[bytes]:
+        return iter([raw])
+
+    shape = inspect(opener)
+    header = find_header(mapping, head(read_records(opener, shape)))
+    assert not isinstance(header, list), header
+    bound = BoundMapping(mapping, header)
+    documents: dict[tuple[str, str], Invoice] = {}
+    for record in read_records(opener, shape):
+        if record.line <= header.line or record.blank:
+            continue
+        entity = bound.map(record).entity
+        if isinstance(entity, Invoice):
+            documents[(entity.customer_id, entity.invoice_number)] = entity
+    invoices = list(documents.values())
+    return invoices, [payment for invoice in invoices if (payment := paid_date_payment(invoice))]

@@ -8,9 +8,24 @@ from dataclasses import dataclass
 
 from constructs import Node
 
+from arcollect.contract import ReportCadence
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SCHEDULE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\((\S+ ){5}\S+\))$")
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
+# The reports function's three schedules (UTC unless scheduleTimeZone says otherwise), an hour apart so
+# that the runs of a Monday or a 1st never overlap (each may take up to the function's 15 minutes, and
+# they all write latest/). The daily one keeps its original context key, reportsSchedule.
+DEFAULT_REPORTS_SCHEDULES = {
+    ReportCadence.DAILY: "cron(0 5 * * ? *)",
+    ReportCadence.WEEKLY: "cron(0 6 ? * MON *)",  # Mondays: the week's summary email to the managers
+    ReportCadence.MONTHLY: "cron(0 7 1 * ? *)",  # the 1st: as of the month that just ended
+}
+REPORTS_SCHEDULE_KEYS = {
+    ReportCadence.DAILY: "reportsSchedule",
+    ReportCadence.WEEKLY: "reportsWeeklySchedule",
+    ReportCadence.MONTHLY: "reportsMonthlySchedule",
+}
 # The retention periods offered (days), a subset of what CloudWatch Logs accepts.
 RETENTION_DAYS = (7, 14, 30, 90, 180, 365, 731, 1827, 3653)
 
@@ -26,7 +41,9 @@ class StackConfig:
     portal_domain: str | None
     portal_certificate_arn: str | None
     dunning_schedule: str
-    reports_schedule: str
+    reports_schedule: str  # the daily one
+    reports_weekly_schedule: str
+    reports_monthly_schedule: str
     schedule_time_zone: str
     alarm_email: str | None
     log_retention_days: int
@@ -35,6 +52,15 @@ class StackConfig:
     ses_max_send_rate: str
     portal_link_days: str
     payment_url_template: str | None
+
+    @property
+    def reports_schedules(self) -> dict[str, str]:
+        """The reports function's schedule expression by cadence (``detail.cadence`` of its ticks)."""
+        return {
+            ReportCadence.DAILY: self.reports_schedule,
+            ReportCadence.WEEKLY: self.reports_weekly_schedule,
+            ReportCadence.MONTHLY: self.reports_monthly_schedule,
+        }
 
     @classmethod
     def from_context(cls, node: Node) -> StackConfig:
@@ -48,7 +74,12 @@ class StackConfig:
             portal_domain=value("portalDomain") or None,
             portal_certificate_arn=value("portalCertificateArn") or None,
             dunning_schedule=value("dunningSchedule") or "rate(1 hour)",
-            reports_schedule=value("reportsSchedule") or "cron(0 5 * * ? *)",
+            reports_schedule=value(REPORTS_SCHEDULE_KEYS[ReportCadence.DAILY])
+            or DEFAULT_REPORTS_SCHEDULES[ReportCadence.DAILY],
+            reports_weekly_schedule=value(REPORTS_SCHEDULE_KEYS[ReportCadence.WEEKLY])
+            or DEFAULT_REPORTS_SCHEDULES[ReportCadence.WEEKLY],
+            reports_monthly_schedule=value(REPORTS_SCHEDULE_KEYS[ReportCadence.MONTHLY])
+            or DEFAULT_REPORTS_SCHEDULES[ReportCadence.MONTHLY],
             schedule_time_zone=value("scheduleTimeZone") or "UTC",
             alarm_email=value("alarmEmail") or None,
             log_retention_days=int(value("logRetentionDays") or 90),
@@ -72,7 +103,7 @@ class StackConfig:
             raise ConfigError(f"context alarmEmail={self.alarm_email!r} is not an email address")
         for key, expression in (
             ("dunningSchedule", self.dunning_schedule),
-            ("reportsSchedule", self.reports_schedule),
+            *((REPORTS_SCHEDULE_KEYS[c], e) for c, e in self.reports_schedules.items()),
         ):
             if not _SCHEDULE.match(expression):
                 raise ConfigError(

@@ -113,12 +113,19 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
         )
 
     reports_policy = _function_policy(stack.reports.function)
-    for action in (*s3_read, "Abort*"):
+    for action in s3_read:
         _ack(
             reports_policy,
             f"IAM5[Action::s3:{action}]",
-            "Writes report files and reads earlier runs in the reports bucket only",
+            "Reads earlier runs in the reports bucket and, of the drop bucket, only the uploaded dunning "
+            "policy object (config/dunning-policy.yaml: the team that gets the weekly summary); the "
+            "bucket-level List lets a missing object answer NoSuchKey rather than AccessDenied",
         )
+    _ack(
+        reports_policy,
+        "IAM5[Action::s3:Abort*]",
+        "Aborts its own unfinished multipart uploads of report files, in the reports bucket only",
+    )
     _ack(
         reports_policy,
         f"IAM5[Resource::{_arn_of(stack.data.reports_bucket)}/*]",

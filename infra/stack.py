@@ -85,7 +85,9 @@ class ArcollectStack(Stack):
             runtime=self.runtime,
             data=self.data,
             environment_name=config.environment_name,
-            schedule_expression=config.reports_schedule,
+            mail=self.mail,
+            portal_base_url=self.portal.url,
+            schedule_expressions=config.reports_schedules,
             schedule_time_zone=config.schedule_time_zone,
         )
         functions = {

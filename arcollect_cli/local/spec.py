@@ -16,6 +16,7 @@ from arcollect.contract import (
     DropPrefix,
     EnvVar,
     FunctionName,
+    ReportCadence,
     StaffGroups,
     TableSchema,
 )
@@ -39,6 +40,8 @@ class QueueSpec:
 class ScheduleSpec:
     function: str
     expression: str
+    # The scheduled event's detail.cadence (the reports function's schedules); None: no detail.
+    cadence: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,12 +120,23 @@ def _cdk_context() -> dict[str, Any]:
     return context
 
 
+# The context keys of the reports function's schedules, by cadence (as infra/config.py reads them).
+REPORTS_SCHEDULE_KEYS = {
+    ReportCadence.DAILY: "reportsSchedule",
+    ReportCadence.WEEKLY: "reportsWeeklySchedule",
+    ReportCadence.MONTHLY: "reportsMonthlySchedule",
+}
+
+
 def _schedules_from_cdk_json() -> tuple[ScheduleSpec, ...]:
     """The schedule expressions the CDK app deploys by default (cdk.json's context)."""
     context = _cdk_context()
     return (
         ScheduleSpec(FunctionName.DUNNING, context["dunningSchedule"]),
-        ScheduleSpec(FunctionName.REPORTS, context["reportsSchedule"]),
+        *(
+            ScheduleSpec(FunctionName.REPORTS, context[REPORTS_SCHEDULE_KEYS[cadence]], cadence)
+            for cadence in ReportCadence.ALL
+        ),
     )
 
 

@@ -1,15 +1,24 @@
-"""Reports: daily schedule -> reports function -> KPI files in the reports bucket."""
+"""Reports: daily, weekly and monthly schedules -> reports function -> KPI files in the reports bucket,
+and (weekly) a summary email to the managers through SES."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration
 from constructs import Construct
 
-from arcollect.contract import EnvVar, FunctionName
+from arcollect.contract import DropPrefix, EnvVar, FunctionName, ReportCadence
 from infra.constructs.data import DataStore
+from infra.constructs.mail import Mail
 from infra.constructs.queues import dead_letter_queue
 from infra.constructs.runtime import FunctionRuntime
 from infra.constructs.schedule import ScheduledTick
+
+# The construct id of each cadence's tick ("DailyTick" is the id the single schedule always had).
+TICK_IDS = {
+    ReportCadence.DAILY: "DailyTick",
+    ReportCadence.WEEKLY: "WeeklyTick",
+    ReportCadence.MONTHLY: "MonthlyTick",
+}
 
 
 class Reports(Construct):
@@ -21,10 +30,16 @@ class Reports(Construct):
         runtime: FunctionRuntime,
         data: DataStore,
         environment_name: str,
-        schedule_expression: str,
+        mail: Mail,
+        portal_base_url: str,
+        schedule_expressions: dict[str, str],
         schedule_time_zone: str,
     ) -> None:
+        """``schedule_expressions``: one expression per ``ReportCadence``, sent as ``detail.cadence``."""
         super().__init__(scope, id)
+        missing = set(ReportCadence.ALL) - set(schedule_expressions)
+        if missing:
+            raise ValueError(f"no schedule expression for the report cadences {sorted(missing)}")
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue")
         self.function = runtime.function(
             self,
@@ -37,19 +52,33 @@ class Reports(Construct):
                 EnvVar.ENVIRONMENT_NAME: environment_name,
                 EnvVar.TABLE_NAME: data.table.table_name,
                 EnvVar.REPORTS_BUCKET: data.reports_bucket.bucket_name,
+                EnvVar.DROP_BUCKET: data.drop_bucket.bucket_name,
+                EnvVar.SENDER_EMAIL: mail.sender_email,
+                EnvVar.SES_CONFIGURATION_SET: mail.configuration_set_name,
+                # The weekly summary links to the reports in the staff console.
+                EnvVar.PORTAL_BASE_URL: portal_base_url,
             },
             dead_letter_queue=self.dead_letter_queue,
             retry_attempts=2,
         )
-        self.tick = ScheduledTick(
-            self,
-            "DailyTick",
-            function=self.function,
-            expression=schedule_expression,
-            time_zone=schedule_time_zone,
-            description="arcollect KPI reports",
-            dead_letter_queue=self.dead_letter_queue,
-        )
+        self.ticks = {
+            cadence: ScheduledTick(
+                self,
+                TICK_IDS[cadence],
+                function=self.function,
+                expression=schedule_expressions[cadence],
+                time_zone=schedule_time_zone,
+                description=f"arcollect KPI reports ({cadence})",
+                dead_letter_queue=self.dead_letter_queue,
+                detail={"cadence": cadence},
+            )
+            for cadence in ReportCadence.ALL
+        }
         data.table.grant_read_data(self.function)
+        # Reads earlier runs and writes this run's files; never deletes (a rerun overwrites the same keys,
+        # and the bucket's versions keep what was there), so not grant_read_write's s3:DeleteObject*.
         data.reports_bucket.grant_read(self.function)
         data.reports_bucket.grant_put(self.function)
+        # The policy in force names the team (who gets the weekly summary): that one object, nothing else.
+        data.drop_bucket.grant_read(self.function, DropPrefix.DUNNING_POLICY)
+        mail.allow_sending(self.function)

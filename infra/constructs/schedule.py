@@ -25,12 +25,15 @@ class ScheduledTick(Construct):
         time_zone: str,
         description: str,
         dead_letter_queue: sqs.IQueue,
+        detail: dict[str, str] | None = None,
     ) -> None:
+        """``detail``: the event's ``detail``, which tells the function which of its schedules fired."""
         super().__init__(scope, id)
         event = scheduled_event(
             execution_id=scheduler.ContextAttribute.execution_id,
             scheduled_time=scheduler.ContextAttribute.scheduled_time,
             schedule_arn=scheduler.ContextAttribute.schedule_arn,
+            detail=detail,
         )
         self.schedule = scheduler.Schedule(
             self,

@@ -171,11 +171,16 @@ def test_schedules_target_the_same_functions_with_the_same_expressions(template:
         stack.get_logical_id(stack.dunning.function.node.default_child): FunctionName.DUNNING,
         stack.get_logical_id(stack.reports.function.node.default_child): FunctionName.REPORTS,
     }
-    cdk = {
-        by_function_id[s["Target"]["Arn"]["Fn::GetAtt"][0]]: s["ScheduleExpression"]
+    # Every schedule, compared whole: the reports function has three (daily, weekly, monthly).
+    cdk = sorted(
+        (
+            by_function_id[s["Target"]["Arn"]["Fn::GetAtt"][0]],
+            s["ScheduleExpression"],
+            json.loads(s["Target"]["Input"])["detail"].get("cadence") or "",
+        )
         for s in resources(template, "AWS::Scheduler::Schedule")
-    }
-    assert cdk == {s.function: s.expression for s in LocalSpec().schedules}
+    )
+    assert cdk == sorted((s.function, s.expression, s.cadence or "") for s in LocalSpec().schedules)
 
 
 def test_api_routes_match(template: Synthesized) -> None:

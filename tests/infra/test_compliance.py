@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match
 
-from arcollect.contract import EnvVar
+from arcollect.contract import EnvVar, ReportCadence
 from arcollect.dunning import policy
 from infra.config import ConfigError
 from infra.constructs.dunning import InvalidDunningPolicy
@@ -75,6 +76,9 @@ def test_the_pinned_cdk_cli_synthesizes_the_app(tmp_path: Path) -> None:
         ({"senderEmail": "not-an-address"}, "senderEmail"),
         ({"portalDomain": "pay.example.com"}, "portalDomain and portalCertificateArn"),
         ({"dunningSchedule": "every hour"}, "dunningSchedule"),
+        ({"reportsSchedule": "cron(0 5 * * *)"}, "reportsSchedule"),
+        ({"reportsWeeklySchedule": "mondays"}, "reportsWeeklySchedule"),
+        ({"reportsMonthlySchedule": "rate(1 month)"}, "reportsMonthlySchedule"),
         ({"environmentName": "Prod_1"}, "environmentName"),
         ({"logRetentionDays": 42}, "logRetentionDays"),
         ({"sesMaxSendRate": "0"}, "sesMaxSendRate"),
@@ -99,6 +103,30 @@ def test_a_custom_ses_send_rate_reaches_the_dunning_function(tmp_path: Path) -> 
         "AWS::Lambda::Function",
         {"Environment": {"Variables": Match.object_like({EnvVar.SES_MAX_SEND_RATE: "14.5"})}},
     )
+
+
+def test_custom_report_schedules_reach_their_cadences_ticks(tmp_path: Path) -> None:
+    synthesized = synthesize(
+        tmp_path,
+        reportsSchedule="cron(30 4 * * ? *)",
+        reportsWeeklySchedule="cron(0 8 ? * FRI *)",
+        reportsMonthlySchedule="cron(0 3 L * ? *)",
+        scheduleTimeZone="Europe/Berlin",
+    )
+    function_id = synthesized.stack.get_logical_id(synthesized.stack.reports.function.node.default_child)
+    by_cadence = {
+        json.loads(s["Properties"]["Target"]["Input"])["detail"]["cadence"]: (
+            s["Properties"]["ScheduleExpression"],
+            s["Properties"]["ScheduleExpressionTimezone"],
+        )
+        for s in synthesized.template.find_resources("AWS::Scheduler::Schedule").values()
+        if s["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    }
+    assert by_cadence == {
+        ReportCadence.DAILY: ("cron(30 4 * * ? *)", "Europe/Berlin"),
+        ReportCadence.WEEKLY: ("cron(0 8 ? * FRI *)", "Europe/Berlin"),
+        ReportCadence.MONTHLY: ("cron(0 3 L * ? *)", "Europe/Berlin"),
+    }
 
 
 def test_an_invalid_shipped_dunning_policy_fails_the_synth_with_its_message(

@@ -14,8 +14,10 @@ from arcollect.contract import (
     EnvVar,
     FunctionName,
     Output,
+    ReportCadence,
     TableSchema,
 )
+from infra.config import DEFAULT_REPORTS_SCHEDULES
 from tests.infra.conftest import Synthesized
 
 
@@ -292,7 +294,7 @@ def test_function_environments_follow_the_contract(synthesized: Synthesized) -> 
 def test_schedules_send_a_scheduled_event_with_retries_and_a_dlq(synthesized: Synthesized) -> None:
     schedules = resources(synthesized, "AWS::Scheduler::Schedule")
     expressions = sorted(s["Properties"]["ScheduleExpression"] for s in schedules.values())
-    assert expressions == ["cron(0 5 * * ? *)", "rate(1 hour)"]
+    assert expressions == sorted(["rate(1 hour)", *DEFAULT_REPORTS_SCHEDULES.values()])
     for schedule in schedules.values():
         target = schedule["Properties"]["Target"]
         assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 3}
@@ -301,6 +303,94 @@ def test_schedules_send_a_scheduled_event_with_retries_and_a_dlq(synthesized: Sy
         assert event["source"] == SCHEDULED_EVENT_SOURCE
         assert event["time"] == "<aws.scheduler.scheduled-time>"
         assert event["id"] == "<aws.scheduler.execution-id>"
+
+
+def test_the_reports_function_runs_daily_weekly_and_monthly_with_the_cadence_in_the_event(
+    synthesized: Synthesized,
+) -> None:
+    stack = synthesized.stack
+    function_id = stack.get_logical_id(stack.reports.function.node.default_child)
+    dlq_arn = {
+        "Fn::GetAtt": [stack.get_logical_id(stack.reports.dead_letter_queue.node.default_child), "Arn"]
+    }
+    by_cadence = {}
+    for schedule in resources(synthesized, "AWS::Scheduler::Schedule").values():
+        target = schedule["Properties"]["Target"]
+        if target["Arn"] != {"Fn::GetAtt": [function_id, "Arn"]}:
+            continue
+        event = json.loads(target["Input"])
+        assert target["DeadLetterConfig"] == {"Arn": dlq_arn}
+        assert schedule["Properties"]["ScheduleExpressionTimezone"] == "UTC"
+        by_cadence[event["detail"]["cadence"]] = schedule["Properties"]["ScheduleExpression"]
+    assert by_cadence == {
+        ReportCadence.DAILY: "cron(0 5 * * ? *)",
+        ReportCadence.WEEKLY: "cron(0 6 ? * MON *)",
+        ReportCadence.MONTHLY: "cron(0 7 1 * ? *)",
+    }
+    # The dunning sweep's ticks carry no detail.
+    dunning_id = stack.get_logical_id(stack.dunning.function.node.default_child)
+    [dunning] = [
+        s
+        for s in resources(synthesized, "AWS::Scheduler::Schedule").values()
+        if s["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": [dunning_id, "Arn"]}
+    ]
+    assert json.loads(dunning["Properties"]["Target"]["Input"])["detail"] == {}
+
+
+def test_the_reports_function_gets_the_drop_bucket_the_mail_settings_and_the_portal_url(
+    synthesized: Synthesized,
+) -> None:
+    stack = synthesized.stack
+    function_id = stack.get_logical_id(stack.reports.function.node.default_child)
+    variables = resources(synthesized, "AWS::Lambda::Function")[function_id]["Properties"]["Environment"][
+        "Variables"
+    ]
+    assert variables[EnvVar.DROP_BUCKET] == {
+        "Ref": stack.get_logical_id(stack.data.drop_bucket.node.default_child)
+    }
+    assert variables[EnvVar.SENDER_EMAIL] == "collections@example.com"
+    assert variables[EnvVar.SES_CONFIGURATION_SET] == {
+        "Ref": stack.get_logical_id(stack.mail.configuration_set.node.default_child)
+    }
+    # The same URL the stack outputs (and the dunning function links to).
+    assert (
+        variables[EnvVar.PORTAL_BASE_URL]
+        == synthesized.template.find_outputs(Output.PORTAL_URL)[Output.PORTAL_URL]["Value"]
+    )
+
+
+def test_the_reports_function_reads_the_policy_object_writes_reports_and_sends_email(
+    synthesized: Synthesized,
+) -> None:
+    stack = synthesized.stack
+    drop_id = stack.get_logical_id(stack.data.drop_bucket.node.default_child)
+    reports_id = stack.get_logical_id(stack.data.reports_bucket.node.default_child)
+    statements = _policy_statements(synthesized, stack.reports.function)
+
+    def actions_on(bucket_id: str) -> set[str]:
+        return {
+            a
+            for s in statements
+            if any(bucket_id in json.dumps(r) for r in _as_list(s["Resource"]))
+            for a in _as_list(s["Action"])
+            if a.startswith("s3:")
+        }
+
+    policy_object = {"Fn::Join": ["", [{"Fn::GetAtt": [drop_id, "Arn"]}, f"/{DropPrefix.DUNNING_POLICY}"]]}
+    drop_resources = [r for s in statements for r in _as_list(s["Resource"]) if drop_id in json.dumps(r)]
+    assert policy_object in drop_resources
+    assert all("/*" not in json.dumps(r) for r in drop_resources), "never the whole drop bucket's objects"
+    assert not any(a.startswith(("s3:Put", "s3:Delete", "s3:Abort")) for a in actions_on(drop_id))
+    reports_actions = actions_on(reports_id)
+    assert {"s3:GetObject*", "s3:PutObject"} <= reports_actions
+    assert not any(a.startswith("s3:Delete") for a in reports_actions), "a rerun overwrites, never deletes"
+    sends = [s for s in statements if "ses:SendRawEmail" in _as_list(s["Action"])]
+    assert sends, "the weekly summary goes out through SES"
+    configuration_set = stack.get_logical_id(stack.mail.configuration_set.node.default_child)
+    sender = stack.get_logical_id(stack.mail.sender_identity.node.default_child)
+    send_resources = json.dumps([s["Resource"] for s in sends])
+    assert configuration_set in send_resources and sender in send_resources
+    assert "*" not in {r for s in sends for r in _as_list(s["Resource"]) if isinstance(r, str)}
 
 
 def test_ses_events_of_our_configuration_set_come_back_to_the_dunning_function(

@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from arcollect.entities import Invoice
 from arcollect.store.repositories import Invoices
 from tests.integration.conftest import invoke, load_event
@@ -15,7 +17,9 @@ from tests.integration.conftest import invoke, load_event
 REPORTS = os.environ["REPORTS_BUCKET"]
 
 
-def invoice(number: str, currency: str, open_amount: str, due: date, status: str = "open") -> Invoice:
+def invoice(
+    number: str, currency: str, open_amount: str, due: date, status: str = "open", paid: date | None = None
+) -> Invoice:
     return Invoice(
         customer_id="C-1",
         invoice_number=number,
@@ -25,6 +29,7 @@ def invoice(number: str, currency: str, open_amount: str, due: date, status: str
         invoice_date=date(2026, 9, 1),
         due_date=due,
         status=status,
+        paid_date=paid,
     )
 
 
@@ -34,13 +39,18 @@ def test_the_daily_tick_writes_kpis_as_of_its_scheduled_day(s3: Any) -> None:
     repository.save(invoice("INV-1", "EUR", "100.10", date(2026, 12, 1)))
     repository.save(invoice("INV-2", "EUR", "50.05", date(2026, 11, 1)))
     repository.save(invoice("INV-3", "USD", "70.00", date(2026, 8, 1)))
-    repository.save(invoice("INV-4", "USD", "999.00", date(2026, 8, 1), status="closed"))
+    # (paid on 2026-10-01: a report as of any later day has it closed)
+    repository.save(
+        invoice("INV-4", "USD", "999.00", date(2026, 8, 1), status="closed", paid=date(2026, 10, 1))
+    )
     # When the reports schedule fires on 2026-11-23
     tick = dict(load_event("scheduler_tick.json"), time="2026-11-23T05:00:00Z")
     result = invoke("reports", tick)
     # Then kpis.json lands under kpi/2026-11-23/ and latest/, amounts exact, per currency
-    assert result["written"] == ["kpi/2026-11-23/kpis.json", "latest/kpis.json"]
-    for key in result["written"]:
+    assert {"kpi/2026-11-23/kpis.json", "latest/kpis.json"} <= set(result["written"])
+    for name in ("kpi-report.xlsx", "summary.html", "summary.csv", "aging.csv", "forecast.csv"):
+        assert f"kpi/2026-11-23/{name}" in result["written"] and f"latest/{name}" in result["written"]
+    for key in ("kpi/2026-11-23/kpis.json", "latest/kpis.json"):
         document = json.loads(s3.get_object(Bucket=REPORTS, Key=key)["Body"].read())
         assert document["as_of"] == "2026-11-23"
         eur = document["by_currency"]["EUR"]
@@ -49,3 +59,38 @@ def test_the_daily_tick_writes_kpis_as_of_its_scheduled_day(s3: Any) -> None:
         usd = document["by_currency"]["USD"]
         assert (usd["ar_total"], usd["open_invoices"]) == ("70.00", 1)
         assert usd["aging"]["d91_plus"] == "70.00"
+
+
+def test_the_monthly_tick_reports_the_month_that_ended_and_weekly_emails_the_manager(s3: Any) -> None:
+    Invoices().save(invoice("INV-1", "EUR", "100.00", date(2026, 12, 1)))
+    policy = shipped_policy_text().replace(
+        "team:\n  collections-manager: {name: Collections Manager}",
+        "team:\n  collections-manager: {name: Morgan, email: morgan@seller.example}",
+    )
+    s3.put_object(Bucket=os.environ["DROP_BUCKET"], Key="config/dunning-policy.yaml", Body=policy.encode())
+    monthly = dict(
+        load_event("scheduler_tick.json"), time="2026-12-01T05:00:00Z", detail={"cadence": "monthly"}
+    )
+    assert invoke("reports", monthly)["as_of"] == "2026-11-30"
+    weekly = dict(
+        load_event("scheduler_tick.json"), time="2026-11-23T05:00:00Z", detail={"cadence": "weekly"}
+    )
+    first = invoke("reports", weekly)
+    again = invoke("reports", weekly)  # a repeated tick writes the same files, emails once
+    assert first["emailed"] == ["morgan@seller.example"] and again["emailed"] == []
+    assert first["written"] == again["written"]
+
+
+def test_a_run_on_demand_backfills_any_day_and_refuses_a_bad_one(s3: Any) -> None:
+    Invoices().save(invoice("INV-1", "EUR", "100.00", date(2026, 10, 1)))
+    result = invoke("reports", {"action": "run", "as_of": "2026-09-30", "cadence": "daily"})
+    document = json.loads(s3.get_object(Bucket=REPORTS, Key="kpi/2026-09-30/kpis.json")["Body"].read())
+    assert result["as_of"] == "2026-09-30" and document["by_currency"]["EUR"]["ar_current"] == "100.00"
+    with pytest.raises(Exception, match="not a date"):
+        invoke("reports", {"action": "run", "as_of": "30/09/2026"})
+
+
+def shipped_policy_text() -> str:
+    from arcollect.dunning.policy import SHIPPED_POLICY
+
+    return SHIPPED_POLICY.read_text(encoding="utf-8")

@@ -164,7 +164,17 @@ FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
         EnvVar.STAFF_CLIENT_ID,
         EnvVar.REPORTS_BUCKET,
     ),
-    FunctionName.REPORTS: (EnvVar.ENVIRONMENT_NAME, EnvVar.TABLE_NAME, EnvVar.REPORTS_BUCKET),
+    # The reports function also reads the policy in force (its team: who gets the weekly summary) and
+    # sends that email.
+    FunctionName.REPORTS: (
+        EnvVar.ENVIRONMENT_NAME,
+        EnvVar.TABLE_NAME,
+        EnvVar.REPORTS_BUCKET,
+        EnvVar.DROP_BUCKET,
+        EnvVar.SENDER_EMAIL,
+        EnvVar.SES_CONFIGURATION_SET,
+        EnvVar.PORTAL_BASE_URL,
+    ),
 }
 
 # The scheduled event the functions receive. EventBridge Scheduler's Lambda target sends whatever input
@@ -174,7 +184,19 @@ SCHEDULED_EVENT_SOURCE: Final = "aws.scheduler"
 SCHEDULED_EVENT_DETAIL_TYPE: Final = "Scheduled Event"
 
 
-def scheduled_event(*, execution_id: str, scheduled_time: str, schedule_arn: str) -> dict[str, object]:
+class ReportCadence:
+    """The reports function's three schedules, named in the scheduled event's ``detail.cadence``:
+    daily (as of the day), weekly (also emails the managers a summary), monthly (as of the month's end)."""
+
+    DAILY: Final = "daily"
+    WEEKLY: Final = "weekly"
+    MONTHLY: Final = "monthly"
+    ALL: Final = (DAILY, WEEKLY, MONTHLY)
+
+
+def scheduled_event(
+    *, execution_id: str, scheduled_time: str, schedule_arn: str, detail: dict[str, str] | None = None
+) -> dict[str, object]:
     """The input of a scheduled invocation (placeholders at synth time, values in the local stack)."""
     return {
         "version": "0",
@@ -185,5 +207,5 @@ def scheduled_event(*, execution_id: str, scheduled_time: str, schedule_arn: str
         "time": scheduled_time,
         "region": "",
         "resources": [schedule_arn],
-        "detail": {},
+        "detail": dict(detail or {}),
     }

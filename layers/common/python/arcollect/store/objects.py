@@ -68,8 +68,11 @@ class ObjectStore:
 
     def put_json(self, bucket: str, key: str, document: Any) -> None:
         body = json.dumps(document, indent=2, sort_keys=True, default=str).encode()
+        self.put_bytes(bucket, key, body, "application/json")
+
+    def put_bytes(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         try:
-            self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+            self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
         except ClientError as error:
             raise StoreError(f"writing s3://{bucket}/{key}: {error}") from error
         except BotoCoreError as error:

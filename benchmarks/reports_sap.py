@@ -1,0 +1,59 @@
+"""A KPI report over the whole SAP extract (244k documents, 234k payments) in one process: the time to
+compute every figure and render every file, and the peak memory, against the reports function's
+limits (15 minutes, 3,008 MB).
+
+A fresh interpreter loads the extract as ingest would store it (the table's contents: the report
+function reads them with one scan), notes its RSS (the baseline: the data itself, same run), then
+computes and renders the report as of four dates and reports the slowest and the peak RSS.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from benchmarks.datasets import REPO, datasets
+from benchmarks.report import bench
+
+LAMBDA_MEMORY_MB = 3008  # infra/constructs/reports.py
+LAMBDA_TIMEOUT_S = 900
+
+PROBE = """
+import json, resource, sys, time
+from datetime import date
+from benchmarks.datasets import as_stored, sap_extract_lines
+from arcollect.reports.activity import activity_figures
+from arcollect.reports.kpis import compute_kpis
+from arcollect.reports.outputs import render_report
+from arcollect.store.reports import ReportData
+
+invoices, payments = as_stored("".join(sap_extract_lines()).encode(), "sap-ar-extract")
+data = ReportData(invoices=invoices, payments=payments)
+loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+slowest = 0.0
+for as_of in (date(2017, 12, 31), date(2018, 6, 30), date(2018, 11, 15), date(2019, 3, 31)):
+    started = time.perf_counter()
+    document = compute_kpis(as_of=as_of, invoices=invoices, payments=payments, customers={})
+    document["activity"] = activity_figures(data, as_of=as_of, window_days=90)
+    files = render_report(document)
+    slowest = max(slowest, time.perf_counter() - started)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"documents": len(invoices), "loaded_kb": loaded, "peak_kb": peak, "seconds": slowest,
+                  "files": sorted(files)}))
+"""
+
+
+def run() -> None:
+    if datasets() is None:
+        print("# reports_sap: the shared datasets are not here (set ARCOLLECT_DATASETS)", file=sys.stderr)
+        return
+    env = {"PYTHONPATH": f"{REPO}:{REPO / 'layers' / 'common' / 'python'}", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, env=env, cwd=REPO
+    )
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["documents"] > 240_000, figures
+    bench("report_sap_seconds_per_as_of", figures["seconds"], "s", f"<{LAMBDA_TIMEOUT_S}")
+    bench("report_sap_peak_rss", figures["peak_kb"] / 1024, "MB", f"<{LAMBDA_MEMORY_MB}")
+    bench("report_sap_rss_of_the_data_baseline", figures["loaded_kb"] / 1024, "MB", "info")

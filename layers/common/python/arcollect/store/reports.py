@@ -1,0 +1,83 @@
+"""What a KPI report reads: the whole table once, sorted into its item types.
+
+A report is a manager's daily file, not a request: one scan (paged by DynamoDB, 1 MB at a time) is the
+cheapest way to read every invoice, payment and collections record, and it never touches the hot
+partitions of the sweep's index. The items are turned into the domain's values as they arrive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task
+from arcollect.store.dunning import SendLedgerItem
+from arcollect.store.models import (
+    ActivityItem,
+    CustomerItem,
+    DisputeItem,
+    InvoiceItem,
+    PaymentItem,
+    PromiseItem,
+    TableItem,
+    TaskItem,
+)
+from arcollect.store.portal import Dispute, dispute_from_item, promise_from_item
+from arcollect.store.repositories import (
+    _customer_from_item,
+    _invoice_from_item,
+    _payment_from_item,
+    _task_from_item,
+    _translated,
+)
+from arcollect.store.workspace import _activity_from_item
+
+
+@dataclass(frozen=True)
+class Touch:
+    """One dunning touch of one invoice (an email or a task of a policy step)."""
+
+    customer_id: str
+    invoice_number: str
+    step: str
+    at: datetime
+
+
+@dataclass
+class ReportData:
+    invoices: list[Invoice] = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+    customers: dict[str, Customer] = field(default_factory=dict)
+    tasks: list[Task] = field(default_factory=list)
+    promises: list[Promise] = field(default_factory=list)
+    disputes: list[Dispute] = field(default_factory=list)
+    activities: list[Activity] = field(default_factory=list)
+    touches: list[Touch] = field(default_factory=list)
+
+
+# Timeline kinds a report counts (the rest of the timeline stays out of memory).
+COUNTED_ACTIVITIES = frozenset({"email_delivery", "email_bounce"})
+
+
+class ReportReader:
+    @_translated
+    def read(self) -> ReportData:
+        data = ReportData()
+        for item in TableItem.scan():
+            if isinstance(item, InvoiceItem):
+                data.invoices.append(_invoice_from_item(item))
+            elif isinstance(item, PaymentItem):
+                data.payments.append(_payment_from_item(item))
+            elif isinstance(item, CustomerItem):
+                data.customers[item.customer_id] = _customer_from_item(item)
+            elif isinstance(item, TaskItem):
+                data.tasks.append(_task_from_item(item))
+            elif isinstance(item, PromiseItem):
+                data.promises.append(promise_from_item(item))
+            elif isinstance(item, DisputeItem):
+                data.disputes.append(dispute_from_item(item))
+            elif isinstance(item, ActivityItem) and item.kind in COUNTED_ACTIVITIES:
+                data.activities.append(_activity_from_item(item))
+            elif isinstance(item, SendLedgerItem):
+                data.touches.append(Touch(item.customer_id, item.invoice_number, item.step, item.reserved_at))
+        return data

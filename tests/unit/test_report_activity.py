@@ -1,0 +1,111 @@
+"""The collections-activity figures of a report, over its window, on a hand-made portfolio."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from arcollect.entities import Activity, Invoice, Payment, Promise, Task
+from arcollect.reports.activity import activity_figures, paid_dates
+from arcollect.store.portal import Dispute
+from arcollect.store.reports import ReportData, Touch
+
+AS_OF = date(2026, 3, 31)  # with a 30-day window: (2026-03-01, 2026-03-31]
+
+
+def at(day: int, month: int = 3) -> datetime:
+    return datetime(2026, month, day, 9, tzinfo=UTC)
+
+
+def invoice(number: str, amount: str = "100", **kw: object) -> Invoice:
+    return Invoice(
+        "C1", number, "EUR", Decimal(amount), Decimal(amount), date(2026, 2, 1), date(2026, 3, 1), **kw
+    )  # type: ignore[arg-type]
+
+
+def payment(pid: str, number: str, amount: str, day: date) -> Payment:
+    return Payment("C1", pid, day, Decimal(amount), "EUR", applied_amount=Decimal(amount), applied_to=number)
+
+
+def portfolio() -> ReportData:
+    promise = Promise("C1", "P", ("A",), date(2026, 3, 10), at(1), Decimal(100), "EUR")
+    return ReportData(
+        invoices=[invoice("A"), invoice("B"), invoice("C", paid_date=date(2026, 3, 20))],
+        # A is paid in two parts, the second 5 days after its reminder; B only partly.
+        payments=[
+            payment("p1", "A", "40", date(2026, 3, 8)),
+            payment("p2", "A", "60", date(2026, 3, 12)),
+            payment("p3", "B", "50", date(2026, 3, 9)),
+        ],
+        promises=[
+            replace(promise, status="kept", settled_at=at(14)),
+            promise.__class__(
+                **{**promise.__dict__, "promise_id": "Q", "status": "broken", "settled_at": at(15)}
+            ),
+            promise.__class__(
+                **{**promise.__dict__, "promise_id": "R", "status": "kept", "settled_at": at(1, 1)}
+            ),
+        ],
+        disputes=[
+            Dispute("C1", "D1", "B", "other", "", at(2), status="resolved_valid", resolved_at=at(6)),
+            Dispute("C1", "D2", "C", "other", "", at(20)),
+        ],
+        tasks=[
+            Task("C1", "t1", "call", "Call", at(2), status="done", assignee="ali", closed_at=at(3)),
+            Task("C2", "t2", "call", "Call", at(2), assignee="ali"),
+            Task("C3", "t3", "call", "Call", at(2), status="done", assignee="bo", closed_at=at(1, 1)),
+        ],
+        activities=[
+            Activity("C1", at(7), "a1", "email_delivery", "delivered"),
+            Activity("C1", at(7), "a2", "email_bounce", "bounced"),
+            Activity("C1", at(7, 1), "a3", "email_delivery", "delivered long ago"),
+        ],
+        touches=[
+            Touch("C1", "A", "reminder", at(7)),
+            Touch("C1", "B", "reminder", at(7)),
+            Touch("C1", "B", "firm", at(20)),
+            Touch("C1", "C", "agency#2", at(1)),
+        ],
+    )
+
+
+def test_the_activity_figures_count_what_happened_in_the_window() -> None:
+    figures = activity_figures(portfolio(), as_of=AS_OF, window_days=30)
+    # Settled in the window (Mar 1 < day <= Mar 31): P kept, Q broken (R was settled in January).
+    assert (figures["promises_kept"], figures["promises_broken"], figures["promise_kept_rate"]) == (
+        1,
+        1,
+        "0.50",
+    )
+    assert (figures["disputes_opened"], figures["disputes_resolved"]) == (2, 1)
+    assert figures["dispute_average_age_days"] == "4.0"
+    # The agency#2 touch of Mar 1 is outside (the start is exclusive): 3 touches, 1 customer, 2 invoices.
+    assert (figures["touches"], figures["touches_per_customer"], figures["touches_per_invoice"]) == (
+        3,
+        "3.00",
+        "1.50",
+    )
+    assert (figures["emails_delivered"], figures["emails_bounced"]) == (1, 1)
+    assert figures["collector_productivity"] == {
+        "ali": {"tasks_completed": 1, "tasks_per_day": "0.03", "accounts": 2},
+    }  # bo's only task was done in January: not in this window
+    # reminder: A (paid in full Mar 12, 5 days after) and B (never paid in full); firm: B.
+    assert figures["step_effectiveness"] == {
+        "firm": {"invoices": 1, "paid_within_7_days": 0, "share": "0.00"},
+        "reminder": {"invoices": 2, "paid_within_7_days": 1, "share": "0.50"},
+    }
+
+
+def test_an_invoice_is_paid_when_its_payments_reach_its_amount_else_on_the_erps_paid_date() -> None:
+    data = portfolio()
+    assert paid_dates(data.invoices, data.payments) == {
+        ("C1", "A"): date(2026, 3, 12),
+        ("C1", "C"): date(2026, 3, 20),
+    }
+
+
+def test_an_empty_table_gives_nulls_not_errors() -> None:
+    figures = activity_figures(ReportData(), as_of=AS_OF, window_days=90)
+    assert figures["promise_kept_rate"] is None and figures["touches_per_customer"] is None
+    assert figures["collector_productivity"] == {} and figures["step_effectiveness"] == {}

@@ -170,9 +170,12 @@ def test_a_report_lands_in_s3_and_in_the_fetched_folder(
     local_stack: RunningStack, ingested: dict[str, dict[str, Any]]
 ) -> None:
     result = local_stack.json("tick", "reports", "--at", "2026-11-03T05:00:00Z")
-    assert result["written"] == ["kpi/2026-11-03/kpis.json", "latest/kpis.json"]
+    files = ("kpis.json", "kpi-report.xlsx", "summary.html", "summary.csv", "aging.csv", "forecast.csv")
+    for name in files:
+        assert f"kpi/2026-11-03/{name}" in result["written"] and f"latest/{name}" in result["written"]
     target = local_stack.workdir / "fetched"
     local_stack.arcollect("reports", "fetch", "--to", str(target))
+    assert all((target / name).is_file() for name in files)
     kpis = json.loads((target / "kpis.json").read_text())
     assert kpis["as_of"] == "2026-11-03"
     assert kpis["by_currency"], "the generated company has open receivables"

@@ -13,8 +13,11 @@ from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from arcollect.clock import format_instant
-from arcollect.contract import Output
+from arcollect.contract import DIGEST_HOUR_UTC, Output
+from arcollect.store.dunning import DunningStore
 from arcollect.store.repositories import Tasks
 from arcollect.store.workspace import WorkspaceStore
 from arcollect_cli.links import portal_link
@@ -28,10 +31,19 @@ REPORTS_HOUR = 5
 ERP_FILES_HOUR = 6
 
 
+# The order the ERP's files of one day are loaded in: masters first, then invoices, so that the day's
+# payments find them.
+FILE_ORDER = {"customers": 0, "invoices": 1, "payments": 2}
+
+# Progress bars on standard error, beside the progress lines; plain lines when it is not a terminal.
+_CONSOLE = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
 @dataclass
 class DemoStats:
     files: int = 0
     rows: Counter[str] = field(default_factory=Counter)
+    hours: int = 0
     ticks: int = 0
     reminders: int = 0
 
@@ -44,7 +56,18 @@ def _ingest(target: Target, stats: DemoStats, path: Path, kind: str) -> dict[str
     return result
 
 
-def run_demo(root: Path, *, serve: bool, customers: int, months: int, days: int, seed: int) -> int:
+def run_demo(
+    root: Path,
+    *,
+    serve: bool,
+    customers: int,
+    months: int,
+    days: int,
+    seed: int,
+    every_hour: bool = False,
+) -> int:
+    """Start the local stack, generate a company, ingest its files, simulate ``days`` of schedules, print
+    a summary and serve the portal. Returns the exit code."""
     from arcollect_cli.generate import generate_company
     from arcollect_cli.local.stack import LocalStack
 
@@ -70,8 +93,7 @@ def run_demo(root: Path, *, serve: bool, customers: int, months: int, days: int,
 
         progress("ingesting the ERP's files through the drop bucket")
         initial = [f for f in manifest["files"] if date.fromisoformat(f["arrives_on"]) <= as_of]
-        order = {"customers": 0, "invoices": 1, "payments": 2}
-        for entry in sorted(initial, key=lambda f: order[f["kind"]]):
+        for entry in sorted(initial, key=lambda f: FILE_ORDER[f["kind"]]):
             result = _ingest(target, stats, company / entry["path"], entry["kind"])
             progress(
                 f"  {entry['path']}: {result.get('accepted', 0)} accepted, "
@@ -84,30 +106,15 @@ def run_demo(root: Path, *, serve: bool, customers: int, months: int, days: int,
             if day > as_of:
                 arrivals.setdefault(day, []).append(entry)
 
-        outbox = Path(target.outputs["Local"]["Outbox"])
-        progress(f"simulating {days} days from {as_of + timedelta(days=1)}: hourly dunning, daily reports")
-        last_report: Any = None
-        for offset in range(1, days + 1):
-            day = as_of + timedelta(days=offset)
-            for hour in range(24):
-                at = datetime.combine(day, clock_time(hour), tzinfo=UTC)
-                if hour == ERP_FILES_HOUR:
-                    # The ERP's nightly export: new invoices first, so that the day's payments find them.
-                    for entry in sorted(arrivals.get(day, []), key=lambda f: order[f["kind"]]):
-                        _ingest(target, stats, company / entry["path"], entry["kind"])
-                if hour == REPORTS_HOUR:
-                    last_report = target.tick(FUNCTION_OUTPUTS["reports"], format_instant(at))
-                result = target.tick(FUNCTION_OUTPUTS["dunning"], format_instant(at))
-                stats.ticks += 1
-                if result.get("fanned_out"):
-                    # The sweep handed customers to the dunning queue: let the workers finish first.
-                    target.wait_until_drained(Output.DUNNING_QUEUE_URL)
-                stats.reminders = len(list(outbox.glob("*.eml")))
-            if offset % 10 == 0 or offset == days:
-                progress(
-                    f"  day {offset}/{days} ({day}): {stats.reminders} reminders so far, "
-                    f"{stats.files} files ingested"
-                )
+        progress(
+            f"simulating {days} days from {as_of + timedelta(days=1)}: the ERP's daily files, daily "
+            + (
+                "reports and hourly dunning ticks"
+                if every_hour
+                else "reports, and the dunning ticks that can act"
+            )
+        )
+        last_report = _simulate(target, stats, company, as_of, days, arrivals, every_hour=every_hour)
 
         reports_dir = root / ".local" / "reports"
         shutil.rmtree(reports_dir, ignore_errors=True)
@@ -117,7 +124,10 @@ def run_demo(root: Path, *, serve: bool, customers: int, months: int, days: int,
         )
         print("\n".join(f"  {line}" for line in stack.staff_sign_in()), file=sys.stdout, flush=True)
         if serve:
-            progress("serving the portal until Ctrl-C (other arcollect commands work meanwhile)")
+            progress(
+                f"serving the portal {target.output(Output.PORTAL_URL)} until Ctrl-C, "
+                f"{time.monotonic() - started:.0f} s after the start (other commands work meanwhile)"
+            )
             import signal
 
             for signum in (signal.SIGINT, signal.SIGTERM):
@@ -126,6 +136,63 @@ def run_demo(root: Path, *, serve: bool, customers: int, months: int, days: int,
     finally:
         stack.stop()
     return 0
+
+
+def _simulate(
+    target: Target,
+    stats: DemoStats,
+    company: Path,
+    as_of: date,
+    days: int,
+    arrivals: dict[date, list[dict[str, Any]]],
+    *,
+    every_hour: bool,
+) -> Any:
+    """Run the schedules hour by hour, as EventBridge Scheduler would, and return the last report.
+
+    Every hour is an hourly dunning tick on AWS. A tick acts only on what the sparse index says is due by
+    then, so an hour with nothing due changes nothing but the run register, and is skipped unless
+    ``every_hour``: after each tick the index's earliest next look says which hour acts next. The reports
+    hour and the files' hour (also the digests' hour) always run.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    target.bind_table()
+    index = DunningStore()
+    outbox = Path(target.outputs["Local"]["Outbox"])
+    next_due = index.next_due_at()
+    last_report: Any = None
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=_CONSOLE, transient=False) as bar:
+        hours = bar.add_task("simulated hours", total=days * 24)
+        for offset in range(1, days + 1):
+            day = as_of + timedelta(days=offset)
+            for hour in range(24):
+                at = datetime.combine(day, clock_time(hour), tzinfo=UTC)
+                bar.update(hours, advance=1, description=f"day {offset}/{days} {at:%a %d %b %H}:00")
+                scheduled = hour in (REPORTS_HOUR, ERP_FILES_HOUR, DIGEST_HOUR_UTC)
+                if hour == ERP_FILES_HOUR:
+                    # The ERP's nightly export: new invoices first, so that the day's payments find them.
+                    for entry in sorted(arrivals.get(day, []), key=lambda f: FILE_ORDER[f["kind"]]):
+                        _ingest(target, stats, company / entry["path"], entry["kind"])
+                    next_due = index.next_due_at()  # the files may have brought something due at once
+                if hour == REPORTS_HOUR:
+                    last_report = target.tick(FUNCTION_OUTPUTS["reports"], format_instant(at))
+                stats.hours += 1
+                if not (every_hour or scheduled or (next_due is not None and next_due <= at)):
+                    continue
+                result = target.tick(FUNCTION_OUTPUTS["dunning"], format_instant(at))
+                stats.ticks += 1
+                if result.get("fanned_out"):
+                    # The sweep handed customers to the dunning queue: let the workers finish first.
+                    target.wait_until_drained(Output.DUNNING_QUEUE_URL)
+                next_due = index.next_due_at()
+            stats.reminders = sum(1 for _ in outbox.glob("*.eml"))
+            bar.console.print(
+                f"arcollect:   day {offset}/{days} ({day}): {stats.reminders} emails so far, "
+                f"{stats.files} files ingested, {stats.ticks} dunning ticks"
+            )
+    return last_report
 
 
 def _default_as_of() -> date:
@@ -164,7 +231,12 @@ def _print_summary(
         f"  files ingested:    {stats.files} ({stats.rows['rows_read']} rows: "
         f"{stats.rows['accepted']} accepted, "
         f"{stats.rows['rejected']} rejected with reasons, {stats.rows['unchanged']} unchanged)",
-        f"  dunning ticks:     {stats.ticks}",
+        f"  dunning ticks:     {stats.ticks}"
+        + (
+            f" of {stats.hours} simulated hours (nothing was due in the others)"
+            if stats.ticks < stats.hours
+            else ""
+        ),
         f"  emails sent:       {len(emails)} (in {target.outputs['Local']['Outbox']})",
         f"  tasks created:     {sum(tasks.values())}" + (f" ({by_kind})" if by_kind else ""),
         f"  open worklists:    {sum(worklists.values())}" + (f" ({open_by})" if open_by else ""),

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import socket
 import threading
 import time
@@ -37,8 +38,9 @@ import boto3
 from arcollect.contract import FunctionName, Output, TableSchema
 from arcollect_cli.lambda_runtime import LambdaContext, load_handler
 from arcollect_cli.local.apigateway import proxy_event, response_parts
-from arcollect_cli.local.emulator import patch_moto
+from arcollect_cli.local.emulator import emulator_application, patch_moto
 from arcollect_cli.local.spec import REGION, LocalSpec, QueueSpec
+from arcollect_cli.local.transport import serve_in_process
 
 log = logging.getLogger("arcollect.local")
 
@@ -102,6 +104,7 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address=self.host, port=aws_port, verbose=False)
         self._moto.start()
         patch_moto()
+        self._stop_in_process = serve_in_process(self.endpoints.aws, emulator_application())
         os.environ.update(
             {
                 "AWS_ENDPOINT_URL": self.endpoints.aws,
@@ -130,6 +133,9 @@ class LocalStack:
         # One process hosts all four functions, so it carries the union of their environments.
         for variables in environment.values():
             os.environ.update(variables)
+        # The outbox holds what this emulator's SES accepted: mail of an earlier run (whose emulator and
+        # table are gone) would be counted as this run's.
+        shutil.rmtree(self.outbox_dir, ignore_errors=True)
         self.outbox_dir.mkdir(parents=True, exist_ok=True)
         # What the functions print (Powertools' JSON logs, EMF metrics) goes where CloudWatch would have it.
         (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
@@ -191,6 +197,7 @@ class LocalStack:
             server.shutdown()
         for thread in self._threads:
             thread.join(timeout=5)
+        self._stop_in_process()
         self._moto.stop()
         self._function_log.close()
         outputs_file = self.state_dir / "outputs.json"

@@ -13,6 +13,8 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
 
 from arcollect.contract import Output
@@ -406,3 +408,131 @@ def test_on_aws_an_empty_queue_must_stay_empty_for_the_settle_time(sqs: Any) -> 
         sleep=sleep,
     )
     assert now[0] == 60
+
+
+# -- index range conditions answered by bisection -----------------------------------------------------
+
+_RANKS = st.text(
+    alphabet=st.sampled_from(["a", "b", "B", "0", "9", "é", "ß", "日", "#", "-", " "]), min_size=1, max_size=4
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    ranks=st.lists(st.tuples(st.sampled_from(["G1", "G2"]), _RANKS), min_size=0, max_size=25),
+    comparison=st.sampled_from(["=", "<", "<=", ">", ">=", "BETWEEN", "begins_with"]),
+    bounds=st.tuples(_RANKS, _RANKS),
+    forward=st.booleans(),
+)
+def test_an_index_range_condition_keeps_exactly_the_items_dynamodb_keeps(
+    dynamodb: Any, ranks: list[tuple[str, str]], comparison: str, bounds: tuple[str, str], forward: bool
+) -> None:
+    # Given items in two index partitions (and one outside the index), written afresh each example
+    for page in dynamodb.get_paginator("scan").paginate(TableName=TABLE):
+        for item in page["Items"]:
+            dynamodb.delete_item(TableName=TABLE, Key={"pk": item["pk"], "sk": item["sk"]})
+    for number, (group, rank) in enumerate(ranks):
+        put(dynamodb, f"P{number:02d}", "S", g=group, r=rank)
+    put(dynamodb, "P99", "S", g="G1")
+    low, high = sorted(bounds)
+    condition = {
+        "BETWEEN": "g = :g AND r BETWEEN :low AND :high",
+        "begins_with": "g = :g AND begins_with(r, :low)",
+    }.get(comparison, f"g = :g AND r {comparison} :low")
+    values = {":g": {"S": "G1"}, ":low": {"S": low}}
+    if comparison == "BETWEEN":
+        values[":high"] = {"S": high}
+    # When the index is queried with the range condition
+    response = dynamodb.query(
+        TableName=TABLE,
+        IndexName="gsi",
+        KeyConditionExpression=condition,
+        ExpressionAttributeValues=values,
+        ScanIndexForward=forward,
+    )
+    # Then the items are those DynamoDB keeps, in its order: range key by code point, then table key
+    keep = {
+        "=": lambda r: r == low,
+        "<": lambda r: r < low,
+        "<=": lambda r: r <= low,
+        ">": lambda r: r > low,
+        ">=": lambda r: r >= low,
+        "BETWEEN": lambda r: low <= r <= high,
+        "begins_with": lambda r: r.startswith(low),
+    }[comparison]
+    expected = sorted(
+        (rank, f"P{number:02d}") for number, (group, rank) in enumerate(ranks) if group == "G1" and keep(rank)
+    )
+    if not forward:
+        expected.reverse()
+    assert [(i["r"]["S"], i["pk"]["S"]) for i in response["Items"]] == expected
+    assert response["Count"] == len(expected)
+
+
+# -- attribute values written into responses directly ---------------------------------------------------
+
+_TEXT = st.text(max_size=6)
+_NAMES = st.text(min_size=1, max_size=6)  # DynamoDB refuses empty attribute names
+_SCALARS = st.one_of(
+    st.builds(lambda v: {"S": v}, _TEXT),
+    st.builds(lambda v: {"N": str(v)}, st.integers(-(10**12), 10**12)),
+    st.builds(lambda v: {"N": v}, st.sampled_from(["0.5", "-1.25", "1E+3", "123456789.000001"])),
+    st.builds(lambda v: {"B": v}, st.binary(max_size=6)),
+    st.builds(lambda v: {"SS": v}, st.lists(_TEXT, min_size=1, max_size=3, unique=True)),
+    st.builds(
+        lambda v: {"NS": [str(n) for n in v]}, st.lists(st.integers(), min_size=1, max_size=3, unique=True)
+    ),
+    st.builds(
+        lambda v: {"BS": v}, st.lists(st.binary(min_size=1, max_size=4), min_size=1, max_size=3, unique=True)
+    ),
+    st.just({"NULL": True}),
+    st.builds(lambda v: {"BOOL": v}, st.booleans()),
+)
+_ATTRIBUTE_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.builds(lambda v: {"L": v}, st.lists(inner, max_size=3)),
+        st.builds(lambda v: {"M": v}, st.dictionaries(_NAMES, inner, max_size=3)),
+    ),
+    max_leaves=8,
+)
+
+
+def _serialized(operation: str, result: dict[str, Any], *, shape_walk: bool) -> Any:
+    """moto's response body for ``result`` (a backend result in moto's plain form, binary as bytes),
+    through the local stack's direct writing of attribute values or through moto's shape walk."""
+    from moto.core.serialize import BaseJSONSerializer, XFormedAttributePicker, get_serializer_class
+    from moto.core.utils import get_service_model
+
+    model = get_service_model("dynamodb")
+    serializer = get_serializer_class("dynamodb", model.protocol)(
+        operation_model=model.operation_model(operation),
+        pretty_print=False,
+        value_picker=XFormedAttributePicker(),
+    )
+    if not shape_walk:
+        return json.loads(serializer.serialize(result)["body"])
+    structure, mapping = BaseJSONSerializer._arcollect_shape_walk  # type: ignore[attr-defined]
+    direct = BaseJSONSerializer._serialize_type_structure, BaseJSONSerializer._serialize_type_map
+    BaseJSONSerializer._serialize_type_structure, BaseJSONSerializer._serialize_type_map = structure, mapping
+    try:
+        return json.loads(serializer.serialize(result)["body"])
+    finally:
+        BaseJSONSerializer._serialize_type_structure, BaseJSONSerializer._serialize_type_map = direct
+
+
+@settings(max_examples=150, deadline=None)
+@given(items=st.lists(st.dictionaries(_NAMES, _ATTRIBUTE_VALUES, min_size=1, max_size=4), max_size=3))
+def test_attribute_values_are_written_exactly_as_motos_shape_walk_writes_them(
+    items: list[dict[str, Any]],
+) -> None:
+    patch_moto()
+    # Given backend results carrying every type of attribute value, nested
+    query = {"Items": items, "Count": len(items), "ScannedCount": len(items)}
+    get = {"Item": items[0]} if items else {}
+    transact = {"Responses": [{"Item": item} for item in items]}
+    for operation, result in (("Query", query), ("GetItem", get), ("TransactGetItems", transact)):
+        # Then the response body is the same, value for value
+        assert _serialized(operation, result, shape_walk=False) == _serialized(
+            operation, result, shape_walk=True
+        )

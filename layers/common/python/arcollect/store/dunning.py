@@ -330,6 +330,17 @@ class DunningStore:
         return DueWork(invoices, customers, read, profiles, snapshots)
 
     @_translated
+    def next_due_at(self) -> datetime | None:
+        """The earliest next look in the sparse index (None when nothing waits): the first sweep that
+        can act is the first one at or after it. One item read per shard."""
+        earliest: str | None = None
+        for shard in keys.all_next_action_shards():
+            for item in TableItem.by_next_action.query(shard, limit=1, scan_index_forward=True):
+                if item.next_action_at and (earliest is None or item.next_action_at < earliest):
+                    earliest = item.next_action_at
+        return parse_instant(earliest, what="next_action_at") if earliest else None
+
+    @_translated
     def customers(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
         wanted = {(keys.customer_pk(c), PROFILE_SK) for c in customer_ids}
         if not wanted:

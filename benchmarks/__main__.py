@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import cold_start, dunning_sweep, ingest_parse, ingest_sap, ingest_writes, reports_sap
+from benchmarks import (
+    cold_start,
+    dunning_sweep,
+    first_request,
+    ingest_parse,
+    ingest_sap,
+    ingest_writes,
+    reports_sap,
+)
 
 
 def main() -> int:
-    for benchmark in (cold_start, ingest_parse, ingest_writes, dunning_sweep, ingest_sap, reports_sap):
+    for benchmark in (
+        cold_start,
+        first_request,
+        ingest_parse,
+        ingest_writes,
+        dunning_sweep,
+        ingest_sap,
+        reports_sap,
+    ):
         print(
             f"# {benchmark.__name__}: {benchmark.__doc__.strip().splitlines()[0]}",
             file=sys.stderr,

@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arcollect.clock import parse_instant
@@ -27,6 +25,7 @@ from arcollect.dunning.delivery import Pacer, RunReport, Services
 from arcollect.dunning.email_events import handle_email_event
 from arcollect.dunning.policy import load_policies
 from arcollect.dunning.sweep import parse_work, plan_as_dict, preview, run_sweep, work_customers
+from arcollect.events import read_eventbridge
 from arcollect.observability import logger, metrics, tracer
 from arcollect.portal.links import portal_link
 from arcollect.settings import get_settings
@@ -37,8 +36,6 @@ from arcollect.store.queues import WorkQueue
 from arcollect.store.repositories import Activities, SweepRuns
 from arcollect.store.secrets import link_signing_key
 from arcollect.store.workspace import WorkspaceStore
-from arcollect.workspace.digest import send_digests
-from arcollect.workspace.services import Workspace
 
 settings = get_settings()
 bind_table(settings.require("table_name"))
@@ -76,6 +73,10 @@ def services(now_for_links: Any) -> Services:
 
 
 def _digests(at: datetime) -> dict[str, Any]:
+    # Only the morning tick sends digests: the worklist machinery is imported for it, not at cold start.
+    from arcollect.workspace.digest import send_digests
+    from arcollect.workspace.services import Workspace
+
     policies = load_policies(objects, settings.drop_bucket)
     sender = settings.require("sender_email")
     workspace = Workspace(policies=lambda: policies, mailer=mailer, sender=sender, store=store)
@@ -127,7 +128,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return {"at": at.isoformat(), "customers": [plan_as_dict(plan) for plan in plans]}
     if event.get("action") == "digest":
         return _digests(parse_instant(str(event.get("at") or ""), what="at"))
-    envelope = parse(event=event, model=EventBridgeModel)
+    envelope = read_eventbridge(event)
     if envelope.source == SES_SOURCE:
         outcome = handle_email_event(
             dict(envelope.detail), timeline=timeline, feedback=store, received_at=envelope.time

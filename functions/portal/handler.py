@@ -4,25 +4,23 @@ this module only wires the Portal to its AWS dependencies and hands every reques
 from __future__ import annotations
 
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from arcollect.dunning.policy import PolicySet, load_policies
 from arcollect.observability import logger, metrics, tracer
 from arcollect.portal.services import Portal
 from arcollect.portal.web import build_app
-from arcollect.portal.web.staff import StaffConsole
 from arcollect.settings import get_settings
 from arcollect.store import bind_table
-from arcollect.store.identity import CognitoDirectory
 from arcollect.store.mail import SesMailer
 from arcollect.store.objects import ObjectStore
-from arcollect.store.portal import PortalObjects
 from arcollect.store.secrets import link_signing_key
-from arcollect.store.staff import StaffSessionStore
-from arcollect.workspace.services import Workspace
+
+if TYPE_CHECKING:
+    from arcollect.dunning.policy import PolicySet
+    from arcollect.portal.web.staff import StaffConsole
 
 settings = get_settings()
 bind_table(settings.require("table_name"))
@@ -36,6 +34,9 @@ def link_key() -> bytes:
 
 
 def policies() -> PolicySet:
+    """The policy in force (promise limits, dispute routing): read when an action needs it."""
+    from arcollect.dunning.policy import load_policies
+
     return load_policies(objects, settings.drop_bucket)
 
 
@@ -60,6 +61,12 @@ def portal_at(base_url: str) -> Portal:
 
 def staff_console() -> StaffConsole | None:
     """The staff console under /staff when the stack has a staff user pool (else /staff answers 503)."""
+    from arcollect.portal.web.staff import StaffConsole
+    from arcollect.store.identity import CognitoDirectory
+    from arcollect.store.portal import PortalObjects
+    from arcollect.store.staff import StaffSessionStore
+    from arcollect.workspace.services import Workspace
+
     if not settings.staff_user_pool_id:
         return None
     workspace = Workspace(
@@ -76,7 +83,8 @@ def staff_console() -> StaffConsole | None:
     )
 
 
-app = build_app(portal_at, environment_name=settings.environment_name, staff=staff_console())
+# The staff console is made on the first request under /staff, with the resolver that serves it.
+app = build_app(portal_at, environment_name=settings.environment_name, staff=staff_console)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -13,12 +13,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arcollect.contract import ReportCadence
 from arcollect.dunning.policy import load_policies
+from arcollect.events import read_eventbridge
 from arcollect.observability import logger, metrics, tracer
 from arcollect.reports.publish import as_of_for, run_report
 from arcollect.settings import get_settings
@@ -78,7 +77,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         except ValueError:
             raise ReportRequestError(f"as_of {event.get('as_of')!r} is not a date (YYYY-MM-DD)") from None
         return _run(as_of, _cadence(event.get("cadence")))
-    tick = parse(event=event, model=EventBridgeModel)
+    tick = read_eventbridge(event)
     cadence = _cadence((tick.detail or {}).get("cadence"))
     # The report is "as of" the scheduled day: a late or repeated tick reproduces the same report.
     return _run(as_of_for(cadence, tick.time.date()), cadence)

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from arcollect.dunning.delivery import promise_to_pay
 from arcollect.dunning.email_events import handle_email_event
 from arcollect.dunning.engine import Outcome
+from arcollect.dunning.promises import promise_to_pay
 from arcollect.dunning.sweep import preview
 from arcollect.entities import Promise
 from arcollect.store.dunning import DunningStore

@@ -6,7 +6,7 @@ import csv
 import io
 import os
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -15,8 +15,8 @@ import boto3
 import pytest
 
 from arcollect.dunning.calendar import Calendar
-from arcollect.dunning.delivery import promise_to_pay
 from arcollect.dunning.policy import shipped_policy
+from arcollect.dunning.promises import promise_to_pay
 from arcollect.entities import Promise
 from arcollect.portal.links import LinkExpired, LinkInvalid, sign_token
 from arcollect.portal.services import (
@@ -146,6 +146,19 @@ def test_revoking_ends_older_links_and_sessions_but_not_newer_links(portal: Port
     assert any(a.kind == "links_revoked" for a in World().timeline("C-1"))
     with pytest.raises(NotFound):
         portal.revoke_links("C-404", now=NOW)
+
+
+def test_a_revocation_in_the_same_second_as_a_link_tells_before_from_after(portal: Portal) -> None:
+    # Given links issued at 12:00:00.300 and at 12:00:00.700, and a revocation stored at .500 between
+    # them (the flaky end-to-end run: link and revocation in one second, the revocation stored whole)
+    second = datetime(2026, 11, 3, 12, 0, 0, tzinfo=UTC)
+    before = sign_token("C-1", key=key(), now=second + timedelta(milliseconds=300))
+    after = sign_token("C-1", key=key(), now=second + timedelta(milliseconds=700))
+    portal.revoke_links("C-1", now=second + timedelta(milliseconds=500))
+    # Then the link issued before the revocation is refused, and the one issued after it opens
+    with pytest.raises(LinkRevoked):
+        portal.open_link(before, now=second + timedelta(seconds=1))
+    assert portal.open_link(after, now=second + timedelta(seconds=1)).customer_id == "C-1"
 
 
 def test_sessions_are_stored_by_digest_with_a_ttl(portal: Portal) -> None:

@@ -158,19 +158,35 @@ def test_totals_count_credit_notes_negative_and_status_has_an_order() -> None:
 def test_a_token_carries_its_issue_time() -> None:
     claims = read_token(sign_token("C-1", key=KEY, now=NOW, days=7), key=KEY, now=NOW)
     assert claims.customer_id == "C-1"
-    assert claims.issued_at == NOW.replace(microsecond=0)
+    assert claims.issued_at == NOW.replace(microsecond=NOW.microsecond // 1000 * 1000)
     assert claims.expires_at == NOW + timedelta(days=7)
     with pytest.raises(LinkExpired):
         read_token(sign_token("C-1", key=KEY, now=NOW, days=7), key=KEY, now=NOW + timedelta(days=7))
     assert verify_token(sign_token("C-1", key=KEY, now=NOW), key=KEY, now=NOW) == "C-1"
 
 
-def test_revocation_compares_issue_time_and_fails_closed_within_the_second() -> None:
-    claims = read_token(sign_token("C-1", key=KEY, now=NOW), key=KEY, now=NOW)
+def test_revocation_compares_issue_time_to_the_millisecond_and_fails_closed_within_it() -> None:
+    # Given a link issued at 12:00:00.300 (the clock controlled: no wall time involved)
+    issued = datetime(2026, 12, 6, 12, 0, 0, 300_000, tzinfo=UTC)
+    claims = read_token(sign_token("C-1", key=KEY, now=issued), key=KEY, now=issued)
     assert not claims.revoked_by(None)
-    assert claims.revoked_by(NOW + timedelta(minutes=1))
-    assert claims.revoked_by(NOW + timedelta(milliseconds=1))
-    assert not claims.revoked_by(NOW - timedelta(seconds=1))
+    # Then a revocation later in the same second ends it, as does one in the same millisecond
+    assert claims.revoked_by(issued + timedelta(milliseconds=400))
+    assert claims.revoked_by(issued + timedelta(microseconds=500))
+    assert claims.revoked_by(issued)
+    assert claims.revoked_by(issued + timedelta(minutes=1))
+    # And a revocation earlier in the same second does not: the link was issued after it
+    assert not claims.revoked_by(issued - timedelta(milliseconds=200))
+    assert not claims.revoked_by(issued - timedelta(seconds=1))
+
+
+def test_a_whole_second_token_is_ended_by_a_revocation_in_its_second() -> None:
+    # A token from before millisecond issue times: "i" in whole seconds
+    second = int(datetime(2026, 12, 6, 12, 0, 0, tzinfo=UTC).timestamp())
+    old = _token({"c": "C-1", "e": second + 86_400, "i": second})
+    claims = read_token(old, key=KEY, now=datetime(2026, 12, 6, 12, 0, 1, tzinfo=UTC))
+    assert claims.revoked_by(datetime(2026, 12, 6, 12, 0, 0, 100_000, tzinfo=UTC))
+    assert not claims.revoked_by(datetime(2026, 12, 6, 11, 59, 59, 999_000, tzinfo=UTC))
 
 
 def _token(claims: dict[str, object], key: bytes = KEY) -> str:

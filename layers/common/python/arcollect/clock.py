@@ -28,6 +28,13 @@ def format_instant(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def format_instant_ms(value: datetime) -> str:
+    """UTC ISO-8601 with a ``Z``, to the millisecond: for instants compared finer than a second (when a
+    customer's links were revoked)."""
+    utc = value.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
 def anniversary_in(since: date, year: int) -> date:
     """The anniversary of ``since`` in ``year`` (29 February falls on 28 February in common years)."""
     try:

@@ -19,9 +19,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
+if TYPE_CHECKING:
+    import holidays
 
 __all__ = ["Calendar", "SendWindow", "WindowError", "resolve_zone"]
 
@@ -207,6 +209,9 @@ class Calendar:
             return None
         table = self._tables.get((code, year))
         if table is None:
+            # Imported on the first holiday lookup: its calendars cost a cold start about 15 ms.
+            import holidays
+
             try:
                 # expand=False: a lookup outside ``year`` must not silently grow the cached table;
                 # language="en_US": otherwise names follow the process locale (LANG).

@@ -614,15 +614,4 @@ def _reach(kind: str) -> Reach:
     return Reach.ANY if kind == CHECK_IN else Reach.DUNNING
 
 
-def promise_to_pay(
-    promise: Promise, *, policies: PolicySet, calendar: Calendar, zone_name: str | None
-) -> datetime:
-    """When a promise's invoices are next looked at: the day after the promised date plus grace."""
-    from arcollect.dunning.calendar import resolve_zone
-
-    zone, _ = resolve_zone(zone_name, policies.settings.time_zone)
-    end = promise.promised_until + timedelta(days=policies.settings.promise_grace_days + 1)
-    return calendar.day_start(end, zone)
-
-
 __all__ = ["LEASE", "Outcome", "Pacer", "RunReport", "Services", "carry_out", "process_customer"]

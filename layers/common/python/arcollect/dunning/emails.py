@@ -23,12 +23,13 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import yaml
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+if TYPE_CHECKING:
+    from jinja2 import Environment, Template
 
+from arcollect import yamldoc
 from arcollect.clock import format_instant
 from arcollect.entities import Customer, Invoice
 
@@ -329,7 +330,10 @@ def _web_url(url: str | None) -> str | None:
 
 @cache
 def _environment() -> Environment:
-    """The Jinja2 environment for the layouts, built on first use and kept for the process."""
+    """The Jinja2 environment for the layouts, built on first use and kept for the process (Jinja2 is
+    imported then too: a tick with nothing to send never pays for it)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
@@ -348,7 +352,7 @@ def _compiled(source: str) -> Template:
 @cache
 def _wording() -> dict[str, Any]:
     """``wording.yaml``, checked: every language has every template's subject, intro and closing."""
-    document = yaml.safe_load(WORDING_FILE.read_text(encoding="utf-8"))
+    document = yamldoc.safe_load(WORDING_FILE.read_text(encoding="utf-8"))
     problems: list[str] = []
     if set(document.get("accents", {})) != TEMPLATES:
         problems.append("accents must name every template")

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import yaml
 
+from arcollect import yamldoc
 from arcollect.contract import DropPrefix
 from arcollect.entities import Customer, DisputeReason, Invoice
 
@@ -607,7 +608,7 @@ def _disputes(problems: _Problems, value: Any) -> DisputeRouting:
 def parse_policy(text: str, *, source: str) -> PolicySet:
     """Read and validate a policy file; PolicyError lists every problem with the key that holds it."""
     try:
-        document = yaml.safe_load(text)
+        document = yamldoc.safe_load(text)
     except yaml.YAMLError as error:
         raise PolicyError(f"{source}: not valid YAML: {error}") from error
     problems = _Problems()

@@ -45,6 +45,7 @@ from typing import Any, Final
 
 import yaml
 
+from arcollect import yamldoc
 from arcollect.entities import DropKind
 from arcollect.ingest import fields as f
 from arcollect.ingest.schema import BUILDERS, FIELDS, Entity, FieldSpec, converter_for, generic_columns
@@ -155,7 +156,7 @@ class ColumnMapping:
 def load_mapping(text: str | bytes, *, source: str) -> ColumnMapping:
     """Parse and check one mapping document; ``MappingError`` says what is wrong and where."""
     try:
-        document = yaml.safe_load(text)
+        document = yamldoc.safe_load(text)
     except yaml.YAMLError as error:
         raise MappingError(f"{source}: not valid YAML: {error}") from error
     if not isinstance(document, dict):

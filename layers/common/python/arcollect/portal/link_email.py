@@ -6,8 +6,11 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from functools import cache
+from typing import TYPE_CHECKING
 
-from jinja2 import Environment, StrictUndefined
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 from arcollect.dunning.emails import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_STEP, HEADER_TOUCH
 from arcollect.entities import Customer
@@ -46,8 +49,13 @@ only opens the account of {{ name }}.</p>
 </body></html>
 """
 
-_TEXT = Environment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)  # noqa: S701 (plain text)
-_HTML = Environment(autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True)
+
+@cache
+def _environment(*, html: bool) -> Environment:
+    """Jinja2, imported when the first link email is written (not with every function that could)."""
+    from jinja2 import Environment, StrictUndefined
+
+    return Environment(autoescape=html, undefined=StrictUndefined, keep_trailing_newline=True)  # noqa: S701 (text)
 
 
 def render_fresh_link(
@@ -78,8 +86,8 @@ def render_fresh_link(
     message[HEADER_STEP] = FRESH_LINK_KIND
     message[HEADER_INVOICES] = ""
     message[HEADER_TOUCH] = touch_id
-    message.set_content(_TEXT.from_string(TEXT_TEMPLATE).render(values))
-    message.add_alternative(_HTML.from_string(HTML_TEMPLATE).render(values), subtype="html")
+    message.set_content(_environment(html=False).from_string(TEXT_TEMPLATE).render(values))
+    message.add_alternative(_environment(html=True).from_string(HTML_TEMPLATE).render(values), subtype="html")
     return message
 
 

@@ -1,10 +1,16 @@
 """Signed, expiring, customer-scoped portal links.
 
 A link token is ``<payload>.<signature>``: the payload is base64url JSON naming the customer (``c``),
-the expiry (``e``) and the time it was issued (``i``, whole seconds: revocation compares it with the
-customer's ``links_valid_from``; tokens made before ``i`` existed count as issued at the epoch, so any
-revocation ends them); the signature is HMAC-SHA256 over the payload with the key kept in Secrets
-Manager. Nothing in the token is secret, but nothing in it can be changed without the key.
+the expiry (``e``, whole seconds) and the instant it was issued (``t``, milliseconds): revocation
+compares it with the customer's ``links_valid_from``, stored to the millisecond too, and a link issued
+in the same millisecond as the revocation is revoked (it fails closed). Tokens from before ``t`` carry
+whole seconds (``i``) and count as issued at the start of that second; tokens older still, with neither,
+count as issued at the epoch, so any revocation ends them. The signature is HMAC-SHA256 over the
+payload with the key kept in Secrets Manager. Nothing in the token is secret, but nothing in it can be
+changed without the key.
+
+Whole seconds were not enough: a revocation stored to the second could not tell a link issued a moment
+before it, in the same second, from one issued after it.
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ import base64
 import hashlib
 import hmac
 import json
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -46,23 +51,31 @@ class LinkClaims:
     """What a genuine, unexpired token says."""
 
     customer_id: str
-    issued_at: datetime  # whole seconds; the epoch for tokens made before issued-at existed
+    issued_at: datetime  # to the millisecond (older tokens: the start of their second, or the epoch)
     expires_at: datetime
 
     def revoked_by(self, valid_from: datetime | None) -> bool:
-        """True when the customer's links were revoked at ``valid_from`` and this one is older. Tokens
-        carry whole seconds, so a token issued in the same second as the revocation is revoked too
-        (it fails closed)."""
+        """True when the customer's links were revoked at ``valid_from`` and this one was issued before,
+        or in the same millisecond (it fails closed)."""
         if valid_from is None:
             return False
-        return self.issued_at.timestamp() < math.ceil(valid_from.timestamp())
+        return _milliseconds(self.issued_at) <= _milliseconds(valid_from)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def _milliseconds(at: datetime) -> int:
+    """Milliseconds since the epoch, in integers (no float rounding at the millisecond's edge)."""
+    return (at - _EPOCH) // _MILLISECOND
 
 
 def sign_token(customer_id: str, *, key: bytes, now: datetime, days: int = DEFAULT_LINK_DAYS) -> str:
     if days <= 0:
         raise ValueError("a link must live at least one day")
     expires = int((now + timedelta(days=days)).timestamp())
-    claims = {"c": customer_id, "e": expires, "i": int(now.timestamp())}
+    claims = {"c": customer_id, "e": expires, "t": _milliseconds(now)}
     payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
     return f"{payload}.{_signature(key, payload)}"
 
@@ -75,14 +88,16 @@ def read_token(token: str, *, key: bytes, now: datetime) -> LinkClaims:
     try:
         claims = json.loads(_unb64(payload))
         customer_id, expires = str(claims["c"]), int(claims["e"])
-        issued = int(claims.get("i", 0))
+        # An older token has whole seconds, read as the first millisecond (a revocation in that second
+        # ends it: it fails closed); one older still has no issue time at all.
+        issued_ms = int(claims["t"]) if "t" in claims else int(claims.get("i", 0)) * 1000
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise LinkInvalid("this link is not valid") from error
     if now.timestamp() >= expires:
         raise LinkExpired("this link has expired")
     return LinkClaims(
         customer_id=customer_id,
-        issued_at=datetime.fromtimestamp(issued, UTC),
+        issued_at=_EPOCH + issued_ms * _MILLISECOND,
         expires_at=datetime.fromtimestamp(expires, UTC),
     )
 

@@ -18,12 +18,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from arcollect.dunning.calendar import Calendar, resolve_zone
-from arcollect.dunning.delivery import promise_to_pay
-from arcollect.dunning.policy import PolicySet
+from arcollect.dunning.promises import promise_to_pay
 from arcollect.entities import Activity, Customer, DisputeReason, DocumentType, Invoice, Promise
 from arcollect.portal.account import (
     currency_totals,
@@ -48,7 +47,9 @@ from arcollect.store.mail import MailRejected
 from arcollect.store.portal import ContactConflict, PortalObjects, PortalStore, StoredSession
 from arcollect.store.portal import index_contacts as store_index_contacts
 from arcollect.store.repositories import Activities, Customers, Invoices
-from arcollect.workspace.disputes import new_dispute, notify_department
+
+if TYPE_CHECKING:
+    from arcollect.dunning.policy import PolicySet
 
 # --- limits a finance team expects ----------------------------------------------------------------
 
@@ -824,6 +825,9 @@ class Portal:
         customer = self._customer(customer_id)
         dispute_id = _new_id()
         key = f"{ATTACHMENTS_PREFIX}{customer_id}/{dispute_id}/{upload[0]}" if upload else None
+        # The dispute workflow (routing, SLAs, the department's notice) loads with the first dispute.
+        from arcollect.workspace.disputes import new_dispute, notify_department
+
         policies = self._policies()
         dispute, task, activity = new_dispute(
             customer,

@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from openpyxl import Workbook  # type: ignore[import-untyped]
-
 from arcollect.entities import Customer, Invoice
 from arcollect.portal.account import currency_totals, days_overdue, invoice_status, signed_open_amount
 
@@ -116,7 +114,10 @@ def statement_csv(customer: Customer, invoices: Sequence[Invoice], today: date) 
 
 
 def statement_xlsx(customer: Customer, invoices: Sequence[Invoice], today: date) -> bytes:
-    """One sheet, written in openpyxl's write-only (streaming) mode."""
+    """One sheet, written in openpyxl's write-only (streaming) mode (imported here, when a statement is
+    downloaded as XLSX, not with the portal)."""
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Statement")
     for row in _rows(customer, invoices, today):

@@ -22,23 +22,34 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from openpyxl import Workbook  # type: ignore[import-untyped]
-from openpyxl.chart import BarChart, Reference  # type: ignore[import-untyped]
-from openpyxl.styles import Font  # type: ignore[import-untyped]
-from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+from typing import TYPE_CHECKING, Any
 
 from arcollect.contract import ReportPrefix
 from arcollect.portal.statements import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, neutralise
+from arcollect.reports.tables import (
+    COUNT,
+    DATE,
+    DAYS,
+    MONEY,
+    NUMBER,
+    PERCENT,
+    SHARE,
+    TEXT,
+    Block,
+    Cell,
+    Column,
+    Sheet,
+)
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 JSON_CONTENT_TYPE = "application/json"
 HTML_CONTENT_TYPE = "text/html; charset=utf-8"
@@ -62,28 +73,6 @@ AGING_LABELS = {
     "d61_90": "61-90",
     "d91_plus": "91+",
 }
-
-# Cell kinds: how a value is parsed from the document and shown (Excel number format, page text).
-TEXT, MONEY, DAYS, PERCENT, SHARE, COUNT, NUMBER, DATE = (
-    "text",
-    "money",
-    "days",
-    "percent",
-    "share",
-    "count",
-    "number",
-    "date",
-)
-_EXCEL_FORMATS = {
-    MONEY: "#,##0.00",
-    DAYS: "#,##0.0",
-    PERCENT: "#,##0.0",
-    SHARE: "0.0%",
-    COUNT: "#,##0",
-    DATE: "yyyy-mm-dd",
-}
-
-Cell = str | Decimal | int | date | None
 
 # The per-currency figures, in report order: (key, label, kind). The aging buckets have their own table.
 FIGURES: tuple[tuple[str, str, str], ...] = (
@@ -165,38 +154,6 @@ def _value(raw: object, kind: str) -> Cell:
 
 
 # -- tables --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Column:
-    label: str
-    kind: str = TEXT
-
-
-@dataclass
-class Block:
-    """One table: a header row of columns, then rows of typed cells."""
-
-    columns: tuple[Column, ...]
-    rows: list[list[Cell]] = field(default_factory=list)
-    title: str | None = None
-    # The kind of each row's last cell, when it differs by row (a list of measures of different kinds).
-    row_kinds: list[str] | None = None
-
-    def kind(self, row: int, col: int) -> str:
-        if self.row_kinds is not None and col == len(self.columns) - 1:
-            return self.row_kinds[row]
-        return self.columns[col].kind
-
-
-@dataclass
-class Sheet:
-    """One sheet of the workbook and one CSV file: its blocks, one under the other."""
-
-    title: str
-    csv_name: str
-    blocks: list[Block]
-    frozen_columns: int = 1  # the columns that name a row, kept in view when scrolling right
 
 
 def _figure_cells(figures: Mapping[str, Any]) -> list[Cell]:
@@ -365,133 +322,6 @@ def sheet_csv(sheet: Sheet) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-# -- XLSX ----------------------------------------------------------------------------------------------
-
-_BOLD = Font(bold=True)
-_CHART_ROWS = 16  # rows between two charts stacked on a sheet
-
-
-def _excel_value(cell: Cell) -> str | float | int | date | None:
-    if isinstance(cell, str):
-        return neutralise(cell)
-    if isinstance(cell, Decimal):
-        return float(cell)
-    return cell
-
-
-def _number_format(cell: Cell, kind: str) -> str | None:
-    if cell is None or isinstance(cell, str):
-        return None
-    if kind in (NUMBER, TEXT):
-        return "#,##0" if isinstance(cell, int) else "#,##0.00"
-    return _EXCEL_FORMATS.get(kind)
-
-
-def _width(cell: Cell) -> int:
-    if cell is None:
-        return 0
-    if isinstance(cell, Decimal):
-        return len(f"{cell:,.2f}")
-    if isinstance(cell, date):
-        return 10
-    return len(str(cell))
-
-
-def _write_sheet(ws: Any, sheet: Sheet) -> list[tuple[int, int]]:
-    """The blocks on ``ws``; returns each block's (header row, last row), 1-based."""
-    row_number = 0
-    spans: list[tuple[int, int]] = []
-    widths: dict[int, int] = {}
-    for index, block in enumerate(sheet.blocks):
-        if index:
-            row_number += 1
-        if block.title and len(sheet.blocks) > 1:
-            row_number += 1
-            ws.cell(row=row_number, column=1, value=block.title).font = _BOLD
-        row_number += 1
-        header = row_number
-        for col, column in enumerate(block.columns, start=1):
-            ws.cell(row=row_number, column=col, value=column.label).font = _BOLD
-            widths[col] = max(widths.get(col, 0), len(column.label))
-        for index_row, row in enumerate(block.rows):
-            row_number += 1
-            for col, cell in enumerate(row[: len(block.columns)], start=1):
-                target = ws.cell(row=row_number, column=col, value=_excel_value(cell))
-                number_format = _number_format(cell, block.kind(index_row, col - 1))
-                if number_format:
-                    target.number_format = number_format
-                widths[col] = max(widths.get(col, 0), _width(cell))
-        spans.append((header, row_number))
-    for col, width in widths.items():
-        ws.column_dimensions[get_column_letter(col)].width = min(max(width + 2, 8), 60)
-    first_header = spans[0][0] if spans else 1
-    ws.freeze_panes = ws.cell(row=first_header + 1, column=sheet.frozen_columns + 1)
-    return spans
-
-
-def _column_chart(title: str, y_title: str) -> Any:
-    chart = BarChart()
-    chart.type = "col"
-    chart.title = title
-    chart.y_axis.title = y_title
-    chart.y_axis.numFmt = "#,##0"
-    chart.legend = None
-    chart.height = 7.5
-    chart.width = 16
-    return chart
-
-
-def _aging_charts(ws: Any, sheet: Sheet, spans: list[tuple[int, int]]) -> None:
-    header, last = spans[0]
-    anchor_col = get_column_letter(len(sheet.blocks[0].columns) + 2)
-    for index, row in enumerate(range(header + 1, last + 1)):
-        currency = ws.cell(row=row, column=1).value
-        chart = _column_chart(f"Aging, {currency}", str(currency))
-        chart.add_data(Reference(ws, min_col=2, max_col=6, min_row=row, max_row=row), from_rows=True)
-        chart.set_categories(Reference(ws, min_col=2, max_col=6, min_row=header, max_row=header))
-        ws.add_chart(chart, f"{anchor_col}{2 + index * _CHART_ROWS}")
-
-
-def _forecast_charts(ws: Any, sheet: Sheet, spans: list[tuple[int, int]]) -> None:
-    header = spans[0][0]
-    anchor_col = get_column_letter(len(sheet.blocks[0].columns) + 2)
-    rows = sheet.blocks[0].rows
-    start = 0
-    index = 0
-    while start < len(rows):
-        end = start
-        while end + 1 < len(rows) and rows[end + 1][0] == rows[start][0]:
-            end += 1
-        currency = rows[start][0]
-        first, final = header + 1 + start, header + 1 + end
-        chart = _column_chart(f"13-week cash forecast, {currency}", str(currency))
-        chart.add_data(Reference(ws, min_col=4, min_row=first, max_row=final))
-        chart.set_categories(Reference(ws, min_col=2, min_row=first, max_row=final))
-        ws.add_chart(chart, f"{anchor_col}{2 + index * _CHART_ROWS}")
-        start = end + 1
-        index += 1
-
-
-_CHARTS: dict[str, Callable[[Any, Sheet, list[tuple[int, int]]], None]] = {
-    "Aging": _aging_charts,
-    "Forecast": _forecast_charts,
-}
-
-
-def report_xlsx(sheets: Sequence[Sheet]) -> bytes:
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for sheet in sheets:
-        ws = workbook.create_sheet(sheet.title)
-        spans = _write_sheet(ws, sheet)
-        draw = _CHARTS.get(sheet.title)
-        if draw is not None and sheet.blocks[0].rows:
-            draw(ws, sheet, spans)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 # -- text for people -----------------------------------------------------------------------------------
 
 
@@ -592,6 +422,8 @@ def bar_chart(
 
 @cache
 def _environment() -> Environment:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True, default=True),
@@ -679,9 +511,11 @@ def report_json(document: Mapping[str, Any]) -> bytes:
 def render_report(document: Mapping[str, Any]) -> dict[str, tuple[bytes, str]]:
     """Every file of one run: name -> (content, content type)."""
     sheets = report_sheets(document)
+    from arcollect.reports import workbook  # openpyxl: loaded when a workbook is written
+
     files: dict[str, tuple[bytes, str]] = {
         JSON_FILE: (report_json(document), JSON_CONTENT_TYPE),
-        XLSX_FILE: (report_xlsx(sheets), XLSX_CONTENT_TYPE),
+        XLSX_FILE: (workbook.report_xlsx(sheets), XLSX_CONTENT_TYPE),
         HTML_FILE: (report_html(document, sheets), HTML_CONTENT_TYPE),
     }
     for sheet in sheets:
@@ -729,6 +563,8 @@ _LINKS = re.compile(r"https?://[^\s<>\"']+")
 
 @cache
 def _email_html() -> Any:
+    from jinja2 import Environment, StrictUndefined
+
     return Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True).from_string(_EMAIL_HTML)
 
 

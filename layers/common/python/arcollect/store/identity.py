@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from arcollect.store.clients import LazyClient
 from arcollect.store.errors import StoreError, StoreUnavailable
 from arcollect.workspace.identity import NewPasswordRequired, SignInFailed
 from arcollect.workspace.model import StaffGroup, StaffUser
@@ -58,7 +58,7 @@ class CognitoDirectory:
     def __init__(self, user_pool_id: str, client_id: str, client: Any | None = None) -> None:
         self._pool = user_pool_id
         self._client_id = client_id
-        self._cognito = client if client is not None else boto3.client("cognito-idp")
+        self._cognito = client if client is not None else LazyClient("cognito-idp")
 
     def sign_in(self, username: str, password: str) -> StaffUser | NewPasswordRequired:
         """Check the password; an invited user's first sign-in returns NewPasswordRequired. Raises

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from arcollect.store.clients import LazyClient
 from arcollect.store.errors import StoreError, StoreUnavailable
 
 
@@ -17,7 +17,7 @@ class MailRejected(StoreError):
 class SesMailer:
     def __init__(self, *, configuration_set: str, client: Any | None = None) -> None:
         self._configuration_set = configuration_set
-        self._ses = client if client is not None else boto3.client("sesv2")
+        self._ses = client if client is not None else LazyClient("sesv2")
 
     def send(self, *, sender: str, to: list[str], raw: bytes, tags: dict[str, str]) -> str:
         """Send a complete MIME message; returns SES's message id."""

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from arcollect.store.clients import LazyClient
 from arcollect.store.errors import ObjectMissing, StoreError, StoreUnavailable
 
 _CHUNK_BYTES = 1024 * 1024
@@ -40,7 +40,7 @@ class ObjectStore:
     """Buckets as the functions use them; an S3 client can be injected for tests and the local stack."""
 
     def __init__(self, client: Any | None = None) -> None:
-        self._s3 = client if client is not None else boto3.client("s3")
+        self._s3 = client if client is not None else LazyClient("s3")
 
     def iter_bytes(self, bucket: str, key: str, version_id: str | None = None) -> Iterator[bytes]:
         """Stream one object version in chunks, never holding the whole file in memory."""

@@ -25,14 +25,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from arcollect.clock import format_instant, parse_instant
+from arcollect.clock import format_instant, format_instant_ms, parse_instant
 from arcollect.entities import Activity, Customer, Promise, Task
 from arcollect.store import keys
+from arcollect.store.clients import LazyClient
 from arcollect.store.errors import StoreError, StoreUnavailable
 from arcollect.store.keys import (
     DISPUTE_PREFIX,
@@ -234,7 +234,7 @@ class PortalStore:
             with TransactWrite(connection=_connection()) as transaction:
                 transaction.update(
                     CustomerItem(keys.customer_pk(customer_id), PROFILE_SK),
-                    actions=[CustomerItem.links_valid_from.set(format_instant(at))],
+                    actions=[CustomerItem.links_valid_from.set(format_instant_ms(at))],
                     condition=TableItem.pk.exists(),
                 )
                 transaction.save(_activity_item(keys.customer_pk(customer_id), activity))
@@ -421,7 +421,7 @@ class PortalObjects:
     """Presigned URLs for the portal's documents and attachments, and the staff console's reports."""
 
     def __init__(self, client: Any | None = None) -> None:
-        self._s3 = client if client is not None else boto3.client("s3")
+        self._s3 = client if client is not None else LazyClient("s3")
 
     def exists(self, bucket: str, key: str) -> bool:
         try:

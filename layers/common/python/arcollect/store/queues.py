@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from arcollect.store.clients import LazyClient
 from arcollect.store.errors import StoreError, StoreUnavailable
 
 _BATCH: Final = 10  # SQS's limit per SendMessageBatch
@@ -16,7 +16,7 @@ _BATCH: Final = 10  # SQS's limit per SendMessageBatch
 class WorkQueue:
     def __init__(self, queue_url: str, client: Any | None = None) -> None:
         self.queue_url = queue_url
-        self._sqs = client if client is not None else boto3.client("sqs")
+        self._sqs = client if client is not None else LazyClient("sqs")
 
     def send(self, messages: list[dict[str, Any]]) -> None:
         """Send every message, or raise: a batch entry SQS refused is an error, not a silent loss."""

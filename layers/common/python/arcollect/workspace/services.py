@@ -15,8 +15,8 @@ from decimal import Decimal
 
 from arcollect.contract import ReportPrefix
 from arcollect.dunning.calendar import Calendar, resolve_zone
-from arcollect.dunning.delivery import promise_to_pay
 from arcollect.dunning.policy import PolicySet
+from arcollect.dunning.promises import promise_to_pay
 from arcollect.entities import Activity, Customer, DisputeReason, Invoice, Promise, Task, TaskKind, TaskStatus
 from arcollect.portal.services import Mailer, PortalInputError, checked_promise
 from arcollect.store.workspace import ReportObjects, WorkspaceStore, closed

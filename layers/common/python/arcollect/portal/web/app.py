@@ -4,6 +4,12 @@ its OpenAPI document and Swagger UI, and the static assets.
 ``build_app(portal)`` wires everything to a ``Portal`` (the real one in the handler, a fake in tests).
 Every response leaves through ``PortalResolver.resolve``, which adds the security headers a route did
 not set itself, so error pages, 404s and validation errors carry them too.
+
+Three resolvers serve the one function: the customer's pages and the static files, built at once; the
+staff console, built on the first request under /staff; and the JSON API with its OpenAPI validation,
+document and Swagger UI, built on the first request under /api/v1. The staff console brings the whole
+worklist machinery, and the API's request models are pydantic models: a customer following an emailed
+link waits for neither (``make bench``, cold starts).
 """
 
 from __future__ import annotations
@@ -15,14 +21,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 from urllib.parse import parse_qs
 
 import aws_lambda_powertools.event_handler as powertools_event_handler
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import Server
 from aws_lambda_powertools.shared.cookies import Cookie
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
     from arcollect.portal.web.staff import StaffConsole
 
 API_PREFIX = "/api/v1"
+STAFF_PREFIX = "/staff"
 DOCS_PATH = f"{API_PREFIX}/docs"
 OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
 API_TITLE = "arcollect customer portal API"
@@ -83,12 +89,7 @@ class PortalResolver(APIGatewayRestResolver):
         return sessions.base_path(self.current_event)
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-        from arcollect.portal.web.staff import is_staff_path, with_staff_headers
-
-        result = with_security_headers(super().resolve(event, context))
-        if is_staff_path(str(event.get("path") or "")):
-            result = with_staff_headers(result)
-        return result
+        return with_security_headers(super().resolve(event, context))
 
 
 def with_security_headers(result: dict[str, Any]) -> dict[str, Any]:
@@ -153,7 +154,7 @@ class Web:
         return parse_qs(body, keep_blank_values=True, max_num_fields=500)
 
     def is_api(self) -> bool:
-        return self.event.path.startswith(f"{API_PREFIX}/") or self.event.path == API_PREFIX
+        return is_api_path(self.event.path)
 
     def html(
         self,
@@ -215,25 +216,85 @@ class Web:
         )
 
 
-def build_app(
-    portal: PortalSource, *, environment_name: str = "dev", staff: StaffConsole | None = None
-) -> PortalResolver:
-    """The resolver for the whole portal, wired to ``portal`` (a Portal, or a function of the portal's
-    public base URL returning one), with the staff console under /staff when ``staff`` is given (without
-    it, /staff answers 503 "staff console not configured")."""
-    from arcollect.portal.web import api, pages
-    from arcollect.portal.web import staff as staff_console
+# The staff console: an instance, a function that makes one (the handler's: it needs the user pool),
+# or None when the deployment has no staff user pool.
+StaffSource = Union["StaffConsole", Callable[[], "StaffConsole | None"], None]
 
-    app = PortalResolver(enable_validation=True)
-    web = Web(app=app, source=portal, environment_name=environment_name)
-    _static_routes(app)
-    _health(web)
-    pages.register(web)
-    api.register(web)
-    staff_console.register(web, staff)
-    _openapi(app)
-    _errors(web, staff_not_found=lambda: staff_console.not_found_page(web, staff))
-    return app
+
+class PortalApp:
+    """The portal's resolvers behind one ``resolve``; the staff console's and the API's are built on
+    their first request."""
+
+    def __init__(
+        self,
+        pages: PortalResolver,
+        build_staff: Callable[[], PortalResolver],
+        build_api: Callable[[], PortalResolver],
+    ) -> None:
+        self.pages = pages
+        self._builders = {"staff": build_staff, "api": build_api}
+        self._built: dict[str, PortalResolver] = {}
+
+    def _resolver(self, name: str) -> PortalResolver:
+        if name not in self._built:
+            self._built[name] = self._builders[name]()
+        return self._built[name]
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        path = str(event.get("path") or "")
+        if is_api_path(path):
+            return self._resolver("api").resolve(event, context)
+        if is_staff_path(path):
+            from arcollect.portal.web.staff import with_staff_headers
+
+            return with_staff_headers(self._resolver("staff").resolve(event, context))
+        return self.pages.resolve(event, context)
+
+
+def is_api_path(path: str) -> bool:
+    return path == API_PREFIX or path.startswith(f"{API_PREFIX}/")
+
+
+def is_staff_path(path: str) -> bool:
+    return path == STAFF_PREFIX or path.startswith(f"{STAFF_PREFIX}/")
+
+
+def build_app(portal: PortalSource, *, environment_name: str = "dev", staff: StaffSource = None) -> PortalApp:
+    """The whole portal, wired to ``portal`` (a Portal, or a function of the portal's public base URL
+    returning one), with the staff console under /staff when ``staff`` gives one (without it, /staff
+    answers 503 "staff console not configured")."""
+    from arcollect.portal.web import pages
+
+    def resolver(register: Callable[[Web], None], **options: Any) -> PortalResolver:
+        app = PortalResolver(**options)
+        register(Web(app=app, source=portal, environment_name=environment_name))
+        return app
+
+    def customer_pages(web: Web) -> None:
+        _static_routes(web.app)
+        _health(web)
+        pages.register(web)
+        _errors(web)
+
+    def staff_console(web: Web) -> None:
+        from arcollect.portal.web import staff as console_web
+
+        console = staff() if callable(staff) else staff
+        console_web.register(web, console)
+        _errors(web, staff_not_found=lambda: console_web.not_found_page(web, console))
+
+    def api(web: Web) -> None:
+        from arcollect.portal.web import api
+
+        api.register(web)
+        _openapi(web.app)
+        _errors(web)
+
+    return PortalApp(
+        resolver(customer_pages),
+        lambda: resolver(staff_console),
+        lambda: resolver(api, enable_validation=True),
+    )
 
 
 def _health(web: Web) -> None:
@@ -309,7 +370,9 @@ def _openapi(app: PortalResolver) -> None:
         "/api/v1/account as the X-CSRF-Token header on every POST and PUT."
     )
 
-    def servers() -> list[Server]:
+    def servers() -> list[Any]:
+        from aws_lambda_powertools.event_handler.openapi.models import Server
+
         return [Server(url=app._get_base_path() or "/")]
 
     app.enable_swagger(
@@ -398,7 +461,7 @@ def _errors(web: Web, *, staff_not_found: Callable[[], Response[str]] | None = N
     @web.app.not_found
     def not_found(_: Exception) -> Response[Any]:
         path = web.event.path
-        if staff_not_found is not None and (path == "/staff" or path.startswith("/staff/")):
+        if staff_not_found is not None and is_staff_path(path):
             return staff_not_found()
         if web.is_api():
             return web.json_error(404, "no such endpoint")
@@ -414,4 +477,13 @@ def _not_found_page(web: Web) -> Response[str]:
     )
 
 
-__all__ = ["API_PREFIX", "DOCS_PATH", "OPENAPI_PATH", "ApiError", "PortalResolver", "Web", "build_app"]
+__all__ = [
+    "API_PREFIX",
+    "DOCS_PATH",
+    "OPENAPI_PATH",
+    "ApiError",
+    "PortalApp",
+    "PortalResolver",
+    "Web",
+    "build_app",
+]

@@ -41,7 +41,7 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from arcollect.portal.web import sessions
-from arcollect.portal.web.app import Web
+from arcollect.portal.web.app import STAFF_PREFIX, Web
 from arcollect.portal.web.pages import REASON_LABELS
 from arcollect.portal.web.render import AGING_LABELS, render
 from arcollect.reports.kpis import aging_bucket
@@ -65,7 +65,7 @@ from arcollect.workspace.model import (
 )
 from arcollect.workspace.services import Workspace
 
-PREFIX = "/staff"
+PREFIX = STAFF_PREFIX
 COOKIE_NAME = "arc_staff"
 CHALLENGE_COOKIE = "arc_staff_challenge"
 LOGIN_COOKIE = "arc_staff_login"
@@ -148,10 +148,6 @@ class StaffSignInNeeded(Exception):
 
 class StaffCsrfRejected(Exception):
     """A staff form arrived without the session's CSRF token."""
-
-
-def is_staff_path(path: str) -> bool:
-    return path == PREFIX or path.startswith(f"{PREFIX}/")
 
 
 def with_staff_headers(result: dict[str, Any]) -> dict[str, Any]:
@@ -891,7 +887,6 @@ __all__ = [
     "PREFIX",
     "STAFF_HEADERS",
     "StaffConsole",
-    "is_staff_path",
     "not_found_page",
     "register",
     "with_staff_headers",

@@ -1,0 +1,94 @@
+"""What each handler's cold start imports, and what it leaves for the first request that needs it.
+
+Each check runs a fresh interpreter set up the way Lambda starts a function (the cold-start benchmark's
+environment, tracing on), imports the handler, and lists the heavy modules that got loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks.cold_start import import_statement, lambda_environment
+
+# Loaded when first used, never by the import: the XLSX writer and reader, templates, pydantic (the
+# parser and the portal API's validation), public holidays, and the X-Ray SDK (the first traced call).
+HEAVY = ("openpyxl", "jinja2", "pydantic", "holidays", "aws_xray_sdk")
+# The portal's customer pages also leave the staff console and the dispute workflow alone.
+PORTAL_ALSO = ("arcollect.workspace.services", "arcollect.portal.web.staff", "arcollect.portal.web.api")
+
+
+def _loaded_after(function: str, then: str = "") -> set[str]:
+    probe = f"{import_statement(function)}\n{then}\nimport json\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=lambda_environment(function),
+        cwd="/",
+    )
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def _roots(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(name for name in names if name in modules or any(m.startswith(f"{name}.") for m in modules))
+
+
+@pytest.mark.parametrize("function", ["ingest", "dunning", "portal", "reports"])
+def test_a_cold_start_imports_no_heavy_module(function: str) -> None:
+    loaded = _loaded_after(function)
+    assert "handler" in loaded  # the probe did import the handler
+    assert _roots(loaded, HEAVY) == []
+
+
+def test_the_portal_cold_start_leaves_the_staff_console_and_the_api_alone() -> None:
+    assert _roots(_loaded_after("portal"), PORTAL_ALSO) == []
+
+
+# A served request, inside the probe: a REST proxy event for ``path`` and a Lambda context.
+_SERVE = """
+import json, os
+os.environ["POWERTOOLS_TRACE_DISABLED"] = "1"
+
+
+class Context:
+    function_name = "arcollect-portal"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:arcollect-portal"
+    aws_request_id = "r-1"
+
+
+def served(path):
+    event = {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": "GET",
+        "headers": {"Host": "portal.example"},
+        "multiValueHeaders": {"Host": ["portal.example"]},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "requestContext": {"stage": "live", "path": "/live" + path, "requestTimeEpoch": 1796000000000},
+        "body": None,
+        "isBase64Encoded": False,
+    }
+    return handler.lambda_handler(event, Context())["statusCode"]
+"""
+
+
+def test_a_portal_page_loads_templates_but_not_the_api_and_an_api_call_loads_its_validation() -> None:
+    # When the portal function serves a health check and a page
+    pages = _SERVE + "assert served('/health') == 200\nassert served('/no/such/page') == 404\n"
+    after_page = _loaded_after("portal", pages)
+    # Then the page's templates were loaded, and the API's validation was not
+    assert "jinja2" in after_page
+    assert _roots(after_page, ("pydantic", "arcollect.portal.web.api")) == []
+    # And the first API request loads it
+    after_api = _loaded_after("portal", pages + "assert served('/api/v1/no-such-endpoint') == 404\n")
+    assert _roots(after_api, ("pydantic", "arcollect.portal.web.api")) == [
+        "arcollect.portal.web.api",
+        "pydantic",
+    ]

@@ -312,3 +312,12 @@ def test_the_fast_invoice_construction_equals_the_dataclass_one_field_for_field(
     assert set(vars(invoice)) == set(Invoice.__dataclass_fields__)  # every field set on the instance
     rebuilt = Invoice(**{name: getattr(invoice, name) for name in Invoice.__dataclass_fields__})
     assert rebuilt == invoice and hash(rebuilt) == hash(invoice)
+
+
+@pytest.mark.parametrize("zone", ["x" * 2100, "../../etc/passwd", "/etc/localtime", "Nowhere/Atlantis"])
+def test_a_time_zone_no_zone_has_is_refused_with_its_reason_never_a_crash(zone: str) -> None:
+    mapped = customer_row(time_zone=zone)
+    assert mapped.entity is None
+    assert [(e.column, e.reason) for e in mapped.errors] == [
+        ("time_zone", "is not an IANA time zone (such as Europe/Berlin, America/New_York)")
+    ]

@@ -20,8 +20,10 @@ midway is simply run again by the queue's retry.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import IO, Any, Final, Protocol
@@ -46,11 +48,29 @@ from arcollect.ingest.mappings import (
 )
 from arcollect.ingest.results import IngestReport, ResultWriter, rejected_rows_key, results_key
 from arcollect.ingest.schema import Entity
-from arcollect.ingest.sources import FileProblem, Record, Shape, inspect, read_records
+from arcollect.ingest.sources import FileProblem, Record, Shape, inspect, read_blocks, read_records
 from arcollect.observability import logger
 from arcollect.store.errors import ObjectMissing
 
 CHUNK_ROWS: Final = 250
+
+
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while rows are mapped, and resume it as it was. Mapping makes no
+    reference cycles (a test holds it to that), so nothing is left for the collector afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# Rows mapped together, column by column (``BoundMapping.map_many``): enough to amortise the columns'
+# set-up, few enough to keep a block's cells small beside the file.
+MAP_ROWS: Final = 1000
 # Files longer than this are loaded by several invocations in parallel, each a range of lines.
 FAN_OUT_LINES: Final = 40_000
 MODE_METADATA: Final = ObjectMetadata.MODE
@@ -383,6 +403,34 @@ def plan_chunks(drop: Drop, plan: FilePlan, reader: ObjectReader) -> list[Chunk]
     ]
 
 
+def mapped_blocks(
+    plan: FilePlan, reader: ObjectReader, drop: Drop, first_line: int, last_line: int | None = None
+) -> Iterator[tuple[list[Record], list[MappedRow]]]:
+    """The file's data rows from ``first_line`` to ``last_line`` (blank lines left out) and their mapping,
+    a block at a time: read and mapped column by column (``BoundMapping.map_many``).
+
+    The cycle collector is paused while a block is read and mapped (not while the caller loads it): a
+    block makes tens of thousands of objects and no reference cycle (a test holds it to that), and the
+    collector would walk them again and again for nothing, a third of the mapping's time."""
+    blocks = read_blocks(plan.opener(reader, drop), plan.shape, MAP_ROWS)
+    while True:
+        with cycle_collector_paused():
+            block = next(blocks, None)
+            if block is None:
+                return
+            records = [
+                record
+                for record in block
+                if record.line >= first_line
+                and (last_line is None or record.line <= last_line)
+                and not record.blank  # an empty line is not a row
+            ]
+            rows = plan.bound.map_many(records)
+        yield records, rows
+        if last_line is not None and block[-1].line > last_line:
+            return
+
+
 def load_lines(
     drop: Drop,
     plan: FilePlan,
@@ -401,16 +449,10 @@ def load_lines(
     report.ignored_columns = bound.ignored_columns
     batch: list[tuple[Any, Entity]] = []
     group: _Group | None = None
-    try:
-        for record in read_records(plan.opener(reader, drop), plan.shape):
-            if record.line < start:
-                continue
-            if last_line is not None and record.line > last_line:
-                break
-            if record.blank:
-                continue  # an empty line is not a row
-            report.read()
-            mapped = bound.map(record)
+
+    def settle(records: list[Record], rows: list[MappedRow]) -> None:
+        nonlocal batch, group
+        for record, mapped in zip(records, rows, strict=True):
             if mapped.notes:
                 report.note(record.line, mapped.notes)
             if mapped.skipped is not None:
@@ -430,6 +472,11 @@ def load_lines(
             if len(batch) >= CHUNK_ROWS:
                 load_chunk(plan.kind, accounts, batch, report, context)
                 batch = []
+
+    try:
+        for records, rows in mapped_blocks(plan, reader, drop, start, last_line):
+            report.read(len(records))
+            settle(records, rows)
         if group is not None:
             batch.append((group.lines(), group.entity))
         load_chunk(plan.kind, accounts, batch, report, context)

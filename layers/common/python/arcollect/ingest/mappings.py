@@ -41,14 +41,25 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib import resources
-from typing import Any, Final
+from itertools import repeat
+from operator import is_
+from typing import Any, Final, NamedTuple
 
 import yaml
 
 from arcollect import yamldoc
 from arcollect.entities import DropKind
 from arcollect.ingest import fields as f
-from arcollect.ingest.schema import BUILDERS, FIELDS, Entity, FieldSpec, converter_for, generic_columns
+from arcollect.ingest.schema import (
+    BUILDERS,
+    COLUMN_BUILDERS,
+    FIELDS,
+    ColumnBuilder,
+    Entity,
+    FieldSpec,
+    converter_for,
+    generic_columns,
+)
 from arcollect.ingest.sources import FileProblem, Record
 
 GENERIC: Final = "generic"
@@ -408,9 +419,9 @@ def presets(kind: DropKind | None = None) -> list[ColumnMapping]:
 # -- binding a mapping to a file -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MappedRow:
-    """A row after mapping: an entity, the reasons it was rejected, or why it was skipped; notes too."""
+class MappedRow(NamedTuple):
+    """A row after mapping: an entity, the reasons it was rejected, or why it was skipped; notes too.
+    A named tuple: ``map_many`` makes one per row at C speed (``tuple.__new__``)."""
 
     entity: Entity | None
     errors: tuple[f.FieldError, ...] = ()
@@ -519,7 +530,8 @@ class BoundMapping:
                 used.add(index)
                 self._index_of[name] = index
                 labels[name] = header.cells[index].strip() or f"#{index + 1}"
-                if not source.values and source.otherwise == "keep" and source.default is None:
+                # "otherwise" only matters with a value map: without one the cell is converted as it is.
+                if not source.values and source.default is None:
                     self._plain.append((name, index, convert))
                     continue
                 self._special.append((name, _cell(index), convert, source))
@@ -689,9 +701,111 @@ class BoundMapping:
             return MappedRow(None, tuple(problems.errors), tuple(problems.notes), key=key)
         return MappedRow(entity, (), tuple(problems.notes), key=key)
 
+    def map_many(self, records: Sequence[Record]) -> list[MappedRow]:
+        """``map`` of every record, worked column by column: the same entities, errors, notes, skips and
+        keys (a property test holds it to ``map``), in a fraction of the time.
+
+        Each field's cells are converted as one column (``fields.convert_column``) and each entity is
+        built from the columns (``schema.COLUMN_BUILDERS``). A row the columns cannot settle on their own
+        (a cell its converter refuses, a skip rule or value map that fires, a required value missing, a
+        builder's check or note, a record the reader could not read) is mapped by ``map``: its reasons
+        are always ``map``'s own. Customers have no column builder: their rows all go through ``map``.
+        """
+        results: list[MappedRow | None] = [None] * len(records)
+        build = COLUMN_BUILDERS.get(self.kind)
+        width = self.width
+        positions = [i for i, r in enumerate(records) if r.problem is None and len(r.values) == width]
+        if build is not None and positions:
+            rows = [records[i].values for i in positions]
+            for at, row in zip(positions, self._map_columns(rows, build), strict=True):
+                results[at] = row
+        return [
+            row if row is not None else self.map(record) for row, record in zip(results, records, strict=True)
+        ]
+
+    def _map_columns(self, rows: list[list[str]], build: ColumnBuilder) -> list[MappedRow | None]:
+        """The rows' MappedRows, None for each row that ``map`` must settle."""
+        count = len(rows)
+        cells = list(zip(*rows, strict=True))
+        slow: set[int] = set()
+        if self._skips:
+            slow.update(
+                i for i, values in enumerate(rows) if any(test(values) is not None for test in self._skips)
+            )
+        typed: dict[str, list[Any]] = {}
+        for name, index, convert in self._plain:
+            typed[name] = _column(convert, list(map(str.strip, cells[index])), slow)
+        for name, get, convert, source in self._special:
+            texts = [get(values).strip() or (source.default or "") for values in rows]
+            if source.values:
+                texts = _value_mapped(texts, source, slow)
+            typed[name] = _column(convert, texts, slow)
+        for name in self._absent:
+            typed[name] = [None] * count
+        for target, (left, operator, right) in self.mapping.derive.items():
+            _derive_column(typed, target, left, operator, right, slow)
+        for name in self._required:
+            # Compared by identity: ``None in column`` would ask every Decimal for its __eq__.
+            column = typed[name]
+            if any(map(is_, column, repeat(None))):
+                slow.update(i for i, value in enumerate(column) if value is None)
+        entities = build(typed, count, self.mapping.signed, slow)
+        keys: Iterable[str | None]
+        if self._collapse_index is not None:
+            keys = map(str.strip, cells[self._collapse_index])
+        else:
+            keys = repeat(None)
+        nothing = repeat(())
+        mapped: list[MappedRow | None] = list(
+            map(_new_row, repeat(MappedRow), zip(entities, nothing, nothing, repeat(None), keys))
+        )
+        for i in slow:
+            mapped[i] = None
+        return mapped
+
     def _raw(self, values: list[str], name: str) -> str:
         index = self._index_of.get(name)
         return values[index].strip() if index is not None and index < len(values) else ""
+
+
+def _column(convert: f.Converter, texts: list[str], slow: set[int]) -> list[Any]:
+    """A field's typed column; the rows with a refused cell join ``slow``."""
+    values, refused = f.convert_column(convert, texts)
+    slow.update(refused)
+    return values
+
+
+def _value_mapped(texts: list[str], source: FieldSource, slow: set[int]) -> list[str]:
+    """A column through the field's value map (``values``), as ``map`` applies it to one cell; a row
+    that the map skips or rejects joins ``slow`` (``map`` says why)."""
+    outcome: dict[str, str | None] = {}
+    for text in set(texts):
+        mapped = source.values.get(text.lower())
+        if mapped is None:
+            outcome[text] = None if text and source.otherwise in ("skip", "reject") else text
+        elif mapped.startswith(_SKIP_PREFIX):
+            outcome[text] = None
+        else:
+            outcome[text] = mapped
+    mapped_texts = list(map(outcome.__getitem__, texts))
+    if any(map(is_, mapped_texts, repeat(None))):
+        slow.update(i for i, text in enumerate(mapped_texts) if text is None)
+        return [text or "" for text in mapped_texts]
+    return mapped_texts  # type: ignore[return-value]
+
+
+def _derive_column(
+    typed: dict[str, list[Any]], target: str, left: str, operator: str, right: str, slow: set[int]
+) -> None:
+    """``derive`` over columns, row by row as ``map`` does it (rows already left to ``map`` aside)."""
+    targets, lefts, rights = typed[target], typed[left], typed[right]
+    for i, (value, a, b) in enumerate(zip(targets, lefts, rights, strict=True)):
+        if value is None and a is not None and b is not None and i not in slow:
+            targets[i] = a + _days(b) if operator == "+" else a - b
+
+
+# A MappedRow from its five fields at C speed (what the named tuple's own __new__ does, less its checks).
+_new_row: Final = tuple.__new__
 
 
 def _constant(value: str) -> Getter:

@@ -80,8 +80,8 @@ class IngestReport:
     def __post_init__(self) -> None:
         self._write_rejected_line(REJECTED_COLUMNS)
 
-    def read(self) -> None:
-        self.rows_read += 1
+    def read(self, rows: int = 1) -> None:
+        self.rows_read += rows
 
     def skip(self, reason: str) -> None:
         """A layout row (a preamble, section, total, void document, further line item...): counted by why."""

@@ -8,7 +8,7 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
-from arcollect.dunning.emails import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_SENT_AT, HEADER_STEP
+from arcollect.contract import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_SENT_AT, HEADER_STEP
 
 
 def read_outbox(outbox: Path) -> list[dict[str, Any]]:

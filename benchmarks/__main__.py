@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from benchmarks import (
+    aws_cost,
     cold_start,
     dunning_sweep,
     first_request,
@@ -24,6 +25,7 @@ def main() -> int:
         dunning_sweep,
         ingest_sap,
         reports_sap,
+        aws_cost,
     ):
         print(
             f"# {benchmark.__name__}: {benchmark.__doc__.strip().splitlines()[0]}",

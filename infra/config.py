@@ -34,6 +34,16 @@ class ConfigError(ValueError):
     """A context value that cannot be deployed; the message names the key and says what is expected."""
 
 
+def _flag(key: str, raw: str, *, default: bool) -> bool:
+    if not raw:
+        return default
+    if raw.lower() in ("true", "yes", "1", "on"):
+        return True
+    if raw.lower() in ("false", "no", "0", "off"):
+        return False
+    raise ConfigError(f"context {key}={raw!r}: use true or false")
+
+
 @dataclass(frozen=True)
 class StackConfig:
     environment_name: str
@@ -48,6 +58,9 @@ class StackConfig:
     alarm_email: str | None
     log_retention_days: int
     portal_rate_limit_per_5min: int
+    # The portal's web ACL (a per-IP rate limit and AWS's managed rule groups). On by default; it is
+    # also $8 a month of fixed charges, most of the bill of a small portfolio (README, "What it costs").
+    portal_waf: bool
     # SES's maximum send rate of the account (emails per second): 1 in the SES sandbox.
     ses_max_send_rate: str
     portal_link_days: str
@@ -84,6 +97,7 @@ class StackConfig:
             alarm_email=value("alarmEmail") or None,
             log_retention_days=int(value("logRetentionDays") or 90),
             portal_rate_limit_per_5min=int(value("portalRateLimitPer5Min") or 1000),
+            portal_waf=_flag("portalWaf", value("portalWaf"), default=True),
             ses_max_send_rate=value("sesMaxSendRate") or "1",
             portal_link_days=value("portalLinkDays") or "30",
             payment_url_template=value("paymentUrlTemplate") or None,

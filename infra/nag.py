@@ -161,6 +161,14 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
         "Every route is a Lambda proxy; requests are validated in the function (Powertools + pydantic) "
         "with clear error pages",
     )
+    if stack.portal.web_acl is None:
+        _ack(
+            api.deployment_stage,
+            "APIG3",
+            "The web ACL is switched off for this deployment (context portalWaf=false: its fixed charges "
+            "are most of a small portfolio's bill); the stage throttles at 50 requests a second and the "
+            "portal limits fresh-link requests per address and client itself",
+        )
     for method in api.methods:
         _ack(
             method,

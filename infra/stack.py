@@ -60,6 +60,7 @@ class ArcollectStack(Stack):
             domain_name=config.portal_domain,
             certificate_arn=config.portal_certificate_arn,
             rate_limit_per_5min=config.portal_rate_limit_per_5min,
+            waf=config.portal_waf,
             mail=self.mail,
             staff=self.staff,
             portal_link_days=config.portal_link_days,

@@ -37,6 +37,7 @@ import boto3
 
 from arcollect.contract import FunctionName, Output, TableSchema
 from arcollect_cli.lambda_runtime import LambdaContext, load_handler
+from arcollect_cli.local import metering
 from arcollect_cli.local.apigateway import proxy_event, response_parts
 from arcollect_cli.local.emulator import emulator_application, patch_moto
 from arcollect_cli.local.spec import REGION, LocalSpec, QueueSpec
@@ -321,7 +322,8 @@ class LocalStack:
 
     def invoke(self, function: str, event: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
         """Run a handler as Lambda would; returns (result, error) where error is Lambda's error payload."""
-        with self._invoke_lock, contextlib.redirect_stdout(self._function_log):
+        with self._invoke_lock, contextlib.redirect_stdout(self._function_log), metering.billed_to(function):
+            started, logged = time.perf_counter(), self._logged_bytes()
             try:
                 module = load_handler(function)
                 result = module.lambda_handler(
@@ -344,7 +346,15 @@ class LocalStack:
                     "stackTrace": trace,
                 }
             finally:
+                if metering.METER is not None:
+                    metering.METER.invoked(
+                        function, time.perf_counter() - started, self._logged_bytes() - logged
+                    )
                 self._flush_outbox()
+
+    def _logged_bytes(self) -> int:
+        self._function_log.flush()
+        return os.fstat(self._function_log.fileno()).st_size
 
     def function_for(self, name_or_arn: str) -> str | None:
         name = unquote(name_or_arn).rsplit(":function:", 1)[-1].split(":")[0]

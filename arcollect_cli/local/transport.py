@@ -24,6 +24,8 @@ from urllib.parse import unquote, urlsplit
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
+from arcollect_cli.local import metering
+
 TRANSPORT_VARIABLE = "ARCOLLECT_LOCAL_TRANSPORT"
 
 WsgiApp = Callable[..., Any]
@@ -123,8 +125,9 @@ def wsgi_environ(method: str, url: str, headers: Any, body: bytes) -> dict[str, 
     return environ
 
 
-def answer_in_process(request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
-    """Botocore's ``before-send`` hook: a response for the emulator's requests, None for any other."""
+def answer_in_process(request: AWSPreparedRequest, event_name: str = "", **_: Any) -> AWSResponse | None:
+    """Botocore's ``before-send`` hook: a response for the emulator's requests, None for any other.
+    When the local stack meters its functions (``metering``), each request is counted too."""
     app = _apps.get(_origin(request.url))
     if app is None:
         return None
@@ -143,6 +146,8 @@ def answer_in_process(request: AWSPreparedRequest, **_: Any) -> AWSResponse | No
         close = getattr(app_iter, "close", None)
         if close is not None:
             close()
-    return AWSResponse(
-        request.url, int(status.split(" ", 1)[0]), dict(response_headers.items()), _RawBody(content)
-    )
+    code = int(status.split(" ", 1)[0])
+    if metering.METER is not None:
+        _, service, operation = [*event_name.split("."), "", ""][:3]
+        metering.METER.request(service.replace("-", ""), operation, body or b"", code, content, request.url)
+    return AWSResponse(request.url, code, dict(response_headers.items()), _RawBody(content))

@@ -48,6 +48,7 @@ class Portal(Construct):
         domain_name: str | None,
         certificate_arn: str | None,
         rate_limit_per_5min: int,
+        waf: bool,
         mail: Mail,
         staff: StaffDirectory,
         portal_link_days: str,
@@ -139,7 +140,29 @@ class Portal(Construct):
         # The stack publishes the URL as PortalUrl (the custom domain when there is one); the REST API's
         # own auto-named "Endpoint" output would be a second, unstable name for it.
         self.api.node.try_remove_child("Endpoint")
-        self.web_acl = wafv2.CfnWebACL(
+        self.web_acl: wafv2.CfnWebACL | None = None
+        if waf:
+            self.web_acl = self._web_acl(rate_limit_per_5min)
+            wafv2.CfnWebACLAssociation(
+                self,
+                "WebAclAssociation",
+                resource_arn=self.api.deployment_stage.stage_arn,
+                web_acl_arn=self.web_acl.attr_arn,
+            )
+        if domain_name and certificate_arn:
+            custom_domain = self.api.add_domain_name(
+                "CustomDomain",
+                domain_name=domain_name,
+                certificate=acm.Certificate.from_certificate_arn(self, "Certificate", certificate_arn),
+                endpoint_type=apigw.EndpointType.REGIONAL,
+                security_policy=apigw.SecurityPolicy.TLS_1_2,
+            )
+            self.url = f"https://{custom_domain.domain_name}/"
+        else:
+            self.url = self.api.url
+
+    def _web_acl(self, rate_limit_per_5min: int) -> wafv2.CfnWebACL:
+        return wafv2.CfnWebACL(
             self,
             "WebAcl",
             scope="REGIONAL",
@@ -169,20 +192,3 @@ class Portal(Construct):
                 _managed_rule("AWSManagedRulesKnownBadInputsRuleSet", 2),
             ],
         )
-        wafv2.CfnWebACLAssociation(
-            self,
-            "WebAclAssociation",
-            resource_arn=self.api.deployment_stage.stage_arn,
-            web_acl_arn=self.web_acl.attr_arn,
-        )
-        if domain_name and certificate_arn:
-            custom_domain = self.api.add_domain_name(
-                "CustomDomain",
-                domain_name=domain_name,
-                certificate=acm.Certificate.from_certificate_arn(self, "Certificate", certificate_arn),
-                endpoint_type=apigw.EndpointType.REGIONAL,
-                security_policy=apigw.SecurityPolicy.TLS_1_2,
-            )
-            self.url = f"https://{custom_domain.domain_name}/"
-        else:
-            self.url = self.api.url

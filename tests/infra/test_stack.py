@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
 from aws_cdk.assertions import Match
 
 from arcollect.contract import (
@@ -17,8 +19,8 @@ from arcollect.contract import (
     ReportCadence,
     TableSchema,
 )
-from infra.config import DEFAULT_REPORTS_SCHEDULES
-from tests.infra.conftest import Synthesized
+from infra.config import DEFAULT_REPORTS_SCHEDULES, ConfigError
+from tests.infra.conftest import Synthesized, synthesize
 
 
 def resources(synthesized: Synthesized, type_: str) -> dict[str, Any]:
@@ -499,3 +501,18 @@ def test_no_physical_names_are_hard_coded(synthesized: Synthesized) -> None:
     for type_, name_property in named.items():
         for resource in resources(synthesized, type_).values():
             assert name_property not in resource["Properties"], type_
+
+
+def test_the_web_acl_can_be_switched_off_and_the_stage_is_then_acknowledged(tmp_path: Path) -> None:
+    # Given a deployment that chose the smaller bill (portalWaf=false)
+    synthesized = synthesize(tmp_path, portalWaf="false")
+    # Then there is no web ACL, and cdk-nag passed with the stage's finding acknowledged
+    synthesized.template.resource_count_is("AWS::WAFv2::WebACL", 0)
+    synthesized.template.resource_count_is("AWS::WAFv2::WebACLAssociation", 0)
+    report = json.dumps(synthesized.validation_report())
+    assert "APIG3" in report
+
+
+def test_a_malformed_waf_switch_is_refused_with_the_key_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="portalWaf='maybe'"):
+        synthesize(tmp_path, portalWaf="maybe")

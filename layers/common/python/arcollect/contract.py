@@ -123,6 +123,14 @@ class StaffGroups:
 
 
 # The hour (UTC) of the dunning tick that also emails each collector the day's top tasks.
+# Headers of every email arcollect sends, saying what the touch was: SES's events, the local outbox and
+# anyone reading the mail find the customer, the step, the invoices and the touch by them.
+HEADER_CUSTOMER: Final = "X-Arcollect-Customer"
+HEADER_STEP: Final = "X-Arcollect-Step"
+HEADER_INVOICES: Final = "X-Arcollect-Invoices"
+HEADER_SENT_AT: Final = "X-Arcollect-Sent-At"
+HEADER_TOUCH: Final = "X-Arcollect-Touch"
+
 DIGEST_HOUR_UTC: Final = 6
 
 # How many dunning workers the queue runs at once; each paces its sends to 1/n of the SES rate, so

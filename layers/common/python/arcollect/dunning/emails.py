@@ -31,14 +31,8 @@ if TYPE_CHECKING:
 
 from arcollect import yamldoc
 from arcollect.clock import format_instant
+from arcollect.contract import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_SENT_AT, HEADER_STEP, HEADER_TOUCH
 from arcollect.entities import Customer, Invoice
-
-# Headers that let anyone reading the mail (and the local outbox) see what the touch was.
-HEADER_CUSTOMER = "X-Arcollect-Customer"
-HEADER_STEP = "X-Arcollect-Step"
-HEADER_INVOICES = "X-Arcollect-Invoices"
-HEADER_SENT_AT = "X-Arcollect-Sent-At"
-HEADER_TOUCH = "X-Arcollect-Touch"
 
 # The tone of the email, gentle to severe (the order the known names are listed in).
 TEMPLATE_ORDER: tuple[str, ...] = (

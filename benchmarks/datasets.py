@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from arcollect.entities import Invoice, Payment
-from arcollect.ingest.loading import paid_date_payment
 from arcollect.ingest.mappings import BoundMapping, find_header, head, load_mapping
+from arcollect.ingest.precedence import merge_invoice
 from arcollect.ingest.sources import inspect, read_records
 
 REPO = Path(__file__).resolve().parent.parent
@@ -113,5 +113,5 @@ def as_stored(raw: bytes, mapping_name: str) -> tuple[list[Invoice], list[Paymen
         entity = bound.map(record).entity
         if isinstance(entity, Invoice):
             documents[(entity.customer_id, entity.invoice_number)] = entity
-    invoices = list(documents.values())
-    return invoices, [payment for invoice in invoices if (payment := paid_date_payment(invoice))]
+    merged = [merge_invoice(invoice, None) for invoice in documents.values()]
+    return [m.invoice for m in merged], [m.payment for m in merged if m.payment is not None]

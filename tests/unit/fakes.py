@@ -95,14 +95,31 @@ class Table:
 
     def add_invoices(self, invoices: Sequence[Invoice]) -> None:
         for invoice in invoices:
-            self.update_invoice(invoice)
+            self._write_invoice(invoice)
+
+    def add_task(self, task: Task) -> bool:
+        if any(t.task_id == task.task_id and t.customer_id == task.customer_id for t in self.tasks):
+            return False
+        self.tasks.append(task)
+        return True
 
     def add_payments(self, payments: Sequence[Payment]) -> None:
         for payment in payments:
             self.writes += 1
             self.payments_[(payment.customer_id, payment.payment_id)] = payment
 
-    def update_invoice(self, invoice: Invoice) -> None:
+    def update_invoice(self, invoice: Invoice, before: Invoice) -> bool:
+        """The store's condition: the open amount, disputed flag and decisions still as read."""
+        current = self.invoices_.get((invoice.customer_id, invoice.invoice_number))
+        if current is None or _as_read(current) != _as_read(before):
+            return False
+        self._write_invoice(invoice)
+        return True
+
+    def customer_invoices(self, customer_id: str) -> list[Invoice]:
+        return [invoice for (customer, _), invoice in self.invoices_.items() if customer == customer_id]
+
+    def _write_invoice(self, invoice: Invoice) -> None:
         self.writes += 1
         self.invoices_[(invoice.customer_id, invoice.invoice_number)] = invoice
 
@@ -114,5 +131,15 @@ class Table:
         self.writes += 1
         self.payments_[(payment.customer_id, payment.payment_id)] = payment
         if settles:
-            self.update_invoice(settles[1])
+            self._write_invoice(settles[1])
         return PaymentWrite.RECORDED
+
+
+def _as_read(invoice: Invoice) -> tuple[object, ...]:
+    return (
+        invoice.open_amount,
+        invoice.disputed,
+        invoice.dispute_id,
+        invoice.credit_agreed,
+        invoice.credit_match,
+    )

@@ -115,6 +115,19 @@ class Invoice:
     last_touch_at: datetime | None = None
     promised_until: date | None = None
     promise_id: str | None = None
+    # What the ERP said, kept beside what arcollect asks (docs/truth rules, "Precedence"): the open
+    # amount its last file stated (None: no file stated one; payments and credits set ``open_amount``)
+    # and whether its last file marked the invoice disputed.
+    erp_open_amount: Decimal | None = None
+    erp_disputed: bool = False
+    # Decisions made in arcollect, which no ERP file undoes: a dispute opened in the portal or by a
+    # collector (open until it is resolved here), and credits agreed here that the ERP has not shown
+    # yet (they stay off the open amount until its files show the credit note).
+    dispute_id: str | None = None
+    credit_agreed: Decimal = Decimal(0)
+    # One agreed credit, counted once (arcollect/credits.py): on an invoice, the ERP credit note that
+    # books its agreed credit; on that credit note, the invoice whose credit it books.
+    credit_match: str | None = None
 
     def same_content(self, other: Invoice | None) -> bool:
         """Equal but for where the values came from: a newer file that says the same writes nothing."""
@@ -245,6 +258,8 @@ class TaskKind(StrEnum):
     FIX_CONTACT = "fix_contact"
     CHECK_IN = "check_in"
     REVIEW_TOUCH = "review_touch"
+    # An ERP file disagrees with a payment recorded or a decision made in arcollect.
+    REVIEW_ERP = "review_erp"
     DISPUTE = "dispute"
     FOLLOW_UP = "follow_up"
 

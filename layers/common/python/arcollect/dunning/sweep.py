@@ -216,7 +216,9 @@ def _instant(value: datetime | None) -> str | None:
 
 _DATES = ("invoice_date", "due_date", "paid_date", "closed_on", "promised_until")
 _INSTANTS = ("next_action_at", "source_as_of", "last_touch_at")
-_MONEY = ("amount", "open_amount")
+_MONEY = ("amount", "open_amount", "credit_agreed")
+# Money the ERP may leave unstated: None survives the queue as None.
+_OPTIONAL_MONEY = ("erp_open_amount",)
 
 
 def work_message(item: WorkItem) -> dict[str, Any]:
@@ -256,6 +258,8 @@ def _invoice_json(invoice: Invoice) -> dict[str, Any]:
         data[name] = format_instant(data[name]) if data[name] else None
     for name in _MONEY:
         data[name] = str(data[name])
+    for name in _OPTIONAL_MONEY:
+        data[name] = None if data[name] is None else str(data[name])
     data["steps_done"] = list(invoice.steps_done)
     return data
 
@@ -267,6 +271,9 @@ def _invoice_from_json(raw: dict[str, Any]) -> Invoice:
     for name in _INSTANTS:
         data[name] = parse_instant(data[name]) if data.get(name) else None
     for name in _MONEY:
-        data[name] = Decimal(str(data[name]))
+        if name in data:
+            data[name] = Decimal(str(data[name]))
+    for name in _OPTIONAL_MONEY:
+        data[name] = None if data.get(name) is None else Decimal(str(data[name]))
     data["steps_done"] = tuple(data.get("steps_done") or ())
     return Invoice(**data)

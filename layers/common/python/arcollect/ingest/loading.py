@@ -15,6 +15,7 @@ from datetime import date as date_type
 from decimal import Decimal
 from typing import Final, Protocol, TypeVar
 
+from arcollect import credits
 from arcollect.clock import format_instant, next_anniversary
 from arcollect.entities import (
     Customer,
@@ -28,11 +29,11 @@ from arcollect.entities import (
     TaskKind,
 )
 from arcollect.ingest.fields import FieldError
+from arcollect.ingest.precedence import Merged, Review, closing_review, merge_invoice
 from arcollect.ingest.results import IngestReport
 from arcollect.ingest.schema import Entity
 from arcollect.observability import logger
 
-PAID_DATE_PREFIX: Final = "PAIDDATE-"
 _SETTLE_ATTEMPTS: Final = 3
 
 E = TypeVar("E", Customer, Invoice, Payment)
@@ -61,7 +62,14 @@ class AccountsStore(Protocol):
 
     def add_payments(self, payments: Sequence[Payment]) -> None: ...
 
-    def update_invoice(self, invoice: Invoice) -> None: ...
+    def update_invoice(self, invoice: Invoice, before: Invoice) -> bool:
+        """Write ``invoice`` over ``before``, provided the table still holds ``before``'s open amount and
+        decisions (False: someone changed them meanwhile; read again and merge again)."""
+        ...
+
+    def add_task(self, task: Task) -> bool: ...
+
+    def customer_invoices(self, customer_id: str) -> list[Invoice]: ...
 
     def record_payment(
         self, payment: Payment, settles: tuple[Invoice, Invoice] | None = None
@@ -115,8 +123,14 @@ class DryRun:
     def add_payments(self, payments: Sequence[Payment]) -> None:
         return None
 
-    def update_invoice(self, invoice: Invoice) -> None:
-        return None
+    def update_invoice(self, invoice: Invoice, before: Invoice) -> bool:
+        return True
+
+    def add_task(self, task: Task) -> bool:
+        return True
+
+    def customer_invoices(self, customer_id: str) -> list[Invoice]:
+        return []
 
     def record_payment(
         self, payment: Payment, settles: tuple[Invoice, Invoice] | None = None
@@ -131,21 +145,12 @@ def first_look_at(invoice: Invoice) -> datetime:
 
 
 def with_next_action(invoice: Invoice, stored: Invoice | None) -> Invoice:
-    """Place an invoice in the sweep's index and keep the dunning engine's state of it.
+    """Place an invoice in the sweep's index.
 
-    Open invoices (not credit notes or write-offs) are in the index; closed ones leave it. The steps
-    taken, the last touch and an open promise belong to the engine and survive any re-delivery. Once the
+    Open invoices (not credit notes or write-offs) are in the index; closed ones leave it. Once the
     engine has scheduled an open invoice, a row with the same due date leaves the schedule be; a new due
     date (terms extended) has the engine look again at the next sweep.
     """
-    if stored is not None:
-        invoice = replace(
-            invoice,
-            steps_done=stored.steps_done,
-            last_touch_at=stored.last_touch_at,
-            promised_until=stored.promised_until,
-            promise_id=stored.promise_id,
-        )
     if not invoice.is_open or invoice.document_type != DocumentType.INVOICE:
         return replace(invoice, next_action_at=closed_next_action(invoice))
     if stored is not None and stored.is_open and stored.due_date == invoice.due_date:
@@ -180,24 +185,6 @@ def with_customer_state(customer: Customer, stored: Customer | None, today: date
         return replace(customer, next_action_at=stored.next_action_at)
     day = next_anniversary(customer.customer_since, max(today, customer.customer_since + timedelta(days=1)))
     return replace(customer, next_action_at=datetime.combine(day, time(0), tzinfo=UTC))
-
-
-def paid_date_payment(invoice: Invoice) -> Payment | None:
-    """The payment an invoice row implies when it says it was paid in full on ``paid_date``."""
-    if invoice.paid_date is None or invoice.open_amount != 0 or invoice.document_type != DocumentType.INVOICE:
-        return None
-    return Payment(
-        customer_id=invoice.customer_id,
-        payment_id=f"{PAID_DATE_PREFIX}{invoice.invoice_number}",
-        payment_date=invoice.paid_date,
-        amount=invoice.amount,
-        currency=invoice.currency,
-        invoice_number=invoice.invoice_number,
-        reference=None,
-        applied_amount=invoice.amount,
-        unapplied_amount=Decimal(0),
-        applied_to=invoice.invoice_number,
-    )
 
 
 def settle(payment: Payment, invoice: Invoice) -> tuple[Payment, Invoice]:
@@ -305,14 +292,15 @@ def load_customers(
 def load_invoices(
     store: AccountsStore, rows: Sequence[tuple[int, Invoice]], report: IngestReport, context: LoadContext
 ) -> None:
+    """Apply the rows by the precedence rules (``ingest/precedence.py``): what the file states, over
+    what payments recorded and decisions made here established."""
     ensure_customers(store, (invoice.customer_id for _, invoice in rows), report, context)
     stored = store.invoices({(i.customer_id, i.invoice_number) for _, i in rows})
-    implied = [payment for _, invoice in rows if (payment := paid_date_payment(invoice))]
-    known_payments = store.payments({(p.customer_id, p.payment_id) for p in implied})
     view = dict(stored)
     new: dict[InvoiceKey, Invoice] = {}
-    changed: dict[InvoiceKey, Invoice] = {}
-    payments: dict[PaymentKey, Payment] = {}
+    changed: dict[InvoiceKey, tuple[int, Invoice]] = {}
+    merged_payments: dict[PaymentKey, Payment] = {}
+    reviews: dict[str, Task] = {}
     for line, row in rows:
         key = (row.customer_id, row.invoice_number)
         if context.snapshot:
@@ -324,28 +312,140 @@ def load_invoices(
             report.superseded += 1
             report.accept(line, changed=False)
             continue
-        invoice = replace(with_next_action(row, before), source_as_of=context.as_of)
+        merged = _merge(row, before, context)
+        invoice = merged.invoice
         row_changed = not invoice.same_content(before)
+        if row_changed and credits.unmatched_credit_note(invoice):
+            invoice = _match_credit_note(store, invoice, view, new, changed, stored, report, line)
         if row_changed:
-            (changed if key in stored else new)[key] = invoice
+            if key in stored:
+                changed[key] = (line, invoice)
+            else:
+                new[key] = invoice
             view[key] = invoice
             if before is not None and before.is_open and not invoice.is_open:
                 report.invoices_closed += 1
-        payment = paid_date_payment(invoice)
-        if payment is not None:
-            payment_key = (payment.customer_id, payment.payment_id)
-            if payment_key not in known_payments and payment_key not in payments:
-                payments[payment_key] = payment
-                row_changed = True
-        report.accept(line, changed=row_changed)
+        if merged.payment is not None:
+            merged_payments[(merged.payment.customer_id, merged.payment.payment_id)] = merged.payment
+        if merged.review is not None:
+            reviews[merged.review.task_id] = review_task(invoice, merged.review, context)
+            report.note(
+                line, [FieldError("open_amount", str(row.erp_open_amount or ""), merged.review.reason)]
+            )
+        report.accept(line, changed=row_changed or merged.payment is not None)
     store.add_invoices(list(new.values()))
-    for invoice in changed.values():
-        store.update_invoice(invoice)
-    # The payments a paid_date implies settle nothing further (the row itself closed its invoice), and
-    # their ids are derived from the invoice: a batched put of one again rewrites the same item, so
-    # they need no conditional write each (which matters for a 266k-row history).
-    store.add_payments(list(payments.values()))
-    report.payments_applied += len(payments)
+    for key, (line, invoice) in changed.items():
+        if not store.update_invoice(invoice, stored[key]):
+            _merge_again(store, key, line, rows, report, context, merged_payments, reviews)
+    # The payments a paid date implies settle nothing further (the row itself set its invoice's open
+    # amount), and their ids derive from the invoice: a batched put of one again rewrites the same item,
+    # so they need no conditional write each (which matters for a 266k-row history).
+    known = store.payments(merged_payments)
+    fresh = [payment for key, payment in merged_payments.items() if key not in known]
+    store.add_payments(fresh)
+    report.payments_applied += len(fresh)
+    for task in reviews.values():
+        store.add_task(task)
+
+
+def _match_credit_note(
+    store: AccountsStore,
+    note: Invoice,
+    view: dict[InvoiceKey, Invoice],
+    new: dict[InvoiceKey, Invoice],
+    changed: dict[InvoiceKey, tuple[int, Invoice]],
+    stored: dict[InvoiceKey, Invoice],
+    report: IngestReport,
+    line: int,
+) -> Invoice:
+    """A new (or newly open) ERP credit note that books a credit agreed here: matched to it and kept
+    closed, so the credit is counted once (``arcollect/credits.py``). Only a note the file changes is
+    looked at (a file sent again reads nothing more); the other order, a note first and the credit
+    agreed later, is matched when the credit is agreed."""
+    documents = {(i.customer_id, i.invoice_number): i for i in store.customer_invoices(note.customer_id)}
+    documents.update({key: i for key, i in view.items() if key[0] == note.customer_id})
+    invoice = credits.invoice_for_note(note, documents.values())
+    if invoice is None:
+        return note
+    note_after, invoice_after = credits.matched(note, invoice)
+    key = (invoice.customer_id, invoice.invoice_number)
+    if key in new:
+        new[key] = invoice_after
+    elif key in changed:
+        changed[key] = (changed[key][0], invoice_after)
+    elif store.update_invoice(invoice_after, documents[key]):
+        stored[key] = invoice_after  # what the table holds now, for a later row of this chunk
+    else:
+        # The invoice changed meanwhile: the note stays open for now, and a later file matches it.
+        logger.info("credit note not matched: its invoice changed meanwhile", extra={"key": list(key)})
+        return note
+    view[key] = invoice_after
+    report.note(
+        line,
+        [
+            FieldError(
+                "open_amount",
+                str(note.open_amount),
+                f"credit note matched to the credit agreed on invoice {invoice.invoice_number}: "
+                "kept closed, the credit is off that invoice already",
+            )
+        ],
+    )
+    return note_after
+
+
+def _merge(row: Invoice, before: Invoice | None, context: LoadContext) -> Merged:
+    merged = merge_invoice(row, before)
+    invoice = replace(with_next_action(merged.invoice, before), source_as_of=context.as_of)
+    return replace(merged, invoice=invoice)
+
+
+def _merge_again(
+    store: AccountsStore,
+    key: InvoiceKey,
+    line: int,
+    rows: Sequence[tuple[int, Invoice]],
+    report: IngestReport,
+    context: LoadContext,
+    payments: dict[PaymentKey, Payment],
+    reviews: dict[str, Task],
+) -> None:
+    """A payment, a dispute or a credit changed the invoice between the read and the write: read it
+    again and apply the row to what it is now."""
+    row = next(invoice for number, invoice in rows if number == line)
+    for _ in range(_SETTLE_ATTEMPTS):
+        before = store.invoices([key]).get(key)
+        merged = _merge(row, before, context)
+        if before is None:
+            store.add_invoices([merged.invoice])
+        elif merged.invoice.same_content(before) or not store.update_invoice(merged.invoice, before):
+            if merged.invoice.same_content(before):
+                return
+            continue
+        if merged.payment is not None:
+            payments[(merged.payment.customer_id, merged.payment.payment_id)] = merged.payment
+        if merged.review is not None:
+            reviews[merged.review.task_id] = review_task(merged.invoice, merged.review, context)
+        return
+    raise SettlementConflict(f"invoice {key[1]} of customer {key[0]} kept changing while its file loaded")
+
+
+def review_task(invoice: Invoice, review: Review, context: LoadContext) -> Task:
+    """The collector's task for a file that disagrees with what was recorded or decided here: one per
+    invoice and disagreement (the same file sent again adds none)."""
+    return Task(
+        customer_id=invoice.customer_id,
+        task_id=review.task_id,
+        kind=TaskKind.REVIEW_ERP.value,
+        title=review.title,
+        created_at=context.now,
+        detail={
+            "reason": review.reason,
+            "invoice_number": invoice.invoice_number,
+            "source": context.source,
+            "as_of": format_instant(context.as_of),
+        },
+    )
 
 
 def load_payments(
@@ -441,16 +541,20 @@ def close_missing(store: AccountsStore, context: LoadContext, report: IngestRepo
             continue
         if invoice.invoice_date > closed_on:
             continue
-        store.update_invoice(
-            replace(
-                invoice,
-                status=InvoiceStatus.CLOSED.value,
-                open_amount=Decimal(0),
-                closed_on=closed_on,
-                next_action_at=closed_next_action(invoice),
-                source_as_of=context.as_of,
-            )
+        after = replace(
+            invoice,
+            status=InvoiceStatus.CLOSED.value,
+            open_amount=Decimal(0),
+            erp_open_amount=Decimal(0),
+            closed_on=closed_on,
+            next_action_at=closed_next_action(invoice),
+            source_as_of=context.as_of,
         )
+        if not store.update_invoice(after, invoice):
+            continue  # changed meanwhile (a payment, a dispute): the next snapshot decides again
+        review = closing_review(invoice, f"the snapshot of {closed_on.isoformat()} no longer lists it")
+        if review is not None:
+            store.add_task(review_task(after, review, context))
         report.invoices_closed += 1
 
 

@@ -197,18 +197,36 @@ def build_invoice(v: dict[str, Any], row: RowProblems, signed: bool) -> Invoice 
     if amount is not None and amount <= 0:
         row.reject("amount", "must be greater than 0")
         return None
+    paid_date = v.get("paid_date")
     if open_amount is None:
         paid = v.get("paid_amount")
-        open_amount = (amount - abs(paid)) if (amount is not None and paid is not None) else amount
+        if amount is not None and paid is not None:
+            open_amount = amount - abs(paid)
+        elif paid_date is not None and document_type == DocumentType.INVOICE:
+            open_amount = Decimal(0)  # a paid date and no open amount: paid in full on that date
+    stated = open_amount
     if amount is not None and open_amount is not None and not Decimal(0) <= open_amount <= amount:
         row.reject("open_amount", f"must be between 0 and amount ({amount})")
+    elif (
+        paid_date is not None
+        and amount is not None
+        and open_amount == amount
+        and document_type == DocumentType.INVOICE
+    ):
+        row.reject(
+            "paid_date",
+            f"says the invoice was paid on {paid_date.isoformat()}, yet open_amount says all of it is open",
+        )
     invoice_date, due_date = v["invoice_date"], v["due_date"]
     if invoice_date and due_date and due_date < invoice_date:
         # Implausible, but the money is still owed (prepayment terms, a back-dated due date, an ERP that
         # only keeps the document month): keep the invoice and say so rather than lose a receivable.
         row.note("due_date", f"is before invoice_date ({invoice_date.isoformat()}): kept as given")
-    if amount is None or open_amount is None or due_date is None or invoice_date is None:
+    if amount is None or due_date is None or invoice_date is None:
         return None
+    # Without a stated open amount the row says nothing of it: loading keeps what payments and credits
+    # established (ingest/precedence.py); a new invoice is then open for its whole amount.
+    open_amount = amount if stated is None else stated
     return _validated(
         Invoice,
         customer_id=v["customer_id"],
@@ -222,7 +240,7 @@ def build_invoice(v: dict[str, Any], row: RowProblems, signed: bool) -> Invoice 
         document_type=document_type,
         disputed=bool(v.get("disputed")),
         pay_url=v.get("pay_url"),
-        paid_date=v.get("paid_date"),
+        paid_date=paid_date,
         po_number=v.get("po_number"),
         description=v.get("description"),
         company_code=v.get("company_code"),
@@ -233,6 +251,11 @@ def build_invoice(v: dict[str, Any], row: RowProblems, signed: bool) -> Invoice 
         last_touch_at=None,
         promised_until=None,
         promise_id=None,
+        erp_open_amount=stated,
+        erp_disputed=bool(v.get("disputed")),
+        dispute_id=None,
+        credit_agreed=_ZERO,
+        credit_match=None,
     )
 
 
@@ -395,8 +418,19 @@ def invoice_columns(v: dict[str, list[Any]], count: int, signed: bool, slow: set
             continue
         if open_amount is None:
             paid_amount = paid_amounts[i]
-            open_amount = amount - abs(paid_amount) if paid_amount is not None else amount
-        if not _ZERO <= open_amount <= amount or due < issued:
+            if paid_amount is not None:
+                open_amount = amount - abs(paid_amount)
+            elif paid is not None and document_type == _INVOICE:
+                open_amount = _ZERO  # a paid date and no open amount: paid in full on that date
+        stated = open_amount
+        if open_amount is None:
+            open_amount = amount
+        elif not _ZERO <= open_amount <= amount or (
+            paid is not None and open_amount == amount and document_type == _INVOICE
+        ):
+            slow.add(i)  # build_invoice says why
+            continue
+        if due < issued:
             slow.add(i)
             continue
         entity = _new(Invoice)
@@ -423,6 +457,11 @@ def invoice_columns(v: dict[str, list[Any]], count: int, signed: bool, slow: set
             last_touch_at=None,
             promised_until=None,
             promise_id=None,
+            erp_open_amount=stated,
+            erp_disputed=bool(disputed[i]),
+            dispute_id=None,
+            credit_agreed=_ZERO,
+            credit_match=None,
         )
         entities[i] = entity
     return entities

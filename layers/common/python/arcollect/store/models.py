@@ -129,6 +129,13 @@ class InvoiceItem(TableItem, discriminator="invoice"):
     last_touch_at = UnicodeAttribute(null=True)
     promised_until = UnicodeAttribute(null=True)
     promise_id = UnicodeAttribute(null=True)
+    # What the ERP last said (ingest writes these) and the decisions made in arcollect (the portal and
+    # the staff console write these; ingest only carries them over, conditionally).
+    erp_open_amount = DecimalAttribute(null=True)
+    erp_disputed = BooleanAttribute(null=True)
+    dispute_id = UnicodeAttribute(null=True)
+    credit_agreed = DecimalAttribute(null=True)
+    credit_match = UnicodeAttribute(null=True)
     # The customer's profile as the engine last saw it (JSON, with its fingerprint): the next sweep
     # decides from it without reading the profile, and the reservation checks it is still current.
     customer_snapshot = UnicodeAttribute(null=True)

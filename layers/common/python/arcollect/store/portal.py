@@ -341,6 +341,8 @@ class PortalStore:
                     InvoiceItem(pk, keys.invoice_sk(dispute.invoice_number)),
                     actions=[
                         InvoiceItem.disputed.set(True),
+                        # Open until resolved here, whatever later ERP files say of disputed.
+                        InvoiceItem.dispute_id.set(dispute.dispute_id),
                         TableItem.next_action_shard.remove(),
                         TableItem.next_action_at.remove(),
                     ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
+from decimal import Decimal
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
@@ -332,6 +333,11 @@ def _invoice_from_item(item: InvoiceItem) -> Invoice:
         last_touch_at=parse_instant(item.last_touch_at) if item.last_touch_at else None,
         promised_until=_parse_day(item.promised_until),
         promise_id=item.promise_id,
+        erp_open_amount=item.erp_open_amount,
+        erp_disputed=bool(item.erp_disputed),
+        dispute_id=item.dispute_id,
+        credit_agreed=item.credit_agreed or Decimal(0),
+        credit_match=item.credit_match,
     )
 
 
@@ -358,6 +364,40 @@ def _invoice_fields(invoice: Invoice) -> dict[str, Any]:
         "next_action_at": format_instant(invoice.next_action_at) if invoice.next_action_at else None,
         "source_as_of": format_instant(invoice.source_as_of) if invoice.source_as_of else None,
         "closed_on": _day(invoice.closed_on),
+        "erp_open_amount": invoice.erp_open_amount,
+        "erp_disputed": invoice.erp_disputed or None,
+    }
+
+
+def invoice_as_read(before: Invoice) -> Any:
+    """The condition that an invoice item still holds ``before``'s open amount, disputed flag and
+    decisions: what a write computed from ``before`` may rely on."""
+    condition = (InvoiceItem.open_amount == before.open_amount) & (InvoiceItem.disputed == before.disputed)
+    condition &= (
+        InvoiceItem.dispute_id.does_not_exist()
+        if before.dispute_id is None
+        else InvoiceItem.dispute_id == before.dispute_id
+    )
+    condition &= (
+        InvoiceItem.credit_agreed.does_not_exist()
+        if not before.credit_agreed
+        else InvoiceItem.credit_agreed == before.credit_agreed
+    )
+    condition &= (
+        InvoiceItem.credit_match.does_not_exist()
+        if before.credit_match is None
+        else InvoiceItem.credit_match == before.credit_match
+    )
+    return condition
+
+
+def _invoice_decisions(invoice: Invoice) -> dict[str, Any]:
+    """The decisions made in arcollect: written whole by ``save`` and by the portal and the staff
+    console, carried over by ingest only under a condition that they are as it read them."""
+    return {
+        "dispute_id": invoice.dispute_id,
+        "credit_agreed": invoice.credit_agreed or None,
+        "credit_match": invoice.credit_match,
     }
 
 
@@ -377,6 +417,7 @@ def _invoice_item(invoice: Invoice) -> InvoiceItem:
         keys.invoice_sk(invoice.invoice_number),
         **_invoice_dunning_fields(invoice),
         **_invoice_fields(invoice),
+        **_invoice_decisions(invoice),
     )
 
 
@@ -494,8 +535,13 @@ def _payment_item(payment: Payment) -> PaymentItem:
 
 
 def _set_all(model: type[TableItem], fields: dict[str, Any]) -> list[Action]:
-    """SET every field, REMOVE the ones that are None: attributes other code owns stay as they are."""
-    return [getattr(model, name).set(value) for name, value in fields.items()]
+    """SET every field, REMOVE the ones that are None: attributes other code owns stay as they are.
+    (``set(None)`` would write a NULL value, which exists: ``attribute_not_exists`` conditions on it,
+    such as "no dispute opened here", would then fail for ever.)"""
+    return [
+        getattr(model, name).remove() if value is None else getattr(model, name).set(value)
+        for name, value in fields.items()
+    ]
 
 
 class Invoices:
@@ -630,9 +676,23 @@ class Accounts:
                 batch.save(_payment_item(payment))
 
     @_translated
-    def update_invoice(self, invoice: Invoice) -> None:
+    def update_invoice(self, invoice: Invoice, before: Invoice) -> bool:
+        """Write what ingest owns of ``invoice`` and the decisions as it carried them over (an agreed
+        credit the ERP now shows is cleared), provided the table still holds ``before``'s open amount and
+        decisions; False when a payment, a dispute or a credit got there first."""
         item = InvoiceItem(keys.customer_pk(invoice.customer_id), keys.invoice_sk(invoice.invoice_number))
-        item.update(actions=_set_all(InvoiceItem, _invoice_fields(invoice)))
+        fields = {**_invoice_fields(invoice), **_invoice_decisions(invoice)}
+        return _update_if(item, _set_all(InvoiceItem, fields), invoice_as_read(before))
+
+    @_translated
+    def customer_invoices(self, customer_id: str) -> list[Invoice]:
+        """Every document of one customer (a credit note looking for the agreed credit it books)."""
+        return Invoices().for_customer(customer_id)
+
+    @_translated
+    def add_task(self, task: Task) -> bool:
+        """A task, once: False when a task of that id exists."""
+        return _put_once(_task_item(task))
 
     @_translated
     def record_payment(
@@ -651,7 +711,7 @@ class Accounts:
                 transaction.update(
                     invoice_item,
                     actions=_set_all(InvoiceItem, _invoice_fields(after)),
-                    condition=InvoiceItem.open_amount == before.open_amount,
+                    condition=invoice_as_read(before),
                 )
         except TransactWriteError as error:
             if error.cause_response_code != "TransactionCanceledException":

@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from arcollect.clock import format_instant
-from arcollect.entities import Activity, Customer, Invoice, InvoiceStatus, Payment, Promise, Task, TaskStatus
+from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task, TaskStatus
 from arcollect.store import keys
 from arcollect.store.dunning import DunningStore, EmailTouchItem, EmailTouchRecord, _email_record, _transact
 from arcollect.store.models import (
@@ -44,6 +44,7 @@ from arcollect.store.repositories import (
     _task_item,
     _translated,
     _update_if,
+    invoice_as_read,
 )
 
 M = TypeVar("M", bound=TableItem)
@@ -160,6 +161,15 @@ class WorkspaceStore(PortalStore, DunningStore):
             (item.customer_id, item.invoice_number): _invoice_from_item(item)
             for item in InvoiceItem.batch_get(wanted)
         }
+
+    @_translated
+    def customer_invoices(self, customer_id: str) -> list[Invoice]:
+        """Every document of one customer, read consistently (a credit agreed looks for the ERP
+        credit note that books it)."""
+        items = InvoiceItem.query(
+            keys.customer_pk(customer_id), InvoiceItem.sk.startswith("INV#"), consistent_read=True
+        )
+        return [_invoice_from_item(item) for item in items]
 
     @_translated
     def invoice(self, customer_id: str, invoice_number: str) -> Invoice | None:
@@ -310,6 +320,7 @@ class WorkspaceStore(PortalStore, DunningStore):
         invoice: Invoice | None,
         invoice_after: Invoice | None,
         activity: Activity,
+        credit_note: tuple[Invoice, Invoice] | None = None,
     ) -> bool:
         """Move a dispute along its workflow, with what the resolution does to its invoice (disputed no
         more, credit off the open amount, back in the sweep's index), in one transaction conditional on
@@ -332,7 +343,17 @@ class WorkspaceStore(PortalStore, DunningStore):
                 (
                     "update_if",
                     InvoiceItem(pk, keys.invoice_sk(invoice.invoice_number)),
-                    (_invoice_resolution(invoice_after), InvoiceItem.open_amount == invoice.open_amount),
+                    (_invoice_resolution(invoice_after), invoice_as_read(invoice)),
+                )
+            )
+        if credit_note is not None:
+            # The ERP's credit note for the credit agreed: matched and closed in the same transaction.
+            note, note_after = credit_note
+            operations.append(
+                (
+                    "update_if",
+                    InvoiceItem(pk, keys.invoice_sk(note.invoice_number)),
+                    (_credit_note_matched(note_after), invoice_as_read(note)),
                 )
             )
         operations.append(("save", _activity_item(pk, activity), None))
@@ -389,11 +410,29 @@ class WorkspaceStore(PortalStore, DunningStore):
         return _put_once(DigestItem(keys.digest_pk(day.isoformat()), assignee, sent_at=at, tasks=tasks))
 
 
+def _credit_note_matched(note: Invoice) -> list[Any]:
+    return [
+        InvoiceItem.open_amount.set(note.open_amount),
+        InvoiceItem.status.set(note.status),
+        InvoiceItem.credit_match.set(note.credit_match or ""),
+        TableItem.next_action_shard.remove(),
+        TableItem.next_action_at.remove(),
+    ]
+
+
 def _invoice_resolution(invoice: Invoice) -> list[Any]:
     actions: list[Any] = [
-        InvoiceItem.disputed.set(False),
+        # The dispute opened here is over: disputed is what the ERP's files say again.
+        InvoiceItem.disputed.set(invoice.disputed),
+        InvoiceItem.dispute_id.remove(),
         InvoiceItem.open_amount.set(invoice.open_amount),
         InvoiceItem.status.set(invoice.status),
+        InvoiceItem.credit_agreed.set(invoice.credit_agreed)
+        if invoice.credit_agreed
+        else InvoiceItem.credit_agreed.remove(),
+        InvoiceItem.credit_match.set(invoice.credit_match)
+        if invoice.credit_match
+        else InvoiceItem.credit_match.remove(),
     ]
     if invoice.is_open and invoice.next_action_at is not None:
         actions += [
@@ -403,11 +442,3 @@ def _invoice_resolution(invoice: Invoice) -> list[Any]:
     else:
         actions += [TableItem.next_action_shard.remove(), TableItem.next_action_at.remove()]
     return actions
-
-
-def closed(invoice: Invoice, credit: Decimal) -> Invoice:
-    """``invoice`` after a credit of ``credit``: closed when nothing is left open."""
-    left = invoice.open_amount - credit
-    if left <= 0:
-        return replace(invoice, open_amount=Decimal(0), status=InvoiceStatus.CLOSED.value, disputed=False)
-    return replace(invoice, open_amount=left, disputed=False)

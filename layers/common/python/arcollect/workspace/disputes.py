@@ -3,13 +3,14 @@ each dispute's age against its department's SLA (see the ``disputes`` section of
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
 from typing import Protocol
 
 from arcollect.dunning.policy import PolicySet
-from arcollect.entities import Activity, Customer, Invoice, Task, TaskKind
+from arcollect.entities import Activity, Customer, Invoice, InvoiceStatus, Task, TaskKind
 from arcollect.observability import logger
 from arcollect.store.portal import Dispute
 from arcollect.workspace.model import DISPUTE_TRANSITIONS, DisputeStatus, WorkspaceInputError
@@ -216,3 +217,19 @@ def notify_department(
         return False
     store.mark_notified(dispute.customer_id, dispute.dispute_id, dispute.created_at)
     return True
+
+
+def dispute_resolved(invoice: Invoice, credit: Decimal | None) -> Invoice:
+    """``invoice`` once its dispute here is resolved: disputed only if the ERP says so, and with a
+    credit agreed, that much less open (closed when nothing is left) and the credit kept as agreed until
+    the ERP's files show it (ingest/precedence.py)."""
+    after = replace(invoice, disputed=invoice.erp_disputed, dispute_id=None)
+    if credit is None:
+        return after
+    left = max(invoice.open_amount - credit, Decimal(0))
+    return replace(
+        after,
+        open_amount=left,
+        status=InvoiceStatus.OPEN.value if left > 0 else InvoiceStatus.CLOSED.value,
+        credit_agreed=invoice.credit_agreed + min(credit, invoice.open_amount),
+    )

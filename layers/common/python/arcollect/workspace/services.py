@@ -13,13 +13,14 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from arcollect import credits
 from arcollect.contract import ReportPrefix
 from arcollect.dunning.calendar import Calendar, resolve_zone
 from arcollect.dunning.policy import PolicySet
 from arcollect.dunning.promises import promise_to_pay
 from arcollect.entities import Activity, Customer, DisputeReason, Invoice, Promise, Task, TaskKind, TaskStatus
 from arcollect.portal.services import Mailer, PortalInputError, checked_promise
-from arcollect.store.workspace import ReportObjects, WorkspaceStore, closed
+from arcollect.store.workspace import ReportObjects, WorkspaceStore
 from arcollect.workspace import disputes as dispute_flow
 from arcollect.workspace.model import (
     Account360,
@@ -466,13 +467,20 @@ class Workspace:
         invoice: Invoice | None = None
         invoice_after: Invoice | None = None
         credit: Decimal | None = None
+        credit_note: tuple[Invoice, Invoice] | None = None
         if wanted in dispute_flow.RESOLVED:
             invoice = self._store.invoice(customer_id, dispute.invoice_number)
             if invoice is None:
                 raise WorkspaceNotFound(f"invoice {dispute.invoice_number} is gone")
             credit = dispute_flow.parse_credit(credit_amount, wanted, invoice.open_amount)
-            after = closed(invoice, credit) if credit is not None else replace(invoice, disputed=False)
+            after = dispute_flow.dispute_resolved(invoice, credit)
             invoice_after = replace(after, next_action_at=now if after.is_open else None)
+            if credits.awaits_credit_note(invoice_after):
+                # The ERP may have booked the credit note before the credit was agreed here.
+                booked = credits.note_for_invoice(invoice_after, self._store.customer_invoices(customer_id))
+                if booked is not None:
+                    booked_after, invoice_after = credits.matched(booked, invoice_after)
+                    credit_note = (booked, booked_after)
         elif credit_amount and credit_amount.strip():
             raise WorkspaceInputError(
                 "credit_amount", "a credit amount goes with 'resolved with credit' only"
@@ -505,7 +513,16 @@ class Workspace:
             + (f". {text}" if text else ""),
             detail={"dispute_id": dispute_id, "status": wanted.value, "by": by.username, "note": text},
         )
-        if not self._store.move_dispute(dispute, moved, invoice, invoice_after, activity):
+        if credit_note is not None:
+            activity = replace(
+                activity,
+                summary=f"{activity.summary} (matched to the ERP's credit note "
+                f"{credit_note[0].invoice_number}, counted once)",
+                detail={**activity.detail, "credit_note": credit_note[0].invoice_number},
+            )
+        if not self._store.move_dispute(
+            dispute, moved, invoice, invoice_after, activity, credit_note=credit_note
+        ):
             raise WorkspaceConflict(
                 f"dispute {dispute_id} or its invoice changed meanwhile: reload and try again"
             )

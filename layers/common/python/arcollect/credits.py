@@ -1,0 +1,77 @@
+"""Agreed credits and the ERP's credit notes: one credit, counted once.
+
+A credit agreed in arcollect (a dispute resolved with a credit) comes off its invoice's open amount at
+once and is remembered as ``credit_agreed`` until the ERP shows it. The ERP shows it one of two ways:
+its file lowers the invoice's open amount (``ingest/precedence.py`` clears the credit then), or it sends
+a credit note document of its own, which balances, statements and KPIs would otherwise count as a second
+credit. That credit note is matched to the agreed credit it books, whichever arrives first: the note is
+kept closed, marked with the invoice it books, and the invoice is marked with the note.
+
+A note matches a pending agreed credit of the same customer, in the same currency, for exactly the same
+amount; when several invoices wait for such a credit, the oldest invoice takes the note (ties by
+number), so the same file always matches the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from decimal import Decimal
+
+from arcollect.entities import DocumentType, Invoice, InvoiceStatus
+
+_ZERO = Decimal(0)
+
+
+def awaits_credit_note(invoice: Invoice) -> bool:
+    """An invoice with a credit agreed here that no ERP credit note has booked yet."""
+    return (
+        invoice.document_type == DocumentType.INVOICE
+        and invoice.credit_agreed > 0
+        and invoice.credit_match is None
+    )
+
+
+def unmatched_credit_note(note: Invoice) -> bool:
+    """An open ERP credit note not yet matched to a credit agreed here."""
+    return note.document_type == DocumentType.CREDIT_NOTE and note.is_open and note.credit_match is None
+
+
+def books(note: Invoice, invoice: Invoice) -> bool:
+    """Whether ``note`` is the ERP's booking of the credit agreed on ``invoice``."""
+    return (
+        unmatched_credit_note(note)
+        and awaits_credit_note(invoice)
+        and note.customer_id == invoice.customer_id
+        and note.currency == invoice.currency
+        and note.open_amount == invoice.credit_agreed
+    )
+
+
+def _oldest_first(invoice: Invoice) -> tuple[object, ...]:
+    return (invoice.invoice_date, invoice.invoice_number)
+
+
+def invoice_for_note(note: Invoice, invoices: Iterable[Invoice]) -> Invoice | None:
+    """The invoice whose agreed credit ``note`` books, or None."""
+    candidates = sorted((invoice for invoice in invoices if books(note, invoice)), key=_oldest_first)
+    return candidates[0] if candidates else None
+
+
+def note_for_invoice(invoice: Invoice, documents: Iterable[Invoice]) -> Invoice | None:
+    """The ERP credit note (already received) that books the credit agreed on ``invoice``, or None."""
+    candidates = sorted((note for note in documents if books(note, invoice)), key=_oldest_first)
+    return candidates[0] if candidates else None
+
+
+def matched(note: Invoice, invoice: Invoice) -> tuple[Invoice, Invoice]:
+    """``note`` and ``invoice`` once matched: the note closed (its credit is already off the invoice's
+    open amount) and each marked with the other."""
+    closed = replace(
+        note,
+        open_amount=_ZERO,
+        status=InvoiceStatus.CLOSED.value,
+        credit_match=invoice.invoice_number,
+        next_action_at=None,
+    )
+    return closed, replace(invoice, credit_match=note.invoice_number)

@@ -1,0 +1,210 @@
+"""What an ERP row changes of an invoice arcollect already holds: the precedence rules, field by field.
+
+The ERP is the book of record for its documents (numbers, dates, amounts, terms); arcollect is the book of
+record for the decisions made in it (disputes, agreed credits, promises, holds) and for the payments
+recorded against an invoice. A file changes only what it states, and a file that contradicts what was
+recorded or decided here makes a review task instead of a silent overwrite. The rules, in the order
+``merge_invoice`` applies them (the README's "Precedence" table says the same):
+
+- Document fields (amount, currency, dates, numbers, texts, company code, document type): the file's.
+- The open amount: a file that states none (no column, an empty cell) leaves the one that payments and
+  credits recorded here established. A stated open amount is the ERP's word when nothing was recorded
+  here since its last word, or when it is lower (the ERP knows of a payment or credit first). When it is
+  higher than what the payments and credits recorded here leave, arcollect keeps asking the lower amount
+  and makes a review task: it never asks for money it has recorded as paid.
+- A paid date with no open amount means paid in full on that date; with a partial open amount, that part
+  paid on that date. Either records a dated payment (its id derives from the invoice, so a file sent again
+  records nothing twice), so the KPIs of any day see the invoice open before and paid after.
+- Disputed: disputed when the file says so, and while a dispute opened in arcollect is open, whatever
+  the file says.
+- An agreed credit stays off the open amount until the ERP's open amount shows it (then it is matched
+  and cleared, never taken off twice); an ERP credit note of the same customer, currency and amount is
+  matched to it and kept closed (``arcollect/credits.py``), whichever of the two came first.
+- Promises, the dunning steps taken and holds are arcollect's and survive every file.
+- A file that says an invoice with an open decision here (a dispute, a promise, an agreed credit) is paid,
+  or gives it another amount, is applied (the document is the ERP's) and makes a review task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Final
+
+from arcollect.entities import DocumentType, Invoice, InvoiceStatus, Payment
+
+PAID_DATE_PREFIX: Final = "PAIDDATE-"
+_ZERO: Final = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Review:
+    """Something a person should look at: the file was applied as the rules say, and this is why."""
+
+    task_id: str
+    title: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Merged:
+    """An invoice as the table should hold it after a row, the payment the row implies, and a review."""
+
+    invoice: Invoice
+    payment: Payment | None = None
+    review: Review | None = None
+
+
+def _status(open_amount: Decimal) -> str:
+    return InvoiceStatus.OPEN.value if open_amount > 0 else InvoiceStatus.CLOSED.value
+
+
+def _clamped(value: Decimal, amount: Decimal) -> Decimal:
+    return min(max(value, _ZERO), amount)
+
+
+def implied_payment(invoice: Invoice, paid: Decimal, *, in_full: bool) -> Payment | None:
+    """The dated payment a row's paid date implies: ``paid`` on ``invoice.paid_date``."""
+    if invoice.paid_date is None or paid <= 0 or invoice.document_type != DocumentType.INVOICE:
+        return None
+    suffix = "" if in_full else f"-{invoice.paid_date.isoformat()}"
+    return Payment(
+        customer_id=invoice.customer_id,
+        payment_id=f"{PAID_DATE_PREFIX}{invoice.invoice_number}{suffix}",
+        payment_date=invoice.paid_date,
+        amount=paid,
+        currency=invoice.currency,
+        invoice_number=invoice.invoice_number,
+        reference=None,
+        applied_amount=paid,
+        unapplied_amount=_ZERO,
+        applied_to=invoice.invoice_number,
+    )
+
+
+def open_decisions(invoice: Invoice) -> list[str]:
+    """The decisions made here that are still open on ``invoice``, in words."""
+    return [
+        what
+        for what, open_decision in (
+            ("a dispute", invoice.dispute_id is not None),
+            ("a promise to pay", invoice.promise_id is not None),
+            ("an agreed credit", bool(invoice.credit_agreed)),
+        )
+        if open_decision
+    ]
+
+
+def merge_invoice(row: Invoice, before: Invoice | None) -> Merged:
+    """``row`` (what the file says, ``erp_open_amount`` None when it states no open amount) applied to
+    ``before`` (what the table holds) by the precedence rules above."""
+    stated = row.erp_open_amount
+    if before is None:
+        open_amount = row.amount if stated is None else _clamped(stated, row.amount)
+        invoice = replace(
+            row,
+            open_amount=open_amount,
+            status=_status(open_amount),
+            disputed=row.erp_disputed,
+            dispute_id=None,
+            credit_agreed=_ZERO,
+        )
+        payment = implied_payment(invoice, row.amount - open_amount, in_full=open_amount == 0)
+        return Merged(invoice, payment)
+
+    if before.credit_match is not None and row.document_type == DocumentType.CREDIT_NOTE:
+        return _matched_note(row, before)
+    # What payments and credits recorded here leave open, moved by any change of the document's amount.
+    view = _clamped(before.open_amount + (row.amount - before.amount), row.amount)
+    # The ERP's last word on the open amount, and how much was recorded here since.
+    last_word = before.erp_open_amount if before.erp_open_amount is not None else before.amount
+    recorded_here = last_word + (row.amount - before.amount) - before.open_amount
+    credit = before.credit_agreed
+    credit_match = before.credit_match
+    reviews: list[str] = []
+    if stated is None:
+        open_amount = view
+    elif recorded_here <= 0 or stated <= view:
+        open_amount = _clamped(stated, row.amount)
+        if credit and stated <= last_word - credit:
+            credit = _ZERO  # the ERP shows the agreed credit: matched, never taken off twice
+            credit_match = None
+    else:
+        open_amount = view
+        if not (credit and stated - credit <= view):  # an agreed credit the ERP has not booked yet
+            reviews.append(
+                f"the ERP states {stated} {row.currency} open, the payments and credits recorded here "
+                f"leave {view} {row.currency}: arcollect asks {view} until the ERP shows them"
+            )
+    decided = open_decisions(before)
+    if decided and before.open_amount > 0 and open_amount == 0:
+        reviews.append(f"the ERP shows it paid while {' and '.join(decided)} is open here")
+    if decided and row.amount != before.amount:
+        reviews.append(
+            f"the ERP changed its amount from {before.amount} to {row.amount} {row.currency} "
+            f"while {' and '.join(decided)} is open here"
+        )
+    invoice = replace(
+        row,
+        # The dunning engine's state: the steps taken, the last touch, an open promise.
+        steps_done=before.steps_done,
+        last_touch_at=before.last_touch_at,
+        promised_until=before.promised_until,
+        promise_id=before.promise_id,
+        open_amount=open_amount,
+        status=_status(open_amount),
+        disputed=row.erp_disputed or before.dispute_id is not None,
+        erp_open_amount=stated if stated is not None else before.erp_open_amount,
+        dispute_id=before.dispute_id,
+        credit_agreed=credit,
+        credit_match=credit_match,
+    )
+    payment = implied_payment(invoice, view - open_amount, in_full=open_amount == 0)
+    review = None
+    if reviews:
+        figure = "-".join(str(value) for value in (row.amount, stated, open_amount))
+        review = Review(
+            task_id=f"review-{row.invoice_number}-{figure}",
+            title=f"Review invoice {row.invoice_number}: the ERP's file and arcollect disagree",
+            reason="; ".join(reviews),
+        )
+    return Merged(invoice, payment, review)
+
+
+def _matched_note(row: Invoice, before: Invoice) -> Merged:
+    """A credit note matched to a credit agreed here stays closed whatever the ERP says of its open
+    amount: its credit is already off the invoice it books (``arcollect/credits.py``)."""
+    note = replace(
+        row,
+        open_amount=_ZERO,
+        status=InvoiceStatus.CLOSED.value,
+        disputed=row.erp_disputed,
+        erp_open_amount=row.erp_open_amount if row.erp_open_amount is not None else before.erp_open_amount,
+        dispute_id=None,
+        credit_agreed=_ZERO,
+        credit_match=before.credit_match,
+    )
+    if row.amount == before.amount:
+        return Merged(note)
+    return Merged(
+        note,
+        review=Review(
+            task_id=f"review-{row.invoice_number}-{row.amount}",
+            title=f"Review credit note {row.invoice_number}: the ERP's file and arcollect disagree",
+            reason=f"the ERP changed the credit note's amount from {before.amount} to {row.amount} "
+            f"{row.currency}; it books the credit agreed on invoice {before.credit_match}",
+        ),
+    )
+
+
+def closing_review(invoice: Invoice, why: str) -> Review | None:
+    """A review when ``why`` (a snapshot left the invoice out, say) closes an invoice with an open
+    decision here."""
+    decided = open_decisions(invoice)
+    if not decided:
+        return None
+    return Review(
+        task_id=f"review-{invoice.invoice_number}-closed",
+        title=f"Review invoice {invoice.invoice_number}: the ERP's file and arcollect disagree",
+        reason=f"{why} while {' and '.join(decided)} is open here",
+    )

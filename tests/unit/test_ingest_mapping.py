@@ -9,7 +9,7 @@ import pytest
 
 from arcollect.entities import Customer, DropKind, Invoice, Payment
 from arcollect.ingest.mappings import GENERIC, PRESETS, BoundMapping, MappedRow, choose
-from arcollect.ingest.reference import COUNTRIES, CURRENCIES, SINGLE_ZONE_COUNTRIES
+from arcollect.reference import COUNTRIES, CURRENCIES, SINGLE_ZONE_COUNTRIES
 from arcollect.ingest.sources import FileProblem, Record
 
 

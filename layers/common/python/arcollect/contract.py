@@ -35,6 +35,10 @@ class EnvVar:
     # The staff console signs collectors and managers in against this Cognito user pool and app client.
     STAFF_USER_POOL_ID: Final = "STAFF_USER_POOL_ID"
     STAFF_CLIENT_ID: Final = "STAFF_CLIENT_ID"
+    # The company's settings (arcollect/company.py): the currency of documents exported without one, and
+    # the locale that settles the dates and amounts a file's own values leave open.
+    HOME_CURRENCY: Final = "HOME_CURRENCY"
+    EXPORT_LOCALE: Final = "EXPORT_LOCALE"
 
 
 class Output:
@@ -144,6 +148,8 @@ FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
         EnvVar.TABLE_NAME,
         EnvVar.DROP_BUCKET,
         EnvVar.INGEST_QUEUE_URL,
+        EnvVar.HOME_CURRENCY,
+        EnvVar.EXPORT_LOCALE,
     ),
     FunctionName.DUNNING: (
         EnvVar.ENVIRONMENT_NAME,

@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from arcollect.ingest.reference import COUNTRIES, CURRENCIES
+from arcollect.reference import COUNTRIES, CURRENCIES
 
 ISO_DATE: Final = "iso"
 EPOCH_SECONDS: Final = "epoch_seconds"

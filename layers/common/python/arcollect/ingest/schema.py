@@ -17,7 +17,7 @@ from typing import Any, Final, Protocol, TypeVar
 
 from arcollect.entities import Customer, DocumentType, DropKind, Invoice, InvoiceStatus, Payment
 from arcollect.ingest import fields as f
-from arcollect.ingest.reference import SINGLE_ZONE_COUNTRIES
+from arcollect.reference import SINGLE_ZONE_COUNTRIES
 
 Entity = Customer | Invoice | Payment
 # Phone numbers as people write them: digits, spaces, +, -, dots, parentheses and an extension.

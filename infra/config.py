@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from constructs import Node
 
+from arcollect import company
+from arcollect.company import DEFAULT_HOME_CURRENCY
 from arcollect.contract import ReportCadence
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -65,6 +67,10 @@ class StackConfig:
     ses_max_send_rate: str
     portal_link_days: str
     payment_url_template: str | None
+    # The company's settings (arcollect/company.py): the currency of documents exported without one,
+    # and the locale that settles what an export's own dates and amounts leave open ("" = none).
+    home_currency: str = DEFAULT_HOME_CURRENCY
+    export_locale: str = ""
 
     @property
     def reports_schedules(self) -> dict[str, str]:
@@ -101,11 +107,17 @@ class StackConfig:
             ses_max_send_rate=value("sesMaxSendRate") or "1",
             portal_link_days=value("portalLinkDays") or "30",
             payment_url_template=value("paymentUrlTemplate") or None,
+            home_currency=value("homeCurrency").upper() or DEFAULT_HOME_CURRENCY,
+            export_locale=value("exportLocale"),
         )
         config.validate()
         return config
 
     def validate(self) -> None:
+        try:
+            company.CompanySettings.of(self.home_currency, self.export_locale)
+        except company.SettingsError as error:
+            raise ConfigError(f"context {error}") from None
         if not _ENV_NAME.match(self.environment_name):
             raise ConfigError(
                 f"context environmentName={self.environment_name!r}: "

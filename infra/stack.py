@@ -46,7 +46,13 @@ class ArcollectStack(Stack):
             self, "Runtime", environment_name=config.environment_name, log_retention=retention
         )
         self.ingest = Ingest(
-            self, "Ingest", runtime=self.runtime, data=self.data, environment_name=config.environment_name
+            self,
+            "Ingest",
+            runtime=self.runtime,
+            data=self.data,
+            environment_name=config.environment_name,
+            home_currency=config.home_currency,
+            export_locale=config.export_locale,
         )
         self.mail = Mail(self, "Mail", sender_email=config.sender_email)
         self.staff = StaffDirectory(self, "Staff")

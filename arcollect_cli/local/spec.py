@@ -161,6 +161,9 @@ class LocalSpec:
     payment_url_template: str = field(
         default_factory=lambda: str(_cdk_context().get("paymentUrlTemplate", ""))
     )
+    # The company's settings, as cdk.json's context sets them (``arcollect local up -c`` overrides).
+    home_currency: str = field(default_factory=lambda: str(_cdk_context().get("homeCurrency") or "USD"))
+    export_locale: str = field(default_factory=lambda: str(_cdk_context().get("exportLocale") or ""))
     configuration_set: str = f"{PREFIX}-email"
     link_secret_name: str = f"{PREFIX}-link-signing-key"
     sender_email: str = SENDER_EMAIL
@@ -211,6 +214,8 @@ class LocalSpec:
             EnvVar.PAYMENT_URL_TEMPLATE: self.payment_url_template,
             EnvVar.STAFF_USER_POOL_ID: staff_user_pool_id,
             EnvVar.STAFF_CLIENT_ID: staff_client_id,
+            EnvVar.HOME_CURRENCY: self.home_currency,
+            EnvVar.EXPORT_LOCALE: self.export_locale,
         }
         return {
             name: {var: values[var] for var in variables} for name, variables in FUNCTION_ENVIRONMENT.items()

@@ -18,7 +18,15 @@ FUNCTION_TIMEOUT = Duration.minutes(10)
 
 class Ingest(Construct):
     def __init__(
-        self, scope: Construct, id: str, *, runtime: FunctionRuntime, data: DataStore, environment_name: str
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        runtime: FunctionRuntime,
+        data: DataStore,
+        environment_name: str,
+        home_currency: str,
+        export_locale: str,
     ) -> None:
         super().__init__(scope, id)
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue")
@@ -47,6 +55,8 @@ class Ingest(Construct):
                 EnvVar.TABLE_NAME: data.table.table_name,
                 EnvVar.DROP_BUCKET: data.drop_bucket.bucket_name,
                 EnvVar.INGEST_QUEUE_URL: self.queue.queue_url,
+                EnvVar.HOME_CURRENCY: home_currency,
+                EnvVar.EXPORT_LOCALE: export_locale,
             },
         )
         self.function.add_event_source(

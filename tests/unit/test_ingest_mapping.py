@@ -9,8 +9,8 @@ import pytest
 
 from arcollect.entities import Customer, DropKind, Invoice, Payment
 from arcollect.ingest.mappings import GENERIC, PRESETS, BoundMapping, MappedRow, choose
-from arcollect.reference import COUNTRIES, CURRENCIES, SINGLE_ZONE_COUNTRIES
 from arcollect.ingest.sources import FileProblem, Record
+from arcollect.reference import COUNTRIES, CURRENCIES, SINGLE_ZONE_COUNTRIES
 
 
 def bind(kind: DropKind, header: list[str]) -> BoundMapping:

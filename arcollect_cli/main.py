@@ -50,10 +50,16 @@ def emit(document: Any, as_json: bool, text: str) -> None:
 
 
 def cmd_local_up(args: argparse.Namespace) -> int:
+    from arcollect_cli.local.context import local_spec, parse_context
     from arcollect_cli.local.stack import LocalStack
 
+    # Checked before anything starts: a value `cdk deploy -c` would refuse never reaches a function.
+    context = parse_context(args.context)
+    spec = local_spec(context)
+    if context:
+        progress("context over cdk.json's: " + ", ".join(f"{key}={value}" for key, value in context.items()))
     stack = LocalStack(
-        ROOT, aws_port=args.aws_port, portal_port=args.portal_port, lambda_port=args.lambda_port
+        ROOT, aws_port=args.aws_port, portal_port=args.portal_port, lambda_port=args.lambda_port, spec=spec
     )
     stack.start(progress)
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -369,6 +375,15 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--aws-port", type=int, default=0)
     up.add_argument("--portal-port", type=int, default=0)
     up.add_argument("--lambda-port", type=int, default=0)
+    up.add_argument(
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a context value over cdk.json's, as `cdk deploy -c` takes it (repeatable), "
+        "e.g. -c homeCurrency=EUR -c exportLocale=de-DE",
+    )
     up.set_defaults(func=cmd_local_up)
 
     ingest = with_stack(commands.add_parser("ingest", help="drop an ERP file and print the ingest result"))

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-from constructs import Node
+from typing import TYPE_CHECKING
 
 from arcollect import company
 from arcollect.company import DEFAULT_HOME_CURRENCY
 from arcollect.contract import ReportCadence
+
+if TYPE_CHECKING:  # the local stack checks its context with these rules too, without loading the CDK
+    from constructs import Node
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SCHEDULE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\((\S+ ){5}\S+\))$")
@@ -34,6 +37,15 @@ RETENTION_DAYS = (7, 14, 30, 90, 180, 365, 731, 1827, 3653)
 
 class ConfigError(ValueError):
     """A context value that cannot be deployed; the message names the key and says what is expected."""
+
+
+def _whole_number(key: str, raw: str, *, default: int) -> int:
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"context {key}={raw!r}: use a whole number") from None
 
 
 def _flag(key: str, raw: str, *, default: bool) -> bool:
@@ -83,10 +95,24 @@ class StackConfig:
 
     @classmethod
     def from_context(cls, node: Node) -> StackConfig:
+        return cls.from_lookup(node.try_get_context)
+
+    @classmethod
+    def from_mapping(cls, context: Mapping[str, object]) -> StackConfig:
+        """The configuration of a context given as a whole (cdk.json's, with ``-c`` values over it): how
+        ``arcollect local up -c`` checks its values by the rules of ``cdk deploy -c``."""
+        return cls.from_lookup(context.get)
+
+    @classmethod
+    def from_lookup(cls, lookup: Callable[[str], object]) -> StackConfig:
         def value(key: str) -> str:
-            raw = node.try_get_context(key)
+            raw = lookup(key)
             return "" if raw is None else str(raw).strip()
 
+        try:
+            settings = company.CompanySettings.of(value("homeCurrency"), value("exportLocale"))
+        except company.SettingsError as error:
+            raise ConfigError(f"context {error}") from None
         config = cls(
             environment_name=value("environmentName") or "dev",
             sender_email=value("senderEmail"),
@@ -101,14 +127,17 @@ class StackConfig:
             or DEFAULT_REPORTS_SCHEDULES[ReportCadence.MONTHLY],
             schedule_time_zone=value("scheduleTimeZone") or "UTC",
             alarm_email=value("alarmEmail") or None,
-            log_retention_days=int(value("logRetentionDays") or 90),
-            portal_rate_limit_per_5min=int(value("portalRateLimitPer5Min") or 1000),
+            log_retention_days=_whole_number("logRetentionDays", value("logRetentionDays"), default=90),
+            portal_rate_limit_per_5min=_whole_number(
+                "portalRateLimitPer5Min", value("portalRateLimitPer5Min"), default=1000
+            ),
             portal_waf=_flag("portalWaf", value("portalWaf"), default=True),
             ses_max_send_rate=value("sesMaxSendRate") or "1",
             portal_link_days=value("portalLinkDays") or "30",
             payment_url_template=value("paymentUrlTemplate") or None,
-            home_currency=value("homeCurrency").upper() or DEFAULT_HOME_CURRENCY,
-            export_locale=value("exportLocale"),
+            # As the functions read them: the currency's code, the locale's tag (de_de is de-DE).
+            home_currency=settings.home_currency,
+            export_locale=settings.export_locale.tag if settings.export_locale else "",
         )
         config.validate()
         return config

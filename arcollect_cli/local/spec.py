@@ -114,9 +114,13 @@ def staff_client_settings() -> dict[str, Any]:
     }
 
 
-def _cdk_context() -> dict[str, Any]:
-    cdk_json = Path(__file__).resolve().parents[2] / "cdk.json"
-    context: dict[str, Any] = json.loads(cdk_json.read_text())["context"]
+# The checkout the local stack runs from: cdk.json, the CDK app (infra/) and the functions' folders.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def cdk_context() -> dict[str, Any]:
+    """cdk.json's context: what ``cdk deploy`` deploys without ``-c``."""
+    context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
     return context
 
 
@@ -130,7 +134,7 @@ REPORTS_SCHEDULE_KEYS = {
 
 def _schedules_from_cdk_json() -> tuple[ScheduleSpec, ...]:
     """The schedule expressions the CDK app deploys by default (cdk.json's context)."""
-    context = _cdk_context()
+    context = cdk_context()
     return (
         ScheduleSpec(FunctionName.DUNNING, context["dunningSchedule"]),
         *(
@@ -157,13 +161,13 @@ class LocalSpec:
     # SES's send rate the dunning function paces itself to: far above the sandbox's 1/s, so demos are fast.
     ses_max_send_rate: str = "50"
     # As the CDK app deploys them by default.
-    portal_link_days: str = field(default_factory=lambda: str(_cdk_context()["portalLinkDays"]))
+    portal_link_days: str = field(default_factory=lambda: str(cdk_context()["portalLinkDays"]))
     payment_url_template: str = field(
-        default_factory=lambda: str(_cdk_context().get("paymentUrlTemplate", ""))
+        default_factory=lambda: str(cdk_context().get("paymentUrlTemplate", ""))
     )
     # The company's settings, as cdk.json's context sets them (``arcollect local up -c`` overrides).
-    home_currency: str = field(default_factory=lambda: str(_cdk_context().get("homeCurrency") or "USD"))
-    export_locale: str = field(default_factory=lambda: str(_cdk_context().get("exportLocale") or ""))
+    home_currency: str = field(default_factory=lambda: str(cdk_context().get("homeCurrency") or "USD"))
+    export_locale: str = field(default_factory=lambda: str(cdk_context().get("exportLocale") or ""))
     configuration_set: str = f"{PREFIX}-email"
     link_secret_name: str = f"{PREFIX}-link-signing-key"
     sender_email: str = SENDER_EMAIL

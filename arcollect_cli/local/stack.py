@@ -6,7 +6,8 @@ Everything AWS would do between the resources happens here, in this process:
 - the dunning work queue (a sweep's per-customer fan-out) -> the same kind of poller -> the dunning
   handler (Lambda's SQS event source mapping, with ReportBatchItemFailures, for both queues);
 - the Lambda Invoke API for the four functions, so ``arcollect tick`` works the same against this stack
-  and a deployed one (scheduled ticks are explicit invocations with a Scheduler event);
+  and a deployed one (scheduled ticks are explicit invocations with a Scheduler event), and
+  GetFunctionConfiguration, which shows the environment they run with;
 - an HTTP server that turns requests into API Gateway REST proxy events for the portal handler;
 - every email SES accepted, written to ``.local/outbox/`` as an ``.eml`` file.
 """
@@ -90,6 +91,8 @@ class LocalStack:
         self._servers: list[ThreadingHTTPServer] = []
         self._outbox_seen = 0
         self.outputs: dict[str, Any] = {}
+        # Each function's environment once started (on AWS: its configuration).
+        self.function_environment: dict[str, dict[str, str]] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -131,9 +134,11 @@ class LocalStack:
             staff_user_pool_id=staff_user_pool_id,
             staff_client_id=staff_client_id,
         )
-        # One process hosts all four functions, so it carries the union of their environments.
+        # One process hosts all four functions, so it carries the union of their environments; whatever
+        # invokes them later (`arcollect tick`, a drop, the demo) reaches this process, so they keep it.
         for variables in environment.values():
             os.environ.update(variables)
+        self.function_environment = environment
         # The outbox holds what this emulator's SES accepted: mail of an earlier run (whose emulator and
         # table are gone) would be counted as this run's.
         shutil.rmtree(self.outbox_dir, ignore_errors=True)
@@ -574,14 +579,16 @@ class _PortalRequestHandler(_StackRequestHandler):
 
 
 class _InvokeRequestHandler(_StackRequestHandler):
-    """Lambda's Invoke API (``POST /2015-03-31/functions/{name}/invocations``) for the four functions."""
+    """Lambda's Invoke API (``POST /2015-03-31/functions/{name}/invocations``) for the four functions,
+    and GetFunctionConfiguration (``GET /2015-03-31/functions/{name}/configuration``)."""
 
-    def do_POST(self) -> None:
-        body = self._body()
-        if not self.path.startswith(INVOKE_PREFIX) or not self.path.split("?")[0].endswith("/invocations"):
+    def _function(self, action: str) -> str | None:
+        """The function a ``.../functions/{name}/{action}`` request names; None once answered 404."""
+        path = self.path.split("?")[0]
+        if not (path.startswith(INVOKE_PREFIX) and path.endswith(f"/{action}")):
             self._reply(404, [("Content-Type", "application/json")], b'{"message": "unknown route"}')
-            return
-        function = self.stack.function_for(self.path[len(INVOKE_PREFIX) :].split("/")[0])
+            return None
+        function = self.stack.function_for(path[len(INVOKE_PREFIX) :].split("/")[0])
         if function is None:
             message = {"Type": "User", "message": "Function not found"}
             self._reply(
@@ -589,6 +596,26 @@ class _InvokeRequestHandler(_StackRequestHandler):
                 [("Content-Type", "application/json"), ("x-amzn-ErrorType", "ResourceNotFoundException")],
                 json.dumps(message).encode(),
             )
+        return function
+
+    def do_GET(self) -> None:
+        function = self._function("configuration")
+        if function is None:
+            return
+        name = self.stack.spec.function_name(function)
+        configuration = {
+            "FunctionName": name,
+            "FunctionArn": LambdaContext(function_name=name).invoked_function_arn,
+            "Handler": "handler.lambda_handler",
+            "Environment": {"Variables": self.stack.function_environment.get(function, {})},
+            "State": "Active",
+        }
+        self._reply(200, [("Content-Type", "application/json")], json.dumps(configuration).encode())
+
+    def do_POST(self) -> None:
+        body = self._body()
+        function = self._function("invocations")
+        if function is None:
             return
         event = json.loads(body or b"{}")
         result, error = self.stack.invoke(function, event)

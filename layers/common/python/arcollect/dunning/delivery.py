@@ -34,7 +34,7 @@ from arcollect.store.dunning import (
     StaleCustomer,
     snapshot_of,
 )
-from arcollect.store.mail import MailRejected
+from arcollect.store.mail import MailRejected, customer_tag, tag_value
 from arcollect.workspace.model import PromiseStatus
 from arcollect.workspace.priority import Factors, factors_for, score
 from arcollect.workspace.promises import settle
@@ -374,7 +374,7 @@ def _email(
             sender=services.sender,
             to=list(email.recipients),
             raw=message.as_bytes(),
-            tags={TAG_CUSTOMER: plan.customer_id, TAG_STEP: _tag(email.step_id), TAG_TOUCH: email.touch_id},
+            tags=_tags(plan.customer_id, email.step_id, email.touch_id),
         )
     except MailRejected as error:
         # SES refused this message for good: free the touches, say so; the next run tries again
@@ -421,9 +421,15 @@ def _email(
     return set(numbers)
 
 
-def _tag(value: str) -> str:
-    """SES tag values allow letters, digits, ``_``, ``-``, ``.`` and ``@`` only."""
-    return "".join(c if c.isalnum() or c in "_-.@" else "-" for c in value)[:256]
+def _tags(customer_id: str, step_id: str, touch_id: str) -> dict[str, str]:
+    """The reminder's SES tags. SES refuses the whole message for one value outside ``[A-Za-z0-9_-]``,
+    and customer ids such as ``Brennan & Sons, PC`` are: the id travels encoded (the email events
+    decode it), and without a tag when even that is too long (its events are then not recorded)."""
+    customer = customer_tag(customer_id)
+    if customer is None:
+        logger.warning("customer id too long for an SES tag", extra={"customer_id": customer_id})
+    tags = {TAG_CUSTOMER: customer} if customer is not None else {}
+    return {**tags, TAG_STEP: tag_value(step_id), TAG_TOUCH: tag_value(touch_id)}
 
 
 def _refusals(

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from arcollect.clock import parse_instant
 from arcollect.entities import Activity
 from arcollect.observability import logger
+from arcollect.store.mail import customer_from_tag
 
 # The message tag the dunning sender puts on every email; SES echoes tags in its events.
 CUSTOMER_TAG = "customer_id"
@@ -122,7 +123,8 @@ def record_email_event(
         message_id = str(mail["messageId"])
     except (KeyError, TypeError) as error:
         raise MalformedEmailEvent(f"SES event lacks {error}") from error
-    customer_id = _first_tag(mail, CUSTOMER_TAG)
+    tagged = _first_tag(mail, CUSTOMER_TAG)
+    customer_id = customer_from_tag(tagged) if tagged is not None else None
     if customer_id is None:
         # Mail we did not tag (sent by another tool through the same configuration set): not ours.
         logger.warning(

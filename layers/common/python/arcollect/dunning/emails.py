@@ -167,9 +167,9 @@ def render_email(email: ReminderEmail) -> EmailMessage:
         message["Reply-To"] = Address(
             display_name=_one_line(email.owner.name), addr_spec=email.owner.email.strip()
         )
-    message[HEADER_CUSTOMER] = _one_line(email.customer.customer_id)
+    message[HEADER_CUSTOMER] = _id_line(email.customer.customer_id)
     message[HEADER_STEP] = _one_line(email.step)
-    message[HEADER_INVOICES] = ",".join(_one_line(invoice.invoice_number) for invoice in email.invoices)
+    message[HEADER_INVOICES] = ",".join(_id_line(invoice.invoice_number) for invoice in email.invoices)
     message[HEADER_SENT_AT] = format_instant(email.now)
     message[HEADER_TOUCH] = _one_line(email.touch_id)
     message.set_content(environment.get_template("layout.txt").render(context))
@@ -297,6 +297,12 @@ def _unknown_template_message(name: str) -> str:
 def _one_line(text: str) -> str:
     """A value safe for one header line: line breaks become spaces, runs of white space one space."""
     return " ".join(_LINE_BREAKS.sub(" ", text).split())
+
+
+def _id_line(text: str) -> str:
+    """An id for a header line as it is, blanks inside it too (``O'Brien  Ltd`` is not ``O'Brien Ltd``):
+    only line breaks become spaces, so that no header can be added through it."""
+    return _LINE_BREAKS.sub(" ", text).strip()
 
 
 def _message_id(email: ReminderEmail) -> str:

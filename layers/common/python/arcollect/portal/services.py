@@ -43,7 +43,7 @@ from arcollect.portal.statements import (
 from arcollect.portal.statements import FORMATS as STATEMENT_FORMATS
 from arcollect.store.dunning import DunningStore
 from arcollect.store.errors import StoreError
-from arcollect.store.mail import MailRejected
+from arcollect.store.mail import MailRejected, customer_tag, tag_value
 from arcollect.store.portal import ContactConflict, PortalObjects, PortalStore, StoredSession
 from arcollect.store.portal import index_contacts as store_index_contacts
 from arcollect.store.repositories import Activities, Customers, Invoices
@@ -337,11 +337,6 @@ class Mailer(Protocol):
     def send(self, *, sender: str, to: list[str], raw: bytes, tags: dict[str, str]) -> str: ...
 
 
-def _tag(value: str) -> str:
-    """SES tag values allow letters, digits, ``_``, ``-``, ``.`` and ``@`` only."""
-    return "".join(c if c.isalnum() or c in "_-.@" else "-" for c in value)[:256]
-
-
 def _new_id() -> str:
     return secrets.token_hex(8)
 
@@ -564,7 +559,11 @@ class Portal:
             now=now,
             touch_id=touch_id,
         )
-        tags = {"customer_id": _tag(customer.customer_id), "kind": FRESH_LINK_KIND, "touch_id": touch_id}
+        # SES refuses a tag value outside [A-Za-z0-9_-]: the id travels encoded, as dunning's does.
+        tags = {"kind": FRESH_LINK_KIND, "touch_id": tag_value(touch_id)}
+        tagged = customer_tag(customer.customer_id)
+        if tagged is not None:
+            tags["customer_id"] = tagged
         try:
             message_id = self._mailer.send(sender=self._sender, to=[to], raw=message.as_bytes(), tags=tags)
         except MailRejected as error:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 import aws_lambda_powertools.event_handler as powertools_event_handler
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -87,6 +87,12 @@ class PortalResolver(APIGatewayRestResolver):
 
     def _get_base_path(self) -> str:
         return sessions.base_path(self.current_event)
+
+    def _convert_matches_into_route_keys(self, match: re.Match[str]) -> dict[str, str]:
+        # API Gateway's REST proxy hands over the path as the browser sent it, percent-encoded; a route's
+        # value is one decoded segment: /invoices/INV%2F2026%2F00187 is invoice INV/2026/00187.
+        keys: dict[str, str] = super()._convert_matches_into_route_keys(match)
+        return {name: unquote(value) for name, value in keys.items()}
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         return with_security_headers(super().resolve(event, context))

@@ -25,6 +25,7 @@ from arcollect.portal.services import (
 )
 from arcollect.portal.web import sessions
 from arcollect.portal.web.app import CsrfRejected, PageRedirect, Web
+from arcollect.portal.web.render import path_segment
 
 SESSION_ENDED = "/link?reason=ended"
 SIGNED_OUT = "/link?reason=signed-out"
@@ -229,7 +230,7 @@ def register(web: Web) -> None:
                 error.message,
                 "Please pay by bank transfer using the details on the invoice.",
                 session=session,
-                back=(f"/invoices/{number}", "Back to the invoice"),
+                back=(f"/invoices/{path_segment(number)}", "Back to the invoice"),
             )
         if not url.startswith("https://"):
             return web.message(

@@ -9,6 +9,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -46,6 +47,12 @@ def money(amount: Decimal | int | str, currency: str) -> str:
     return f"{value:,.2f} {currency}"
 
 
+def path_segment(value: str) -> str:
+    """``value`` as one URL path segment, ``/`` included (Jinja2's ``urlencode`` keeps ``/``, which made
+    invoice INV/2026/00187's page /invoices/INV/2026/00187: three segments, no such page)."""
+    return quote(str(value), safe="")
+
+
 AGING_LABELS = {
     "current": "Not yet due",
     "d1_30": "1 to 30 days late",
@@ -74,6 +81,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["money"] = money
+    env.filters["segment"] = path_segment
     env.globals["AGING_LABELS"] = AGING_LABELS
     env.globals["STATUS_LABELS"] = STATUS_LABELS
     return env

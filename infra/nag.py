@@ -13,6 +13,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
+from arcollect.changes import CHANGES_PREFIX, DAILY_PREFIX
+
 if TYPE_CHECKING:
     from infra.stack import ArcollectStack
 
@@ -103,6 +105,12 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
         "Dispute attachments uploaded by customers, one prefix per dispute",
     )
 
+    _ack(
+        portal_policy,
+        f"IAM5[Resource::{drop}/{CHANGES_PREFIX}*]",
+        "The ERP change feed: one object per decision, keyed by day and change id",
+    )
+
     dunning_policy = _function_policy(stack.dunning.function)
     for action in s3_read:
         _ack(
@@ -111,6 +119,16 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
             "Reads the one uploaded dunning policy object (config/dunning-policy.yaml); the bucket-level "
             "List lets a missing override answer NoSuchKey rather than AccessDenied",
         )
+    _ack(
+        dunning_policy,
+        "IAM5[Action::s3:Abort*]",
+        "Aborts its own unfinished uploads of change feed objects (outgoing/changes/ of the drop bucket)",
+    )
+    _ack(
+        dunning_policy,
+        f"IAM5[Resource::{drop}/{CHANGES_PREFIX}*]",
+        "The ERP change feed: one object per promise settled or address bounced, keyed by day and change id",
+    )
 
     reports_policy = _function_policy(stack.reports.function)
     for action in s3_read:
@@ -124,12 +142,18 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
     _ack(
         reports_policy,
         "IAM5[Action::s3:Abort*]",
-        "Aborts its own unfinished multipart uploads of report files, in the reports bucket only",
+        "Aborts its own unfinished multipart uploads of report files (reports bucket) and of the change "
+        "feed's daily files (outgoing/daily/ of the drop bucket)",
     )
     _ack(
         reports_policy,
         f"IAM5[Resource::{_arn_of(stack.data.reports_bucket)}/*]",
         "Reports are written under kpi/<as-of date>/ and latest/, keys known only at run time",
+    )
+    _ack(
+        reports_policy,
+        f"IAM5[Resource::{drop}/{DAILY_PREFIX}*]",
+        "The ERP change feed's daily files, outgoing/daily/<day>.csv, .jsonl and <day>/<kind>.csv",
     )
 
     # Roles that CDK creates on our behalf.

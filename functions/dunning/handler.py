@@ -30,6 +30,7 @@ from arcollect.observability import logger, metrics, tracer
 from arcollect.portal.links import portal_link
 from arcollect.settings import get_settings
 from arcollect.store import bind_table
+from arcollect.store.changes import ChangeObjects
 from arcollect.store.mail import SesMailer
 from arcollect.store.objects import ObjectStore
 from arcollect.store.queues import WorkQueue
@@ -45,6 +46,8 @@ runs = SweepRuns()
 timeline = Activities()
 objects = ObjectStore()
 calendar = Calendar()
+# Promises settled and addresses that bounced for good go to the ERP's change feed as they happen.
+change_feed = ChangeObjects(settings.require("drop_bucket"))
 mailer = SesMailer(configuration_set=settings.require("ses_configuration_set"))
 # The account's SES rate is shared by every sender the queue may run in parallel.
 pacer = Pacer(settings.ses_max_send_rate / DUNNING_SENDERS)
@@ -69,6 +72,7 @@ def services(now_for_links: Any) -> Services:
         ),
         pacer=pacer,
         promises=store,
+        change_feed=change_feed,
     )
 
 
@@ -131,7 +135,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     envelope = read_eventbridge(event)
     if envelope.source == SES_SOURCE:
         outcome = handle_email_event(
-            dict(envelope.detail), timeline=timeline, feedback=store, received_at=envelope.time
+            dict(envelope.detail),
+            timeline=timeline,
+            feedback=store,
+            received_at=envelope.time,
+            change_feed=change_feed,
         )
         metrics.add_metric(name=f"Email{outcome.event_type.replace(' ', '')}", unit=MetricUnit.Count, value=1)
         return {

@@ -14,6 +14,7 @@ from arcollect.portal.services import Portal
 from arcollect.portal.web import build_app
 from arcollect.settings import get_settings
 from arcollect.store import bind_table
+from arcollect.store.changes import ChangeObjects
 from arcollect.store.mail import SesMailer
 from arcollect.store.objects import ObjectStore
 from arcollect.store.secrets import link_signing_key
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 settings = get_settings()
 bind_table(settings.require("table_name"))
 objects = ObjectStore()
+# Each decision a customer or collector makes here goes to the ERP's change feed as it happens.
+change_feed = ChangeObjects(settings.require("drop_bucket"))
 
 
 @cache
@@ -56,6 +59,7 @@ def portal_at(base_url: str) -> Portal:
         drop_bucket=settings.require("drop_bucket"),
         payment_url_template=settings.payment_url_template,
         link_days=settings.portal_link_days,
+        change_feed=change_feed,
     )
 
 
@@ -75,6 +79,7 @@ def staff_console() -> StaffConsole | None:
         sender=settings.require("sender_email"),
         reports=PortalObjects(),
         reports_bucket=settings.reports_bucket,
+        change_feed=change_feed,
     )
     return StaffConsole(
         workspace=workspace,

@@ -5,6 +5,9 @@ Events, by shape:
 - a scheduled tick: its ``time`` is the day reported on (the monthly tick: the month that just ended);
 - ``{"action": "run", "as_of": "YYYY-MM-DD", "cadence": "daily"}`` (``arcollect reports run``): any day,
   past days included (backfill); the same table gives the same files.
+
+A daily run also writes the ERP change feed's files of the days before it (``outgoing/daily/`` in the
+drop bucket), the feed's one daily job.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from arcollect.changes import days_to_roll_up, roll_up
 from arcollect.contract import ReportCadence
 from arcollect.dunning.policy import load_policies
 from arcollect.events import read_eventbridge
@@ -22,6 +26,7 @@ from arcollect.observability import logger, metrics, tracer
 from arcollect.reports.publish import as_of_for, run_report
 from arcollect.settings import get_settings
 from arcollect.store import bind_table
+from arcollect.store.changes import ChangeLog
 from arcollect.store.mail import SesMailer
 from arcollect.store.objects import ObjectStore
 from arcollect.store.reports import ReportReader
@@ -32,6 +37,7 @@ bind_table(settings.require("table_name"))
 objects = ObjectStore()
 reader = ReportReader()
 ledger = WorkspaceStore()
+change_log = ChangeLog()
 
 
 class ReportRequestError(ValueError):
@@ -64,7 +70,23 @@ def _run(as_of: date, cadence: str) -> dict[str, Any]:
         console_url=f"{base.rstrip('/')}/staff/reports" if base else None,
     )
     metrics.add_metric(name="ReportFilesWritten", unit=MetricUnit.Count, value=len(run.written))
-    return run.as_dict()
+    outcome = run.as_dict()
+    if cadence == ReportCadence.DAILY:
+        outcome["change_feed"] = _roll_up_changes(as_of)
+    return outcome
+
+
+def _roll_up_changes(as_of: date) -> list[str]:
+    """The ERP change feed's daily files of the days before ``as_of`` (arcollect/changes.py), from the
+    table: the same table gives the same bytes, so a repeated or late tick rewrites them harmlessly."""
+    bucket = settings.require("drop_bucket")
+    written = [
+        key
+        for day in days_to_roll_up(as_of)
+        for key in roll_up(day, log=change_log, files=objects, bucket=bucket)
+    ]
+    metrics.add_metric(name="ChangeFeedFilesWritten", unit=MetricUnit.Count, value=len(written))
+    return written
 
 
 @logger.inject_lambda_context

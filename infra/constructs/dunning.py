@@ -14,6 +14,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from arcollect.changes import CHANGES_PREFIX
 from arcollect.contract import DUNNING_SENDERS, DropPrefix, EnvVar, FunctionName
 from arcollect.dunning import policy as dunning_policy
 from infra.constructs.data import DataStore
@@ -136,5 +137,7 @@ class Dunning(Construct):
         self.queue.grant_send_messages(self.function)
         # An uploaded policy overrides the shipped one: that object only, nothing else of the drop bucket.
         data.drop_bucket.grant_read(self.function, DropPrefix.DUNNING_POLICY)
+        # The ERP change feed: promises settled and addresses that bounced, one object each, as they happen.
+        data.drop_bucket.grant_put(self.function, f"{CHANGES_PREFIX}*")
         link_secret.grant_read(self.function)
         mail.allow_sending(self.function)

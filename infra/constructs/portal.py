@@ -10,6 +10,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from arcollect.changes import CHANGES_PREFIX
 from arcollect.contract import EnvVar, FunctionName, ReportPrefix
 from infra.constructs.data import DataStore
 from infra.constructs.mail import Mail
@@ -91,6 +92,8 @@ class Portal(Construct):
         # Invoice documents the ERP dropped (read) and dispute attachments customers upload (write).
         data.drop_bucket.grant_read(self.function, "incoming/documents/*")
         data.drop_bucket.grant_put(self.function, "attachments/*")
+        # The ERP change feed: disputes, credits, promises, holds and contact changes as they happen.
+        data.drop_bucket.grant_put(self.function, f"{CHANGES_PREFIX}*")
         # "Send me a fresh link" emails the customer's AP address on file.
         mail.allow_sending(self.function)
         # The staff console: collectors and managers sign in against the staff user pool, and managers

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aws_cdk import Duration
 from constructs import Construct
 
+from arcollect.changes import DAILY_PREFIX
 from arcollect.contract import DropPrefix, EnvVar, FunctionName, ReportCadence
 from infra.constructs.data import DataStore
 from infra.constructs.mail import Mail
@@ -81,4 +82,6 @@ class Reports(Construct):
         data.reports_bucket.grant_put(self.function)
         # The policy in force names the team (who gets the weekly summary): that one object, nothing else.
         data.drop_bucket.grant_read(self.function, DropPrefix.DUNNING_POLICY)
+        # The daily run also writes the ERP change feed's daily files (rebuilt from the table).
+        data.drop_bucket.grant_put(self.function, f"{DAILY_PREFIX}*")
         mail.allow_sending(self.function)

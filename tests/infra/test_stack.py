@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
+from arcollect.changes import CHANGES_PREFIX, DAILY_PREFIX
 from arcollect.contract import (
     FUNCTION_ENVIRONMENT,
     SCHEDULED_EVENT_SOURCE,
@@ -227,7 +228,13 @@ def test_the_dunning_function_reads_only_the_policy_object_and_sends_to_its_queu
     stack = synthesized.stack
     drop_id = stack.get_logical_id(stack.data.drop_bucket.node.default_child)
     queue_id = stack.get_logical_id(stack.dunning.queue.node.default_child)
-    statements = _policy_statements(synthesized, stack.dunning.function)
+    change_objects = {"Fn::Join": ["", [{"Fn::GetAtt": [drop_id, "Arn"]}, f"/{CHANGES_PREFIX}*"]]}
+    # Of the drop bucket it writes the change feed's objects only (checked apart below).
+    statements = [
+        s
+        for s in _policy_statements(synthesized, stack.dunning.function)
+        if _as_list(s["Resource"]) != [change_objects]
+    ]
     object_arn = {"Fn::Join": ["", [{"Fn::GetAtt": [drop_id, "Arn"]}, f"/{DropPrefix.DUNNING_POLICY}"]]}
     object_statements = [
         s for s in statements if any(a.startswith("s3:GetObject") for a in _as_list(s["Action"]))
@@ -379,10 +386,18 @@ def test_the_reports_function_reads_the_policy_object_writes_reports_and_sends_e
         }
 
     policy_object = {"Fn::Join": ["", [{"Fn::GetAtt": [drop_id, "Arn"]}, f"/{DropPrefix.DUNNING_POLICY}"]]}
+    daily_files = {"Fn::Join": ["", [{"Fn::GetAtt": [drop_id, "Arn"]}, f"/{DAILY_PREFIX}*"]]}
     drop_resources = [r for s in statements for r in _as_list(s["Resource"]) if drop_id in json.dumps(r)]
     assert policy_object in drop_resources
-    assert all("/*" not in json.dumps(r) for r in drop_resources), "never the whole drop bucket's objects"
-    assert not any(a.startswith(("s3:Put", "s3:Delete", "s3:Abort")) for a in actions_on(drop_id))
+    assert all("/*" not in json.dumps(r) for r in drop_resources if r != daily_files), (
+        "never the whole drop bucket's objects"
+    )
+    # Of the drop bucket it writes the change feed's daily files only, and never deletes.
+    for statement in statements:
+        writes = [a for a in _as_list(statement["Action"]) if a.startswith(("s3:Put", "s3:Abort"))]
+        on_drop = [r for r in _as_list(statement["Resource"]) if drop_id in json.dumps(r)]
+        assert not (writes and on_drop) or on_drop == [daily_files], statement
+    assert not any(a.startswith("s3:Delete") for a in actions_on(drop_id))
     reports_actions = actions_on(reports_id)
     assert {"s3:GetObject*", "s3:PutObject"} <= reports_actions
     assert not any(a.startswith("s3:Delete") for a in reports_actions), "a rerun overwrites, never deletes"
@@ -393,6 +408,26 @@ def test_the_reports_function_reads_the_policy_object_writes_reports_and_sends_e
     send_resources = json.dumps([s["Resource"] for s in sends])
     assert configuration_set in send_resources and sender in send_resources
     assert "*" not in {r for s in sends for r in _as_list(s["Resource"]) if isinstance(r, str)}
+
+
+def test_only_the_deciding_functions_write_change_feed_objects_and_only_there(
+    synthesized: Synthesized,
+) -> None:
+    stack = synthesized.stack
+    drop_id = stack.get_logical_id(stack.data.drop_bucket.node.default_child)
+    change_objects = {"Fn::Join": ["", [{"Fn::GetAtt": [drop_id, "Arn"]}, f"/{CHANGES_PREFIX}*"]]}
+
+    def puts_on_change_objects(function: Any) -> bool:
+        return any(
+            "s3:PutObject" in _as_list(s["Action"]) and change_objects in _as_list(s["Resource"])
+            for s in _policy_statements(synthesized, function)
+        )
+
+    # The portal (customers' and collectors' decisions) and dunning (promises settled, bounces).
+    assert puts_on_change_objects(stack.portal.function)
+    assert puts_on_change_objects(stack.dunning.function)
+    assert not puts_on_change_objects(stack.reports.function)
+    assert not puts_on_change_objects(stack.ingest.function)
 
 
 def test_ses_events_of_our_configuration_set_come_back_to_the_dunning_function(

@@ -71,6 +71,8 @@ class DropPrefix:
     WORK: Final = "work/"
     # An uploaded dunning policy replaces the shipped default (validated the same way when loaded).
     DUNNING_POLICY: Final = "config/dunning-policy.yaml"
+    # The change feed to the ERP (arcollect/changes.py): what was decided here, for the ERP to import.
+    OUTGOING: Final = "outgoing/"
 
 
 class ObjectMetadata:

@@ -11,6 +11,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the change feed builds on these entities; an Activity only carries its changes
+    from arcollect.changes import Change
 
 
 class DropKind(StrEnum):
@@ -240,7 +244,11 @@ class PaymentWrite(StrEnum):
 
 @dataclass(frozen=True)
 class Activity:
-    """An entry of a customer's timeline (emails, calls, portal actions, ingest changes)."""
+    """An entry of a customer's timeline (emails, calls, portal actions, ingest changes).
+
+    ``changes`` are what the ERP must learn of it (arcollect/changes.py): the store writes them in the
+    same write as the entry, so a decision and its change feed record never part. They are not read
+    back with the timeline."""
 
     customer_id: str
     at: datetime
@@ -248,6 +256,7 @@ class Activity:
     kind: str
     summary: str
     detail: dict[str, str] = field(default_factory=dict)
+    changes: tuple[Change, ...] = ()
 
 
 class TaskKind(StrEnum):

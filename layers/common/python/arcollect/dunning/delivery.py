@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
+from arcollect import changes
+from arcollect.changes import Change, ChangeFeed
 from arcollect.dunning.calendar import Calendar, resolve_zone
 from arcollect.dunning.emails import Contact as Signatory
 from arcollect.dunning.emails import ReminderEmail, render_email
@@ -117,7 +119,13 @@ class PromiseBook(Protocol):
     def payments(self, customer_id: str) -> list[Payment]: ...
 
     def settle_promise(
-        self, promise: Promise, status: str, paid: Decimal, at: datetime, release: Sequence[str]
+        self,
+        promise: Promise,
+        status: str,
+        paid: Decimal,
+        at: datetime,
+        release: Sequence[str],
+        changes: Sequence[Change] = (),
     ) -> bool: ...
 
 
@@ -160,6 +168,8 @@ class Services:
     pacer: Pacer
     # Without one, promises are only ever found broken by the engine (never settled as kept).
     promises: PromiseBook | None = None
+    # Writes the ERP's change of each promise settled, once committed (none: the table keeps it).
+    change_feed: ChangeFeed | None = None
 
 
 @dataclass
@@ -602,8 +612,10 @@ def settle_promises(
             continue
         kept = outcome.status is PromiseStatus.KEPT
         release = [i.invoice_number for i in invoices if kept and i.promise_id == promise_id]
-        if book.settle_promise(promise, outcome.status.value, outcome.paid_amount, now, release):
+        settled = (changes.promise_settled(promise, kept=kept, paid=outcome.paid_amount, at=now),)
+        if book.settle_promise(promise, outcome.status.value, outcome.paid_amount, now, release, settled):
             report.outcomes[f"promise_{outcome.status.value}"] += 1
+            changes.publish(services.change_feed, settled)
         released |= set(release)
     return [
         replace(invoice, promised_until=None, promise_id=None)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from arcollect import changes
+from arcollect.changes import ChangeFeed
 from arcollect.clock import parse_instant
 from arcollect.entities import Activity
 from arcollect.observability import logger
@@ -83,11 +85,17 @@ def addresses_to_suppress(detail: dict[str, Any]) -> tuple[str, ...]:
 
 
 def handle_email_event(
-    detail: dict[str, Any], *, timeline: Timeline, feedback: Feedback, received_at: datetime
+    detail: dict[str, Any],
+    *,
+    timeline: Timeline,
+    feedback: Feedback,
+    received_at: datetime,
+    change_feed: ChangeFeed | None = None,
 ) -> EmailEventOutcome:
-    """Record the event in the customer's timeline, stop using addresses that bounced or complained, and
-    complete a reservation whose completion a crash lost (SES's send event carries its touch id)."""
-    outcome = record_email_event(detail, timeline=timeline, received_at=received_at)
+    """Record the event in the customer's timeline (with the ERP's change of each address that bounced
+    for good), stop using addresses that bounced or complained, and complete a reservation whose
+    completion a crash lost (SES's send event carries its touch id)."""
+    outcome = record_email_event(detail, timeline=timeline, received_at=received_at, change_feed=change_feed)
     if outcome.customer_id is None:
         return outcome
     suppressed = addresses_to_suppress(detail)
@@ -113,10 +121,21 @@ def handle_email_event(
     )
 
 
+def bounced_for_good(detail: dict[str, Any]) -> tuple[str, ...]:
+    """The recipients of a permanent bounce: addresses that do not exist (or refuse us) for good, which
+    the ERP's master data should lose too. A complaint is the recipient's choice, not a wrong address."""
+    return addresses_to_suppress(detail) if str(detail.get("eventType", "")) == "Bounce" else ()
+
+
 def record_email_event(
-    detail: dict[str, Any], *, timeline: Timeline, received_at: datetime
+    detail: dict[str, Any],
+    *,
+    timeline: Timeline,
+    received_at: datetime,
+    change_feed: ChangeFeed | None = None,
 ) -> EmailEventOutcome:
-    """Put an SES event in the timeline of the customer the email was for (once per message and type)."""
+    """Put an SES event in the timeline of the customer the email was for (once per message and type),
+    with an ``email_bounced`` change for the ERP per address a permanent bounce names."""
     try:
         event_type = str(detail["eventType"])
         mail = detail["mail"]
@@ -133,14 +152,29 @@ def record_email_event(
         return EmailEventOutcome(message_id, event_type, None, recorded=False)
     at = _event_time(detail, event_type) or received_at
     recipients = ", ".join(str(r) for r in mail.get("destination") or [])
-    recorded = timeline.record(
-        Activity(
-            customer_id=customer_id,
-            at=at,
-            activity_id=f"{message_id}#{event_type.lower()}",
-            kind=f"email_{event_type.lower().replace(' ', '_')}",
-            summary=f"Email {event_type.lower()} for {recipients or 'unknown recipient'}",
-            detail={"message_id": message_id, "event_type": event_type, "recipients": recipients},
-        )
+    section = detail.get("bounce")
+    bounce: dict[str, Any] = section if isinstance(section, dict) else {}
+    bounce_type = "/".join(str(bounce[k]) for k in ("bounceType", "bounceSubType") if bounce.get(k))
+    activity = Activity(
+        customer_id=customer_id,
+        at=at,
+        activity_id=f"{message_id}#{event_type.lower()}",
+        kind=f"email_{event_type.lower().replace(' ', '_')}",
+        summary=f"Email {event_type.lower()} for {recipients or 'unknown recipient'}",
+        detail={"message_id": message_id, "event_type": event_type, "recipients": recipients},
+        changes=tuple(
+            changes.email_bounced(
+                customer_id=customer_id,
+                message_id=message_id,
+                address=address,
+                bounce_type=bounce_type,
+                at=at,
+            )
+            for address in bounced_for_good(detail)
+        ),
     )
+    # Recorded once per message and type: a redelivered event neither repeats the entry nor its changes.
+    recorded = timeline.record(activity)
+    if recorded:
+        changes.publish(change_feed, activity.changes)
     return EmailEventOutcome(message_id, event_type, customer_id, recorded=recorded)

@@ -21,6 +21,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
+from arcollect import changes
+from arcollect.changes import ChangeFeed
 from arcollect.dunning.calendar import Calendar, resolve_zone
 from arcollect.dunning.promises import promise_to_pay
 from arcollect.entities import Activity, Customer, DisputeReason, DocumentType, Invoice, Promise
@@ -444,6 +446,7 @@ class Portal:
         calendar: Calendar | None = None,
         store: PortalStore | None = None,
         dunning: DunningStore | None = None,
+        change_feed: ChangeFeed | None = None,
     ) -> None:
         if payment_url_template:
             try:
@@ -468,6 +471,8 @@ class Portal:
         self._customers = Customers()
         self._invoices = Invoices()
         self._activities = Activities()
+        # Writes each decision's change for the ERP (disputes, promises, contact details) once committed.
+        self._change_feed = change_feed
 
     # --- access ----------------------------------------------------------------------------------
 
@@ -772,28 +777,29 @@ class Portal:
         next_at = promise_to_pay(
             promise, policies=policies, calendar=self._calendar, zone_name=customer.time_zone
         )
-        if not self._dunning.make_promise(promise, next_at):
-            raise StoreError(f"promise {promise.promise_id} exists already")
-        self._activities.record(
-            Activity(
-                customer_id=customer_id,
-                at=now,
-                activity_id=_new_id(),
-                kind=KIND_PROMISE,
-                summary=(
-                    f"Customer promised to pay {_money(value)} {currency} by {until.isoformat()} "
-                    f"for {', '.join(numbers)} (portal)"
-                ),
-                detail={
-                    "promise_id": promise.promise_id,
-                    "amount": _money(value),
-                    "currency": currency,
-                    "promised_until": until.isoformat(),
-                    "invoices": ", ".join(numbers),
-                    "source": "portal",
-                },
-            )
+        activity = Activity(
+            customer_id=customer_id,
+            at=now,
+            activity_id=_new_id(),
+            kind=KIND_PROMISE,
+            summary=(
+                f"Customer promised to pay {_money(value)} {currency} by {until.isoformat()} "
+                f"for {', '.join(numbers)} (portal)"
+            ),
+            detail={
+                "promise_id": promise.promise_id,
+                "amount": _money(value),
+                "currency": currency,
+                "promised_until": until.isoformat(),
+                "invoices": ", ".join(numbers),
+                "source": "portal",
+            },
+            changes=(changes.promise_made(promise),),
         )
+        # One transaction: the promise, its invoices paused, its timeline entry and its change.
+        if not self._dunning.make_promise(promise, next_at, activity):
+            raise StoreError(f"promise {promise.promise_id} exists already")
+        changes.publish(self._change_feed, activity.changes)
         return PromiseReceipt(
             promise_id=promise.promise_id,
             invoice_numbers=tuple(numbers),
@@ -844,6 +850,7 @@ class Portal:
             raise PortalInputError(
                 "invoice_number", f"invoice {number} changed meanwhile: reload and try again"
             )
+        changes.publish(self._change_feed, activity.changes)
         notify_department(
             dispute,
             customer,
@@ -885,7 +892,7 @@ class Portal:
             after = replace(
                 before, email=primary, other_emails=others, phone=new_phone, language=new_language
             )
-            changes = {
+            changed = {
                 name: f"{_shown(old)} -> {_shown(new)}"
                 for name, old, new in (
                     ("email", before.email, after.email),
@@ -895,21 +902,24 @@ class Portal:
                 )
                 if (old or "") != (new or "")
             }
-            if not changes:
+            if not changed:
                 return before
+            activity_id = _new_id()
             activity = Activity(
                 customer_id=customer_id,
                 at=now,
-                activity_id=_new_id(),
+                activity_id=activity_id,
                 kind=KIND_CONTACT,
                 summary="Customer updated contact details in the portal: "
-                + "; ".join(f"{name}: {change}" for name, change in changes.items()),
-                detail=changes,
+                + "; ".join(f"{name}: {change}" for name, change in changed.items()),
+                detail=changed,
+                changes=(changes.contact_changed(after, changed=changed, activity_id=activity_id, at=now),),
             )
             try:
                 self._store.update_contact(before, after, activity)
             except ContactConflict:
                 continue
+            changes.publish(self._change_feed, activity.changes)
             return after
         raise StoreError(f"the profile of {customer_id} keeps changing; try again")
 

@@ -15,14 +15,13 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
+from arcollect.cells import neutralise
 from arcollect.entities import Customer, Invoice
 from arcollect.portal.account import currency_totals, days_overdue, invoice_status, signed_open_amount
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("csv", "xlsx")
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 HEADER = (
     "Invoice number",
@@ -39,13 +38,6 @@ HEADER = (
 )
 
 Cell = str | Decimal | int | date | None
-
-
-def neutralise(text: str | None) -> str:
-    """``text`` safe to put in a spreadsheet cell: no formula, no DDE (a leading quote if needed)."""
-    if not text:
-        return ""
-    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
 
 
 def _money(amount: Decimal) -> Decimal:

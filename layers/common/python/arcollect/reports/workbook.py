@@ -17,7 +17,7 @@ from openpyxl.chart import BarChart, Reference  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
-from arcollect.portal.statements import neutralise
+from arcollect.cells import neutralise
 from arcollect.reports.tables import EXCEL_FORMATS, NUMBER, TEXT, Cell, Sheet
 
 _BOLD = Font(bold=True)

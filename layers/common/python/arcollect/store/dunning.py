@@ -54,6 +54,7 @@ from arcollect.store.repositories import (
     _invoice_from_item,
     _put_once,
     _task_item,
+    _timeline_items,
     _translated,
     _update_if,
 )
@@ -673,8 +674,11 @@ class DunningStore:
     # --- promises and contacts ------------------------------------------------------------------
 
     @_translated
-    def make_promise(self, promise: Promise, next_action_at: datetime) -> bool:
-        """Record a promise to pay and pause its invoices until the promised date plus grace."""
+    def make_promise(
+        self, promise: Promise, next_action_at: datetime, activity: Activity | None = None
+    ) -> bool:
+        """Record a promise to pay and pause its invoices until the promised date plus grace, with its
+        timeline entry (and the change feed's record it carries) when given."""
         operations: list[tuple[str, Any, Any]] = [
             (
                 "save_new",
@@ -706,6 +710,9 @@ class DunningStore:
                 for number in promise.invoice_numbers
             ),
         ]
+        if activity is not None:
+            pk = keys.customer_pk(promise.customer_id)
+            operations += [("save", item, None) for item in _timeline_items(pk, activity)]
         try:
             _transact(operations, atomic=True)
         except TransactWriteError as error:

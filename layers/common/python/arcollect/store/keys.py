@@ -115,6 +115,16 @@ def digest_pk(day: str) -> str:
     return f"DIGEST#{day}"
 
 
+def change_day_pk(day: str) -> str:
+    """The change feed's changes of one UTC day: the daily files are one query of this partition.
+    Decisions are made at a person's pace (bounces at SES's), far below a partition's 1,000 writes/s."""
+    return f"CHANGES#{day}"
+
+
+def change_sk(change_id: str) -> str:
+    return f"CHANGE#{change_id}"
+
+
 def ingest_file_pk(key: str) -> str:
     return f"FILE#{key}"
 

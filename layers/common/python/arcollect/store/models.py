@@ -330,6 +330,13 @@ class DigestItem(TableItem, discriminator="digest"):
     tasks = NumberAttribute(default=0)
 
 
+class ChangeItem(TableItem, discriminator="change"):
+    """``CHANGES#<day>`` / ``CHANGE#<change id>``: one change of the ERP change feed, as its JSON Lines
+    record (the form the feed publishes, so the daily files are rebuilt from the table as they were)."""
+
+    record = UnicodeAttribute()
+
+
 class SweepRunItem(TableItem, discriminator="sweep_run"):
     function = UnicodeAttribute()
     scheduled_at = UTCDateTimeAttribute()
@@ -357,6 +364,7 @@ ALL_MODELS: tuple[type[TableItem], ...] = (
     AssigneeItem,
     CounterItem,
     DigestItem,
+    ChangeItem,
 )
 
 

@@ -60,6 +60,7 @@ from arcollect.store.repositories import (
     _activity_item,
     _customer_from_item,
     _task_item,
+    _timeline_items,
     _translated,
     _update_if,
 )
@@ -302,7 +303,8 @@ class PortalStore:
                     transaction.delete(EmailLookupItem(email_lookup_pk(address), pk))
                 for address in sorted(new):
                     transaction.save(_lookup_item(address, after.customer_id))
-                transaction.save(_activity_item(pk, activity))
+                for item in _timeline_items(pk, activity):
+                    transaction.save(item)
         except TransactWriteError as error:
             if _condition_failed(error):
                 raise ContactConflict(after.customer_id) from error
@@ -351,7 +353,8 @@ class PortalStore:
                     & (InvoiceItem.disputed == False),  # noqa: E712 (a pynamodb condition)
                 )
                 transaction.save(_task_item(task), condition=TableItem.pk.does_not_exist())
-                transaction.save(_activity_item(pk, activity))
+                for item in _timeline_items(pk, activity):
+                    transaction.save(item)
         except TransactWriteError as error:
             if _condition_failed(error):
                 return False

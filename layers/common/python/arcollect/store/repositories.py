@@ -18,6 +18,7 @@ from pynamodb.exceptions import (
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from arcollect.changes import Change, json_line
 from arcollect.clock import format_instant, parse_instant
 from arcollect.entities import (
     Activity,
@@ -37,6 +38,7 @@ from arcollect.store.errors import StoreError, StoreUnavailable
 from arcollect.store.keys import payment_sk, task_sk
 from arcollect.store.models import (
     ActivityItem,
+    ChangeItem,
     ChunkProgressItem,
     CustomerItem,
     IngestFileItem,
@@ -195,13 +197,49 @@ def _activity_item(partition: str, activity: Activity) -> ActivityItem:
     )
 
 
+def _change_item(change: Change) -> ChangeItem:
+    """A change of the ERP feed; saved unconditionally, because the same change always makes the same
+    item (its id is derived from what happened), so a repeated write changes nothing."""
+    return ChangeItem(
+        keys.change_day_pk(change.day.isoformat()),
+        keys.change_sk(change.change_id),
+        record=json_line(change.record()),
+    )
+
+
+def _timeline_items(partition: str, activity: Activity) -> list[TableItem]:
+    """The timeline entry and the change feed records it carries: written together, in one
+    transaction, wherever an activity is (so no decision reaches the timeline without its changes)."""
+    return [_activity_item(partition, activity), *(_change_item(c) for c in activity.changes)]
+
+
+def _record_once(partition: str, activity: Activity) -> bool:
+    """Append ``activity`` unless it is there already (False), with its changes in the same
+    transaction; an activity without changes stays the single conditional put it always was."""
+    if not activity.changes:
+        return _put_once(_activity_item(partition, activity))
+    item, *changes = _timeline_items(partition, activity)
+    try:
+        with TransactWrite(connection=TableItem._get_connection().connection) as transaction:
+            transaction.save(item, condition=TableItem.pk.does_not_exist())
+            for change in changes:
+                transaction.save(change)
+    except TransactWriteError as error:
+        reasons = [reason.code if reason else None for reason in (error.cancellation_reasons or [])]
+        if "ConditionalCheckFailed" in reasons:
+            return False
+        raise
+    return True
+
+
 class Activities:
     """Customers' timelines, and the ingest timeline."""
 
     @_translated
     def record(self, activity: Activity) -> bool:
-        """Append to the timeline; False if this activity (same time and id) is there already."""
-        return _put_once(_activity_item(keys.customer_pk(activity.customer_id), activity))
+        """Append to the timeline (with the changes the activity carries); False if this activity (same
+        time and id) is there already."""
+        return _record_once(keys.customer_pk(activity.customer_id), activity)
 
     @_translated
     def record_ingest(self, activity: Activity) -> bool:

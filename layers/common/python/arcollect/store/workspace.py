@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
+from arcollect.changes import Change
 from arcollect.clock import format_instant
 from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task, TaskStatus
 from arcollect.store import keys
@@ -36,12 +37,15 @@ from arcollect.store.portal import Dispute, PortalStore, dispute_from_item, prom
 from arcollect.store.repositories import (
     PROFILE_SK,
     _activity_item,
+    _change_item,
     _customer_from_item,
     _invoice_from_item,
     _payment_from_item,
     _put_once,
+    _record_once,
     _task_from_item,
     _task_item,
+    _timeline_items,
     _translated,
     _update_if,
     invoice_as_read,
@@ -245,7 +249,7 @@ class WorkspaceStore(PortalStore, DunningStore):
         return _commit(
             [
                 ("update_if", item, (actions, condition)),
-                ("save", _activity_item(keys.customer_pk(before.customer_id), activity), None),
+                *(("save", i, None) for i in _timeline_items(keys.customer_pk(before.customer_id), activity)),
             ]
         )
 
@@ -271,17 +275,23 @@ class WorkspaceStore(PortalStore, DunningStore):
 
     @_translated
     def record(self, activity: Activity) -> bool:
-        return _put_once(_activity_item(keys.customer_pk(activity.customer_id), activity))
+        return _record_once(keys.customer_pk(activity.customer_id), activity)
 
     # --- promises -------------------------------------------------------------------------------
 
     @_translated
     def settle_promise(
-        self, promise: Promise, status: str, paid: Decimal, at: datetime, release: Sequence[str]
+        self,
+        promise: Promise,
+        status: str,
+        paid: Decimal,
+        at: datetime,
+        release: Sequence[str],
+        changes: Sequence[Change] = (),
     ) -> bool:
         """Mark an open promise kept or broken with what was paid towards it, count it on the customer
         (the kept rate feeds risk) and, when kept, take the pause off ``release`` (its invoices), all at
-        once. False: it was settled already (a repeated run)."""
+        once, with the ERP's ``changes``. False: it was settled already (a repeated run)."""
         pk = keys.customer_pk(promise.customer_id)
         counter = CustomerItem.promises_kept if status == "kept" else CustomerItem.promises_broken
         settled = [
@@ -307,6 +317,7 @@ class WorkspaceStore(PortalStore, DunningStore):
                     )
                     for number in release
                 ),
+                *(("save", _change_item(change), None) for change in changes),
             ]
         )
 
@@ -356,7 +367,7 @@ class WorkspaceStore(PortalStore, DunningStore):
                     (_credit_note_matched(note_after), invoice_as_read(note)),
                 )
             )
-        operations.append(("save", _activity_item(pk, activity), None))
+        operations += [("save", item, None) for item in _timeline_items(pk, activity)]
         return _commit(operations)
 
     # --- holds and pauses -----------------------------------------------------------------------

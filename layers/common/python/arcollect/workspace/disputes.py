@@ -9,6 +9,7 @@ from decimal import Decimal
 from email.message import EmailMessage
 from typing import Protocol
 
+from arcollect import changes
 from arcollect.dunning.policy import PolicySet
 from arcollect.entities import Activity, Customer, Invoice, InvoiceStatus, Task, TaskKind
 from arcollect.observability import logger
@@ -146,6 +147,19 @@ def new_dispute(
             f"Dispute of {invoice.invoice_number} ({reason}) logged by {by}{routed}; dunning stopped for it"
         ),
         detail={k: v for k, v in detail.items() if k not in {"assignee", "invoices"}},
+        changes=(
+            changes.dispute_opened(
+                customer_id=customer.customer_id,
+                dispute_id=dispute_id,
+                invoice_number=invoice.invoice_number,
+                open_amount=invoice.open_amount,
+                currency=invoice.currency,
+                reason=reason,
+                comment=comment,
+                opened_by=opened_by,
+                at=now,
+            ),
+        ),
     )
     return dispute, task, activity
 

@@ -31,6 +31,9 @@ class CallOutcome(StrEnum):
     PROMISE_TAKEN = "promise_taken"
     DISPUTE_LOGGED = "dispute_logged"
     WRONG_CONTACT = "wrong_contact"
+    # Decisions on the policy's decision tasks, which the ERP carries out (the change feed tells it).
+    CREDIT_HOLD = "credit_hold"
+    AGENCY = "agency"
 
 
 class DisputeStatus(StrEnum):

@@ -10,6 +10,10 @@ promise_taken      the task is done and a promise to pay is recorded: its invoic
 dispute_logged     the task is done and a dispute is opened: its invoice leaves dunning
 wrong_contact      the task is done, the master data gets a data-quality line, and a fix-contact
                    task is created for the same assignee
+credit_hold        the task is done: the customer goes on credit hold (no further deliveries on
+                   credit), which the ERP learns from the change feed
+agency             the task is done: the invoices go to a collection agency (the change feed
+                   tells the ERP)
 =================  ==============================================================================
 
 Every outcome writes a timeline entry with the collector's note.
@@ -73,5 +77,7 @@ def decide(outcome: CallOutcome, *, attempts: int, today: date, title: str) -> O
         CallOutcome.PROMISE_TAKEN: "the customer promised to pay",
         CallOutcome.DISPUTE_LOGGED: "the customer disputed an invoice",
         CallOutcome.WRONG_CONTACT: "wrong contact: the master data needs fixing",
+        CallOutcome.CREDIT_HOLD: "decided: credit hold (no further deliveries on credit)",
+        CallOutcome.AGENCY: "decided: hand the invoices to a collection agency",
     }[outcome]
     return OutcomeEffect(outcome, True, tried, None, f"{title}: {text}")

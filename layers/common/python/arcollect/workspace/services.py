@@ -13,7 +13,8 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from arcollect import credits
+from arcollect import changes, credits
+from arcollect.changes import ChangeFeed, ChangeKind
 from arcollect.contract import ReportPrefix
 from arcollect.dunning.calendar import Calendar, resolve_zone
 from arcollect.dunning.policy import PolicySet
@@ -70,9 +71,11 @@ class Workspace:
         reports_bucket: str | None = None,
         store: WorkspaceStore | None = None,
         calendar: Calendar | None = None,
+        change_feed: ChangeFeed | None = None,
     ) -> None:
         """``policies`` gives the dunning policy in force (its team, segments' collectors and dispute
-        routing); ``mailer``/``sender`` send dispute notifications; ``reports`` lists and presigns."""
+        routing); ``mailer``/``sender`` send dispute notifications; ``reports`` lists and presigns;
+        ``change_feed`` writes each decision's change for the ERP once it is committed."""
         self._policies = policies
         self._mailer = mailer
         self._sender = sender
@@ -80,6 +83,7 @@ class Workspace:
         self._reports_bucket = reports_bucket
         self._store = store or WorkspaceStore()
         self._calendar = calendar or Calendar()
+        self._change_feed = change_feed
 
     # --- reading ------------------------------------------------------------------------------------
 
@@ -263,6 +267,7 @@ class Workspace:
             closed_at=now if effect.close_task else None,
         )
         summary = effect.summary + (f". Note: {text}" if text else "")
+        decided = _DECISIONS.get(result)
         activity = Activity(
             customer_id=customer_id,
             at=now,
@@ -270,9 +275,25 @@ class Workspace:
             kind=f"call_{result.value}",
             summary=f"{by.name}: {summary}",
             detail={"task_id": task_id, "outcome": result.value, "by": by.username, "note": text},
+            changes=()
+            if decided is None
+            else (
+                changes.collector_decision(
+                    decided,
+                    customer_id=customer_id,
+                    task_id=task_id,
+                    attempt=effect.attempts,
+                    invoice_numbers=[n for n in (invoice_numbers or []) if n.strip()]
+                    or list(_invoice_numbers(task)),
+                    note=text,
+                    by=by.username,
+                    at=now,
+                ),
+            ),
         )
         if not self._store.work_task(task, after, activity):
             raise WorkspaceConflict(f"task {task_id} changed meanwhile: reload and try again")
+        changes.publish(self._change_feed, activity.changes)
         return OutcomeReceipt(
             task_id=task_id,
             outcome=result.value,
@@ -353,29 +374,31 @@ class Workspace:
         next_at = promise_to_pay(
             promise, policies=policies, calendar=self._calendar, zone_name=customer.time_zone
         )
-        if not self._store.make_promise(promise, next_at):
-            raise WorkspaceConflict("one of the invoices changed meanwhile: reload and try again")
         numbers = ", ".join(promise.invoice_numbers)
-        self._store.record(
-            Activity(
-                customer_id=customer.customer_id,
-                at=now,
-                activity_id=f"promise-{promise_id}",
-                kind="promise_made",
-                summary=(
-                    f"{by.name} took a promise to pay {promise.amount or 0:,.2f} {promise.currency} by "
-                    f"{promise.promised_until.isoformat()} for {numbers}; dunning paused for it"
-                ),
-                detail={
-                    "promise_id": promise_id,
-                    "amount": f"{promise.amount or 0:.2f}",
-                    "currency": promise.currency or "",
-                    "promised_until": promise.promised_until.isoformat(),
-                    "invoices": numbers,
-                    "source": by.username,
-                },
-            )
+        activity = Activity(
+            customer_id=customer.customer_id,
+            at=now,
+            activity_id=f"promise-{promise_id}",
+            kind="promise_made",
+            summary=(
+                f"{by.name} took a promise to pay {promise.amount or 0:,.2f} {promise.currency} by "
+                f"{promise.promised_until.isoformat()} for {numbers}; dunning paused for it"
+            ),
+            detail={
+                "promise_id": promise_id,
+                "amount": f"{promise.amount or 0:.2f}",
+                "currency": promise.currency or "",
+                "promised_until": promise.promised_until.isoformat(),
+                "invoices": numbers,
+                "source": by.username,
+            },
+            changes=(changes.promise_made(promise),),
         )
+        # The timeline entry and its change go in the promise's own transaction: a crash after it
+        # leaves nothing for the retry (which finds the promise) to add.
+        if not self._store.make_promise(promise, next_at, activity):
+            raise WorkspaceConflict("one of the invoices changed meanwhile: reload and try again")
+        changes.publish(self._change_feed, activity.changes)
         return promise
 
     # --- disputes -------------------------------------------------------------------------------------
@@ -434,6 +457,7 @@ class Workspace:
             raise WorkspaceConflict(
                 f"invoice {invoice.invoice_number} changed meanwhile: reload and try again"
             )
+        changes.publish(self._change_feed, activity.changes)
         dispute_flow.notify_department(
             dispute,
             customer,
@@ -520,12 +544,29 @@ class Workspace:
                 f"{credit_note[0].invoice_number}, counted once)",
                 detail={**activity.detail, "credit_note": credit_note[0].invoice_number},
             )
+        if wanted in dispute_flow.RESOLVED and invoice is not None:
+            activity = replace(
+                activity,
+                changes=changes.dispute_resolved(
+                    customer_id=customer_id,
+                    dispute_id=dispute_id,
+                    invoice_number=dispute.invoice_number,
+                    dispute_reason=dispute.reason,
+                    credit=credit,
+                    currency=invoice.currency,
+                    note=text,
+                    by=by.username,
+                    at=now,
+                    erp_credit_note=credit_note[0].invoice_number if credit_note else None,
+                ),
+            )
         if not self._store.move_dispute(
             dispute, moved, invoice, invoice_after, activity, credit_note=credit_note
         ):
             raise WorkspaceConflict(
                 f"dispute {dispute_id} or its invoice changed meanwhile: reload and try again"
             )
+        changes.publish(self._change_feed, activity.changes)
         if wanted in dispute_flow.RESOLVED:
             self._store.close_tasks_about(customer_id, TaskKind.DISPUTE, "dispute_id", dispute_id, now)
         return dispute_view(moved, now, self._policies())
@@ -623,6 +664,10 @@ class Workspace:
         if not invoice.is_open:
             raise WorkspaceInputError(field, f"invoice {invoice.invoice_number} is already settled")
         return invoice
+
+
+# Outcomes that are decisions the ERP must carry out (the policy's credit-hold and agency tasks).
+_DECISIONS = {CallOutcome.CREDIT_HOLD: ChangeKind.CREDIT_HOLD, CallOutcome.AGENCY: ChangeKind.AGENCY_REFERRAL}
 
 
 def _manager_only(by: StaffUser) -> None:

@@ -82,6 +82,8 @@ OUTCOME_LABELS = {
     CallOutcome.PROMISE_TAKEN: "Promise to pay taken",
     CallOutcome.DISPUTE_LOGGED: "Dispute logged",
     CallOutcome.WRONG_CONTACT: "Wrong contact details",
+    CallOutcome.CREDIT_HOLD: "Decided: credit hold",
+    CallOutcome.AGENCY: "Decided: hand to a collection agency",
 }
 DISPUTE_STATUS_LABELS = {
     DisputeStatus.OPEN: "Open",

@@ -3,7 +3,9 @@
 The file is a generated company's invoices (5,000 customers, 12 months: ~115k rows) in the generic
 layout, read from memory in 1 MiB chunks as the handler streams S3. The baseline only splits rows into
 dicts; ours also detects the format and encoding (a full pass), sniffs the delimiter, picks the mapping
-from the header, parses dates and money as Decimal, validates every field and builds the invoice.
+from the header, decides the date and amount conventions (ingest/conventions.py: the generic layout's
+first block of plain values settles it without another pass), parses dates and money as Decimal,
+validates every field and builds the invoice.
 Target: at least half the baseline's speed.
 """
 
@@ -18,9 +20,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from arcollect.entities import DropKind
-from arcollect.ingest.drops import Drop, FilePlan, mapped_blocks
+from arcollect.ingest.conventions import detect
+from arcollect.ingest.drops import MAP_ROWS, Drop, FilePlan, mapped_blocks
 from arcollect.ingest.mappings import BoundMapping, choose, head
-from arcollect.ingest.sources import inspect, read_records
+from arcollect.ingest.sources import inspect, read_blocks, read_records
 from arcollect_cli.generate import generate_company
 from benchmarks.report import bench
 
@@ -53,7 +56,10 @@ def _ours(data: bytes) -> tuple[int, float]:
     # generated file has a few deliberately bad rows: rejected with their reasons, counted).
     shape = inspect(lambda: iter(chunks))
     mapping, header = choose(DropKind.INVOICES, head(read_records(lambda: iter(chunks), shape)), None)
-    plan = FilePlan(DropKind.INVOICES, shape, mapping, BoundMapping(mapping, header), "delta", _NOW)
+    # ... decide its date and number conventions from all its values (a second pass, ingest/conventions.py)
+    conventions = detect(mapping, header, read_blocks(lambda: iter(chunks), shape, MAP_ROWS), None)
+    bound = BoundMapping(mapping, header, conventions=conventions)
+    plan = FilePlan(DropKind.INVOICES, shape, mapping, bound, "delta", _NOW)
     rows = sum(len(mapped) for _, mapped in mapped_blocks(plan, _Bytes(chunks), _DROP, header.line + 1))
     return rows, time.perf_counter() - start
 

@@ -238,7 +238,7 @@ def test_a_file_level_problem_is_recorded_and_reported_and_the_file_kept(s3: Any
     assert recorded is not None and recorded.status is FileStatus.REJECTED
     assert recorded.errors[0].startswith(
         "no invoices mapping fits the header: "
-        "for the generic layout it lacks invoice_number, invoice_date, due_date, currency"
+        "for the generic layout it lacks invoice_number, invoice_date, due_date"
     )
     results = json.loads(read(s3, "results/invoices/broken.csv.json"))
     assert (results["status"], results["errors"], results["rows_read"]) == (

@@ -460,17 +460,9 @@ def reports_show(documents: tuple[Document, ...]) -> None:
         assert f"<td>{escape(account.customer_id)}</td><td>{escape(account.name)}</td>" in page
 
 
-# --- found, not fixed here ---------------------------------------------------------------------------------
+# --- Unicode forms ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "ingest keeps ids as written, without Unicode normalisation: an export writing "
-        "'Société Générale d'Équipement' with decomposed accents (NFD, as macOS tools write text) lands on a "
-        "new placeholder customer instead of the master's composed (NFC) one"
-    ),
-)
 def test_an_id_written_with_decomposed_accents_is_the_masters_customer(aws: None) -> None:
     # Given the master naming the customer with composed accents (NFC, as typed on most systems)
     ingest("incoming/customers/customers.csv", customers_file(ACCOUNTS))

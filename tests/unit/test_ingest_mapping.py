@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from arcollect.company import CompanySettings
 from arcollect.entities import Customer, DropKind, Invoice, Payment
 from arcollect.ingest.mappings import GENERIC, PRESETS, BoundMapping, MappedRow, choose
 from arcollect.ingest.sources import FileProblem, Record
@@ -103,7 +104,6 @@ def test_optional_invoice_fields_are_read() -> None:
         ({"amount": "NaN"}, "amount", "is not a number"),
         ({"currency": "XXX"}, "currency", "is not an ISO 4217 currency code"),
         ({"currency": "EURO"}, "currency", "is not an ISO 4217 currency code"),
-        ({"currency": ""}, "currency", "is required"),
         ({"open_amount": "150.00"}, "open_amount", "must be between 0 and amount (100.00)"),
         ({"open_amount": "-1"}, "open_amount", "must be between 0 and amount (100.00)"),
         ({"document_type": "receipt"}, "document_type", "must be one of invoice, credit_note, write_off"),
@@ -120,6 +120,28 @@ def test_each_invalid_invoice_value_is_rejected_with_its_reason(
     assert column in found
     assert found[column].startswith(reason)
     assert len(found) == 1
+
+
+@pytest.mark.parametrize("home", ["USD", "EUR", "CHF"])
+def test_an_empty_or_absent_currency_is_the_home_currency(home: str) -> None:
+    # Given the deployment's home currency; When a row leaves its currency empty, or the file has no
+    # currency column at all; Then the invoice is in the home currency (a stated one stays as stated)
+    settings = CompanySettings.of(home)
+    mapping, found = choose(
+        DropKind.INVOICES, [Record(1, INVOICE_HEADER)], PRESETS[(DropKind.INVOICES, GENERIC)]
+    )
+    with_column = BoundMapping(mapping, found, settings=settings)
+    values = {**GOOD_INVOICE, "currency": ""}
+    empty = with_column.map(Record(2, [values.get(c, "") for c in INVOICE_HEADER])).entity
+    stated = with_column.map(Record(2, [GOOD_INVOICE.get(c, "") for c in INVOICE_HEADER])).entity
+    header = [c for c in INVOICE_HEADER if c != "currency"]
+    mapping, found = choose(DropKind.INVOICES, [Record(1, header)], PRESETS[(DropKind.INVOICES, GENERIC)])
+    without = BoundMapping(mapping, found, settings=settings)
+    absent = without.map(Record(2, [GOOD_INVOICE.get(c, "") for c in header])).entity
+    columnar = without.map_many([Record(2, [GOOD_INVOICE.get(c, "") for c in header])])[0].entity
+    assert isinstance(empty, Invoice) and isinstance(absent, Invoice) and isinstance(stated, Invoice)
+    assert (empty.currency, absent.currency, stated.currency) == (home, home, GOOD_INVOICE["currency"])
+    assert columnar == absent
 
 
 def test_a_due_date_before_the_invoice_date_keeps_the_invoice_with_a_note() -> None:
@@ -153,8 +175,8 @@ def test_headers_match_case_and_spacing_insensitively_and_unknown_columns_are_ig
 
 
 def test_missing_required_columns_are_named() -> None:
-    with pytest.raises(FileProblem, match="missing required columns: due_date, currency"):
-        bind(DropKind.INVOICES, ["customer_id", "invoice_number", "invoice_date", "amount"])
+    with pytest.raises(FileProblem, match="missing required columns: invoice_date, due_date"):
+        bind(DropKind.INVOICES, ["customer_id", "invoice_number", "amount"])
 
 
 def test_without_a_named_mapping_a_header_that_fits_none_says_what_the_generic_one_lacks() -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time
@@ -30,8 +30,10 @@ from typing import IO, Any, Final, Protocol
 from urllib.parse import unquote_plus
 
 from arcollect.clock import format_instant, parse_instant
+from arcollect.company import CompanySettings, company_settings
 from arcollect.contract import DropPrefix, ObjectMetadata
 from arcollect.entities import Activity, DropKind, FileStatus, IngestFile
+from arcollect.ingest.conventions import Conventions, conventions_from_json, conventions_json, detect
 from arcollect.ingest.fields import FieldError
 from arcollect.ingest.loading import AccountsStore, DryRun, LoadContext, close_missing, load_chunk
 from arcollect.ingest.mappings import (
@@ -104,6 +106,8 @@ class Chunk:
     count: int
     first_line: int
     last_line: int
+    # The file's date and number conventions, decided once from all of it (ingest/conventions.py).
+    conventions: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,7 @@ def chunk_from_message(raw: Any) -> Chunk:
             count=int(raw["count"]),
             first_line=int(raw["first_line"]),
             last_line=int(raw["last_line"]),
+            conventions=dict(raw.get("conventions") or {}),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise MalformedNotification(f"a chunk message lacks or garbles {error}") from error
@@ -250,6 +255,9 @@ class FilePlan:
     mode: str
     as_of: datetime
     notes: tuple[str, ...] = ()
+    conventions: Conventions = field(default_factory=dict)
+    # The file's last line, when the conventions' read of it found it (else ``plan_chunks`` reads it).
+    last_line: int | None = None
 
     def opener(self, reader: ObjectReader, drop: Drop) -> Any:
         return lambda: reader.iter_bytes(drop.bucket, drop.key, drop.version_id)
@@ -280,8 +288,19 @@ def named_mapping(kind: DropKind, name: str, reader: ObjectReader, bucket: str) 
     )
 
 
-def plan_file(drop: Drop, kind: DropKind, reader: ObjectReader, shape: Shape | None = None) -> FilePlan:
-    """Decide how to read a file; ``FileProblem`` for anything that stops it as a whole."""
+def plan_file(
+    drop: Drop,
+    kind: DropKind,
+    reader: ObjectReader,
+    shape: Shape | None = None,
+    *,
+    conventions: Conventions | None = None,
+    settings: CompanySettings | None = None,
+) -> FilePlan:
+    """Decide how to read a file; ``FileProblem`` for anything that stops it as a whole.
+
+    A text file's date and number conventions are decided here from all its values (one more read of
+    it), unless they are given: a chunk of a fanned-out file carries what its file's plan decided."""
 
     def opener() -> Iterator[bytes]:
         return reader.iter_bytes(drop.bucket, drop.key, drop.version_id)
@@ -291,7 +310,15 @@ def plan_file(drop: Drop, kind: DropKind, reader: ObjectReader, shape: Shape | N
     folder = mapping_folder(drop.key)
     named = named_mapping(kind, folder, reader, drop.bucket) if folder else None
     mapping, header = choose(kind, first, named)
-    bound = BoundMapping(mapping, header, typed_cells=shape.typed_cells)
+    settings = settings or company_settings()
+    last_line: list[int] = []
+    if conventions is None and not shape.typed_cells:
+        conventions = detect(
+            mapping, header, _noting_last_line(opener, shape, last_line), settings.export_locale
+        )
+    bound = BoundMapping(
+        mapping, header, typed_cells=shape.typed_cells, settings=settings, conventions=conventions
+    )
     metadata = {k.lower(): v for k, v in reader.metadata(drop.bucket, drop.key, drop.version_id).items()}
     mode = metadata.get(MODE_METADATA, mapping.mode).strip().lower()
     if mode not in MODES:
@@ -299,7 +326,29 @@ def plan_file(drop: Drop, kind: DropKind, reader: ObjectReader, shape: Shape | N
     if mode == SNAPSHOT and kind is not DropKind.INVOICES:
         raise FileProblem(f"only invoice files can be snapshots of open items, not {kind.value}")
     as_of = _as_of(metadata.get(AS_OF_METADATA), bound.as_of, drop.event_time)
-    return FilePlan(kind=kind, shape=shape, mapping=mapping, bound=bound, mode=mode, as_of=as_of)
+    return FilePlan(
+        kind=kind,
+        shape=shape,
+        mapping=mapping,
+        bound=bound,
+        mode=mode,
+        as_of=as_of,
+        conventions=conventions or {},
+        last_line=last_line[0] if last_line else None,
+    )
+
+
+def _noting_last_line(
+    opener: Callable[[], Iterator[bytes]], shape: Shape, last: list[int]
+) -> Iterator[list[Record]]:
+    """The file's blocks of records; once they are all read, ``last`` holds the last record's line (so
+    planning the chunks of a large file needs no read of its own)."""
+    line = 0
+    for block in read_blocks(opener, shape, MAP_ROWS):
+        if block:
+            line = block[-1].line
+        yield block
+    last.append(line)
 
 
 def _as_of(declared: str | None, from_file: date | None, dropped: datetime) -> datetime:
@@ -390,15 +439,19 @@ def receive_drop(
 
 def plan_chunks(drop: Drop, plan: FilePlan, reader: ObjectReader) -> list[Chunk]:
     """Line ranges of about ``FAN_OUT_LINES`` lines after the header; one range for a small file."""
-    last = plan.bound.header.line
-    for record in read_records(plan.opener(reader, drop), plan.shape):
-        last = record.line
+    conventions = conventions_json(plan.conventions)
+    if plan.last_line is not None:
+        last = max(plan.last_line, plan.bound.header.line)
+    else:
+        last = plan.bound.header.line
+        for record in read_records(plan.opener(reader, drop), plan.shape):
+            last = record.line
     first = plan.bound.header.line + 1
     if last - first + 1 <= FAN_OUT_LINES:
-        return [Chunk(drop, 0, 1, first, last)]
+        return [Chunk(drop, 0, 1, first, last, conventions)]
     starts = list(range(first, last + 1, FAN_OUT_LINES))
     return [
-        Chunk(drop, index, len(starts), start, min(start + FAN_OUT_LINES - 1, last))
+        Chunk(drop, index, len(starts), start, min(start + FAN_OUT_LINES - 1, last), conventions)
         for index, start in enumerate(starts)
     ]
 
@@ -559,7 +612,7 @@ def receive_chunk(
         return DropOutcome(file=None, duplicate=True)
     kind = kind_of(drop.key)
     assert kind is not None  # a chunk is only made of a planned file
-    plan = plan_file(drop, kind, reader)
+    plan = plan_file(drop, kind, reader, conventions=conventions_from_json(chunk.conventions))
     context = LoadContext(as_of=plan.as_of, now=now, source=drop.key, snapshot=plan.mode == SNAPSHOT)
     report = IngestReport()
     if not _part_written(parts, drop, chunk.index):

@@ -19,6 +19,7 @@ that row the one-cell way, so every reason stays the converter's own.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -78,6 +79,10 @@ class Formats:
     thousands_separator: str = ""
     currency_symbols: bool = False  # "$1,234.00" -> 1234.00
     trailing_minus: bool = False  # SAP writes negative amounts as "1.234,56-"
+    # Whether a file's values may decide its date order and number separators (ingest/conventions.py),
+    # and which of these formats the mapping stated (what the values leave open, it settles).
+    detect: bool = True
+    declared: frozenset[str] = frozenset()
 
     def describe_number(self) -> str:
         sep = f", '{self.thousands_separator}' between thousands" if self.thousands_separator else ""
@@ -220,6 +225,13 @@ def money_converter(formats: Formats) -> Converter:
     thousands = formats.thousands_separator
     reason = f"is not {formats.describe_number()}"
     symbols = _CURRENCY_SYMBOLS if formats.currency_symbols else ""
+    # Thousands are groups of three: "1,2,3.4" or "12,5" with ',' between thousands is no number, and
+    # reading it as 123.4 or 125 would be a silent misreading.
+    grouped = (
+        re.compile(r"\d{1,3}(?:" + re.escape(thousands) + r"\d{3})+(?:" + re.escape(decimal_point) + r"\d*)?")
+        if thousands
+        else None
+    )
 
     def convert(text: str) -> Decimal:
         negative = False
@@ -232,7 +244,9 @@ def money_converter(formats: Formats) -> Converter:
             text = text.strip(symbols)
         if text.startswith("(") and text.endswith(")"):  # accounting style for negatives: (1,234.00)
             negative, text = not negative, text[1:-1]
-        if thousands:
+        if grouped is not None and thousands in text:
+            if not grouped.fullmatch(text):
+                raise Invalid(reason)
             text = text.replace(thousands, "")
         if decimal_point != ".":
             if "." in text:
@@ -257,7 +271,8 @@ def money_converter(formats: Formats) -> Converter:
 # Amounts as most systems write them, one per line (or an empty line): what ``Decimal`` reads to the same
 # value as the converter, so a column that is all of this form needs no check cell by cell.
 # ASCII digits only: Decimal would read other scripts' digits, which the converter refuses.
-_PLAIN_AMOUNTS: Final = re.compile(r"(?:[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)?\n)*")
+# The sign goes with digits: a lone "-" or "+" is no amount.
+_PLAIN_AMOUNTS: Final = re.compile(r"(?:(?:[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))?\n)*")
 
 
 def _plain_amounts(convert: Converter) -> ColumnConverter:
@@ -318,6 +333,24 @@ def text_converter(max_length: int = MAX_TEXT_LENGTH) -> Converter:
         if max(map(len, texts), default=0) <= max_length:
             return [text or None for text in texts], []
         return _one_by_one(convert, texts)
+
+    convert.column = column  # type: ignore[attr-defined]
+    return convert
+
+
+def id_converter(max_length: int = MAX_ID_LENGTH) -> Converter:
+    """An id (a customer id, an invoice number) in Unicode's composed form (NFC): "Société" typed on one
+    system and exported decomposed (e + U+0301, as macOS tools write it) by another is one customer, not
+    a second one that looks the same."""
+    text_only = text_converter(max_length)
+
+    def convert(text: str) -> str:
+        return str(text_only(text if text.isascii() else unicodedata.normalize("NFC", text)))
+
+    def column(texts: list[str]) -> Column:
+        if not all(map(str.isascii, texts)):
+            texts = [unicodedata.normalize("NFC", text) for text in texts]
+        return text_only.column(texts)  # type: ignore[attr-defined, no-any-return]
 
     convert.column = column  # type: ignore[attr-defined]
     return convert

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from importlib import resources
 from itertools import repeat
@@ -48,8 +48,10 @@ from typing import Any, Final, NamedTuple
 import yaml
 
 from arcollect import yamldoc
+from arcollect.company import CompanySettings, company_settings
 from arcollect.entities import DropKind
 from arcollect.ingest import fields as f
+from arcollect.ingest.conventions import Conventions
 from arcollect.ingest.schema import (
     BUILDERS,
     COLUMN_BUILDERS,
@@ -231,7 +233,7 @@ class _Checker:
     def formats(self, raw: Any) -> f.Formats:
         if not isinstance(raw, dict):
             raise self.fail("formats", "must be an object")
-        unknown = set(raw) - {"dates", "decimal", "thousands", "currency_symbols", "trailing_minus"}
+        unknown = set(raw) - {"dates", "decimal", "thousands", "currency_symbols", "trailing_minus", "detect"}
         if unknown:
             raise self.fail(f"formats.{sorted(unknown)[0]}", "unknown key")
         dates = raw.get("dates", [f.ISO_DATE])
@@ -252,7 +254,14 @@ class _Checker:
             thousands_separator=thousands,
             currency_symbols=bool(raw.get("currency_symbols", False)),
             trailing_minus=bool(raw.get("trailing_minus", False)),
+            detect=self.flag("formats.detect", raw.get("detect", True)),
+            declared=frozenset(key for key in ("dates", "decimal", "thousands") if key in raw),
         )
+
+    def flag(self, where: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(where, "must be true or false")
+        return value
 
     def date_pattern(self, where: str, pattern: str) -> None:
         if pattern in {f.ISO_DATE, f.EPOCH_SECONDS, f.EPOCH_MILLISECONDS, f.EPOCH_MICROSECONDS}:
@@ -499,7 +508,20 @@ def _missing(mapping: ColumnMapping, columns: Mapping[str, int]) -> list[str]:
 class BoundMapping:
     """A mapping applied to one file's header: ``map`` turns each data record into a ``MappedRow``."""
 
-    def __init__(self, mapping: ColumnMapping, header: Header, *, typed_cells: bool = False) -> None:
+    def __init__(
+        self,
+        mapping: ColumnMapping,
+        header: Header,
+        *,
+        typed_cells: bool = False,
+        settings: CompanySettings | None = None,
+        conventions: Conventions | None = None,
+    ) -> None:
+        """``conventions``: what the file's own values settled of its date and number formats, by field
+        (``conventions.detect``); ``settings``: the company's (the home currency), default the
+        deployment's."""
+        settings = settings or company_settings()
+        conventions = conventions or {}
         self.mapping = mapping
         self.header = header
         self.width = len(header.cells)
@@ -512,7 +534,8 @@ class BoundMapping:
         columns = header.columns
         self._refuse_duplicates(mapping, header)
         specs = FIELDS[mapping.kind]
-        self._plain: list[tuple[str, int, f.Converter]] = []
+        # A column converted as it is, with the text an empty cell stands for ("" when none).
+        self._plain: list[tuple[str, int, f.Converter, str]] = []
         self._special: list[tuple[str, Getter, f.Converter, FieldSource]] = []
         self._absent: list[str] = []
         labels: dict[str, str] = {}
@@ -520,8 +543,20 @@ class BoundMapping:
         used: set[int] = set()
         for name, spec in specs.items():
             source = mapping.fields.get(name)
-            convert = converter_for(spec, formats, source.date_formats if source else ())
+            convert = converter_for(
+                spec,
+                conventions[name].applied_to(formats) if name in conventions else formats,
+                source.date_formats if source else (),
+            )
             index = self._column(source, columns) if source else None
+            if spec.type == "currency" and (source is None or (source.columns and index is None)):
+                # An export without a currency (QuickBooks' aging, a generic file without the column)
+                # is in the company's home currency.
+                source = FieldSource(constant=settings.home_currency)
+                index = None
+            elif spec.type == "currency" and source is not None and source.default is None:
+                # An empty currency cell is the home currency (Business Central's blank local currency).
+                source = replace(source, default=settings.home_currency)
             if source is None or (source.columns and index is None):
                 self._absent.append(name)
                 labels[name] = source.columns[0] if source and source.columns else name
@@ -531,8 +566,8 @@ class BoundMapping:
                 self._index_of[name] = index
                 labels[name] = header.cells[index].strip() or f"#{index + 1}"
                 # "otherwise" only matters with a value map: without one the cell is converted as it is.
-                if not source.values and source.default is None:
-                    self._plain.append((name, index, convert))
+                if not source.values:
+                    self._plain.append((name, index, convert, source.default or ""))
                     continue
                 self._special.append((name, _cell(index), convert, source))
             elif source.join:
@@ -646,8 +681,8 @@ class BoundMapping:
                 return MappedRow(None, skipped=reason)
         typed: dict[str, Any] = dict.fromkeys(self._absent)
         errors: list[f.FieldError] | None = None
-        for name, index, convert in self._plain:
-            text = values[index].strip()
+        for name, index, convert, empty in self._plain:
+            text = values[index].strip() or empty
             if text:
                 try:
                     typed[name] = convert(text)
@@ -733,8 +768,11 @@ class BoundMapping:
                 i for i, values in enumerate(rows) if any(test(values) is not None for test in self._skips)
             )
         typed: dict[str, list[Any]] = {}
-        for name, index, convert in self._plain:
-            typed[name] = _column(convert, list(map(str.strip, cells[index])), slow)
+        for name, index, convert, empty in self._plain:
+            texts = list(map(str.strip, cells[index]))
+            if empty and "" in texts:
+                texts = [text or empty for text in texts]
+            typed[name] = _column(convert, texts, slow)
         for name, get, convert, source in self._special:
             texts = [get(values).strip() or (source.default or "") for values in rows]
             if source.values:

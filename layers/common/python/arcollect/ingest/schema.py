@@ -72,7 +72,7 @@ FIELDS: Final[dict[DropKind, dict[str, FieldSpec]]] = {
         FieldSpec("invoice_date", "date", required=True),
         FieldSpec("due_date", "date", required=True),
         FieldSpec("amount", "money", required=True),
-        FieldSpec("currency", "currency", required=True),
+        FieldSpec("currency", "currency"),  # absent or empty: the home currency
         FieldSpec("open_amount", "money"),
         FieldSpec("paid_date", "date"),
         FieldSpec("document_type", "document_type"),
@@ -91,7 +91,7 @@ FIELDS: Final[dict[DropKind, dict[str, FieldSpec]]] = {
         FieldSpec("payment_id", "id", required=True),
         FieldSpec("payment_date", "date", required=True),
         FieldSpec("amount", "money", required=True),
-        FieldSpec("currency", "currency", required=True),
+        FieldSpec("currency", "currency"),  # absent or empty: the home currency
         FieldSpec("invoice_number", "id"),
         FieldSpec("reference", "text"),
     ),
@@ -131,7 +131,7 @@ def converter_for(spec: FieldSpec, formats: f.Formats, date_patterns: tuple[str,
     """The converter of one field under one system's formats."""
     kind = spec.type
     if kind == "id":
-        return f.text_converter(f.MAX_ID_LENGTH)
+        return f.id_converter(f.MAX_ID_LENGTH)
     if kind == "text":
         return f.text_converter(spec.max_length)
     if kind == "date":

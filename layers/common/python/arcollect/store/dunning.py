@@ -49,7 +49,6 @@ from arcollect.store.models import (
 )
 from arcollect.store.repositories import (
     PROFILE_SK,
-    _activity_item,
     _customer_from_item,
     _invoice_from_item,
     _put_once,
@@ -482,7 +481,7 @@ class DunningStore:
                 CustomerItem(keys.customer_pk(customer_id), PROFILE_SK),
                 [CustomerItem.last_emailed_at.set(format_instant(at))],
             ),
-            ("save", _activity_item(keys.customer_pk(customer_id), activity), None),
+            *(("save", item, None) for item in _timeline_items(keys.customer_pk(customer_id), activity)),
             *(
                 (
                     "update",

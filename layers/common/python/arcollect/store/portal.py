@@ -57,7 +57,6 @@ from arcollect.store.models import (
 )
 from arcollect.store.repositories import (
     PROFILE_SK,
-    _activity_item,
     _customer_from_item,
     _task_item,
     _timeline_items,
@@ -238,7 +237,8 @@ class PortalStore:
                     actions=[CustomerItem.links_valid_from.set(format_instant_ms(at))],
                     condition=TableItem.pk.exists(),
                 )
-                transaction.save(_activity_item(keys.customer_pk(customer_id), activity))
+                for item in _timeline_items(keys.customer_pk(customer_id), activity):
+                    transaction.save(item)
         except TransactWriteError as error:
             if _condition_failed(error):
                 return False

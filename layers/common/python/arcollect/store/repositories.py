@@ -209,7 +209,8 @@ def _change_item(change: Change) -> ChangeItem:
 
 def _timeline_items(partition: str, activity: Activity) -> list[TableItem]:
     """The timeline entry and the change feed records it carries: written together, in one
-    transaction, wherever an activity is (so no decision reaches the timeline without its changes)."""
+    transaction, wherever an activity is (so no decision reaches the timeline without its changes).
+    Every store writes activities through this or ``_record_once``, never ``_activity_item`` alone."""
     return [_activity_item(partition, activity), *(_change_item(c) for c in activity.changes)]
 
 
@@ -244,7 +245,7 @@ class Activities:
     @_translated
     def record_ingest(self, activity: Activity) -> bool:
         """Append to the ingest timeline (one entry per file version) that operators read."""
-        return _put_once(_activity_item(keys.INGEST_TIMELINE_PK, activity))
+        return _record_once(keys.INGEST_TIMELINE_PK, activity)
 
     @_translated
     def ingest_timeline(self) -> list[Activity]:

@@ -36,7 +36,6 @@ from arcollect.store.models import (
 from arcollect.store.portal import Dispute, PortalStore, dispute_from_item, promise_from_item
 from arcollect.store.repositories import (
     PROFILE_SK,
-    _activity_item,
     _change_item,
     _customer_from_item,
     _invoice_from_item,
@@ -223,7 +222,7 @@ class WorkspaceStore(PortalStore, DunningStore):
         return _commit(
             [
                 ("save_new", _task_item(task), None),
-                ("save", _activity_item(keys.customer_pk(task.customer_id), activity), None),
+                *(("save", i, None) for i in _timeline_items(keys.customer_pk(task.customer_id), activity)),
             ]
         )
 
@@ -396,7 +395,7 @@ class WorkspaceStore(PortalStore, DunningStore):
                     CustomerItem(pk, PROFILE_SK),
                     (actions, CustomerItem.fingerprint == before.fingerprint),
                 ),
-                ("save", _activity_item(pk, activity), None),
+                *(("save", item, None) for item in _timeline_items(pk, activity)),
             ]
         )
 

@@ -69,3 +69,23 @@ def test_a_value_cdk_deploy_would_refuse_stops_local_up_and_names_the_key(tmp_pa
     assert process.returncode == 2
     assert "arcollect: error: context homeCurrency='EURO' is not an ISO 4217 currency code" in output
     assert not (tmp_path / ".local").exists(), "nothing was started"
+
+
+def test_a_dropped_file_is_read_with_the_stacks_company_settings(eur_stack: RunningStack) -> None:
+    # An export without a currency column, in German conventions whose dates alone read either way:
+    # the home currency and the export locale given to local up settle both.
+    invoices = eur_stack.workdir / "offene-posten.csv"
+    invoices.write_text(
+        "customer_id;invoice_number;invoice_date;due_date;amount\r\n"
+        "Müller & Söhne, KG;RE/2026/0042;03.04.2026;05.05.2026;1.250\r\n",
+        encoding="utf-8",
+    )
+    result = eur_stack.json("ingest", invoices.name, "--kind", "invoices", "--mapping", "generic")
+    assert (result["status"], result["accepted"]) == ("ingested", 1), result
+    [invoice] = eur_stack.json("show", "customer", "Müller & Söhne, KG")["invoices"]
+    assert (invoice["invoice_number"], invoice["currency"], invoice["invoice_date"], invoice["amount"]) == (
+        "RE/2026/0042",
+        "EUR",
+        "2026-04-03",
+        "1250",
+    )

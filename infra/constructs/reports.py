@@ -76,6 +76,9 @@ class Reports(Construct):
             for cadence in ReportCadence.ALL
         }
         data.table.grant_read_data(self.function)
+        # ... and puts one item: the weekly summary's claim (a conditional put, so a retried tick sends it
+        # once). PutItem only: the reports never update or delete what other functions own.
+        data.table.grant(self.function, "dynamodb:PutItem")
         # Reads earlier runs and writes this run's files; never deletes (a rerun overwrites the same keys,
         # and the bucket's versions keep what was there), so not grant_read_write's s3:DeleteObject*.
         data.reports_bucket.grant_read(self.function)

@@ -401,6 +401,17 @@ def test_the_reports_function_reads_the_policy_object_writes_reports_and_sends_e
     reports_actions = actions_on(reports_id)
     assert {"s3:GetObject*", "s3:PutObject"} <= reports_actions
     assert not any(a.startswith("s3:Delete") for a in reports_actions), "a rerun overwrites, never deletes"
+    table_id = stack.get_logical_id(stack.data.table.node.default_child)
+    table_writes = {
+        a
+        for s in statements
+        if any(table_id in json.dumps(r) for r in _as_list(s["Resource"]))
+        for a in _as_list(s["Action"])
+        if a.startswith("dynamodb:")
+        and not a.startswith(("dynamodb:Get", "dynamodb:Query", "dynamodb:Scan"))
+        and not a.startswith(("dynamodb:BatchGet", "dynamodb:Describe", "dynamodb:ConditionCheck"))
+    }
+    assert table_writes == {"dynamodb:PutItem"}, "the weekly summary's claim, nothing else"
     sends = [s for s in statements if "ses:SendRawEmail" in _as_list(s["Action"])]
     assert sends, "the weekly summary goes out through SES"
     configuration_set = stack.get_logical_id(stack.mail.configuration_set.node.default_child)

@@ -190,6 +190,10 @@ def test_collectors_decisions_credits_holds_and_agency_land_once(world: World, s
     assert by_kind["credit_hold"]["invoice_number"] == "INV-3"
     assert by_kind["agency_referral"]["reference"] == "agency-1"
     assert len(ChangeLog().records_of(date(2026, 11, 23))) == 5
+    # And once handed to the agency, the customer is on dunning hold: no reminder of ours contradicts it
+    profile = world.store.customer(CUSTOMER)
+    assert profile is not None and profile.collector_hold
+    assert profile.hold_reason == "handed to a collection agency"
 
 
 def test_bounces_and_promises_settled_by_the_dunning_function_land_once(world: World, s3: Any) -> None:

@@ -345,3 +345,15 @@ def test_attachments_get_safe_names_and_allowed_types_only() -> None:
         parse_attachment(("a.pdf", "application/pdf", ATTACHMENT_MAX_BYTES + 1))
     with pytest.raises(PortalInputError, match="empty"):
         parse_attachment(("a.pdf", "application/pdf", 0))
+
+
+@pytest.mark.parametrize(
+    ("stored", "written"),
+    [("845.2", "845.20"), ("845", "845.00"), ("845.20", "845.20"), ("1.234", "1.234"), ("-3.5", "-3.50")],
+)
+def test_statement_amounts_have_two_decimals_at_least_whatever_the_erp_wrote(
+    stored: str, written: str
+) -> None:
+    from arcollect.portal.statements import _money
+
+    assert str(_money(Decimal(stored))) == written

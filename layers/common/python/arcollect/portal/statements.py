@@ -41,7 +41,10 @@ Cell = str | Decimal | int | date | None
 
 
 def _money(amount: Decimal) -> Decimal:
-    return amount.quantize(Decimal("0.01")) if amount == amount.to_integral_value() else amount
+    """At least two decimals, as every ERP writes money (845.2 from one ERP and 845.20 from another are
+    one amount); a currency with three (KWD, BHD) keeps its third."""
+    exponent = amount.as_tuple().exponent
+    return amount.quantize(Decimal("0.01")) if isinstance(exponent, int) and exponent > -2 else amount
 
 
 def _rows(customer: Customer, invoices: Sequence[Invoice], today: date) -> list[list[Cell]]:

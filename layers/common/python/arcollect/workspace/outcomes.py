@@ -13,7 +13,7 @@ wrong_contact      the task is done, the master data gets a data-quality line, a
 credit_hold        the task is done: the customer goes on credit hold (no further deliveries on
                    credit), which the ERP learns from the change feed
 agency             the task is done: the invoices go to a collection agency (the change feed
-                   tells the ERP)
+                   tells the ERP) and the customer goes on dunning hold: the agency collects now
 =================  ==============================================================================
 
 Every outcome writes a timeline entry with the collector's note.

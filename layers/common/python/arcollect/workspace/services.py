@@ -294,6 +294,15 @@ class Workspace:
         if not self._store.work_task(task, after, activity):
             raise WorkspaceConflict(f"task {task_id} changed meanwhile: reload and try again")
         changes.publish(self._change_feed, activity.changes)
+        if result is CallOutcome.AGENCY and not customer.collector_hold:
+            # The agency collects from now on: a reminder from us as well would contradict it.
+            self._hold(
+                customer,
+                replace(customer, collector_hold=True, hold_reason="handed to a collection agency"),
+                f"{by.name} put the customer on dunning hold: handed to a collection agency",
+                by,
+                now,
+            )
         return OutcomeReceipt(
             task_id=task_id,
             outcome=result.value,

@@ -48,8 +48,10 @@ class DemoStats:
     reminders: int = 0
 
 
-def _ingest(target: Target, stats: DemoStats, path: Path, kind: str) -> dict[str, Any]:
-    result = ingest_file(target, path, kind, None, timeout=300, show_progress=False)
+def _ingest(target: Target, stats: DemoStats, path: Path, kind: str, as_of: str) -> dict[str, Any]:
+    # The file says which day it describes, as an ERP's scheduled export would: the local stack's
+    # clock is the machine's, not the simulated day's, and the freshness hold counts from this.
+    result = ingest_file(target, path, kind, None, timeout=300, show_progress=False, as_of=as_of)
     stats.files += 1
     for key in ("rows_read", "accepted", "rejected", "unchanged", "skipped"):
         stats.rows[key] += int(result.get(key, 0))
@@ -94,7 +96,7 @@ def run_demo(
         progress("ingesting the ERP's files through the drop bucket")
         initial = [f for f in manifest["files"] if date.fromisoformat(f["arrives_on"]) <= as_of]
         for entry in sorted(initial, key=lambda f: FILE_ORDER[f["kind"]]):
-            result = _ingest(target, stats, company / entry["path"], entry["kind"])
+            result = _ingest(target, stats, company / entry["path"], entry["kind"], entry["arrives_on"])
             progress(
                 f"  {entry['path']}: {result.get('accepted', 0)} accepted, "
                 f"{result.get('rejected', 0)} rejected, {result.get('unchanged', 0)} unchanged"
@@ -174,7 +176,7 @@ def _simulate(
                 if hour == ERP_FILES_HOUR:
                     # The ERP's nightly export: new invoices first, so that the day's payments find them.
                     for entry in sorted(arrivals.get(day, []), key=lambda f: FILE_ORDER[f["kind"]]):
-                        _ingest(target, stats, company / entry["path"], entry["kind"])
+                        _ingest(target, stats, company / entry["path"], entry["kind"], entry["arrives_on"])
                     next_due = index.next_due_at()  # the files may have brought something due at once
                 if hour == REPORTS_HOUR:
                     last_report = target.tick(FUNCTION_OUTPUTS["reports"], format_instant(at))

@@ -35,9 +35,12 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 def preview_text(result: dict[str, Any]) -> str:
     customers = result.get("customers") or []
+    freshness = result.get("freshness") or {}
+    # Held, a sweep carries out none of the plans below but the anniversary check-ins.
+    held = [f"{freshness['reason']}: nothing below but check-ins would go"] if freshness.get("held") else []
     if not customers:
-        return f"nothing is due at {result.get('at')}"
-    lines = [f"dunning preview at {result.get('at')}: {len(customers)} customer(s) due"]
+        return "\n".join([*held, f"nothing is due at {result.get('at')}"])
+    lines = [*held, f"dunning preview at {result.get('at')}: {len(customers)} customer(s) due"]
     for plan in customers:
         lines.append(
             f"\n{plan['customer_id']}  segment {plan['segment']}, policy {plan['policy']}, "

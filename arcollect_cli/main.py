@@ -494,10 +494,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=cmd_demo)
 
-    from arcollect_cli import changes, dunning
+    from arcollect_cli import changes, dunning, status
 
     dunning.register(commands)
     changes.register(commands)
+    status.register(commands)
     try:
         from arcollect_cli import generate
     except ImportError:  # pragma: no cover - the generator ships with the dev install

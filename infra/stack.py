@@ -8,7 +8,7 @@ from aws_cdk import CfnOutput, Stack, Tags
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from arcollect.contract import FunctionName, Output
+from arcollect.contract import DeadLetterQueue, FunctionName, Output
 from infra.config import StackConfig
 from infra.constructs.data import DataStore
 from infra.constructs.dunning import Dunning
@@ -103,16 +103,22 @@ class ArcollectStack(Stack):
             FunctionName.PORTAL: self.portal.function,
             FunctionName.REPORTS: self.reports.function,
         }
+        dead_letter_queues = {
+            DeadLetterQueue.INGEST: self.ingest.dead_letter_queue,
+            DeadLetterQueue.DUNNING: self.dunning.dead_letter_queue,
+            DeadLetterQueue.DUNNING_WORK: self.dunning.queue_dead_letter_queue,
+            DeadLetterQueue.REPORTS: self.reports.dead_letter_queue,
+        }
+        # `arcollect status` (an output) and the staff console's status page show their depths.
+        dead_letter_urls = self.to_json_string(
+            {name: dead_letter_queues[name].queue_url for name in sorted(dead_letter_queues)}
+        )
+        self.portal.show_dead_letter_queues(dead_letter_urls, dead_letter_queues)
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             functions=functions,
-            dead_letter_queues={
-                FunctionName.INGEST: self.ingest.dead_letter_queue,
-                FunctionName.DUNNING: self.dunning.dead_letter_queue,
-                f"{FunctionName.DUNNING}-queue": self.dunning.queue_dead_letter_queue,
-                FunctionName.REPORTS: self.reports.dead_letter_queue,
-            },
+            dead_letter_queues=dead_letter_queues,
             configuration_set_name=self.mail.configuration_set_name,
             api=self.portal.api,
             alarm_email=config.alarm_email,
@@ -133,6 +139,7 @@ class ArcollectStack(Stack):
             Output.REPORTS_FUNCTION: self.reports.function.function_name,
             Output.STAFF_USER_POOL_ID: self.staff.user_pool_id,
             Output.STAFF_CLIENT_ID: self.staff.client_id,
+            Output.DEAD_LETTER_QUEUES: dead_letter_urls,
         }
         for key, value in outputs.items():
             CfnOutput(self, key, value=value)

@@ -8,6 +8,8 @@
   response serializer walks botocore's shape of every attribute value: ten members tried through
   several name aliases each, about 0.2 ms per attribute, so reading ten invoices cost 20 ms.
 - The list of moto's service modules is read from disk once, not on every request (speed).
+- SES v2 ``SendEmail`` refuses what real SES refuses (``enforce_ses_rules``, rules in ``ses.py``):
+  message tags, addresses, recipients, size and the configuration set (fidelity: moto takes them).
 
 Without the index and transaction changes, moto's cost per request grows with the table's size (every
 index query sorts the whole table with Python-level comparisons; every transaction item deep-copies the
@@ -20,11 +22,15 @@ import base64
 import copy
 import functools
 import inspect
+import json
 import threading
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from arcollect_cli.local.ses import send_email_refusal
 
 _transaction = threading.local()
 
@@ -36,6 +42,55 @@ def patch_moto() -> None:
     _snapshot_only_touched_items()
     _write_attribute_values_directly()
     _list_service_modules_once()
+
+
+class _SesRules:
+    """How many callers want SES's rules enforced now (the local stack while it runs, a test's AWS)."""
+
+    enforcing = 0
+    lock = threading.Lock()
+
+
+def enforce_ses_rules() -> Callable[[], None]:
+    """Make moto's SES v2 ``SendEmail`` refuse what SES refuses, with SES's error code, message and
+    status, until the returned undo is called (each caller undoes its own; the rules hold while any
+    caller still wants them). Without them a reminder SES would refuse passes every local test."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.sesv2.responses import SESV2Response
+
+    class Refused(JsonRESTError):
+        def __init__(self, code: str, message: str, status: int) -> None:
+            super().__init__(code, message)
+            self.code = status
+
+    if _once(SESV2Response, "_arcollect_ses_rules"):
+        original = SESV2Response.send_email
+
+        def send_email(self: Any) -> str:
+            if _SesRules.enforcing:
+                request = json.loads(self.body)
+                raw = (request.get("Content") or {}).get("Raw")
+                refusal = send_email_refusal(
+                    request,
+                    base64.b64decode(raw["Data"]) if raw else None,
+                    self.sesv2_backend.core_backend.config_sets,
+                )
+                if refusal is not None:
+                    raise Refused(refusal.code, refusal.message, refusal.status)
+            return str(original(self))
+
+        SESV2Response.send_email = send_email  # type: ignore[method-assign]
+    with _SesRules.lock:
+        _SesRules.enforcing += 1
+    undone = threading.Event()
+
+    def undo() -> None:
+        with _SesRules.lock:
+            if not undone.is_set():
+                undone.set()
+                _SesRules.enforcing -= 1
+
+    return undo
 
 
 def emulator_application() -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 
 from arcollect.contract import (
     FUNCTION_ENVIRONMENT,
+    DeadLetterQueue,
     DropPrefix,
     EnvVar,
     FunctionName,
@@ -186,6 +187,17 @@ class LocalSpec:
         return f"{PREFIX}-{function}"
 
     @property
+    def dead_letter_queue_names(self) -> dict[str, str]:
+        """Each dead-letter queue's name, by the contract's name for it (as the CDK stack maps them)."""
+        dunning_async, reports_async = self.dead_letter_queues
+        return {
+            DeadLetterQueue.INGEST: self.ingest_queue.dlq_name,
+            DeadLetterQueue.DUNNING_WORK: self.dunning_queue.dlq_name,
+            DeadLetterQueue.DUNNING: dunning_async,
+            DeadLetterQueue.REPORTS: reports_async,
+        }
+
+    @property
     def event_source_queues(self) -> dict[str, QueueSpec]:
         """The queues a function consumes (Lambda's SQS event source mappings), by function."""
         return {FunctionName.INGEST: self.ingest_queue, FunctionName.DUNNING: self.dunning_queue}
@@ -200,6 +212,7 @@ class LocalSpec:
         dunning_queue_url: str,
         staff_user_pool_id: str = "",
         staff_client_id: str = "",
+        dead_letter_queues: str = "{}",
     ) -> dict[str, dict[str, str]]:
         """Each function's environment, by the contract's variable names."""
         values = {
@@ -220,6 +233,7 @@ class LocalSpec:
             EnvVar.STAFF_CLIENT_ID: staff_client_id,
             EnvVar.HOME_CURRENCY: self.home_currency,
             EnvVar.EXPORT_LOCALE: self.export_locale,
+            EnvVar.DEAD_LETTER_QUEUES: dead_letter_queues,
         }
         return {
             name: {var: values[var] for var in variables} for name, variables in FUNCTION_ENVIRONMENT.items()

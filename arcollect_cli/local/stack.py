@@ -36,11 +36,17 @@ from urllib.parse import unquote
 
 import boto3
 
-from arcollect.contract import FunctionName, Output, TableSchema
+from arcollect.contract import (
+    METRICS_NAMESPACE,
+    FunctionName,
+    Output,
+    TableSchema,
+    dead_letter_queues_json,
+)
 from arcollect_cli.lambda_runtime import LambdaContext, load_handler
 from arcollect_cli.local import metering
 from arcollect_cli.local.apigateway import proxy_event, response_parts
-from arcollect_cli.local.emulator import emulator_application, patch_moto
+from arcollect_cli.local.emulator import emulator_application, enforce_ses_rules, patch_moto
 from arcollect_cli.local.spec import REGION, LocalSpec, QueueSpec
 from arcollect_cli.local.transport import serve_in_process
 
@@ -108,6 +114,8 @@ class LocalStack:
         self._moto = ThreadedMotoServer(ip_address=self.host, port=aws_port, verbose=False)
         self._moto.start()
         patch_moto()
+        # Its SES refuses what SES refuses (tags, addresses, recipients, size, configuration set).
+        self._stop_ses_rules = enforce_ses_rules()
         self._stop_in_process = serve_in_process(self.endpoints.aws, emulator_application())
         os.environ.update(
             {
@@ -117,7 +125,7 @@ class LocalStack:
                 "AWS_ACCESS_KEY_ID": "local",
                 "AWS_SECRET_ACCESS_KEY": "local",
                 "POWERTOOLS_TRACE_DISABLED": "1",
-                "POWERTOOLS_METRICS_NAMESPACE": "arcollect",
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
             }
         )
@@ -125,6 +133,13 @@ class LocalStack:
         progress("creating the stack's resources")
         link_secret_arn, queue_urls = self._create_resources()
         staff_user_pool_id, staff_client_id = self._create_staff_directory()
+        sqs = boto3.client("sqs")
+        dead_letter_queues = dead_letter_queues_json(
+            {
+                name: sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+                for name, queue in self.spec.dead_letter_queue_names.items()
+            }
+        )
         environment = self.spec.environment(
             table=self.spec.table_name,
             portal_url=self.endpoints.portal + "/",
@@ -133,6 +148,7 @@ class LocalStack:
             dunning_queue_url=queue_urls[FunctionName.DUNNING],
             staff_user_pool_id=staff_user_pool_id,
             staff_client_id=staff_client_id,
+            dead_letter_queues=dead_letter_queues,
         )
         # One process hosts all four functions, so it carries the union of their environments; whatever
         # invokes them later (`arcollect tick`, a drop, the demo) reaches this process, so they keep it.
@@ -163,6 +179,7 @@ class LocalStack:
             Output.LINK_SECRET_ARN: link_secret_arn,
             Output.STAFF_USER_POOL_ID: staff_user_pool_id,
             Output.STAFF_CLIENT_ID: staff_client_id,
+            Output.DEAD_LETTER_QUEUES: dead_letter_queues,
             **{key: self.spec.function_name(name) for key, name in _FUNCTION_OUTPUTS.items()},
             LOCAL_KEYS: {
                 "AwsEndpoint": self.endpoints.aws,
@@ -204,6 +221,7 @@ class LocalStack:
         for thread in self._threads:
             thread.join(timeout=5)
         self._stop_in_process()
+        self._stop_ses_rules()
         self._moto.stop()
         self._function_log.close()
         outputs_file = self.state_dir / "outputs.json"

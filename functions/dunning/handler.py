@@ -4,7 +4,8 @@ Events, by shape:
 - an EventBridge Scheduler tick: its ``time`` is the sweep's "now";
 - SQS records from the dunning queue: one customer's work each (partial failures are reported);
 - EventBridge events from ``aws.ses``: bounces, complaints, deliveries... of our configuration set;
-- ``{"action": "preview", "at": "<ISO 8601>"}`` (a direct invocation): what a sweep would do, no writes;
+- ``{"action": "preview", "at": "<ISO 8601>"}`` (a direct invocation): what a sweep would do, no writes
+  (and whether the freshness hold would hold it);
 - ``{"action": "digest", "at": "<ISO 8601>"}``: send the day's digests now (the tick of DIGEST_HOUR_UTC
   sends them on its own).
 """
@@ -19,10 +20,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from arcollect.clock import parse_instant
-from arcollect.contract import DIGEST_HOUR_UTC, DUNNING_SENDERS
+from arcollect.contract import DIGEST_HOUR_UTC, DUNNING_SENDERS, REMINDERS_REFUSED_METRIC
 from arcollect.dunning.calendar import Calendar
 from arcollect.dunning.delivery import Pacer, RunReport, Services
 from arcollect.dunning.email_events import handle_email_event
+from arcollect.dunning.freshness import check_feeds
 from arcollect.dunning.policy import load_policies
 from arcollect.dunning.sweep import parse_work, plan_as_dict, preview, run_sweep, work_customers
 from arcollect.events import read_eventbridge
@@ -31,6 +33,7 @@ from arcollect.portal.links import portal_link
 from arcollect.settings import get_settings
 from arcollect.store import bind_table
 from arcollect.store.changes import ChangeObjects
+from arcollect.store.feeds import Feeds
 from arcollect.store.mail import SesMailer
 from arcollect.store.objects import ObjectStore
 from arcollect.store.queues import WorkQueue
@@ -52,6 +55,8 @@ mailer = SesMailer(configuration_set=settings.require("ses_configuration_set"))
 # The account's SES rate is shared by every sender the queue may run in parallel.
 pacer = Pacer(settings.ses_max_send_rate / DUNNING_SENDERS)
 queue = WorkQueue(settings.dunning_queue_url) if settings.dunning_queue_url else None
+# The ERP feeds' newest files and the freshness hold (dunning/freshness.py).
+feeds = Feeds()
 
 SES_SOURCE = "aws.ses"
 
@@ -98,14 +103,32 @@ def _digests(at: datetime) -> dict[str, Any]:
     return report.as_dict()
 
 
+def _console_url(page: str) -> str | None:
+    base = settings.portal_base_url
+    return f"{base.rstrip('/')}/staff/{page}" if base else None
+
+
+def _held(at: datetime, services: Services) -> bool:
+    """Whether the freshness hold holds at ``at``: a worker checks too, so work a tick handed to the
+    queue before a feed went stale does not go out on stale balances (the tick alerts and records)."""
+    policies = services.policies
+    return check_feeds(
+        feeds.state().newest, at=at, freshness=policies.freshness, calendar=services.calendar
+    ).held
+
+
 def _work(records: list[dict[str, Any]]) -> dict[str, Any]:
     """One customer per message; a message that fails is reported and comes back (then the DLQ)."""
     failures: list[dict[str, str]] = []
     report = RunReport()
+    holds: dict[datetime, bool] = {}
     for record in records:
         try:
             item = parse_work(json.loads(record["body"]))
-            if work_customers([item], store=store, services=services(item.at), report=report):
+            working = services(item.at)
+            if item.at not in holds:
+                holds[item.at] = _held(item.at, working)
+            if work_customers([item], store=store, services=working, report=report, held=holds[item.at]):
                 failures.append({"itemIdentifier": record["messageId"]})
         except Exception:
             logger.exception("dunning work item failed", extra={"message_id": record.get("messageId")})
@@ -118,6 +141,10 @@ def _count(report: RunReport) -> None:
     metrics.add_metric(name="RemindersSent", unit=MetricUnit.Count, value=report.emails_sent)
     metrics.add_metric(name="DunningTasksCreated", unit=MetricUnit.Count, value=report.tasks_created)
     metrics.add_metric(name="RemindersInDoubt", unit=MetricUnit.Count, value=report.in_doubt)
+    # Reminders SES refused for good (each has a fix-and-resend task): ops are paged (monitoring.py).
+    metrics.add_metric(
+        name=REMINDERS_REFUSED_METRIC, unit=MetricUnit.Count, value=report.outcomes["email_refused"]
+    )
 
 
 @logger.inject_lambda_context
@@ -128,8 +155,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return _work(event["Records"])
     if event.get("action") == "preview":
         at = parse_instant(str(event.get("at") or ""), what="at")
-        plans = preview(at=at, store=store, services=services(at))
-        return {"at": at.isoformat(), "customers": [plan_as_dict(plan) for plan in plans]}
+        previewing = services(at)
+        plans = preview(at=at, store=store, services=previewing)
+        check = check_feeds(
+            feeds.state().newest, at=at, freshness=previewing.policies.freshness, calendar=calendar
+        )
+        return {
+            "at": at.isoformat(),
+            # Held, a sweep at ``at`` would carry out none of these plans but the anniversary check-ins.
+            "freshness": check.as_dict(),
+            "customers": [plan_as_dict(plan) for plan in plans],
+        }
     if event.get("action") == "digest":
         return _digests(parse_instant(str(event.get("at") or ""), what="at"))
     envelope = read_eventbridge(event)
@@ -151,9 +187,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         }
     # A scheduled tick: its "time" is the scheduled time, which is the sweep's "now".
     result = run_sweep(
-        scheduled_at=envelope.time, store=store, runs=runs, services=services(envelope.time), queue=queue
+        scheduled_at=envelope.time,
+        store=store,
+        runs=runs,
+        services=services(envelope.time),
+        queue=queue,
+        feeds=feeds,
+        console_url=_console_url("status"),
     )
     metrics.add_metric(name="DueItems", unit=MetricUnit.Count, value=result.due_items)
+    metrics.add_metric(name="DunningHeld", unit=MetricUnit.Count, value=1 if result.held else 0)
     _count(result.report)
     outcome = result.as_dict()
     if envelope.time.astimezone(UTC).hour == DIGEST_HOUR_UTC:

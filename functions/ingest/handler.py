@@ -15,6 +15,7 @@ from arcollect.ingest.drops import Chunk, DropOutcome, parse_message, receive_ch
 from arcollect.observability import logger, metrics, tracer
 from arcollect.settings import get_settings
 from arcollect.store import bind_table
+from arcollect.store.feeds import Feeds
 from arcollect.store.objects import ObjectStore
 from arcollect.store.queues import WorkQueue
 from arcollect.store.repositories import Accounts, Activities, IngestFiles
@@ -26,6 +27,8 @@ files = IngestFiles()
 accounts = Accounts()
 objects = ObjectStore()
 timeline = Activities()
+# Each feed's newest file: the dunning sweep holds while one is too old.
+feeds = Feeds()
 queue = WorkQueue(settings.require("ingest_queue_url"))
 
 
@@ -45,6 +48,7 @@ def record_handler(record: SQSRecord) -> None:
                 parts=objects,
                 outputs=objects,
                 timeline=timeline,
+                feeds=feeds,
             )
         else:
             outcome = receive_drop(
@@ -56,6 +60,7 @@ def record_handler(record: SQSRecord) -> None:
                 outputs=objects,
                 timeline=timeline,
                 fan_out=queue,
+                feeds=feeds,
             )
         if outcome.file is not None and not outcome.duplicate:
             metrics.add_metric(name="FilesReceived", unit=MetricUnit.Count, value=1)

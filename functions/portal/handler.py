@@ -22,6 +22,7 @@ from arcollect.store.secrets import link_signing_key
 if TYPE_CHECKING:
     from arcollect.dunning.policy import PolicySet
     from arcollect.portal.web.staff import StaffConsole
+    from arcollect.workspace.status import StatusBoard
 
 settings = get_settings()
 bind_table(settings.require("table_name"))
@@ -85,6 +86,27 @@ def staff_console() -> StaffConsole | None:
         workspace=workspace,
         directory=CognitoDirectory(settings.staff_user_pool_id, settings.require("staff_client_id")),
         sessions=StaffSessionStore(),
+        status=status_board(),
+    )
+
+
+def status_board() -> StatusBoard:
+    """The managers' status page: the ERP feeds and the freshness hold, the dead-letter queues' depths
+    and the newest report (the same facts as `arcollect status`)."""
+    from arcollect.contract import parse_dead_letter_queues
+    from arcollect.dunning.calendar import Calendar
+    from arcollect.store.feeds import Feeds
+    from arcollect.store.operations import QueueDepths, ReportIndex
+    from arcollect.workspace.status import StatusBoard
+
+    return StatusBoard(
+        feeds=Feeds(),
+        policies=policies,
+        calendar=Calendar(),
+        queues=QueueDepths(),
+        dead_letter_queues=parse_dead_letter_queues(settings.dead_letter_queues),
+        reports=ReportIndex(),
+        reports_bucket=settings.reports_bucket,
     )
 
 

@@ -16,6 +16,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from arcollect.contract import METRICS_NAMESPACE, REMINDERS_REFUSED_METRIC, FunctionName, service_name
+
 # SES reviews an account at 5% bounces and 0.1% complaints; alarm well before that.
 BOUNCE_RATE_THRESHOLD = 0.04
 COMPLAINT_RATE_THRESHOLD = 0.0008
@@ -103,6 +105,23 @@ class Monitoring(Construct):
             "review the policy's tone and cadence",
         )
 
+        # A reminder SES refused for good never goes until someone fixes its data (its fix-and-resend
+        # task says what SES said): one is enough to page, since it is usually a whole class of them.
+        refused = cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=REMINDERS_REFUSED_METRIC,
+            dimensions_map={"service": service_name(FunctionName.DUNNING)},
+            statistic="Sum",
+            period=Duration.hours(1),
+        )
+        alarm(
+            "RemindersRefused",
+            refused,
+            1,
+            "SES refused a reminder for good (an address, a tag, the size): "
+            "see the fix-and-resend tasks in the staff console",
+        )
+
         self.dashboard = cloudwatch.Dashboard(
             self, "Dashboard", period_override=cloudwatch.PeriodOverride.AUTO
         )
@@ -116,7 +135,9 @@ class Monitoring(Construct):
                 ],
                 width=8,
             ),
-            cloudwatch.GraphWidget(title="SES reputation", left=[bounce_rate, complaint_rate], width=8),
+            cloudwatch.GraphWidget(
+                title="SES reputation", left=[bounce_rate, complaint_rate], right=[refused], width=8
+            ),
             cloudwatch.GraphWidget(
                 title="Portal API",
                 left=[api.metric_client_error(), api.metric_server_error()],

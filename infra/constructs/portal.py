@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
@@ -85,6 +88,8 @@ class Portal(Construct):
                 EnvVar.STAFF_USER_POOL_ID: staff.user_pool_id,
                 EnvVar.STAFF_CLIENT_ID: staff.client_id,
                 EnvVar.REPORTS_BUCKET: data.reports_bucket.bucket_name,
+                # None until the stack names them (``show_dead_letter_queues``).
+                EnvVar.DEAD_LETTER_QUEUES: "{}",
             },
         )
         data.table.grant_read_write_data(self.function)
@@ -163,6 +168,13 @@ class Portal(Construct):
             self.url = f"https://{custom_domain.domain_name}/"
         else:
             self.url = self.api.url
+
+    def show_dead_letter_queues(self, urls: str, queues: Mapping[str, sqs.IQueue]) -> None:
+        """The staff console's status page shows these queues' depths (``urls``: their JSON, as the
+        stack outputs it). They are made after the portal, by the functions they serve."""
+        self.function.add_environment(EnvVar.DEAD_LETTER_QUEUES, urls)
+        for queue in queues.values():
+            queue.grant(self.function, "sqs:GetQueueAttributes")
 
     def _web_acl(self, rate_limit_per_5min: int) -> wafv2.CfnWebACL:
         return wafv2.CfnWebACL(

@@ -9,7 +9,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from arcollect.contract import FUNCTION_ENVIRONMENT
+from arcollect.contract import FUNCTION_ENVIRONMENT, METRICS_NAMESPACE, service_name
 from infra import platform
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -106,8 +106,8 @@ class FunctionRuntime(Construct):
             log_group=log_group,
             environment={
                 **environment,
-                "POWERTOOLS_SERVICE_NAME": f"arcollect-{name}",
-                "POWERTOOLS_METRICS_NAMESPACE": "arcollect",
+                "POWERTOOLS_SERVICE_NAME": service_name(name),
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             },
             **options,  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from arcollect.store.models import TableItem, bind_table
 from arcollect_cli.lambda_runtime import invoke
+from arcollect_cli.local.emulator import enforce_ses_rules
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 
@@ -25,20 +26,29 @@ def load_event(name: str) -> dict[str, Any]:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    with mock_aws():
-        bind_table(os.environ["TABLE_NAME"])
-        TableItem.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
-        s3 = boto3.client("s3")
-        for bucket in (os.environ["DROP_BUCKET"], os.environ["REPORTS_BUCKET"]):
-            s3.create_bucket(Bucket=bucket)
-            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        for queue in ("INGEST_QUEUE_URL", "DUNNING_QUEUE_URL"):
-            boto3.client("sqs").create_queue(QueueName=os.environ[queue].rsplit("/", 1)[1])
-        boto3.client("ses").verify_email_identity(EmailAddress=os.environ["SENDER_EMAIL"])
-        boto3.client("secretsmanager").create_secret(
-            Name=os.environ["LINK_SECRET_ARN"], SecretString="integration-test-link-key"
-        )
-        yield
+    """moto with the stack's resources; its SES refuses what SES refuses, as the local stack's does
+    (tags, addresses, recipients, size, the configuration set), so every test meets AWS's limits."""
+    undo_ses_rules = enforce_ses_rules()
+    try:
+        with mock_aws():
+            bind_table(os.environ["TABLE_NAME"])
+            TableItem.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+            s3 = boto3.client("s3")
+            for bucket in (os.environ["DROP_BUCKET"], os.environ["REPORTS_BUCKET"]):
+                s3.create_bucket(Bucket=bucket)
+                s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+            for queue in ("INGEST_QUEUE_URL", "DUNNING_QUEUE_URL"):
+                boto3.client("sqs").create_queue(QueueName=os.environ[queue].rsplit("/", 1)[1])
+            boto3.client("ses").verify_email_identity(EmailAddress=os.environ["SENDER_EMAIL"])
+            boto3.client("sesv2").create_configuration_set(
+                ConfigurationSetName=os.environ["SES_CONFIGURATION_SET"]
+            )
+            boto3.client("secretsmanager").create_secret(
+                Name=os.environ["LINK_SECRET_ARN"], SecretString="integration-test-link-key"
+            )
+            yield
+    finally:
+        undo_ses_rules()
 
 
 @pytest.fixture

@@ -90,10 +90,13 @@ def test_standard_sequence_of_one_invoice_from_outreach_to_the_last_repeat(aws: 
 
 
 def test_final_notice_and_escalation_need_four_touches(aws: None) -> None:
-    # Given an invoice loaded 58 days late (due 2026-08-31, nothing sent before): one touch by day 60
+    # Given an invoice due 2026-08-31 whose outreach went out, then nothing (the sweep was away): with
+    # the caught-up call, two touches by day 60
     world = World()
     world.customer("C-1")
-    world.invoice("INV-1", invoice_date=date(2026, 8, 1), due_date=date(2026, 8, 31))
+    world.invoice(
+        "INV-1", invoice_date=date(2026, 8, 1), due_date=date(2026, 8, 31), steps_done=("outreach",)
+    )
     # When the sweep runs from 2026-10-28 to 2026-11-20
     world.run(utc(2026, 10, 28), utc(2026, 11, 20))
     # Then the caught-up payment plan call runs; final notice and escalation (day 60) do not apply
@@ -102,6 +105,27 @@ def test_final_notice_and_escalation_need_four_touches(aws: None) -> None:
         "2026-11-13 23:00 credit_hold credit_hold",  # day 75
     ]
     assert {"final_notice", "escalate"}.isdisjoint(world.get("INV-1").steps_done)
+
+
+def test_a_go_live_backlog_gets_one_statement_and_the_policy_goes_on_from_its_age(aws: None) -> None:
+    # Given an invoice first loaded 58 days late (due 2026-08-31, nothing ever sent: a go-live)
+    world = World()
+    world.customer("C-1")
+    world.invoice("INV-1", invoice_date=date(2026, 8, 1), due_date=date(2026, 8, 31))
+    # When the sweep runs from 2026-10-28 (a Wednesday) to 2026-11-20
+    world.run(utc(2026, 10, 28), utc(2026, 11, 20))
+    # Then the first send window brings the statement of overdue invoices with the call its age implies
+    # (day 45); the statement stands in for the eight contact steps it passed over, so the final notice
+    # and the escalation (day 60, four touches needed) follow in their turn, three days apart at least
+    assert world.log() == [
+        "2026-10-28 08:00 email golive_statement INV-1",
+        "2026-10-28 08:00 call payment_plan_call",
+        "2026-11-02 08:00 email final_notice INV-1",
+        "2026-11-02 08:00 escalation escalate",
+        "2026-11-13 23:00 credit_hold credit_hold",  # day 75
+    ]
+    done = world.get("INV-1").steps_done
+    assert {"golive_statement", "outreach", "courtesy", "due", "reminder", "firm", "second_call"} <= set(done)
 
 
 # --- 2. consolidation --------------------------------------------------------------------------------
@@ -196,16 +220,19 @@ def test_a_sweep_away_forty_days_sends_only_the_latest_step(aws: None) -> None:
     # Given an invoice due 2026-08-01 that nobody looked at since (the sweep was away 40 days)
     world = World()
     world.customer("C-1")
-    world.invoice("INV-1", invoice_date=date(2026, 7, 1), due_date=date(2026, 8, 1), amount="20000.00")
+    world.invoice(
+        "INV-1",
+        invoice_date=date(2026, 7, 1),
+        due_date=date(2026, 8, 1),
+        amount="20000.00",
+        steps_done=("outreach", "large_invoice_alert", "courtesy"),
+    )
     # When the sweep comes back on Thursday 2026-09-10, 09:00 Berlin
     at = utc(2026, 9, 10, 7)
     decided = notes(world, at)
     # Then the preview says: the firm email (day 30) now; every step it passes over is skipped
     skipped = [step for _, outcome, step in decided if outcome == Outcome.SKIPPED.value]
     assert skipped == [
-        "outreach",
-        "large_invoice_alert",
-        "courtesy",
         "due",
         "late_alert",
         "first_call",

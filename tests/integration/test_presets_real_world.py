@@ -61,10 +61,11 @@ TICKS = [utc(2026, 11, 24) + timedelta(hours=hour) for hour in range(16)]
 BROWSED_AT = utc(2026, 11, 24, 16)
 SES_TAG = re.compile(r"[A-Za-z0-9_-]{1,256}")
 TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# Each invoice is already late when first loaded: the go-live statement is its first email.
 SUBJECTS = {
-    "en": "Reminder: invoice {number} is overdue ({total})",
-    "de": "Zahlungserinnerung: Rechnung {number} ({total})",
-    "fr": "Relance : facture {number} impayée ({total})",
+    "en": "Statement of your overdue invoice {number} ({total})",
+    "de": "Kontoauszug: überfällige Rechnung {number} ({total})",
+    "fr": "Relevé de votre facture échue {number} ({total})",
 }
 GREETINGS = {"en": "Dear {name},", "de": "Guten Tag {name},", "fr": "Bonjour {name},"}
 LABELS = {"en": "Invoice", "de": "Rechnung", "fr": "Facture"}
@@ -214,7 +215,7 @@ def reminder(email: Sent, document: Document) -> str:
     assert customer is not None
     language = language_for(customer)
     total = format_money(document.open_amount, document.currency, language)
-    assert (email.step, email.invoices, email.to) == ("reminder", [document.number], [account.email])
+    assert (email.step, email.invoices, email.to) == ("golive_statement", [document.number], [account.email])
     # (A subject is one line of single spaces: the French no-break spaces become plain ones there.)
     subject = SUBJECTS[language].format(number=document.number, total=total)
     assert email.subject == " ".join(subject.split())

@@ -124,14 +124,26 @@ class Table:
         self.invoices_[(invoice.customer_id, invoice.invoice_number)] = invoice
 
     def record_payment(
-        self, payment: Payment, settles: tuple[Invoice, Invoice] | None = None
+        self,
+        payment: Payment,
+        settles: Sequence[tuple[Invoice, Invoice]] = (),
+        task: Task | None = None,
     ) -> PaymentWrite:
         if (payment.customer_id, payment.payment_id) in self.payments_:
             return PaymentWrite.DUPLICATE
+        for before, _ in settles:
+            stored = self.invoices_.get((before.customer_id, before.invoice_number))
+            if stored is None or _as_read(stored) != _as_read(before):
+                return PaymentWrite.CONFLICT
         self.writes += 1
         self.payments_[(payment.customer_id, payment.payment_id)] = payment
-        if settles:
-            self._write_invoice(settles[1])
+        for _, after in settles:
+            self._write_invoice(after)
+        if task is not None:
+            self.tasks = [
+                t for t in self.tasks if (t.customer_id, t.task_id) != (task.customer_id, task.task_id)
+            ]
+            self.tasks.append(task)
         return PaymentWrite.RECORDED
 
 

@@ -170,8 +170,9 @@ def evaluate_at(at: datetime, *invoices: Invoice, **customer_changes: object) ->
 
 
 def test_a_condition_that_does_not_hold_is_explained() -> None:
-    # At 60 days late with no prior touches, the final notice and escalation do not apply (they need 4)
-    notes = evaluate_at(datetime(2026, 12, 30, 9, tzinfo=UTC), invoice())
+    # At 60 days late with one prior touch (its outreach; then the sweep was away), the final notice and
+    # escalation do not apply (they need 4)
+    notes = evaluate_at(datetime(2026, 12, 30, 9, tzinfo=UTC), invoice(steps_done=("outreach",)))
     assert ("INV-1", Outcome.NOT_APPLICABLE.value, "final_notice") in notes
     assert ("INV-1", Outcome.NOT_APPLICABLE.value, "escalate") in notes
     # And the latest step that does apply (the payment-plan call) runs; the others are skipped
@@ -269,7 +270,7 @@ policies:
         plan = evaluate(
             customer_id="C-1",
             customer=customer(**changes),
-            invoices=[invoice()],
+            invoices=[invoice(due_date=date(2026, 11, 1))],  # the due step falls today
             now=at,
             policies=policies,
             calendar=Calendar(),

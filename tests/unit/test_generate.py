@@ -46,6 +46,7 @@ PAYMENT_HEADER = [
     "currency",
     "invoice_number",
     "reference",
+    "applied_amount",
 ]
 
 COUNTRY_FACTS = {

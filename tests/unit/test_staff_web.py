@@ -436,8 +436,16 @@ def test_the_360_page_has_every_section(collector: StaffClient) -> None:
     assert "12 of 10 days" in text and "logistics" in text
     assert "17.5" in text and "worsening" in text and "75% kept" in text and "risk--high" in text
     assert "PAY-77" in text
+    # A credit note is a credit: negative, never late or overdue
+    credit_row = text[text.index('<tr class="credit">') :]
+    credit_row = credit_row[: credit_row.index("</tr>")]
+    assert "CN/2026/0042" in credit_row and "-150.00 EUR" in credit_row and "Credit note" in credit_row
+    assert "Overdue" not in credit_row and "days late" not in credit_row
     # The timeline, newest first.
     assert text.index("Newest note by Cora") < text.index("Older reminder sent")
+    # A sweep's decisions, each with its invoice, outcome and reason, and the policy revision
+    assert '<strong class="outcome">suppressed</strong>: <span class="reason">disputed: left out' in text
+    assert '<span class="invoice">INV-2026/1</span>' in text and "revision 3f2a9c81d0be" in text
     # The dispute can move on to what its workflow allows from "open".
     assert 'action="/staff/customers/C1/disputes/D1/status"' in text
     assert 'value="in_review"' in text and 'value="closed"' not in text

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from arcollect.decisions import Decision, as_detail
 from arcollect.entities import Customer, Invoice, Payment, Promise
 from arcollect.workspace.identity import (
     STAFF_SESSION_HOURS,
@@ -105,6 +106,7 @@ def account_360() -> Account360:
         open_invoices=(
             _invoice("INV-1", "1200.50", TODAY - timedelta(days=40)),
             _invoice("INV-2", "300.00", TODAY + timedelta(days=5)),
+            _invoice("CN/2026/0042", "150.00", TODAY - timedelta(days=60), document_type="credit_note"),
         ),
         closed_invoices=(_invoice("INV-0", "99.00", TODAY - timedelta(days=90), status="closed"),),
         aging=(
@@ -180,6 +182,22 @@ def account_360() -> Account360:
         ),
         timeline=(
             TimelineEntry(at=NOW - timedelta(days=30), kind="email", summary="Older reminder sent"),
+            TimelineEntry(
+                at=NOW - timedelta(hours=2),
+                kind="dunning_decisions",
+                summary="Dunning sweep (standard, policy 3f2a9c81d0be): 1 emailed, 1 suppressed",
+                detail={
+                    "policy": "standard",
+                    "policy_revision": "3f2a9c81d0be",
+                    "segment": "default",
+                    "decisions": as_detail(
+                        [
+                            Decision("INV-2026/1", "due", "emailed", "the due reminder's day has come"),
+                            Decision("INV-2026/2", None, "suppressed", "disputed: left out until resolved"),
+                        ]
+                    ),
+                },
+            ),
             TimelineEntry(at=NOW - timedelta(hours=1), kind="note", summary="Newest note by Cora"),
         ),
         risk=RiskIndicators(

@@ -357,7 +357,7 @@ def test_a_note_and_no_answer_keep_the_task_on_the_worklist_due_the_next_working
 # --- 3. accessibility ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("which", ["sign-in", "worklist", "customer", "team"])
+@pytest.mark.parametrize("which", ["sign-in", "worklist", "customer", "team", "status"])
 def test_the_staff_pages_have_no_serious_or_critical_accessibility_violations(
     request: pytest.FixtureRequest,
     browser: Any,
@@ -374,12 +374,12 @@ def test_the_staff_pages_have_no_serious_or_critical_accessibility_violations(
         if which == "sign-in":
             axe_page.goto(f"{staff_url}/sign-in")
         else:
-            staff_sign_in(axe_page, staff_url, MANAGER if which == "team" else day_collector)
+            staff_sign_in(axe_page, staff_url, MANAGER if which in ("team", "status") else day_collector)
             if which == "customer":  # a 360 with a task chosen: the outcome form is on the page
                 task = next(t for t in first_tasks if t["assignee"] == day_collector)
                 axe_page.goto(f"{staff_url}/customers/{task['customer_id']}?task={task['task_id']}")
-            elif which == "team":
-                axe_page.goto(f"{staff_url}/team")
+            elif which in ("team", "status"):
+                axe_page.goto(f"{staff_url}/{which}")
         expect(axe_page.get_by_role("heading", level=1)).to_be_visible()
         results = run_axe(axe_page)
         report = save_axe_report(request, results)
@@ -435,6 +435,31 @@ def test_a_manager_sees_the_teams_workload_and_downloads_a_report(
         expect(page.get_by_role("heading", level=1)).to_have_text("Managers only")
         expect(page.get_by_role("table")).to_have_count(0)
     shot("3-collector-refused")
+
+
+def test_a_manager_sees_the_same_status_as_arcollect_status(
+    local_stack: RunningStack, page: Any, shot: Shot, staff_url: str
+) -> None:
+    # Given what `arcollect status --json` says of the stack
+    status = local_stack.json("status")
+    # When the manager opens the status page
+    staff_sign_in(page, staff_url, MANAGER)
+    page.get_by_role("navigation").get_by_role("link", name="Status").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Status")
+    shot("status")
+    # Then it shows the same feeds, hold, dead-letter depths and last report
+    feeds = {r["Feed"]: r for r in table_rows(page.locator("table.feeds"))}
+    for feed in status["feeds"]:
+        row = feeds[feed["kind"]]
+        assert row["Newest file"] == (feed["newest_key"] or "no file yet"), row
+        if feed["newest_key"]:
+            assert row["Age (business days)"] == str(feed["age_business_days"]), row
+    holding = page.locator("#dunning-state").get_attribute("data-holding")
+    assert holding == ("true" if status["dunning"]["holding"] else "false")
+    depths = {r["Queue"]: r["Messages"] for r in table_rows(page.locator("table.dead-letters"))}
+    assert depths == {q["name"]: str(q["messages"]) for q in status["dead_letter_queues"]}
+    if status["last_report"]:
+        expect(page.locator("#last-report")).to_contain_text(status["last_report"]["folder"])
 
 
 # --- 5. signing in and out -------------------------------------------------------------------------------

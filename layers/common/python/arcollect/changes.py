@@ -1,7 +1,8 @@
 """The outbound change feed: what arcollect decided that the ERP must book or know.
 
 arcollect is the book of record for collections decisions (disputes, agreed credits, promises, credit
-holds and agency referrals, contact details customers changed in the portal, addresses that bounced);
+holds and agency referrals, contact details customers changed in the portal, addresses that bounced,
+cash a collector applied to invoices);
 the ERP is the book of record for documents. Each decision becomes a ``Change`` with a stable id, and
 the ERP imports the changes from the drop bucket instead of someone re-typing them:
 
@@ -69,6 +70,7 @@ class ChangeKind(StrEnum):
     AGENCY_REFERRAL = "agency_referral"
     CONTACT_CHANGED = "contact_changed"
     EMAIL_BOUNCED = "email_bounced"
+    CASH_APPLIED = "cash_applied"
 
 
 # The columns of the CSV files, in order; the keys of every JSON Lines record, in the same order.
@@ -339,6 +341,35 @@ def email_bounced(
         reason=bounce_type,
         email=address,
         actor="ses",
+    )
+
+
+def cash_applied(
+    *,
+    customer_id: str,
+    payment_id: str,
+    decision: int,
+    invoice_number: str,
+    amount: Decimal,
+    currency: str,
+    note: str,
+    by: str,
+    at: datetime,
+) -> Change:
+    """A collector applied part of a payment's unapplied cash to an invoice (``Workspace.apply_cash``,
+    one change per invoice of the decision): the ERP applies the payment (``reference``) to the invoice
+    for ``amount``. ``decision`` counts the payment's decisions (1, 2, ...), so a second decision about
+    the same payment and invoice is a change of its own."""
+    return Change(
+        ChangeKind.CASH_APPLIED,
+        at,
+        customer_id,
+        (payment_id, str(decision), invoice_number),
+        invoice_numbers=(invoice_number,),
+        amount=amount,
+        currency=currency,
+        note=note,
+        actor=by,
     )
 
 

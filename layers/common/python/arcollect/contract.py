@@ -7,6 +7,8 @@ against it, which is what keeps the local stack from drifting away from AWS.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -39,6 +41,9 @@ class EnvVar:
     # the locale that settles the dates and amounts a file's own values leave open.
     HOME_CURRENCY: Final = "HOME_CURRENCY"
     EXPORT_LOCALE: Final = "EXPORT_LOCALE"
+    # The stack's dead-letter queues, whose depths the staff console's status page shows (JSON: see
+    # ``dead_letter_queues_json``).
+    DEAD_LETTER_QUEUES: Final = "DEAD_LETTER_QUEUES"
 
 
 class Output:
@@ -58,6 +63,43 @@ class Output:
     REPORTS_FUNCTION: Final = "ReportsFunctionName"
     STAFF_USER_POOL_ID: Final = "StaffUserPoolId"
     STAFF_CLIENT_ID: Final = "StaffClientId"
+    # The dead-letter queues by name (JSON, as EnvVar.DEAD_LETTER_QUEUES): `arcollect status` reads them.
+    DEAD_LETTER_QUEUES: Final = "DeadLetterQueueUrls"
+
+
+# The functions' own metrics: one namespace, each function a ``service`` dimension (``service_name``).
+METRICS_NAMESPACE: Final = "arcollect"
+# The dunning function's count of reminders SES refused for good: the stack alarms on it.
+REMINDERS_REFUSED_METRIC: Final = "RemindersRefused"
+
+
+def service_name(function: str) -> str:
+    """The function's service name (Powertools' ``service`` dimension of its metrics, its logs' key)."""
+    return f"arcollect-{function}"
+
+
+class DeadLetterQueue:
+    """The stack's dead-letter queues, by the names the alarms and `arcollect status` use."""
+
+    INGEST: Final = "ingest"  # dropped files the ingest function failed on five times
+    DUNNING_WORK: Final = "dunning-queue"  # customers the dunning workers failed on three times
+    DUNNING: Final = "dunning"  # ticks and SES events the dunning function could not take
+    REPORTS: Final = "reports"  # report ticks the reports function could not take
+    ALL: Final = (INGEST, DUNNING_WORK, DUNNING, REPORTS)
+
+
+def dead_letter_queues_json(urls: Mapping[str, str]) -> str:
+    """The dead-letter queues' URLs by name, as the output and the environment variable carry them."""
+    return json.dumps(dict(urls), sort_keys=True, separators=(",", ":"))
+
+
+def parse_dead_letter_queues(text: str | None) -> dict[str, str]:
+    """The dead-letter queues' URLs by name (empty when none are configured or the text is no map)."""
+    try:
+        found = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
 
 
 class DropPrefix:
@@ -179,6 +221,8 @@ FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
         EnvVar.STAFF_USER_POOL_ID,
         EnvVar.STAFF_CLIENT_ID,
         EnvVar.REPORTS_BUCKET,
+        # The status page managers see: the dead-letter queues' depths.
+        EnvVar.DEAD_LETTER_QUEUES,
     ),
     # The reports function also reads the policy in force (its team: who gets the weekly summary) and
     # sends that email.

@@ -15,10 +15,11 @@ number), so the same file always matches the same way.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 
-from arcollect.entities import DocumentType, Invoice, InvoiceStatus
+from arcollect.entities import DocumentType, Invoice, InvoiceStatus, Payment
 
 _ZERO = Decimal(0)
 
@@ -75,3 +76,51 @@ def matched(note: Invoice, invoice: Invoice) -> tuple[Invoice, Invoice]:
         next_action_at=None,
     )
     return closed, replace(invoice, credit_match=note.invoice_number)
+
+
+# -- what the customer has to its credit -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreditLine:
+    """Money the customer has to its credit in one currency: an open credit note, or cash received and
+    not applied to any invoice. A reminder lists these and asks for the rest (net), never the gross."""
+
+    kind: str  # "credit_note" | "unapplied_cash"
+    reference: str  # the credit note's number, or the payment's id
+    currency: str
+    amount: Decimal  # positive: what it lowers the balance by
+    on: date
+
+
+CREDIT_NOTE = "credit_note"
+UNAPPLIED_CASH = "unapplied_cash"
+
+
+def credit_lines(documents: Iterable[Invoice], payments: Iterable[Payment]) -> tuple[CreditLine, ...]:
+    """The customer's credits: open credit notes (a matched one is closed: it is already off its
+    invoice) and the unapplied part of payments, oldest first."""
+    lines = [
+        CreditLine(CREDIT_NOTE, note.invoice_number, note.currency, note.open_amount, note.invoice_date)
+        for note in documents
+        if note.document_type == DocumentType.CREDIT_NOTE and note.is_open and note.open_amount > 0
+    ]
+    lines += [
+        CreditLine(
+            UNAPPLIED_CASH,
+            payment.payment_id,
+            payment.currency,
+            payment.unapplied_amount,
+            payment.payment_date,
+        )
+        for payment in payments
+        if payment.unapplied_amount > 0
+    ]
+    return tuple(sorted(lines, key=lambda line: (line.on, line.reference)))
+
+
+def credit_by_currency(lines: Iterable[CreditLine]) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = {}
+    for line in lines:
+        totals[line.currency] = totals.get(line.currency, _ZERO) + line.amount
+    return totals

@@ -91,6 +91,21 @@ class IngestFile:
 
 
 @dataclass(frozen=True)
+class FeedFile:
+    """The newest file ingested of one feed (a drop kind): what its data describes (``as_of``) and
+    when it arrived. Dunning holds when a feed's newest data is too old (dunning/freshness.py)."""
+
+    kind: str
+    key: str
+    version_id: str
+    as_of: datetime
+    received_at: datetime
+    # The as-of of the feed's first file: a feed that never delivered is as old as the first file of
+    # the feeds that did (the ERP's go-live gives a feed the policy's grace, not an instant hold).
+    first_as_of: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Invoice:
     customer_id: str
     invoice_number: str
@@ -216,6 +231,15 @@ class Customer:
 
 
 @dataclass(frozen=True)
+class Allocation:
+    """Part of a payment for one invoice: a line of the customer's remittance advice (what they say it
+    pays; ``invoice_number`` empty for money the line names no invoice for), or what was applied."""
+
+    invoice_number: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class Payment:
     """Money received from a customer and what part of it settled which invoice."""
 
@@ -228,8 +252,22 @@ class Payment:
     reference: str | None = None
     applied_amount: Decimal = Decimal(0)
     unapplied_amount: Decimal = Decimal(0)
-    # The invoice the money went to: ``invoice_number`` or, failing that, the one ``reference`` named.
+    # The invoice the money went to, when it went to exactly one (``allocations`` says it for all).
     applied_to: str | None = None
+    # The remittance advice as received (lines of one payment: arcollect/cash.py), and what was applied
+    # to which invoice, by ingest and by collectors' apply-cash decisions, in the order it was applied.
+    remittance: tuple[Allocation, ...] = ()
+    allocations: tuple[Allocation, ...] = ()
+
+    @property
+    def applications(self) -> tuple[Allocation, ...]:
+        """What of the payment settled which invoice; a payment recorded before allocations were kept
+        names its one invoice in ``applied_to``."""
+        if self.allocations:
+            return self.allocations
+        if self.applied_to and self.applied_amount > 0:
+            return (Allocation(self.applied_to, self.applied_amount),)
+        return ()
 
 
 class PaymentWrite(StrEnum):
@@ -267,8 +305,12 @@ class TaskKind(StrEnum):
     FIX_CONTACT = "fix_contact"
     CHECK_IN = "check_in"
     REVIEW_TOUCH = "review_touch"
+    # SES refused a reminder for good (its reason is on the task): fix the data, then it is sent again.
+    FIX_AND_RESEND = "fix_and_resend"
     # An ERP file disagrees with a payment recorded or a decision made in arcollect.
     REVIEW_ERP = "review_erp"
+    # Cash received that no invoice took (or the rest of it): a collector applies it (arcollect/cash.py).
+    APPLY_CASH = "apply_cash"
     DISPUTE = "dispute"
     FOLLOW_UP = "follow_up"
 

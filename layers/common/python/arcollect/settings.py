@@ -59,6 +59,8 @@ class Settings:
     payment_url_template: str | None = None
     staff_user_pool_id: str | None = None
     staff_client_id: str | None = None
+    # JSON {name: URL} (contract.parse_dead_letter_queues reads it).
+    dead_letter_queues: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +81,7 @@ class Settings:
             payment_url_template=_optional(env, EnvVar.PAYMENT_URL_TEMPLATE),
             staff_user_pool_id=_optional(env, EnvVar.STAFF_USER_POOL_ID),
             staff_client_id=_optional(env, EnvVar.STAFF_CLIENT_ID),
+            dead_letter_queues=_optional(env, EnvVar.DEAD_LETTER_QUEUES),
         )
 
     def require(self, attribute: str) -> str:

@@ -20,10 +20,22 @@ from typing import Protocol
 
 from arcollect import changes
 from arcollect.changes import Change, ChangeFeed
+from arcollect.credits import CreditLine
+from arcollect.decisions import KIND as DECISIONS_KIND
+from arcollect.decisions import Decision, as_detail
 from arcollect.dunning.calendar import Calendar, resolve_zone
 from arcollect.dunning.emails import Contact as Signatory
 from arcollect.dunning.emails import ReminderEmail, render_email
-from arcollect.dunning.engine import CHECK_IN, IN_TURN, CustomerPlan, EmailPlan, Outcome, TaskPlan, evaluate
+from arcollect.dunning.engine import (
+    CHECK_IN,
+    IN_TURN,
+    CustomerPlan,
+    EmailPlan,
+    Outcome,
+    TaskPlan,
+    asks_for_money,
+    evaluate,
+)
 from arcollect.dunning.policy import Action, PolicySet
 from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task, TaskKind
 from arcollect.observability import logger
@@ -36,7 +48,7 @@ from arcollect.store.dunning import (
     StaleCustomer,
     snapshot_of,
 )
-from arcollect.store.mail import MailRejected, customer_tag, tag_value
+from arcollect.store.mail import MailRejected, MessageRefused, customer_tags, tag_value
 from arcollect.workspace.model import PromiseStatus
 from arcollect.workspace.priority import Factors, factors_for, score
 from arcollect.workspace.promises import settle
@@ -82,6 +94,12 @@ class Store(Protocol):
 
     def mark_in_doubt(self, customer_id: str, touch_id: str) -> bool: ...
 
+    def refuse_email(
+        self, customer_id: str, touch_id: str, reason: str, at: datetime, task: Task, activity: Activity
+    ) -> bool: ...
+
+    def resend_requested(self, customer_id: str, task_id: str, since: datetime) -> bool: ...
+
     def settle_touches(self, customer_id: str, states: Sequence[InvoiceState], at: datetime) -> None: ...
 
     def create_task(
@@ -109,6 +127,10 @@ class Store(Protocol):
     def assign_in_turn(
         self, customer_id: str, segment: str, collectors: Sequence[str], at: datetime
     ) -> str: ...
+
+    def record_decisions(self, activity: Activity) -> bool: ...
+
+    def open_credits(self, customer_id: str) -> tuple[CreditLine, ...]: ...
 
 
 class PromiseBook(Protocol):
@@ -212,6 +234,39 @@ class _Profile:
     snapshot: str | None
 
 
+def plan_customer(
+    *,
+    customer_id: str,
+    customer: Customer | None,
+    invoices: Sequence[Invoice],
+    now: datetime,
+    services: Services,
+    customer_due: bool = False,
+) -> CustomerPlan:
+    """What the policy decides for one customer now, net of its credits: only a plan that asks for
+    money (an email, a call) reads the customer's open credit notes and unapplied cash, and is made
+    again with them (most ticks ask for none). The sweep and the preview plan alike through here."""
+
+    def plan_with(credits: Sequence[CreditLine]) -> CustomerPlan:
+        return evaluate(
+            customer_id=customer_id,
+            customer=customer,
+            invoices=invoices,
+            now=now,
+            policies=services.policies,
+            calendar=services.calendar,
+            customer_due=customer_due,
+            credits=credits,
+        )
+
+    plan = plan_with(())
+    if asks_for_money(plan):
+        credits = services.store.open_credits(customer_id)
+        if credits:
+            plan = plan_with(credits)
+    return plan
+
+
 def process_customer(
     *,
     customer_id: str,
@@ -232,13 +287,12 @@ def process_customer(
         )
 
     def run(profile: Customer | None, copied: bool) -> None:
-        plan = evaluate(
+        plan = plan_customer(
             customer_id=customer_id,
             customer=profile,
             invoices=invoices,
             now=now,
-            policies=services.policies,
-            calendar=services.calendar,
+            services=services,
             customer_due=customer_due,
         )
         carry_out(
@@ -307,7 +361,49 @@ def carry_out(
         store.promise_broken(plan.customer_id, promise_id, plan.now)
     if plan.customer_due:
         store.reschedule_customer(plan.customer_id, plan.customer_next_action_at)
+    decisions = decisions_activity(plan, services.policies.revision)
+    if decisions is not None:
+        store.record_decisions(decisions)
     return report
+
+
+# What a decisions entry says of each outcome, in the order a reader wants them.
+_DECIDED = {
+    Outcome.EMAIL: "emailed",
+    Outcome.TASK: "task",
+    Outcome.DEFERRED: "waiting for the send window",
+    Outcome.SUPPRESSED: "suppressed",
+    Outcome.SKIPPED: "skipped",
+    Outcome.NOT_APPLICABLE: "not applicable",
+}
+
+
+def decisions_activity(plan: CustomerPlan, policy_revision: str) -> Activity | None:
+    """Every decision the sweep made about the customer's invoices at ``plan.now``, with its reason and
+    the policy that decided, as one timeline entry: "why did (or didn't) this customer get a reminder
+    on Tuesday?" is answered from the 360 view and ``arcollect show customer``. Waiting for a step's
+    day is not a decision (nothing was due), so a tick that only reschedules records nothing."""
+    decided = [note for note in plan.notes if note.outcome in _DECIDED]
+    if not decided:
+        return None
+    counts = Counter(_DECIDED[note.outcome] for note in decided)
+    recorded = [
+        Decision(note.invoice_number, note.step_id, _DECIDED[note.outcome], note.reason) for note in decided
+    ]
+    return Activity(
+        customer_id=plan.customer_id,
+        at=plan.now,
+        activity_id=f"decisions-{plan.now.strftime('%Y%m%dT%H%M%S')}",
+        kind=DECISIONS_KIND,
+        summary=f"Dunning sweep ({plan.policy}, policy {policy_revision or 'shipped'}): "
+        + ", ".join(f"{count} {what}" for what, count in sorted(counts.items())),
+        detail={
+            "policy": plan.policy,
+            "policy_revision": policy_revision,
+            "segment": plan.segment,
+            "decisions": as_detail(recorded),
+        },
+    )
 
 
 def _states(
@@ -355,29 +451,39 @@ def _email(
     )
     if profile.expected is not None and any(r.reason == "customer" for r in reservation.refused):
         raise StaleCustomer(plan.customer_id)
-    _refusals(plan, reservation.refused, next_at, services, report)
+    _refusals(plan, reservation.refused, next_at, services, report, email.recipients)
     if not reservation.reserved:
         return {r.invoice_number for r in reservation.refused if r.reason == "touched"}
     reserved_invoices = tuple(by_number[n] for n in dict.fromkeys(n for n, _ in reservation.reserved))
     owner = services.policies.contact(customer.owner) or services.policies.contact(
         services.policies.settings.manager
     )
-    message = render_email(
-        ReminderEmail(
-            customer=customer,
-            invoices=reserved_invoices,
-            template=email.template,
-            step=email.step_id,
-            recipients=email.recipients,
-            sender=services.sender,
-            portal_url=services.link_for(plan.customer_id),
-            now=now,
-            touch_id=email.touch_id,
-            owner=Signatory(owner.name, owner.email) if owner else None,
-            promised_date=email.promised_date,
-            sender_name=services.policies.settings.sender_name,
+    try:
+        message = render_email(
+            ReminderEmail(
+                customer=customer,
+                invoices=reserved_invoices,
+                template=email.template,
+                step=email.step_id,
+                recipients=email.recipients,
+                sender=services.sender,
+                portal_url=services.link_for(plan.customer_id),
+                now=now,
+                touch_id=email.touch_id,
+                owner=Signatory(owner.name, owner.email) if owner else None,
+                promised_date=email.promised_date,
+                sender_name=services.policies.settings.sender_name,
+                credits=email.credits,
+            )
         )
-    )
+    except ValueError as error:
+        # The reminder cannot be written for this data (an address the email standard cannot carry,
+        # such as an accented local part, which SES refuses too): the same data fails again every
+        # hour, so it is a refusal for good, with its task, like SES's.
+        why = f"the reminder cannot be written to {', '.join(email.recipients)}: {error}"
+        refused = MessageRefused(why, code="MessageNotWritable", reason=str(error).rstrip(")"))
+        _refused(plan, email, reservation.reserved, refused, customer, services, report)
+        return set()
     services.pacer.wait()
     try:
         message_id = services.mailer.send(
@@ -386,25 +492,32 @@ def _email(
             raw=message.as_bytes(),
             tags=_tags(plan.customer_id, email.step_id, email.touch_id),
         )
+    except MessageRefused as error:
+        # SES refused this message for good: the same message is refused again, every hour. Its touches
+        # stay reserved (no run sends it again) and one "fix and resend" task carries SES's reason.
+        _refused(plan, email, reservation.reserved, error, customer, services, report)
+        return set()
     except MailRejected as error:
-        # SES refused this message for good: free the touches, say so; the next run tries again
-        # (a bounced address is suppressed by then, or the fix-contact task is open).
+        # SES sends nothing at all (the account is paused, the domain unverified): nothing is wrong with
+        # the message. Free its touches; it goes at the first run after the account is fixed.
         store.release_email(plan.customer_id, email.touch_id, reservation.reserved)
-        report.outcomes["email_rejected"] += 1
-        logger.warning(
-            "SES rejected a reminder", extra={"customer_id": plan.customer_id, "error": str(error)}
-        )
+        report.outcomes["sending_blocked"] += 1
+        logger.error("SES sends nothing", extra={"customer_id": plan.customer_id, "error": str(error)})
         return set()
     except Exception:
         # Not sent (a throttle, a network error): free the touches and let the run be retried.
         store.release_email(plan.customer_id, email.touch_id, reservation.reserved)
         raise
     numbers = [n for n, _ in reservation.reserved]
+    # A statement's stand-ins are recorded with it for the invoices it went out for.
+    stood_in = [(t.invoice_number, t.step_id) for t in email.superseded if t.invoice_number in set(numbers)]
     store.complete_email(
         plan.customer_id,
         email.touch_id,
         message_id,
-        _states(reservation.reserved, next_at, snapshot_of(replace(customer, last_emailed_at=now))),
+        _states(
+            [*reservation.reserved, *stood_in], next_at, snapshot_of(replace(customer, last_emailed_at=now))
+        ),
         Activity(
             customer_id=plan.customer_id,
             at=now,
@@ -433,13 +546,65 @@ def _email(
 
 def _tags(customer_id: str, step_id: str, touch_id: str) -> dict[str, str]:
     """The reminder's SES tags. SES refuses the whole message for one value outside ``[A-Za-z0-9_-]``,
-    and customer ids such as ``Brennan & Sons, PC`` are: the id travels encoded (the email events
-    decode it), and without a tag when even that is too long (its events are then not recorded)."""
-    customer = customer_tag(customer_id)
-    if customer is None:
-        logger.warning("customer id too long for an SES tag", extra={"customer_id": customer_id})
-    tags = {TAG_CUSTOMER: customer} if customer is not None else {}
-    return {**tags, TAG_STEP: tag_value(step_id), TAG_TOUCH: tag_value(touch_id)}
+    and customer ids such as ``Brennan & Sons, PC`` are: the id travels encoded (``customer_tags``; the
+    email events decode it exactly)."""
+    return {**customer_tags(customer_id), TAG_STEP: tag_value(step_id), TAG_TOUCH: tag_value(touch_id)}
+
+
+def _refused(
+    plan: CustomerPlan,
+    email: EmailPlan,
+    reserved: Sequence[tuple[str, str]],
+    error: MessageRefused,
+    customer: Customer,
+    services: Services,
+    report: RunReport,
+) -> None:
+    """Record SES's refusal for good of one reminder: its touches stay reserved with the reason, a
+    collector gets a "fix and resend" task, the timeline says so (one transaction), and the run counts
+    it (the ``RemindersRefused`` metric pages ops)."""
+    now, reason = plan.now, f"{error.code}: {error.reason}" if error.code else str(error)
+    numbers = ", ".join(dict.fromkeys(n for n, _ in reserved))
+    recipients = ", ".join(email.recipients)
+    task = Task(
+        customer_id=plan.customer_id,
+        task_id=refused_task_id(email.touch_id),
+        kind=TaskKind.FIX_AND_RESEND,
+        title=f"SES refused reminder {email.step_id} for {numbers} to {recipients} ({reason}): "
+        "fix the data, then close this task to resend it",
+        created_at=now,
+        detail={
+            "touch_id": email.touch_id,
+            "step": email.step_id,
+            "invoices": numbers,
+            "recipients": recipients,
+            "ses_code": error.code,
+            "ses_reason": error.reason,
+        },
+        assignee=customer.owner or services.policies.settings.manager,
+        due_on=now.date(),
+        score=score(Factors(TaskKind.FIX_AND_RESEND), now.date())[0],
+    )
+    activity = Activity(
+        customer_id=plan.customer_id,
+        at=now,
+        activity_id=f"refused-{email.touch_id}-{now.isoformat()}",
+        kind="email_refused",
+        summary=f"SES refused reminder {email.step_id} for {numbers} to {recipients}: {reason}",
+        detail={**task.detail, "task_id": task.task_id, "policy": plan.policy},
+    )
+    if services.store.refuse_email(plan.customer_id, email.touch_id, reason, now, task, activity):
+        report.outcomes["email_refused"] += 1
+        report.tasks_created += 1
+    logger.warning(
+        "SES refused a reminder for good: a fix-and-resend task is open",
+        extra={"customer_id": plan.customer_id, "touch_id": email.touch_id, "error": str(error)},
+    )
+
+
+def refused_task_id(touch_id: str) -> str:
+    """The fix-and-resend task of the email ``touch_id``: one, whatever number of runs meet it."""
+    return f"fix-and-resend-{touch_id}"
 
 
 def _refusals(
@@ -448,6 +613,7 @@ def _refusals(
     next_at: dict[str, datetime | None],
     services: Services,
     report: RunReport,
+    recipients: Sequence[str] = (),
 ) -> None:
     store = services.store
     seen: set[str] = set()
@@ -472,10 +638,34 @@ def _refusals(
             # Sent and recorded, but the invoices were not updated (a crash between chunks): repair.
             store.settle_touches(plan.customer_id, states, plan.now)
             report.outcomes["repaired"] += 1
+        elif record.status == "refused":
+            _awaiting_fix(plan, record, recipients, services, report)
         elif plan.now - record.reserved_at >= LEASE:
             _in_doubt(plan, record, states, services, report)
         else:
             report.outcomes["in_flight"] += 1
+
+
+def _awaiting_fix(
+    plan: CustomerPlan,
+    record: EmailTouchRecord,
+    recipients: Sequence[str],
+    services: Services,
+    report: RunReport,
+) -> None:
+    """An email SES refused for good may go again once its data was fixed: the customer's addresses
+    changed (the ERP's file or a collector), or someone closed its fix-and-resend task. Then its touches
+    are freed and the next run sends it as it is due then; until then nothing is tried."""
+    fixed = bool(recipients) and tuple(recipients) != tuple(record.recipients)
+    if not fixed and record.refused_at is not None:
+        fixed = services.store.resend_requested(
+            plan.customer_id, refused_task_id(record.touch_id), record.refused_at
+        )
+    if fixed:
+        services.store.release_email(plan.customer_id, record.touch_id, record.touches)
+        report.outcomes["refused_released"] += 1
+    else:
+        report.outcomes["awaiting_fix"] += 1
 
 
 def _in_doubt(

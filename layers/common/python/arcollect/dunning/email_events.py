@@ -11,10 +11,7 @@ from arcollect.changes import ChangeFeed
 from arcollect.clock import parse_instant
 from arcollect.entities import Activity
 from arcollect.observability import logger
-from arcollect.store.mail import customer_from_tag
-
-# The message tag the dunning sender puts on every email; SES echoes tags in its events.
-CUSTOMER_TAG = "customer_id"
+from arcollect.store.mail import CUSTOMER_TAG, customer_from_tags
 
 
 class Timeline(Protocol):
@@ -142,8 +139,9 @@ def record_email_event(
         message_id = str(mail["messageId"])
     except (KeyError, TypeError) as error:
         raise MalformedEmailEvent(f"SES event lacks {error}") from error
-    tagged = _first_tag(mail, CUSTOMER_TAG)
-    customer_id = customer_from_tag(tagged) if tagged is not None else None
+    # The sender tags every email with its customer (``customer_tags``: the id as it is, or encoded over
+    # one or more tags); SES echoes every tag in its events.
+    customer_id = customer_from_tags(mail.get("tags") or {}, CUSTOMER_TAG)
     if customer_id is None:
         # Mail we did not tag (sent by another tool through the same configuration set): not ours.
         logger.warning(

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 from arcollect import yamldoc
 from arcollect.clock import format_instant
 from arcollect.contract import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_SENT_AT, HEADER_STEP, HEADER_TOUCH
+from arcollect.credits import CREDIT_NOTE, CreditLine, credit_by_currency
 from arcollect.entities import Customer, Invoice
 
 # The tone of the email, gentle to severe (the order the known names are listed in).
@@ -43,6 +44,8 @@ TEMPLATE_ORDER: tuple[str, ...] = (
     "firm",
     "final_notice",
     "missed_promise",
+    # The first email of a go-live's backlog: everything already overdue, as one statement.
+    "overdue_statement",
 )
 TEMPLATES: frozenset[str] = frozenset(TEMPLATE_ORDER)
 # The languages an email can be written in; the first is the fallback for any other.
@@ -96,6 +99,9 @@ class ReminderEmail:
     owner: Contact | None = None
     promised_date: date | None = None
     sender_name: str = "Accounts Receivable"
+    # The customer's credits in the email's currencies: listed under the invoices and off the total,
+    # so the email asks for the net amount.
+    credits: tuple[CreditLine, ...] = ()
 
 
 def language_for(customer: Customer) -> str:
@@ -189,8 +195,12 @@ def _context(email: ReminderEmail, language: str, portal_url: str) -> dict[str, 
     today = email.now.astimezone(UTC).date()
     invoices = email.invoices
     count = len(invoices)
+    gross = _totals_by_currency(invoices)
+    credited = credit_by_currency(line for line in email.credits if line.currency in gross)
+    # What the email asks: per currency, the invoices' open amounts less the customer's credits.
     totals = [
-        format_money(amount, currency, language) for currency, amount in _totals_by_currency(invoices).items()
+        format_money(max(amount - credited.get(currency, Decimal(0)), Decimal(0)), currency, language)
+        for currency, amount in gross.items()
     ]
     oldest_due = min(invoice.due_date for invoice in invoices)
     promised = _promised_date(email) if email.template == "missed_promise" else None
@@ -236,6 +246,18 @@ def _context(email: ReminderEmail, language: str, portal_url: str) -> dict[str, 
             for invoice in invoices
         ],
         "totals": totals,
+        "credits": [
+            {
+                "label": labels["credit"] if line.kind == CREDIT_NOTE else labels["unapplied_cash"],
+                "reference": _one_line(line.reference),
+                "amount": format_money(-line.amount, line.currency, language),
+            }
+            for line in email.credits
+            if line.currency in gross
+        ],
+        "gross": [format_money(amount, currency, language) for currency, amount in gross.items()]
+        if credited
+        else [],
         "portal_url": portal_url,
         "signer": _one_line(owner.name) if owner and owner.name.strip() else _one_line(email.sender_name),
         "signer_team": _one_line(email.sender_name) if owner and owner.name.strip() else "",

@@ -13,19 +13,25 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from arcollect.clock import anniversary_in, next_anniversary
+from arcollect.credits import CreditLine, credit_by_currency
 from arcollect.dunning.calendar import Calendar, resolve_zone
 from arcollect.dunning.policy import Action, Anchor, Occurrence, Policy, PolicySet, Priority, Step, Trigger
 from arcollect.entities import Customer, DocumentType, Invoice
 
 # Steps the engine adds on its own (not from the policy): they have fixed ids so they happen once.
 MISSED_PROMISE = "missed_promise"
+# The first email to a customer whose invoices were already late when first seen (a go-live's backlog).
+GO_LIVE_STATEMENT = "golive_statement"
 MISSED_PROMISE_CALL = "missed_promise_call"
 FIX_CONTACT = "fix_contact"
 CHECK_IN = "check_in"
+# A customer whose credits cover what a reminder would ask: a collector applies them (or refunds).
+CREDIT_BALANCE = "credit_balance"
 
 
 class Outcome(StrEnum):
@@ -55,6 +61,11 @@ class EmailPlan:
     recipients: tuple[str, ...]
     touch_id: str
     promised_date: date | None = None
+    # The customer's credits in the email's currencies: listed, and off what it asks (the net).
+    credits: tuple[CreditLine, ...] = ()
+    # Steps the email stands in for (a go-live statement's missed steps): recorded as taken with it,
+    # so they count as touches, but not reserved one by one (the statement is the one touch).
+    superseded: tuple[Touch, ...] = ()
 
     @property
     def invoice_numbers(self) -> tuple[str, ...]:
@@ -140,6 +151,7 @@ class _Context:
     policy: Policy
     calendar: Calendar
     segment: str
+    credits: tuple[CreditLine, ...] = ()
     notes: list[Note] = field(default_factory=list)
     reschedules: dict[str, datetime | None] = field(default_factory=dict)
 
@@ -161,6 +173,8 @@ class _Stage:
     occurrences: tuple[Occurrence, ...]
     next_at: datetime | None
     broken_promise: str | None = None
+    # Contact steps a go-live statement stands in for: recorded as taken with it (they count as touches).
+    superseded: tuple[Occurrence, ...] = ()
 
     @property
     def emails(self) -> list[Occurrence]:
@@ -180,14 +194,18 @@ def evaluate(
     policies: PolicySet,
     calendar: Calendar,
     customer_due: bool = False,
+    credits: Sequence[CreditLine] = (),
 ) -> CustomerPlan:
     """The plan for one customer at ``now``; ``customer_due`` says the customer's own item came due
-    (its anniversary)."""
+    (its anniversary); ``credits`` are the customer's open credit notes and unapplied cash (a reminder
+    asks for the net amount, and none goes when they cover it)."""
     settings = policies.settings
     zone, _ = resolve_zone(customer.time_zone if customer else None, settings.time_zone)
     today = now.astimezone(zone).date()
     segment, policy = policies.policy_for(customer, today)
-    context = _Context(customer_id, customer, now, zone, today, policies, policy, calendar, segment.name)
+    context = _Context(
+        customer_id, customer, now, zone, today, policies, policy, calendar, segment.name, tuple(credits)
+    )
 
     stages = [
         stage
@@ -215,7 +233,12 @@ def evaluate(
 def _stage(context: _Context, invoice: Invoice) -> _Stage | None:
     """Decide what is due for one invoice; None when nothing runs now (the reason is noted)."""
     customer, today = context.customer, context.today
-    if not invoice.is_open or invoice.document_type != DocumentType.INVOICE:
+    if invoice.document_type != DocumentType.INVOICE:
+        # A credit note is owed to the customer: it lowers what reminders ask (``_net_of_credits``).
+        context.note(invoice, Outcome.SUPPRESSED, None, "a credit note: owed to the customer, never reminded")
+        context.later(invoice, None)
+        return None
+    if not invoice.is_open:
         context.note(invoice, Outcome.SUPPRESSED, None, "closed: nothing is owed on it any more")
         context.later(invoice, None)
         return None
@@ -248,9 +271,20 @@ def _stage(context: _Context, invoice: Invoice) -> _Stage | None:
         return _missed_promise(context, invoice, next_at)
 
     done = set(invoice.steps_done)
+    if not done and invoice.due_date < today:
+        backlog = _go_live(context, invoice, occurrences, upcoming)
+        if backlog is not None:
+            return backlog
     done_days = [o.due_on for o in occurrences if o.step_id in done]
     last_done_day = max(done_days) if done_days else None
     touches = sum(1 for o in occurrences if o.step_id in done and o.step.action in _TOUCHES)
+    # The firmest contact step taken: a milder one never follows it (on short terms the invoice-date
+    # outreach falls after the past-due email; it is skipped, not sent late).
+    firmest = max(
+        (o for o in occurrences if o.step_id in done and o.step.action in _TOUCHES),
+        key=lambda o: _severity(context.policy, o),
+        default=None,
+    )
     applicable: list[Occurrence] = []
     for occurrence in occurrences:
         if occurrence.due_on > today or occurrence.step_id in done:
@@ -260,12 +294,17 @@ def _stage(context: _Context, invoice: Invoice) -> _Stage | None:
             # day is not: a stage runs together, and a crash or an SES refusal may have left part of
             # it undone; the ledger keeps the done part from happening twice.)
             continue
+        if firmest is not None and _milder(context.policy, occurrence, firmest):
+            context.note(invoice, Outcome.SKIPPED, occurrence.step_id, _overtaken(occurrence, firmest))
+            continue
         reason = occurrence.step.conditions.why_not(invoice, customer, touches, context.segment)
         if reason:
             context.note(invoice, Outcome.NOT_APPLICABLE, occurrence.step_id, reason)
             continue
         applicable.append(occurrence)
     if not applicable:
+        upcoming = [o for o in upcoming if firmest is None or not _milder(context.policy, o, firmest)]
+        next_at = context.day_start(upcoming[0].due_on) if upcoming else None
         if upcoming:
             context.note(
                 invoice,
@@ -287,7 +326,88 @@ def _stage(context: _Context, invoice: Invoice) -> _Stage | None:
             f"superseded by {', '.join(o.step_id for o in stage)}: it fell due on "
             f"{passed.due_on.isoformat()} and a later step is due now (catching up without a burst)",
         )
-    return _Stage(invoice, stage, next_at)
+    return _Stage(invoice, stage, _next_look(context, invoice, stage, upcoming, firmest))
+
+
+def _milder(policy: Policy, occurrence: Occurrence, firmer: Occurrence) -> bool:
+    """A contact step milder than ``firmer`` (earlier in the policy's order of steps)."""
+    return occurrence.step.action in _TOUCHES and _severity(policy, occurrence) < _severity(policy, firmer)
+
+
+def _overtaken(occurrence: Occurrence, firmer: Occurrence) -> str:
+    return (
+        f"overtaken by the firmer step {firmer.step_id} ({firmer.due_on.isoformat()}): a milder step "
+        "never follows a firmer one"
+    )
+
+
+def _next_look(
+    context: _Context,
+    invoice: Invoice,
+    stage: Sequence[Occurrence],
+    upcoming: Sequence[Occurrence],
+    firmest: Occurrence | None,
+) -> datetime | None:
+    """When the invoice wants its next look once ``stage`` is taken: its next step that is not milder
+    than the firmest contact taken by then (those are recorded as skipped now, once, with the reason)."""
+    contacts = [o for o in stage if o.step.action in _TOUCHES]
+    firmer = max(
+        (*contacts, *([firmest] if firmest else [])), key=lambda o: _severity(context.policy, o), default=None
+    )
+    kept: list[Occurrence] = []
+    for occurrence in upcoming:
+        if firmer is not None and _milder(context.policy, occurrence, firmer):
+            if firmest is None or not _milder(context.policy, occurrence, firmest):
+                context.note(invoice, Outcome.SKIPPED, occurrence.step_id, _overtaken(occurrence, firmer))
+            continue
+        kept.append(occurrence)
+    return context.day_start(kept[0].due_on) if kept else None
+
+
+def _go_live(
+    context: _Context, invoice: Invoice, occurrences: Sequence[Occurrence], upcoming: Sequence[Occurrence]
+) -> _Stage | None:
+    """An invoice already late when the sweep first sees it (a go-live's backlog, or one loaded late):
+    one consolidated statement of overdue invoices instead of the steps it missed, then the policy from
+    the step its age implies. The statement counts for every contact step it stands in for, so a step
+    that needs N earlier touches sees them; the tasks of the step its age reaches are made now.
+
+    None when nothing was missed that would have written to the customer (the steps run as usual)."""
+    today, customer = context.today, context.customer
+    passed = [o for o in occurrences if o.due_on <= today]
+    if not any(o.step.action is Action.EMAIL for o in passed if o.due_on < today):
+        return None
+    # The step the age implies: the latest day with a step whose conditions hold, the passed-over
+    # contact steps before it counting as touches.
+    stage: tuple[Occurrence, ...] = ()
+    for day in sorted({o.due_on for o in passed}, reverse=True):
+        touches = sum(1 for o in passed if o.due_on < day and o.step.action in _TOUCHES)
+        candidates = []
+        for occurrence in (o for o in passed if o.due_on == day):
+            reason = occurrence.step.conditions.why_not(invoice, customer, touches, context.segment)
+            if reason:
+                context.note(invoice, Outcome.NOT_APPLICABLE, occurrence.step_id, reason)
+            else:
+                candidates.append(occurrence)
+        if candidates:
+            stage = tuple(candidates)
+            break
+    statement = Occurrence(GO_LIVE_STATEMENT, _GO_LIVE_STATEMENT, today, -1)
+    tasks = tuple(o for o in stage if o.step.action is not Action.EMAIL)
+    superseded = tuple(o for o in passed if o not in tasks and o.step.action in _TOUCHES)
+    for occurrence in passed:
+        if occurrence not in tasks:
+            context.note(
+                invoice,
+                Outcome.SKIPPED,
+                occurrence.step_id,
+                f"superseded by the statement of overdue invoices (it fell due on "
+                f"{occurrence.due_on.isoformat()}, before the first look at {today.isoformat()})"
+                + ("; the statement counts as this touch" if occurrence in superseded else ""),
+            )
+    firmest = max(superseded, key=lambda o: _severity(context.policy, o), default=None)
+    next_at = _next_look(context, invoice, tasks, upcoming, firmest)
+    return _Stage(invoice, (statement, *tasks), next_at, superseded=superseded)
 
 
 def _missed_promise(context: _Context, invoice: Invoice, next_at: datetime | None) -> _Stage:
@@ -384,11 +504,82 @@ def _contact(context: _Context, stages: list[_Stage]) -> tuple[EmailPlan | None,
             broken.append(stage.broken_promise)
         context.later(stage.invoice, stage.next_at)
 
+    emails, tasks, balance = _net_of_credits(context, emails, tasks)
     email = _email_plan(context, emails) if emails else None
-    task_plans = [_task_plan(context, parts) for parts in tasks.values()]
+    task_plans = [_task_plan(context, parts) for parts in tasks.values() if parts]
+    if balance is not None:
+        task_plans.append(balance)
     if no_address:
         task_plans.append(_fix_contact(context, blocked or "", no_address))
     return email, task_plans, sorted(set(broken))
+
+
+def asks_for_money(plan: CustomerPlan) -> bool:
+    """Whether carrying ``plan`` out would ask the customer to pay (an email, a collector's call): then
+    the customer's credits are read, and the plan made again with them."""
+    return plan.email is not None or any(task.kind == Action.CALL.value for task in plan.tasks)
+
+
+def _net_of_credits(
+    context: _Context,
+    emails: list[tuple[_Stage, Occurrence]],
+    tasks: dict[str, list[tuple[_Stage, Occurrence]]],
+) -> tuple[list[tuple[_Stage, Occurrence]], dict[str, list[tuple[_Stage, Occurrence]]], TaskPlan | None]:
+    """Take the customer's credits off what is asked, per currency. Where they cover all that the
+    reminders and calls would ask, none of those go: the customer owes nothing net, and a collector
+    gets one "credit balance" task to apply the credits (or refund them)."""
+    available = credit_by_currency(context.credits)
+    if not available:
+        return emails, tasks, None
+    asking = [
+        *emails,
+        *(part for parts in tasks.values() for part in parts if part[1].step.action in _TOUCHES),
+    ]
+    asked: dict[str, dict[str, Decimal]] = {}
+    for stage, _ in asking:
+        asked.setdefault(stage.invoice.currency, {})[stage.invoice.invoice_number] = stage.invoice.open_amount
+    covered = {
+        currency
+        for currency, invoices in asked.items()
+        if available.get(currency, Decimal(0)) >= sum(invoices.values())
+    }
+    if not covered:
+        return emails, tasks, None
+
+    def asks_covered(part: tuple[_Stage, Occurrence]) -> bool:
+        return part[0].invoice.currency in covered and part[1].step.action in _TOUCHES
+
+    for stage, occurrence in (part for part in asking if asks_covered(part)):
+        currency = stage.invoice.currency
+        context.note(
+            stage.invoice,
+            Outcome.SUPPRESSED,
+            occurrence.step_id,
+            f"the customer's credits of {available[currency]} {currency} cover the "
+            f"{sum(asked[currency].values())} {currency} this would ask: a collector applies them instead",
+        )
+    kept_emails = [part for part in emails if not asks_covered(part)]
+    kept_tasks = {step: [part for part in parts if not asks_covered(part)] for step, parts in tasks.items()}
+    lines = tuple(line for line in context.credits if line.currency in covered)
+    numbers = sorted({n for currency in covered for n in asked[currency]})
+    context.note(None, Outcome.TASK, CREDIT_BALANCE, "credits cover what is due: apply or refund them")
+    balance = TaskPlan(
+        # One task per state of the credits: the same credits found again make no second task.
+        task_id=_task_id(
+            CREDIT_BALANCE, [f"{line.reference}={line.amount}{line.currency}" for line in lines]
+        ),
+        kind=CREDIT_BALANCE,
+        step_id=CREDIT_BALANCE,
+        title="Credit balance: the customer's credits cover what is due - apply them in the ERP or refund "
+        + ", ".join(
+            f"{amount} {currency}" for currency, amount in sorted(available.items()) if currency in covered
+        ),
+        priority=Priority.NORMAL,
+        assignee=_assignee(context, _FIX_CONTACT_STEP),
+        touches=(),
+        invoice_numbers=tuple(numbers),
+    )
+    return kept_emails, kept_tasks, balance
 
 
 def _severity(policy: Policy, occurrence: Occurrence) -> tuple[int, int]:
@@ -405,17 +596,26 @@ def _email_plan(context: _Context, parts: list[tuple[_Stage, Occurrence]]) -> Em
     customer = context.customer
     assert customer is not None
     touches = tuple(Touch(s.invoice.invoice_number, o.step_id, o.due_on) for s, o in parts)
+    superseded = tuple(
+        Touch(s.invoice.invoice_number, o.step_id, o.due_on)
+        for s in dict.fromkeys(s for s, _ in parts)
+        for o in s.superseded
+    )
     promised = [s.invoice.promised_until for s, o in parts if o.step.id == MISSED_PROMISE]
     lead = max((o for _, o in parts), key=lambda o: _severity(context.policy, o))
     if promised:
         lead = next(o for s, o in parts if o.step.id == MISSED_PROMISE)
+    elif any(o.step.id == GO_LIVE_STATEMENT for _, o in parts):
+        # The first email lists everything overdue as a statement, whatever else falls due with it.
+        lead = next(o for _, o in parts if o.step.id == GO_LIVE_STATEMENT)
+    listed = len({s.invoice.invoice_number for s, _ in parts})
     for stage, occurrence in parts:
         context.note(
             stage.invoice,
             Outcome.EMAIL,
             occurrence.step_id,
             f"{occurrence.step_id} fell due on {occurrence.due_on.isoformat()}"
-            + (f"; one email ({lead.step.template}) lists all {len(touches)}" if len(touches) > 1 else ""),
+            + (f"; one email ({lead.step.template}) lists all {listed} invoices" if listed > 1 else ""),
         )
     assert lead.step.template is not None
     return EmailPlan(
@@ -425,6 +625,10 @@ def _email_plan(context: _Context, parts: list[tuple[_Stage, Occurrence]]) -> Em
         recipients=customer.reachable_emails,
         touch_id=touch_id(context.customer_id, touches),
         promised_date=max((p for p in promised if p is not None), default=None),
+        superseded=superseded,
+        credits=tuple(
+            line for line in context.credits if line.currency in {s.invoice.currency for s, _ in parts}
+        ),
     )
 
 
@@ -521,6 +725,9 @@ _NO_TRIGGER = Trigger(Anchor.DUE_DATE, 0)
 _FIX_CONTACT_STEP = Step(id=FIX_CONTACT, trigger=_NO_TRIGGER, action=Action.OWNER_ALERT)
 _MISSED_PROMISE_EMAIL = Step(
     id=MISSED_PROMISE, trigger=_NO_TRIGGER, action=Action.EMAIL, template=MISSED_PROMISE
+)
+_GO_LIVE_STATEMENT = Step(
+    id=GO_LIVE_STATEMENT, trigger=_NO_TRIGGER, action=Action.EMAIL, template="overdue_statement"
 )
 _MISSED_PROMISE_CALL = Step(
     id=MISSED_PROMISE_CALL,

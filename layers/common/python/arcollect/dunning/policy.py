@@ -11,6 +11,7 @@ reported with the path of the key that holds it, all at once.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -245,6 +246,36 @@ class PolicySettings:
     manager: str = "collections-manager"
 
 
+class PaymentsFeed(StrEnum):
+    """Where the ERP says what is paid: payment files of their own, or paid dates in the invoices feed
+    (a company that sends invoices only). Only a separate payments feed has an age to check."""
+
+    SEPARATE = "separate"
+    PAID_DATES = "paid_dates"
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How old the ERP's feeds may be before dunning stops acting on balances (the freshness hold).
+
+    Ages count business days of the company's calendar: Monday to Friday that are not public holidays
+    of ``country`` (none: weekends only), days beginning at midnight in ``time_zone``."""
+
+    invoices_max_age_business_days: int = 2
+    payments_max_age_business_days: int = 2
+    payments_feed: PaymentsFeed = PaymentsFeed.SEPARATE
+    country: str | None = None
+    time_zone: str = "UTC"
+
+    @property
+    def checked_feeds(self) -> dict[str, int]:
+        """The feeds whose age holds dunning, with the most business days each may be old."""
+        feeds = {"invoices": self.invoices_max_age_business_days}
+        if self.payments_feed is PaymentsFeed.SEPARATE:
+            feeds["payments"] = self.payments_max_age_business_days
+        return feeds
+
+
 @dataclass(frozen=True)
 class Department:
     """Where disputes of some reasons go: a team address notified of each, and its SLA in days."""
@@ -285,6 +316,10 @@ class PolicySet:
     team: Mapping[str, Contact] = field(default_factory=dict)
     source: str = "shipped"
     disputes: DisputeRouting = field(default_factory=DisputeRouting)
+    freshness: Freshness = field(default_factory=Freshness)
+    # Which text of the policy decided: the first 12 hex digits of its SHA-256, recorded with every
+    # decision the sweep makes, so "why" can be answered after the policy changed.
+    revision: str = ""
 
     def segment_for(self, customer: Customer | None, today: date) -> Segment:
         """The first segment that matches (an explicit ``segment`` on the customer wins)."""
@@ -605,6 +640,46 @@ def _disputes(problems: _Problems, value: Any) -> DisputeRouting:
     return DisputeRouting(sla_days=default_sla, departments=tuple(departments))
 
 
+def _freshness(problems: _Problems, value: Any, settings: PolicySettings) -> Freshness:
+    from arcollect.dunning.calendar import Calendar, resolve_zone
+
+    data = problems.mapping(
+        value,
+        "freshness",
+        (
+            "invoices_max_age_business_days",
+            "payments_max_age_business_days",
+            "payments_feed",
+            "country",
+            "time_zone",
+        ),
+    )
+
+    def age(key: str) -> int:
+        found = problems.integer(data.get(key, 2), f"freshness.{key}", minimum=0)
+        return 2 if found is None else found
+
+    feed = problems.choice(
+        data.get("payments_feed"), "freshness.payments_feed", PaymentsFeed, PaymentsFeed.SEPARATE
+    )
+    country = data.get("country")
+    if country is not None:
+        country = str(country).strip().upper()
+        # A country without a holiday calendar would count its holidays as business days, unnoticed.
+        if not re.fullmatch(r"[A-Z]{2}", country) or not Calendar().knows(country):
+            problems.add("freshness.country", f"{data['country']!r} is not a country with a holiday calendar")
+    zone = str(data.get("time_zone") or settings.time_zone)
+    if resolve_zone(zone)[1] is not None:
+        problems.add("freshness.time_zone", f"{zone!r} is not an IANA time zone name (e.g. Europe/Berlin)")
+    return Freshness(
+        invoices_max_age_business_days=age("invoices_max_age_business_days"),
+        payments_max_age_business_days=age("payments_max_age_business_days"),
+        payments_feed=feed,
+        country=country or None,
+        time_zone=zone,
+    )
+
+
 def parse_policy(text: str, *, source: str) -> PolicySet:
     """Read and validate a policy file; PolicyError lists every problem with the key that holds it."""
     try:
@@ -613,7 +688,9 @@ def parse_policy(text: str, *, source: str) -> PolicySet:
         raise PolicyError(f"{source}: not valid YAML: {error}") from error
     problems = _Problems()
     data = problems.mapping(
-        document, "(top level)", ("version", "settings", "team", "segments", "policies", "disputes")
+        document,
+        "(top level)",
+        ("version", "settings", "team", "segments", "policies", "disputes", "freshness"),
     )
     if not data and not problems.lines:
         problems.add("(top level)", "the file is empty")
@@ -622,6 +699,7 @@ def parse_policy(text: str, *, source: str) -> PolicySet:
     settings = _settings(problems, data.get("settings"))
     team = _team(problems, data.get("team"))
     disputes = _disputes(problems, data.get("disputes"))
+    freshness = _freshness(problems, data.get("freshness"), settings)
     policies_data = data.get("policies")
     if not isinstance(policies_data, dict) or not policies_data:
         problems.add("policies", "at least one policy is required")
@@ -664,6 +742,8 @@ def parse_policy(text: str, *, source: str) -> PolicySet:
         team=team,
         source=source,
         disputes=disputes,
+        freshness=freshness,
+        revision=hashlib.sha256(text.encode()).hexdigest()[:12],
     )
 
 

@@ -4,24 +4,34 @@ A small run works its customers inline. A large one (more due customers than ``I
 fans them out through the dunning queue, one message per customer, carrying the due invoices as the
 index returned them, so a worker reads nothing twice; the fresh-state check happens anyway, in the
 conditional writes that reserve each touch. ``preview`` evaluates the same customers and writes nothing.
+
+Before any of it, the sweep checks the ERP's feeds (dunning/freshness.py): while one is too old, it holds
+every invoice (no reminder, no task, no promise settled: they all depend on balances) and works only the
+customers whose anniversary check-in is due; the held invoices stay due and are worked, catching up
+without a burst, at the first tick after a current file arrives. The hold alerts the manager once a day
+(an email and a task) and is recorded: each day it held, and when it ended.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
 from arcollect.clock import format_instant, parse_instant
 from arcollect.contract import FunctionName
-from arcollect.dunning.delivery import RunReport, Services, process_customer
-from arcollect.dunning.engine import CustomerPlan, evaluate
-from arcollect.entities import Customer, Invoice, SweepRun
+from arcollect.dunning.delivery import RunReport, Services, plan_customer, process_customer
+from arcollect.dunning.engine import CustomerPlan
+from arcollect.dunning.freshness import FeedCheck, check_feeds, hold_alert, hold_task
+from arcollect.entities import Activity, Customer, Invoice, SweepRun, Task
 from arcollect.observability import logger
 from arcollect.store.dunning import DueWork, customer_from_snapshot, snapshot_of
+from arcollect.store.feeds import FeedState, Hold
 
+# The schedule's period: the freshness hold records a customer held when its invoices came due since.
+TICK = timedelta(hours=1)
 # Up to this many due customers a sweep works inline; more go through the queue to parallel workers.
 INLINE_CUSTOMERS = 25
 
@@ -38,6 +48,24 @@ class RunRegister(Protocol):
 
 class Queue(Protocol):
     def send(self, messages: list[dict[str, Any]]) -> None: ...
+
+
+class FeedLedger(Protocol):
+    """The feeds' newest files and the freshness hold's state, record and tasks (store/feeds.py)."""
+
+    def state(self) -> FeedState: ...
+
+    def hold(self, hold: Hold) -> None: ...
+
+    def add_task(self, task: Task) -> bool: ...
+
+    def record(self, activity: Activity) -> bool: ...
+
+    def release(self, hold: Hold, activity: Activity, at: datetime) -> bool: ...
+
+    def close_tasks(self, task_ids: Iterable[str], at: datetime, outcome: str) -> None: ...
+
+    def record_held(self, activities: Iterable[Activity]) -> int: ...
 
 
 class MalformedWork(ValueError):
@@ -66,6 +94,10 @@ class SweepResult:
     customers: int
     fanned_out: int = 0
     report: RunReport = field(default_factory=RunReport)
+    # Why the freshness hold held this tick (None: the feeds are current), and how many due invoices
+    # it left for a later tick.
+    held: str | None = None
+    held_invoices: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -74,6 +106,8 @@ class SweepResult:
             "duplicate": self.duplicate,
             "customers": self.customers,
             "fanned_out": self.fanned_out,
+            "held": self.held,
+            "held_invoices": self.held_invoices,
             **self.report.as_dict(),
         }
 
@@ -86,10 +120,15 @@ def run_sweep(
     services: Services,
     queue: Queue | None,
     inline_limit: int = INLINE_CUSTOMERS,
+    feeds: FeedLedger | None = None,
+    console_url: str | None = None,
 ) -> SweepResult:
     """One tick. A repeated tick (at-least-once delivery) runs again: every touch is idempotent, and a
-    first run that crashed half-way is completed by the repeat."""
+    first run that crashed half-way is completed by the repeat. With ``feeds`` the freshness hold
+    applies (see the module docstring); ``console_url`` is where the hold's alert sends the manager."""
     now = scheduled_at
+    watch = watch_feeds(now, feeds, services, console_url) if feeds is not None else None
+    held = watch is not None and watch.held
     due = store.due(now)
     started = runs.start(
         SweepRun(
@@ -103,14 +142,20 @@ def run_sweep(
         WorkItem(
             now,
             customer_id,
-            tuple(due.invoices.get(customer_id, ())),
+            () if held else tuple(due.invoices.get(customer_id, ())),
             customer_id in due.customers,
             due.profiles.get(customer_id),
             customer_id in due.snapshots,
         )
         for customer_id in due.customer_ids
+        # Held: only the anniversary check-ins, which depend on no balance.
+        if not held or customer_id in due.customers
     ]
     result = SweepResult(scheduled_at, due.items_read, not started, len(work))
+    if watch is not None and watch.held and feeds is not None:
+        result.held = watch.check.reason
+        result.held_invoices = sum(len(invoices) for invoices in due.invoices.values())
+        feeds.record_held(held_activities(due, watch, now, services.policies.revision))
     if queue is not None and len(work) > inline_limit:
         queue.send([work_message(item) for item in work])
         result.fanned_out = len(work)
@@ -126,10 +171,149 @@ def run_sweep(
     return result
 
 
+@dataclass(frozen=True)
+class FeedWatch:
+    """What ``watch_feeds`` found: the feeds' verdict, and whether this tick is the first of its
+    business day to hold (it alerted the manager, and records which customers' reminders wait)."""
+
+    check: FeedCheck
+    first_of_day: bool = False
+
+    @property
+    def held(self) -> bool:
+        return self.check.held
+
+
+def watch_feeds(now: datetime, feeds: FeedLedger, services: Services, console_url: str | None) -> FeedWatch:
+    """Check the feeds at ``now`` and keep the hold's state: start it, and on the first held tick of
+    each business day give the manager that day's task (closing the day before's) and email, and
+    record the day; end it when the feeds are current again (its tasks closed, the release recorded).
+    A tick writes only when the hold starts, changes or ends, and on the first held tick of a day.
+
+    The day's writes go task, record, email, hold: a tick that crashes half-way is finished by the
+    next one (the task and the record are idempotent; the record gates the email, so it goes once)."""
+    state = feeds.state()
+    policies = services.policies
+    check = check_feeds(state.newest, at=now, freshness=policies.freshness, calendar=services.calendar)
+    current = state.hold
+    if not check.held:
+        if current is not None:
+            ended = Activity(
+                customer_id="",
+                at=now,
+                activity_id="dunning-released",
+                kind="dunning.released",
+                summary=f"dunning released: the feeds are current again (held since "
+                f"{format_instant(current.since)}: {current.reason.removeprefix('dunning held: ')})",
+                detail={"since": format_instant(current.since), "episode": current.episode},
+            )
+            if feeds.release(current, ended, now):
+                logger.info("dunning released", extra={"since": format_instant(current.since)})
+        return FeedWatch(check)
+    reason = check.reason or ""
+    logger.warning("dunning held", extra={"reason": reason})
+    hold = current or Hold(now, check.key, reason)
+    if current is not None and current.alerted_on == check.day:
+        if current.episode != check.key:
+            # Other feeds stale than this morning: the hold says so (the day's alert went already).
+            feeds.hold(replace(current, episode=check.key, reason=reason))
+        return FeedWatch(check)
+    task = hold_task(check, manager=policies.settings.manager)
+    feeds.add_task(task)
+    day = Activity(
+        customer_id="",
+        at=services.calendar.day_start(check.day, check.zone),
+        activity_id="dunning-held",
+        kind="dunning.held",
+        summary=reason,
+        detail={
+            "first_tick": format_instant(now),
+            "episode": check.key,
+            "since": format_instant(hold.since),
+            "policy_revision": policies.revision,
+        },
+    )
+    if feeds.record(day):
+        _alert(check, services, console_url)
+    earlier = hold.task_ids - {task.task_id}
+    if earlier:
+        # One open task at a time: today's says all the earlier ones did, and more.
+        feeds.close_tasks(earlier, now, "superseded")
+    feeds.hold(
+        replace(
+            hold, episode=check.key, reason=reason, task_ids=frozenset({task.task_id}), alerted_on=check.day
+        )
+    )
+    return FeedWatch(check, first_of_day=True)
+
+
+def held_activities(due: DueWork, watch: FeedWatch, now: datetime, policy_revision: str) -> list[Activity]:
+    """The entries on customers' timelines that say why their reminders did not go while the hold
+    lasts ("why didn't this customer get a reminder on Tuesday?"): on the day's first held tick, every
+    customer with invoices due; on the later ticks, those with an invoice that came due since the
+    tick before (an hour). So a customer gets an entry when its reminder would have gone, not one a
+    tick; a tick delivered twice writes its entries once (the same instant and id)."""
+    check = watch.check
+    newly_due_after = None if watch.first_of_day else now - TICK
+    entries = []
+    for customer_id, invoices in sorted(due.invoices.items()):
+        if not invoices:
+            continue
+        if newly_due_after is not None and not any(
+            invoice.next_action_at is not None and invoice.next_action_at > newly_due_after
+            for invoice in invoices
+        ):
+            continue
+        entries.append(
+            Activity(
+                customer_id=customer_id,
+                at=now,
+                activity_id=f"held-{now.strftime('%Y%m%dT%H%M')}",
+                kind="dunning_held",
+                summary=f"No reminder or task: {check.reason} (policy {policy_revision or 'shipped'})",
+                detail={
+                    "invoices": ", ".join(sorted(i.invoice_number for i in invoices)),
+                    "reason": check.reason or "",
+                    "episode": check.key,
+                    "policy_revision": policy_revision,
+                },
+            )
+        )
+    return entries
+
+
+def _alert(check: FeedCheck, services: Services, console_url: str | None) -> None:
+    """The day's email to the manager. Not sent is logged, never raised: the hold itself, its record
+    and the day's task stand without it."""
+    policies = services.policies
+    contact = policies.contact(policies.settings.manager)
+    if contact is None or not contact.email:
+        logger.warning(
+            "freshness hold not emailed: the policy's manager has no email in `team`",
+            extra={"manager": policies.settings.manager},
+        )
+        return
+    raw = hold_alert(check, sender=services.sender, to=contact.email, console_url=console_url)
+    try:
+        services.mailer.send(
+            sender=services.sender, to=[contact.email], raw=raw, tags={"arcollect-kind": "freshness-hold"}
+        )
+    except Exception:
+        logger.exception("freshness hold alert not sent", extra={"to": contact.email})
+
+
 def work_customers(
-    work: Sequence[WorkItem], *, store: SweepStore, services: Services, report: RunReport
+    work: Sequence[WorkItem],
+    *,
+    store: SweepStore,
+    services: Services,
+    report: RunReport,
+    held: bool = False,
 ) -> list[WorkItem]:
-    """Work each customer; one customer's failure does not stop the others. Returns the failed ones."""
+    """Work each customer; one customer's failure does not stop the others. Returns the failed ones.
+    ``held`` (the freshness hold): work only the anniversary check-ins, leave every invoice due."""
+    if held:
+        work = [replace(item, invoices=()) for item in work if item.customer_due]
     # Only the profiles the sweep does not know yet are read, in batches.
     unknown = [item.customer_id for item in work if item.customer is None]
     profiles = store.customers(unknown) if unknown else {}
@@ -160,13 +344,12 @@ def preview(*, at: datetime, store: SweepStore, services: Services) -> list[Cust
     # A preview reads every profile afresh: it is asked for rarely and must say what a sweep would do.
     profiles = store.customers(due.customer_ids) if due.customer_ids else {}
     return [
-        evaluate(
+        plan_customer(
             customer_id=customer_id,
             customer=profiles.get(customer_id),
             invoices=due.invoices.get(customer_id, []),
             now=at,
-            policies=services.policies,
-            calendar=services.calendar,
+            services=services,
             customer_due=customer_id in due.customers,
         )
         for customer_id in due.customer_ids

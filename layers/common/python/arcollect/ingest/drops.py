@@ -32,10 +32,17 @@ from urllib.parse import unquote_plus
 from arcollect.clock import format_instant, parse_instant
 from arcollect.company import CompanySettings, company_settings
 from arcollect.contract import DropPrefix, ObjectMetadata
-from arcollect.entities import Activity, DropKind, FileStatus, IngestFile
+from arcollect.entities import Activity, DropKind, FeedFile, FileStatus, IngestFile
 from arcollect.ingest.conventions import Conventions, conventions_from_json, conventions_json, detect
 from arcollect.ingest.fields import FieldError
-from arcollect.ingest.loading import AccountsStore, DryRun, LoadContext, close_missing, load_chunk
+from arcollect.ingest.loading import (
+    AccountsStore,
+    DryRun,
+    LoadContext,
+    close_missing,
+    load_chunk,
+    split_for_load,
+)
 from arcollect.ingest.mappings import (
     MODES,
     PRESETS,
@@ -138,6 +145,12 @@ class ObjectReader(Protocol):
 
 class Timeline(Protocol):
     def record_ingest(self, activity: Activity) -> bool: ...
+
+
+class FeedLog(Protocol):
+    """Each feed's newest file: dunning holds while one is too old (dunning/freshness.py)."""
+
+    def delivered(self, file: FeedFile) -> bool: ...
 
 
 class FanOut(Protocol):
@@ -385,6 +398,7 @@ def receive_drop(
     outputs: ResultWriter | None = None,
     timeline: Timeline | None = None,
     fan_out: FanOut | None = None,
+    feeds: FeedLog | None = None,
 ) -> DropOutcome:
     """Ingest one dropped object version (see the module docstring). Without ``accounts`` nothing is
     loaded: the file is checked and its rows counted (a dry run). With ``fan_out``, a file longer than
@@ -434,6 +448,7 @@ def receive_drop(
         register=register,
         outputs=outputs,
         timeline=timeline,
+        feeds=feeds,
     )
 
 
@@ -523,8 +538,9 @@ def load_lines(
             else:
                 batch.append((record.line, mapped.entity))
             if len(batch) >= CHUNK_ROWS:
-                load_chunk(plan.kind, accounts, batch, report, context)
-                batch = []
+                # The lines of one payment stay in one chunk: the next rows may go on with it.
+                ready, batch = split_for_load(plan.kind, batch)
+                load_chunk(plan.kind, accounts, ready, report, context)
 
     try:
         for records, rows in mapped_blocks(plan, reader, drop, start, last_line):
@@ -603,6 +619,7 @@ def receive_chunk(
     parts: PartStore,
     outputs: ResultWriter,
     timeline: Timeline | None = None,
+    feeds: FeedLog | None = None,
 ) -> DropOutcome:
     """Load one line range of a fanned-out file and leave its part result; the invocation that completes
     the last range merges the parts and finishes the file. Every step repeats harmlessly: a chunk run
@@ -660,6 +677,7 @@ def receive_chunk(
         outputs=outputs,
         timeline=timeline,
         chunks=chunk.count,
+        feeds=feeds,
     )
 
 
@@ -679,8 +697,10 @@ def finish(
     outputs: ResultWriter | None,
     timeline: Timeline | None,
     chunks: int = 0,
+    feeds: FeedLog | None = None,
 ) -> DropOutcome:
-    """Record the file version once, then write its summary, rejected rows and timeline entry."""
+    """Record the file version once, then write its summary, rejected rows and timeline entry. A file
+    loaded whole makes its feed current first (a crash after it repeats the file, never skips it)."""
     status = FileStatus.REJECTED if errors else (FileStatus.INGESTED if loaded else FileStatus.RECEIVED)
     file = IngestFile(
         bucket=drop.bucket,
@@ -705,6 +725,8 @@ def finish(
         rejected_rows_key=rejected_rows_key(drop.key) if outputs else None,
     )
     summary = result_summary(file, report, plan=plan, now=now, chunks=chunks)
+    if feeds is not None and status is FileStatus.INGESTED and kind is not None and plan is not None:
+        feeds.delivered(FeedFile(kind.value, drop.key, drop.version_id, plan.as_of, now))
     recorded = register.record(file)
     if recorded and outputs is not None:
         for reason in errors:

@@ -3,19 +3,22 @@
 Per chunk: one batched read of what is stored for the chunk's keys, a comparison row by row (a row
 that says what the table says writes nothing), then batched puts of new items and updates of changed
 ones. Payments are the exception: each is recorded with a conditional write, in one transaction with
-what it does to its invoice, so a payment id is applied once however often its file is delivered.
+what it does to its invoices and its apply-cash task, so a payment id is applied once however often its
+file is delivered. Which invoices a payment settles is ``arcollect/cash.py``'s rule; the consecutive
+lines of one payment id (a remittance advice, one line per invoice) are one payment.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from datetime import date as date_type
 from decimal import Decimal
-from typing import Final, Protocol, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
-from arcollect import credits
+from arcollect import cash, credits
+from arcollect.cash import closed_next_action
 from arcollect.clock import format_instant, next_anniversary
 from arcollect.entities import (
     Customer,
@@ -30,15 +33,18 @@ from arcollect.entities import (
 )
 from arcollect.ingest.fields import FieldError
 from arcollect.ingest.precedence import Merged, Review, closing_review, merge_invoice
-from arcollect.ingest.results import IngestReport
+from arcollect.ingest.results import IngestReport, Lines
 from arcollect.ingest.schema import Entity
 from arcollect.observability import logger
 
 _SETTLE_ATTEMPTS: Final = 3
 
 E = TypeVar("E", Customer, Invoice, Payment)
+T = TypeVar("T")
 InvoiceKey = tuple[str, str]
 PaymentKey = tuple[str, str]
+# A customer's documents by number, as far as they were read (all of them once ``complete``).
+Book = dict[str, Invoice]
 
 
 class AccountsStore(Protocol):
@@ -72,8 +78,14 @@ class AccountsStore(Protocol):
     def customer_invoices(self, customer_id: str) -> list[Invoice]: ...
 
     def record_payment(
-        self, payment: Payment, settles: tuple[Invoice, Invoice] | None = None
-    ) -> PaymentWrite: ...
+        self,
+        payment: Payment,
+        settles: Sequence[tuple[Invoice, Invoice]] = (),
+        task: Task | None = None,
+    ) -> PaymentWrite:
+        """Record ``payment`` once with what it does to its invoices (each as read, and after) and its
+        apply-cash task, in one transaction; ``CONFLICT`` when an invoice changed since it was read."""
+        ...
 
 
 @dataclass
@@ -133,7 +145,10 @@ class DryRun:
         return []
 
     def record_payment(
-        self, payment: Payment, settles: tuple[Invoice, Invoice] | None = None
+        self,
+        payment: Payment,
+        settles: Sequence[tuple[Invoice, Invoice]] = (),
+        task: Task | None = None,
     ) -> PaymentWrite:
         return PaymentWrite.RECORDED
 
@@ -156,12 +171,6 @@ def with_next_action(invoice: Invoice, stored: Invoice | None) -> Invoice:
     if stored is not None and stored.is_open and stored.due_date == invoice.due_date:
         return replace(invoice, next_action_at=stored.next_action_at)
     return replace(invoice, next_action_at=first_look_at(invoice))
-
-
-def closed_next_action(invoice: Invoice) -> datetime | None:
-    """A closed invoice leaves the sweep's index, unless a promise to pay is open on it: the sweep
-    settles the promise (kept) when it comes due, then lets the invoice go."""
-    return invoice.next_action_at if invoice.promise_id else None
 
 
 def with_customer_state(customer: Customer, stored: Customer | None, today: date_type) -> Customer:
@@ -189,49 +198,34 @@ def with_customer_state(customer: Customer, stored: Customer | None, today: date
 
 def settle(payment: Payment, invoice: Invoice) -> tuple[Payment, Invoice]:
     """Apply as much of ``payment`` as ``invoice`` has open; the rest stays unapplied."""
-    applied = min(payment.amount, invoice.open_amount)
-    open_amount = invoice.open_amount - applied
-    after = replace(invoice, open_amount=open_amount)
-    if open_amount == 0:
-        after = replace(
-            after,
-            status=InvoiceStatus.CLOSED.value,
-            paid_date=payment.payment_date,
-            next_action_at=closed_next_action(after),
-        )
-    settled = replace(
-        payment,
-        applied_amount=applied,
-        unapplied_amount=payment.amount - applied,
-        applied_to=invoice.invoice_number,
+    planned = cash.plan(
+        replace(payment, invoice_number=invoice.invoice_number, remittance=()),
+        {invoice.invoice_number: invoice},
     )
-    return settled, after
+    after = planned.settles[0][1] if planned.settles else invoice
+    return replace(planned.payment, applied_to=invoice.invoice_number), after
 
 
 def payment_target(payment: Payment, invoices: dict[InvoiceKey, Invoice]) -> tuple[Invoice | None, str]:
-    """The open invoice a payment settles: by ``invoice_number``, failing that by ``reference`` naming
-    an invoice number; same customer, same currency. Otherwise None and why."""
-    reasons = []
-    candidates = [number for number in (payment.invoice_number, payment.reference) if number]
-    for number in dict.fromkeys(candidates):
-        invoice = invoices.get((payment.customer_id, number))
-        if invoice is None:
-            continue
-        if invoice.document_type != DocumentType.INVOICE:
-            reasons.append(f"{number} is a {invoice.document_type}")
-        elif invoice.currency != payment.currency:
-            reasons.append(f"invoice {number} is in {invoice.currency}")
-        elif not invoice.is_open:
-            reasons.append(f"invoice {number} is closed")
-        else:
-            return invoice, ""
-    if not reasons:
-        reasons.append("no invoice of this customer matches invoice_number or reference")
-    return None, "kept unapplied: " + "; ".join(reasons)
+    """The first open invoice a payment settles (``arcollect/cash.py``'s rule), or None and why."""
+    book = {
+        number: invoice for (customer, number), invoice in invoices.items() if customer == payment.customer_id
+    }
+    planned = cash.plan(payment, book)
+    if planned.settles:
+        return planned.settles[0][0], ""
+    return None, planned.note
 
 
 def _received_as(payment: Payment) -> tuple[object, ...]:
-    return (payment.payment_date, payment.amount, payment.currency, payment.invoice_number, payment.reference)
+    return (
+        payment.payment_date,
+        payment.amount,
+        payment.currency,
+        payment.invoice_number,
+        payment.reference,
+        payment.remittance,
+    )
 
 
 def complete_master_data_task(customer_id: str, context: LoadContext) -> Task:
@@ -248,9 +242,10 @@ def complete_master_data_task(customer_id: str, context: LoadContext) -> Task:
 
 def ensure_customers(
     store: AccountsStore, customer_ids: Iterable[str], report: IngestReport, context: LoadContext
-) -> None:
+) -> dict[str, Customer]:
     """Create a placeholder, with a "complete master data" task, for every customer id the table does
-    not know: an invoice or a payment is never dropped for want of master data."""
+    not know: an invoice or a payment is never dropped for want of master data. Returns the customers
+    the table knew."""
     wanted = set(customer_ids)
     known = store.customers(wanted)
     for customer_id in sorted(wanted - known.keys()):
@@ -264,6 +259,7 @@ def ensure_customers(
         if store.add_placeholder(placeholder, complete_master_data_task(customer_id, context)):
             report.placeholders_created += 1
             logger.debug("placeholder customer created", extra={"customer_id": customer_id})
+    return known
 
 
 def load_customers(
@@ -451,48 +447,182 @@ def review_task(invoice: Invoice, review: Review, context: LoadContext) -> Task:
 def load_payments(
     store: AccountsStore, rows: Sequence[tuple[int, Payment]], report: IngestReport, context: LoadContext
 ) -> None:
-    ensure_customers(store, (payment.customer_id for _, payment in rows), report, context)
-    known = store.payments({(p.customer_id, p.payment_id) for _, p in rows})
-    view = store.invoices(
-        {(p.customer_id, number) for _, p in rows for number in (p.invoice_number, p.reference) if number}
-    )
-    for line, payment in rows:
+    """Record each payment once (the consecutive lines of one payment id are one payment) and apply it
+    by ``arcollect/cash.py``'s rules; cash nothing took makes an apply-cash task."""
+    customers = ensure_customers(store, (payment.customer_id for _, payment in rows), report, context)
+    payments = _payments_of(rows, report)
+    known = store.payments({(p.customer_id, p.payment_id) for _, p in payments})
+    books = _books(store.invoices({key for _, p in payments for key in _named_keys(p)}))
+    complete: set[str] = set()
+    for lines, payment in payments:
         key = (payment.customer_id, payment.payment_id)
         earlier = known.get(key)
         if earlier is not None:
             if _received_as(earlier) == _received_as(payment):
-                report.accept(line, changed=False)
+                report.accept(lines, changed=False)
             else:
-                report.reject(line, [_changed_payment(earlier)])
+                report.reject(lines, [_changed_payment(earlier)])
             continue
-        recorded, note, written = _record_payment(store, payment, view, report)
+        customer = customers.get(payment.customer_id)
+        recorded, note, written = _record_payment(
+            store, payment, books, complete, report, context, customer.owner if customer else None
+        )
         known[key] = recorded
         if note:
-            report.note(line, [FieldError("invoice_number", payment.invoice_number or "", note)])
-        report.accept(line, changed=written)
+            report.note(lines, [FieldError(_named_column(payment), _named_text(payment), note)])
+        report.accept(lines, changed=written)
+
+
+def _payments_of(rows: Sequence[tuple[int, Payment]], report: IngestReport) -> list[tuple[Lines, Payment]]:
+    """The payments of a chunk's rows: consecutive rows of one payment id are the lines of one payment
+    (``cash.from_lines``). A line that repeats an earlier line of its payment exactly is counted once
+    (an export that wrote a row twice, as payment ids were always read); lines that do not make one
+    payment are rejected together, the row and column at fault first."""
+    found: list[tuple[Lines, Payment]] = []
+    for group in _runs(rows, lambda payment: (payment.customer_id, payment.payment_id)):
+        lines: list[tuple[int, Payment]] = []
+        for line, payment in group:
+            twin = next((first for first, seen in lines if _same_line(seen, payment)), None)
+            if twin is None:
+                lines.append((line, payment))
+                continue
+            report.accept(line, changed=False)
+            report.note(
+                line,
+                [FieldError("payment_id", payment.payment_id, f"the same line as row {twin}: counted once")],
+            )
+        numbers = tuple(line for line, _ in lines)
+        try:
+            payment = cash.from_lines([payment for _, payment in lines])
+        except cash.RemittanceProblem as problem:
+            at, line_payment = lines[problem.line]
+            others = ", ".join(str(n) for n in numbers if n != at)
+            report.reject(
+                (at, *(n for n in numbers if n != at)),
+                [
+                    FieldError(
+                        problem.field,
+                        _value_of(line_payment, problem.field),
+                        f"row {at}: {problem.message} (payment {line_payment.payment_id}; its rows "
+                        f"{others} are rejected with it)",
+                    )
+                ],
+            )
+            continue
+        found.append((numbers if len(numbers) > 1 else numbers[0], payment))
+    return found
+
+
+def _runs(rows: Sequence[tuple[int, T]], key: Callable[[T], object]) -> list[list[tuple[int, T]]]:
+    """``rows`` cut into runs of consecutive rows with the same ``key``."""
+    runs: list[list[tuple[int, T]]] = []
+    for line, item in rows:
+        if runs and key(runs[-1][-1][1]) == key(item):
+            runs[-1].append((line, item))
+        else:
+            runs.append([(line, item)])
+    return runs
+
+
+def _same_line(a: Payment, b: Payment) -> bool:
+    return _received_as(a) == _received_as(b)
+
+
+def _value_of(payment: Payment, field_name: str) -> str:
+    if field_name == "applied_amount":
+        return " ".join(str(a.amount) for a in payment.remittance)
+    value = getattr(payment, field_name, "")
+    return "" if value is None else str(value)
+
+
+def _named_column(payment: Payment) -> str:
+    return "applied_amount" if payment.remittance else "invoice_number"
+
+
+def _named_text(payment: Payment) -> str:
+    if payment.remittance:
+        return "; ".join(f"{a.invoice_number or '?'} {a.amount}" for a in payment.remittance)
+    return payment.invoice_number or payment.reference or ""
+
+
+def _named_keys(payment: Payment) -> set[InvoiceKey]:
+    """The invoices a payment names outright (a cell or a line that is one number): read in one batch
+    with the chunk's others; lists and references are looked up in the customer's documents."""
+    texts = [payment.invoice_number, payment.reference, *(a.invoice_number for a in payment.remittance)]
+    return {(payment.customer_id, text.strip()) for text in texts if text and text.strip()}
+
+
+def _books(invoices: dict[InvoiceKey, Invoice]) -> dict[str, Book]:
+    books: dict[str, Book] = {}
+    for (customer_id, number), invoice in invoices.items():
+        books.setdefault(customer_id, {})[number] = invoice
+    return books
+
+
+def split_for_load(kind: DropKind | None, batch: list[tuple[T, Entity]]) -> tuple[list[Any], list[Any]]:
+    """The rows of a full ``batch`` to load now, and those to keep for the next chunk: the trailing lines
+    of a payment id, which may go on in the next rows (up to ``cash.MAX_REMITTANCE_LINES``)."""
+    if kind is not DropKind.PAYMENTS or not batch:
+        return batch, []
+    last = batch[-1][1]
+    if not isinstance(last, Payment):
+        return batch, []
+    run = 0
+    for _, entity in reversed(batch):
+        if not (
+            isinstance(entity, Payment)
+            and (entity.customer_id, entity.payment_id) == (last.customer_id, last.payment_id)
+        ):
+            break
+        run += 1
+    if run >= cash.MAX_REMITTANCE_LINES:
+        return batch, []
+    return batch[:-run], batch[-run:]
 
 
 def _record_payment(
-    store: AccountsStore, payment: Payment, view: dict[InvoiceKey, Invoice], report: IngestReport
+    store: AccountsStore,
+    payment: Payment,
+    books: dict[str, Book],
+    complete: set[str],
+    report: IngestReport,
+    context: LoadContext,
+    owner: str | None,
 ) -> tuple[Payment, str, bool]:
-    """Record one payment, settling its invoice if it has one; (as recorded, a note, whether written)."""
+    """Record one payment, settling the invoices it names, and make its apply-cash task for what none
+    took; (as recorded, a note, whether written). The customer's documents are read whole (once per
+    chunk) only when a payment names something the batched read did not find, or leaves cash over."""
+    customer_id = payment.customer_id
     for _ in range(_SETTLE_ATTEMPTS):
-        target, note = payment_target(payment, view)
-        if target is None:
-            return payment, note, store.record_payment(payment) is PaymentWrite.RECORDED
-        settled, after = settle(payment, target)
-        outcome = store.record_payment(settled, (target, after))
+        book = books.setdefault(customer_id, {})
+        planned = cash.plan(payment, book)
+        if planned.payment.unapplied_amount > 0 and customer_id not in complete:
+            for invoice in store.customer_invoices(customer_id):
+                book.setdefault(invoice.invoice_number, invoice)
+            complete.add(customer_id)
+            planned = cash.plan(payment, book)
+        recorded = planned.payment
+        task = None
+        if recorded.unapplied_amount > 0:
+            after = {**book, **{a.invoice_number: a for _, a in planned.settles}}
+            task = cash.apply_cash_task(
+                recorded, after.values(), now=context.now, assignee=owner, source=context.source
+            )
+        outcome = store.record_payment(recorded, planned.settles, task)
         if outcome is PaymentWrite.CONFLICT:
-            view.update(store.invoices([(target.customer_id, target.invoice_number)]))
+            fresh = store.invoices({(customer_id, before.invoice_number) for before, _ in planned.settles})
+            book.update({number: invoice for (_, number), invoice in fresh.items()})
             continue
         if outcome is PaymentWrite.RECORDED:
-            view[(after.customer_id, after.invoice_number)] = after
-            report.payments_applied += 1
-            if not after.is_open:
-                report.invoices_closed += 1
-        return settled, "", outcome is PaymentWrite.RECORDED
+            for _, after_invoice in planned.settles:
+                book[after_invoice.invoice_number] = after_invoice
+                if not after_invoice.is_open:
+                    report.invoices_closed += 1
+            if planned.settles:
+                report.payments_applied += 1
+        return recorded, planned.note, outcome is PaymentWrite.RECORDED
     raise SettlementConflict(
-        f"payment {payment.payment_id} of customer {payment.customer_id}: its invoice kept changing"
+        f"payment {payment.payment_id} of customer {customer_id}: its invoices kept changing"
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, Protocol, TypeVar
 
+from arcollect import cash
 from arcollect.entities import Customer, DocumentType, DropKind, Invoice, InvoiceStatus, Payment
 from arcollect.ingest import fields as f
 from arcollect.reference import SINGLE_ZONE_COUNTRIES
@@ -92,8 +93,11 @@ FIELDS: Final[dict[DropKind, dict[str, FieldSpec]]] = {
         FieldSpec("payment_date", "date", required=True),
         FieldSpec("amount", "money", required=True),
         FieldSpec("currency", "currency"),  # absent or empty: the home currency
-        FieldSpec("invoice_number", "id"),
+        # One invoice number, or several (arcollect/cash.py says how a cell is read).
+        FieldSpec("invoice_number", "ids", max_length=f.MAX_ID_LENGTH * 5),
         FieldSpec("reference", "text"),
+        # A remittance line's part for its invoice; ``amount`` is then the payment's total.
+        FieldSpec("applied_amount", "money"),
     ),
     DropKind.CUSTOMERS: _specs(
         FieldSpec("customer_id", "id", required=True),
@@ -132,6 +136,8 @@ def converter_for(spec: FieldSpec, formats: f.Formats, date_patterns: tuple[str,
     kind = spec.type
     if kind == "id":
         return f.id_converter(f.MAX_ID_LENGTH)
+    if kind == "ids":  # several ids in one cell (a payment naming several invoices)
+        return f.id_converter(spec.max_length)
     if kind == "text":
         return f.text_converter(spec.max_length)
     if kind == "date":
@@ -260,25 +266,37 @@ def build_invoice(v: dict[str, Any], row: RowProblems, signed: bool) -> Invoice 
 
 
 def build_payment(v: dict[str, Any], row: RowProblems, signed: bool) -> Payment | None:
-    """A payment as received; what it settles is decided when it is loaded."""
+    """A payment as received (a line of one, with ``applied_amount``); what it settles is decided when
+    it is loaded (arcollect/cash.py)."""
     amount: Decimal | None = v["amount"]
+    applied: Decimal | None = v.get("applied_amount")
     if signed and amount is not None and amount < 0:
         amount = -amount  # a ledger writes money received as a credit
+    if signed and applied is not None and applied < 0:
+        applied = -applied
     if amount is not None and amount <= 0:
         row.reject("amount", "must be greater than 0")
         return None
+    if applied is not None and applied <= 0:
+        row.reject("applied_amount", "must be greater than 0")
+        return None
     if amount is None:
         return None
+    if applied is not None and applied > amount:
+        row.reject("applied_amount", f"is more than amount ({amount}), the payment's total")
+        return None
+    invoice_number, reference = v.get("invoice_number"), v.get("reference")
     return Payment(
         customer_id=v["customer_id"],
         payment_id=v["payment_id"],
         payment_date=v["payment_date"],
         amount=amount,
         currency=v["currency"],
-        invoice_number=v.get("invoice_number"),
-        reference=v.get("reference"),
+        invoice_number=invoice_number,
+        reference=reference,
         applied_amount=Decimal(0),
         unapplied_amount=amount,
+        remittance=cash.line_remittance(invoice_number, reference, applied),
     )
 
 
@@ -478,15 +496,20 @@ def payment_columns(v: dict[str, list[Any]], count: int, signed: bool, slow: set
         v["currency"],
         v["invoice_number"],
         v["reference"],
+        v["applied_amount"],
         strict=True,
     )
-    for i, (customer, payment_id, paid_on, amount, currency, number, reference) in enumerate(columns):
+    for i, (customer, payment_id, paid_on, amount, currency, number, reference, applied) in enumerate(
+        columns
+    ):
         if i in slow:
             continue
         if signed and amount < 0:
             amount = -amount
-        if amount <= 0:
-            slow.add(i)
+        if signed and applied is not None and applied < 0:
+            applied = -applied
+        if amount <= 0 or (applied is not None and not _ZERO < applied <= amount):
+            slow.add(i)  # build_payment says why
             continue
         entities[i] = Payment(
             customer_id=customer,
@@ -498,6 +521,7 @@ def payment_columns(v: dict[str, list[Any]], count: int, signed: bool, slow: set
             reference=reference,
             applied_amount=_ZERO,
             unapplied_amount=amount,
+            remittance=cash.line_remittance(number, reference, applied),
         )
     return entities
 

@@ -48,11 +48,16 @@ def signed_open_amount(invoice: Invoice) -> Decimal:
 
 
 def days_overdue(invoice: Invoice, today: date) -> int:
+    """Days past the due date; a credit note is never late (it is owed to the customer)."""
+    if invoice.document_type == "credit_note":
+        return 0
     return max(0, (today - invoice.due_date).days)
 
 
 def invoice_status(invoice: Invoice, today: date) -> str:
-    """disputed > promised > overdue > due."""
+    """credit (a credit note: it lowers the balance) > disputed > promised > overdue > due."""
+    if invoice.document_type == "credit_note":
+        return "credit"
     if invoice.disputed:
         return "disputed"
     if invoice.promise_id is not None or invoice.promised_until is not None:

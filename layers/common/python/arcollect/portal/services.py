@@ -45,7 +45,7 @@ from arcollect.portal.statements import (
 from arcollect.portal.statements import FORMATS as STATEMENT_FORMATS
 from arcollect.store.dunning import DunningStore
 from arcollect.store.errors import StoreError
-from arcollect.store.mail import MailRejected, customer_tag, tag_value
+from arcollect.store.mail import MailRejected, customer_tags, tag_value
 from arcollect.store.portal import ContactConflict, PortalObjects, PortalStore, StoredSession
 from arcollect.store.portal import index_contacts as store_index_contacts
 from arcollect.store.repositories import Activities, Customers, Invoices
@@ -565,10 +565,11 @@ class Portal:
             touch_id=touch_id,
         )
         # SES refuses a tag value outside [A-Za-z0-9_-]: the id travels encoded, as dunning's does.
-        tags = {"kind": FRESH_LINK_KIND, "touch_id": tag_value(touch_id)}
-        tagged = customer_tag(customer.customer_id)
-        if tagged is not None:
-            tags["customer_id"] = tagged
+        tags = {
+            "kind": FRESH_LINK_KIND,
+            "touch_id": tag_value(touch_id),
+            **customer_tags(customer.customer_id),
+        }
         try:
             message_id = self._mailer.send(sender=self._sender, to=[to], raw=message.as_bytes(), tags=tags)
         except MailRejected as error:

@@ -44,18 +44,20 @@ def _ratio(
 def paid_dates(invoices: Iterable[Invoice], payments: Iterable[Payment]) -> dict[tuple[str, str], date]:
     """The day each fully paid invoice was paid: when its applied payments reached its amount, else the
     ERP's paid date."""
-    applied: dict[tuple[str, str], list[Payment]] = defaultdict(list)
+    applied: dict[tuple[str, str], list[tuple[date, str, Decimal]]] = defaultdict(list)
     for payment in payments:
-        if payment.applied_to and payment.applied_amount > 0:
-            applied[(payment.customer_id, payment.applied_to)].append(payment)
+        for application in payment.applications:  # a payment of several invoices: each its part
+            applied[(payment.customer_id, application.invoice_number)].append(
+                (payment.payment_date, payment.payment_id, application.amount)
+            )
     found: dict[tuple[str, str], date] = {}
     for invoice in invoices:
         key = (invoice.customer_id, invoice.invoice_number)
         total = Decimal(0)
-        for payment in sorted(applied.get(key, ()), key=lambda p: (p.payment_date, p.payment_id)):
-            total += payment.applied_amount
+        for paid_on, _, amount in sorted(applied.get(key, ())):
+            total += amount
             if total >= invoice.amount > 0:
-                found[key] = payment.payment_date
+                found[key] = paid_on
                 break
         else:
             if invoice.paid_date is not None:

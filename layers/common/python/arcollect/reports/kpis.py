@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
 from arcollect.contract import ReportPrefix
-from arcollect.entities import Customer, DocumentType, Invoice, InvoiceStatus, Payment
+from arcollect.entities import Allocation, Customer, DocumentType, Invoice, InvoiceStatus, Payment
 from arcollect.reports.forecast import DelayHistory, OpenItem, cash_forecast
 
 AGING_BUCKETS = ("current", "d1_30", "d31_60", "d61_90", "d91_plus")
@@ -307,14 +307,20 @@ def _timeline(
 def _payments_by_invoice(
     payments: Iterable[Payment], as_of: date
 ) -> dict[tuple[str, str], list[tuple[date, Decimal]]]:
-    """Applied payments by (customer, invoice number), read once. A payment's applied amount counts;
-    one that names its invoice but no applied amount (as built by hand) counts in full."""
+    """Applied payments by (customer, invoice number), read once. What a payment applied to each
+    invoice counts (a payment of several invoices counts for each, on its date); one that names its
+    invoice but no applied amount (as built by hand) counts in full."""
     index: dict[tuple[str, str], list[tuple[date, Decimal]]] = defaultdict(list)
     for payment in payments:
-        if payment.applied_to is None or payment.payment_date > as_of:
+        if payment.payment_date > as_of:
             continue
-        applied = payment.applied_amount if payment.applied_amount > 0 else payment.amount
-        index[(payment.customer_id, payment.applied_to)].append((payment.payment_date, applied))
+        applications = payment.applications
+        if not applications and payment.applied_to is not None:
+            applications = (Allocation(payment.applied_to, payment.amount),)
+        for application in applications:
+            index[(payment.customer_id, application.invoice_number)].append(
+                (payment.payment_date, application.amount)
+            )
     return index
 
 

@@ -12,10 +12,11 @@ Write path, per customer:
   message, a ledger item per (invoice, step), the same conditions on each invoice and on the customer's
   hold flags: that is the fresh-state check, done by DynamoDB at the moment of reservation), and
   completed in another after SES accepted it (message id, invoice state, the customer's last email,
-  the timeline entry). A definite SES refusal releases the reservation. A crash between SES accepting
-  and the completion leaves the email item reserved without a message id: it is never sent again
-  automatically; the next run reports it for review, and SES's own send event completes it when it
-  arrives (the message carries the touch id as a tag).
+  the timeline entry). SES refusing the message for good keeps the touches reserved, marked refused
+  with SES's reason, until it may be resent; SES refusing to send at all (the account) releases the
+  reservation. A crash between SES accepting and the completion leaves the email item reserved
+  without a message id: it is never sent again automatically; the next run reports it for review, and
+  SES's own send event completes it when it arrives (the message carries the touch id as a tag).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
 
 from arcollect.clock import format_instant, parse_instant
-from arcollect.entities import Activity, Customer, Invoice, Promise, Task
+from arcollect.credits import CreditLine, credit_lines
+from arcollect.entities import Activity, Customer, Invoice, Promise, Task, TaskStatus
 from arcollect.store import keys
 from arcollect.store.errors import StoreError
 from arcollect.store.keys import email_sk, ledger_sk, promise_sk
@@ -44,13 +46,17 @@ from arcollect.store.models import (
     CounterItem,
     CustomerItem,
     InvoiceItem,
+    PaymentItem,
     PromiseItem,
     TableItem,
+    TaskItem,
 )
 from arcollect.store.repositories import (
     PROFILE_SK,
+    Activities,
     _customer_from_item,
     _invoice_from_item,
+    _payment_from_item,
     _put_once,
     _task_item,
     _timeline_items,
@@ -86,7 +92,10 @@ class EmailTouchItem(TableItem, discriminator="email_touch"):
     reserved_at = UTCDateTimeAttribute()
     message_id = UnicodeAttribute(null=True)
     sent_at = UTCDateTimeAttribute(null=True)
-    status = UnicodeAttribute(default="reserved")  # reserved | sent | in_doubt
+    status = UnicodeAttribute(default="reserved")  # reserved | sent | in_doubt | refused
+    # SES refused it for good: its reason, and when. The touches stay reserved until it may be resent.
+    refusal = UnicodeAttribute(null=True)
+    refused_at = UTCDateTimeAttribute(null=True)
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,9 @@ class EmailTouchRecord:
     reserved_at: datetime
     message_id: str | None
     status: str
+    recipients: tuple[str, ...] = ()
+    refusal: str | None = None
+    refused_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -296,6 +308,30 @@ def _connection() -> Any:
 
 class DunningStore:
     """Everything the dunning engine reads and writes."""
+
+    @_translated
+    def open_credits(self, customer_id: str) -> tuple[CreditLine, ...]:
+        """The customer's open credit notes and unapplied cash (two queries of its partition, filtered:
+        only what is to its credit comes back). Read when a reminder or a call is about to ask for
+        money, so that it asks for the net amount."""
+        pk = keys.customer_pk(customer_id)
+        notes = InvoiceItem.query(
+            pk,
+            InvoiceItem.sk.startswith("INV#"),
+            filter_condition=(InvoiceItem.document_type == "credit_note") & (InvoiceItem.status == "open"),
+        )
+        payments = PaymentItem.query(
+            pk, PaymentItem.sk.startswith("PAY#"), filter_condition=PaymentItem.unapplied_amount > 0
+        )
+        return credit_lines(
+            (_invoice_from_item(item) for item in notes), (_payment_from_item(item) for item in payments)
+        )
+
+    @_translated
+    def record_decisions(self, activity: Activity) -> bool:
+        """The sweep's decisions about one customer at one tick, in its timeline: once (the same tick
+        run again records nothing twice)."""
+        return Activities().record(activity)
 
     # --- read path --------------------------------------------------------------------------------
 
@@ -504,6 +540,48 @@ class DunningStore:
             ),
         ]
         _transact(operations, condition=SendLedgerItem.message_id.does_not_exist())
+
+    @_translated
+    def refuse_email(
+        self, customer_id: str, touch_id: str, reason: str, at: datetime, task: Task, activity: Activity
+    ) -> bool:
+        """Record SES's permanent refusal of a reserved email, in one transaction: the email keeps its
+        touches reserved (no run sends it again) with the reason; its fix-and-resend ``task`` is
+        written open (made, or opened again when the email was refused before); the timeline says so.
+        False when the refusal was recorded already (the email is no longer merely reserved)."""
+        pk = keys.customer_pk(customer_id)
+        operations: list[tuple[str, Any, Any]] = [
+            (
+                "update_if",
+                EmailTouchItem(pk, email_sk(touch_id)),
+                (
+                    [
+                        EmailTouchItem.status.set("refused"),
+                        EmailTouchItem.refusal.set(reason),
+                        EmailTouchItem.refused_at.set(at),
+                    ],
+                    (EmailTouchItem.status == "reserved") & EmailTouchItem.message_id.does_not_exist(),
+                ),
+            ),
+            ("save", _task_item(task), None),
+            *(("save", item, None) for item in _timeline_items(pk, activity)),
+        ]
+        try:
+            _transact(operations, atomic=True)
+        except TransactWriteError as error:
+            if "ConditionalCheckFailed" in _reasons(error):
+                return False
+            raise
+        return True
+
+    @_translated
+    def resend_requested(self, customer_id: str, task_id: str, since: datetime) -> bool:
+        """Whether someone closed the fix-and-resend task ``task_id`` at or after ``since``."""
+        try:
+            item = TaskItem.get(keys.customer_pk(customer_id), keys.task_sk(task_id), consistent_read=True)
+        except TaskItem.DoesNotExist:
+            return False
+        return item.status == TaskStatus.DONE and item.closed_at is not None and item.closed_at >= since
 
     @_translated
     def mark_in_doubt(self, customer_id: str, touch_id: str) -> bool:
@@ -815,6 +893,9 @@ def _email_record(item: EmailTouchItem) -> EmailTouchRecord:
         reserved_at=item.reserved_at,
         message_id=item.message_id,
         status=item.status,
+        recipients=tuple(str(address) for address in item.recipients or ()),
+        refusal=item.refusal,
+        refused_at=item.refused_at,
     )
 
 

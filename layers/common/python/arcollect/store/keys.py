@@ -15,6 +15,17 @@ DISPUTE_PREFIX = "DSP#"
 # The timeline of ingested files (one entry per file version), beside the customers' own timelines.
 INGEST_TIMELINE_PK = "TIMELINE#ingest"
 
+# The freshness hold's partition: each feed's newest file (``FEED#<kind>``), the hold in force
+# (``HOLD``), the days it held and when it ended (``ACT#...``), and the manager's tasks (``TASK#...``).
+# The sweep reads the feeds and the hold in one query of the range FRESHNESS_STATE.
+FRESHNESS_PK = "FRESHNESS"
+HOLD_SK = "HOLD"
+FRESHNESS_STATE = ("FEED#", HOLD_SK)
+
+
+def feed_sk(kind: str) -> str:
+    return f"FEED#{kind}"
+
 
 def customer_pk(customer_id: str) -> str:
     return f"CUST#{customer_id}"

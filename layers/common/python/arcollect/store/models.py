@@ -181,6 +181,13 @@ class CustomerItem(TableItem, discriminator="customer"):
     promises_broken = NumberAttribute(null=True)
 
 
+class AllocationMap(MapAttribute[str, Any]):
+    """Part of a payment for one invoice (``entities.Allocation``)."""
+
+    invoice_number = UnicodeAttribute()
+    amount = DecimalAttribute()
+
+
 class PaymentItem(TableItem, discriminator="payment"):
     customer_id = UnicodeAttribute()
     payment_id = UnicodeAttribute()
@@ -192,6 +199,11 @@ class PaymentItem(TableItem, discriminator="payment"):
     applied_amount = DecimalAttribute()
     unapplied_amount = DecimalAttribute()
     applied_to = UnicodeAttribute(null=True)
+    # The remittance advice as received (the lines of one payment), and what was applied to which
+    # invoice, by ingest and by collectors' apply-cash decisions (arcollect/cash.py). Absent on a
+    # payment recorded before they were kept: ``applied_to`` names its one invoice.
+    remittance = ListAttribute(of=AllocationMap, null=True)
+    allocations = ListAttribute(of=AllocationMap, null=True)
 
 
 class ActivityItem(TableItem, discriminator="activity"):
@@ -344,6 +356,30 @@ class SweepRunItem(TableItem, discriminator="sweep_run"):
     due_items = NumberAttribute(default=0)
 
 
+class FeedItem(TableItem, discriminator="feed"):
+    """``FRESHNESS`` / ``FEED#<kind>``: the newest file ingested of one feed. ``as_of`` is an instant
+    as ``format_instant`` writes it, so the condition "later than" compares texts."""
+
+    kind = UnicodeAttribute()
+    key = UnicodeAttribute()
+    version_id = UnicodeAttribute()
+    as_of = UnicodeAttribute()
+    received_at = UTCDateTimeAttribute()
+    # The as-of of the feed's first file (set once).
+    first_as_of = UnicodeAttribute(null=True)
+
+
+class HoldItem(TableItem, discriminator="dunning_hold"):
+    """``FRESHNESS`` / ``HOLD``: the freshness hold in force (absent while the feeds are current)."""
+
+    since = UTCDateTimeAttribute()
+    episode = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    task_ids = UnicodeSetAttribute(null=True)
+    # The company's business day the manager was last alerted (and given that day's task).
+    alerted_on = UnicodeAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[TableItem], ...] = (
     TableItem,
     IngestFileItem,
@@ -365,6 +401,8 @@ ALL_MODELS: tuple[type[TableItem], ...] = (
     CounterItem,
     DigestItem,
     ChangeItem,
+    FeedItem,
+    HoldItem,
 )
 
 

@@ -22,6 +22,7 @@ from arcollect.changes import Change, json_line
 from arcollect.clock import format_instant, parse_instant
 from arcollect.entities import (
     Activity,
+    Allocation,
     Customer,
     DropKind,
     FileStatus,
@@ -38,6 +39,7 @@ from arcollect.store.errors import StoreError, StoreUnavailable
 from arcollect.store.keys import payment_sk, task_sk
 from arcollect.store.models import (
     ActivityItem,
+    AllocationMap,
     ChangeItem,
     ChunkProgressItem,
     CustomerItem,
@@ -553,7 +555,19 @@ def _payment_from_item(item: PaymentItem) -> Payment:
         applied_amount=item.applied_amount,
         unapplied_amount=item.unapplied_amount,
         applied_to=item.applied_to,
+        remittance=_allocations_from(item.remittance),
+        allocations=_allocations_from(item.allocations),
     )
+
+
+def _allocations_from(items: Iterable[AllocationMap] | None) -> tuple[Allocation, ...]:
+    return tuple(Allocation(item.invoice_number, item.amount) for item in items or ())
+
+
+def allocation_maps(allocations: Iterable[Allocation]) -> list[AllocationMap] | None:
+    """Allocations as the item stores them (None, no attribute, for none)."""
+    maps = [AllocationMap(invoice_number=a.invoice_number, amount=a.amount) for a in allocations]
+    return maps or None
 
 
 def _payment_item(payment: Payment) -> PaymentItem:
@@ -570,6 +584,8 @@ def _payment_item(payment: Payment) -> PaymentItem:
         applied_amount=payment.applied_amount,
         unapplied_amount=payment.unapplied_amount,
         applied_to=payment.applied_to,
+        remittance=allocation_maps(payment.remittance),
+        allocations=allocation_maps(payment.allocations),
     )
 
 
@@ -735,30 +751,41 @@ class Accounts:
 
     @_translated
     def record_payment(
-        self, payment: Payment, settles: tuple[Invoice, Invoice] | None = None
+        self,
+        payment: Payment,
+        settles: Sequence[tuple[Invoice, Invoice]] = (),
+        task: Task | None = None,
     ) -> PaymentWrite:
-        """Record ``payment`` once; with ``settles`` (the invoice as read, the invoice after the payment)
-        update the invoice in the same transaction, provided its open amount is still the one read."""
-        if settles is None:
+        """Record ``payment`` once, in one transaction with what it does to its invoices (``settles``:
+        each invoice as read and after the payment) and its apply-cash ``task``.
+        Each invoice is updated provided its open amount and decisions are still the ones read
+        (``CONFLICT``: read them again); ``DUPLICATE`` when the payment id is recorded already (a file
+        sent again), and then nothing is written."""
+        pairs = list(settles)
+        if not pairs and task is None:
             return PaymentWrite.RECORDED if _put_once(_payment_item(payment)) else PaymentWrite.DUPLICATE
-        before, after = settles
-        invoice_item = InvoiceItem(keys.customer_pk(after.customer_id), keys.invoice_sk(after.invoice_number))
         connection = TableItem._get_connection().connection
         try:
             with TransactWrite(connection=connection) as transaction:
                 transaction.save(_payment_item(payment), condition=TableItem.pk.does_not_exist())
-                transaction.update(
-                    invoice_item,
-                    actions=_set_all(InvoiceItem, _invoice_fields(after)),
-                    condition=invoice_as_read(before),
-                )
+                for before, after in pairs:
+                    transaction.update(
+                        InvoiceItem(
+                            keys.customer_pk(after.customer_id), keys.invoice_sk(after.invoice_number)
+                        ),
+                        actions=_set_all(InvoiceItem, _invoice_fields(after)),
+                        condition=invoice_as_read(before),
+                    )
+                if task is not None:
+                    # The task exists only with its payment: a plain put (the same item every time).
+                    transaction.save(_task_item(task))
         except TransactWriteError as error:
             if error.cause_response_code != "TransactionCanceledException":
                 raise
             reasons = [reason.code if reason else "None" for reason in error.cancellation_reasons]
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 return PaymentWrite.DUPLICATE
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            if "ConditionalCheckFailed" in reasons[1 : 1 + len(pairs)]:
                 return PaymentWrite.CONFLICT
             raise
         return PaymentWrite.RECORDED

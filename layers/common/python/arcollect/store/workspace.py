@@ -47,6 +47,7 @@ from arcollect.store.repositories import (
     _timeline_items,
     _translated,
     _update_if,
+    allocation_maps,
     invoice_as_read,
 )
 
@@ -211,6 +212,80 @@ class WorkspaceStore(PortalStore, DunningStore):
     def payments(self, customer_id: str) -> list[Payment]:
         items = PaymentItem.query(keys.customer_pk(customer_id), PaymentItem.sk.startswith("PAY#"))
         return [_payment_from_item(item) for item in items]
+
+    @_translated
+    def payment(self, customer_id: str, payment_id: str) -> Payment | None:
+        return _read(PaymentItem, customer_id, keys.payment_sk(payment_id), _payment_from_item)
+
+    # --- cash application -----------------------------------------------------------------------
+
+    @_translated
+    def apply_cash(
+        self,
+        before: Payment,
+        after: Payment,
+        settles: Sequence[tuple[Invoice, Invoice]],
+        task: tuple[Task, Task] | None,
+        activity: Activity,
+    ) -> bool:
+        """A collector's apply-cash decision, in one transaction: the payment's applied and unapplied
+        amounts and allocations, provided they are as read (a second submission of the same form is
+        refused); each invoice's open amount, status and paid date, provided its open amount and
+        decisions are as read; the apply-cash task (closed when nothing is left), provided it is still
+        open; the timeline entry with its changes for the ERP. False: something changed meanwhile."""
+        pk = keys.customer_pk(before.customer_id)
+        payment_actions: list[Any] = [
+            PaymentItem.applied_amount.set(after.applied_amount),
+            PaymentItem.unapplied_amount.set(after.unapplied_amount),
+            PaymentItem.allocations.set(allocation_maps(after.allocations) or []),
+            PaymentItem.applied_to.set(after.applied_to)
+            if after.applied_to
+            else PaymentItem.applied_to.remove(),
+        ]
+        operations: list[tuple[str, Any, Any]] = [
+            (
+                "update_if",
+                PaymentItem(pk, keys.payment_sk(before.payment_id)),
+                (
+                    payment_actions,
+                    (PaymentItem.unapplied_amount == before.unapplied_amount)
+                    & (PaymentItem.applied_amount == before.applied_amount),
+                ),
+            )
+        ]
+        for invoice, invoice_after in settles:
+            operations.append(
+                (
+                    "update_if",
+                    InvoiceItem(pk, keys.invoice_sk(invoice.invoice_number)),
+                    (_payment_applied(invoice_after), invoice_as_read(invoice)),
+                )
+            )
+        if task is not None:
+            task_before, task_after = task
+            operations.append(
+                (
+                    "update_if",
+                    TaskItem(pk, keys.task_sk(task_before.task_id)),
+                    (
+                        [
+                            TaskItem.status.set(task_after.status),
+                            TaskItem.title.set(task_after.title),
+                            TaskItem.detail.set(dict(task_after.detail)),
+                            TaskItem.outcome.set(task_after.outcome)
+                            if task_after.outcome
+                            else TaskItem.outcome.remove(),
+                            TaskItem.closed_at.set(task_after.closed_at)
+                            if task_after.closed_at
+                            else TaskItem.closed_at.remove(),
+                            *_worklist_actions(task_after),
+                        ],
+                        TaskItem.status == TaskStatus.OPEN,
+                    ),
+                )
+            )
+        operations += [("save", item, None) for item in _timeline_items(pk, activity)]
+        return _commit(operations)
 
     # --- tasks ----------------------------------------------------------------------------------
 
@@ -428,6 +503,20 @@ def _credit_note_matched(note: Invoice) -> list[Any]:
         TableItem.next_action_shard.remove(),
         TableItem.next_action_at.remove(),
     ]
+
+
+def _payment_applied(invoice: Invoice) -> list[Any]:
+    """What applying cash changes of an invoice: its open amount and status, its paid date when it is
+    settled, and its place in the sweep's index (it leaves it when settled, unless a promise is open)."""
+    actions: list[Any] = [
+        InvoiceItem.open_amount.set(invoice.open_amount),
+        InvoiceItem.status.set(invoice.status),
+    ]
+    if invoice.paid_date is not None:
+        actions.append(InvoiceItem.paid_date.set(invoice.paid_date.isoformat()))
+    if invoice.next_action_at is None:
+        actions += [TableItem.next_action_shard.remove(), TableItem.next_action_at.remove()]
+    return actions
 
 
 def _invoice_resolution(invoice: Invoice) -> list[Any]:

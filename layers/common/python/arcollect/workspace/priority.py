@@ -117,6 +117,7 @@ def factors_for(
     broken_promises: int | None = None,
 ) -> Factors:
     """The factors of a task about ``invoices`` of ``customer`` as of ``today``."""
+    invoices = list(invoices)
     late = [
         invoice
         for invoice in invoices
@@ -125,6 +126,16 @@ def factors_for(
     by_currency: dict[str, Decimal] = {}
     for invoice in late:
         by_currency[invoice.currency] = by_currency.get(invoice.currency, Decimal(0)) + invoice.open_amount
+    # Past due is net: the customer's open credit notes among ``invoices`` lower it, in their currency.
+    for invoice in invoices:
+        if (
+            invoice.is_open
+            and invoice.document_type == DocumentType.CREDIT_NOTE
+            and invoice.currency in by_currency
+        ):
+            by_currency[invoice.currency] = max(
+                Decimal(0), by_currency[invoice.currency] - invoice.open_amount
+            )
     currency, amount = max(by_currency.items(), key=lambda item: item[1], default=("", Decimal(0)))
     return Factors(
         kind=kind,

@@ -26,14 +26,17 @@ class Settlement:
 
 
 def paid_towards(promise: Promise, payments: Iterable[Payment], deadline: date) -> Decimal:
-    """What was paid to the promise's invoices between the promise and ``deadline`` (inclusive)."""
+    """What was paid to the promise's invoices between the promise and ``deadline`` (inclusive): of a
+    payment of several invoices, the parts applied to the promise's."""
     numbers = set(promise.invoice_numbers)
     start = promise.created_at.date()
     return sum(
         (
-            payment.applied_amount
+            application.amount
             for payment in payments
-            if payment.applied_to in numbers and start <= payment.payment_date <= deadline
+            if start <= payment.payment_date <= deadline
+            for application in payment.applications
+            if application.invoice_number in numbers
         ),
         Decimal(0),
     )

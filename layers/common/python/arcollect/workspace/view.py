@@ -163,7 +163,7 @@ def _timeline(items: AccountItems) -> list[TimelineEntry]:
                 _at(payment.payment_date),
                 "payment_received",
                 f"Payment {payment.payment_id} received: {payment.amount:,.2f} {payment.currency}"
-                + (f" applied to {payment.applied_to}" if payment.applied_to else " (unapplied)"),
+                + _applied_text(payment),
             )
         )
     for task in items.tasks:
@@ -262,3 +262,13 @@ def build_account(items: AccountItems, *, now: datetime, today: date, policies: 
 
 def _payment_order(payment: Payment) -> tuple[date, str]:
     return payment.payment_date, payment.payment_id
+
+
+def _applied_text(payment: Payment) -> str:
+    """What a payment settled, for the timeline: ``applied to INV-1 (100.00), INV-2 (50.00); 20.00
+    unapplied`` and the like."""
+    applied = ", ".join(f"{a.invoice_number} ({a.amount:,.2f})" for a in payment.applications)
+    text = f" applied to {applied}" if applied else ""
+    if payment.unapplied_amount > 0:
+        text += f"{';' if applied else ''} {payment.unapplied_amount:,.2f} unapplied"
+    return text or " (unapplied)"

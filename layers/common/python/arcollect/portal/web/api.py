@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from arcollect.portal.account import signed_open_amount
 from arcollect.portal.links import LinkExpired, LinkInvalid
 from arcollect.portal.services import (
     AccountView,
@@ -120,6 +121,9 @@ class InvoiceOut(BaseModel):
     currency: str
     amount: Decimal
     open_amount: Decimal
+    # invoice | credit_note | write_off; what the item adds to the balance (a credit note: negative)
+    document_type: str
+    balance: Decimal
     invoice_date: date
     due_date: date
     days_overdue: int
@@ -191,6 +195,8 @@ def invoice_out(view: InvoiceView) -> InvoiceOut:
         currency=invoice.currency,
         amount=invoice.amount,
         open_amount=invoice.open_amount,
+        document_type=invoice.document_type,
+        balance=signed_open_amount(invoice),
         invoice_date=invoice.invoice_date,
         due_date=invoice.due_date,
         days_overdue=view.days_overdue,

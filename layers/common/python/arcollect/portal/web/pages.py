@@ -112,7 +112,8 @@ def register(web: Web) -> None:
 
     def open_invoices(session: Session, *, disputable: bool) -> list[InvoiceView]:
         views = web.portal.account(session.customer_id, today=web.now().date()).invoices
-        return [v for v in views if v.status != "disputed"] if disputable else views
+        # A credit note is owed to the customer: there is nothing to promise or dispute on it.
+        return [v for v in views if v.status not in {"disputed", "credit"}] if disputable else views
 
     # --- signing in ---------------------------------------------------------------------------------
 
@@ -273,13 +274,18 @@ def register(web: Web) -> None:
     def promise_page(
         session: Session, status: int, form: dict[str, Any], errors: dict[str, str]
     ) -> Response[str]:
+        account = web.portal.account(session.customer_id, today=web.now().date())
         return web.html(
             "promise.html",
             status,
             session=session,
             title="Promise a payment",
             nav="promise",
-            invoices=open_invoices(session, disputable=True),
+            invoices=[v for v in account.invoices if v.status not in {"disputed", "credit"}],
+            # The customer's credit notes lower what it owes: the page says so, with the net total, so a
+            # promise is of the same net amount the reminders ask for.
+            credits=[v for v in account.invoices if v.status == "credit"],
+            totals=account.totals,
             form=form,
             errors=errors,
             max_days=MAX_PROMISE_DAYS,

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from arcollect.decisions import decisions_of
+
 if TYPE_CHECKING:
     from jinja2 import Environment
 
@@ -65,6 +67,7 @@ STATUS_LABELS = {
     "due": "Due",
     "disputed": "In dispute",
     "promised": "Payment promised",
+    "credit": "Credit",
 }
 
 
@@ -84,6 +87,8 @@ def environment() -> Environment:
     env.filters["segment"] = path_segment
     env.globals["AGING_LABELS"] = AGING_LABELS
     env.globals["STATUS_LABELS"] = STATUS_LABELS
+    # A sweep's decisions entry lists each decision with its reason (arcollect/decisions.py).
+    env.filters["decisions"] = decisions_of
     return env
 
 

@@ -40,6 +40,8 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from arcollect import cash
+from arcollect.entities import Invoice, Payment
 from arcollect.portal.web import sessions
 from arcollect.portal.web.app import STAFF_PREFIX, Web
 from arcollect.portal.web.pages import REASON_LABELS
@@ -64,6 +66,7 @@ from arcollect.workspace.model import (
     WorkspaceNotFound,
 )
 from arcollect.workspace.services import Workspace
+from arcollect.workspace.status import StatusBoard
 
 PREFIX = STAFF_PREFIX
 COOKIE_NAME = "arc_staff"
@@ -101,6 +104,7 @@ DONE_MESSAGES = {
     "pause": "Dunning is paused.",
     "hold-on": "The customer is on dunning hold.",
     "hold-off": "The dunning hold was released.",
+    "cash": "The cash was applied.",
 }
 SIGN_IN_NOTICES = {
     "signed-out": "You are signed out.",
@@ -125,6 +129,8 @@ FORMS: dict[str, tuple[str, ...]] = {
     "hold": ("hold", "reason"),
 }
 DISPUTE_MOVE_FIELDS = ("status", "note", "credit_amount")
+# The apply-cash form of one payment (``cash-<payment id>``): parallel lists of invoices and amounts.
+APPLY_CASH_FIELDS = ("allocations", "note", "unapplied")
 _NEXT = re.compile(r"^/staff(?:/[A-Za-z0-9._~%/-]*)?(?:\?[A-Za-z0-9._~%=&+-]*)?$")
 _DOM_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -138,6 +144,8 @@ class StaffConsole:
     workspace: Workspace
     directory: StaffDirectory
     sessions: StaffSessions
+    # The managers' status page: the ERP feeds, the freshness hold, dead-letter queues, last report.
+    status: StatusBoard | None = None
 
 
 class StaffSignInNeeded(Exception):
@@ -563,6 +571,28 @@ def _work_routes(staff: StaffWeb) -> None:
             reason_labels={reason.value: label for reason, label in REASON_LABELS.items()},
         )
 
+    @app.get(f"{PREFIX}/status", include_in_schema=False)
+    def status() -> Response[str]:
+        session = staff.require_manager()
+        board = staff.console.status
+        if board is None:
+            return staff.message(
+                503,
+                "Status not available",
+                "This deployment does not configure the status page.",
+                session=session,
+                back=(WORKLIST, "Back to the worklist"),
+            )
+        facts = board.status(session.user, now=staff.web.now())
+        return staff.html(
+            "staff/status.html",
+            session=session,
+            nav="status",
+            title="Status",
+            facts=facts,
+            document=facts.as_dict(),
+        )
+
     @app.get(f"{PREFIX}/reports", include_in_schema=False)
     def reports() -> Response[str]:
         session = staff.require_manager()
@@ -589,6 +619,7 @@ def _account_routes(staff: StaffWeb) -> None:
     ) -> Response[str]:
         account = staff.workspace.account(customer_id, now=staff.web.now())
         open_tasks = [t for t in account.tasks if t.status == "open"]
+        unapplied = [p for p in account.payments if p.unapplied_amount > 0]
         selected = next((t for t in open_tasks if t.task_id == task_id), None)
         done = DONE_MESSAGES.get(staff.web.query("done") or "") if status == 200 else None
         return staff.html(
@@ -614,6 +645,7 @@ def _account_routes(staff: StaffWeb) -> None:
                 status.value: [(s.value, DISPUTE_STATUS_LABELS[s]) for s in nexts]
                 for status, nexts in DISPUTE_TRANSITIONS.items()
             },
+            cash_forms=[_cash_form(payment, account, forms or {}) for payment in unapplied],
         )
 
     def field_errors(form_id: str, fields: Iterable[str], error: WorkspaceInputError) -> dict[str, str]:
@@ -743,6 +775,38 @@ def _account_routes(staff: StaffWeb) -> None:
             )
         return staff.redirect(staff.customer_path(customer_id, "dispute-status"))
 
+    @app.post(f"{PREFIX}/customers/<customer_id>/payments/<payment_id>/apply", include_in_schema=False)
+    def apply_cash(customer_id: str, payment_id: str) -> Response[str]:
+        session = staff.require_session()
+        raw = staff.checked_form(session)
+        form_id = f"cash-{dom_id(payment_id)}"
+        numbers, amounts = raw.get("invoice_numbers", []), raw.get("amounts", [])
+        if len(numbers) != len(amounts):
+            raise WorkspaceInputError("allocations", "each amount needs its invoice: reload the page")
+        try:
+            staff.workspace.apply_cash(
+                customer_id,
+                payment_id,
+                allocations=list(zip(numbers, amounts, strict=True)),
+                note=one(raw, "note"),
+                unapplied=one(raw, "unapplied"),
+                by=session.user,
+                now=staff.web.now(),
+            )
+        except WorkspaceInputError as error:
+            typed = {
+                **_typed(raw, ("note", "unapplied")),
+                "amounts": dict(zip(numbers, amounts, strict=True)),
+            }
+            return account_page(
+                session,
+                customer_id,
+                400,
+                forms={form_id: typed},
+                errors=field_errors(form_id, APPLY_CASH_FIELDS, error),
+            )
+        return staff.redirect(staff.customer_path(customer_id, "cash"))
+
     @app.post(f"{PREFIX}/customers/<customer_id>/pause", include_in_schema=False)
     def pause(customer_id: str) -> Response[str]:
         def call(session: StaffSession, form: Form) -> Mapping[str, Any]:
@@ -773,6 +837,30 @@ def _account_routes(staff: StaffWeb) -> None:
             return {"hold": choice}
 
         return posted(customer_id, "hold", call, lambda values: f"hold-{values['hold']}")
+
+
+@dataclass(frozen=True)
+class CashForm:
+    """The apply-cash form of one payment with unapplied cash: its id, the invoices that can take the
+    money (oldest due first) with the amount to show for each, and the suggestions."""
+
+    form_id: str
+    payment: Payment
+    rows: tuple[tuple[Invoice, str], ...]
+    suggestions: tuple[cash.Suggestion, ...]
+
+
+def _cash_form(payment: Payment, account: Account360, forms: Mapping[str, Mapping[str, Any]]) -> CashForm:
+    """What the collector typed (after an error), else the first suggestion's amounts, filled in."""
+    form_id = f"cash-{dom_id(payment.payment_id)}"
+    pool = cash.candidates(payment.currency, account.open_invoices)
+    suggestions = cash.suggest(payment.unapplied_amount, payment.currency, payment.reference, pool)
+    typed = forms.get(form_id, {}).get("amounts")
+    if typed is None:
+        first = suggestions[0] if suggestions else None
+        typed = dict(zip(first.invoice_numbers, map(str, first.amounts), strict=True)) if first else {}
+    rows = tuple((invoice, str(typed.get(invoice.invoice_number, ""))) for invoice in pool)
+    return CashForm(form_id, payment, rows, suggestions)
 
 
 def _typed(form: Form, fields: Iterable[str]) -> dict[str, Any]:

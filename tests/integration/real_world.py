@@ -16,6 +16,9 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
+import boto3
+
+from arcollect.store.identity import CognitoDirectory
 from tests.integration.conftest import invoke, load_event
 
 PORTAL_HOST = "portal.example.com"
@@ -700,3 +703,30 @@ def hidden(page: str, name: str) -> str:
 
 def utc(year: int, month: int, day: int, hour: int = 0) -> datetime:
     return datetime(year, month, day, hour, tzinfo=UTC)
+
+
+# --- the staff console's user directory -------------------------------------------------------------
+
+STAFF_PASSWORD = "Collect-1234!"  # the moto user pool's staff user
+
+
+def staff_directory(username: str = "cora", email: str = "cora@seller.example") -> CognitoDirectory:
+    """A moto user pool with one collector (``username``, ``STAFF_PASSWORD``), as the staff console's
+    directory: the tests' portal function has none."""
+    cognito = boto3.client("cognito-idp")
+    pool = cognito.create_user_pool(PoolName="arcollect-staff")["UserPool"]["Id"]
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool, ClientName="staff-console", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    cognito.create_group(GroupName="collector", UserPoolId=pool)
+    cognito.admin_create_user(
+        UserPoolId=pool,
+        Username=username,
+        MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "email", "Value": email}],
+    )
+    cognito.admin_set_user_password(
+        UserPoolId=pool, Username=username, Password=STAFF_PASSWORD, Permanent=True
+    )
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName="collector")
+    return CognitoDirectory(pool, client, client=cognito)

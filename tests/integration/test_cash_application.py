@@ -24,7 +24,6 @@ from arcollect.entities import Invoice, Payment, Task, TaskKind
 from arcollect.portal.web import build_app
 from arcollect.portal.web.staff import StaffConsole
 from arcollect.store.changes import ChangeLog, ChangeObjects
-from arcollect.store.identity import CognitoDirectory
 from arcollect.store.portal import PortalObjects
 from arcollect.store.repositories import Invoices, Payments, Tasks
 from arcollect.store.staff import StaffSessionStore
@@ -33,7 +32,7 @@ from arcollect_cli.lambda_runtime import LambdaContext, load_handler
 from tests.integration.conftest import invoke, load_event
 from tests.integration.dunning_world import World, sent_emails, utc
 from tests.integration.ingest_flow import ingest, rejected_rows
-from tests.integration.real_world import Browser, Reply, hidden
+from tests.integration.real_world import STAFF_PASSWORD, Browser, Reply, hidden, staff_directory
 
 DROP = os.environ["DROP_BUCKET"]
 # A customer id as NetSuite or Xero export it (a name): spaces, an ampersand, a comma, accents.
@@ -41,7 +40,6 @@ CUSTOMER = "Müller & Söhne, GmbH"
 PAID = ("RE/2026/0101", "RE/2026/0102", "RE/2026/0103")
 CONTROL = "RE/2026/0104"  # not paid: the tick still reminds it
 TICK = "2026-11-23T09:00:00Z"  # Monday, 10:00 in Berlin: inside the send window
-STAFF_PASSWORD = "Collect-1234!"
 
 # A German ERP's export: ';' between fields, decimal commas, day-first dates.
 INVOICES = (
@@ -263,20 +261,6 @@ class Console:
 def console(world: World) -> Iterator[Console]:
     """Cora signs in to the staff console (the portal function's pages with a console on a moto user
     pool, its workspace writing the change feed as the deployed function's does)."""
-    cognito = boto3.client("cognito-idp")
-    pool = cognito.create_user_pool(PoolName="arcollect-staff")["UserPool"]["Id"]
-    client = cognito.create_user_pool_client(
-        UserPoolId=pool, ClientName="staff-console", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
-    )["UserPoolClient"]["ClientId"]
-    cognito.create_group(GroupName="collector", UserPoolId=pool)
-    cognito.admin_create_user(
-        UserPoolId=pool,
-        Username="cora",
-        MessageAction="SUPPRESS",
-        UserAttributes=[{"Name": "email", "Value": "cora@seller.example"}],
-    )
-    cognito.admin_set_user_password(UserPoolId=pool, Username="cora", Password=STAFF_PASSWORD, Permanent=True)
-    cognito.admin_add_user_to_group(UserPoolId=pool, Username="cora", GroupName="collector")
     handler = load_handler("portal")
     staff = StaffConsole(
         workspace=Workspace(
@@ -286,7 +270,7 @@ def console(world: World) -> Iterator[Console]:
             reports=PortalObjects(),
             change_feed=ChangeObjects(DROP),
         ),
-        directory=CognitoDirectory(pool, client, client=cognito),
+        directory=staff_directory(),
         sessions=StaffSessionStore(),
     )
     app = build_app(handler.portal_at, environment_name="test", staff=staff)

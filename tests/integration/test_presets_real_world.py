@@ -29,7 +29,6 @@ from markupsafe import escape
 from arcollect.dunning.emails import format_money, language_for
 from arcollect.portal.web import build_app
 from arcollect.portal.web.staff import StaffConsole
-from arcollect.store.identity import CognitoDirectory
 from arcollect.store.portal import PortalObjects
 from arcollect.store.repositories import Activities, Customers, Invoices
 from arcollect.store.staff import StaffSessionStore
@@ -43,6 +42,7 @@ from tests.integration.real_world import (
     EXPORTS,
     PAY_BASE,
     PORTAL_HOST,
+    STAFF_PASSWORD,
     Browser,
     Document,
     Export,
@@ -50,6 +50,7 @@ from tests.integration.real_world import (
     hidden,
     hrefs,
     pay_url,
+    staff_directory,
     utc,
 )
 
@@ -69,7 +70,6 @@ SUBJECTS = {
 }
 GREETINGS = {"en": "Dear {name},", "de": "Guten Tag {name},", "fr": "Bonjour {name},"}
 LABELS = {"en": "Invoice", "de": "Rechnung", "fr": "Facture"}
-STAFF_PASSWORD = "Collect-1234!"  # the moto user pool's staff user
 
 
 def neutralise(text: str) -> str:
@@ -382,20 +382,6 @@ def timeline_shows(document: Document, message_id: str) -> None:
 def staff_360(documents: tuple[Document, ...]) -> None:
     """A collector signs in to the staff console (the portal function's pages and Portal, with a console
     on a moto user pool: the tests' function has none) and goes to each customer by its id as typed."""
-    cognito = boto3.client("cognito-idp")
-    pool = cognito.create_user_pool(PoolName="arcollect-staff")["UserPool"]["Id"]
-    client = cognito.create_user_pool_client(
-        UserPoolId=pool, ClientName="staff-console", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
-    )["UserPoolClient"]["ClientId"]
-    cognito.create_group(GroupName="collector", UserPoolId=pool)
-    cognito.admin_create_user(
-        UserPoolId=pool,
-        Username="cora",
-        MessageAction="SUPPRESS",
-        UserAttributes=[{"Name": "email", "Value": "cora@seller.example"}],
-    )
-    cognito.admin_set_user_password(UserPoolId=pool, Username="cora", Password=STAFF_PASSWORD, Permanent=True)
-    cognito.admin_add_user_to_group(UserPoolId=pool, Username="cora", GroupName="collector")
     handler = load_handler("portal")
     console = StaffConsole(
         workspace=Workspace(
@@ -405,7 +391,7 @@ def staff_360(documents: tuple[Document, ...]) -> None:
             reports=PortalObjects(),
             reports_bucket=REPORTS,
         ),
-        directory=CognitoDirectory(pool, client, client=cognito),
+        directory=staff_directory(),
         sessions=StaffSessionStore(),
     )
     app = build_app(handler.portal_at, environment_name="test", staff=console)

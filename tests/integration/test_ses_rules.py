@@ -20,15 +20,13 @@ from moto import mock_aws
 
 from arcollect.dunning.delivery import refused_task_id
 from arcollect.store.mail import MessageRefused, SesMailer, customer_from_tags, customer_tags
-from arcollect.store.portal import PortalObjects
 from arcollect.store.repositories import Tasks
-from arcollect.workspace.model import StaffUser
-from arcollect.workspace.services import Workspace
 from arcollect_cli.lambda_runtime import load_handler
 from arcollect_cli.local.emulator import enforce_ses_rules
 from arcollect_cli.local.ses import MESSAGE_MAX_BYTES, send_email_refusal
 from tests.integration.dunning_world import World, utc
 from tests.integration.real_world import ACCOUNTS
+from tests.integration.test_workspace import MANAGER, workspace
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "erp"
 SENDER = "collections@seller.example"
@@ -198,7 +196,6 @@ def test_the_mailer_tells_a_refusal_for_good_from_other_failures(aws: None) -> N
 # --- a reminder SES refuses, through the dunning function -----------------------------------------
 
 MULLER = "Müller/Søn GmbH"
-MANAGER = StaffUser("collections-manager", "boss@seller.example", "Morgan", frozenset({"manager"}))
 
 
 @pytest.fixture
@@ -276,14 +273,9 @@ def test_closing_the_fix_and_resend_task_sends_the_reminder_again(attempts: list
     [task] = [t for t in world.tasks(MULLER) if t.kind == "fix_and_resend"]
     assert len(attempts) == 1
     # When a collector closes the task (the address looked right to them: SES is asked again)
-    Workspace(
-        policies=lambda: world.policies,
-        mailer=SesMailer(configuration_set=os.environ["SES_CONFIGURATION_SET"]),
-        sender=os.environ["SENDER_EMAIL"],
-        reports=PortalObjects(),
-        reports_bucket=os.environ["REPORTS_BUCKET"],
-        store=world.store,
-    ).record_outcome(MULLER, task.task_id, outcome="reached", note="", by=MANAGER, now=utc(2026, 11, 2, 12))
+    workspace(world).record_outcome(
+        MULLER, task.task_id, outcome="reached", note="", by=MANAGER, now=utc(2026, 11, 2, 12)
+    )
     world.run_every_hour(utc(2026, 11, 2, 12), utc(2026, 11, 3, 12))
     # Then SES is asked once more, refuses again, and the same task is open again with its reason
     assert len(attempts) == 2

@@ -321,6 +321,16 @@ def cmd_show_customer(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reindex_credits(args: argparse.Namespace) -> int:
+    from arcollect.store.repositories import index_credits
+
+    target = Target.resolve(args.stack, ROOT)
+    target.bind_table()
+    indexed = index_credits()
+    emit({"indexed": indexed}, args.json, f"{indexed} credit note(s) and payment(s) put in by_credit")
+    return 0
+
+
 def cmd_outbox(args: argparse.Namespace) -> int:
     from arcollect_cli.outbox import read_outbox
 
@@ -448,6 +458,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     revoke.add_argument("customer_id")
     revoke.set_defaults(func=cmd_portal_revoke)
+
+    reindex = with_stack(
+        commands.add_parser(
+            "reindex-credits",
+            help="once, after upgrading a stack: index the credit notes and unapplied payments written "
+            "before the by_credit index existed",
+        )
+    )
+    reindex.set_defaults(func=cmd_reindex_credits)
 
     show = commands.add_parser("show", help="look at data").add_subparsers(dest="show", required=True)
     customer = with_stack(show.add_parser("customer", help="a customer's profile, invoices and timeline"))

@@ -63,7 +63,8 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
         _ack(
             policy,
             f"IAM5[{table_indexes}]",
-            "The grant covers the table's own GSIs (by_next_action, worklist), which the function queries",
+            "The grant covers the table's own GSIs (by_next_action, worklist, by_credit), which the "
+            "function queries",
         )
 
     # S3 grants from Bucket.grant_read/grant_put: CDK's action groups, scoped to our buckets.

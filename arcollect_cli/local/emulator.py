@@ -8,6 +8,7 @@
   response serializer walks botocore's shape of every attribute value: ten members tried through
   several name aliases each, about 0.2 ms per attribute, so reading ten invoices cost 20 ms.
 - The list of moto's service modules is read from disk once, not on every request (speed).
+- A query of the table itself reads its partition only: moto compares every item's hash key (speed).
 - SES v2 ``SendEmail`` refuses what real SES refuses (``enforce_ses_rules``, rules in ``ses.py``):
   message tags, addresses, recipients, size and the configuration set (fidelity: moto takes them).
 
@@ -126,10 +127,15 @@ def _add_version_to_s3_events() -> None:
     notifications._get_s3_event = with_version
 
 
+def _sortable(table: Any) -> bool:
+    """String keys, which the emulator keeps sorted (other key types take moto's own walk)."""
+    return bool(table.hash_key_type == "S" and table.range_key_type in (None, "S"))
+
+
 def _sort_string_keys_natively() -> None:
     """DynamoDB orders string keys by code point; Python's str order is the same, at C speed. The sorted
-    list is kept until an item is added or removed (``put_item``/``delete_item`` are the only places moto
-    changes a table's key set; an update changes attributes of the same item object)."""
+    list is sorted once and then follows each item added or removed (``put_item``/``delete_item`` are the
+    only places moto changes a table's key set; an update changes attributes of the same item object)."""
     from moto.dynamodb.models.table import Table
 
     if not _once(Table, "_arcollect_sorted"):
@@ -152,10 +158,14 @@ def _sort_string_keys_natively() -> None:
         return list(cached)
 
     def all_items(self: Any) -> Any:
-        if self.hash_key_type != "S" or self.range_key_type not in (None, "S"):
+        if not _sortable(self):
             return original_all_items(self)
-        items = sorted_items(self)
         only = getattr(_query, "only", None)
+        if isinstance(only, _TablePartition):
+            # A table query reads one partition: moto compares the hash key of every item of the table.
+            partition = self.items.get(only.hash_key)
+            return list(partition.values()) if isinstance(partition, dict) else []
+        items = sorted_items(self)
         if only is None:
             return items
         # Groups depend on attribute values, which any write may change in place: rebuilt after writes.
@@ -171,19 +181,45 @@ def _sort_string_keys_natively() -> None:
 
     def query(self: Any, *args: Any, **kwargs: Any) -> Any:
         arguments = query_signature.bind(self, *args, **kwargs).arguments
-        _query.only = _index_hash_condition(self, arguments)
+        _query.only = _index_hash_condition(self, arguments) or _table_partition(self, arguments)
         try:
             return original_query(self, *args, **kwargs)
         finally:
             _query.only = None
 
+    def table_key(item: Any) -> tuple[Any, ...]:
+        return (item.hash_key.value, item.range_key.value if item.range_key is not None else "")
+
     def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
-        self._arcollect_sorted_items = None
-        return original_put(self, *args, **kwargs)
+        item = original_put(self, *args, **kwargs)
+        cached = getattr(self, "_arcollect_sorted_items", None)
+        if cached is None or not _sortable(self) or not hasattr(item, "hash_key"):
+            self._arcollect_sorted_items = None
+            return item
+        # The sorted list follows the write (an insertion, or the same key's item replaced) instead
+        # of the whole table being sorted again at the next query.
+        key = table_key(item)
+        at = bisect_left(cached, key, key=table_key)
+        if at < len(cached) and table_key(cached[at]) == key:
+            cached[at] = item
+        else:
+            cached.insert(at, item)
+        return item
 
     def delete_item(self: Any, *args: Any, **kwargs: Any) -> Any:
-        self._arcollect_sorted_items = None
-        return original_delete(self, *args, **kwargs)
+        item = original_delete(self, *args, **kwargs)
+        cached = getattr(self, "_arcollect_sorted_items", None)
+        if item is None or cached is None or not _sortable(self):
+            if item is not None:
+                self._arcollect_sorted_items = None
+            return item
+        key = table_key(item)
+        at = bisect_left(cached, key, key=table_key)
+        if at < len(cached) and cached[at] is item:
+            del cached[at]
+        else:
+            self._arcollect_sorted_items = None
+        return item
 
     Table.all_items = all_items
     Table.query = query
@@ -304,6 +340,21 @@ _NARROWED = {
     "BETWEEN": "BETWEEN",
     "BEGINS_WITH": "BEGINS_WITH",
 }
+
+
+@dataclass(frozen=True)
+class _TablePartition:
+    """A query of the table itself (no index): the items of one hash key, moto's own ``DynamoType``."""
+
+    hash_key: Any
+
+
+def _table_partition(table: Any, arguments: dict[str, Any]) -> _TablePartition | None:
+    """The partition a table query reads (None: an index query, or a table without a range key, whose
+    items moto keeps by hash key alone)."""
+    if arguments.get("index_name") or not table.range_key_attr or arguments.get("hash_key") is None:
+        return None
+    return _TablePartition(arguments["hash_key"])
 
 
 def _index_hash_condition(table: Any, arguments: dict[str, Any]) -> _IndexCondition | None:

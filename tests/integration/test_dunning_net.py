@@ -12,8 +12,11 @@ from decimal import Decimal
 
 from arcollect.decisions import decisions_of
 from arcollect.dunning.engine import Outcome
-from arcollect.entities import DocumentType, Invoice, Payment
-from arcollect.store.repositories import Accounts, Invoices
+from arcollect.entities import Activity, DocumentType, Invoice, Payment
+from arcollect.store import keys
+from arcollect.store.models import TableItem
+from arcollect.store.repositories import Accounts, Invoices, Payments, index_credits
+from arcollect.store.workspace import WorkspaceStore
 from tests.integration.dunning_world import World, utc
 from tests.integration.real_world import Browser
 from tests.integration.test_dunning_scenarios import notes
@@ -84,6 +87,23 @@ def test_a_reminder_lists_credits_and_asks_for_the_net_amount(aws: None) -> None
     assert "550.00 EUR" in email.subject
 
 
+def test_the_credits_index_holds_a_customers_credits_and_nothing_else(aws: None) -> None:
+    world_with_invoice()
+    credit_note("CN/2026/0042", "300.00")
+    unapplied("PAY-77", "150.00")
+    unapplied("PAY-78", "0.01")
+    # A reminder about to ask for money reads the credits index: the credits, not the invoice
+    indexed = {item.sk for item in TableItem.by_credit.query(keys.customer_pk(CUSTOMER))}
+    assert indexed == {keys.invoice_sk("CN/2026/0042"), keys.payment_sk("PAY-77"), keys.payment_sk("PAY-78")}
+    # When a collector's decision applies all of a payment's cash, it leaves the index
+    payment = next(p for p in Payments().for_customer(CUSTOMER) if p.payment_id == "PAY-78")
+    applied = replace(payment, applied_amount=payment.amount, unapplied_amount=Decimal(0))
+    activity = Activity(customer_id=CUSTOMER, at=AT, activity_id="apply-1", kind="cash_applied", summary="x")
+    assert WorkspaceStore().apply_cash(payment, applied, [], None, activity)
+    indexed = {item.sk for item in TableItem.by_credit.query(keys.customer_pk(CUSTOMER))}
+    assert keys.payment_sk("PAY-78") not in indexed and keys.payment_sk("PAY-77") in indexed
+
+
 def test_credits_that_cover_everything_due_send_no_reminder_but_make_one_task(aws: None) -> None:
     world = world_with_invoice()
     credit_note("CN/2026/0042", "800.00")
@@ -136,3 +156,20 @@ def test_the_portal_and_its_promise_form_show_a_credit_note_as_a_credit(aws: Non
     hint = promise[promise.index('id="amount-hint"') :]
     hint = hint[: hint.index("</p>")]
     assert "CN/2026/0042: -300.00" in hint and "700.00" in hint
+
+
+def test_credits_written_before_the_index_existed_are_indexed_once(aws: None) -> None:
+    # Given a credit note, an unapplied payment and an invoice as an earlier version wrote them
+    world_with_invoice()
+    credit_note("CN/2026/0042", "300.00")
+    unapplied("PAY-77", "150.00")
+    pk = keys.customer_pk(CUSTOMER)
+    for item in TableItem.by_credit.query(pk):
+        item.update(actions=[TableItem.credit_owner.remove()])
+    assert list(TableItem.by_credit.query(pk)) == []
+    # When `arcollect reindex-credits` runs (twice: the second finds nothing to do)
+    assert index_credits() == 2
+    assert index_credits() == 0
+    # Then the credits are in the index, the invoice is not, and the reminder deducts them again
+    indexed = {item.sk for item in TableItem.by_credit.query(pk)}
+    assert indexed == {keys.invoice_sk("CN/2026/0042"), keys.payment_sk("PAY-77")}

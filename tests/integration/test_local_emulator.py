@@ -536,3 +536,30 @@ def test_attribute_values_are_written_exactly_as_motos_shape_walk_writes_them(
         assert _serialized(operation, result, shape_walk=False) == _serialized(
             operation, result, shape_walk=True
         )
+
+
+def test_a_table_query_reads_its_partition_only_and_keeps_dynamodbs_answer(dynamodb: Any) -> None:
+    # Given items of several partitions, written out of order, some deleted or changed since
+    for number in (7, 3, 9, 1, 5):
+        for pk in ("P1", "P2", "P10"):
+            put(dynamodb, pk, f"INV#{number}", kind="credit" if number % 3 == 0 else "invoice")
+    put(dynamodb, "P1", "PAY#1")
+    dynamodb.delete_item(TableName=TABLE, Key={"pk": {"S": "P1"}, "sk": {"S": "INV#5"}})
+    put(dynamodb, "P1", "INV#7", kind="credit")
+
+    def query(pk: str, **extra: Any) -> list[str]:
+        response = dynamodb.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": pk}, ":prefix": {"S": "INV#"}, **extra.pop("values", {})},
+            **extra,
+        )
+        return [i["sk"]["S"] for i in response["Items"]]
+
+    # Then each query returns exactly its partition's items, in range-key order, filtered as asked
+    assert query("P1") == ["INV#1", "INV#3", "INV#7", "INV#9"]
+    assert query("P1", ScanIndexForward=False) == ["INV#9", "INV#7", "INV#3", "INV#1"]
+    assert query("P10") == ["INV#1", "INV#3", "INV#5", "INV#7", "INV#9"]
+    assert query("P3") == []
+    credits = query("P1", FilterExpression="kind = :k", values={":k": {"S": "credit"}})
+    assert credits == ["INV#3", "INV#7", "INV#9"]

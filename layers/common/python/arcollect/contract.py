@@ -137,7 +137,7 @@ class IndexSpec:
 
 
 class TableSchema:
-    """The single table: generic keys, a TTL attribute and two sparse global secondary indexes."""
+    """The single table: generic keys, a TTL attribute and three sparse global secondary indexes."""
 
     PARTITION_KEY: Final = "pk"
     SORT_KEY: Final = "sk"
@@ -148,7 +148,11 @@ class TableSchema:
     BY_NEXT_ACTION: Final = IndexSpec("by_next_action", "next_action_shard", "next_action_at")
     # Collector tasks: worklist per owner, highest priority first.
     WORKLIST: Final = IndexSpec("worklist", "worklist_owner", "worklist_rank")
-    INDEXES: Final = (BY_NEXT_ACTION, WORKLIST)
+    # A customer's credits: its credit notes and its payments with cash no invoice took carry the
+    # customer's partition key here, so a reminder about to ask for money reads them and nothing else
+    # (not the years of invoices and payments beside them).
+    BY_CREDIT: Final = IndexSpec("by_credit", "credit_owner", "sk")
+    INDEXES: Final = (BY_NEXT_ACTION, WORKLIST, BY_CREDIT)
     NEXT_ACTION_SHARDS: Final = 8
 
 

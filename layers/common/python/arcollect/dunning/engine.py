@@ -588,7 +588,7 @@ def _severity(policy: Policy, occurrence: Occurrence) -> tuple[int, int]:
     if occurrence.step.id == MISSED_PROMISE:
         return (len(policy.steps) - 1, 0) if policy.steps else (0, 0)
     base, _, repeat = occurrence.step_id.partition("#")
-    index = next((i for i, s in enumerate(policy.steps) if s.id == base), 0)
+    index = policy.step_index.get(base, 0)
     return (index, int(repeat) if repeat.isdigit() else 1)
 
 

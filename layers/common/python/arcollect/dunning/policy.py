@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -162,6 +162,19 @@ class Policy:
     def occurrences(self, invoice: Invoice) -> tuple[Occurrence, ...]:
         """Every step occurrence for ``invoice`` in the order they fall due (list order breaks ties)."""
         return _occurrences(self, invoice.invoice_date, invoice.due_date)
+
+    @cached_property
+    def step_index(self) -> dict[str, int]:
+        """Each step's place in the policy (its first, for an id listed twice): a step's severity."""
+        return {step.id: index for index, step in reversed(list(enumerate(self.steps)))}
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash((self.name, self.steps, self.repeat, self.description))
+
+    def __hash__(self) -> int:
+        # Hashed once per invoice (the occurrences' cache key): the fields' hash is computed once.
+        return self._hash
 
 
 @lru_cache(maxsize=8192)

@@ -37,7 +37,7 @@ from pynamodb.transactions import TransactWrite
 
 from arcollect.clock import format_instant, parse_instant
 from arcollect.credits import CreditLine, credit_lines
-from arcollect.entities import Activity, Customer, Invoice, Promise, Task, TaskStatus
+from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task, TaskStatus
 from arcollect.store import keys
 from arcollect.store.errors import StoreError
 from arcollect.store.keys import email_sk, ledger_sk, promise_sk
@@ -311,21 +311,17 @@ class DunningStore:
 
     @_translated
     def open_credits(self, customer_id: str) -> tuple[CreditLine, ...]:
-        """The customer's open credit notes and unapplied cash (two queries of its partition, filtered:
-        only what is to its credit comes back). Read when a reminder or a call is about to ask for
-        money, so that it asks for the net amount."""
-        pk = keys.customer_pk(customer_id)
-        notes = InvoiceItem.query(
-            pk,
-            InvoiceItem.sk.startswith("INV#"),
-            filter_condition=(InvoiceItem.document_type == "credit_note") & (InvoiceItem.status == "open"),
-        )
-        payments = PaymentItem.query(
-            pk, PaymentItem.sk.startswith("PAY#"), filter_condition=PaymentItem.unapplied_amount > 0
-        )
-        return credit_lines(
-            (_invoice_from_item(item) for item in notes), (_payment_from_item(item) for item in payments)
-        )
+        """The customer's open credit notes and unapplied cash, from the credits index (its credit
+        notes and its payments with unapplied cash: none of its other items). Read when a reminder or
+        a call is about to ask for money, so that it asks for the net amount."""
+        notes: list[Invoice] = []
+        payments: list[Payment] = []
+        for item in TableItem.by_credit.query(keys.customer_pk(customer_id)):
+            if isinstance(item, InvoiceItem):
+                notes.append(_invoice_from_item(item))
+            elif isinstance(item, PaymentItem):
+                payments.append(_payment_from_item(item))
+        return credit_lines(notes, payments)
 
     @_translated
     def record_decisions(self, activity: Activity) -> bool:

@@ -61,6 +61,17 @@ class WorklistIndex(GlobalSecondaryIndex["TableItem"]):
     worklist_rank = UnicodeAttribute(range_key=True, attr_name=TableSchema.WORKLIST.range_key)
 
 
+class ByCreditIndex(GlobalSecondaryIndex["TableItem"]):
+    """A customer's credit notes and its payments with unapplied cash (what lowers what it owes)."""
+
+    class Meta:
+        index_name = TableSchema.BY_CREDIT.name
+        projection = AllProjection()
+
+    credit_owner = UnicodeAttribute(hash_key=True, attr_name=TableSchema.BY_CREDIT.hash_key)
+    sk = UnicodeAttribute(range_key=True, attr_name=TableSchema.BY_CREDIT.range_key)
+
+
 class TableItem(Model):
     """Base of every item type; ``bind_table`` points all of them at the deployed table."""
 
@@ -78,9 +89,11 @@ class TableItem(Model):
     worklist_owner = UnicodeAttribute(null=True, attr_name=TableSchema.WORKLIST.hash_key)
     worklist_rank = UnicodeAttribute(null=True, attr_name=TableSchema.WORKLIST.range_key)
     expires_at = NumberAttribute(null=True, attr_name=TableSchema.TTL_ATTRIBUTE)
+    credit_owner = UnicodeAttribute(null=True, attr_name=TableSchema.BY_CREDIT.hash_key)
 
     by_next_action = ByNextActionIndex()
     worklist = WorklistIndex()
+    by_credit = ByCreditIndex()
 
 
 class IngestFileItem(TableItem, discriminator="ingest_file"):

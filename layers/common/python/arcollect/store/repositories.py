@@ -24,6 +24,7 @@ from arcollect.entities import (
     Activity,
     Allocation,
     Customer,
+    DocumentType,
     DropKind,
     FileStatus,
     IngestFile,
@@ -386,6 +387,9 @@ def _invoice_fields(invoice: Invoice) -> dict[str, Any]:
     """The attributes an invoice item holds, the sparse index pair included (None = absent)."""
     pk = keys.customer_pk(invoice.customer_id)
     return {
+        # A credit note is in the customer's credits index for good (few documents are; its status
+        # and open amount say whether it is still open).
+        "credit_owner": pk if invoice.document_type == DocumentType.CREDIT_NOTE else None,
         "customer_id": invoice.customer_id,
         "invoice_number": invoice.invoice_number,
         "currency": invoice.currency,
@@ -586,7 +590,13 @@ def _payment_item(payment: Payment) -> PaymentItem:
         applied_to=payment.applied_to,
         remittance=allocation_maps(payment.remittance),
         allocations=allocation_maps(payment.allocations),
+        credit_owner=payment_credit_owner(payment),
     )
+
+
+def payment_credit_owner(payment: Payment) -> str | None:
+    """A payment is in its customer's credits index while some of its cash is unapplied."""
+    return keys.customer_pk(payment.customer_id) if payment.unapplied_amount > 0 else None
 
 
 def _set_all(model: type[TableItem], fields: dict[str, Any]) -> list[Action]:
@@ -649,6 +659,25 @@ class Payments:
         """Every payment received from one customer, by payment id."""
         items = PaymentItem.query(keys.customer_pk(customer_id), PaymentItem.sk.startswith("PAY#"))
         return [_payment_from_item(item) for item in items]
+
+
+def index_credits() -> int:
+    """Put the credit notes and the payments with unapplied cash that lack their ``by_credit`` entry
+    (written before the index existed) into it; how many were. One scan of the table: a one-off for a
+    stack upgraded from an earlier version (`arcollect reindex-credits`), never on a request's path."""
+    indexed = 0
+    for item in TableItem.scan(TableItem.credit_owner.does_not_exist()):
+        if isinstance(item, InvoiceItem) and item.document_type == DocumentType.CREDIT_NOTE:
+            owner: str | None = item.pk
+        elif isinstance(item, PaymentItem):
+            owner = payment_credit_owner(_payment_from_item(item))
+        else:
+            continue
+        # Only if nobody indexed or rewrote it meanwhile (the condition keeps the newer write).
+        unindexed = TableItem.credit_owner.does_not_exist()
+        if owner is not None and _update_if(item, [TableItem.credit_owner.set(owner)], unindexed):
+            indexed += 1
+    return indexed
 
 
 class Accounts:

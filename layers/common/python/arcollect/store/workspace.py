@@ -49,6 +49,7 @@ from arcollect.store.repositories import (
     _update_if,
     allocation_maps,
     invoice_as_read,
+    payment_credit_owner,
 )
 
 M = TypeVar("M", bound=TableItem)
@@ -237,6 +238,9 @@ class WorkspaceStore(PortalStore, DunningStore):
         payment_actions: list[Any] = [
             PaymentItem.applied_amount.set(after.applied_amount),
             PaymentItem.unapplied_amount.set(after.unapplied_amount),
+            PaymentItem.credit_owner.set(pk)
+            if payment_credit_owner(after)
+            else PaymentItem.credit_owner.remove(),
             PaymentItem.allocations.set(allocation_maps(after.allocations) or []),
             PaymentItem.applied_to.set(after.applied_to)
             if after.applied_to

@@ -518,13 +518,19 @@ def test_the_portal_api_is_logged_throttled_traced_and_behind_a_waf(synthesized:
     template.has_resource("AWS::SecretsManager::Secret", {"DeletionPolicy": "Retain"})
 
 
-def test_monitoring_alarms_cover_errors_dead_letters_and_ses_reputation(synthesized: Synthesized) -> None:
+def test_monitoring_alarms_cover_errors_dead_letters_ses_reputation_and_refused_reminders(
+    synthesized: Synthesized,
+) -> None:
     alarms = resources(synthesized, "AWS::CloudWatch::Alarm").values()
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms)
     assert metrics.count("Errors") == 4
     # The ingest queue's DLQ, the dunning work queue's DLQ, and the dunning and reports async DLQs.
     assert metrics.count("ApproximateNumberOfMessagesVisible") == 4
     assert "Reputation.BounceRate" in metrics and "Reputation.ComplaintRate" in metrics
+    # A reminder SES refused for good pages ops: the dunning function's own metric, one is enough
+    [refused] = [a["Properties"] for a in alarms if a["Properties"]["MetricName"] == "RemindersRefused"]
+    assert refused["Namespace"] == "arcollect" and refused["Threshold"] == 1
+    assert refused["Dimensions"] == [{"Name": "service", "Value": "arcollect-dunning"}]
     for alarm in alarms:
         assert alarm["Properties"]["AlarmActions"], "every alarm notifies the alarm topic"
     synthesized.template.resource_count_is("AWS::CloudWatch::Dashboard", 1)

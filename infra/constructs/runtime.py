@@ -109,6 +109,10 @@ class FunctionRuntime(Construct):
                 "POWERTOOLS_SERVICE_NAME": service_name(name),
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                # Traces never hold a response (Set-Cookie, CSRF tokens, account data) or an error's
+                # text: X-Ray readers are not the customers' data's readers.
+                "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+                "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
             },
             **options,  # type: ignore[arg-type]
         )

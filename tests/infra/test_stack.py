@@ -298,6 +298,9 @@ def test_function_environments_follow_the_contract(synthesized: Synthesized) -> 
         contract = set(FUNCTION_ENVIRONMENT[name])
         powertools = {v for v in variables if v.startswith("POWERTOOLS_")}
         assert set(variables) - powertools == contract, name
+        # Traces never hold a response (the portal's Set-Cookie, CSRF tokens) or an error's text
+        assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false", name
+        assert variables["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false", name
 
 
 def test_schedules_send_a_scheduled_event_with_retries_and_a_dlq(synthesized: Synthesized) -> None:

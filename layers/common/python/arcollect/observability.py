@@ -25,6 +25,9 @@ Function = TypeVar("Function", bound=Callable[..., Any])
 # becomes a subsegment. Patching everything X-Ray knows imports requests, sqlite3 and the rest at every
 # cold start, for libraries the functions never call.
 PATCHED_MODULES = ("botocore",)
+# The traced calls' results and exceptions stay out of the traces (``FirstUseTracer``); the functions'
+# environment says the same to Powertools (POWERTOOLS_TRACER_CAPTURE_*, infra/constructs/runtime.py).
+NOTHING_CAPTURED: dict[str, bool] = {"capture_response": False, "capture_error": False}
 
 
 class FirstUseTracer:
@@ -58,6 +61,10 @@ class FirstUseTracer:
     def _on_first_call(self, function: Function, decorator: str, options: dict[str, Any]) -> Function:
         if tracing_disabled():
             return function
+        # Never what a function returns or raises: a portal response carries Set-Cookie (the session),
+        # CSRF tokens and account data, and X-Ray keeps metadata for anyone who may read traces. A
+        # caller may still ask for either, explicitly.
+        options = {**NOTHING_CAPTURED, **options}
         traced: Callable[..., Any] | None = None
 
         @functools.wraps(function)

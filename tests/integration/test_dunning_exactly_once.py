@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from arcollect.dunning.email_events import TOUCH_TAG, handle_email_event
 from arcollect.store import keys
 from arcollect.store.dunning import DunningStore, EmailTouchItem
 from arcollect.store.keys import email_sk
-from arcollect.store.mail import MailRejected
+from arcollect.store.mail import MailRejected, SendNotAccepted, SendOutcomeUnknown, SesMailer
 from arcollect.store.repositories import Activities
 from tests.integration.dunning_world import Faults, World, utc
 
@@ -160,3 +161,65 @@ def test_ses_refusing_releases_the_reservation(aws: None, error: Exception) -> N
     # The failing tick released the touches; the next tick sends once
     emails = [line for line in world.log() if " email " in line]
     assert emails == ["2026-10-06 08:00 email due INV-1"]
+
+
+def test_a_timeout_after_ses_accepted_sends_no_second_email_and_is_reported(aws: None) -> None:
+    # Given SES takes the message but its answer is lost (a read timeout): the outcome is unknown
+    world = _world()
+    original = world.mailer.send
+    calls: list[int] = []
+
+    def send(**kwargs: Any) -> str:
+        calls.append(1)
+        message_id = original(**kwargs)
+        if len(calls) == 1:
+            raise SendOutcomeUnknown("SES SendEmail failed, the message may have gone: Read timeout")
+        return message_id
+
+    world.mailer.send = send  # type: ignore[method-assign]
+    # When the sweep goes on ticking every hour, then daily
+    first = world.tick(utc(2026, 10, 6, 7))
+    _go_on(world, hour=8)
+    # Then the tick reported it, SES was asked once for the "due" email, and the customer got one
+    assert first.report.outcomes["send_outcome_unknown"] == 1
+    assert len([e for e in world.emails() if e.step == "due"]) == 1
+    # And past its lease the reservation is in doubt: a person reviews it, it is never resent
+    assert "2026-10-06 08:00 review_touch" in world.log()
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (
+            ClientError(
+                {"Error": {"Code": "ThrottlingException"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "x"
+            ),
+            "not sent",
+        ),
+        (
+            ClientError(
+                {"Error": {"Code": "InternalFailure"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, "x"
+            ),
+            "unknown",
+        ),
+        (ReadTimeoutError(endpoint_url="https://email.eu-west-1.amazonaws.com"), "unknown"),
+        (EndpointConnectionError(endpoint_url="https://email.eu-west-1.amazonaws.com"), "not sent"),
+    ],
+)
+def test_the_mailer_tells_a_message_not_sent_from_one_that_may_have_gone(
+    raised: Exception, expected: str
+) -> None:
+    class Client:
+        def send_email(self, **kwargs: Any) -> dict[str, str]:
+            raise raised
+
+    mailer = SesMailer(configuration_set="arcollect", client=Client())
+    kind = SendNotAccepted if expected == "not sent" else SendOutcomeUnknown
+    with pytest.raises(kind):
+        mailer.send(sender="a@seller.example", to=["ap@c.example"], raw=b"x", tags={})
+
+
+def test_the_mailer_makes_one_attempt(aws: None) -> None:
+    # botocore's own retry of a SendEmail whose answer was lost would send it twice
+    mailer = SesMailer(configuration_set="arcollect")
+    assert mailer._ses.meta.config.retries["total_max_attempts"] == 1

@@ -48,7 +48,7 @@ from arcollect.store.dunning import (
     StaleCustomer,
     snapshot_of,
 )
-from arcollect.store.mail import MailRejected, MessageRefused, customer_tags, tag_value
+from arcollect.store.mail import MailRejected, MessageRefused, SendOutcomeUnknown, customer_tags, tag_value
 from arcollect.workspace.model import PromiseStatus
 from arcollect.workspace.priority import Factors, factors_for, score
 from arcollect.workspace.promises import settle
@@ -504,8 +504,18 @@ def _email(
         report.outcomes["sending_blocked"] += 1
         logger.error("SES sends nothing", extra={"customer_id": plan.customer_id, "error": str(error)})
         return set()
+    except SendOutcomeUnknown as error:
+        # SES may have sent it (a timeout after the request went out, a 5xx): sending it again could
+        # email the customer twice. The reservation stays: SES's own send event completes it when it
+        # arrives; otherwise, past its lease, the in-doubt path gives a person the review task.
+        report.outcomes["send_outcome_unknown"] += 1
+        logger.error(
+            "SES may or may not have sent a reminder: kept reserved, not resent",
+            extra={"customer_id": plan.customer_id, "touch_id": email.touch_id, "error": str(error)},
+        )
+        return set()
     except Exception:
-        # Not sent (a throttle, a network error): free the touches and let the run be retried.
+        # Not sent (throttled, no connection made): free the touches and let the run be retried.
         store.release_email(plan.customer_id, email.touch_id, reservation.reserved)
         raise
     numbers = [n for n, _ in reservation.reserved]

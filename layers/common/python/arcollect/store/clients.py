@@ -18,8 +18,9 @@ import boto3
 class LazyClient:
     """Stands in for ``boto3.client(service)``: the client is made on the first attribute read."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, *, config: Any = None) -> None:
         self._service = service
+        self._config = config
         self._client: Any = None
         self._lock = threading.Lock()
 
@@ -28,7 +29,7 @@ class LazyClient:
         if client is None:
             with self._lock:  # the local stack runs functions on several threads
                 if self._client is None:
-                    self._client = boto3.client(self._service)
+                    self._client = boto3.client(self._service, config=self._config)
                 client = self._client
         return getattr(client, name)
 

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from arcollect.store.clients import LazyClient
 from arcollect.store.errors import StoreError, StoreUnavailable
@@ -111,10 +111,35 @@ class SendingBlocked(MailRejected):
     configuration set): nothing is wrong with the message; it can go once the account is fixed."""
 
 
+class SendNotAccepted(StoreUnavailable):
+    """SES certainly did not send the message (throttled, no connection made): it may be tried again."""
+
+
+class SendOutcomeUnknown(StoreUnavailable):
+    """Whether SES sent the message is unknown (a timeout after the request went out, a 5xx): it must
+    not be sent again; the reservation stays, and SES's own send event or the in-doubt review settles
+    it."""
+
+
+# Throttling and quota codes: SES refused the request before sending anything.
+NOT_SENT_CODES: Final = frozenset(
+    {"TooManyRequestsException", "ThrottlingException", "Throttling", "LimitExceededException"}
+)
+
+
+def _one_attempt() -> Any:
+    """botocore's retry configuration of a single attempt."""
+    from botocore.config import Config
+
+    return Config(retries={"total_max_attempts": 1, "mode": "standard"})
+
+
 class SesMailer:
     def __init__(self, *, configuration_set: str, client: Any | None = None) -> None:
         self._configuration_set = configuration_set
-        self._ses = client if client is not None else LazyClient("sesv2")
+        # One attempt: botocore's own retry of a SendEmail whose answer was lost sends the email twice.
+        # What failed is told apart below (not sent: the caller may try again; unknown: it must not).
+        self._ses = client if client is not None else LazyClient("sesv2", config=_one_attempt())
 
     def send(self, *, sender: str, to: list[str], raw: bytes, tags: dict[str, str]) -> str:
         """Send a complete MIME message; returns SES's message id."""
@@ -134,7 +159,18 @@ class SesMailer:
                 raise MessageRefused(text, code=code, reason=reason) from error
             if code in SENDING_REFUSALS:
                 raise SendingBlocked(text, code=code, reason=reason) from error
-            raise StoreError(f"SES SendEmail failed: {code or error}") from error
+            status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            if code in NOT_SENT_CODES or 400 <= status < 500:
+                # Throttled, or a request SES answered it would not take: nothing was sent.
+                raise SendNotAccepted(f"SES did not take the message: {code or error}") from error
+            # A 5xx (or no status): SES may have sent it before failing to answer.
+            raise SendOutcomeUnknown(
+                f"SES SendEmail failed, the message may have gone: {code or error}"
+            ) from error
+        except (EndpointConnectionError, ConnectTimeoutError) as error:
+            # No connection was made: nothing reached SES.
+            raise SendNotAccepted(f"SES SendEmail failed before reaching SES: {error}") from error
         except BotoCoreError as error:
-            raise StoreUnavailable(f"SES SendEmail failed: {error}") from error
+            # A read timeout, a connection dropped mid-answer: SES may have accepted the message.
+            raise SendOutcomeUnknown(f"SES SendEmail failed, the message may have gone: {error}") from error
         return str(response["MessageId"])

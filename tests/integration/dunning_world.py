@@ -140,13 +140,19 @@ class World:
     # and the policy in the drop bucket: the shipped one unless a test uploads another) instead of the
     # sweep with this world's store, faults and policies.
     through_handler: bool = False
+    # When the ticks really run (None: at their scheduled time).
+    clock: Callable[[], datetime] | None = None
 
     def __post_init__(self) -> None:
         self.store = FaultyStore(self.faults)
         self.mailer = FaultyMailer(self.faults)
 
-    def services(self) -> Services:
+    def services(self, at: datetime | None = None) -> Services:
+        # The wall clock of the simulation: the tick's own time (a test may set ``clock`` to say a tick
+        # ran at another moment than it was scheduled for).
+        clock = self.clock or (lambda: at or datetime.now(UTC))
         return Services(
+            clock=clock,
             store=self.store,
             mailer=self.mailer,
             policies=self.policies,
@@ -233,7 +239,7 @@ class World:
                 held=outcome.get("held"),
             )
         return run_sweep(
-            scheduled_at=at, store=self.store, runs=SweepRuns(), services=self.services(), queue=None
+            scheduled_at=at, store=self.store, runs=SweepRuns(), services=self.services(at), queue=None
         )
 
     def run(self, start: datetime, end: datetime) -> list[SweepResult]:

@@ -13,22 +13,24 @@ is worse than a missing one), a person gets a review_touch task, and the invoice
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
+from arcollect.dunning import delivery
 from arcollect.dunning.email_events import TOUCH_TAG, handle_email_event
 from arcollect.store import keys
 from arcollect.store.dunning import DunningStore, EmailTouchItem
 from arcollect.store.keys import email_sk
 from arcollect.store.mail import MailRejected, SendNotAccepted, SendOutcomeUnknown, SesMailer
 from arcollect.store.repositories import Activities
-from tests.integration.dunning_world import Faults, World, utc
+from tests.integration.dunning_world import Crash, Faults, World, utc
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 
@@ -223,3 +225,47 @@ def test_the_mailer_makes_one_attempt(aws: None) -> None:
     # botocore's own retry of a SendEmail whose answer was lost would send it twice
     mailer = SesMailer(configuration_set="arcollect")
     assert mailer._ses.meta.config.retries["total_max_attempts"] == 1
+
+
+def test_the_lease_runs_on_the_wall_clock_not_the_ticks_time(aws: None) -> None:
+    # Given a tick for 07:00 that reserved the "due" email and is still sending (it died here, as far
+    # as the next tick can tell), the next tick's scheduled time an hour later
+    world = _world(Faults("after_reserve"))
+    world.clock = lambda: utc(2026, 10, 6, 7)
+    with contextlib.suppress(Crash):
+        world.tick(utc(2026, 10, 6, 7))
+    # When the 08:00 tick runs late, at 07:00:05 by the clock (5 seconds after the reservation)
+    world.clock = lambda: utc(2026, 10, 6, 7) + timedelta(seconds=5)
+    result = world.tick(utc(2026, 10, 6, 8))
+    # Then the reservation is in flight, not in doubt: no review task, nothing resent
+    assert result.report.outcomes["in_flight"] == 1
+    assert not [t for t in world.tasks() if t.kind == "review_touch"]
+    # And the next tick in the send window, past the 15-minute lease by the clock, finds it in doubt:
+    # a person reviews it
+    world.clock = None
+    world.run_every_hour(utc(2026, 10, 6, 9), utc(2026, 10, 7, 8))
+    assert [t.kind for t in world.tasks() if t.kind == "review_touch"] == ["review_touch"]
+    assert world.emails() == []
+
+
+def test_a_render_failure_after_reserving_frees_the_touches_and_leaves_nothing_in_doubt(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the template breaks once (a bad deploy, fixed by the next tick)
+    world = _world()
+    failures = [RuntimeError("template 'due' is broken")]
+    original = delivery.render_email
+
+    def render(email: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return original(email)
+
+    monkeypatch.setattr(delivery, "render_email", render)
+    with pytest.raises(RuntimeError):
+        world.tick(utc(2026, 10, 6, 7))
+    # When the schedule goes on
+    _go_on(world, hour=8)
+    # Then the reminder went at the next tick, and no review task was made
+    assert "2026-10-06 08:00 email due INV-1" in world.log()
+    assert not [t for t in world.tasks() if t.kind == "review_touch"]

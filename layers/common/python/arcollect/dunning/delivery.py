@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -74,6 +74,7 @@ class Store(Protocol):
         promises: dict[str, str],
         at: datetime,
         expected: Customer | None = None,
+        clock_at: datetime | None = None,
     ) -> Reservation: ...
 
     def complete_email(
@@ -192,6 +193,9 @@ class Services:
     promises: PromiseBook | None = None
     # Writes the ERP's change of each promise settled, once committed (none: the table keeps it).
     change_feed: ChangeFeed | None = None
+    # The wall clock: a reservation's lease runs on it, not on the tick's time (a tick may run late, or
+    # long; a simulation passes its own).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -448,12 +452,15 @@ def _email(
         _promises(wanted, by_number),
         now,
         expected=profile.expected,
+        clock_at=services.clock(),
     )
     if profile.expected is not None and any(r.reason == "customer" for r in reservation.refused):
         raise StaleCustomer(plan.customer_id)
-    _refusals(plan, reservation.refused, next_at, services, report, email.recipients)
+    in_flight = _refusals(plan, reservation.refused, next_at, services, report, email.recipients)
     if not reservation.reserved:
-        return {r.invoice_number for r in reservation.refused if r.reason == "touched"}
+        # Touched by another email: that one records them. One still in flight (within its lease) is
+        # not: its invoices stay due, so a later tick finds it completed, or in doubt past the lease.
+        return {r.invoice_number for r in reservation.refused if r.reason == "touched"} - in_flight
     reserved_invoices = tuple(by_number[n] for n in dict.fromkeys(n for n, _ in reservation.reserved))
     owner = services.policies.contact(customer.owner) or services.policies.contact(
         services.policies.settings.manager
@@ -484,6 +491,10 @@ def _email(
         refused = MessageRefused(why, code="MessageNotWritable", reason=str(error).rstrip(")"))
         _refused(plan, email, reservation.reserved, refused, customer, services, report)
         return set()
+    except Exception:
+        # Nothing went to SES: free the touches (no false "in doubt" for the manager) and fail the run.
+        store.release_email(plan.customer_id, email.touch_id, reservation.reserved)
+        raise
     services.pacer.wait()
     try:
         message_id = services.mailer.send(
@@ -624,9 +635,11 @@ def _refusals(
     services: Services,
     report: RunReport,
     recipients: Sequence[str] = (),
-) -> None:
+) -> set[str]:
+    """Act on the touches a reservation refused; the invoices of emails still in flight."""
     store = services.store
     seen: set[str] = set()
+    in_flight: set[str] = set()
     for refusal in refusals:
         if refusal.reason == "changed":
             # Paid, disputed or promised since the index was read: the next sweep sees the new state.
@@ -650,10 +663,12 @@ def _refusals(
             report.outcomes["repaired"] += 1
         elif record.status == "refused":
             _awaiting_fix(plan, record, recipients, services, report)
-        elif plan.now - record.reserved_at >= LEASE:
+        elif services.clock() - (record.reserved_by_clock or record.reserved_at) >= LEASE:
             _in_doubt(plan, record, states, services, report)
         else:
             report.outcomes["in_flight"] += 1
+            in_flight |= {number for number, _ in record.touches}
+    return in_flight
 
 
 def _awaiting_fix(

@@ -29,7 +29,8 @@ class LazyClient:
         if client is None:
             with self._lock:  # the local stack runs functions on several threads
                 if self._client is None:
-                    self._client = boto3.client(self._service, config=self._config)
+                    options = {"config": self._config} if self._config is not None else {}
+                    self._client = boto3.client(self._service, **options)
                 client = self._client
         return getattr(client, name)
 

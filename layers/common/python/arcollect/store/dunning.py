@@ -90,6 +90,9 @@ class EmailTouchItem(TableItem, discriminator="email_touch"):
     touches = ListAttribute(of=UnicodeAttribute)  # "<invoice>#<step>"
     recipients = ListAttribute(of=UnicodeAttribute)
     reserved_at = UTCDateTimeAttribute()
+    # When the reservation was really made (the wall clock; ``reserved_at`` is the sweep's tick): its
+    # lease runs on this, so a late or slow tick never finds another run's send in doubt.
+    reserved_by_clock = UTCDateTimeAttribute(null=True)
     message_id = UnicodeAttribute(null=True)
     sent_at = UTCDateTimeAttribute(null=True)
     status = UnicodeAttribute(default="reserved")  # reserved | sent | in_doubt | refused
@@ -145,6 +148,8 @@ class EmailTouchRecord:
     message_id: str | None
     status: str
     recipients: tuple[str, ...] = ()
+    # The wall-clock time it was reserved (None: reserved before this was kept; the tick time stands in).
+    reserved_by_clock: datetime | None = None
     refusal: str | None = None
     refused_at: datetime | None = None
 
@@ -417,8 +422,10 @@ class DunningStore:
         promises: dict[str, str],
         at: datetime,
         expected: Customer | None = None,
+        clock_at: datetime | None = None,
     ) -> Reservation:
-        """Reserve the touches of one email in one transaction, conditional on fresh state.
+        """Reserve the touches of one email in one transaction, conditional on fresh state. ``at`` is
+        the sweep's tick, ``clock_at`` the wall-clock time (the lease runs on it).
 
         A touch whose invoice changed (paid, disputed, promised) or that exists already is refused and
         the rest is tried again, so one paid invoice does not hold back the others. ``promises`` maps an
@@ -448,6 +455,7 @@ class DunningStore:
                             touches=[_touch_text(n, s) for n, s in remaining],
                             recipients=list(recipients),
                             reserved_at=at,
+                            reserved_by_clock=clock_at or at,
                         ),
                         condition=TableItem.pk.does_not_exist(),
                     )
@@ -890,6 +898,7 @@ def _email_record(item: EmailTouchItem) -> EmailTouchRecord:
         message_id=item.message_id,
         status=item.status,
         recipients=tuple(str(address) for address in item.recipients or ()),
+        reserved_by_clock=item.reserved_by_clock,
         refusal=item.refusal,
         refused_at=item.refused_at,
     )

@@ -8,6 +8,8 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from arcollect.portal.links import sign_token
 from tests.integration.conftest import invoke, load_event
 from tests.integration.dunning_world import World
@@ -106,6 +108,15 @@ def test_a_forged_link_gets_a_403_page_with_the_fresh_link_form(aws: None) -> No
     response = get("/l/not.a-real-token")
     assert response["statusCode"] == 403
     assert 'action="/link"' in str(response["body"])
+    assert "Set-Cookie" not in headers_of(response)
+
+
+@pytest.mark.parametrize("tail", ["é", "%C3%A9", "ß"])
+def test_a_link_with_a_non_ascii_signature_gets_a_403_not_a_500(aws: None, tail: str) -> None:
+    World().customer("C-1")
+    token = sign_token("C-1", key=LINK_KEY, now=request_time())
+    response = get(f"/l/{token[:-1]}{tail}")
+    assert response["statusCode"] == 403
     assert "Set-Cookie" not in headers_of(response)
 
 

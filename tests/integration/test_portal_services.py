@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -200,6 +201,17 @@ def test_link_requests_are_rate_limited_per_address_and_per_client(portal: Porta
     assert sent_emails() == []  # the refused request for a known address sent nothing
     # A new hour, a new allowance.
     portal.request_link("nobody@nowhere.example", now=NOW + timedelta(hours=1), client="10.0.0.1")
+
+
+def test_a_client_over_its_limit_cannot_block_a_customers_address(portal: Portal) -> None:
+    # Given one machine that asks for the customer's address again and again
+    for n in range(20):
+        with contextlib.suppress(RateLimited):
+            portal.request_link("billing@one.example", now=NOW + timedelta(minutes=n), client="192.0.2.66")
+    # When the customer asks from their own machine, the same hour
+    portal.request_link("billing@one.example", now=NOW + timedelta(minutes=30), client="203.0.113.9")
+    # Then their link goes: the refused requests spent the other machine's allowance, not the address's
+    assert len(sent_emails()) == 6
 
 
 def test_a_malformed_address_is_refused(portal: Portal) -> None:

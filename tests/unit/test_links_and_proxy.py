@@ -29,7 +29,8 @@ def test_a_changed_customer_or_another_key_is_refused() -> None:
     forged_payload = (
         base64.urlsafe_b64encode(json.dumps({**claims, "c": "C-2"}).encode()).rstrip(b"=").decode()
     )
-    for bad in (f"{forged_payload}.{signature}", token[:-2] + "xx", "garbage", "", "a.b"):
+    non_ascii = [token[:-1] + "é", f"{payload}.{signature[:-1]}\u00a0", f"é{payload}.{signature}"]
+    for bad in (f"{forged_payload}.{signature}", token[:-2] + "xx", "garbage", "", "a.b", *non_ascii):
         with pytest.raises(LinkInvalid):
             verify_token(bad, key=KEY, now=NOW)
     with pytest.raises(LinkInvalid):

@@ -83,7 +83,10 @@ def sign_token(customer_id: str, *, key: bytes, now: datetime, days: int = DEFAU
 def read_token(token: str, *, key: bytes, now: datetime) -> LinkClaims:
     """The claims of a genuine, unexpired token; raises LinkInvalid or LinkExpired."""
     payload, _, signature = token.strip().partition(".")
-    if not payload or not signature or not hmac.compare_digest(signature, _signature(key, payload)):
+    # Compared as UTF-8 bytes: ``compare_digest`` raises on a str with non-ASCII characters, and a
+    # link typed or mangled with one must be refused (403), not crash the page (500).
+    expected = _signature(key, payload).encode()
+    if not payload or not signature or not hmac.compare_digest(signature.encode(), expected):
         raise LinkInvalid("this link is not valid")
     try:
         claims = json.loads(_unb64(payload))

@@ -98,7 +98,7 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
     _ack(
         portal_policy,
         f"IAM5[Resource::{drop}/incoming/documents/*]",
-        "Invoice documents the ERP dropped, one object per invoice number",
+        "Invoice documents the ERP dropped, one object per customer and invoice number",
     )
     _ack(
         portal_policy,

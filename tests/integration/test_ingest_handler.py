@@ -6,10 +6,12 @@ import json
 import os
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from arcollect.contract import document_key
 from arcollect.entities import DropKind, FileStatus
 from arcollect.store.repositories import IngestFiles
 from tests.integration.conftest import invoke, load_event
@@ -110,6 +112,21 @@ def test_a_file_outside_the_layout_is_recorded_as_rejected_with_the_reason(s3: A
     assert recorded is not None
     assert recorded.status is FileStatus.REJECTED
     assert "kind one of invoices, payments, customers" in recorded.errors[0]
+
+
+def test_an_invoice_document_is_no_erp_file_ingest_leaves_it_alone(s3: Any) -> None:
+    # Given the ERP drops an invoice's PDF for the portal (documents are under incoming/, like files)
+    key = document_key("Müller/Søn GmbH", "RE/2026/0815")
+    assert key == "incoming/documents/Müller%2FSøn GmbH/RE/2026/0815.pdf"
+    version = drop(s3, key, b"%PDF-1.7")
+    # When its notification reaches ingest
+    response = invoke("ingest", sqs_event(notification(quote_plus(key), version, 8)))
+    # Then nothing is recorded or rejected, no result is written, and the batch succeeds
+    assert response == {"batchItemFailures": []}
+    assert IngestFiles().get(key, version) is None
+    listed = s3.list_objects_v2(Bucket=DROP, Prefix="results/").get("Contents", [])
+    assert listed == []
+    assert s3.list_objects_v2(Bucket=DROP, Prefix="rejected/").get("Contents", []) == []
 
 
 def test_a_malformed_message_fails_alone_and_the_rest_of_the_batch_lands(s3: Any) -> None:

@@ -10,15 +10,16 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import boto3
 import pytest
 
+from arcollect.contract import document_key
 from arcollect.dunning.calendar import Calendar
 from arcollect.dunning.policy import shipped_policy
 from arcollect.dunning.promises import promise_to_pay
-from arcollect.entities import Promise
+from arcollect.entities import Invoice, Promise
 from arcollect.portal.links import LinkExpired, LinkInvalid, sign_token
 from arcollect.portal.services import (
     InvoiceFilter,
@@ -32,7 +33,7 @@ from arcollect.portal.services import (
 )
 from arcollect.store.mail import SesMailer
 from arcollect.store.models import EmailLookupItem, PortalSessionItem
-from arcollect.store.repositories import Customers
+from arcollect.store.repositories import Customers, Invoices
 from arcollect.store.secrets import link_signing_key
 from tests.integration.dunning_world import World, sent_emails, utc
 
@@ -263,13 +264,30 @@ def test_an_invoice_of_another_customer_looks_like_a_missing_one(portal: Portal)
 def test_an_invoice_links_its_document_when_the_erp_dropped_one(portal: Portal) -> None:
     assert portal.invoice("C-1", "INV-1", today=TODAY).document_url is None
     boto3.client("s3").put_object(
-        Bucket=os.environ["DROP_BUCKET"], Key="incoming/documents/INV-1.pdf", Body=b"%PDF-1.7"
+        Bucket=os.environ["DROP_BUCKET"], Key="incoming/documents/C-1/INV-1.pdf", Body=b"%PDF-1.7"
     )
     detail = portal.invoice("C-1", "INV-1", today=TODAY)
     assert detail.document_url is not None
-    assert "incoming/documents/INV-1.pdf" in detail.document_url
+    assert "incoming/documents/C-1/INV-1.pdf" in detail.document_url
     expires = int(parse_qs(urlsplit(detail.document_url).query)["Expires"][0])
     assert 280 <= expires - time.time() <= 300
+
+
+def test_two_customers_with_the_same_invoice_number_each_see_only_their_own_document(
+    portal: Portal,
+) -> None:
+    # Given C-2 has an invoice numbered like C-1's (SAP numbers repeat across company codes and years),
+    # and the ERP dropped only C-2's PDF, under company code 2000
+    amount = Decimal("10.00")
+    issued, due = date(2026, 3, 1), date(2026, 3, 31)
+    Invoices().save(Invoice("C-2", "INV-1", "EUR", amount, amount, issued, due, company_code="2000"))
+    key = document_key("C-2", "INV-1", "2000")
+    assert key == "incoming/documents/C-2/2000/INV-1.pdf"
+    boto3.client("s3").put_object(Bucket=os.environ["DROP_BUCKET"], Key=key, Body=b"%PDF-1.7 C-2")
+    # Then C-1's invoice page links no document (never C-2's), and C-2's links its own
+    assert portal.invoice("C-1", "INV-1", today=TODAY).document_url is None
+    url = portal.invoice("C-2", "INV-1", today=TODAY).document_url
+    assert url is not None and unquote(urlsplit(url).path).endswith("/incoming/documents/C-2/2000/INV-1.pdf")
 
 
 def test_a_statement_lists_the_open_items_in_csv_and_xlsx(portal: Portal) -> None:

@@ -26,6 +26,7 @@ import pytest
 import requests
 from markupsafe import escape
 
+from arcollect.contract import document_key
 from arcollect.dunning.emails import format_money, language_for
 from arcollect.portal.web import build_app
 from arcollect.portal.web.staff import StaffConsole
@@ -116,7 +117,7 @@ def test_real_world_ids_go_through_ingest_dunning_portal_timeline_and_reports(
     # And the invoice PDFs the ERP dropped beside them, named by invoice number
     s3 = boto3.client("s3")
     for document in export.documents:
-        s3.put_object(Bucket=DROP, Key=f"incoming/documents/{document.number}.pdf", Body=pdf(document))
+        s3.put_object(Bucket=DROP, Key=document_path(document), Body=pdf(document))
 
     # When the hourly sweep runs through the day the reminders fall due
     for at in TICKS:
@@ -278,7 +279,7 @@ def portal_visit(link: str, document: Document, *, pay_link: bool, texts: frozen
         assert f'href="/invoices/{segment}"' in pay.text  # back to the invoice, a working link
     # The PDF: a presigned link to the object the ERP dropped, which S3 serves
     [document_url] = [h for h in links if h.startswith("https://") and "amazonaws.com" in h]
-    assert unquote(urlsplit(document_url).path) == f"/incoming/documents/{number}.pdf"
+    assert unquote(urlsplit(document_url).path) == "/" + document_path(document)
     downloaded = requests.get(document_url, timeout=10)
     assert (downloaded.status_code, downloaded.content) == (200, pdf(document))
     # Dispute: the form comes with this invoice chosen, and a dispute of it is recorded
@@ -377,6 +378,14 @@ def timeline_shows(document: Document, message_id: str) -> None:
     )
     [dispute] = [entry for entry in timeline if entry.kind == "dispute_opened"]
     assert document.number in dispute.summary
+
+
+def document_path(document: Document) -> str:
+    """Where the ERP drops the invoice's PDF: by customer, and by company code where the ERP has one
+    (SAP's numbers repeat across company codes)."""
+    invoice = Invoices().get(document.account.customer_id, document.number)
+    assert invoice is not None
+    return document_key(invoice.customer_id, invoice.invoice_number, invoice.company_code)
 
 
 def staff_360(documents: tuple[Document, ...]) -> None:

@@ -115,6 +115,20 @@ class DropPrefix:
     DUNNING_POLICY: Final = "config/dunning-policy.yaml"
     # The change feed to the ERP (arcollect/changes.py): what was decided here, for the ERP to import.
     OUTGOING: Final = "outgoing/"
+    # Invoice PDFs the ERP drops for the portal (``document_key``): not ERP files, ingest leaves them.
+    DOCUMENTS: Final = "incoming/documents/"
+
+
+def document_key(customer_id: str, invoice_number: str, company_code: str | None = None) -> str:
+    """Where the ERP drops an invoice's PDF: ``incoming/documents/<customer>/[<company code>/]<number>.pdf``.
+
+    By customer, because invoice numbers are not unique across customers (SAP's are unique per company
+    code and year): keyed by number alone, two customers would see each other's PDF. The customer's
+    segment has ``%`` and ``/`` percent-encoded (``Müller/Søn GmbH`` is ``Müller%2FSøn GmbH``), so it
+    is one segment and no other customer's key can begin like it; the number is written as it is."""
+    customer = customer_id.replace("%", "%25").replace("/", "%2F")
+    code = f"{company_code}/" if company_code else ""
+    return f"{DropPrefix.DOCUMENTS}{customer}/{code}{invoice_number}.pdf"
 
 
 class ObjectMetadata:

@@ -403,6 +403,11 @@ def receive_drop(
     """Ingest one dropped object version (see the module docstring). Without ``accounts`` nothing is
     loaded: the file is checked and its rows counted (a dry run). With ``fan_out``, a file longer than
     ``FAN_OUT_LINES`` lines is loaded by chunk messages instead (see ``receive_chunk``)."""
+    if drop.key.startswith(DropPrefix.DOCUMENTS):
+        # An invoice's PDF for the portal (contract.document_key), not an ERP file: nothing to load,
+        # and no result or rejected file that would say it failed.
+        logger.info("invoice document received", extra={"key": drop.key})
+        return DropOutcome(file=None, duplicate=False)
     if register.get(drop.key, drop.version_id) is not None:
         logger.info(
             "drop received", extra={"key": drop.key, "version_id": drop.version_id, "duplicate": True}

@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from arcollect import changes
 from arcollect.changes import ChangeFeed
+from arcollect.contract import document_key
 from arcollect.dunning.calendar import Calendar, resolve_zone
 from arcollect.dunning.promises import promise_to_pay
 from arcollect.entities import Activity, Customer, DisputeReason, DocumentType, Invoice, Promise
@@ -139,7 +140,7 @@ class InvoiceDetail:
     view: InvoiceView
     document_url: (
         str | None
-    )  # presigned GET of incoming/documents/<invoice_number>.pdf, if the ERP dropped one
+    )  # presigned GET of the invoice's PDF (contract.document_key), if the ERP dropped one
     promises: list[dict[str, str]] = field(default_factory=list)
     disputes: list[dict[str, str]] = field(default_factory=list)
 
@@ -322,7 +323,6 @@ def parse_attachment(attachment: tuple[str, str, int] | None) -> tuple[str, str,
 
 DOCUMENT_URL_LIFETIME = timedelta(minutes=5)
 UPLOAD_URL_LIFETIME = timedelta(minutes=15)
-DOCUMENTS_PREFIX = "incoming/documents/"
 ATTACHMENTS_PREFIX = "attachments/"
 # Timeline kinds the portal writes (messages() shows the fresh-link ones beside dunning's email_*).
 KIND_FRESH_LINK = "fresh_link_sent"
@@ -668,7 +668,7 @@ class Portal:
     def invoice(self, customer_id: str, invoice_number: str, *, today: date) -> InvoiceDetail:
         """Raises NotFound for an invoice that is not this customer's."""
         invoice = self._own_invoice(customer_id, invoice_number)
-        key = f"{DOCUMENTS_PREFIX}{invoice.invoice_number}.pdf"
+        key = document_key(invoice.customer_id, invoice.invoice_number, invoice.company_code)
         document_url = (
             self._objects.presigned_get(
                 self._bucket,

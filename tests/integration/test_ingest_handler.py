@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
@@ -127,6 +128,34 @@ def test_an_invoice_document_is_no_erp_file_ingest_leaves_it_alone(s3: Any) -> N
     listed = s3.list_objects_v2(Bucket=DROP, Prefix="results/").get("Contents", [])
     assert listed == []
     assert s3.list_objects_v2(Bucket=DROP, Prefix="rejected/").get("Contents", []) == []
+
+
+def test_a_compression_bomb_is_refused_whole_and_its_healthy_neighbour_lands(s3: Any) -> None:
+    # Given, in one batch, a 300-KiB gzip of one 300-MiB line and a healthy invoices file
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [compressor.compress(b"customer_id,invoice_number\n")]
+    parts += [compressor.compress(b"a" * 1024**2) for _ in range(300)]
+    bomb = b"".join([*parts, compressor.flush()])
+    bomb_version = drop(s3, "incoming/invoices/bomb.csv.gz", bomb)
+    healthy_version = drop(s3, "incoming/invoices/open.csv", CSV)
+    # When ingest gets both notifications
+    response = invoke(
+        "ingest",
+        sqs_event(
+            notification("incoming/invoices/bomb.csv.gz", bomb_version, len(bomb)),
+            notification("incoming/invoices/open.csv", healthy_version, len(CSV)),
+        ),
+    )
+    # Then nothing goes back to the queue (and so to its dead-letter queue)
+    assert response == {"batchItemFailures": []}
+    # And the bomb is refused whole, the reason in its results; the healthy file is loaded
+    refused = IngestFiles().get("incoming/invoices/bomb.csv.gz", bomb_version)
+    assert refused is not None and refused.status is FileStatus.REJECTED
+    assert refused.errors[0].startswith("line 2 is longer than 1 MiB")
+    summary = json.loads(s3.get_object(Bucket=DROP, Key="results/invoices/bomb.csv.gz.json")["Body"].read())
+    assert summary["errors"][0].startswith("line 2 is longer than 1 MiB")
+    loaded = IngestFiles().get("incoming/invoices/open.csv", healthy_version)
+    assert loaded is not None and loaded.status is FileStatus.INGESTED
 
 
 def test_a_malformed_message_fails_alone_and_the_rest_of_the_batch_lands(s3: Any) -> None:

@@ -9,13 +9,23 @@ import json
 import re
 import tracemalloc
 import zipfile
+import zlib
 from collections.abc import Generator, Iterator
 from datetime import date, datetime
 
 import openpyxl  # type: ignore[import-untyped]
 import pytest
 
-from arcollect.ingest.sources import FileProblem, Opener, Record, Shape, inspect, read_records
+from arcollect.ingest.sources import (
+    MAX_OBJECT_BYTES,
+    FileProblem,
+    Opener,
+    Record,
+    Shape,
+    check_object_size,
+    inspect,
+    read_records,
+)
 
 Rows = list[tuple[int, list[str]]]
 
@@ -620,3 +630,62 @@ def test_a_record_with_a_problem_is_not_blank() -> None:
     assert Record(3, ["", " "]).blank
     assert not Record(3, [], "not a JSON object: a JSON array").blank
     assert not Record(3, ["", "x"]).blank
+
+
+# --- limits: no upload can exhaust the function ---------------------------------------------------------
+
+
+def streamed_gzip(head: bytes, repeated: bytes, times: int) -> bytes:
+    """A gzip of ``head`` and ``repeated`` written ``times`` times, made without holding it inflated."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [compressor.compress(head)]
+    parts += [compressor.compress(repeated) for _ in range(times)]
+    parts.append(compressor.flush())
+    return b"".join(parts)
+
+
+def test_a_gzip_of_one_huge_line_is_refused_before_it_fills_the_memory() -> None:
+    # 300 MiB of one line inflate from a few hundred KiB: the reader would hold the line whole
+    bomb = streamed_gzip(b"customer_id,invoice_number\n", b"a" * 1024**2, 300)
+    assert len(bomb) < 1024**2
+    tracemalloc.start()
+    try:
+        reason = problem(bomb, chunk=64 * 1024)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert reason.startswith("line 2 is longer than 1 MiB")
+    assert peak < 32 * 1024**2
+
+
+def test_a_gzip_that_inflates_a_thousandfold_is_refused() -> None:
+    bomb = streamed_gzip(b"customer_id,invoice_number\n", b"C-1,INV-1\n" * 100_000, 200)
+    reason = problem(bomb, chunk=64 * 1024)
+    assert "inflates more than 100 times" in reason and "compression bomb" in reason
+
+
+def test_an_ordinary_gzip_export_is_far_inside_the_limits() -> None:
+    lines = b"".join(f"C-{n % 97},INV/2026/{n:06d},{n % 1000}.50\n".encode() for n in range(200_000))
+    shape, records = read(gz(b"customer_id,invoice_number,amount\n" + lines), chunk=1024**2)
+    assert shape.compression == "gzip" and len(records) == 200_001
+
+
+def test_a_workbook_whose_shared_strings_explode_is_refused_before_it_is_opened() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        with archive.open("xl/sharedStrings.xml", "w") as part:
+            part.write(b"<sst>")
+            for _ in range(40):
+                part.write(b"<si><t>" + b"x" * 1024**2 + b"</t></si>")
+            part.write(b"</sst>")
+    reason = problem(buffer.getvalue())
+    assert "xl/sharedStrings.xml inflates more than 100 times" in reason
+
+
+def test_an_upload_over_the_size_limit_is_refused_before_it_is_read() -> None:
+    check_object_size(MAX_OBJECT_BYTES)
+    with pytest.raises(FileProblem) as caught:
+        check_object_size(MAX_OBJECT_BYTES + 1)
+    assert "more than the 2,048 MiB a file may be" in str(caught.value)

@@ -57,7 +57,15 @@ from arcollect.ingest.mappings import (
 )
 from arcollect.ingest.results import IngestReport, ResultWriter, rejected_rows_key, results_key
 from arcollect.ingest.schema import Entity
-from arcollect.ingest.sources import FileProblem, Record, Shape, inspect, read_blocks, read_records
+from arcollect.ingest.sources import (
+    FileProblem,
+    Record,
+    Shape,
+    check_object_size,
+    inspect,
+    read_blocks,
+    read_records,
+)
 from arcollect.observability import logger
 from arcollect.store.errors import ObjectMissing
 
@@ -423,6 +431,7 @@ def receive_drop(
             errors = (f"{drop.key}: not under incoming/<kind>/ with kind one of {expected}",)
         else:
             try:
+                check_object_size(drop.size)
                 plan = plan_file(drop, kind, reader)
             except FileProblem as problem:
                 errors = (str(problem),)

@@ -48,6 +48,20 @@ _GZIP_TRAILER: Final = "the gzip stream is followed by data that is not gzip (no
 # Small workbooks stay in memory, large ones go to /tmp.
 _SPOOL_IN_MEMORY: Final = 8 * 1024 * 1024
 
+# Limits checked before (and while) a file is parsed: past one the file is refused whole, with the
+# limit named, instead of a small upload exhausting the function (a gzip of one 3 GB line inflates
+# into memory; a workbook's shared strings inflate whole when it opens) and its healthy neighbours in
+# the batch going to the dead-letter queue with it. An ERP export is far inside each: the 266k-row SAP
+# extract is 60 MB of text, ten to twenty times its gzip.
+MAX_OBJECT_BYTES: Final = 2 * 1024**3  # as uploaded (compressed or not)
+MAX_CONTENT_BYTES: Final = 8 * 1024**3  # the text or workbook once inflated
+MAX_LINE_BYTES: Final = 1024**2  # one physical line of a text file
+# A compressed stream or workbook member this many times smaller than what it inflates to is a bomb,
+# not an export (past the first few MiB: small files of repeated rows may compress far better).
+MAX_INFLATION_RATIO: Final = 100
+_RATIO_CHECKED_FROM: Final = 8 * 1024**2
+MAX_XLSX_MEMBER_BYTES: Final = 1024**3  # one part of a workbook (a worksheet, the shared strings)
+
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 _ZIP_MAGIC: Final = b"PK\x03\x04"
 _OTHER_ZIP_MAGICS: Final = (b"PK\x05\x06", b"PK\x07\x08")  # an empty or a spanned zip archive
@@ -139,6 +153,19 @@ class Shape:
         }
 
 
+def _mib(size: int) -> str:
+    return f"{size / 1024**2:,.0f} MiB"
+
+
+def check_object_size(size: int) -> None:
+    """``FileProblem`` for an upload larger than ``MAX_OBJECT_BYTES`` (checked before reading it)."""
+    if size > MAX_OBJECT_BYTES:
+        raise FileProblem(
+            f"the file is {_mib(size)}, more than the {_mib(MAX_OBJECT_BYTES)} a file may be: "
+            "split the export (by company code or period) or compress it with gzip"
+        )
+
+
 def inspect(open_bytes: Opener) -> Shape:
     """Read the whole stream once and decide its shape; raise ``FileProblem`` for what stops the file.
 
@@ -160,7 +187,7 @@ def inspect(open_bytes: Opener) -> Shape:
             if probe.startswith(magic):
                 raise FileProblem(f"unknown format: {what}; {EXPECTED}")
         text = _TextEncoding.of(probe)
-        return _inspect_text(text, probe[text.bom :], _skip(stream, text.bom), compression)
+        return _inspect_text(text, probe[text.bom :], _skip(_bounded_lines(stream), text.bom), compression)
 
 
 def read_records(open_bytes: Opener, shape: Shape) -> Iterator[Record]:
@@ -177,7 +204,7 @@ def read_records(open_bytes: Opener, shape: Shape) -> Iterator[Record]:
             return
         if shape.encoding is None:
             raise ValueError(f"a {shape.format} shape needs an encoding")
-        text = _text_stream(content, shape.encoding)
+        text = _text_stream(_bounded_lines(content), shape.encoding)
         try:
             if shape.format == "csv":
                 yield from _csv_records(text, shape.delimiter or ",")
@@ -202,7 +229,7 @@ def read_blocks(open_bytes: Opener, shape: Shape, size: int) -> Iterator[list[Re
         raise ValueError("a csv shape needs an encoding")
     with _closing(open_bytes()) as source:
         _, content = _content(source, shape.compression)
-        reader = _csv_reader(_text_stream(content, shape.encoding), shape.delimiter or ",")
+        reader = _csv_reader(_text_stream(_bounded_lines(content), shape.encoding), shape.delimiter or ",")
         start = 1
         try:
             while rows := list(itertools.islice(reader, size)):
@@ -249,7 +276,71 @@ def _content(source: Iterable[bytes], compression: str | None) -> tuple[str | No
     head, rest = _split_head(source, len(_GZIP_MAGIC))
     stream = _prepend(head, rest)
     gzip = head.startswith(_GZIP_MAGIC) if compression is None else compression == "gzip"
-    return ("gzip", _gunzip(stream)) if gzip else (None, stream)
+    if not gzip:
+        return None, _bounded_size(stream)
+    counted = _Counted(stream)
+    return "gzip", _bounded_size(_gunzip(counted), counted)
+
+
+class _Counted:
+    """The compressed bytes read so far (what an inflated size is compared with)."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self.seen = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self.seen += len(chunk)
+            yield chunk
+
+
+def _bounded_size(chunks: Iterable[bytes], compressed: _Counted | None = None) -> Iterator[bytes]:
+    """The content, refused past ``MAX_CONTENT_BYTES`` or, inflated, past ``MAX_INFLATION_RATIO``
+    times its compressed size."""
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > MAX_CONTENT_BYTES:
+            raise FileProblem(f"the content is more than {_mib(MAX_CONTENT_BYTES)}: split the export")
+        if (
+            compressed is not None
+            and total > _RATIO_CHECKED_FROM
+            and total > MAX_INFLATION_RATIO * compressed.seen
+        ):
+            raise FileProblem(
+                f"the gzip stream inflates more than {MAX_INFLATION_RATIO} times ({_mib(compressed.seen)} "
+                f"to over {_mib(total)}): not an export (a compression bomb?)"
+            )
+        yield chunk
+
+
+def _bounded_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The text's bytes, refused when one physical line is longer than ``MAX_LINE_BYTES`` (the reader
+    holds a line whole). A line break is a 0x0A byte in every encoding read here (UTF-16's too)."""
+    since = 0  # bytes since the last line break
+    breaks = 0
+    for chunk in chunks:
+        last = chunk.rfind(b"\n")
+        if last < 0:
+            since += len(chunk)
+        else:
+            # The part before this chunk's first break belongs to the line running into it.
+            first = chunk.find(b"\n")
+            if since + first > MAX_LINE_BYTES:
+                _line_too_long(breaks + 1)
+            breaks += chunk.count(b"\n")
+            since = len(chunk) - last - 1
+        if since > MAX_LINE_BYTES:
+            _line_too_long(breaks + 1)
+        yield chunk
+
+
+def _line_too_long(line: int) -> None:
+    raise FileProblem(
+        f"line {line} is longer than {_mib(MAX_LINE_BYTES)}: no export row is; is a quote left unclosed, "
+        "or the line breaks missing?"
+    )
 
 
 def _split_head(chunks: Iterable[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:
@@ -866,11 +957,13 @@ def _first_sheet(chunks: Iterable[bytes]) -> Iterator[tuple[Any, tuple[str, ...]
 def _require_workbook(spool: IO[bytes]) -> None:
     try:
         with zipfile.ZipFile(spool) as archive:
-            names = set(archive.namelist())
+            members = archive.infolist()
+            names = {member.filename for member in members}
     except Exception as error:  # zipfile raises BadZipFile, EOFError, ValueError... for damaged archives
         raise FileProblem(f"the XLSX workbook is damaged: not a readable zip archive ({error})") from error
     finally:
         spool.seek(0)
+    _check_members(members)
     if "xl/workbook.bin" in names:
         hint = " (it is an Excel binary .xlsb workbook: save it as XLSX)"
     elif "mimetype" in names and "content.xml" in names:
@@ -880,6 +973,29 @@ def _require_workbook(spool: IO[bytes]) -> None:
     else:
         return
     raise FileProblem(f"a zip archive that is not an XLSX workbook{hint}")
+
+
+def _check_members(members: list[zipfile.ZipInfo]) -> None:
+    """``FileProblem`` for a workbook part that inflates past the limits (checked from the archive's
+    directory, before anything is inflated: a shared-strings part is read whole when a workbook opens)."""
+    total = 0
+    for member in members:
+        total += member.file_size
+        if member.file_size > MAX_XLSX_MEMBER_BYTES:
+            raise FileProblem(
+                f"the workbook's part {member.filename} inflates to {_mib(member.file_size)}, more than "
+                f"{_mib(MAX_XLSX_MEMBER_BYTES)}: export fewer rows per workbook, or CSV"
+            )
+        if member.file_size > _RATIO_CHECKED_FROM and member.file_size > MAX_INFLATION_RATIO * max(
+            member.compress_size, 1
+        ):
+            raise FileProblem(
+                f"the workbook's part {member.filename} inflates more than {MAX_INFLATION_RATIO} times "
+                f"({_mib(member.compress_size)} to {_mib(member.file_size)}): not an export "
+                "(a compression bomb?)"
+            )
+    if total > MAX_CONTENT_BYTES:
+        raise FileProblem(f"the workbook inflates to {_mib(total)}, more than {_mib(MAX_CONTENT_BYTES)}")
 
 
 def _sheet_records(sheet: Any) -> Iterator[Record]:

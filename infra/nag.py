@@ -75,13 +75,17 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
         _ack(
             ingest_policy,
             f"IAM5[Action::s3:{action}]",
-            "Reads the dropped files (any version) and writes results/ and rejected/ in the drop bucket only",
+            "Reads incoming/, config/mappings/ and work/ (any version) and writes results/, rejected/ "
+            "and work/ in the drop bucket only",
         )
-    _ack(
-        ingest_policy,
-        f"IAM5[Resource::{drop}/*]",
-        "Dropped files arrive under any key the ERP chooses below incoming/; results go to sibling prefixes",
-    )
+    for prefix, why in (
+        ("incoming/*", "Dropped files arrive under any key the ERP chooses below incoming/"),
+        ("config/mappings/*", "A file under incoming/<kind>/<mapping>/ reads its named mapping"),
+        ("work/*", "A large file's chunks write and read their part results under work/"),
+        ("results/*", "Each file's results document, named after the file"),
+        ("rejected/*", "Each file's rejected rows, named after the file"),
+    ):
+        _ack(ingest_policy, f"IAM5[Resource::{drop}/{prefix}]", why)
 
     portal_policy = _function_policy(stack.portal.function)
     for action in (*s3_read, "Abort*"):

@@ -16,6 +16,11 @@ from infra.constructs.runtime import FunctionRuntime
 FUNCTION_TIMEOUT = Duration.minutes(10)
 
 
+# The drop bucket's prefixes the ingest function reads and writes (contract.DropPrefix).
+INGEST_READS = (DropPrefix.INCOMING, DropPrefix.MAPPINGS, DropPrefix.WORK)
+INGEST_WRITES = (DropPrefix.RESULTS, DropPrefix.REJECTED, DropPrefix.WORK)
+
+
 class Ingest(Construct):
     def __init__(
         self,
@@ -68,8 +73,12 @@ class Ingest(Construct):
             )
         )
         data.table.grant_read_write_data(self.function)
-        # Reads the dropped files; writes results/ and rejected/ next to them.
-        data.drop_bucket.grant_read(self.function)
-        data.drop_bucket.grant_put(self.function)
+        # Reads the dropped files, the named mappings and its chunks' part results; writes results/,
+        # rejected/ and the parts under work/. Nothing else: not the dunning policy, not the change
+        # feed, not the documents' neighbours' results of other stacks' prefixes.
+        for prefix in INGEST_READS:
+            data.drop_bucket.grant_read(self.function, f"{prefix}*")
+        for prefix in INGEST_WRITES:
+            data.drop_bucket.grant_put(self.function, f"{prefix}*")
         # A large file is split into line ranges sent back to this queue, to load in parallel.
         self.queue.grant_send_messages(self.function)

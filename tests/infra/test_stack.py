@@ -571,3 +571,27 @@ def test_the_web_acl_can_be_switched_off_and_the_stage_is_then_acknowledged(tmp_
 def test_a_malformed_waf_switch_is_refused_with_the_key_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="portalWaf='maybe'"):
         synthesize(tmp_path, portalWaf="maybe")
+
+
+def _object_prefixes(statement: dict[str, Any]) -> set[str]:
+    """The object key patterns a statement names (``<bucket arn>/<pattern>``), as written."""
+    found = set()
+    for resource in _as_list(statement["Resource"]):
+        parts = resource.get("Fn::Join", [None, []])[1] if isinstance(resource, dict) else [resource]
+        tail = parts[-1] if parts else ""
+        if isinstance(tail, str) and tail.startswith("/"):
+            found.add(tail[1:])
+    return found
+
+
+def test_the_ingest_function_reads_and_writes_only_its_own_prefixes_of_the_drop_bucket(
+    synthesized: Synthesized,
+) -> None:
+    statements = _policy_statements(synthesized, synthesized.stack.ingest.function)
+    writes = [s for s in statements if any(str(a).startswith("s3:PutObject") for a in _as_list(s["Action"]))]
+    reads = [s for s in statements if any(str(a).startswith("s3:GetObject") for a in _as_list(s["Action"]))]
+    written = set().union(*(_object_prefixes(s) for s in writes))
+    read = set().union(*(_object_prefixes(s) for s in reads))
+    # Never the dunning policy (config/dunning-policy.yaml), the change feed or any key at large
+    assert written == {"results/*", "rejected/*", "work/*"}
+    assert read == {"incoming/*", "config/mappings/*", "work/*"}

@@ -109,6 +109,8 @@ class DropPrefix:
     RESULTS: Final = "results/"
     REJECTED: Final = "rejected/"
     CONFIG: Final = "config/"
+    # Named mappings (``incoming/<kind>/<mapping>/<file>`` reads ``config/mappings/<mapping>.yaml``).
+    MAPPINGS: Final = "config/mappings/"
     # Scratch space of ingest runs (the part results of a large file's chunks); expires on its own.
     WORK: Final = "work/"
     # An uploaded dunning policy replaces the shipped default (validated the same way when loaded).

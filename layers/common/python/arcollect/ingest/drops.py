@@ -286,7 +286,7 @@ class FilePlan:
 
 def named_mapping(kind: DropKind, name: str, reader: ObjectReader, bucket: str) -> ColumnMapping:
     """A mapping by name: the bucket's ``config/mappings/NAME.yaml`` first (a team's own), then presets."""
-    source = f"{DropPrefix.CONFIG}mappings/{name}.yaml"
+    source = f"{DropPrefix.MAPPINGS}{name}.yaml"
     text = reader.read_text(bucket, source)
     if text is not None:
         try:

@@ -288,6 +288,21 @@ def cmd_portal_link(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_link_key(args: argparse.Namespace) -> int:
+    from arcollect_cli.links import rotate_key
+
+    if args.grace_days < 0:
+        raise CliError(f"--grace-days {args.grace_days}: a number of days from 0")
+    rotated = rotate_key(Target.resolve(args.stack, ROOT), args.grace_days)
+    until = format_instant(rotated.previous_until) if rotated.previous_until else None
+    emit(
+        {"rotated": True, "previous_key_valid_until": until},
+        args.json,
+        f"new link-signing key in force; links signed with the previous one open until {until}",
+    )
+    return 0
+
+
 def cmd_portal_revoke(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
@@ -450,6 +465,22 @@ def build_parser() -> argparse.ArgumentParser:
     link = with_stack(commands.add_parser("portal-link", help="a signed portal link for a customer"))
     link.add_argument("customer_id")
     link.set_defaults(func=cmd_portal_link)
+
+    rotate = with_stack(
+        commands.add_parser(
+            "rotate-link-key",
+            help="a new portal link-signing key; links signed with the old one keep opening until they "
+            "expire",
+        )
+    )
+    rotate.add_argument(
+        "--grace-days",
+        type=int,
+        default=30,
+        help="days the previous key still opens links (default 30: the stack's portalLinkDays if you "
+        "changed it; 0 when the key leaked)",
+    )
+    rotate.set_defaults(func=cmd_rotate_link_key)
 
     revoke = with_stack(
         commands.add_parser(

@@ -223,11 +223,13 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
         "COG8",
         "Essentials, not Plus: the portal function calls InitiateAuth server-side, so Cognito's adaptive "
         "threat protection would see the function's IP address for every sign-in, and the pool holds only "
-        "the collections team; the API's WAF rate-limits sign-in attempts per client IP instead",
+        "the collections team; the API's WAF blocks a client IP past 100 staff sign-in posts in 5 "
+        "minutes instead (StaffSignInRateLimitPerIp)",
     )
     _ack(
         stack.portal.link_secret,
         "SMG4",
-        "Rotating the link-signing key invalidates every link already emailed; it is rotated by ops "
-        "with `arcollect` during a planned window, not on a timer",
+        "Rotated by ops with `arcollect rotate-link-key`, not on a timer: the secret then holds the new "
+        "key and the previous one, which still opens the links already emailed until they expire "
+        "(--grace-days; 0 for a leaked key)",
     )

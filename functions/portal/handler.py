@@ -3,7 +3,8 @@ this module only wires the Portal to its AWS dependencies and hands every reques
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -17,7 +18,7 @@ from arcollect.store import bind_table
 from arcollect.store.changes import ChangeObjects
 from arcollect.store.mail import SesMailer
 from arcollect.store.objects import ObjectStore
-from arcollect.store.secrets import link_signing_key
+from arcollect.store.secrets import link_keys, link_signing_key
 
 if TYPE_CHECKING:
     from arcollect.dunning.policy import PolicySet
@@ -31,10 +32,14 @@ objects = ObjectStore()
 change_feed = ChangeObjects(settings.require("drop_bucket"))
 
 
-@cache
 def link_key() -> bytes:
-    """Read once per process: Secrets Manager is not asked on every request."""
+    """The key new links are signed with (Secrets Manager is asked at most every few minutes)."""
     return link_signing_key(settings.require("link_secret_arn"))
+
+
+def previous_link_keys(now: datetime) -> tuple[bytes, ...]:
+    """The key a rotation replaced, while links signed with it can still be live."""
+    return link_keys(settings.require("link_secret_arn")).verifying(now)[1:]
 
 
 def policies() -> PolicySet:
@@ -53,6 +58,7 @@ def portal_at(base_url: str) -> Portal:
     the request came in on (the portal function is not told its own URL: that would be circular)."""
     return Portal(
         link_key=link_key,
+        previous_link_keys=previous_link_keys,
         policies=policies,
         mailer=mailer,
         sender=settings.require("sender_email"),

@@ -23,6 +23,40 @@ from infra.constructs.staff import StaffDirectory
 STAGE_NAME = "live"
 
 
+# Sign-in posts to the staff console per client IP in 5 minutes (a person signs in a few times a day).
+STAFF_SIGN_IN_PER_5MIN = 100
+
+
+def _staff_sign_in_posts() -> wafv2.CfnWebACL.StatementProperty:
+    """POSTs whose path ends in /staff/sign-in (the stage prefix, or none on a custom domain)."""
+    return wafv2.CfnWebACL.StatementProperty(
+        and_statement=wafv2.CfnWebACL.AndStatementProperty(
+            statements=[
+                wafv2.CfnWebACL.StatementProperty(
+                    byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                        field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+                        positional_constraint="ENDS_WITH",
+                        search_string="/staff/sign-in",
+                        text_transformations=[
+                            wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="LOWERCASE")
+                        ],
+                    )
+                ),
+                wafv2.CfnWebACL.StatementProperty(
+                    byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                        field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(method={}),
+                        positional_constraint="EXACTLY",
+                        search_string="POST",
+                        text_transformations=[
+                            wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")
+                        ],
+                    )
+                ),
+            ]
+        )
+    )
+
+
 def _managed_rule(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
     return wafv2.CfnWebACL.RuleProperty(
         name=name,
@@ -203,7 +237,27 @@ class Portal(Construct):
                         sampled_requests_enabled=True,
                     ),
                 ),
-                _managed_rule("AWSManagedRulesCommonRuleSet", 1),
-                _managed_rule("AWSManagedRulesKnownBadInputsRuleSet", 2),
+                # Password guessing at the staff console: far fewer sign-in posts per client than
+                # requests overall (Cognito Essentials has no adaptive protection: the function signs
+                # in server-side, so Cognito would see one IP for every user).
+                wafv2.CfnWebACL.RuleProperty(
+                    name="StaffSignInRateLimitPerIp",
+                    priority=1,
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            aggregate_key_type="IP",
+                            limit=STAFF_SIGN_IN_PER_5MIN,
+                            scope_down_statement=_staff_sign_in_posts(),
+                        )
+                    ),
+                    visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
+                        cloud_watch_metrics_enabled=True,
+                        metric_name="StaffSignInRateLimitPerIp",
+                        sampled_requests_enabled=True,
+                    ),
+                ),
+                _managed_rule("AWSManagedRulesCommonRuleSet", 2),
+                _managed_rule("AWSManagedRulesKnownBadInputsRuleSet", 3),
             ],
         )

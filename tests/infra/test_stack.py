@@ -517,6 +517,15 @@ def test_the_portal_api_is_logged_throttled_traced_and_behind_a_waf(synthesized:
             ),
         },
     )
+    # Staff sign-in posts have a limit of their own, far below the general one (cdk-nag COG8's reason)
+    [acl] = resources(synthesized, "AWS::WAFv2::WebACL").values()
+    [sign_in] = [r for r in acl["Properties"]["Rules"] if r["Name"] == "StaffSignInRateLimitPerIp"]
+    rate = sign_in["Statement"]["RateBasedStatement"]
+    assert rate["Limit"] == 100 and sign_in["Action"] == {"Block": {}}
+    [path, method] = rate["ScopeDownStatement"]["AndStatement"]["Statements"]
+    assert path["ByteMatchStatement"]["SearchString"] == "/staff/sign-in"
+    assert method["ByteMatchStatement"]["SearchString"] == "POST"
+    assert len({r["Priority"] for r in acl["Properties"]["Rules"]}) == len(acl["Properties"]["Rules"])
     template.resource_count_is("AWS::WAFv2::WebACLAssociation", 1)
     template.has_resource("AWS::SecretsManager::Secret", {"DeletionPolicy": "Retain"})
 

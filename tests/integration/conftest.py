@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from arcollect.store.models import TableItem, bind_table
+from arcollect.store.secrets import forget_link_keys
 from arcollect_cli.lambda_runtime import invoke
 from arcollect_cli.local.emulator import enforce_ses_rules
 
@@ -46,6 +47,7 @@ def aws() -> Iterator[None]:
             boto3.client("secretsmanager").create_secret(
                 Name=os.environ["LINK_SECRET_ARN"], SecretString="integration-test-link-key"
             )
+            forget_link_keys()  # a test may have rotated the previous account's key
             yield
     finally:
         undo_ses_rules()

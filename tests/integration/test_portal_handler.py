@@ -4,6 +4,7 @@ real handler and the real Portal, against moto."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from arcollect.portal.links import sign_token
+from arcollect.store.secrets import link_signing_key, rotate_link_key
 from tests.integration.conftest import invoke, load_event
 from tests.integration.dunning_world import World
 
@@ -158,3 +160,23 @@ def test_a_genuine_link_opens_a_session_for_the_pages_and_the_api(aws: None) -> 
     logout = request("POST", "/logout", cookie=session_id, body=f"csrf_token={api['csrf_token']}")
     assert logout["statusCode"] == 303
     assert get("/account", cookie=session_id)["statusCode"] == 303
+
+
+def test_a_rotated_key_breaks_no_link_already_emailed_until_its_grace_ends(aws: None) -> None:
+    World().customer("C-1")
+    at = request_time()
+    emailed = sign_token("C-1", key=LINK_KEY, now=at - timedelta(days=3))
+    # When ops rotate the link-signing key (`arcollect rotate-link-key`)
+    rotated = rotate_link_key(os.environ["LINK_SECRET_ARN"], now=at, link_days=30)
+    assert rotated.current != LINK_KEY and rotated.previous == LINK_KEY
+    fresh = sign_token("C-1", key=rotated.current, now=at)
+    # Then the link already emailed opens, and so does one signed with the new key
+    assert get(f"/l/{emailed}")["statusCode"] == 303
+    assert get(f"/l/{fresh}")["statusCode"] == 303
+    # And new links are signed with the new key
+    assert link_signing_key(os.environ["LINK_SECRET_ARN"]) == rotated.current
+    # When the key is rotated again with no grace (it leaked), the first key opens nothing any more
+    again = rotate_link_key(os.environ["LINK_SECRET_ARN"], now=at, link_days=0)
+    assert get(f"/l/{emailed}")["statusCode"] == 403
+    assert get(f"/l/{fresh}")["statusCode"] == 403
+    assert get(f"/l/{sign_token('C-1', key=again.current, now=at)}")["statusCode"] == 303

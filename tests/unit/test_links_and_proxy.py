@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from arcollect.portal.links import LinkExpired, LinkInvalid, portal_link, sign_token, verify_token
+from arcollect.portal.links import LinkExpired, LinkInvalid, portal_link, read_token, sign_token, verify_token
+from arcollect.store.secrets import LinkKeys, parse_link_keys
 from arcollect_cli.local.apigateway import proxy_event, response_parts
 
 KEY = b"k" * 48
@@ -76,3 +77,19 @@ def test_a_proxy_response_becomes_status_headers_and_bytes() -> None:
     assert status == 302
     assert headers == [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), ("Location", "/x")]
     assert body == b"\x00\x01"
+
+
+def test_the_secret_holds_a_key_as_it_is_or_a_rotation_with_the_previous_one() -> None:
+    assert parse_link_keys("plain-key") == LinkKeys(b"plain-key")
+    rotated = parse_link_keys(
+        json.dumps({"current": "new", "previous": "old", "previous_until": "2026-12-23T09:00:00Z"})
+    )
+    assert rotated.verifying(NOW) == (b"new", b"old")
+    assert rotated.verifying(datetime(2026, 12, 23, 9, tzinfo=UTC)) == (b"new",)
+
+
+def test_a_link_signed_with_the_previous_key_opens_only_when_that_key_is_given() -> None:
+    token = sign_token("C-1", key=b"old" * 16, now=NOW)
+    with pytest.raises(LinkInvalid):
+        read_token(token, key=KEY, now=NOW)
+    assert read_token(token, key=KEY, now=NOW, also=(b"old" * 16,)).customer_id == "C-1"

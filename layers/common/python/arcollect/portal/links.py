@@ -19,6 +19,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -80,13 +81,15 @@ def sign_token(customer_id: str, *, key: bytes, now: datetime, days: int = DEFAU
     return f"{payload}.{_signature(key, payload)}"
 
 
-def read_token(token: str, *, key: bytes, now: datetime) -> LinkClaims:
-    """The claims of a genuine, unexpired token; raises LinkInvalid or LinkExpired."""
+def read_token(token: str, *, key: bytes, now: datetime, also: Sequence[bytes] = ()) -> LinkClaims:
+    """The claims of a genuine, unexpired token; raises LinkInvalid or LinkExpired. ``also``: keys a
+    genuine token may be signed with besides ``key`` (the one a rotation replaced, while it lasts)."""
     payload, _, signature = token.strip().partition(".")
     # Compared as UTF-8 bytes: ``compare_digest`` raises on a str with non-ASCII characters, and a
     # link typed or mangled with one must be refused (403), not crash the page (500).
-    expected = _signature(key, payload).encode()
-    if not payload or not signature or not hmac.compare_digest(signature.encode(), expected):
+    given = signature.encode()
+    genuine = any(hmac.compare_digest(given, _signature(k, payload).encode()) for k in (key, *also))
+    if not payload or not signature or not genuine:
         raise LinkInvalid("this link is not valid")
     try:
         claims = json.loads(_unb64(payload))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -447,6 +447,7 @@ class Portal:
         store: PortalStore | None = None,
         dunning: DunningStore | None = None,
         change_feed: ChangeFeed | None = None,
+        previous_link_keys: Callable[[datetime], Sequence[bytes]] = lambda now: (),
     ) -> None:
         if payment_url_template:
             try:
@@ -457,6 +458,8 @@ class Portal:
                     f"{{customer_id}} only: {error}"
                 ) from error
         self._link_key = link_key
+        # The key a rotation replaced still opens the links signed with it, while they can be live.
+        self._previous_link_keys = previous_link_keys
         self._policies = policies
         self._mailer = mailer
         self._sender = sender
@@ -479,7 +482,7 @@ class Portal:
     def open_link(self, token: str, *, now: datetime) -> Session:
         """Exchange a link from an email for a new session. Raises portal.links.LinkInvalid,
         LinkExpired, or LinkRevoked."""
-        claims = read_token(token, key=self._link_key(), now=now)
+        claims = read_token(token, key=self._link_key(), now=now, also=self._previous_link_keys(now))
         found = self._store.customer_and_links_valid_from(claims.customer_id)
         if found is None:
             raise LinkInvalid("this link is not valid")

@@ -78,6 +78,9 @@ class StackConfig:
     # SES's maximum send rate of the account (emails per second): 1 in the SES sandbox.
     ses_max_send_rate: str
     portal_link_days: str
+    # How long records of collections activity are kept (the timeline, the send ledger, email records,
+    # ERP files, the change feed, reports, dispute attachments): years, as `retentionYears`.
+    retention_years: str
     payment_url_template: str | None
     # The company's settings (arcollect/company.py): the currency of documents exported without one,
     # and the locale that settles what an export's own dates and amounts leave open ("" = none).
@@ -134,6 +137,7 @@ class StackConfig:
             portal_waf=_flag("portalWaf", value("portalWaf"), default=True),
             ses_max_send_rate=value("sesMaxSendRate") or "1",
             portal_link_days=value("portalLinkDays") or "30",
+            retention_years=value("retentionYears") or "7",
             payment_url_template=value("paymentUrlTemplate") or None,
             # As the functions read them: the currency's code, the locale's tag (de_de is de-DE).
             home_currency=settings.home_currency,
@@ -175,6 +179,10 @@ class StackConfig:
         if not self.portal_link_days.isdigit() or not 1 <= int(self.portal_link_days) <= 365:
             raise ConfigError(
                 f"context portalLinkDays={self.portal_link_days!r}: a whole number of days from 1 to 365"
+            )
+        if not self.retention_years.isdigit() or not 1 <= int(self.retention_years) <= 30:
+            raise ConfigError(
+                f"context retentionYears={self.retention_years!r}: a whole number of years from 1 to 30"
             )
         if self.payment_url_template and not self.payment_url_template.startswith("https://"):
             raise ConfigError(

@@ -8,7 +8,7 @@ from aws_cdk import CfnOutput, Stack, Tags
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from arcollect.contract import DeadLetterQueue, FunctionName, Output
+from arcollect.contract import DeadLetterQueue, FunctionName, Output, retention_days
 from infra.config import StackConfig
 from infra.constructs.data import DataStore
 from infra.constructs.dunning import Dunning
@@ -41,9 +41,13 @@ class ArcollectStack(Stack):
         Tags.of(self).add("environment", config.environment_name)
         retention = _RETENTION[config.log_retention_days]
 
-        self.data = DataStore(self, "Data")
+        self.data = DataStore(self, "Data", retention_days=retention_days(int(config.retention_years)))
         self.runtime = FunctionRuntime(
-            self, "Runtime", environment_name=config.environment_name, log_retention=retention
+            self,
+            "Runtime",
+            environment_name=config.environment_name,
+            log_retention=retention,
+            retention_days=retention_days(int(config.retention_years)),
         )
         self.ingest = Ingest(
             self,

@@ -31,6 +31,7 @@ LOCAL_CONTEXT_KEYS: Final = (
     "homeCurrency",
     "exportLocale",
     "portalLinkDays",
+    "retentionYears",
     "paymentUrlTemplate",
     "dunningSchedule",
     *REPORTS_SCHEDULE_KEYS.values(),
@@ -72,6 +73,7 @@ def local_spec(overrides: Mapping[str, str]) -> LocalSpec:
         raise CliError(str(error)) from None
     return LocalSpec(
         portal_link_days=config.portal_link_days,
+        retention_years=config.retention_years,
         payment_url_template=config.payment_url_template or "",
         home_currency=config.home_currency,
         export_locale=config.export_locale,

@@ -20,6 +20,7 @@ from arcollect.contract import (
     ReportCadence,
     StaffGroups,
     TableSchema,
+    retention_days,
 )
 
 PREFIX = "arcollect-local"
@@ -163,6 +164,7 @@ class LocalSpec:
     ses_max_send_rate: str = "50"
     # As the CDK app deploys them by default.
     portal_link_days: str = field(default_factory=lambda: str(cdk_context()["portalLinkDays"]))
+    retention_years: str = field(default_factory=lambda: str(cdk_context().get("retentionYears") or "7"))
     payment_url_template: str = field(
         default_factory=lambda: str(cdk_context().get("paymentUrlTemplate", ""))
     )
@@ -228,6 +230,7 @@ class LocalSpec:
             EnvVar.DUNNING_QUEUE_URL: dunning_queue_url,
             EnvVar.SES_MAX_SEND_RATE: self.ses_max_send_rate,
             EnvVar.PORTAL_LINK_DAYS: self.portal_link_days,
+            EnvVar.RETENTION_DAYS: str(retention_days(int(self.retention_years))),
             EnvVar.PAYMENT_URL_TEMPLATE: self.payment_url_template,
             EnvVar.STAFF_USER_POOL_ID: staff_user_pool_id,
             EnvVar.STAFF_CLIENT_ID: staff_client_id,

@@ -17,8 +17,11 @@ def _string(name: str) -> dynamodb.Attribute:
 class DataStore(Construct):
     """Stateful resources: encrypted, versioned, retained when the stack is deleted."""
 
-    def __init__(self, scope: Construct, id: str) -> None:
+    def __init__(self, scope: Construct, id: str, *, retention_days: int) -> None:
         super().__init__(scope, id)
+        # Records of collections activity (ERP files, the change feed, reports, dispute attachments)
+        # expire after the stack's retention, as the table's activity items do by TTL.
+        kept = Duration.days(retention_days)
         self.table = dynamodb.Table(
             self,
             "Table",
@@ -59,6 +62,7 @@ class DataStore(Construct):
                 s3.LifecycleRule(
                     id="archive-incoming",
                     prefix=DropPrefix.INCOMING,
+                    expiration=kept,
                     transitions=[
                         s3.Transition(
                             storage_class=s3.StorageClass.INFREQUENT_ACCESS,
@@ -75,6 +79,10 @@ class DataStore(Construct):
                 ),
                 s3.LifecycleRule(
                     id="expire-rejected-rows", prefix=DropPrefix.REJECTED, expiration=Duration.days(400)
+                ),
+                s3.LifecycleRule(id="expire-change-feed", prefix=DropPrefix.OUTGOING, expiration=kept),
+                s3.LifecycleRule(
+                    id="expire-dispute-attachments", prefix=DropPrefix.ATTACHMENTS, expiration=kept
                 ),
                 # The part results of a large file's chunks are merged within minutes; a week is ample.
                 s3.LifecycleRule(
@@ -102,6 +110,7 @@ class DataStore(Construct):
                 s3.LifecycleRule(
                     id="archive-dated-reports",
                     prefix=ReportPrefix.KPI,
+                    expiration=kept,
                     transitions=[
                         s3.Transition(
                             storage_class=s3.StorageClass.INFREQUENT_ACCESS,

@@ -9,7 +9,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from arcollect.contract import FUNCTION_ENVIRONMENT, METRICS_NAMESPACE, service_name
+from arcollect.contract import FUNCTION_ENVIRONMENT, METRICS_NAMESPACE, EnvVar, service_name
 from infra import platform
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -28,7 +28,13 @@ class FunctionRuntime(Construct):
     """
 
     def __init__(
-        self, scope: Construct, id: str, *, environment_name: str, log_retention: logs.RetentionDays
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        environment_name: str,
+        log_retention: logs.RetentionDays,
+        retention_days: int,
     ) -> None:
         super().__init__(scope, id)
         if not (platform.DEPS_LAYER_DIR / "python").is_dir():
@@ -41,6 +47,7 @@ class FunctionRuntime(Construct):
             )
         self._environment_name = environment_name
         self._log_retention = log_retention
+        self._retention_days = retention_days
         self.dependencies_layer = lambda_.LayerVersion(
             self,
             "DependenciesLayer",
@@ -76,6 +83,8 @@ class FunctionRuntime(Construct):
         ``environment`` must name exactly the variables ``contract.FUNCTION_ENVIRONMENT`` lists for it, so
         the contract the local stack relies on and what AWS gets cannot differ.
         """
+        # Every function keeps its records as long as the stack's retention says (their TTL).
+        environment = {**environment, EnvVar.RETENTION_DAYS: str(self._retention_days)}
         expected = set(FUNCTION_ENVIRONMENT[name])
         if set(environment) != expected:
             raise ValueError(

@@ -604,3 +604,35 @@ def test_the_ingest_function_reads_and_writes_only_its_own_prefixes_of_the_drop_
     # Never the dunning policy (config/dunning-policy.yaml), the change feed or any key at large
     assert written == {"results/*", "rejected/*", "work/*"}
     assert read == {"incoming/*", "config/mappings/*", "work/*"}
+
+
+def test_records_of_collections_activity_are_kept_for_the_retention_and_no_longer(
+    synthesized: Synthesized,
+) -> None:
+    kept = 7 * 366
+    # Every function stamps its records' TTL with it
+    for function in resources(synthesized, "AWS::Lambda::Function").values():
+        variables = function["Properties"].get("Environment", {}).get("Variables", {})
+        if "POWERTOOLS_SERVICE_NAME" in variables:
+            assert variables["RETENTION_DAYS"] == str(kept)
+    # And the buckets expire ERP files, the change feed, dispute attachments and dated reports with it
+    rules = {
+        rule["Id"]: rule
+        for bucket in resources(synthesized, "AWS::S3::Bucket").values()
+        for rule in bucket["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
+    }
+    for rule_id in (
+        "archive-incoming",
+        "expire-change-feed",
+        "expire-dispute-attachments",
+        "archive-dated-reports",
+    ):
+        assert rules[rule_id]["ExpirationInDays"] == kept, rule_id
+    synthesized.template.has_resource_properties(
+        "AWS::DynamoDB::Table", {"TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True}}
+    )
+
+
+def test_a_retention_outside_1_to_30_years_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="retentionYears='0'"):
+        synthesize(tmp_path, retentionYears="0")

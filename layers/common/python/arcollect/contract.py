@@ -44,6 +44,8 @@ class EnvVar:
     # The stack's dead-letter queues, whose depths the staff console's status page shows (JSON: see
     # ``dead_letter_queues_json``).
     DEAD_LETTER_QUEUES: Final = "DEAD_LETTER_QUEUES"
+    # Days records of collections activity are kept (retention_days): their items expire by TTL.
+    RETENTION_DAYS: Final = "RETENTION_DAYS"
 
 
 class Output:
@@ -71,6 +73,11 @@ class Output:
 METRICS_NAMESPACE: Final = "arcollect"
 # The dunning function's count of reminders SES refused for good: the stack alarms on it.
 REMINDERS_REFUSED_METRIC: Final = "RemindersRefused"
+
+
+def retention_days(years: int) -> int:
+    """Days that are never fewer than ``years`` years (a leap day each year)."""
+    return years * 366
 
 
 def service_name(function: str) -> str:
@@ -117,6 +124,8 @@ class DropPrefix:
     DUNNING_POLICY: Final = "config/dunning-policy.yaml"
     # The change feed to the ERP (arcollect/changes.py): what was decided here, for the ERP to import.
     OUTGOING: Final = "outgoing/"
+    # Files customers attach to a dispute in the portal (presigned uploads).
+    ATTACHMENTS: Final = "attachments/"
     # Invoice PDFs the ERP drops for the portal (``document_key``): not ERP files, ingest leaves them.
     DOCUMENTS: Final = "incoming/documents/"
 
@@ -209,6 +218,7 @@ DUNNING_SENDERS: Final = 5
 FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
     FunctionName.INGEST: (
         EnvVar.ENVIRONMENT_NAME,
+        EnvVar.RETENTION_DAYS,
         EnvVar.TABLE_NAME,
         EnvVar.DROP_BUCKET,
         EnvVar.INGEST_QUEUE_URL,
@@ -217,6 +227,7 @@ FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
     ),
     FunctionName.DUNNING: (
         EnvVar.ENVIRONMENT_NAME,
+        EnvVar.RETENTION_DAYS,
         EnvVar.TABLE_NAME,
         EnvVar.DROP_BUCKET,
         EnvVar.DUNNING_QUEUE_URL,
@@ -230,6 +241,7 @@ FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
     # The portal builds its own URLs from the request (its URL would be a circular reference here).
     FunctionName.PORTAL: (
         EnvVar.ENVIRONMENT_NAME,
+        EnvVar.RETENTION_DAYS,
         EnvVar.TABLE_NAME,
         EnvVar.DROP_BUCKET,
         EnvVar.LINK_SECRET_ARN,
@@ -248,6 +260,7 @@ FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
     # sends that email.
     FunctionName.REPORTS: (
         EnvVar.ENVIRONMENT_NAME,
+        EnvVar.RETENTION_DAYS,
         EnvVar.TABLE_NAME,
         EnvVar.REPORTS_BUCKET,
         EnvVar.DROP_BUCKET,

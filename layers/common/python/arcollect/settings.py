@@ -41,6 +41,15 @@ def _days(env: Mapping[str, str], name: str) -> int:
     return int(text)
 
 
+def _retention(env: Mapping[str, str], name: str) -> int:
+    text = _optional(env, name)
+    if text is None:
+        return Settings.retention_days
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigurationError(f"{name} must be a whole number of days, not {text!r}")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Settings:
     environment_name: str = "dev"
@@ -61,6 +70,8 @@ class Settings:
     staff_client_id: str | None = None
     # JSON {name: URL} (contract.parse_dead_letter_queues reads it).
     dead_letter_queues: str | None = None
+    # How long records of collections activity are kept (their items' TTL): 7 years by default.
+    retention_days: int = 7 * 366
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +93,7 @@ class Settings:
             staff_user_pool_id=_optional(env, EnvVar.STAFF_USER_POOL_ID),
             staff_client_id=_optional(env, EnvVar.STAFF_CLIENT_ID),
             dead_letter_queues=_optional(env, EnvVar.DEAD_LETTER_QUEUES),
+            retention_days=_retention(env, EnvVar.RETENTION_DAYS),
         )
 
     def require(self, attribute: str) -> str:

@@ -299,7 +299,8 @@ def _alert(check: FeedCheck, services: Services, console_url: str | None) -> Non
             sender=services.sender, to=[contact.email], raw=raw, tags={"arcollect-kind": "freshness-hold"}
         )
     except Exception:
-        logger.exception("freshness hold alert not sent", extra={"to": contact.email})
+        # (Addresses stay out of the logs: the policy's team names who it was for.)
+        logger.exception("freshness hold alert not sent to the manager")
 
 
 def work_customers(

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from arcollect import changes
 from arcollect.changes import ChangeFeed
-from arcollect.contract import document_key
+from arcollect.contract import DropPrefix, document_key
 from arcollect.dunning.calendar import Calendar, resolve_zone
 from arcollect.dunning.promises import promise_to_pay
 from arcollect.entities import Activity, Customer, DisputeReason, DocumentType, Invoice, Promise
@@ -323,7 +323,7 @@ def parse_attachment(attachment: tuple[str, str, int] | None) -> tuple[str, str,
 
 DOCUMENT_URL_LIFETIME = timedelta(minutes=5)
 UPLOAD_URL_LIFETIME = timedelta(minutes=15)
-ATTACHMENTS_PREFIX = "attachments/"
+ATTACHMENTS_PREFIX = DropPrefix.ATTACHMENTS
 # Timeline kinds the portal writes (messages() shows the fresh-link ones beside dunning's email_*).
 KIND_FRESH_LINK = "fresh_link_sent"
 KIND_FRESH_LINK_FAILED = "fresh_link_failed"

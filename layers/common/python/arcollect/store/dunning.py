@@ -62,6 +62,7 @@ from arcollect.store.repositories import (
     _timeline_items,
     _translated,
     _update_if,
+    retention_expiry,
 )
 
 # DynamoDB's limit of items per transaction.
@@ -456,6 +457,7 @@ class DunningStore:
                             recipients=list(recipients),
                             reserved_at=at,
                             reserved_by_clock=clock_at or at,
+                            expires_at=retention_expiry(at),
                         ),
                         condition=TableItem.pk.does_not_exist(),
                     )
@@ -885,6 +887,7 @@ def _ledger_item(customer_id: str, number: str, step: str, at: datetime, touch_i
         step=step,
         reserved_at=at,
         touch_id=touch_id,
+        expires_at=retention_expiry(at),
     )
 
 

@@ -111,6 +111,14 @@ class SendingBlocked(MailRejected):
     configuration set): nothing is wrong with the message; it can go once the account is fixed."""
 
 
+_ADDRESS: Final = re.compile(r"[^\s<>,;:\"'()\[\]]+@[^\s<>,;:\"'()\[\]]+")
+
+
+def without_addresses(text: str) -> str:
+    """``text`` with every email address replaced (SES names them in some refusals): for the logs."""
+    return _ADDRESS.sub("<address>", text)
+
+
 class SendNotAccepted(StoreUnavailable):
     """SES certainly did not send the message (throttled, no connection made): it may be tried again."""
 
@@ -154,7 +162,8 @@ class SesMailer:
         except ClientError as error:
             details = error.response.get("Error", {})
             code, reason = str(details.get("Code", "")), str(details.get("Message", ""))
-            text = f"SES refused the message to {', '.join(to)}: {code}: {reason}"
+            # No recipient in the text: it reaches the logs (the task and the timeline name them).
+            text = f"SES refused the message to {len(to)} recipient(s): {code}: {without_addresses(reason)}"
             if code in MESSAGE_REFUSALS:
                 raise MessageRefused(text, code=code, reason=reason) from error
             if code in SENDING_REFUSALS:

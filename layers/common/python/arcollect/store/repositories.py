@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -35,6 +35,7 @@ from arcollect.entities import (
     Task,
     TaskStatus,
 )
+from arcollect.settings import get_settings
 from arcollect.store import keys
 from arcollect.store.errors import StoreError, StoreUnavailable
 from arcollect.store.keys import payment_sk, task_sk
@@ -187,6 +188,12 @@ class SweepRuns:
         )
 
 
+def retention_expiry(at: datetime) -> int:
+    """When a record of collections activity made at ``at`` expires (the table's TTL, epoch seconds):
+    the stack's retention (``retentionYears``, 7 by default) after it."""
+    return int((at + timedelta(days=get_settings().retention_days)).timestamp())
+
+
 def _activity_item(partition: str, activity: Activity) -> ActivityItem:
     return ActivityItem(
         partition,
@@ -197,6 +204,7 @@ def _activity_item(partition: str, activity: Activity) -> ActivityItem:
         kind=activity.kind,
         summary=activity.summary,
         detail=dict(activity.detail),
+        expires_at=retention_expiry(activity.at),
     )
 
 

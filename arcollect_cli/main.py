@@ -303,6 +303,23 @@ def cmd_rotate_link_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mail_dns(args: argparse.Namespace) -> int:
+    target = Target.resolve(args.stack, ROOT)
+    text = target.outputs.get(Output.SENDER_DNS_RECORDS)
+    if not text:
+        raise CliError(
+            "this stack sends from an email identity, without DKIM: deploy it with "
+            "-c senderDomain=<the domain of senderEmail> to sign reminders, then publish what this prints"
+        )
+    records = json.loads(text)
+    emit(
+        records,
+        args.json,
+        "\n".join(f"{r['name']}  {r['type']}  {r['value']}" for r in records),
+    )
+    return 0
+
+
 def cmd_portal_revoke(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
@@ -465,6 +482,16 @@ def build_parser() -> argparse.ArgumentParser:
     link = with_stack(commands.add_parser("portal-link", help="a signed portal link for a customer"))
     link.add_argument("customer_id")
     link.set_defaults(func=cmd_portal_link)
+
+    mail = commands.add_parser("mail", help="the stack's email sending").add_subparsers(
+        dest="mail", required=True
+    )
+    dns = with_stack(
+        mail.add_parser(
+            "dns", help="the DNS records to publish for the sender domain (DKIM, MAIL FROM, DMARC)"
+        )
+    )
+    dns.set_defaults(func=cmd_mail_dns)
 
     rotate = with_stack(
         commands.add_parser(

@@ -58,7 +58,7 @@ class ArcollectStack(Stack):
             home_currency=config.home_currency,
             export_locale=config.export_locale,
         )
-        self.mail = Mail(self, "Mail", sender_email=config.sender_email)
+        self.mail = Mail(self, "Mail", sender_email=config.sender_email, sender_domain=config.sender_domain)
         self.staff = StaffDirectory(self, "Staff")
         self.portal = Portal(
             self,
@@ -145,6 +145,9 @@ class ArcollectStack(Stack):
             Output.STAFF_CLIENT_ID: self.staff.client_id,
             Output.DEAD_LETTER_QUEUES: dead_letter_urls,
         }
+        if self.mail.dns_records:
+            # `arcollect mail dns` prints them: what to publish before the domain can send.
+            outputs[Output.SENDER_DNS_RECORDS] = self.to_json_string(self.mail.dns_records)
         for key, value in outputs.items():
             CfnOutput(self, key, value=value)
 

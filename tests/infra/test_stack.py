@@ -636,3 +636,29 @@ def test_records_of_collections_activity_are_kept_for_the_retention_and_no_longe
 def test_a_retention_outside_1_to_30_years_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="retentionYears='0'"):
         synthesize(tmp_path, retentionYears="0")
+
+
+def test_a_sender_domain_signs_with_dkim_sends_from_its_mail_from_domain_and_lists_its_dns(
+    tmp_path: Path,
+) -> None:
+    synthesized = synthesize(tmp_path, senderEmail="ar@yourco.example", senderDomain="yourco.example")
+    synthesized.template.has_resource_properties(
+        "AWS::SES::EmailIdentity",
+        {
+            "EmailIdentity": "yourco.example",
+            "MailFromAttributes": {
+                "MailFromDomain": "bounce.yourco.example",
+                "BehaviorOnMxFailure": "USE_DEFAULT_VALUE",
+            },
+        },
+    )
+    outputs = synthesized.template.find_outputs("SenderDnsRecords")
+    assert outputs, "the DNS records to publish are a stack output"
+    rendered = json.dumps(outputs)
+    for expected in ("CNAME", "feedback-smtp", "v=spf1 include:amazonses.com ~all", "_dmarc.yourco.example"):
+        assert expected in rendered
+
+
+def test_a_sender_domain_must_be_the_sender_addresses(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not an address of it"):
+        synthesize(tmp_path, senderEmail="ar@gmail.com", senderDomain="yourco.example")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -410,3 +411,25 @@ def test_the_outbox_reads_back_every_invoice_number_of_a_long_folded_header(tmp_
     # When the outbox reads it back, Then the numbers come back exactly, without folding spaces
     [read] = read_outbox(folder)
     assert read["invoice_numbers"] == numbers
+
+
+def test_the_portal_link_is_never_rewritten_by_ses_click_tracking() -> None:
+    # The configuration set publishes click events, so SES would rewrite every link through its
+    # tracking domain: the signed portal link must reach the customer as it is
+    _, html = parts(render_email(email()))
+    anchors = re.findall(r"<a [^>]*>", html)
+    portal = [a for a in anchors if PORTAL in a]
+    assert portal and all("ses:no-track" in a for a in portal)
+
+
+def test_the_fresh_link_email_is_never_rewritten_by_ses_click_tracking() -> None:
+    from arcollect.portal.link_email import render_fresh_link
+
+    link = "https://portal.example.com/l/token.signature"
+    message = render_fresh_link(
+        customer(), to="ap@acme.example", link=link, days=30, sender="ar@seller.example",
+        sender_name="Seller AR", now=NOW, touch_id="fresh-1",
+    )  # fmt: skip
+    _, html = parts(message)
+    [anchor] = [a for a in re.findall(r"<a [^>]*>", html) if link in a]
+    assert "ses:no-track" in anchor

@@ -65,6 +65,8 @@ class Output:
     REPORTS_FUNCTION: Final = "ReportsFunctionName"
     STAFF_USER_POOL_ID: Final = "StaffUserPoolId"
     STAFF_CLIENT_ID: Final = "StaffClientId"
+    # With a sender domain: the DNS records to publish (JSON [{type, name, value}]; `arcollect mail dns`).
+    SENDER_DNS_RECORDS: Final = "SenderDnsRecords"
     # The dead-letter queues by name (JSON, as EnvVar.DEAD_LETTER_QUEUES): `arcollect status` reads them.
     DEAD_LETTER_QUEUES: Final = "DeadLetterQueueUrls"
 

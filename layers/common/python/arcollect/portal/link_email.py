@@ -40,8 +40,9 @@ HTML_TEMPLATE = """\
 <p>Hello {{ name }},</p>
 <p>you (or someone using this address) asked for a new link to your account. It shows your open
 invoices, lets you download a statement, promise a payment date or dispute an invoice.</p>
-<p><a href="{{ link }}" style="background:#1a5fb4;color:#fff;padding:10px 16px;text-decoration:none;
-border-radius:4px;">Open my account</a></p>
+<p><a ses:no-track href="{{ link }}"
+style="background:#1a5fb4;color:#fff;padding:10px 16px;text-decoration:none;border-radius:4px;">Open my
+account</a></p>
 <p style="font-size: 90%;">Or copy this address into your browser:<br>{{ link }}</p>
 <p>The link works for {{ days }} days. If you did not ask for it, you can ignore this email: the link
 only opens the account of {{ name }}.</p>

@@ -505,7 +505,39 @@ def test_updating_contacts_moves_the_lookup_and_the_fingerprint(portal: Portal, 
 
     portal.request_link("billing@one.example", now=NOW, client="c")
     portal.request_link("second@one.example", now=NOW, client="c")
-    assert [e.to for e in sent_emails()] == [["second@one.example"]]
+    # The replaced address was told of the change; the fresh link went to an address on file only
+    assert [(e.step, e.to) for e in sent_emails()] == [
+        ("contact_notice", ["Billing@One.example"]),
+        ("fresh_link", ["second@one.example"]),
+    ]
+
+
+def test_a_changed_ap_address_ends_the_links_sent_before_and_warns_the_replaced_address(
+    portal: Portal, world: World
+) -> None:
+    # Given a link emailed last week, and the session it opened
+    emailed = sign_token("C-1", key=key(), now=NOW - timedelta(days=7))
+    session = portal.open_link(emailed, now=NOW - timedelta(minutes=5))
+    # When the session's holder replaces every AP address with their own
+    portal.update_contact(
+        "C-1", email="attacker@evil.example", other_emails="", phone="", language="en", now=NOW
+    )
+    # Then the emailed link opens nothing any more, a new link does, and the session goes on
+    with pytest.raises(LinkRevoked):
+        portal.open_link(emailed, now=NOW + timedelta(minutes=1))
+    assert (
+        portal.open_link(sign_token("C-1", key=key(), now=NOW + timedelta(seconds=1)), now=NOW).customer_id
+        == "C-1"
+    )
+    assert portal.resume(session.session_id, now=NOW + timedelta(minutes=1)) is not None
+    # And each replaced address got a notice without any link in it
+    notices = [e for e in sent_emails() if e.step == "contact_notice"]
+    assert sorted(a for e in notices for a in e.to) == ["Billing@One.example", "ap@one.example"]
+    for notice in notices:
+        text = notice.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "attacker@evil.example" in text and "https://" not in text
+    kinds = [a.kind for a in world.timeline("C-1")]
+    assert kinds.count("contact_notice_sent") == 2 and "links_revoked" in kinds
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""The "here is a fresh link to your account" email (plain text and HTML, English)."""
+"""The portal's own emails (plain text and HTML, English): "here is a fresh link to your account", and
+"your accounts-payable address was changed" to the address it replaced."""
 
 from __future__ import annotations
 
@@ -92,4 +93,76 @@ def render_fresh_link(
     return message
 
 
-__all__ = ["FRESH_LINK_KIND", "SUBJECT", "render_fresh_link"]
+# The X-Arcollect-Step header and SES ``kind`` tag of the notice to an address that was replaced.
+CONTACT_NOTICE_KIND = "contact_notice"
+CONTACT_NOTICE_SUBJECT = "The address we send your invoices and reminders to was changed"
+
+NOTICE_TEXT = """\
+Hello {{ name }},
+
+in our customer portal, the accounts-payable address of {{ name }} was changed on {{ when }} (UTC):
+{{ change }}.
+
+We will no longer write to {{ to }}, and the portal links we sent before stop working. If you made or
+expected this change, there is nothing to do. If not, reply to this email or call us: someone who held
+one of your portal links may have made it.
+
+{{ sender_name }}
+"""
+
+NOTICE_HTML = """\
+<!doctype html>
+<html lang="en"><body style="font-family: Arial, sans-serif; color: #222;">
+<p>Hello {{ name }},</p>
+<p>in our customer portal, the accounts-payable address of {{ name }} was changed on {{ when }} (UTC):
+{{ change }}.</p>
+<p>We will no longer write to {{ to }}, and the portal links we sent before stop working. If you made or
+expected this change, there is nothing to do. If not, reply to this email or call us: someone who held
+one of your portal links may have made it.</p>
+<p>{{ sender_name }}</p>
+</body></html>
+"""
+
+
+def render_contact_notice(
+    customer: Customer,
+    *,
+    to: str,
+    change: str,
+    sender: str,
+    sender_name: str,
+    now: datetime,
+    touch_id: str,
+) -> EmailMessage:
+    """The notice to an address the portal's contact change replaced: no link in it (whoever changed
+    the address may hold the portal; this address is the one to warn)."""
+    values = {
+        "name": customer.name or customer.customer_id,
+        "to": to,
+        "change": change,
+        "when": now.strftime("%Y-%m-%d %H:%M"),
+        "sender_name": sender_name,
+    }
+    message = EmailMessage()
+    message["Subject"] = CONTACT_NOTICE_SUBJECT
+    message["From"] = Address(display_name=sender_name, addr_spec=sender)
+    message["To"] = to
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message[HEADER_CUSTOMER] = customer.customer_id
+    message[HEADER_STEP] = CONTACT_NOTICE_KIND
+    message[HEADER_INVOICES] = ""
+    message[HEADER_TOUCH] = touch_id
+    message.set_content(_environment(html=False).from_string(NOTICE_TEXT).render(values))
+    message.add_alternative(_environment(html=True).from_string(NOTICE_HTML).render(values), subtype="html")
+    return message
+
+
+__all__ = [
+    "CONTACT_NOTICE_KIND",
+    "CONTACT_NOTICE_SUBJECT",
+    "FRESH_LINK_KIND",
+    "SUBJECT",
+    "render_contact_notice",
+    "render_fresh_link",
+]

@@ -34,7 +34,12 @@ from arcollect.portal.account import (
     open_items,
     signed_open_amount,
 )
-from arcollect.portal.link_email import FRESH_LINK_KIND, render_fresh_link
+from arcollect.portal.link_email import (
+    CONTACT_NOTICE_KIND,
+    FRESH_LINK_KIND,
+    render_contact_notice,
+    render_fresh_link,
+)
 from arcollect.portal.links import DEFAULT_LINK_DAYS, LinkInvalid, portal_link, read_token
 from arcollect.portal.statements import (
     CSV_CONTENT_TYPE,
@@ -330,6 +335,7 @@ KIND_FRESH_LINK_FAILED = "fresh_link_failed"
 KIND_PROMISE = "promise_made"
 KIND_DISPUTE = "dispute_opened"
 KIND_CONTACT = "contact_updated"
+KIND_CONTACT_NOTICE = "contact_notice_sent"
 KIND_LINKS_REVOKED = "links_revoked"
 KIND_PORTAL_OPENED = "portal_opened"
 _MESSAGE_KINDS = (KIND_FRESH_LINK, KIND_FRESH_LINK_FAILED)
@@ -928,8 +934,76 @@ class Portal:
             except ContactConflict:
                 continue
             changes.publish(self._change_feed, activity.changes)
+            if "email" in changed or "other_emails" in changed:
+                self._addresses_replaced(before, after, changed, now)
             return after
         raise StoreError(f"the profile of {customer_id} keeps changing; try again")
+
+    def _addresses_replaced(
+        self, before: Customer, after: Customer, changed: dict[str, str], now: datetime
+    ) -> None:
+        """Whoever holds a portal link can change the AP address, and fresh links then go to the new
+        one: so the links sent before stop working (the session making the change goes on), and each
+        address that was replaced is told, without a link."""
+        revoked = Activity(
+            customer_id=after.customer_id,
+            at=now,
+            activity_id=_new_id(),
+            kind=KIND_LINKS_REVOKED,
+            summary="Portal links sent before the address change stop working (new ones go to the new "
+            "address)",
+        )
+        self._store.revoke_links(after.customer_id, now, revoked)
+        change = "; ".join(
+            f"{name}: {value}" for name, value in changed.items() if name in {"email", "other_emails"}
+        )
+        for address in _replaced_addresses(before, after):
+            touch_id = f"contact-notice-{_new_id()}"
+            message = render_contact_notice(
+                after,
+                to=address,
+                change=change,
+                sender=self._sender,
+                sender_name=self._policies().settings.sender_name,
+                now=now,
+                touch_id=touch_id,
+            )
+            tags = {
+                "kind": CONTACT_NOTICE_KIND,
+                "touch_id": tag_value(touch_id),
+                **customer_tags(after.customer_id),
+            }
+            try:
+                message_id = self._mailer.send(
+                    sender=self._sender, to=[address], raw=message.as_bytes(), tags=tags
+                )
+            except MailRejected as error:
+                summary = f"The notice of the address change to {address} was refused by the mail service"
+                detail = {"to": address, "error": str(error)}
+            else:
+                summary = f"The replaced address {address} was told of the change"
+                detail = {"to": address, "message_id": message_id, "touch_id": touch_id}
+            self._activities.record(
+                Activity(
+                    customer_id=after.customer_id,
+                    at=now,
+                    activity_id=_new_id(),
+                    kind=KIND_CONTACT_NOTICE,
+                    summary=summary,
+                    detail=detail,
+                )
+            )
+
+
+def _replaced_addresses(before: Customer, after: Customer) -> list[str]:
+    """The AP addresses ``before`` had that ``after`` no longer has (as written before)."""
+    kept = {a.lower() for a in (after.email, *after.other_emails) if a}
+    suppressed = {a.lower() for a in before.suppressed_emails}
+    found: dict[str, str] = {}
+    for address in (before.email, *before.other_emails):
+        if address and address.lower() not in kept | suppressed:
+            found.setdefault(address.lower(), address)
+    return list(found.values())
 
 
 def _shown(value: str | None) -> str:

@@ -400,6 +400,36 @@ def test_the_dispute_workflow_resolved_valid_puts_the_invoice_back_into_dunning(
     assert closed.status == "closed" and ws.disputes(now=later) == []
 
 
+def test_a_credit_above_the_collectors_limit_is_a_managers_decision(world: World) -> None:
+    dispute = workspace(world).log_dispute(
+        "C-1", invoice_number="INV-1", reason="wrong_amount_or_price", comment="", by=DANA, now=NOW
+    )
+
+    def resolve(ws: Workspace, by: StaffUser, amount: str) -> None:
+        ws.move_dispute(
+            "C-1",
+            dispute.dispute_id,
+            status="resolved_credit",
+            note="agreed",
+            by=by,
+            now=NOW,
+            credit_amount=amount,
+        )
+
+    # With the shipped limit (0), a collector grants no credit at all
+    with pytest.raises(NotAllowed, match="manager's decision"):
+        resolve(workspace(world), DANA, "50.00")
+    # With a limit of 250 in the policy, a collector grants 250 at most; more is refused, nothing written
+    world.policies = replace(
+        world.policies, settings=replace(world.policies.settings, collector_credit_limit=Decimal("250"))
+    )
+    with pytest.raises(NotAllowed, match=r"up to 250\.00"):
+        resolve(workspace(world), DANA, "250.01")
+    assert world.get("INV-1").disputed and world.get("INV-1").open_amount == Decimal("1200.00")
+    resolve(workspace(world), DANA, "250.00")
+    assert world.get("INV-1").open_amount == Decimal("950.00")
+
+
 def test_resolved_with_credit_reduces_the_open_amount_and_a_full_credit_settles_it(world: World) -> None:
     ws = workspace(world)
     first = ws.log_dispute(
@@ -411,7 +441,7 @@ def test_resolved_with_credit_reduces_the_open_amount_and_a_full_credit_settles_
             first.dispute_id,
             status="resolved_credit",
             note="agreed",
-            by=DANA,
+            by=MANAGER,
             now=NOW,
             credit_amount="5000",
         )
@@ -421,7 +451,7 @@ def test_resolved_with_credit_reduces_the_open_amount_and_a_full_credit_settles_
         first.dispute_id,
         status="resolved_credit",
         note="agreed 200 off",
-        by=DANA,
+        by=MANAGER,
         now=NOW,
         credit_amount="200.00",
     )
@@ -435,7 +465,7 @@ def test_resolved_with_credit_reduces_the_open_amount_and_a_full_credit_settles_
         second.dispute_id,
         status="resolved_credit",
         note="duplicate",
-        by=DANA,
+        by=MANAGER,
         now=NOW,
         credit_amount="300.00",
     )

@@ -257,6 +257,9 @@ class PolicySettings:
     anniversary_check_in: bool = True
     # Whose worklist gets escalations, and who signs when a customer has no owner.
     manager: str = "collections-manager"
+    # The largest credit a collector may grant by resolving a dispute (in the invoice's currency); a
+    # larger one is a manager's decision. 0: only managers resolve with a credit.
+    collector_credit_limit: Decimal = Decimal(0)
 
 
 class PaymentsFeed(StrEnum):
@@ -569,6 +572,7 @@ def _settings(problems: _Problems, value: Any) -> PolicySettings:
             "sender_name",
             "anniversary_check_in",
             "manager",
+            "collector_credit_limit",
         ),
     )
     window = SendWindow()
@@ -587,6 +591,17 @@ def _settings(problems: _Problems, value: Any) -> PolicySettings:
         data.get("min_days_between_emails", 3), "settings.min_days_between_emails", minimum=0
     )
     grace = problems.integer(data.get("promise_grace_days", 3), "settings.promise_grace_days", minimum=0)
+    limit = Decimal(0)
+    try:
+        limit = Decimal(str(data.get("collector_credit_limit", 0)))
+        if not limit.is_finite() or limit < 0:
+            raise ValueError
+    except (ArithmeticError, ValueError):
+        problems.add(
+            "settings.collector_credit_limit",
+            f"expected an amount of 0 or more, found {data.get('collector_credit_limit')!r}",
+        )
+        limit = Decimal(0)
     check_in = data.get("anniversary_check_in", True)
     if not isinstance(check_in, bool):
         problems.add("settings.anniversary_check_in", f"expected true or false, found {check_in!r}")
@@ -598,6 +613,7 @@ def _settings(problems: _Problems, value: Any) -> PolicySettings:
         sender_name=str(data.get("sender_name") or "Accounts Receivable"),
         anniversary_check_in=bool(check_in),
         manager=str(data.get("manager") or "collections-manager"),
+        collector_credit_limit=limit,
     )
 
 

@@ -516,6 +516,13 @@ class Workspace:
             if invoice is None:
                 raise WorkspaceNotFound(f"invoice {dispute.invoice_number} is gone")
             credit = dispute_flow.parse_credit(credit_amount, wanted, invoice.open_amount)
+            limit = self._policies().settings.collector_credit_limit
+            if credit is not None and credit > limit and not by.is_manager:
+                # A credit is money given away: above the policy's limit for collectors, a manager's call.
+                raise NotAllowed(
+                    f"a credit of {credit:,.2f} {invoice.currency} is a manager's decision (collectors may "
+                    f"grant up to {limit:,.2f}: the policy's settings.collector_credit_limit)"
+                )
             after = dispute_flow.dispute_resolved(invoice, credit)
             invoice_after = replace(after, next_action_at=now if after.is_open else None)
             if credits.awaits_credit_note(invoice_after):

@@ -894,11 +894,15 @@ def _errors(staff: StaffWeb) -> None:
             back=(WORKLIST, "Back to your worklist"),
         )
 
-    def not_allowed(_: NotAllowed) -> Response[Any]:
+    def not_allowed(error: NotAllowed) -> Response[Any]:
+        # A page is for managers, or a decision is theirs (a credit above the collectors' limit): say which.
+        why = str(error) if str(error) not in {"", "managers only"} else ""
         return staff.message(
             403,
             "Managers only",
-            "This page is for managers. Your account is in the collector group.",
+            f"{why[:1].upper()}{why[1:]}."
+            if why
+            else "This page is for managers. Your account is in the collector group.",
             session=staff.session(),
             back=(WORKLIST, "Back to your worklist"),
         )

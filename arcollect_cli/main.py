@@ -375,6 +375,12 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_staff_revoke(args: argparse.Namespace) -> int:
+    from arcollect_cli.staff import cmd_staff_revoke as revoke
+
+    return revoke(args, ROOT)
+
+
 def cmd_staff_add_user(args: argparse.Namespace) -> int:
     from arcollect_cli.staff import cmd_staff_add_user as add_user
 
@@ -552,6 +558,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_user.add_argument("--group", required=True, choices=StaffGroups.ALL)
     add_user.add_argument("--password", help="a permanent password (no invitation email)")
     add_user.set_defaults(func=cmd_staff_add_user)
+    revoke_staff = with_stack(
+        staff.add_parser("revoke", help="end every console session of a staff user, at once")
+    )
+    revoke_staff.add_argument("username")
+    revoke_staff.set_defaults(func=cmd_staff_revoke)
 
     demo = commands.add_parser("demo", help="the whole system on the local stack, end to end")
     demo.add_argument("--no-serve", action="store_true", help="end after the summary")

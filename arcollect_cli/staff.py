@@ -114,3 +114,23 @@ def cmd_staff_add_user(args: argparse.Namespace, root: Any) -> int:
     }[added.sign_in]
     emit(vars(added), args.json, text)
     return 0
+
+
+def cmd_staff_revoke(args: argparse.Namespace, root: Any) -> int:
+    """End every console session of a staff user at once (a lost laptop, someone leaving): each is
+    refused at its next request. Disabling the user in the pool too keeps them from signing in again."""
+    from datetime import UTC, datetime
+
+    from arcollect.store.staff import StaffSessionStore
+    from arcollect_cli.main import emit
+
+    target = Target.resolve(args.stack, root)
+    target.bind_table()
+    at = datetime.now(tz=UTC)
+    StaffSessionStore().revoke_user(args.username, at=at)
+    emit(
+        {"username": args.username, "sessions_ended_before": at.isoformat()},
+        args.json,
+        f"every console session of {args.username} started before {at.isoformat()} is over",
+    )
+    return 0

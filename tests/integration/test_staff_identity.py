@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from arcollect.contract import Output
 from arcollect.store.identity import NOT_STAFF, WRONG_CREDENTIALS, CognitoDirectory
 from arcollect.store.keys import STAFF_SESSION_SK, staff_session_pk
 from arcollect.store.models import StaffSessionItem
@@ -22,6 +26,7 @@ from arcollect.workspace.identity import (
     SignInFailed,
 )
 from arcollect.workspace.model import StaffUser
+from arcollect_cli import main
 
 PASSWORD = "Collect-1234!"
 NOW = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
@@ -189,3 +194,57 @@ def test_sign_out_ends_the_session_and_unknown_ids_are_no_session(aws: None) -> 
     assert store.resume("made-up", now=NOW) is None
     assert store.resume("", now=NOW) is None
     assert store.resume("x" * 500, now=NOW) is None
+
+
+def test_the_directory_answers_who_a_user_is_now(pool: tuple[CognitoDirectory, Any, str]) -> None:
+    directory, cognito, pool_id = pool
+    assert directory.current_user("max").groups == frozenset({"manager", "collector"})  # type: ignore[union-attr]
+    cognito.admin_remove_user_from_group(UserPoolId=pool_id, Username="max", GroupName="manager")
+    assert directory.current_user("max").groups == frozenset({"collector"})  # type: ignore[union-attr]
+    cognito.admin_disable_user(UserPoolId=pool_id, Username="max")
+    assert directory.current_user("max") is None
+    cognito.admin_remove_user_from_group(UserPoolId=pool_id, Username="cora", GroupName="collector")
+    assert directory.current_user("cora") is None
+    assert directory.current_user("nobody") is None
+
+
+def test_revoking_a_user_ends_their_sessions_at_once_and_no_one_elses(aws: None) -> None:
+    store = StaffSessionStore()
+    first, second = store.create(CORA, now=NOW), store.create(CORA, now=NOW + timedelta(minutes=1))
+    other = store.create(replace(CORA, username="max"), now=NOW)
+    # When `arcollect staff revoke cora` runs
+    store.revoke_user("cora", at=NOW + timedelta(minutes=2))
+    # Then cora's sessions are over at their next request, max's goes on, and a new sign-in works
+    assert store.resume(first.session_id, now=NOW + timedelta(minutes=3)) is None
+    assert store.resume(second.session_id, now=NOW + timedelta(minutes=3)) is None
+    assert store.resume(other.session_id, now=NOW + timedelta(minutes=3)) is not None
+    fresh = store.create(CORA, now=NOW + timedelta(minutes=4))
+    assert store.resume(fresh.session_id, now=NOW + timedelta(minutes=5)) is not None
+
+
+def test_a_recheck_keeps_the_directorys_groups_with_the_session(aws: None) -> None:
+    store = StaffSessionStore()
+    session = store.create(CORA, now=NOW)
+    demoted = replace(CORA, groups=frozenset({"collector"}))
+    store.rechecked(session, demoted, now=NOW + timedelta(minutes=6))
+    resumed = store.resume(session.session_id, now=NOW + timedelta(minutes=7))
+    assert resumed is not None and resumed.user.groups == frozenset({"collector"})
+    assert resumed.checked_at == NOW + timedelta(minutes=6)
+    assert not resumed.due_for_recheck(NOW + timedelta(minutes=10))
+    assert resumed.due_for_recheck(NOW + timedelta(minutes=11))
+
+
+def test_arcollect_staff_revoke_ends_the_users_sessions(
+    aws: None, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = {
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {Output.TABLE_NAME: {"Value": os.environ["TABLE_NAME"]}},
+    }
+    boto3.client("cloudformation").create_stack(StackName="arcollect-prod", TemplateBody=json.dumps(template))
+    store = StaffSessionStore()
+    session = store.create(CORA, now=datetime.now(tz=UTC) - timedelta(minutes=1))
+    monkeypatch.setattr(main, "ROOT", tmp_path)
+    assert main.main(["staff", "revoke", "cora", "--stack", "arcollect-prod", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["username"] == "cora"
+    assert store.resume(session.session_id, now=datetime.now(tz=UTC)) is None

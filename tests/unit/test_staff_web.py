@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -771,3 +773,36 @@ def test_without_a_user_pool_the_console_says_it_is_not_configured() -> None:
         assert "Staff console not configured" in reply.text
         assert reply.header("X-Robots-Tag") == "noindex, nofollow"
     assert client.get("/health").status == 200
+
+
+def _checked_minutes_ago(sessions: FakeSessions, minutes: int) -> None:
+    """Age every session as if the directory last confirmed its user ``minutes`` ago."""
+    for sid, session in list(sessions.sessions.items()):
+        earlier = session.created_at - timedelta(minutes=minutes)
+        sessions.sessions[sid] = replace(session, created_at=earlier, checked_at=None)
+
+
+def test_a_user_disabled_in_the_directory_loses_the_session_within_minutes(
+    collector: StaffClient, sessions: FakeSessions, directory: FakeDirectory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(directory, "current_user", lambda username: None)
+    # Checked 4 minutes ago: the session goes on (the directory is asked every STAFF_RECHECK_MINUTES)
+    _checked_minutes_ago(sessions, 4)
+    assert collector.get("/staff/worklist").status == 200
+    # Checked 6 minutes ago: the directory says the user is gone, so is the session
+    [sid] = list(sessions.sessions)
+    _checked_minutes_ago(sessions, 6)
+    reply = collector.get("/staff/worklist")
+    assert reply.status == 303 and "/staff/sign-in" in reply.header("Location")
+    assert sid in sessions.ended
+
+
+def test_a_manager_removed_from_the_group_loses_the_manager_pages_within_minutes(
+    manager: StaffClient, sessions: FakeSessions, directory: FakeDirectory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert manager.get("/staff/team").status == 200
+    demoted = replace(MAX, groups=frozenset({"collector"}))
+    monkeypatch.setattr(directory, "current_user", lambda username: demoted)
+    _checked_minutes_ago(sessions, 6)
+    assert manager.get("/staff/team").status == 403
+    assert manager.get("/staff/worklist").status == 200

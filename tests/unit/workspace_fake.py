@@ -423,6 +423,9 @@ class FakeDirectory:
             raise ValueError("Password did not conform with policy: Password not long enough")
         return USERS[challenge.username]
 
+    def current_user(self, username: str) -> StaffUser | None:
+        return USERS.get(username)
+
 
 class FakeSessions:
     """StaffSessions in a dict; ``now`` is ignored beyond the absolute expiry."""
@@ -452,3 +455,7 @@ class FakeSessions:
     def end(self, session_id: str) -> None:
         self.ended.append(session_id)
         self.sessions.pop(session_id, None)
+
+    def rechecked(self, session: StaffSession, user: StaffUser, *, now: datetime) -> StaffSession:
+        self.sessions[session.session_id] = replace(session, user=user, checked_at=now)
+        return self.sessions[session.session_id]

@@ -100,6 +100,13 @@ class CognitoDirectory:
             )
         return self._staff_user(challenge.username)
 
+    def current_user(self, username: str) -> StaffUser | None:
+        """The user as the pool has them now; None when disabled, deleted or in no staff group."""
+        try:
+            return self._staff_user(username)
+        except SignInFailed:
+            return None
+
     def _staff_user(self, username: str) -> StaffUser:
         user = self._call("admin_get_user", UserPoolId=self._pool, Username=username)
         if not user.get("Enabled", True):

@@ -333,6 +333,15 @@ class StaffSessionItem(TableItem, discriminator="staff_session"):
     last_seen_at = UTCDateTimeAttribute()
     absolute_expiry = UTCDateTimeAttribute()
     csrf_token = UnicodeAttribute()
+    # When the directory last confirmed the user and their groups (null: at sign-in).
+    checked_at = UTCDateTimeAttribute(null=True)
+
+
+class StaffRevocationItem(TableItem, discriminator="staff_revocation"):
+    """``STAFFUSER#<username>`` / ``REVOKED``: every session of the user started before
+    ``revoked_before`` is over (`arcollect staff revoke`)."""
+
+    revoked_before = UTCDateTimeAttribute()
 
 
 class AssigneeItem(TableItem, discriminator="assignee"):
@@ -414,6 +423,7 @@ ALL_MODELS: tuple[type[TableItem], ...] = (
     CounterItem,
     DigestItem,
     ChangeItem,
+    StaffRevocationItem,
     FeedItem,
     HoldItem,
 )

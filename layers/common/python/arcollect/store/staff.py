@@ -4,16 +4,20 @@ One item per session, ``STAFFSESSION#<sha256 of the session id>`` / ``SESSION``:
 cookie value) is never stored, so a read of the table does not hand out live sessions. The item holds
 who signed in (user name, email, name, groups as they were at sign-in), the CSRF token, the times, and
 the table's TTL attribute at the absolute expiry. ``resume`` applies the idle and absolute limits itself
-(the TTL deletes late, sometimes days late) and moves last-seen forward.
+(the TTL deletes late, sometimes days late) and moves last-seen forward. `arcollect staff revoke USER`
+writes ``STAFFUSER#<user name>`` / ``REVOKED``: the user's sessions started before it are over at their
+next request; and every few minutes the console asks the directory whether the user still is staff
+(``rechecked``).
 """
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from arcollect.store.keys import STAFF_SESSION_SK, staff_session_pk
-from arcollect.store.models import StaffSessionItem, TableItem
+from arcollect.store.models import StaffRevocationItem, StaffSessionItem, TableItem
 from arcollect.store.repositories import _translated, _update_if
 from arcollect.workspace.identity import STAFF_IDLE_MINUTES, STAFF_SESSION_HOURS, StaffSession
 from arcollect.workspace.model import StaffUser
@@ -68,7 +72,7 @@ class StaffSessionStore:
         except StaffSessionItem.DoesNotExist:
             return None
         idle = now - item.last_seen_at > timedelta(minutes=STAFF_IDLE_MINUTES)
-        if idle or now >= item.absolute_expiry:
+        if idle or now >= item.absolute_expiry or self._revoked(item.username, item.created_at):
             StaffSessionItem(pk, STAFF_SESSION_SK).delete()
             return None
         # Conditional: a session ended (signed out) between the read and here stays ended.
@@ -91,13 +95,48 @@ class StaffSessionStore:
             last_seen_at=now,
             expires_at=item.absolute_expiry,
             csrf_token=item.csrf_token,
+            checked_at=item.checked_at,
         )
+
+    def _revoked(self, username: str, started: datetime) -> bool:
+        try:
+            marker = StaffRevocationItem.get(_revocation_pk(username), REVOKED_SK, consistent_read=True)
+        except StaffRevocationItem.DoesNotExist:
+            return False
+        return started <= marker.revoked_before
+
+    @_translated
+    def rechecked(self, session: StaffSession, user: StaffUser, *, now: datetime) -> StaffSession:
+        """Keep the user's groups as the directory has them now, and when that was checked."""
+        _update_if(
+            StaffSessionItem(staff_session_pk(session.session_id), STAFF_SESSION_SK),
+            [
+                StaffSessionItem.groups.set(sorted(user.groups)),  # type: ignore[arg-type]
+                StaffSessionItem.email.set(user.email) if user.email else StaffSessionItem.email.remove(),
+                StaffSessionItem.checked_at.set(now),
+            ],
+            TableItem.pk.exists(),
+        )
+        return replace(session, user=user, checked_at=now)
+
+    @_translated
+    def revoke_user(self, username: str, *, at: datetime) -> None:
+        """End every session of ``username`` started at or before ``at``, at once (each is refused at
+        its next request)."""
+        StaffRevocationItem(_revocation_pk(username), REVOKED_SK, revoked_before=at).save()
 
     @_translated
     def end(self, session_id: str) -> None:
         """Sign out: the session is gone (ending an unknown session is not an error)."""
         if _usable(session_id):
             StaffSessionItem(staff_session_pk(session_id), STAFF_SESSION_SK).delete()
+
+
+REVOKED_SK = "REVOKED"
+
+
+def _revocation_pk(username: str) -> str:
+    return f"STAFFUSER#{username}"
 
 
 __all__ = ["MAX_SESSION_ID_LENGTH", "StaffSessionStore"]

@@ -5,13 +5,16 @@ the Cognito implementation, ``store.staff`` the session storage."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from arcollect.workspace.model import StaffUser
 
 STAFF_SESSION_HOURS = 10  # a working day
 STAFF_IDLE_MINUTES = 60
+# A session's user is looked up in the directory again this often: a user disabled or removed from a
+# group loses the session (or the manager pages) within it.
+STAFF_RECHECK_MINUTES = 5
 
 
 class SignInFailed(PermissionError):
@@ -34,6 +37,11 @@ class StaffSession:
     last_seen_at: datetime
     expires_at: datetime
     csrf_token: str
+    # When the directory last confirmed the user and their groups (None: at sign-in, ``created_at``).
+    checked_at: datetime | None = None
+
+    def due_for_recheck(self, now: datetime) -> bool:
+        return now - (self.checked_at or self.created_at) >= timedelta(minutes=STAFF_RECHECK_MINUTES)
 
 
 class StaffDirectory(Protocol):
@@ -45,6 +53,10 @@ class StaffDirectory(Protocol):
         """Answer the first-sign-in challenge; raises SignInFailed or ValueError (password policy)."""
         ...
 
+    def current_user(self, username: str) -> StaffUser | None:
+        """The user as the directory has them now; None when disabled, deleted or in no staff group."""
+        ...
+
 
 class StaffSessions(Protocol):
     def create(self, user: StaffUser, *, now: datetime) -> StaffSession: ...
@@ -54,3 +66,7 @@ class StaffSessions(Protocol):
         ...
 
     def end(self, session_id: str) -> None: ...
+
+    def rechecked(self, session: StaffSession, user: StaffUser, *, now: datetime) -> StaffSession:
+        """Keep what the directory says of the session's user now (their groups), checked at ``now``."""
+        ...

@@ -277,7 +277,17 @@ class StaffWeb:
         session_id = cookie_value(self.event, COOKIE_NAME)
         if not session_id:
             return None
-        return self.console.sessions.resume(session_id, now=self.web.now())
+        now = self.web.now()
+        session = self.console.sessions.resume(session_id, now=now)
+        if session is None or not session.due_for_recheck(now):
+            return session
+        # Every few minutes: is the user still enabled and staff, in which groups? (A user disabled or
+        # removed from a group loses the session, or the manager pages, within STAFF_RECHECK_MINUTES.)
+        user = self.console.directory.current_user(session.user.username)
+        if user is None:
+            self.console.sessions.end(session_id)
+            return None
+        return self.console.sessions.rechecked(session, user, now=now)
 
     def require_session(self) -> StaffSession:
         session = self.session()

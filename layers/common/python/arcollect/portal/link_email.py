@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -72,24 +73,42 @@ def render_fresh_link(
     touch_id: str,
 ) -> EmailMessage:
     """The complete message; headers name the customer so SES feedback finds the timeline."""
-    values = {
-        "name": customer.name or customer.customer_id,
-        "link": link,
-        "days": days,
-        "sender_name": sender_name,
-    }
+    values = {"link": link, "days": days}
+    return _message(
+        customer, SUBJECT, FRESH_LINK_KIND, (TEXT_TEMPLATE, HTML_TEMPLATE), values,
+        to=to, sender=sender, sender_name=sender_name, now=now, touch_id=touch_id,
+    )  # fmt: skip
+
+
+def _message(
+    customer: Customer,
+    subject: str,
+    kind: str,
+    templates: tuple[str, str],
+    values: Mapping[str, object],
+    *,
+    to: str,
+    sender: str,
+    sender_name: str,
+    now: datetime,
+    touch_id: str,
+) -> EmailMessage:
+    """One of the portal's emails: plain text and HTML from ``templates``, headers naming the customer
+    and the kind (``X-Arcollect-Step``) so SES's feedback finds the timeline."""
+    values = {"name": customer.name or customer.customer_id, "sender_name": sender_name, **values}
     message = EmailMessage()
-    message["Subject"] = SUBJECT
+    message["Subject"] = subject
     message["From"] = Address(display_name=sender_name, addr_spec=sender)
     message["To"] = to
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message[HEADER_CUSTOMER] = customer.customer_id
-    message[HEADER_STEP] = FRESH_LINK_KIND
+    message[HEADER_STEP] = kind
     message[HEADER_INVOICES] = ""
     message[HEADER_TOUCH] = touch_id
-    message.set_content(_environment(html=False).from_string(TEXT_TEMPLATE).render(values))
-    message.add_alternative(_environment(html=True).from_string(HTML_TEMPLATE).render(values), subtype="html")
+    text, html = templates
+    message.set_content(_environment(html=False).from_string(text).render(values))
+    message.add_alternative(_environment(html=True).from_string(html).render(values), subtype="html")
     return message
 
 
@@ -136,26 +155,11 @@ def render_contact_notice(
 ) -> EmailMessage:
     """The notice to an address the portal's contact change replaced: no link in it (whoever changed
     the address may hold the portal; this address is the one to warn)."""
-    values = {
-        "name": customer.name or customer.customer_id,
-        "to": to,
-        "change": change,
-        "when": now.strftime("%Y-%m-%d %H:%M"),
-        "sender_name": sender_name,
-    }
-    message = EmailMessage()
-    message["Subject"] = CONTACT_NOTICE_SUBJECT
-    message["From"] = Address(display_name=sender_name, addr_spec=sender)
-    message["To"] = to
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    message[HEADER_CUSTOMER] = customer.customer_id
-    message[HEADER_STEP] = CONTACT_NOTICE_KIND
-    message[HEADER_INVOICES] = ""
-    message[HEADER_TOUCH] = touch_id
-    message.set_content(_environment(html=False).from_string(NOTICE_TEXT).render(values))
-    message.add_alternative(_environment(html=True).from_string(NOTICE_HTML).render(values), subtype="html")
-    return message
+    values = {"to": to, "change": change, "when": now.strftime("%Y-%m-%d %H:%M")}
+    return _message(
+        customer, CONTACT_NOTICE_SUBJECT, CONTACT_NOTICE_KIND, (NOTICE_TEXT, NOTICE_HTML), values,
+        to=to, sender=sender, sender_name=sender_name, now=now, touch_id=touch_id,
+    )  # fmt: skip
 
 
 __all__ = [

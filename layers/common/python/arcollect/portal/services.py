@@ -57,6 +57,8 @@ from arcollect.store.portal import index_contacts as store_index_contacts
 from arcollect.store.repositories import Activities, Customers, Invoices
 
 if TYPE_CHECKING:
+    from email.message import EmailMessage
+
     from arcollect.dunning.policy import PolicySet
 
 # --- limits a finance team expects ----------------------------------------------------------------
@@ -577,35 +579,50 @@ class Portal:
             now=now,
             touch_id=touch_id,
         )
+        self._send_and_record(
+            customer,
+            to,
+            message,
+            kind=FRESH_LINK_KIND,
+            touch_id=touch_id,
+            now=now,
+            sent=(KIND_FRESH_LINK, f"Fresh portal link sent to {to} (on request)"),
+            refused=(KIND_FRESH_LINK_FAILED, f"Fresh portal link to {to} was refused by the mail service"),
+        )
+
+    def _send_and_record(
+        self,
+        customer: Customer,
+        to: str,
+        message: EmailMessage,
+        *,
+        kind: str,
+        touch_id: str,
+        now: datetime,
+        sent: tuple[str, str],
+        refused: tuple[str, str],
+    ) -> None:
+        """Send one of the portal's own emails and say in the timeline what came of it (the caller's
+        response stays the same either way: a refusal is recorded, not raised)."""
         # SES refuses a tag value outside [A-Za-z0-9_-]: the id travels encoded, as dunning's does.
-        tags = {
-            "kind": FRESH_LINK_KIND,
-            "touch_id": tag_value(touch_id),
-            **customer_tags(customer.customer_id),
-        }
+        tags = {"kind": kind, "touch_id": tag_value(touch_id), **customer_tags(customer.customer_id)}
         try:
             message_id = self._mailer.send(sender=self._sender, to=[to], raw=message.as_bytes(), tags=tags)
         except MailRejected as error:
-            # The response stays the same; the timeline says what happened.
-            self._activities.record(
-                Activity(
-                    customer_id=customer.customer_id,
-                    at=now,
-                    activity_id=_new_id(),
-                    kind=KIND_FRESH_LINK_FAILED,
-                    summary=f"Fresh portal link to {to} was refused by the mail service",
-                    detail={"to": to, "error": str(error)},
-                )
+            (activity_kind, summary), detail = refused, {"to": to, "error": str(error)}
+        else:
+            (activity_kind, summary), detail = (
+                sent,
+                {"to": to, "message_id": message_id, "touch_id": touch_id},
             )
-            return
         self._activities.record(
             Activity(
                 customer_id=customer.customer_id,
                 at=now,
                 activity_id=_new_id(),
-                kind=KIND_FRESH_LINK,
-                summary=f"Fresh portal link sent to {to} (on request)",
-                detail={"to": to, "message_id": message_id, "touch_id": touch_id},
+                kind=activity_kind,
+                summary=summary,
+                detail=detail,
             )
         )
 
@@ -968,30 +985,18 @@ class Portal:
                 now=now,
                 touch_id=touch_id,
             )
-            tags = {
-                "kind": CONTACT_NOTICE_KIND,
-                "touch_id": tag_value(touch_id),
-                **customer_tags(after.customer_id),
-            }
-            try:
-                message_id = self._mailer.send(
-                    sender=self._sender, to=[address], raw=message.as_bytes(), tags=tags
-                )
-            except MailRejected as error:
-                summary = f"The notice of the address change to {address} was refused by the mail service"
-                detail = {"to": address, "error": str(error)}
-            else:
-                summary = f"The replaced address {address} was told of the change"
-                detail = {"to": address, "message_id": message_id, "touch_id": touch_id}
-            self._activities.record(
-                Activity(
-                    customer_id=after.customer_id,
-                    at=now,
-                    activity_id=_new_id(),
-                    kind=KIND_CONTACT_NOTICE,
-                    summary=summary,
-                    detail=detail,
-                )
+            self._send_and_record(
+                after,
+                address,
+                message,
+                kind=CONTACT_NOTICE_KIND,
+                touch_id=touch_id,
+                now=now,
+                sent=(KIND_CONTACT_NOTICE, f"The replaced address {address} was told of the change"),
+                refused=(
+                    KIND_CONTACT_NOTICE,
+                    f"The notice of the address change to {address} was refused by the mail service",
+                ),
             )
 
 

@@ -76,6 +76,7 @@ class ArcollectStack(Stack):
             portal_link_days=config.portal_link_days,
             payment_url_template=config.payment_url_template,
         )
+        self.data.allow_uploads_from(self.portal.origins)
         self.dunning = Dunning(
             self,
             "Dunning",

@@ -95,14 +95,6 @@ class DataStore(Construct):
                 ),
             ],
         )
-        # A customer's browser uploads a dispute attachment straight to a presigned PUT URL (the
-        # signature, scoped to one key under attachments/ and minutes long, is the authorisation).
-        self.drop_bucket.add_cors_rule(
-            allowed_methods=[s3.HttpMethods.PUT],
-            allowed_origins=["*"],
-            allowed_headers=["content-type"],
-            max_age=600,
-        )
         self.reports_bucket = self._customer_data_bucket(
             "ReportsBucket",
             log_prefix="reports/",
@@ -124,6 +116,17 @@ class DataStore(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(7),
                 ),
             ],
+        )
+
+    def allow_uploads_from(self, origins: list[str]) -> None:
+        """A customer's browser uploads a dispute attachment straight to a presigned PUT URL (the
+        signature, scoped to one key under attachments/ and minutes long, is the authorisation); the
+        browser may do so from the portal's own origins only, not from any page on the web."""
+        self.drop_bucket.add_cors_rule(
+            allowed_methods=[s3.HttpMethods.PUT],
+            allowed_origins=origins,
+            allowed_headers=["content-type"],
+            max_age=600,
         )
 
     def _customer_data_bucket(

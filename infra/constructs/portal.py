@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_logs as logs
@@ -183,6 +183,10 @@ class Portal(Construct):
         # own auto-named "Endpoint" output would be a second, unstable name for it.
         self.api.node.try_remove_child("Endpoint")
         self.web_acl: wafv2.CfnWebACL | None = None
+        # Where the portal's pages are served from (scheme and host): the API's own, and a custom domain.
+        self.origins: list[str] = [
+            f"https://{self.api.rest_api_id}.execute-api.{Stack.of(self).region}.{Stack.of(self).url_suffix}"
+        ]
         if waf:
             self.web_acl = self._web_acl(rate_limit_per_5min)
             wafv2.CfnWebACLAssociation(
@@ -200,6 +204,7 @@ class Portal(Construct):
                 security_policy=apigw.SecurityPolicy.TLS_1_2,
             )
             self.url = f"https://{custom_domain.domain_name}/"
+            self.origins.append(f"https://{domain_name}")
         else:
             self.url = self.api.url
 

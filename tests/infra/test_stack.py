@@ -664,3 +664,29 @@ def test_a_sender_domain_signs_with_dkim_sends_from_its_mail_from_domain_and_lis
 def test_a_sender_domain_must_be_the_sender_addresses(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not an address of it"):
         synthesize(tmp_path, senderEmail="ar@gmail.com", senderDomain="yourco.example")
+
+
+def test_dispute_uploads_are_allowed_from_the_portals_origin_only(synthesized: Synthesized) -> None:
+    cors = [
+        rule
+        for bucket in resources(synthesized, "AWS::S3::Bucket").values()
+        for rule in bucket["Properties"].get("CorsConfiguration", {}).get("CorsRules", [])
+    ]
+    [rule] = cors
+    assert rule["AllowedMethods"] == ["PUT"]
+    origins = json.dumps(rule["AllowedOrigins"])
+    assert "*" not in origins and "execute-api" in origins
+
+
+def test_a_custom_domain_is_an_upload_origin_too(tmp_path: Path) -> None:
+    synthesized = synthesize(
+        tmp_path,
+        portalDomain="pay.yourco.example",
+        portalCertificateArn="arn:aws:acm:us-east-1:123456789012:certificate/abc",
+    )
+    [rule] = [
+        rule
+        for bucket in resources(synthesized, "AWS::S3::Bucket").values()
+        for rule in bucket["Properties"].get("CorsConfiguration", {}).get("CorsRules", [])
+    ]
+    assert "https://pay.yourco.example" in rule["AllowedOrigins"]

@@ -4,21 +4,19 @@ both orders (decision then file, file then decision)."""
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from arcollect.entities import Invoice
-from arcollect.store.mail import SesMailer
 from arcollect.store.models import PaymentItem
-from arcollect.store.portal import PortalObjects
 from arcollect.store.repositories import Invoices
 from arcollect.workspace.identity import StaffUser
 from arcollect.workspace.services import Workspace
 from tests.integration.dunning_world import World, utc
 from tests.integration.ingest_flow import ingest
+from tests.integration.test_workspace import workspace
 
 CUSTOMER = "Brennan & Sons, PC"
 NUMBER = "INV/2026/00187"
@@ -58,14 +56,16 @@ def world(aws: None) -> World:
     return world
 
 
-def workspace(world: World) -> Workspace:
-    return Workspace(
-        policies=lambda: world.policies,
-        mailer=SesMailer(configuration_set=os.environ["SES_CONFIGURATION_SET"]),
-        sender=os.environ["SENDER_EMAIL"],
-        reports=PortalObjects(),
-        reports_bucket=os.environ["REPORTS_BUCKET"],
-        store=world.store,
+def agree_credit(ws: Workspace, dispute_id: str, amount: str = "200") -> None:
+    """A collector resolves the dispute with a credit, as the console does."""
+    ws.move_dispute(
+        CUSTOMER,
+        dispute_id,
+        status="resolved_credit",
+        note=f"{amount} off",
+        by=DANA,
+        now=NOW,
+        credit_amount=amount,
     )
 
 
@@ -155,23 +155,12 @@ def test_an_agreed_credit_lowers_the_ask_until_the_erp_shows_it_and_never_twice(
     ws = workspace(world)
     view = ws.log_dispute(CUSTOMER, invoice_number=NUMBER, reason="other", comment="", by=DANA, now=NOW)
 
-    def agree() -> None:
-        ws.move_dispute(
-            CUSTOMER,
-            view.dispute_id,
-            status="resolved_credit",
-            note="200 off",
-            by=DANA,
-            now=NOW,
-            credit_amount="200",
-        )
-
     if order == "decision first":
-        agree()
+        agree_credit(ws, view.dispute_id)
         send(invoices("1000.00"), 11)  # the ERP has not booked the credit note yet
     else:
         send(invoices("1000.00"), 9)
-        agree()
+        agree_credit(ws, view.dispute_id)
     assert (invoice().open_amount, invoice().credit_agreed) == (Decimal("800.00"), Decimal("200.00"))
     assert not invoice().disputed
     # The ERP books it: matched and cleared, and 800 stays 800 on every later file
@@ -242,24 +231,13 @@ def test_the_erps_credit_note_is_matched_to_the_credit_agreed_here_and_counted_o
         CUSTOMER, invoice_number=NUMBER, reason="wrong_amount_or_price", comment="", by=DANA, now=NOW
     )
 
-    def agree() -> None:
-        ws.move_dispute(
-            CUSTOMER,
-            view.dispute_id,
-            status="resolved_credit",
-            note="200 off",
-            by=DANA,
-            now=NOW,
-            credit_amount="200",
-        )
-
     if order == "decision first":
-        agree()
+        agree_credit(ws, view.dispute_id)
         summary = send(credit_note("200.00"), 11)
         assert any("matched to the credit agreed" in note["note"] for note in summary["notes"])
     else:
         send(credit_note("200.00"), 9)
-        agree()
+        agree_credit(ws, view.dispute_id)
         [moved] = [
             a for a in world.store.account(CUSTOMER).activities if "resolved with a credit" in a.summary
         ]

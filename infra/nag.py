@@ -214,12 +214,6 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
     user_pool = stack.staff.user_pool
     _ack(
         user_pool,
-        "COG2",
-        "MFA is optional (TOTP) rather than required: staff accounts are created by an administrator only "
-        "and sign in through the portal function, which does not enrol authenticators yet",
-    )
-    _ack(
-        user_pool,
         "COG8",
         "Essentials, not Plus: the portal function calls InitiateAuth server-side, so Cognito's adaptive "
         "threat protection would see the function's IP address for every sign-in, and the pool holds only "

@@ -58,6 +58,11 @@ class StaffUser:
 # The password every demo staff user signs in with (the pool's policy: 12+ characters, upper and lower
 # case, a digit and a symbol). Only the local stack seeds it.
 DEMO_STAFF_PASSWORD = "Arcollect-demo-1"  # noqa: S105 (a documented demo password, local stack only)
+# MFA is required: the demo team's authenticator key (base32), enrolled by the local stack, so that
+# `arcollect staff totp USER` (or an authenticator app given this key) gives their codes.
+DEMO_STAFF_TOTP_SECRET = "ARCOLLECTDEMOAUTHENTICATORKEY234"  # noqa: S105 (documented, local stack only)
+# Where the local stack keeps the secret of every authenticator its pool accepted (in .local/).
+AUTHENTICATORS_FILE = "staff-totp.json"
 # The owners of the generated demo customers (arcollect_cli/generate.py): each a collector, so the
 # worklist of the tasks they own is theirs once signed in.
 DEMO_COLLECTORS = (
@@ -98,8 +103,18 @@ def staff_user_pool_settings() -> dict[str, Any]:
         "Schema": [{"Name": "email", "Mutable": True, "Required": True}],
         "AutoVerifiedAttributes": ["email"],
         "AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
-        "MfaConfiguration": "OPTIONAL",
     }
+
+
+def staff_user_pool_mfa_settings() -> dict[str, Any]:
+    """SetUserPoolMfaConfig's settings: MFA required, with an authenticator app (TOTP) and no SMS, as the
+    template's MfaConfiguration ON and EnabledMfas SOFTWARE_TOKEN_MFA (tests/infra checks they agree)."""
+    return {"MfaConfiguration": "ON", "SoftwareTokenMfaConfiguration": {"Enabled": True}}
+
+
+def grouped_secret(secret: str) -> str:
+    """An authenticator key in groups of four, easier to type into an app."""
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 def staff_client_settings() -> dict[str, Any]:
@@ -179,6 +194,7 @@ class LocalSpec:
     staff_groups: tuple[str, ...] = StaffGroups.ALL
     demo_staff: tuple[StaffUser, ...] = field(default_factory=_demo_staff)
     demo_staff_password: str = DEMO_STAFF_PASSWORD
+    demo_staff_totp_secret: str = DEMO_STAFF_TOTP_SECRET
     # Locally a schedule is an explicit tick (`arcollect tick`); these say when AWS would fire them.
     schedules: tuple[ScheduleSpec, ...] = field(default_factory=lambda: _schedules_from_cdk_json())
     # API Gateway routes of the portal API: the proxy resource and the root, any method.

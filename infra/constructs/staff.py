@@ -52,7 +52,9 @@ class StaffDirectory(Construct):
                 temp_password_validity=Duration.days(TEMPORARY_PASSWORD_DAYS),
             ),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-            mfa=cognito.Mfa.OPTIONAL,
+            # Every staff sign-in needs an authenticator app's code (TOTP; no SMS): the console enrols the
+            # app at first sign-in (MFA_SETUP) and asks for a code at every later one (SOFTWARE_TOKEN_MFA).
+            mfa=cognito.Mfa.REQUIRED,
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             feature_plan=cognito.FeaturePlan.ESSENTIALS,
             user_invitation=cognito.UserInvitationConfig(
@@ -76,7 +78,8 @@ class StaffDirectory(Construct):
             for name in StaffGroups.ALL
         }
         # The portal function signs staff in server-side (InitiateAuth USER_PASSWORD_AUTH, then
-        # RespondToAuthChallenge for NEW_PASSWORD_REQUIRED): a public client, no secret, no hosted UI.
+        # RespondToAuthChallenge for NEW_PASSWORD_REQUIRED, MFA_SETUP after AssociateSoftwareToken and
+        # VerifySoftwareToken, and SOFTWARE_TOKEN_MFA): a public client, no secret, no hosted UI.
         self.client = self.user_pool.add_client(
             "StaffConsoleClient",
             auth_flows=cognito.AuthFlow(user_password=True),
@@ -99,5 +102,6 @@ class StaffDirectory(Construct):
 
     def allow_sign_in(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` read a signed-in user's attributes and groups (the sign-in calls themselves,
-        InitiateAuth and RespondToAuthChallenge, are public APIs of the app client)."""
+        InitiateAuth, RespondToAuthChallenge and, with a challenge's session, AssociateSoftwareToken and
+        VerifySoftwareToken, are public APIs of the app client)."""
         return self.user_pool.grant(grantee, "cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser")

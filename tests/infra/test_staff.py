@@ -6,7 +6,11 @@ import json
 from typing import Any
 
 from arcollect.contract import FUNCTION_ENVIRONMENT, EnvVar, FunctionName, Output, ReportPrefix, StaffGroups
-from arcollect_cli.local.spec import staff_client_settings, staff_user_pool_settings
+from arcollect_cli.local.spec import (
+    staff_client_settings,
+    staff_user_pool_mfa_settings,
+    staff_user_pool_settings,
+)
 from tests.infra.conftest import Synthesized
 
 
@@ -53,8 +57,10 @@ def test_the_pool_admits_only_invited_staff_with_strong_passwords_and_is_retaine
     assert props["AccountRecoverySetting"] == {
         "RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]
     }
-    assert props["MfaConfiguration"] == "OPTIONAL"
+    # MFA is required, with an authenticator app only (no SMS: no SMS role, no text messages)
+    assert props["MfaConfiguration"] == "ON"
     assert props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert "SmsConfiguration" not in props
 
 
 def test_the_groups_are_the_contracts(synthesized: Synthesized) -> None:
@@ -153,6 +159,11 @@ def test_the_local_stack_creates_the_pool_and_client_with_the_templates_settings
         # The invitation's wording is the one thing the local stack leaves out (it sends no email).
         cdk = {k: props[key][k] for k in local} if key == "AdminCreateUserConfig" else props[key]
         assert cdk == local, key
+    # SetUserPoolMfaConfig, as CloudFormation applies the template's MfaConfiguration and EnabledMfas
+    mfa = staff_user_pool_mfa_settings()
+    assert props["MfaConfiguration"] == mfa["MfaConfiguration"]
+    assert mfa["SoftwareTokenMfaConfiguration"] == {"Enabled": True} and "SmsMfaConfiguration" not in mfa
+    assert props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
     _, client = _only(synthesized, "AWS::Cognito::UserPoolClient")
     for key, local in staff_client_settings().items():
         assert client["Properties"][key] == local, key

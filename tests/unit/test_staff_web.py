@@ -14,8 +14,8 @@ import pytest
 
 from arcollect.portal.web import build_app
 from arcollect.portal.web.app import PortalResolver
-from arcollect.portal.web.staff import StaffConsole, decode_challenge
-from arcollect.workspace.identity import NewPasswordRequired
+from arcollect.portal.web.staff import StaffConsole, decode_challenge, encode_challenge
+from arcollect.workspace.identity import MfaCodeRequired, MfaSetupRequired, NewPasswordRequired
 from arcollect.workspace.model import WorkspaceInputError
 from tests.unit.portal_fake import FakePortal
 from tests.unit.test_portal_web import EVENT, HOST, Context, Reply
@@ -266,6 +266,123 @@ def test_new_password_without_a_challenge_goes_back_to_sign_in(client: StaffClie
     assert reply.status == 303
     assert reply.header("Location") == "/staff/sign-in?reason=challenge"
     assert "took too long" in client.get("/staff/sign-in", query={"reason": "challenge"}).text
+
+
+# --- the authenticator (MFA is required: MFA_SETUP at first, SOFTWARE_TOKEN_MFA afterwards) -----------
+
+
+def csrf_in(page: Reply) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, page.text
+    return match.group(1)
+
+
+def test_a_first_sign_in_sets_up_the_authenticator_and_the_next_asks_for_its_code(
+    client: StaffClient, directory: FakeDirectory, sessions: FakeSessions
+) -> None:
+    # When a user without an authenticator signs in with the right password
+    setup = client.sign_in("nina")
+    # Then the setup page shows the key AssociateSoftwareToken gave, grouped, and as an otpauth:// link
+    assert setup.status == 200 and "Set up your authenticator app" in setup.text
+    assert "JBSW Y3DP EHPK 3PXP" in setup.text
+    assert (
+        'href="otpauth://totp/arcollect:nina?secret=JBSWY3DPEHPK3PXP&amp;issuer=arcollect&amp;algorithm=SHA1'
+        '&amp;digits=6&amp;period=30"' in setup.text
+    )
+    assert 'action="/staff/mfa-setup"' in setup.text and 'autocomplete="one-time-code"' in setup.text
+    # And the challenge sessions stay out of the page, in an HttpOnly, Strict cookie of the console
+    assert "session-" not in setup.text and "arc_staff" not in client.jar
+    attributes = cookie_attributes(staff_cookie(setup, "arc_staff_challenge"))
+    assert {"httponly", "secure"} <= set(attributes)
+    assert attributes["path"] == "Path=/staff" and attributes["samesite"] == "SameSite=Strict"
+    assert decode_challenge(client.jar["arc_staff_challenge"]) == MfaSetupRequired(
+        "nina", "associated-session-2", secret=FakeDirectory.SECRET
+    )
+    # When the code is wrong: the error is on the form, the key shown again, nobody signed in
+    wrong = client.post("/staff/mfa-setup", form={"code": "654321", "csrf_token": csrf_in(setup)})
+    assert wrong.status == 400 and error_for(wrong.text, "code") and "not right" in wrong.text
+    assert "JBSW Y3DP EHPK 3PXP" in wrong.text
+    assert not sessions.sessions and "arc_staff_challenge" in client.jar
+    assert "JBSW Y3DP EHPK 3PXP" in client.get("/staff/mfa-setup").text
+    # When the right code is typed (with the space some apps show): VerifySoftwareToken, signed in
+    done = client.post("/staff/mfa-setup", form={"code": "123 456", "csrf_token": csrf_in(wrong)})
+    assert done.status == 303 and done.header("Location") == "/staff/worklist"
+    assert directory.codes[-1] == ("setup", "associated-session-2", "123456")
+    assert sessions.sessions[client.jar["arc_staff"]].user.username == "nina"
+    assert "arc_staff_challenge" not in client.jar
+
+    # And the next sign-in (another browser) asks for the app's code, then goes where it was going
+    other = StaffClient(client.app, sessions)
+    page = other.get("/staff/sign-in", query={"next": "/staff/customers/C1"})
+    code_page = other.post(
+        "/staff/sign-in",
+        form={
+            "username": "nina",
+            "password": "pw",
+            "csrf_token": csrf_in(page),
+            "next": "/staff/customers/C1",
+        },
+    )
+    assert code_page.status == 200 and "Enter your authenticator code" in code_page.text
+    assert 'action="/staff/mfa"' in code_page.text and "session-" not in code_page.text
+    assert "arc_staff" not in other.jar
+    wrong = other.post("/staff/mfa", form={"code": "000000", "csrf_token": csrf_in(code_page)})
+    assert wrong.status == 400 and error_for(wrong.text, "code") and "arc_staff" not in other.jar
+    signed = other.post("/staff/mfa", form={"code": "123456", "csrf_token": csrf_in(wrong)})
+    assert signed.status == 303 and signed.header("Location") == "/staff/customers/C1"
+    assert [c[0] for c in directory.codes[-2:]] == ["mfa", "mfa"]
+    assert sessions.sessions[other.jar["arc_staff"]].user.username == "nina"
+
+
+def test_a_new_password_is_followed_by_the_authenticator_setup(
+    client: StaffClient, directory: FakeDirectory, sessions: FakeSessions
+) -> None:
+    directory.mfa.add("temp")
+    page = client.sign_in("temp")
+    reply = client.post(
+        "/staff/new-password",
+        form={"new_password": "longenough1", "confirm_password": "longenough1", "csrf_token": csrf_in(page)},
+    )
+    assert reply.status == 200 and "Set up your authenticator app" in reply.text
+    assert isinstance(decode_challenge(client.jar["arc_staff_challenge"]), MfaSetupRequired)
+    assert not sessions.sessions
+
+
+@pytest.mark.parametrize(
+    ("path", "challenge"),
+    [
+        ("/staff/mfa", MfaCodeRequired("nina", "expired-session")),
+        ("/staff/mfa-setup", MfaSetupRequired("nina", "expired-session", secret=FakeDirectory.SECRET)),
+    ],
+)
+def test_an_expired_challenge_goes_back_to_sign_in_with_a_message(
+    client: StaffClient, sessions: FakeSessions, path: str, challenge: MfaCodeRequired | MfaSetupRequired
+) -> None:
+    token = client.login_token()
+    client.jar["arc_staff_challenge"] = encode_challenge(challenge)
+    reply = client.post(path, form={"code": "123456", "csrf_token": token})
+    assert reply.status == 303 and reply.header("Location") == "/staff/sign-in?reason=mfa-expired"
+    assert "arc_staff_challenge" not in client.jar and not sessions.sessions
+    assert "took too long" in client.get("/staff/sign-in", query={"reason": "mfa-expired"}).text
+
+
+def test_the_code_forms_need_the_login_token_and_a_challenge(
+    client: StaffClient, directory: FakeDirectory
+) -> None:
+    # Without a challenge: back to sign-in
+    assert client.get("/staff/mfa").header("Location") == "/staff/sign-in"
+    assert client.get("/staff/mfa-setup").header("Location") == "/staff/sign-in"
+    token = client.login_token()
+    assert client.post("/staff/mfa", form={"code": "123456", "csrf_token": token}).status == 303
+    # With a challenge but a forged CSRF token: refused, and the code never reaches Cognito
+    directory.authenticators.add("nina")
+    client.sign_in("nina")
+    forged = client.post("/staff/mfa", form={"code": "123456", "csrf_token": "forged"})
+    assert forged.status == 403 and "expired" in forged.text
+    assert directory.codes == [] and "arc_staff" not in client.jar
+    # An edited cookie is no challenge at all
+    client.jar["arc_staff_challenge"] = "bm90LWpzb24"
+    assert client.get("/staff/mfa").header("Location") == "/staff/sign-in"
 
 
 def test_sign_out_ends_the_session_and_clears_the_cookie(

@@ -21,9 +21,13 @@ from arcollect.decisions import Decision, as_detail
 from arcollect.entities import Customer, Invoice, Payment, Promise
 from arcollect.workspace.identity import (
     STAFF_SESSION_HOURS,
+    ChallengeExpired,
+    MfaCodeRequired,
+    MfaSetupRequired,
     NewPasswordRequired,
     SignInFailed,
     StaffSession,
+    WrongCode,
 )
 from arcollect.workspace.model import (
     Account360,
@@ -52,7 +56,8 @@ CORA = StaffUser(
 )
 MAX = StaffUser(username="max", email="max@example.com", name="Max Manager", groups=frozenset({"manager"}))
 TEMP = StaffUser(username="temp", email=None, name="Tess Temp", groups=frozenset({"collector"}))
-USERS = {"cora": CORA, "max": MAX, "temp": TEMP}
+NINA = StaffUser(username="nina", email=None, name="Nina New", groups=frozenset({"collector"}))
+USERS = {"cora": CORA, "max": MAX, "temp": TEMP, "nina": NINA}
 
 
 def _invoice(number: str, amount: str, due: date, **kw: Any) -> Invoice:
@@ -403,24 +408,72 @@ class FakeWorkspace(Workspace):
 
 
 class FakeDirectory:
-    """StaffDirectory: password "pw"; "temp" must choose a new password (at least 8 characters)."""
+    """StaffDirectory: password "pw"; "temp" must choose a new password (at least 8 characters).
+
+    Users in ``mfa`` answer an authenticator code after the password: "nina" has no authenticator yet
+    (MFA_SETUP, key "JBSWY3DPEHPK3PXP"), and once set up, or for users added to ``authenticators``, the
+    right code is "123456". A challenge session "expired-..." is over."""
+
+    SECRET = "JBSWY3DPEHPK3PXP"
+    CODE = "123456"
 
     def __init__(self) -> None:
         self.new_passwords: list[tuple[NewPasswordRequired, str]] = []
+        self.mfa = {"nina"}
+        self.authenticators: set[str] = set()
+        self.codes: list[tuple[str, str, str]] = []  # (step, challenge session, code)
+        self.sessions_issued = 0
 
-    def sign_in(self, username: str, password: str) -> StaffUser | NewPasswordRequired:
+    def _session(self, step: str) -> str:
+        self.sessions_issued += 1
+        return f"{step}-session-{self.sessions_issued}"
+
+    def _mfa_step(self, user: StaffUser) -> StaffUser | MfaSetupRequired | MfaCodeRequired:
+        if user.username not in self.mfa:
+            return user
+        if user.username in self.authenticators:
+            return MfaCodeRequired(username=user.username, challenge_session=self._session("mfa"))
+        return MfaSetupRequired(username=user.username, challenge_session=self._session("setup"))
+
+    def sign_in(
+        self, username: str, password: str
+    ) -> StaffUser | NewPasswordRequired | MfaSetupRequired | MfaCodeRequired:
         if password != "pw" or username not in USERS:
             raise SignInFailed("The user name or password is not right.")
         if username == "temp":
             return NewPasswordRequired(username="temp", challenge_session="challenge-session-xyz")
-        return USERS[username]
+        return self._mfa_step(USERS[username])
 
-    def set_new_password(self, challenge: NewPasswordRequired, new_password: str) -> StaffUser:
+    def set_new_password(
+        self, challenge: NewPasswordRequired, new_password: str
+    ) -> StaffUser | MfaSetupRequired | MfaCodeRequired:
         self.new_passwords.append((challenge, new_password))
         if challenge.challenge_session != "challenge-session-xyz":
             raise SignInFailed("The user name or password is not right.")
         if len(new_password) < 8:
             raise ValueError("Password did not conform with policy: Password not long enough")
+        return self._mfa_step(USERS[challenge.username])
+
+    def start_mfa_setup(self, challenge: MfaSetupRequired) -> MfaSetupRequired:
+        if challenge.challenge_session.startswith("expired"):
+            raise ChallengeExpired("over")
+        return MfaSetupRequired(challenge.username, self._session("associated"), secret=self.SECRET)
+
+    def finish_mfa_setup(self, challenge: MfaSetupRequired, code: str) -> StaffUser:
+        self.codes.append(("setup", challenge.challenge_session, code))
+        if challenge.challenge_session.startswith("expired") or challenge.secret != self.SECRET:
+            raise ChallengeExpired("over")
+        if code != self.CODE:
+            raise WrongCode("That code is not right.")
+        self.authenticators.add(challenge.username)
+        return USERS[challenge.username]
+
+    def answer_mfa(self, challenge: MfaCodeRequired, code: str) -> StaffUser:
+        self.codes.append(("mfa", challenge.challenge_session, code))
+        if challenge.challenge_session.startswith("expired"):
+            raise ChallengeExpired("over")
+        if code != self.CODE:
+            raise WrongCode("That code is not right.")
         return USERS[challenge.username]
 
     def current_user(self, username: str) -> StaffUser | None:

@@ -4,6 +4,11 @@ Sign-in uses the app client's USER_PASSWORD_AUTH flow (a public client, no secre
 sends the password to Cognito over TLS and never stores it). The console keeps its own server-side
 session afterwards (``store.staff``), so Cognito's tokens are not kept.
 
+MFA is required (TOTP): Cognito answers the password with MFA_SETUP while the user has no authenticator
+(AssociateSoftwareToken gives its key, VerifySoftwareToken checks its first code, RespondToAuthChallenge
+MFA_SETUP signs in) and with SOFTWARE_TOKEN_MFA afterwards (the app's code). Each step's challenge
+session is handed back to the caller, who keeps it out of URLs and logs (``portal.web.staff``).
+
 Only members of the ``collector`` or ``manager`` group may sign in: anyone else in the pool gets
 SignInFailed saying they are not a member of the staff groups. That is checked once the password is
 known to be right (never before), so the message tells nothing to someone without the password.
@@ -17,7 +22,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from arcollect.store.clients import LazyClient
 from arcollect.store.errors import StoreError, StoreUnavailable
-from arcollect.workspace.identity import NewPasswordRequired, SignInFailed
+from arcollect.workspace.identity import (
+    Challenge,
+    ChallengeExpired,
+    MfaCodeRequired,
+    MfaSetupRequired,
+    NewPasswordRequired,
+    SignInFailed,
+    WrongCode,
+)
 from arcollect.workspace.model import StaffGroup, StaffUser
 
 # One message for a wrong password, an unknown user, a disabled user, an expired challenge: the
@@ -39,7 +52,14 @@ _REFUSED = {
 }
 _BUSY = {"TooManyRequestsException", "LimitExceededException", "TooManyFailedAttemptsException"}
 _POLICY = {"InvalidPasswordException", "InvalidParameterException"}
+WRONG_CODE = "That code is not right. Enter the 6-digit code your authenticator app shows now."
+EXPIRED = "The sign-in step took too long. Sign in again."
+# Answering a challenge: a code the authenticator did not give, or a session that is over.
+_WRONG_CODE = {"CodeMismatchException", "EnableSoftwareTokenMFAException"}
+_EXPIRED = {"NotAuthorizedException", "ExpiredCodeException"}
 NEW_PASSWORD_REQUIRED = "NEW_PASSWORD_REQUIRED"  # noqa: S105 (a challenge name)
+MFA_SETUP = "MFA_SETUP"
+SOFTWARE_TOKEN_MFA = "SOFTWARE_TOKEN_MFA"  # noqa: S105 (a challenge name)
 STAFF_GROUPS = frozenset(group.value for group in StaffGroup)
 
 
@@ -60,8 +80,9 @@ class CognitoDirectory:
         self._client_id = client_id
         self._cognito = client if client is not None else LazyClient("cognito-idp")
 
-    def sign_in(self, username: str, password: str) -> StaffUser | NewPasswordRequired:
-        """Check the password; an invited user's first sign-in returns NewPasswordRequired. Raises
+    def sign_in(self, username: str, password: str) -> StaffUser | Challenge:
+        """Check the password; an invited user's first sign-in returns NewPasswordRequired, then (as
+        every sign-in without an authenticator) MfaSetupRequired; later ones MfaCodeRequired. Raises
         SignInFailed (wrong credentials, disabled, not staff)."""
         if not username or not password:
             raise SignInFailed(WRONG_CREDENTIALS)
@@ -71,19 +92,11 @@ class CognitoDirectory:
             ClientId=self._client_id,
             AuthParameters={"USERNAME": username, "PASSWORD": password},
         )
-        challenge = answer.get("ChallengeName")
-        if challenge == NEW_PASSWORD_REQUIRED:
-            # The password was right: say now, not after a new password, that a non-member cannot in.
-            canonical = str((answer.get("ChallengeParameters") or {}).get("USER_ID_FOR_SRP") or username)
-            self._staff_user(canonical)
-            return NewPasswordRequired(username=canonical, challenge_session=str(answer["Session"]))
-        if challenge:
-            raise SignInFailed(UNSUPPORTED_CHALLENGE.format(challenge=challenge))
-        if "AuthenticationResult" not in answer:
-            raise SignInFailed(WRONG_CREDENTIALS)
-        return self._staff_user(username)
+        return self._next_step(answer, username)
 
-    def set_new_password(self, challenge: NewPasswordRequired, new_password: str) -> StaffUser:
+    def set_new_password(
+        self, challenge: NewPasswordRequired, new_password: str
+    ) -> StaffUser | MfaSetupRequired | MfaCodeRequired:
         """Answer NEW_PASSWORD_REQUIRED. ValueError with Cognito's message when the password breaks
         the pool's policy; SignInFailed when the challenge expired or was not accepted."""
         answer = self._call(
@@ -94,11 +107,81 @@ class CognitoDirectory:
             Session=challenge.challenge_session,
             ChallengeResponses={"USERNAME": challenge.username, "NEW_PASSWORD": new_password},
         )
-        if answer.get("ChallengeName") or "AuthenticationResult" not in answer:
-            raise SignInFailed(
-                UNSUPPORTED_CHALLENGE.format(challenge=answer.get("ChallengeName") or "unknown")
-            )
-        return self._staff_user(challenge.username)
+        step = self._next_step(answer, challenge.username)
+        if isinstance(step, NewPasswordRequired):
+            raise SignInFailed(UNSUPPORTED_CHALLENGE.format(challenge=NEW_PASSWORD_REQUIRED))
+        return step
+
+    def start_mfa_setup(self, challenge: MfaSetupRequired) -> MfaSetupRequired:
+        """AssociateSoftwareToken with the MFA_SETUP session: the key for the user's authenticator app."""
+        answer = self._call("associate_software_token", challenge=True, Session=challenge.challenge_session)
+        return MfaSetupRequired(
+            username=challenge.username,
+            challenge_session=str(answer.get("Session") or challenge.challenge_session),
+            secret=str(answer["SecretCode"]),
+        )
+
+    def finish_mfa_setup(self, challenge: MfaSetupRequired, code: str) -> StaffUser:
+        """VerifySoftwareToken with the authenticator's first code, then answer MFA_SETUP with the
+        session it returned. WrongCode for a code the app did not give, ChallengeExpired otherwise."""
+        _check_code(code)
+        verified = self._call(
+            "verify_software_token",
+            challenge=True,
+            Session=challenge.challenge_session,
+            UserCode=code,
+            FriendlyDeviceName="arcollect staff console",
+        )
+        if verified.get("Status") != "SUCCESS":
+            raise WrongCode(WRONG_CODE)
+        answer = self._call(
+            "respond_to_auth_challenge",
+            challenge=True,
+            ClientId=self._client_id,
+            ChallengeName=MFA_SETUP,
+            Session=str(verified.get("Session") or challenge.challenge_session),
+            ChallengeResponses={"USERNAME": challenge.username},
+        )
+        return self._signed_in(answer, challenge.username)
+
+    def answer_mfa(self, challenge: MfaCodeRequired, code: str) -> StaffUser:
+        """Answer SOFTWARE_TOKEN_MFA with the authenticator's code."""
+        _check_code(code)
+        answer = self._call(
+            "respond_to_auth_challenge",
+            challenge=True,
+            ClientId=self._client_id,
+            ChallengeName=SOFTWARE_TOKEN_MFA,
+            Session=challenge.challenge_session,
+            ChallengeResponses={"USERNAME": challenge.username, "SOFTWARE_TOKEN_MFA_CODE": code},
+        )
+        return self._signed_in(answer, challenge.username)
+
+    def _next_step(self, answer: dict[str, Any], username: str) -> StaffUser | Challenge:
+        """What Cognito's answer asks for next. The password was right by now: say at once, not after
+        the remaining steps, that a non-member cannot sign in."""
+        challenge = answer.get("ChallengeName")
+        if not challenge:
+            return self._signed_in(answer, username)
+        if challenge not in (NEW_PASSWORD_REQUIRED, MFA_SETUP, SOFTWARE_TOKEN_MFA) or not answer.get(
+            "Session"
+        ):
+            raise SignInFailed(UNSUPPORTED_CHALLENGE.format(challenge=challenge))
+        named = str((answer.get("ChallengeParameters") or {}).get("USER_ID_FOR_SRP") or username)
+        canonical = self._staff_user(named).username
+        session = str(answer["Session"])
+        if challenge == NEW_PASSWORD_REQUIRED:
+            return NewPasswordRequired(username=canonical, challenge_session=session)
+        if challenge == MFA_SETUP:
+            return MfaSetupRequired(username=canonical, challenge_session=session)
+        return MfaCodeRequired(username=canonical, challenge_session=session)
+
+    def _signed_in(self, answer: dict[str, Any], username: str) -> StaffUser:
+        if answer.get("ChallengeName"):
+            raise SignInFailed(UNSUPPORTED_CHALLENGE.format(challenge=answer["ChallengeName"]))
+        if "AuthenticationResult" not in answer:
+            raise SignInFailed(WRONG_CREDENTIALS)
+        return self._staff_user(username)
 
     def current_user(self, username: str) -> StaffUser | None:
         """The user as the pool has them now; None when disabled, deleted or in no staff group."""
@@ -137,14 +220,21 @@ class CognitoDirectory:
             if not token:
                 return groups
 
-    def _call(self, operation: str, *, policy_errors: bool = False, **kwargs: Any) -> dict[str, Any]:
+    def _call(
+        self, operation: str, *, policy_errors: bool = False, challenge: bool = False, **kwargs: Any
+    ) -> dict[str, Any]:
         """One cognito-idp call with its errors as the sign-in's: refused credentials SignInFailed,
-        (with ``policy_errors``) a password the pool's policy refuses ValueError, everything else the
-        store's errors."""
+        (with ``policy_errors``) a password the pool's policy refuses ValueError, (with ``challenge``,
+        answering an MFA step) a wrong code WrongCode and a session that is over ChallengeExpired,
+        everything else the store's errors."""
         try:
             answer: dict[str, Any] = getattr(self._cognito, operation)(**kwargs)
         except ClientError as error:
             code = _code(error)
+            if challenge and code in _WRONG_CODE:
+                raise WrongCode(WRONG_CODE) from error
+            if challenge and code in _EXPIRED:
+                raise ChallengeExpired(EXPIRED) from error
             if code in _REFUSED:
                 raise SignInFailed(WRONG_CREDENTIALS) from error
             if policy_errors and code in _POLICY:
@@ -157,4 +247,10 @@ class CognitoDirectory:
         return answer
 
 
-__all__ = ["NOT_STAFF", "WRONG_CREDENTIALS", "CognitoDirectory"]
+def _check_code(code: str) -> None:
+    """Six digits, or WrongCode without asking Cognito (a typo would still count as an attempt)."""
+    if len(code) != 6 or not code.isdigit():
+        raise WrongCode("Enter the 6 digits your authenticator app shows (no spaces).")
+
+
+__all__ = ["EXPIRED", "NOT_STAFF", "WRONG_CODE", "WRONG_CREDENTIALS", "CognitoDirectory"]

@@ -21,12 +21,43 @@ class SignInFailed(PermissionError):
     """Wrong user name or password, or a disabled user (one message for all: no user enumeration)."""
 
 
+class ChallengeExpired(SignInFailed):
+    """A sign-in step's challenge session is over (Cognito's last 3 minutes) or was refused: sign in again."""
+
+
+class WrongCode(ValueError):
+    """An authenticator code the user's authenticator did not give (the message is for the form)."""
+
+
 @dataclass(frozen=True)
 class NewPasswordRequired:
     """Cognito's NEW_PASSWORD_REQUIRED challenge: an invited user signs in the first time."""
 
     username: str
     challenge_session: str
+
+
+@dataclass(frozen=True)
+class MfaSetupRequired:
+    """Cognito's MFA_SETUP challenge: MFA is required and the user has no authenticator yet. ``secret``
+    is the authenticator key once AssociateSoftwareToken gave one (``challenge_session`` is then the
+    session it returned)."""
+
+    username: str
+    challenge_session: str
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
+class MfaCodeRequired:
+    """Cognito's SOFTWARE_TOKEN_MFA challenge: the code of the user's authenticator app."""
+
+    username: str
+    challenge_session: str
+
+
+# A sign-in step Cognito asks for before it signs the user in.
+Challenge = NewPasswordRequired | MfaSetupRequired | MfaCodeRequired
 
 
 @dataclass(frozen=True)
@@ -45,12 +76,27 @@ class StaffSession:
 
 
 class StaffDirectory(Protocol):
-    def sign_in(self, username: str, password: str) -> StaffUser | NewPasswordRequired:
+    def sign_in(self, username: str, password: str) -> StaffUser | Challenge:
         """Check the password with the user pool; raises SignInFailed."""
         ...
 
-    def set_new_password(self, challenge: NewPasswordRequired, new_password: str) -> StaffUser:
+    def set_new_password(
+        self, challenge: NewPasswordRequired, new_password: str
+    ) -> StaffUser | MfaSetupRequired | MfaCodeRequired:
         """Answer the first-sign-in challenge; raises SignInFailed or ValueError (password policy)."""
+        ...
+
+    def start_mfa_setup(self, challenge: MfaSetupRequired) -> MfaSetupRequired:
+        """A new authenticator key for the user (with the session to verify it); raises SignInFailed."""
+        ...
+
+    def finish_mfa_setup(self, challenge: MfaSetupRequired, code: str) -> StaffUser:
+        """Verify the authenticator's first code and finish signing in; raises WrongCode, or
+        ChallengeExpired (sign in again)."""
+        ...
+
+    def answer_mfa(self, challenge: MfaCodeRequired, code: str) -> StaffUser:
+        """Answer SOFTWARE_TOKEN_MFA with the authenticator's code; raises WrongCode or ChallengeExpired."""
         ...
 
     def current_user(self, username: str) -> StaffUser | None:

@@ -14,12 +14,16 @@ Cookies (all HttpOnly, Secure, Path=<base>/staff so the customer portal never re
   email, or one pasted into chat, is a top-level GET from another site, and with Strict it would land on
   the sign-in page despite a live session. Lax still keeps the cookie off cross-site POSTs, and every
   POST needs the session's CSRF token anyway; GETs change nothing.
-- ``arc_staff_challenge``: Cognito's first-sign-in challenge (user name and challenge session) between
-  the sign-in form and the new-password form. A cookie rather than a hidden field keeps the bearer
-  challenge session out of the page's HTML (page source, form restore, screenshots), and HttpOnly keeps
-  it from scripts. It need not be signed: Cognito binds the session to the user, so an edited cookie is
-  merely refused. Max-Age 15 minutes (Cognito's longest challenge validity; Cognito enforces its own).
-  SameSite=Strict: it is only ever needed by a same-site POST.
+- ``arc_staff_challenge``: the Cognito challenge between the sign-in form and the step it asks for (user
+  name, challenge session, which step): a new password (NEW_PASSWORD_REQUIRED), setting up an
+  authenticator app (MFA_SETUP, with the key AssociateSoftwareToken gave, to show it again after a
+  wrong code) or the app's code (SOFTWARE_TOKEN_MFA). A cookie rather than a hidden field keeps the
+  bearer challenge session out of the page's HTML and out of URLs (page source, form restore,
+  screenshots, access logs), and HttpOnly keeps it from scripts; nothing logs it. It need not be signed:
+  Cognito binds the session to the user, so an edited cookie is merely refused. Max-Age 15 minutes
+  (Cognito's longest challenge validity; Cognito enforces its own, 3 minutes by default, and an expired
+  one sends the user back to the sign-in form with a message). SameSite=Strict: it is only ever needed
+  by a same-site POST or the step's own page.
 - ``arc_staff_login``: the pre-sign-in CSRF token (SameSite=Strict, one hour).
 """
 
@@ -34,7 +38,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
@@ -49,11 +53,15 @@ from arcollect.portal.web.render import AGING_LABELS, render
 from arcollect.reports.kpis import aging_bucket
 from arcollect.workspace.identity import (
     STAFF_SESSION_HOURS,
+    Challenge,
+    MfaCodeRequired,
+    MfaSetupRequired,
     NewPasswordRequired,
     SignInFailed,
     StaffDirectory,
     StaffSession,
     StaffSessions,
+    WrongCode,
 )
 from arcollect.workspace.model import (
     DISPUTE_TRANSITIONS,
@@ -61,6 +69,7 @@ from arcollect.workspace.model import (
     CallOutcome,
     DisputeStatus,
     NotAllowed,
+    StaffUser,
     WorkspaceConflict,
     WorkspaceInputError,
     WorkspaceNotFound,
@@ -111,7 +120,11 @@ SIGN_IN_NOTICES = {
     "ended": f"Your session has ended. Sessions end after an hour without activity and after "
     f"{STAFF_SESSION_HOURS} hours in all.",
     "challenge": "Setting your new password took too long. Sign in again with the temporary password.",
+    "mfa-expired": "The sign-in took too long to finish (a sign-in step lasts 3 minutes). Sign in again "
+    "with your password.",
 }
+# The name authenticator apps show for the console's accounts (otpauth:// issuer).
+TOTP_ISSUER = "arcollect"
 # Each form of the 360 page: its id prefix and the fields it has (ids are ``<prefix>-<field>``).
 FORMS: dict[str, tuple[str, ...]] = {
     "outcome": (
@@ -208,22 +221,67 @@ def safe_next(value: str | None) -> str | None:
     return None
 
 
-def encode_challenge(challenge: NewPasswordRequired) -> str:
-    document = json.dumps({"u": challenge.username, "s": challenge.challenge_session})
-    return base64.urlsafe_b64encode(document.encode()).decode()
+# Which step a challenge cookie is for (``t``); a cookie without one is a new-password step.
+_STEPS: dict[type, str] = {
+    NewPasswordRequired: "password",
+    MfaSetupRequired: "mfa-setup",
+    MfaCodeRequired: "mfa",
+}
 
 
-def decode_challenge(value: str | None) -> NewPasswordRequired | None:
+def encode_challenge(challenge: Challenge, next_path: str | None = None) -> str:
+    document: dict[str, str] = {"t": _STEPS[type(challenge)], "u": challenge.username}
+    document["s"] = challenge.challenge_session
+    if isinstance(challenge, MfaSetupRequired) and challenge.secret:
+        document["k"] = challenge.secret
+    if next_path:
+        document["n"] = next_path
+    return base64.urlsafe_b64encode(json.dumps(document).encode()).decode()
+
+
+def decode_challenge(value: str | None) -> Challenge | None:
+    return decode_challenge_step(value)[0]
+
+
+def decode_challenge_step(value: str | None) -> tuple[Challenge | None, str | None]:
+    """The challenge a cookie holds, and where to go once signed in (already checked by ``safe_next``)."""
     if not value:
-        return None
+        return None, None
     try:
         document = json.loads(base64.urlsafe_b64decode(value.encode()))
         username, session = document["u"], document["s"]
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        return None
+        step, secret, next_path = document.get("t", "password"), document.get("k"), document.get("n")
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
+        return None, None
     if not isinstance(username, str) or not isinstance(session, str) or not username or not session:
-        return None
-    return NewPasswordRequired(username=username, challenge_session=session)
+        return None, None
+    next_path = safe_next(next_path) if isinstance(next_path, str) else None
+    if step == "password":
+        return NewPasswordRequired(username=username, challenge_session=session), next_path
+    if step == "mfa":
+        return MfaCodeRequired(username=username, challenge_session=session), next_path
+    if step == "mfa-setup" and isinstance(secret, str) and secret:
+        return MfaSetupRequired(username=username, challenge_session=session, secret=secret), next_path
+    return None, None
+
+
+def grouped_secret(secret: str) -> str:
+    """An authenticator key in groups of four, easier to read and type."""
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def otpauth_uri(username: str, secret: str) -> str:
+    """The key as an ``otpauth://`` link, which authenticator apps open (Key Uri Format)."""
+    label = f"{quote(TOTP_ISSUER, safe='')}:{quote(username, safe='')}"
+    query = urlencode(
+        {"secret": secret, "issuer": TOTP_ISSUER, "algorithm": "SHA1", "digits": 6, "period": 30}
+    )
+    return f"otpauth://totp/{label}?{query}"
+
+
+def typed_code(form: Form) -> str:
+    """The code as typed, without the spaces some apps show in the middle."""
+    return re.sub(r"\s+", "", (form.get("code") or [""])[-1])
 
 
 def _cookie(name: str, value: str, path: str, max_age: int, same_site: SameSite) -> Cookie:
@@ -410,16 +468,68 @@ def _sign_in_routes(staff: StaffWeb) -> None:
             notice=notice,
         )
 
-    def new_password_page(status: int, errors: Mapping[str, str] | None = None) -> Response[str]:
+    def step_page(
+        template: str, title: str, status: int, errors: Mapping[str, str] | None = None, **context: Any
+    ) -> Response[str]:
         token = login_token()
         return staff.html(
-            "staff/new_password.html",
+            template,
             status,
             cookies=[_cookie(LOGIN_COOKIE, token, staff.cookie_path(), LOGIN_SECONDS, SameSite.STRICT_MODE)],
-            title="Choose a new password",
+            title=title,
             login_token=token,
             errors=dict(errors or {}),
+            **context,
         )
+
+    def new_password_page(status: int, errors: Mapping[str, str] | None = None) -> Response[str]:
+        return step_page("staff/new_password.html", "Choose a new password", status, errors)
+
+    def mfa_setup_page(
+        challenge: MfaSetupRequired, status: int, errors: Mapping[str, str] | None = None
+    ) -> Response[str]:
+        secret = challenge.secret or ""
+        return step_page(
+            "staff/mfa_setup.html",
+            "Set up your authenticator app",
+            status,
+            errors,
+            username=challenge.username,
+            grouped_secret=grouped_secret(secret),
+            otpauth_uri=otpauth_uri(challenge.username, secret),
+        )
+
+    def mfa_page(
+        challenge: MfaCodeRequired, status: int, errors: Mapping[str, str] | None = None
+    ) -> Response[str]:
+        return step_page(
+            "staff/mfa.html", "Enter your authenticator code", status, errors, username=challenge.username
+        )
+
+    def challenge_cookie(challenge: Challenge, next_path: str | None) -> Cookie:
+        value = encode_challenge(challenge, next_path)
+        return _cookie(CHALLENGE_COOKIE, value, staff.cookie_path(), CHALLENGE_SECONDS, SameSite.STRICT_MODE)
+
+    def expired(reason: str = "mfa-expired") -> Response[str]:
+        return staff.redirect(f"{SIGN_IN}?reason={reason}", cookies=[staff.cleared(CHALLENGE_COOKIE)])
+
+    def next_step(result: StaffUser | Challenge, next_path: str | None) -> Response[str]:
+        """Signed in, or the page of the step Cognito asks for next with its challenge in the cookie."""
+        if isinstance(result, StaffUser):
+            return signed_in(staff.console.sessions.create(result, now=staff.web.now()), next_path)
+        if isinstance(result, MfaSetupRequired) and not result.secret:
+            try:
+                result = staff.console.directory.start_mfa_setup(result)
+            except SignInFailed:
+                return expired()
+        if isinstance(result, NewPasswordRequired):
+            response = new_password_page(200)
+        elif isinstance(result, MfaSetupRequired):
+            response = mfa_setup_page(result, 200)
+        else:
+            response = mfa_page(result, 200)
+        response.cookies.append(challenge_cookie(result, next_path))
+        return response
 
     def signed_in(session: StaffSession, next_path: str | None) -> Response[str]:
         return staff.redirect(
@@ -467,22 +577,11 @@ def _sign_in_routes(staff: StaffWeb) -> None:
         except SignInFailed as error:
             message = str(error) or "The user name or password is not right."
             return sign_in_page(400, username=username, next_path=next_path, errors={"password": message})
-        if isinstance(result, NewPasswordRequired):
-            response = new_password_page(200)
-            challenge = _cookie(
-                CHALLENGE_COOKIE,
-                encode_challenge(result),
-                staff.cookie_path(),
-                CHALLENGE_SECONDS,
-                SameSite.STRICT_MODE,
-            )
-            response.cookies.append(challenge)
-            return response
-        return signed_in(staff.console.sessions.create(result, now=staff.web.now()), next_path)
+        return next_step(result, next_path)
 
     @app.get(f"{PREFIX}/new-password", include_in_schema=False)
     def new_password_form() -> Response[str]:
-        if decode_challenge(cookie_value(staff.event, CHALLENGE_COOKIE)) is None:
+        if not isinstance(decode_challenge(cookie_value(staff.event, CHALLENGE_COOKIE)), NewPasswordRequired):
             return staff.redirect(SIGN_IN)
         return new_password_page(200)
 
@@ -493,9 +592,9 @@ def _sign_in_routes(staff: StaffWeb) -> None:
             return new_password_page(
                 403, {"new_password": "The form had expired. Enter your new password again."}
             )
-        challenge = decode_challenge(cookie_value(staff.event, CHALLENGE_COOKIE))
-        if challenge is None:
-            return staff.redirect(f"{SIGN_IN}?reason=challenge", cookies=[staff.cleared(CHALLENGE_COOKIE)])
+        challenge, next_path = decode_challenge_step(cookie_value(staff.event, CHALLENGE_COOKIE))
+        if not isinstance(challenge, NewPasswordRequired):
+            return expired("challenge")
         password = (form.get("new_password") or [""])[-1]
         confirm = (form.get("confirm_password") or [""])[-1]
         if not password:
@@ -503,12 +602,64 @@ def _sign_in_routes(staff: StaffWeb) -> None:
         if password != confirm:
             return new_password_page(400, {"confirm_password": "The two passwords are not the same"})
         try:
-            user = staff.console.directory.set_new_password(challenge, password)
+            result = staff.console.directory.set_new_password(challenge, password)
         except ValueError as error:
             return new_password_page(400, {"new_password": str(error) or "Choose a stronger password"})
         except SignInFailed:
-            return staff.redirect(f"{SIGN_IN}?reason=challenge", cookies=[staff.cleared(CHALLENGE_COOKIE)])
-        return signed_in(staff.console.sessions.create(user, now=staff.web.now()), None)
+            return expired("challenge")
+        return next_step(result, next_path)
+
+    @app.get(f"{PREFIX}/mfa-setup", include_in_schema=False)
+    def mfa_setup_form() -> Response[str]:
+        challenge = decode_challenge(cookie_value(staff.event, CHALLENGE_COOKIE))
+        if not isinstance(challenge, MfaSetupRequired):
+            return staff.redirect(SIGN_IN)
+        return mfa_setup_page(challenge, 200)
+
+    @app.post(f"{PREFIX}/mfa-setup", include_in_schema=False)
+    def mfa_setup() -> Response[str]:
+        form = staff.web.form()
+        challenge, next_path = decode_challenge_step(cookie_value(staff.event, CHALLENGE_COOKIE))
+        if not isinstance(challenge, MfaSetupRequired):
+            return expired()
+        if not login_form_ok(form):
+            return mfa_setup_page(challenge, 403, {"code": "The form had expired. Enter the code again."})
+        code = typed_code(form)
+        if not code:
+            return mfa_setup_page(challenge, 400, {"code": "Enter the code your authenticator app shows"})
+        try:
+            user = staff.console.directory.finish_mfa_setup(challenge, code)
+        except WrongCode as error:
+            return mfa_setup_page(challenge, 400, {"code": str(error)})
+        except SignInFailed:
+            return expired()
+        return next_step(user, next_path)
+
+    @app.get(f"{PREFIX}/mfa", include_in_schema=False)
+    def mfa_form() -> Response[str]:
+        challenge = decode_challenge(cookie_value(staff.event, CHALLENGE_COOKIE))
+        if not isinstance(challenge, MfaCodeRequired):
+            return staff.redirect(SIGN_IN)
+        return mfa_page(challenge, 200)
+
+    @app.post(f"{PREFIX}/mfa", include_in_schema=False)
+    def mfa() -> Response[str]:
+        form = staff.web.form()
+        challenge, next_path = decode_challenge_step(cookie_value(staff.event, CHALLENGE_COOKIE))
+        if not isinstance(challenge, MfaCodeRequired):
+            return expired()
+        if not login_form_ok(form):
+            return mfa_page(challenge, 403, {"code": "The form had expired. Enter the code again."})
+        code = typed_code(form)
+        if not code:
+            return mfa_page(challenge, 400, {"code": "Enter the code your authenticator app shows"})
+        try:
+            user = staff.console.directory.answer_mfa(challenge, code)
+        except WrongCode as error:
+            return mfa_page(challenge, 400, {"code": str(error)})
+        except SignInFailed:
+            return expired()
+        return next_step(user, next_path)
 
     @app.post(f"{PREFIX}/sign-out", include_in_schema=False)
     def sign_out() -> Response[str]:

@@ -22,8 +22,10 @@ The prices are a dated table; the README cites the pricing pages they come from.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass
@@ -211,13 +213,21 @@ def _visit_portal(outbox: Path) -> int:
 
 
 def _open(url: str) -> int:
-    """GET ``url``, following redirects with the cookies set on the way; returns the requests made."""
+    """GET ``url`` (the link's landing page), then press its "Open my account" button (a form POST of
+    the token), following redirects with the cookies set on the way; returns the requests made."""
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
     made = 0
     try:
         with opener.open(url, timeout=60) as response:
-            response.read()
-            made += 1 + len(getattr(response, "history", []) or [])
+            landing = response.read().decode()
+            made += 1
+        found = re.search(r'name="token" value="([^"]+)"', landing)
+        if found:
+            form = urllib.parse.urlencode({"token": found.group(1)}).encode()
+            button = urllib.parse.urljoin(url, "../l")
+            with opener.open(urllib.request.Request(button, data=form), timeout=60) as response:  # noqa: S310
+                response.read()
+                made += 2  # the POST and the account page it redirects to
     except urllib.error.HTTPError as error:
         error.read()
         made += 1

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -66,7 +67,8 @@ class Customer:
 
     def __init__(self, customer_id: str) -> None:
         token = sign_token(customer_id, key=LINK_KEY, now=request_time() - timedelta(days=1))
-        opened = request("GET", f"/l/{token}")
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        opened = request("POST", "/l", headers=form, body=urlencode({"token": token}))
         self.session = headers_of(opened)["Set-Cookie"][0].split(";", 1)[0].split("=", 1)[1]
         account = request("GET", "/api/v1/account", cookie=self.session)
         self.csrf = json.loads(str(account["body"]))["csrf_token"]

@@ -8,10 +8,14 @@ import os
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
+import boto3
 import pytest
 
+from arcollect.entities import Activity
 from arcollect.portal.links import sign_token
+from arcollect.store.portal import PortalStore
 from arcollect.store.secrets import link_signing_key, rotate_link_key
 from tests.integration.conftest import invoke, load_event
 from tests.integration.dunning_world import World
@@ -46,6 +50,12 @@ def request(
 
 def get(path: str, **kw: Any) -> dict[str, Any]:
     return request("GET", path, **kw)
+
+
+def open_link(token: str, **kw: Any) -> dict[str, Any]:
+    """What the landing page's "Open my account" button sends: the token as a form POST to /l."""
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **kw.pop("headers", {})}
+    return request("POST", "/l", body=urlencode({"token": token}), headers=headers, **kw)
 
 
 def headers_of(response: dict[str, Any]) -> dict[str, list[str]]:
@@ -140,7 +150,7 @@ def test_a_genuine_link_opens_a_session_for_the_pages_and_the_api(aws: None) -> 
     world.customer("C-1", name="Acme Trading")
     world.invoice("INV-77", invoice_date=date(2026, 10, 1), due_date=date(2026, 10, 31), amount="120.00")
     token = sign_token("C-1", key=LINK_KEY, now=request_time() - timedelta(days=1))
-    opened = get(f"/l/{token}")
+    opened = open_link(token)
     assert opened["statusCode"] == 303
     assert headers_of(opened)["Location"] == ["/account"]
     cookie = headers_of(opened)["Set-Cookie"][0]
@@ -162,6 +172,82 @@ def test_a_genuine_link_opens_a_session_for_the_pages_and_the_api(aws: None) -> 
     assert get("/account", cookie=session_id)["statusCode"] == 303
 
 
+def table_items() -> list[dict[str, Any]]:
+    table = boto3.client("dynamodb")
+    pages = table.get_paginator("scan").paginate(TableName=os.environ["TABLE_NAME"], ConsistentRead=True)
+    return sorted((item for page in pages for item in page["Items"]), key=json.dumps)
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_following_a_link_only_shows_the_landing_page_and_writes_nothing(aws: None, method: str) -> None:
+    # Given a customer and a genuine emailed link
+    World().customer("C-1")
+    token = sign_token("C-1", key=LINK_KEY, now=request_time() - timedelta(days=1))
+    before = table_items()
+    # When a mail scanner (or the person) fetches the link
+    landing = request(method, f"/l/{token}")
+    # Then it gets the landing page with its one button, and no session, no "opened" entry, no write
+    assert landing["statusCode"] == 200
+    headers = headers_of(landing)
+    assert "Set-Cookie" not in headers
+    assert headers["Cache-Control"] == ["no-store"] and headers["Referrer-Policy"] == ["no-referrer"]
+    if method == "GET":
+        body = str(landing["body"])
+        assert 'method="post" action="/l"' in body and f'name="token" value="{token}"' in body
+        assert "Open my account" in body and "<script>" not in body
+    assert table_items() == before
+    assert "portal_opened" not in json.dumps(before)
+
+
+def test_the_landing_page_button_opens_the_session_and_records_the_opening(aws: None) -> None:
+    World().customer("C-1")
+    token = sign_token("C-1", key=LINK_KEY, now=request_time() - timedelta(days=1))
+    # When the person selects "Open my account" (a same-origin form POST)
+    opened = open_link(token, headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"})
+    # Then the session cookie is set, the account follows, and the timeline says the portal was opened
+    assert opened["statusCode"] == 303 and headers_of(opened)["Location"] == ["/account"]
+    assert headers_of(opened)["Set-Cookie"][0].startswith("arc_session=")
+    assert sum("portal_opened" in json.dumps(item) for item in table_items()) == 1
+
+
+def test_the_exchange_takes_only_a_same_site_form_post(aws: None) -> None:
+    World().customer("C-1")
+    token = sign_token("C-1", key=LINK_KEY, now=request_time() - timedelta(days=1))
+    before = table_items()
+    as_json = request(
+        "POST", "/l", body=json.dumps({"token": token}), headers={"Content-Type": "application/json"}
+    )
+    from_elsewhere = open_link(token, headers={"Sec-Fetch-Site": "cross-site"})
+    other_origin = open_link(token, headers={"Origin": "https://evil.example"})
+    assert as_json["statusCode"] == 415
+    assert from_elsewhere["statusCode"] == other_origin["statusCode"] == 403
+    for response in (as_json, from_elsewhere, other_origin):
+        assert "Set-Cookie" not in headers_of(response)
+    assert table_items() == before
+
+
+def test_a_revoked_link_opens_nothing_on_post_either(aws: None) -> None:
+    World().customer("C-1")
+    token = sign_token("C-1", key=LINK_KEY, now=request_time() - timedelta(days=1))
+    # When the customer's links are revoked after this one was sent
+    PortalStore().revoke_links(
+        "C-1",
+        request_time() - timedelta(hours=1),
+        Activity(
+            customer_id="C-1",
+            at=request_time() - timedelta(hours=1),
+            activity_id="revoke-1",
+            kind="links_revoked",
+            summary="Links revoked",
+        ),
+    )
+    # Then both the landing page and the exchange refuse it
+    assert get(f"/l/{token}")["statusCode"] == 403
+    refused = open_link(token)
+    assert refused["statusCode"] == 403 and "no longer valid" in str(refused["body"])
+    assert "Set-Cookie" not in headers_of(refused)
+
+
 def test_a_rotated_key_breaks_no_link_already_emailed_until_its_grace_ends(aws: None) -> None:
     World().customer("C-1")
     at = request_time()
@@ -171,12 +257,12 @@ def test_a_rotated_key_breaks_no_link_already_emailed_until_its_grace_ends(aws: 
     assert rotated.current != LINK_KEY and rotated.previous == LINK_KEY
     fresh = sign_token("C-1", key=rotated.current, now=at)
     # Then the link already emailed opens, and so does one signed with the new key
-    assert get(f"/l/{emailed}")["statusCode"] == 303
-    assert get(f"/l/{fresh}")["statusCode"] == 303
+    assert open_link(emailed)["statusCode"] == 303
+    assert open_link(fresh)["statusCode"] == 303
     # And new links are signed with the new key
     assert link_signing_key(os.environ["LINK_SECRET_ARN"]) == rotated.current
     # When the key is rotated again with no grace (it leaked), the first key opens nothing any more
     again = rotate_link_key(os.environ["LINK_SECRET_ARN"], now=at, link_days=0)
-    assert get(f"/l/{emailed}")["statusCode"] == 403
-    assert get(f"/l/{fresh}")["statusCode"] == 403
-    assert get(f"/l/{sign_token('C-1', key=again.current, now=at)}")["statusCode"] == 303
+    assert open_link(emailed)["statusCode"] == 403
+    assert open_link(fresh)["statusCode"] == 403
+    assert open_link(sign_token("C-1", key=again.current, now=at))["statusCode"] == 303

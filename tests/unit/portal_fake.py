@@ -87,13 +87,16 @@ class FakePortal(Portal):
 
     # --- sessions -------------------------------------------------------------------------------------
 
-    def open_link(self, token: str, *, now: datetime) -> Session:
+    def check_link(self, token: str, *, now: datetime) -> None:
         if token == "expired":
             raise LinkExpired("this link has expired")
         if token == "revoked":
             raise LinkRevoked("this link was revoked")
         if token not in TOKENS:
             raise LinkInvalid("this link is not valid")
+
+    def open_link(self, token: str, *, now: datetime) -> Session:
+        self.check_link(token, now=now)
         self.counter += 1
         session = Session(
             session_id=f"sid{self.counter}",

@@ -98,8 +98,13 @@ class Client:
     def post(self, path: str, **kw: Any) -> Reply:
         return self.request("POST", path, **kw)
 
+    def open_link(self, token: str, **kw: Any) -> Reply:
+        """The landing page's "Open my account" button: the token as a form POST to /l."""
+        return self.post("/l", form={"token": token}, **kw)
+
     def sign_in(self, link: str = "good") -> Reply:
-        reply = self.get(f"/l/{link}")
+        assert self.get(f"/l/{link}").status == 200
+        reply = self.open_link(link)
         assert reply.status == 303
         self.cookie = re.search(r"arc_session=([^;]+)", reply.cookies[0]).group(1)  # type: ignore[union-attr]
         return reply
@@ -135,8 +140,36 @@ def error_id_for(body: str, field: str) -> bool:
 # --- signing in --------------------------------------------------------------------------------------
 
 
-def test_a_link_becomes_a_session_cookie_and_a_redirect_without_the_token(client: Client) -> None:
+def test_a_link_shows_a_landing_page_whose_button_posts_the_token(client: Client, portal: FakePortal) -> None:
+    # When the emailed link is followed (by the person, or a mail scanner prefetching it)
     reply = client.get("/l/good")
+    # Then it shows one button posting the token, opens no session and sets no cookie
+    assert reply.status == 200 and not reply.cookies and not portal.sessions
+    assert reply.header("Cache-Control") == "no-store"
+    assert reply.header("Referrer-Policy") == "no-referrer"
+    assert "script-src 'self'" in reply.header("Content-Security-Policy")
+    form = re.search(r'<form method="post" action="/l">(.*?)</form>', reply.text, re.DOTALL)
+    assert form and '<input type="hidden" name="token" value="good">' in form.group(1)
+    assert "Open my account</button>" in form.group(1)
+    assert "<script>" not in reply.text  # nothing submits it by itself: scanners run scripts
+
+
+def test_the_landing_page_escapes_the_token(
+    client: Client, portal: FakePortal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(portal, "check_link", lambda token, now: None)
+    reply = client.get("/l/good%22%3E%3Cb%3Ex")
+    assert reply.status == 200
+    assert "<b>x" not in reply.text and 'value="good&#34;&gt;&lt;b&gt;x"' in reply.text
+
+
+def test_a_head_of_the_link_opens_no_session(client: Client, portal: FakePortal) -> None:
+    reply = client.request("HEAD", "/l/good")
+    assert reply.status == 200 and not reply.cookies and not portal.sessions
+
+
+def test_the_button_exchanges_the_token_for_a_session_cookie_and_a_redirect(client: Client) -> None:
+    reply = client.open_link("good")
     assert reply.status == 303
     assert reply.header("Location") == "/account"
     assert reply.header("Referrer-Policy") == "no-referrer"
@@ -151,7 +184,9 @@ def test_a_link_becomes_a_session_cookie_and_a_redirect_without_the_token(client
 
 
 def test_on_the_execute_api_url_links_keep_the_stage(client: Client) -> None:
-    reply = client.get("/l/good", host="abc123.execute-api.us-east-1.amazonaws.com")
+    host = "abc123.execute-api.us-east-1.amazonaws.com"
+    assert 'action="/live/l"' in client.get("/l/good", host=host).text
+    reply = client.open_link("good", host=host)
     assert reply.header("Location") == "/live/account"
 
 
@@ -162,11 +197,23 @@ def test_on_the_execute_api_url_links_keep_the_stage(client: Client) -> None:
 def test_link_problems_explain_and_offer_a_fresh_link(
     client: Client, token: str, status: int, words: str
 ) -> None:
-    reply = client.get(f"/l/{token}")
-    assert reply.status == status
-    assert words in reply.text
-    assert 'action="/link"' in reply.text and 'name="email"' in reply.text
-    assert not reply.cookies
+    for reply in (client.get(f"/l/{token}"), client.open_link(token)):
+        assert reply.status == status
+        assert words in reply.text
+        assert 'action="/link"' in reply.text and 'name="email"' in reply.text
+        assert not reply.cookies
+
+
+def test_the_exchange_refuses_what_is_not_a_same_site_form(client: Client, portal: FakePortal) -> None:
+    as_json = client.post("/l", json_body={"token": "good"})
+    cross_site = client.open_link("good", headers={"Sec-Fetch-Site": "cross-site"})
+    other_origin = client.open_link("good", headers={"Origin": "https://evil.example"})
+    assert as_json.status == 415
+    assert cross_site.status == other_origin.status == 403
+    assert not portal.sessions
+    # Under the page's no-referrer policy a same-origin form POST carries Origin: null
+    same = client.open_link("good", headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"})
+    assert same.status == 303 and portal.sessions
 
 
 def test_the_fresh_link_form_gives_the_same_answer_whoever_asks(client: Client, portal: FakePortal) -> None:

@@ -33,8 +33,16 @@ def tampered(link: str) -> str:
 
 
 def open_account(page: Any, link: str) -> Any:
-    response = page.goto(link)
-    assert response is not None and response.status == 200, f"{link} answered {response and response.status}"
+    """Follow the emailed link to its landing page, and press its one button (the page opens nothing
+    by itself, so a mail scanner that prefetches links opens no session)."""
+    landing = page.goto(link)
+    assert landing is not None and landing.status == 200, f"{link} answered {landing and landing.status}"
+    assert landing.header_value("cache-control") == "no-store"
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Open my account").click()
+    response = navigation.value
+    assert response is not None and response.status == 200, f"the button answered {response}"
+    assert response.url.endswith("/account")
     return response
 
 
@@ -70,7 +78,34 @@ def test_the_page_csp_refuses_injected_scripts(page: Any, link: str) -> None:
     assert page.evaluate("() => window.injected === undefined")
 
 
-@pytest.mark.parametrize("which", ["account", "tampered-link"])
+def test_the_link_alone_opens_nothing_until_the_button_is_pressed(
+    local_stack: RunningStack, context: Any, page: Any, shot: Shot, email: dict[str, Any], link: str
+) -> None:
+    # Given a link a mail scanner could prefetch, scripts and all
+    opened_before = portal_openings(local_stack, email["customer_id"])
+    # When it is only loaded
+    landing = page.goto(link)
+    page.wait_for_load_state("networkidle")
+    # Then the landing page shows one button, and there is no session and no "opened" entry
+    assert landing is not None and landing.status == 200
+    expect(page.get_by_role("button", name="Open my account")).to_be_visible()
+    assert not [c for c in context.cookies() if c["name"] == "arc_session"]
+    assert portal_openings(local_stack, email["customer_id"]) == opened_before
+    shot("landing")
+    # When the person presses the button, the account opens and the opening is recorded once
+    with page.expect_navigation():
+        page.get_by_role("button", name="Open my account").click()
+    expect(page.get_by_role("table")).to_be_visible()
+    assert [c for c in context.cookies() if c["name"] == "arc_session"]
+    assert portal_openings(local_stack, email["customer_id"]) == opened_before + 1
+
+
+def portal_openings(local_stack: RunningStack, customer_id: str) -> int:
+    timeline = local_stack.json("show", "customer", customer_id)["timeline"]
+    return sum(1 for entry in timeline if entry["kind"] == "portal_opened")
+
+
+@pytest.mark.parametrize("which", ["landing", "account", "tampered-link"])
 def test_the_pages_have_no_serious_or_critical_accessibility_violations(
     request: pytest.FixtureRequest, browser: Any, shot: Shot, link: str, which: str
 ) -> None:
@@ -78,7 +113,10 @@ def test_the_pages_have_no_serious_or_critical_accessibility_violations(
     ctx = browser.new_context(bypass_csp=True)
     try:
         axe_page = ctx.new_page()
-        axe_page.goto(link if which == "account" else tampered(link))
+        axe_page.goto(tampered(link) if which == "tampered-link" else link)
+        if which == "account":
+            with axe_page.expect_navigation():
+                axe_page.get_by_role("button", name="Open my account").click()
         results = run_axe(axe_page)
         report = save_axe_report(request, results)
         shot(which, axe_page)

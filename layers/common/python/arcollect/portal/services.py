@@ -40,7 +40,7 @@ from arcollect.portal.link_email import (
     render_contact_notice,
     render_fresh_link,
 )
-from arcollect.portal.links import DEFAULT_LINK_DAYS, LinkInvalid, portal_link, read_token
+from arcollect.portal.links import DEFAULT_LINK_DAYS, LinkClaims, LinkInvalid, portal_link, read_token
 from arcollect.portal.statements import (
     CSV_CONTENT_TYPE,
     XLSX_CONTENT_TYPE,
@@ -487,9 +487,13 @@ class Portal:
 
     # --- access ----------------------------------------------------------------------------------
 
-    def open_link(self, token: str, *, now: datetime) -> Session:
-        """Exchange a link from an email for a new session. Raises portal.links.LinkInvalid,
-        LinkExpired, or LinkRevoked."""
+    def check_link(self, token: str, *, now: datetime) -> None:
+        """Whether a link from an email would open a session, without opening one: reads only (no
+        session, no timeline entry, no counter), so a mail scanner prefetching the link changes
+        nothing. Raises what ``open_link`` raises."""
+        self._link_claims(token, now)
+
+    def _link_claims(self, token: str, now: datetime) -> LinkClaims:
         claims = read_token(token, key=self._link_key(), now=now, also=self._previous_link_keys(now))
         found = self._store.customer_and_links_valid_from(claims.customer_id)
         if found is None:
@@ -497,6 +501,12 @@ class Portal:
         _, valid_from = found
         if claims.revoked_by(valid_from):
             raise LinkRevoked("this link has been replaced: ask for a fresh one")
+        return claims
+
+    def open_link(self, token: str, *, now: datetime) -> Session:
+        """Exchange a link from an email for a new session (the landing page's POST, never the GET a
+        scanner prefetches). Raises portal.links.LinkInvalid, LinkExpired, or LinkRevoked."""
+        claims = self._link_claims(token, now)
         stored = StoredSession(
             session_id=secrets.token_urlsafe(32),
             customer_id=claims.customer_id,

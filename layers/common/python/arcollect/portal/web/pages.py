@@ -4,6 +4,7 @@ CSRF token on every POST, and re-renders a form with the message beside the fiel
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,6 +29,9 @@ from arcollect.portal.web.app import CsrfRejected, PageRedirect, Web
 from arcollect.portal.web.render import path_segment
 
 SESSION_ENDED = "/link?reason=ended"
+# The landing page carries the token: never cached, never sent on as a Referer.
+LANDING_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 SIGNED_OUT = "/link?reason=signed-out"
 
 SORT_OPTIONS = (
@@ -123,10 +127,9 @@ def register(web: Web) -> None:
             return web.redirect("/account")
         return web.html("home.html", title="Your account", email="")
 
-    @app.get("/l/<token>", include_in_schema=False)
-    def open_link(token: str) -> Response[str]:
+    def link_problem(exchange: Callable[[], Response[str]]) -> Response[str]:
         try:
-            session = web.portal.open_link(token, now=web.now())
+            return exchange()
         except LinkExpired:
             return web.message(
                 410,
@@ -151,7 +154,32 @@ def register(web: Web) -> None:
                 "Open it again from our email, or ask for a fresh link below.",
                 show_link_form=True,
             )
-        return web.redirect("/account", cookies=[sessions.session_cookie(session.session_id)])
+
+    # The emailed link only shows a landing page: mail scanners fetch (and run) links in advance, so
+    # the GET reads and never writes (no session, no "opened" entry). The person's button POSTs the
+    # token, and that exchange opens the session.
+    @app.route("/l/<token>", method=["GET", "HEAD"], include_in_schema=False)
+    def link_landing(token: str) -> Response[str]:
+        def landing() -> Response[str]:
+            web.portal.check_link(token, now=web.now())
+            return web.html("link_open.html", title="Open your account", token=token, headers=LANDING_HEADERS)
+
+        return link_problem(landing)
+
+    @app.post("/l", include_in_schema=False)
+    def open_link() -> Response[str]:
+        content_type = (sessions.header(web.event, "Content-Type") or "").split(";")[0].strip().lower()
+        if content_type not in FORM_TYPES:
+            return web.message(415, "This link is not valid", "Open the link from our email again.")
+        if _cross_site(web):
+            return web.message(403, "This link is not valid", "Open the link from our email again.")
+
+        def exchange() -> Response[str]:
+            token = one(web.form(), "token")
+            session = web.portal.open_link(token, now=web.now())
+            return web.redirect("/account", cookies=[sessions.session_cookie(session.session_id)])
+
+        return link_problem(exchange)
 
     @app.get("/link", include_in_schema=False)
     def link_form() -> Response[str]:
@@ -456,6 +484,18 @@ def _attachment(name: str, content_type: str, size: str) -> tuple[str, str, int]
     except ValueError as error:
         raise PortalInputError("attachment", "choose the file again") from error
     return name, content_type or "application/octet-stream", size_bytes
+
+
+def _cross_site(web: Web) -> bool:
+    """A form posted from another site (login CSRF: someone else's token planted in this browser).
+    Browsers send Sec-Fetch-Site on every request; Origin is "null" under our no-referrer policy, so
+    it counts only when it names a site."""
+    fetch_site = (sessions.header(web.event, "Sec-Fetch-Site") or "").lower()
+    if fetch_site and fetch_site not in {"same-origin", "none"}:
+        return True
+    origin = sessions.header(web.event, "Origin") or "null"
+    host = (sessions.header(web.event, "Host") or "").lower()
+    return origin != "null" and urlsplit(origin).netloc.lower() != host
 
 
 def _https_origin(url: str | None) -> str | None:

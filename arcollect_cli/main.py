@@ -381,6 +381,12 @@ def cmd_staff_revoke(args: argparse.Namespace) -> int:
     return revoke(args, ROOT)
 
 
+def cmd_staff_totp(args: argparse.Namespace) -> int:
+    from arcollect_cli.staff import cmd_staff_totp as totp
+
+    return totp(args, ROOT)
+
+
 def cmd_staff_add_user(args: argparse.Namespace) -> int:
     from arcollect_cli.staff import cmd_staff_add_user as add_user
 
@@ -563,6 +569,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     revoke_staff.add_argument("username")
     revoke_staff.set_defaults(func=cmd_staff_revoke)
+    totp = staff.add_parser(
+        "totp",
+        help="the local stack only: a staff user's current authenticator code",
+        description="The 6-digit code an authenticator app would show now for USERNAME, from the key "
+        "the local stack's user pool accepted (the demo team's, or the one set up at first sign-in). "
+        "On AWS the key stays in the user's authenticator app.",
+    )
+    totp.add_argument("username")
+    totp.add_argument("--json", action="store_true", help="machine-readable output")
+    totp.set_defaults(func=cmd_staff_totp)
 
     demo = commands.add_parser("demo", help="the whole system on the local stack, end to end")
     demo.add_argument("--no-serve", action="store_true", help="end after the summary")

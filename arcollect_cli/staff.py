@@ -6,6 +6,7 @@ import argparse
 import secrets
 import string
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -132,5 +133,34 @@ def cmd_staff_revoke(args: argparse.Namespace, root: Any) -> int:
         {"username": args.username, "sessions_ended_before": at.isoformat()},
         args.json,
         f"every console session of {args.username} started before {at.isoformat()} is over",
+    )
+    return 0
+
+
+def cmd_staff_totp(args: argparse.Namespace, root: Path) -> int:
+    """The local stack only: the code a staff user's authenticator app would show now."""
+    import json
+    import time
+
+    from arcollect_cli.local.cognito import TOTP_STEP_SECONDS, totp
+    from arcollect_cli.local.spec import AUTHENTICATORS_FILE
+    from arcollect_cli.main import emit
+
+    Target.resolve(None, root)  # a local stack is running (or says how to start one)
+    path = root / ".local" / AUTHENTICATORS_FILE
+    known = json.loads(path.read_text()) if path.exists() else {}
+    secret = known.get(args.username.lower())
+    if not secret:
+        raise CliError(
+            f"{args.username} has no authenticator on the local stack yet: they set one up at their first "
+            "sign-in to the staff console"
+        )
+    now = time.time()
+    code = totp(secret, now)
+    seconds = int(TOTP_STEP_SECONDS - now % TOTP_STEP_SECONDS)
+    emit(
+        {"username": args.username, "code": code, "valid_for_seconds": seconds, "secret": secret},
+        args.json,
+        f"{code} (for {args.username}, valid {seconds} more seconds)",
     )
     return 0

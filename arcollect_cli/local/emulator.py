@@ -11,6 +11,8 @@
 - A query of the table itself reads its partition only: moto compares every item's hash key (speed).
 - SES v2 ``SendEmail`` refuses what real SES refuses (``enforce_ses_rules``, rules in ``ses.py``):
   message tags, addresses, recipients, size and the configuration set (fidelity: moto takes them).
+- Cognito asks for MFA and checks TOTP codes as Cognito does (``cognito.enforce_cognito_mfa``, started
+  by the local stack; fidelity: moto takes any code).
 
 Without the index and transaction changes, moto's cost per request grows with the table's size (every
 index query sorts the whole table with Python-level comparisons; every transaction item deep-copies the

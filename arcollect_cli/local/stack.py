@@ -46,8 +46,9 @@ from arcollect.contract import (
 from arcollect_cli.lambda_runtime import LambdaContext, load_handler
 from arcollect_cli.local import metering
 from arcollect_cli.local.apigateway import proxy_event, response_parts
+from arcollect_cli.local.cognito import enforce_cognito_mfa, enroll_authenticator
 from arcollect_cli.local.emulator import emulator_application, enforce_ses_rules, patch_moto
-from arcollect_cli.local.spec import REGION, LocalSpec, QueueSpec
+from arcollect_cli.local.spec import AUTHENTICATORS_FILE, REGION, LocalSpec, QueueSpec, grouped_secret
 from arcollect_cli.local.transport import serve_in_process
 
 log = logging.getLogger("arcollect.local")
@@ -93,6 +94,7 @@ class LocalStack:
         self.endpoints = Endpoints(*(f"http://{host}:{port}" for port in self._ports))
         self._stop = threading.Event()
         self._invoke_lock = threading.Lock()
+        self._authenticators_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._servers: list[ThreadingHTTPServer] = []
         self._outbox_seen = 0
@@ -116,6 +118,8 @@ class LocalStack:
         patch_moto()
         # Its SES refuses what SES refuses (tags, addresses, recipients, size, configuration set).
         self._stop_ses_rules = enforce_ses_rules()
+        # Its user pools ask for MFA and check the codes as Cognito does (moto takes any code).
+        self._stop_cognito_rules = enforce_cognito_mfa(record=self._record_authenticator)
         self._stop_in_process = serve_in_process(self.endpoints.aws, emulator_application())
         os.environ.update(
             {
@@ -212,7 +216,22 @@ class LocalStack:
             f"staff console {self.endpoints.portal}/staff: sign in with password "
             f"{self.spec.demo_staff_password!r} as",
             *(f"  {group}: {', '.join(users)}" for group, users in by_group.items()),
+            "  then type the code `arcollect staff totp USER` prints (MFA is required; or add the key "
+            f"{grouped_secret(self.spec.demo_staff_totp_secret)} to an authenticator app)",
         ]
+
+    def _record_authenticator(self, username: str, secret: str) -> None:
+        """Keep the secret of each authenticator the local pool accepted, for ``arcollect staff totp``
+        (local only: on AWS the secret never leaves the user's authenticator app and Cognito)."""
+        with self._authenticators_lock:
+            path = self.state_dir / AUTHENTICATORS_FILE
+            path.parent.mkdir(parents=True, exist_ok=True)
+            known = json.loads(path.read_text()) if path.exists() else {}
+            known[username.lower()] = secret
+            partial = path.with_suffix(".partial")
+            partial.write_text(json.dumps(known, indent=2) + "\n")
+            partial.chmod(0o600)
+            partial.replace(path)
 
     def stop(self) -> None:
         self._stop.set()
@@ -222,6 +241,7 @@ class LocalStack:
             thread.join(timeout=5)
         self._stop_in_process()
         self._stop_ses_rules()
+        self._stop_cognito_rules()
         self._moto.stop()
         self._function_log.close()
         outputs_file = self.state_dir / "outputs.json"
@@ -313,7 +333,11 @@ class LocalStack:
     def _create_staff_directory(self) -> tuple[str, str]:
         """The staff user pool, its groups and app client, with the demo team in it; returns the pool's
         and the client's ids."""
-        from arcollect_cli.local.spec import staff_client_settings, staff_user_pool_settings
+        from arcollect_cli.local.spec import (
+            staff_client_settings,
+            staff_user_pool_mfa_settings,
+            staff_user_pool_settings,
+        )
         from arcollect_cli.staff import add_staff_user
 
         spec = self.spec
@@ -330,6 +354,9 @@ class LocalStack:
                 UserPoolId=pool_id, ClientName=spec.staff_client, **staff_client_settings()
             )["UserPoolClient"]["ClientId"]
         )
+        # As CloudFormation does for the template's EnabledMfas: MFA required, with an authenticator app.
+        cognito.set_user_pool_mfa_config(UserPoolId=pool_id, **staff_user_pool_mfa_settings())
+        (self.state_dir / AUTHENTICATORS_FILE).unlink(missing_ok=True)
         for user in spec.demo_staff:
             add_staff_user(
                 cognito,
@@ -339,6 +366,8 @@ class LocalStack:
                 group=user.group,
                 password=spec.demo_staff_password,
             )
+            # The demo team has an authenticator already: password and `arcollect staff totp USER`.
+            enroll_authenticator(pool_id, user.username, spec.demo_staff_totp_secret)
         return pool_id, client_id
 
     # -- invocation ------------------------------------------------------------------------------

@@ -183,13 +183,22 @@ def staff_url(local_stack: RunningStack) -> str:
 
 
 def staff_sign_in(page: Any, staff_url: str, username: str, password: str | None = None) -> Any:
-    """Sign in at `/staff/sign-in` the way a person does (user name, password, the button); returns the
-    page. Without `password`: the seeded demo password of the local stack's team."""
-    from arcollect_cli.local.spec import DEMO_STAFF_PASSWORD
+    """Sign in at `/staff/sign-in` the way a person does (user name, password, the button, then the
+    code of the authenticator app when the console asks for it); returns the page. Without `password`:
+    the seeded demo password of the local stack's team, whose authenticator key is the demo key."""
+    import time
+
+    from arcollect_cli.local.cognito import totp
+    from arcollect_cli.local.spec import DEMO_STAFF_PASSWORD, DEMO_STAFF_TOTP_SECRET
 
     page.goto(f"{staff_url}/sign-in")
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password").fill(DEMO_STAFF_PASSWORD if password is None else password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+    code = page.get_by_label("Code from your authenticator app")
+    if code.count():
+        code.fill(totp(DEMO_STAFF_TOTP_SECRET, time.time()))
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
     return page

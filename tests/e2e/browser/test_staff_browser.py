@@ -4,7 +4,8 @@ After the generated company is ingested and one dunning tick has created the pol
 customers' owners, the seeded collectors), a collector signs in, works the top task of the worklist by
 recording a promise to pay on the customer's 360, and the next dunning tick leaves the promised invoices
 alone. Another task gets a note and a "no answer"; axe-core checks the pages; a manager sees the team's
-workload and downloads a report; a wrong password reveals nothing and signing out ends the session.
+workload and downloads a report; a wrong password reveals nothing, a wrong authenticator code signs no
+one in, and signing out ends the session.
 Each step leaves a screenshot in .artifacts/screenshots/.
 
 What the tests compare the pages with comes from `arcollect` commands (the table as `show customer`
@@ -357,7 +358,7 @@ def test_a_note_and_no_answer_keep_the_task_on_the_worklist_due_the_next_working
 # --- 3. accessibility ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("which", ["sign-in", "worklist", "customer", "team", "status"])
+@pytest.mark.parametrize("which", ["sign-in", "code", "worklist", "customer", "team", "status"])
 def test_the_staff_pages_have_no_serious_or_critical_accessibility_violations(
     request: pytest.FixtureRequest,
     browser: Any,
@@ -373,6 +374,11 @@ def test_the_staff_pages_have_no_serious_or_critical_accessibility_violations(
         axe_page = ctx.new_page()
         if which == "sign-in":
             axe_page.goto(f"{staff_url}/sign-in")
+        elif which == "code":  # the authenticator step, with a wrong code's error on it
+            code_page(axe_page, staff_url, day_collector)
+            axe_page.get_by_label("Code from your authenticator app").fill(wrong_code())
+            axe_page.get_by_role("button", name="Sign in").click()
+            expect(axe_page.get_by_role("alert")).to_be_visible()
         else:
             staff_sign_in(axe_page, staff_url, MANAGER if which in ("team", "status") else day_collector)
             if which == "customer":  # a 360 with a task chosen: the outcome form is on the page
@@ -465,6 +471,30 @@ def test_a_manager_sees_the_same_status_as_arcollect_status(
 # --- 5. signing in and out -------------------------------------------------------------------------------
 
 
+def code_page(page: Any, staff_url: str, username: str) -> None:
+    """The demo password typed: the console asks for the authenticator's code."""
+    from arcollect_cli.local.spec import DEMO_STAFF_PASSWORD
+
+    page.goto(f"{staff_url}/sign-in")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(DEMO_STAFF_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_label("Code from your authenticator app")).to_be_visible()
+
+
+def wrong_code() -> str:
+    """A code the demo key does not give now (nor 30 s either side)."""
+    import time as clock
+
+    from arcollect_cli.local.cognito import totp
+    from arcollect_cli.local.spec import DEMO_STAFF_TOTP_SECRET
+
+    near = {totp(DEMO_STAFF_TOTP_SECRET, clock.time() + step) for step in (-60, -30, 0, 30, 60)}
+    return next(
+        c for c in ("000000", "111111", "222222", "333333", "444444", "555555", "666666") if c not in near
+    )
+
+
 def test_a_wrong_password_reveals_nothing_and_signing_out_ends_the_session(
     context: Any, page: Any, shot: Shot, staff_url: str, day_collector: str
 ) -> None:
@@ -482,7 +512,22 @@ def test_a_wrong_password_reveals_nothing_and_signing_out_ends_the_session(
     expect(page.get_by_label("Password")).to_have_value("")
     assert not [c for c in context.cookies() if c["name"] == "arc_staff"]
 
-    # Signed in, then out
+    # The right password asks for the authenticator's code (MFA is required); a wrong code is refused
+    # on the form and signs no one in (the local pool checks codes as Cognito does)
+    code_page(page, staff_url, day_collector)
+    expect(page.get_by_role("heading", name="Enter your authenticator code")).to_be_visible()
+    page.get_by_label("Code from your authenticator app").fill(wrong_code())
+    with page.expect_response(lambda r: r.request.method == "POST" and "/staff/mfa" in r.url) as info:
+        page.get_by_role("button", name="Sign in").click()
+    assert info.value.status == 400
+    expect(page.get_by_role("alert")).to_contain_text("not right")
+    shot("2-wrong-code")
+    assert not [c for c in context.cookies() if c["name"] == "arc_staff"]
+    challenge = next(c for c in context.cookies() if c["name"] == "arc_staff_challenge")
+    assert challenge["httpOnly"] and challenge["secure"] and challenge["sameSite"] == "Strict"
+    assert "Session" not in page.url and "session" not in page.url
+
+    # Signed in (password and the code of the demo team's authenticator), then out
     staff_sign_in(page, staff_url, day_collector)
     expect(page).to_have_url(re.compile(r"/staff/worklist$"))
     session = next(c for c in context.cookies() if c["name"] == "arc_staff")
@@ -490,7 +535,7 @@ def test_a_wrong_password_reveals_nothing_and_signing_out_ends_the_session(
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/staff/sign-in\?reason=signed-out$"))
     expect(page.get_by_role("status")).to_have_text("You are signed out.")
-    shot("2-signed-out")
+    shot("3-signed-out")
 
     # Back and a reload of the worklist land on the sign-in page (the staff pages are never cached)
     page.go_back()

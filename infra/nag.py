@@ -92,7 +92,8 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
         _ack(
             portal_policy,
             f"IAM5[Action::s3:{action}]",
-            "Presigned reads of invoice documents and KPI reports, presigned uploads of dispute attachments",
+            "Presigned reads of invoice documents and KPI reports, presigned uploads of dispute attachments "
+            "and the check of each upload before it is linked",
         )
     _ack(
         portal_policy,
@@ -106,8 +107,19 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
     )
     _ack(
         portal_policy,
-        f"IAM5[Resource::{drop}/attachments/*]",
-        "Dispute attachments uploaded by customers, one prefix per dispute",
+        f"IAM5[Resource::{drop}/attachments/pending/*]",
+        "Dispute attachments customers upload by presigned POST, one key per dispute: checked (read), "
+        "then moved to attachments/disputes/ or deleted",
+    )
+    _ack(
+        portal_policy,
+        f"IAM5[Resource::{drop}/attachments/disputes/*]",
+        "Checked dispute attachments, moved here from attachments/pending/, one prefix per dispute",
+    )
+    _ack(
+        portal_policy,
+        "IAM5[Action::s3:DeleteObject*]",
+        "Deletes an unchecked dispute upload (attachments/pending/ only) once moved or refused",
     )
 
     _ack(

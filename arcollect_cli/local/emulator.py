@@ -11,6 +11,8 @@
 - A query of the table itself reads its partition only: moto compares every item's hash key (speed).
 - SES v2 ``SendEmail`` refuses what real SES refuses (``enforce_ses_rules``, rules in ``ses.py``):
   message tags, addresses, recipients, size and the configuration set (fidelity: moto takes them).
+- S3 refuses a presigned POST that S3 refuses (``enforce_s3_post_rules``, rules in ``s3post.py``): the
+  policy's signature, expiry and conditions (size range, exact type, key) (fidelity: moto stores it).
 - Cognito asks for MFA and checks TOTP codes as Cognito does (``cognito.enforce_cognito_mfa``, started
   by the local stack; fidelity: moto takes any code).
 
@@ -94,6 +96,72 @@ def enforce_ses_rules() -> Callable[[], None]:
                 _SesRules.enforcing -= 1
 
     return undo
+
+
+class _S3PostRules:
+    """The secret keys whose presigned POSTs are checked now (the local stack's, a test's), by key id."""
+
+    secrets: dict[str, int] = {}  # noqa: RUF012 (one registry per process, like _SesRules)
+    keys: dict[str, str] = {}  # noqa: RUF012
+    lock = threading.Lock()
+
+
+def enforce_s3_post_rules(secrets: dict[str, str]) -> Callable[[], None]:
+    """Make moto's S3 refuse a presigned POST (a browser upload) that S3 refuses: a bad signature, an
+    expired policy, a failed condition (``content-length-range``, an exact ``Content-Type``, the key),
+    a field the policy does not name; with S3's error code and status (rules in ``s3post.py``), until
+    the returned undo is called. ``secrets``: access key id to secret key. Without them a dispute upload
+    S3 would refuse (too large, of another type) passes every local test."""
+    from datetime import UTC, datetime
+
+    from moto.s3.responses import S3Response
+
+    from arcollect_cli.local.s3post import post_refusal
+
+    if _once(S3Response, "_arcollect_s3_post_rules"):
+        original = S3Response._bucket_response_post
+
+        def bucket_response_post(self: Any, request: Any, bucket_name: str) -> Any:
+            form = dict(getattr(self, "form_data", None) or {})
+            if _S3PostRules.keys and form and not self.is_delete_keys():
+                body = self.raw_body if isinstance(self.raw_body, bytes) else str(self.raw_body).encode()
+                with _S3PostRules.lock:
+                    keys = dict(_S3PostRules.keys)
+                refusal = post_refusal(
+                    form, len(body), bucket=bucket_name, now=datetime.now(UTC), secrets=keys
+                )
+                if refusal is not None:
+                    return refusal.status, {"Content-Type": "application/xml"}, _s3_error_xml(refusal)
+            return original(self, request, bucket_name)
+
+        S3Response._bucket_response_post = bucket_response_post  # type: ignore[method-assign]
+    with _S3PostRules.lock:
+        for key_id, secret in secrets.items():
+            _S3PostRules.secrets[key_id] = _S3PostRules.secrets.get(key_id, 0) + 1
+            _S3PostRules.keys[key_id] = secret
+    undone = threading.Event()
+
+    def undo() -> None:
+        with _S3PostRules.lock:
+            if undone.is_set():
+                return
+            undone.set()
+            for key_id in secrets:
+                _S3PostRules.secrets[key_id] -= 1
+                if not _S3PostRules.secrets[key_id]:
+                    del _S3PostRules.secrets[key_id]
+                    _S3PostRules.keys.pop(key_id, None)
+
+    return undo
+
+
+def _s3_error_xml(refusal: Any) -> str:
+    from xml.sax.saxutils import escape
+
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>'
+        f"{escape(refusal.code)}</Code><Message>{escape(refusal.message)}</Message></Error>"
+    )
 
 
 def emulator_application() -> Any:

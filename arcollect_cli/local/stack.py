@@ -47,7 +47,12 @@ from arcollect_cli.lambda_runtime import LambdaContext, load_handler
 from arcollect_cli.local import metering
 from arcollect_cli.local.apigateway import proxy_event, response_parts
 from arcollect_cli.local.cognito import enforce_cognito_mfa, enroll_authenticator
-from arcollect_cli.local.emulator import emulator_application, enforce_ses_rules, patch_moto
+from arcollect_cli.local.emulator import (
+    emulator_application,
+    enforce_s3_post_rules,
+    enforce_ses_rules,
+    patch_moto,
+)
 from arcollect_cli.local.spec import AUTHENTICATORS_FILE, REGION, LocalSpec, QueueSpec, grouped_secret
 from arcollect_cli.local.transport import serve_in_process
 
@@ -118,6 +123,8 @@ class LocalStack:
         patch_moto()
         # Its SES refuses what SES refuses (tags, addresses, recipients, size, configuration set).
         self._stop_ses_rules = enforce_ses_rules()
+        # Its S3 refuses a presigned POST S3 refuses (signature, expiry, size range, exact type, key).
+        self._stop_s3_post_rules = enforce_s3_post_rules({"local": "local"})
         # Its user pools ask for MFA and check the codes as Cognito does (moto takes any code).
         self._stop_cognito_rules = enforce_cognito_mfa(record=self._record_authenticator)
         self._stop_in_process = serve_in_process(self.endpoints.aws, emulator_application())
@@ -241,6 +248,7 @@ class LocalStack:
             thread.join(timeout=5)
         self._stop_in_process()
         self._stop_ses_rules()
+        self._stop_s3_post_rules()
         self._stop_cognito_rules()
         self._moto.stop()
         self._function_log.close()

@@ -84,6 +84,14 @@ class DataStore(Construct):
                 s3.LifecycleRule(
                     id="expire-dispute-attachments", prefix=DropPrefix.ATTACHMENTS, expiration=kept
                 ),
+                # An upload never confirmed (unchecked, perhaps not what it claims) is gone within a day;
+                # where two rules overlap S3 applies the shorter expiration.
+                s3.LifecycleRule(
+                    id="expire-unchecked-uploads",
+                    prefix=DropPrefix.PENDING_ATTACHMENTS,
+                    expiration=Duration.days(1),
+                    noncurrent_version_expiration=Duration.days(1),
+                ),
                 # The part results of a large file's chunks are merged within minutes; a week is ample.
                 s3.LifecycleRule(
                     id="expire-ingest-work", prefix=DropPrefix.WORK, expiration=Duration.days(7)
@@ -119,11 +127,11 @@ class DataStore(Construct):
         )
 
     def allow_uploads_from(self, origins: list[str]) -> None:
-        """A customer's browser uploads a dispute attachment straight to a presigned PUT URL (the
-        signature, scoped to one key under attachments/ and minutes long, is the authorisation); the
-        browser may do so from the portal's own origins only, not from any page on the web."""
+        """A customer's browser uploads a dispute attachment straight to a presigned POST (its policy,
+        scoped to one key under attachments/pending/, one type and the declared size, minutes long, is
+        the authorisation); the browser may do so from the portal's own origins only."""
         self.drop_bucket.add_cors_rule(
-            allowed_methods=[s3.HttpMethods.PUT],
+            allowed_methods=[s3.HttpMethods.POST],
             allowed_origins=origins,
             allowed_headers=["content-type"],
             max_age=600,

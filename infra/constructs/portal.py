@@ -14,7 +14,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from arcollect.changes import CHANGES_PREFIX
-from arcollect.contract import EnvVar, FunctionName, ReportPrefix
+from arcollect.contract import DropPrefix, EnvVar, FunctionName, ReportPrefix
 from infra.constructs.data import DataStore
 from infra.constructs.mail import Mail
 from infra.constructs.runtime import FunctionRuntime
@@ -128,9 +128,15 @@ class Portal(Construct):
         )
         data.table.grant_read_write_data(self.function)
         self.link_secret.grant_read(self.function)
-        # Invoice documents the ERP dropped (read) and dispute attachments customers upload (write).
+        # Invoice documents the ERP dropped (read). Dispute attachments: customers upload to a pending key
+        # (the function presigns the POST: put); the function checks the upload (read), moves it to the
+        # dispute's key (put) and deletes the pending copy, or deletes a file that failed its check.
         data.drop_bucket.grant_read(self.function, "incoming/documents/*")
-        data.drop_bucket.grant_put(self.function, "attachments/*")
+        pending = f"{DropPrefix.PENDING_ATTACHMENTS}*"
+        data.drop_bucket.grant_put(self.function, pending)
+        data.drop_bucket.grant_read(self.function, pending)
+        data.drop_bucket.grant_delete(self.function, pending)
+        data.drop_bucket.grant_put(self.function, f"{DropPrefix.DISPUTE_ATTACHMENTS}*")
         # The ERP change feed: disputes, credits, promises, holds and contact changes as they happen.
         data.drop_bucket.grant_put(self.function, f"{CHANGES_PREFIX}*")
         # "Send me a fresh link" emails the customer's AP address on file.

@@ -221,3 +221,55 @@ def test_cli_errors_are_one_clear_line(local_stack: RunningStack) -> None:
     assert "not an ISO-8601 timestamp" in result.stderr
     missing = local_stack.arcollect("ingest", "nope.csv", "--kind", "invoices", check=False)
     assert missing.returncode != 0 and "no such file" in missing.stderr
+
+
+def test_a_dispute_attachment_is_uploaded_by_presigned_post_and_checked_over_http(
+    local_stack: RunningStack, ingested: dict[str, dict[str, Any]]
+) -> None:
+    import requests
+
+    portal = local_stack.outputs[Output.PORTAL_URL]
+    outbox = local_stack.json("outbox") or []
+    if not outbox:
+        local_stack.json("tick", "dunning", "--at", TICK_AT)
+        outbox = local_stack.json("outbox")
+    # Given a customer signed in through the link's landing page (the button's POST)
+    email = outbox[-1]
+    link = next(word for word in email["text"].split() if "/l/" in word)
+    token = link.rsplit("/l/", 1)[1]
+    signed_in = requests.Session()
+    assert signed_in.get(link, timeout=30).status_code == 200
+    opened = signed_in.post(portal + "l", data={"token": token}, timeout=30, allow_redirects=False)
+    assert opened.status_code == 303
+    # The cookie is Secure: sent by hand over the local stack's plain http
+    signed_in.headers["Cookie"] = opened.headers["Set-Cookie"].split(";", 1)[0]
+    csrf = {"X-CSRF-Token": signed_in.get(portal + "api/v1/account", timeout=30).json()["csrf_token"]}
+    invoices = signed_in.get(portal + "api/v1/invoices", timeout=30).json()["invoices"]
+    open_ones = [i for i in invoices if i["status"] in ("overdue", "due")]
+    assert len(open_ones) >= 1
+    pdf = b"%PDF-1.4\n% a delivery note\n%%EOF\n"
+
+    def dispute(number: str, size: int) -> dict[str, Any]:
+        body = {
+            "invoice_number": number,
+            "reason": "damaged_or_defective",
+            "attachment": {"file_name": "note.pdf", "content_type": "application/pdf", "size": size},
+        }
+        answer = signed_in.post(portal + "api/v1/disputes", json=body, headers=csrf, timeout=30)
+        assert answer.status_code == 201, answer.text
+        return dict(answer.json())
+
+    receipt = dispute(open_ones[0]["invoice_number"], len(pdf))
+    url, fields = receipt["upload_url"], receipt["upload_fields"]
+    # When the browser's multipart POST sends more than declared, the emulator refuses it as S3 does
+    refused = requests.post(url, data=fields, files={"file": ("note.pdf", pdf + b"x")}, timeout=30)
+    assert refused.status_code == 400 and "<Code>EntityTooLarge</Code>" in refused.text
+    # And the declared file is taken, then checked and linked by the portal
+    stored = requests.post(url, data=fields, files={"file": ("note.pdf", pdf)}, timeout=30)
+    assert stored.status_code == 204, stored.text
+    confirm = f"{portal}api/v1/disputes/{receipt['dispute_id']}/attachment"
+    confirmed = signed_in.post(confirm, headers=csrf, timeout=30)
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["file_name"] == "note.pdf" and confirmed.json()["size"] == len(pdf)
+    shown = local_stack.json("show", "customer", email["customer_id"])
+    assert any(entry["kind"] == "dispute_attachment_added" for entry in shown["timeline"])

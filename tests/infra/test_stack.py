@@ -635,6 +635,36 @@ def test_records_of_collections_activity_are_kept_for_the_retention_and_no_longe
     )
 
 
+def test_unchecked_dispute_uploads_expire_within_a_day(synthesized: Synthesized) -> None:
+    rules = {
+        rule["Id"]: rule
+        for bucket in resources(synthesized, "AWS::S3::Bucket").values()
+        for rule in bucket["Properties"].get("LifecycleConfiguration", {}).get("Rules", [])
+    }
+    pending = rules["expire-unchecked-uploads"]
+    assert pending["Prefix"] == "attachments/pending/" and pending["Status"] == "Enabled"
+    assert pending["ExpirationInDays"] == 1 and pending["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+    # Checked attachments (attachments/disputes/) follow the records' retention
+    assert rules["expire-dispute-attachments"]["Prefix"] == "attachments/"
+
+
+def test_the_portal_writes_and_deletes_dispute_uploads_only_where_they_belong(
+    synthesized: Synthesized,
+) -> None:
+    statements = _policy_statements(synthesized, synthesized.stack.portal.function)
+
+    def prefixes(action: str) -> set[str]:
+        chosen = [s for s in statements if any(str(a).startswith(action) for a in _as_list(s["Action"]))]
+        return set().union(*(_object_prefixes(s) for s in chosen))
+
+    # Presigning the upload and moving a checked file (put); checking (read) and deleting uploads
+    assert {"attachments/pending/*", "attachments/disputes/*"} <= prefixes("s3:PutObject")
+    assert "attachments/*" not in prefixes("s3:PutObject")
+    assert "attachments/pending/*" in prefixes("s3:GetObject")
+    assert not {p for p in prefixes("s3:GetObject") if p.startswith("attachments/disputes")}
+    assert prefixes("s3:DeleteObject") == {"attachments/pending/*"}
+
+
 def test_a_retention_outside_1_to_30_years_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="retentionYears='0'"):
         synthesize(tmp_path, retentionYears="0")
@@ -673,7 +703,7 @@ def test_dispute_uploads_are_allowed_from_the_portals_origin_only(synthesized: S
         for rule in bucket["Properties"].get("CorsConfiguration", {}).get("CorsRules", [])
     ]
     [rule] = cors
-    assert rule["AllowedMethods"] == ["PUT"]
+    assert rule["AllowedMethods"] == ["POST"]  # the presigned POST, bounded by its policy
     origins = json.dumps(rule["AllowedOrigins"])
     assert "*" not in origins and "execute-api" in origins
 

@@ -17,6 +17,7 @@ from arcollect.entities import Customer, Invoice
 from arcollect.portal.links import LinkExpired, LinkInvalid
 from arcollect.portal.services import (
     AccountView,
+    AttachmentReceipt,
     CurrencyTotals,
     DisputeReason,
     DisputeReceipt,
@@ -254,6 +255,17 @@ class FakePortal(Portal):
             "https://drop.s3.amazonaws.com/attachments/D1/file.pdf?X-Amz-Signature=abc",
             {"Content-Type": attachment[1]},
         )
+
+    def confirm_attachment(self, customer_id: str, dispute_id: str, *, now: datetime) -> AttachmentReceipt:
+        self.calls.append(("confirm_attachment", customer_id, {"dispute_id": dispute_id}))
+        if customer_id != "C1" or dispute_id not in {"D1", "D-BAD"}:
+            raise NotFound(dispute_id)
+        if dispute_id == "D-BAD":
+            raise PortalInputError(
+                "attachment",
+                "po.pdf was not accepted: it was declared as a PDF but its content is a PNG image",
+            )
+        return AttachmentReceipt("D1", "po.pdf", "application/pdf", 2048)
 
     def update_contact(
         self, customer_id: str, *, email: str, other_emails: str, phone: str, language: str, now: datetime

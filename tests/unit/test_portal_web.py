@@ -446,6 +446,61 @@ def test_a_dispute_with_an_attachment_offers_the_upload_honestly(
     assert "script-src 'self';" in csp
 
 
+def test_the_receipt_posts_the_file_to_s3_then_asks_the_portal_to_check_it(signed_in: Client) -> None:
+    reply = signed_in.post(
+        "/dispute",
+        form={
+            "csrf_token": signed_in.csrf,
+            "invoice_number": "INV-1",
+            "reason": "damaged_or_defective",
+            "comment": "broken",
+            "attachment_name": "po.pdf",
+            "attachment_type": "application/pdf",
+            "attachment_size": "2048",
+        },
+    )
+    form = re.search(r'<form class="js-only upload-form"[^>]*>', reply.text)
+    assert form and 'method="post" action="/disputes/D1/attachment"' in form.group(0)
+    assert f'name="csrf_token" value="{signed_in.csrf}"' in reply.text
+    assert 'data-upload-fields="{&#34;Content-Type&#34;: &#34;application/pdf&#34;}"' in form.group(0)
+
+
+def test_confirming_an_attachment_shows_what_was_attached(signed_in: Client, portal: FakePortal) -> None:
+    refused = signed_in.post("/disputes/D1/attachment", form={"csrf_token": "wrong"})
+    assert refused.status == 403 and not [c for c in portal.calls if c[0] == "confirm_attachment"]
+    done = signed_in.post("/disputes/D1/attachment", form={"csrf_token": signed_in.csrf})
+    assert done.status == 200 and 'role="status"' in done.text
+    assert "po.pdf" in done.text and "D1" in done.text
+    assert portal.calls[-1] == ("confirm_attachment", "C1", {"dispute_id": "D1"})
+
+
+def test_a_refused_attachment_says_what_and_where(signed_in: Client) -> None:
+    reply = signed_in.post("/disputes/D-BAD/attachment", form={"csrf_token": signed_in.csrf})
+    assert reply.status == 400
+    assert "reference D-BAD" in reply.text and "its content is a PNG image" in reply.text
+
+
+def test_another_customers_dispute_cannot_be_confirmed(signed_in: Client) -> None:
+    assert signed_in.post("/disputes/D2/attachment", form={"csrf_token": signed_in.csrf}).status == 404
+    csrf = {"X-CSRF-Token": signed_in.csrf}
+    assert signed_in.post("/api/v1/disputes/D2/attachment", headers=csrf).status == 404
+
+
+def test_the_api_confirms_an_attachment(signed_in: Client) -> None:
+    assert signed_in.post("/api/v1/disputes/D1/attachment").status == 403  # no CSRF header
+    csrf = {"X-CSRF-Token": signed_in.csrf}
+    ok = signed_in.post("/api/v1/disputes/D1/attachment", headers=csrf)
+    assert ok.status == 200
+    assert ok.json() == {
+        "dispute_id": "D1",
+        "file_name": "po.pdf",
+        "content_type": "application/pdf",
+        "size": 2048,
+    }
+    bad = signed_in.post("/api/v1/disputes/D-BAD/attachment", headers=csrf)
+    assert bad.status == 400 and bad.json()["error"]["field"] == "attachment"
+
+
 def test_a_dispute_needs_a_reason(signed_in: Client) -> None:
     reply = signed_in.post(
         "/dispute",
@@ -700,6 +755,7 @@ def test_the_openapi_document_lists_every_api_path(client: Client) -> None:
         "/api/v1/messages",
         "/api/v1/promises",
         "/api/v1/disputes",
+        "/api/v1/disputes/{dispute_id}/attachment",
         "/api/v1/contact",
     }
     assert "put" in document["paths"]["/api/v1/contact"]

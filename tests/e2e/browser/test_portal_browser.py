@@ -189,6 +189,30 @@ def test_a_customer_disputes_an_invoice(
     shot("disputed")
 
 
+def test_a_customer_disputes_an_invoice_with_a_pdf_which_is_checked_and_attached(
+    page: Any, shot: Shot, portal_url: str, emails: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    email = emails[2 % len(emails)]
+    open_account(page, link_in(email))
+    page.goto(portal_url + "dispute")
+    choose = page.get_by_label("Invoice", exact=True)
+    number = choose.locator("option").nth(1).get_attribute("value")
+    choose.select_option(number)
+    page.get_by_label("Reason").select_option(index=1)
+    page.get_by_label(re.compile("Comment|What is wrong", re.IGNORECASE)).fill("See the delivery note.")
+    note = tmp_path / "delivery-note.pdf"
+    note.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+    page.get_by_label("Choose a file").set_input_files(str(note))
+    page.get_by_role("button", name="Dispute").click()
+    expect(page.get_by_role("status").first).to_contain_text("recorded your dispute")
+    # The receipt page asks for the file again, posts it to S3, and the portal checks it
+    page.get_by_label(re.compile("Choose delivery-note.pdf again")).set_input_files(str(note))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Document received")
+    expect(page.get_by_role("status")).to_contain_text("We have checked delivery-note.pdf")
+    shot("attached")
+
+
 def test_a_customer_downloads_a_statement(page: Any, shot: Shot, email: dict[str, Any], link: str) -> None:
     open_account(page, link)
     with page.expect_download() as download_info:

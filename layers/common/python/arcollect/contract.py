@@ -128,6 +128,10 @@ class DropPrefix:
     OUTGOING: Final = "outgoing/"
     # Files customers attach to a dispute in the portal (presigned uploads).
     ATTACHMENTS: Final = "attachments/"
+    # An upload waits here until the portal has checked it (size, type by its content); one never
+    # confirmed expires after a day. Checked ones move under DISPUTE_ATTACHMENTS and are linked.
+    PENDING_ATTACHMENTS: Final = "attachments/pending/"
+    DISPUTE_ATTACHMENTS: Final = "attachments/disputes/"
     # Invoice PDFs the ERP drops for the portal (``document_key``): not ERP files, ingest leaves them.
     DOCUMENTS: Final = "incoming/documents/"
 
@@ -142,6 +146,15 @@ def document_key(customer_id: str, invoice_number: str, company_code: str | None
     customer = customer_id.replace("%", "%25").replace("/", "%2F")
     code = f"{company_code}/" if company_code else ""
     return f"{DropPrefix.DOCUMENTS}{customer}/{code}{invoice_number}.pdf"
+
+
+def attachment_keys(customer_id: str, dispute_id: str, file_name: str) -> tuple[str, str]:
+    """(pending, final) keys of a dispute's attachment: ``attachments/pending/<customer>/<dispute>/<name>``
+    while unchecked, ``attachments/disputes/<customer>/<dispute>/<name>`` once checked; the customer's
+    segment encoded as in ``document_key``."""
+    customer = customer_id.replace("%", "%25").replace("/", "%2F")
+    tail = f"{customer}/{dispute_id}/{file_name}"
+    return f"{DropPrefix.PENDING_ATTACHMENTS}{tail}", f"{DropPrefix.DISPUTE_ATTACHMENTS}{tail}"
 
 
 class ObjectMetadata:

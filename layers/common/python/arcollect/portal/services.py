@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from arcollect import changes
 from arcollect.changes import ChangeFeed
-from arcollect.contract import DropPrefix, document_key
+from arcollect.contract import DropPrefix, attachment_keys, document_key
 from arcollect.dunning.calendar import Calendar, resolve_zone
 from arcollect.dunning.promises import promise_to_pay
 from arcollect.entities import Activity, Customer, DisputeReason, DocumentType, Invoice, Promise
@@ -49,10 +49,11 @@ from arcollect.portal.statements import (
     statement_xlsx,
 )
 from arcollect.portal.statements import FORMATS as STATEMENT_FORMATS
+from arcollect.portal.uploads import MAX_ATTACHMENT_BYTES, SNIFF_BYTES, TYPE_NAMES, content_problem, is_text
 from arcollect.store.dunning import DunningStore
 from arcollect.store.errors import StoreError
 from arcollect.store.mail import MailRejected, customer_tags, tag_value
-from arcollect.store.portal import ContactConflict, PortalObjects, PortalStore, StoredSession
+from arcollect.store.portal import ContactConflict, Dispute, PortalObjects, PortalStore, StoredSession
 from arcollect.store.portal import index_contacts as store_index_contacts
 from arcollect.store.repositories import Activities, Customers, Invoices
 
@@ -69,7 +70,8 @@ SESSION_ABSOLUTE_HOURS = 8
 MAX_PROMISE_DAYS = 30
 # "Send me a fresh link": at most this many requests per address and per client per hour.
 LINK_REQUESTS_PER_HOUR = 5
-ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+# Dispute attachments: at most this size (arcollect.portal.uploads, the presigned POST's bound).
+ATTACHMENT_MAX_BYTES = MAX_ATTACHMENT_BYTES
 ATTACHMENT_TYPES = ("application/pdf", "image/png", "image/jpeg", "text/plain")
 
 
@@ -163,8 +165,20 @@ class Statement:
 class DisputeReceipt:
     dispute_id: str
     invoice_number: str
-    upload_url: str | None  # presigned PUT for the optional attachment
+    # A presigned POST for the optional attachment: post ``upload_fields`` and then the file (last) as
+    # multipart/form-data to ``upload_url``, then confirm it (``Portal.confirm_attachment``).
+    upload_url: str | None
     upload_fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AttachmentReceipt:
+    """A checked attachment, linked to its dispute."""
+
+    dispute_id: str
+    file_name: str
+    content_type: str
+    size: int
 
 
 @dataclass(frozen=True)
@@ -340,6 +354,8 @@ KIND_CONTACT = "contact_updated"
 KIND_CONTACT_NOTICE = "contact_notice_sent"
 KIND_LINKS_REVOKED = "links_revoked"
 KIND_PORTAL_OPENED = "portal_opened"
+KIND_ATTACHMENT = "dispute_attachment_added"
+KIND_ATTACHMENT_REFUSED = "dispute_attachment_refused"
 _MESSAGE_KINDS = (KIND_FRESH_LINK, KIND_FRESH_LINK_FAILED)
 
 
@@ -870,7 +886,8 @@ class Portal:
             raise PortalInputError("invoice_number", f"invoice {number} is already disputed")
         customer = self._customer(customer_id)
         dispute_id = _new_id()
-        key = f"{ATTACHMENTS_PREFIX}{customer_id}/{dispute_id}/{upload[0]}" if upload else None
+        # The file goes to a pending key first: the dispute names it an attachment only once checked.
+        pending = attachment_keys(customer_id, dispute_id, upload[0])[0] if upload else None
         # The dispute workflow (routing, SLAs, the department's notice) loads with the first dispute.
         from arcollect.workspace.disputes import new_dispute, notify_department
 
@@ -884,9 +901,9 @@ class Portal:
             now=now,
             policies=policies,
             opened_by="portal",
-            attachment=upload,
-            attachment_key=key,
         )
+        if upload and pending:
+            dispute = replace(dispute, upload_key=pending, upload_type=upload[1], upload_size=upload[2])
         if not self._store.open_dispute(dispute, task, activity):
             raise PortalInputError(
                 "invoice_number", f"invoice {number} changed meanwhile: reload and try again"
@@ -903,14 +920,101 @@ class Portal:
         )
         upload_url = None
         fields: dict[str, str] = {}
-        if upload and key:
-            upload_url = self._objects.presigned_put(
-                self._bucket, key, content_type=upload[1], expires=UPLOAD_URL_LIFETIME
+        if upload and pending:
+            upload_url, fields = self._objects.presigned_post(
+                self._bucket,
+                pending,
+                content_type=upload[1],
+                max_bytes=upload[2],
+                expires=UPLOAD_URL_LIFETIME,
             )
-            fields = {"Content-Type": upload[1]}
         return DisputeReceipt(
             dispute_id=dispute_id, invoice_number=number, upload_url=upload_url, upload_fields=fields
         )
+
+    def confirm_attachment(self, customer_id: str, dispute_id: str, *, now: datetime) -> AttachmentReceipt:
+        """Check the file uploaded for the customer's dispute and link it: it must be there, at most the
+        declared size, and of the declared type by its content. A file that fails is deleted and the
+        timeline says why (PortalInputError on "attachment"); a repeated confirmation answers the same
+        receipt. Another customer's dispute id is NotFound."""
+        dispute = self._store.dispute(customer_id, dispute_id)
+        if dispute is None:
+            raise NotFound(dispute_id)
+        if dispute.attachment_key:
+            return _attachment_receipt(dispute)
+        if not dispute.upload_key or not dispute.upload_type or not dispute.upload_size:
+            raise PortalInputError(
+                "attachment", f"dispute {dispute_id} is not waiting for a file: start a new upload"
+            )
+        pending = dispute.upload_key
+        name = pending.rsplit("/", 1)[-1]
+        final = attachment_keys(customer_id, dispute_id, name)[1]
+        found = self._objects.stat(self._bucket, pending)
+        if found is None:
+            if self._objects.stat(self._bucket, final) is None:
+                raise PortalInputError(
+                    "attachment", f"we have not received {name} yet: upload it, then confirm again"
+                )
+            # Checked and moved by an earlier confirmation that stopped before linking it.
+            moved = self._objects.stat(self._bucket, final)
+            return self._link(dispute, final, moved[0] if moved else dispute.upload_size, now)
+        size, version = found
+        problem = self._upload_problem(dispute, pending, size, version)
+        if problem:
+            self._objects.delete(self._bucket, pending, version=version)
+            self._store.refuse_upload(
+                dispute,
+                Activity(
+                    customer_id=customer_id,
+                    at=now,
+                    activity_id=_new_id(),
+                    kind=KIND_ATTACHMENT_REFUSED,
+                    summary=f"Attachment {name} to dispute {dispute_id} refused: {problem}",
+                    detail={"dispute_id": dispute_id, "file": name, "reason": problem},
+                ),
+            )
+            raise PortalInputError("attachment", f"{name} was not accepted: {problem}. It has been deleted.")
+        self._objects.move(self._bucket, pending, final, version=version)
+        return self._link(dispute, final, size, now)
+
+    def _upload_problem(self, dispute: Dispute, key: str, size: int, version: str | None) -> str | None:
+        declared_type = dispute.upload_type or ""
+        declared_size = dispute.upload_size or 0
+        if size <= 0:
+            return "the file is empty"
+        if size > min(declared_size, ATTACHMENT_MAX_BYTES):
+            return f"it is {size} bytes, more than the {declared_size} declared"
+        start = None if is_text(declared_type) else SNIFF_BYTES
+        return content_problem(
+            declared_type, self._objects.read(self._bucket, key, version=version, first=start)
+        )
+
+    def _link(self, dispute: Dispute, final: str, size: int, now: datetime) -> AttachmentReceipt:
+        content_type = dispute.upload_type or ""
+        name = final.rsplit("/", 1)[-1]
+        linked = self._store.link_attachment(
+            dispute,
+            final,
+            content_type,
+            size,
+            Activity(
+                customer_id=dispute.customer_id,
+                at=now,
+                activity_id=_new_id(),
+                kind=KIND_ATTACHMENT,
+                summary=f"Customer attached {name} ({TYPE_NAMES.get(content_type, content_type)}, "
+                f"{size} bytes) to dispute {dispute.dispute_id}",
+                detail={"dispute_id": dispute.dispute_id, "attachment": final, "size": str(size)},
+            ),
+        )
+        if not linked:
+            again = self._store.dispute(dispute.customer_id, dispute.dispute_id)
+            if again is None or not again.attachment_key:
+                raise PortalInputError(
+                    "attachment", f"dispute {dispute.dispute_id} changed meanwhile: reload and try again"
+                )
+            return _attachment_receipt(again)
+        return AttachmentReceipt(dispute.dispute_id, name, content_type, size)
 
     def update_contact(
         self,
@@ -1025,6 +1129,16 @@ def _shown(value: str | None) -> str:
     return value if value else "(none)"
 
 
+def _attachment_receipt(dispute: Dispute) -> AttachmentReceipt:
+    key = dispute.attachment_key or ""
+    return AttachmentReceipt(
+        dispute.dispute_id,
+        key.rsplit("/", 1)[-1],
+        dispute.attachment_type or "",
+        dispute.attachment_size or 0,
+    )
+
+
 def _session(stored: StoredSession) -> Session:
     return Session(
         session_id=stored.session_id,
@@ -1066,6 +1180,7 @@ __all__ = [
     "SESSION_IDLE_MINUTES",
     "AccountView",
     "Activity",
+    "AttachmentReceipt",
     "CurrencyTotals",
     "DisputeReason",
     "DisputeReceipt",

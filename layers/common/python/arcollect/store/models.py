@@ -280,6 +280,11 @@ class DisputeItem(TableItem, discriminator="dispute"):
     attachment_key = UnicodeAttribute(null=True)
     attachment_type = UnicodeAttribute(null=True)
     attachment_size = NumberAttribute(null=True)
+    # An upload presigned but not yet checked: where it goes, and the type and size the customer
+    # declared (the check holds the file to them). Removed when it is linked or refused.
+    upload_key = UnicodeAttribute(null=True)
+    upload_type = UnicodeAttribute(null=True)
+    upload_size = NumberAttribute(null=True)
     # The workflow (see workspace.model.DisputeStatus): where it was routed, who moved it last, how
     # it was resolved, and whether the department's notification went out.
     department = UnicodeAttribute(null=True)

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -91,6 +92,11 @@ class Dispute:
     attachment_key: str | None = None
     attachment_type: str | None = None
     attachment_size: int | None = None
+    # The upload presigned and not yet checked (pending key, declared type and size): never shown as an
+    # attachment until the portal has checked the file and linked it (``link_attachment``).
+    upload_key: str | None = None
+    upload_type: str | None = None
+    upload_size: int | None = None
     # Routing and workflow (see workspace.disputes): "portal" or the collector who logged it.
     department: str | None = None
     sla_days: int | None = None
@@ -333,6 +339,9 @@ class PortalStore:
                         attachment_key=dispute.attachment_key,
                         attachment_type=dispute.attachment_type,
                         attachment_size=dispute.attachment_size,
+                        upload_key=dispute.upload_key,
+                        upload_type=dispute.upload_type,
+                        upload_size=dispute.upload_size,
                         department=dispute.department,
                         sla_days=dispute.sla_days,
                         opened_by=dispute.opened_by,
@@ -353,6 +362,68 @@ class PortalStore:
                     & (InvoiceItem.disputed == False),  # noqa: E712 (a pynamodb condition)
                 )
                 transaction.save(_task_item(task), condition=TableItem.pk.does_not_exist())
+                for item in _timeline_items(pk, activity):
+                    transaction.save(item)
+        except TransactWriteError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    @_translated
+    def dispute(self, customer_id: str, dispute_id: str) -> Dispute | None:
+        """The customer's dispute, read in the customer's own partition (another customer's dispute id
+        finds nothing)."""
+        try:
+            item = DisputeItem.get(
+                keys.customer_pk(customer_id), dispute_sk(dispute_id), consistent_read=True
+            )
+        except DisputeItem.DoesNotExist:
+            return None
+        return dispute_from_item(item) if item.customer_id == customer_id else None
+
+    @_translated
+    def link_attachment(
+        self, dispute: Dispute, key: str, content_type: str, size: int, activity: Activity
+    ) -> bool:
+        """Link the checked file at ``key`` to ``dispute`` and end its pending upload, with the timeline
+        entry, in one transaction; False when the dispute is not this customer's, already has an
+        attachment, or no longer waits for this upload."""
+        return self._settle_upload(
+            dispute,
+            [
+                DisputeItem.attachment_key.set(key),
+                DisputeItem.attachment_type.set(content_type),
+                DisputeItem.attachment_size.set(size),
+            ],
+            activity,
+        )
+
+    @_translated
+    def refuse_upload(self, dispute: Dispute, activity: Activity) -> bool:
+        """End the dispute's pending upload without an attachment (the file failed its check), with the
+        timeline entry saying why; False when it no longer waits for this upload."""
+        return self._settle_upload(dispute, [], activity)
+
+    def _settle_upload(self, dispute: Dispute, actions: list[Any], activity: Activity) -> bool:
+        pk = keys.customer_pk(dispute.customer_id)
+        condition = (
+            (DisputeItem.customer_id == dispute.customer_id)
+            & DisputeItem.attachment_key.does_not_exist()
+            & (DisputeItem.upload_key == (dispute.upload_key or ""))
+        )
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.update(
+                    DisputeItem(pk, dispute_sk(dispute.dispute_id)),
+                    actions=[
+                        *actions,
+                        DisputeItem.upload_key.remove(),
+                        DisputeItem.upload_type.remove(),
+                        DisputeItem.upload_size.remove(),
+                    ],
+                    condition=condition,
+                )
                 for item in _timeline_items(pk, activity):
                     transaction.save(item)
         except TransactWriteError as error:
@@ -405,6 +476,9 @@ def dispute_from_item(item: DisputeItem) -> Dispute:
         attachment_key=item.attachment_key,
         attachment_type=item.attachment_type,
         attachment_size=int(item.attachment_size) if item.attachment_size is not None else None,
+        upload_key=item.upload_key,
+        upload_type=item.upload_type,
+        upload_size=int(item.upload_size) if item.upload_size is not None else None,
         department=item.department,
         sla_days=int(item.sla_days) if item.sla_days is not None else None,
         opened_by=item.opened_by or "portal",
@@ -426,7 +500,9 @@ class PortalObjects:
     """Presigned URLs for the portal's documents and attachments, and the staff console's reports."""
 
     def __init__(self, client: Any | None = None) -> None:
-        self._s3 = client if client is not None else LazyClient("s3")
+        # Signature Version 4: S3 takes SigV2 presigned requests from old buckets only, and a browser's
+        # POST must carry the x-amz-* policy fields.
+        self._s3 = client if client is not None else LazyClient("s3", config=Config(signature_version="s3v4"))
 
     def exists(self, bucket: str, key: str) -> bool:
         try:
@@ -469,12 +545,77 @@ class PortalObjects:
             raise StoreUnavailable(f"listing s3://{bucket}/{prefix}: {error}") from error
         return found
 
-    def presigned_put(self, bucket: str, key: str, *, content_type: str, expires: timedelta) -> str:
-        """A PUT URL bound to ``content_type`` (the upload must send exactly that Content-Type)."""
-        return str(
-            self._s3.generate_presigned_url(
-                "put_object",
-                Params={"Bucket": bucket, "Key": key, "ContentType": content_type},
-                ExpiresIn=int(expires.total_seconds()),
-            )
+    def presigned_post(
+        self, bucket: str, key: str, *, content_type: str, max_bytes: int, expires: timedelta
+    ) -> tuple[str, dict[str, str]]:
+        """The URL and form fields of a browser upload (a multipart POST, the file last) S3 accepts only
+        to exactly ``key``, with exactly ``content_type``, of 1 to ``max_bytes`` bytes, before
+        ``expires`` is over: S3 refuses anything else (EntityTooLarge, AccessDenied)."""
+        post = self._s3.generate_presigned_post(
+            Bucket=bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[
+                {"Content-Type": content_type},
+                ["content-length-range", 1, max_bytes],
+            ],
+            ExpiresIn=int(expires.total_seconds()),
         )
+        return str(post["url"]), {str(name): str(value) for name, value in post["fields"].items()}
+
+    def stat(self, bucket: str, key: str) -> tuple[int, str | None] | None:
+        """(size, version id) of the object at ``key``, or None when there is none."""
+        try:
+            head = self._s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            raise StoreError(f"checking s3://{bucket}/{key}: {code or error}") from error
+        except BotoCoreError as error:
+            raise StoreUnavailable(f"checking s3://{bucket}/{key}: {error}") from error
+        version = head.get("VersionId")
+        return int(head["ContentLength"]), str(version) if version and version != "null" else None
+
+    def read(self, bucket: str, key: str, *, version: str | None = None, first: int | None = None) -> bytes:
+        """The object's bytes (its ``first`` bytes only, when given)."""
+        params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if version:
+            params["VersionId"] = version
+        if first is not None:
+            params["Range"] = f"bytes=0-{first - 1}"
+        try:
+            return bytes(self._s3.get_object(**params)["Body"].read())
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            raise StoreError(f"reading s3://{bucket}/{key}: {code or error}") from error
+        except BotoCoreError as error:
+            raise StoreUnavailable(f"reading s3://{bucket}/{key}: {error}") from error
+
+    def move(self, bucket: str, source: str, target: str, *, version: str | None = None) -> None:
+        """Copy ``source`` (that version) to ``target``, then delete the source for good."""
+        copy_source: dict[str, str] = {"Bucket": bucket, "Key": source}
+        if version:
+            copy_source["VersionId"] = version
+        try:
+            self._s3.copy_object(Bucket=bucket, Key=target, CopySource=copy_source)
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            raise StoreError(f"copying s3://{bucket}/{source}: {code or error}") from error
+        except BotoCoreError as error:
+            raise StoreUnavailable(f"copying s3://{bucket}/{source}: {error}") from error
+        self.delete(bucket, source, version=version)
+
+    def delete(self, bucket: str, key: str, *, version: str | None = None) -> None:
+        """Delete the object; with ``version``, that version for good (no delete marker left over a
+        refused upload in a versioned bucket)."""
+        params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if version:
+            params["VersionId"] = version
+        try:
+            self._s3.delete_object(**params)
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            raise StoreError(f"deleting s3://{bucket}/{key}: {code or error}") from error
+        except BotoCoreError as error:
+            raise StoreUnavailable(f"deleting s3://{bucket}/{key}: {error}") from error

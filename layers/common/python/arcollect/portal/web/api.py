@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from arcollect.portal.account import signed_open_amount
@@ -72,7 +72,10 @@ class DisputeIn(_In):
     reason: DisputeReason
     comment: str = Field(default="", max_length=5000)
     attachment: AttachmentIn | None = Field(
-        default=None, description="A file you will upload next with a PUT to the returned upload_url."
+        default=None,
+        description="A file you will upload next: a multipart/form-data POST to the returned upload_url "
+        "with the upload_fields, the file last (at most the declared size, exactly the declared type, "
+        "at most 10 MiB), then confirmed with POST /api/v1/disputes/{dispute_id}/attachment.",
     )
 
 
@@ -166,8 +169,19 @@ class PromiseOut(BaseModel):
 class DisputeOut(BaseModel):
     dispute_id: str
     invoice_number: str
-    upload_url: str | None = Field(description="Presigned URL to PUT the declared attachment to, if any.")
-    upload_fields: dict[str, str] = Field(description="Headers to send with that PUT.")
+    upload_url: str | None = Field(
+        description="Presigned URL to POST the declared attachment to (multipart/form-data), if any."
+    )
+    upload_fields: dict[str, str] = Field(
+        description="Form fields to send with that POST, before the file (which goes last, as 'file')."
+    )
+
+
+class AttachmentOut(BaseModel):
+    dispute_id: str
+    file_name: str
+    content_type: str = Field(description="The declared type, which the file's content matched.")
+    size: int
 
 
 class MessageOut(BaseModel):
@@ -258,7 +272,7 @@ def _responses(ok: int, model: type[BaseModel], description: str, *errors: int) 
         400: "Bad input",
         401: "No session (or it ended)",
         403: "Missing or wrong X-CSRF-Token, or a link that is not valid",
-        404: "No such invoice on your account",
+        404: "No such invoice or dispute on your account",
         410: "The link has expired",
         429: "Too many requests",
     }
@@ -416,6 +430,28 @@ def register(web: Web) -> None:
             upload_fields=dict(receipt.upload_fields),
         )
         return _json(201, out)
+
+    @app.post(
+        f"{API_PREFIX}/disputes/<dispute_id>/attachment",
+        summary="Check the uploaded attachment and link it to the dispute",
+        description="Call after the upload to the dispute's upload_url. The file must be there, at most "
+        "the declared size, and of the declared type by its content; a file that is not is deleted, the "
+        "dispute keeps no attachment and the answer (400) says why. Repeating the call after success "
+        "answers the same.",
+        tags=[TAG_ACTIONS],
+        responses=_responses(200, AttachmentOut, "Attachment checked and linked", 400, 401, 403, 404),
+    )
+    def confirm_attachment(dispute_id: Annotated[str, Path(max_length=100)]) -> Response[Any]:
+        session = require_session()
+        require_csrf(session)
+        receipt = web.portal.confirm_attachment(session.customer_id, dispute_id, now=web.now())
+        out = AttachmentOut(
+            dispute_id=receipt.dispute_id,
+            file_name=receipt.file_name,
+            content_type=receipt.content_type,
+            size=receipt.size,
+        )
+        return _json(200, out)
 
     @app.put(
         f"{API_PREFIX}/contact",

@@ -406,9 +406,9 @@ def register(web: Web) -> None:
         except PortalInputError as error:
             return dispute_page(session, 400, form, {error.field: error.message})
         headers: dict[str, str] = {}
-        origin = _https_origin(receipt.upload_url)
+        origin = _upload_origin(receipt.upload_url)
         if origin:
-            # The receipt page's script PUTs the file straight to S3: allow that one origin, nothing else.
+            # The receipt page's script POSTs the file straight to S3: allow that one origin, nothing else.
             headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
                 "connect-src 'self'", f"connect-src 'self' {origin}"
             )
@@ -422,6 +422,29 @@ def register(web: Web) -> None:
             upload_fields_json=json.dumps(receipt.upload_fields),
             attachment_name=form["attachment_name"],
             attachment_size=form["attachment_size"],
+        )
+
+    @app.post("/disputes/<dispute_id>/attachment", include_in_schema=False)
+    def confirm_attachment(dispute_id: str) -> Response[str]:
+        # The receipt page's script posts here once S3 took the file: check it, then link it.
+        session = require_session()
+        checked_form(session)
+        back = ("/account", "Back to your invoices")
+        try:
+            receipt = web.portal.confirm_attachment(session.customer_id, dispute_id, now=web.now())
+        except PortalInputError as error:
+            return web.message(
+                400,
+                "We could not accept this file",
+                f"Your dispute (reference {dispute_id}) is recorded, but its document was not attached: "
+                f"{error.message}",
+                "Upload it again from the dispute page, or reply to any of our emails with the document "
+                f"attached and quote reference {dispute_id}.",
+                session=session,
+                back=back,
+            )
+        return web.html(
+            "attachment_done.html", session=session, title="Document received", nav="dispute", receipt=receipt
         )
 
     # --- contact details ----------------------------------------------------------------------------
@@ -498,13 +521,16 @@ def _cross_site(web: Web) -> bool:
     return origin != "null" and urlsplit(origin).netloc.lower() != host
 
 
-def _https_origin(url: str | None) -> str | None:
+def _upload_origin(url: str | None) -> str | None:
+    """The origin the browser uploads to: https, or plain http on this machine only (the local stack's
+    S3 emulator; browsers count loopback as secure)."""
     if not url:
         return None
     parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.netloc:
+    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    if not parts.netloc or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
         return None
-    return f"https://{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _without_upload(receipt: Any) -> Any:

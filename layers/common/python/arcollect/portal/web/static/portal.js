@@ -30,9 +30,11 @@
       });
     }
 
-    // Dispute receipt: PUT the file to the presigned URL.
+    // Dispute receipt: POST the file to the presigned URL (its fields first, the file last, as S3
+    // wants), then submit the form to the portal, which checks the file and links it to the dispute.
     document.querySelectorAll("form.upload-form").forEach(function (form) {
       var status = form.querySelector(".upload-status");
+      var failed = "The upload did not work. Reply to any of our emails with the document attached instead.";
       form.addEventListener("submit", function (event) {
         event.preventDefault();
         var input = form.querySelector("input[type=file]");
@@ -43,19 +45,19 @@
           status.textContent = "This is not the file you chose before (" + form.getAttribute("data-expected-name") + "). Choose that file.";
           return;
         }
-        var headers = {};
-        try { headers = JSON.parse(form.getAttribute("data-upload-fields") || "{}"); } catch (e) { headers = {}; }
-        if (!headers["Content-Type"]) { headers["Content-Type"] = file.type || "application/octet-stream"; }
+        var fields = {};
+        try { fields = JSON.parse(form.getAttribute("data-upload-fields") || "{}"); } catch (e) { fields = {}; }
+        var body = new FormData();
+        Object.keys(fields).forEach(function (name) { body.append(name, fields[name]); });
+        body.append("file", file);
         status.textContent = "Uploading…";
-        fetch(form.getAttribute("data-upload-url"), { method: "PUT", body: file, headers: headers, credentials: "omit", referrerPolicy: "no-referrer" })
+        fetch(form.getAttribute("data-upload-url"), { method: "POST", body: body, credentials: "omit", referrerPolicy: "no-referrer" })
           .then(function (response) {
-            status.textContent = response.ok
-              ? "Uploaded. Thank you."
-              : "The upload did not work. Reply to any of our emails with the document attached instead.";
+            if (!response.ok) { status.textContent = failed; return; }
+            status.textContent = "Uploaded. Checking the file…";
+            form.submit();  // to the portal: the file input has no name, so only the CSRF token goes
           })
-          .catch(function () {
-            status.textContent = "The upload did not work. Reply to any of our emails with the document attached instead.";
-          });
+          .catch(function () { status.textContent = failed; });
       });
     });
   });

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -25,10 +26,11 @@ def load_event(name: str) -> dict[str, Any]:
     return copy.deepcopy(json.loads((EVENTS / name).read_text()))
 
 
-@pytest.fixture
-def aws() -> Iterator[None]:
+@contextlib.contextmanager
+def stack_resources() -> Iterator[None]:
     """moto with the stack's resources; its SES refuses what SES refuses, as the local stack's does
-    (tags, addresses, recipients, size, the configuration set), so every test meets AWS's limits."""
+    (tags, addresses, recipients, size, the configuration set), so every test meets AWS's limits.
+    Each entry is a fresh, empty account (the reliability suite opens several in one test)."""
     undo_ses_rules = enforce_ses_rules()
     try:
         with mock_aws():
@@ -54,8 +56,15 @@ def aws() -> Iterator[None]:
 
 
 @pytest.fixture
+def aws() -> Iterator[None]:
+    """A fresh account with the stack's resources (``stack_resources``)."""
+    with stack_resources():
+        yield
+
+
+@pytest.fixture
 def s3(aws: None) -> Any:
     return boto3.client("s3")
 
 
-__all__ = ["invoke", "load_event"]
+__all__ = ["invoke", "load_event", "stack_resources"]

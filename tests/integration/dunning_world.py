@@ -142,6 +142,8 @@ class World:
     through_handler: bool = False
     # When the ticks really run (None: at their scheduled time).
     clock: Callable[[], datetime] | None = None
+    # The tick running now (what an SES event arriving "meanwhile" is timed by).
+    current_tick: datetime | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.store = FaultyStore(self.faults)
@@ -220,6 +222,7 @@ class World:
     # --- time ----------------------------------------------------------------------------------------
 
     def tick(self, at: datetime) -> SweepResult:
+        self.current_tick = at
         if self.through_handler:
             outcome = invoke("dunning", dict(load_event("scheduler_tick.json"), time=at.isoformat()))
             return SweepResult(

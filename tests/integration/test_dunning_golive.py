@@ -95,3 +95,41 @@ def test_on_short_terms_the_outreach_never_follows_the_past_due_email(aws: None)
     ]
     assert reasons and all("skipped: overtaken by the firmer step" in reason for reason in reasons)
     assert any("overtaken by the firmer step courtesy" in reason for reason in reasons)
+
+
+def test_a_go_live_statement_ses_may_not_have_sent_is_reviewed_not_forgotten(aws: None) -> None:
+    # Given a go-live backlog whose statement SES times out on (it may or may not have gone)
+    from arcollect.store.mail import SendOutcomeUnknown
+
+    world = World()
+    world.customer("C-1")
+    world.invoice("INV/2026/00150", invoice_date=date(2026, 9, 1), due_date=date(2026, 9, 30))
+    world.invoice("INV/2026/00101", invoice_date=date(2026, 7, 11), due_date=date(2026, 8, 11))
+    original, calls = world.mailer.send, []
+
+    def send(**kwargs: object) -> str:
+        calls.append(kwargs)
+        if len(calls) == 1:
+            original(**kwargs)  # SES took it; its answer was lost
+            raise SendOutcomeUnknown("SES SendEmail failed, the message may have gone: Read timeout")
+        return original(**kwargs)
+
+    world.mailer.send = send  # type: ignore[method-assign]
+    # When the first send window's tick runs, then the schedule goes on for a week
+    first = world.tick(utc(2026, 11, 20, 8))
+    # Then the stage's calls wait for the statement (a call would hide its reservation from later ticks)
+    assert first.report.outcomes["waiting_for_statement"] >= 1
+    assert not [t for t in world.tasks() if t.kind != "review_touch"]
+    world.run_every_hour(utc(2026, 11, 20, 9), utc(2026, 11, 21, 9))
+    world.run(utc(2026, 11, 21, 9), utc(2026, 11, 27))
+    # And the statement went once, was never resent, and past its lease a manager reviews it; the
+    # calls its stage brings are made with that review, and the policy goes on from there
+    assert [e.step for e in world.emails()].count("golive_statement") == 1
+    log = world.log()
+    assert "2026-11-20 08:00 review_touch" not in log  # within the lease it is in flight, not in doubt
+    reviews = [line for line in log if line.endswith("review_touch")]
+    assert reviews == ["2026-11-20 09:00 review_touch"]
+    calls_made = [line for line in log if " call " in line or " agency " in line]
+    assert calls_made and calls_made[0].startswith("2026-11-20 09:00")
+    for number in ("INV/2026/00150", "INV/2026/00101"):
+        assert "golive_statement" in world.get(number).steps_done

@@ -28,6 +28,7 @@ from arcollect.dunning.emails import Contact as Signatory
 from arcollect.dunning.emails import ReminderEmail, render_email
 from arcollect.dunning.engine import (
     CHECK_IN,
+    GO_LIVE_STATEMENT,
     IN_TURN,
     CustomerPlan,
     EmailPlan,
@@ -332,6 +333,7 @@ def carry_out(
     by_number = {invoice.invoice_number: invoice for invoice in invoices}
     next_at = {r.invoice_number: r.next_action_at for r in plan.reschedules}
     touched: set[str] = set()
+    waiting: set[str] = set()
     # A stage (an email and tasks of one invoice) moves the invoice's next look only once all of it is
     # recorded: until then the invoice stays due (``plan.now``), so a run that crashes between the email
     # and its tasks, or whose email SES refused, is finished by the next tick instead of the invoice
@@ -340,7 +342,12 @@ def carry_out(
     emailed = {t.invoice_number for t in plan.email.touches} if plan.email else set()
     if plan.email is not None and customer is not None:
         held = {n: (plan.now if n in tasked else at) for n, at in next_at.items()}
-        recorded = _email(plan, plan.email, customer, by_number, held, services, report, profile)
+        recorded, unknown = _email(plan, plan.email, customer, by_number, held, services, report, profile)
+        if plan.email.step_id == GO_LIVE_STATEMENT:
+            # A go-live statement SES may or may not have sent: its stage's calls wait with it. The
+            # statement is planned only while nothing of the invoice is done, so a call made now would
+            # hide the reservation from every later tick, and nobody would ever settle it.
+            waiting = unknown
         if recorded:
             # The email moved the customer's last email: the copy checked and kept from now on says so.
             emailed_customer = replace(customer, last_emailed_at=plan.now)
@@ -353,6 +360,9 @@ def carry_out(
             next_at.pop(number)  # refused as changed: the next sweep sees the new state
         touched |= recorded
     for task in plan.tasks:
+        if waiting and {t.invoice_number for t in task.touches} <= waiting:
+            report.outcomes["waiting_for_statement"] += 1
+            continue
         touched |= _task(plan, task, by_number, next_at, services, report, profile, customer)
     store = services.store
     for number, at in next_at.items():
@@ -440,7 +450,9 @@ def _email(
     services: Services,
     report: RunReport,
     profile: _Profile,
-) -> set[str]:
+) -> tuple[set[str], set[str]]:
+    """Reserve, render, send and record one email. Returns the invoices it recorded (or another email
+    had), and those whose email SES may or may not have sent (in flight, or its answer lost)."""
     store, now = services.store, plan.now
     wanted = [(t.invoice_number, t.step_id) for t in email.touches]
     reservation = store.reserve_email(
@@ -460,7 +472,7 @@ def _email(
     if not reservation.reserved:
         # Touched by another email: that one records them. One still in flight (within its lease) is
         # not: its invoices stay due, so a later tick finds it completed, or in doubt past the lease.
-        return {r.invoice_number for r in reservation.refused if r.reason == "touched"} - in_flight
+        return {r.invoice_number for r in reservation.refused if r.reason == "touched"} - in_flight, in_flight
     reserved_invoices = tuple(by_number[n] for n in dict.fromkeys(n for n, _ in reservation.reserved))
     owner = services.policies.contact(customer.owner) or services.policies.contact(
         services.policies.settings.manager
@@ -490,7 +502,7 @@ def _email(
         why = f"the reminder cannot be written to {', '.join(email.recipients)}: {error}"
         refused = MessageRefused(why, code="MessageNotWritable", reason=str(error).rstrip(")"))
         _refused(plan, email, reservation.reserved, refused, customer, services, report)
-        return set()
+        return set(), in_flight
     except Exception:
         # Nothing went to SES: free the touches (no false "in doubt" for the manager) and fail the run.
         store.release_email(plan.customer_id, email.touch_id, reservation.reserved)
@@ -507,14 +519,14 @@ def _email(
         # SES refused this message for good: the same message is refused again, every hour. Its touches
         # stay reserved (no run sends it again) and one "fix and resend" task carries SES's reason.
         _refused(plan, email, reservation.reserved, error, customer, services, report)
-        return set()
+        return set(), in_flight
     except MailRejected as error:
         # SES sends nothing at all (the account is paused, the domain unverified): nothing is wrong with
         # the message. Free its touches; it goes at the first run after the account is fixed.
         store.release_email(plan.customer_id, email.touch_id, reservation.reserved)
         report.outcomes["sending_blocked"] += 1
         logger.error("SES sends nothing", extra={"customer_id": plan.customer_id, "error": str(error)})
-        return set()
+        return set(), in_flight
     except SendOutcomeUnknown as error:
         # SES may have sent it (a timeout after the request went out, a 5xx): sending it again could
         # email the customer twice. The reservation stays: SES's own send event completes it when it
@@ -524,7 +536,7 @@ def _email(
             "SES may or may not have sent a reminder: kept reserved, not resent",
             extra={"customer_id": plan.customer_id, "touch_id": email.touch_id, "error": str(error)},
         )
-        return set()
+        return set(), in_flight | {n for n, _ in reservation.reserved}
     except Exception:
         # Not sent (throttled, no connection made): free the touches and let the run be retried.
         store.release_email(plan.customer_id, email.touch_id, reservation.reserved)
@@ -562,7 +574,7 @@ def _email(
     )
     report.emails_sent += 1
     report.invoices_emailed += len(set(numbers))
-    return set(numbers)
+    return set(numbers), in_flight
 
 
 def _tags(customer_id: str, step_id: str, touch_id: str) -> dict[str, str]:

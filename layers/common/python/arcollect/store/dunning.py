@@ -88,7 +88,7 @@ class EmailTouchItem(TableItem, discriminator="email_touch"):
     customer_id = UnicodeAttribute()
     touch_id = UnicodeAttribute()
     step = UnicodeAttribute()
-    touches = ListAttribute(of=UnicodeAttribute)  # "<invoice>#<step>"
+    touches = ListAttribute(of=UnicodeAttribute)  # ["<invoice>", "<step>"] as JSON (_touch_text)
     recipients = ListAttribute(of=UnicodeAttribute)
     reserved_at = UTCDateTimeAttribute()
     # When the reservation was really made (the wall clock; ``reserved_at`` is the sweep's tick): its

@@ -112,9 +112,9 @@ class FaultyStore(WorkspaceStore):
         self.faults.maybe("after_task")
         return result
 
-    def reschedule(self, *args: Any, **kwargs: Any) -> None:
+    def reschedule(self, *args: Any, **kwargs: Any) -> bool:
         self.faults.maybe("before_reschedule")
-        super().reschedule(*args, **kwargs)
+        return super().reschedule(*args, **kwargs)
 
 
 class FaultyMailer(SesMailer):

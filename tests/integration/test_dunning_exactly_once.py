@@ -269,3 +269,26 @@ def test_a_render_failure_after_reserving_frees_the_touches_and_leaves_nothing_i
     # Then the reminder went at the next tick, and no review task was made
     assert "2026-10-06 08:00 email due INV-1" in world.log()
     assert not [t for t in world.tasks() if t.kind == "review_touch"]
+
+
+def test_a_work_item_delivered_again_later_does_not_undo_the_schedule(aws: None) -> None:
+    # Given the 07:00 tick's work for C-1 as the dunning queue carries it: the invoice as read then
+    from arcollect.dunning.delivery import RunReport
+    from arcollect.dunning.sweep import WorkItem, work_customers
+
+    world = _world()
+    at = utc(2026, 10, 6, 7)
+    item = WorkItem(at, "C-1", (world.get("INV-1"),), False, None, False)
+    work_customers([item], store=world.store, services=world.services(at), report=RunReport())
+    # And the schedule went on past the first call (10-11) and the reminder (10-19)
+    world.run(utc(2026, 10, 6, 8), utc(2026, 10, 20))
+    moved = world.get("INV-1").next_action_at
+    log = world.log()
+    # When SQS delivers the 07:00 work item again (its visibility timeout ran out; at least once)
+    report = RunReport()
+    work_customers([item], store=world.store, services=world.services(at), report=report)
+    # Then nothing is sent or made twice, and the invoice's next look stays where the schedule put it:
+    # the plan made from the old copy does not move it back (or past a step)
+    assert world.log() == log
+    assert world.get("INV-1").next_action_at == moved
+    assert report.outcomes["moved_by_another_run"] >= 1

@@ -142,7 +142,7 @@ def test_the_portal_and_its_promise_form_show_a_credit_note_as_a_credit(aws: Non
     text = email.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     [link] = set(re.findall(r"https://portal\.example\.com/\S*", text))
     browser = Browser(at=utc(2026, 11, 3, 10))
-    opened = browser.get(link)
+    opened = browser.follow_link(link)
     account = browser.get(opened.header("Location")) if opened.status in {302, 303} else opened
     # Then the account is 700.00 EUR net, and the credit note is a credit: negative, never overdue
     page = html.unescape(account.text)

@@ -115,8 +115,14 @@ class Store(Protocol):
     ) -> tuple[bool, tuple[str, ...]]: ...
 
     def reschedule(
-        self, customer_id: str, invoice_number: str, at: datetime | None, customer_snapshot: str | None = None
-    ) -> None: ...
+        self,
+        customer_id: str,
+        invoice_number: str,
+        at: datetime | None,
+        customer_snapshot: str | None = None,
+        *,
+        read_at: datetime | None,
+    ) -> bool: ...
 
     def customers(self, customer_ids: Sequence[str]) -> dict[str, Customer]: ...
 
@@ -367,7 +373,9 @@ def carry_out(
     store = services.store
     for number, at in next_at.items():
         if number not in touched:
-            store.reschedule(plan.customer_id, number, at, profile.snapshot)
+            read = by_number[number].next_action_at if number in by_number else None
+            if not store.reschedule(plan.customer_id, number, at, profile.snapshot, read_at=read):
+                report.outcomes["moved_by_another_run"] += 1
     for promise_id in plan.broken_promises:
         for invoice in invoices:
             if invoice.promise_id == promise_id:

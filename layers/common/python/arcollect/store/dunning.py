@@ -715,14 +715,29 @@ class DunningStore:
 
     @_translated
     def reschedule(
-        self, customer_id: str, invoice_number: str, at: datetime | None, customer_snapshot: str | None = None
-    ) -> None:
-        """Move an invoice's next look (None takes it out of the index). Only while it still exists."""
+        self,
+        customer_id: str,
+        invoice_number: str,
+        at: datetime | None,
+        customer_snapshot: str | None = None,
+        *,
+        read_at: datetime | None,
+    ) -> bool:
+        """Move an invoice's next look (None takes it out of the index), only while it still exists and
+        its next look is still ``read_at``, the one the run's plan was made from. Otherwise another run
+        moved it since (a work item delivered twice, a tick repeated, ingest loading a new file): that
+        newer decision stands, and this run's plan, made from the older state, would undo it (a step
+        passed over). False when it was not moved."""
         item = InvoiceItem(*_invoice_key(customer_id, invoice_number))
         actions = _next_action(customer_id, at)
         if customer_snapshot is not None and at is not None:
             actions.append(InvoiceItem.customer_snapshot.set(customer_snapshot))
-        _update_if(item, actions, TableItem.pk.exists())
+        unchanged = (
+            TableItem.next_action_at.does_not_exist()
+            if read_at is None
+            else TableItem.next_action_at == format_instant(read_at)
+        )
+        return _update_if(item, actions, TableItem.pk.exists() & unchanged)
 
     @_translated
     def reschedule_customer(self, customer_id: str, at: datetime | None) -> None:

@@ -161,6 +161,36 @@ def workbook(content: bytes) -> Any:
 # -- every file ----------------------------------------------------------------------------------------
 
 
+def test_a_report_renders_to_the_same_bytes_whenever_it_is_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A retried or repeated run rewrites its files unchanged (tests/reliability/test_report_crashes.py):
+    the workbook is dated with the report's as-of day, not the wall clock (openpyxl stamps its document
+    properties with ``now``, zipfile each archive entry with the local time)."""
+    import zipfile
+
+    from openpyxl.packaging import core  # type: ignore[import-untyped]
+
+    first = render_report(sample_document())
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return datetime(2031, 5, 6, 7, 8, 9)
+
+        @classmethod
+        def utcnow(cls) -> Any:
+            return datetime(2031, 5, 6, 7, 8, 9)
+
+    monkeypatch.setattr(core.datetime, "datetime", Later)
+    monkeypatch.setattr("time.localtime", lambda *_: (2031, 5, 6, 7, 8, 9, 1, 126, 0))
+    again = render_report(sample_document())
+    assert again == first
+    archive = zipfile.ZipFile(io.BytesIO(first["kpi-report.xlsx"][0]))
+    as_of = date.fromisoformat(sample_document()["as_of"])
+    assert {entry.date_time[:3] for entry in archive.infolist()} == {(as_of.year, as_of.month, as_of.day)}
+    properties = workbook(first["kpi-report.xlsx"][0]).properties
+    assert properties.created.date() == properties.modified.date() == as_of
+
+
 def test_every_file_is_rendered_with_its_content_type(files: dict[str, tuple[bytes, str]]) -> None:
     assert set(files) == {"kpis.json", "kpi-report.xlsx", "summary.html", *CSV_FILES}
     assert files["kpis.json"][1] == "application/json"

@@ -509,6 +509,13 @@ def report_json(document: Mapping[str, Any]) -> bytes:
     return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n").encode()
 
 
+def _as_of(document: Mapping[str, Any]) -> date | None:
+    try:
+        return date.fromisoformat(str(document.get("as_of") or ""))
+    except ValueError:
+        return None
+
+
 def render_report(document: Mapping[str, Any]) -> dict[str, tuple[bytes, str]]:
     """Every file of one run: name -> (content, content type)."""
     sheets = report_sheets(document)
@@ -516,7 +523,7 @@ def render_report(document: Mapping[str, Any]) -> dict[str, tuple[bytes, str]]:
 
     files: dict[str, tuple[bytes, str]] = {
         JSON_FILE: (report_json(document), JSON_CONTENT_TYPE),
-        XLSX_FILE: (workbook.report_xlsx(sheets), XLSX_CONTENT_TYPE),
+        XLSX_FILE: (workbook.report_xlsx(sheets, as_of=_as_of(document)), XLSX_CONTENT_TYPE),
         HTML_FILE: (report_html(document, sheets), HTML_CONTENT_TYPE),
     }
     for sheet in sheets:

@@ -7,8 +7,9 @@ when it writes a workbook, so the function's cold start does not pay for it (``m
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,8 @@ from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.chart import BarChart, Reference  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+from openpyxl.xml.constants import ARC_CORE  # type: ignore[import-untyped]
+from openpyxl.xml.functions import tostring  # type: ignore[import-untyped]
 
 from arcollect.cells import neutralise
 from arcollect.reports.tables import EXCEL_FORMATS, NUMBER, TEXT, Cell, Sheet
@@ -131,8 +134,15 @@ _CHARTS: dict[str, Callable[[Any, Sheet, list[tuple[int, int]]], None]] = {
 }
 
 
-def report_xlsx(sheets: Sequence[Sheet]) -> bytes:
+def report_xlsx(sheets: Sequence[Sheet], *, as_of: date | None = None) -> bytes:
+    """The workbook's bytes. With ``as_of``, stamped with that day (00:00) instead of the wall clock,
+    in its document properties and its archive's entries: the same report gives the same bytes, as
+    every other file of a run, so a repeated or retried run rewrites it unchanged."""
     workbook = Workbook()
+    # (naive: openpyxl writes document dates as UTC)
+    stamp = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC).replace(tzinfo=None) if as_of else None
+    if stamp is not None:
+        workbook.properties.created = workbook.properties.modified = stamp
     workbook.remove(workbook.active)
     for sheet in sheets:
         ws = workbook.create_sheet(sheet.title)
@@ -142,4 +152,20 @@ def report_xlsx(sheets: Sequence[Sheet]) -> bytes:
             draw(ws, sheet, spans)
     buffer = io.BytesIO()
     workbook.save(buffer)
+    return buffer.getvalue() if stamp is None else _restamped(buffer.getvalue(), workbook, stamp)
+
+
+def _restamped(archive: bytes, workbook: Any, stamp: datetime) -> bytes:
+    """The archive with its document properties and every entry dated ``stamp`` (openpyxl's save sets
+    ``modified`` to now, zipfile dates entries with the local wall clock)."""
+    workbook.properties.modified = stamp
+    core = tostring(workbook.properties.to_tree())
+    source = zipfile.ZipFile(io.BytesIO(archive))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            dated = zipfile.ZipInfo(entry.filename, date_time=stamp.timetuple()[:6])
+            dated.compress_type = zipfile.ZIP_DEFLATED
+            dated.external_attr = entry.external_attr
+            target.writestr(dated, core if entry.filename == ARC_CORE else source.read(entry.filename))
     return buffer.getvalue()

@@ -81,6 +81,35 @@ def test_the_monthly_tick_reports_the_month_that_ended_and_weekly_emails_the_man
     assert first["written"] == again["written"]
 
 
+def test_a_weekly_summary_that_failed_to_render_is_sent_by_the_retry(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The summary is rendered before it is claimed: a failure rendering it leaves nothing claimed, so
+    the retried tick sends it (claimed first, it was lost: the retry found it "sent")."""
+    from arcollect.reports import publish
+
+    Invoices().save(invoice("INV-1", "EUR", "100.00", date(2026, 12, 1)))
+    policy = shipped_policy_text().replace(
+        "team:\n  collections-manager: {name: Collections Manager}",
+        "team:\n  collections-manager: {name: Morgan, email: morgan@seller.example}",
+    )
+    s3.put_object(Bucket=os.environ["DROP_BUCKET"], Key="config/dunning-policy.yaml", Body=policy.encode())
+    weekly = dict(
+        load_event("scheduler_tick.json"), time="2026-11-23T05:00:00Z", detail={"cadence": "weekly"}
+    )
+    render = publish.weekly_summary_email
+
+    def broken(*args: Any, **kwargs: Any) -> bytes:
+        raise RuntimeError("template error")
+
+    monkeypatch.setattr(publish, "weekly_summary_email", broken)
+    with pytest.raises(RuntimeError, match="template error"):
+        invoke("reports", weekly)
+    monkeypatch.setattr(publish, "weekly_summary_email", render)
+    assert invoke("reports", weekly)["emailed"] == ["morgan@seller.example"]
+    assert invoke("reports", weekly)["emailed"] == []
+
+
 def test_a_run_on_demand_backfills_any_day_and_refuses_a_bad_one(s3: Any) -> None:
     Invoices().save(invoice("INV-1", "EUR", "100.00", date(2026, 10, 1)))
     result = invoke("reports", {"action": "run", "as_of": "2026-09-30", "cadence": "daily"})

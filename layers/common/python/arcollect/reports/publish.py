@@ -107,9 +107,10 @@ def _email_managers(
     if contact is None or not contact.email:
         logger.info("weekly summary not emailed: the policy's manager has no email in `team`")
         return []
-    if ledger is not None and not ledger.claim_digest(as_of, f"weekly-summary:{contact.key}", now, 0):
-        return []
+    # Rendered before the claim: a rendering failure leaves the summary unclaimed for the retry to send.
     where = f"s3://{bucket}/{report_keys(as_of, '')[0]}" + (f" or {console_url}" if console_url else "")
     raw = weekly_summary_email(document, sender=sender, to=contact.email, download_url_hint=where)
+    if ledger is not None and not ledger.claim_digest(as_of, f"weekly-summary:{contact.key}", now, 0):
+        return []
     mailer.send(sender=sender, to=[contact.email], raw=raw, tags={"arcollect-kind": "weekly-summary"})
     return [contact.email]

@@ -713,7 +713,8 @@ def finish(
     chunks: int = 0,
     feeds: FeedLog | None = None,
 ) -> DropOutcome:
-    """Record the file version once, then write its summary, rejected rows and timeline entry. A file
+    """Write the file version's summary, rejected rows and timeline entry, then record it in the register
+    (last: a crash before it repeats the file, never leaves it recorded without its results). A file
     loaded whole makes its feed current first (a crash after it repeats the file, never skips it)."""
     status = FileStatus.REJECTED if errors else (FileStatus.INGESTED if loaded else FileStatus.RECEIVED)
     file = IngestFile(
@@ -741,13 +742,15 @@ def finish(
     summary = result_summary(file, report, plan=plan, now=now, chunks=chunks)
     if feeds is not None and status is FileStatus.INGESTED and kind is not None and plan is not None:
         feeds.delivered(FeedFile(kind.value, drop.key, drop.version_id, plan.as_of, now))
-    recorded = register.record(file)
-    if recorded and outputs is not None:
+    # The register entry is the commit: written after the results and the timeline entry, so a crash
+    # between them has the redelivered message run the file again (idempotently) and write them, instead
+    # of finding the version recorded and leaving it without a summary.
+    if outputs is not None:
         for reason in errors:
             report.reject_file(reason)
         outputs.put_file(drop.bucket, rejected_rows_key(drop.key), report.rejected_rows(), "text/csv")
         outputs.put_json(drop.bucket, results_key(drop.key), summary)
-    if recorded and timeline is not None:
+    if timeline is not None:
         timeline.record_ingest(
             Activity(
                 customer_id="",
@@ -758,6 +761,7 @@ def finish(
                 detail={"key": drop.key, "version": drop.version_id, "status": status.value},
             )
         )
+    recorded = register.record(file)
     report.close()
     logger.info(
         "drop received",

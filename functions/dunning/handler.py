@@ -83,7 +83,7 @@ def services(now_for_links: Any) -> Services:
 
 def _digests(at: datetime) -> dict[str, Any]:
     # Only the morning tick sends digests: the worklist machinery is imported for it, not at cold start.
-    from arcollect.workspace.digest import send_digests
+    from arcollect.workspace.digest import DigestsNotSent, send_digests
     from arcollect.workspace.services import Workspace
 
     policies = load_policies(objects, settings.drop_bucket)
@@ -100,6 +100,14 @@ def _digests(at: datetime) -> dict[str, Any]:
         console_url=f"{base.rstrip('/')}/staff/worklist" if base else None,
     )
     metrics.add_metric(name="DigestsSent", unit=MetricUnit.Count, value=len(report.sent))
+    # Digests SES may have sent (never resent): in the result's ``in_doubt`` and the log.
+    metrics.add_metric(name="DigestsInDoubt", unit=MetricUnit.Count, value=len(report.in_doubt))
+    if report.not_accepted:
+        # Released: the tick's retry (every touch of the sweep is idempotent) sends them, once.
+        raise DigestsNotSent(
+            f"SES did not take {len(report.not_accepted)} digest(s) (throttled or unreachable): "
+            "released for the retry"
+        )
     return report.as_dict()
 
 

@@ -70,6 +70,8 @@ def _run(as_of: date, cadence: str) -> dict[str, Any]:
         console_url=f"{base.rstrip('/')}/staff/reports" if base else None,
     )
     metrics.add_metric(name="ReportFilesWritten", unit=MetricUnit.Count, value=len(run.written))
+    # A weekly summary SES may have sent (never resent): a person checks with the manager.
+    metrics.add_metric(name="SummariesInDoubt", unit=MetricUnit.Count, value=len(run.summary_in_doubt))
     outcome = run.as_dict()
     if cadence == ReportCadence.DAILY:
         outcome["change_feed"] = _roll_up_changes(as_of)

@@ -13,6 +13,7 @@ import pytest
 from arcollect.entities import Invoice
 from arcollect.store.repositories import Invoices
 from tests.integration.conftest import invoke, load_event
+from tests.integration.ses_faults import READ_TIMEOUT, THROTTLED, emitted_metric, ses_failing_once
 
 REPORTS = os.environ["REPORTS_BUCKET"]
 
@@ -108,6 +109,99 @@ def test_a_weekly_summary_that_failed_to_render_is_sent_by_the_retry(
     monkeypatch.setattr(publish, "weekly_summary_email", render)
     assert invoke("reports", weekly)["emailed"] == ["morgan@seller.example"]
     assert invoke("reports", weekly)["emailed"] == []
+
+
+def _weekly_world(s3: Any) -> dict[str, Any]:
+    """A manager with an email, and the weekly tick of 2026-11-23 that emails them."""
+    Invoices().save(invoice("INV-1", "EUR", "100.00", date(2026, 12, 1)))
+    policy = shipped_policy_text().replace(
+        "team:\n  collections-manager: {name: Collections Manager}",
+        "team:\n  collections-manager: {name: Morgan, email: morgan@seller.example}",
+    )
+    s3.put_object(Bucket=os.environ["DROP_BUCKET"], Key="config/dunning-policy.yaml", Body=policy.encode())
+    return dict(load_event("scheduler_tick.json"), time="2026-11-23T05:00:00Z", detail={"cadence": "weekly"})
+
+
+def _summaries_sent() -> int:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    backend = ses_backends[DEFAULT_ACCOUNT_ID][os.environ["AWS_DEFAULT_REGION"]]
+    return len([m for m in backend.sent_messages if "Accounts receivable KPIs as of" in m.raw_data])
+
+
+def _summary_claim() -> Any:
+    from arcollect.store import keys
+    from arcollect.store.models import DigestItem
+
+    try:
+        return DigestItem.get(
+            keys.digest_pk("2026-11-23"), "weekly-summary:collections-manager", consistent_read=True
+        )
+    except DigestItem.DoesNotExist:
+        return None
+
+
+def test_a_weekly_summary_ses_throttled_after_the_claim_is_sent_once_by_the_retry(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arcollect.store.mail import SendNotAccepted
+
+    weekly = _weekly_world(s3)
+    with monkeypatch.context() as patch:
+        ses_failing_once(patch, THROTTLED, accepted=False)
+        # SES certainly did not send it: the claim is released and the run fails, for its retry
+        with pytest.raises(SendNotAccepted):
+            invoke("reports", weekly)
+    assert _summary_claim() is None and _summaries_sent() == 0
+    assert invoke("reports", weekly)["emailed"] == ["morgan@seller.example"]
+    assert invoke("reports", weekly)["emailed"] == []
+    assert _summaries_sent() == 1
+    claim = _summary_claim()
+    assert claim.status == "sent" and claim.message_id
+
+
+def test_a_weekly_summary_whose_ses_answer_was_lost_is_in_doubt_and_never_sent_again(
+    s3: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    weekly = _weekly_world(s3)
+    capsys.readouterr()
+    with monkeypatch.context() as patch:
+        ses_failing_once(patch, READ_TIMEOUT, accepted=True)
+        first = invoke("reports", weekly)
+    # The run does not fail (a retry could not send it anyway): it says so, in its result and metric
+    assert first["emailed"] == [] and first["summary_in_doubt"] == ["collections-manager"]
+    assert emitted_metric(capsys.readouterr().out, "SummariesInDoubt") == 1
+    assert _summary_claim().status == "in_doubt"
+    again = invoke("reports", weekly)
+    assert again["emailed"] == [] and again["summary_in_doubt"] == []
+    assert _summaries_sent() == 1
+
+
+def test_a_crash_between_the_summarys_claim_and_ses_loses_it_and_the_retry_reports_it_in_doubt(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most once: the process died after claiming (before SES answered, or before SES was called: the
+    retry cannot tell), so the summary is not sent again; the retry finds the claim unfinished and reports
+    it in doubt. Without a lease it cannot tell a dead run from one still sending (a duplicate tick at the
+    same moment), which would still complete or release the claim: only the report would be early."""
+    from arcollect.store.workspace import WorkspaceStore
+    from tests.integration.dunning_world import Crash
+
+    weekly = _weekly_world(s3)
+    claim = WorkspaceStore.claim_digest
+
+    def claim_then_die(self: WorkspaceStore, *args: Any, **kwargs: Any) -> Any:
+        claim(self, *args, **kwargs)
+        raise Crash("the process dies after the claim")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(WorkspaceStore, "claim_digest", claim_then_die)
+        with pytest.raises(Crash):
+            invoke("reports", weekly)
+    retried = invoke("reports", weekly)
+    assert retried["emailed"] == [] and retried["summary_in_doubt"] == ["collections-manager"]
+    assert _summary_claim().status == "in_doubt" and _summaries_sent() == 0
 
 
 def test_a_run_on_demand_backfills_any_day_and_refuses_a_bad_one(s3: Any) -> None:

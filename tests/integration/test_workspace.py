@@ -27,6 +27,7 @@ from arcollect.workspace.model import (
 )
 from arcollect.workspace.services import Workspace
 from tests.integration.dunning_world import World, sent_emails, utc
+from tests.integration.ses_faults import READ_TIMEOUT, THROTTLED, emitted_metric, ses_failing_once
 
 # A Tuesday in March; Berlin is UTC+1, so its 09:00-11:00 send window is 08:00-10:00 UTC.
 NOW = utc(2026, 3, 10, 8)
@@ -592,6 +593,135 @@ def test_the_daily_digest_goes_once_to_each_collector_with_an_address(world: Wor
     assert again.sent == [] and again.already_sent == [DANA.username]
     [digest] = [m for m in _raw_sent() if "worklist for 2026-03-10" in m]
     assert "Customer C-1" in digest and "https://portal.example.com/staff/worklist" in digest
+
+
+def _digest_arguments(world: World, mailer: SesMailer | None = None) -> dict[str, Any]:
+    return {
+        "store": world.store, "worklists": workspace(world), "policies": world.policies,
+        "mailer": mailer or SesMailer(configuration_set=os.environ["SES_CONFIGURATION_SET"]),
+        "sender": os.environ["SENDER_EMAIL"], "console_url": None,
+    }  # fmt: skip
+
+
+def _digests_sent() -> int:
+    return len([m for m in _raw_sent() if "worklist for 2026-03-10" in m])
+
+
+def _digest_claim(assignee: str) -> Any:
+    from arcollect.store import keys
+    from arcollect.store.models import DigestItem
+
+    try:
+        return DigestItem.get(keys.digest_pk("2026-03-10"), assignee, consistent_read=True)
+    except DigestItem.DoesNotExist:
+        return None
+
+
+def test_a_digest_ses_throttled_after_the_claim_is_released_and_the_retry_sends_it_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given SES throttles the first digest after it was claimed
+    call_task(world)
+    ses_failing_once(monkeypatch, THROTTLED, accepted=False)
+    first = send_digests(now=utc(2026, 3, 10, 6), **_digest_arguments(world))
+    # Then nothing went, the claim is released and the tick is told to fail (its retry sends it)
+    assert first.failed == [DANA.username] and first.not_accepted == [DANA.username]
+    assert _digests_sent() == 0 and _digest_claim(DANA.username) is None
+    # When the tick is retried, and repeated once more
+    retried = send_digests(now=utc(2026, 3, 10, 6), **_digest_arguments(world))
+    again = send_digests(now=utc(2026, 3, 10, 6), **_digest_arguments(world))
+    # Then exactly one digest went, its claim completed with SES's message id
+    assert retried.sent == [DANA.username] and again.already_sent == [DANA.username]
+    assert _digests_sent() == 1
+    claim = _digest_claim(DANA.username)
+    assert claim.status == "sent" and claim.message_id
+
+
+def test_a_digest_whose_ses_answer_was_lost_is_in_doubt_and_never_sent_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given SES takes the digest but its answer is lost (a read timeout): it may have gone
+    call_task(world)
+    ses_failing_once(monkeypatch, READ_TIMEOUT, accepted=True)
+    first = send_digests(now=utc(2026, 3, 10, 6), **_digest_arguments(world))
+    # Then it is reported in doubt, the claim kept and flagged, and the retry sends nothing
+    assert first.in_doubt == [DANA.username] and first.sent == [] and first.not_accepted == []
+    assert _digest_claim(DANA.username).status == "in_doubt"
+    retried = send_digests(now=utc(2026, 3, 10, 6), **_digest_arguments(world))
+    assert retried.sent == [] and retried.already_sent == [DANA.username] and retried.in_doubt == []
+    assert _digests_sent() == 1
+
+
+def test_a_crash_between_the_digests_claim_and_ses_loses_it_and_the_retry_reports_it_in_doubt(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most once: a run that died after claiming cannot be told from one that SES answered, so the
+    digest is not sent again; the retry finds the claim unfinished and reports it in doubt (with no lease
+    it cannot tell a dead run from one still sending: that one would still complete or release it)."""
+    from arcollect.store.workspace import WorkspaceStore
+    from tests.integration.dunning_world import Crash
+
+    call_task(world)
+    claim = WorkspaceStore.claim_digest
+
+    def claim_then_die(self: WorkspaceStore, *args: Any, **kwargs: Any) -> Any:
+        claim(self, *args, **kwargs)
+        raise Crash("the process dies after the claim")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(WorkspaceStore, "claim_digest", claim_then_die)
+        with pytest.raises(Crash):
+            send_digests(now=utc(2026, 3, 10, 6), **_digest_arguments(world))
+    retried = send_digests(now=utc(2026, 3, 10, 6), **_digest_arguments(world))
+    assert retried.in_doubt == [DANA.username] and retried.sent == []
+    assert _digest_claim(DANA.username).status == "in_doubt" and _digests_sent() == 0
+    # Reported once: a later run finds it as it was left
+    assert send_digests(now=utc(2026, 3, 10, 7), **_digest_arguments(world)).already_sent == [DANA.username]
+
+
+def _policy_to_drop_bucket(world: World) -> None:
+    boto3.client("s3").put_object(
+        Bucket=os.environ["DROP_BUCKET"],
+        Key="config/dunning-policy.yaml",
+        Body=yaml.safe_dump(
+            yaml.safe_load(SHIPPED_POLICY.read_text(encoding="utf-8")) | yaml.safe_load(ROUTED)
+        ).encode(),
+    )
+
+
+def test_the_dunning_function_fails_a_throttled_digest_run_for_its_retry_and_counts_one_in_doubt(
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from arcollect.workspace.digest import DigestsNotSent
+    from tests.integration.conftest import invoke
+
+    call_task(world)
+    _policy_to_drop_bucket(world)
+    event = {"action": "digest", "at": "2026-03-10T06:00:00Z"}
+    # A throttled SES fails the invocation (Lambda's retry runs it again), and the retry sends it once
+    with monkeypatch.context() as patch:
+        ses_failing_once(patch, THROTTLED, accepted=False)
+        with pytest.raises(DigestsNotSent):
+            invoke("dunning", event)
+    assert invoke("dunning", event)["sent"] == [DANA.username]
+    assert invoke("dunning", event)["already_sent"] == [DANA.username] and _digests_sent() == 1
+    # A lost answer the next day: the result and the DigestsInDoubt metric say so, nothing is resent
+    call_task(world, "call-2")
+    next_day = {"action": "digest", "at": "2026-03-11T06:00:00Z"}
+    capsys.readouterr()
+    with monkeypatch.context() as patch:
+        ses_failing_once(patch, READ_TIMEOUT, accepted=True)
+        result = invoke("dunning", next_day)
+    assert result["in_doubt"] == [DANA.username] and result["sent"] == []
+    out = capsys.readouterr().out
+    assert emitted_metric(out, "DigestsInDoubt") == 1
+    [logged] = [r for r in caplog.records if r.getMessage().startswith("digest in doubt")]
+    assert DANA.username not in str(vars(logged))  # no address in the log
+    assert invoke("dunning", next_day)["in_doubt"] == []
+    assert len([m for m in _raw_sent() if "worklist for 2026-03-11" in m]) == 1
 
 
 def _raw_sent() -> list[str]:

@@ -196,9 +196,10 @@ def test_a_crash_at_every_report_step_boundary_duplicates_nothing_and_loses_noth
             missing_summaries = max(0, len(base.summaries) - len(sent))
             # The summary is claimed before SES is called, at most once by design (WorkspaceStore's
             # claim_digest): a crash between the claim and SES's answer cannot tell "sent" from "not".
-            # That window is counted apart (in doubt); a summary missing after any other crash is lost.
+            # That window is counted apart (in doubt) when the retry reported it so (it finds the claim
+            # unfinished); a summary missing after any other crash, or not reported, is lost.
             claimed_not_answered = bool(crash_after and base.calls[crash_after - 1] == "claim summary")
-            if claimed_not_answered:
+            if claimed_not_answered and retried.get("summary_in_doubt"):
                 in_doubt += missing_summaries
                 missing_summaries = 0
             duplicates += dup

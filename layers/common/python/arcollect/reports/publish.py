@@ -3,6 +3,12 @@ folder and ``latest/``, and (weekly) email the managers where to find it.
 
 A run is a pure function of the table and the as-of day: a repeated or late tick writes the same files
 again, and any past day can be run later (``arcollect reports run --as-of``) to backfill history.
+
+The weekly summary goes at most once per as-of day, claimed in the table before SES is called (the
+digests' ledger, arcollect/workspace/digest.py): SES certainly not sending it releases the claim and fails
+the run, so that the retry sends it once; SES perhaps sending it (a timeout after the request went out),
+or a run that died between the claim and SES's answer, leaves the claim in doubt, reported
+(``summary_in_doubt``, the ``SummariesInDoubt`` metric, an error in the log) and never resent.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from arcollect.observability import logger
 from arcollect.reports.activity import activity_figures
 from arcollect.reports.kpis import DEFAULT_WINDOW_DAYS, compute_kpis, report_keys
 from arcollect.reports.outputs import render_report, weekly_summary_email
+from arcollect.store.mail import MailRejected, SendNotAccepted, without_addresses
 from arcollect.store.reports import ReportData
 
 
@@ -29,7 +36,15 @@ class Mailer(Protocol):
 
 
 class SummaryLedger(Protocol):
-    def claim_digest(self, day: date, assignee: str, at: datetime, tasks: int) -> bool: ...
+    def claim_digest(self, day: date, assignee: str, at: datetime, tasks: int) -> str | None: ...
+
+    def release_digest(self, day: date, assignee: str, claim: str) -> bool: ...
+
+    def complete_digest(
+        self, day: date, assignee: str, claim: str, message_id: str, at: datetime
+    ) -> bool: ...
+
+    def mark_digest_in_doubt(self, day: date, assignee: str, claim: str | None = None) -> bool: ...
 
 
 @dataclass
@@ -38,6 +53,8 @@ class ReportRun:
     cadence: str
     written: list[str] = field(default_factory=list)
     emailed: list[str] = field(default_factory=list)
+    # The managers (their ``team`` keys) whose summary SES may have sent: never resent, for a person.
+    summary_in_doubt: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -45,6 +62,7 @@ class ReportRun:
             "cadence": self.cadence,
             "written": self.written,
             "emailed": self.emailed,
+            "summary_in_doubt": self.summary_in_doubt,
         }
 
 
@@ -85,32 +103,67 @@ def run_report(
             files.put_bytes(bucket, key, body, content_type)
             run.written.append(key)
     if cadence == ReportCadence.WEEKLY and mailer is not None and sender:
-        run.emailed = _email_managers(
-            document, policies, mailer, sender, ledger, bucket, as_of, now, console_url
-        )
+        _email_managers(run, document, policies, mailer, sender, ledger, bucket, now, console_url)
     return run
 
 
 def _email_managers(
+    run: ReportRun,
     document: dict[str, object],
     policies: PolicySet,
     mailer: Mailer,
     sender: str,
     ledger: SummaryLedger | None,
     bucket: str,
-    as_of: date,
     now: datetime,
     console_url: str | None,
-) -> list[str]:
+) -> None:
     """The weekly summary to the policy's manager (its ``team`` entry's email), once per as-of day."""
+    as_of = run.as_of
     contact = policies.contact(policies.settings.manager)
     if contact is None or not contact.email:
         logger.info("weekly summary not emailed: the policy's manager has no email in `team`")
-        return []
+        return
     # Rendered before the claim: a rendering failure leaves the summary unclaimed for the retry to send.
     where = f"s3://{bucket}/{report_keys(as_of, '')[0]}" + (f" or {console_url}" if console_url else "")
     raw = weekly_summary_email(document, sender=sender, to=contact.email, download_url_hint=where)
-    if ledger is not None and not ledger.claim_digest(as_of, f"weekly-summary:{contact.key}", now, 0):
-        return []
-    mailer.send(sender=sender, to=[contact.email], raw=raw, tags={"arcollect-kind": "weekly-summary"})
-    return [contact.email]
+    name = f"weekly-summary:{contact.key}"
+    claim = None
+    if ledger is not None:
+        claim = ledger.claim_digest(as_of, name, now, 0)
+        if not claim:
+            if ledger.mark_digest_in_doubt(as_of, name):
+                # Claimed and never finished: a run died between the claim and SES's answer.
+                _in_doubt(run, contact.key, "a run claimed it and did not finish")
+            return
+    try:
+        message_id = mailer.send(
+            sender=sender, to=[contact.email], raw=raw, tags={"arcollect-kind": "weekly-summary"}
+        )
+    except (MailRejected, SendNotAccepted):
+        # Certainly not sent: released, and the run fails, so that the retry sends it once.
+        if ledger is not None and claim:
+            ledger.release_digest(as_of, name, claim)
+        raise
+    except Exception as error:
+        # SendOutcomeUnknown (or anything unforeseen from the mailer): SES may have sent it.
+        if ledger is not None and claim:
+            ledger.mark_digest_in_doubt(as_of, name, claim)
+        _in_doubt(run, contact.key, type(error).__name__)
+        return
+    run.emailed.append(contact.email)
+    if ledger is not None and claim:
+        try:
+            ledger.complete_digest(as_of, name, claim, message_id, now)
+        except Exception:
+            # Sent: the claim stays, and a retry reports it in doubt rather than send it again.
+            logger.exception("weekly summary sent, its completion not recorded")
+
+
+def _in_doubt(run: ReportRun, manager: str, why: str) -> None:
+    """Report a summary SES may have sent: never resent, so a person checks (no address logged)."""
+    run.summary_in_doubt.append(manager)
+    logger.error(
+        "weekly summary in doubt: SES may have sent it; it is not sent again",
+        extra={"manager": without_addresses(manager), "as_of": run.as_of.isoformat(), "why": why},
+    )

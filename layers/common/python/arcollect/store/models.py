@@ -363,10 +363,18 @@ class CounterItem(TableItem, discriminator="counter"):
 
 
 class DigestItem(TableItem, discriminator="digest"):
-    """``DIGEST#<day>`` / ``<assignee>``: the day's digest email went to this collector (sent once)."""
+    """``DIGEST#<day>`` / ``<assignee>``: the claim of the day's digest email to this collector (or of
+    the weekly summary, ``weekly-summary:<manager>``), sent at most once. ``status``: ``claimed`` (SES
+    not answered yet), ``sent`` (with SES's ``message_id``) or ``in_doubt`` (SES may have sent it: never
+    sent again); a claim SES certainly did not send is deleted, for the retry to claim again. An item
+    without a status predates these states: it was sent."""
 
-    sent_at = UTCDateTimeAttribute()
+    sent_at = UTCDateTimeAttribute()  # when it was claimed
     tasks = NumberAttribute(default=0)
+    status = UnicodeAttribute(null=True)  # claimed | sent | in_doubt
+    claim = UnicodeAttribute(null=True)  # the claiming run's token: only it releases or completes it
+    message_id = UnicodeAttribute(null=True)
+    completed_at = UTCDateTimeAttribute(null=True)
 
 
 class ChangeItem(TableItem, discriminator="change"):

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
+from uuid import uuid4
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 
 from arcollect.changes import Change
 from arcollect.clock import format_instant
@@ -493,10 +494,57 @@ class WorkspaceStore(PortalStore, DunningStore):
     # --- the daily digest -----------------------------------------------------------------------
 
     @_translated
-    def claim_digest(self, day: date, assignee: str, at: datetime, tasks: int) -> bool:
-        """Claim the day's digest for ``assignee`` (False: it went out already). At most once: a crash
-        after the claim loses that day's digest rather than sending it twice."""
-        return _put_once(DigestItem(keys.digest_pk(day.isoformat()), assignee, sent_at=at, tasks=tasks))
+    def claim_digest(self, day: date, assignee: str, at: datetime, tasks: int) -> str | None:
+        """Claim the day's digest for ``assignee``: this claim's token, or None when it was claimed
+        before (sent, in doubt, or being sent). At most once: only the token's holder releases it (SES
+        certainly did not send it) or completes it; a crash after the claim loses that day's digest
+        rather than sending it twice (the retry finds the claim unfinished: ``mark_digest_in_doubt``)."""
+        claim = uuid4().hex
+        item = DigestItem(
+            keys.digest_pk(day.isoformat()), assignee, sent_at=at, tasks=tasks, status="claimed", claim=claim
+        )
+        return claim if _put_once(item) else None
+
+    @_translated
+    def release_digest(self, day: date, assignee: str, claim: str) -> bool:
+        """Delete the claim ``claim`` (SES certainly did not send it), for the retry to claim and send it;
+        False when it is not this claim or it was completed."""
+        item = DigestItem(keys.digest_pk(day.isoformat()), assignee)
+        try:
+            item.delete(condition=(DigestItem.claim == claim) & DigestItem.message_id.does_not_exist())
+        except DeleteError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    @_translated
+    def complete_digest(self, day: date, assignee: str, claim: str, message_id: str, at: datetime) -> bool:
+        """Record that SES accepted the claim ``claim`` (its message id): sent. False when it is not
+        this claim or it was completed before."""
+        return _update_if(
+            DigestItem(keys.digest_pk(day.isoformat()), assignee),
+            [
+                DigestItem.status.set("sent"),
+                DigestItem.message_id.set(message_id),
+                DigestItem.completed_at.set(at),
+            ],
+            (DigestItem.claim == claim) & DigestItem.message_id.does_not_exist(),
+        )
+
+    @_translated
+    def mark_digest_in_doubt(self, day: date, assignee: str, claim: str | None = None) -> bool:
+        """Flag a claim SES may have sent (``claim``: this run's, whose send's outcome is unknown; None:
+        whichever claim is unfinished, a run that died after claiming). True the first time only; never
+        sent again. A run still sending its claim later completes or releases it all the same."""
+        condition = DigestItem.status == "claimed"
+        if claim is not None:
+            condition &= DigestItem.claim == claim
+        return _update_if(
+            DigestItem(keys.digest_pk(day.isoformat()), assignee),
+            [DigestItem.status.set("in_doubt")],
+            condition,
+        )
 
 
 def _credit_note_matched(note: Invoice) -> list[Any]:

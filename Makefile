@@ -11,7 +11,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 20,22,24
 
-.PHONY: help dev layer browser test test-unit test-integration test-infra test-browser lint format synth deploy diff demo bench clean
+.PHONY: help dev layer browser test test-unit test-integration test-infra test-browser lint format synth deploy diff demo bench reliability clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -82,6 +82,12 @@ demo: dev ## the whole system on the embedded local stack (NO_SERVE=1 ends after
 
 bench: dev layer ## benchmarks; each figure is a `BENCH name value unit target=...` line
 	$(PY) -m benchmarks
+
+# The reliability suite at full size (make test runs it short): replays, crashes at step boundaries,
+# ambiguous SES outcomes, generated ERP files, the portal under load. Each figure is a
+# `RELIABILITY name value unit target=...` line at the end; a missed target fails the run.
+reliability: dev layer browser ## the reliability suite at full size; each figure a `RELIABILITY name value unit target=...` line
+	RELIABILITY_SCALE=full $(PY) -m pytest tests/reliability -n 2 --dist loadfile -p no:logging -q
 
 clean: ## remove build output (keeps the venv and node_modules)
 	rm -rf cdk.out .build .pytest_cache .mypy_cache .ruff_cache .local

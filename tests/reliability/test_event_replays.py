@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
-import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -133,23 +131,10 @@ def _snapshot(versions: dict[str, str]) -> dict[str, Any]:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for entry in page.get("Contents", []):
                 body = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
-                if entry["Key"].endswith(".xlsx"):
-                    body = _workbook_content(body)
                 with contextlib.suppress(UnicodeDecodeError):
                     body = _named(body.decode(), names).encode()
                 objects[f"{bucket}/{_named(entry['Key'], names)}"] = hashlib.sha256(body).hexdigest()
     return {"items": items, "objects": objects}
-
-
-def _workbook_content(body: bytes) -> bytes:
-    """A workbook's sheets and styles: an XLSX is a zip whose member dates, and whose document
-    properties (docProps/core.xml: created, modified), are the wall clock of the writer."""
-    with zipfile.ZipFile(io.BytesIO(body)) as workbook:
-        return b"".join(
-            name.encode() + workbook.read(name)
-            for name in sorted(workbook.namelist())
-            if name != "docProps/core.xml"
-        )
 
 
 def _named(text: str, names: dict[str, str]) -> str:

@@ -228,3 +228,30 @@ def test_generated_erp_files_never_crash_ingest_and_every_row_is_accounted_for(f
     figures.check("ingest_generated_crashes", tally.crashes, "files", "0", f"see {ARTIFACTS}")
     figures.check("ingest_generated_rows_unaccounted", tally.unaccounted, "rows", "0", f"see {ARTIFACTS}")
     assert tally.files >= scale(150, 10000)
+
+
+def test_the_measure_sees_a_miscounted_file_and_a_crash(monkeypatch: Any) -> None:
+    """The figures are not blind: a file with one row more than its summary accounts for counts one row
+    unaccounted, and a file the handler fails on counts as a crash."""
+    from hypothesis import find
+
+    from tests.reliability.erp_files import specs
+
+    spec = find(specs(), lambda s: s.format == "csv" and s.defect is None and s.rows >= 3 and not s.bad)
+    tally = Tally()
+    with stack_resources():
+        good = build(spec, "counted")
+        ingest_batch([good], tally, set())
+        assert (tally.crashes, tally.unaccounted) == (0, 0)
+        miscounted = build(spec, "miscounted")
+        miscounted.data_rows += 1
+        ingest_batch([miscounted], tally, set())
+        assert (tally.crashes, tally.unaccounted) == (0, 1)
+        from arcollect.ingest import drops
+
+        def broken(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("injected")
+
+        monkeypatch.setattr(drops, "load_lines", broken)
+        ingest_batch([build(spec, "crashing")], tally, set())
+    assert (tally.crashes, tally.unaccounted) == (1, 1)

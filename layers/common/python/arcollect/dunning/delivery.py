@@ -39,6 +39,7 @@ from arcollect.dunning.engine import (
 )
 from arcollect.dunning.policy import Action, PolicySet
 from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task, TaskKind
+from arcollect.mailing import Mailer
 from arcollect.observability import logger
 from arcollect.store.dunning import (
     EmailTouchRecord,
@@ -157,10 +158,6 @@ class PromiseBook(Protocol):
         release: Sequence[str],
         changes: Sequence[Change] = (),
     ) -> bool: ...
-
-
-class Mailer(Protocol):
-    def send(self, *, sender: str, to: list[str], raw: bytes, tags: dict[str, str]) -> str: ...
 
 
 class Pacer:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from arcollect import changes
@@ -27,6 +27,7 @@ from arcollect.contract import DropPrefix, attachment_keys, document_key
 from arcollect.dunning.calendar import Calendar, resolve_zone
 from arcollect.dunning.promises import promise_to_pay
 from arcollect.entities import Activity, Customer, DisputeReason, DocumentType, Invoice, Promise
+from arcollect.mailing import Mailer
 from arcollect.portal.account import (
     currency_totals,
     days_overdue,
@@ -357,10 +358,6 @@ KIND_PORTAL_OPENED = "portal_opened"
 KIND_ATTACHMENT = "dispute_attachment_added"
 KIND_ATTACHMENT_REFUSED = "dispute_attachment_refused"
 _MESSAGE_KINDS = (KIND_FRESH_LINK, KIND_FRESH_LINK_FAILED)
-
-
-class Mailer(Protocol):
-    def send(self, *, sender: str, to: list[str], raw: bytes, tags: dict[str, str]) -> str: ...
 
 
 def _new_id() -> str:

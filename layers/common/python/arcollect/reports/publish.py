@@ -19,6 +19,7 @@ from typing import Protocol
 
 from arcollect.contract import ReportCadence
 from arcollect.dunning.policy import PolicySet
+from arcollect.mailing import DailyClaims, Mailer
 from arcollect.observability import logger
 from arcollect.reports.activity import activity_figures
 from arcollect.reports.kpis import DEFAULT_WINDOW_DAYS, compute_kpis, report_keys
@@ -29,22 +30,6 @@ from arcollect.store.reports import ReportData
 
 class ReportFiles(Protocol):
     def put_bytes(self, bucket: str, key: str, body: bytes, content_type: str) -> None: ...
-
-
-class Mailer(Protocol):
-    def send(self, *, sender: str, to: list[str], raw: bytes, tags: dict[str, str]) -> str: ...
-
-
-class SummaryLedger(Protocol):
-    def claim_digest(self, day: date, assignee: str, at: datetime, tasks: int) -> str | None: ...
-
-    def release_digest(self, day: date, assignee: str, claim: str) -> bool: ...
-
-    def complete_digest(
-        self, day: date, assignee: str, claim: str, message_id: str, at: datetime
-    ) -> bool: ...
-
-    def mark_digest_in_doubt(self, day: date, assignee: str, claim: str | None = None) -> bool: ...
 
 
 @dataclass
@@ -85,7 +70,7 @@ def run_report(
     window_days: int = DEFAULT_WINDOW_DAYS,
     mailer: Mailer | None = None,
     sender: str | None = None,
-    ledger: SummaryLedger | None = None,
+    ledger: DailyClaims | None = None,
     console_url: str | None = None,
 ) -> ReportRun:
     run = ReportRun(as_of, cadence)
@@ -113,7 +98,7 @@ def _email_managers(
     policies: PolicySet,
     mailer: Mailer,
     sender: str,
-    ledger: SummaryLedger | None,
+    ledger: DailyClaims | None,
     bucket: str,
     now: datetime,
     console_url: str | None,

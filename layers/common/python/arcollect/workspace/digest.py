@@ -25,6 +25,7 @@ from typing import Protocol
 
 from arcollect.dunning.policy import PolicySet
 from arcollect.entities import Task
+from arcollect.mailing import DailyClaims, Mailer
 from arcollect.observability import logger
 from arcollect.store.mail import MailRejected, SendNotAccepted, without_addresses
 from arcollect.workspace.model import WorkItem
@@ -32,26 +33,12 @@ from arcollect.workspace.model import WorkItem
 TOP_TASKS = 10
 
 
-class DigestStore(Protocol):
+class DigestStore(DailyClaims, Protocol):
     def all_open_tasks(self) -> list[Task]: ...
-
-    def claim_digest(self, day: date, assignee: str, at: datetime, tasks: int) -> str | None: ...
-
-    def release_digest(self, day: date, assignee: str, claim: str) -> bool: ...
-
-    def complete_digest(
-        self, day: date, assignee: str, claim: str, message_id: str, at: datetime
-    ) -> bool: ...
-
-    def mark_digest_in_doubt(self, day: date, assignee: str, claim: str | None = None) -> bool: ...
 
 
 class Worklists(Protocol):
     def worklist(self, assignee: str, *, now: datetime, limit: int = 100) -> list[WorkItem]: ...
-
-
-class Mailer(Protocol):
-    def send(self, *, sender: str, to: list[str], raw: bytes, tags: dict[str, str]) -> str: ...
 
 
 class DigestsNotSent(RuntimeError):

@@ -12,6 +12,7 @@ from typing import Protocol
 from arcollect import changes
 from arcollect.dunning.policy import PolicySet
 from arcollect.entities import Activity, Customer, Invoice, InvoiceStatus, Task, TaskKind
+from arcollect.mailing import Mailer
 from arcollect.observability import logger
 from arcollect.store.portal import Dispute
 from arcollect.workspace.model import DISPUTE_TRANSITIONS, DisputeStatus, WorkspaceInputError
@@ -201,10 +202,6 @@ def notification(
 
 class DisputeNotices(Protocol):
     def mark_notified(self, customer_id: str, dispute_id: str, at: datetime) -> None: ...
-
-
-class Mailer(Protocol):
-    def send(self, *, sender: str, to: list[str], raw: bytes, tags: dict[str, str]) -> str: ...
 
 
 def notify_department(

@@ -30,7 +30,8 @@ from arcollect.entities import (
     TaskKind,
     TaskStatus,
 )
-from arcollect.portal.services import Mailer, PortalInputError, checked_promise
+from arcollect.mailing import Mailer
+from arcollect.portal.services import PortalInputError, checked_promise
 from arcollect.store.workspace import ReportObjects, WorkspaceStore
 from arcollect.workspace import disputes as dispute_flow
 from arcollect.workspace.model import (

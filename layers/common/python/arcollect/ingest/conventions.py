@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from arcollect.company import Locale
 from arcollect.ingest import fields as f
+from arcollect.ingest.schema import FIELDS
 from arcollect.ingest.sources import FileProblem, Record
 
 if TYPE_CHECKING:  # the mapping module imports this one
@@ -164,9 +165,6 @@ class _Amounts(_Column):
 
 def _columns(mapping: ColumnMapping, header: Header) -> list[_Column]:
     """The mapped date and amount columns whose format the values may decide."""
-    from arcollect.ingest.mappings import normalise_column
-    from arcollect.ingest.schema import FIELDS
-
     found: list[_Column] = []
     for name, spec in FIELDS[mapping.kind].items():
         source = mapping.fields.get(name)
@@ -175,7 +173,7 @@ def _columns(mapping: ColumnMapping, header: Header) -> list[_Column]:
         if spec.type == DATE and source.date_formats:
             continue  # the mapping fixed this field's format
         index = next(
-            (header.columns[c] for c in map(normalise_column, source.columns) if c in header.columns), None
+            (header.columns[c] for c in map(f.normalise_column, source.columns) if c in header.columns), None
         )
         if index is None:
             continue

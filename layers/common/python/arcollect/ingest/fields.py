@@ -58,6 +58,11 @@ class FieldError:
     reason: str
 
 
+def normalise_column(name: str) -> str:
+    """Header cells compare case-insensitively, with runs of spaces, dashes and dots read as one '_'."""
+    return re.sub(r"[\s\-.]+", "_", name.strip().lower()).strip("_")
+
+
 class Invalid(ValueError):
     """A cell's text is not a value of its field; the message completes "<column> ..."."""
 

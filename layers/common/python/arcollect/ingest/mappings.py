@@ -52,6 +52,7 @@ from arcollect.company import CompanySettings, company_settings
 from arcollect.entities import DropKind
 from arcollect.ingest import fields as f
 from arcollect.ingest.conventions import Conventions
+from arcollect.ingest.fields import normalise_column
 from arcollect.ingest.schema import (
     BUILDERS,
     COLUMN_BUILDERS,
@@ -80,11 +81,6 @@ _TOP_LEVEL: Final = frozenset(
 
 class MappingError(ValueError):
     """A mapping document that cannot be used; the message names the mapping and the key."""
-
-
-def normalise_column(name: str) -> str:
-    """Header cells compare case-insensitively, with runs of spaces, dashes and dots read as one '_'."""
-    return re.sub(r"[\s\-.]+", "_", name.strip().lower()).strip("_")
 
 
 @dataclass(frozen=True)

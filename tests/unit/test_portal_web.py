@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from arcollect.portal.web import build_app
-from arcollect.portal.web.app import PortalResolver
+from arcollect.portal.web.common import PortalResolver
 from tests.unit.portal_fake import FakePortal
 
 EVENT = json.loads((Path(__file__).resolve().parent.parent / "events" / "apigw_get.json").read_text())

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from arcollect.portal.web import build_app
-from arcollect.portal.web.app import PortalResolver
+from arcollect.portal.web.common import PortalResolver
 from arcollect.portal.web.staff import StaffConsole, decode_challenge, encode_challenge
 from arcollect.workspace.identity import MfaCodeRequired, MfaSetupRequired, NewPasswordRequired
 from arcollect.workspace.model import WorkspaceInputError

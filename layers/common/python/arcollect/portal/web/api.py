@@ -30,7 +30,7 @@ from arcollect.portal.services import (
     Session,
 )
 from arcollect.portal.web import sessions
-from arcollect.portal.web.app import API_PREFIX, ApiError, CsrfRejected, Web
+from arcollect.portal.web.common import API_PREFIX, ApiError, CsrfRejected, Web
 
 TAG_SESSION = "Session"
 TAG_ACCOUNT = "Account"

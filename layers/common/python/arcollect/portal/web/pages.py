@@ -16,7 +16,6 @@ from arcollect.portal.services import (
     ATTACHMENT_MAX_BYTES,
     ATTACHMENT_TYPES,
     MAX_PROMISE_DAYS,
-    DisputeReason,
     InvoiceFilter,
     InvoiceSort,
     InvoiceView,
@@ -25,8 +24,8 @@ from arcollect.portal.services import (
     Session,
 )
 from arcollect.portal.web import sessions
-from arcollect.portal.web.app import CsrfRejected, PageRedirect, Web
-from arcollect.portal.web.render import path_segment
+from arcollect.portal.web.common import CsrfRejected, PageRedirect, Web
+from arcollect.portal.web.render import REASON_LABELS, path_segment
 
 SESSION_ENDED = "/link?reason=ended"
 # The landing page carries the token: never cached, never sent on as a Referer.
@@ -56,16 +55,6 @@ COLUMNS = (
     ("", "Status"),
     ("", "Pay"),
 )
-REASON_LABELS = {
-    DisputeReason.NOT_RECEIVED: "Goods or services not received",
-    DisputeReason.DAMAGED: "Damaged or defective",
-    DisputeReason.WRONG_AMOUNT: "Wrong amount or price",
-    DisputeReason.WRONG_QUANTITY: "Wrong quantity",
-    DisputeReason.DUPLICATE: "Duplicate invoice",
-    DisputeReason.ALREADY_PAID: "Already paid",
-    DisputeReason.NO_PO: "Missing or wrong purchase order number",
-    DisputeReason.OTHER: "Something else",
-}
 LANGUAGES = (
     ("en", "English"),
     ("de", "Deutsch"),

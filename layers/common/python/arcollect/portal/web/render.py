@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from arcollect.decisions import decisions_of
+from arcollect.entities import DisputeReason
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -61,6 +62,16 @@ AGING_LABELS = {
     "d31_60": "31 to 60 days late",
     "d61_90": "61 to 90 days late",
     "d91_plus": "More than 90 days late",
+}
+REASON_LABELS = {
+    DisputeReason.NOT_RECEIVED: "Goods or services not received",
+    DisputeReason.DAMAGED: "Damaged or defective",
+    DisputeReason.WRONG_AMOUNT: "Wrong amount or price",
+    DisputeReason.WRONG_QUANTITY: "Wrong quantity",
+    DisputeReason.DUPLICATE: "Duplicate invoice",
+    DisputeReason.ALREADY_PAID: "Already paid",
+    DisputeReason.NO_PO: "Missing or wrong purchase order number",
+    DisputeReason.OTHER: "Something else",
 }
 STATUS_LABELS = {
     "overdue": "Overdue",

@@ -47,9 +47,8 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from arcollect import cash
 from arcollect.entities import Invoice, Payment
 from arcollect.portal.web import sessions
-from arcollect.portal.web.app import STAFF_PREFIX, Web
-from arcollect.portal.web.pages import REASON_LABELS
-from arcollect.portal.web.render import AGING_LABELS, render
+from arcollect.portal.web.common import STAFF_PREFIX, Web
+from arcollect.portal.web.render import AGING_LABELS, REASON_LABELS, render
 from arcollect.reports.kpis import aging_bucket
 from arcollect.workspace.identity import (
     STAFF_SESSION_HOURS,

@@ -11,7 +11,7 @@ import boto3
 
 from arcollect.clock import InvalidInstant, format_instant, parse_instant
 from arcollect.contract import DropPrefix, Output
-from arcollect.dunning.policy import Policy, PolicyError, PolicySet, parse_policy, shipped_policy
+from arcollect.policy import Policy, PolicyError, PolicySet, parse_policy, shipped_policy
 from arcollect_cli.target import CliError, Target
 
 ROOT = Path.cwd()

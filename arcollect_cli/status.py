@@ -18,8 +18,8 @@ ROOT = Path.cwd()
 
 def status_document(target: Target, at: datetime) -> Any:
     """The status of ``target``'s stack at ``at`` (see arcollect/workspace/status.py)."""
-    from arcollect.dunning.calendar import Calendar
-    from arcollect.dunning.policy import PolicyError, load_policies
+    from arcollect.calendar import Calendar
+    from arcollect.policy import PolicyError, load_policies
     from arcollect.store.feeds import Feeds
     from arcollect.store.objects import ObjectStore
     from arcollect.store.operations import QueueDepths, ReportIndex

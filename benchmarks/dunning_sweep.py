@@ -75,9 +75,9 @@ def items_read() -> Iterator[Counter[str]]:
 
 def _portfolio(rng: random.Random) -> tuple[list[Any], list[Any]]:
     """Customers and invoices in steady state; 1,000 due at each measured tick."""
-    from arcollect.dunning.calendar import Calendar, resolve_zone
-    from arcollect.dunning.policy import shipped_policy
+    from arcollect.calendar import Calendar, resolve_zone
     from arcollect.entities import Customer, DocumentType, Invoice
+    from arcollect.policy import shipped_policy
 
     policy = shipped_policy().policies["standard"]
     calendar = Calendar()
@@ -164,9 +164,9 @@ def _portfolio(rng: random.Random) -> tuple[list[Any], list[Any]]:
 
 
 def _evaluation_throughput(customers: list[Any], invoices: list[Any]) -> float:
-    from arcollect.dunning.calendar import Calendar
+    from arcollect.calendar import Calendar
     from arcollect.dunning.engine import evaluate
-    from arcollect.dunning.policy import _occurrences, shipped_policy
+    from arcollect.policy import _occurrences, shipped_policy
 
     by_customer: dict[str, list[Any]] = {}
     for invoice in invoices:
@@ -195,10 +195,10 @@ def run() -> None:
     import boto3
     from moto import mock_aws
 
-    from arcollect.dunning.calendar import Calendar
+    from arcollect.calendar import Calendar
     from arcollect.dunning.delivery import Pacer, Services
-    from arcollect.dunning.policy import shipped_policy
     from arcollect.dunning.sweep import run_sweep
+    from arcollect.policy import shipped_policy
     from arcollect.store.dunning import DunningStore, snapshot_of
     from arcollect.store.mail import SesMailer
     from arcollect.store.models import TableItem, bind_table

@@ -75,7 +75,7 @@ DEMO_COLLECTORS = (
 
 
 def _demo_staff() -> tuple[StaffUser, ...]:
-    from arcollect.dunning.policy import shipped_policy
+    from arcollect.policy import shipped_policy
 
     # Escalations go to the shipped dunning policy's manager key: that manager's worklist.
     manager = shipped_policy().settings.manager

@@ -14,9 +14,9 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from arcollect import policy as dunning_policy
 from arcollect.changes import CHANGES_PREFIX
 from arcollect.contract import DUNNING_SENDERS, DropPrefix, EnvVar, FunctionName
-from arcollect.dunning import policy as dunning_policy
 from infra.constructs.data import DataStore
 from infra.constructs.mail import EMAIL_EVENTS, Mail
 from infra.constructs.queues import dead_letter_queue, work_queue

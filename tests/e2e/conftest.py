@@ -26,7 +26,7 @@ def recent_send_morning(now: datetime | None = None) -> str:
     Paris, 09:00 in London: inside the default send window) on the latest working day in Germany and
     Great Britain at or before today. A fixed date would make the links (signed with the tick's time,
     checked by the portal against the request's real time) expire 30 days after it."""
-    from arcollect.dunning.calendar import Calendar, SendWindow
+    from arcollect.calendar import Calendar, SendWindow
 
     calendar, window = Calendar(), SendWindow()
     at = (now or datetime.now(UTC)).replace(hour=9, minute=0, second=0, microsecond=0)

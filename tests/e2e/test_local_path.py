@@ -16,7 +16,7 @@ import pytest
 
 from arcollect.contract import Output
 from arcollect.dunning.engine import GO_LIVE_STATEMENT, MISSED_PROMISE
-from arcollect.dunning.policy import shipped_policy
+from arcollect.policy import shipped_policy
 from tests.e2e.conftest import RunningStack, recent_send_morning
 
 pytestmark = pytest.mark.e2e

@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 from arcollect.contract import EnvVar, FunctionName, Output, StaffGroups
-from arcollect.dunning.policy import shipped_policy
+from arcollect.policy import shipped_policy
 from arcollect_cli.local.cognito import totp
 from arcollect_cli.local.spec import DEMO_COLLECTORS, DEMO_STAFF_PASSWORD, DEMO_STAFF_TOTP_SECRET
 from tests.e2e.conftest import RunningStack

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match
 
+from arcollect import policy
 from arcollect.contract import EnvVar, ReportCadence
-from arcollect.dunning import policy
 from infra.config import ConfigError
 from infra.constructs.dunning import InvalidDunningPolicy
 from tests.infra.conftest import Synthesized, synthesize

@@ -19,14 +19,14 @@ import boto3
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
+from arcollect.calendar import Calendar
 from arcollect.clock import parse_instant
-from arcollect.dunning.calendar import Calendar
 from arcollect.dunning.delivery import Pacer, RunReport, Services
 from arcollect.dunning.emails import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_STEP, HEADER_TOUCH
-from arcollect.dunning.policy import PolicySet, shipped_policy
 from arcollect.dunning.sweep import SweepResult, run_sweep
 from arcollect.entities import Activity, Customer, Invoice, Task
 from arcollect.ingest.loading import first_look_at
+from arcollect.policy import PolicySet, shipped_policy
 from arcollect.store.mail import SesMailer
 from arcollect.store.models import TableItem
 from arcollect.store.repositories import Activities, Customers, Invoices, SweepRuns, Tasks

@@ -12,9 +12,9 @@ from typing import Any
 import boto3
 import pytest
 
+from arcollect.calendar import Calendar
 from arcollect.contract import Output, dead_letter_queues_json
-from arcollect.dunning.calendar import Calendar
-from arcollect.dunning.policy import shipped_policy
+from arcollect.policy import shipped_policy
 from arcollect.portal.web import build_app
 from arcollect.portal.web.staff import StaffConsole
 from arcollect.store.feeds import Feeds

@@ -15,9 +15,9 @@ import boto3
 import pytest
 
 from arcollect.contract import DropPrefix
-from arcollect.dunning.policy import SHIPPED_POLICY
 from arcollect.dunning.sweep import INLINE_CUSTOMERS
 from arcollect.entities import Customer, Invoice
+from arcollect.policy import SHIPPED_POLICY
 from arcollect.store.dunning import DunningStore
 from arcollect.store.repositories import Activities, Customers, Invoices, Tasks
 from tests.integration.conftest import invoke, load_event

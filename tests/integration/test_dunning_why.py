@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from arcollect.dunning.policy import shipped_policy
+from arcollect.policy import shipped_policy
 from arcollect_cli.show import customer_360
 from tests.integration.dunning_world import World, utc
 

@@ -23,8 +23,8 @@ from moto.ses.models import ses_backends
 
 from arcollect.contract import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_STEP, DropPrefix
 from arcollect.dunning.freshness import STALE_FEED
-from arcollect.dunning.policy import SHIPPED_POLICY
 from arcollect.dunning.sweep import SweepResult
+from arcollect.policy import SHIPPED_POLICY
 from arcollect.store.feeds import Feeds
 from arcollect.store.repositories import Activities, Tasks
 from tests.integration.conftest import invoke, load_event

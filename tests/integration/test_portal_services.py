@@ -13,11 +13,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import boto3
 import pytest
 
+from arcollect.calendar import Calendar
 from arcollect.contract import document_key
-from arcollect.dunning.calendar import Calendar
-from arcollect.dunning.policy import shipped_policy
 from arcollect.dunning.promises import promise_to_pay
 from arcollect.entities import Invoice, Promise
+from arcollect.policy import shipped_policy
 from arcollect.portal.links import LinkExpired, LinkInvalid, sign_token
 from arcollect.portal.services import (
     InvoiceFilter,

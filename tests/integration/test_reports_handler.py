@@ -214,6 +214,6 @@ def test_a_run_on_demand_backfills_any_day_and_refuses_a_bad_one(s3: Any) -> Non
 
 
 def shipped_policy_text() -> str:
-    from arcollect.dunning.policy import SHIPPED_POLICY
+    from arcollect.policy import SHIPPED_POLICY
 
     return SHIPPED_POLICY.read_text(encoding="utf-8")

@@ -13,8 +13,8 @@ import boto3
 import pytest
 import yaml
 
-from arcollect.dunning.policy import SHIPPED_POLICY, PolicySet, parse_policy, shipped_policy
 from arcollect.entities import Payment, Task
+from arcollect.policy import SHIPPED_POLICY, PolicySet, parse_policy, shipped_policy
 from arcollect.store.mail import SesMailer
 from arcollect.store.portal import PortalObjects
 from arcollect.store.repositories import Accounts, Customers

@@ -27,7 +27,7 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from arcollect.dunning.policy import SHIPPED_POLICY
+from arcollect.policy import SHIPPED_POLICY
 from arcollect.reports import publish
 from arcollect.store.changes import ChangeLog
 from arcollect.store.mail import SesMailer

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arcollect.dunning.calendar import Calendar, SendWindow, WindowError, resolve_zone
+from arcollect.calendar import Calendar, SendWindow, WindowError, resolve_zone
 
 DEFAULT = SendWindow()
 EVERY_DAY = frozenset(range(7))

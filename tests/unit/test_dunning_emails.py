@@ -19,7 +19,6 @@ from arcollect.dunning.emails import (
     HEADER_STEP,
     HEADER_TOUCH,
     LANGUAGES,
-    TEMPLATES,
     Contact,
     ReminderEmail,
     UnknownTemplate,
@@ -27,9 +26,9 @@ from arcollect.dunning.emails import (
     format_money,
     language_for,
     render_email,
-    template_problems,
 )
 from arcollect.entities import Customer, Invoice
+from arcollect.policy import TEMPLATES, template_problems
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PORTAL = "https://portal.example.com/a/tok123"

@@ -10,12 +10,12 @@ from decimal import Decimal
 
 import pytest
 
-from arcollect.dunning.calendar import Calendar
+from arcollect.calendar import Calendar
 from arcollect.dunning.delivery import Pacer
 from arcollect.dunning.engine import Outcome, evaluate, touch_id
-from arcollect.dunning.policy import SHIPPED_POLICY, Action, PolicyError, parse_policy, shipped_policy
 from arcollect.dunning.sweep import WorkItem, parse_work, work_message
 from arcollect.entities import Customer, Invoice
+from arcollect.policy import SHIPPED_POLICY, Action, PolicyError, parse_policy, shipped_policy
 
 POLICY = shipped_policy()
 

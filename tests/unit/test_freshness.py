@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from arcollect.dunning.calendar import Calendar
+from arcollect.calendar import Calendar
 from arcollect.dunning.freshness import (
     STALE_FEED,
     as_of_day,
@@ -19,7 +19,8 @@ from arcollect.dunning.freshness import (
     hold_alert,
     hold_task,
 )
-from arcollect.dunning.policy import (
+from arcollect.entities import FeedFile
+from arcollect.policy import (
     SHIPPED_POLICY,
     Freshness,
     PaymentsFeed,
@@ -27,7 +28,6 @@ from arcollect.dunning.policy import (
     parse_policy,
     shipped_policy,
 )
-from arcollect.entities import FeedFile
 
 DEFAULT = Freshness()
 INVOICES_ONLY = Freshness(payments_feed=PaymentsFeed.PAID_DATES)

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from arcollect.dunning.calendar import Calendar
+from arcollect.calendar import Calendar
 from arcollect.dunning.freshness import STALE_FEED
-from arcollect.dunning.policy import shipped_policy
 from arcollect.entities import Activity, FeedFile
+from arcollect.policy import shipped_policy
 from arcollect.portal.web import build_app
 from arcollect.portal.web.staff import StaffConsole
 from arcollect.store.errors import StoreError

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arcollect.dunning.policy import PolicyError, parse_policy, shipped_policy
 from arcollect.entities import Customer, Invoice, Payment, Promise
+from arcollect.policy import PolicyError, parse_policy, shipped_policy
 from arcollect.workspace.disputes import check_transition, parse_credit, sla_overdue
 from arcollect.workspace.model import CallOutcome, DisputeStatus, PromiseStatus, WorkspaceInputError
 from arcollect.workspace.outcomes import MAX_ATTEMPTS, add_working_days, decide

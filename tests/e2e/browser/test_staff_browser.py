@@ -30,8 +30,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from arcollect.dunning.calendar import Calendar, SendWindow
-from arcollect.dunning.policy import shipped_policy
+from arcollect.calendar import Calendar, SendWindow
+from arcollect.policy import shipped_policy
 from arcollect.workspace.outcomes import add_working_days
 from arcollect_cli.local.spec import DEMO_COLLECTORS
 from tests.e2e.browser.conftest import (

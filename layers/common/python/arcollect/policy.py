@@ -29,6 +29,37 @@ from arcollect.contract import DropPrefix
 from arcollect.entities import Customer, DisputeReason, Invoice
 
 SHIPPED_POLICY = Path(__file__).parent / "policies" / "default.yaml"
+
+# The tone of the email, gentle to severe (the order the known names are listed in).
+TEMPLATE_ORDER: tuple[str, ...] = (
+    "courtesy",
+    "outreach",
+    "due",
+    "reminder",
+    "firm",
+    "final_notice",
+    "missed_promise",
+    # The first email of a go-live's backlog: everything already overdue, as one statement.
+    "overdue_statement",
+)
+TEMPLATES: frozenset[str] = frozenset(TEMPLATE_ORDER)
+
+
+def template_problems(names: Iterable[str]) -> list[str]:
+    """One message per unknown template name (for validating a dunning policy); empty when all are known."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        if name not in TEMPLATES and name not in seen:
+            seen.add(name)
+            problems.append(unknown_template_message(name))
+    return problems
+
+
+def unknown_template_message(name: str) -> str:
+    return f"unknown email template {name!r}; the known templates are: {', '.join(TEMPLATE_ORDER)}"
+
+
 _STEP_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -559,7 +590,7 @@ def _segment(problems: _Problems, value: Any, where: str) -> Segment | None:
 
 
 def _settings(problems: _Problems, value: Any) -> PolicySettings:
-    from arcollect.dunning.calendar import SendWindow, WindowError, resolve_zone
+    from arcollect.calendar import SendWindow, WindowError, resolve_zone
 
     data = problems.mapping(
         value,
@@ -670,7 +701,7 @@ def _disputes(problems: _Problems, value: Any) -> DisputeRouting:
 
 
 def _freshness(problems: _Problems, value: Any, settings: PolicySettings) -> Freshness:
-    from arcollect.dunning.calendar import Calendar, resolve_zone
+    from arcollect.calendar import Calendar, resolve_zone
 
     data = problems.mapping(
         value,
@@ -756,8 +787,6 @@ def parse_policy(text: str, *, source: str) -> PolicySet:
             f"segments[{len(segments) - 1}]",
             "the last segment must have no `when`, so every customer gets a policy",
         )
-    from arcollect.dunning.emails import template_problems
-
     for name, policy in policies.items():
         templates = [step.template for step in policy.steps if step.template]
         for line in template_problems(templates):

@@ -19,11 +19,11 @@ from decimal import Decimal
 from typing import Protocol
 
 from arcollect import changes
+from arcollect.calendar import Calendar, resolve_zone
 from arcollect.changes import Change, ChangeFeed
 from arcollect.credits import CreditLine
 from arcollect.decisions import KIND as DECISIONS_KIND
 from arcollect.decisions import Decision, as_detail
-from arcollect.dunning.calendar import Calendar, resolve_zone
 from arcollect.dunning.emails import Contact as Signatory
 from arcollect.dunning.emails import ReminderEmail, render_email
 from arcollect.dunning.engine import (
@@ -37,10 +37,10 @@ from arcollect.dunning.engine import (
     asks_for_money,
     evaluate,
 )
-from arcollect.dunning.policy import Action, PolicySet
 from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task, TaskKind
 from arcollect.mailing import Mailer
 from arcollect.observability import logger
+from arcollect.policy import Action, PolicySet
 from arcollect.store.dunning import (
     EmailTouchRecord,
     InvoiceState,

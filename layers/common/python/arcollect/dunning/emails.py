@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -34,20 +34,8 @@ from arcollect.clock import format_instant
 from arcollect.contract import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_SENT_AT, HEADER_STEP, HEADER_TOUCH
 from arcollect.credits import CREDIT_NOTE, CreditLine, credit_by_currency
 from arcollect.entities import Customer, Invoice
+from arcollect.policy import TEMPLATE_ORDER, TEMPLATES, unknown_template_message
 
-# The tone of the email, gentle to severe (the order the known names are listed in).
-TEMPLATE_ORDER: tuple[str, ...] = (
-    "courtesy",
-    "outreach",
-    "due",
-    "reminder",
-    "firm",
-    "final_notice",
-    "missed_promise",
-    # The first email of a go-live's backlog: everything already overdue, as one statement.
-    "overdue_statement",
-)
-TEMPLATES: frozenset[str] = frozenset(TEMPLATE_ORDER)
 # The languages an email can be written in; the first is the fallback for any other.
 LANGUAGES: tuple[str, ...] = ("en", "de", "fr")
 
@@ -110,17 +98,6 @@ def language_for(customer: Customer) -> str:
     return primary if primary in LANGUAGES else LANGUAGES[0]
 
 
-def template_problems(names: Iterable[str]) -> list[str]:
-    """One message per unknown template name (for validating a dunning policy); empty when all are known."""
-    problems: list[str] = []
-    seen: set[str] = set()
-    for name in names:
-        if name not in TEMPLATES and name not in seen:
-            seen.add(name)
-            problems.append(_unknown_template_message(name))
-    return problems
-
-
 def format_money(amount: Decimal, currency: str, language: str) -> str:
     """``1,234.56 EUR`` (en), ``1.234,56 EUR`` (de), ``1 234,56 EUR`` (fr, narrow no-break space)."""
     style = _format(language)
@@ -149,7 +126,7 @@ def format_date(day: date, language: str) -> str:
 def render_email(email: ReminderEmail) -> EmailMessage:
     """The reminder as a ``multipart/alternative`` message (text/plain, then text/html) with its headers."""
     if email.template not in TEMPLATES:
-        raise UnknownTemplate(_unknown_template_message(email.template))
+        raise UnknownTemplate(unknown_template_message(email.template))
     if not email.invoices:
         raise ValueError("a reminder email needs at least one invoice")
     if not email.recipients:
@@ -307,10 +284,6 @@ def _promised_date(email: ReminderEmail) -> date:
     if not promised:
         raise ValueError("the missed_promise template needs promised_date (or invoices with promised_until)")
     return max(promised)
-
-
-def _unknown_template_message(name: str) -> str:
-    return f"unknown email template {name!r}; the known templates are: {', '.join(TEMPLATE_ORDER)}"
 
 
 # -- headers -----------------------------------------------------------------------------------------

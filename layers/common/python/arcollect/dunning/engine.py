@@ -17,11 +17,11 @@ from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from arcollect.calendar import Calendar, resolve_zone
 from arcollect.clock import anniversary_in, next_anniversary
 from arcollect.credits import CreditLine, credit_by_currency
-from arcollect.dunning.calendar import Calendar, resolve_zone
-from arcollect.dunning.policy import Action, Anchor, Occurrence, Policy, PolicySet, Priority, Step, Trigger
 from arcollect.entities import Customer, DocumentType, Invoice
+from arcollect.policy import Action, Anchor, Occurrence, Policy, PolicySet, Priority, Step, Trigger
 
 # Steps the engine adds on its own (not from the policy): they have fixed ids so they happen once.
 MISSED_PROMISE = "missed_promise"

@@ -26,9 +26,9 @@ from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
-from arcollect.dunning.calendar import Calendar, resolve_zone
-from arcollect.dunning.policy import Freshness
+from arcollect.calendar import Calendar, resolve_zone
 from arcollect.entities import DropKind, FeedFile, Task
+from arcollect.policy import Freshness
 
 # Monday to Friday: the company's working week (public holidays of its country come off).
 _WORKING_DAYS = frozenset(range(5))

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from arcollect.dunning.calendar import Calendar, resolve_zone
+from arcollect.calendar import Calendar, resolve_zone
 from arcollect.entities import Promise
 
 if TYPE_CHECKING:
-    from arcollect.dunning.policy import PolicySet
+    from arcollect.policy import PolicySet
 
 
 def promise_to_pay(

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from arcollect import changes
+from arcollect.calendar import Calendar, resolve_zone
 from arcollect.changes import ChangeFeed
 from arcollect.contract import DropPrefix, attachment_keys, document_key
-from arcollect.dunning.calendar import Calendar, resolve_zone
 from arcollect.dunning.promises import promise_to_pay
 from arcollect.entities import Activity, Customer, DisputeReason, DocumentType, Invoice, Promise
 from arcollect.mailing import Mailer
@@ -61,7 +61,7 @@ from arcollect.store.repositories import Activities, Customers, Invoices
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
-    from arcollect.dunning.policy import PolicySet
+    from arcollect.policy import PolicySet
 
 # --- limits a finance team expects ----------------------------------------------------------------
 

@@ -18,9 +18,9 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from arcollect.contract import ReportCadence
-from arcollect.dunning.policy import PolicySet
 from arcollect.mailing import DailyClaims, Mailer
 from arcollect.observability import logger
+from arcollect.policy import PolicySet
 from arcollect.reports.activity import activity_figures
 from arcollect.reports.kpis import DEFAULT_WINDOW_DAYS, compute_kpis, report_keys
 from arcollect.reports.outputs import render_report, weekly_summary_email

@@ -23,10 +23,10 @@ from datetime import date, datetime
 from email.message import EmailMessage
 from typing import Protocol
 
-from arcollect.dunning.policy import PolicySet
 from arcollect.entities import Task
 from arcollect.mailing import DailyClaims, Mailer
 from arcollect.observability import logger
+from arcollect.policy import PolicySet
 from arcollect.store.mail import MailRejected, SendNotAccepted, without_addresses
 from arcollect.workspace.model import WorkItem
 

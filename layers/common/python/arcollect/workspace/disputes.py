@@ -10,10 +10,10 @@ from email.message import EmailMessage
 from typing import Protocol
 
 from arcollect import changes
-from arcollect.dunning.policy import PolicySet
 from arcollect.entities import Activity, Customer, Invoice, InvoiceStatus, Task, TaskKind
 from arcollect.mailing import Mailer
 from arcollect.observability import logger
+from arcollect.policy import PolicySet
 from arcollect.store.portal import Dispute
 from arcollect.workspace.model import DISPUTE_TRANSITIONS, DisputeStatus, WorkspaceInputError
 from arcollect.workspace.priority import factors_for, score

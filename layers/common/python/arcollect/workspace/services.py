@@ -14,10 +14,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from arcollect import cash, changes, credits
+from arcollect.calendar import Calendar, resolve_zone
 from arcollect.changes import ChangeFeed, ChangeKind
 from arcollect.contract import ReportPrefix
-from arcollect.dunning.calendar import Calendar, resolve_zone
-from arcollect.dunning.policy import PolicySet
 from arcollect.dunning.promises import promise_to_pay
 from arcollect.entities import (
     Activity,
@@ -31,6 +30,7 @@ from arcollect.entities import (
     TaskStatus,
 )
 from arcollect.mailing import Mailer
+from arcollect.policy import PolicySet
 from arcollect.portal.services import PortalInputError, checked_promise
 from arcollect.store.workspace import ReportObjects, WorkspaceStore
 from arcollect.workspace import disputes as dispute_flow

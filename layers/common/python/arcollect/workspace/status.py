@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from arcollect.calendar import Calendar
 from arcollect.clock import format_instant
-from arcollect.dunning.calendar import Calendar
 from arcollect.dunning.freshness import FeedAge, FeedCheck, check_feeds
-from arcollect.dunning.policy import PolicySet
 from arcollect.entities import Activity
+from arcollect.policy import PolicySet
 from arcollect.store.errors import StoreError
 from arcollect.store.feeds import FeedState
 from arcollect.store.operations import ReportRun

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from arcollect.dunning.policy import PolicySet
 from arcollect.entities import DocumentType, Invoice, Payment, TaskStatus
+from arcollect.policy import PolicySet
 from arcollect.reports.kpis import AGING_BUCKETS, aging_bucket
 from arcollect.store.portal import Dispute
 from arcollect.store.workspace import AccountItems

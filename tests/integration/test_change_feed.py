@@ -19,9 +19,9 @@ from arcollect.changes import record_from_json
 from arcollect.entities import Task
 from arcollect.ingest.loading import closed_next_action
 from arcollect.portal.links import sign_token
+from arcollect.staff import StaffUser
 from arcollect.store.changes import ChangeLog, ChangeObjects
 from arcollect.store.mail import SesMailer
-from arcollect.workspace.identity import StaffUser
 from arcollect.workspace.model import WorkspaceConflict
 from arcollect.workspace.services import Workspace
 from arcollect_cli import changes as cli

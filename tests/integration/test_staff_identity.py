@@ -15,17 +15,17 @@ import pytest
 from moto import mock_aws
 
 from arcollect.contract import Output
-from arcollect.store.identity import NOT_STAFF, WRONG_CREDENTIALS, CognitoDirectory
-from arcollect.store.keys import STAFF_SESSION_SK, staff_session_pk
-from arcollect.store.models import StaffSessionItem
-from arcollect.store.staff import StaffSessionStore
-from arcollect.workspace.identity import (
+from arcollect.staff import (
     STAFF_IDLE_MINUTES,
     STAFF_SESSION_HOURS,
     NewPasswordRequired,
     SignInFailed,
+    StaffUser,
 )
-from arcollect.workspace.model import StaffUser
+from arcollect.store.identity import NOT_STAFF, WRONG_CREDENTIALS, CognitoDirectory
+from arcollect.store.keys import STAFF_SESSION_SK, staff_session_pk
+from arcollect.store.models import StaffSessionItem
+from arcollect.store.staff import StaffSessionStore
 from arcollect_cli import main
 
 PASSWORD = "Collect-1234!"

@@ -13,15 +13,15 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from arcollect.store.identity import WRONG_CODE, CognitoDirectory
-from arcollect.workspace.identity import (
+from arcollect.staff import (
     ChallengeExpired,
     MfaCodeRequired,
     MfaSetupRequired,
     NewPasswordRequired,
+    StaffUser,
     WrongCode,
 )
-from arcollect.workspace.model import StaffUser
+from arcollect.store.identity import WRONG_CODE, CognitoDirectory
 from arcollect_cli.local import cognito as local_cognito
 from arcollect_cli.local.cognito import CHALLENGE_SESSION_SECONDS, enforce_cognito_mfa, totp
 from arcollect_cli.local.spec import (

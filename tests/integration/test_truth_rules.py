@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from arcollect.entities import Invoice
+from arcollect.staff import StaffUser
 from arcollect.store.models import PaymentItem
 from arcollect.store.repositories import Invoices
-from arcollect.workspace.identity import StaffUser
 from arcollect.workspace.services import Workspace
 from tests.integration.dunning_world import World, utc
 from tests.integration.ingest_flow import ingest

@@ -15,16 +15,12 @@ import yaml
 
 from arcollect.entities import Payment, Task
 from arcollect.policy import SHIPPED_POLICY, PolicySet, parse_policy, shipped_policy
+from arcollect.staff import StaffUser
 from arcollect.store.mail import SesMailer
 from arcollect.store.portal import PortalObjects
 from arcollect.store.repositories import Accounts, Customers
 from arcollect.workspace.digest import send_digests
-from arcollect.workspace.model import (
-    NotAllowed,
-    StaffUser,
-    WorkspaceConflict,
-    WorkspaceInputError,
-)
+from arcollect.workspace.model import NotAllowed, WorkspaceConflict, WorkspaceInputError
 from arcollect.workspace.services import Workspace
 from tests.integration.dunning_world import World, sent_emails, utc
 from tests.integration.ses_faults import READ_TIMEOUT, THROTTLED, emitted_metric, ses_failing_once

@@ -19,7 +19,7 @@ from typing import Any
 
 from arcollect.decisions import Decision, as_detail
 from arcollect.entities import Customer, Invoice, Payment, Promise
-from arcollect.workspace.identity import (
+from arcollect.staff import (
     STAFF_SESSION_HOURS,
     ChallengeExpired,
     MfaCodeRequired,
@@ -27,6 +27,7 @@ from arcollect.workspace.identity import (
     NewPasswordRequired,
     SignInFailed,
     StaffSession,
+    StaffUser,
     WrongCode,
 )
 from arcollect.workspace.model import (
@@ -39,7 +40,6 @@ from arcollect.workspace.model import (
     PromiseView,
     ReportLink,
     RiskIndicators,
-    StaffUser,
     TaskView,
     TimelineEntry,
     WorkItem,

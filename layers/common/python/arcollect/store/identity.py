@@ -20,18 +20,19 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from arcollect.store.clients import LazyClient
-from arcollect.store.errors import StoreError, StoreUnavailable
-from arcollect.workspace.identity import (
+from arcollect.staff import (
     Challenge,
     ChallengeExpired,
     MfaCodeRequired,
     MfaSetupRequired,
     NewPasswordRequired,
     SignInFailed,
+    StaffGroup,
+    StaffUser,
     WrongCode,
 )
-from arcollect.workspace.model import StaffGroup, StaffUser
+from arcollect.store.clients import LazyClient
+from arcollect.store.errors import StoreError, StoreUnavailable
 
 # One message for a wrong password, an unknown user, a disabled user, an expired challenge: the
 # sign-in form must not tell which of those it was (no user enumeration).

@@ -16,11 +16,10 @@ import secrets
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from arcollect.staff import STAFF_IDLE_MINUTES, STAFF_SESSION_HOURS, StaffSession, StaffUser
 from arcollect.store.keys import STAFF_SESSION_SK, staff_session_pk
 from arcollect.store.models import StaffRevocationItem, StaffSessionItem, TableItem
 from arcollect.store.repositories import _translated, _update_if
-from arcollect.workspace.identity import STAFF_IDLE_MINUTES, STAFF_SESSION_HOURS, StaffSession
-from arcollect.workspace.model import StaffUser
 
 # A session id is token_urlsafe(32) (43 characters); anything much longer is not one of ours.
 MAX_SESSION_ID_LENGTH = 128

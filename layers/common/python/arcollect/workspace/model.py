@@ -11,15 +11,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from arcollect.contract import StaffGroups
 from arcollect.entities import Customer, Invoice, Payment, Promise
 
-
-class StaffGroup(StrEnum):
-    """The Cognito groups of the staff user pool: a manager can do everything a collector can."""
-
-    COLLECTOR = StaffGroups.COLLECTOR
-    MANAGER = StaffGroups.MANAGER
+# Staff users are domain types (the store reads them from Cognito); this name is kept for the staff
+# console until it imports arcollect.staff.
+from arcollect.staff import StaffUser as StaffUser
 
 
 class CallOutcome(StrEnum):
@@ -251,19 +247,3 @@ class OutcomeReceipt:
     promise: Promise | None = None
     dispute_id: str | None = None
     fix_contact_task: str | None = None
-
-
-@dataclass(frozen=True)
-class StaffUser:
-    username: str
-    email: str | None
-    name: str
-    groups: frozenset[str]
-
-    @property
-    def is_manager(self) -> bool:
-        return StaffGroup.MANAGER in self.groups
-
-    @property
-    def is_collector(self) -> bool:
-        return StaffGroup.COLLECTOR in self.groups or self.is_manager

@@ -32,6 +32,7 @@ from arcollect.entities import (
 from arcollect.mailing import Mailer
 from arcollect.policy import PolicySet
 from arcollect.portal.services import PortalInputError, checked_promise
+from arcollect.staff import StaffUser
 from arcollect.store.workspace import ReportObjects, WorkspaceStore
 from arcollect.workspace import disputes as dispute_flow
 from arcollect.workspace.model import (
@@ -42,7 +43,6 @@ from arcollect.workspace.model import (
     NotAllowed,
     OutcomeReceipt,
     ReportLink,
-    StaffUser,
     WorkItem,
     Workload,
     WorkspaceConflict,

@@ -14,10 +14,11 @@ from arcollect.clock import format_instant
 from arcollect.dunning.freshness import FeedAge, FeedCheck, check_feeds
 from arcollect.entities import Activity
 from arcollect.policy import PolicySet
+from arcollect.staff import StaffUser
 from arcollect.store.errors import StoreError
 from arcollect.store.feeds import FeedState
 from arcollect.store.operations import ReportRun
-from arcollect.workspace.model import NotAllowed, StaffUser
+from arcollect.workspace.model import NotAllowed
 
 
 class FeedReader(Protocol):

@@ -20,10 +20,11 @@ from arcollect.contract import DIGEST_HOUR_UTC, Output
 from arcollect.store.dunning import DunningStore
 from arcollect.store.repositories import Tasks
 from arcollect.store.workspace import WorkspaceStore
+from arcollect_cli.ingest import ingest_file
 from arcollect_cli.links import portal_link
-from arcollect_cli.main import FUNCTION_OUTPUTS, ingest_file, progress
 from arcollect_cli.outbox import read_outbox
-from arcollect_cli.target import Target
+from arcollect_cli.output import progress
+from arcollect_cli.target import FUNCTION_OUTPUTS, Target
 
 # When the daily schedules fire in the simulation (UTC): reports at 05:00 as in cdk.json, and the
 # ERP's files of the day land at 06:00.

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 
 from arcollect.contract import Output, StaffGroups
+from arcollect_cli.output import emit
 from arcollect_cli.target import CliError, Target
 
 
@@ -91,8 +92,6 @@ def temporary_password() -> str:
 
 
 def cmd_staff_add_user(args: argparse.Namespace, root: Any) -> int:
-    from arcollect_cli.main import emit
-
     target = Target.resolve(args.stack, root)
     user_pool_id = target.output(Output.STAFF_USER_POOL_ID)
     # The local stack sends no email: it prints a temporary password instead of Cognito's invitation.
@@ -123,7 +122,6 @@ def cmd_staff_revoke(args: argparse.Namespace, root: Any) -> int:
     from datetime import UTC, datetime
 
     from arcollect.store.staff import StaffSessionStore
-    from arcollect_cli.main import emit
 
     target = Target.resolve(args.stack, root)
     target.bind_table()
@@ -144,7 +142,6 @@ def cmd_staff_totp(args: argparse.Namespace, root: Path) -> int:
 
     from arcollect_cli.local.cognito import TOTP_STEP_SECONDS, totp
     from arcollect_cli.local.spec import AUTHENTICATORS_FILE
-    from arcollect_cli.main import emit
 
     Target.resolve(None, root)  # a local stack is running (or says how to start one)
     path = root / ".local" / AUTHENTICATORS_FILE

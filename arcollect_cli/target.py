@@ -26,6 +26,10 @@ QUEUE_COUNTS = (
 )
 
 
+# The scheduled functions ``arcollect tick`` (and the demo) can fire, by name: the output naming each.
+FUNCTION_OUTPUTS = {"dunning": Output.DUNNING_FUNCTION, "reports": Output.REPORTS_FUNCTION}
+
+
 class CliError(RuntimeError):
     """An error the user can act on; printed as one line, never as a traceback."""
 

@@ -65,8 +65,7 @@ def _timed(request: Callable[[], object]) -> float:
 
 def _requests(workdir: Path, outputs: dict[str, Any]) -> dict[str, Callable[[], object]]:
     from arcollect_cli.links import portal_link
-    from arcollect_cli.main import FUNCTION_OUTPUTS
-    from arcollect_cli.target import Target
+    from arcollect_cli.target import FUNCTION_OUTPUTS, Target
 
     target = Target.resolve(None, workdir)
     import boto3

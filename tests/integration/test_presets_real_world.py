@@ -90,7 +90,7 @@ class Sends:
 def ses_sends(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sends]:
     # moto takes any message tag; SES refuses a message whose tag values leave [A-Za-z0-9_-]. A spy on
     # the dunning function's mailer keeps what reached SES, to hold it to SES's rule.
-    mailer = load_handler("dunning").mailer
+    mailer = load_handler("dunning").app.mailer
     sends = Sends([], [])
     send = mailer.send
 

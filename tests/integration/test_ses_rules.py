@@ -202,7 +202,7 @@ MULLER = "Müller/Søn GmbH"
 def attempts(aws: None, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """Every reminder the dunning function handed SES (sent or refused), by its recipients (the
     collectors' daily digests left out)."""
-    mailer = load_handler("dunning").mailer
+    mailer = load_handler("dunning").app.mailer
     tried: list[list[str]] = []
     send = mailer.send
 

@@ -285,6 +285,29 @@ FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
     ),
 }
 
+# What each function cannot start without, of its FUNCTION_ENVIRONMENT: checked at its cold start
+# (``Settings.checked``), so a missing one fails the container's init with the variable named, not the
+# first event that needed it. The rest have defaults or switch a feature off (no staff pool: no /staff).
+FUNCTION_REQUIRED: Final[dict[str, tuple[str, ...]]] = {
+    FunctionName.INGEST: (EnvVar.TABLE_NAME, EnvVar.INGEST_QUEUE_URL),
+    FunctionName.DUNNING: (
+        EnvVar.TABLE_NAME,
+        EnvVar.DROP_BUCKET,
+        EnvVar.SENDER_EMAIL,
+        EnvVar.SES_CONFIGURATION_SET,
+        EnvVar.PORTAL_BASE_URL,
+        EnvVar.LINK_SECRET_ARN,
+    ),
+    FunctionName.PORTAL: (
+        EnvVar.TABLE_NAME,
+        EnvVar.DROP_BUCKET,
+        EnvVar.LINK_SECRET_ARN,
+        EnvVar.SENDER_EMAIL,
+        EnvVar.SES_CONFIGURATION_SET,
+    ),
+    FunctionName.REPORTS: (EnvVar.TABLE_NAME, EnvVar.REPORTS_BUCKET, EnvVar.DROP_BUCKET),
+}
+
 # The scheduled event the functions receive. EventBridge Scheduler's Lambda target sends whatever input
 # it is given, so the stack gives it the shape of an EventBridge "Scheduled Event" with Scheduler's
 # context attributes filled in; the local stack sends the same shape with real values.

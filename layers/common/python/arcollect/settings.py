@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from arcollect.contract import EnvVar
+from arcollect.contract import FUNCTION_REQUIRED, EnvVar
 
 
 class ConfigurationError(RuntimeError):
@@ -105,6 +105,16 @@ class Settings:
                 f"setting {attribute!r} is missing: set the {env_name} environment variable"
             )
         return str(value)
+
+    def checked(self, function: str) -> Settings:
+        """These settings, once every variable ``function`` cannot start without is set
+        (``contract.FUNCTION_REQUIRED``); else a ConfigurationError naming each one that is not."""
+        missing = [name for name in FUNCTION_REQUIRED[function] if not getattr(self, name.lower())]
+        if missing:
+            raise ConfigurationError(
+                f"the {function} function cannot start: set the environment variable(s) {', '.join(missing)}"
+            )
+        return self
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,265 @@
+"""The dunning function's wiring (functions/dunning/handler.py): ``build_dunning`` makes its AWS
+dependencies once per container, and ``Dunning`` turns each kind of event into its use case: the hourly
+tick (``tick``), one customer's work per queued message (``work``), SES's email events
+(``email_event``), a preview (``preview``) and the staff digests (``digests``).
+
+The policy in force (``config/dunning-policy.yaml`` in the drop bucket, which ops may replace at any
+time) is read once per invocation: a tick, a preview and a batch of queued work each read the current
+one, and every message of a batch works under the same one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from arcollect.contract import DIGEST_HOUR_UTC, DUNNING_SENDERS, REMINDERS_REFUSED_METRIC, FunctionName
+from arcollect.dunning.calendar import Calendar
+from arcollect.dunning.delivery import Pacer, RunReport, Services
+from arcollect.dunning.email_events import handle_email_event
+from arcollect.dunning.freshness import check_feeds
+from arcollect.dunning.policy import PolicySet, load_policies
+from arcollect.dunning.sweep import parse_work, plan_as_dict, preview, run_sweep, work_customers
+from arcollect.observability import logger, metrics
+from arcollect.portal.links import portal_link
+from arcollect.settings import Settings
+from arcollect.store import bind_table
+from arcollect.store.changes import ChangeObjects
+from arcollect.store.feeds import Feeds
+from arcollect.store.mail import SesMailer
+from arcollect.store.objects import ObjectStore
+from arcollect.store.queues import WorkQueue
+from arcollect.store.repositories import Activities, SweepRuns
+from arcollect.store.secrets import link_signing_key
+from arcollect.store.workspace import WorkspaceStore
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from arcollect.events import EventEnvelope
+
+SES_SOURCE = "aws.ses"
+
+
+class CustomerNotDone(RuntimeError):
+    """A queued customer's work did not all go through: its message comes back (then the DLQ)."""
+
+
+@dataclass
+class Dunning:
+    """The dunning function's use cases, bound to the AWS resources ``build_dunning`` made."""
+
+    settings: Settings
+    # The dunning store, with the workspace's reads and writes (promises settled, digests claimed).
+    store: WorkspaceStore
+    runs: SweepRuns
+    timeline: Activities
+    objects: ObjectStore
+    calendar: Calendar
+    # Promises settled and addresses that bounced for good go to the ERP's change feed as they happen.
+    change_feed: ChangeObjects
+    mailer: SesMailer
+    # The account's SES rate is shared by every sender the queue may run in parallel.
+    pacer: Pacer
+    queue: WorkQueue | None
+    # The ERP feeds' newest files and the freshness hold (dunning/freshness.py).
+    feeds: Feeds
+
+    def policies(self) -> PolicySet:
+        """The policy in force, read now."""
+        return load_policies(self.objects, self.settings.drop_bucket)
+
+    def services(self, policies: PolicySet, now_for_links: datetime) -> Services:
+        """What carrying out plans needs, with portal links signed as of ``now_for_links``."""
+        settings = self.settings
+        return Services(
+            store=self.store,
+            mailer=self.mailer,
+            policies=policies,
+            calendar=self.calendar,
+            sender=settings.require("sender_email"),
+            link_for=lambda customer_id: portal_link(
+                settings.require("portal_base_url"),
+                customer_id,
+                key=link_signing_key(settings.require("link_secret_arn")),
+                now=now_for_links,
+                days=settings.portal_link_days,
+            ),
+            pacer=self.pacer,
+            promises=self.store,
+            change_feed=self.change_feed,
+        )
+
+    def tick(self, envelope: EventEnvelope) -> dict[str, Any]:
+        """A scheduled tick: its "time" is the scheduled time, which is the sweep's "now"."""
+        policies = self.policies()
+        result = run_sweep(
+            scheduled_at=envelope.time,
+            store=self.store,
+            runs=self.runs,
+            services=self.services(policies, envelope.time),
+            queue=self.queue,
+            feeds=self.feeds,
+            console_url=self._console_url("status"),
+        )
+        metrics.add_metric(name="DueItems", unit=MetricUnit.Count, value=result.due_items)
+        metrics.add_metric(name="DunningHeld", unit=MetricUnit.Count, value=1 if result.held else 0)
+        self._count(result.report)
+        outcome = result.as_dict()
+        if envelope.time.astimezone(UTC).hour == DIGEST_HOUR_UTC:
+            outcome["digests"] = self.digests(envelope.time, policies)
+        return outcome
+
+    def work(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """One customer per message (Powertools' BatchProcessor): a message that fails is reported and
+        comes back (then the DLQ); a batch all of whose messages failed is reported, not raised."""
+        batch = _Batch(self)
+        processor = _processor()
+        with processor(records, batch.work_one):
+            processor.process()
+        self._count(batch.report)
+        return dict(processor.response())
+
+    def preview(self, at: datetime) -> dict[str, Any]:
+        """What a sweep at ``at`` would do, with no writes, and whether the freshness hold holds it."""
+        previewing = self.services(self.policies(), at)
+        plans = preview(at=at, store=self.store, services=previewing)
+        check = check_feeds(
+            self.feeds.state().newest, at=at, freshness=previewing.policies.freshness, calendar=self.calendar
+        )
+        return {
+            "at": at.isoformat(),
+            # Held, a sweep at ``at`` would carry out none of these plans but the anniversary check-ins.
+            "freshness": check.as_dict(),
+            "customers": [plan_as_dict(plan) for plan in plans],
+        }
+
+    def digests(self, at: datetime, policies: PolicySet | None = None) -> dict[str, Any]:
+        """The day's digests to each collector (the tick of DIGEST_HOUR_UTC, or asked for)."""
+        # Only the morning tick sends digests: the worklist machinery is imported for it, not at cold start.
+        from arcollect.workspace.digest import DigestsNotSent, send_digests
+        from arcollect.workspace.services import Workspace
+
+        policies = policies or self.policies()
+        sender = self.settings.require("sender_email")
+        in_force = policies
+        workspace = Workspace(policies=lambda: in_force, mailer=self.mailer, sender=sender, store=self.store)
+        report = send_digests(
+            now=at,
+            store=self.store,
+            worklists=workspace,
+            policies=policies,
+            mailer=self.mailer,
+            sender=sender,
+            console_url=self._console_url("worklist"),
+        )
+        metrics.add_metric(name="DigestsSent", unit=MetricUnit.Count, value=len(report.sent))
+        # Digests SES may have sent (never resent): in the result's ``in_doubt`` and the log.
+        metrics.add_metric(name="DigestsInDoubt", unit=MetricUnit.Count, value=len(report.in_doubt))
+        if report.not_accepted:
+            # Released: the tick's retry (every touch of the sweep is idempotent) sends them, once.
+            raise DigestsNotSent(
+                f"SES did not take {len(report.not_accepted)} digest(s) (throttled or unreachable): "
+                "released for the retry"
+            )
+        return report.as_dict()
+
+    def email_event(self, envelope: EventEnvelope) -> dict[str, Any]:
+        """An SES event of our configuration set: a bounce, a complaint, a delivery..."""
+        outcome = handle_email_event(
+            dict(envelope.detail),
+            timeline=self.timeline,
+            feedback=self.store,
+            received_at=envelope.time,
+            change_feed=self.change_feed,
+        )
+        metrics.add_metric(name=f"Email{outcome.event_type.replace(' ', '')}", unit=MetricUnit.Count, value=1)
+        return {
+            "message_id": outcome.message_id,
+            "event_type": outcome.event_type,
+            "recorded": outcome.recorded,
+            "suppressed": list(outcome.suppressed),
+            "completed": outcome.completed,
+        }
+
+    def _console_url(self, page: str) -> str | None:
+        base = self.settings.portal_base_url
+        return f"{base.rstrip('/')}/staff/{page}" if base else None
+
+    def _count(self, report: RunReport) -> None:
+        metrics.add_metric(name="RemindersSent", unit=MetricUnit.Count, value=report.emails_sent)
+        metrics.add_metric(name="DunningTasksCreated", unit=MetricUnit.Count, value=report.tasks_created)
+        metrics.add_metric(name="RemindersInDoubt", unit=MetricUnit.Count, value=report.in_doubt)
+        # Reminders SES refused for good (each has a fix-and-resend task): ops are paged (monitoring.py).
+        metrics.add_metric(
+            name=REMINDERS_REFUSED_METRIC, unit=MetricUnit.Count, value=report.outcomes["email_refused"]
+        )
+
+
+@dataclass
+class _Batch:
+    """One invocation's batch of queued work: the policy is read at the first message that needs it
+    (a read that fails is tried again by the next), the freshness hold checked once per tick time."""
+
+    dunning: Dunning
+    report: RunReport = field(default_factory=RunReport)
+    policies: PolicySet | None = None
+    holds: dict[datetime, bool] = field(default_factory=dict)
+
+    def work_one(self, record: SQSRecord) -> None:
+        dunning = self.dunning
+        try:
+            item = parse_work(json.loads(record.body))
+            if self.policies is None:
+                self.policies = dunning.policies()
+            working = dunning.services(self.policies, item.at)
+            if item.at not in self.holds:
+                # A worker checks too, so work a tick handed to the queue before a feed went stale does
+                # not go out on stale balances (the tick alerts and records).
+                newest = dunning.feeds.state().newest
+                freshness = self.policies.freshness
+                self.holds[item.at] = check_feeds(
+                    newest, at=item.at, freshness=freshness, calendar=working.calendar
+                ).held
+            failed = work_customers(
+                [item], store=dunning.store, services=working, report=self.report, held=self.holds[item.at]
+            )
+        except Exception:
+            logger.exception("dunning work item failed", extra={"message_id": record.message_id})
+            raise
+        if failed:
+            raise CustomerNotDone(f"customer {item.customer_id}: not all of its work went through")
+
+
+@cache
+def _processor() -> BatchProcessor:
+    # Powertools' batch utilities are imported with the first batch, not at cold start: a tick's or an
+    # SES event's container never needs them.
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+    return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def build_dunning(settings: Settings) -> Dunning:
+    """The dunning function, once per container: settings checked, table bound, clients made."""
+    settings.checked(FunctionName.DUNNING)
+    bind_table(settings.require("table_name"))
+    return Dunning(
+        settings=settings,
+        store=WorkspaceStore(),
+        runs=SweepRuns(),
+        timeline=Activities(),
+        objects=ObjectStore(),
+        calendar=Calendar(),
+        change_feed=ChangeObjects(settings.require("drop_bucket")),
+        mailer=SesMailer(configuration_set=settings.require("ses_configuration_set")),
+        pacer=Pacer(settings.ses_max_send_rate / DUNNING_SENDERS),
+        queue=WorkQueue(settings.dunning_queue_url) if settings.dunning_queue_url else None,
+        feeds=Feeds(),
+    )

@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 
+from arcollect.cells import neutralise
 from arcollect.entities import Customer, Invoice
 from arcollect.portal.account import currency_totals, invoice_status
 from arcollect.portal.link_email import render_fresh_link
@@ -31,7 +32,7 @@ from arcollect.portal.services import (
     parse_promise_date,
     safe_file_name,
 )
-from arcollect.portal.statements import neutralise, statement_csv, statement_filename, statement_xlsx
+from arcollect.portal.statements import statement_csv, statement_filename, statement_xlsx
 
 KEY = b"unit-test-key"
 NOW = datetime(2026, 3, 10, 9, 30, 15, tzinfo=UTC)

@@ -13,6 +13,10 @@ from typing import Final
 
 FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 
+# The content types of the spreadsheet files arcollect writes (S3 objects and downloads).
+CSV_CONTENT_TYPE: Final = "text/csv; charset=utf-8"
+XLSX_CONTENT_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 
 def neutralise(text: str | None) -> str:
     """``text`` safe to put in a spreadsheet cell: no formula, no DDE (a leading quote if needed)."""

@@ -40,7 +40,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final, Protocol
 
-from arcollect.cells import neutralise
+from arcollect.cells import CSV_CONTENT_TYPE, neutralise
 from arcollect.clock import format_instant
 from arcollect.contract import DropPrefix
 from arcollect.entities import Customer, Promise
@@ -51,7 +51,6 @@ SCHEMA_VERSION: Final = 1
 CHANGES_PREFIX: Final = f"{DropPrefix.OUTGOING}changes/"
 DAILY_PREFIX: Final = f"{DropPrefix.OUTGOING}daily/"
 
-CSV_CONTENT_TYPE: Final = "text/csv; charset=utf-8"
 JSONL_CONTENT_TYPE: Final = "application/x-ndjson"
 JSON_CONTENT_TYPE: Final = "application/json"
 

@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from arcollect import changes
 from arcollect.calendar import Calendar, resolve_zone
+from arcollect.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from arcollect.changes import ChangeFeed
 from arcollect.contract import DropPrefix, attachment_keys, document_key
 from arcollect.dunning.promises import promise_to_pay
@@ -42,14 +43,8 @@ from arcollect.portal.link_email import (
     render_fresh_link,
 )
 from arcollect.portal.links import DEFAULT_LINK_DAYS, LinkClaims, LinkInvalid, portal_link, read_token
-from arcollect.portal.statements import (
-    CSV_CONTENT_TYPE,
-    XLSX_CONTENT_TYPE,
-    statement_csv,
-    statement_filename,
-    statement_xlsx,
-)
 from arcollect.portal.statements import FORMATS as STATEMENT_FORMATS
+from arcollect.portal.statements import statement_csv, statement_filename, statement_xlsx
 from arcollect.portal.uploads import MAX_ATTACHMENT_BYTES, SNIFF_BYTES, TYPE_NAMES, content_problem, is_text
 from arcollect.store.dunning import DunningStore
 from arcollect.store.errors import StoreError

@@ -19,8 +19,6 @@ from arcollect.cells import neutralise
 from arcollect.entities import Customer, Invoice
 from arcollect.portal.account import currency_totals, days_overdue, invoice_status, signed_open_amount
 
-CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = ("csv", "xlsx")
 
 HEADER = (
@@ -128,10 +126,7 @@ def statement_filename(customer_id: str, today: date, fmt: str) -> str:
 
 
 __all__ = [
-    "CSV_CONTENT_TYPE",
     "FORMATS",
-    "XLSX_CONTENT_TYPE",
-    "neutralise",
     "statement_csv",
     "statement_filename",
     "statement_xlsx",

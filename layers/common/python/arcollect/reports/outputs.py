@@ -31,9 +31,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from arcollect.cells import neutralise
+from arcollect.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, neutralise
 from arcollect.contract import ReportPrefix
-from arcollect.portal.statements import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from arcollect.reports.tables import (
     COUNT,
     DATE,

@@ -212,6 +212,32 @@ def test_the_docs_exist() -> None:
         assert page in names, f"docs/{page} is missing"
 
 
+def dotted_name_defined(name: str) -> bool:
+    """`arcollect.reports.kpis.compute_kpis`: the longest prefix that is a module, then a name that
+    module defines itself (a re-export does not count: the docs point at where a rule is written)."""
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        base = PACKAGE.parent.joinpath(*parts[:cut])
+        module = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+        if module.exists():
+            rest = ".".join(parts[cut:])
+            return not rest or rest in _defined(module)
+    return False
+
+
+DOTTED = re.compile(r"^(arcollect(?:\.[A-Za-z_]\w*)+)(?:\(.*\))?$")
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=_label)
+def test_every_dotted_name_exists(doc: Path) -> None:
+    unknown = [
+        f"{_label(doc)}:{number}: `{span}`"
+        for number, span in code_spans(doc.read_text(encoding="utf-8"))
+        if (match := DOTTED.match(span.strip())) and not dotted_name_defined(match.group(1))
+    ]
+    assert not unknown, "the docs name modules or names the shared package lacks:\n" + "\n".join(unknown)
+
+
 @pytest.mark.parametrize("doc", DOCS, ids=_label)
 def test_every_named_path_exists(doc: Path) -> None:
     text = doc.read_text(encoding="utf-8")
@@ -436,6 +462,9 @@ def test_a_missing_path_a_missing_target_and_a_missing_command_are_caught() -> N
     assert resolve("incoming/<kind>/") is None  # an S3 key
     assert resolve("kpis.json") is None  # a report's file name
     assert resolve("/staff/worklist") is None  # a URL path
+    assert dotted_name_defined("arcollect.reports.kpis.compute_kpis")
+    assert dotted_name_defined("arcollect.reports.forecast")
+    assert not dotted_name_defined("arcollect.reports.kpis.no_such_function")
     assert "demo" in make_targets() and "no-such-target" not in make_targets()
     assert check_command(["dunning", "policy", "check", "FILE"]) is None
     assert check_command(["status", "[--json]"]) is None

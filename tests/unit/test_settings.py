@@ -38,7 +38,7 @@ def test_numbers_have_defaults_and_a_bad_value_names_the_variable() -> None:
 
 
 # The functions wired in arcollect/app/ so far.
-WIRED = ("dunning",)
+WIRED = ("ingest", "dunning", "reports")
 
 # Every variable each function's environment carries (contract.FUNCTION_ENVIRONMENT), set.
 FULL = {

@@ -1,0 +1,86 @@
+"""The ingest function's wiring (functions/ingest/handler.py): ``build_ingest`` makes its AWS
+dependencies once per container, and ``Ingest.record_handler`` takes one SQS record (an S3 drop, or a
+chunk of a large file this function sent back to its own queue) through Powertools' BatchProcessor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from arcollect.contract import FunctionName
+from arcollect.ingest.drops import Chunk, DropOutcome, parse_message, receive_chunk, receive_drop
+from arcollect.observability import metrics, tracer
+from arcollect.settings import Settings
+from arcollect.store import bind_table
+from arcollect.store.feeds import Feeds
+from arcollect.store.objects import ObjectStore
+from arcollect.store.queues import WorkQueue
+from arcollect.store.repositories import Accounts, Activities, IngestFiles
+
+
+@dataclass
+class Ingest:
+    """The ingest function's use case, bound to the AWS resources ``build_ingest`` made."""
+
+    processor: BatchProcessor
+    files: IngestFiles
+    accounts: Accounts
+    objects: ObjectStore
+    timeline: Activities
+    # Each feed's newest file: the dunning sweep holds while one is too old.
+    feeds: Feeds
+    queue: WorkQueue
+
+    @tracer.capture_method
+    def record_handler(self, record: SQSRecord) -> None:
+        """One queued message: the drops (or the chunk) it names, each loaded once."""
+        # "Now" is when the message reached the queue, not the wall clock of this sandbox.
+        sent_at = datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, tz=UTC)
+        for work in parse_message(record.body):
+            outcome: DropOutcome
+            if isinstance(work, Chunk):
+                outcome = receive_chunk(
+                    work,
+                    reader=self.objects,
+                    register=self.files,
+                    now=sent_at,
+                    accounts=self.accounts,
+                    parts=self.objects,
+                    outputs=self.objects,
+                    timeline=self.timeline,
+                    feeds=self.feeds,
+                )
+            else:
+                outcome = receive_drop(
+                    work,
+                    reader=self.objects,
+                    register=self.files,
+                    now=sent_at,
+                    accounts=self.accounts,
+                    outputs=self.objects,
+                    timeline=self.timeline,
+                    fan_out=self.queue,
+                    feeds=self.feeds,
+                )
+            if outcome.file is not None and not outcome.duplicate:
+                metrics.add_metric(name="FilesReceived", unit=MetricUnit.Count, value=1)
+                metrics.add_metric(name="RowsRejected", unit=MetricUnit.Count, value=outcome.file.rejected)
+
+
+def build_ingest(settings: Settings) -> Ingest:
+    """The ingest function, once per container: settings checked, table bound, clients made."""
+    settings.checked(FunctionName.INGEST)
+    bind_table(settings.require("table_name"))
+    return Ingest(
+        processor=BatchProcessor(event_type=EventType.SQS),
+        files=IngestFiles(),
+        accounts=Accounts(),
+        objects=ObjectStore(),
+        timeline=Activities(),
+        feeds=Feeds(),
+        queue=WorkQueue(settings.require("ingest_queue_url")),
+    )

@@ -1,0 +1,119 @@
+"""The reports function's wiring (functions/reports/handler.py): ``build_reports`` makes its AWS
+dependencies once per container, and ``Reports`` runs a report for a scheduled tick (``tick``) or an
+on-demand request (``on_demand``). A daily run also writes the ERP change feed's files of the days before
+it (``outgoing/daily/`` in the drop bucket), the feed's one daily job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from arcollect.changes import days_to_roll_up, roll_up
+from arcollect.contract import FunctionName, ReportCadence
+from arcollect.events import EventEnvelope
+from arcollect.observability import metrics
+from arcollect.policy import load_policies
+from arcollect.reports.publish import as_of_for, run_report
+from arcollect.settings import Settings
+from arcollect.store import bind_table
+from arcollect.store.changes import ChangeLog
+from arcollect.store.mail import SesMailer
+from arcollect.store.objects import ObjectStore
+from arcollect.store.reports import ReportReader
+from arcollect.store.workspace import WorkspaceStore
+
+
+class ReportRequestError(ValueError):
+    """An on-demand run asked for something that is not a report (a bad date or cadence)."""
+
+
+@dataclass
+class Reports:
+    """The reports function's use cases, bound to the AWS resources ``build_reports`` made."""
+
+    settings: Settings
+    objects: ObjectStore
+    reader: ReportReader
+    ledger: WorkspaceStore
+    change_log: ChangeLog
+    # The weekly summary's mailer: none when the function has no SES configuration set or sender.
+    mailer: SesMailer | None
+
+    def tick(self, tick: EventEnvelope) -> dict[str, Any]:
+        """A scheduled tick (``detail.cadence``): the report as of the scheduled day, so a late or
+        repeated tick reproduces the same report (the monthly tick: the month that just ended)."""
+        cadence = _cadence((tick.detail or {}).get("cadence"))
+        return self.run(as_of_for(cadence, tick.time.date()), cadence)
+
+    def on_demand(self, as_of: object, cadence: object) -> dict[str, Any]:
+        """``arcollect reports run``: any day, past days included (backfill); the same table gives the
+        same files."""
+        try:
+            day = date.fromisoformat(str(as_of or ""))
+        except ValueError:
+            raise ReportRequestError(f"as_of {as_of!r} is not a date (YYYY-MM-DD)") from None
+        return self.run(day, _cadence(cadence))
+
+    def run(self, as_of: date, cadence: str) -> dict[str, Any]:
+        """The KPI files of ``cadence`` as of ``as_of`` in the reports bucket (weekly: the summary too)."""
+        settings = self.settings
+        base = settings.portal_base_url
+        run = run_report(
+            as_of=as_of,
+            cadence=cadence,
+            data=self.reader.read(),
+            policies=load_policies(self.objects, settings.drop_bucket),
+            files=self.objects,
+            bucket=settings.require("reports_bucket"),
+            now=datetime.now(UTC),
+            mailer=self.mailer,
+            sender=settings.sender_email,
+            ledger=self.ledger,
+            console_url=f"{base.rstrip('/')}/staff/reports" if base else None,
+        )
+        metrics.add_metric(name="ReportFilesWritten", unit=MetricUnit.Count, value=len(run.written))
+        # A weekly summary SES may have sent (never resent): a person checks with the manager.
+        metrics.add_metric(name="SummariesInDoubt", unit=MetricUnit.Count, value=len(run.summary_in_doubt))
+        outcome = run.as_dict()
+        if cadence == ReportCadence.DAILY:
+            outcome["change_feed"] = self._roll_up_changes(as_of)
+        return outcome
+
+    def _roll_up_changes(self, as_of: date) -> list[str]:
+        """The ERP change feed's daily files of the days before ``as_of`` (arcollect/changes.py), from the
+        table: the same table gives the same bytes, so a repeated or late tick rewrites them harmlessly."""
+        bucket = self.settings.require("drop_bucket")
+        written = [
+            key
+            for day in days_to_roll_up(as_of)
+            for key in roll_up(day, log=self.change_log, files=self.objects, bucket=bucket)
+        ]
+        metrics.add_metric(name="ChangeFeedFilesWritten", unit=MetricUnit.Count, value=len(written))
+        return written
+
+
+def _cadence(value: object) -> str:
+    cadence = str(value or ReportCadence.DAILY)
+    if cadence not in ReportCadence.ALL:
+        raise ReportRequestError(f"cadence {cadence!r} is not one of {', '.join(ReportCadence.ALL)}")
+    return cadence
+
+
+def build_reports(settings: Settings) -> Reports:
+    """The reports function, once per container: settings checked, table bound, clients made."""
+    settings.checked(FunctionName.REPORTS)
+    bind_table(settings.require("table_name"))
+    mailer = None
+    if settings.ses_configuration_set and settings.sender_email:
+        mailer = SesMailer(configuration_set=settings.ses_configuration_set)
+    return Reports(
+        settings=settings,
+        objects=ObjectStore(),
+        reader=ReportReader(),
+        ledger=WorkspaceStore(),
+        change_log=ChangeLog(),
+        mailer=mailer,
+    )

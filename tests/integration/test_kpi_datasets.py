@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from arcollect.aging import aging_bucket
 from arcollect.entities import Customer, Invoice, Payment
-from arcollect.reports.kpis import aging_bucket, compute_kpis
+from arcollect.reports.kpis import compute_kpis
 from benchmarks.datasets import SAP_CREDITS, SAP_KEY, SAP_SKIPPED, as_stored, datasets, sap_extract_lines
 
 DATASETS = datasets()

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from arcollect.aging import aging_bucket
 from arcollect.clock import InvalidInstant, format_instant, parse_instant
 from arcollect.entities import Invoice
-from arcollect.reports.kpis import aging_bucket, ar_snapshot, report_keys
+from arcollect.reports.kpis import ar_snapshot, report_keys
 
 
 @pytest.mark.parametrize(

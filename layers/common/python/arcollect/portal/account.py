@@ -11,8 +11,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
+from arcollect.aging import AGING_BUCKETS, aging_bucket
 from arcollect.entities import Customer, Invoice
-from arcollect.reports.kpis import aging_bucket
 
 
 class CustomerSource(Protocol):
@@ -36,9 +36,6 @@ class AccountSummary:
     customer: Customer
     open_invoices: list[Invoice]
     by_currency: list[CurrencySummary]
-
-
-AGING_BUCKETS = ("current", "d1_30", "d31_60", "d61_90", "d91_plus")
 
 
 def signed_open_amount(invoice: Invoice) -> Decimal:

@@ -14,25 +14,13 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
+from arcollect.aging import AGING_BUCKETS
+from arcollect.aging import (
+    aging_bucket as aging_bucket,  # the staff console's name, until it imports arcollect.aging
+)
 from arcollect.contract import ReportPrefix
 from arcollect.entities import Allocation, Customer, DocumentType, Invoice, InvoiceStatus, Payment
 from arcollect.reports.forecast import DelayHistory, OpenItem, cash_forecast
-
-AGING_BUCKETS = ("current", "d1_30", "d31_60", "d61_90", "d91_plus")
-
-
-def aging_bucket(days_past_due: int) -> str:
-    """Aging bucket of an open item by its days past due at the as-of date."""
-    if days_past_due <= 0:
-        return "current"
-    if days_past_due <= 30:
-        return "d1_30"
-    if days_past_due <= 60:
-        return "d31_60"
-    if days_past_due <= 90:
-        return "d61_90"
-    return "d91_plus"
-
 
 DEFAULT_WINDOW_DAYS = 90
 

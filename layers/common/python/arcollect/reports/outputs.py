@@ -31,6 +31,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from arcollect.aging import AGING_BUCKETS
 from arcollect.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, neutralise
 from arcollect.contract import ReportPrefix
 from arcollect.reports.tables import (
@@ -65,7 +66,6 @@ NOT_AVAILABLE = "n/a"
 # How many customers the HTML page lists (the XLSX and CSV files list every one the document has).
 HTML_TOP_CUSTOMERS = 25
 
-AGING_BUCKETS = ("current", "d1_30", "d31_60", "d61_90", "d91_plus")
 AGING_LABELS = {
     "current": "Current",
     "d1_30": "1-30",

@@ -183,7 +183,7 @@ class PromiseView:
 @dataclass(frozen=True)
 class AgingLine:
     currency: str
-    buckets: dict[str, Decimal]  # kpis.AGING_BUCKETS -> open amount
+    buckets: dict[str, Decimal]  # arcollect.aging.AGING_BUCKETS -> open amount
     total: Decimal
 
 

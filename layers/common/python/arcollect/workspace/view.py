@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from arcollect.aging import AGING_BUCKETS, aging_bucket
 from arcollect.entities import DocumentType, Invoice, Payment, TaskStatus
 from arcollect.policy import PolicySet
-from arcollect.reports.kpis import AGING_BUCKETS, aging_bucket
 from arcollect.store.portal import Dispute
 from arcollect.store.workspace import AccountItems
 from arcollect.workspace.disputes import age_days, sla_overdue

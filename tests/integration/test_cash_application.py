@@ -264,8 +264,8 @@ def console(world: World) -> Iterator[Console]:
     handler = load_handler("portal")
     staff = StaffConsole(
         workspace=Workspace(
-            policies=handler.policies,
-            mailer=handler.mailer,
+            policies=handler.app.policies,
+            mailer=handler.app.mailer,
             sender=os.environ["SENDER_EMAIL"],
             reports=PortalObjects(),
             change_feed=ChangeObjects(DROP),
@@ -273,7 +273,7 @@ def console(world: World) -> Iterator[Console]:
         directory=staff_directory(),
         sessions=StaffSessionStore(),
     )
-    app = build_app(handler.portal_at, environment_name="test", staff=staff)
+    app = build_app(handler.app.portal_at, environment_name="test", staff=staff)
     browser = Browser(utc(2026, 11, 23, 10), send=lambda event: app.resolve(event, LambdaContext("portal")))
     form = browser.get("/staff/sign-in")
     signed_in = browser.post(

@@ -395,8 +395,8 @@ def staff_360(documents: tuple[Document, ...]) -> None:
     handler = load_handler("portal")
     console = StaffConsole(
         workspace=Workspace(
-            policies=handler.policies,
-            mailer=handler.mailer,
+            policies=handler.app.policies,
+            mailer=handler.app.mailer,
             sender=os.environ["SENDER_EMAIL"],
             reports=PortalObjects(),
             reports_bucket=REPORTS,
@@ -404,7 +404,7 @@ def staff_360(documents: tuple[Document, ...]) -> None:
         directory=staff_directory(),
         sessions=StaffSessionStore(),
     )
-    app = build_app(handler.portal_at, environment_name="test", staff=console)
+    app = build_app(handler.app.portal_at, environment_name="test", staff=console)
     staff = Browser(BROWSED_AT, send=lambda event: app.resolve(event, LambdaContext("arcollect-portal")))
     form = staff.get("/staff/sign-in")
     signed_in = staff.post(

@@ -37,9 +37,6 @@ def test_numbers_have_defaults_and_a_bad_value_names_the_variable() -> None:
             Settings.from_env({name: value})
 
 
-# The functions wired in arcollect/app/ so far.
-WIRED = ("ingest", "dunning", "reports")
-
 # Every variable each function's environment carries (contract.FUNCTION_ENVIRONMENT), set.
 FULL = {
     name: "arn:aws:x" if name == "LINK_SECRET_ARN" else ("1" if name.endswith(("_RATE", "_DAYS")) else "x")
@@ -52,11 +49,12 @@ def test_each_function_requires_only_variables_its_environment_carries() -> None
     for function in FunctionName.ALL:
         assert set(FUNCTION_REQUIRED[function]) <= set(FUNCTION_ENVIRONMENT[function]), function
         assert all(name.lower() in Settings.__dataclass_fields__ for name in FUNCTION_REQUIRED[function])
+        assert Settings.from_env(FULL).checked(function).table_name == "x"
 
 
 @pytest.mark.parametrize(
     ("function", "variable"),
-    [(function, variable) for function in WIRED for variable in FUNCTION_REQUIRED[function]],
+    [(function, variable) for function in FunctionName.ALL for variable in FUNCTION_REQUIRED[function]],
 )
 def test_a_function_missing_a_required_variable_fails_its_cold_start_naming_it(
     function: str, variable: str

@@ -20,9 +20,9 @@ import pytest
 
 from arcollect.dunning.email_events import handle_email_event
 from arcollect.dunning.engine import Outcome
-from arcollect.dunning.promises import promise_to_pay
 from arcollect.dunning.sweep import preview
 from arcollect.entities import Promise
+from arcollect.promises import promise_to_pay
 from arcollect.store.dunning import DunningStore
 from arcollect.store.repositories import Activities, Customers
 from tests.integration.dunning_world import FaultyStore, World, utc

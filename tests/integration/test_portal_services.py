@@ -15,7 +15,6 @@ import pytest
 
 from arcollect.calendar import Calendar
 from arcollect.contract import document_key
-from arcollect.dunning.promises import promise_to_pay
 from arcollect.entities import Invoice, Promise
 from arcollect.policy import shipped_policy
 from arcollect.portal.links import LinkExpired, LinkInvalid, sign_token
@@ -29,6 +28,7 @@ from arcollect.portal.services import (
     RateLimited,
     index_contacts,
 )
+from arcollect.promises import promise_to_pay
 from arcollect.store.mail import SesMailer
 from arcollect.store.models import EmailLookupItem, PortalSessionItem
 from arcollect.store.repositories import Customers, Invoices

@@ -16,6 +16,7 @@ from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from arcollect.cells import neutralise
 from arcollect.entities import Customer, Invoice
+from arcollect.inputs import parse_amount
 from arcollect.portal.account import currency_totals, invoice_status
 from arcollect.portal.link_email import render_fresh_link
 from arcollect.portal.links import LinkExpired, LinkInvalid, read_token, sign_token, verify_token
@@ -23,16 +24,15 @@ from arcollect.portal.services import (
     ATTACHMENT_MAX_BYTES,
     PortalInputError,
     normalise_email,
-    parse_amount,
     parse_attachment,
     parse_dispute,
     parse_email_list,
     parse_language,
     parse_phone,
-    parse_promise_date,
     safe_file_name,
 )
 from arcollect.portal.statements import statement_csv, statement_filename, statement_xlsx
+from arcollect.promises import parse_promise_date
 
 KEY = b"unit-test-key"
 NOW = datetime(2026, 3, 10, 9, 30, 15, tzinfo=UTC)

@@ -41,6 +41,7 @@ from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Ta
 from arcollect.mailing import Mailer
 from arcollect.observability import logger
 from arcollect.policy import Action, PolicySet
+from arcollect.promises import PromiseStatus, settle
 from arcollect.store.dunning import (
     EmailTouchRecord,
     InvoiceState,
@@ -51,9 +52,7 @@ from arcollect.store.dunning import (
     snapshot_of,
 )
 from arcollect.store.mail import MailRejected, MessageRefused, SendOutcomeUnknown, customer_tags, tag_value
-from arcollect.workspace.model import PromiseStatus
 from arcollect.workspace.priority import Factors, factors_for, score
-from arcollect.workspace.promises import settle
 
 # A reservation older than this without a message id is in doubt (no run lives that long: the
 # function's timeout is 5 minutes); a younger one may be another invocation sending right now.

@@ -26,8 +26,8 @@ from arcollect.calendar import Calendar, resolve_zone
 from arcollect.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from arcollect.changes import ChangeFeed
 from arcollect.contract import DropPrefix, attachment_keys, document_key
-from arcollect.dunning.promises import promise_to_pay
-from arcollect.entities import Activity, Customer, DisputeReason, DocumentType, Invoice, Promise
+from arcollect.entities import Activity, Customer, DisputeReason, DocumentType, Invoice
+from arcollect.inputs import InputError, amount_text
 from arcollect.mailing import Mailer
 from arcollect.portal.account import (
     currency_totals,
@@ -46,6 +46,7 @@ from arcollect.portal.links import DEFAULT_LINK_DAYS, LinkClaims, LinkInvalid, p
 from arcollect.portal.statements import FORMATS as STATEMENT_FORMATS
 from arcollect.portal.statements import statement_csv, statement_filename, statement_xlsx
 from arcollect.portal.uploads import MAX_ATTACHMENT_BYTES, SNIFF_BYTES, TYPE_NAMES, content_problem, is_text
+from arcollect.promises import MAX_PROMISE_DAYS, checked_promise, promise_to_pay
 from arcollect.store.dunning import DunningStore
 from arcollect.store.errors import StoreError
 from arcollect.store.mail import MailRejected, customer_tags, tag_value
@@ -62,8 +63,6 @@ if TYPE_CHECKING:
 
 SESSION_IDLE_MINUTES = 30
 SESSION_ABSOLUTE_HOURS = 8
-# A promise may name a date at most this many days ahead (the policy's `max_promise_days` overrides).
-MAX_PROMISE_DAYS = 30
 # "Send me a fresh link": at most this many requests per address and per client per hour.
 LINK_REQUESTS_PER_HOUR = 5
 # Dispute attachments: at most this size (arcollect.portal.uploads, the presigned POST's bound).
@@ -86,13 +85,9 @@ class InvoiceFilter(StrEnum):
     PROMISED = "promised"
 
 
-class PortalInputError(ValueError):
-    """Input the portal cannot take; ``field`` names the form field / JSON property."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+# Input the portal cannot take; ``field`` names the form field / JSON property. The domain's input
+# error: the rules the portal shares with the staff console (a promise to pay) raise it too.
+PortalInputError = InputError
 
 
 class LinkRevoked(ValueError):
@@ -205,7 +200,6 @@ _PHONE = re.compile(r"^[+0-9 ()-]*$")
 LANGUAGES = ("en", "de", "fr", "es", "nl", "it")
 MAX_OTHER_EMAILS = 10
 MAX_COMMENT_CHARS = 2000
-MAX_PROMISE_INVOICES = 50
 _ATTACHMENT_EXTENSIONS = {
     "application/pdf": (".pdf",),
     "image/png": (".png",),
@@ -252,38 +246,6 @@ def parse_language(text: str) -> str | None:
     if language and language not in LANGUAGES:
         raise PortalInputError("language", f"choose one of {', '.join(LANGUAGES)}")
     return language or None
-
-
-def parse_amount(text: str) -> Decimal:
-    """A positive amount with at most two decimals; "1234.50", "1,234.50" and "1234,50" are accepted."""
-    raw = (text or "").strip().replace(" ", "").replace("\u00a0", "")
-    if "," in raw and "." not in raw and re.fullmatch(r"\d+,\d{1,2}", raw):
-        raw = raw.replace(",", ".")
-    elif re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", raw):
-        raw = raw.replace(",", "")
-    if not re.fullmatch(r"\d+(\.\d+)?", raw):
-        raise PortalInputError("amount", "enter an amount such as 1250.00")
-    amount = Decimal(raw)
-    if amount <= 0:
-        raise PortalInputError("amount", "the amount must be more than zero")
-    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise PortalInputError("amount", "at most two decimals")
-    return amount
-
-
-def parse_promise_date(text: str, *, today: date, max_days: int) -> date:
-    try:
-        day = date.fromisoformat((text or "").strip())
-    except ValueError as error:
-        raise PortalInputError("promised_until", "enter a date as YYYY-MM-DD") from error
-    if day < today:
-        raise PortalInputError("promised_until", "the date cannot be in the past")
-    latest = today + timedelta(days=max_days)
-    if day > latest:
-        raise PortalInputError(
-            "promised_until", f"the date can be at most {max_days} days ahead ({latest.isoformat()})"
-        )
-    return day
 
 
 def parse_dispute(reason: str, comment: str) -> tuple[DisputeReason, str]:
@@ -363,82 +325,12 @@ def _hour(at: datetime) -> datetime:
     return at.replace(minute=0, second=0, microsecond=0)
 
 
-def _money(amount: Decimal) -> str:
-    return f"{amount:.2f}" if amount == amount.quantize(Decimal("0.01")) else str(amount)
-
-
 _SORT_KEYS: dict[InvoiceSort, Callable[[Invoice], tuple[object, ...]]] = {
     InvoiceSort.DUE_DATE: lambda i: (i.due_date, i.invoice_number),
     InvoiceSort.INVOICE_DATE: lambda i: (i.invoice_date, i.invoice_number),
     InvoiceSort.AMOUNT: lambda i: (signed_open_amount(i), i.invoice_number),
     InvoiceSort.NUMBER: lambda i: (i.invoice_number,),
 }
-
-
-def checked_promise(
-    customer_id: str,
-    *,
-    invoice_numbers: list[str],
-    lookup: Callable[[str], Invoice | None],
-    amount: str,
-    promised_until: str,
-    today: date,
-    policies: PolicySet,
-    promise_id: str,
-    now: datetime,
-    source: str,
-) -> Promise:
-    """A promise to pay as the customer (portal) or a collector (staff console) stated it, checked:
-    open, undisputed, unpromised invoices of this customer in one currency, an amount up to their open
-    total, a date from today up to the policy's limit. Raises PortalInputError naming the field."""
-    numbers = list(dict.fromkeys(n.strip() for n in invoice_numbers or [] if n and n.strip()))
-    if not numbers:
-        raise PortalInputError("invoice_numbers", "choose at least one invoice")
-    if len(numbers) > MAX_PROMISE_INVOICES:
-        raise PortalInputError("invoice_numbers", f"at most {MAX_PROMISE_INVOICES} invoices per promise")
-    invoices: list[Invoice] = []
-    for number in numbers:
-        invoice = lookup(number)
-        if invoice is None or invoice.customer_id != customer_id:
-            raise PortalInputError("invoice_numbers", f"invoice {number} is not on your account")
-        if not invoice.is_open:
-            raise PortalInputError("invoice_numbers", f"invoice {number} is already settled")
-        if invoice.document_type != DocumentType.INVOICE.value:
-            raise PortalInputError("invoice_numbers", f"{number} is a credit note: there is nothing to pay")
-        if invoice.disputed:
-            raise PortalInputError("invoice_numbers", f"invoice {number} is disputed")
-        if invoice.promise_id is not None:
-            by = invoice.promised_until.isoformat() if invoice.promised_until else "a date"
-            raise PortalInputError(
-                "invoice_numbers", f"invoice {number} already has a promise to pay by {by}"
-            )
-        invoices.append(invoice)
-    currencies = sorted({invoice.currency for invoice in invoices})
-    if len(currencies) > 1:
-        raise PortalInputError(
-            "invoice_numbers", f"choose invoices in one currency ({', '.join(currencies)} were chosen)"
-        )
-    currency = currencies[0]
-    value = parse_amount(amount)
-    total = sum((invoice.open_amount for invoice in invoices), Decimal(0))
-    if value > total:
-        raise PortalInputError(
-            "amount",
-            f"the amount is more than the open total of the chosen invoices ({_money(total)} {currency})",
-        )
-    max_days = int(getattr(policies.settings, "max_promise_days", None) or MAX_PROMISE_DAYS)
-    until = parse_promise_date(promised_until, today=today, max_days=max_days)
-    promise = Promise(
-        customer_id=customer_id,
-        promise_id=promise_id,
-        invoice_numbers=tuple(numbers),
-        promised_until=until,
-        created_at=now,
-        amount=value,
-        currency=currency,
-        source=source,
-    )
-    return promise
 
 
 class Portal:
@@ -674,7 +566,7 @@ class Portal:
             return None
         values = {
             "invoice_number": invoice.invoice_number,
-            "open_amount": _money(invoice.open_amount),
+            "open_amount": amount_text(invoice.open_amount),
             "currency": invoice.currency,
             "customer_id": invoice.customer_id,
         }
@@ -727,7 +619,7 @@ class Portal:
             {
                 "promise_id": p.promise_id,
                 "promised_until": p.promised_until.isoformat(),
-                "amount": "" if p.amount is None else _money(p.amount),
+                "amount": "" if p.amount is None else amount_text(p.amount),
                 "currency": p.currency or "",
                 "status": p.status,
                 "created_at": p.created_at.isoformat(),
@@ -832,12 +724,12 @@ class Portal:
             activity_id=_new_id(),
             kind=KIND_PROMISE,
             summary=(
-                f"Customer promised to pay {_money(value)} {currency} by {until.isoformat()} "
+                f"Customer promised to pay {amount_text(value)} {currency} by {until.isoformat()} "
                 f"for {', '.join(numbers)} (portal)"
             ),
             detail={
                 "promise_id": promise.promise_id,
-                "amount": _money(value),
+                "amount": amount_text(value),
                 "currency": currency,
                 "promised_until": until.isoformat(),
                 "invoices": ", ".join(numbers),

@@ -58,13 +58,6 @@ DISPUTE_TRANSITIONS: dict[DisputeStatus, tuple[DisputeStatus, ...]] = {
 }
 
 
-class PromiseStatus(StrEnum):
-    OPEN = "open"
-    KEPT = "kept"
-    BROKEN = "broken"
-    CANCELLED = "cancelled"
-
-
 class WorkspaceInputError(ValueError):
     """Input the workspace cannot take; ``field`` names the form field."""
 

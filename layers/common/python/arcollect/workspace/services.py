@@ -17,7 +17,6 @@ from arcollect import cash, changes, credits
 from arcollect.calendar import Calendar, resolve_zone
 from arcollect.changes import ChangeFeed, ChangeKind
 from arcollect.contract import ReportPrefix
-from arcollect.dunning.promises import promise_to_pay
 from arcollect.entities import (
     Activity,
     Customer,
@@ -29,9 +28,10 @@ from arcollect.entities import (
     TaskKind,
     TaskStatus,
 )
+from arcollect.inputs import InputError
 from arcollect.mailing import Mailer
 from arcollect.policy import PolicySet
-from arcollect.portal.services import PortalInputError, checked_promise
+from arcollect.promises import checked_promise, promise_to_pay
 from arcollect.staff import StaffUser
 from arcollect.store.workspace import ReportObjects, WorkspaceStore
 from arcollect.workspace import disputes as dispute_flow
@@ -389,7 +389,7 @@ class Workspace:
                 now=now,
                 source=by.username,
             )
-        except PortalInputError as error:
+        except InputError as error:
             raise WorkspaceInputError(error.field, error.message) from None
         next_at = promise_to_pay(
             promise, policies=policies, calendar=self._calendar, zone_name=customer.time_zone

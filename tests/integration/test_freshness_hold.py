@@ -22,8 +22,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from arcollect.contract import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_STEP, DropPrefix
-from arcollect.dunning.freshness import STALE_FEED
 from arcollect.dunning.sweep import SweepResult
+from arcollect.freshness import STALE_FEED
 from arcollect.policy import SHIPPED_POLICY
 from arcollect.store.feeds import Feeds
 from arcollect.store.repositories import Activities, Tasks

@@ -11,15 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from arcollect.calendar import Calendar
-from arcollect.dunning.freshness import (
-    STALE_FEED,
-    as_of_day,
-    business_days_after,
-    check_feeds,
-    hold_alert,
-    hold_task,
-)
+from arcollect.dunning.freshness import hold_alert, hold_task
 from arcollect.entities import FeedFile
+from arcollect.freshness import STALE_FEED, as_of_day, business_days_after, check_feeds
 from arcollect.policy import (
     SHIPPED_POLICY,
     Freshness,

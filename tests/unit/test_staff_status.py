@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime
 import pytest
 
 from arcollect.calendar import Calendar
-from arcollect.dunning.freshness import STALE_FEED
+from arcollect.console import StaffConsole
 from arcollect.entities import Activity, FeedFile
+from arcollect.freshness import STALE_FEED
 from arcollect.policy import shipped_policy
 from arcollect.portal.web import build_app
-from arcollect.portal.web.staff import StaffConsole
 from arcollect.store.errors import StoreError
 from arcollect.store.feeds import FeedState, Hold
 from arcollect.store.operations import ReportRun

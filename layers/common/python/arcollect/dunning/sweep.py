@@ -24,8 +24,9 @@ from arcollect.clock import format_instant, parse_instant
 from arcollect.contract import FunctionName
 from arcollect.dunning.delivery import RunReport, Services, plan_customer, process_customer
 from arcollect.dunning.engine import CustomerPlan
-from arcollect.dunning.freshness import FeedCheck, check_feeds, hold_alert, hold_task
+from arcollect.dunning.freshness import hold_alert, hold_task
 from arcollect.entities import Activity, Customer, Invoice, SweepRun, Task
+from arcollect.freshness import FeedCheck, check_feeds
 from arcollect.observability import logger
 from arcollect.store.dunning import DueWork, customer_from_snapshot, snapshot_of
 from arcollect.store.feeds import FeedState, Hold

@@ -11,8 +11,8 @@ from typing import Protocol
 
 from arcollect.calendar import Calendar
 from arcollect.clock import format_instant
-from arcollect.dunning.freshness import FeedAge, FeedCheck, check_feeds
 from arcollect.entities import Activity
+from arcollect.freshness import FeedAge, FeedCheck, check_feeds
 from arcollect.policy import PolicySet
 from arcollect.staff import StaffUser
 from arcollect.store.errors import StoreError

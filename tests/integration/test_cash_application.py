@@ -20,9 +20,9 @@ import boto3
 import pytest
 
 from arcollect.changes import record_from_json
+from arcollect.console import StaffConsole
 from arcollect.entities import Invoice, Payment, Task, TaskKind
 from arcollect.portal.web import build_app
-from arcollect.portal.web.staff import StaffConsole
 from arcollect.store.changes import ChangeLog, ChangeObjects
 from arcollect.store.portal import PortalObjects
 from arcollect.store.repositories import Invoices, Payments, Tasks

@@ -13,10 +13,10 @@ import boto3
 import pytest
 
 from arcollect.calendar import Calendar
+from arcollect.console import StaffConsole
 from arcollect.contract import Output, dead_letter_queues_json
 from arcollect.policy import shipped_policy
 from arcollect.portal.web import build_app
-from arcollect.portal.web.staff import StaffConsole
 from arcollect.store.feeds import Feeds
 from arcollect.store.operations import QueueDepths, ReportIndex
 from arcollect.workspace.status import StatusBoard

@@ -26,10 +26,10 @@ import pytest
 import requests
 from markupsafe import escape
 
+from arcollect.console import StaffConsole
 from arcollect.contract import document_key
 from arcollect.dunning.emails import format_money, language_for
 from arcollect.portal.web import build_app
-from arcollect.portal.web.staff import StaffConsole
 from arcollect.store.portal import PortalObjects
 from arcollect.store.repositories import Activities, Customers, Invoices
 from arcollect.store.staff import StaffSessionStore

@@ -18,7 +18,7 @@ from benchmarks.cold_start import import_statement, lambda_environment
 # parser and the portal API's validation), public holidays, and the X-Ray SDK (the first traced call).
 HEAVY = ("openpyxl", "jinja2", "pydantic", "holidays", "aws_xray_sdk")
 # The portal's customer pages also leave the staff console and the dispute workflow alone.
-PORTAL_ALSO = ("arcollect.workspace.services", "arcollect.portal.web.staff", "arcollect.portal.web.api")
+PORTAL_ALSO = ("arcollect.workspace.services", "arcollect.console", "arcollect.portal.web.api")
 
 
 def _loaded_after(function: str, then: str = "") -> set[str]:

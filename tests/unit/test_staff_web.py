@@ -12,10 +12,10 @@ from urllib.parse import urlencode
 
 import pytest
 
+from arcollect.console import StaffConsole
+from arcollect.console.signin import decode_challenge, encode_challenge
 from arcollect.portal.web import build_app
 from arcollect.portal.web.common import PortalResolver
-from arcollect.portal.web.staff import StaffConsole
-from arcollect.portal.web.staff.signin import decode_challenge, encode_challenge
 from arcollect.workspace.identity import MfaCodeRequired, MfaSetupRequired, NewPasswordRequired
 from arcollect.workspace.model import WorkspaceInputError
 from tests.unit.portal_fake import FakePortal

@@ -1,7 +1,8 @@
 """The portal function's wiring (functions/portal/handler.py): ``build_portal`` makes its AWS
-dependencies once per container and the web app (pages, the JSON API and the staff console, all in
-arcollect.portal) that every request is handed to. The staff console, its workspace and the status page
-are made on the first request under /staff, so a customer's cold start does not import them."""
+dependencies once per container and the web app (the pages and the JSON API from arcollect.portal, the
+staff console from arcollect.console) that every request is handed to. The staff console, its workspace
+and the status page are made on the first request under /staff, so a customer's cold start does not
+import them."""
 
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ from arcollect.store.secrets import link_keys, link_signing_key
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from arcollect.console import StaffConsole
     from arcollect.policy import PolicySet
     from arcollect.portal.web.app import PortalApp
-    from arcollect.portal.web.staff import StaffConsole
     from arcollect.workspace.status import StatusBoard
 
 
@@ -80,7 +81,7 @@ class PortalFunction:
 
     def staff_console(self) -> StaffConsole | None:
         """The staff console under /staff when the stack has a staff user pool (else /staff answers 503)."""
-        from arcollect.portal.web.staff import StaffConsole
+        from arcollect.console import StaffConsole
         from arcollect.store.identity import CognitoDirectory
         from arcollect.store.portal import PortalObjects
         from arcollect.store.staff import StaffSessionStore

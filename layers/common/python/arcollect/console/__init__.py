@@ -27,43 +27,37 @@ Cookies (all HttpOnly, Secure, Path=<base>/staff so the customer portal never re
 - ``arc_staff_login``: the pre-sign-in CSRF token (SameSite=Strict, one hour).
 
 The package: ``common`` (what the routes share), ``signin``, ``worklist`` and ``accounts`` (the
-routes), ``errors`` (what a route that gives up answers); ``register`` here wires them onto the
-resolver ``portal/web/app.py`` hands over.
+routes), ``errors`` (what a route that gives up answers); ``StaffConsole.register`` here wires them onto
+the resolver the portal's app (``portal/web/app.py``) hands over. The console sits above the portal and
+the workspace: it uses the portal's web plumbing and the workspace's use cases, and neither imports it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from aws_lambda_powertools.event_handler import Response
+
+from arcollect.console import accounts, errors, signin, worklist
+from arcollect.console.common import COOKIE_NAME, PREFIX, ConsoleServices, StaffWeb
 from arcollect.portal.web.common import Web
-from arcollect.portal.web.staff import accounts, errors, signin, worklist
-from arcollect.portal.web.staff.common import (
-    COOKIE_NAME,
-    PREFIX,
-    STAFF_HEADERS,
-    StaffConsole,
-    StaffWeb,
-    with_staff_headers,
-)
-from arcollect.portal.web.staff.errors import not_found_page
 
 
-def register(web: Web, console: StaffConsole | None) -> None:
-    """The /staff routes. Without a console (no staff user pool configured) there are none, and every
-    path under /staff answers ``not_found_page``'s 503."""
-    if console is None:
-        return
-    staff = StaffWeb(web, console)
-    signin.register(staff)
-    worklist.register(staff)
-    accounts.register(staff)
-    errors.register(staff)
+@dataclass(frozen=True)
+class StaffConsole(ConsoleServices):
+    """The staff console: what it runs on (``ConsoleServices``), and its routes under /staff."""
+
+    def register(self, web: Web) -> None:
+        """The /staff routes, on ``web``'s resolver."""
+        staff = StaffWeb(web, self)
+        signin.register(staff)
+        worklist.register(staff)
+        accounts.register(staff)
+        errors.register(staff)
+
+    def not_found_page(self, web: Web) -> Response[str]:
+        """What a path under /staff that no route serves answers."""
+        return errors.not_found_page(web)
 
 
-__all__ = [
-    "COOKIE_NAME",
-    "PREFIX",
-    "STAFF_HEADERS",
-    "StaffConsole",
-    "not_found_page",
-    "register",
-    "with_staff_headers",
-]
+__all__ = ["COOKIE_NAME", "PREFIX", "ConsoleServices", "StaffConsole"]

@@ -1,5 +1,5 @@
 """What the staff console's route modules share: its prefix, session cookie and headers, the
-console's dependencies (``StaffConsole``), the exceptions a route raises to give up, and ``StaffWeb``,
+console's dependencies (``ConsoleServices``), the exceptions a route raises to give up, and ``StaffWeb``,
 the request helpers over the portal's ``Web`` that every route is handed."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from arcollect.portal.web import sessions
-from arcollect.portal.web.common import STAFF_PREFIX, Web
+from arcollect.portal.web.common import STAFF_HEADERS, STAFF_PREFIX, Web
 from arcollect.portal.web.render import render
 from arcollect.workspace.identity import STAFF_SESSION_HOURS, StaffDirectory, StaffSession, StaffSessions
 from arcollect.workspace.model import DisputeStatus, NotAllowed
@@ -24,7 +24,6 @@ from arcollect.workspace.status import StatusBoard
 
 PREFIX = STAFF_PREFIX
 COOKIE_NAME = "arc_staff"
-STAFF_HEADERS: dict[str, str] = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
 SIGN_IN = f"{PREFIX}/sign-in"
 WORKLIST = f"{PREFIX}/worklist"
 DISPUTE_STATUS_LABELS = {
@@ -41,7 +40,7 @@ Form = dict[str, list[str]]
 
 
 @dataclass(frozen=True)
-class StaffConsole:
+class ConsoleServices:
     """What the staff console runs on: the workspace, the user pool and the session storage."""
 
     workspace: Workspace
@@ -61,20 +60,6 @@ class StaffSignInNeeded(Exception):
 
 class StaffCsrfRejected(Exception):
     """A staff form arrived without the session's CSRF token."""
-
-
-def with_staff_headers(result: dict[str, Any]) -> dict[str, Any]:
-    """Every staff response, error pages and 404s included: never cached, never indexed."""
-    multi: dict[str, list[str]] = result.setdefault("multiValueHeaders", {}) or {}
-    result["multiValueHeaders"] = multi
-    single: dict[str, str] = result.get("headers") or {}
-    for name, value in STAFF_HEADERS.items():
-        for existing in [k for k in single if k.lower() == name.lower()]:
-            del single[existing]
-        for existing in [k for k in multi if k.lower() == name.lower()]:
-            del multi[existing]
-        multi[name] = [value]
-    return result
 
 
 def cookie_value(event: APIGatewayProxyEvent, name: str) -> str | None:
@@ -130,7 +115,7 @@ def plain_amount(amount: Decimal | int) -> str:
 class StaffWeb:
     """The console's request helpers over the portal's ``Web``."""
 
-    def __init__(self, web: Web, console: StaffConsole) -> None:
+    def __init__(self, web: Web, console: ConsoleServices) -> None:
         self.web = web
         self.console = console
 

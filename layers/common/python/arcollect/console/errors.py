@@ -6,22 +6,19 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 
-from arcollect.portal.web.common import Web
-from arcollect.portal.web.render import render
-from arcollect.portal.web.staff.common import (
+from arcollect.console.common import (
     COOKIE_NAME,
     SIGN_IN,
-    STAFF_HEADERS,
     WORKLIST,
-    StaffConsole,
     StaffCsrfRejected,
     StaffSignInNeeded,
     StaffWeb,
     cookie_value,
     safe_next,
 )
+from arcollect.portal.web.common import Web, staff_message
 from arcollect.workspace.model import NotAllowed, WorkspaceConflict, WorkspaceInputError, WorkspaceNotFound
 
 
@@ -95,33 +92,12 @@ def register(staff: StaffWeb) -> None:
     handles(WorkspaceInputError)(input_error)
 
 
-def not_found_page(web: Web, console: StaffConsole | None) -> Response[str]:
-    """What a path under /staff that no route serves answers: 404, or 503 "staff console not
-    configured" when there is no console at all (no staff user pool)."""
-    if console is None:
-        status, title = 503, "Staff console not configured"
-        paragraphs: tuple[str, ...] = (
-            "The staff console is not configured for this deployment: it has no staff user pool.",
-            "An administrator sets STAFF_USER_POOL_ID and STAFF_CLIENT_ID on the portal function to "
-            "switch it on.",
-        )
-        back = None
-    else:
-        status, title = 404, "Page not found"
-        paragraphs = (f"There is no page at {web.event.path}.",)
-        back = (WORKLIST, "Go to your worklist")
-    body = render(
-        "staff/message.html",
-        {
-            "base": web.base(),
-            "user": None,
-            "csrf_token": "",
-            "errors": {},
-            "title": title,
-            "paragraphs": paragraphs,
-            "back": back,
-        },
-    )
-    return Response(
-        status_code=status, content_type=content_types.TEXT_HTML, body=body, headers=dict(STAFF_HEADERS)
+def not_found_page(web: Web) -> Response[str]:
+    """What a path under /staff that no route serves answers: 404."""
+    return staff_message(
+        web,
+        404,
+        "Page not found",
+        f"There is no page at {web.event.path}.",
+        back=(WORKLIST, "Go to your worklist"),
     )

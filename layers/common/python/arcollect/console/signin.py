@@ -16,8 +16,7 @@ from urllib.parse import quote, urlencode
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
-from arcollect.portal.web import sessions
-from arcollect.portal.web.staff.common import (
+from arcollect.console.common import (
     COOKIE_NAME,
     PREFIX,
     SIGN_IN,
@@ -29,6 +28,7 @@ from arcollect.portal.web.staff.common import (
     safe_next,
     staff_cookie,
 )
+from arcollect.portal.web import sessions
 from arcollect.workspace.identity import (
     STAFF_SESSION_HOURS,
     Challenge,

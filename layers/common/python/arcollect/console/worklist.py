@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 
+from arcollect.console.common import DISPUTE_STATUS_LABELS, PREFIX, WORKLIST, StaffWeb
 from arcollect.portal.web.render import REASON_LABELS
-from arcollect.portal.web.staff.common import DISPUTE_STATUS_LABELS, PREFIX, WORKLIST, StaffWeb
 from arcollect.workspace.model import NotAllowed
 
 

@@ -5,8 +5,10 @@ its OpenAPI document and Swagger UI, and the static assets.
 Every response leaves through ``PortalResolver.resolve`` (``common.py``), which adds the security
 headers a route did not set itself, so error pages, 404s and validation errors carry them too.
 
-This is the one module that imports the route modules (``pages``, ``api``, ``staff``): each registers
-its routes onto the resolver it is handed, and takes what it shares with the others from ``common``.
+This is the one module that imports the route modules (``pages``, ``api``): each registers its routes
+onto the resolver it is handed, and takes what it shares with the others from ``common``. The staff
+console (``arcollect.console``) sits above the portal: it is handed in (``staff``) and registers its own
+routes, so the portal never imports it.
 
 Three resolvers serve the one function: the customer's pages and the static files, built at once; the
 staff console, built on the first request under /staff; and the JSON API with its OpenAPI validation,
@@ -22,7 +24,7 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any
 
 import aws_lambda_powertools.event_handler as powertools_event_handler
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -38,14 +40,14 @@ from arcollect.portal.web.common import (
     PageRedirect,
     PortalResolver,
     PortalSource,
+    StaffRoutes,
     Web,
     is_api_path,
     is_staff_path,
+    staff_message,
+    with_staff_headers,
 )
 from arcollect.portal.web.render import static_asset
-
-if TYPE_CHECKING:
-    from arcollect.portal.web.staff import StaffConsole
 
 DOCS_PATH = f"{API_PREFIX}/docs"
 OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
@@ -65,9 +67,9 @@ SWAGGER_ASSET_CACHE = "public, max-age=86400"  # fixed names: a day
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
-# The staff console: an instance, a function that makes one (the handler's: it needs the user pool),
-# or None when the deployment has no staff user pool.
-StaffSource = Union["StaffConsole", Callable[[], "StaffConsole | None"], None]
+# The staff console (``arcollect.console.StaffConsole``): an instance, a function that makes one (the
+# handler's: it needs the user pool), or None when the deployment has no staff user pool.
+StaffSource = StaffRoutes | Callable[[], StaffRoutes | None] | None
 
 
 class PortalApp:
@@ -94,8 +96,6 @@ class PortalApp:
         if is_api_path(path):
             return self._resolver("api").resolve(event, context)
         if is_staff_path(path):
-            from arcollect.portal.web.staff import with_staff_headers
-
             return with_staff_headers(self._resolver("staff").resolve(event, context))
         return self.pages.resolve(event, context)
 
@@ -118,11 +118,14 @@ def build_app(portal: PortalSource, *, environment_name: str = "dev", staff: Sta
         _errors(web)
 
     def staff_console(web: Web) -> None:
-        from arcollect.portal.web import staff as console_web
-
         console = staff() if callable(staff) else staff
-        console_web.register(web, console)
-        _errors(web, staff_not_found=lambda: console_web.not_found_page(web, console))
+        if console is not None:
+            console.register(web)
+
+        def staff_not_found() -> Response[str]:
+            return _no_console(web) if console is None else console.not_found_page(web)
+
+        _errors(web, staff_not_found=staff_not_found)
 
     def api(web: Web) -> None:
         from arcollect.portal.web import api
@@ -307,6 +310,18 @@ def _errors(web: Web, *, staff_not_found: Callable[[], Response[str]] | None = N
         if web.is_api():
             return web.json_error(404, "no such endpoint")
         return _not_found_page(web)
+
+
+def _no_console(web: Web) -> Response[str]:
+    """Every path under /staff when the deployment has no staff user pool."""
+    return staff_message(
+        web,
+        503,
+        "Staff console not configured",
+        "The staff console is not configured for this deployment: it has no staff user pool.",
+        "An administrator sets STAFF_USER_POOL_ID and STAFF_CLIENT_ID on the portal function to "
+        "switch it on.",
+    )
 
 
 def _not_found_page(web: Web) -> Response[str]:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -27,6 +27,8 @@ from arcollect.portal.web.render import render
 
 API_PREFIX = "/api/v1"
 STAFF_PREFIX = "/staff"
+# Every response under /staff, error pages and 404s included: never cached, never indexed.
+STAFF_HEADERS: dict[str, str] = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
 
 
 class ApiError(Exception):
@@ -191,6 +193,51 @@ class Web:
         )
 
 
+class StaffRoutes(Protocol):
+    """The staff console as the portal's app sees it (``arcollect.console.StaffConsole``): it registers
+    its routes under /staff on the resolver it is handed, and answers a path there that none serves."""
+
+    def register(self, web: Web) -> None: ...
+
+    def not_found_page(self, web: Web) -> Response[str]: ...
+
+
+def with_staff_headers(result: dict[str, Any]) -> dict[str, Any]:
+    """Every staff response, error pages and 404s included: never cached, never indexed."""
+    multi: dict[str, list[str]] = result.setdefault("multiValueHeaders", {}) or {}
+    result["multiValueHeaders"] = multi
+    single: dict[str, str] = result.get("headers") or {}
+    for name, value in STAFF_HEADERS.items():
+        for existing in [k for k in single if k.lower() == name.lower()]:
+            del single[existing]
+        for existing in [k for k in multi if k.lower() == name.lower()]:
+            del multi[existing]
+        multi[name] = [value]
+    return result
+
+
+def staff_message(
+    web: Web, status: int, title: str, *paragraphs: str, back: tuple[str, str] | None = None
+) -> Response[str]:
+    """A message page in the staff console's layout, for no one signed in (a path under /staff that no
+    route serves, or no console at all)."""
+    body = render(
+        "staff/message.html",
+        {
+            "base": web.base(),
+            "user": None,
+            "csrf_token": "",
+            "errors": {},
+            "title": title,
+            "paragraphs": paragraphs,
+            "back": back,
+        },
+    )
+    return Response(
+        status_code=status, content_type=content_types.TEXT_HTML, body=body, headers=dict(STAFF_HEADERS)
+    )
+
+
 def is_api_path(path: str) -> bool:
     return path == API_PREFIX or path.startswith(f"{API_PREFIX}/")
 
@@ -201,14 +248,17 @@ def is_staff_path(path: str) -> bool:
 
 __all__ = [
     "API_PREFIX",
+    "STAFF_HEADERS",
     "STAFF_PREFIX",
     "ApiError",
     "CsrfRejected",
     "PageRedirect",
     "PortalResolver",
     "PortalSource",
+    "StaffRoutes",
     "Web",
     "is_api_path",
     "is_staff_path",
+    "staff_message",
     "with_security_headers",
 ]

@@ -349,7 +349,7 @@ def test_a_promised_invoice_paid_in_full_keeps_the_promise_though_it_left_the_op
 
 
 def test_two_broken_promises_make_the_customer_high_risk_and_raise_the_score(world: World) -> None:
-    from arcollect.workspace.priority import Factors, risk_class, score
+    from arcollect.priority import Factors, risk_class, score
 
     customer = Customers().get("C-1")
     assert customer is not None and risk_class(customer) == "low"

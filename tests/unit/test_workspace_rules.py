@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 from arcollect.entities import Customer, Invoice, Payment, Promise
 from arcollect.policy import PolicyError, parse_policy, shipped_policy
+from arcollect.priority import MAX_SCORE, Factors, factors_for, risk_class, score
 from arcollect.promises import PromiseStatus, settle
 from arcollect.workspace.disputes import check_transition, parse_credit, sla_overdue
 from arcollect.workspace.model import CallOutcome, DisputeStatus, WorkspaceInputError
 from arcollect.workspace.outcomes import MAX_ATTEMPTS, add_working_days, decide
-from arcollect.workspace.priority import MAX_SCORE, Factors, factors_for, risk_class, score
 
 TODAY = date(2026, 3, 10)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from arcollect.decisions import Decision, as_detail
 from arcollect.entities import Customer, Invoice, Payment, Promise
+from arcollect.priority import PriorityReason
 from arcollect.staff import (
     STAFF_SESSION_HOURS,
     ChallengeExpired,
@@ -36,7 +37,6 @@ from arcollect.workspace.model import (
     DisputeView,
     NotAllowed,
     OutcomeReceipt,
-    PriorityReason,
     PromiseView,
     ReportLink,
     RiskIndicators,

@@ -41,6 +41,7 @@ from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Ta
 from arcollect.mailing import Mailer
 from arcollect.observability import logger
 from arcollect.policy import Action, PolicySet
+from arcollect.priority import Factors, factors_for, score
 from arcollect.promises import PromiseStatus, settle
 from arcollect.store.dunning import (
     EmailTouchRecord,
@@ -52,7 +53,6 @@ from arcollect.store.dunning import (
     snapshot_of,
 )
 from arcollect.store.mail import MailRejected, MessageRefused, SendOutcomeUnknown, customer_tags, tag_value
-from arcollect.workspace.priority import Factors, factors_for, score
 
 # A reservation older than this without a message id is in doubt (no run lives that long: the
 # function's timeout is 5 minutes); a younger one may be another invocation sending right now.

@@ -14,9 +14,9 @@ from arcollect.entities import Activity, Customer, Invoice, InvoiceStatus, Task,
 from arcollect.mailing import Mailer
 from arcollect.observability import logger
 from arcollect.policy import PolicySet
+from arcollect.priority import factors_for, score
 from arcollect.store.portal import Dispute
 from arcollect.workspace.model import DISPUTE_TRANSITIONS, DisputeStatus, WorkspaceInputError
-from arcollect.workspace.priority import factors_for, score
 
 DISPUTE_OPENED = "dispute_opened"
 DISPUTE_MOVED = "dispute_moved"

@@ -12,6 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from arcollect.entities import Customer, Invoice, Payment, Promise
+from arcollect.priority import PriorityReason
 
 # Staff users are domain types (the store reads them from Cognito); this name is kept for the staff
 # console until it imports arcollect.staff.
@@ -77,15 +78,6 @@ class WorkspaceConflict(RuntimeError):
 
 class NotAllowed(PermissionError):
     """The signed-in staff member's groups do not allow this (a collector asking for manager views)."""
-
-
-@dataclass(frozen=True)
-class PriorityReason:
-    """One factor of a task's priority score and the points it contributed (shown beside the task)."""
-
-    factor: str
-    points: int
-    text: str
 
 
 @dataclass(frozen=True)

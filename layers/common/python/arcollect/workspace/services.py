@@ -31,6 +31,7 @@ from arcollect.entities import (
 from arcollect.inputs import InputError
 from arcollect.mailing import Mailer
 from arcollect.policy import PolicySet
+from arcollect.priority import Factors, factors_for, score
 from arcollect.promises import checked_promise, promise_to_pay
 from arcollect.staff import StaffUser
 from arcollect.store.workspace import ReportObjects, WorkspaceStore
@@ -50,7 +51,6 @@ from arcollect.workspace.model import (
     WorkspaceNotFound,
 )
 from arcollect.workspace.outcomes import decide, parse_outcome
-from arcollect.workspace.priority import Factors, factors_for, score
 from arcollect.workspace.view import build_account, dispute_view
 
 REPORT_LINK_LIFETIME = timedelta(minutes=15)

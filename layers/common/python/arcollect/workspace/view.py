@@ -14,6 +14,7 @@ from decimal import Decimal
 from arcollect.aging import AGING_BUCKETS, aging_bucket
 from arcollect.entities import DocumentType, Invoice, Payment, TaskStatus
 from arcollect.policy import PolicySet
+from arcollect.priority import risk_class
 from arcollect.promises import kept_rate, paid_towards
 from arcollect.store.portal import Dispute
 from arcollect.store.workspace import AccountItems
@@ -27,7 +28,6 @@ from arcollect.workspace.model import (
     TaskView,
     TimelineEntry,
 )
-from arcollect.workspace.priority import risk_class
 
 RECENT_DAYS = 90
 TREND_DAYS = 3.0  # a change of average lateness smaller than this is "steady"

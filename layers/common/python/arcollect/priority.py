@@ -15,7 +15,8 @@ kind of task           0-5     a broken promise or dispute 5, a call or escalati
 
 Amounts in different currencies are not converted: the largest currency's amount counts (a score
 orders work, it is not a valuation). The factors are stored on the task when it is created; the
-worklist scores again as of today, with the open amounts of its invoices as they are now.
+worklist scores again as of today, with the open amounts of its invoices as they are now. The sweep
+scores the tasks it creates and the workspace those a collector creates, so the rule is domain.
 """
 
 from __future__ import annotations
@@ -27,11 +28,19 @@ from datetime import date
 from decimal import Decimal
 
 from arcollect.entities import Customer, DocumentType, Invoice
-from arcollect.workspace.model import PriorityReason
 
 MAX_SCORE = 100
 _URGENT_KINDS = frozenset({"dispute", "review_touch"})
 _CALL_KINDS = frozenset({"call", "escalation", "credit_hold", "agency", "fix_contact"})
+
+
+@dataclass(frozen=True)
+class PriorityReason:
+    """One factor of a task's priority score and the points it contributed (shown beside the task)."""
+
+    factor: str
+    points: int
+    text: str
 
 
 @dataclass(frozen=True)

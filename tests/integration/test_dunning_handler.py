@@ -20,6 +20,7 @@ from arcollect.entities import Customer, Invoice
 from arcollect.policy import SHIPPED_POLICY
 from arcollect.store.dunning import DunningStore
 from arcollect.store.repositories import Activities, Customers, Invoices, Tasks
+from arcollect_cli.lambda_runtime import load_handler
 from tests.integration.conftest import invoke, load_event
 from tests.integration.dunning_world import sent_emails
 
@@ -144,6 +145,42 @@ def test_a_large_sweep_fans_out_one_message_per_customer_and_workers_send(aws: N
     assert response == {"batchItemFailures": [{"itemIdentifier": "junk"}]}
     assert len(sent_emails()) == count
     assert len({e.customer_id for e in sent_emails()}) == count
+
+
+def test_a_batch_of_queued_work_reads_the_policy_once_and_the_next_batch_reads_it_again(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a sweep that fanned its customers out to the queue
+    count = INLINE_CUSTOMERS + 2
+    for index in range(count):
+        customer(f"C-{index}")
+        due_invoice(f"C-{index}", f"INV-{index}", datetime(2026, 11, 23, 8, tzinfo=UTC))
+    tick()
+    messages = queued()
+    # And a count of the dunning function's reads of the policy file (ops may replace it at any time)
+    objects = load_handler("dunning").app.objects
+    reads: list[str] = []
+    read_text = objects.read_text
+
+    def counted(bucket: str, key: str) -> str | None:
+        reads.extend([key] if key == DropPrefix.DUNNING_POLICY else [])
+        return read_text(bucket, key)
+
+    monkeypatch.setattr(objects, "read_text", counted)
+    # When the queue delivers them in two batches
+    half = len(messages) // 2
+    assert invoke("dunning", sqs_records(messages[:half])) == {"batchItemFailures": []}
+    assert invoke("dunning", sqs_records(messages[half:])) == {"batchItemFailures": []}
+    # Then each batch read the policy in force once, not once per message, and every customer was sent to
+    assert len(reads) == 2
+    assert len({e.customer_id for e in sent_emails()}) == count
+
+
+def test_a_batch_whose_every_message_fails_reports_each_for_retry(aws: None) -> None:
+    junk = [{"MessageId": "junk-1", "Body": "not json"}, {"MessageId": "junk-2", "Body": "{}"}]
+    assert invoke("dunning", sqs_records(junk)) == {
+        "batchItemFailures": [{"itemIdentifier": "junk-1"}, {"itemIdentifier": "junk-2"}]
+    }
 
 
 def test_preview_lists_what_would_happen_and_changes_nothing(aws: None) -> None:

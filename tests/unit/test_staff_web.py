@@ -16,7 +16,7 @@ from arcollect.console import StaffConsole
 from arcollect.console.signin import decode_challenge, encode_challenge
 from arcollect.portal.web import build_app
 from arcollect.portal.web.common import PortalResolver
-from arcollect.workspace.identity import MfaCodeRequired, MfaSetupRequired, NewPasswordRequired
+from arcollect.staff import MfaCodeRequired, MfaSetupRequired, NewPasswordRequired
 from arcollect.workspace.model import WorkspaceInputError
 from tests.unit.portal_fake import FakePortal
 from tests.unit.test_portal_web import EVENT, HOST, Context, Reply

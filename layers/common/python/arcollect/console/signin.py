@@ -29,7 +29,7 @@ from arcollect.console.common import (
     staff_cookie,
 )
 from arcollect.portal.web import sessions
-from arcollect.workspace.identity import (
+from arcollect.staff import (
     STAFF_SESSION_HOURS,
     Challenge,
     MfaCodeRequired,
@@ -37,9 +37,9 @@ from arcollect.workspace.identity import (
     NewPasswordRequired,
     SignInFailed,
     StaffSession,
+    StaffUser,
     WrongCode,
 )
-from arcollect.workspace.model import StaffUser
 
 CHALLENGE_COOKIE = "arc_staff_challenge"
 LOGIN_COOKIE = "arc_staff_login"

@@ -6,9 +6,8 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from arcollect.entities import Activity, Invoice, Payment, Promise, Task
+from arcollect.entities import Activity, Dispute, Invoice, Payment, Promise, Task
 from arcollect.reports.activity import activity_figures, paid_dates
-from arcollect.store.portal import Dispute
 from arcollect.store.reports import ReportData, Touch
 
 AS_OF = date(2026, 3, 31)  # with a 30-day window: (2026-03-01, 2026-03-31]

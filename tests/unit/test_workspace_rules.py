@@ -10,12 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from arcollect.disputes import DisputeStatus, sla_overdue
 from arcollect.entities import Customer, Invoice, Payment, Promise
 from arcollect.policy import PolicyError, parse_policy, shipped_policy
 from arcollect.priority import MAX_SCORE, Factors, factors_for, risk_class, score
 from arcollect.promises import PromiseStatus, settle
-from arcollect.workspace.disputes import check_transition, parse_credit, sla_overdue
-from arcollect.workspace.model import CallOutcome, DisputeStatus, WorkspaceInputError
+from arcollect.workspace.disputes import check_transition, parse_credit
+from arcollect.workspace.model import CallOutcome, WorkspaceInputError
 from arcollect.workspace.outcomes import MAX_ATTEMPTS, add_working_days, decide
 
 TODAY = date(2026, 3, 10)

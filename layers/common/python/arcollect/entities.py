@@ -344,6 +344,34 @@ class Task:
 
 
 @dataclass(frozen=True)
+class Dispute:
+    customer_id: str
+    dispute_id: str
+    invoice_number: str
+    reason: str
+    comment: str
+    created_at: datetime
+    status: str = "open"
+    attachment_key: str | None = None
+    attachment_type: str | None = None
+    attachment_size: int | None = None
+    # The upload presigned and not yet checked (pending key, declared type and size): never shown as an
+    # attachment until the portal has checked the file and linked it (``link_attachment``).
+    upload_key: str | None = None
+    upload_type: str | None = None
+    upload_size: int | None = None
+    # Routing and workflow (see arcollect.disputes): "portal" or the collector who logged it.
+    department: str | None = None
+    sla_days: int | None = None
+    opened_by: str = "portal"
+    resolution_note: str | None = None
+    credit_amount: Decimal | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    notified_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Promise:
     """A customer's promise to pay ``invoice_numbers`` by ``promised_until``."""
 

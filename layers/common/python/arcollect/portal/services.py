@@ -26,7 +26,7 @@ from arcollect.calendar import Calendar, resolve_zone
 from arcollect.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from arcollect.changes import ChangeFeed
 from arcollect.contract import DropPrefix, attachment_keys, document_key
-from arcollect.entities import Activity, Customer, DisputeReason, DocumentType, Invoice
+from arcollect.entities import Activity, Customer, Dispute, DisputeReason, DocumentType, Invoice
 from arcollect.inputs import InputError, amount_text
 from arcollect.mailing import Mailer
 from arcollect.portal.account import (
@@ -50,7 +50,7 @@ from arcollect.promises import MAX_PROMISE_DAYS, checked_promise, promise_to_pay
 from arcollect.store.dunning import DunningStore
 from arcollect.store.errors import StoreError
 from arcollect.store.mail import MailRejected, customer_tags, tag_value
-from arcollect.store.portal import ContactConflict, Dispute, PortalObjects, PortalStore, StoredSession
+from arcollect.store.portal import ContactConflict, PortalObjects, PortalStore, StoredSession
 from arcollect.store.portal import index_contacts as store_index_contacts
 from arcollect.store.repositories import Activities, Customers, Invoices
 
@@ -773,7 +773,7 @@ class Portal:
         # The file goes to a pending key first: the dispute names it an attachment only once checked.
         pending = attachment_keys(customer_id, dispute_id, upload[0])[0] if upload else None
         # The dispute workflow (routing, SLAs, the department's notice) loads with the first dispute.
-        from arcollect.workspace.disputes import new_dispute, notify_department
+        from arcollect.disputes import new_dispute, notify_department
 
         policies = self._policies()
         dispute, task, activity = new_dispute(

@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from botocore.config import Config
@@ -31,7 +30,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from arcollect.clock import format_instant, format_instant_ms, parse_instant
-from arcollect.entities import Activity, Customer, Promise, Task
+from arcollect.entities import Activity, Customer, Dispute, Promise, Task
 from arcollect.store import keys
 from arcollect.store.clients import LazyClient
 from arcollect.store.errors import StoreError, StoreUnavailable
@@ -78,34 +77,6 @@ class StoredSession:
     last_seen_at: datetime
     expires_at: datetime
     csrf_token: str
-
-
-@dataclass(frozen=True)
-class Dispute:
-    customer_id: str
-    dispute_id: str
-    invoice_number: str
-    reason: str
-    comment: str
-    created_at: datetime
-    status: str = "open"
-    attachment_key: str | None = None
-    attachment_type: str | None = None
-    attachment_size: int | None = None
-    # The upload presigned and not yet checked (pending key, declared type and size): never shown as an
-    # attachment until the portal has checked the file and linked it (``link_attachment``).
-    upload_key: str | None = None
-    upload_type: str | None = None
-    upload_size: int | None = None
-    # Routing and workflow (see workspace.disputes): "portal" or the collector who logged it.
-    department: str | None = None
-    sla_days: int | None = None
-    opened_by: str = "portal"
-    resolution_note: str | None = None
-    credit_amount: Decimal | None = None
-    resolved_at: datetime | None = None
-    closed_at: datetime | None = None
-    notified_at: datetime | None = None
 
 
 class ContactConflict(StoreError):

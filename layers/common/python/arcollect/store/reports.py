@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task
+from arcollect.entities import Activity, Customer, Dispute, Invoice, Payment, Promise, Task
 from arcollect.store.dunning import SendLedgerItem
 from arcollect.store.models import (
     ActivityItem,
@@ -22,7 +22,7 @@ from arcollect.store.models import (
     TableItem,
     TaskItem,
 )
-from arcollect.store.portal import Dispute, dispute_from_item, promise_from_item
+from arcollect.store.portal import dispute_from_item, promise_from_item
 from arcollect.store.repositories import (
     _customer_from_item,
     _invoice_from_item,

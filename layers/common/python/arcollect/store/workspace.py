@@ -20,7 +20,7 @@ from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 
 from arcollect.changes import Change
 from arcollect.clock import format_instant
-from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task, TaskStatus
+from arcollect.entities import Activity, Customer, Dispute, Invoice, Payment, Promise, Task, TaskStatus
 from arcollect.store import keys
 from arcollect.store.dunning import DunningStore, EmailTouchItem, EmailTouchRecord, _email_record, _transact
 from arcollect.store.models import (
@@ -34,7 +34,7 @@ from arcollect.store.models import (
     TableItem,
     TaskItem,
 )
-from arcollect.store.portal import Dispute, PortalStore, dispute_from_item, promise_from_item
+from arcollect.store.portal import PortalStore, dispute_from_item, promise_from_item
 from arcollect.store.repositories import (
     PROFILE_SK,
     _change_item,

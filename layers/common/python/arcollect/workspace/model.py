@@ -11,6 +11,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+# Dispute statuses are domain (arcollect.disputes); these names stay for the staff console until it
+# imports them from there.
+from arcollect.disputes import DISPUTE_TRANSITIONS as DISPUTE_TRANSITIONS
+from arcollect.disputes import DisputeStatus as DisputeStatus
 from arcollect.entities import Customer, Invoice, Payment, Promise
 from arcollect.priority import PriorityReason
 
@@ -31,32 +35,6 @@ class CallOutcome(StrEnum):
     # Decisions on the policy's decision tasks, which the ERP carries out (the change feed tells it).
     CREDIT_HOLD = "credit_hold"
     AGENCY = "agency"
-
-
-class DisputeStatus(StrEnum):
-    """open -> in_review -> resolved_valid | resolved_credit -> closed.
-
-    ``resolved_valid``: the invoice stands as billed, so dunning resumes for it; ``resolved_credit``: a
-    credit was granted, the invoice's open amount drops by it (dunning resumes for any remainder)."""
-
-    OPEN = "open"
-    IN_REVIEW = "in_review"
-    RESOLVED_VALID = "resolved_valid"
-    RESOLVED_CREDIT = "resolved_credit"
-    CLOSED = "closed"
-
-
-DISPUTE_TRANSITIONS: dict[DisputeStatus, tuple[DisputeStatus, ...]] = {
-    DisputeStatus.OPEN: (
-        DisputeStatus.IN_REVIEW,
-        DisputeStatus.RESOLVED_VALID,
-        DisputeStatus.RESOLVED_CREDIT,
-    ),
-    DisputeStatus.IN_REVIEW: (DisputeStatus.RESOLVED_VALID, DisputeStatus.RESOLVED_CREDIT),
-    DisputeStatus.RESOLVED_VALID: (DisputeStatus.CLOSED,),
-    DisputeStatus.RESOLVED_CREDIT: (DisputeStatus.CLOSED,),
-    DisputeStatus.CLOSED: (),
-}
 
 
 class WorkspaceInputError(ValueError):

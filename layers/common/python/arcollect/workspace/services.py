@@ -14,9 +14,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from arcollect import cash, changes, credits
+from arcollect import disputes as dispute_rules
 from arcollect.calendar import Calendar, resolve_zone
 from arcollect.changes import ChangeFeed, ChangeKind
 from arcollect.contract import ReportPrefix
+from arcollect.disputes import DisputeStatus
 from arcollect.entities import (
     Activity,
     Customer,
@@ -39,7 +41,6 @@ from arcollect.workspace import disputes as dispute_flow
 from arcollect.workspace.model import (
     Account360,
     CallOutcome,
-    DisputeStatus,
     DisputeView,
     NotAllowed,
     OutcomeReceipt,
@@ -469,7 +470,7 @@ class Workspace:
             raise WorkspaceInputError(
                 "invoice_number", f"invoice {invoice.invoice_number} is already disputed"
             )
-        dispute, task, activity = dispute_flow.new_dispute(
+        dispute, task, activity = dispute_rules.new_dispute(
             customer, invoice, reason=why.value, comment=comment, dispute_id=dispute_id, now=now,
             policies=policies, opened_by=by.username,
         )  # fmt: skip
@@ -478,7 +479,7 @@ class Workspace:
                 f"invoice {invoice.invoice_number} changed meanwhile: reload and try again"
             )
         changes.publish(self._change_feed, activity.changes)
-        dispute_flow.notify_department(
+        dispute_rules.notify_department(
             dispute,
             customer,
             invoice,
@@ -503,7 +504,7 @@ class Workspace:
         """Move a dispute on. Resolving it takes the invoice out of dispute and back into dunning from
         the next sweep (with a credit, for what is left open; a credit of all of it settles it)."""
         wanted = dispute_flow.parse_status(status)
-        text = _text(note, "note", required=wanted in dispute_flow.RESOLVED)
+        text = _text(note, "note", required=wanted in dispute_rules.RESOLVED)
         dispute = self._store.dispute(customer_id, dispute_id)
         if dispute is None:
             raise WorkspaceNotFound(f"no dispute {dispute_id} on customer {customer_id}")
@@ -512,7 +513,7 @@ class Workspace:
         invoice_after: Invoice | None = None
         credit: Decimal | None = None
         credit_note: tuple[Invoice, Invoice] | None = None
-        if wanted in dispute_flow.RESOLVED:
+        if wanted in dispute_rules.RESOLVED:
             invoice = self._store.invoice(customer_id, dispute.invoice_number)
             if invoice is None:
                 raise WorkspaceNotFound(f"invoice {dispute.invoice_number} is gone")
@@ -524,7 +525,7 @@ class Workspace:
                     f"a credit of {credit:,.2f} {invoice.currency} is a manager's decision (collectors may "
                     f"grant up to {limit:,.2f}: the policy's settings.collector_credit_limit)"
                 )
-            after = dispute_flow.dispute_resolved(invoice, credit)
+            after = dispute_rules.dispute_resolved(invoice, credit)
             invoice_after = replace(after, next_action_at=now if after.is_open else None)
             if credits.awaits_credit_note(invoice_after):
                 # The ERP may have booked the credit note before the credit was agreed here.
@@ -541,7 +542,7 @@ class Workspace:
             status=wanted.value,
             resolution_note=text or dispute.resolution_note,
             credit_amount=credit if credit is not None else dispute.credit_amount,
-            resolved_at=now if wanted in dispute_flow.RESOLVED else dispute.resolved_at,
+            resolved_at=now if wanted in dispute_rules.RESOLVED else dispute.resolved_at,
             closed_at=now if wanted is DisputeStatus.CLOSED else dispute.closed_at,
         )
         effect = {
@@ -559,7 +560,7 @@ class Workspace:
             customer_id=customer_id,
             at=now,
             activity_id=f"dispute-{dispute_id}-{wanted.value}",
-            kind=dispute_flow.DISPUTE_MOVED,
+            kind=dispute_rules.DISPUTE_MOVED,
             summary=f"{by.name}: dispute of {dispute.invoice_number} {effect}"
             + (f". {text}" if text else ""),
             detail={"dispute_id": dispute_id, "status": wanted.value, "by": by.username, "note": text},
@@ -571,7 +572,7 @@ class Workspace:
                 f"{credit_note[0].invoice_number}, counted once)",
                 detail={**activity.detail, "credit_note": credit_note[0].invoice_number},
             )
-        if wanted in dispute_flow.RESOLVED and invoice is not None:
+        if wanted in dispute_rules.RESOLVED and invoice is not None:
             activity = replace(
                 activity,
                 changes=changes.dispute_resolved(
@@ -594,7 +595,7 @@ class Workspace:
                 f"dispute {dispute_id} or its invoice changed meanwhile: reload and try again"
             )
         changes.publish(self._change_feed, activity.changes)
-        if wanted in dispute_flow.RESOLVED:
+        if wanted in dispute_rules.RESOLVED:
             self._store.close_tasks_about(customer_id, TaskKind.DISPUTE, "dispute_id", dispute_id, now)
         return dispute_view(moved, now, self._policies())
 

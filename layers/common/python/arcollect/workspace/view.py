@@ -12,13 +12,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from arcollect.aging import AGING_BUCKETS, aging_bucket
-from arcollect.entities import DocumentType, Invoice, Payment, TaskStatus
+from arcollect.disputes import age_days, sla_overdue
+from arcollect.entities import Dispute, DocumentType, Invoice, Payment, TaskStatus
 from arcollect.policy import PolicySet
 from arcollect.priority import risk_class
 from arcollect.promises import kept_rate, paid_towards
-from arcollect.store.portal import Dispute
 from arcollect.store.workspace import AccountItems
-from arcollect.workspace.disputes import age_days, sla_overdue
 from arcollect.workspace.model import (
     Account360,
     AgingLine,

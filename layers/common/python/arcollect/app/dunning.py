@@ -146,15 +146,14 @@ class Dunning:
         from arcollect.workspace.digest import DigestsNotSent, send_digests
         from arcollect.workspace.services import Workspace
 
-        policies = policies or self.policies()
+        in_force = self.policies() if policies is None else policies
         sender = self.settings.require("sender_email")
-        in_force = policies
         workspace = Workspace(policies=lambda: in_force, mailer=self.mailer, sender=sender, store=self.store)
         report = send_digests(
             now=at,
             store=self.store,
             worklists=workspace,
-            policies=policies,
+            policies=in_force,
             mailer=self.mailer,
             sender=sender,
             console_url=self._console_url("worklist"),

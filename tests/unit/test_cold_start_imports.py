@@ -49,6 +49,13 @@ def test_the_portal_cold_start_leaves_the_staff_console_and_the_api_alone() -> N
     assert _roots(_loaded_after("portal"), PORTAL_ALSO) == []
 
 
+@pytest.mark.parametrize("function", ["dunning", "portal", "reports"])
+def test_only_the_ingest_cold_start_loads_the_batch_utilities(function: str) -> None:
+    # The dunning function loads Powertools' BatchProcessor with its first queued batch: its ticks and
+    # SES events never need it, and its cold start was already near the 2x budget.
+    assert _roots(_loaded_after(function), ("aws_lambda_powertools.utilities.batch",)) == []
+
+
 # A served request, inside the probe: a REST proxy event for ``path`` and a Lambda context.
 _SERVE = """
 import json, os

@@ -14,16 +14,16 @@ from typing import Any
 from arcollect.changes import JSON_CONTENT_TYPE, Change, Record, change_key, change_object, record_from_json
 from arcollect.observability import logger
 from arcollect.store import keys
+from arcollect.store.base import translated
 from arcollect.store.errors import StoreError
 from arcollect.store.models import ChangeItem
 from arcollect.store.objects import ObjectStore
-from arcollect.store.repositories import _translated
 
 
 class ChangeLog:
     """The changes recorded in the table, by day."""
 
-    @_translated
+    @translated
     def records_of(self, day: date) -> list[Record]:
         """Every change of ``day`` (UTC), read consistently: the daily files must hold what was
         committed before they are written."""

@@ -39,6 +39,7 @@ from arcollect.clock import format_instant, parse_instant
 from arcollect.credits import CreditLine, credit_lines
 from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task, TaskStatus
 from arcollect.store import keys
+from arcollect.store.base import put_once, translated, update_if
 from arcollect.store.errors import StoreError
 from arcollect.store.keys import email_sk, ledger_sk, promise_sk
 from arcollect.store.models import (
@@ -57,11 +58,8 @@ from arcollect.store.repositories import (
     _customer_from_item,
     _invoice_from_item,
     _payment_from_item,
-    _put_once,
     _task_item,
     _timeline_items,
-    _translated,
-    _update_if,
     retention_expiry,
 )
 
@@ -315,7 +313,7 @@ def _connection() -> Any:
 class DunningStore:
     """Everything the dunning engine reads and writes."""
 
-    @_translated
+    @translated
     def open_credits(self, customer_id: str) -> tuple[CreditLine, ...]:
         """The customer's open credit notes and unapplied cash, from the credits index (its credit
         notes and its payments with unapplied cash: none of its other items). Read when a reminder or
@@ -329,7 +327,7 @@ class DunningStore:
                 payments.append(_payment_from_item(item))
         return credit_lines(notes, payments)
 
-    @_translated
+    @translated
     def record_decisions(self, activity: Activity) -> bool:
         """The sweep's decisions about one customer at one tick, in its timeline: once (the same tick
         run again records nothing twice)."""
@@ -337,7 +335,7 @@ class DunningStore:
 
     # --- read path --------------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def due(self, now: datetime, *, limit_per_shard: int | None = None) -> DueWork:
         """Items whose next look is at or before ``now``, from every shard of the sparse index."""
         cutoff = format_instant(now)
@@ -367,7 +365,7 @@ class DunningStore:
                 snapshots.add(customer_id)
         return DueWork(invoices, customers, read, profiles, snapshots)
 
-    @_translated
+    @translated
     def next_due_at(self) -> datetime | None:
         """The earliest next look in the sparse index (None when nothing waits): the first sweep that
         can act is the first one at or after it. One item read per shard."""
@@ -378,20 +376,20 @@ class DunningStore:
                     earliest = item.next_action_at
         return parse_instant(earliest, what="next_action_at") if earliest else None
 
-    @_translated
+    @translated
     def customers(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
         wanted = {(keys.customer_pk(c), PROFILE_SK) for c in customer_ids}
         if not wanted:
             return {}
         return {item.customer_id: _customer_from_item(item) for item in CustomerItem.batch_get(wanted)}
 
-    @_translated
+    @translated
     def invoices(self, customer_id: str, numbers: Iterable[str]) -> list[Invoice]:
         """Invoices of one customer by number (consistent reads: for fan-out workers and previews)."""
         wanted = {_invoice_key(customer_id, n) for n in numbers}
         return [_invoice_from_item(item) for item in InvoiceItem.batch_get(wanted, consistent_read=True)]
 
-    @_translated
+    @translated
     def email_touch(self, customer_id: str, touch_id: str) -> EmailTouchRecord | None:
         try:
             item = EmailTouchItem.get(keys.customer_pk(customer_id), email_sk(touch_id), consistent_read=True)
@@ -399,7 +397,7 @@ class DunningStore:
             return None
         return _email_record(item)
 
-    @_translated
+    @translated
     def ledger_touch(self, customer_id: str, invoice_number: str, step: str) -> str | None:
         """The touch id an existing (invoice, step) reservation went out with; None if there is none."""
         try:
@@ -412,7 +410,7 @@ class DunningStore:
 
     # --- email touches --------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def reserve_email(
         self,
         customer_id: str,
@@ -503,7 +501,7 @@ class DunningStore:
             return Reservation(tuple(remaining), tuple(refused))
         return Reservation((), tuple(refused))
 
-    @_translated
+    @translated
     def complete_email(
         self,
         customer_id: str,
@@ -535,7 +533,7 @@ class DunningStore:
         ]
         _transact(operations)
 
-    @_translated
+    @translated
     def release_email(self, customer_id: str, touch_id: str, touches: Sequence[tuple[str, str]]) -> None:
         """Undo a reservation whose send definitely failed, so a later run may try again."""
         operations: list[tuple[str, Any, Any]] = [
@@ -547,7 +545,7 @@ class DunningStore:
         ]
         _transact(operations, condition=SendLedgerItem.message_id.does_not_exist())
 
-    @_translated
+    @translated
     def refuse_email(
         self, customer_id: str, touch_id: str, reason: str, at: datetime, task: Task, activity: Activity
     ) -> bool:
@@ -580,7 +578,7 @@ class DunningStore:
             raise
         return True
 
-    @_translated
+    @translated
     def resend_requested(self, customer_id: str, task_id: str, since: datetime) -> bool:
         """Whether someone closed the fix-and-resend task ``task_id`` at or after ``since``."""
         try:
@@ -589,17 +587,17 @@ class DunningStore:
             return False
         return item.status == TaskStatus.DONE and item.closed_at is not None and item.closed_at >= since
 
-    @_translated
+    @translated
     def mark_in_doubt(self, customer_id: str, touch_id: str) -> bool:
         """Flag a reservation that outlived its lease without a message id; True the first time."""
         item = EmailTouchItem(keys.customer_pk(customer_id), email_sk(touch_id))
-        return _update_if(
+        return update_if(
             item,
             [EmailTouchItem.status.set("in_doubt")],
             (EmailTouchItem.status == "reserved") & EmailTouchItem.message_id.does_not_exist(),
         )
 
-    @_translated
+    @translated
     def settle_touches(self, customer_id: str, states: Sequence[InvoiceState], at: datetime) -> None:
         """Mark touches done on their invoices without sending anything: an email SES accepted whose
         completion was lost, or one in doubt (never to be resent; a person reviews it)."""
@@ -614,17 +612,17 @@ class DunningStore:
         if operations:
             _transact(operations)
 
-    @_translated
+    @translated
     def clear_promise(self, customer_id: str, invoice_number: str, promise_id: str) -> None:
         """The promise is broken and reminded: the invoice goes back to the regular steps."""
         item = InvoiceItem(*_invoice_key(customer_id, invoice_number))
-        _update_if(
+        update_if(
             item,
             [InvoiceItem.promised_until.remove(), InvoiceItem.promise_id.remove()],
             InvoiceItem.promise_id == promise_id,
         )
 
-    @_translated
+    @translated
     def complete_from_ses(self, customer_id: str, touch_id: str, message_id: str, at: datetime) -> bool:
         """SES's send event for a reservation we never completed: record the message id now."""
         record = self.email_touch(customer_id, touch_id)
@@ -636,7 +634,7 @@ class DunningStore:
 
     # --- task touches ---------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def create_task(
         self,
         task: Task,
@@ -713,7 +711,7 @@ class DunningStore:
 
     # --- scheduling -----------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def reschedule(
         self,
         customer_id: str,
@@ -737,16 +735,16 @@ class DunningStore:
             if read_at is None
             else TableItem.next_action_at == format_instant(read_at)
         )
-        return _update_if(item, actions, TableItem.pk.exists() & unchanged)
+        return update_if(item, actions, TableItem.pk.exists() & unchanged)
 
-    @_translated
+    @translated
     def reschedule_customer(self, customer_id: str, at: datetime | None) -> None:
         item = CustomerItem(keys.customer_pk(customer_id), PROFILE_SK)
-        _update_if(item, _next_action(customer_id, at), TableItem.pk.exists())
+        update_if(item, _next_action(customer_id, at), TableItem.pk.exists())
 
     # --- assignment -----------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def assigned(self, customer_id: str) -> str | None:
         try:
             item = AssigneeItem.get(keys.customer_pk(customer_id), keys.assignment_sk(), consistent_read=True)
@@ -754,7 +752,7 @@ class DunningStore:
             return None
         return str(item.assignee)
 
-    @_translated
+    @translated
     def assign_in_turn(self, customer_id: str, segment: str, collectors: Sequence[str], at: datetime) -> str:
         """The customer's collector: the one it was given before, else the segment's next in turn
         (kept for the customer, so all of its tasks go to one person)."""
@@ -763,7 +761,7 @@ class DunningStore:
         counter = CounterItem(keys.round_robin_pk(segment), "COUNTER")
         counter.update(actions=[CounterItem.value.add(1)])
         pick = collectors[(int(counter.value) - 1) % len(collectors)]
-        if _put_once(
+        if put_once(
             AssigneeItem(keys.customer_pk(customer_id), keys.assignment_sk(), assignee=pick, assigned_at=at)
         ):
             return pick
@@ -771,7 +769,7 @@ class DunningStore:
 
     # --- promises and contacts ------------------------------------------------------------------
 
-    @_translated
+    @translated
     def make_promise(
         self, promise: Promise, next_action_at: datetime, activity: Activity | None = None
     ) -> bool:
@@ -819,23 +817,23 @@ class DunningStore:
             raise
         return True
 
-    @_translated
+    @translated
     def promise_broken(self, customer_id: str, promise_id: str, at: datetime) -> None:
         item = PromiseItem(keys.customer_pk(customer_id), promise_sk(promise_id))
-        _update_if(
+        update_if(
             item,
             [PromiseItem.status.set("broken"), PromiseItem.broken_at.set(at)],
             PromiseItem.status == "open",
         )
 
-    @_translated
+    @translated
     def promise_status(self, customer_id: str, promise_id: str) -> str | None:
         try:
             return str(PromiseItem.get(keys.customer_pk(customer_id), promise_sk(promise_id)).status)
         except PromiseItem.DoesNotExist:
             return None
 
-    @_translated
+    @translated
     def suppress_address(self, customer_id: str, address: str) -> None:
         """Never mail ``address`` again for this customer (SES said it bounced or complained)."""
         for _ in range(3):
@@ -848,7 +846,7 @@ class DunningStore:
                 return
             changed = replace(customer, suppressed_emails=(*customer.suppressed_emails, address))
             # The fingerprint moves with the addresses, so snapshots that still use it are stale.
-            if _update_if(
+            if update_if(
                 item,
                 [
                     CustomerItem.suppressed_emails.add({address}),

@@ -16,16 +16,9 @@ from pynamodb.exceptions import DeleteError
 from arcollect.clock import format_instant, parse_instant
 from arcollect.entities import Activity, FeedFile, Task, TaskStatus
 from arcollect.store import keys
+from arcollect.store.base import put_once, translated, update_if
 from arcollect.store.models import FeedItem, HoldItem, TableItem, TaskItem
-from arcollect.store.repositories import (
-    Activities,
-    _put_once,
-    _record_once,
-    _task_from_item,
-    _task_item,
-    _translated,
-    _update_if,
-)
+from arcollect.store.repositories import Activities, _record_once, _task_from_item, _task_item
 
 
 @dataclass(frozen=True)
@@ -63,13 +56,13 @@ def _feed_file(item: FeedItem) -> FeedFile:
 class Feeds:
     """The freshness partition (see the module docstring)."""
 
-    @_translated
+    @translated
     def delivered(self, file: FeedFile) -> bool:
         """Make ``file`` its feed's newest, unless the feed has a file describing data as late or later
         (False): a file that arrives late, or a re-sent old one, does not move the feed back."""
         item = FeedItem(keys.FRESHNESS_PK, keys.feed_sk(file.kind))
         as_of = format_instant(file.as_of)
-        return _update_if(
+        return update_if(
             item,
             [
                 # An update that creates the item writes only what it is told: its type too, so the
@@ -85,7 +78,7 @@ class Feeds:
             FeedItem.as_of.does_not_exist() | (FeedItem.as_of < as_of),
         )
 
-    @_translated
+    @translated
     def state(self) -> FeedState:
         """Every feed's newest file and the hold in force: one query."""
         first, last = keys.FRESHNESS_STATE
@@ -104,7 +97,7 @@ class Feeds:
                 )
         return FeedState(newest, hold)
 
-    @_translated
+    @translated
     def hold(self, hold: Hold) -> None:
         """Write the hold in force (a new one, or the same one with other feeds stale)."""
         HoldItem(
@@ -117,31 +110,31 @@ class Feeds:
             alerted_on=hold.alerted_on.isoformat() if hold.alerted_on else None,
         ).save()
 
-    @_translated
+    @translated
     def add_task(self, task: Task) -> bool:
         """The manager's task about a hold, once (False: it exists). It lives in this partition, not a
         customer's: it is about every customer; the worklist index finds it all the same."""
         item = _task_item(task)
         item.pk = keys.FRESHNESS_PK
-        return _put_once(item)
+        return put_once(item)
 
-    @_translated
+    @translated
     def record(self, activity: Activity) -> bool:
         """Record a day held or a release, once (False: that day's or that release's entry exists)."""
         return _record_once(keys.FRESHNESS_PK, activity)
 
-    @_translated
+    @translated
     def record_held(self, activities: Iterable[Activity]) -> int:
         """Record on each customer's timeline that its reminders were held that day, once each (an
         entry that exists is left as it is); how many were new."""
         return sum(_record_once(keys.customer_pk(a.customer_id), a) for a in activities)
 
-    @_translated
+    @translated
     def close_tasks(self, task_ids: Iterable[str], at: datetime, outcome: str) -> None:
         """Close the hold's open tasks ``task_ids`` (a later day's task supersedes them)."""
         self._close_tasks(task_ids, at, outcome)
 
-    @_translated
+    @translated
     def release(self, hold: Hold, activity: Activity, at: datetime) -> bool:
         """End ``hold``: close its tasks, record the release and remove it. False when another tick
         ended it first (nothing is then recorded twice)."""
@@ -159,7 +152,7 @@ class Feeds:
     def _close_tasks(task_ids: Iterable[str], at: datetime, outcome: str) -> None:
         for task_id in sorted(task_ids):
             item = TaskItem(keys.FRESHNESS_PK, keys.task_sk(task_id))
-            _update_if(
+            update_if(
                 item,
                 [
                     TaskItem.status.set(TaskStatus.DONE),
@@ -171,12 +164,12 @@ class Feeds:
                 TaskItem.status == TaskStatus.OPEN,
             )
 
-    @_translated
+    @translated
     def history(self, limit: int = 14) -> list[Activity]:
         """The hold's record, newest first: each day it held, and each release."""
         return Activities._activities(keys.FRESHNESS_PK)[:limit]
 
-    @_translated
+    @translated
     def tasks(self) -> list[Task]:
         """The manager's tasks about holds, open and closed."""
         items = TaskItem.query(keys.FRESHNESS_PK, TaskItem.sk.startswith("TASK#"))

@@ -31,7 +31,8 @@ from pynamodb.transactions import TransactWrite
 
 from arcollect.clock import format_instant, format_instant_ms, parse_instant
 from arcollect.entities import Activity, Customer, Dispute, Promise, Task
-from arcollect.store import keys
+from arcollect.store import contacts, keys
+from arcollect.store.base import translated, update_if
 from arcollect.store.clients import LazyClient
 from arcollect.store.errors import StoreError, StoreUnavailable
 from arcollect.store.keys import (
@@ -55,14 +56,7 @@ from arcollect.store.models import (
     RateCounterItem,
     TableItem,
 )
-from arcollect.store.repositories import (
-    PROFILE_SK,
-    _customer_from_item,
-    _task_item,
-    _timeline_items,
-    _translated,
-    _update_if,
-)
+from arcollect.store.repositories import PROFILE_SK, _customer_from_item, _task_item, _timeline_items
 
 
 def _epoch(at: datetime) -> int:
@@ -81,16 +75,6 @@ class StoredSession:
 
 class ContactConflict(StoreError):
     """The profile changed between reading it and writing the new contact details: read again."""
-
-
-def _addresses(customer: Customer) -> set[str]:
-    return {a.strip().lower() for a in (customer.email, *customer.other_emails) if a and a.strip()}
-
-
-def _lookup_item(address: str, customer_id: str) -> EmailLookupItem:
-    return EmailLookupItem(
-        email_lookup_pk(address), keys.customer_pk(customer_id), customer_id=customer_id, address=address
-    )
 
 
 def _contact_actions(customer: Customer) -> list[Any]:
@@ -117,7 +101,7 @@ class PortalStore:
 
     # --- sessions ---------------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def create_session(self, session: StoredSession) -> None:
         pk = keys.customer_pk(session.customer_id)
         ttl = _epoch(session.expires_at)
@@ -145,7 +129,7 @@ class PortalStore:
                 condition=TableItem.pk.does_not_exist(),
             )
 
-    @_translated
+    @translated
     def session(self, session_id: str) -> StoredSession | None:
         try:
             pointer = PortalSessionPointerItem.get(
@@ -165,13 +149,13 @@ class PortalStore:
             csrf_token=item.csrf_token,
         )
 
-    @_translated
+    @translated
     def touch_session(self, session: StoredSession, at: datetime) -> bool:
         """Move last-seen to ``at``; False when the session is gone (ended or revoked meanwhile)."""
         item = PortalSessionItem(keys.customer_pk(session.customer_id), session_sk(session.session_id))
-        return _update_if(item, [PortalSessionItem.last_seen_at.set(at)], TableItem.pk.exists())
+        return update_if(item, [PortalSessionItem.last_seen_at.set(at)], TableItem.pk.exists())
 
-    @_translated
+    @translated
     def delete_session(self, session_id: str) -> None:
         try:
             pointer = PortalSessionPointerItem.get(session_pointer_pk(session_id), "SESSION")
@@ -180,7 +164,7 @@ class PortalStore:
         PortalSessionItem(keys.customer_pk(pointer.customer_id), session_sk(session_id)).delete()
         pointer.delete()
 
-    @_translated
+    @translated
     def delete_customer_sessions(self, customer_id: str) -> int:
         """End every session of the customer (the pointers lead nowhere afterwards and expire)."""
         items = list(
@@ -195,7 +179,7 @@ class PortalStore:
 
     # --- links -------------------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def customer_and_links_valid_from(self, customer_id: str) -> tuple[Customer, datetime | None] | None:
         try:
             item = CustomerItem.get(keys.customer_pk(customer_id), PROFILE_SK, consistent_read=True)
@@ -204,7 +188,7 @@ class PortalStore:
         valid_from = parse_instant(item.links_valid_from) if item.links_valid_from else None
         return _customer_from_item(item), valid_from
 
-    @_translated
+    @translated
     def revoke_links(self, customer_id: str, at: datetime, activity: Activity) -> bool:
         """Set ``links_valid_from`` (with its timeline entry); False for an unknown customer."""
         try:
@@ -224,7 +208,7 @@ class PortalStore:
 
     # --- rate limits -------------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def count(self, kind: str, key: str, window_start: datetime, window: timedelta) -> int:
         """Count one request of ``kind`` by ``key`` in the window starting at ``window_start``."""
         item = RateCounterItem(rate_counter_pk(kind, key, format_instant(window_start)), "RATE")
@@ -238,36 +222,28 @@ class PortalStore:
 
     # --- the address lookup ------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def customers_by_email(self, address: str, limit: int = 10) -> list[str]:
         items = EmailLookupItem.query(email_lookup_pk(address), limit=limit)
         return [item.customer_id for item in items]
 
-    @_translated
     def index_contacts(self, customers: Iterable[Customer]) -> int:
-        """Write the lookup items of every address of ``customers`` (idempotent); how many written.
-        Addresses a customer no longer has are removed only by ``update_contact``."""
-        written = 0
-        with TableItem.batch_write() as batch:
-            for customer in customers:
-                for address in sorted(_addresses(customer)):
-                    batch.save(_lookup_item(address, customer.customer_id))
-                    written += 1
-        return written
+        """Write the lookup items of every address of ``customers`` (``store.contacts``)."""
+        return contacts.index_contacts(customers)
 
     # --- contact details ---------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def customer(self, customer_id: str) -> Customer | None:
         found = self.customer_and_links_valid_from(customer_id)
         return found[0] if found else None
 
-    @_translated
+    @translated
     def update_contact(self, before: Customer, after: Customer, activity: Activity) -> None:
         """Write the new contact details and fingerprint, move the address lookups, add the timeline
         entry: one transaction, conditional on the profile being the one read (ContactConflict)."""
         pk = keys.customer_pk(after.customer_id)
-        old, new = _addresses(before), _addresses(after)
+        old, new = contacts.addresses(before), contacts.addresses(after)
         condition = CustomerItem.fingerprint == before.fingerprint
         try:
             with TransactWrite(connection=_connection()) as transaction:
@@ -279,7 +255,7 @@ class PortalStore:
                 for address in sorted(old - new):
                     transaction.delete(EmailLookupItem(email_lookup_pk(address), pk))
                 for address in sorted(new):
-                    transaction.save(_lookup_item(address, after.customer_id))
+                    transaction.save(contacts.lookup_item(address, after.customer_id))
                 for item in _timeline_items(pk, activity):
                     transaction.save(item)
         except TransactWriteError as error:
@@ -289,7 +265,7 @@ class PortalStore:
 
     # --- disputes and promises ---------------------------------------------------------------------
 
-    @_translated
+    @translated
     def open_dispute(self, dispute: Dispute, task: Task, activity: Activity) -> bool:
         """The dispute, the invoice disputed and out of the sweep's index, the collector's task and the
         timeline entry, in one transaction; False when the invoice is no longer open and undisputed."""
@@ -341,7 +317,7 @@ class PortalStore:
             raise
         return True
 
-    @_translated
+    @translated
     def dispute(self, customer_id: str, dispute_id: str) -> Dispute | None:
         """The customer's dispute, read in the customer's own partition (another customer's dispute id
         finds nothing)."""
@@ -353,7 +329,7 @@ class PortalStore:
             return None
         return dispute_from_item(item) if item.customer_id == customer_id else None
 
-    @_translated
+    @translated
     def link_attachment(
         self, dispute: Dispute, key: str, content_type: str, size: int, activity: Activity
     ) -> bool:
@@ -370,7 +346,7 @@ class PortalStore:
             activity,
         )
 
-    @_translated
+    @translated
     def refuse_upload(self, dispute: Dispute, activity: Activity) -> bool:
         """End the dispute's pending upload without an attachment (the file failed its check), with the
         timeline entry saying why; False when it no longer waits for this upload."""
@@ -403,17 +379,17 @@ class PortalStore:
             raise
         return True
 
-    @_translated
+    @translated
     def mark_notified(self, customer_id: str, dispute_id: str, at: datetime) -> None:
         item = DisputeItem(keys.customer_pk(customer_id), keys.dispute_sk(dispute_id))
-        _update_if(item, [DisputeItem.notified_at.set(at)], TableItem.pk.exists())
+        update_if(item, [DisputeItem.notified_at.set(at)], TableItem.pk.exists())
 
-    @_translated
+    @translated
     def disputes(self, customer_id: str) -> list[Dispute]:
         items = DisputeItem.query(keys.customer_pk(customer_id), DisputeItem.sk.startswith(DISPUTE_PREFIX))
         return [dispute_from_item(item) for item in items]
 
-    @_translated
+    @translated
     def promises(self, customer_id: str) -> list[Promise]:
         items = PromiseItem.query(keys.customer_pk(customer_id), PromiseItem.sk.startswith(promise_sk("")))
         return [promise_from_item(item) for item in items]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from arcollect.entities import Activity, Customer, Dispute, Invoice, Payment, Promise, Task
+from arcollect.store.base import translated
 from arcollect.store.dunning import SendLedgerItem
 from arcollect.store.models import (
     ActivityItem,
@@ -28,7 +29,6 @@ from arcollect.store.repositories import (
     _invoice_from_item,
     _payment_from_item,
     _task_from_item,
-    _translated,
 )
 from arcollect.store.workspace import _activity_from_item
 
@@ -60,7 +60,7 @@ COUNTED_ACTIVITIES = frozenset({"email_delivery", "email_bounce"})
 
 
 class ReportReader:
-    @_translated
+    @translated
     def read(self) -> ReportData:
         data = ReportData()
         for item in TableItem.scan():

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from pynamodb.exceptions import (
-    PutError,
-    PynamoDBConnectionError,
-    PynamoDBException,
     TransactWriteError,
-    UpdateError,
 )
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -37,7 +32,8 @@ from arcollect.entities import (
 )
 from arcollect.settings import get_settings
 from arcollect.store import keys
-from arcollect.store.errors import StoreError, StoreUnavailable
+from arcollect.store.base import put_once, translated, update_if
+from arcollect.store.contacts import index_contacts
 from arcollect.store.keys import payment_sk, task_sk
 from arcollect.store.models import (
     ActivityItem,
@@ -53,59 +49,14 @@ from arcollect.store.models import (
     TaskItem,
 )
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _translated(operation: Callable[P, R]) -> Callable[P, R]:
-    """Turn pynamodb's exceptions into the store's, so no caller depends on pynamodb."""
-
-    @wraps(operation)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return operation(*args, **kwargs)
-        except PynamoDBConnectionError as error:
-            raise StoreUnavailable(f"{operation.__qualname__}: {error.msg}") from error
-        except PynamoDBException as error:
-            raise StoreError(f"{operation.__qualname__}: {error.msg}") from error
-
-    return wrapper
-
-
-def _is_condition_failure(error: PutError) -> bool:
-    return error.cause_response_code == "ConditionalCheckFailedException"
-
-
-def _update_if(item: TableItem, actions: list[Action], condition: Any) -> bool:
-    """Update ``item`` when ``condition`` holds; False when it does not (someone got there first, or
-    the item is gone), the store's other everyday outcome beside success."""
-    try:
-        item.update(actions=actions, condition=condition)
-    except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
-
-
-def _put_once(item: TableItem) -> bool:
-    """Write ``item`` unless an item with its key exists: the table's exactly-once primitive."""
-    try:
-        item.save(condition=TableItem.pk.does_not_exist())
-    except PutError as error:
-        if _is_condition_failure(error):
-            return False
-        raise
-    return True
-
 
 class IngestFiles:
     """The register of dropped files, one item per object version."""
 
-    @_translated
+    @translated
     def record(self, file: IngestFile) -> bool:
         """Record ``file``; False if this object version was recorded before (a duplicate event)."""
-        return _put_once(
+        return put_once(
             IngestFileItem(
                 keys.ingest_file_pk(file.key),
                 keys.ingest_file_sk(file.version_id),
@@ -132,7 +83,7 @@ class IngestFiles:
             )
         )
 
-    @_translated
+    @translated
     def get(self, key: str, version_id: str) -> IngestFile | None:
         try:
             item = IngestFileItem.get(keys.ingest_file_pk(key), keys.ingest_file_sk(version_id))
@@ -161,7 +112,7 @@ class IngestFiles:
             rejected_rows_key=item.rejected_rows_key,
         )
 
-    @_translated
+    @translated
     def chunk_done(self, key: str, version_id: str, index: int) -> int:
         """Add chunk ``index`` to the set of a fanned-out file's finished chunks (a repeat adds nothing)
         and return how many distinct chunks are done: the one that sees them all finishes the file."""
@@ -173,10 +124,10 @@ class IngestFiles:
 class SweepRuns:
     """Scheduled runs, keyed by function and scheduled time, so a duplicate tick is recognised."""
 
-    @_translated
+    @translated
     def start(self, run: SweepRun) -> bool:
         """Record the run; False if a run for this function and scheduled time exists already."""
-        return _put_once(
+        return put_once(
             SweepRunItem(
                 keys.sweep_run_pk(run.function),
                 keys.sweep_run_sk(run.scheduled_at),
@@ -229,7 +180,7 @@ def _record_once(partition: str, activity: Activity) -> bool:
     """Append ``activity`` unless it is there already (False), with its changes in the same
     transaction; an activity without changes stays the single conditional put it always was."""
     if not activity.changes:
-        return _put_once(_activity_item(partition, activity))
+        return put_once(_activity_item(partition, activity))
     item, *changes = _timeline_items(partition, activity)
     try:
         with TransactWrite(connection=TableItem._get_connection().connection) as transaction:
@@ -247,23 +198,23 @@ def _record_once(partition: str, activity: Activity) -> bool:
 class Activities:
     """Customers' timelines, and the ingest timeline."""
 
-    @_translated
+    @translated
     def record(self, activity: Activity) -> bool:
         """Append to the timeline (with the changes the activity carries); False if this activity (same
         time and id) is there already."""
         return _record_once(keys.customer_pk(activity.customer_id), activity)
 
-    @_translated
+    @translated
     def record_ingest(self, activity: Activity) -> bool:
         """Append to the ingest timeline (one entry per file version) that operators read."""
         return _record_once(keys.INGEST_TIMELINE_PK, activity)
 
-    @_translated
+    @translated
     def ingest_timeline(self) -> list[Activity]:
         """The ingest timeline, newest first."""
         return self._activities(keys.INGEST_TIMELINE_PK)
 
-    @_translated
+    @translated
     def timeline(self, customer_id: str) -> list[Activity]:
         return self._activities(keys.customer_pk(customer_id))
 
@@ -337,7 +288,7 @@ def _task_from_item(item: TaskItem) -> Task:
 class Tasks:
     """Collectors' tasks: dunning steps, disputes, master data, reviews (the worklist reads them)."""
 
-    @_translated
+    @translated
     def count_by_kind(self) -> dict[str, int]:
         """How many tasks of each kind the whole table holds (a scan: for summaries, not requests)."""
         counts: dict[str, int] = {}
@@ -345,7 +296,7 @@ class Tasks:
             counts[item.kind] = counts.get(item.kind, 0) + 1
         return dict(sorted(counts.items()))
 
-    @_translated
+    @translated
     def for_customer(self, customer_id: str) -> list[Task]:
         items = TaskItem.query(keys.customer_pk(customer_id), TaskItem.sk.startswith("TASK#"))
         return [_task_from_item(item) for item in items]
@@ -618,18 +569,18 @@ def _set_all(model: type[TableItem], fields: dict[str, Any]) -> list[Action]:
 
 
 class Invoices:
-    @_translated
+    @translated
     def save(self, invoice: Invoice) -> None:
         """Write the whole invoice item (replacing any item with its key)."""
         _invoice_item(invoice).save()
 
-    @_translated
+    @translated
     def all(self) -> Iterator[Invoice]:
         """Every invoice of the portfolio, for portfolio-wide reports (a paginated scan)."""
         for item in InvoiceItem.scan():
             yield _invoice_from_item(item)
 
-    @_translated
+    @translated
     def get(self, customer_id: str, invoice_number: str) -> Invoice | None:
         """One invoice of one customer, or None."""
         try:
@@ -638,7 +589,7 @@ class Invoices:
             return None
         return _invoice_from_item(item)
 
-    @_translated
+    @translated
     def for_customer(self, customer_id: str) -> list[Invoice]:
         """Every invoice of one customer (open and closed), by invoice number."""
         items = InvoiceItem.query(keys.customer_pk(customer_id), InvoiceItem.sk.startswith("INV#"))
@@ -646,7 +597,7 @@ class Invoices:
 
 
 class Customers:
-    @_translated
+    @translated
     def get(self, customer_id: str) -> Customer | None:
         """A customer's master data (possibly a placeholder), or None."""
         try:
@@ -655,14 +606,14 @@ class Customers:
             return None
         return _customer_from_item(item)
 
-    @_translated
+    @translated
     def save(self, customer: Customer) -> None:
         """Write the whole customer item (replacing any item with its key)."""
         _customer_item(customer).save()
 
 
 class Payments:
-    @_translated
+    @translated
     def for_customer(self, customer_id: str) -> list[Payment]:
         """Every payment received from one customer, by payment id."""
         items = PaymentItem.query(keys.customer_pk(customer_id), PaymentItem.sk.startswith("PAY#"))
@@ -683,7 +634,7 @@ def index_credits() -> int:
             continue
         # Only if nobody indexed or rewrote it meanwhile (the condition keeps the newer write).
         unindexed = TableItem.credit_owner.does_not_exist()
-        if owner is not None and _update_if(item, [TableItem.credit_owner.set(owner)], unindexed):
+        if owner is not None and update_if(item, [TableItem.credit_owner.set(owner)], unindexed):
             indexed += 1
     return indexed
 
@@ -693,37 +644,35 @@ class Accounts:
     of changed ones (leaving attributes other code owns alone), and payments recorded exactly once
     together with what they did to their invoice."""
 
-    @_translated
+    @translated
     def customers(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
         wanted = {(keys.customer_pk(customer_id), PROFILE_SK) for customer_id in customer_ids}
         return {item.customer_id: _customer_from_item(item) for item in CustomerItem.batch_get(wanted)}
 
-    @_translated
+    @translated
     def invoices(self, invoice_keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Invoice]:
         """Invoices by (customer id, invoice number); absent keys are absent from the result."""
         wanted = {(keys.customer_pk(c), keys.invoice_sk(n)) for c, n in invoice_keys}
         found = (_invoice_from_item(item) for item in InvoiceItem.batch_get(wanted))
         return {(invoice.customer_id, invoice.invoice_number): invoice for invoice in found}
 
-    @_translated
+    @translated
     def payments(self, payment_keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Payment]:
         """Payments by (customer id, payment id); absent keys are absent from the result."""
         wanted = {(keys.customer_pk(c), payment_sk(p)) for c, p in payment_keys}
         found = (_payment_from_item(item) for item in PaymentItem.batch_get(wanted))
         return {(payment.customer_id, payment.payment_id): payment for payment in found}
 
-    @_translated
+    @translated
     def add_customers(self, customers: Sequence[Customer]) -> None:
         """Put new customers, 25 per request (pynamodb resends unprocessed items), and make their AP
         addresses findable by the portal's "send me a fresh link"."""
-        from arcollect.store.portal import PortalStore
-
         with TableItem.batch_write() as batch:
             for customer in customers:
                 batch.save(_customer_item(customer))
-        PortalStore().index_contacts(customers)
+        index_contacts(customers)
 
-    @_translated
+    @translated
     def add_placeholder(self, customer: Customer, task: Task) -> bool:
         """Create a placeholder and its "complete master data" task, together, unless the customer exists
         (a real customer is never overwritten; a crash cannot leave a placeholder without its task)."""
@@ -739,54 +688,52 @@ class Accounts:
             raise
         return True
 
-    @_translated
+    @translated
     def open_invoices(self) -> list[Invoice]:
         """Every open item in the table (the reconciliation of an open-items snapshot): a filtered scan,
         run once per snapshot file."""
         return [_invoice_from_item(item) for item in InvoiceItem.scan(InvoiceItem.status == "open")]
 
-    @_translated
+    @translated
     def update_customer(self, customer: Customer) -> None:
-        from arcollect.store.portal import PortalStore
-
         item = CustomerItem(keys.customer_pk(customer.customer_id), PROFILE_SK)
         item.update(actions=_set_all(CustomerItem, _customer_fields(customer)))
-        PortalStore().index_contacts([customer])
+        index_contacts([customer])
 
-    @_translated
+    @translated
     def add_invoices(self, invoices: Sequence[Invoice]) -> None:
         """Put new invoices, 25 per request (pynamodb resends unprocessed items)."""
         with TableItem.batch_write() as batch:
             for invoice in invoices:
                 batch.save(_invoice_item(invoice))
 
-    @_translated
+    @translated
     def add_payments(self, payments: Sequence[Payment]) -> None:
         """Put payments whose ids say what they are (implied by an invoice's paid_date), 25 per request."""
         with TableItem.batch_write() as batch:
             for payment in payments:
                 batch.save(_payment_item(payment))
 
-    @_translated
+    @translated
     def update_invoice(self, invoice: Invoice, before: Invoice) -> bool:
         """Write what ingest owns of ``invoice`` and the decisions as it carried them over (an agreed
         credit the ERP now shows is cleared), provided the table still holds ``before``'s open amount and
         decisions; False when a payment, a dispute or a credit got there first."""
         item = InvoiceItem(keys.customer_pk(invoice.customer_id), keys.invoice_sk(invoice.invoice_number))
         fields = {**_invoice_fields(invoice), **_invoice_decisions(invoice)}
-        return _update_if(item, _set_all(InvoiceItem, fields), invoice_as_read(before))
+        return update_if(item, _set_all(InvoiceItem, fields), invoice_as_read(before))
 
-    @_translated
+    @translated
     def customer_invoices(self, customer_id: str) -> list[Invoice]:
         """Every document of one customer (a credit note looking for the agreed credit it books)."""
         return Invoices().for_customer(customer_id)
 
-    @_translated
+    @translated
     def add_task(self, task: Task) -> bool:
         """A task, once: False when a task of that id exists."""
-        return _put_once(_task_item(task))
+        return put_once(_task_item(task))
 
-    @_translated
+    @translated
     def record_payment(
         self,
         payment: Payment,
@@ -800,7 +747,7 @@ class Accounts:
         sent again), and then nothing is written."""
         pairs = list(settles)
         if not pairs and task is None:
-            return PaymentWrite.RECORDED if _put_once(_payment_item(payment)) else PaymentWrite.DUPLICATE
+            return PaymentWrite.RECORDED if put_once(_payment_item(payment)) else PaymentWrite.DUPLICATE
         connection = TableItem._get_connection().connection
         try:
             with TransactWrite(connection=connection) as transaction:

@@ -17,9 +17,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from arcollect.staff import STAFF_IDLE_MINUTES, STAFF_SESSION_HOURS, StaffSession, StaffUser
+from arcollect.store.base import translated, update_if
 from arcollect.store.keys import STAFF_SESSION_SK, staff_session_pk
 from arcollect.store.models import StaffRevocationItem, StaffSessionItem, TableItem
-from arcollect.store.repositories import _translated, _update_if
 
 # A session id is token_urlsafe(32) (43 characters); anything much longer is not one of ours.
 MAX_SESSION_ID_LENGTH = 128
@@ -33,7 +33,7 @@ class StaffSessionStore:
     """``StaffSessions`` on the table: random 32-byte ids, a CSRF token per session, an idle limit of
     STAFF_IDLE_MINUTES and an absolute one of STAFF_SESSION_HOURS."""
 
-    @_translated
+    @translated
     def create(self, user: StaffUser, *, now: datetime) -> StaffSession:
         """Start a session for ``user`` (who the directory just signed in)."""
         session = StaffSession(
@@ -59,7 +59,7 @@ class StaffSessionStore:
         ).save(condition=TableItem.pk.does_not_exist())
         return session
 
-    @_translated
+    @translated
     def resume(self, session_id: str, *, now: datetime) -> StaffSession | None:
         """The live session with its last-seen time moved to ``now``, or None when unknown, idle for
         more than STAFF_IDLE_MINUTES, past its absolute expiry, or ended meanwhile."""
@@ -75,7 +75,7 @@ class StaffSessionStore:
             StaffSessionItem(pk, STAFF_SESSION_SK).delete()
             return None
         # Conditional: a session ended (signed out) between the read and here stays ended.
-        touched = _update_if(
+        touched = update_if(
             StaffSessionItem(pk, STAFF_SESSION_SK),
             [StaffSessionItem.last_seen_at.set(now)],
             TableItem.pk.exists(),
@@ -104,10 +104,10 @@ class StaffSessionStore:
             return False
         return started <= marker.revoked_before
 
-    @_translated
+    @translated
     def rechecked(self, session: StaffSession, user: StaffUser, *, now: datetime) -> StaffSession:
         """Keep the user's groups as the directory has them now, and when that was checked."""
-        _update_if(
+        update_if(
             StaffSessionItem(staff_session_pk(session.session_id), STAFF_SESSION_SK),
             [
                 StaffSessionItem.groups.set(sorted(user.groups)),  # type: ignore[arg-type]
@@ -118,13 +118,13 @@ class StaffSessionStore:
         )
         return replace(session, user=user, checked_at=now)
 
-    @_translated
+    @translated
     def revoke_user(self, username: str, *, at: datetime) -> None:
         """End every session of ``username`` started at or before ``at``, at once (each is refused at
         its next request)."""
         StaffRevocationItem(_revocation_pk(username), REVOKED_SK, revoked_before=at).save()
 
-    @_translated
+    @translated
     def end(self, session_id: str) -> None:
         """Sign out: the session is gone (ending an unknown session is not an error)."""
         if _usable(session_id):

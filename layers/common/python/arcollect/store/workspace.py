@@ -22,6 +22,7 @@ from arcollect.changes import Change
 from arcollect.clock import format_instant
 from arcollect.entities import Activity, Customer, Dispute, Invoice, Payment, Promise, Task, TaskStatus
 from arcollect.store import keys
+from arcollect.store.base import put_once, translated, update_if
 from arcollect.store.dunning import DunningStore, EmailTouchItem, EmailTouchRecord, _email_record, _transact
 from arcollect.store.models import (
     ActivityItem,
@@ -41,13 +42,10 @@ from arcollect.store.repositories import (
     _customer_from_item,
     _invoice_from_item,
     _payment_from_item,
-    _put_once,
     _record_once,
     _task_from_item,
     _task_item,
     _timeline_items,
-    _translated,
-    _update_if,
     allocation_maps,
     invoice_as_read,
     payment_credit_owner,
@@ -129,7 +127,7 @@ class WorkspaceStore(PortalStore, DunningStore):
 
     # --- reads ----------------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def account(self, customer_id: str) -> AccountItems:
         found = AccountItems()
         for item in TableItem.query(keys.customer_pk(customer_id)):
@@ -151,14 +149,14 @@ class WorkspaceStore(PortalStore, DunningStore):
                 found.emails.append(_email_record(item))
         return found
 
-    @_translated
+    @translated
     def customer(self, customer_id: str) -> Customer | None:
         try:
             return _customer_from_item(CustomerItem.get(keys.customer_pk(customer_id), PROFILE_SK))
         except CustomerItem.DoesNotExist:
             return None
 
-    @_translated
+    @translated
     def invoices_by_key(self, invoice_keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Invoice]:
         wanted = {(keys.customer_pk(c), keys.invoice_sk(n)) for c, n in invoice_keys}
         if not wanted:
@@ -168,7 +166,7 @@ class WorkspaceStore(PortalStore, DunningStore):
             for item in InvoiceItem.batch_get(wanted)
         }
 
-    @_translated
+    @translated
     def customer_invoices(self, customer_id: str) -> list[Invoice]:
         """Every document of one customer, read consistently (a credit agreed looks for the ERP
         credit note that books it)."""
@@ -177,51 +175,51 @@ class WorkspaceStore(PortalStore, DunningStore):
         )
         return [_invoice_from_item(item) for item in items]
 
-    @_translated
+    @translated
     def invoice(self, customer_id: str, invoice_number: str) -> Invoice | None:
         return _read(InvoiceItem, customer_id, keys.invoice_sk(invoice_number), _invoice_from_item)
 
-    @_translated
+    @translated
     def task(self, customer_id: str, task_id: str) -> Task | None:
         return _read(TaskItem, customer_id, keys.task_sk(task_id), _task_from_item)
 
-    @_translated
+    @translated
     def dispute(self, customer_id: str, dispute_id: str) -> Dispute | None:
         return _read(DisputeItem, customer_id, keys.dispute_sk(dispute_id), dispute_from_item)
 
-    @_translated
+    @translated
     def worklist(self, assignee: str) -> list[Task]:
         """``assignee``'s open tasks, in the index's order (highest score when created first)."""
         return [
             _task_from_item(item) for item in TableItem.worklist.query(assignee) if isinstance(item, TaskItem)
         ]
 
-    @_translated
+    @translated
     def all_open_tasks(self) -> list[Task]:
         """Every open, assigned task (a scan of the sparse worklist index: only open tasks are in it)."""
         return [_task_from_item(item) for item in TableItem.worklist.scan() if isinstance(item, TaskItem)]
 
-    @_translated
+    @translated
     def open_disputes(self) -> list[Dispute]:
         """Disputes not closed (a filtered scan: the dispute queue is a manager's page, not a hot path)."""
         return [dispute_from_item(item) for item in DisputeItem.scan(DisputeItem.status != "closed")]
 
-    @_translated
+    @translated
     def promise(self, customer_id: str, promise_id: str) -> Promise | None:
         return _read(PromiseItem, customer_id, keys.promise_sk(promise_id), promise_from_item)
 
-    @_translated
+    @translated
     def payments(self, customer_id: str) -> list[Payment]:
         items = PaymentItem.query(keys.customer_pk(customer_id), PaymentItem.sk.startswith("PAY#"))
         return [_payment_from_item(item) for item in items]
 
-    @_translated
+    @translated
     def payment(self, customer_id: str, payment_id: str) -> Payment | None:
         return _read(PaymentItem, customer_id, keys.payment_sk(payment_id), _payment_from_item)
 
     # --- cash application -----------------------------------------------------------------------
 
-    @_translated
+    @translated
     def apply_cash(
         self,
         before: Payment,
@@ -294,11 +292,11 @@ class WorkspaceStore(PortalStore, DunningStore):
 
     # --- tasks ----------------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def add_task(self, task: Task, activity: Activity | None = None) -> bool:
         """Create a task once (False: a task with its id exists)."""
         if activity is None:
-            return _put_once(_task_item(task))
+            return put_once(_task_item(task))
         return _commit(
             [
                 ("save_new", _task_item(task), None),
@@ -306,7 +304,7 @@ class WorkspaceStore(PortalStore, DunningStore):
             ]
         )
 
-    @_translated
+    @translated
     def work_task(self, before: Task, after: Task, activity: Activity) -> bool:
         """Record working a task: its new state and the timeline entry, provided nobody worked it since
         it was read (same status and attempts). False: someone did."""
@@ -332,7 +330,7 @@ class WorkspaceStore(PortalStore, DunningStore):
             ]
         )
 
-    @_translated
+    @translated
     def close_tasks_about(
         self, customer_id: str, kind: str, detail_key: str, value: str, at: datetime
     ) -> int:
@@ -344,7 +342,7 @@ class WorkspaceStore(PortalStore, DunningStore):
             if item.kind != kind or item.status != TaskStatus.OPEN or str(detail.get(detail_key)) != value:
                 continue
             task = replace(_task_from_item(item), status=TaskStatus.DONE, closed_at=at)
-            if _update_if(
+            if update_if(
                 item,
                 [TaskItem.status.set(TaskStatus.DONE), TaskItem.closed_at.set(at), *_worklist_actions(task)],
                 TaskItem.status == TaskStatus.OPEN,
@@ -352,13 +350,13 @@ class WorkspaceStore(PortalStore, DunningStore):
                 closed += 1
         return closed
 
-    @_translated
+    @translated
     def record(self, activity: Activity) -> bool:
         return _record_once(keys.customer_pk(activity.customer_id), activity)
 
     # --- promises -------------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def settle_promise(
         self,
         promise: Promise,
@@ -402,7 +400,7 @@ class WorkspaceStore(PortalStore, DunningStore):
 
     # --- disputes -------------------------------------------------------------------------------
 
-    @_translated
+    @translated
     def move_dispute(
         self,
         dispute: Dispute,
@@ -451,7 +449,7 @@ class WorkspaceStore(PortalStore, DunningStore):
 
     # --- holds and pauses -----------------------------------------------------------------------
 
-    @_translated
+    @translated
     def set_customer_hold(self, before: Customer, after: Customer, activity: Activity) -> bool:
         """Write a collector's hold or pause (and the fingerprint it moves: the dunning sweep's copies
         of the profile go stale and it reads the profile again), provided the profile is unchanged."""
@@ -479,7 +477,7 @@ class WorkspaceStore(PortalStore, DunningStore):
             ]
         )
 
-    @_translated
+    @translated
     def flag_contact(self, customer: Customer, line: str) -> None:
         """Add a data-quality line to the profile (a wrong contact reported by a collector)."""
         if line in customer.data_quality:
@@ -493,7 +491,7 @@ class WorkspaceStore(PortalStore, DunningStore):
 
     # --- the daily digest -----------------------------------------------------------------------
 
-    @_translated
+    @translated
     def claim_digest(self, day: date, assignee: str, at: datetime, tasks: int) -> str | None:
         """Claim the day's digest for ``assignee``: this claim's token, or None when it was claimed
         before (sent, in doubt, or being sent). At most once: only the token's holder releases it (SES
@@ -503,9 +501,9 @@ class WorkspaceStore(PortalStore, DunningStore):
         item = DigestItem(
             keys.digest_pk(day.isoformat()), assignee, sent_at=at, tasks=tasks, status="claimed", claim=claim
         )
-        return claim if _put_once(item) else None
+        return claim if put_once(item) else None
 
-    @_translated
+    @translated
     def release_digest(self, day: date, assignee: str, claim: str) -> bool:
         """Delete the claim ``claim`` (SES certainly did not send it), for the retry to claim and send it;
         False when it is not this claim or it was completed."""
@@ -518,11 +516,11 @@ class WorkspaceStore(PortalStore, DunningStore):
             raise
         return True
 
-    @_translated
+    @translated
     def complete_digest(self, day: date, assignee: str, claim: str, message_id: str, at: datetime) -> bool:
         """Record that SES accepted the claim ``claim`` (its message id): sent. False when it is not
         this claim or it was completed before."""
-        return _update_if(
+        return update_if(
             DigestItem(keys.digest_pk(day.isoformat()), assignee),
             [
                 DigestItem.status.set("sent"),
@@ -532,7 +530,7 @@ class WorkspaceStore(PortalStore, DunningStore):
             (DigestItem.claim == claim) & DigestItem.message_id.does_not_exist(),
         )
 
-    @_translated
+    @translated
     def mark_digest_in_doubt(self, day: date, assignee: str, claim: str | None = None) -> bool:
         """Flag a claim SES may have sent (``claim``: this run's, whose send's outcome is unknown; None:
         whichever claim is unfinished, a run that died after claiming). True the first time only; never
@@ -540,7 +538,7 @@ class WorkspaceStore(PortalStore, DunningStore):
         condition = DigestItem.status == "claimed"
         if claim is not None:
             condition &= DigestItem.claim == claim
-        return _update_if(
+        return update_if(
             DigestItem(keys.digest_pk(day.isoformat()), assignee),
             [DigestItem.status.set("in_doubt")],
             condition,

@@ -11,7 +11,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 20,22,24
 
-.PHONY: help dev layer browser test test-unit test-integration test-infra test-browser lint format synth deploy diff demo bench reliability clean
+.PHONY: help dev layer browser test test-unit test-integration test-infra test-browser lint deps format synth deploy diff demo bench reliability clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -58,10 +58,14 @@ test-infra: dev layer ## CDK assertions, cdk-nag, cfn-lint, real cdk synth
 test-browser: dev layer browser ## the portal in Debian's Chromium (Playwright, axe-core) and its API schema; screenshots in .artifacts/
 	$(PY) -m pytest tests/e2e/browser
 
-lint: dev ## ruff (lint and format check) and mypy on the shared package
+lint: dev ## ruff (lint and format check), mypy on the shared package, and the import contract (one-way layers)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(PY) tools/imports.py check
+
+deps: ## the package-level import graph, layer by layer (the contract is in tools/imports.py)
+	@python3 tools/imports.py deps
 
 format: dev ## apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff format .

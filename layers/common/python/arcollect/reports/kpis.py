@@ -14,10 +14,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
-from arcollect.aging import AGING_BUCKETS
-from arcollect.aging import (
-    aging_bucket as aging_bucket,  # the staff console's name, until it imports arcollect.aging
-)
+from arcollect.aging import AGING_BUCKETS, aging_bucket
 from arcollect.contract import ReportPrefix
 from arcollect.entities import Allocation, Customer, DocumentType, Invoice, InvoiceStatus, Payment
 from arcollect.reports.forecast import DelayHistory, OpenItem, cash_forecast

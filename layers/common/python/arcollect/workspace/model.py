@@ -18,10 +18,6 @@ from arcollect.disputes import DisputeStatus as DisputeStatus
 from arcollect.entities import Customer, Invoice, Payment, Promise
 from arcollect.priority import PriorityReason
 
-# Staff users are domain types (the store reads them from Cognito); this name is kept for the staff
-# console until it imports arcollect.staff.
-from arcollect.staff import StaffUser as StaffUser
-
 
 class CallOutcome(StrEnum):
     """What came of working a task (a call, mostly); each one updates the account (see ``outcomes``)."""

@@ -446,6 +446,35 @@ def test_the_rule_index_names_symbols_its_files_define() -> None:
     assert not absent, "the rule -> file index names symbols its files do not define:\n" + "\n".join(absent)
 
 
+NOW_HEADING = '## The "now" convention'
+
+
+def test_the_now_table_names_what_exists() -> None:
+    """Each row of the "now" table says where the time is read: `file` (`name`, ...)."""
+    lines = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8").splitlines()
+    start = lines.index(NOW_HEADING)
+    wrong, rows = [], 0
+    for number, line in enumerate(lines[start + 1 :], start + 2):
+        if line.startswith("## "):
+            break
+        if not line.startswith("| ") or line.startswith(("| function", "|---")):
+            continue
+        spans = CODE_SPAN.findall(line.rstrip(" |").rsplit(" | ", 1)[-1])
+        files = [span for span in spans if span.endswith(".py")]
+        rows += 1
+        if not files or not all(_index_path(f).exists() for f in files):
+            wrong.append(f"docs/architecture.md:{number}: {', '.join(files) or 'no file'}")
+            continue
+        defined = set().union(*(_defined(_index_path(f)) for f in files))
+        wrong.extend(
+            f"docs/architecture.md:{number}: `{name}` in none of {', '.join(files)}"
+            for name in spans
+            if name not in files and name not in defined
+        )
+    assert rows >= 5, "the now table is there"
+    assert not wrong, "the now table names what does not exist:\n" + "\n".join(wrong)
+
+
 # -- the checks themselves ---------------------------------------------------------------------------
 
 

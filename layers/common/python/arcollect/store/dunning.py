@@ -39,7 +39,7 @@ from arcollect.clock import format_instant, parse_instant
 from arcollect.credits import CreditLine, credit_lines
 from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task, TaskStatus
 from arcollect.store import keys
-from arcollect.store.base import put_once, translated, update_if
+from arcollect.store.base import connection, put_once, translated, update_if
 from arcollect.store.errors import StoreError
 from arcollect.store.keys import email_sk, ledger_sk, promise_sk
 from arcollect.store.models import (
@@ -306,10 +306,6 @@ def _reasons(error: TransactWriteError) -> list[str]:
     return [reason.code if reason else "None" for reason in error.cancellation_reasons or []]
 
 
-def _connection() -> Any:
-    return TableItem._get_connection().connection
-
-
 class DunningStore:
     """Everything the dunning engine reads and writes."""
 
@@ -437,7 +433,7 @@ class DunningStore:
                     f"one email can reserve at most {(TRANSACTION_ITEMS - 2) // 2} invoices at once"
                 )
             try:
-                with TransactWrite(connection=_connection()) as transaction:
+                with TransactWrite(connection=connection()) as transaction:
                     transaction.condition_check(
                         CustomerItem,
                         keys.customer_pk(customer_id),
@@ -927,7 +923,7 @@ def _transact(
     if atomic and len(operations) > TRANSACTION_ITEMS:
         raise ValueError(f"{len(operations)} writes do not fit one transaction ({TRANSACTION_ITEMS} at most)")
     for start in range(0, len(operations), TRANSACTION_ITEMS):
-        with TransactWrite(connection=_connection()) as transaction:
+        with TransactWrite(connection=connection()) as transaction:
             for kind, item, extra in operations[start : start + TRANSACTION_ITEMS]:
                 if kind == "update":
                     transaction.update(item, actions=extra)

@@ -32,7 +32,7 @@ from pynamodb.transactions import TransactWrite
 from arcollect.clock import format_instant, format_instant_ms, parse_instant
 from arcollect.entities import Activity, Customer, Dispute, Promise, Task
 from arcollect.store import contacts, keys
-from arcollect.store.base import translated, update_if
+from arcollect.store.base import connection, translated, update_if
 from arcollect.store.clients import LazyClient
 from arcollect.store.errors import StoreError, StoreUnavailable
 from arcollect.store.keys import (
@@ -88,10 +88,6 @@ def _contact_actions(customer: Customer) -> list[Any]:
     ]
 
 
-def _connection() -> Any:
-    return TableItem._get_connection().connection
-
-
 def _condition_failed(error: TransactWriteError) -> bool:
     return any(r is not None and r.code == "ConditionalCheckFailed" for r in error.cancellation_reasons or [])
 
@@ -105,7 +101,7 @@ class PortalStore:
     def create_session(self, session: StoredSession) -> None:
         pk = keys.customer_pk(session.customer_id)
         ttl = _epoch(session.expires_at)
-        with TransactWrite(connection=_connection()) as transaction:
+        with TransactWrite(connection=connection()) as transaction:
             transaction.save(
                 PortalSessionItem(
                     pk,
@@ -192,7 +188,7 @@ class PortalStore:
     def revoke_links(self, customer_id: str, at: datetime, activity: Activity) -> bool:
         """Set ``links_valid_from`` (with its timeline entry); False for an unknown customer."""
         try:
-            with TransactWrite(connection=_connection()) as transaction:
+            with TransactWrite(connection=connection()) as transaction:
                 transaction.update(
                     CustomerItem(keys.customer_pk(customer_id), PROFILE_SK),
                     actions=[CustomerItem.links_valid_from.set(format_instant_ms(at))],
@@ -246,7 +242,7 @@ class PortalStore:
         old, new = contacts.addresses(before), contacts.addresses(after)
         condition = CustomerItem.fingerprint == before.fingerprint
         try:
-            with TransactWrite(connection=_connection()) as transaction:
+            with TransactWrite(connection=connection()) as transaction:
                 transaction.update(
                     CustomerItem(pk, PROFILE_SK),
                     actions=_contact_actions(after),
@@ -271,7 +267,7 @@ class PortalStore:
         timeline entry, in one transaction; False when the invoice is no longer open and undisputed."""
         pk = keys.customer_pk(dispute.customer_id)
         try:
-            with TransactWrite(connection=_connection()) as transaction:
+            with TransactWrite(connection=connection()) as transaction:
                 transaction.save(
                     DisputeItem(
                         pk,
@@ -360,7 +356,7 @@ class PortalStore:
             & (DisputeItem.upload_key == (dispute.upload_key or ""))
         )
         try:
-            with TransactWrite(connection=_connection()) as transaction:
+            with TransactWrite(connection=connection()) as transaction:
                 transaction.update(
                     DisputeItem(pk, dispute_sk(dispute.dispute_id)),
                     actions=[

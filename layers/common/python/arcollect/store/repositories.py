@@ -32,7 +32,7 @@ from arcollect.entities import (
 )
 from arcollect.settings import get_settings
 from arcollect.store import keys
-from arcollect.store.base import put_once, translated, update_if
+from arcollect.store.base import connection, put_once, translated, update_if
 from arcollect.store.contacts import index_contacts
 from arcollect.store.keys import payment_sk, task_sk
 from arcollect.store.models import (
@@ -183,7 +183,7 @@ def _record_once(partition: str, activity: Activity) -> bool:
         return put_once(_activity_item(partition, activity))
     item, *changes = _timeline_items(partition, activity)
     try:
-        with TransactWrite(connection=TableItem._get_connection().connection) as transaction:
+        with TransactWrite(connection=connection()) as transaction:
             transaction.save(item, condition=TableItem.pk.does_not_exist())
             for change in changes:
                 transaction.save(change)
@@ -676,9 +676,8 @@ class Accounts:
     def add_placeholder(self, customer: Customer, task: Task) -> bool:
         """Create a placeholder and its "complete master data" task, together, unless the customer exists
         (a real customer is never overwritten; a crash cannot leave a placeholder without its task)."""
-        connection = TableItem._get_connection().connection
         try:
-            with TransactWrite(connection=connection) as transaction:
+            with TransactWrite(connection=connection()) as transaction:
                 transaction.save(_customer_item(customer), condition=TableItem.pk.does_not_exist())
                 transaction.save(_task_item(task), condition=TableItem.pk.does_not_exist())
         except TransactWriteError as error:
@@ -748,9 +747,8 @@ class Accounts:
         pairs = list(settles)
         if not pairs and task is None:
             return PaymentWrite.RECORDED if put_once(_payment_item(payment)) else PaymentWrite.DUPLICATE
-        connection = TableItem._get_connection().connection
         try:
-            with TransactWrite(connection=connection) as transaction:
+            with TransactWrite(connection=connection()) as transaction:
                 transaction.save(_payment_item(payment), condition=TableItem.pk.does_not_exist())
                 for before, after in pairs:
                     transaction.update(

@@ -8,7 +8,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from pynamodb.exceptions import PutError, PynamoDBConnectionError, PynamoDBException, UpdateError
+from pynamodb.exceptions import (
+    PutError,
+    PynamoDBConnectionError,
+    PynamoDBException,
+    TransactWriteError,
+    UpdateError,
+)
 from pynamodb.expressions.update import Action
 
 from arcollect.store.errors import StoreError, StoreUnavailable
@@ -63,3 +69,13 @@ def put_once(item: TableItem) -> bool:
 def connection() -> Any:
     """The table's low-level connection, which pynamodb's transactions take."""
     return TableItem._get_connection().connection
+
+
+def cancellation_reasons(error: TransactWriteError) -> list[str]:
+    """The code of each action of a cancelled transaction, in order ("None" for one that was fine)."""
+    return [reason.code if reason else "None" for reason in error.cancellation_reasons or []]
+
+
+def condition_failed(error: TransactWriteError) -> bool:
+    """The transaction was cancelled by one of its conditions (not by throttling or a conflict)."""
+    return "ConditionalCheckFailed" in cancellation_reasons(error)

@@ -39,7 +39,14 @@ from arcollect.clock import format_instant, parse_instant
 from arcollect.credits import CreditLine, credit_lines
 from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task, TaskStatus
 from arcollect.store import keys
-from arcollect.store.base import connection, put_once, translated, update_if
+from arcollect.store.base import (
+    cancellation_reasons,
+    condition_failed,
+    connection,
+    put_once,
+    translated,
+    update_if,
+)
 from arcollect.store.errors import StoreError
 from arcollect.store.keys import email_sk, ledger_sk, promise_sk
 from arcollect.store.models import (
@@ -302,10 +309,6 @@ def _next_action(customer_id: str, at: datetime | None) -> list[UpdateAction]:
     ]
 
 
-def _reasons(error: TransactWriteError) -> list[str]:
-    return [reason.code if reason else "None" for reason in error.cancellation_reasons or []]
-
-
 class DunningStore:
     """Everything the dunning engine reads and writes."""
 
@@ -465,7 +468,7 @@ class DunningStore:
                             condition=TableItem.pk.does_not_exist(),
                         )
             except TransactWriteError as error:
-                reasons = _reasons(error)
+                reasons = cancellation_reasons(error)
                 if not reasons:
                     raise
                 # pynamodb sends a transaction's condition checks first, then its puts (whatever the
@@ -569,7 +572,7 @@ class DunningStore:
         try:
             _transact(operations, atomic=True)
         except TransactWriteError as error:
-            if "ConditionalCheckFailed" in _reasons(error):
+            if condition_failed(error):
                 return False
             raise
         return True
@@ -674,7 +677,7 @@ class DunningStore:
             try:
                 _transact(operations, atomic=True)
             except TransactWriteError as error:
-                reasons = _reasons(error)
+                reasons = cancellation_reasons(error)
                 if not reasons:
                     raise
                 if reasons[0] == "ConditionalCheckFailed":
@@ -808,7 +811,7 @@ class DunningStore:
         try:
             _transact(operations, atomic=True)
         except TransactWriteError as error:
-            if _reasons(error)[:1] == ["ConditionalCheckFailed"]:
+            if cancellation_reasons(error)[:1] == ["ConditionalCheckFailed"]:
                 return False
             raise
         return True

@@ -32,7 +32,7 @@ from pynamodb.transactions import TransactWrite
 from arcollect.clock import format_instant, format_instant_ms, parse_instant
 from arcollect.entities import Activity, Customer, Dispute, Promise, Task
 from arcollect.store import contacts, keys
-from arcollect.store.base import connection, translated, update_if
+from arcollect.store.base import condition_failed, connection, translated, update_if
 from arcollect.store.clients import LazyClient
 from arcollect.store.errors import StoreError, StoreUnavailable
 from arcollect.store.keys import (
@@ -86,10 +86,6 @@ def _contact_actions(customer: Customer) -> list[Any]:
         CustomerItem.language.set(customer.language) if customer.language else CustomerItem.language.remove(),
         CustomerItem.fingerprint.set(customer.fingerprint),
     ]
-
-
-def _condition_failed(error: TransactWriteError) -> bool:
-    return any(r is not None and r.code == "ConditionalCheckFailed" for r in error.cancellation_reasons or [])
 
 
 class PortalStore:
@@ -197,7 +193,7 @@ class PortalStore:
                 for item in _timeline_items(keys.customer_pk(customer_id), activity):
                     transaction.save(item)
         except TransactWriteError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 return False
             raise
         return True
@@ -255,7 +251,7 @@ class PortalStore:
                 for item in _timeline_items(pk, activity):
                     transaction.save(item)
         except TransactWriteError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 raise ContactConflict(after.customer_id) from error
             raise
 
@@ -308,7 +304,7 @@ class PortalStore:
                 for item in _timeline_items(pk, activity):
                     transaction.save(item)
         except TransactWriteError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 return False
             raise
         return True
@@ -370,7 +366,7 @@ class PortalStore:
                 for item in _timeline_items(pk, activity):
                     transaction.save(item)
         except TransactWriteError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 return False
             raise
         return True

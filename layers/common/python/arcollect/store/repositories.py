@@ -32,7 +32,7 @@ from arcollect.entities import (
 )
 from arcollect.settings import get_settings
 from arcollect.store import keys
-from arcollect.store.base import connection, put_once, translated, update_if
+from arcollect.store.base import condition_failed, connection, put_once, translated, update_if
 from arcollect.store.contacts import index_contacts
 from arcollect.store.keys import payment_sk, task_sk
 from arcollect.store.models import (
@@ -188,8 +188,7 @@ def _record_once(partition: str, activity: Activity) -> bool:
             for change in changes:
                 transaction.save(change)
     except TransactWriteError as error:
-        reasons = [reason.code if reason else None for reason in (error.cancellation_reasons or [])]
-        if "ConditionalCheckFailed" in reasons:
+        if condition_failed(error):
             return False
         raise
     return True
@@ -681,8 +680,7 @@ class Accounts:
                 transaction.save(_customer_item(customer), condition=TableItem.pk.does_not_exist())
                 transaction.save(_task_item(task), condition=TableItem.pk.does_not_exist())
         except TransactWriteError as error:
-            reasons = [reason.code if reason else "None" for reason in error.cancellation_reasons or []]
-            if "ConditionalCheckFailed" in reasons:
+            if condition_failed(error):
                 return False
             raise
         return True

@@ -22,7 +22,7 @@ from arcollect.changes import Change
 from arcollect.clock import format_instant
 from arcollect.entities import Activity, Customer, Dispute, Invoice, Payment, Promise, Task, TaskStatus
 from arcollect.store import keys
-from arcollect.store.base import put_once, translated, update_if
+from arcollect.store.base import condition_failed, put_once, translated, update_if
 from arcollect.store.dunning import DunningStore, EmailTouchItem, EmailTouchRecord, _email_record, _transact
 from arcollect.store.models import (
     ActivityItem,
@@ -81,16 +81,10 @@ def _commit(operations: Sequence[tuple[str, Any, Any]]) -> bool:
     try:
         _transact(operations, atomic=True)
     except TransactWriteError as error:
-        if _refused(error):
+        if condition_failed(error):
             return False
         raise
     return True
-
-
-def _refused(error: TransactWriteError) -> bool:
-    """The transaction was cancelled by one of its conditions (not by throttling or a conflict)."""
-    reasons = [reason.code if reason else "None" for reason in (error.cancellation_reasons or [])]
-    return "ConditionalCheckFailed" in reasons
 
 
 def _activity_from_item(item: ActivityItem) -> Activity:

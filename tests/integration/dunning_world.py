@@ -82,11 +82,25 @@ class Faults:
 
     at: str | None = None
     times: int = 1
+    # At most one crash per tick, and the tick after a crash runs clean: a crash and its retry, not an
+    # outage (consecutive crashed ticks would use up whole send windows and move every first look by
+    # days, which changes what the policy does rather than testing the boundary).
+    spaced: bool = False
+    _crashed_this_tick: bool = field(default=False, init=False)
+    _quiet_tick: bool = field(default=False, init=False)
+
+    def new_tick(self) -> None:
+        self._quiet_tick = self.spaced and self._crashed_this_tick
+        self._crashed_this_tick = False
 
     def maybe(self, boundary: str) -> None:
-        if self.at == boundary and self.times > 0:
-            self.times -= 1
-            raise Crash(boundary)
+        if self.at != boundary or self.times <= 0:
+            return
+        if self.spaced and (self._quiet_tick or self._crashed_this_tick):
+            return
+        self.times -= 1
+        self._crashed_this_tick = True
+        raise Crash(boundary)
 
 
 class FaultyStore(WorkspaceStore):
@@ -223,6 +237,7 @@ class World:
 
     def tick(self, at: datetime) -> SweepResult:
         self.current_tick = at
+        self.faults.new_tick()
         if self.through_handler:
             outcome = invoke("dunning", dict(load_event("scheduler_tick.json"), time=at.isoformat()))
             return SweepResult(

@@ -39,7 +39,7 @@ def test_a_crash_at_every_touch_boundary_duplicates_nothing_and_loses_nothing(fi
     duplicates = lost = unresolved = injected = 0
     for boundary in BOUNDARIES:
         with stack_resources():
-            faults = Faults(boundary, times=crashes)
+            faults = Faults(boundary, times=crashes, spaced=True)
             world = World(faults=faults)
             populate(world, customers)
             run(world)

@@ -22,8 +22,8 @@ from arcollect.calendar import Calendar
 from arcollect.contract import DIGEST_HOUR_UTC, DUNNING_SENDERS, REMINDERS_REFUSED_METRIC, FunctionName
 from arcollect.dunning.delivery import Pacer, RunReport, Services
 from arcollect.dunning.email_events import handle_email_event
-from arcollect.dunning.freshness import check_feeds
 from arcollect.dunning.sweep import parse_work, plan_as_dict, preview, run_sweep, work_customers
+from arcollect.freshness import check_feeds
 from arcollect.observability import logger, metrics
 from arcollect.policy import PolicySet, load_policies
 from arcollect.portal.links import portal_link

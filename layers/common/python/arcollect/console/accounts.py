@@ -14,10 +14,11 @@ from aws_lambda_powertools.event_handler import Response
 from arcollect import cash
 from arcollect.aging import aging_bucket
 from arcollect.console.common import DISPUTE_STATUS_LABELS, PREFIX, Form, StaffWeb, dom_id, many, one
+from arcollect.disputes import DISPUTE_TRANSITIONS
 from arcollect.entities import Invoice, Payment
 from arcollect.portal.web.render import AGING_LABELS, REASON_LABELS
 from arcollect.staff import StaffSession
-from arcollect.workspace.model import DISPUTE_TRANSITIONS, Account360, CallOutcome, WorkspaceInputError
+from arcollect.workspace.model import Account360, CallOutcome, WorkspaceInputError
 
 OUTCOME_LABELS = {
     CallOutcome.REACHED: "Reached the customer",

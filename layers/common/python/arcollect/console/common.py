@@ -14,11 +14,12 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from arcollect.disputes import DisputeStatus
 from arcollect.portal.web import sessions
 from arcollect.portal.web.common import STAFF_HEADERS, STAFF_PREFIX, Web
 from arcollect.portal.web.render import render
 from arcollect.staff import STAFF_SESSION_HOURS, StaffDirectory, StaffSession, StaffSessions
-from arcollect.workspace.model import DisputeStatus, NotAllowed
+from arcollect.workspace.model import NotAllowed
 from arcollect.workspace.services import Workspace
 from arcollect.workspace.status import StatusBoard
 

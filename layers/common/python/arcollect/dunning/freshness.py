@@ -10,7 +10,6 @@ from arcollect.freshness import STALE_FEED, FeedAge, FeedCheck
 
 # The check itself is domain; this name stays for the dunning wiring (arcollect.app) until it imports
 # arcollect.freshness.
-from arcollect.freshness import check_feeds as check_feeds
 
 _HELD = (
     "While a feed is stale, the hourly sweep sends no reminder email and creates no call or alert task "

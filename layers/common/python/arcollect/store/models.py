@@ -285,7 +285,7 @@ class DisputeItem(TableItem, discriminator="dispute"):
     upload_key = UnicodeAttribute(null=True)
     upload_type = UnicodeAttribute(null=True)
     upload_size = NumberAttribute(null=True)
-    # The workflow (see workspace.model.DisputeStatus): where it was routed, who moved it last, how
+    # The workflow (see arcollect.disputes.DisputeStatus): where it was routed, who moved it last, how
     # it was resolved, and whether the department's notification went out.
     department = UnicodeAttribute(null=True)
     sla_days = NumberAttribute(null=True)

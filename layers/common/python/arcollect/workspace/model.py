@@ -13,8 +13,6 @@ from enum import StrEnum
 
 # Dispute statuses are domain (arcollect.disputes); these names stay for the staff console until it
 # imports them from there.
-from arcollect.disputes import DISPUTE_TRANSITIONS as DISPUTE_TRANSITIONS
-from arcollect.disputes import DisputeStatus as DisputeStatus
 from arcollect.entities import Customer, Invoice, Payment, Promise
 from arcollect.priority import PriorityReason
 

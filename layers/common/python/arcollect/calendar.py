@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 if TYPE_CHECKING:
     import holidays
 
-__all__ = ["Calendar", "SendWindow", "WindowError", "resolve_zone"]
+__all__ = ["Calendar", "SendWindow", "WindowError", "local_today", "resolve_zone"]
 
 #: How far ``next_opening`` looks ahead before it gives up (a year of holidays plus slack).
 MAX_SCAN_DAYS = 400
@@ -146,6 +146,13 @@ def resolve_zone(name: str | None, fallback: str = "UTC") -> tuple[ZoneInfo, str
         return zone, problem
     fallback_problem = f"unknown fallback time zone {fallback!r}; using UTC"
     return ZoneInfo("UTC"), fallback_problem if problem is None else f"{problem}; {fallback_problem}"
+
+
+def local_today(zone_name: str | None, at: datetime, fallback: str = "UTC") -> date:
+    """A customer's local today: the date at the instant ``at`` in their zone ``zone_name`` (resolved as
+    ``resolve_zone`` does, ``fallback`` when it is missing or unknown)."""
+    zone, _ = resolve_zone(zone_name, fallback)
+    return at.astimezone(zone).date()
 
 
 def _aware(at: datetime) -> datetime:

@@ -35,7 +35,7 @@ def awaits_credit_note(invoice: Invoice) -> bool:
 
 def unmatched_credit_note(note: Invoice) -> bool:
     """An open ERP credit note not yet matched to a credit agreed here."""
-    return note.document_type == DocumentType.CREDIT_NOTE and note.is_open and note.credit_match is None
+    return note.is_credit_note and note.is_open and note.credit_match is None
 
 
 def books(note: Invoice, invoice: Invoice) -> bool:
@@ -103,7 +103,7 @@ def credit_lines(documents: Iterable[Invoice], payments: Iterable[Payment]) -> t
     lines = [
         CreditLine(CREDIT_NOTE, note.invoice_number, note.currency, note.open_amount, note.invoice_date)
         for note in documents
-        if note.document_type == DocumentType.CREDIT_NOTE and note.is_open and note.open_amount > 0
+        if note.is_credit_note and note.is_open and note.open_amount > 0
     ]
     lines += [
         CreditLine(

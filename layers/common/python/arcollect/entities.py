@@ -156,6 +156,25 @@ class Invoice:
     def is_open(self) -> bool:
         return self.status == InvoiceStatus.OPEN and self.open_amount > 0
 
+    @property
+    def is_credit_note(self) -> bool:
+        """A credit note: owed to the customer, so it lowers the balance rather than adding to it."""
+        return self.document_type == DocumentType.CREDIT_NOTE
+
+    @property
+    def signed_open_amount(self) -> Decimal:
+        """What the item adds to the balance: a credit note's open amount counts negative."""
+        return self._sign * self.open_amount
+
+    @property
+    def signed_amount(self) -> Decimal:
+        """The document's amount as the balance sees it: a credit note's counts negative."""
+        return self._sign * self.amount
+
+    @property
+    def _sign(self) -> int:
+        return -1 if self.is_credit_note else 1
+
 
 @dataclass(frozen=True)
 class Customer:

@@ -137,11 +137,7 @@ def factors_for(
         by_currency[invoice.currency] = by_currency.get(invoice.currency, Decimal(0)) + invoice.open_amount
     # Past due is net: the customer's open credit notes among ``invoices`` lower it, in their currency.
     for invoice in invoices:
-        if (
-            invoice.is_open
-            and invoice.document_type == DocumentType.CREDIT_NOTE
-            and invoice.currency in by_currency
-        ):
+        if invoice.is_open and invoice.is_credit_note and invoice.currency in by_currency:
             by_currency[invoice.currency] = max(
                 Decimal(0), by_currency[invoice.currency] - invoice.open_amount
             )

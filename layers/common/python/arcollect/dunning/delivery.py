@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from arcollect import changes
-from arcollect.calendar import Calendar, resolve_zone
+from arcollect.calendar import Calendar, local_today
 from arcollect.changes import Change, ChangeFeed
 from arcollect.credits import CreditLine
 from arcollect.decisions import KIND as DECISIONS_KIND
@@ -764,7 +764,7 @@ def _task(
     if assignee == IN_TURN:
         collectors = next(s.collectors for s in services.policies.segments if s.name == plan.segment)
         assignee = services.store.assign_in_turn(plan.customer_id, plan.segment, collectors, plan.now)
-    today = plan.now.astimezone(resolve_zone(plan.zone)[0]).date()
+    today = local_today(plan.zone, plan.now)
     numbers = task.all_invoice_numbers
     factors = factors_for(task.kind, [by_number[n] for n in numbers if n in by_number], customer, today)
     points, _ = score(factors, today)
@@ -819,8 +819,7 @@ def settle_promises(
     kept ones release their invoices to the regular steps; broken ones are counted and left to the
     engine's missed-promise email and call. Returns the invoices as the engine should now see them."""
     grace = services.policies.settings.promise_grace_days
-    zone, _ = resolve_zone(customer.time_zone if customer else None, services.policies.settings.time_zone)
-    today = now.astimezone(zone).date()
+    today = local_today(customer.time_zone if customer else None, now, services.policies.settings.time_zone)
     promise_ids = {
         invoice.promise_id
         for invoice in invoices

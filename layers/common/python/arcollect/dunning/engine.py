@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from arcollect.calendar import Calendar, resolve_zone
+from arcollect.calendar import Calendar, local_today, resolve_zone
 from arcollect.clock import anniversary_in, next_anniversary
 from arcollect.credits import CreditLine, credit_by_currency
 from arcollect.entities import Customer, DocumentType, Invoice
@@ -200,8 +200,9 @@ def evaluate(
     (its anniversary); ``credits`` are the customer's open credit notes and unapplied cash (a reminder
     asks for the net amount, and none goes when they cover it)."""
     settings = policies.settings
-    zone, _ = resolve_zone(customer.time_zone if customer else None, settings.time_zone)
-    today = now.astimezone(zone).date()
+    zone_name = customer.time_zone if customer else None
+    zone, _ = resolve_zone(zone_name, settings.time_zone)
+    today = local_today(zone_name, now, settings.time_zone)
     segment, policy = policies.policy_for(customer, today)
     context = _Context(
         customer_id, customer, now, zone, today, policies, policy, calendar, segment.name, tuple(credits)

@@ -112,7 +112,7 @@ def merge_invoice(row: Invoice, before: Invoice | None) -> Merged:
         payment = implied_payment(invoice, row.amount - open_amount, in_full=open_amount == 0)
         return Merged(invoice, payment)
 
-    if before.credit_match is not None and row.document_type == DocumentType.CREDIT_NOTE:
+    if before.credit_match is not None and row.is_credit_note:
         return _matched_note(row, before)
     # What payments and credits recorded here leave open, moved by any change of the document's amount.
     view = _clamped(before.open_amount + (row.amount - before.amount), row.amount)

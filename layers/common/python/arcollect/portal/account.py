@@ -38,22 +38,16 @@ class AccountSummary:
     by_currency: list[CurrencySummary]
 
 
-def signed_open_amount(invoice: Invoice) -> Decimal:
-    """What the item adds to the balance: credit notes count negative."""
-    sign = -1 if invoice.document_type == "credit_note" else 1
-    return sign * invoice.open_amount
-
-
 def days_overdue(invoice: Invoice, today: date) -> int:
     """Days past the due date; a credit note is never late (it is owed to the customer)."""
-    if invoice.document_type == "credit_note":
+    if invoice.is_credit_note:
         return 0
     return max(0, (today - invoice.due_date).days)
 
 
 def invoice_status(invoice: Invoice, today: date) -> str:
     """credit (a credit note: it lowers the balance) > disputed > promised > overdue > due."""
-    if invoice.document_type == "credit_note":
+    if invoice.is_credit_note:
         return "credit"
     if invoice.disputed:
         return "disputed"
@@ -75,7 +69,7 @@ def currency_totals(items: list[Invoice], today: date) -> list[CurrencySummary]:
     totals: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for invoice in items:
         line = totals[invoice.currency]
-        amount = signed_open_amount(invoice)
+        amount = invoice.signed_open_amount
         days = (today - invoice.due_date).days
         line["total"] += amount
         if days > 0:

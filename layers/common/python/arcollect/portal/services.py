@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from arcollect import changes
-from arcollect.calendar import Calendar, resolve_zone
+from arcollect.calendar import Calendar, local_today
 from arcollect.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from arcollect.changes import ChangeFeed
 from arcollect.contract import DropPrefix, attachment_keys, document_key
@@ -34,7 +34,6 @@ from arcollect.portal.account import (
     days_overdue,
     invoice_status,
     open_items,
-    signed_open_amount,
 )
 from arcollect.portal.link_email import (
     CONTACT_NOTICE_KIND,
@@ -328,7 +327,7 @@ def _hour(at: datetime) -> datetime:
 _SORT_KEYS: dict[InvoiceSort, Callable[[Invoice], tuple[object, ...]]] = {
     InvoiceSort.DUE_DATE: lambda i: (i.due_date, i.invoice_number),
     InvoiceSort.INVOICE_DATE: lambda i: (i.invoice_date, i.invoice_number),
-    InvoiceSort.AMOUNT: lambda i: (signed_open_amount(i), i.invoice_number),
+    InvoiceSort.AMOUNT: lambda i: (i.signed_open_amount, i.invoice_number),
     InvoiceSort.NUMBER: lambda i: (i.invoice_number,),
 }
 
@@ -683,8 +682,7 @@ class Portal:
     # --- changes ---------------------------------------------------------------------------------
 
     def _today(self, customer: Customer, now: datetime) -> date:
-        zone, _ = resolve_zone(customer.time_zone, self._policies().settings.time_zone)
-        return now.astimezone(zone).date()
+        return local_today(customer.time_zone, now, self._policies().settings.time_zone)
 
     def promise(
         self,

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from arcollect.cells import neutralise
 from arcollect.entities import Customer, Invoice
-from arcollect.portal.account import currency_totals, days_overdue, invoice_status, signed_open_amount
+from arcollect.portal.account import currency_totals, days_overdue, invoice_status
 
 FORMATS = ("csv", "xlsx")
 
@@ -59,7 +59,6 @@ def _rows(customer: Customer, invoices: Sequence[Invoice], today: date) -> list[
         list(HEADER),
     ]
     for invoice in items:
-        sign = -1 if invoice.document_type == "credit_note" else 1
         rows.append(
             [
                 neutralise(invoice.invoice_number),
@@ -69,8 +68,8 @@ def _rows(customer: Customer, invoices: Sequence[Invoice], today: date) -> list[
                 days_overdue(invoice, today),
                 invoice_status(invoice, today),
                 invoice.currency,
-                _money(sign * invoice.amount),
-                _money(signed_open_amount(invoice)),
+                _money(invoice.signed_amount),
+                _money(invoice.signed_open_amount),
                 neutralise(invoice.po_number),
                 neutralise(invoice.description),
             ]

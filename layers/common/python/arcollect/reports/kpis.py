@@ -55,12 +55,11 @@ def ar_snapshot(
         if invoice.invoice_date > as_of:
             continue
         line = totals[invoice.currency]
-        is_credit = invoice.document_type == DocumentType.CREDIT_NOTE
-        if not is_credit and window_start < invoice.invoice_date <= as_of:
+        if not invoice.is_credit_note and window_start < invoice.invoice_date <= as_of:
             line.credit_sales += invoice.amount
         if invoice.status != InvoiceStatus.OPEN or invoice.open_amount == 0:
             continue
-        amount = -invoice.open_amount if is_credit else invoice.open_amount
+        amount = invoice.signed_open_amount
         days_past_due = (as_of - invoice.due_date).days
         line.ar_total += amount
         if days_past_due <= 0:

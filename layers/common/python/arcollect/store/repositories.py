@@ -347,7 +347,7 @@ def _invoice_fields(invoice: Invoice) -> dict[str, Any]:
     return {
         # A credit note is in the customer's credits index for good (few documents are; its status
         # and open amount say whether it is still open).
-        "credit_owner": pk if invoice.document_type == DocumentType.CREDIT_NOTE else None,
+        "credit_owner": pk if invoice.is_credit_note else None,
         "customer_id": invoice.customer_id,
         "invoice_number": invoice.invoice_number,
         "currency": invoice.currency,

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from arcollect import cash, changes, credits
 from arcollect import disputes as dispute_rules
-from arcollect.calendar import Calendar, resolve_zone
+from arcollect.calendar import Calendar, local_today
 from arcollect.changes import ChangeFeed, ChangeKind
 from arcollect.contract import ReportPrefix
 from arcollect.disputes import DisputeStatus
@@ -100,8 +100,8 @@ class Workspace:
     # --- reading ------------------------------------------------------------------------------------
 
     def _today(self, now: datetime, customer: Customer | None = None) -> date:
-        zone, _ = resolve_zone(customer.time_zone if customer else None, self._policies().settings.time_zone)
-        return now.astimezone(zone).date()
+        zone_name = customer.time_zone if customer else None
+        return local_today(zone_name, now, self._policies().settings.time_zone)
 
     def worklist(self, assignee: str, *, now: datetime, limit: int = 100) -> list[WorkItem]:
         """``assignee``'s open tasks: those due by today first, highest score first, then the later

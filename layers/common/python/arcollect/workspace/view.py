@@ -92,8 +92,7 @@ def aging(invoices: Iterable[Invoice], today: date) -> tuple[AgingLine, ...]:
             continue
         buckets = lines.setdefault(invoice.currency, dict.fromkeys(AGING_BUCKETS, Decimal(0)))
         bucket = aging_bucket((today - invoice.due_date).days)
-        sign = -1 if invoice.document_type == DocumentType.CREDIT_NOTE else 1
-        buckets[bucket] += sign * invoice.open_amount
+        buckets[bucket] += invoice.signed_open_amount
     return tuple(
         AgingLine(currency, buckets, sum(buckets.values(), Decimal(0)))
         for currency, buckets in sorted(lines.items())
@@ -141,7 +140,7 @@ def dunning_status(invoice: Invoice, grace_days: int, paused_until: date | None,
 def _timeline(items: AccountItems) -> list[TimelineEntry]:
     entries = [TimelineEntry(a.at, a.kind, a.summary, dict(a.detail)) for a in items.activities]
     for invoice in items.invoices:
-        kind = "credit_note" if invoice.document_type == DocumentType.CREDIT_NOTE else "invoice"
+        kind = "credit_note" if invoice.is_credit_note else "invoice"
         entries.append(
             TimelineEntry(
                 _at(invoice.invoice_date),

@@ -16,7 +16,6 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from arcollect.portal.account import signed_open_amount
 from arcollect.portal.links import LinkExpired, LinkInvalid
 from arcollect.portal.services import (
     AccountView,
@@ -210,7 +209,7 @@ def invoice_out(view: InvoiceView) -> InvoiceOut:
         amount=invoice.amount,
         open_amount=invoice.open_amount,
         document_type=invoice.document_type,
-        balance=signed_open_amount(invoice),
+        balance=invoice.signed_open_amount,
         invoice_date=invoice.invoice_date,
         due_date=invoice.due_date,
         days_overdue=view.days_overdue,

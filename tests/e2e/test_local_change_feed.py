@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import RunningStack
-from tests.e2e.test_local_path import http_get
+from tests.e2e.test_local_path import http_get, session_from_link
 
 pytestmark = pytest.mark.e2e
 
@@ -52,9 +52,7 @@ def test_a_portal_dispute_reaches_the_fetched_change_feed_partial_then_final(
         assert local_stack.json("ingest", str(path), "--kind", kind)["accepted"] == 1
     # When the customer opens a portal link and disputes the invoice over HTTP
     link = local_stack.arcollect("portal-link", CUSTOMER).stdout.strip()
-    status, headers, _ = http_get(link)
-    assert status == 303
-    cookie = headers["Set-Cookie"].split(";", 1)[0]
+    cookie, _ = session_from_link(link)
     portal = local_stack.outputs["PortalUrl"]
     account = json.loads(http_get(portal + "api/v1/account", cookie)[2])
     status, dispute = post_json(

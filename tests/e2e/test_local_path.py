@@ -63,6 +63,14 @@ def open_link(link: str) -> tuple[dict[str, str], str]:
     """Follow an emailed link as a browser does: the landing page (which opens nothing, so a mail
     scanner's prefetch has no effect), its "Open my account" button's POST, whose session cookie opens
     the account page."""
+    cookie, location = session_from_link(link)
+    status, page_headers, body = http_get(location, cookie)
+    assert status == 200, status
+    return page_headers, body
+
+
+def session_from_link(link: str) -> tuple[str, str]:
+    """The landing page and its button's POST: the session cookie, and where the POST sends the browser."""
     status, headers, landing = http_get(link)
     assert status == 200, status
     assert "Set-Cookie" not in headers and headers["Cache-Control"] == "no-store"
@@ -76,10 +84,7 @@ def open_link(link: str) -> tuple[dict[str, str], str]:
     assert headers["Referrer-Policy"] == "no-referrer"
     cookie = headers["Set-Cookie"].split(";", 1)[0]
     assert "HttpOnly" in headers["Set-Cookie"] and "SameSite=Lax" in headers["Set-Cookie"]
-    location = urllib.parse.urljoin(link, headers["Location"])
-    status, page_headers, body = http_get(location, cookie)
-    assert status == 200, status
-    return page_headers, body
+    return cookie, urllib.parse.urljoin(link, headers["Location"])
 
 
 @pytest.fixture(scope="module")

@@ -76,14 +76,17 @@ def test_a_whole_number_setting_that_is_not_one_is_refused_naming_the_key() -> N
 
 
 def readme_row(key: str) -> list[str]:
-    """The cells of the README's configuration table row of a context key."""
+    """The cells of the configuration table's row of a context key (docs/deploy.md, linked from the
+    README)."""
     [line] = [
-        line for line in (REPO_ROOT / "README.md").read_text().splitlines() if line.startswith(f"| `{key}` |")
+        line
+        for line in (REPO_ROOT / "docs" / "deploy.md").read_text().splitlines()
+        if line.startswith(f"| `{key}` |")
     ]
     return [cell.strip() for cell in line.strip(" |").split(" | ")]
 
 
-def test_the_readme_gives_both_settings_their_cdk_json_defaults_and_every_accepted_locale() -> None:
+def test_the_deploy_docs_give_both_settings_their_cdk_json_defaults_and_every_accepted_locale() -> None:
     defaults = default_context()
     assert readme_row("homeCurrency")[1] == f"`{defaults['homeCurrency']}`"
     _, default, meaning = readme_row("exportLocale")

@@ -16,6 +16,7 @@ from pynamodb.exceptions import (
     UpdateError,
 )
 from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
 from arcollect.store.errors import StoreError, StoreUnavailable
 from arcollect.store.models import TableItem
@@ -79,3 +80,16 @@ def cancellation_reasons(error: TransactWriteError) -> list[str]:
 def condition_failed(error: TransactWriteError) -> bool:
     """The transaction was cancelled by one of its conditions (not by throttling or a conflict)."""
     return "ConditionalCheckFailed" in cancellation_reasons(error)
+
+
+def transact_if(write: Callable[[TransactWrite], None]) -> bool:
+    """Run ``write``'s actions in one transaction; False when one of their conditions cancelled it
+    (someone changed what it was based on), never half of it. Other failures raise."""
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            write(transaction)
+    except TransactWriteError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True

@@ -569,13 +569,7 @@ class DunningStore:
             ("save", _task_item(task), None),
             *(("save", item, None) for item in _timeline_items(pk, activity)),
         ]
-        try:
-            _transact(operations, atomic=True)
-        except TransactWriteError as error:
-            if condition_failed(error):
-                return False
-            raise
-        return True
+        return commit(operations)
 
     @translated
     def resend_requested(self, customer_id: str, task_id: str, since: datetime) -> bool:
@@ -917,6 +911,18 @@ def _email_record(item: EmailTouchItem) -> EmailTouchRecord:
         refusal=item.refusal,
         refused_at=item.refused_at,
     )
+
+
+def commit(operations: Sequence[tuple[str, Any, Any]]) -> bool:
+    """Write ``operations`` (see ``_transact``) in one transaction; False when one of their conditions
+    refused it (someone changed what it was based on), never half of it."""
+    try:
+        _transact(operations, atomic=True)
+    except TransactWriteError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True
 
 
 def _transact(

@@ -32,7 +32,7 @@ from pynamodb.transactions import TransactWrite
 from arcollect.clock import format_instant, format_instant_ms, parse_instant
 from arcollect.entities import Activity, Customer, Dispute, Promise, Task
 from arcollect.store import contacts, keys
-from arcollect.store.base import condition_failed, connection, translated, update_if
+from arcollect.store.base import condition_failed, connection, transact_if, translated, update_if
 from arcollect.store.clients import LazyClient
 from arcollect.store.errors import StoreError, StoreUnavailable
 from arcollect.store.keys import (
@@ -183,20 +183,17 @@ class PortalStore:
     @translated
     def revoke_links(self, customer_id: str, at: datetime, activity: Activity) -> bool:
         """Set ``links_valid_from`` (with its timeline entry); False for an unknown customer."""
-        try:
-            with TransactWrite(connection=connection()) as transaction:
-                transaction.update(
-                    CustomerItem(keys.customer_pk(customer_id), PROFILE_SK),
-                    actions=[CustomerItem.links_valid_from.set(format_instant_ms(at))],
-                    condition=TableItem.pk.exists(),
-                )
-                for item in _timeline_items(keys.customer_pk(customer_id), activity):
-                    transaction.save(item)
-        except TransactWriteError as error:
-            if condition_failed(error):
-                return False
-            raise
-        return True
+
+        def write(transaction: TransactWrite) -> None:
+            transaction.update(
+                CustomerItem(keys.customer_pk(customer_id), PROFILE_SK),
+                actions=[CustomerItem.links_valid_from.set(format_instant_ms(at))],
+                condition=TableItem.pk.exists(),
+            )
+            for item in _timeline_items(keys.customer_pk(customer_id), activity):
+                transaction.save(item)
+
+        return transact_if(write)
 
     # --- rate limits -------------------------------------------------------------------------------
 
@@ -262,52 +259,49 @@ class PortalStore:
         """The dispute, the invoice disputed and out of the sweep's index, the collector's task and the
         timeline entry, in one transaction; False when the invoice is no longer open and undisputed."""
         pk = keys.customer_pk(dispute.customer_id)
-        try:
-            with TransactWrite(connection=connection()) as transaction:
-                transaction.save(
-                    DisputeItem(
-                        pk,
-                        dispute_sk(dispute.dispute_id),
-                        customer_id=dispute.customer_id,
-                        dispute_id=dispute.dispute_id,
-                        invoice_number=dispute.invoice_number,
-                        reason=dispute.reason,
-                        comment=dispute.comment,
-                        status=dispute.status,
-                        created_at=dispute.created_at,
-                        attachment_key=dispute.attachment_key,
-                        attachment_type=dispute.attachment_type,
-                        attachment_size=dispute.attachment_size,
-                        upload_key=dispute.upload_key,
-                        upload_type=dispute.upload_type,
-                        upload_size=dispute.upload_size,
-                        department=dispute.department,
-                        sla_days=dispute.sla_days,
-                        opened_by=dispute.opened_by,
-                    ),
-                    condition=TableItem.pk.does_not_exist(),
-                )
-                transaction.update(
-                    InvoiceItem(pk, keys.invoice_sk(dispute.invoice_number)),
-                    actions=[
-                        InvoiceItem.disputed.set(True),
-                        # Open until resolved here, whatever later ERP files say of disputed.
-                        InvoiceItem.dispute_id.set(dispute.dispute_id),
-                        TableItem.next_action_shard.remove(),
-                        TableItem.next_action_at.remove(),
-                    ],
-                    condition=(InvoiceItem.status == "open")
-                    & (InvoiceItem.open_amount > 0)
-                    & (InvoiceItem.disputed == False),  # noqa: E712 (a pynamodb condition)
-                )
-                transaction.save(_task_item(task), condition=TableItem.pk.does_not_exist())
-                for item in _timeline_items(pk, activity):
-                    transaction.save(item)
-        except TransactWriteError as error:
-            if condition_failed(error):
-                return False
-            raise
-        return True
+
+        def write(transaction: TransactWrite) -> None:
+            transaction.save(
+                DisputeItem(
+                    pk,
+                    dispute_sk(dispute.dispute_id),
+                    customer_id=dispute.customer_id,
+                    dispute_id=dispute.dispute_id,
+                    invoice_number=dispute.invoice_number,
+                    reason=dispute.reason,
+                    comment=dispute.comment,
+                    status=dispute.status,
+                    created_at=dispute.created_at,
+                    attachment_key=dispute.attachment_key,
+                    attachment_type=dispute.attachment_type,
+                    attachment_size=dispute.attachment_size,
+                    upload_key=dispute.upload_key,
+                    upload_type=dispute.upload_type,
+                    upload_size=dispute.upload_size,
+                    department=dispute.department,
+                    sla_days=dispute.sla_days,
+                    opened_by=dispute.opened_by,
+                ),
+                condition=TableItem.pk.does_not_exist(),
+            )
+            transaction.update(
+                InvoiceItem(pk, keys.invoice_sk(dispute.invoice_number)),
+                actions=[
+                    InvoiceItem.disputed.set(True),
+                    # Open until resolved here, whatever later ERP files say of disputed.
+                    InvoiceItem.dispute_id.set(dispute.dispute_id),
+                    TableItem.next_action_shard.remove(),
+                    TableItem.next_action_at.remove(),
+                ],
+                condition=(InvoiceItem.status == "open")
+                & (InvoiceItem.open_amount > 0)
+                & (InvoiceItem.disputed == False),  # noqa: E712 (a pynamodb condition)
+            )
+            transaction.save(_task_item(task), condition=TableItem.pk.does_not_exist())
+            for item in _timeline_items(pk, activity):
+                transaction.save(item)
+
+        return transact_if(write)
 
     @translated
     def dispute(self, customer_id: str, dispute_id: str) -> Dispute | None:
@@ -351,25 +345,22 @@ class PortalStore:
             & DisputeItem.attachment_key.does_not_exist()
             & (DisputeItem.upload_key == (dispute.upload_key or ""))
         )
-        try:
-            with TransactWrite(connection=connection()) as transaction:
-                transaction.update(
-                    DisputeItem(pk, dispute_sk(dispute.dispute_id)),
-                    actions=[
-                        *actions,
-                        DisputeItem.upload_key.remove(),
-                        DisputeItem.upload_type.remove(),
-                        DisputeItem.upload_size.remove(),
-                    ],
-                    condition=condition,
-                )
-                for item in _timeline_items(pk, activity):
-                    transaction.save(item)
-        except TransactWriteError as error:
-            if condition_failed(error):
-                return False
-            raise
-        return True
+
+        def write(transaction: TransactWrite) -> None:
+            transaction.update(
+                DisputeItem(pk, dispute_sk(dispute.dispute_id)),
+                actions=[
+                    *actions,
+                    DisputeItem.upload_key.remove(),
+                    DisputeItem.upload_type.remove(),
+                    DisputeItem.upload_size.remove(),
+                ],
+                condition=condition,
+            )
+            for item in _timeline_items(pk, activity):
+                transaction.save(item)
+
+        return transact_if(write)
 
     @translated
     def mark_notified(self, customer_id: str, dispute_id: str, at: datetime) -> None:

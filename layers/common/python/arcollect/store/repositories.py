@@ -32,7 +32,7 @@ from arcollect.entities import (
 )
 from arcollect.settings import get_settings
 from arcollect.store import keys
-from arcollect.store.base import condition_failed, connection, put_once, translated, update_if
+from arcollect.store.base import condition_failed, connection, put_once, transact_if, translated, update_if
 from arcollect.store.contacts import index_contacts
 from arcollect.store.keys import payment_sk, task_sk
 from arcollect.store.models import (
@@ -675,15 +675,12 @@ class Accounts:
     def add_placeholder(self, customer: Customer, task: Task) -> bool:
         """Create a placeholder and its "complete master data" task, together, unless the customer exists
         (a real customer is never overwritten; a crash cannot leave a placeholder without its task)."""
-        try:
-            with TransactWrite(connection=connection()) as transaction:
-                transaction.save(_customer_item(customer), condition=TableItem.pk.does_not_exist())
-                transaction.save(_task_item(task), condition=TableItem.pk.does_not_exist())
-        except TransactWriteError as error:
-            if condition_failed(error):
-                return False
-            raise
-        return True
+
+        def write(transaction: TransactWrite) -> None:
+            transaction.save(_customer_item(customer), condition=TableItem.pk.does_not_exist())
+            transaction.save(_task_item(task), condition=TableItem.pk.does_not_exist())
+
+        return transact_if(write)
 
     @translated
     def open_invoices(self) -> list[Invoice]:

@@ -16,14 +16,20 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 from uuid import uuid4
 
-from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, UpdateError
 
 from arcollect.changes import Change
 from arcollect.clock import format_instant
 from arcollect.entities import Activity, Customer, Dispute, Invoice, Payment, Promise, Task, TaskStatus
 from arcollect.store import keys
-from arcollect.store.base import condition_failed, put_once, translated, update_if
-from arcollect.store.dunning import DunningStore, EmailTouchItem, EmailTouchRecord, _email_record, _transact
+from arcollect.store.base import put_once, translated, update_if
+from arcollect.store.dunning import (
+    DunningStore,
+    EmailTouchItem,
+    EmailTouchRecord,
+    _email_record,
+    commit,
+)
 from arcollect.store.models import (
     ActivityItem,
     CustomerItem,
@@ -73,18 +79,6 @@ class AccountItems:
     tasks: list[Task] = field(default_factory=list)
     activities: list[Activity] = field(default_factory=list)
     emails: list[EmailTouchRecord] = field(default_factory=list)
-
-
-def _commit(operations: Sequence[tuple[str, Any, Any]]) -> bool:
-    """Write ``operations`` (see ``store.dunning._transact``) in one transaction; False when one of
-    their conditions refused it (someone changed what it was based on), never half of it."""
-    try:
-        _transact(operations, atomic=True)
-    except TransactWriteError as error:
-        if condition_failed(error):
-            return False
-        raise
-    return True
 
 
 def _activity_from_item(item: ActivityItem) -> Activity:
@@ -282,7 +276,7 @@ class WorkspaceStore(PortalStore, DunningStore):
                 )
             )
         operations += [("save", item, None) for item in _timeline_items(pk, activity)]
-        return _commit(operations)
+        return commit(operations)
 
     # --- tasks ----------------------------------------------------------------------------------
 
@@ -291,7 +285,7 @@ class WorkspaceStore(PortalStore, DunningStore):
         """Create a task once (False: a task with its id exists)."""
         if activity is None:
             return put_once(_task_item(task))
-        return _commit(
+        return commit(
             [
                 ("save_new", _task_item(task), None),
                 *(("save", i, None) for i in _timeline_items(keys.customer_pk(task.customer_id), activity)),
@@ -317,7 +311,7 @@ class WorkspaceStore(PortalStore, DunningStore):
             if before.attempts
             else (TaskItem.attempts.does_not_exist() | (TaskItem.attempts == 0))
         )
-        return _commit(
+        return commit(
             [
                 ("update_if", item, (actions, condition)),
                 *(("save", i, None) for i in _timeline_items(keys.customer_pk(before.customer_id), activity)),
@@ -372,7 +366,7 @@ class WorkspaceStore(PortalStore, DunningStore):
             *([PromiseItem.broken_at.set(at)] if status == "broken" else []),
         ]
         released = [InvoiceItem.promised_until.remove(), InvoiceItem.promise_id.remove()]
-        return _commit(
+        return commit(
             [
                 (
                     "update_if",
@@ -439,7 +433,7 @@ class WorkspaceStore(PortalStore, DunningStore):
                 )
             )
         operations += [("save", item, None) for item in _timeline_items(pk, activity)]
-        return _commit(operations)
+        return commit(operations)
 
     # --- holds and pauses -----------------------------------------------------------------------
 
@@ -460,7 +454,7 @@ class WorkspaceStore(PortalStore, DunningStore):
             else CustomerItem.hold_reason.remove(),
             CustomerItem.fingerprint.set(after.fingerprint),
         ]
-        return _commit(
+        return commit(
             [
                 (
                     "update_if",

@@ -248,7 +248,7 @@ def cmd_mail_dns(args: argparse.Namespace) -> int:
 def cmd_portal_revoke(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from arcollect.portal.services import NotFound, revoke_links
+    from arcollect.portal.access import NotFound, revoke_links
     from arcollect.store.portal import PortalStore
 
     target = Target.resolve(args.stack, ROOT)

@@ -17,17 +17,11 @@ from arcollect.calendar import Calendar
 from arcollect.contract import document_key
 from arcollect.entities import Invoice, Promise
 from arcollect.policy import shipped_policy
+from arcollect.portal.access import LinkRevoked, NotFound, RateLimited, index_contacts
+from arcollect.portal.inputs import PortalInputError
 from arcollect.portal.links import LinkExpired, LinkInvalid, sign_token
-from arcollect.portal.services import (
-    InvoiceFilter,
-    InvoiceSort,
-    LinkRevoked,
-    NotFound,
-    Portal,
-    PortalInputError,
-    RateLimited,
-    index_contacts,
-)
+from arcollect.portal.self_service import Portal
+from arcollect.portal.views import InvoiceFilter, InvoiceSort
 from arcollect.promises import promise_to_pay
 from arcollect.store.mail import SesMailer
 from arcollect.store.models import EmailLookupItem, PortalSessionItem

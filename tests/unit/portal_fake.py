@@ -13,26 +13,22 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from arcollect.entities import Customer, Invoice
+from arcollect.entities import Customer, DisputeReason, Invoice
+from arcollect.portal.access import LinkRevoked, NotFound, RateLimited, Session
+from arcollect.portal.inputs import PortalInputError
 from arcollect.portal.links import LinkExpired, LinkInvalid
-from arcollect.portal.services import (
+from arcollect.portal.self_service import Portal
+from arcollect.portal.views import (
     AccountView,
     AttachmentReceipt,
     CurrencyTotals,
-    DisputeReason,
     DisputeReceipt,
     InvoiceDetail,
     InvoiceFilter,
     InvoiceSort,
     InvoiceView,
-    LinkRevoked,
     Message,
-    NotFound,
-    Portal,
-    PortalInputError,
     PromiseReceipt,
-    RateLimited,
-    Session,
     Statement,
 )
 

@@ -18,9 +18,7 @@ from arcollect.cells import neutralise
 from arcollect.entities import Customer, Invoice
 from arcollect.inputs import parse_amount
 from arcollect.portal.account import currency_totals, invoice_status
-from arcollect.portal.link_email import render_fresh_link
-from arcollect.portal.links import LinkExpired, LinkInvalid, read_token, sign_token, verify_token
-from arcollect.portal.services import (
+from arcollect.portal.inputs import (
     ATTACHMENT_MAX_BYTES,
     PortalInputError,
     normalise_email,
@@ -31,6 +29,8 @@ from arcollect.portal.services import (
     parse_phone,
     safe_file_name,
 )
+from arcollect.portal.link_email import render_fresh_link
+from arcollect.portal.links import LinkExpired, LinkInvalid, read_token, sign_token, verify_token
 from arcollect.portal.statements import statement_csv, statement_filename, statement_xlsx
 from arcollect.promises import parse_promise_date
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from arcollect.contract import FunctionName
-from arcollect.portal.services import Portal
+from arcollect.portal.self_service import Portal
 from arcollect.portal.web import build_app
 from arcollect.settings import Settings
 from arcollect.store import bind_table

@@ -1,6 +1,6 @@
 """What a customer sees of their account: open items, totals and aging per currency.
 
-The pure helpers here (status, days overdue, totals) are shared by ``portal.services`` and
+The pure helpers here (status, days overdue, totals) are shared by ``portal.views`` and
 ``portal.statements``, so the page, the API and the statement always agree."""
 
 from __future__ import annotations

@@ -16,17 +16,16 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from arcollect.entities import DisputeReason
+from arcollect.portal.access import LinkRevoked, Session
 from arcollect.portal.links import LinkExpired, LinkInvalid
-from arcollect.portal.services import (
+from arcollect.portal.views import (
     AccountView,
     CurrencyTotals,
-    DisputeReason,
     InvoiceDetail,
     InvoiceFilter,
     InvoiceSort,
     InvoiceView,
-    LinkRevoked,
-    Session,
 )
 from arcollect.portal.web import sessions
 from arcollect.portal.web.common import API_PREFIX, ApiError, CsrfRejected, Web

@@ -32,7 +32,8 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from arcollect.portal.services import NotFound, PortalInputError, RateLimited
+from arcollect.portal.access import NotFound, RateLimited
+from arcollect.portal.inputs import PortalInputError
 from arcollect.portal.web.common import (
     API_PREFIX,
     ApiError,

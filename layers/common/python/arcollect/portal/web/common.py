@@ -20,8 +20,9 @@ from aws_lambda_powertools.shared.cookies import Cookie
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from arcollect.portal.access import Session
 from arcollect.portal.pages import SECURITY_HEADERS
-from arcollect.portal.services import Portal, Session
+from arcollect.portal.self_service import Portal
 from arcollect.portal.web import sessions
 from arcollect.portal.web.render import render
 

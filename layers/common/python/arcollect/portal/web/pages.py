@@ -10,22 +10,15 @@ from urllib.parse import urlsplit
 
 from aws_lambda_powertools.event_handler import Response
 
+from arcollect.portal.access import LinkRevoked, Session
+from arcollect.portal.inputs import ATTACHMENT_MAX_BYTES, ATTACHMENT_TYPES, PortalInputError
 from arcollect.portal.links import LinkExpired, LinkInvalid
 from arcollect.portal.pages import CONTENT_SECURITY_POLICY
-from arcollect.portal.services import (
-    ATTACHMENT_MAX_BYTES,
-    ATTACHMENT_TYPES,
-    MAX_PROMISE_DAYS,
-    InvoiceFilter,
-    InvoiceSort,
-    InvoiceView,
-    LinkRevoked,
-    PortalInputError,
-    Session,
-)
+from arcollect.portal.views import InvoiceFilter, InvoiceSort, InvoiceView
 from arcollect.portal.web import sessions
 from arcollect.portal.web.common import CsrfRejected, PageRedirect, Web
 from arcollect.portal.web.render import REASON_LABELS, path_segment
+from arcollect.promises import MAX_PROMISE_DAYS
 
 SESSION_ENDED = "/link?reason=ended"
 # The landing page carries the token: never cached, never sent on as a Referer.

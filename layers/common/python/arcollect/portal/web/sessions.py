@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from arcollect.portal.services import SESSION_ABSOLUTE_HOURS
+from arcollect.portal.access import SESSION_ABSOLUTE_HOURS
 
 COOKIE_NAME = "arc_session"
 COOKIE_MAX_AGE = SESSION_ABSOLUTE_HOURS * 3600

@@ -1,0 +1,572 @@
+"""What the customer self-service portal can do, behind the HTML pages and the JSON API alike: open a
+session from a link, read the account, download a statement, promise to pay, dispute an invoice (with
+an attachment), update the AP contact details.
+
+Every entry point takes the customer id from the caller's session (never from the request), the time
+from the request, and returns plain values (``portal.views``); every change lands in the customer's
+timeline and changes dunning at once (a promise pauses its invoices, a dispute takes its invoice out of
+dunning and gives a collector a task). Bad input raises ``PortalInputError`` naming the field and what
+is wrong (``portal.inputs``); links and sessions are ``portal.access``'s.
+
+``Portal`` is the contract with the web layer (arcollect/portal/web/): names and signatures are fixed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from arcollect import changes
+from arcollect.calendar import Calendar, local_today
+from arcollect.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
+from arcollect.changes import ChangeFeed
+from arcollect.contract import attachment_keys, document_key
+from arcollect.entities import Activity, Customer, Dispute, Invoice
+from arcollect.inputs import amount_text
+from arcollect.mailing import Mailer
+from arcollect.portal.access import Access, NotFound, Session
+from arcollect.portal.account import open_items
+from arcollect.portal.inputs import (
+    ATTACHMENT_MAX_BYTES,
+    PortalInputError,
+    parse_contact,
+    parse_dispute_request,
+    parse_statement_format,
+)
+from arcollect.portal.link_email import CONTACT_NOTICE_KIND, render_contact_notice
+from arcollect.portal.links import DEFAULT_LINK_DAYS
+from arcollect.portal.statements import statement_csv, statement_filename, statement_xlsx
+from arcollect.portal.timeline import (
+    KIND_ATTACHMENT,
+    KIND_ATTACHMENT_REFUSED,
+    KIND_CONTACT,
+    KIND_CONTACT_NOTICE,
+    KIND_LINKS_REVOKED,
+    KIND_PROMISE,
+    Outbox,
+    new_id,
+)
+from arcollect.portal.uploads import SNIFF_BYTES, TYPE_NAMES, content_problem, is_text
+from arcollect.portal.views import (
+    AccountView,
+    AttachmentReceipt,
+    DisputeReceipt,
+    InvoiceDetail,
+    InvoiceFilter,
+    InvoiceSort,
+    Message,
+    PayLinks,
+    PromiseReceipt,
+    Statement,
+    account_view,
+    attachment_receipt,
+    dispute_lines,
+    emails_sent,
+    invoice_view,
+    promise_lines,
+)
+from arcollect.promises import checked_promise, promise_to_pay
+from arcollect.store.dunning import DunningStore
+from arcollect.store.errors import StoreError
+from arcollect.store.portal import ContactConflict, PortalObjects, PortalStore
+from arcollect.store.repositories import Activities, Customers, Invoices
+
+if TYPE_CHECKING:
+    from arcollect.policy import PolicySet
+
+DOCUMENT_URL_LIFETIME = timedelta(minutes=5)
+UPLOAD_URL_LIFETIME = timedelta(minutes=15)
+
+
+class Portal:
+    """The portal's services. Constructed once per process by the handler with its dependencies."""
+
+    def __init__(
+        self,
+        *,
+        link_key: Callable[[], bytes],
+        policies: Callable[[], PolicySet],
+        mailer: Mailer,
+        sender: str,
+        portal_base_url: str,
+        drop_bucket: str,
+        payment_url_template: str | None = None,
+        link_days: int = DEFAULT_LINK_DAYS,
+        s3_client: Any | None = None,
+        calendar: Calendar | None = None,
+        store: PortalStore | None = None,
+        dunning: DunningStore | None = None,
+        change_feed: ChangeFeed | None = None,
+        previous_link_keys: Callable[[datetime], Sequence[bytes]] = lambda now: (),
+    ) -> None:
+        self._pay_links = PayLinks(payment_url_template)
+        self._policies = policies
+        self._mailer = mailer
+        self._sender = sender
+        self._bucket = drop_bucket
+        self._objects = PortalObjects(s3_client)
+        self._calendar = calendar or Calendar()
+        self._store = store or PortalStore()
+        self._dunning = dunning or DunningStore()
+        self._customers = Customers()
+        self._invoices = Invoices()
+        self._activities = Activities()
+        self._outbox = Outbox(mailer=mailer, sender=sender, activities=self._activities)
+        self._access = Access(
+            link_key=link_key,
+            previous_link_keys=previous_link_keys,
+            policies=policies,
+            outbox=self._outbox,
+            portal_base_url=portal_base_url,
+            link_days=link_days,
+            store=self._store,
+            activities=self._activities,
+        )
+        # Writes each decision's change for the ERP (disputes, promises, contact details) once committed.
+        self._change_feed = change_feed
+
+    # --- access (portal.access) ------------------------------------------------------------------
+
+    def check_link(self, token: str, *, now: datetime) -> None:
+        """Whether a link would open a session, without opening one (see ``Access.check_link``)."""
+        self._access.check_link(token, now=now)
+
+    def open_link(self, token: str, *, now: datetime) -> Session:
+        """A new session for a link from an email (see ``Access.open_link``)."""
+        return self._access.open_link(token, now=now)
+
+    def resume(self, session_id: str, *, now: datetime) -> Session | None:
+        """The live session, or None (see ``Access.resume``)."""
+        return self._access.resume(session_id, now=now)
+
+    def end(self, session_id: str) -> None:
+        self._access.end(session_id)
+
+    def request_link(self, email: str, *, now: datetime, client: str) -> None:
+        """Email a fresh link to a customer's AP address on file (see ``Access.request_link``)."""
+        self._access.request_link(email, now=now, client=client)
+
+    def revoke_links(self, customer_id: str, *, now: datetime) -> None:
+        """Every link issued before ``now`` for this customer stops working, and its sessions end."""
+        self._access.revoke_links(customer_id, now=now)
+
+    # --- reading the account ---------------------------------------------------------------------
+
+    def _customer(self, customer_id: str) -> Customer:
+        customer = self._customers.get(customer_id)
+        if customer is None:
+            raise NotFound(f"no customer {customer_id}")
+        return customer
+
+    def account(
+        self,
+        customer_id: str,
+        *,
+        today: date,
+        sort: InvoiceSort = InvoiceSort.DUE_DATE,
+        descending: bool = False,
+        show: InvoiceFilter = InvoiceFilter.ALL,
+    ) -> AccountView:
+        customer = self._customer(customer_id)
+        items = open_items(self._invoices.for_customer(customer_id))
+        return account_view(
+            customer,
+            items,
+            today=today,
+            pay_links=self._pay_links,
+            sort=sort,
+            descending=descending,
+            show=show,
+        )
+
+    def _own_invoice(self, customer_id: str, invoice_number: str) -> Invoice:
+        number = (invoice_number or "").strip()
+        invoice = self._invoices.get(customer_id, number) if number else None
+        if invoice is None or invoice.customer_id != customer_id:
+            raise NotFound(f"no invoice {number} on this account")
+        return invoice
+
+    def invoice(self, customer_id: str, invoice_number: str, *, today: date) -> InvoiceDetail:
+        """Raises NotFound for an invoice that is not this customer's."""
+        invoice = self._own_invoice(customer_id, invoice_number)
+        key = document_key(invoice.customer_id, invoice.invoice_number, invoice.company_code)
+        document_url = (
+            self._objects.presigned_get(
+                self._bucket,
+                key,
+                expires=DOCUMENT_URL_LIFETIME,
+                filename=statement_filename(invoice.invoice_number, invoice.invoice_date, "pdf"),
+            )
+            if self._objects.exists(self._bucket, key)
+            else None
+        )
+        return InvoiceDetail(
+            view=invoice_view(invoice, today, self._pay_links),
+            document_url=document_url,
+            promises=promise_lines(self._store.promises(customer_id), invoice.invoice_number),
+            disputes=dispute_lines(self._store.disputes(customer_id), invoice.invoice_number),
+        )
+
+    def statement(self, customer_id: str, *, today: date, fmt: str) -> Statement:
+        """``fmt`` is "csv" or "xlsx"; cells starting with = + - @ are neutralised."""
+        kind = parse_statement_format(fmt)
+        customer = self._customer(customer_id)
+        items = open_items(self._invoices.for_customer(customer_id))
+        if kind == "csv":
+            body, content_type = statement_csv(customer, items, today), CSV_CONTENT_TYPE
+        else:
+            body, content_type = statement_xlsx(customer, items, today), XLSX_CONTENT_TYPE
+        return Statement(
+            body=body, content_type=content_type, filename=statement_filename(customer_id, today, kind)
+        )
+
+    def pay_url(self, customer_id: str, invoice_number: str) -> str:
+        """Where to pay one invoice. NotFound, or PortalInputError when there is nowhere to pay online."""
+        invoice = self._own_invoice(customer_id, invoice_number)
+        if not invoice.is_open:
+            raise PortalInputError("invoice_number", f"invoice {invoice.invoice_number} is already settled")
+        url = self._pay_links.for_invoice(invoice)
+        if url is None:
+            raise PortalInputError(
+                "invoice_number",
+                f"invoice {invoice.invoice_number} cannot be paid online: see the bank details on it",
+            )
+        return url
+
+    def messages(self, customer_id: str) -> list[Message]:
+        return emails_sent(self._activities.timeline(customer_id))
+
+    # --- changes ---------------------------------------------------------------------------------
+
+    def _today(self, customer: Customer, now: datetime) -> date:
+        return local_today(customer.time_zone, now, self._policies().settings.time_zone)
+
+    def promise(
+        self,
+        customer_id: str,
+        *,
+        invoice_numbers: list[str],
+        amount: str,
+        promised_until: str,
+        now: datetime,
+    ) -> PromiseReceipt:
+        customer = self._customer(customer_id)
+        policies = self._policies()
+        promise = checked_promise(
+            customer_id,
+            invoice_numbers=invoice_numbers,
+            lookup=lambda number: self._invoices.get(customer_id, number),
+            amount=amount,
+            promised_until=promised_until,
+            today=self._today(customer, now),
+            policies=policies,
+            promise_id=f"portal-{new_id()}",
+            now=now,
+            source="portal",
+        )
+        numbers, value, currency, until = (
+            list(promise.invoice_numbers),
+            promise.amount or Decimal(0),
+            promise.currency or "",
+            promise.promised_until,
+        )
+        next_at = promise_to_pay(
+            promise, policies=policies, calendar=self._calendar, zone_name=customer.time_zone
+        )
+        activity = Activity(
+            customer_id=customer_id,
+            at=now,
+            activity_id=new_id(),
+            kind=KIND_PROMISE,
+            summary=(
+                f"Customer promised to pay {amount_text(value)} {currency} by {until.isoformat()} "
+                f"for {', '.join(numbers)} (portal)"
+            ),
+            detail={
+                "promise_id": promise.promise_id,
+                "amount": amount_text(value),
+                "currency": currency,
+                "promised_until": until.isoformat(),
+                "invoices": ", ".join(numbers),
+                "source": "portal",
+            },
+            changes=(changes.promise_made(promise),),
+        )
+        # One transaction: the promise, its invoices paused, its timeline entry and its change.
+        if not self._dunning.make_promise(promise, next_at, activity):
+            raise StoreError(f"promise {promise.promise_id} exists already")
+        changes.publish(self._change_feed, activity.changes)
+        return PromiseReceipt(
+            promise_id=promise.promise_id,
+            invoice_numbers=tuple(numbers),
+            promised_until=until,
+            amount=value,
+            currency=currency,
+        )
+
+    def dispute(
+        self,
+        customer_id: str,
+        *,
+        invoice_number: str,
+        reason: str,
+        comment: str,
+        attachment: tuple[str, str, int] | None,
+        now: datetime,
+    ) -> DisputeReceipt:
+        """``attachment`` is (file name, content type, size in bytes) of a file to upload next."""
+        request = parse_dispute_request(reason=reason, comment=comment, attachment=attachment)
+        upload = request.attachment
+        invoice = self._own_invoice(customer_id, invoice_number)
+        number = invoice.invoice_number
+        if not invoice.is_open:
+            raise PortalInputError("invoice_number", f"invoice {number} is already settled")
+        if invoice.disputed:
+            raise PortalInputError("invoice_number", f"invoice {number} is already disputed")
+        customer = self._customer(customer_id)
+        dispute_id = new_id()
+        # The file goes to a pending key first: the dispute names it an attachment only once checked.
+        pending = attachment_keys(customer_id, dispute_id, upload[0])[0] if upload else None
+        # The dispute workflow (routing, SLAs, the department's notice) loads with the first dispute.
+        from arcollect.disputes import new_dispute, notify_department
+
+        policies = self._policies()
+        dispute, task, activity = new_dispute(
+            customer,
+            invoice,
+            reason=request.reason.value,
+            comment=request.comment,
+            dispute_id=dispute_id,
+            now=now,
+            policies=policies,
+            opened_by="portal",
+        )
+        if upload and pending:
+            dispute = replace(dispute, upload_key=pending, upload_type=upload[1], upload_size=upload[2])
+        if not self._store.open_dispute(dispute, task, activity):
+            raise PortalInputError(
+                "invoice_number", f"invoice {number} changed meanwhile: reload and try again"
+            )
+        changes.publish(self._change_feed, activity.changes)
+        notify_department(
+            dispute,
+            customer,
+            invoice,
+            policies=policies,
+            mailer=self._mailer,
+            sender=self._sender,
+            store=self._store,
+        )
+        upload_url = None
+        fields: dict[str, str] = {}
+        if upload and pending:
+            upload_url, fields = self._objects.presigned_post(
+                self._bucket,
+                pending,
+                content_type=upload[1],
+                max_bytes=upload[2],
+                expires=UPLOAD_URL_LIFETIME,
+            )
+        return DisputeReceipt(
+            dispute_id=dispute_id, invoice_number=number, upload_url=upload_url, upload_fields=fields
+        )
+
+    def confirm_attachment(self, customer_id: str, dispute_id: str, *, now: datetime) -> AttachmentReceipt:
+        """Check the file uploaded for the customer's dispute and link it: it must be there, at most the
+        declared size, and of the declared type by its content. A file that fails is deleted and the
+        timeline says why (PortalInputError on "attachment"); a repeated confirmation answers the same
+        receipt. Another customer's dispute id is NotFound."""
+        dispute = self._store.dispute(customer_id, dispute_id)
+        if dispute is None:
+            raise NotFound(dispute_id)
+        if dispute.attachment_key:
+            return attachment_receipt(dispute)
+        if not dispute.upload_key or not dispute.upload_type or not dispute.upload_size:
+            raise PortalInputError(
+                "attachment", f"dispute {dispute_id} is not waiting for a file: start a new upload"
+            )
+        pending = dispute.upload_key
+        name = pending.rsplit("/", 1)[-1]
+        final = attachment_keys(customer_id, dispute_id, name)[1]
+        found = self._objects.stat(self._bucket, pending)
+        if found is None:
+            if self._objects.stat(self._bucket, final) is None:
+                raise PortalInputError(
+                    "attachment", f"we have not received {name} yet: upload it, then confirm again"
+                )
+            # Checked and moved by an earlier confirmation that stopped before linking it.
+            moved = self._objects.stat(self._bucket, final)
+            return self._link(dispute, final, moved[0] if moved else dispute.upload_size, now)
+        size, version = found
+        problem = self._upload_problem(dispute, pending, size, version)
+        if problem:
+            self._objects.delete(self._bucket, pending, version=version)
+            self._store.refuse_upload(
+                dispute,
+                Activity(
+                    customer_id=customer_id,
+                    at=now,
+                    activity_id=new_id(),
+                    kind=KIND_ATTACHMENT_REFUSED,
+                    summary=f"Attachment {name} to dispute {dispute_id} refused: {problem}",
+                    detail={"dispute_id": dispute_id, "file": name, "reason": problem},
+                ),
+            )
+            raise PortalInputError("attachment", f"{name} was not accepted: {problem}. It has been deleted.")
+        self._objects.move(self._bucket, pending, final, version=version)
+        return self._link(dispute, final, size, now)
+
+    def _upload_problem(self, dispute: Dispute, key: str, size: int, version: str | None) -> str | None:
+        declared_type = dispute.upload_type or ""
+        declared_size = dispute.upload_size or 0
+        if size <= 0:
+            return "the file is empty"
+        if size > min(declared_size, ATTACHMENT_MAX_BYTES):
+            return f"it is {size} bytes, more than the {declared_size} declared"
+        start = None if is_text(declared_type) else SNIFF_BYTES
+        return content_problem(
+            declared_type, self._objects.read(self._bucket, key, version=version, first=start)
+        )
+
+    def _link(self, dispute: Dispute, final: str, size: int, now: datetime) -> AttachmentReceipt:
+        content_type = dispute.upload_type or ""
+        name = final.rsplit("/", 1)[-1]
+        linked = self._store.link_attachment(
+            dispute,
+            final,
+            content_type,
+            size,
+            Activity(
+                customer_id=dispute.customer_id,
+                at=now,
+                activity_id=new_id(),
+                kind=KIND_ATTACHMENT,
+                summary=f"Customer attached {name} ({TYPE_NAMES.get(content_type, content_type)}, "
+                f"{size} bytes) to dispute {dispute.dispute_id}",
+                detail={"dispute_id": dispute.dispute_id, "attachment": final, "size": str(size)},
+            ),
+        )
+        if not linked:
+            again = self._store.dispute(dispute.customer_id, dispute.dispute_id)
+            if again is None or not again.attachment_key:
+                raise PortalInputError(
+                    "attachment", f"dispute {dispute.dispute_id} changed meanwhile: reload and try again"
+                )
+            return attachment_receipt(again)
+        return AttachmentReceipt(dispute.dispute_id, name, content_type, size)
+
+    def update_contact(
+        self,
+        customer_id: str,
+        *,
+        email: str,
+        other_emails: str,
+        phone: str,
+        language: str,
+        now: datetime,
+    ) -> Customer:
+        wanted = parse_contact(email=email, other_emails=other_emails, phone=phone, language=language)
+        for _ in range(3):
+            before = self._store.customer(customer_id)
+            if before is None:
+                raise NotFound(f"no customer {customer_id}")
+            after = replace(
+                before,
+                email=wanted.email,
+                other_emails=wanted.other_emails,
+                phone=wanted.phone,
+                language=wanted.language,
+            )
+            changed = {
+                name: f"{_shown(old)} -> {_shown(new)}"
+                for name, old, new in (
+                    ("email", before.email, after.email),
+                    ("other_emails", ", ".join(before.other_emails), ", ".join(after.other_emails)),
+                    ("phone", before.phone, after.phone),
+                    ("language", before.language, after.language),
+                )
+                if (old or "") != (new or "")
+            }
+            if not changed:
+                return before
+            activity_id = new_id()
+            activity = Activity(
+                customer_id=customer_id,
+                at=now,
+                activity_id=activity_id,
+                kind=KIND_CONTACT,
+                summary="Customer updated contact details in the portal: "
+                + "; ".join(f"{name}: {change}" for name, change in changed.items()),
+                detail=changed,
+                changes=(changes.contact_changed(after, changed=changed, activity_id=activity_id, at=now),),
+            )
+            try:
+                self._store.update_contact(before, after, activity)
+            except ContactConflict:
+                continue
+            changes.publish(self._change_feed, activity.changes)
+            if "email" in changed or "other_emails" in changed:
+                self._addresses_replaced(before, after, changed, now)
+            return after
+        raise StoreError(f"the profile of {customer_id} keeps changing; try again")
+
+    def _addresses_replaced(
+        self, before: Customer, after: Customer, changed: dict[str, str], now: datetime
+    ) -> None:
+        """Whoever holds a portal link can change the AP address, and fresh links then go to the new
+        one: so the links sent before stop working (the session making the change goes on), and each
+        address that was replaced is told, without a link."""
+        revoked = Activity(
+            customer_id=after.customer_id,
+            at=now,
+            activity_id=new_id(),
+            kind=KIND_LINKS_REVOKED,
+            summary="Portal links sent before the address change stop working (new ones go to the new "
+            "address)",
+        )
+        self._store.revoke_links(after.customer_id, now, revoked)
+        change = "; ".join(
+            f"{name}: {value}" for name, value in changed.items() if name in {"email", "other_emails"}
+        )
+        for address in _replaced_addresses(before, after):
+            touch_id = f"contact-notice-{new_id()}"
+            message = render_contact_notice(
+                after,
+                to=address,
+                change=change,
+                sender=self._sender,
+                sender_name=self._policies().settings.sender_name,
+                now=now,
+                touch_id=touch_id,
+            )
+            self._outbox.send(
+                after,
+                address,
+                message,
+                kind=CONTACT_NOTICE_KIND,
+                touch_id=touch_id,
+                now=now,
+                sent=(KIND_CONTACT_NOTICE, f"The replaced address {address} was told of the change"),
+                refused=(
+                    KIND_CONTACT_NOTICE,
+                    f"The notice of the address change to {address} was refused by the mail service",
+                ),
+            )
+
+
+def _replaced_addresses(before: Customer, after: Customer) -> list[str]:
+    """The AP addresses ``before`` had that ``after`` no longer has (as written before)."""
+    kept = {a.lower() for a in (after.email, *after.other_emails) if a}
+    suppressed = {a.lower() for a in before.suppressed_emails}
+    found: dict[str, str] = {}
+    for address in (before.email, *before.other_emails):
+        if address and address.lower() not in kept | suppressed:
+            found.setdefault(address.lower(), address)
+    return list(found.values())
+
+
+def _shown(value: str | None) -> str:
+    return value if value else "(none)"

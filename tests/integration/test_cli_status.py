@@ -32,8 +32,8 @@ from tests.integration.test_freshness_hold import (
     tick,
     use_policy,
 )
+from tests.unit.portal_client import EVENT
 from tests.unit.portal_fake import FakePortal
-from tests.unit.test_portal_web import EVENT
 from tests.unit.test_staff_web import StaffClient
 from tests.unit.workspace_fake import FakeDirectory, FakeSessions, FakeWorkspace
 

@@ -1,4 +1,6 @@
-"""An in-memory Portal for the web layer's tests: same methods and signatures, no AWS.
+"""An in-memory Portal (``portal.self_service.Portal``) for the web layer's tests: same methods and
+signatures, no AWS; it answers with the real view models, receipts and errors (``portal.views``,
+``portal.access``, ``portal.inputs``). ``tests.unit.portal_client`` drives the web app with it.
 
 Two customers: C1 (signs in with the token "good") holding EUR and USD invoices, and C2 (token
 "other") whose invoice must never show up in C1's session. Tokens "expired" and "revoked" raise
@@ -82,7 +84,7 @@ class FakePortal(Portal):
             "C2": [_invoice("C2", "SECRET-9", "EUR", "999.00", TODAY - timedelta(days=3))],
         }
 
-    # --- sessions -------------------------------------------------------------------------------------
+    # --- access (as portal.access): links and sessions ------------------------------------------------
 
     def check_link(self, token: str, *, now: datetime) -> None:
         if token == "expired":
@@ -124,7 +126,7 @@ class FakePortal(Portal):
     def revoke_links(self, customer_id: str, *, now: datetime) -> None:
         self.sessions = {k: v for k, v in self.sessions.items() if v.customer_id != customer_id}
 
-    # --- reading ----------------------------------------------------------------------------------------
+    # --- reading the account (the view models of portal.views) ------------------------------------------
 
     def _view(self, invoice: Invoice, today: date) -> InvoiceView:
         late = max((today - invoice.due_date).days, 0)
@@ -207,7 +209,7 @@ class FakePortal(Portal):
             Message(datetime(2026, 11, 20, 9, 0), "Second reminder", "bounced", {"reason": "mailbox full"}),
         ]
 
-    # --- changes ----------------------------------------------------------------------------------------
+    # --- changes (portal.self_service's use cases) ------------------------------------------------------
 
     def promise(
         self, customer_id: str, *, invoice_numbers: list[str], amount: str, promised_until: str, now: datetime

@@ -10,10 +10,10 @@ from urllib.parse import quote
 import pytest
 
 from arcollect.portal.web.render import path_segment
+from tests.unit.portal_client import Client, client, portal, signed_in
 from tests.unit.portal_fake import FakePortal
-from tests.unit.test_portal_web import Client, client, portal, signed_in
 
-__all__ = ["client", "portal", "signed_in"]  # the fixtures, shared with test_portal_web
+__all__ = ["client", "portal", "signed_in"]  # the fixtures, from the shared portal client
 
 NUMBERS = ["INV/2026/00187", "INV#1042/B", "SO-2026/0042 A", "請求-2026/0099", "50%25 rebate"]
 

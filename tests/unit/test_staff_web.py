@@ -18,8 +18,8 @@ from arcollect.portal.web import build_app
 from arcollect.portal.web.common import PortalResolver
 from arcollect.staff import MfaCodeRequired, MfaSetupRequired, NewPasswordRequired
 from arcollect.workspace.model import WorkspaceInputError
+from tests.unit.portal_client import EVENT, HOST, Context, Reply
 from tests.unit.portal_fake import FakePortal
-from tests.unit.test_portal_web import EVENT, HOST, Context, Reply
 from tests.unit.workspace_fake import CORA, MAX, NOW, FakeDirectory, FakeSessions, FakeWorkspace
 
 

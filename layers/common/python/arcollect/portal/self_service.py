@@ -6,7 +6,8 @@ Every entry point takes the customer id from the caller's session (never from th
 from the request, and returns plain values (``portal.views``); every change lands in the customer's
 timeline and changes dunning at once (a promise pauses its invoices, a dispute takes its invoice out of
 dunning and gives a collector a task). Bad input raises ``PortalInputError`` naming the field and what
-is wrong (``portal.inputs``); links and sessions are ``portal.access``'s.
+is wrong (``portal.inputs``). Links and sessions come from ``portal.access``; a dispute's attachment
+is checked and linked by ``portal.attachments``.
 
 ``Portal`` is the contract with the web layer (arcollect/portal/web/): names and signatures are fixed.
 """
@@ -23,14 +24,14 @@ from arcollect import changes
 from arcollect.calendar import Calendar, local_today
 from arcollect.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from arcollect.changes import ChangeFeed
-from arcollect.contract import attachment_keys, document_key
-from arcollect.entities import Activity, Customer, Dispute, Invoice
+from arcollect.contract import document_key
+from arcollect.entities import Activity, Customer, Invoice
 from arcollect.inputs import amount_text
 from arcollect.mailing import Mailer
 from arcollect.portal.access import Access, NotFound, Session
 from arcollect.portal.account import open_items
+from arcollect.portal.attachments import Attachments, pending_key
 from arcollect.portal.inputs import (
-    ATTACHMENT_MAX_BYTES,
     PortalInputError,
     parse_contact,
     parse_dispute_request,
@@ -40,8 +41,6 @@ from arcollect.portal.link_email import CONTACT_NOTICE_KIND, render_contact_noti
 from arcollect.portal.links import DEFAULT_LINK_DAYS
 from arcollect.portal.statements import statement_csv, statement_filename, statement_xlsx
 from arcollect.portal.timeline import (
-    KIND_ATTACHMENT,
-    KIND_ATTACHMENT_REFUSED,
     KIND_CONTACT,
     KIND_CONTACT_NOTICE,
     KIND_LINKS_REVOKED,
@@ -49,7 +48,6 @@ from arcollect.portal.timeline import (
     Outbox,
     new_id,
 )
-from arcollect.portal.uploads import SNIFF_BYTES, TYPE_NAMES, content_problem, is_text
 from arcollect.portal.views import (
     AccountView,
     AttachmentReceipt,
@@ -62,7 +60,6 @@ from arcollect.portal.views import (
     PromiseReceipt,
     Statement,
     account_view,
-    attachment_receipt,
     dispute_lines,
     emails_sent,
     invoice_view,
@@ -78,7 +75,6 @@ if TYPE_CHECKING:
     from arcollect.policy import PolicySet
 
 DOCUMENT_URL_LIFETIME = timedelta(minutes=5)
-UPLOAD_URL_LIFETIME = timedelta(minutes=15)
 
 
 class Portal:
@@ -110,6 +106,7 @@ class Portal:
         self._objects = PortalObjects(s3_client)
         self._calendar = calendar or Calendar()
         self._store = store or PortalStore()
+        self._attachments = Attachments(objects=self._objects, bucket=drop_bucket, store=self._store)
         self._dunning = dunning or DunningStore()
         self._customers = Customers()
         self._invoices = Invoices()
@@ -329,7 +326,7 @@ class Portal:
         customer = self._customer(customer_id)
         dispute_id = new_id()
         # The file goes to a pending key first: the dispute names it an attachment only once checked.
-        pending = attachment_keys(customer_id, dispute_id, upload[0])[0] if upload else None
+        pending = pending_key(customer_id, dispute_id, upload[0]) if upload else None
         # The dispute workflow (routing, SLAs, the department's notice) loads with the first dispute.
         from arcollect.disputes import new_dispute, notify_department
 
@@ -363,100 +360,17 @@ class Portal:
         upload_url = None
         fields: dict[str, str] = {}
         if upload and pending:
-            upload_url, fields = self._objects.presigned_post(
-                self._bucket,
-                pending,
-                content_type=upload[1],
-                max_bytes=upload[2],
-                expires=UPLOAD_URL_LIFETIME,
+            upload_url, fields = self._attachments.upload_form(
+                pending, content_type=upload[1], size=upload[2]
             )
         return DisputeReceipt(
             dispute_id=dispute_id, invoice_number=number, upload_url=upload_url, upload_fields=fields
         )
 
     def confirm_attachment(self, customer_id: str, dispute_id: str, *, now: datetime) -> AttachmentReceipt:
-        """Check the file uploaded for the customer's dispute and link it: it must be there, at most the
-        declared size, and of the declared type by its content. A file that fails is deleted and the
-        timeline says why (PortalInputError on "attachment"); a repeated confirmation answers the same
-        receipt. Another customer's dispute id is NotFound."""
-        dispute = self._store.dispute(customer_id, dispute_id)
-        if dispute is None:
-            raise NotFound(dispute_id)
-        if dispute.attachment_key:
-            return attachment_receipt(dispute)
-        if not dispute.upload_key or not dispute.upload_type or not dispute.upload_size:
-            raise PortalInputError(
-                "attachment", f"dispute {dispute_id} is not waiting for a file: start a new upload"
-            )
-        pending = dispute.upload_key
-        name = pending.rsplit("/", 1)[-1]
-        final = attachment_keys(customer_id, dispute_id, name)[1]
-        found = self._objects.stat(self._bucket, pending)
-        if found is None:
-            if self._objects.stat(self._bucket, final) is None:
-                raise PortalInputError(
-                    "attachment", f"we have not received {name} yet: upload it, then confirm again"
-                )
-            # Checked and moved by an earlier confirmation that stopped before linking it.
-            moved = self._objects.stat(self._bucket, final)
-            return self._link(dispute, final, moved[0] if moved else dispute.upload_size, now)
-        size, version = found
-        problem = self._upload_problem(dispute, pending, size, version)
-        if problem:
-            self._objects.delete(self._bucket, pending, version=version)
-            self._store.refuse_upload(
-                dispute,
-                Activity(
-                    customer_id=customer_id,
-                    at=now,
-                    activity_id=new_id(),
-                    kind=KIND_ATTACHMENT_REFUSED,
-                    summary=f"Attachment {name} to dispute {dispute_id} refused: {problem}",
-                    detail={"dispute_id": dispute_id, "file": name, "reason": problem},
-                ),
-            )
-            raise PortalInputError("attachment", f"{name} was not accepted: {problem}. It has been deleted.")
-        self._objects.move(self._bucket, pending, final, version=version)
-        return self._link(dispute, final, size, now)
-
-    def _upload_problem(self, dispute: Dispute, key: str, size: int, version: str | None) -> str | None:
-        declared_type = dispute.upload_type or ""
-        declared_size = dispute.upload_size or 0
-        if size <= 0:
-            return "the file is empty"
-        if size > min(declared_size, ATTACHMENT_MAX_BYTES):
-            return f"it is {size} bytes, more than the {declared_size} declared"
-        start = None if is_text(declared_type) else SNIFF_BYTES
-        return content_problem(
-            declared_type, self._objects.read(self._bucket, key, version=version, first=start)
-        )
-
-    def _link(self, dispute: Dispute, final: str, size: int, now: datetime) -> AttachmentReceipt:
-        content_type = dispute.upload_type or ""
-        name = final.rsplit("/", 1)[-1]
-        linked = self._store.link_attachment(
-            dispute,
-            final,
-            content_type,
-            size,
-            Activity(
-                customer_id=dispute.customer_id,
-                at=now,
-                activity_id=new_id(),
-                kind=KIND_ATTACHMENT,
-                summary=f"Customer attached {name} ({TYPE_NAMES.get(content_type, content_type)}, "
-                f"{size} bytes) to dispute {dispute.dispute_id}",
-                detail={"dispute_id": dispute.dispute_id, "attachment": final, "size": str(size)},
-            ),
-        )
-        if not linked:
-            again = self._store.dispute(dispute.customer_id, dispute.dispute_id)
-            if again is None or not again.attachment_key:
-                raise PortalInputError(
-                    "attachment", f"dispute {dispute.dispute_id} changed meanwhile: reload and try again"
-                )
-            return attachment_receipt(again)
-        return AttachmentReceipt(dispute.dispute_id, name, content_type, size)
+        """Check the file uploaded for the customer's dispute and link it (``Attachments.confirm``):
+        PortalInputError on "attachment" for a file that fails; another customer's dispute is NotFound."""
+        return self._attachments.confirm(customer_id, dispute_id, now=now)
 
     def update_contact(
         self,

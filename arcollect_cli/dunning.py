@@ -12,6 +12,7 @@ import boto3
 from arcollect.clock import InvalidInstant, format_instant, parse_instant
 from arcollect.contract import DropPrefix, Output
 from arcollect.policy import Policy, PolicyError, PolicySet, parse_policy, shipped_policy
+from arcollect_cli.backtest import add_parser as add_backtest
 from arcollect_cli.target import CliError, Target
 
 ROOT = Path.cwd()
@@ -215,6 +216,7 @@ def register(commands: Any) -> None:
     )
     preview.add_argument("--at", required=True, help="ISO-8601 instant, e.g. 2026-11-23T09:00:00Z")
     preview.set_defaults(func=cmd_preview)
+    add_backtest(dunning, with_stack, ROOT)
 
     policy = dunning.add_parser("policy", help="check, show or upload the dunning policy").add_subparsers(
         dest="policy", required=True

@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import IO, Any
 
+from arcollect.cash import first_look_at
 from arcollect.entities import Customer, FileStatus, IngestFile, Invoice, Payment
 from arcollect.ingest.drops import Drop, receive_drop
-from arcollect.ingest.loading import first_look_at, payment_target, settle
+from arcollect.ingest.loading import payment_target, settle
 from tests.unit.fakes import Reader, Register, Table
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

@@ -41,7 +41,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from difflib import SequenceMatcher
 from itertools import combinations
@@ -132,6 +132,12 @@ def numbers_in_cell(cell: str | None, known: Collection[str]) -> list[str]:
 
 
 # --- applying a payment -----------------------------------------------------------------------------
+
+
+def first_look_at(invoice: Invoice) -> datetime:
+    """When the dunning sweep first looks at an open invoice: from its invoice date on, so the next
+    sweep places it at its first policy step (which only the engine knows: it depends on the customer)."""
+    return datetime.combine(invoice.invoice_date, time(0), tzinfo=UTC)
 
 
 def closed_next_action(invoice: Invoice) -> datetime | None:

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any, Final, Protocol, TypeVar
 
 from arcollect import cash, credits
-from arcollect.cash import closed_next_action
+from arcollect.cash import closed_next_action, first_look_at
 from arcollect.clock import format_instant, next_anniversary
 from arcollect.entities import (
     Customer,
@@ -151,12 +151,6 @@ class DryRun:
         task: Task | None = None,
     ) -> PaymentWrite:
         return PaymentWrite.RECORDED
-
-
-def first_look_at(invoice: Invoice) -> datetime:
-    """When the dunning sweep first looks at an open invoice: from its invoice date on, so the next
-    sweep places it at its first policy step (which only the engine knows: it depends on the customer)."""
-    return datetime.combine(invoice.invoice_date, time(0), tzinfo=UTC)
 
 
 def with_next_action(invoice: Invoice, stored: Invoice | None) -> Invoice:

@@ -237,10 +237,10 @@ def run() -> None:
             policies=shipped_policy(),
             calendar=Calendar(),
             sender="collections@example.com",
-            link_for=lambda customer_id: f"https://portal.example.com/l/{customer_id}",
+            link_for=lambda customer_id, _now: f"https://portal.example.com/l/{customer_id}",
             pacer=Pacer(1_000_000),
         )
-        for name, at in (
+        for name, now in (
             ("clustered", CLUSTERED_TICK),
             ("scattered", SCATTERED_TICK),
             ("scattered_without_copies_baseline", COLD_TICK),
@@ -248,7 +248,7 @@ def run() -> None:
             with items_read() as counts:
                 started = time.perf_counter()
                 result = run_sweep(
-                    scheduled_at=at, store=DunningStore(), runs=SweepRuns(), services=services, queue=None
+                    now=now, store=DunningStore(), runs=SweepRuns(), services=services, queue=None
                 )
                 elapsed = time.perf_counter() - started
             read = sum(counts.values())

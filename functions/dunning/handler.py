@@ -8,6 +8,8 @@ Events, by shape:
   (and whether the freshness hold would hold it);
 - ``{"action": "digest", "at": "<ISO 8601>"}``: send the day's digests now (the tick of DIGEST_HOUR_UTC
   sends them on its own).
+The invocation's ``at`` is its wire name: parsed here, it is ``now`` from here down, as a tick's ``time`` is
+(docs/architecture.md, "The "now" convention").
 The wiring and the use cases it calls: arcollect/app/dunning.py.
 """
 
@@ -33,7 +35,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if isinstance(event.get("Records"), list):
         return app.work(event["Records"])
     if event.get("action") in ("preview", "digest"):
-        at = parse_instant(str(event.get("at") or ""), what="at")
-        return app.preview(at) if event["action"] == "preview" else app.digests(at)
+        now = parse_instant(str(event.get("at") or ""), what="at")
+        return app.preview(now) if event["action"] == "preview" else app.digests(now)
     envelope = read_eventbridge(event)
     return app.email_event(envelope) if envelope.source == SES_SOURCE else app.tick(envelope)

@@ -174,7 +174,7 @@ class World:
             policies=self.policies,
             calendar=self.calendar,
             sender=os.environ["SENDER_EMAIL"],
-            link_for=lambda customer_id: f"https://portal.example.com/l/{customer_id}",
+            link_for=lambda customer_id, _now: f"https://portal.example.com/l/{customer_id}",
             pacer=Pacer(1_000_000),
             promises=self.store,
         )
@@ -241,7 +241,7 @@ class World:
         if self.through_handler:
             outcome = invoke("dunning", dict(load_event("scheduler_tick.json"), time=at.isoformat()))
             return SweepResult(
-                scheduled_at=at,
+                now=at,
                 due_items=int(outcome.get("due_items", 0)),
                 duplicate=bool(outcome.get("duplicate")),
                 customers=int(outcome.get("customers", 0)),
@@ -256,9 +256,7 @@ class World:
                 ),
                 held=outcome.get("held"),
             )
-        return run_sweep(
-            scheduled_at=at, store=self.store, runs=SweepRuns(), services=self.services(at), queue=None
-        )
+        return run_sweep(now=at, store=self.store, runs=SweepRuns(), services=self.services(at), queue=None)
 
     def run(self, start: datetime, end: datetime) -> list[SweepResult]:
         """The hourly schedule from ``start`` up to (not including) ``end``; a crash ends its tick, not

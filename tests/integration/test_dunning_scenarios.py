@@ -49,7 +49,7 @@ def feed(detail: dict[str, Any], at: datetime) -> None:
 def notes(world: World, at: datetime, customer_id: str = "C-1") -> list[tuple[str | None, str, str | None]]:
     plans = [
         p
-        for p in preview(at=at, store=world.store, services=world.services())
+        for p in preview(now=at, store=world.store, services=world.services())
         if p.customer_id == customer_id
     ]
     return [(n.invoice_number, n.outcome.value, n.step_id) for plan in plans for n in plan.notes]
@@ -473,7 +473,7 @@ def test_segment_chooses_the_policy(aws: None, attributes: dict[str, Any], polic
     world = World()
     world.customer("C-1", **attributes)
     world.invoice("INV-1", invoice_date=date(2026, 9, 1), due_date=date(2026, 10, 1))
-    [plan] = preview(at=utc(2026, 9, 15, 7), store=world.store, services=world.services())
+    [plan] = preview(now=utc(2026, 9, 15, 7), store=world.store, services=world.services())
     assert plan.policy == policy
 
 

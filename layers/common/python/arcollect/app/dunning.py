@@ -6,6 +6,10 @@ tick (``tick``), one customer's work per queued message (``work``), SES's email 
 The policy in force (``config/dunning-policy.yaml`` in the drop bucket, which ops may replace at any
 time) is read once per invocation: a tick, a preview and a batch of queued work each read the current
 one, and every message of a batch works under the same one.
+
+Time: each use case takes its "now" once, at the edge, and passes it down under that one name: a tick's
+is its event's ``time`` (the scheduled time), a queued customer's is its message's ``at`` (the same
+tick's time, ``WorkItem.now`` once parsed), a preview's or a digest's is the invocation's ``at``.
 """
 
 from __future__ import annotations
@@ -75,8 +79,8 @@ class Dunning:
         """The policy in force, read now."""
         return load_policies(self.objects, self.settings.drop_bucket)
 
-    def services(self, policies: PolicySet, now_for_links: datetime) -> Services:
-        """What carrying out plans needs, with portal links signed as of ``now_for_links``."""
+    def services(self, policies: PolicySet) -> Services:
+        """What carrying out plans needs; a portal link is signed as of the "now" it is asked with."""
         settings = self.settings
         return Services(
             store=self.store,
@@ -84,11 +88,11 @@ class Dunning:
             policies=policies,
             calendar=self.calendar,
             sender=settings.require("sender_email"),
-            link_for=lambda customer_id: portal_link(
+            link_for=lambda customer_id, now: portal_link(
                 settings.require("portal_base_url"),
                 customer_id,
                 key=link_signing_key(settings.require("link_secret_arn")),
-                now=now_for_links,
+                now=now,
                 days=settings.portal_link_days,
             ),
             pacer=self.pacer,
@@ -98,12 +102,13 @@ class Dunning:
 
     def tick(self, envelope: EventEnvelope) -> dict[str, Any]:
         """A scheduled tick: its "time" is the scheduled time, which is the sweep's "now"."""
+        now = envelope.time
         policies = self.policies()
         result = run_sweep(
-            scheduled_at=envelope.time,
+            now=now,
             store=self.store,
             runs=self.runs,
-            services=self.services(policies, envelope.time),
+            services=self.services(policies),
             queue=self.queue,
             feeds=self.feeds,
             console_url=self._console_url("status"),
@@ -112,8 +117,8 @@ class Dunning:
         metrics.add_metric(name="DunningHeld", unit=MetricUnit.Count, value=1 if result.held else 0)
         self._count(result.report)
         outcome = result.as_dict()
-        if envelope.time.astimezone(UTC).hour == DIGEST_HOUR_UTC:
-            outcome["digests"] = self.digests(envelope.time, policies)
+        if now.astimezone(UTC).hour == DIGEST_HOUR_UTC:
+            outcome["digests"] = self.digests(now, policies)
         return outcome
 
     def work(self, records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -126,21 +131,21 @@ class Dunning:
         self._count(batch.report)
         return dict(processor.response())
 
-    def preview(self, at: datetime) -> dict[str, Any]:
-        """What a sweep at ``at`` would do, with no writes, and whether the freshness hold holds it."""
-        previewing = self.services(self.policies(), at)
-        plans = preview(at=at, store=self.store, services=previewing)
+    def preview(self, now: datetime) -> dict[str, Any]:
+        """What a sweep at ``now`` would do, with no writes, and whether the freshness hold holds it."""
+        previewing = self.services(self.policies())
+        plans = preview(now=now, store=self.store, services=previewing)
         check = check_feeds(
-            self.feeds.state().newest, at=at, freshness=previewing.policies.freshness, calendar=self.calendar
+            self.feeds.state().newest, at=now, freshness=previewing.policies.freshness, calendar=self.calendar
         )
         return {
-            "at": at.isoformat(),
-            # Held, a sweep at ``at`` would carry out none of these plans but the anniversary check-ins.
+            "at": now.isoformat(),
+            # Held, a sweep at ``now`` would carry out none of these plans but the anniversary check-ins.
             "freshness": check.as_dict(),
             "customers": [plan_as_dict(plan) for plan in plans],
         }
 
-    def digests(self, at: datetime, policies: PolicySet | None = None) -> dict[str, Any]:
+    def digests(self, now: datetime, policies: PolicySet | None = None) -> dict[str, Any]:
         """The day's digests to each collector (the tick of DIGEST_HOUR_UTC, or asked for)."""
         # Only the morning tick sends digests: the worklist machinery is imported for it, not at cold start.
         from arcollect.workspace.digest import DigestsNotSent, send_digests
@@ -150,7 +155,7 @@ class Dunning:
         sender = self.settings.require("sender_email")
         workspace = Workspace(policies=lambda: in_force, mailer=self.mailer, sender=sender, store=self.store)
         report = send_digests(
-            now=at,
+            now=now,
             store=self.store,
             worklists=workspace,
             policies=in_force,
@@ -204,30 +209,31 @@ class Dunning:
 @dataclass
 class _Batch:
     """One invocation's batch of queued work: the policy is read at the first message that needs it
-    (a read that fails is tried again by the next), the freshness hold checked once per tick time."""
+    (a read that fails is tried again by the next), the freshness hold checked once per tick's "now"
+    (a message's ``at``, ``WorkItem.now`` once parsed)."""
 
     dunning: Dunning
     report: RunReport = field(default_factory=RunReport)
-    policies: PolicySet | None = None
+    services: Services | None = None
     holds: dict[datetime, bool] = field(default_factory=dict)
 
     def work_one(self, record: SQSRecord) -> None:
         dunning = self.dunning
         try:
             item = parse_work(json.loads(record.body))
-            if self.policies is None:
-                self.policies = dunning.policies()
-            working = dunning.services(self.policies, item.at)
-            if item.at not in self.holds:
+            if self.services is None:
+                self.services = dunning.services(dunning.policies())
+            working = self.services
+            if item.now not in self.holds:
                 # A worker checks too, so work a tick handed to the queue before a feed went stale does
                 # not go out on stale balances (the tick alerts and records).
                 newest = dunning.feeds.state().newest
-                freshness = self.policies.freshness
-                self.holds[item.at] = check_feeds(
-                    newest, at=item.at, freshness=freshness, calendar=working.calendar
+                freshness = working.policies.freshness
+                self.holds[item.now] = check_feeds(
+                    newest, at=item.now, freshness=freshness, calendar=working.calendar
                 ).held
             failed = work_customers(
-                [item], store=dunning.store, services=working, report=self.report, held=self.holds[item.at]
+                [item], store=dunning.store, services=working, report=self.report, held=self.holds[item.now]
             )
         except Exception:
             logger.exception("dunning work item failed", extra={"message_id": record.message_id})

@@ -6,6 +6,12 @@ and the customer's own next look is set. Every step is safe to repeat: a retried
 touches already made and does not make them again. The single window no storage can close (SES has
 accepted the email, the completion was not written) is found by the next run through the reservation
 that outlived its lease: it is logged, given to a person as a review task, and never resent.
+
+Time: ``process_customer`` and ``plan_customer`` take the tick's time as ``now`` and hand it to the
+engine; from there the plan carries it (``plan.now``, and the customer's local day ``plan.today``), and
+everything carrying the plan out stamps, schedules and signs links with it. The store's writes take it
+as their ``at`` (the store's name for when a write happens). The one other clock is ``Services.clock``,
+the wall clock of a reservation's lease.
 """
 
 from __future__ import annotations
@@ -190,7 +196,8 @@ class Services:
     policies: PolicySet
     calendar: Calendar
     sender: str
-    link_for: Callable[[str], str]
+    # The customer's portal link, signed as of the plan's "now": ``link_for(customer_id, now)``.
+    link_for: Callable[[str, datetime], str]
     pacer: Pacer
     # Without one, promises are only ever found broken by the engine (never settled as kept).
     promises: PromiseBook | None = None
@@ -490,7 +497,7 @@ def _email(
                 step=email.step_id,
                 recipients=email.recipients,
                 sender=services.sender,
-                portal_url=services.link_for(plan.customer_id),
+                portal_url=services.link_for(plan.customer_id, now),
                 now=now,
                 touch_id=email.touch_id,
                 owner=Signatory(owner.name, owner.email) if owner else None,
@@ -764,7 +771,7 @@ def _task(
     if assignee == IN_TURN:
         collectors = next(s.collectors for s in services.policies.segments if s.name == plan.segment)
         assignee = services.store.assign_in_turn(plan.customer_id, plan.segment, collectors, plan.now)
-    today = local_today(plan.zone, plan.now)
+    today = plan.today
     numbers = task.all_invoice_numbers
     factors = factors_for(task.kind, [by_number[n] for n in numbers if n in by_number], customer, today)
     points, _ = score(factors, today)

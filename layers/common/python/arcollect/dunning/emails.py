@@ -5,8 +5,10 @@ The words live in ``templates/wording.yaml`` (per language and template), the pa
 email is ``multipart/alternative``: a plain-text part and an HTML part with the same content.
 
 Nothing here reads the wall clock: "days late", the dates and the ``Date`` header come from
-``ReminderEmail.now``. Customer-provided strings (names, invoice and PO numbers) are escaped in the HTML
-part, and line breaks are taken out of anything that goes into a header.
+``ReminderEmail.now``, the plan's "now" (the tick's time). "Days late" count on the UTC date of that
+instant (``_context``'s ``utc_day``), not on the customer's local day (the engine's ``plan.today``).
+Customer-provided strings (names, invoice and PO numbers) are escaped in the HTML part, and line breaks
+are taken out of anything that goes into a header.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class ReminderEmail:
     recipients: tuple[str, ...]
     sender: str
     portal_url: str
+    # The plan's "now": the tick's time, the email's ``Date`` and ``X-Arcollect-Sent-At``.
     now: datetime
     touch_id: str
     owner: Contact | None = None
@@ -169,7 +172,7 @@ def _context(email: ReminderEmail, language: str, portal_url: str) -> dict[str, 
     """What the layouts show, every value plain text (the HTML layout escapes it)."""
     words = _wording()["languages"][language]
     style = words["format"]
-    today = email.now.astimezone(UTC).date()
+    utc_day = email.now.astimezone(UTC).date()
     invoices = email.invoices
     count = len(invoices)
     gross = _totals_by_currency(invoices)
@@ -188,7 +191,7 @@ def _context(email: ReminderEmail, language: str, portal_url: str) -> dict[str, 
         "total": " + ".join(totals),
         "invoice": _one_line(invoices[0].invoice_number),
         "due_date": format_date(oldest_due, language),
-        "overdue": _status(oldest_due, today, language),
+        "overdue": _status(oldest_due, utc_day, language),
         "promised_date": format_date(promised, language) if promised else "",
         "company": _one_line(email.sender_name),
     }
@@ -215,8 +218,8 @@ def _context(email: ReminderEmail, language: str, portal_url: str) -> dict[str, 
                 "po": _one_line(invoice.po_number or ""),
                 "invoice_date": format_date(invoice.invoice_date, language),
                 "due_date": format_date(invoice.due_date, language),
-                "status": _status(invoice.due_date, today, language),
-                "late": invoice.due_date < today,
+                "status": _status(invoice.due_date, utc_day, language),
+                "late": invoice.due_date < utc_day,
                 "amount": format_money(invoice.open_amount, invoice.currency, language),
                 "pay_url": _web_url(invoice.pay_url),
             }
@@ -258,10 +261,10 @@ def _say(text: object, language: str, variables: Mapping[str, Any], count: int =
     return rendered
 
 
-def _status(due: date, today: date, language: str) -> str:
-    """``12 days overdue``, ``due today`` or ``due in 5 days``, in the language."""
+def _status(due: date, on: date, language: str) -> str:
+    """``12 days overdue``, ``due today`` or ``due in 5 days`` on the day ``on``, in the language."""
     labels = _wording()["languages"][language]["labels"]
-    days = (today - due).days
+    days = (on - due).days
     if days > 0:
         return _say(labels["days_late"], language, {"n": days}, days)
     if days == 0:

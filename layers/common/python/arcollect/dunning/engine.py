@@ -5,6 +5,11 @@ says are due; it returns a ``CustomerPlan``: at most one consolidated email (its
 step among the invoices it lists), collector tasks, the next time each invoice wants a look, and a note
 for every decision (taken, skipped, suppressed, deferred) so a preview can explain the run line by line.
 ``delivery`` carries a plan out; ``preview`` prints it.
+
+Time: ``now`` is the instant the plan is made at (the tick's scheduled time); ``today`` is the date
+that instant is in the customer's time zone (``calendar.local_today``), derived once here and carried
+on the plan (``plan.now``, ``plan.today``). Instants stamp and schedule; days count (steps, the send
+window, holds, promises, priorities).
 """
 
 from __future__ import annotations
@@ -108,7 +113,10 @@ class Reschedule:
 @dataclass(frozen=True)
 class CustomerPlan:
     customer_id: str
+    # The instant the plan is made at: the tick's time, which stamps everything carrying it out writes.
     now: datetime
+    # The customer's local day at ``now``: the day task due dates and priorities count from.
+    today: date
     segment: str
     policy: str
     zone: str
@@ -218,6 +226,7 @@ def evaluate(
     return CustomerPlan(
         customer_id=customer_id,
         now=now,
+        today=today,
         segment=segment.name,
         policy=policy.name,
         zone=zone.key,

@@ -10,6 +10,11 @@ every invoice (no reminder, no task, no promise settled: they all depend on bala
 customers whose anniversary check-in is due; the held invoices stay due and are worked, catching up
 without a burst, at the first tick after a current file arrives. The hold alerts the manager once a day
 (an email and a task) and is recorded: each day it held, and when it ended.
+
+Time: the tick's scheduled time is ``now`` here and all the way down (``run_sweep(now=...)``,
+``WorkItem.now``, ``process_customer(now=...)``, the engine's ``evaluate(now=...)`` and ``plan.now``).
+On the queue a work item's ``now`` travels as the message's ``at`` (the wire name, unchanged):
+``work_message`` writes it, ``parse_work`` reads it back into ``WorkItem.now``.
 """
 
 from __future__ import annotations
@@ -77,7 +82,8 @@ class MalformedWork(ValueError):
 class WorkItem:
     """One customer's work, as the sweep hands it to a worker."""
 
-    at: datetime
+    # The tick's time, the sweep's "now" (in the queue's message: ``at``).
+    now: datetime
     customer_id: str
     invoices: tuple[Invoice, ...]
     customer_due: bool = False
@@ -89,7 +95,8 @@ class WorkItem:
 
 @dataclass
 class SweepResult:
-    scheduled_at: datetime
+    # The tick's time, the sweep's "now" (in the result: ``scheduled_at``).
+    now: datetime
     due_items: int
     duplicate: bool
     customers: int
@@ -102,7 +109,7 @@ class SweepResult:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "scheduled_at": format_instant(self.scheduled_at),
+            "scheduled_at": format_instant(self.now),
             "due_items": self.due_items,
             "duplicate": self.duplicate,
             "customers": self.customers,
@@ -115,7 +122,7 @@ class SweepResult:
 
 def run_sweep(
     *,
-    scheduled_at: datetime,
+    now: datetime,
     store: SweepStore,
     runs: RunRegister,
     services: Services,
@@ -124,17 +131,17 @@ def run_sweep(
     feeds: FeedLedger | None = None,
     console_url: str | None = None,
 ) -> SweepResult:
-    """One tick. A repeated tick (at-least-once delivery) runs again: every touch is idempotent, and a
-    first run that crashed half-way is completed by the repeat. With ``feeds`` the freshness hold
-    applies (see the module docstring); ``console_url`` is where the hold's alert sends the manager."""
-    now = scheduled_at
+    """One tick at ``now``, its scheduled time. A repeated tick (at-least-once delivery) runs again:
+    every touch is idempotent, and a first run that crashed half-way is completed by the repeat. With
+    ``feeds`` the freshness hold applies (see the module docstring); ``console_url`` is where the hold's
+    alert sends the manager."""
     watch = watch_feeds(now, feeds, services, console_url) if feeds is not None else None
     held = watch is not None and watch.held
     due = store.due(now)
     started = runs.start(
         SweepRun(
             function=FunctionName.DUNNING,
-            scheduled_at=scheduled_at,
+            scheduled_at=now,
             started_at=now,
             due_items=due.items_read,
         )
@@ -152,7 +159,7 @@ def run_sweep(
         # Held: only the anniversary check-ins, which depend on no balance.
         if not held or customer_id in due.customers
     ]
-    result = SweepResult(scheduled_at, due.items_read, not started, len(work))
+    result = SweepResult(now, due.items_read, not started, len(work))
     if watch is not None and watch.held and feeds is not None:
         result.held = watch.check.reason
         result.held_invoices = sum(len(invoices) for invoices in due.invoices.values())
@@ -327,7 +334,7 @@ def work_customers(
                     customer_id=item.customer_id,
                     customer=item.customer or profiles.get(item.customer_id),
                     invoices=item.invoices,
-                    now=item.at,
+                    now=item.now,
                     services=services,
                     customer_due=item.customer_due,
                     from_snapshot=item.from_snapshot,
@@ -340,9 +347,9 @@ def work_customers(
     return failed
 
 
-def preview(*, at: datetime, store: SweepStore, services: Services) -> list[CustomerPlan]:
-    """What a sweep at ``at`` would do, customer by customer, without writing or sending anything."""
-    due = store.due(at)
+def preview(*, now: datetime, store: SweepStore, services: Services) -> list[CustomerPlan]:
+    """What a sweep at ``now`` would do, customer by customer, without writing or sending anything."""
+    due = store.due(now)
     # A preview reads every profile afresh: it is asked for rarely and must say what a sweep would do.
     profiles = store.customers(due.customer_ids) if due.customer_ids else {}
     return [
@@ -350,7 +357,7 @@ def preview(*, at: datetime, store: SweepStore, services: Services) -> list[Cust
             customer_id=customer_id,
             customer=profiles.get(customer_id),
             invoices=due.invoices.get(customer_id, []),
-            now=at,
+            now=now,
             services=services,
             customer_due=customer_id in due.customers,
         )
@@ -407,9 +414,10 @@ _OPTIONAL_MONEY = ("erp_open_amount",)
 
 
 def work_message(item: WorkItem) -> dict[str, Any]:
+    """The queue's message of one customer's work; its ``at`` (the wire name) is the item's ``now``."""
     return {
         "kind": "dunning_customer",
-        "at": format_instant(item.at),
+        "at": format_instant(item.now),
         "customer_id": item.customer_id,
         "customer_due": item.customer_due,
         "invoices": [_invoice_json(invoice) for invoice in item.invoices],
@@ -419,11 +427,12 @@ def work_message(item: WorkItem) -> dict[str, Any]:
 
 
 def parse_work(body: Any) -> WorkItem:
+    """A queued message back into its work item: the message's ``at`` is the tick's ``now``."""
     if not isinstance(body, dict) or body.get("kind") != "dunning_customer":
         raise MalformedWork(f"not a dunning work item: {str(body)[:200]}")
     try:
         return WorkItem(
-            at=parse_instant(str(body["at"]), what="at"),
+            now=parse_instant(str(body["at"]), what="at"),
             customer_id=str(body["customer_id"]),
             invoices=tuple(_invoice_from_json(raw) for raw in body.get("invoices") or []),
             customer_due=bool(body.get("customer_due")),

@@ -6,6 +6,7 @@ import sys
 
 from benchmarks import (
     aws_cost,
+    backtest_sap,
     cold_start,
     dunning_sweep,
     first_request,
@@ -25,6 +26,7 @@ def main() -> int:
         dunning_sweep,
         ingest_sap,
         reports_sap,
+        backtest_sap,
         aws_cost,
     ):
         print(

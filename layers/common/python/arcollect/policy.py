@@ -355,6 +355,31 @@ class DisputeRouting:
         return self.sla_days
 
 
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+# The largest share a challenger may take: beyond half it is the champion under another name.
+MAX_CHALLENGER_SHARE = 50
+
+
+@dataclass(frozen=True)
+class Challenger:
+    """A champion/challenger test: ``share`` percent of the customers the ``replaces`` policy would
+    work get the ``policy`` instead. Who is in which arm is a stable hash of the test's name and the
+    customer's id: the same customer stays in its arm on every tick, in every function, and a new test
+    (another name) draws a fresh sample."""
+
+    name: str
+    policy: str
+    replaces: str
+    share: Decimal  # percent, 0 < share <= 50
+
+    def arm(self, customer_id: str) -> str:
+        digest = hashlib.sha256(f"{self.name}\x1f{customer_id}".encode()).digest()
+        # The first 8 bytes as a fraction of 2^64, against the share: uniform, and stable across releases.
+        draw = Decimal(int.from_bytes(digest[:8], "big")) / Decimal(2**64)
+        return CHALLENGER if draw * 100 < self.share else CHAMPION
+
+
 @dataclass(frozen=True)
 class PolicySet:
     settings: PolicySettings
@@ -367,6 +392,8 @@ class PolicySet:
     # Which text of the policy decided: the first 12 hex digits of its SHA-256, recorded with every
     # decision the sweep makes, so "why" can be answered after the policy changed.
     revision: str = ""
+    # A champion/challenger test in force (None: every customer gets its segment's policy).
+    challenger: Challenger | None = None
 
     def segment_for(self, customer: Customer | None, today: date) -> Segment:
         """The first segment that matches (an explicit ``segment`` on the customer wins)."""
@@ -380,8 +407,21 @@ class PolicySet:
         return self.segments[-1]
 
     def policy_for(self, customer: Customer | None, today: date) -> tuple[Segment, Policy]:
+        """The customer's segment and the policy that works it: the segment's, or the challenger for a
+        customer in the challenger arm of the test in force."""
         segment = self.segment_for(customer, today)
+        if self.arm_of(customer, segment) == CHALLENGER:
+            assert self.challenger is not None
+            return segment, self.policies[self.challenger.policy]
         return segment, self.policies[segment.policy]
+
+    def arm_of(self, customer: Customer | None, segment: Segment) -> str | None:
+        """The customer's arm of the test in force (None: its policy is not under test). A customer
+        without master data (a placeholder) stays with the champion: nobody to compare yet."""
+        test = self.challenger
+        if test is None or segment.policy != test.replaces or customer is None or customer.placeholder:
+            return None
+        return test.arm(customer.customer_id)
 
     def contact(self, key: str | None) -> Contact | None:
         """The team member ``key`` names (an owner or the manager); unknown keys stand for themselves."""
@@ -740,6 +780,50 @@ def _freshness(problems: _Problems, value: Any, settings: PolicySettings) -> Fre
     )
 
 
+_TEST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def _challenger(
+    problems: _Problems, value: Any, policies: Mapping[str, Policy], segments: Iterable[Segment]
+) -> Challenger | None:
+    """``challenger: {name, policy, replaces, share}``: every mistake named with its key."""
+    if value is None:
+        return None
+    data = problems.mapping(value, "challenger", ("name", "policy", "replaces", "share"))
+    if not data:
+        return None
+    name = str(data.get("name") or "").strip()
+    if not _TEST_NAME.fullmatch(name):
+        problems.add("challenger.name", "a name for the test is required: letters, digits, '.', '_', '-'")
+    names = {}
+    for key in ("policy", "replaces"):
+        names[key] = str(data.get(key) or "").strip()
+        if names[key] not in policies:
+            problems.add(
+                f"challenger.{key}",
+                f"no policy named {names[key]!r}; defined: {', '.join(policies) or 'none'}",
+            )
+    if names["policy"] and names["policy"] == names["replaces"]:
+        problems.add("challenger.policy", "the challenger must be another policy than the one it replaces")
+    if names["replaces"] in policies and not any(s.policy == names["replaces"] for s in segments):
+        problems.add(
+            "challenger.replaces", f"no segment uses {names['replaces']!r}: nobody would be in the test"
+        )
+    raw = str(data.get("share", "")).strip().removesuffix("%").strip()
+    try:
+        share = Decimal(raw)
+    except InvalidOperation:
+        share = Decimal(-1)
+    if isinstance(data.get("share"), bool) or not share.is_finite() or not 0 < share <= MAX_CHALLENGER_SHARE:
+        problems.add(
+            "challenger.share",
+            f"the percent of the customers in the test, above 0 and at most {MAX_CHALLENGER_SHARE}; "
+            f"found {data.get('share')!r}",
+        )
+        return None
+    return Challenger(name, names["policy"], names["replaces"], share)
+
+
 def parse_policy(text: str, *, source: str) -> PolicySet:
     """Read and validate a policy file; PolicyError lists every problem with the key that holds it."""
     try:
@@ -750,7 +834,7 @@ def parse_policy(text: str, *, source: str) -> PolicySet:
     data = problems.mapping(
         document,
         "(top level)",
-        ("version", "settings", "team", "segments", "policies", "disputes", "freshness"),
+        ("version", "settings", "team", "segments", "policies", "disputes", "freshness", "challenger"),
     )
     if not data and not problems.lines:
         problems.add("(top level)", "the file is empty")
@@ -787,6 +871,7 @@ def parse_policy(text: str, *, source: str) -> PolicySet:
             f"segments[{len(segments) - 1}]",
             "the last segment must have no `when`, so every customer gets a policy",
         )
+    challenger = _challenger(problems, data.get("challenger"), policies, valid_segments)
     for name, policy in policies.items():
         templates = [step.template for step in policy.steps if step.template]
         for line in template_problems(templates):
@@ -802,6 +887,7 @@ def parse_policy(text: str, *, source: str) -> PolicySet:
         disputes=disputes,
         freshness=freshness,
         revision=hashlib.sha256(text.encode()).hexdigest()[:12],
+        challenger=challenger,
     )
 
 

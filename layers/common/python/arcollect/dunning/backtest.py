@@ -34,7 +34,7 @@ from typing import Any
 from arcollect.calendar import Calendar
 from arcollect.cash import first_look_at
 from arcollect.credits import CREDIT_NOTE, CreditLine
-from arcollect.dunning.engine import CustomerPlan, asks_for_money, evaluate
+from arcollect.dunning.engine import CREDIT_BALANCE, CustomerPlan, asks_for_money, evaluate
 from arcollect.entities import Customer, Dispute, DocumentType, Invoice, InvoiceStatus, Promise
 from arcollect.policy import Action, PolicySet
 
@@ -89,6 +89,8 @@ class Replay:
     # (customer, invoice) -> the days it was touched (an email or a call that named it)
     touched_on: dict[tuple[str, str], list[date]] = field(default_factory=dict)
     steps_fired: Counter[str] = field(default_factory=Counter)
+    # Invoices whose reminders were withheld at least once because the customer's credits covered them.
+    covered_by_credits: set[tuple[str, str]] = field(default_factory=set)
     steps_defined: tuple[str, ...] = ()
     invoices: tuple[Invoice, ...] = ()
     team_size: int = 1
@@ -414,6 +416,8 @@ def _carry_out(
         if customer is not None:
             customer = replace(customer, last_emailed_at=plan.now)
     for task in plan.tasks:
+        if task.kind == CREDIT_BALANCE:
+            result.covered_by_credits.update((plan.customer_id, number) for number in task.invoice_numbers)
         assignee = owner_of(plan.customer_id) if task.kind == Action.CALL.value else task.assignee
         numbers = task.all_invoice_numbers
         result.contacts.append(
@@ -471,6 +475,7 @@ def measures(result: Replay) -> dict[str, Any]:
     per_collector = [float(calls_by_collector_day[(who, day)]) for who in collectors for day in workdays]
     # Invoices that reached 30 days past due inside the window, open that day; their touches before it.
     reached = []
+    covered = 0
     first_touch_ages: list[float] = []
     touches_per_invoice: list[float] = []
     collected: dict[str, Decimal] = defaultdict(Decimal)
@@ -489,8 +494,12 @@ def measures(result: Replay) -> dict[str, Any]:
         if invoice.paid_date is not None and start <= invoice.paid_date <= end:
             collected[invoice.currency] += invoice.amount
         mark = invoice.due_date + timedelta(days=PAST_DUE_MARK_DAYS)
-        if start <= mark <= end and (invoice.paid_date is None or invoice.paid_date > mark):
+        # Only invoices the sweep had before they got there: one issued (or loaded at the go-live)
+        # already 30 days past due had no chance to be touched 4 times first.
+        known_from = max(invoice.invoice_date, start)
+        if known_from < mark <= end and (invoice.paid_date is None or invoice.paid_date > mark):
             reached.append(sum(1 for day in touched if day < mark))
+            covered += key in result.covered_by_credits
     touches = sum(len(days_) for days_ in result.touched_on.values())
     peak = sorted(days, key=lambda day: (-(emails_by_day[day] + calls_by_day[day]), day))[:PEAK_DAYS]
     emails, calls = sum(emails_by_day.values()), sum(calls_by_day.values())
@@ -517,6 +526,8 @@ def measures(result: Replay) -> dict[str, Any]:
         "invoices_30_days_past_due": len(reached),
         "invoices_30_days_past_due_with_4_touches": with_enough,
         "share_with_4_touches_before_30_dpd": round(with_enough / len(reached), 4) if reached else None,
+        # Of those, the ones whose reminders the customer's credits stopped (nothing owed net).
+        "invoices_30_days_past_due_covered_by_credits": covered,
         "touches": touches,
         "touches_per_invoice": round(touches / in_scope, 3) if in_scope else None,
         "collected": {currency: str(amount) for currency, amount in sorted(collected.items())},

@@ -426,9 +426,16 @@ def decisions_activity(plan: CustomerPlan, policy_revision: str) -> Activity | N
             "policy": plan.policy,
             "policy_revision": policy_revision,
             "segment": plan.segment,
+            **_test_detail(plan),
             "decisions": as_detail(recorded),
         },
     )
+
+
+def _test_detail(plan: CustomerPlan) -> dict[str, str]:
+    """The champion/challenger arm a decision or an email was made in (nothing when none is in force):
+    the reports compare the arms from these records."""
+    return {"test": plan.test, "arm": plan.arm} if plan.test and plan.arm else {}
 
 
 def _states(
@@ -579,6 +586,7 @@ def _email(
                 "invoices": ",".join(dict.fromkeys(numbers)),
                 "policy": plan.policy,
                 "segment": plan.segment,
+                **_test_detail(plan),
             },
         ),
         now,

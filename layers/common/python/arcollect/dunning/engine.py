@@ -130,6 +130,10 @@ class CustomerPlan:
     # The customer's own next look (the anniversary check-in); None leaves it out of the index.
     customer_next_action_at: datetime | None = None
     customer_due: bool = False
+    # The customer's arm of the champion/challenger test in force, and the test's name (None: the
+    # customer's policy is not under test). Recorded with every decision and email, and in the 360 view.
+    arm: str | None = None
+    test: str | None = None
 
     @property
     def touches(self) -> tuple[Touch, ...]:
@@ -212,6 +216,7 @@ def evaluate(
     zone, _ = resolve_zone(zone_name, settings.time_zone)
     today = local_today(zone_name, now, settings.time_zone)
     segment, policy = policies.policy_for(customer, today)
+    arm = policies.arm_of(customer, segment)
     context = _Context(
         customer_id, customer, now, zone, today, policies, policy, calendar, segment.name, tuple(credits)
     )
@@ -237,6 +242,8 @@ def evaluate(
         broken_promises=tuple(broken),
         customer_next_action_at=customer_next,
         customer_due=customer_due,
+        arm=arm,
+        test=policies.challenger.name if arm and policies.challenger else None,
     )
 
 

@@ -371,6 +371,8 @@ def plan_as_dict(plan: CustomerPlan) -> dict[str, Any]:
         "customer_id": plan.customer_id,
         "segment": plan.segment,
         "policy": plan.policy,
+        "test": plan.test,
+        "arm": plan.arm,
         "time_zone": plan.zone,
         "email": None
         if plan.email is None

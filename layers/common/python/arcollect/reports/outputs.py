@@ -283,7 +283,7 @@ def _activity(document: Mapping[str, Any]) -> Sheet:
 
 def report_sheets(document: Mapping[str, Any]) -> list[Sheet]:
     """Every table of the report, in workbook order (each is also one CSV file)."""
-    return [
+    sheets = [
         _summary(document),
         _aging(document),
         _customers(document),
@@ -292,6 +292,58 @@ def report_sheets(document: Mapping[str, Any]) -> list[Sheet]:
         _grouped(document, "by_company_code", "Company code", "By company code", "by-company-code.csv"),
         _grouped(document, "by_segment", "Segment", "By segment", "by-segment.csv"),
     ]
+    if document.get("experiment"):
+        sheets.append(_experiment(_mapping(document["experiment"])))
+    return sheets
+
+
+EXPERIMENT_SHEET = "Champion and challenger"
+
+
+def _experiment(test: Mapping[str, Any]) -> Sheet:
+    """The champion/challenger comparison (reports/experiment.py): one row per measure, both arms with
+    their sample sizes and 95% intervals, the difference and the verdict."""
+    block = Block(
+        (
+            Column("Measure"),
+            Column("Currency"),
+            Column("Champion", NUMBER),
+            Column("95% interval"),
+            Column("n", COUNT),
+            Column("Challenger", NUMBER),
+            Column("95% interval"),
+            Column("n", COUNT),
+            Column("Difference", NUMBER),
+            Column("95% interval"),
+            Column("Verdict"),
+        ),
+        title=str(test.get("summary") or ""),
+    )
+
+    def interval(part: Mapping[str, Any]) -> str:
+        low, high = part.get("low"), part.get("high")
+        return NOT_AVAILABLE if low is None or high is None else f"{low} to {high}"
+
+    for figure in _sequence(test.get("figures")):
+        figure = _mapping(figure)
+        champion, challenger = _mapping(figure.get("champion")), _mapping(figure.get("challenger"))
+        difference = _mapping(figure.get("difference"))
+        block.rows.append(
+            [
+                str(figure.get("measure") or ""),
+                str(figure.get("currency") or ""),
+                _decimal(champion.get("value")),
+                interval(champion),
+                int(champion.get("n") or 0),
+                _decimal(challenger.get("value")),
+                interval(challenger),
+                int(challenger.get("n") or 0),
+                _decimal(difference.get("value")),
+                interval(difference),
+                str(figure.get("verdict") or ""),
+            ]
+        )
+    return Sheet(EXPERIMENT_SHEET, "champion-challenger.csv", [block])
 
 
 # -- CSV -----------------------------------------------------------------------------------------------
@@ -495,6 +547,12 @@ def report_html(document: Mapping[str, Any], sheets: Sequence[Sheet] | None = No
         "activity": [_display_block(block) for block in by_name["Activity"].blocks],
         "by_company_code": _display_block(by_name["By company code"].blocks[0]),
         "by_segment": _display_block(by_name["By segment"].blocks[0]),
+        "experiment": _display_block(by_name[EXPERIMENT_SHEET].blocks[0])
+        if EXPERIMENT_SHEET in by_name
+        else None,
+        "experiment_summary": by_name[EXPERIMENT_SHEET].blocks[0].title
+        if EXPERIMENT_SHEET in by_name
+        else None,
         "xlsx_file": XLSX_FILE,
     }
     return _environment().get_template("summary.html").render(context).encode("utf-8")

@@ -83,6 +83,11 @@ def run_report(
         segment_of=lambda customer: policies.segment_for(customer, as_of).name,
     )
     document["activity"] = activity_figures(data, as_of=as_of, window_days=window_days)
+    if policies.challenger is not None:
+        # A champion/challenger test in force: its arms compared (only then is the comparison imported).
+        from arcollect.reports.experiment import compare_arms
+
+        document["experiment"] = compare_arms(data, policies, as_of=as_of, window_days=window_days)
     for name, (body, content_type) in render_report(document).items():
         for key in report_keys(as_of, name):
             files.put_bytes(bucket, key, body, content_type)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import boto3
 
 from arcollect.clock import InvalidInstant, format_instant, parse_instant
 from arcollect.contract import DropPrefix, Output
-from arcollect.policy import Policy, PolicyError, PolicySet, parse_policy, shipped_policy
+from arcollect.policy import Policy, PolicyError, PolicySet, parse_policy, promoted, shipped_policy
 from arcollect_cli.backtest import add_parser as add_backtest
 from arcollect_cli.target import CliError, Target
 
@@ -129,6 +130,59 @@ def cmd_policy_upload(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_policy_promote(args: argparse.Namespace) -> int:
+    """Make the challenger of the test in force the policy for all its customers, in the policy file in
+    force (its comments kept), with a note of the test and the time at its top; the bucket's versioning
+    keeps the file as it was, and the new version's metadata names the test and the version it replaced."""
+    target = Target.resolve(args.stack, ROOT)
+    bucket = target.output(Output.DROP_BUCKET)
+    s3 = boto3.client("s3")
+    source = f"s3://{bucket}/{DropPrefix.DUNNING_POLICY}"
+    try:
+        current = s3.get_object(Bucket=bucket, Key=DropPrefix.DUNNING_POLICY)
+    except s3.exceptions.NoSuchKey:
+        raise CliError(
+            "no policy uploaded: the shipped policy runs no test, so there is nothing to promote"
+        ) from None
+    text = current["Body"].read().decode("utf-8")
+    try:
+        test = parse_policy(text, source=source).challenger
+        if test is None:
+            raise CliError(f"{source} has no challenger section: there is no test to promote")
+        when = format_instant(datetime.now(UTC))
+        previous = current.get("VersionId") or "unversioned"
+        note = (
+            f"Promoted test {test.name} at {when} (arcollect dunning policy promote): {test.policy} "
+            f"now works every customer {test.replaces} worked. The file before it: version {previous}."
+        )
+        result, after = promoted(text, source=source, note=note)
+    except PolicyError as error:
+        raise CliError(str(error)) from error
+    put = s3.put_object(
+        Bucket=bucket,
+        Key=DropPrefix.DUNNING_POLICY,
+        Body=result.encode("utf-8"),
+        ContentType="application/yaml",
+        Metadata={"promoted-test": test.name, "promoted-at": when, "replaced-version": previous},
+    )
+    document = {
+        "promoted": test.name,
+        "policy": test.policy,
+        "replaces": test.replaces,
+        "at": when,
+        "version": put.get("VersionId"),
+        "previous_version": previous,
+        "segments": {segment.name: segment.policy for segment in after.segments},
+    }
+    _emit(
+        document,
+        args.json,
+        f"promoted {test.name}: {test.policy} now works every customer {test.replaces} did "
+        f"(the file before: version {previous}); the next sweep uses it",
+    )
+    return 0
+
+
 def _steps(policy: Policy) -> list[dict[str, Any]]:
     rows = []
     for step in policy.steps:
@@ -233,3 +287,9 @@ def register(commands: Any) -> None:
     )
     upload.add_argument("file")
     upload.set_defaults(func=cmd_policy_upload)
+    promote = with_stack(
+        policy.add_parser(
+            "promote", help="make the challenger of the test in force the policy for all its customers"
+        )
+    )
+    promote.set_defaults(func=cmd_policy_promote)

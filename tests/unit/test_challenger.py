@@ -14,7 +14,7 @@ from arcollect.calendar import Calendar
 from arcollect.dunning.delivery import decisions_activity
 from arcollect.dunning.engine import evaluate
 from arcollect.entities import Customer, Invoice
-from arcollect.policy import CHALLENGER, CHAMPION, Challenger, PolicyError, parse_policy
+from arcollect.policy import CHALLENGER, CHAMPION, Challenger, PolicyError, parse_policy, promoted
 
 SHIPPED = (Path(arcollect.__file__).parent / "policies" / "default.yaml").read_text()
 FIRMER = """
@@ -124,3 +124,34 @@ def test_a_plan_and_its_decisions_say_the_arm() -> None:
             and decisions.detail["arm"] == arm
             and decisions.detail["test"] == "firmer-2027"
         )
+
+
+def test_promotion_points_the_segments_at_the_challenger_and_keeps_the_files_comments() -> None:
+    text = with_test("# Trying firmer reminders on a tenth of the standard customers.\n" + TEST)
+    result, after = promoted(text, source="test", note="Promoted test firmer-2027 at 2027-03-01T09:00:00Z")
+    assert result.startswith("# Promoted test firmer-2027 at 2027-03-01T09:00:00Z\n")
+    assert after.challenger is None
+    assert {s.name: s.policy for s in after.segments} == {
+        "key-accounts": "key-accounts",
+        "public-sector": "public-sector",
+        "standard": "standard-firmer",
+    }
+    assert "# Emails go out in the customer's local time zone" in result  # the file's own comments stay
+    assert "challenger:" not in result and "Trying firmer reminders" in result
+    # The old policy stays defined (a later test may bring it back); nobody uses it now.
+    assert "standard" in after.policies
+
+
+def test_promotion_without_a_test_is_refused() -> None:
+    with pytest.raises(PolicyError, match="no challenger section"):
+        promoted(SHIPPED, source="shipped", note="x")
+
+
+def test_promotion_refuses_a_layout_it_cannot_edit_safely() -> None:
+    # The segment list in flow style on one line with the policy name quoted oddly: not rewritten blindly.
+    text = with_test(TEST).replace(
+        "  - name: standard\n    policy: standard\n", "  - {name: standard, policy: !!str standard}\n"
+    )
+    parse_policy(text, source="flow")  # a valid file
+    with pytest.raises(PolicyError, match="could not be promoted by editing the file safely"):
+        promoted(text, source="flow", note="x")

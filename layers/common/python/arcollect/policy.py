@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -920,3 +920,45 @@ def validate_shipped_policy() -> None:
     """What ``cdk synth`` calls: a broken shipped policy stops the deployment, with every problem named."""
     shipped_policy.cache_clear()
     shipped_policy()
+
+
+def promoted(text: str, *, source: str, note: str) -> tuple[str, PolicySet]:
+    """The policy file with its challenger promoted: every segment that used the replaced policy uses the
+    challenger, and the ``challenger`` section is gone. The file is edited as text, so its comments and
+    layout stay; ``note`` (who and when) becomes a comment at its top. The result is parsed again and
+    checked to be exactly that change: anything else (an unusual layout) is refused, not guessed."""
+    before = parse_policy(text, source=source)
+    test = before.challenger
+    if test is None:
+        raise PolicyError(f"{source} has no challenger section: there is no test to promote")
+    lines = text.splitlines(keepends=True)
+    kept: list[str] = []
+    in_challenger = in_segments = False
+    uses = re.compile(rf"(\bpolicy\s*:\s*)(['\"]?){re.escape(test.replaces)}\2(?=\s*(?:[,}}#]|$))")
+    for line in lines:
+        top_level = bool(line[:1].strip()) and not line.startswith("#")
+        if top_level:
+            in_challenger = line.startswith("challenger:")
+            in_segments = line.startswith("segments:")
+        if in_challenger:
+            continue
+        if in_segments:
+            line = uses.sub(lambda m: f"{m.group(1)}{m.group(2)}{test.policy}{m.group(2)}", line)
+        kept.append(line)
+    result = "".join(f"# {part}\n" for part in note.splitlines()) + "".join(kept)
+    after = parse_policy(result, source=source)
+    expected = tuple(
+        replace(segment, policy=test.policy) if segment.policy == test.replaces else segment
+        for segment in before.segments
+    )
+    if (
+        after.challenger is not None
+        or after.segments != expected
+        or dict(after.policies) != dict(before.policies)
+    ):
+        raise PolicyError(
+            f"{source}: the challenger could not be promoted by editing the file safely (an unusual "
+            f"layout); point the segments that use {test.replaces!r} at {test.policy!r} and delete the "
+            "challenger section by hand, then upload it"
+        )
+    return result, after

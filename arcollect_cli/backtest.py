@@ -186,6 +186,7 @@ def _paid_dates(
 
 def history_from_table(target: Target) -> Any:
     from arcollect.dunning.backtest import History
+    from arcollect.dunning.response import PastTouch
     from arcollect.store.reports import ReportReader
 
     target.bind_table()
@@ -200,7 +201,15 @@ def history_from_table(target: Target) -> Any:
         notes.append(
             f"{unknown} closed invoice(s) have no paid or closing day: taken as paid before the window"
         )
-    return History(invoices, data.customers, tuple(data.disputes), tuple(data.promises), notes=tuple(notes))
+    touches = tuple(PastTouch(t.customer_id, t.invoice_number, t.step, t.at) for t in data.touches)
+    return History(
+        invoices,
+        data.customers,
+        tuple(data.disputes),
+        tuple(data.promises),
+        notes=tuple(notes),
+        touches=touches,
+    )
 
 
 def _policy(value: str) -> tuple[str, PolicySet]:
@@ -261,7 +270,7 @@ def cmd_backtest(args: argparse.Namespace, root: Path) -> int:
             )
             for name, policy_set in policies
         ]
-        result = document(history, replays, source)
+        result = document(history, replays, source, policies[0][1])
     except BacktestError as error:
         raise CliError(str(error)) from error
     if args.out:
@@ -292,6 +301,16 @@ def summary_text(result: dict[str, Any]) -> str:
             + (f"{share:.1%} of them with 4+ touches before" if share is not None else "none of them touched")
             + (f"; never fired: {', '.join(m['steps_never_fired'])}" if m["steps_never_fired"] else "")
         )
+    guess = result.get("estimate") or {}
+    if guess.get("why_not"):
+        lines.append(f"estimate of what would change: {guess['why_not']}")
+    for name, figures in (guess.get("policies") or {}).items():
+        if figures.get("available"):
+            lines.append(
+                f"{name}, ESTIMATE (a response model, not a replay): "
+                f"{figures['invoices_paid_within_7_days_of_a_touch_beyond_baseline']} invoices paid within 7 "
+                f"days of a touch beyond untouched days (95%: {figures['low']} to {figures['high']})"
+            )
     return "\n".join(lines)
 
 

@@ -202,3 +202,47 @@ def _shipped_text() -> str:
     import arcollect
 
     return (Path(arcollect.__file__).parent / "policies" / "default.yaml").read_text()
+
+
+def test_the_response_model_learns_a_touchs_lift_and_labels_its_estimate() -> None:
+    from arcollect.dunning.response import PastTouch, fit
+
+    # 120 invoices due 4 February: the 60 emailed on the 5th pay on the 8th; the others pay in April.
+    invoices, touches = [], []
+    for n in range(120):
+        emailed = n % 2 == 0
+        paid = date(2026, 2, 8) if emailed else date(2026, 4, 20)
+        invoices.append(invoice(f"INV/{n}", customer_id=f"C {n}", paid_date=paid))
+        if emailed:
+            touches.append(PastTouch(f"C {n}", f"INV/{n}", "due", at(5, 2, 9)))
+    model = fit(invoices, touches, shipped_policy(), start=START, end=END)
+    assert not isinstance(model, str)
+    [lift] = [row for row in model.describe() if row["kind"] == "email" and row["age"] == "1_30"]
+    assert lift["paid_within_7_days_of_touch"] == 1.0 and lift["lift"] > 0.5 and lift["lift_low"] > 0
+    history = History(
+        tuple(invoices),
+        {f"C {n}": customer(customer_id=f"C {n}") for n in range(120)},
+        touches=tuple(touches),
+    )
+    doc = document(history, [replay(history, shipped_policy(), start=START, end=END)], "the table")
+    guess = doc["estimate"]
+    assert guess["label"] == "estimate" and "model" in guess and "uncertainty" in guess
+    figures = guess["policies"]["policy"]
+    assert (
+        figures["available"]
+        and figures["low"]
+        <= figures["invoices_paid_within_7_days_of_a_touch_beyond_baseline"]
+        <= figures["high"]
+    )
+    assert "an estimate, not a replay" in render(doc).lower()
+
+
+def test_without_touches_in_the_history_there_is_no_estimate_and_it_says_why() -> None:
+    history = History((invoice(),), {CUSTOMER: customer()})
+    doc = document(history, [replay(history, shipped_policy(), start=START, end=END)], "ERP files")
+    assert doc["estimate"]["why_not"].startswith("no estimate: the history has 0 dunning touch(es)")
+    assert doc["estimate"]["policies"]["policy"] == {
+        "label": "estimate",
+        "available": False,
+        "why": doc["estimate"]["why_not"],
+    }

@@ -10,8 +10,9 @@ from pathlib import Path
 import arcollect
 from arcollect.entities import Customer, Invoice, Payment, Promise
 from arcollect.policy import CHALLENGER, CHAMPION, parse_policy
-from arcollect.reports.experiment import compare_arms, newcombe, wilson
+from arcollect.reports.experiment import compare_arms
 from arcollect.reports.outputs import render_report
+from arcollect.stats import newcombe, wilson
 from arcollect.store.reports import ReportData, Touch
 
 SHIPPED = (Path(arcollect.__file__).parent / "policies" / "default.yaml").read_text()
@@ -49,13 +50,19 @@ def world(pay_days: dict[str, int], customers: int = 200) -> ReportData:
         arm = POLICIES.challenger.arm(customer.customer_id)  # type: ignore[union-attr]
         due = date(2027, 3, 1)
         paid = due + timedelta(days=pay_days[arm])
-        invoice = Invoice(customer.customer_id, f"RE/{n}", "EUR", Decimal(1000), Decimal(0), due - timedelta(days=30), due)
-        data.invoices.append(invoice.__class__(**{**invoice.__dict__, "paid_date": paid if paid <= AS_OF else None}))
+        invoice = Invoice(
+            customer.customer_id, f"RE/{n}", "EUR", Decimal(1000), Decimal(0), due - timedelta(days=30), due
+        )
+        data.invoices.append(
+            invoice.__class__(**{**invoice.__dict__, "paid_date": paid if paid <= AS_OF else None})
+        )
         if paid <= AS_OF:
             data.payments.append(
                 Payment(customer.customer_id, f"P{n}", paid, Decimal(1000), "EUR", applied_to=f"RE/{n}")
             )
-        data.touches.append(Touch(customer.customer_id, f"RE/{n}", "due", datetime(2027, 3, 2, 9, tzinfo=UTC)))
+        data.touches.append(
+            Touch(customer.customer_id, f"RE/{n}", "due", datetime(2027, 3, 2, 9, tzinfo=UTC))
+        )
         data.promises.append(
             Promise(
                 customer.customer_id,
@@ -94,7 +101,9 @@ def test_a_clear_difference_is_called_significant_with_its_interval() -> None:
 def test_no_difference_is_said_to_be_not_yet_significant() -> None:
     data = world({CHAMPION: 3, CHALLENGER: 3})
     for promise_index, promise in enumerate(data.promises):
-        data.promises[promise_index] = Promise(**{**promise.__dict__, "status": "kept" if promise_index % 2 else "broken"})
+        data.promises[promise_index] = Promise(
+            **{**promise.__dict__, "status": "kept" if promise_index % 2 else "broken"}
+        )
     result = compare_arms(data, POLICIES, as_of=AS_OF, window_days=90)
     assert result is not None
     kept = figure(result, "promise_kept_rate")
@@ -103,7 +112,9 @@ def test_no_difference_is_said_to_be_not_yet_significant() -> None:
 
 
 def test_too_few_customers_are_not_compared() -> None:
-    result = compare_arms(world({CHAMPION: 40, CHALLENGER: 3}, customers=20), POLICIES, as_of=AS_OF, window_days=90)
+    result = compare_arms(
+        world({CHAMPION: 40, CHALLENGER: 3}, customers=20), POLICIES, as_of=AS_OF, window_days=90
+    )
     assert result is not None
     assert figure(result, "share_paid_within_7_days_of_touch")["verdict"].startswith("too few")  # type: ignore[union-attr]
 
@@ -119,5 +130,12 @@ def test_the_comparison_is_the_same_every_run_and_lands_in_the_report_files() ->
 
 
 def test_no_test_in_force_means_no_comparison() -> None:
-    assert compare_arms(world({CHAMPION: 1, CHALLENGER: 1}), parse_policy(SHIPPED, source="s"), as_of=AS_OF, window_days=90) is None
-
+    assert (
+        compare_arms(
+            world({CHAMPION: 1, CHALLENGER: 1}),
+            parse_policy(SHIPPED, source="s"),
+            as_of=AS_OF,
+            window_days=90,
+        )
+        is None
+    )

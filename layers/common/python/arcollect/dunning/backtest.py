@@ -35,6 +35,7 @@ from arcollect.calendar import Calendar
 from arcollect.cash import first_look_at
 from arcollect.credits import CREDIT_NOTE, CreditLine
 from arcollect.dunning.engine import CREDIT_BALANCE, CustomerPlan, asks_for_money, evaluate
+from arcollect.dunning.response import CALL, EMAIL, MODEL_STATEMENT, UNCERTAINTY, PastTouch, estimate, fit
 from arcollect.entities import Customer, Dispute, DocumentType, Invoice, InvoiceStatus, Promise
 from arcollect.policy import Action, PolicySet
 
@@ -63,6 +64,8 @@ class History:
     promises: tuple[Promise, ...] = ()
     # What the loader had to say about the history (rows rejected, assumptions made), shown in the output.
     notes: tuple[str, ...] = ()
+    # The touches the portfolio really received (the table's ledger): what the response model learns from.
+    touches: tuple[PastTouch, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,8 @@ class Replay:
     steps_fired: Counter[str] = field(default_factory=Counter)
     # Invoices whose reminders were withheld at least once because the customer's credits covered them.
     covered_by_credits: set[tuple[str, str]] = field(default_factory=set)
+    # Every touch as (email or call, days past due at it): what the response model's estimate reads.
+    touch_ages: list[tuple[str, int]] = field(default_factory=list)
     steps_defined: tuple[str, ...] = ()
     invoices: tuple[Invoice, ...] = ()
     team_size: int = 1
@@ -405,6 +410,7 @@ def _carry_out(
 ) -> Customer | None:
     """Record the plan's contacts as if each went out; the customer's last email moves with an email."""
     day = plan.now.date()
+    due_dates = {invoice.invoice_number: invoice.due_date for invoice in invoices}
     if plan.email is not None:
         numbers = plan.email.invoice_numbers
         result.contacts.append(
@@ -413,6 +419,8 @@ def _carry_out(
         result.steps_fired.update({touch.step_id.partition("#")[0] for touch in plan.email.touches})
         for number in numbers:
             result.touched_on.setdefault((plan.customer_id, number), []).append(day)
+            if number in due_dates:
+                result.touch_ages.append((EMAIL, (day - due_dates[number]).days))
         if customer is not None:
             customer = replace(customer, last_emailed_at=plan.now)
     for task in plan.tasks:
@@ -429,6 +437,8 @@ def _carry_out(
         if task.kind == Action.CALL.value:
             for number in numbers:
                 result.touched_on.setdefault((plan.customer_id, number), []).append(day)
+                if number in due_dates:
+                    result.touch_ages.append((CALL, (day - due_dates[number]).days))
     return customer
 
 
@@ -548,12 +558,19 @@ def measures(result: Replay) -> dict[str, Any]:
     }
 
 
-def document(history: History, replays: Sequence[Replay], source: str) -> dict[str, Any]:
-    """The backtest's JSON: the window, the history it ran on, and one object of measures per policy
-    under ``policies``, keyed by the policy's name (the policy file's name). Schema: docs/policy-lab.md."""
+def document(
+    history: History, replays: Sequence[Replay], source: str, policies: PolicySet | None = None
+) -> dict[str, Any]:
+    """The backtest's JSON: the window, the history it ran on, one object of measures per policy under
+    ``policies``, keyed by the policy's name (the policy file's name), and the response model's estimate
+    of what would change, labelled as one. Schema: docs/policy-lab.md."""
     if not replays:
         raise BacktestError("no policy to backtest")
     first = replays[0]
+    model = fit(
+        history.invoices, history.touches, policies or _any_policies(), start=first.start, end=first.end
+    )
+    estimates = {replay.policy_name: estimate(model, replay.touch_ages) for replay in replays}
     return {
         "window": {"from": first.start.isoformat(), "to": first.end.isoformat()},
         "history": {
@@ -569,4 +586,18 @@ def document(history: History, replays: Sequence[Replay], source: str) -> dict[s
             "the real engine, hour by hour, as if switched on at the first day; every plan carried out, "
             "no email sent and nothing written; each invoice paid the day it really was"
         ),
+        "estimate": {
+            "label": "estimate",
+            "model": MODEL_STATEMENT,
+            "uncertainty": UNCERTAINTY,
+            "fitted_on": model.describe() if not isinstance(model, str) else [],
+            "why_not": model if isinstance(model, str) else None,
+            "policies": estimates,
+        },
     }
+
+
+def _any_policies() -> PolicySet:
+    from arcollect.policy import shipped_policy
+
+    return shipped_policy()

@@ -246,3 +246,30 @@ def test_without_touches_in_the_history_there_is_no_estimate_and_it_says_why() -
         "available": False,
         "why": doc["estimate"]["why_not"],
     }
+
+
+def test_the_models_untouched_days_counted_by_intervals_match_a_day_by_day_count() -> None:
+    import random
+    from collections import Counter
+    from datetime import timedelta
+
+    from arcollect.dunning.response import RESPONSE_DAYS, _count_untouched_days, age_of
+
+    rng = random.Random(7)  # noqa: S311 (reproducible test data)
+    for _ in range(300):
+        issued = START + timedelta(days=rng.randint(-60, 100))
+        due = issued + timedelta(days=rng.randint(-10, 60))
+        paid = due + timedelta(days=rng.randint(-20, 120)) if rng.random() < 0.8 else None
+        bill = invoice(invoice_date=issued, due_date=due, paid_date=paid)
+        touched = {issued + timedelta(days=rng.randint(0, 90)) for _ in range(rng.randint(0, 4))}
+        fast: Counter[tuple[str, bool]] = Counter()
+        _count_untouched_days(bill, touched, START, END, fast)
+        slow: Counter[tuple[str, bool]] = Counter()
+        day = max(issued, START)
+        last = min(paid - timedelta(days=1) if paid else END, END)
+        while day <= last:
+            if not any(day - timedelta(days=back) in touched for back in range(RESPONSE_DAYS + 1)):
+                soon = paid is not None and day <= paid <= day + timedelta(days=RESPONSE_DAYS)
+                slow[(age_of((day - due).days), soon)] += 1
+            day += timedelta(days=1)
+        assert +fast == +slow, (issued, due, paid, touched)

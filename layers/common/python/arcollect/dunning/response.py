@@ -141,14 +141,7 @@ def fit(
         )
     baseline: Counter[tuple[str, bool]] = Counter()
     for key, invoice in by_key.items():
-        first = max(invoice.invoice_date, start)
-        last = min(invoice.paid_date - timedelta(days=1) if invoice.paid_date else end, end)
-        touched = touched_days.get(key, set())
-        day = first
-        while day <= last:
-            if not any(day - timedelta(days=back) in touched for back in range(RESPONSE_DAYS + 1)):
-                baseline[(age_of((day - invoice.due_date).days), _paid_within(invoice, day))] += 1
-            day += timedelta(days=1)
+        _count_untouched_days(invoice, touched_days.get(key, set()), start, end, baseline)
     lifts: dict[tuple[str, str], Lift] = {}
     for kind in (EMAIL, CALL):
         for age in AGES:
@@ -164,6 +157,46 @@ def fit(
                 kind, age, paid + unpaid, paid, base_paid + base_unpaid, base_paid, value, *interval
             )
     return ResponseModel(lifts, used, (start, end))
+
+
+# The days past due at which the age changes: (first day of the age, the age), oldest last.
+_AGE_STARTS = ((-(10**6), AGES[0]), (1, AGES[1]), (31, AGES[2]), (61, AGES[3]))
+
+
+def _count_untouched_days(
+    invoice: Invoice, touched: set[date], start: date, end: date, baseline: Counter[tuple[str, bool]]
+) -> None:
+    """Add the invoice's open days without a touch in the 7 days before them to ``baseline``, by age and
+    by whether it was paid within 7 days: by intervals, not day by day (a year of a large portfolio is
+    tens of millions of invoice-days)."""
+    first = max(invoice.invoice_date, start)
+    last = min(invoice.paid_date - timedelta(days=1) if invoice.paid_date else end, end)
+    if last < first:
+        return
+    excluded = {day + timedelta(days=back) for day in touched for back in range(RESPONSE_DAYS + 1)}
+    paid_days = (
+        {invoice.paid_date - timedelta(days=back) for back in range(RESPONSE_DAYS + 1)}
+        if invoice.paid_date
+        else set()
+    )
+    for index, (from_dpd, age) in enumerate(_AGE_STARTS):
+        segment_first = (
+            max(first, invoice.due_date + timedelta(days=from_dpd)) if from_dpd > -(10**6) else first
+        )
+        next_start = _AGE_STARTS[index + 1][0] if index + 1 < len(_AGE_STARTS) else None
+        segment_last = (
+            min(last, invoice.due_date + timedelta(days=next_start - 1)) if next_start is not None else last
+        )
+        if segment_last < segment_first:
+            continue
+
+        def inside(day: date, low: date = segment_first, high: date = segment_last) -> bool:
+            return low <= day <= high
+
+        days = (segment_last - segment_first).days + 1 - sum(1 for day in excluded if inside(day))
+        paid = sum(1 for day in paid_days if inside(day) and day not in excluded)
+        baseline[(age, True)] += paid
+        baseline[(age, False)] += days - paid
 
 
 def estimate(model: ResponseModel | str, touches: Iterable[tuple[str, int]]) -> dict[str, Any]:

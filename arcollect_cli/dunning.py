@@ -29,8 +29,13 @@ def cmd_preview(args: argparse.Namespace) -> int:
         at = format_instant(parse_instant(args.at, what="--at"))
     except InvalidInstant as error:
         raise CliError(str(error)) from error
+    event = {"action": "preview", "at": at}
+    if args.policy:
+        # A draft: checked here first (every problem named), then sent for the function to plan with.
+        _read_policy(args.policy)
+        event["policy"] = Path(args.policy).read_text(encoding="utf-8")
     target = Target.resolve(args.stack, ROOT)
-    result = target.invoke(Output.DUNNING_FUNCTION, {"action": "preview", "at": at})
+    result = target.invoke(Output.DUNNING_FUNCTION, event)
     _emit(result, args.json, preview_text(result))
     return 0
 
@@ -269,6 +274,7 @@ def register(commands: Any) -> None:
         dunning.add_parser("preview", help="what a sweep at --at would do, and why (no effects)")
     )
     preview.add_argument("--at", required=True, help="ISO-8601 instant, e.g. 2026-11-23T09:00:00Z")
+    preview.add_argument("--policy", help="a draft policy YAML file to preview instead of the one in force")
     preview.set_defaults(func=cmd_preview)
     add_backtest(dunning, with_stack, ROOT)
 

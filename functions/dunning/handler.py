@@ -4,8 +4,8 @@ Events, by shape:
 - an EventBridge Scheduler tick: its ``time`` is the sweep's "now";
 - SQS records from the dunning queue: one customer's work each (partial failures are reported);
 - EventBridge events from ``aws.ses``: bounces, complaints, deliveries... of our configuration set;
-- ``{"action": "preview", "at": "<ISO 8601>"}`` (a direct invocation): what a sweep would do, no writes
-  (and whether the freshness hold would hold it);
+- ``{"action": "preview", "at": "<ISO 8601>"[, "policy": "<draft policy text>"]}`` (a direct invocation):
+  what a sweep would do (under the draft, if given), no writes (and whether the freshness hold holds it);
 - ``{"action": "digest", "at": "<ISO 8601>"}``: send the day's digests now (the tick of DIGEST_HOUR_UTC
   sends them on its own).
 The invocation's ``at`` is its wire name: parsed here, it is ``now`` from here down, as a tick's ``time`` is
@@ -36,6 +36,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return app.work(event["Records"])
     if event.get("action") in ("preview", "digest"):
         now = parse_instant(str(event.get("at") or ""), what="at")
-        return app.preview(now) if event["action"] == "preview" else app.digests(now)
+        return app.preview(now, event.get("policy")) if event["action"] == "preview" else app.digests(now)
     envelope = read_eventbridge(event)
     return app.email_event(envelope) if envelope.source == SES_SOURCE else app.tick(envelope)

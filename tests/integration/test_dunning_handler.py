@@ -19,6 +19,7 @@ from arcollect.dunning.sweep import INLINE_CUSTOMERS
 from arcollect.entities import Customer, Invoice
 from arcollect.policy import SHIPPED_POLICY
 from arcollect.store.dunning import DunningStore
+from arcollect.store.models import TableItem
 from arcollect.store.repositories import Activities, Customers, Invoices, Tasks
 from arcollect_cli.lambda_runtime import load_handler
 from tests.integration.conftest import invoke, load_event
@@ -207,6 +208,25 @@ def test_preview_lists_what_would_happen_and_changes_nothing(aws: None) -> None:
 def test_a_preview_without_a_valid_time_is_refused(aws: None) -> None:
     with pytest.raises(Exception, match="not an ISO-8601 timestamp"):
         invoke("dunning", {"action": "preview", "at": "next tuesday"})
+
+
+def test_a_preview_under_a_draft_policy_plans_with_the_draft_and_writes_nothing(aws: None) -> None:
+    customer("C-1")
+    due_invoice("C-1", "INV-1", datetime(2026, 11, 23, 8, tzinfo=UTC))
+    draft = SHIPPED_POLICY.read_text().replace(
+        "- {id: due, trigger: {days: 1}, action: email, template: due}",
+        "- {id: due, trigger: {days: 1}, action: call, title: Call on the first late day}",
+    )
+    before = sorted(json.dumps(item.serialize(), sort_keys=True) for item in TableItem.scan())
+    in_force = invoke("dunning", {"action": "preview", "at": TICK_AT})
+    drafted = invoke("dunning", {"action": "preview", "at": TICK_AT, "policy": draft})
+    assert in_force["customers"][0]["email"]["step"] == "due"
+    assert drafted["policy"] == "draft" and drafted["customers"][0]["email"] is None
+    assert "Call on the first late day" in {task["title"] for task in drafted["customers"][0]["tasks"]}
+    assert sorted(json.dumps(item.serialize(), sort_keys=True) for item in TableItem.scan()) == before
+    assert sent_emails() == []
+    with pytest.raises(Exception, match="the draft policy is not a valid dunning policy"):
+        invoke("dunning", {"action": "preview", "at": TICK_AT, "policy": "policies: {x: {steps: []}}"})
 
 
 def test_an_uploaded_policy_replaces_the_shipped_one(aws: None) -> None:

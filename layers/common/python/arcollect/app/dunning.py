@@ -29,7 +29,7 @@ from arcollect.dunning.email_events import handle_email_event
 from arcollect.dunning.sweep import parse_work, plan_as_dict, preview, run_sweep, work_customers
 from arcollect.freshness import check_feeds
 from arcollect.observability import logger, metrics
-from arcollect.policy import PolicySet, load_policies
+from arcollect.policy import PolicyError, PolicySet, load_policies, parse_policy
 from arcollect.portal.links import portal_link
 from arcollect.settings import Settings
 from arcollect.store import bind_table
@@ -131,9 +131,14 @@ class Dunning:
         self._count(batch.report)
         return dict(processor.response())
 
-    def preview(self, now: datetime) -> dict[str, Any]:
-        """What a sweep at ``now`` would do, with no writes, and whether the freshness hold holds it."""
-        previewing = self.services(self.policies())
+    def preview(self, now: datetime, draft: str | None = None) -> dict[str, Any]:
+        """What a sweep at ``now`` would do, with no writes, and whether the freshness hold holds it;
+        under ``draft`` (a policy file's text, checked here: a broken one raises PolicyError with every
+        problem named) instead of the policy in force, when given."""
+        if draft is not None and not isinstance(draft, str):
+            raise PolicyError("the preview's policy must be the text of a policy file")
+        policies = parse_policy(draft, source="the draft policy") if draft is not None else self.policies()
+        previewing = self.services(policies)
         plans = preview(now=now, store=self.store, services=previewing)
         check = check_feeds(
             self.feeds.state().newest, at=now, freshness=previewing.policies.freshness, calendar=self.calendar
@@ -142,6 +147,7 @@ class Dunning:
             "at": now.isoformat(),
             # Held, a sweep at ``now`` would carry out none of these plans but the anniversary check-ins.
             "freshness": check.as_dict(),
+            "policy": "draft" if draft is not None else previewing.policies.source,
             "customers": [plan_as_dict(plan) for plan in plans],
         }
 

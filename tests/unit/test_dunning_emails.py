@@ -432,3 +432,13 @@ def test_the_fresh_link_email_is_never_rewritten_by_ses_click_tracking() -> None
     _, html = parts(message)
     [anchor] = [a for a in re.findall(r"<a [^>]*>", html) if link in a]
     assert "ses:no-track" in anchor
+
+
+def test_days_late_count_on_the_customers_local_day() -> None:
+    # 09:00 on 24 November in Auckland is 20:00 UTC on the 23rd: the engine's day is the 24th, and the
+    # email says what is late on the customer's own calendar, not a day less.
+    at = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
+    local = render_email(email(now=at, today=date(2026, 11, 24)))
+    utc = render_email(email(now=at))
+    assert "14 days overdue" in parts(local)[0] and "2 days overdue" in parts(local)[0]
+    assert "13 days overdue" in parts(utc)[0]

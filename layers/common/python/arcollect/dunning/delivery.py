@@ -511,6 +511,7 @@ def _email(
                 promised_date=email.promised_date,
                 sender_name=services.policies.settings.sender_name,
                 credits=email.credits,
+                today=plan.today,
             )
         )
     except ValueError as error:

@@ -4,9 +4,10 @@ The words live in ``templates/wording.yaml`` (per language and template), the pa
 ``templates/layout.html`` and ``templates/layout.txt`` (shared by every language and template). The
 email is ``multipart/alternative``: a plain-text part and an HTML part with the same content.
 
-Nothing here reads the wall clock: "days late", the dates and the ``Date`` header come from
-``ReminderEmail.now``, the plan's "now" (the tick's time). "Days late" count on the UTC date of that
-instant (``_context``'s ``utc_day``), not on the customer's local day (the engine's ``plan.today``).
+Nothing here reads the wall clock: the dates and the ``Date`` header come from ``ReminderEmail.now``,
+the plan's "now" (the tick's time), and "days late" count on ``ReminderEmail.today``, the customer's
+local day at that instant (the engine's ``plan.today``): the day the engine decided on, so a customer in
+Auckland, written to at 09:00 there (20:00 UTC the day before), is not told an invoice is a day less late.
 Customer-provided strings (names, invoice and PO numbers) are escaped in the HTML part, and line breaks
 are taken out of anything that goes into a header.
 """
@@ -93,6 +94,9 @@ class ReminderEmail:
     # The customer's credits in the email's currencies: listed under the invoices and off the total,
     # so the email asks for the net amount.
     credits: tuple[CreditLine, ...] = ()
+    # The customer's local day at ``now`` (the plan's ``today``): what "days late" count on. None: the
+    # UTC day of ``now`` (an email built without a plan).
+    today: date | None = None
 
 
 def language_for(customer: Customer) -> str:
@@ -172,7 +176,7 @@ def _context(email: ReminderEmail, language: str, portal_url: str) -> dict[str, 
     """What the layouts show, every value plain text (the HTML layout escapes it)."""
     words = _wording()["languages"][language]
     style = words["format"]
-    utc_day = email.now.astimezone(UTC).date()
+    day = email.today or email.now.astimezone(UTC).date()
     invoices = email.invoices
     count = len(invoices)
     gross = _totals_by_currency(invoices)
@@ -191,7 +195,7 @@ def _context(email: ReminderEmail, language: str, portal_url: str) -> dict[str, 
         "total": " + ".join(totals),
         "invoice": _one_line(invoices[0].invoice_number),
         "due_date": format_date(oldest_due, language),
-        "overdue": _status(oldest_due, utc_day, language),
+        "overdue": _status(oldest_due, day, language),
         "promised_date": format_date(promised, language) if promised else "",
         "company": _one_line(email.sender_name),
     }
@@ -218,8 +222,8 @@ def _context(email: ReminderEmail, language: str, portal_url: str) -> dict[str, 
                 "po": _one_line(invoice.po_number or ""),
                 "invoice_date": format_date(invoice.invoice_date, language),
                 "due_date": format_date(invoice.due_date, language),
-                "status": _status(invoice.due_date, utc_day, language),
-                "late": invoice.due_date < utc_day,
+                "status": _status(invoice.due_date, day, language),
+                "late": invoice.due_date < day,
                 "amount": format_money(invoice.open_amount, invoice.currency, language),
                 "pay_url": _web_url(invoice.pay_url),
             }

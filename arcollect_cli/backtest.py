@@ -11,109 +11,19 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from arcollect.entities import Customer, DropKind, Invoice, Payment
-from arcollect.ingest.drops import Drop, mapped_blocks, plan_file
-from arcollect.ingest.mappings import MappingError, load_mapping
-from arcollect.ingest.sources import FileProblem
 from arcollect.policy import PolicyError, PolicySet, parse_policy, shipped_policy
+from arcollect_cli.history_files import read_entities, read_mappings
 from arcollect_cli.output import progress
 from arcollect_cli.target import CliError, Target
 
-CHUNK = 1024 * 1024
-# How many rejected rows a file's note quotes (all are counted).
-QUOTED_REJECTIONS = 5
 SHIPPED = "shipped"
-
-
-class _LocalFiles:
-    """What ingest's readers need of a bucket, over local files: the file itself, no metadata, and the
-    ``--mapping`` files by the name a drop key would give them."""
-
-    def __init__(self, paths: dict[str, Path], mappings: dict[str, str]) -> None:
-        self.paths = paths
-        self.mappings = mappings
-
-    def iter_bytes(self, bucket: str, key: str, version_id: str | None = None) -> Iterator[bytes]:
-        with self.paths[key].open("rb") as source:
-            while chunk := source.read(CHUNK):
-                yield chunk
-
-    def metadata(self, bucket: str, key: str, version_id: str | None = None) -> dict[str, str]:
-        return {}
-
-    def read_text(self, bucket: str, key: str) -> str | None:
-        return self.mappings.get(key)
-
-
-def _mappings(values: list[str]) -> tuple[dict[DropKind, str], dict[str, str]]:
-    """``--mapping`` values: a YAML file (its kind says which file it reads) or a preset's name
-    (``invoices:NAME``, or NAME for the invoices file)."""
-    names: dict[DropKind, str] = {}
-    texts: dict[str, str] = {}
-    for value in values:
-        path = Path(value)
-        if path.suffix in {".yaml", ".yml"}:
-            if not path.is_file():
-                raise CliError(f"--mapping {value}: no such file")
-            text = path.read_text(encoding="utf-8")
-            try:
-                mapping = load_mapping(text, source=str(path))
-            except MappingError as error:
-                raise CliError(str(error)) from error
-            names[mapping.kind] = mapping.name
-            texts[f"config/mappings/{mapping.name}.yaml"] = text
-            continue
-        kind_name, _, preset = value.rpartition(":")
-        try:
-            kind = DropKind(kind_name) if kind_name else DropKind.INVOICES
-        except ValueError:
-            raise CliError(f"--mapping {value}: say invoices:NAME, payments:NAME or customers:NAME") from None
-        names[kind] = preset
-    return names, texts
-
-
-def _entities(
-    path: Path, kind: DropKind, mapping: str | None, texts: dict[str, str], notes: list[str]
-) -> list[Any]:
-    """Every row of a file mapped as ingest maps it; rejected and skipped rows are counted in ``notes``
-    (with the first reasons), never dropped without a word."""
-    if not path.is_file():
-        raise CliError(f"--{kind.value} {path}: no such file")
-    key = f"incoming/{kind.value}/" + (f"{mapping}/" if mapping else "") + path.name
-    files = _LocalFiles({key: path}, texts)
-    drop = Drop("local", key, "local", path.stat().st_size, "local", datetime.now(UTC))
-    try:
-        plan = plan_file(drop, kind, files)
-        entities: list[Any] = []
-        rejected: list[str] = []
-        skipped = 0
-        for records, rows in mapped_blocks(plan, files, drop, plan.bound.header.line + 1):
-            for record, row in zip(records, rows, strict=True):
-                if row.skipped is not None:
-                    skipped += 1
-                elif row.entity is None:
-                    reasons = "; ".join(f"{e.column} {e.value!r} {e.reason}".strip() for e in row.errors)
-                    rejected.append(f"line {record.line}: {reasons}")
-                else:
-                    entities.append(row.entity)
-    except FileProblem as error:
-        raise CliError(f"{path}: {error}") from error
-    if rejected:
-        notes.append(
-            f"{path.name}: {len(rejected)} row(s) rejected as ingest would reject them, left out: "
-            + " | ".join(rejected[:QUOTED_REJECTIONS])
-            + (" | ..." if len(rejected) > QUOTED_REJECTIONS else "")
-        )
-    if skipped:
-        notes.append(f"{path.name}: {skipped} row(s) skipped by the {plan.mapping.name} mapping's rules")
-    return entities
 
 
 def history_from_files(
@@ -121,14 +31,14 @@ def history_from_files(
 ) -> Any:
     from arcollect.dunning.backtest import History
 
-    names, texts = _mappings(mappings)
+    names, texts = read_mappings(mappings)
     notes: list[str] = []
     documents: dict[tuple[str, str], Invoice] = {}
-    for entity in _entities(invoices, DropKind.INVOICES, names.get(DropKind.INVOICES), texts, notes):
+    for entity in read_entities(invoices, DropKind.INVOICES, names.get(DropKind.INVOICES), texts, notes):
         documents[(entity.customer_id, entity.invoice_number)] = entity  # a later row of a document wins
     if payments is not None:
         paid = _paid_dates(
-            _entities(payments, DropKind.PAYMENTS, names.get(DropKind.PAYMENTS), texts, notes),
+            read_entities(payments, DropKind.PAYMENTS, names.get(DropKind.PAYMENTS), texts, notes),
             documents,
             notes,
         )
@@ -136,7 +46,9 @@ def history_from_files(
             documents[key] = replace(documents[key], paid_date=day)
     people: dict[str, Customer] = {}
     if customers is not None:
-        for entity in _entities(customers, DropKind.CUSTOMERS, names.get(DropKind.CUSTOMERS), texts, notes):
+        for entity in read_entities(
+            customers, DropKind.CUSTOMERS, names.get(DropKind.CUSTOMERS), texts, notes
+        ):
             people[entity.customer_id] = entity
     # A document the file shows settled (nothing open) without the day it was paid has no day to close
     # on: replaying it open would remind a customer who paid, so it is left out, and counted.

@@ -523,11 +523,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=cmd_demo)
 
-    from arcollect_cli import changes, dunning, status
+    from arcollect_cli import changes, dunning, predict, status
 
     dunning.register(commands)
     changes.register(commands)
     status.register(commands)
+    predict.register(commands)
     try:
         from arcollect_cli import generate
     except ImportError:  # pragma: no cover - the generator ships with the dev install

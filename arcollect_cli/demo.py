@@ -19,7 +19,7 @@ from arcollect.clock import format_instant
 from arcollect.contract import DIGEST_HOUR_UTC, Output
 from arcollect.store.dunning import DunningStore
 from arcollect.store.repositories import Tasks
-from arcollect.store.workspace import WorkspaceStore
+from arcollect.store.worklist import TaskBook
 from arcollect_cli.ingest import ingest_file
 from arcollect_cli.links import portal_link
 from arcollect_cli.outbox import read_outbox
@@ -225,7 +225,7 @@ def _print_summary(
     target.bind_table()
     tasks = Tasks().count_by_kind()
     by_kind = ", ".join(f"{kind} {count}" for kind, count in tasks.items())
-    worklists = Counter(task.assignee or "unassigned" for task in WorkspaceStore().all_open_tasks())
+    worklists = Counter(task.assignee or "unassigned" for task in TaskBook().all_open_tasks())
     open_by = ", ".join(f"{who} {count}" for who, count in sorted(worklists.items()))
     digests = sum(1 for e in emails if str(e.get("subject", "")).startswith("Your collections worklist"))
     lines = [

@@ -27,6 +27,7 @@ from arcollect.dunning.sweep import SweepResult, run_sweep
 from arcollect.entities import Activity, Customer, Invoice, Task
 from arcollect.ingest.loading import first_look_at
 from arcollect.policy import PolicySet, shipped_policy
+from arcollect.store.dunning import DunningStore
 from arcollect.store.mail import SesMailer
 from arcollect.store.models import TableItem
 from arcollect.store.repositories import Activities, Customers, Invoices, SweepRuns, Tasks
@@ -103,10 +104,11 @@ class Faults:
         raise Crash(boundary)
 
 
-class FaultyStore(WorkspaceStore):
+class FaultyStore(DunningStore):
     """The real store, with a crash injected before or after any write the delivery makes."""
 
     def __init__(self, faults: Faults) -> None:
+        super().__init__()
         self.faults = faults
 
     def reserve_email(self, *args: Any, **kwargs: Any) -> Any:
@@ -161,6 +163,8 @@ class World:
 
     def __post_init__(self) -> None:
         self.store = FaultyStore(self.faults)
+        # The workspace's store, sharing the sweep's promise book.
+        self.workspace = WorkspaceStore(promises=self.store.promise_book)
         self.mailer = FaultyMailer(self.faults)
 
     def services(self, at: datetime | None = None) -> Services:
@@ -176,7 +180,7 @@ class World:
             sender=os.environ["SENDER_EMAIL"],
             link_for=lambda customer_id, _now: f"https://portal.example.com/l/{customer_id}",
             pacer=Pacer(1_000_000),
-            promises=self.store,
+            promises=self.workspace.promises,
         )
 
     # --- the portfolio -----------------------------------------------------------------------------

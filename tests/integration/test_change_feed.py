@@ -57,7 +57,7 @@ def workspace(world: World, bucket: str = DROP) -> Workspace:
         policies=lambda: world.policies,
         mailer=SesMailer(configuration_set=os.environ["SES_CONFIGURATION_SET"]),
         sender=os.environ["SENDER_EMAIL"],
-        store=world.store,
+        store=world.workspace,
         change_feed=ChangeObjects(bucket),
     )
 
@@ -166,7 +166,7 @@ def test_collectors_decisions_credits_holds_and_agency_land_once(world: World, s
     # And the policy's credit-hold and agency decision tasks, decided
     for kind, outcome in (("credit_hold", "credit_hold"), ("agency", "agency")):
         task = Task(CUSTOMER, f"{kind}-1", kind, "Decide", now, detail={"invoices": "INV-3"}, assignee="dana")
-        assert world.store.add_task(task)
+        assert world.workspace.tasks.add_task(task)
         desk.record_outcome(CUSTOMER, task.task_id, outcome=outcome, note="decided", by=DANA, now=now)
         # The same form submitted twice is refused, and decides nothing twice
         with pytest.raises(WorkspaceConflict):
@@ -193,7 +193,7 @@ def test_collectors_decisions_credits_holds_and_agency_land_once(world: World, s
     assert by_kind["agency_referral"]["reference"] == "agency-1"
     assert len(ChangeLog().records_of(date(2026, 11, 23))) == 5
     # And once handed to the agency, the customer is on dunning hold: no reminder of ours contradicts it
-    profile = world.store.customer(CUSTOMER)
+    profile = world.workspace.customer(CUSTOMER)
     assert profile is not None and profile.collector_hold
     assert profile.hold_reason == "handed to a collection agency"
 

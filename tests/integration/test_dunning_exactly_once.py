@@ -26,9 +26,10 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 from arcollect.dunning import delivery
 from arcollect.dunning.email_events import TOUCH_TAG, handle_email_event
 from arcollect.store import keys
-from arcollect.store.dunning import DunningStore, EmailTouchItem
+from arcollect.store.dunning import DunningStore
 from arcollect.store.keys import email_sk
 from arcollect.store.mail import MailRejected, SendNotAccepted, SendOutcomeUnknown, SesMailer
+from arcollect.store.models import EmailTouchItem
 from arcollect.store.repositories import Activities
 from tests.integration.dunning_world import Crash, Faults, World, utc
 

@@ -211,7 +211,7 @@ def test_a_stale_payments_feed_holds_every_reminder_until_a_current_file_arrives
     assert {t.assignee for t in tasks} == {"collections-manager"}
     assert [t.status for t in tasks] == ["done"] * 4 + ["open"]
     assert {t.outcome for t in tasks[:4]} == {"superseded"}
-    worklist = world.store.worklist("collections-manager")
+    worklist = world.workspace.tasks.worklist("collections-manager")
     assert [t.task_id for t in worklist if t.kind == STALE_FEED] == [f"{STALE_FEED}-20261109"]
 
     # And the hold is recorded: each day it held, and on C-1's timeline why its reminders waited
@@ -252,7 +252,9 @@ def test_a_stale_payments_feed_holds_every_reminder_until_a_current_file_arrives
     assert record[0].kind == "dunning.released"
     assert "held since 2026-11-05T00:00:00Z" in record[0].summary
     assert {t.status for t in Feeds().tasks()} == {"done"}
-    assert [t.task_id for t in world.store.worklist("collections-manager") if t.kind == STALE_FEED] == []
+    assert [
+        t.task_id for t in world.workspace.tasks.worklist("collections-manager") if t.kind == STALE_FEED
+    ] == []
     # And no more alerts come
     for at in hours(utc(2026, 11, 9, 9), utc(2026, 11, 10, 9)):
         assert tick(at)["held"] is None

@@ -185,18 +185,18 @@ def test_a_crash_between_the_summarys_claim_and_ses_loses_it_and_the_retry_repor
     retry cannot tell), so the summary is not sent again; the retry finds the claim unfinished and reports
     it in doubt. Without a lease it cannot tell a dead run from one still sending (a duplicate tick at the
     same moment), which would still complete or release the claim: only the report would be early."""
-    from arcollect.store.workspace import WorkspaceStore
+    from arcollect.store.digests import DigestLedger
     from tests.integration.dunning_world import Crash
 
     weekly = _weekly_world(s3)
-    claim = WorkspaceStore.claim_digest
+    claim = DigestLedger.claim_digest
 
-    def claim_then_die(self: WorkspaceStore, *args: Any, **kwargs: Any) -> Any:
+    def claim_then_die(self: DigestLedger, *args: Any, **kwargs: Any) -> Any:
         claim(self, *args, **kwargs)
         raise Crash("the process dies after the claim")
 
     with monkeypatch.context() as patch:
-        patch.setattr(WorkspaceStore, "claim_digest", claim_then_die)
+        patch.setattr(DigestLedger, "claim_digest", claim_then_die)
         with pytest.raises(Crash):
             invoke("reports", weekly)
     retried = invoke("reports", weekly)

@@ -13,9 +13,8 @@ from arcollect.contract import retention_days
 from arcollect.entities import Activity
 from arcollect.settings import get_settings
 from arcollect.store import keys
-from arcollect.store.dunning import EmailTouchItem, SendLedgerItem
 from arcollect.store.mail import MessageRefused, SesMailer
-from arcollect.store.models import ActivityItem
+from arcollect.store.models import ActivityItem, EmailTouchItem, SendLedgerItem
 from arcollect.store.repositories import Activities
 from tests.integration.dunning_world import World, utc
 

@@ -196,7 +196,7 @@ def test_promises_and_holds_made_here_survive_the_files(world: World, order: str
         send(customers, 9, "customers")
         decide()
     assert invoice().promise_id is not None and invoice().promised_until is not None
-    profile = world.store.customer(CUSTOMER)
+    profile = world.workspace.customer(CUSTOMER)
     assert profile is not None and profile.collector_hold and profile.hold_reason == "CFO on holiday"
 
 
@@ -239,7 +239,7 @@ def test_the_erps_credit_note_is_matched_to_the_credit_agreed_here_and_counted_o
         send(credit_note("200.00"), 9)
         agree_credit(ws, view.dispute_id)
         [moved] = [
-            a for a in world.store.account(CUSTOMER).activities if "resolved with a credit" in a.summary
+            a for a in world.workspace.account(CUSTOMER).activities if "resolved with a credit" in a.summary
         ]
         assert CREDIT_NOTE in moved.summary
     note = Invoices().get(CUSTOMER, CREDIT_NOTE)
@@ -247,7 +247,7 @@ def test_the_erps_credit_note_is_matched_to_the_credit_agreed_here_and_counted_o
     assert (note.status, note.open_amount, note.credit_match) == ("closed", 0, NUMBER)
     assert (invoice().open_amount, invoice().credit_match) == (Decimal("800.00"), CREDIT_NOTE)
     # What the customer owes: 800, not 600 (the credit counted once)
-    account = world.store.account(CUSTOMER)
+    account = world.workspace.account(CUSTOMER)
     owed = sum(i.open_amount * (-1 if i.document_type == "credit_note" else 1) for i in account.invoices)
     assert owed == Decimal("800.00")
     # The same files again, and the ERP applying the note to the invoice later: still 800, no review

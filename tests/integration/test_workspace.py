@@ -71,7 +71,7 @@ def workspace(world: World) -> Workspace:
         sender=os.environ["SENDER_EMAIL"],
         reports=PortalObjects(),
         reports_bucket=os.environ["REPORTS_BUCKET"],
-        store=world.store,
+        store=world.workspace,
     )
 
 
@@ -93,7 +93,7 @@ def call_task(world: World, task_id: str = "call-1", customer_id: str = "C-1", *
         score=changes.pop("score", 40),
         **changes,
     )
-    assert world.store.add_task(task)
+    assert world.workspace.tasks.add_task(task)
     return task
 
 
@@ -143,7 +143,7 @@ def test_the_worklist_puts_what_is_due_first_by_score_and_rescores_with_todays_a
         detail={"invoices": "B-1"}, assignee=DANA.username, due_on=TODAY, score=0,
     )  # fmt: skip
     later = replace(big, task_id="later", due_on=TODAY + timedelta(days=3))
-    assert world.store.add_task(big) and world.store.add_task(later)
+    assert world.workspace.tasks.add_task(big) and world.workspace.tasks.add_task(later)
 
     items = workspace(world).worklist(DANA.username, now=NOW)
     assert [i.task_id for i in items] == ["big", "small", "later"]
@@ -183,7 +183,7 @@ def test_reached_closes_the_task_and_writes_the_timeline(world: World) -> None:
         "C-1", "call-1", outcome="reached", note="will pay Friday", by=DANA, now=NOW
     )
     assert receipt.task_closed
-    task = world.store.task("C-1", "call-1")
+    task = world.workspace.tasks.task("C-1", "call-1")
     assert task is not None and task.status == "done" and task.outcome == "reached" and task.closed_at == NOW
     assert workspace(world).worklist(DANA.username, now=NOW) == []
     assert any("will pay Friday" in a.summary and a.kind == "call_reached" for a in world.timeline())
@@ -231,7 +231,7 @@ def test_promise_taken_on_a_call_pauses_dunning_for_its_invoice(world: World) ->
 def test_a_crash_after_the_promise_and_before_the_task_is_finished_by_the_retry(world: World) -> None:
     call_task(world)
     ws = workspace(world)
-    original = world.store.work_task
+    original = world.workspace.tasks.work_task
     calls = {"n": 0}
 
     def crash_once(*args: Any) -> bool:
@@ -240,7 +240,7 @@ def test_a_crash_after_the_promise_and_before_the_task_is_finished_by_the_retry(
             raise RuntimeError("Lambda timed out")
         return original(*args)
 
-    world.store.work_task = crash_once  # type: ignore[method-assign]
+    world.workspace.tasks.work_task = crash_once  # type: ignore[method-assign]
     arguments: dict[str, Any] = {
         "outcome": "promise_taken", "note": "", "by": DANA, "now": NOW,
         "promised_until": "2026-03-20", "promise_amount": "500", "invoice_numbers": ["INV-1"],
@@ -249,7 +249,7 @@ def test_a_crash_after_the_promise_and_before_the_task_is_finished_by_the_retry(
         ws.record_outcome("C-1", "call-1", **arguments)
     receipt = ws.record_outcome("C-1", "call-1", **arguments)
     assert receipt.task_closed
-    assert [p.promise_id for p in world.store.promises("C-1")] == [receipt.promise.promise_id]  # type: ignore[union-attr]
+    assert [p.promise_id for p in world.workspace.promises.promises("C-1")] == [receipt.promise.promise_id]  # type: ignore[union-attr]
 
 
 def test_dispute_logged_on_a_call_stops_dunning_and_notifies_the_department(world: World) -> None:
@@ -259,7 +259,7 @@ def test_dispute_logged_on_a_call_stops_dunning_and_notifies_the_department(worl
         dispute_reason="wrong_amount_or_price", invoice_numbers=["INV-1"],
     )  # fmt: skip
     assert receipt.dispute_id is not None and world.get("INV-1").disputed
-    [dispute] = world.store.disputes("C-1")
+    [dispute] = world.workspace.disputes.disputes("C-1")
     assert dispute.department == "billing" and dispute.sla_days == 5 and dispute.opened_by == DANA.username
     assert dispute.notified_at is not None
     [notice] = [m for m in _raw_sent() if "billing@seller.example" in m]
@@ -272,7 +272,7 @@ def test_wrong_contact_flags_the_master_data_and_creates_a_fix_contact_task(worl
         "C-1", "call-1", outcome="wrong_contact", note="number is a bakery", by=DANA, now=NOW
     )
     assert receipt.fix_contact_task == "fix-contact-call-1"
-    fix = world.store.task("C-1", "fix-contact-call-1")
+    fix = world.workspace.tasks.task("C-1", "fix-contact-call-1")
     assert fix is not None and fix.kind == "fix_contact" and fix.assignee == DANA.username
     customer = Customers().get("C-1")
     assert customer is not None and any("reported wrong by" in line for line in customer.data_quality)
@@ -294,7 +294,7 @@ def test_an_outcome_needs_what_it_records(world: World) -> None:
             "C-1", "call-1", outcome="dispute_logged", note="", by=DANA, now=NOW, dispute_reason="bored"
         )
     assert error.value.field == "reason"
-    task = world.store.task("C-1", "call-1")
+    task = world.workspace.tasks.task("C-1", "call-1")
     assert task is not None and task.status == "open" and task.attempts == 0  # nothing half-done
 
 
@@ -309,7 +309,7 @@ def test_partial_payments_that_add_up_keep_the_promise_and_dunning_goes_on(world
     pay("C-1", "P-2", "INV-1", "400.00", date(2026, 3, 19))
     world.change("INV-1", open_amount=Decimal("200.00"))
     world.tick(utc(2026, 3, 24, 8))  # the day after the promised date plus three days' grace
-    stored = world.store.promise("C-1", promise.promise_id)
+    stored = world.workspace.promises.promise("C-1", promise.promise_id)
     assert stored is not None and stored.status == "kept" and stored.paid_amount == Decimal("1000.00")
     customer = Customers().get("C-1")
     assert customer is not None and customer.promises_kept == 1 and customer.promises_broken == 0
@@ -324,7 +324,7 @@ def test_a_promise_short_of_its_amount_is_broken_counted_and_chased(world: World
     pay("C-1", "P-1", "INV-1", "300.00", date(2026, 3, 18))
     world.change("INV-1", open_amount=Decimal("900.00"))
     world.tick(utc(2026, 3, 24, 8))
-    stored = world.store.promise("C-1", promise.promise_id)
+    stored = world.workspace.promises.promise("C-1", promise.promise_id)
     assert stored is not None and stored.status == "broken" and stored.paid_amount == Decimal("300.00")
     customer = Customers().get("C-1")
     assert customer is not None and customer.promises_broken == 1
@@ -344,7 +344,7 @@ def test_a_promised_invoice_paid_in_full_keeps_the_promise_though_it_left_the_op
     paid = replace(world.get("INV-1"), open_amount=Decimal(0), status="closed", paid_date=date(2026, 3, 12))
     world.change("INV-1", open_amount=Decimal(0), status="closed", next_action_at=closed_next_action(paid))
     world.tick(utc(2026, 3, 24, 8))
-    stored = world.store.promise("C-1", promise.promise_id)
+    stored = world.workspace.promises.promise("C-1", promise.promise_id)
     assert stored is not None and stored.status == "kept"
 
 
@@ -482,11 +482,11 @@ def test_a_dispute_past_its_sla_is_flagged_overdue_in_the_queue(world: World) ->
 def test_two_people_moving_one_dispute_at_once_one_wins(world: World) -> None:
     ws = workspace(world)
     view = ws.log_dispute("C-1", invoice_number="INV-1", reason="other", comment="", by=DANA, now=NOW)
-    stale = world.store.dispute("C-1", view.dispute_id)
+    stale = world.workspace.disputes.dispute("C-1", view.dispute_id)
     ws.move_dispute("C-1", view.dispute_id, status="in_review", note="", by=DANA, now=NOW)
     assert stale is not None
     moved = replace(stale, status="resolved_valid")
-    assert not world.store.move_dispute(stale, moved, None, None, _activity("x"))
+    assert not world.workspace.disputes.move_dispute(stale, moved, None, None, _activity("x"))
 
 
 def _activity(activity_id: str) -> Any:
@@ -580,7 +580,8 @@ def test_the_daily_digest_goes_once_to_each_collector_with_an_address(world: Wor
     ws = workspace(world)
     mailer = SesMailer(configuration_set=os.environ["SES_CONFIGURATION_SET"])
     arguments: dict[str, Any] = {
-        "store": world.store, "worklists": ws, "policies": world.policies, "mailer": mailer,
+        "claims": world.workspace.digests, "tasks": world.workspace.tasks, "worklists": ws,
+        "policies": world.policies, "mailer": mailer,
         "sender": os.environ["SENDER_EMAIL"], "console_url": "https://portal.example.com/staff/worklist",
     }  # fmt: skip
     report = send_digests(now=utc(2026, 3, 10, 6), **arguments)
@@ -593,7 +594,8 @@ def test_the_daily_digest_goes_once_to_each_collector_with_an_address(world: Wor
 
 def _digest_arguments(world: World, mailer: SesMailer | None = None) -> dict[str, Any]:
     return {
-        "store": world.store, "worklists": workspace(world), "policies": world.policies,
+        "claims": world.workspace.digests, "tasks": world.workspace.tasks, "worklists": workspace(world),
+        "policies": world.policies,
         "mailer": mailer or SesMailer(configuration_set=os.environ["SES_CONFIGURATION_SET"]),
         "sender": os.environ["SENDER_EMAIL"], "console_url": None,
     }  # fmt: skip
@@ -654,18 +656,18 @@ def test_a_crash_between_the_digests_claim_and_ses_loses_it_and_the_retry_report
     """At most once: a run that died after claiming cannot be told from one that SES answered, so the
     digest is not sent again; the retry finds the claim unfinished and reports it in doubt (with no lease
     it cannot tell a dead run from one still sending: that one would still complete or release it)."""
-    from arcollect.store.workspace import WorkspaceStore
+    from arcollect.store.digests import DigestLedger
     from tests.integration.dunning_world import Crash
 
     call_task(world)
-    claim = WorkspaceStore.claim_digest
+    claim = DigestLedger.claim_digest
 
-    def claim_then_die(self: WorkspaceStore, *args: Any, **kwargs: Any) -> Any:
+    def claim_then_die(self: DigestLedger, *args: Any, **kwargs: Any) -> Any:
         claim(self, *args, **kwargs)
         raise Crash("the process dies after the claim")
 
     with monkeypatch.context() as patch:
-        patch.setattr(WorkspaceStore, "claim_digest", claim_then_die)
+        patch.setattr(DigestLedger, "claim_digest", claim_then_die)
         with pytest.raises(Crash):
             send_digests(now=utc(2026, 3, 10, 6), **_digest_arguments(world))
     retried = send_digests(now=utc(2026, 3, 10, 6), **_digest_arguments(world))

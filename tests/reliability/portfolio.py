@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from arcollect.store.dunning import EmailTouchItem
+from arcollect.store.models import EmailTouchItem
 from arcollect.store.repositories import Tasks
 from tests.integration.dunning_world import World, sent_emails, utc
 

@@ -30,10 +30,10 @@ from moto.ses.models import ses_backends
 from arcollect.policy import SHIPPED_POLICY
 from arcollect.reports import publish
 from arcollect.store.changes import ChangeLog
+from arcollect.store.digests import DigestLedger
 from arcollect.store.mail import SesMailer
 from arcollect.store.objects import ObjectStore
 from arcollect.store.reports import ReportReader
-from arcollect.store.workspace import WorkspaceStore
 from tests.integration.conftest import invoke, load_event, stack_resources
 from tests.integration.dunning_world import Crash, World
 from tests.reliability.figures import FULL, Figures, scale
@@ -51,7 +51,7 @@ STEPS: list[tuple[Any, str, str]] = [
     (ReportReader, "read", "read table"),
     (publish, "render_report", "render files"),
     (ObjectStore, "put_bytes", "write"),
-    (WorkspaceStore, "claim_digest", "claim summary"),
+    (DigestLedger, "claim_digest", "claim summary"),
     (SesMailer, "send", "send summary"),
     (ChangeLog, "records_of", "read change log"),
 ]
@@ -194,7 +194,7 @@ def test_a_crash_at_every_report_step_boundary_duplicates_nothing_and_loses_noth
             half_latest = latest_mismatches(found, base.as_of)
             dup = max(0, len(sent) - len(base.summaries))
             missing_summaries = max(0, len(base.summaries) - len(sent))
-            # The summary is claimed before SES is called, at most once by design (WorkspaceStore's
+            # The summary is claimed before SES is called, at most once by design (DigestLedger's
             # claim_digest): a crash between the claim and SES's answer cannot tell "sent" from "not".
             # That window is counted apart (in doubt) when the retry reported it so (it finds the claim
             # unfinished); a summary missing after any other crash, or not reported, is lost.

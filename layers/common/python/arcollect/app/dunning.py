@@ -34,9 +34,11 @@ from arcollect.portal.links import portal_link
 from arcollect.settings import Settings
 from arcollect.store import bind_table
 from arcollect.store.changes import ChangeObjects
+from arcollect.store.dunning import DunningStore
 from arcollect.store.feeds import Feeds
 from arcollect.store.mail import SesMailer
 from arcollect.store.objects import ObjectStore
+from arcollect.store.promise_book import PromiseBook
 from arcollect.store.queues import WorkQueue
 from arcollect.store.repositories import Activities, SweepRuns
 from arcollect.store.secrets import link_signing_key
@@ -60,8 +62,10 @@ class Dunning:
     """The dunning function's use cases, bound to the AWS resources ``build_dunning`` made."""
 
     settings: Settings
-    # The dunning store, with the workspace's reads and writes (promises settled, digests claimed).
-    store: WorkspaceStore
+    # The dunning store, and the workspace's (its promise book settles promises, its worklist and daily
+    # claims make the digests): both hold the same promise book.
+    store: DunningStore
+    workspace: WorkspaceStore
     runs: SweepRuns
     timeline: Activities
     objects: ObjectStore
@@ -96,7 +100,7 @@ class Dunning:
                 days=settings.portal_link_days,
             ),
             pacer=self.pacer,
-            promises=self.store,
+            promises=self.workspace.promises,
             change_feed=self.change_feed,
         )
 
@@ -159,10 +163,13 @@ class Dunning:
 
         in_force = self.policies() if policies is None else policies
         sender = self.settings.require("sender_email")
-        workspace = Workspace(policies=lambda: in_force, mailer=self.mailer, sender=sender, store=self.store)
+        workspace = Workspace(
+            policies=lambda: in_force, mailer=self.mailer, sender=sender, store=self.workspace
+        )
         report = send_digests(
             now=now,
-            store=self.store,
+            claims=self.workspace.digests,
+            tasks=self.workspace.tasks,
             worklists=workspace,
             policies=in_force,
             mailer=self.mailer,
@@ -261,9 +268,11 @@ def build_dunning(settings: Settings) -> Dunning:
     """The dunning function, once per container: settings checked, table bound, clients made."""
     settings.checked(FunctionName.DUNNING)
     bind_table(settings.require("table_name"))
+    promise_book = PromiseBook()
     return Dunning(
         settings=settings,
-        store=WorkspaceStore(),
+        store=DunningStore(promise_book=promise_book),
+        workspace=WorkspaceStore(promises=promise_book),
         runs=SweepRuns(),
         timeline=Activities(),
         objects=ObjectStore(),

@@ -20,10 +20,10 @@ from arcollect.reports.publish import as_of_for, run_report
 from arcollect.settings import Settings
 from arcollect.store import bind_table
 from arcollect.store.changes import ChangeLog
+from arcollect.store.digests import DigestLedger
 from arcollect.store.mail import SesMailer
 from arcollect.store.objects import ObjectStore
 from arcollect.store.reports import ReportReader
-from arcollect.store.workspace import WorkspaceStore
 
 
 class ReportRequestError(ValueError):
@@ -37,7 +37,7 @@ class Reports:
     settings: Settings
     objects: ObjectStore
     reader: ReportReader
-    ledger: WorkspaceStore
+    ledger: DigestLedger
     change_log: ChangeLog
     # The weekly summary's mailer: none when the function has no SES configuration set or sender.
     mailer: SesMailer | None
@@ -113,7 +113,7 @@ def build_reports(settings: Settings) -> Reports:
         settings=settings,
         objects=ObjectStore(),
         reader=ReportReader(),
-        ledger=WorkspaceStore(),
+        ledger=DigestLedger(),
         change_log=ChangeLog(),
         mailer=mailer,
     )

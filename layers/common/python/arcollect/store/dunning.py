@@ -21,90 +21,75 @@ Write path, per customer:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from decimal import Decimal
-from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
-from pynamodb.attributes import ListAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.expressions.condition import Condition
-from pynamodb.expressions.update import Action as UpdateAction
 from pynamodb.transactions import TransactWrite
 
 from arcollect.clock import format_instant, parse_instant
 from arcollect.credits import CreditLine, credit_lines
 from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task, TaskStatus
+from arcollect.reminders import Reach
 from arcollect.store import keys
+from arcollect.store.assignment import Assignments
 from arcollect.store.base import (
+    TRANSACTION_ITEMS,
+    Operation,
     cancellation_reasons,
-    condition_failed,
+    commit,
     connection,
-    put_once,
+    next_action,
+    transact,
     translated,
     update_if,
 )
+from arcollect.store.customers import PROFILE_SK, customer_from_item, customer_from_snapshot, snapshot_of
 from arcollect.store.errors import StoreError
-from arcollect.store.keys import email_sk, ledger_sk, promise_sk
+from arcollect.store.invoices import invoice_from_item, invoice_key
+from arcollect.store.keys import email_sk, ledger_sk
 from arcollect.store.models import (
-    AssigneeItem,
-    CounterItem,
     CustomerItem,
+    EmailTouchItem,
     InvoiceItem,
     PaymentItem,
-    PromiseItem,
+    SendLedgerItem,
     TableItem,
     TaskItem,
 )
-from arcollect.store.repositories import (
-    PROFILE_SK,
-    Activities,
-    _customer_from_item,
-    _invoice_from_item,
-    _payment_from_item,
-    _task_item,
-    _timeline_items,
-    retention_expiry,
+from arcollect.store.payments import payment_from_item
+from arcollect.store.promise_book import PromiseBook
+from arcollect.store.tasks import task_item
+from arcollect.store.timeline import record_once, timeline_writes
+from arcollect.store.touches import (
+    EmailTouchRecord,
+    InvoiceState,
+    Refusal,
+    Reservation,
+    email_item,
+    email_record,
+    ledger_item,
+    reachable_condition,
+    remindable_condition,
+    sent,
+    state_actions,
 )
 
-# DynamoDB's limit of items per transaction.
-TRANSACTION_ITEMS = 100
-
-
-class SendLedgerItem(TableItem, discriminator="send"):
-    """One (invoice, step) touch: it exists once, ever."""
-
-    customer_id = UnicodeAttribute()
-    invoice_number = UnicodeAttribute()
-    step = UnicodeAttribute()
-    reserved_at = UTCDateTimeAttribute()
-    # The email (touch id) or task the touch went out with.
-    touch_id = UnicodeAttribute(null=True)
-    message_id = UnicodeAttribute(null=True)
-    sent_at = UTCDateTimeAttribute(null=True)
-
-
-class EmailTouchItem(TableItem, discriminator="email_touch"):
-    """One reminder email: reserved before SES is called, sent once SES accepted it."""
-
-    customer_id = UnicodeAttribute()
-    touch_id = UnicodeAttribute()
-    step = UnicodeAttribute()
-    touches = ListAttribute(of=UnicodeAttribute)  # ["<invoice>", "<step>"] as JSON (_touch_text)
-    recipients = ListAttribute(of=UnicodeAttribute)
-    reserved_at = UTCDateTimeAttribute()
-    # When the reservation was really made (the wall clock; ``reserved_at`` is the sweep's tick): its
-    # lease runs on this, so a late or slow tick never finds another run's send in doubt.
-    reserved_by_clock = UTCDateTimeAttribute(null=True)
-    message_id = UnicodeAttribute(null=True)
-    sent_at = UTCDateTimeAttribute(null=True)
-    status = UnicodeAttribute(default="reserved")  # reserved | sent | in_doubt | refused
-    # SES refused it for good: its reason, and when. The touches stay reserved until it may be resent.
-    refusal = UnicodeAttribute(null=True)
-    refused_at = UTCDateTimeAttribute(null=True)
+# What the dunning features import from here (the records and the profile copy live with their codecs).
+__all__ = [
+    "DueWork",
+    "DunningStore",
+    "EmailTouchRecord",
+    "InvoiceState",
+    "Reach",
+    "Refusal",
+    "Reservation",
+    "StaleCustomer",
+    "customer_from_snapshot",
+    "snapshot_of",
+]
 
 
 @dataclass(frozen=True)
@@ -129,188 +114,16 @@ class StaleCustomer(StoreError):
     """The customer's profile changed under a plan made from an older copy: plan again from a read."""
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """Why a touch could not be reserved: the invoice changed, or the touch exists already."""
-
-    invoice_number: str
-    step: str
-    reason: str  # "changed" | "touched" | "customer"
-
-
-@dataclass(frozen=True)
-class Reservation:
-    reserved: tuple[tuple[str, str], ...]
-    refused: tuple[Refusal, ...]
-
-
-@dataclass(frozen=True)
-class EmailTouchRecord:
-    customer_id: str
-    touch_id: str
-    step: str
-    touches: tuple[tuple[str, str], ...]
-    reserved_at: datetime
-    message_id: str | None
-    status: str
-    recipients: tuple[str, ...] = ()
-    # The wall-clock time it was reserved (None: reserved before this was kept; the tick time stands in).
-    reserved_by_clock: datetime | None = None
-    refusal: str | None = None
-    refused_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class InvoiceState:
-    """What a touch does to its invoice: the step joins steps_done, the next look moves."""
-
-    invoice_number: str
-    steps: tuple[str, ...]
-    next_action_at: datetime | None
-    clear_promise: bool = False
-    # The profile the decision was made with, kept beside the invoice for the next sweep.
-    customer_snapshot: str | None = None
-
-
-def _touch_text(invoice_number: str, step: str) -> str:
-    # JSON, because invoice numbers and step ids may both hold any separator we could pick.
-    return json.dumps([invoice_number, step])
-
-
-def _split(text: str) -> tuple[str, str]:
-    number, step = json.loads(text)
-    return str(number), str(step)
-
-
-def _invoice_key(customer_id: str, invoice_number: str) -> tuple[str, str]:
-    return keys.customer_pk(customer_id), keys.invoice_sk(invoice_number)
-
-
-def _remindable(step: str, promise_id: str | None) -> Any:
-    """The fresh-state check of a touch: open, something owed, undisputed, step not taken, and the
-    promise situation unchanged since the engine read it."""
-    condition = (
-        (InvoiceItem.status == "open")
-        & (InvoiceItem.open_amount > 0)
-        & (InvoiceItem.disputed == False)  # noqa: E712 (a pynamodb condition, not a comparison)
-        & ~InvoiceItem.steps_done.contains(step)
-    )
-    if promise_id:
-        return condition & (InvoiceItem.promise_id == promise_id)
-    return condition & InvoiceItem.promise_id.does_not_exist()
-
-
-class Reach(StrEnum):
-    """What a write requires of the customer: ``contact`` (an email or a call: no hold, not
-    do-not-contact), ``dunning`` (an internal dunning task: no hold), ``any`` (a review of our own)."""
-
-    CONTACT = "contact"
-    DUNNING = "dunning"
-    ANY = "any"
-
-
-def _customer_current(expected: Customer | None, reach: Reach = Reach.CONTACT) -> Any:
-    """The customer may be dunned as ``reach`` says; and when the plan was made from a snapshot
-    (``expected``), the profile is still the one it copied and no email went out since."""
-    condition = CustomerItem.pk.exists()
-    if reach is not Reach.ANY:
-        condition &= CustomerItem.dunning_hold.does_not_exist() | (CustomerItem.dunning_hold == False)  # noqa: E712
-        condition &= CustomerItem.collector_hold.does_not_exist() | (CustomerItem.collector_hold == False)  # noqa: E712
-    if reach is Reach.CONTACT:
-        condition &= CustomerItem.do_not_contact.does_not_exist() | (CustomerItem.do_not_contact == False)  # noqa: E712
-    if expected is None:
-        return condition
-    condition &= CustomerItem.fingerprint == expected.fingerprint
-    if expected.last_emailed_at is None:
-        return condition & CustomerItem.last_emailed_at.does_not_exist()
-    return condition & (CustomerItem.last_emailed_at == format_instant(expected.last_emailed_at))
-
-
-def snapshot_of(customer: Customer) -> str:
-    """The profile copied beside an invoice: what the engine decides by, and its fingerprint."""
-    return json.dumps(
-        {
-            "fingerprint": customer.fingerprint,
-            "customer": {
-                "customer_id": customer.customer_id,
-                "name": customer.name,
-                "email": customer.email,
-                "other_emails": list(customer.other_emails),
-                "suppressed_emails": list(customer.suppressed_emails),
-                "country": customer.country,
-                "time_zone": customer.time_zone,
-                "language": customer.language,
-                "industry_code": customer.industry_code,
-                "annual_sales": None if customer.annual_sales is None else str(customer.annual_sales),
-                "customer_since": _day(customer.customer_since),
-                "owner": customer.owner,
-                "segment": customer.segment,
-                "risk": customer.risk,
-                "dunning_hold": customer.dunning_hold,
-                "do_not_contact": customer.do_not_contact,
-                "placeholder": customer.placeholder,
-                "collector_hold": customer.collector_hold,
-                "paused_until": _day(customer.paused_until),
-                "promises_kept": customer.promises_kept,
-                "promises_broken": customer.promises_broken,
-                "last_emailed_at": format_instant(customer.last_emailed_at)
-                if customer.last_emailed_at
-                else None,
-            },
-        },
-        separators=(",", ":"),
-    )
-
-
-def customer_from_snapshot(text: str) -> Customer | None:
-    """The copied profile, or None when it cannot be trusted (then the profile is read)."""
-    try:
-        data = json.loads(text)
-        fields = dict(data["customer"])
-        fields["other_emails"] = tuple(fields["other_emails"])
-        fields["suppressed_emails"] = tuple(fields["suppressed_emails"])
-        if fields["annual_sales"] is not None:
-            fields["annual_sales"] = Decimal(fields["annual_sales"])
-        for day_field in ("customer_since", "paused_until"):
-            if fields.get(day_field):
-                fields[day_field] = date.fromisoformat(fields[day_field])
-        if fields["last_emailed_at"]:
-            fields["last_emailed_at"] = parse_instant(fields["last_emailed_at"])
-        customer = Customer(**fields)
-    except (KeyError, TypeError, ValueError):
-        return None
-    return customer if customer.fingerprint == data.get("fingerprint") else None
-
-
-def _day(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _state_actions(customer_id: str, state: InvoiceState, at: datetime) -> list[UpdateAction]:
-    actions: list[UpdateAction] = [
-        InvoiceItem.steps_done.add(set(state.steps)),
-        InvoiceItem.last_touch_at.set(format_instant(at)),
-        *_next_action(customer_id, state.next_action_at),
-    ]
-    if state.customer_snapshot is not None:
-        actions.append(InvoiceItem.customer_snapshot.set(state.customer_snapshot))
-    if state.clear_promise:
-        actions += [InvoiceItem.promised_until.remove(), InvoiceItem.promise_id.remove()]
-    return actions
-
-
-def _next_action(customer_id: str, at: datetime | None) -> list[UpdateAction]:
-    """Place an item of the customer's partition in the sparse index at ``at``, or take it out."""
-    if at is None:
-        return [TableItem.next_action_shard.remove(), TableItem.next_action_at.remove()]
-    return [
-        TableItem.next_action_shard.set(keys.next_action_shard(keys.customer_pk(customer_id))),
-        TableItem.next_action_at.set(format_instant(at)),
-    ]
-
-
 class DunningStore:
-    """Everything the dunning engine reads and writes."""
+    """Everything the dunning engine reads and writes: the sweep's read path, the touches, the next
+    looks; who works a customer and its promises are the ``assignments`` and the ``promise_book`` it
+    holds (the same stores the workspace and the portal use)."""
+
+    def __init__(
+        self, assignments: Assignments | None = None, promise_book: PromiseBook | None = None
+    ) -> None:
+        self.assignments = assignments or Assignments()
+        self.promise_book = promise_book or PromiseBook()
 
     @translated
     def open_credits(self, customer_id: str) -> tuple[CreditLine, ...]:
@@ -321,16 +134,16 @@ class DunningStore:
         payments: list[Payment] = []
         for item in TableItem.by_credit.query(keys.customer_pk(customer_id)):
             if isinstance(item, InvoiceItem):
-                notes.append(_invoice_from_item(item))
+                notes.append(invoice_from_item(item))
             elif isinstance(item, PaymentItem):
-                payments.append(_payment_from_item(item))
+                payments.append(payment_from_item(item))
         return credit_lines(notes, payments)
 
     @translated
     def record_decisions(self, activity: Activity) -> bool:
         """The sweep's decisions about one customer at one tick, in its timeline: once (the same tick
         run again records nothing twice)."""
-        return Activities().record(activity)
+        return record_once(keys.customer_pk(activity.customer_id), activity)
 
     # --- read path --------------------------------------------------------------------------------
 
@@ -349,11 +162,11 @@ class DunningStore:
             ):
                 read += 1
                 if isinstance(item, InvoiceItem):
-                    invoices.setdefault(item.customer_id, []).append(_invoice_from_item(item))
+                    invoices.setdefault(item.customer_id, []).append(invoice_from_item(item))
                     seen.setdefault(item.customer_id, set()).add(item.customer_snapshot)
                 elif isinstance(item, CustomerItem):
                     customers.add(item.customer_id)
-                    profiles[item.customer_id] = _customer_from_item(item)
+                    profiles[item.customer_id] = customer_from_item(item)
         snapshots: set[str] = set()
         for customer_id, texts in seen.items():
             if customer_id in profiles or len(texts) != 1:
@@ -380,13 +193,13 @@ class DunningStore:
         wanted = {(keys.customer_pk(c), PROFILE_SK) for c in customer_ids}
         if not wanted:
             return {}
-        return {item.customer_id: _customer_from_item(item) for item in CustomerItem.batch_get(wanted)}
+        return {item.customer_id: customer_from_item(item) for item in CustomerItem.batch_get(wanted)}
 
     @translated
     def invoices(self, customer_id: str, numbers: Iterable[str]) -> list[Invoice]:
         """Invoices of one customer by number (consistent reads: for fan-out workers and previews)."""
-        wanted = {_invoice_key(customer_id, n) for n in numbers}
-        return [_invoice_from_item(item) for item in InvoiceItem.batch_get(wanted, consistent_read=True)]
+        wanted = {invoice_key(customer_id, n) for n in numbers}
+        return [invoice_from_item(item) for item in InvoiceItem.batch_get(wanted, consistent_read=True)]
 
     @translated
     def email_touch(self, customer_id: str, touch_id: str) -> EmailTouchRecord | None:
@@ -394,7 +207,7 @@ class DunningStore:
             item = EmailTouchItem.get(keys.customer_pk(customer_id), email_sk(touch_id), consistent_read=True)
         except EmailTouchItem.DoesNotExist:
             return None
-        return _email_record(item)
+        return email_record(item)
 
     @translated
     def ledger_touch(self, customer_id: str, invoice_number: str, step: str) -> str | None:
@@ -441,30 +254,22 @@ class DunningStore:
                         CustomerItem,
                         keys.customer_pk(customer_id),
                         PROFILE_SK,
-                        condition=_customer_current(expected),
+                        condition=reachable_condition(expected),
                     )
                     transaction.save(
-                        EmailTouchItem(
-                            keys.customer_pk(customer_id),
-                            email_sk(touch_id),
-                            customer_id=customer_id,
-                            touch_id=touch_id,
-                            step=step,
-                            touches=[_touch_text(n, s) for n, s in remaining],
-                            recipients=list(recipients),
-                            reserved_at=at,
-                            reserved_by_clock=clock_at or at,
-                            expires_at=retention_expiry(at),
-                        ),
+                        email_item(customer_id, touch_id, step, remaining, recipients, at, clock_at),
                         condition=TableItem.pk.does_not_exist(),
                     )
                     for number, touch_step in remaining:
-                        pk, sk = _invoice_key(customer_id, number)
+                        pk, sk = invoice_key(customer_id, number)
                         transaction.condition_check(
-                            InvoiceItem, pk, sk, condition=_remindable(touch_step, promises.get(number))
+                            InvoiceItem,
+                            pk,
+                            sk,
+                            condition=remindable_condition(touch_step, promises.get(number)),
                         )
                         transaction.save(
-                            _ledger_item(customer_id, number, touch_step, at, touch_id),
+                            ledger_item(customer_id, number, touch_step, at, touch_id),
                             condition=TableItem.pk.does_not_exist(),
                         )
             except TransactWriteError as error:
@@ -513,36 +318,36 @@ class DunningStore:
         """Record what SES accepted: the message id on the email and its ledger items, each invoice's
         state, the customer's last email, the timeline; in one transaction when it fits."""
         touches = [(state.invoice_number, step) for state in states for step in state.steps]
-        operations = _sent(customer_id, touch_id, message_id, touches, at)
+        operations = sent(customer_id, touch_id, message_id, touches, at)
         operations += [
             (
                 "update",
                 CustomerItem(keys.customer_pk(customer_id), PROFILE_SK),
                 [CustomerItem.last_emailed_at.set(format_instant(at))],
             ),
-            *(("save", item, None) for item in _timeline_items(keys.customer_pk(customer_id), activity)),
+            *timeline_writes(customer_id, activity),
             *(
                 (
                     "update",
-                    InvoiceItem(*_invoice_key(customer_id, state.invoice_number)),
-                    _state_actions(customer_id, state, at),
+                    InvoiceItem(*invoice_key(customer_id, state.invoice_number)),
+                    state_actions(customer_id, state, at),
                 )
                 for state in states
             ),
         ]
-        _transact(operations)
+        transact(operations)
 
     @translated
     def release_email(self, customer_id: str, touch_id: str, touches: Sequence[tuple[str, str]]) -> None:
         """Undo a reservation whose send definitely failed, so a later run may try again."""
-        operations: list[tuple[str, Any, Any]] = [
+        operations: list[Operation] = [
             ("delete", EmailTouchItem(keys.customer_pk(customer_id), email_sk(touch_id)), None),
             *(
                 ("delete", SendLedgerItem(keys.customer_pk(customer_id), ledger_sk(number, step)), None)
                 for number, step in touches
             ),
         ]
-        _transact(operations, condition=SendLedgerItem.message_id.does_not_exist())
+        transact(operations, condition=SendLedgerItem.message_id.does_not_exist())
 
     @translated
     def refuse_email(
@@ -553,7 +358,7 @@ class DunningStore:
         written open (made, or opened again when the email was refused before); the timeline says so.
         False when the refusal was recorded already (the email is no longer merely reserved)."""
         pk = keys.customer_pk(customer_id)
-        operations: list[tuple[str, Any, Any]] = [
+        operations: list[Operation] = [
             (
                 "update_if",
                 EmailTouchItem(pk, email_sk(touch_id)),
@@ -566,8 +371,8 @@ class DunningStore:
                     (EmailTouchItem.status == "reserved") & EmailTouchItem.message_id.does_not_exist(),
                 ),
             ),
-            ("save", _task_item(task), None),
-            *(("save", item, None) for item in _timeline_items(pk, activity)),
+            ("save", task_item(task), None),
+            *timeline_writes(customer_id, activity),
         ]
         return commit(operations)
 
@@ -594,26 +399,16 @@ class DunningStore:
     def settle_touches(self, customer_id: str, states: Sequence[InvoiceState], at: datetime) -> None:
         """Mark touches done on their invoices without sending anything: an email SES accepted whose
         completion was lost, or one in doubt (never to be resent; a person reviews it)."""
-        operations: list[tuple[str, Any, Any]] = [
+        operations: list[Operation] = [
             (
                 "update",
-                InvoiceItem(*_invoice_key(customer_id, s.invoice_number)),
-                _state_actions(customer_id, s, at),
+                InvoiceItem(*invoice_key(customer_id, s.invoice_number)),
+                state_actions(customer_id, s, at),
             )
             for s in states
         ]
         if operations:
-            _transact(operations)
-
-    @translated
-    def clear_promise(self, customer_id: str, invoice_number: str, promise_id: str) -> None:
-        """The promise is broken and reminded: the invoice goes back to the regular steps."""
-        item = InvoiceItem(*_invoice_key(customer_id, invoice_number))
-        update_if(
-            item,
-            [InvoiceItem.promised_until.remove(), InvoiceItem.promise_id.remove()],
-            InvoiceItem.promise_id == promise_id,
-        )
+            transact(operations)
 
     @translated
     def complete_from_ses(self, customer_id: str, touch_id: str, message_id: str, at: datetime) -> bool:
@@ -621,8 +416,8 @@ class DunningStore:
         record = self.email_touch(customer_id, touch_id)
         if record is None or record.message_id:
             return False
-        operations = _sent(customer_id, touch_id, message_id, record.touches, at)
-        _transact(operations)
+        operations = sent(customer_id, touch_id, message_id, record.touches, at)
+        transact(operations)
         return True
 
     # --- task touches ---------------------------------------------------------------------------
@@ -645,31 +440,31 @@ class DunningStore:
         refused: list[str] = []
         while True:
             profile = (CustomerItem, keys.customer_pk(task.customer_id), PROFILE_SK)
-            operations: list[tuple[str, Any, Any]] = [
-                ("check", profile, _customer_current(expected, reach)),
-                ("save_new", _task_item(task), None),
+            operations: list[Operation] = [
+                ("check", profile, reachable_condition(expected, reach)),
+                ("save_new", task_item(task), None),
             ]
             for state in remaining:
                 for step in state.steps:
                     operations.append(
                         (
                             "save_new",
-                            _ledger_item(task.customer_id, state.invoice_number, step, at, task.task_id),
+                            ledger_item(task.customer_id, state.invoice_number, step, at, task.task_id),
                             None,
                         )
                     )
                 operations.append(
                     (
                         "update_if",
-                        InvoiceItem(*_invoice_key(task.customer_id, state.invoice_number)),
+                        InvoiceItem(*invoice_key(task.customer_id, state.invoice_number)),
                         (
-                            _state_actions(task.customer_id, state, at),
-                            _remindable(state.steps[0], promises.get(state.invoice_number)),
+                            state_actions(task.customer_id, state, at),
+                            remindable_condition(state.steps[0], promises.get(state.invoice_number)),
                         ),
                     )
                 )
             try:
-                _transact(operations, atomic=True)
+                transact(operations, atomic=True)
             except TransactWriteError as error:
                 reasons = cancellation_reasons(error)
                 if not reasons:
@@ -719,8 +514,8 @@ class DunningStore:
         moved it since (a work item delivered twice, a tick repeated, ingest loading a new file): that
         newer decision stands, and this run's plan, made from the older state, would undo it (a step
         passed over). False when it was not moved."""
-        item = InvoiceItem(*_invoice_key(customer_id, invoice_number))
-        actions = _next_action(customer_id, at)
+        item = InvoiceItem(*invoice_key(customer_id, invoice_number))
+        actions = next_action(customer_id, at)
         if customer_snapshot is not None and at is not None:
             actions.append(InvoiceItem.customer_snapshot.set(customer_snapshot))
         unchanged = (
@@ -733,98 +528,32 @@ class DunningStore:
     @translated
     def reschedule_customer(self, customer_id: str, at: datetime | None) -> None:
         item = CustomerItem(keys.customer_pk(customer_id), PROFILE_SK)
-        update_if(item, _next_action(customer_id, at), TableItem.pk.exists())
+        update_if(item, next_action(customer_id, at), TableItem.pk.exists())
 
-    # --- assignment -----------------------------------------------------------------------------
+    # --- assignment and promises (store/assignment.py, store/promise_book.py) ---------------------
 
-    @translated
     def assigned(self, customer_id: str) -> str | None:
-        try:
-            item = AssigneeItem.get(keys.customer_pk(customer_id), keys.assignment_sk(), consistent_read=True)
-        except AssigneeItem.DoesNotExist:
-            return None
-        return str(item.assignee)
+        return self.assignments.assigned(customer_id)
 
-    @translated
     def assign_in_turn(self, customer_id: str, segment: str, collectors: Sequence[str], at: datetime) -> str:
-        """The customer's collector: the one it was given before, else the segment's next in turn
-        (kept for the customer, so all of its tasks go to one person)."""
-        if (known := self.assigned(customer_id)) is not None:
-            return known
-        counter = CounterItem(keys.round_robin_pk(segment), "COUNTER")
-        counter.update(actions=[CounterItem.value.add(1)])
-        pick = collectors[(int(counter.value) - 1) % len(collectors)]
-        if put_once(
-            AssigneeItem(keys.customer_pk(customer_id), keys.assignment_sk(), assignee=pick, assigned_at=at)
-        ):
-            return pick
-        return self.assigned(customer_id) or pick  # another task of the customer got there first
+        return self.assignments.assign_in_turn(customer_id, segment, collectors, at)
 
-    # --- promises and contacts ------------------------------------------------------------------
-
-    @translated
     def make_promise(
         self, promise: Promise, next_action_at: datetime, activity: Activity | None = None
     ) -> bool:
-        """Record a promise to pay and pause its invoices until the promised date plus grace, with its
-        timeline entry (and the change feed's record it carries) when given."""
-        operations: list[tuple[str, Any, Any]] = [
-            (
-                "save_new",
-                PromiseItem(
-                    keys.customer_pk(promise.customer_id),
-                    promise_sk(promise.promise_id),
-                    customer_id=promise.customer_id,
-                    promise_id=promise.promise_id,
-                    invoice_numbers=list(promise.invoice_numbers),
-                    promised_until=promise.promised_until.isoformat(),
-                    amount=promise.amount,
-                    currency=promise.currency,
-                    status=promise.status,
-                    created_at=promise.created_at,
-                    source=promise.source,
-                ),
-                None,
-            ),
-            *(
-                (
-                    "update",
-                    InvoiceItem(*_invoice_key(promise.customer_id, number)),
-                    [
-                        InvoiceItem.promised_until.set(promise.promised_until.isoformat()),
-                        InvoiceItem.promise_id.set(promise.promise_id),
-                        *_next_action(promise.customer_id, next_action_at),
-                    ],
-                )
-                for number in promise.invoice_numbers
-            ),
-        ]
-        if activity is not None:
-            pk = keys.customer_pk(promise.customer_id)
-            operations += [("save", item, None) for item in _timeline_items(pk, activity)]
-        try:
-            _transact(operations, atomic=True)
-        except TransactWriteError as error:
-            if cancellation_reasons(error)[:1] == ["ConditionalCheckFailed"]:
-                return False
-            raise
-        return True
+        return self.promise_book.make_promise(promise, next_action_at, activity)
 
-    @translated
     def promise_broken(self, customer_id: str, promise_id: str, at: datetime) -> None:
-        item = PromiseItem(keys.customer_pk(customer_id), promise_sk(promise_id))
-        update_if(
-            item,
-            [PromiseItem.status.set("broken"), PromiseItem.broken_at.set(at)],
-            PromiseItem.status == "open",
-        )
+        self.promise_book.promise_broken(customer_id, promise_id, at)
 
-    @translated
     def promise_status(self, customer_id: str, promise_id: str) -> str | None:
-        try:
-            return str(PromiseItem.get(keys.customer_pk(customer_id), promise_sk(promise_id)).status)
-        except PromiseItem.DoesNotExist:
-            return None
+        return self.promise_book.promise_status(customer_id, promise_id)
+
+    def clear_promise(self, customer_id: str, invoice_number: str, promise_id: str) -> None:
+        """The promise is broken and reminded: the invoice goes back to the regular steps."""
+        self.promise_book.clear_promise(customer_id, invoice_number, promise_id)
+
+    # --- the customer's addresses ----------------------------------------------------------------
 
     @translated
     def suppress_address(self, customer_id: str, address: str) -> None:
@@ -834,7 +563,7 @@ class DunningStore:
                 item = CustomerItem.get(keys.customer_pk(customer_id), PROFILE_SK, consistent_read=True)
             except CustomerItem.DoesNotExist:
                 return
-            customer = _customer_from_item(item)
+            customer = customer_from_item(item)
             if address in customer.suppressed_emails:
                 return
             changed = replace(customer, suppressed_emails=(*customer.suppressed_emails, address))
@@ -852,101 +581,7 @@ class DunningStore:
         raise StaleCustomer(customer_id)
 
 
-def _sent(
-    customer_id: str, touch_id: str, message_id: str, touches: Sequence[tuple[str, str]], at: datetime
-) -> list[tuple[str, Any, Any]]:
-    """The writes that record an email SES accepted: its message id on the email and on each touch."""
-    pk = keys.customer_pk(customer_id)
-    return [
-        (
-            "update",
-            EmailTouchItem(pk, email_sk(touch_id)),
-            [
-                EmailTouchItem.message_id.set(message_id),
-                EmailTouchItem.sent_at.set(at),
-                EmailTouchItem.status.set("sent"),
-            ],
-        ),
-        *(
-            (
-                "update",
-                SendLedgerItem(pk, ledger_sk(number, step)),
-                [SendLedgerItem.message_id.set(message_id), SendLedgerItem.sent_at.set(at)],
-            )
-            for number, step in touches
-        ),
-    ]
-
-
 def _unchanged(item: CustomerItem) -> Any:
     if item.fingerprint is None:
         return CustomerItem.fingerprint.does_not_exist()
     return CustomerItem.fingerprint == item.fingerprint
-
-
-def _ledger_item(customer_id: str, number: str, step: str, at: datetime, touch_id: str) -> SendLedgerItem:
-    return SendLedgerItem(
-        keys.customer_pk(customer_id),
-        ledger_sk(number, step),
-        customer_id=customer_id,
-        invoice_number=number,
-        step=step,
-        reserved_at=at,
-        touch_id=touch_id,
-        expires_at=retention_expiry(at),
-    )
-
-
-def _email_record(item: EmailTouchItem) -> EmailTouchRecord:
-    return EmailTouchRecord(
-        customer_id=item.customer_id,
-        touch_id=item.touch_id,
-        step=item.step,
-        touches=tuple(_split(str(text)) for text in item.touches),
-        reserved_at=item.reserved_at,
-        message_id=item.message_id,
-        status=item.status,
-        recipients=tuple(str(address) for address in item.recipients or ()),
-        reserved_by_clock=item.reserved_by_clock,
-        refusal=item.refusal,
-        refused_at=item.refused_at,
-    )
-
-
-def commit(operations: Sequence[tuple[str, Any, Any]]) -> bool:
-    """Write ``operations`` (see ``_transact``) in one transaction; False when one of their conditions
-    refused it (someone changed what it was based on), never half of it."""
-    try:
-        _transact(operations, atomic=True)
-    except TransactWriteError as error:
-        if condition_failed(error):
-            return False
-        raise
-    return True
-
-
-def _transact(
-    operations: Sequence[tuple[str, Any, Any]], *, condition: Condition | None = None, atomic: bool = False
-) -> None:
-    """Run ``operations`` in transactions of at most 100 items (one, when ``atomic``)."""
-    if atomic and len(operations) > TRANSACTION_ITEMS:
-        raise ValueError(f"{len(operations)} writes do not fit one transaction ({TRANSACTION_ITEMS} at most)")
-    for start in range(0, len(operations), TRANSACTION_ITEMS):
-        with TransactWrite(connection=connection()) as transaction:
-            for kind, item, extra in operations[start : start + TRANSACTION_ITEMS]:
-                if kind == "update":
-                    transaction.update(item, actions=extra)
-                elif kind == "check":
-                    model, hash_key, range_key = item
-                    transaction.condition_check(model, hash_key, range_key, condition=extra)
-                elif kind == "update_if":
-                    actions, update_condition = extra
-                    transaction.update(item, actions=actions, condition=update_condition)
-                elif kind == "save":
-                    transaction.save(item)
-                elif kind == "save_new":
-                    transaction.save(item, condition=TableItem.pk.does_not_exist())
-                elif kind == "delete":
-                    transaction.delete(item, condition=condition)
-                else:  # pragma: no cover - a programming error
-                    raise ValueError(kind)

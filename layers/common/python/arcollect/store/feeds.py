@@ -18,7 +18,9 @@ from arcollect.entities import Activity, FeedFile, Task, TaskStatus
 from arcollect.store import keys
 from arcollect.store.base import put_once, translated, update_if
 from arcollect.store.models import FeedItem, HoldItem, TableItem, TaskItem
-from arcollect.store.repositories import Activities, _record_once, _task_from_item, _task_item
+from arcollect.store.repositories import Activities
+from arcollect.store.tasks import task_from_item, task_item
+from arcollect.store.timeline import record_once
 
 
 @dataclass(frozen=True)
@@ -114,20 +116,20 @@ class Feeds:
     def add_task(self, task: Task) -> bool:
         """The manager's task about a hold, once (False: it exists). It lives in this partition, not a
         customer's: it is about every customer; the worklist index finds it all the same."""
-        item = _task_item(task)
+        item = task_item(task)
         item.pk = keys.FRESHNESS_PK
         return put_once(item)
 
     @translated
     def record(self, activity: Activity) -> bool:
         """Record a day held or a release, once (False: that day's or that release's entry exists)."""
-        return _record_once(keys.FRESHNESS_PK, activity)
+        return record_once(keys.FRESHNESS_PK, activity)
 
     @translated
     def record_held(self, activities: Iterable[Activity]) -> int:
         """Record on each customer's timeline that its reminders were held that day, once each (an
         entry that exists is left as it is); how many were new."""
-        return sum(_record_once(keys.customer_pk(a.customer_id), a) for a in activities)
+        return sum(record_once(keys.customer_pk(a.customer_id), a) for a in activities)
 
     @translated
     def close_tasks(self, task_ids: Iterable[str], at: datetime, outcome: str) -> None:
@@ -145,7 +147,7 @@ class Feeds:
                 return False
             raise
         self._close_tasks(hold.task_ids, at, "feeds_current")
-        _record_once(keys.FRESHNESS_PK, activity)
+        record_once(keys.FRESHNESS_PK, activity)
         return True
 
     @staticmethod
@@ -173,7 +175,7 @@ class Feeds:
     def tasks(self) -> list[Task]:
         """The manager's tasks about holds, open and closed."""
         items = TaskItem.query(keys.FRESHNESS_PK, TaskItem.sk.startswith("TASK#"))
-        return [_task_from_item(item) for item in items]
+        return [task_from_item(item) for item in items]
 
 
 __all__ = ["FeedState", "Feeds", "Hold"]

@@ -377,6 +377,39 @@ class DigestItem(TableItem, discriminator="digest"):
     completed_at = UTCDateTimeAttribute(null=True)
 
 
+class SendLedgerItem(TableItem, discriminator="send"):
+    """One (invoice, step) touch of the dunning engine: it exists once, ever."""
+
+    customer_id = UnicodeAttribute()
+    invoice_number = UnicodeAttribute()
+    step = UnicodeAttribute()
+    reserved_at = UTCDateTimeAttribute()
+    # The email (touch id) or task the touch went out with.
+    touch_id = UnicodeAttribute(null=True)
+    message_id = UnicodeAttribute(null=True)
+    sent_at = UTCDateTimeAttribute(null=True)
+
+
+class EmailTouchItem(TableItem, discriminator="email_touch"):
+    """One reminder email: reserved before SES is called, sent once SES accepted it."""
+
+    customer_id = UnicodeAttribute()
+    touch_id = UnicodeAttribute()
+    step = UnicodeAttribute()
+    touches = ListAttribute(of=UnicodeAttribute)  # ["<invoice>", "<step>"] as JSON (touches.touch_text)
+    recipients = ListAttribute(of=UnicodeAttribute)
+    reserved_at = UTCDateTimeAttribute()
+    # When the reservation was really made (the wall clock; ``reserved_at`` is the sweep's tick): its
+    # lease runs on this, so a late or slow tick never finds another run's send in doubt.
+    reserved_by_clock = UTCDateTimeAttribute(null=True)
+    message_id = UnicodeAttribute(null=True)
+    sent_at = UTCDateTimeAttribute(null=True)
+    status = UnicodeAttribute(default="reserved")  # reserved | sent | in_doubt | refused
+    # SES refused it for good: its reason, and when. The touches stay reserved until it may be resent.
+    refusal = UnicodeAttribute(null=True)
+    refused_at = UTCDateTimeAttribute(null=True)
+
+
 class ChangeItem(TableItem, discriminator="change"):
     """``CHANGES#<day>`` / ``CHANGE#<change id>``: one change of the ERP change feed, as its JSON Lines
     record (the form the feed publishes, so the daily files are rebuilt from the table as they were)."""

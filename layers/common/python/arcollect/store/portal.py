@@ -34,13 +34,13 @@ from arcollect.entities import Activity, Customer, Dispute, Promise, Task
 from arcollect.store import contacts, keys
 from arcollect.store.base import condition_failed, connection, transact_if, translated, update_if
 from arcollect.store.clients import LazyClient
+from arcollect.store.customers import PROFILE_SK, customer_from_item
+from arcollect.store.dispute_book import DisputeBook
 from arcollect.store.errors import StoreError, StoreUnavailable
 from arcollect.store.keys import (
-    DISPUTE_PREFIX,
     SESSION_PREFIX,
     dispute_sk,
     email_lookup_pk,
-    promise_sk,
     rate_counter_pk,
     session_pointer_pk,
     session_sk,
@@ -49,14 +49,13 @@ from arcollect.store.models import (
     CustomerItem,
     DisputeItem,
     EmailLookupItem,
-    InvoiceItem,
     PortalSessionItem,
     PortalSessionPointerItem,
-    PromiseItem,
     RateCounterItem,
     TableItem,
 )
-from arcollect.store.repositories import PROFILE_SK, _customer_from_item, _task_item, _timeline_items
+from arcollect.store.promise_book import PromiseBook
+from arcollect.store.timeline import timeline_items
 
 
 def _epoch(at: datetime) -> int:
@@ -89,7 +88,14 @@ def _contact_actions(customer: Customer) -> list[Any]:
 
 
 class PortalStore:
-    """Everything the portal reads and writes in the table beyond the shared repositories."""
+    """Everything the portal reads and writes in the table beyond the shared repositories; disputes
+    and promises are the ``dispute_book`` and ``promise_book`` it holds (shared with the workspace)."""
+
+    def __init__(
+        self, dispute_book: DisputeBook | None = None, promise_book: PromiseBook | None = None
+    ) -> None:
+        self.dispute_book = dispute_book or DisputeBook()
+        self.promise_book = promise_book or PromiseBook()
 
     # --- sessions ---------------------------------------------------------------------------------
 
@@ -178,7 +184,7 @@ class PortalStore:
         except CustomerItem.DoesNotExist:
             return None
         valid_from = parse_instant(item.links_valid_from) if item.links_valid_from else None
-        return _customer_from_item(item), valid_from
+        return customer_from_item(item), valid_from
 
     @translated
     def revoke_links(self, customer_id: str, at: datetime, activity: Activity) -> bool:
@@ -190,7 +196,7 @@ class PortalStore:
                 actions=[CustomerItem.links_valid_from.set(format_instant_ms(at))],
                 condition=TableItem.pk.exists(),
             )
-            for item in _timeline_items(keys.customer_pk(customer_id), activity):
+            for item in timeline_items(keys.customer_pk(customer_id), activity):
                 transaction.save(item)
 
         return transact_if(write)
@@ -245,7 +251,7 @@ class PortalStore:
                     transaction.delete(EmailLookupItem(email_lookup_pk(address), pk))
                 for address in sorted(new):
                     transaction.save(contacts.lookup_item(address, after.customer_id))
-                for item in _timeline_items(pk, activity):
+                for item in timeline_items(pk, activity):
                     transaction.save(item)
         except TransactWriteError as error:
             if condition_failed(error):
@@ -254,66 +260,14 @@ class PortalStore:
 
     # --- disputes and promises ---------------------------------------------------------------------
 
-    @translated
     def open_dispute(self, dispute: Dispute, task: Task, activity: Activity) -> bool:
-        """The dispute, the invoice disputed and out of the sweep's index, the collector's task and the
-        timeline entry, in one transaction; False when the invoice is no longer open and undisputed."""
-        pk = keys.customer_pk(dispute.customer_id)
+        """The dispute, the invoice disputed, the collector's task and the timeline entry, at once
+        (``DisputeBook.open_dispute``); False when the invoice is no longer open and undisputed."""
+        return self.dispute_book.open_dispute(dispute, task, activity)
 
-        def write(transaction: TransactWrite) -> None:
-            transaction.save(
-                DisputeItem(
-                    pk,
-                    dispute_sk(dispute.dispute_id),
-                    customer_id=dispute.customer_id,
-                    dispute_id=dispute.dispute_id,
-                    invoice_number=dispute.invoice_number,
-                    reason=dispute.reason,
-                    comment=dispute.comment,
-                    status=dispute.status,
-                    created_at=dispute.created_at,
-                    attachment_key=dispute.attachment_key,
-                    attachment_type=dispute.attachment_type,
-                    attachment_size=dispute.attachment_size,
-                    upload_key=dispute.upload_key,
-                    upload_type=dispute.upload_type,
-                    upload_size=dispute.upload_size,
-                    department=dispute.department,
-                    sla_days=dispute.sla_days,
-                    opened_by=dispute.opened_by,
-                ),
-                condition=TableItem.pk.does_not_exist(),
-            )
-            transaction.update(
-                InvoiceItem(pk, keys.invoice_sk(dispute.invoice_number)),
-                actions=[
-                    InvoiceItem.disputed.set(True),
-                    # Open until resolved here, whatever later ERP files say of disputed.
-                    InvoiceItem.dispute_id.set(dispute.dispute_id),
-                    TableItem.next_action_shard.remove(),
-                    TableItem.next_action_at.remove(),
-                ],
-                condition=(InvoiceItem.status == "open")
-                & (InvoiceItem.open_amount > 0)
-                & (InvoiceItem.disputed == False),  # noqa: E712 (a pynamodb condition)
-            )
-            transaction.save(_task_item(task), condition=TableItem.pk.does_not_exist())
-            for item in _timeline_items(pk, activity):
-                transaction.save(item)
-
-        return transact_if(write)
-
-    @translated
     def dispute(self, customer_id: str, dispute_id: str) -> Dispute | None:
-        """The customer's dispute, read in the customer's own partition (another customer's dispute id
-        finds nothing)."""
-        try:
-            item = DisputeItem.get(
-                keys.customer_pk(customer_id), dispute_sk(dispute_id), consistent_read=True
-            )
-        except DisputeItem.DoesNotExist:
-            return None
-        return dispute_from_item(item) if item.customer_id == customer_id else None
+        """The customer's dispute (another customer's dispute id finds nothing)."""
+        return self.dispute_book.dispute(customer_id, dispute_id)
 
     @translated
     def link_attachment(
@@ -357,67 +311,19 @@ class PortalStore:
                 ],
                 condition=condition,
             )
-            for item in _timeline_items(pk, activity):
+            for item in timeline_items(pk, activity):
                 transaction.save(item)
 
         return transact_if(write)
 
-    @translated
     def mark_notified(self, customer_id: str, dispute_id: str, at: datetime) -> None:
-        item = DisputeItem(keys.customer_pk(customer_id), keys.dispute_sk(dispute_id))
-        update_if(item, [DisputeItem.notified_at.set(at)], TableItem.pk.exists())
+        self.dispute_book.mark_notified(customer_id, dispute_id, at)
 
-    @translated
     def disputes(self, customer_id: str) -> list[Dispute]:
-        items = DisputeItem.query(keys.customer_pk(customer_id), DisputeItem.sk.startswith(DISPUTE_PREFIX))
-        return [dispute_from_item(item) for item in items]
+        return self.dispute_book.disputes(customer_id)
 
-    @translated
     def promises(self, customer_id: str) -> list[Promise]:
-        items = PromiseItem.query(keys.customer_pk(customer_id), PromiseItem.sk.startswith(promise_sk("")))
-        return [promise_from_item(item) for item in items]
-
-
-def promise_from_item(item: PromiseItem) -> Promise:
-    return Promise(
-        customer_id=item.customer_id,
-        promise_id=item.promise_id,
-        invoice_numbers=tuple(str(n) for n in item.invoice_numbers),
-        promised_until=datetime.fromisoformat(item.promised_until).date(),
-        created_at=item.created_at,
-        amount=item.amount,
-        currency=item.currency,
-        status=item.status,
-        source=item.source or "portal",
-        paid_amount=item.paid_amount,
-        settled_at=item.settled_at,
-    )
-
-
-def dispute_from_item(item: DisputeItem) -> Dispute:
-    return Dispute(
-        customer_id=item.customer_id,
-        dispute_id=item.dispute_id,
-        invoice_number=item.invoice_number,
-        reason=item.reason,
-        comment=item.comment or "",
-        created_at=item.created_at,
-        status=item.status,
-        attachment_key=item.attachment_key,
-        attachment_type=item.attachment_type,
-        attachment_size=int(item.attachment_size) if item.attachment_size is not None else None,
-        upload_key=item.upload_key,
-        upload_type=item.upload_type,
-        upload_size=int(item.upload_size) if item.upload_size is not None else None,
-        department=item.department,
-        sla_days=int(item.sla_days) if item.sla_days is not None else None,
-        opened_by=item.opened_by or "portal",
-        resolution_note=item.resolution_note,
-        credit_amount=item.credit_amount,
-        resolved_at=item.resolved_at,
-        closed_at=item.closed_at,
-        notified_at=item.notified_at,
-    )
+        return self.promise_book.promises(customer_id)
 
 
 def index_contacts(customers: Iterable[Customer]) -> int:

@@ -12,7 +12,9 @@ from datetime import datetime
 
 from arcollect.entities import Activity, Customer, Dispute, Invoice, Payment, Promise, Task
 from arcollect.store.base import translated
-from arcollect.store.dunning import SendLedgerItem
+from arcollect.store.customers import customer_from_item
+from arcollect.store.disputes import dispute_from_item
+from arcollect.store.invoices import invoice_from_item
 from arcollect.store.models import (
     ActivityItem,
     CustomerItem,
@@ -20,17 +22,14 @@ from arcollect.store.models import (
     InvoiceItem,
     PaymentItem,
     PromiseItem,
+    SendLedgerItem,
     TableItem,
     TaskItem,
 )
-from arcollect.store.portal import dispute_from_item, promise_from_item
-from arcollect.store.repositories import (
-    _customer_from_item,
-    _invoice_from_item,
-    _payment_from_item,
-    _task_from_item,
-)
-from arcollect.store.workspace import _activity_from_item
+from arcollect.store.payments import payment_from_item
+from arcollect.store.promises import promise_from_item
+from arcollect.store.tasks import task_from_item
+from arcollect.store.timeline import activity_from_item
 
 
 @dataclass(frozen=True)
@@ -65,19 +64,19 @@ class ReportReader:
         data = ReportData()
         for item in TableItem.scan():
             if isinstance(item, InvoiceItem):
-                data.invoices.append(_invoice_from_item(item))
+                data.invoices.append(invoice_from_item(item))
             elif isinstance(item, PaymentItem):
-                data.payments.append(_payment_from_item(item))
+                data.payments.append(payment_from_item(item))
             elif isinstance(item, CustomerItem):
-                data.customers[item.customer_id] = _customer_from_item(item)
+                data.customers[item.customer_id] = customer_from_item(item)
             elif isinstance(item, TaskItem):
-                data.tasks.append(_task_from_item(item))
+                data.tasks.append(task_from_item(item))
             elif isinstance(item, PromiseItem):
                 data.promises.append(promise_from_item(item))
             elif isinstance(item, DisputeItem):
                 data.disputes.append(dispute_from_item(item))
             elif isinstance(item, ActivityItem) and item.kind in COUNTED_ACTIVITIES:
-                data.activities.append(_activity_from_item(item))
+                data.activities.append(activity_from_item(item))
             elif isinstance(item, SendLedgerItem):
                 data.touches.append(Touch(item.customer_id, item.invoice_number, item.step, item.reserved_at))
         return data

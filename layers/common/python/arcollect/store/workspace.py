@@ -1,6 +1,8 @@
-"""Storage of the collector workspace: the worklist index, working a task, settling promises, the
-dispute workflow, holds and pauses, round-robin assignment, the 360 read, the digest ledger and the
-report listing.
+"""Storage of the collector workspace, composed of the focused stores it shares with the sweep and the
+portal: the worklist and tasks (``tasks``: store/worklist.py), promises (``promises``:
+store/promise_book.py), disputes (``disputes``: store/dispute_book.py) and the daily claims
+(``digests``: store/digests.py); and what only staff do here: the 360 read, cash application, holds and
+pauses.
 
 Every change that must not half-happen is one DynamoDB transaction, conditional on what was read: a
 task worked twice (a double-clicked form, a retried request) or a dispute moved by two people at once
@@ -10,52 +12,38 @@ is refused the second time instead of applied twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
-from uuid import uuid4
 
-from pynamodb.exceptions import DeleteError, UpdateError
+from pynamodb.exceptions import UpdateError
 
-from arcollect.changes import Change
-from arcollect.clock import format_instant
 from arcollect.entities import Activity, Customer, Dispute, Invoice, Payment, Promise, Task, TaskStatus
 from arcollect.store import keys
-from arcollect.store.base import put_once, translated, update_if
-from arcollect.store.dunning import (
-    DunningStore,
-    EmailTouchItem,
-    EmailTouchRecord,
-    _email_record,
-    commit,
-)
+from arcollect.store.base import Operation, commit, translated
+from arcollect.store.customers import PROFILE_SK, customer_from_item
+from arcollect.store.digests import DigestLedger
+from arcollect.store.dispute_book import DisputeBook
+from arcollect.store.disputes import dispute_from_item
+from arcollect.store.invoices import invoice_as_read, invoice_from_item, payment_applied
 from arcollect.store.models import (
     ActivityItem,
     CustomerItem,
-    DigestItem,
     DisputeItem,
+    EmailTouchItem,
     InvoiceItem,
     PaymentItem,
     PromiseItem,
     TableItem,
     TaskItem,
 )
-from arcollect.store.portal import PortalStore, dispute_from_item, promise_from_item
-from arcollect.store.repositories import (
-    PROFILE_SK,
-    _change_item,
-    _customer_from_item,
-    _invoice_from_item,
-    _payment_from_item,
-    _record_once,
-    _task_from_item,
-    _task_item,
-    _timeline_items,
-    allocation_maps,
-    invoice_as_read,
-    payment_credit_owner,
-)
+from arcollect.store.payments import allocation_maps, payment_credit_owner, payment_from_item
+from arcollect.store.promise_book import PromiseBook
+from arcollect.store.promises import promise_from_item
+from arcollect.store.tasks import task_from_item, worklist_actions
+from arcollect.store.timeline import activity_from_item, record_once, timeline_writes
+from arcollect.store.touches import EmailTouchRecord, email_record
+from arcollect.store.worklist import TaskBook
 
 M = TypeVar("M", bound=TableItem)
 V = TypeVar("V")
@@ -81,17 +69,6 @@ class AccountItems:
     emails: list[EmailTouchRecord] = field(default_factory=list)
 
 
-def _activity_from_item(item: ActivityItem) -> Activity:
-    return Activity(
-        customer_id=item.customer_id,
-        at=item.at,
-        activity_id=item.activity_id,
-        kind=item.kind,
-        summary=item.summary,
-        detail={str(k): str(v) for k, v in item.detail.as_dict().items()} if item.detail else {},
-    )
-
-
 def _read(model: type[M], customer_id: str, sort_key: str, convert: Callable[[M], V]) -> V | None:
     """One item of a customer's partition, read consistently (what a change is about to be based on)."""
     try:
@@ -100,18 +77,33 @@ def _read(model: type[M], customer_id: str, sort_key: str, convert: Callable[[M]
         return None
 
 
-def _worklist_actions(task: Task) -> list[Any]:
-    """Keep the task's worklist entry in step with its status, assignee, score and due day."""
-    if task.status == TaskStatus.OPEN:
-        return [
-            TableItem.worklist_owner.set(task.assignee or keys.UNASSIGNED),
-            TableItem.worklist_rank.set(keys.worklist_rank(task.score, task.due_on, task.task_id)),
-        ]
-    return [TableItem.worklist_owner.remove(), TableItem.worklist_rank.remove()]
+# What the 360 read makes of each type of item in a customer's partition.
+_ACCOUNT: tuple[tuple[type[TableItem], str, Callable[[Any], Any]], ...] = (
+    (InvoiceItem, "invoices", invoice_from_item),
+    (PaymentItem, "payments", payment_from_item),
+    (PromiseItem, "promises", promise_from_item),
+    (DisputeItem, "disputes", dispute_from_item),
+    (TaskItem, "tasks", task_from_item),
+    (ActivityItem, "activities", activity_from_item),
+    (EmailTouchItem, "emails", email_record),
+)
 
 
-class WorkspaceStore(PortalStore, DunningStore):
-    """The portal's and dunning's stores (disputes, promises) plus what only staff do."""
+class WorkspaceStore:
+    """The workspace's storage: the focused stores it holds, and the staff's own reads and writes."""
+
+    def __init__(
+        self,
+        *,
+        tasks: TaskBook | None = None,
+        promises: PromiseBook | None = None,
+        disputes: DisputeBook | None = None,
+        digests: DigestLedger | None = None,
+    ) -> None:
+        self.tasks = tasks or TaskBook()
+        self.promises = promises or PromiseBook()
+        self.disputes = disputes or DisputeBook()
+        self.digests = digests or DigestLedger()
 
     # --- reads ----------------------------------------------------------------------------------
 
@@ -120,29 +112,27 @@ class WorkspaceStore(PortalStore, DunningStore):
         found = AccountItems()
         for item in TableItem.query(keys.customer_pk(customer_id)):
             if isinstance(item, CustomerItem):
-                found.customer = _customer_from_item(item)
-            elif isinstance(item, InvoiceItem):
-                found.invoices.append(_invoice_from_item(item))
-            elif isinstance(item, PaymentItem):
-                found.payments.append(_payment_from_item(item))
-            elif isinstance(item, PromiseItem):
-                found.promises.append(promise_from_item(item))
-            elif isinstance(item, DisputeItem):
-                found.disputes.append(dispute_from_item(item))
-            elif isinstance(item, TaskItem):
-                found.tasks.append(_task_from_item(item))
-            elif isinstance(item, ActivityItem):
-                found.activities.append(_activity_from_item(item))
-            elif isinstance(item, EmailTouchItem):
-                found.emails.append(_email_record(item))
+                found.customer = customer_from_item(item)
+                continue
+            for model, name, convert in _ACCOUNT:
+                if isinstance(item, model):
+                    getattr(found, name).append(convert(item))
+                    break
         return found
 
     @translated
     def customer(self, customer_id: str) -> Customer | None:
         try:
-            return _customer_from_item(CustomerItem.get(keys.customer_pk(customer_id), PROFILE_SK))
+            return customer_from_item(CustomerItem.get(keys.customer_pk(customer_id), PROFILE_SK))
         except CustomerItem.DoesNotExist:
             return None
+
+    @translated
+    def customers(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
+        wanted = {(keys.customer_pk(c), PROFILE_SK) for c in customer_ids}
+        if not wanted:
+            return {}
+        return {item.customer_id: customer_from_item(item) for item in CustomerItem.batch_get(wanted)}
 
     @translated
     def invoices_by_key(self, invoice_keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Invoice]:
@@ -150,7 +140,7 @@ class WorkspaceStore(PortalStore, DunningStore):
         if not wanted:
             return {}
         return {
-            (item.customer_id, item.invoice_number): _invoice_from_item(item)
+            (item.customer_id, item.invoice_number): invoice_from_item(item)
             for item in InvoiceItem.batch_get(wanted)
         }
 
@@ -161,49 +151,19 @@ class WorkspaceStore(PortalStore, DunningStore):
         items = InvoiceItem.query(
             keys.customer_pk(customer_id), InvoiceItem.sk.startswith("INV#"), consistent_read=True
         )
-        return [_invoice_from_item(item) for item in items]
+        return [invoice_from_item(item) for item in items]
 
     @translated
     def invoice(self, customer_id: str, invoice_number: str) -> Invoice | None:
-        return _read(InvoiceItem, customer_id, keys.invoice_sk(invoice_number), _invoice_from_item)
-
-    @translated
-    def task(self, customer_id: str, task_id: str) -> Task | None:
-        return _read(TaskItem, customer_id, keys.task_sk(task_id), _task_from_item)
-
-    @translated
-    def dispute(self, customer_id: str, dispute_id: str) -> Dispute | None:
-        return _read(DisputeItem, customer_id, keys.dispute_sk(dispute_id), dispute_from_item)
-
-    @translated
-    def worklist(self, assignee: str) -> list[Task]:
-        """``assignee``'s open tasks, in the index's order (highest score when created first)."""
-        return [
-            _task_from_item(item) for item in TableItem.worklist.query(assignee) if isinstance(item, TaskItem)
-        ]
-
-    @translated
-    def all_open_tasks(self) -> list[Task]:
-        """Every open, assigned task (a scan of the sparse worklist index: only open tasks are in it)."""
-        return [_task_from_item(item) for item in TableItem.worklist.scan() if isinstance(item, TaskItem)]
-
-    @translated
-    def open_disputes(self) -> list[Dispute]:
-        """Disputes not closed (a filtered scan: the dispute queue is a manager's page, not a hot path)."""
-        return [dispute_from_item(item) for item in DisputeItem.scan(DisputeItem.status != "closed")]
-
-    @translated
-    def promise(self, customer_id: str, promise_id: str) -> Promise | None:
-        return _read(PromiseItem, customer_id, keys.promise_sk(promise_id), promise_from_item)
-
-    @translated
-    def payments(self, customer_id: str) -> list[Payment]:
-        items = PaymentItem.query(keys.customer_pk(customer_id), PaymentItem.sk.startswith("PAY#"))
-        return [_payment_from_item(item) for item in items]
+        return _read(InvoiceItem, customer_id, keys.invoice_sk(invoice_number), invoice_from_item)
 
     @translated
     def payment(self, customer_id: str, payment_id: str) -> Payment | None:
-        return _read(PaymentItem, customer_id, keys.payment_sk(payment_id), _payment_from_item)
+        return _read(PaymentItem, customer_id, keys.payment_sk(payment_id), payment_from_item)
+
+    @translated
+    def record(self, activity: Activity) -> bool:
+        return record_once(keys.customer_pk(activity.customer_id), activity)
 
     # --- cash application -----------------------------------------------------------------------
 
@@ -233,7 +193,7 @@ class WorkspaceStore(PortalStore, DunningStore):
             if after.applied_to
             else PaymentItem.applied_to.remove(),
         ]
-        operations: list[tuple[str, Any, Any]] = [
+        operations: list[Operation] = [
             (
                 "update_if",
                 PaymentItem(pk, keys.payment_sk(before.payment_id)),
@@ -249,7 +209,7 @@ class WorkspaceStore(PortalStore, DunningStore):
                 (
                     "update_if",
                     InvoiceItem(pk, keys.invoice_sk(invoice.invoice_number)),
-                    (_payment_applied(invoice_after), invoice_as_read(invoice)),
+                    (payment_applied(invoice_after), invoice_as_read(invoice)),
                 )
             )
         if task is not None:
@@ -269,170 +229,13 @@ class WorkspaceStore(PortalStore, DunningStore):
                             TaskItem.closed_at.set(task_after.closed_at)
                             if task_after.closed_at
                             else TaskItem.closed_at.remove(),
-                            *_worklist_actions(task_after),
+                            *worklist_actions(task_after),
                         ],
                         TaskItem.status == TaskStatus.OPEN,
                     ),
                 )
             )
-        operations += [("save", item, None) for item in _timeline_items(pk, activity)]
-        return commit(operations)
-
-    # --- tasks ----------------------------------------------------------------------------------
-
-    @translated
-    def add_task(self, task: Task, activity: Activity | None = None) -> bool:
-        """Create a task once (False: a task with its id exists)."""
-        if activity is None:
-            return put_once(_task_item(task))
-        return commit(
-            [
-                ("save_new", _task_item(task), None),
-                *(("save", i, None) for i in _timeline_items(keys.customer_pk(task.customer_id), activity)),
-            ]
-        )
-
-    @translated
-    def work_task(self, before: Task, after: Task, activity: Activity) -> bool:
-        """Record working a task: its new state and the timeline entry, provided nobody worked it since
-        it was read (same status and attempts). False: someone did."""
-        item = TaskItem(keys.customer_pk(before.customer_id), keys.task_sk(before.task_id))
-        actions = [
-            TaskItem.status.set(after.status),
-            TaskItem.attempts.set(after.attempts),
-            TaskItem.outcome.set(after.outcome) if after.outcome else TaskItem.outcome.remove(),
-            TaskItem.due_on.set(after.due_on.isoformat()) if after.due_on else TaskItem.due_on.remove(),
-            TaskItem.closed_at.set(after.closed_at) if after.closed_at else TaskItem.closed_at.remove(),
-            TaskItem.assignee.set(after.assignee) if after.assignee else TaskItem.assignee.remove(),
-            *_worklist_actions(after),
-        ]
-        condition = (TaskItem.status == before.status) & (
-            TaskItem.attempts == before.attempts
-            if before.attempts
-            else (TaskItem.attempts.does_not_exist() | (TaskItem.attempts == 0))
-        )
-        return commit(
-            [
-                ("update_if", item, (actions, condition)),
-                *(("save", i, None) for i in _timeline_items(keys.customer_pk(before.customer_id), activity)),
-            ]
-        )
-
-    @translated
-    def close_tasks_about(
-        self, customer_id: str, kind: str, detail_key: str, value: str, at: datetime
-    ) -> int:
-        """Close the open tasks of ``kind`` whose detail names ``value`` (a dispute's task when it is
-        resolved). Returns how many were closed."""
-        closed = 0
-        for item in TaskItem.query(keys.customer_pk(customer_id), TaskItem.sk.startswith("TASK#")):
-            detail = item.detail.as_dict() if item.detail else {}
-            if item.kind != kind or item.status != TaskStatus.OPEN or str(detail.get(detail_key)) != value:
-                continue
-            task = replace(_task_from_item(item), status=TaskStatus.DONE, closed_at=at)
-            if update_if(
-                item,
-                [TaskItem.status.set(TaskStatus.DONE), TaskItem.closed_at.set(at), *_worklist_actions(task)],
-                TaskItem.status == TaskStatus.OPEN,
-            ):
-                closed += 1
-        return closed
-
-    @translated
-    def record(self, activity: Activity) -> bool:
-        return _record_once(keys.customer_pk(activity.customer_id), activity)
-
-    # --- promises -------------------------------------------------------------------------------
-
-    @translated
-    def settle_promise(
-        self,
-        promise: Promise,
-        status: str,
-        paid: Decimal,
-        at: datetime,
-        release: Sequence[str],
-        changes: Sequence[Change] = (),
-    ) -> bool:
-        """Mark an open promise kept or broken with what was paid towards it, count it on the customer
-        (the kept rate feeds risk) and, when kept, take the pause off ``release`` (its invoices), all at
-        once, with the ERP's ``changes``. False: it was settled already (a repeated run)."""
-        pk = keys.customer_pk(promise.customer_id)
-        counter = CustomerItem.promises_kept if status == "kept" else CustomerItem.promises_broken
-        settled = [
-            PromiseItem.status.set(status),
-            PromiseItem.paid_amount.set(paid),
-            PromiseItem.settled_at.set(at),
-            *([PromiseItem.broken_at.set(at)] if status == "broken" else []),
-        ]
-        released = [InvoiceItem.promised_until.remove(), InvoiceItem.promise_id.remove()]
-        return commit(
-            [
-                (
-                    "update_if",
-                    PromiseItem(pk, keys.promise_sk(promise.promise_id)),
-                    (settled, PromiseItem.status == "open"),
-                ),
-                ("update", CustomerItem(pk, PROFILE_SK), [counter.add(1)]),
-                *(
-                    (
-                        "update_if",
-                        InvoiceItem(pk, keys.invoice_sk(number)),
-                        (released, InvoiceItem.promise_id == promise.promise_id),
-                    )
-                    for number in release
-                ),
-                *(("save", _change_item(change), None) for change in changes),
-            ]
-        )
-
-    # --- disputes -------------------------------------------------------------------------------
-
-    @translated
-    def move_dispute(
-        self,
-        dispute: Dispute,
-        after: Dispute,
-        invoice: Invoice | None,
-        invoice_after: Invoice | None,
-        activity: Activity,
-        credit_note: tuple[Invoice, Invoice] | None = None,
-    ) -> bool:
-        """Move a dispute along its workflow, with what the resolution does to its invoice (disputed no
-        more, credit off the open amount, back in the sweep's index), in one transaction conditional on
-        the dispute's status and the invoice's open amount as read."""
-        pk = keys.customer_pk(dispute.customer_id)
-        actions: list[Any] = [DisputeItem.status.set(after.status)]
-        for name in ("resolution_note", "credit_amount", "resolved_at", "closed_at"):
-            value = getattr(after, name)
-            if value is not None:
-                actions.append(getattr(DisputeItem, name).set(value))
-        operations: list[tuple[str, Any, Any]] = [
-            (
-                "update_if",
-                DisputeItem(pk, keys.dispute_sk(dispute.dispute_id)),
-                (actions, DisputeItem.status == dispute.status),
-            )
-        ]
-        if invoice is not None and invoice_after is not None:
-            operations.append(
-                (
-                    "update_if",
-                    InvoiceItem(pk, keys.invoice_sk(invoice.invoice_number)),
-                    (_invoice_resolution(invoice_after), invoice_as_read(invoice)),
-                )
-            )
-        if credit_note is not None:
-            # The ERP's credit note for the credit agreed: matched and closed in the same transaction.
-            note, note_after = credit_note
-            operations.append(
-                (
-                    "update_if",
-                    InvoiceItem(pk, keys.invoice_sk(note.invoice_number)),
-                    (_credit_note_matched(note_after), invoice_as_read(note)),
-                )
-            )
-        operations += [("save", item, None) for item in _timeline_items(pk, activity)]
+        operations += timeline_writes(before.customer_id, activity)
         return commit(operations)
 
     # --- holds and pauses -----------------------------------------------------------------------
@@ -461,7 +264,7 @@ class WorkspaceStore(PortalStore, DunningStore):
                     CustomerItem(pk, PROFILE_SK),
                     (actions, CustomerItem.fingerprint == before.fingerprint),
                 ),
-                *(("save", item, None) for item in _timeline_items(pk, activity)),
+                *timeline_writes(before.customer_id, activity),
             ]
         )
 
@@ -476,106 +279,3 @@ class WorkspaceStore(PortalStore, DunningStore):
             item.update(actions=[CustomerItem.data_quality.set(appended)])
         except UpdateError:
             item.update(actions=[CustomerItem.data_quality.set([line])])  # type: ignore[list-item]
-
-    # --- the daily digest -----------------------------------------------------------------------
-
-    @translated
-    def claim_digest(self, day: date, assignee: str, at: datetime, tasks: int) -> str | None:
-        """Claim the day's digest for ``assignee``: this claim's token, or None when it was claimed
-        before (sent, in doubt, or being sent). At most once: only the token's holder releases it (SES
-        certainly did not send it) or completes it; a crash after the claim loses that day's digest
-        rather than sending it twice (the retry finds the claim unfinished: ``mark_digest_in_doubt``)."""
-        claim = uuid4().hex
-        item = DigestItem(
-            keys.digest_pk(day.isoformat()), assignee, sent_at=at, tasks=tasks, status="claimed", claim=claim
-        )
-        return claim if put_once(item) else None
-
-    @translated
-    def release_digest(self, day: date, assignee: str, claim: str) -> bool:
-        """Delete the claim ``claim`` (SES certainly did not send it), for the retry to claim and send it;
-        False when it is not this claim or it was completed."""
-        item = DigestItem(keys.digest_pk(day.isoformat()), assignee)
-        try:
-            item.delete(condition=(DigestItem.claim == claim) & DigestItem.message_id.does_not_exist())
-        except DeleteError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
-    @translated
-    def complete_digest(self, day: date, assignee: str, claim: str, message_id: str, at: datetime) -> bool:
-        """Record that SES accepted the claim ``claim`` (its message id): sent. False when it is not
-        this claim or it was completed before."""
-        return update_if(
-            DigestItem(keys.digest_pk(day.isoformat()), assignee),
-            [
-                DigestItem.status.set("sent"),
-                DigestItem.message_id.set(message_id),
-                DigestItem.completed_at.set(at),
-            ],
-            (DigestItem.claim == claim) & DigestItem.message_id.does_not_exist(),
-        )
-
-    @translated
-    def mark_digest_in_doubt(self, day: date, assignee: str, claim: str | None = None) -> bool:
-        """Flag a claim SES may have sent (``claim``: this run's, whose send's outcome is unknown; None:
-        whichever claim is unfinished, a run that died after claiming). True the first time only; never
-        sent again. A run still sending its claim later completes or releases it all the same."""
-        condition = DigestItem.status == "claimed"
-        if claim is not None:
-            condition &= DigestItem.claim == claim
-        return update_if(
-            DigestItem(keys.digest_pk(day.isoformat()), assignee),
-            [DigestItem.status.set("in_doubt")],
-            condition,
-        )
-
-
-def _credit_note_matched(note: Invoice) -> list[Any]:
-    return [
-        InvoiceItem.open_amount.set(note.open_amount),
-        InvoiceItem.status.set(note.status),
-        InvoiceItem.credit_match.set(note.credit_match or ""),
-        TableItem.next_action_shard.remove(),
-        TableItem.next_action_at.remove(),
-    ]
-
-
-def _payment_applied(invoice: Invoice) -> list[Any]:
-    """What applying cash changes of an invoice: its open amount and status, its paid date when it is
-    settled, and its place in the sweep's index (it leaves it when settled, unless a promise is open)."""
-    actions: list[Any] = [
-        InvoiceItem.open_amount.set(invoice.open_amount),
-        InvoiceItem.status.set(invoice.status),
-    ]
-    if invoice.paid_date is not None:
-        actions.append(InvoiceItem.paid_date.set(invoice.paid_date.isoformat()))
-    if invoice.next_action_at is None:
-        actions += [TableItem.next_action_shard.remove(), TableItem.next_action_at.remove()]
-    return actions
-
-
-def _invoice_resolution(invoice: Invoice) -> list[Any]:
-    actions: list[Any] = [
-        # The dispute opened here is over: disputed is what the ERP's files say again.
-        InvoiceItem.disputed.set(invoice.disputed),
-        InvoiceItem.dispute_id.remove(),
-        InvoiceItem.open_amount.set(invoice.open_amount),
-        InvoiceItem.status.set(invoice.status),
-        InvoiceItem.credit_agreed.set(invoice.credit_agreed)
-        if invoice.credit_agreed
-        else InvoiceItem.credit_agreed.remove(),
-        InvoiceItem.credit_match.set(invoice.credit_match)
-        if invoice.credit_match
-        else InvoiceItem.credit_match.remove(),
-    ]
-    if invoice.is_open and invoice.next_action_at is not None:
-        actions += [
-            TableItem.next_action_shard.set(keys.next_action_shard(keys.customer_pk(invoice.customer_id))),
-            TableItem.next_action_at.set(format_instant(invoice.next_action_at)),
-        ]
-    else:
-        actions += [TableItem.next_action_shard.remove(), TableItem.next_action_at.remove()]
-    return actions

@@ -33,7 +33,7 @@ from arcollect.workspace.model import WorkItem
 TOP_TASKS = 10
 
 
-class DigestStore(DailyClaims, Protocol):
+class OpenTasks(Protocol):
     def all_open_tasks(self) -> list[Task]: ...
 
 
@@ -114,17 +114,18 @@ def render_digest(
 def send_digests(
     *,
     now: datetime,
-    store: DigestStore,
+    claims: DailyClaims,
+    tasks: OpenTasks,
     worklists: Worklists,
     policies: PolicySet,
     mailer: Mailer,
     sender: str,
     console_url: str | None,
 ) -> DigestReport:
-    """Email each assignee with open tasks their top tasks, once per day."""
+    """Email each assignee with open tasks (``tasks``) their top tasks, once per day (``claims``)."""
     day = now.date()
     report = DigestReport()
-    assignees = sorted({task.assignee for task in store.all_open_tasks() if task.assignee})
+    assignees = sorted({task.assignee for task in tasks.all_open_tasks() if task.assignee})
     for assignee in assignees:
         contact = policies.contact(assignee)
         if contact is None or not contact.email:
@@ -138,9 +139,9 @@ def send_digests(
         raw = render_digest(
             assignee, contact.name, contact.email, items, day=day, sender=sender, console_url=console_url
         )
-        claim = store.claim_digest(day, assignee, now, len(items))
+        claim = claims.claim_digest(day, assignee, now, len(items))
         if not claim:
-            if store.mark_digest_in_doubt(day, assignee):
+            if claims.mark_digest_in_doubt(day, assignee):
                 # Claimed and never finished: a run died between the claim and SES's answer.
                 _in_doubt(report, assignee, day, "a run claimed it and did not finish")
             else:
@@ -152,7 +153,7 @@ def send_digests(
             )
         except (MailRejected, SendNotAccepted) as error:
             # Certainly not sent: released, so that it is sent once by the retry (or a later ask).
-            store.release_digest(day, assignee, claim)
+            claims.release_digest(day, assignee, claim)
             logger.error(
                 "digest not sent, its claim released",
                 extra={
@@ -167,12 +168,12 @@ def send_digests(
             continue
         except Exception as error:
             # SendOutcomeUnknown (or anything unforeseen from the mailer): SES may have sent it.
-            store.mark_digest_in_doubt(day, assignee, claim)
+            claims.mark_digest_in_doubt(day, assignee, claim)
             _in_doubt(report, assignee, day, type(error).__name__)
             continue
         report.sent.append(assignee)
         try:
-            store.complete_digest(day, assignee, claim, message_id, now)
+            claims.complete_digest(day, assignee, claim, message_id, now)
         except Exception:
             # Sent: the claim stays, and a retry reports it in doubt rather than send it again.
             logger.exception(

@@ -106,7 +106,7 @@ class Workspace:
     def worklist(self, assignee: str, *, now: datetime, limit: int = 100) -> list[WorkItem]:
         """``assignee``'s open tasks: those due by today first, highest score first, then the later
         ones by due day. Scored as of today with the task's invoices as they are now."""
-        tasks = self._store.worklist(assignee)
+        tasks = self._store.tasks.worklist(assignee)
         return self._work_items(tasks, now)[:limit]
 
     def _work_items(self, tasks: list[Task], now: datetime) -> list[WorkItem]:
@@ -156,7 +156,7 @@ class Workspace:
         _manager_only(by)
         today = self._today(now)
         by_assignee: dict[str, list[Task]] = {}
-        for task in self._store.all_open_tasks():
+        for task in self._store.tasks.all_open_tasks():
             by_assignee.setdefault(task.assignee or "", []).append(task)
         loads: list[Workload] = []
         for assignee, tasks in by_assignee.items():
@@ -216,7 +216,7 @@ class Workspace:
         finishes the second, and a second submission of the same form is refused (the task moved on)."""
         result = parse_outcome(outcome)
         text = _text(note, "note")
-        task = self._store.task(customer_id, task_id)
+        task = self._store.tasks.task(customer_id, task_id)
         if task is None:
             raise WorkspaceNotFound(f"no task {task_id} on customer {customer_id}")
         if task.status != TaskStatus.OPEN:
@@ -257,7 +257,7 @@ class Workspace:
                 customer, f"contact details reported wrong by {by.username} on {today.isoformat()}"
             )
             fix_task = f"fix-contact-{task_id}"
-            self._store.add_task(
+            self._store.tasks.add_task(
                 Task(
                     customer_id=customer_id,
                     task_id=fix_task,
@@ -303,7 +303,7 @@ class Workspace:
                 ),
             ),
         )
-        if not self._store.work_task(task, after, activity):
+        if not self._store.tasks.work_task(task, after, activity):
             raise WorkspaceConflict(f"task {task_id} changed meanwhile: reload and try again")
         changes.publish(self._change_feed, activity.changes)
         if result is CallOutcome.AGENCY and not customer.collector_hold:
@@ -373,7 +373,7 @@ class Workspace:
         now: datetime,
         promise_id: str,
     ) -> Promise:
-        existing = self._store.promise(customer.customer_id, promise_id)
+        existing = self._store.promises.promise(customer.customer_id, promise_id)
         if existing is not None:
             return existing  # a retry of the same call's outcome
         policies = self._policies()
@@ -417,7 +417,7 @@ class Workspace:
         )
         # The timeline entry and its change go in the promise's own transaction: a crash after it
         # leaves nothing for the retry (which finds the promise) to add.
-        if not self._store.make_promise(promise, next_at, activity):
+        if not self._store.promises.make_promise(promise, next_at, activity):
             raise WorkspaceConflict("one of the invoices changed meanwhile: reload and try again")
         changes.publish(self._change_feed, activity.changes)
         return promise
@@ -457,7 +457,7 @@ class Workspace:
         dispute_id: str,
     ) -> DisputeView:
         policies = self._policies()
-        existing = self._store.dispute(customer.customer_id, dispute_id)
+        existing = self._store.disputes.dispute(customer.customer_id, dispute_id)
         if existing is not None:
             return dispute_view(existing, now, policies)
         try:
@@ -474,7 +474,7 @@ class Workspace:
             customer, invoice, reason=why.value, comment=comment, dispute_id=dispute_id, now=now,
             policies=policies, opened_by=by.username,
         )  # fmt: skip
-        if not self._store.open_dispute(dispute, task, activity):
+        if not self._store.disputes.open_dispute(dispute, task, activity):
             raise WorkspaceConflict(
                 f"invoice {invoice.invoice_number} changed meanwhile: reload and try again"
             )
@@ -486,7 +486,7 @@ class Workspace:
             policies=policies,
             mailer=self._mailer,
             sender=self._sender,
-            store=self._store,
+            store=self._store.disputes,
         )
         return dispute_view(dispute, now, policies)
 
@@ -505,7 +505,7 @@ class Workspace:
         the next sweep (with a credit, for what is left open; a credit of all of it settles it)."""
         wanted = dispute_flow.parse_status(status)
         text = _text(note, "note", required=wanted in dispute_rules.RESOLVED)
-        dispute = self._store.dispute(customer_id, dispute_id)
+        dispute = self._store.disputes.dispute(customer_id, dispute_id)
         if dispute is None:
             raise WorkspaceNotFound(f"no dispute {dispute_id} on customer {customer_id}")
         dispute_flow.check_transition(dispute.status, wanted)
@@ -588,7 +588,7 @@ class Workspace:
                     erp_credit_note=credit_note[0].invoice_number if credit_note else None,
                 ),
             )
-        if not self._store.move_dispute(
+        if not self._store.disputes.move_dispute(
             dispute, moved, invoice, invoice_after, activity, credit_note=credit_note
         ):
             raise WorkspaceConflict(
@@ -596,13 +596,13 @@ class Workspace:
             )
         changes.publish(self._change_feed, activity.changes)
         if wanted in dispute_rules.RESOLVED:
-            self._store.close_tasks_about(customer_id, TaskKind.DISPUTE, "dispute_id", dispute_id, now)
+            self._store.tasks.close_tasks_about(customer_id, TaskKind.DISPUTE, "dispute_id", dispute_id, now)
         return dispute_view(moved, now, self._policies())
 
     def disputes(self, *, now: datetime, include_closed: bool = False) -> list[DisputeView]:
         """Every dispute not closed (the dispute queue), oldest first."""
         policies = self._policies()
-        found = self._store.open_disputes()
+        found = self._store.disputes.open_disputes()
         return sorted(
             (
                 dispute_view(d, now, policies)
@@ -712,7 +712,7 @@ class Workspace:
     ) -> tuple[Task, Task] | None:
         """The payment's open apply-cash task as read and after the decision: done when nothing is left
         unapplied, else with its title and suggestions for what is left."""
-        task = self._store.task(after.customer_id, cash.apply_cash_task_id(after.payment_id))
+        task = self._store.tasks.task(after.customer_id, cash.apply_cash_task_id(after.payment_id))
         if task is None or task.status != TaskStatus.OPEN:
             return None
         if after.unapplied_amount <= 0:

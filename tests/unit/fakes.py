@@ -65,6 +65,8 @@ class Table:
         self.payments_: dict[tuple[str, str], Payment] = {}
         self.tasks: list[Task] = []
         self.writes = 0
+        # The customers whose addresses were indexed (``index_contacts``), in order.
+        self.indexed: list[str] = []
 
     def customers(self, customer_ids: Iterable[str]) -> dict[str, Customer]:
         return {c: self.customers_[c] for c in customer_ids if c in self.customers_}
@@ -78,6 +80,10 @@ class Table:
     def add_customers(self, customers: Sequence[Customer]) -> None:
         for customer in customers:
             self.update_customer(customer)
+
+    def index_contacts(self, customers: Sequence[Customer]) -> int:
+        self.indexed.extend(customer.customer_id for customer in customers)
+        return len(customers)
 
     def add_placeholder(self, customer: Customer, task: Task) -> bool:
         if customer.customer_id in self.customers_:

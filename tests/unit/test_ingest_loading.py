@@ -166,6 +166,19 @@ def test_a_customer_row_completes_a_placeholder() -> None:
     )
 
 
+def test_the_customers_a_file_writes_have_their_addresses_indexed_by_an_explicit_call() -> None:
+    """The address lookup ("send me a fresh link") is the use case's own call, not a side effect of
+    writing a customer: new and changed customers are indexed, unchanged ones are not."""
+    table = Table()
+    table.customers_["C-1"] = Customer("C-1", name="C-1", email="", placeholder=True)
+    content = b"customer_id;name;email\nC-1;Acme;ap@acme.example\nC-2;Beta;ap@beta.example\n"
+    ingest("incoming/customers/c.csv", content, table)
+    assert sorted(table.indexed) == ["C-1", "C-2"]
+    table.indexed.clear()
+    ingest("incoming/customers/c.csv", content, table, version="v2")
+    assert table.indexed == []
+
+
 def invoice(open_amount: str = "100", **changes: Any) -> Invoice:
     base = Invoice(
         "C-1", "INV-1", "EUR", Decimal(100), Decimal(open_amount), date(2026, 10, 1), date(2026, 10, 31)

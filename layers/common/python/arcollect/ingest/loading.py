@@ -58,6 +58,10 @@ class AccountsStore(Protocol):
 
     def add_customers(self, customers: Sequence[Customer]) -> None: ...
 
+    def index_contacts(self, customers: Sequence[Customer]) -> int:
+        """Make the customers' addresses findable by the portal's "send me a fresh link"."""
+        ...
+
     def add_placeholder(self, customer: Customer, task: Task) -> bool: ...
 
     def open_invoices(self) -> list[Invoice]: ...
@@ -119,6 +123,9 @@ class DryRun:
 
     def add_customers(self, customers: Sequence[Customer]) -> None:
         return None
+
+    def index_contacts(self, customers: Sequence[Customer]) -> int:
+        return 0
 
     def add_placeholder(self, customer: Customer, task: Task) -> bool:
         return True
@@ -277,6 +284,8 @@ def load_customers(
     store.add_customers(list(new.values()))
     for customer in changed.values():
         store.update_customer(customer)
+    # The portal's "send me a fresh link" finds a customer by the addresses written here.
+    store.index_contacts([*new.values(), *changed.values()])
 
 
 def load_invoices(

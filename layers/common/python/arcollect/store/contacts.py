@@ -1,6 +1,7 @@
 """The address lookup: ``EMAIL#<lowercase address>`` / ``CUST#<id>``, one item per address of a
 customer, so "send me a fresh link" finds the customers an address serves. Written by
-``index_contacts`` (for the customers a load writes) and moved by the portal's contact update."""
+``index_contacts`` (ingest calls it for the customers a load writes: ``Accounts.index_contacts``) and
+moved by the portal's contact update."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ Layout (single table):
 - a rate-limit counter is ``RATE#<kind>#<h>#<hour>`` / ``RATE``, counted with an atomic ADD, with a TTL.
 - the address lookup is ``EMAIL#<lowercase address>`` / ``CUST#<id>`` (one address may serve several
   customers). It is written when a contact is updated through the portal and by ``index_contacts``,
-  which ingest can call for the customers it loads; addresses written any other way are not found by
-  "send me a fresh link" (there is no scan fallback).
+  which ingest calls for the customers it loads (``Accounts.index_contacts``); addresses written any
+  other way are not found by "send me a fresh link" (there is no scan fallback).
 - a dispute is ``CUST#<id>`` / ``DSP#<dispute id>``.
 - link revocation is ``links_valid_from`` on the customer's profile item.
 """

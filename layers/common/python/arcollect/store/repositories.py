@@ -284,12 +284,17 @@ class Accounts:
 
     @translated
     def add_customers(self, customers: Sequence[Customer]) -> None:
-        """Put new customers, 25 per request (pynamodb resends unprocessed items), and make their AP
-        addresses findable by the portal's "send me a fresh link"."""
+        """Put new customers, 25 per request (pynamodb resends unprocessed items). Their addresses are
+        indexed by a call of their own (``index_contacts``)."""
         with TableItem.batch_write() as batch:
             for customer in customers:
                 batch.save(customer_item(customer))
-        index_contacts(customers)
+
+    @translated
+    def index_contacts(self, customers: Sequence[Customer]) -> int:
+        """Make ``customers``' AP addresses findable by the portal's "send me a fresh link" (the address
+        lookup, ``store/contacts.py``; idempotent): how many lookup items were written."""
+        return index_contacts(customers)
 
     @translated
     def add_placeholder(self, customer: Customer, task: Task) -> bool:
@@ -312,7 +317,6 @@ class Accounts:
     def update_customer(self, customer: Customer) -> None:
         item = CustomerItem(keys.customer_pk(customer.customer_id), PROFILE_SK)
         item.update(actions=set_all(CustomerItem, ingest_fields(customer)))
-        index_contacts([customer])
 
     @translated
     def add_invoices(self, invoices: Sequence[Invoice]) -> None:

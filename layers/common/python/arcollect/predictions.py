@@ -7,17 +7,24 @@ in days ("customer paid its last 6 invoices 12 days late on average (+9 d)").
 The model is additive and pure Python (no numpy: the layer stays small, cold starts unaffected). Days
 late (pay day minus due day) are predicted as
 
-    the portfolio's median days late
+    the baseline: the portfolio's median days late
     + the customer's recent median days late, shrunk toward the portfolio by how many invoices it paid
+      (n / (n + k), k chosen on the training set): with fewer than MIN_HISTORY the portfolio's delay
+      stands in, and the factor says so
     + one learned adjustment per feature (amount against the customer's usual, terms, month or quarter
-      end, trend, share paid late, size of the history): the median residual of its bin in training
-    + activity at the as-of day (an open promise, an open dispute): rules, since histories carry none
-    + "still unpaid": the shift that knowing the invoice is still open at the as-of day implies, read
-      from the training residuals above the days it is already past its predicted day.
+      end, trend, share paid late, spread, size of the history): the median residual of its bin in
+      training, shrunk toward 0 by the bin's size, fitted by backfitting
+    + activity at the as-of day: an open promise moves the day to the promised day, an open dispute
+      adds DISPUTE_DAYS (rules: the histories carry no promises or disputes to learn from)
+    + "still unpaid": what knowing the invoice is still open at the as-of day implies. Not yet past its
+      predicted day: the training residuals above the days already waited. Past it: the Kaplan-Meier
+      waits of invoices as far past theirs in weekly snapshots of the training period (an invoice still
+      open when training ends counts as waiting at least that long), blended with the customer's own
+      late payments beyond this lateness when it has some.
 
-Each term IS a contribution: they add up to the predicted offset from the due day exactly. The interval
-and P(> 30 days late) come from the same residual distribution (empirical quantiles of the training
-residuals, per size of the customer's history), conditioned on the invoice being unpaid at the as-of day.
+Each term IS a contribution: with the baseline they add up to the predicted offset from the due day
+exactly (``Prediction.offset_days``). The 80% interval and P(> 30 days late) come from the same
+distributions (the residuals' empirical quantiles per size of history, or the waits).
 
 Nothing looks past the as-of day: the history is the invoices paid on or before it, the activity what
 was created on or before it; an invoice's own paid day is never read when it is predicted. Training
@@ -31,9 +38,10 @@ import math
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from arcollect.entities import Dispute, Invoice, Promise
 
@@ -49,6 +57,12 @@ QUANTILES = 200  # the residual distribution is kept as this many quantile steps
 TAIL_FROM = 0.9  # beyond this quantile the residual's excess is read from the tail
 DISPUTE_DAYS = 14.0  # an open dispute delays payment (a rule: histories carry no disputes to learn from)
 COVERAGE = 0.8
+SNAPSHOT_DAYS = 7  # the waits are read from weekly snapshots of the open invoices
+WAIT_EDGES = (-5, 0, 5, 15, 30, 60, 120)  # days past the predicted day: the waits' bins
+RECENT_PAYMENT = 14  # days: a customer that paid within them is paying (the waits tell it apart)
+MIN_WAITS = 30  # snapshot rows a cell of the waits needs to stand apart from its bin's pooled one
+LATER_THAN = 24  # the customer's own late payments read for an invoice already late
+OWN_WEIGHT = 3.0  # their weight n / (n + OWN_WEIGHT) against the portfolio's waits
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,7 @@ class History:
     share_late: float
     trend: float | None  # the last three against the ones before (days late; positive: getting later)
     usual_amount: dict[str, Decimal]  # per currency, the median of the recent amounts
+    last_paid: date
 
 
 class Ledger:
@@ -140,7 +155,17 @@ class Ledger:
             share_late=self._late[customer_id][n] / n,
             trend=trend,
             usual_amount={c: statistics.median(a) for c, a in amounts.items()},
+            last_paid=recent[-1][0],
         )
+
+    def later_than(self, customer_id: str, as_of: date, days: int) -> list[int]:
+        """The days late of the customer's invoices paid on or before ``as_of`` more than ``days`` late
+        (its last LATER_THAN of them)."""
+        rows = self._rows.get(customer_id)
+        if not rows:
+            return []
+        n = bisect.bisect_right(self._days[customer_id], as_of)
+        return [r[1] for r in rows[:n] if r[1] > days][-LATER_THAN:]
 
     def average_days_late(self, customer_id: str, as_of: date) -> float | None:
         """The customer's mean days late over every invoice it paid on or before ``as_of``."""
@@ -211,7 +236,7 @@ def _cut(value: float, edges: Sequence[float]) -> int:
     return bisect.bisect_left(edges, value)
 
 
-FEATURES: dict[str, Callable[[Invoice, History | None], int | None]] = {
+FEATURES: dict[str, Callable[[Invoice, History | None], int | str | None]] = {
     "amount": _amount_bin,
     "terms": _terms_bin,
     "period_end": _period_bin,
@@ -313,9 +338,44 @@ class Model:
     examples: int
     portfolio_days_late: float
     shrink: float
-    adjustments: dict[str, dict[int, float]]
+    adjustments: dict[str, dict[int | str, float]]
     residuals: dict[int, Residuals]
+    # Kaplan-Meier waits of the invoices still unpaid past their predicted day, by how far past it they
+    # were (a bin of WAIT_EDGES) and the customer's history (_wait_group; -1: every group together).
+    waits: dict[tuple[int, int], Waits] = field(default_factory=dict)
     version: int = MODEL_VERSION
+
+    def to_document(self) -> dict[str, object]:
+        """The model as JSON-ready data: the versioned artefact a scheduled training run can keep."""
+        return {
+            "version": self.version,
+            "trained_as_of": self.trained_as_of.isoformat(),
+            "examples": self.examples,
+            "portfolio_days_late": self.portfolio_days_late,
+            "shrink": self.shrink,
+            "adjustments": {name: sorted(bins.items(), key=str) for name, bins in self.adjustments.items()},
+            "residuals": [[g, list(r.quantiles), list(r.tail)] for g, r in sorted(self.residuals.items())],
+            "waits": [[b, g, list(w.quantiles), w.snapshots] for (b, g), w in sorted(self.waits.items())],
+        }
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> Model:
+        if document.get("version") != MODEL_VERSION:
+            raise PredictionError(
+                f"model version {document.get('version')!r}: this code reads {MODEL_VERSION}"
+            )
+        return cls(
+            trained_as_of=date.fromisoformat(document["trained_as_of"]),
+            examples=int(document["examples"]),
+            portfolio_days_late=float(document["portfolio_days_late"]),
+            shrink=float(document["shrink"]),
+            adjustments={
+                name: {value: float(days) for value, days in bins}
+                for name, bins in document["adjustments"].items()
+            },
+            residuals={int(g): Residuals(tuple(q), tuple(t)) for g, q, t in document["residuals"]},
+            waits={(int(b), int(g)): Waits(tuple(q), int(n)) for b, g, q, n in document["waits"]},
+        )
 
     def customer_term(self, history: History | None) -> float:
         if history is None:
@@ -327,19 +387,89 @@ class Model:
         group = _size_group(history.paid if history else 0)
         return self.residuals.get(group) or self.residuals[-1]
 
+    def core(self, invoice: Invoice, history: History | None) -> tuple[float, list[Factor]]:
+        """The days late predicted from the history and the invoice alone: the baseline and its parts."""
+        centre = self.residuals_for(history).quantile(0.5)
+        parts = [Factor("customer_history", self.customer_term(history), _history_sentence(history))]
+        for name, feature in FEATURES.items():
+            value = feature(invoice, history)
+            if value is not None:
+                days = self.adjustments.get(name, {}).get(value, 0.0)
+                parts.append(Factor(name, days, _sentence(name, invoice, history, value)))
+        return self.portfolio_days_late + centre, parts
+
+    def waits_for(self, past: int, history: History | None, as_of: date) -> Waits | None:
+        """How long an invoice still unpaid ``past`` days after its predicted day waits yet (None: not
+        past it enough for the waits to tell more than the residuals)."""
+        if past < WAIT_EDGES[0]:
+            return None
+        group = _wait_group(history, as_of)
+        bin_ = _cut(past, WAIT_EDGES)
+        return self.waits.get((bin_, group)) or self.waits.get((bin_, -1))
+
+
+def _wait_group(history: History | None, as_of: date) -> int:
+    """0, 1: too little history; 2, 3: enough. Odd: the customer paid something in the RECENT_PAYMENT
+    days to ``as_of`` (it is paying, but not this one)."""
+    if history is None:
+        return 0
+    recent = (as_of - history.last_paid).days < RECENT_PAYMENT
+    return (0 if history.paid < MIN_HISTORY else 2) + (1 if recent else 0)
+
+
+@dataclass(frozen=True)
+class Waits:
+    """The days from the as-of day to payment (at least 1), as Kaplan-Meier quantiles over weekly
+    snapshots of the invoices open then: an invoice still unpaid when training ends counts as waiting
+    at least that long (censored), never as paid. A quantile the data never reaches holds the longest
+    wait seen: a floor, not an estimate."""
+
+    quantiles: tuple[float, ...]
+    snapshots: int
+
+    @classmethod
+    def of(cls, rows: list[tuple[int, bool]]) -> Waits:
+        rows = sorted(rows, key=lambda r: (r[0], not r[1]))
+        at_risk, survival, curve, i = len(rows), 1.0, [], 0
+        while i < len(rows):
+            t, events, leaving = rows[i][0], 0, 0
+            while i < len(rows) and rows[i][0] == t:
+                events += rows[i][1]
+                leaving += 1
+                i += 1
+            if events:
+                survival *= 1 - events / at_risk
+                curve.append((t, 1 - survival))
+            at_risk -= leaving
+        longest = float(rows[-1][0]) if rows else 1.0
+        grid = []
+        for k in range(QUANTILES + 1):
+            p = k / QUANTILES
+            grid.append(next((float(t) for t, done in curve if done >= p - 1e-12), longest))
+        return cls(tuple(grid), len(rows))
+
+    def quantile(self, p: float) -> float:
+        return _grid(self.quantiles, p)
+
+    def survival(self, days: float) -> float:
+        """P(the wait is longer than ``days``)."""
+        return 1 - _cdf(self.quantiles, days + 0.5)
+
 
 @dataclass
 class _Example:
     invoice: Invoice
     history: History | None
     days_late: float
-    bins: dict[str, int | None] = field(default_factory=dict)
+    bins: dict[str, int | str | None] = field(default_factory=dict)
 
 
 def train(invoices: Iterable[Invoice], as_of: date) -> Model:
-    """Learn from the invoices paid on or before ``as_of``, each as it stood the day before it was
-    issued (its customer's history then). Nothing paid after ``as_of`` is read."""
-    known = [i for i in invoices if i.paid_date is not None and i.paid_date <= as_of and not i.is_credit_note]
+    """Learn from what was known at the end of ``as_of``: the invoices paid on or before it, each as it
+    stood the day before it was issued (its customer's history then), and the invoices issued on or
+    before it that were still open, as open. A payment after ``as_of`` is never read."""
+    visible = [i for i in invoices if i.invoice_date <= as_of and not i.is_credit_note]
+    known = [i for i in visible if i.paid_date is not None and i.paid_date <= as_of]
     if not known:
         raise PredictionError(f"nothing was paid on or before {as_of.isoformat()}: nothing to learn from")
     ledger = Ledger(known)
@@ -361,12 +491,12 @@ def train(invoices: Iterable[Invoice], as_of: date) -> Model:
     shrink = min(SHRINK_CHOICES, key=base_error)
     model = Model(as_of, len(examples), portfolio, shrink, {}, {})
     base = [portfolio + model.customer_term(e.history) for e in examples]
-    adjustments: dict[str, dict[int, float]] = {name: {} for name in FEATURES}
+    adjustments: dict[str, dict[int | str, float]] = {name: {} for name in FEATURES}
     total = [0.0] * len(examples)
     for _ in range(BACKFIT_ROUNDS):
         for name in FEATURES:
             old = adjustments[name]
-            groups: dict[int, list[float]] = defaultdict(list)
+            groups: dict[int | str, list[float]] = defaultdict(list)
             for i, e in enumerate(examples):
                 value = e.bins[name]
                 if value is not None:
@@ -384,14 +514,57 @@ def train(invoices: Iterable[Invoice], as_of: date) -> Model:
         by_size[_size_group(e.history.paid if e.history else 0)].append(r)
     by_group = {g: Residuals.of(r) for g, r in by_size.items() if len(r) >= 30}
     by_group[-1] = Residuals.of(residuals)  # every example: for a group too small to stand on its own
-    return Model(as_of, len(examples), portfolio, shrink, adjustments, by_group)
+    model = Model(as_of, len(examples), portfolio, shrink, adjustments, by_group)
+    return replace(model, waits=_waits(model, visible, ledger, as_of))
+
+
+def _waits(model: Model, visible: list[Invoice], ledger: Ledger, as_of: date) -> dict[tuple[int, int], Waits]:
+    """Weekly snapshots from the history's first payment (before it, which invoices were open is not
+    known) to ``as_of``: every invoice open at a snapshot and past its predicted day is a row of its
+    bin, with the days it waited yet (or, still open at ``as_of``, at least the days to ``as_of``)."""
+    paid_days = [i.paid_date for i in visible if i.paid_date is not None and i.paid_date <= as_of]
+    if not paid_days:
+        return {}
+    start = min(paid_days)
+    rows: dict[tuple[int, int], list[tuple[int, bool]]] = defaultdict(list)
+    histories: dict[tuple[str, date], History | None] = {}
+    for invoice in visible:
+        paid = invoice.paid_date if invoice.paid_date is not None and invoice.paid_date <= as_of else None
+        if paid is None and invoice.paid_date is None and not invoice.is_open:
+            continue
+        first = max(start, invoice.invoice_date)
+        first += timedelta(days=(-(first - start).days) % SNAPSHOT_DAYS)
+        last = min(as_of, paid) - timedelta(days=1) if paid is not None else as_of - timedelta(days=1)
+        t = first
+        while t <= last:
+            key = (invoice.customer_id, t)
+            if key not in histories:
+                histories[key] = ledger.history(invoice.customer_id, t)
+            history = histories[key]
+            baseline, parts = model.core(invoice, history)
+            predicted = invoice.due_date + timedelta(days=round(baseline + sum(p.days for p in parts)))
+            past = (t - predicted).days
+            if past >= WAIT_EDGES[0]:
+                group = _wait_group(history, t)
+                row = ((paid - t).days, True) if paid is not None else ((as_of - t).days, False)
+                rows[(_cut(past, WAIT_EDGES), group)].append(row)
+            t += timedelta(days=SNAPSHOT_DAYS)
+    waits = {key: Waits.of(r) for key, r in rows.items() if len(r) >= MIN_WAITS}
+    pooled: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+    for (bin_, _), r in rows.items():
+        pooled[bin_].extend(r)
+    waits.update({(bin_, -1): Waits.of(r) for bin_, r in pooled.items() if r})
+    return waits
 
 
 class PredictionError(ValueError):
     """The history cannot give a prediction (nothing paid to learn from)."""
 
 
-def _sentence(name: str, invoice: Invoice, history: History | None, value: int) -> str:
+PERIODS: dict[int | str, str] = {0: "due mid-month", 1: "due at a month end", 2: "due at a quarter end"}
+
+
+def _sentence(name: str, invoice: Invoice, history: History | None, value: int | str) -> str:
     if name == "amount" and history is not None:
         usual = history.usual_amount[invoice.currency]
         word = "above" if invoice.amount > usual else "below" if invoice.amount < usual else "at"
@@ -399,7 +572,7 @@ def _sentence(name: str, invoice: Invoice, history: History | None, value: int) 
     if name == "terms":
         return f"{(invoice.due_date - invoice.invoice_date).days} days' terms"
     if name == "period_end":
-        return {0: "due mid-month", 1: "due at a month end", 2: "due at a quarter end"}[value]
+        return PERIODS.get(value, "")
     if name == "trend" and history is not None and history.trend is not None:
         word = "later" if history.trend > 0 else "earlier"
         return f"its last 3 payments came {abs(history.trend):.0f} days {word} than the ones before"
@@ -446,8 +619,9 @@ def predict(
             continue
         if invoice.paid_date is not None and invoice.paid_date <= as_of:
             continue
-        if invoice.paid_date is None and not invoice.is_open:
-            continue
+        closed = invoice.paid_date is None and not invoice.is_open
+        if closed and (invoice.closed_on is None or invoice.closed_on <= as_of):
+            continue  # closed without a payment we know of: nothing to predict
         key = (invoice.customer_id, invoice.invoice_number)
         out.append(
             _one(
@@ -457,9 +631,22 @@ def predict(
                 ledger.history(invoice.customer_id, as_of),
                 open_promises.get(key),
                 key in open_disputes,
+                ledger.later_than(invoice.customer_id, as_of, max(0, (as_of - invoice.due_date).days)),
             )
         )
     return out
+
+
+def predict_open(
+    invoices: Sequence[Invoice],
+    as_of: date,
+    *,
+    promises: Iterable[Promise] = (),
+    disputes: Iterable[Dispute] = (),
+) -> list[Prediction]:
+    """Train on what was known at the end of ``as_of`` and predict every invoice open then: the whole
+    use in one call (the reports function may keep the trained ``Model`` instead, see ``to_document``)."""
+    return predict(train(invoices, as_of), invoices, as_of, promises=promises, disputes=disputes)
 
 
 def _one(
@@ -469,69 +656,57 @@ def _one(
     history: History | None,
     promise: Promise | None,
     disputed: bool,
+    own: list[int],
 ) -> Prediction:
     residuals = model.residuals_for(history)
     centre = residuals.quantile(0.5)
-    baseline = model.portfolio_days_late + centre
-    parts: list[Factor] = []
+    baseline, parts = model.core(invoice, history)
     fallback = history is None or history.paid < MIN_HISTORY
-    customer = model.customer_term(history)
-    if history is None:
-        sentence = "no paid invoice of this customer yet: the portfolio's usual delay stands in"
-    elif fallback:
-        sentence = (
-            f"only {history.paid} paid invoice{'' if history.paid == 1 else 's'} of this customer "
-            f"({history.recent_median:+.0f} days late): mostly the portfolio's usual delay"
-        )
-    else:
-        sentence = (
-            f"customer paid its last {history.recent_count} invoices {_late(history.recent_median)} "
-            f"(median; mean {history.recent_mean:+.0f})"
-        )
-    parts.append(Factor("customer_history", customer, sentence))
-    for name, feature in FEATURES.items():
-        value = feature(invoice, history)
-        if value is None:
-            continue
-        days = model.adjustments.get(name, {}).get(value, 0.0)
-        parts.append(Factor(name, days, _sentence(name, invoice, history, value)))
     if disputed:
-        parts.append(Factor("dispute", DISPUTE_DAYS, "an open dispute on this invoice"))
-    so_far = baseline + sum(p.days for p in parts)
-    if promise is not None:
-        promised = float((promise.promised_until - invoice.due_date).days)
-        parts.append(
-            Factor(
-                "promise",
-                promised - so_far,
-                f"open promise to pay on {promise.promised_until.isoformat()}",
-            )
-        )
-        so_far = promised
-    # Still unpaid at the end of as_of: the residual is at least the days the invoice has already waited
-    # beyond the day predicted so far.
-    floor = (as_of - invoice.due_date).days + 1 - so_far
-    if promise is None:
-        shifted = residuals.above(floor, 0.5) - centre
-        if shifted > 0:
-            waited = (as_of - invoice.due_date).days
-            parts.append(
-                Factor(
-                    "still_open",
-                    shifted,
-                    f"still unpaid {waited} days after its due date" if waited > 0 else "still unpaid",
-                )
-            )
-    offset = baseline + sum(p.days for p in parts)
-    core = offset - centre - sum(p.days for p in parts if p.name == "still_open")
-    if promise is not None:
-        low_days, high_days = max(offset, floor + core), offset + max(0.0, residuals.quantile(0.75) - centre)
-        low_days = max(low_days, core + floor)
-    else:
-        low_days = core + residuals.above(floor, (1 - COVERAGE) / 2)
-        high_days = core + residuals.above(floor, 1 - (1 - COVERAGE) / 2)
-    over = residuals.survival(LATE_DAYS - core, floor)
+        parts.append(Factor("dispute", DISPUTE_DAYS, "an open dispute on this invoice (a rule, not learned)"))
+    core = baseline + sum(p.days for p in parts)
     earliest = as_of + timedelta(days=1)
+    waited = (as_of - invoice.due_date).days
+    still = f"still unpaid {waited} days after its due date" if waited > 0 else "still unpaid"
+    if promise is not None:
+        promised = float((max(promise.promised_until, earliest) - invoice.due_date).days)
+        parts.append(Factor("promise", promised - core, f"open promise to pay on {promise.promised_until}"))
+        low_days = promised
+        high_days = promised + max(0.0, residuals.quantile(1 - (1 - COVERAGE) / 2) - centre)
+        over = 1.0 if promised > LATE_DAYS else 0.0
+    else:
+        past = (as_of - (invoice.due_date + timedelta(days=round(core)))).days
+        waits = model.waits_for(past, history, as_of)
+        if waits is not None:
+            # Past its predicted day and unpaid: how long invoices as far past theirs waited yet.
+            def at(p: float) -> float:
+                return waited + waits.quantile(p)
+
+            shift = at(0.5) - core
+            if own:
+                weight = len(own) / (len(own) + OWN_WEIGHT)
+                mine = float(statistics.median(own)) - core
+                parts.append(
+                    Factor(
+                        "own_late_payments",
+                        weight * (mine - shift),
+                        f"its {len(own)} invoice{'s' if len(own) > 1 else ''} paid more than "
+                        f"{max(waited, 0)} days late were paid a median {statistics.median(own):.0f} "
+                        "days late",
+                    )
+                )
+            low_days, high_days = at((1 - COVERAGE) / 2), at(1 - (1 - COVERAGE) / 2)
+            over = waits.survival(LATE_DAYS - waited)
+        else:
+            # Not yet past it: the training residuals, knowing the invoice is unpaid at the end of as_of.
+            floor = waited + 1 - (core - centre)
+            shift = residuals.above(floor, 0.5) - centre
+            low_days = core - centre + residuals.above(floor, (1 - COVERAGE) / 2)
+            high_days = core - centre + residuals.above(floor, 1 - (1 - COVERAGE) / 2)
+            over = residuals.survival(LATE_DAYS - (core - centre), floor)
+        if abs(shift) >= 0.05:
+            parts.append(Factor("still_open", shift, still))
+    offset = baseline + sum(p.days for p in parts)
     pay = max(invoice.due_date + timedelta(days=round(offset)), earliest)
     low = max(invoice.due_date + timedelta(days=math.floor(low_days)), earliest)
     high = max(invoice.due_date + timedelta(days=math.ceil(high_days)), pay)
@@ -546,8 +721,22 @@ def _one(
         probability_over_30_days_late=round(min(1.0, max(0.0, over)), 4),
         offset_days=offset,
         baseline_days=baseline,
-        contributions=tuple(p for p in parts),
+        contributions=tuple(parts),
         fallback=fallback,
+    )
+
+
+def _history_sentence(history: History | None) -> str:
+    if history is None:
+        return "no paid invoice of this customer yet: the portfolio's usual delay stands in"
+    if history.paid < MIN_HISTORY:
+        return (
+            f"only {history.paid} paid invoice{'' if history.paid == 1 else 's'} of this customer "
+            f"({_late(history.recent_median)}): mostly the portfolio's usual delay stands in"
+        )
+    return (
+        f"customer paid its last {history.recent_count} invoices {_late(history.recent_median)} "
+        f"(median; mean {history.recent_mean:+.0f})"
     )
 
 

@@ -1,0 +1,303 @@
+"""Predicted pay dates (issue 19): no feature looks past the as-of day, too little history falls back to
+the portfolio and says so, the factors add up to the prediction, and ``arcollect predict evaluate`` gives
+the figures worked out by hand on a small history."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arcollect.entities import Dispute, Invoice, Promise
+from arcollect.predictions import (
+    MIN_HISTORY,
+    Model,
+    Prediction,
+    PredictionError,
+    auc,
+    evaluate,
+    predict,
+    predict_open,
+    train,
+)
+from arcollect_cli.main import main
+
+MAPPING = Path(__file__).resolve().parents[1] / "data" / "mappings" / "ibm-late-payments.yaml"
+AS_OF = date(2024, 6, 30)
+
+
+def invoice(
+    customer: str, number: str, issued: date, late: int | None, terms: int = 30, **changes: Any
+) -> Invoice:
+    due = issued + timedelta(days=terms)
+    paid = None if late is None else due + timedelta(days=late)
+    base = Invoice(
+        customer_id=customer,
+        invoice_number=number,
+        currency="EUR",
+        amount=Decimal("1000.00"),
+        open_amount=Decimal("0") if paid else Decimal("1000.00"),
+        invoice_date=issued,
+        due_date=due,
+        status="closed" if paid else "open",
+        paid_date=paid,
+    )
+    return replace(base, **changes)
+
+
+def portfolio(seed: int = 7) -> list[Invoice]:
+    """Forty customers, each with its own habit (a typical delay and a spread), invoicing every 9 to 40
+    days through 2024, with a few large invoices, and a few invoices never paid."""
+    rng = random.Random(seed)  # noqa: S311 (reproducible test data)
+    out = []
+    for c in range(40):
+        habit, spread = rng.choice([-5, 0, 3, 10, 25, 45]), rng.choice([1, 4, 12])
+        day = date(2024, 1, 1) + timedelta(days=rng.randrange(60))
+        for n in range(rng.randrange(1, 14)):
+            late = None if rng.random() < 0.05 else max(-20, round(rng.gauss(habit, spread)))
+            amount = Decimal(rng.choice([400, 1000, 1200, 9000]))
+            out.append(
+                invoice(f"C{c:02}", f"{c:02}-{n:03}", day, late, rng.choice([14, 30, 60]), amount=amount)
+            )
+            day += timedelta(days=rng.randrange(9, 40))
+    return out
+
+
+def by_key(predictions: list[Prediction]) -> dict[tuple[str, str], Prediction]:
+    return {(p.customer_id, p.invoice_number): p for p in predictions}
+
+
+def test_no_feature_looks_past_the_as_of_day() -> None:
+    invoices = portfolio()
+    rng = random.Random(11)  # noqa: S311 (reproducible test data)
+
+    def rewrite_the_future(i: Invoice) -> Invoice | None:
+        if i.invoice_date > AS_OF:  # issued later: changed, or gone
+            if rng.random() < 0.3:
+                return None
+            moved = i.invoice_date + timedelta(days=rng.randrange(1, 30))
+            return replace(i, invoice_date=moved, due_date=moved + timedelta(days=7), amount=i.amount * 3)
+        if i.paid_date is not None and i.paid_date > AS_OF:  # paid later: on another day, or not yet
+            if rng.random() < 0.3:
+                return replace(i, paid_date=None, status="open", open_amount=i.amount)
+            return replace(i, paid_date=AS_OF + timedelta(days=rng.randrange(1, 200)))
+        return i
+
+    future = [f for f in (rewrite_the_future(i) for i in invoices) if f is not None]
+    future += [
+        invoice("C03", "new-1", AS_OF + timedelta(days=3), 90),
+        invoice("C77", "x", AS_OF + timedelta(days=1), 5),
+    ]
+    rng.shuffle(future)
+    changed = {(i.customer_id, i.invoice_number, i.paid_date, i.invoice_date) for i in future} ^ {
+        (i.customer_id, i.invoice_number, i.paid_date, i.invoice_date) for i in invoices
+    }
+    assert len(changed) > 40  # the future really is another one
+    original = by_key(predict_open(invoices, AS_OF))
+    rewritten = by_key(predict_open(future, AS_OF))
+    assert len(original) > 20
+    assert original == rewritten
+
+
+def test_the_factors_add_up_to_the_prediction() -> None:
+    predictions = predict_open(portfolio(), AS_OF)
+    assert predictions
+    for p in predictions:
+        assert p.baseline_days + sum(f.days for f in p.contributions) == pytest.approx(
+            p.offset_days, abs=1e-9
+        )
+        assert p.pay_date == p.due_date + timedelta(days=round(p.offset_days))
+        assert p.as_of < p.low <= p.pay_date <= p.high
+        assert 0.0 <= p.probability_over_30_days_late <= 1.0
+        assert 1 <= len(p.factors) <= 3
+        sizes = [abs(f.days) for f in p.factors]
+        assert sizes == sorted(sizes, reverse=True)
+        assert all(f.sentence for f in p.contributions)
+
+
+def test_too_little_history_falls_back_to_the_portfolio_and_says_so() -> None:
+    regulars = [invoice("R", f"r{n}", date(2024, 1, 1) + timedelta(days=10 * n), 10) for n in range(12)]
+    newcomer = invoice("N", "n1", date(2024, 6, 20), None)
+    once = [invoice("O", "o1", date(2024, 3, 1), 40), invoice("O", "o2", date(2024, 6, 25), None)]
+    predictions = by_key(predict_open([*regulars, newcomer, *once], AS_OF))
+
+    new = predictions[("N", "n1")]
+    assert new.fallback
+    assert new.pay_date == newcomer.due_date + timedelta(days=10)  # the portfolio's 10 days late
+    assert "no paid invoice of this customer yet" in new.factors[0].sentence or any(
+        "no paid invoice of this customer yet" in f.sentence for f in new.contributions
+    )
+    single = predictions[("O", "o2")]
+    assert single.fallback and MIN_HISTORY > 1
+    history = next(f for f in single.contributions if f.name == "customer_history")
+    assert history.sentence.startswith("only 1 paid invoice of this customer")
+    assert 0 < history.days < 30  # pulled toward its 40 days, but mostly the portfolio's 10
+
+
+def test_a_customer_with_a_habit_is_predicted_on_it_and_the_factor_says_why() -> None:
+    history = [invoice("H", f"h{n}", date(2024, 1, 1) + timedelta(days=14 * n), 12) for n in range(10)]
+    others = [invoice(f"P{n}", "p", date(2024, 2, 1) + timedelta(days=3 * n), 0) for n in range(30)]
+    open_one = invoice("H", "open", date(2024, 6, 28), None)
+    (p,) = [p for p in predict_open([*history, *others, open_one], AS_OF) if p.customer_id == "H"]
+    assert not p.fallback
+    assert p.pay_date == open_one.due_date + timedelta(days=12)
+    top = p.factors[0]
+    assert top.name == "customer_history"
+    assert top.sentence.startswith("customer paid its last 10 invoices 12 days late")
+    assert top.days == pytest.approx(12 * 10 / (10 + train([*history, *others], AS_OF).shrink))
+
+
+def test_an_open_promise_and_an_open_dispute_count_only_from_the_day_they_were_made() -> None:
+    invoices = portfolio()
+    target = next(
+        i for i in invoices if i.invoice_date <= AS_OF and (i.paid_date is None or i.paid_date > AS_OF)
+    )
+    promised = AS_OF + timedelta(days=14)
+    promise = Promise(
+        target.customer_id, "ptp-1", (target.invoice_number,), promised, datetime(2024, 6, 20, tzinfo=UTC)
+    )
+    later_promise = replace(promise, created_at=datetime(2024, 7, 2, tzinfo=UTC))
+    dispute = Dispute(
+        target.customer_id, "dsp-1", target.invoice_number, "pricing", "", datetime(2024, 6, 1, tzinfo=UTC)
+    )
+    model = train(invoices, AS_OF)
+    plain = by_key(predict(model, invoices, AS_OF))[(target.customer_id, target.invoice_number)]
+    with_promise = by_key(predict(model, invoices, AS_OF, promises=[promise]))[
+        (target.customer_id, target.invoice_number)
+    ]
+    assert with_promise.pay_date == promised
+    assert any(f.name == "promise" and str(promised) in f.sentence for f in with_promise.factors)
+    assert (
+        by_key(predict(model, invoices, AS_OF, promises=[later_promise]))[
+            (target.customer_id, target.invoice_number)
+        ]
+        == plain
+    )
+    disputed = by_key(predict(model, invoices, AS_OF, disputes=[dispute]))[
+        (target.customer_id, target.invoice_number)
+    ]
+    assert any(f.name == "dispute" and f.days > 0 for f in disputed.contributions)
+
+
+def test_a_trained_model_kept_as_json_predicts_the_same() -> None:
+    invoices = portfolio()
+    model = train(invoices, AS_OF)
+    again = Model.from_document(json.loads(json.dumps(model.to_document())))
+    assert predict(again, invoices, AS_OF) == predict(model, invoices, AS_OF)
+    with pytest.raises(PredictionError, match="version"):
+        Model.from_document({**model.to_document(), "version": 99})
+
+
+def test_auc_by_hand() -> None:
+    # Positives 0.9 and 0.7 against negatives 0.8 and 0.1: 0.9 beats both, 0.7 beats one: 3 of 4.
+    assert auc([(0.9, True), (0.8, False), (0.7, True), (0.1, False)]) == 0.75
+    assert auc([(0.5, True), (0.5, False)]) == 0.5  # a tie counts half
+    assert auc([(0.5, False), (0.2, False)]) is None
+
+
+# -- the evaluation command, on a history whose answers are known by hand ------------------------------
+
+HEADER = (
+    "countryCode,customerID,PaperlessDate,invoiceNumber,InvoiceDate,DueDate,InvoiceAmount,Disputed,"
+    "SettledDate,PaperlessBill,DaysToSettle,DaysLate\n"
+)
+
+
+def row(customer: str, number: str, issued: date, late: int) -> str:
+    due, us = issued + timedelta(days=30), "{d.month}/{d.day}/{d.year}"
+    paid = due + timedelta(days=late)
+    return (
+        f"391,{customer},1/1/2024,{number},{us.format(d=issued)},{us.format(d=due)},100.00,No,"
+        f"{us.format(d=paid)},Paper,{(paid - issued).days},{max(late, 0)}\n"
+    )
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Path:
+    """Customer A pays every invoice exactly 10 days late: January to April are paid before the split
+    (1 June), May's (due 31 May) on 10 June. Customer C, new, pays its one invoice (15 May, due 14
+    June) 10 days late too. So the model, knowing nothing but 10 days late, is exact; the due date is
+    9 days out for A's (it cannot be paid before the split, 1 June) and 10 for C's: 9.5 on average; the
+    due date plus the average (10, the portfolio's for C) is exact too."""
+    lines = [row("A", f"{m:010}", date(2024, m, 1), 10) for m in range(1, 6)]
+    lines.append(row("C", "0000000099", date(2024, 5, 15), 10))
+    path = tmp_path / "history.csv"
+    path.write_text(HEADER + "".join(lines), encoding="utf-8")
+    return path
+
+
+def test_evaluate_gives_the_figures_worked_out_by_hand(
+    history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "predict",
+            "evaluate",
+            "--history",
+            str(history),
+            "--mapping",
+            str(MAPPING),
+            "--split",
+            "2024-06-01",
+            "--json",
+        ]
+    )
+    assert code == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "invoices_scored": 2,
+        "mae_days": {"model": 0.0, "due_date": 9.5, "due_plus_customer_average": 0.0},
+        "interval_coverage_80": 1.0,
+        "auc_30_days_late": None,
+    }
+
+
+def test_evaluate_prints_the_figures_as_text(history: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(
+        ["predict", "evaluate", "--history", str(history), "--mapping", str(MAPPING), "--split", "2024-06-01"]
+    )
+    out = capsys.readouterr().out
+    assert "scored 2 open at the split" in out
+    assert "due date                       9.50" in out
+    assert "80% interval coverage: 100.0%" in out
+
+
+def test_evaluate_counts_an_invoice_more_than_30_days_late(tmp_path: Path) -> None:
+    # A's habit is 10 days; D pays 45 days late, always: the AUC has one of each side to rank.
+    lines = [row("A", f"{m:010}", date(2024, m, 1), 10) for m in range(1, 6)]
+    lines += [row("D", f"{50 + m:010}", date(2024, m, 1), 45) for m in range(1, 6)]
+    path = tmp_path / "h.csv"
+    path.write_text(HEADER + "".join(lines), encoding="utf-8")
+    from arcollect_cli.predict import invoices_from_files
+
+    invoices, notes = invoices_from_files([path], str(MAPPING))
+    assert notes == []
+    result = evaluate(invoices, date(2024, 6, 1))
+    assert result.invoices_scored == 3  # A's May invoice, D's April and May ones
+    assert result.paid_over_30_days_late == 2
+    assert result.auc_30_days_late == 1.0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--history", "nowhere.csv"], "--history nowhere.csv: no such file"),
+        (["--split", "2024-13-01"], "--split '2024-13-01': a day as YYYY-MM-DD"),
+        (["--split", "2030-01-01"], "no invoice was open at 2030-01-01 and paid later: nothing to score"),
+        (["--split", "2024-01-01"], "nothing was paid on or before 2023-12-31: nothing to learn from"),
+        (["--mapping", "payments:generic"], "an invoices mapping is needed"),
+    ],
+)
+def test_evaluate_refuses_bad_input_with_a_clear_message(
+    history: Path, arguments: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    given = {"--history": str(history), "--mapping": str(MAPPING), "--split": "2024-06-01"}
+    given.update(dict(zip(arguments[::2], arguments[1::2], strict=True)))
+    argv = ["predict", "evaluate"] + [part for pair in given.items() for part in pair]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err

@@ -13,6 +13,7 @@ from benchmarks import (
     ingest_parse,
     ingest_sap,
     ingest_writes,
+    predict_eval,
     reports_sap,
 )
 
@@ -27,6 +28,7 @@ def main() -> int:
         ingest_sap,
         reports_sap,
         backtest_sap,
+        predict_eval,
         aws_cost,
     ):
         print(

@@ -581,7 +581,7 @@ def _sentence(name: str, invoice: Invoice, history: History | None, value: int |
     if name == "spread" and history is not None:
         return f"its payments vary by about {history.spread:.0f} days around its usual"
     paid = history.paid if history else 0
-    return f"{paid} paid invoice{'' if paid == 1 else 's'} on record"
+    return f"customers with a record this size ({paid or 'no'} paid invoice{'' if paid == 1 else 's'})"
 
 
 def predict(
@@ -667,7 +667,13 @@ def _one(
     core = baseline + sum(p.days for p in parts)
     earliest = as_of + timedelta(days=1)
     waited = (as_of - invoice.due_date).days
-    still = f"still unpaid {waited} days after its due date" if waited > 0 else "still unpaid"
+    still = (
+        f"still unpaid {_days(waited)} after its due date"
+        if waited > 0
+        else "still unpaid on its due date"
+        if waited == 0
+        else f"not paid yet, {_days(-waited)} before its due date"
+    )
     if promise is not None:
         promised = float((max(promise.promised_until, earliest) - invoice.due_date).days)
         parts.append(Factor("promise", promised - core, f"open promise to pay on {promise.promised_until}"))
@@ -690,9 +696,7 @@ def _one(
                     Factor(
                         "own_late_payments",
                         weight * (mine - shift),
-                        f"its {len(own)} invoice{'s' if len(own) > 1 else ''} paid more than "
-                        f"{max(waited, 0)} days late were paid a median {statistics.median(own):.0f} "
-                        "days late",
+                        _own_sentence(own, waited),
                     )
                 )
             low_days, high_days = at((1 - COVERAGE) / 2), at(1 - (1 - COVERAGE) / 2)
@@ -743,7 +747,20 @@ def _history_sentence(history: History | None) -> str:
 def _late(days: float) -> str:
     if abs(days) < 0.5:
         return "on their due dates"
-    return f"{abs(days):.0f} days {'late' if days > 0 else 'early'}"
+    return f"{_days(abs(days))} {'late' if days > 0 else 'early'}"
+
+
+def _days(days: float) -> str:
+    return f"{days:.0f} day{'' if round(days) == 1 else 's'}"
+
+
+def _own_sentence(own: list[int], waited: int) -> str:
+    which = f"paid more than {_days(waited)} late" if waited > 0 else "paid late"
+    many = len(own) > 1
+    return (
+        f"its {len(own)} invoice{'s' if many else ''} {which} {'were' if many else 'was'} paid "
+        f"{'a median ' if many else ''}{_days(statistics.median(own))} late"
+    )
 
 
 # -- measured honestly ---------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """What the features that send email need of the mail service and of the once-a-day ledger, as
-interfaces (the store implements them: ``store.mail.SesMailer``, ``store.workspace.WorkspaceStore``).
+interfaces (the store implements them: ``store.mail.SesMailer``, ``store.digests.DigestLedger``).
 
 Written once, at the bottom of the package, so dunning, the portal, the workspace and the reports each
 depend on it rather than on one another."""

@@ -155,3 +155,24 @@ def test_promotion_refuses_a_layout_it_cannot_edit_safely() -> None:
     parse_policy(text, source="flow")  # a valid file
     with pytest.raises(PolicyError, match="could not be promoted by editing the file safely"):
         promoted(text, source="flow", note="x")
+
+
+def test_the_360_view_shows_the_policy_and_the_arm() -> None:
+    from arcollect.store.workspace import AccountItems
+    from arcollect.workspace.view import build_account
+
+    policies = parse_policy(with_test(TEST), source="test")
+    test = policies.challenger
+    assert test is not None
+    ids = [f"C-{n}" for n in range(200)]
+    now = datetime(2027, 2, 8, 9, 30, tzinfo=UTC)
+    for customer_id, arm, policy in (
+        (next(i for i in ids if test.arm(i) == CHALLENGER), CHALLENGER, "standard-firmer"),
+        (next(i for i in ids if test.arm(i) == CHAMPION), CHAMPION, "standard"),
+    ):
+        items = AccountItems(customer=Customer(customer_id, customer_id, "ap@example.com"))
+        view = build_account(items, now=now, today=now.date(), policies=policies)
+        assert (view.dunning_policy, view.test_arm, view.test_name) == (policy, arm, "firmer-2027")
+    outside = AccountItems(customer=Customer("Big", "Big", "ap@big.example", annual_sales=Decimal("2e7")))
+    view = build_account(outside, now=now, today=now.date(), policies=policies)
+    assert (view.dunning_policy, view.test_arm) == ("key-accounts", None)

@@ -551,6 +551,7 @@ def test_the_360_page_has_every_section(collector: StaffClient) -> None:
         assert f">{heading}</h" in text, heading
     assert "Acme Retail GmbH" in text and "ap@acme.example" in text
     assert "Paused</span> until 2026-11-26" in text
+    assert "Policy: standard-firmer (the challenger arm of the test firmer-2027)." in text
     assert "31 to 60 days late" in text and "1,200.50 EUR" in text
     assert "200.00 EUR" in text  # paid so far on the promise
     assert "12 of 10 days" in text and "logistics" in text

@@ -218,6 +218,9 @@ def account_360() -> Account360:
         ),
         paused_until=TODAY + timedelta(days=3),
         as_of=TODAY,
+        dunning_policy="standard-firmer",
+        test_arm="challenger",
+        test_name="firmer-2027",
     )
 
 

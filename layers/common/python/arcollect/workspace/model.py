@@ -185,6 +185,10 @@ class Account360:
     as_of: date
     # Where dunning stands for each open invoice ("paused until ...: promise to pay by ...").
     dunning_status: dict[str, str] = field(default_factory=dict)
+    # The policy that works the customer today, and its arm when a champion/challenger test is in force.
+    dunning_policy: str = ""
+    test_arm: str | None = None
+    test_name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -234,6 +234,8 @@ def build_account(items: AccountItems, *, now: datetime, today: date, policies: 
         for t in sorted(items.tasks, key=lambda t: (t.status != TaskStatus.OPEN, t.created_at))
     )
     on_hold = customer.on_hold(today)
+    segment, policy = policies.policy_for(customer, today)
+    arm = policies.arm_of(customer, segment)
     return Account360(
         customer=customer,
         open_invoices=tuple(open_invoices),
@@ -255,6 +257,9 @@ def build_account(items: AccountItems, *, now: datetime, today: date, policies: 
         dunning_status={
             i.invoice_number: dunning_status(i, grace, customer.paused_until, on_hold) for i in open_invoices
         },
+        dunning_policy=policy.name,
+        test_arm=arm,
+        test_name=policies.challenger.name if arm and policies.challenger else None,
     )
 
 

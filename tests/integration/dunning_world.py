@@ -20,12 +20,12 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from arcollect.calendar import Calendar
+from arcollect.cash import first_look_at
 from arcollect.clock import parse_instant
 from arcollect.dunning.delivery import Pacer, RunReport, Services
 from arcollect.dunning.emails import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_STEP, HEADER_TOUCH
 from arcollect.dunning.sweep import SweepResult, run_sweep
 from arcollect.entities import Activity, Customer, Invoice, Task
-from arcollect.ingest.loading import first_look_at
 from arcollect.policy import PolicySet, shipped_policy
 from arcollect.store.dunning import DunningStore
 from arcollect.store.mail import SesMailer

@@ -139,3 +139,23 @@ def test_no_test_in_force_means_no_comparison() -> None:
         )
         is None
     )
+
+
+def test_bounces_and_complaints_are_counted_per_email_ses_reported_on() -> None:
+    from arcollect.entities import Activity
+
+    data = world({CHAMPION: 3, CHALLENGER: 3})
+    at = datetime(2027, 3, 10, 9, tzinfo=UTC)
+    for n, customer_id in enumerate(data.customers):
+        kind = "email_complaint" if n % 10 == 0 else "email_delivery"
+        data.activities.append(
+            Activity(customer_id=customer_id, at=at, activity_id=f"e{n}", kind=kind, summary="")
+        )
+    result = compare_arms(data, POLICIES, as_of=AS_OF, window_days=90)
+    assert result is not None
+    rate = figure(result, "bounce_or_complaint_rate")
+    assert rate[CHAMPION]["n"] + rate[CHALLENGER]["n"] == 200  # type: ignore[index]
+    complaints = round(
+        rate[CHAMPION]["value"] * rate[CHAMPION]["n"] + rate[CHALLENGER]["value"] * rate[CHALLENGER]["n"]
+    )  # type: ignore[index]
+    assert complaints == 20

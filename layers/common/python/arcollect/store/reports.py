@@ -55,7 +55,7 @@ class ReportData:
 
 
 # Timeline kinds a report counts (the rest of the timeline stays out of memory).
-COUNTED_ACTIVITIES = frozenset({"email_delivery", "email_bounce"})
+COUNTED_ACTIVITIES = frozenset({"email_delivery", "email_bounce", "email_complaint"})
 
 
 class ReportReader:

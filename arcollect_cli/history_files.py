@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from arcollect.entities import DropKind
-from arcollect.ingest.drops import Drop, mapped_blocks, plan_file
 from arcollect.ingest.mappings import MappingError, load_mapping
 from arcollect.ingest.sources import FileProblem
 from arcollect_cli.target import CliError
@@ -81,6 +80,12 @@ def read_entities(
         raise CliError(f"{option or '--' + kind.value} {path}: no such file")
     key = f"incoming/{kind.value}/" + (f"{mapping}/" if mapping else "") + path.name
     files = _LocalFiles({key: path}, texts)
+    # Imported here, not with the module: ingest's pipeline imports the functions' observability, whose
+    # metrics read their namespace once, at import; the CLI imports every command at startup, and the
+    # local stack sets the functions' environment only when it starts (`arcollect demo` would then run
+    # every function without a metrics namespace).
+    from arcollect.ingest.drops import Drop, mapped_blocks, plan_file
+
     drop = Drop("local", key, "local", path.stat().st_size, "local", datetime.now(UTC))
     try:
         plan = plan_file(drop, kind, files)

@@ -167,6 +167,8 @@ class ObjectMetadata:
 class ReportPrefix:
     KPI: Final = "kpi/"
     LATEST: Final = "latest/"
+    # The pay-date model each run trains (issue 19): ``<as_of>.json`` and ``latest.json``.
+    PAY_DATE_MODELS: Final = "models/pay-date/"
 
 
 @dataclass(frozen=True)

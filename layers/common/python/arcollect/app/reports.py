@@ -23,6 +23,7 @@ from arcollect.store.changes import ChangeLog
 from arcollect.store.digests import DigestLedger
 from arcollect.store.mail import SesMailer
 from arcollect.store.objects import ObjectStore
+from arcollect.store.predictions import PredictionBook
 from arcollect.store.reports import ReportReader
 
 
@@ -41,6 +42,8 @@ class Reports:
     change_log: ChangeLog
     # The weekly summary's mailer: none when the function has no SES configuration set or sender.
     mailer: SesMailer | None
+    # Each open invoice's predicted pay date, kept in the table for the worklist and the 360.
+    predictions: PredictionBook
 
     def tick(self, tick: EventEnvelope) -> dict[str, Any]:
         """A scheduled tick (``detail.cadence``): the report as of the scheduled day, so a late or
@@ -73,8 +76,10 @@ class Reports:
             sender=settings.sender_email,
             ledger=self.ledger,
             console_url=f"{base.rstrip('/')}/staff/reports" if base else None,
+            keeper=self.predictions,
         )
         metrics.add_metric(name="ReportFilesWritten", unit=MetricUnit.Count, value=len(run.written))
+        metrics.add_metric(name="PredictionsKept", unit=MetricUnit.Count, value=run.predictions_kept)
         # A weekly summary SES may have sent (never resent): a person checks with the manager.
         metrics.add_metric(name="SummariesInDoubt", unit=MetricUnit.Count, value=len(run.summary_in_doubt))
         outcome = run.as_dict()
@@ -116,4 +121,5 @@ def build_reports(settings: Settings) -> Reports:
         ledger=DigestLedger(),
         change_log=ChangeLog(),
         mailer=mailer,
+        predictions=PredictionBook(),
     )

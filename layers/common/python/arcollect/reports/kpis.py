@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from arcollect.aging import AGING_BUCKETS, aging_bucket
 from arcollect.contract import ReportPrefix
 from arcollect.entities import Allocation, Customer, DocumentType, Invoice, InvoiceStatus, Payment
+from arcollect.outlook import PayOutlook
 from arcollect.reports.forecast import DelayHistory, OpenItem, cash_forecast
 
 DEFAULT_WINDOW_DAYS = 90
@@ -316,14 +317,19 @@ def compute_kpis(
     customers: Mapping[str, Customer],
     window_days: int = DEFAULT_WINDOW_DAYS,
     segment_of: Callable[[Customer | None], str] | None = None,
+    outlooks: Mapping[tuple[str, str], PayOutlook] | None = None,
+    forecast_note: str | None = None,
 ) -> dict[str, Any]:
     """The KPI document as of ``as_of``, from invoices and dated payments only: the same inputs give
     the same document for any as-of date, whatever the stored open amounts say today.
 
     ``by_currency``, ``by_company_code`` and ``by_segment`` (``segment_of(customer)``, by default the
     customer's segment) hold the figures per currency; ``customers_by_risk`` the 50 customers most past
-    due; ``forecast`` the 13-week cash forecast. Every formula is in the README (KPI reports). One pass
-    over the invoices evaluates both the as-of date and the window's start (for ``ar_begin``).
+    due; ``forecast`` the 13-week cash forecast: on the pay-date model's predictions when ``outlooks``
+    are given (by customer and invoice number), else on the customer-average rule; ``forecast_basis``
+    says which (with ``forecast_note``, what the report's predictions said of it). Every formula is in the
+    README (KPI reports). One pass over the invoices evaluates both the as-of date and the window's start
+    (for ``ar_begin``).
     """
     if window_days <= 0:
         raise ValueError("window_days must be positive")
@@ -382,7 +388,9 @@ def compute_kpis(
                 group.aging[bucket] += open_now
                 group.open_invoices += 1
         if open_now:
-            open_items.append(OpenItem(customer_id, currency, invoice.due_date, open_now))
+            open_items.append(
+                OpenItem(customer_id, currency, invoice.due_date, open_now, invoice.invoice_number)
+            )
             exposure = exposures[(customer_id, currency)]
             exposure.ar_total += open_now
             if days_past_due > 0:
@@ -408,8 +416,36 @@ def compute_kpis(
         "by_company_code": _nested(by_company, as_of, window_days),
         "by_segment": _nested(by_segment, as_of, window_days),
         "customers_by_risk": _customers_by_risk(exposures, customers, history),
-        "forecast": cash_forecast(as_of=as_of, open_items=open_items, history=history),
+        "forecast": cash_forecast(as_of=as_of, open_items=open_items, history=history, outlooks=outlooks),
+        "forecast_basis": {
+            "basis": "predictions" if outlooks is not None else "customer_average",
+            "note": forecast_note
+            or (
+                "each open invoice on its predicted pay date; low and high: the week's 80% interval"
+                if outlooks is not None
+                else "each open invoice on its due date plus its customer's average days late"
+            ),
+        },
     }
+
+
+def open_amounts(
+    invoices: Iterable[Invoice], payments: Iterable[Payment], as_of: date
+) -> dict[tuple[str, str], tuple[str, Decimal]]:
+    """What is open of each document at the end of ``as_of`` (by customer and number: its currency and
+    amount, credit notes negative), by the same rule as ``compute_kpis`` (the predictions table's amounts)."""
+    paid_to = _payments_by_invoice(payments, as_of)
+    found: dict[tuple[str, str], tuple[str, Decimal]] = {}
+    for invoice in invoices:
+        if invoice.invoice_date > as_of:
+            continue
+        key = (invoice.customer_id, invoice.invoice_number)
+        line = _timeline(invoice, paid_to.get(key, []), as_of, as_of)
+        sign = 1 if invoice.document_type == DocumentType.INVOICE else -1
+        open_now = max(invoice.amount - line.paid_by_as_of, _ZERO) * sign
+        if open_now:
+            found[key] = (invoice.currency, open_now)
+    return found
 
 
 def _nested(

@@ -214,21 +214,78 @@ def _customers(document: Mapping[str, Any]) -> Sheet:
 
 
 def _forecast(document: Mapping[str, Any]) -> Sheet:
-    block = Block(
-        (Column("Currency"), Column("Week start", DATE), Column("Week end", DATE), Column("Expected", MONEY))
-    )
-    for currency, weeks in sorted(_mapping(document.get("forecast")).items()):
+    """The weeks (with the 80% interval's low and high when the forecast stands on the predictions),
+    then what it stands on."""
+    forecast = _mapping(document.get("forecast"))
+    interval = any("low" in _mapping(week) for weeks in forecast.values() for week in _sequence(weeks))
+    columns = [
+        Column("Currency"),
+        Column("Week start", DATE),
+        Column("Week end", DATE),
+        Column("Expected", MONEY),
+    ]
+    if interval:
+        columns += [Column("Low (80%)", MONEY), Column("High (80%)", MONEY)]
+    block = Block(tuple(columns), title="Expected receipts per week")
+    for currency, weeks in sorted(forecast.items()):
         for week in _sequence(weeks):
             week = _mapping(week)
-            block.rows.append(
-                [
-                    str(currency),
-                    _value(week.get("week_start"), DATE),
-                    _value(week.get("week_end"), DATE),
-                    _value(week.get("expected"), MONEY),
-                ]
-            )
-    return Sheet("Forecast", "forecast.csv", [block])
+            row: list[Cell] = [
+                str(currency),
+                _value(week.get("week_start"), DATE),
+                _value(week.get("week_end"), DATE),
+                _value(week.get("expected"), MONEY),
+            ]
+            if interval:
+                row += [_value(week.get("low"), MONEY), _value(week.get("high"), MONEY)]
+            block.rows.append(row)
+    basis = _mapping(document.get("forecast_basis"))
+    blocks = [block]
+    if basis:
+        about = Block((Column("Basis"), Column("How")), title="What the forecast stands on")
+        about.rows.append([str(basis.get("basis") or ""), str(basis.get("note") or "")])
+        blocks.append(about)
+    return Sheet("Forecast", "forecast.csv", blocks)
+
+
+PREDICTIONS_SHEET = "Predictions"
+
+_PREDICTION_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("customer_id", "Customer number", TEXT),
+    ("invoice_number", "Invoice", TEXT),
+    ("currency", "Currency", TEXT),
+    ("open_amount", "Open amount", MONEY),
+    ("due_date", "Due date", DATE),
+    ("pay_date", "Predicted pay date", DATE),
+    ("low", "Low (80%)", DATE),
+    ("high", "High (80%)", DATE),
+    ("days_late", "Days late", COUNT),
+    ("probability_over_30_days_late", "P(> 30 days late)", SHARE),
+    ("factors_text", "Top factors", TEXT),
+)
+
+
+def _predictions(section: Mapping[str, Any]) -> Sheet:
+    """Every open invoice's predicted pay date, its interval, the chance it is paid over 30 days late
+    and its top three factors; then what the predictions stand on."""
+    block = Block(
+        (*(Column(label, kind) for _, label, kind in _PREDICTION_FIELDS), Column("Too little history")),
+        title="Predicted pay dates of the open invoices",
+    )
+    for row in _sequence(section.get("invoices")):
+        row = _mapping(row)
+        block.rows.append(
+            [
+                *(_value(row.get(key), kind) for key, _, kind in _PREDICTION_FIELDS),
+                "yes" if row.get("fallback") else "no",
+            ]
+        )
+    model = _mapping(section.get("model"))
+    about = Block((Column("Basis"), Column("How"), Column("Model file")), title="What they stand on")
+    about.rows.append(
+        [str(section.get("basis") or ""), str(section.get("note") or ""), str(model.get("key") or "")]
+    )
+    return Sheet(PREDICTIONS_SHEET, "predictions.csv", [block, about], frozen_columns=2)
 
 
 def _activity(document: Mapping[str, Any]) -> Sheet:
@@ -292,6 +349,8 @@ def report_sheets(document: Mapping[str, Any]) -> list[Sheet]:
         _grouped(document, "by_company_code", "Company code", "By company code", "by-company-code.csv"),
         _grouped(document, "by_segment", "Segment", "By segment", "by-segment.csv"),
     ]
+    if document.get("predictions"):
+        sheets.append(_predictions(_mapping(document["predictions"])))
     if document.get("experiment"):
         sheets.append(_experiment(_mapping(document["experiment"])))
     return sheets
@@ -533,6 +592,19 @@ def report_html(document: Mapping[str, Any], sheets: Sequence[Sheet] | None = No
         forecast_charts.append(bar_chart(f"13-week cash forecast, {currency}", points, value_labels=False))
     customers = by_name["Customers by risk"].blocks[0]
     top = Block(customers.columns, customers.rows[:HTML_TOP_CUSTOMERS])
+    predictions = by_name.get(PREDICTIONS_SHEET)
+    likely_late: Block | None = None
+    if predictions is not None:
+        # The invoices most likely to be paid over 30 days late first (the rule's rows have no chance).
+        rows = predictions.blocks[0].rows
+        chance = len(_PREDICTION_FIELDS) - 2
+
+        def likelihood(row: list[Cell]) -> Decimal:
+            cell = row[chance]
+            return cell if isinstance(cell, Decimal) else Decimal(-1)
+
+        ranked = sorted(rows, key=lambda row: -likelihood(row))
+        likely_late = Block(predictions.blocks[0].columns, ranked[:HTML_TOP_CUSTOMERS])
     context = {
         "as_of": str(document.get("as_of") or ""),
         "window_days": str(document.get("window_days") or ""),
@@ -544,6 +616,10 @@ def report_html(document: Mapping[str, Any], sheets: Sequence[Sheet] | None = No
         "forecast_charts": forecast_charts,
         "customers": _display_block(top),
         "customers_total": len(customers.rows),
+        "forecast_basis": str(_mapping(document.get("forecast_basis")).get("note") or ""),
+        "predictions": _display_block(likely_late) if likely_late is not None else None,
+        "predictions_total": len(predictions.blocks[0].rows) if predictions is not None else 0,
+        "predictions_note": str(_mapping(document.get("predictions")).get("note") or ""),
         "activity": [_display_block(block) for block in by_name["Activity"].blocks],
         "by_company_code": _display_block(by_name["By company code"].blocks[0]),
         "by_segment": _display_block(by_name["By segment"].blocks[0]),

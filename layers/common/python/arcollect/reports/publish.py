@@ -13,6 +13,7 @@ or a run that died between the claim and SES's answer, leaves the claim in doubt
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -20,16 +21,29 @@ from typing import Protocol
 from arcollect.contract import ReportCadence
 from arcollect.mailing import DailyClaims, Mailer
 from arcollect.observability import logger
+from arcollect.outlook import MODEL, PayOutlook
 from arcollect.policy import PolicySet
 from arcollect.reports.activity import activity_figures
-from arcollect.reports.kpis import DEFAULT_WINDOW_DAYS, compute_kpis, report_keys
+from arcollect.reports.kpis import DEFAULT_WINDOW_DAYS, compute_kpis, open_amounts, report_keys
 from arcollect.reports.outputs import render_report, weekly_summary_email
+from arcollect.reports.predicted import (
+    MODEL_CONTENT_TYPE,
+    PortfolioPredictions,
+    predict_portfolio,
+    predictions_table,
+)
 from arcollect.store.mail import MailRejected, SendNotAccepted, without_addresses
 from arcollect.store.reports import ReportData
 
 
 class ReportFiles(Protocol):
     def put_bytes(self, bucket: str, key: str, body: bytes, content_type: str) -> None: ...
+
+
+class PredictionKeeper(Protocol):
+    """Where each open invoice's prediction is kept for the worklist and the 360 (store/predictions.py)."""
+
+    def keep(self, outlooks: Iterable[PayOutlook], stale: Iterable[tuple[str, str]] = ()) -> int: ...
 
 
 @dataclass
@@ -40,6 +54,11 @@ class ReportRun:
     emailed: list[str] = field(default_factory=list)
     # The managers (their ``team`` keys) whose summary SES may have sent: never resent, for a person.
     summary_in_doubt: list[str] = field(default_factory=list)
+    # What the predictions stood on (``model`` or ``customer_average``), how many open invoices were
+    # scored, and how many predictions went to the table (0: a backfill, newer ones are kept).
+    predictions_basis: str = ""
+    predicted: int = 0
+    predictions_kept: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -48,6 +67,11 @@ class ReportRun:
             "written": self.written,
             "emailed": self.emailed,
             "summary_in_doubt": self.summary_in_doubt,
+            "predictions": {
+                "basis": self.predictions_basis,
+                "invoices": self.predicted,
+                "kept": self.predictions_kept,
+            },
         }
 
 
@@ -72,8 +96,13 @@ def run_report(
     sender: str | None = None,
     ledger: DailyClaims | None = None,
     console_url: str | None = None,
+    keeper: PredictionKeeper | None = None,
 ) -> ReportRun:
     run = ReportRun(as_of, cadence)
+    # The pay-date model trained as of the day, every open invoice scored (too little history: the
+    # customer-average rule, and the forecast keeps its own rule).
+    predictions = predict_portfolio(data, as_of)
+    run.predictions_basis, run.predicted = predictions.basis, len(predictions.outlooks)
     document = compute_kpis(
         as_of=as_of,
         invoices=data.invoices,
@@ -81,6 +110,13 @@ def run_report(
         customers=data.customers,
         window_days=window_days,
         segment_of=lambda customer: policies.segment_for(customer, as_of).name,
+        outlooks=predictions.by_invoice() if predictions.basis == MODEL else None,
+        forecast_note=None
+        if predictions.basis == MODEL
+        else f"each open invoice on its due date plus its customer's average days late: {predictions.note}",
+    )
+    document["predictions"] = predictions_table(
+        predictions, open_amounts(data.invoices, data.payments, as_of)
     )
     document["activity"] = activity_figures(data, as_of=as_of, window_days=window_days)
     if policies.challenger is not None:
@@ -92,9 +128,27 @@ def run_report(
         for key in report_keys(as_of, name):
             files.put_bytes(bucket, key, body, content_type)
             run.written.append(key)
+    for key, body in predictions.model_files().items():
+        files.put_bytes(bucket, key, body, MODEL_CONTENT_TYPE)
+        run.written.append(key)
+    if keeper is not None:
+        run.predictions_kept = keep_predictions(keeper, predictions, data.predictions)
     if cadence == ReportCadence.WEEKLY and mailer is not None and sender:
         _email_managers(run, document, policies, mailer, sender, ledger, bucket, now, console_url)
     return run
+
+
+def keep_predictions(
+    keeper: PredictionKeeper, predictions: PortfolioPredictions, stored: list[PayOutlook]
+) -> int:
+    """The run's predictions to the table, each open invoice's replacing its earlier one, and those of
+    invoices no longer open deleted; how many were written. A run as of a day before the newest stored
+    prediction's (a backfill) leaves the table alone: the worklist and the 360 keep the newest."""
+    if any(outlook.as_of > predictions.as_of for outlook in stored):
+        return 0
+    scored = {(o.customer_id, o.invoice_number) for o in predictions.outlooks}
+    stale = sorted({(o.customer_id, o.invoice_number) for o in stored} - scored)
+    return keeper.keep(predictions.outlooks, stale)
 
 
 def _email_managers(

@@ -57,6 +57,14 @@ def worklist_rank(score: int, due_on: date | None, task_id: str) -> str:
     return f"{max(0, 999 - score):03d}#{day}#{task_id}"
 
 
+PREDICTION_PREFIX = "PRED#"
+
+
+def prediction_sk(invoice_number: str) -> str:
+    """An open invoice's predicted pay date, as the newest report run left it (store/predictions.py)."""
+    return f"{PREDICTION_PREFIX}{invoice_number}"
+
+
 def promise_sk(promise_id: str) -> str:
     return f"PTP#{promise_id}"
 

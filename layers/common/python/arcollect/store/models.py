@@ -267,6 +267,23 @@ class PromiseItem(TableItem, discriminator="promise"):
     settled_at = UTCDateTimeAttribute(null=True)
 
 
+class PredictionItem(TableItem, discriminator="prediction"):
+    """An open invoice's predicted pay date (``CUST#<id>`` / ``PRED#<number>``), written by the reports
+    run; in no index. ``factors``: the top three, each ``{"name", "days", "text"}``."""
+
+    customer_id = UnicodeAttribute()
+    invoice_number = UnicodeAttribute()
+    as_of = UnicodeAttribute()
+    due_date = UnicodeAttribute()
+    pay_date = UnicodeAttribute()
+    low = UnicodeAttribute()
+    high = UnicodeAttribute()
+    probability_over_30_days_late = DecimalAttribute(null=True)
+    factors = ListAttribute(of=MapAttribute, default=list)
+    basis = UnicodeAttribute(default="model")
+    fallback = BooleanAttribute(default=False)
+
+
 class DisputeItem(TableItem, discriminator="dispute"):
     """A customer's dispute of one invoice (``DSP#<id>`` in the customer's partition)."""
 

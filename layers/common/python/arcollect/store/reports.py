@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from arcollect.entities import Activity, Customer, Dispute, Invoice, Payment, Promise, Task
+from arcollect.outlook import PayOutlook
 from arcollect.store.base import translated
 from arcollect.store.customers import customer_from_item
 from arcollect.store.disputes import dispute_from_item
@@ -21,12 +22,14 @@ from arcollect.store.models import (
     DisputeItem,
     InvoiceItem,
     PaymentItem,
+    PredictionItem,
     PromiseItem,
     SendLedgerItem,
     TableItem,
     TaskItem,
 )
 from arcollect.store.payments import payment_from_item
+from arcollect.store.predictions import outlook_from_item
 from arcollect.store.promises import promise_from_item
 from arcollect.store.tasks import task_from_item
 from arcollect.store.timeline import activity_from_item
@@ -52,6 +55,8 @@ class ReportData:
     disputes: list[Dispute] = field(default_factory=list)
     activities: list[Activity] = field(default_factory=list)
     touches: list[Touch] = field(default_factory=list)
+    # The predictions an earlier run left in the table (the run replaces them; store/predictions.py).
+    predictions: list[PayOutlook] = field(default_factory=list)
 
 
 # Timeline kinds a report counts (the rest of the timeline stays out of memory).
@@ -77,6 +82,8 @@ class ReportReader:
                 data.disputes.append(dispute_from_item(item))
             elif isinstance(item, ActivityItem) and item.kind in COUNTED_ACTIVITIES:
                 data.activities.append(activity_from_item(item))
+            elif isinstance(item, PredictionItem):
+                data.predictions.append(outlook_from_item(item))
             elif isinstance(item, SendLedgerItem):
                 data.touches.append(Touch(item.customer_id, item.invoice_number, item.step, item.reserved_at))
         return data

@@ -1,6 +1,7 @@
 """The worklist's priority score: which task a collector should do first, and why.
 
-A score from 0 to 100, the sum of six capped factors (each shown to the collector as a reason):
+A score from 0 to 100 (capped), the sum of seven capped factors (each shown to the collector as a
+reason):
 
 =====================  ======  ==================================================================
 factor                 points  how
@@ -11,12 +12,18 @@ broken promises        0-15    8 per promise to pay the customer broke (two or m
 risk                   0-15    high 15, medium 8, low 0 (see ``risk_class``)
 customer value         0-10    logarithmic in annual sales: 100,000 -> 4, 10,000,000+ -> 10
 kind of task           0-5     a broken promise or dispute 5, a call or escalation 3, others 0
+expected to pay late   0-10    10 x the chance the task's likeliest-late invoice is paid more than
+                               30 days late, as the newest report run predicted it (``outlook.py``);
+                               under the customer-average rule (no model), 10 if it is expected more
+                               than 30 days late; explained by its day, interval and top factor
 =====================  ======  ==================================================================
 
 Amounts in different currencies are not converted: the largest currency's amount counts (a score
 orders work, it is not a valuation). The factors are stored on the task when it is created; the
-worklist scores again as of today, with the open amounts of its invoices as they are now. The sweep
-scores the tasks it creates and the workspace those a collector creates, so the rule is domain.
+worklist scores again as of today, with the open amounts of its invoices as they are now and their
+predictions as the reports run left them in the table (the sweep creates tasks without them: its read
+path does not change). The sweep scores the tasks it creates and the workspace those a collector
+creates, so the rule is domain.
 """
 
 from __future__ import annotations
@@ -25,9 +32,12 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from arcollect.entities import Customer, DocumentType, Invoice
+from arcollect.outlook import PayOutlook
+
+LATE_DAYS = 30  # "expected to pay late": paid more than 30 days after the due date
 
 MAX_SCORE = 100
 _URGENT_KINDS = frozenset({"dispute", "review_touch"})
@@ -54,6 +64,10 @@ class Factors:
     broken_promises: int = 0
     customer_value: Decimal | None = None
     risk: str = "low"
+    # Expected to pay late: the chance (0-1) the task's likeliest-late invoice is paid more than 30 days
+    # late, and what to show for it (None: no prediction of its invoices).
+    late_chance: Decimal | None = None
+    late_text: str = ""
 
     def as_detail(self) -> dict[str, str]:
         detail = {
@@ -66,6 +80,9 @@ class Factors:
             detail["oldest_due_on"] = self.oldest_due_on.isoformat()
         if self.customer_value is not None:
             detail["customer_value"] = str(self.customer_value)
+        if self.late_chance is not None:
+            detail["late_chance"] = str(self.late_chance)
+            detail["late_text"] = self.late_text
         return detail
 
     @classmethod
@@ -73,7 +90,7 @@ class Factors:
         def decimal(name: str) -> Decimal | None:
             try:
                 return Decimal(detail[name]) if detail.get(name) else None
-            except ArithmeticError:
+            except (ArithmeticError, InvalidOperation):
                 return None
 
         oldest = detail.get("oldest_due_on")
@@ -90,6 +107,8 @@ class Factors:
             broken_promises=int(broken) if broken.isdigit() else 0,
             customer_value=decimal("customer_value"),
             risk=detail.get("risk") or "low",
+            late_chance=decimal("late_chance"),
+            late_text=detail.get("late_text", ""),
         )
 
 
@@ -124,8 +143,10 @@ def factors_for(
     customer: Customer | None,
     today: date,
     broken_promises: int | None = None,
+    outlooks: Mapping[str, PayOutlook] | None = None,
 ) -> Factors:
-    """The factors of a task about ``invoices`` of ``customer`` as of ``today``."""
+    """The factors of a task about ``invoices`` of ``customer`` as of ``today``; ``outlooks``: the
+    predictions of the customer's invoices (by number) the reports run left, if any."""
     invoices = list(invoices)
     late = [
         invoice
@@ -142,6 +163,7 @@ def factors_for(
                 Decimal(0), by_currency[invoice.currency] - invoice.open_amount
             )
     currency, amount = max(by_currency.items(), key=lambda item: item[1], default=("", Decimal(0)))
+    chance, text = expected_late(invoices, outlooks or {})
     return Factors(
         kind=kind,
         past_due_amount=amount,
@@ -150,7 +172,48 @@ def factors_for(
         broken_promises=broken_promises if broken_promises is not None else _broken(customer),
         customer_value=customer.annual_sales if customer else None,
         risk=risk_class(customer),
+        late_chance=chance,
+        late_text=text,
     )
+
+
+def late_chance(outlook: PayOutlook) -> Decimal:
+    """The chance an invoice is paid more than 30 days late: the model's, or under the customer-average
+    rule (no chance given) 1 when it is expected more than 30 days late, else 0."""
+    if outlook.probability_over_30_days_late is not None:
+        return outlook.probability_over_30_days_late
+    return Decimal(1) if outlook.days_late > LATE_DAYS else Decimal(0)
+
+
+def expected_late(
+    invoices: Iterable[Invoice], outlooks: Mapping[str, PayOutlook]
+) -> tuple[Decimal | None, str]:
+    """The chance that the likeliest-late of the open ``invoices`` is paid more than 30 days late, and
+    the reason's text: ``INV-7 expected on 2027-01-14, 45 days late (80%: 2027-01-02 to 2027-02-10), a
+    72% chance of over 30 days late; customer paid its last 6 invoices 40 days late (+35 d)``. None
+    without a prediction of any of them."""
+    predicted = [
+        outlooks[invoice.invoice_number]
+        for invoice in invoices
+        if invoice.is_open and not invoice.is_credit_note and invoice.invoice_number in outlooks
+    ]
+    if not predicted:
+        return None, ""
+    worst = max(predicted, key=lambda o: (late_chance(o), o.days_late, o.invoice_number))
+    chance = late_chance(worst)
+    days = worst.days_late
+    when = f"{abs(days)} day{'' if abs(days) == 1 else 's'} {'late' if days >= 0 else 'early'}"
+    text = f"{worst.invoice_number} expected on {worst.pay_date.isoformat()}, {when}"
+    if worst.probability_over_30_days_late is not None:
+        text += (
+            f" (80%: {worst.interval_text()}), a {worst.probability_over_30_days_late * 100:.0f}% chance of"
+            f" over {LATE_DAYS} days late"
+        )
+    else:
+        text += " (the customer-average rule: too little history for the model)"
+    if worst.factors:
+        text += f"; {worst.factors[0].sentence()}"
+    return chance, text
 
 
 def _broken(customer: Customer | None) -> int:
@@ -189,6 +252,11 @@ def score(factors: Factors, today: date) -> tuple[int, tuple[PriorityReason, ...
             "kind",
             5 if factors.kind in _URGENT_KINDS else 3 if factors.kind in _CALL_KINDS else 0,
             f"a {factors.kind.replace('_', ' ')} task",
+        ),
+        PriorityReason(
+            "late",
+            round(min(Decimal(1), max(Decimal(0), factors.late_chance or Decimal(0))) * 10),
+            f"expected to pay late: {factors.late_text}" if factors.late_text else "expected to pay late",
         ),
     ]
     given = sorted((r for r in reasons if r.points > 0), key=lambda r: -r.points)

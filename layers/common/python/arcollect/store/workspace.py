@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 from pynamodb.exceptions import UpdateError
 
 from arcollect.entities import Activity, Customer, Dispute, Invoice, Payment, Promise, Task, TaskStatus
+from arcollect.outlook import PayOutlook
 from arcollect.store import keys
 from arcollect.store.base import Operation, commit, translated
 from arcollect.store.customers import PROFILE_SK, customer_from_item
@@ -33,11 +34,13 @@ from arcollect.store.models import (
     EmailTouchItem,
     InvoiceItem,
     PaymentItem,
+    PredictionItem,
     PromiseItem,
     TableItem,
     TaskItem,
 )
 from arcollect.store.payments import allocation_maps, payment_credit_owner, payment_from_item
+from arcollect.store.predictions import PredictionBook, outlook_from_item
 from arcollect.store.promise_book import PromiseBook
 from arcollect.store.promises import promise_from_item
 from arcollect.store.tasks import task_from_item, worklist_actions
@@ -67,6 +70,8 @@ class AccountItems:
     tasks: list[Task] = field(default_factory=list)
     activities: list[Activity] = field(default_factory=list)
     emails: list[EmailTouchRecord] = field(default_factory=list)
+    # Each open invoice's predicted pay date, as the newest report run left it.
+    predictions: list[PayOutlook] = field(default_factory=list)
 
 
 def _read(model: type[M], customer_id: str, sort_key: str, convert: Callable[[M], V]) -> V | None:
@@ -86,6 +91,7 @@ _ACCOUNT: tuple[tuple[type[TableItem], str, Callable[[Any], Any]], ...] = (
     (TaskItem, "tasks", task_from_item),
     (ActivityItem, "activities", activity_from_item),
     (EmailTouchItem, "emails", email_record),
+    (PredictionItem, "predictions", outlook_from_item),
 )
 
 
@@ -99,11 +105,14 @@ class WorkspaceStore:
         promises: PromiseBook | None = None,
         disputes: DisputeBook | None = None,
         digests: DigestLedger | None = None,
+        predictions: PredictionBook | None = None,
     ) -> None:
         self.tasks = tasks or TaskBook()
         self.promises = promises or PromiseBook()
         self.disputes = disputes or DisputeBook()
         self.digests = digests or DigestLedger()
+        # Read only: the reports run writes them (store/predictions.py).
+        self.predictions = predictions or PredictionBook()
 
     # --- reads ----------------------------------------------------------------------------------
 

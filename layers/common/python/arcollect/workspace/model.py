@@ -14,6 +14,7 @@ from enum import StrEnum
 # Dispute statuses are domain (arcollect.disputes); these names stay for the staff console until it
 # imports them from there.
 from arcollect.entities import Customer, Invoice, Payment, Promise
+from arcollect.outlook import PayOutlook
 from arcollect.priority import PriorityReason
 
 
@@ -189,6 +190,9 @@ class Account360:
     dunning_policy: str = ""
     test_arm: str | None = None
     test_name: str | None = None
+    # Each open invoice's predicted pay date with its factors (by number), as the newest report run
+    # left it; an invoice without one is not shown a prediction.
+    predictions: dict[str, PayOutlook] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ def work_items(desk: Desk, tasks: list[Task], now: datetime) -> list[WorkItem]:
     today = desk.today(now)
     wanted = {(t.customer_id, n) for t in tasks for n in task_invoices(t)}
     invoices = desk.store.invoices_by_key(wanted)
+    # Each invoice's predicted pay date as the newest report run left it: "expected to pay late".
+    predicted = desk.store.predictions.by_key(wanted)
     customers = desk.store.customers({t.customer_id for t in tasks})
     items: list[WorkItem] = []
     for task in tasks:
@@ -45,7 +47,10 @@ def work_items(desk: Desk, tasks: list[Task], now: datetime) -> list[WorkItem]:
         numbers = task_invoices(task)
         live = [invoices[(task.customer_id, n)] for n in numbers if (task.customer_id, n) in invoices]
         if live:
-            factors = factors_for(task.kind, live, customer, today)
+            outlooks = {
+                n: predicted[(task.customer_id, n)] for n in numbers if (task.customer_id, n) in predicted
+            }
+            factors = factors_for(task.kind, live, customer, today, outlooks=outlooks)
         else:
             factors = Factors.from_detail(task.kind, task.detail)
         points, reasons = score(factors, today)

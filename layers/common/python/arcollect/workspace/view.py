@@ -14,6 +14,7 @@ from decimal import Decimal
 from arcollect.aging import AGING_BUCKETS, aging_bucket
 from arcollect.disputes import age_days, sla_overdue
 from arcollect.entities import Dispute, DocumentType, Invoice, Payment, TaskStatus
+from arcollect.outlook import PayOutlook
 from arcollect.policy import PolicySet
 from arcollect.priority import risk_class
 from arcollect.promises import kept_rate, paid_towards
@@ -260,7 +261,14 @@ def build_account(items: AccountItems, *, now: datetime, today: date, policies: 
         dunning_policy=policy.name,
         test_arm=arm,
         test_name=policies.challenger.name if arm and policies.challenger else None,
+        predictions=open_predictions(items, open_invoices),
     )
+
+
+def open_predictions(items: AccountItems, open_invoices: Iterable[Invoice]) -> dict[str, PayOutlook]:
+    """The predictions the newest report run left for the invoices open now (one paid since has none)."""
+    numbers = {i.invoice_number for i in open_invoices if not i.is_credit_note}
+    return {o.invoice_number: o for o in items.predictions if o.invoice_number in numbers}
 
 
 def _payment_order(payment: Payment) -> tuple[date, str]:

@@ -3,6 +3,7 @@ settlement and the policy's routing and collectors."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -223,3 +224,19 @@ def test_the_shipped_policy_routes_by_reason_with_department_slas() -> None:
     billing = routing.route("duplicate_invoice")
     assert billing is not None and billing.name == "billing" and billing.sla_days == 5
     assert routing.route("made_up") is not None  # "other"'s department catches the rest
+
+
+def test_an_invoice_can_be_disputed_while_open_owed_and_undisputed() -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from arcollect.disputes import why_not_disputable
+    from arcollect.entities import Invoice
+
+    open_invoice = Invoice(
+        "C 1", "INV/1", "EUR", Decimal(100), Decimal(40), date(2026, 1, 1), date(2026, 2, 1)
+    )
+    assert why_not_disputable(open_invoice) is None
+    assert why_not_disputable(replace(open_invoice, disputed=True)) == "is already disputed"
+    assert why_not_disputable(replace(open_invoice, open_amount=Decimal(0))) == "is already settled"
+    assert why_not_disputable(replace(open_invoice, status="closed")) == "is already settled"

@@ -51,6 +51,18 @@ DISPUTE_MOVED = "dispute_moved"
 RESOLVED = frozenset({DisputeStatus.RESOLVED_VALID, DisputeStatus.RESOLVED_CREDIT})
 
 
+def why_not_disputable(invoice: Invoice) -> str | None:
+    """Why ``invoice`` cannot be disputed now (None: it can): a dispute is about money still asked for,
+    so the invoice must be open with something owed, and not disputed already. The portal and the
+    workspace both ask before opening one; the store checks the same in the dispute's own transaction
+    (``store/dispute_book.py``), so an invoice paid or disputed meanwhile is refused there too."""
+    if not invoice.is_open:
+        return "is already settled"
+    if invoice.disputed:
+        return "is already disputed"
+    return None
+
+
 def age_days(created_at: datetime, now: datetime, resolved_at: datetime | None = None) -> int:
     """Whole days open (until resolution, once resolved)."""
     end = resolved_at or now

@@ -319,17 +319,16 @@ class Portal:
         upload = request.attachment
         invoice = self._own_invoice(customer_id, invoice_number)
         number = invoice.invoice_number
-        if not invoice.is_open:
-            raise PortalInputError("invoice_number", f"invoice {number} is already settled")
-        if invoice.disputed:
-            raise PortalInputError("invoice_number", f"invoice {number} is already disputed")
+        # The dispute workflow (routing, SLAs, the department's notice) loads with the first dispute.
+        from arcollect.disputes import new_dispute, notify_department, why_not_disputable
+
+        why_not = why_not_disputable(invoice)
+        if why_not:
+            raise PortalInputError("invoice_number", f"invoice {number} {why_not}")
         customer = self._customer(customer_id)
         dispute_id = new_id()
         # The file goes to a pending key first: the dispute names it an attachment only once checked.
         pending = pending_key(customer_id, dispute_id, upload[0]) if upload else None
-        # The dispute workflow (routing, SLAs, the department's notice) loads with the first dispute.
-        from arcollect.disputes import new_dispute, notify_department
-
         policies = self._policies()
         dispute, task, activity = new_dispute(
             customer,

@@ -8,7 +8,7 @@ from typing import Any
 
 from pynamodb.transactions import TransactWrite
 
-from arcollect.entities import Activity, Dispute, Invoice, Task
+from arcollect.entities import Activity, Dispute, Invoice, InvoiceStatus, Task
 from arcollect.store import keys
 from arcollect.store.base import Operation, commit, transact_if, translated, update_if
 from arcollect.store.disputes import dispute_from_item, dispute_item
@@ -39,7 +39,9 @@ class DisputeBook:
                     TableItem.next_action_shard.remove(),
                     TableItem.next_action_at.remove(),
                 ],
-                condition=(InvoiceItem.status == "open")
+                # The domain's rule (disputes.why_not_disputable), as stored values: open, something
+                # owed, not disputed. (Not imported: the dispute workflow loads with the first dispute.)
+                condition=(InvoiceItem.status == InvoiceStatus.OPEN.value)
                 & (InvoiceItem.open_amount > 0)
                 & (InvoiceItem.disputed == False),  # noqa: E712 (a pynamodb condition)
             )

@@ -69,8 +69,9 @@ def open_case(
         allowed = ", ".join(r.value for r in DisputeReason)
         raise WorkspaceInputError("reason", f"{reason!r} is not a dispute reason ({allowed})") from None
     invoice = desk.open_invoice(customer.customer_id, invoice_number, "invoice_number")
-    if invoice.disputed:
-        raise WorkspaceInputError("invoice_number", f"invoice {invoice.invoice_number} is already disputed")
+    why_not = dispute_rules.why_not_disputable(invoice)
+    if why_not:
+        raise WorkspaceInputError("invoice_number", f"invoice {invoice.invoice_number} {why_not}")
     dispute, task, activity = dispute_rules.new_dispute(
         customer, invoice, reason=why.value, comment=comment, dispute_id=dispute_id, now=now,
         policies=policies, opened_by=by.username,

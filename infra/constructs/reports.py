@@ -77,8 +77,10 @@ class Reports(Construct):
         }
         data.table.grant_read_data(self.function)
         # ... and puts one item: the weekly summary's claim (a conditional put, so a retried tick sends it
-        # once). PutItem only: the reports never update or delete what other functions own.
-        data.table.grant(self.function, "dynamodb:PutItem")
+        # once); and in batches, each open invoice's predicted pay date (``PRED#<number>`` items, its own:
+        # a batch also deletes those of invoices no longer open). Never an update: the reports change
+        # nothing other functions own.
+        data.table.grant(self.function, "dynamodb:PutItem", "dynamodb:BatchWriteItem")
         # Reads earlier runs and writes this run's files; never deletes (a rerun overwrites the same keys,
         # and the bucket's versions keep what was there), so not grant_read_write's s3:DeleteObject*.
         data.reports_bucket.grant_read(self.function)

@@ -414,7 +414,9 @@ def test_the_reports_function_reads_the_policy_object_writes_reports_and_sends_e
         and not a.startswith(("dynamodb:Get", "dynamodb:Query", "dynamodb:Scan"))
         and not a.startswith(("dynamodb:BatchGet", "dynamodb:Describe", "dynamodb:ConditionCheck"))
     }
-    assert table_writes == {"dynamodb:PutItem"}, "the weekly summary's claim, nothing else"
+    assert table_writes == {"dynamodb:PutItem", "dynamodb:BatchWriteItem"}, (
+        "the weekly summary's claim and the predictions' items, nothing else"
+    )
     sends = [s for s in statements if "ses:SendRawEmail" in _as_list(s["Action"])]
     assert sends, "the weekly summary goes out through SES"
     configuration_set = stack.get_logical_id(stack.mail.configuration_set.node.default_child)

@@ -49,6 +49,21 @@ def test_the_portal_cold_start_leaves_the_staff_console_and_the_api_alone() -> N
     assert _roots(_loaded_after("portal"), PORTAL_ALSO) == []
 
 
+# The pay-date model (issue 19) is trained and run by the reports function alone: the other functions,
+# the staff console and the workspace included, read the predictions it left (arcollect/outlook.py).
+PAY_DATE_MODEL = ("arcollect.predictions", "arcollect.reports")
+
+
+@pytest.mark.parametrize("function", ["ingest", "dunning", "portal"])
+def test_only_the_reports_function_loads_the_pay_date_model(function: str) -> None:
+    assert _roots(_loaded_after(function), PAY_DATE_MODEL) == []
+
+
+def test_the_staff_console_and_the_workspace_read_predictions_without_the_model() -> None:
+    loaded = _loaded_after("portal", "import arcollect.console.accounts, arcollect.workspace.services")
+    assert "arcollect.outlook" in loaded and _roots(loaded, PAY_DATE_MODEL) == []
+
+
 @pytest.mark.parametrize("function", ["dunning", "portal", "reports"])
 def test_only_the_ingest_cold_start_loads_the_batch_utilities(function: str) -> None:
     # The dunning function loads Powertools' BatchProcessor with its first queued batch: its ticks and

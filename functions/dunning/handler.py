@@ -6,11 +6,9 @@ Events, by shape:
 - EventBridge events from ``aws.ses``: bounces, complaints, deliveries... of our configuration set;
 - ``{"action": "preview", "at": "<ISO 8601>"[, "policy": "<draft policy text>"]}`` (a direct invocation):
   what a sweep would do (under the draft, if given), no writes (and whether the freshness hold holds it);
-- ``{"action": "digest", "at": "<ISO 8601>"}``: send the day's digests now (the tick of DIGEST_HOUR_UTC
-  sends them on its own).
-The invocation's ``at`` is its wire name: parsed here, it is ``now`` from here down, as a tick's ``time`` is
-(docs/architecture.md, "The "now" convention").
-The wiring and the use cases it calls: arcollect/app/dunning.py.
+- ``{"action": "digest", "at": "<ISO 8601>"}``: the day's digests now (DIGEST_HOUR_UTC's tick sends them).
+The invocation's ``at`` (its wire name) is ``now`` from here down, as a tick's ``time`` is
+(docs/architecture.md, "The "now" convention"). The wiring and its use cases: arcollect/app/dunning.py.
 """
 
 from __future__ import annotations

@@ -140,3 +140,12 @@ def test_deps_prints_the_package_graph_by_layer(tree: Path) -> None:
     assert "[features]\n  arcollect.dunning -> arcollect.store" in text
     assert "  functions.dunning -> arcollect.dunning" in text
     assert text.endswith("0 package cycles, 0 module cycles")
+
+
+def test_every_handler_is_forty_lines_or_fewer() -> None:
+    """Handlers parse the event and call the wiring's use cases (arcollect/app/): nothing more."""
+    handlers = sorted((ROOT / "functions").glob("*/handler.py"))
+    assert len(handlers) == 4
+    for handler in handlers:
+        lines = handler.read_text().count("\n")
+        assert lines <= 40, f"{handler.relative_to(ROOT)} has {lines} lines"

@@ -1,6 +1,11 @@
 """One report run: read the table, compute the figures as of a day, write every file to the day's
 folder and ``latest/``, and (weekly) email the managers where to find it.
 
+Each run also trains the pay-date model as of the day and scores every open invoice
+(``reports/predicted.py``): the forecast stands on the predictions, the document carries them as a table,
+the model goes to ``models/pay-date/`` in the reports bucket, and each open invoice's prediction is kept
+in the table for the worklist and the 360 (``keep_predictions``).
+
 A run is a pure function of the table and the as-of day: a repeated or late tick writes the same files
 again, and any past day can be run later (``arcollect reports run --as-of``) to backfill history.
 

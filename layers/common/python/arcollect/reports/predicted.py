@@ -92,7 +92,9 @@ def with_paid_dates(invoices: list[Invoice], payments: list[Payment]) -> list[In
 def predict_portfolio(data: ReportData, as_of: date) -> PortfolioPredictions:
     """Train as of ``as_of`` and score every invoice open at its end (or, with too little history, the
     customer-average rule)."""
-    invoices = with_paid_dates(data.invoices, data.payments)
+    # In one order whatever order the scan returned them in: the same table gives the same bytes.
+    ordered = sorted(data.invoices, key=lambda i: (i.customer_id, i.invoice_number, i.document_type))
+    invoices = with_paid_dates(ordered, data.payments)
     paid = sum(
         1
         for i in invoices
@@ -113,7 +115,9 @@ def predict_portfolio(data: ReportData, as_of: date) -> PortfolioPredictions:
         model = train(invoices, as_of)
     except PredictionError as error:
         return _customer_average(invoices, as_of, f"{error}: the customer-average rule stands in")
-    predictions = predict(model, invoices, as_of, promises=data.promises, disputes=data.disputes)
+    # (the newest promise of an invoice counts: in the order they were made)
+    promises = sorted(data.promises, key=lambda p: (p.created_at, p.customer_id, p.promise_id))
+    predictions = predict(model, invoices, as_of, promises=promises, disputes=data.disputes)
     outlooks = [_outlook(p) for p in predictions]
     return PortfolioPredictions(
         as_of=as_of,

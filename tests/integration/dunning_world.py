@@ -31,6 +31,7 @@ from arcollect.store.dunning import DunningStore
 from arcollect.store.mail import SesMailer
 from arcollect.store.models import TableItem
 from arcollect.store.repositories import Activities, Customers, Invoices, SweepRuns, Tasks
+from arcollect.store.touch_ledger import TouchLedger
 from arcollect.store.workspace import WorkspaceStore
 from tests.integration.conftest import invoke, load_event
 
@@ -104,8 +105,8 @@ class Faults:
         raise Crash(boundary)
 
 
-class FaultyStore(DunningStore):
-    """The real store, with a crash injected before or after any write the delivery makes."""
+class FaultyLedger(TouchLedger):
+    """The real ledger of touches, with a crash injected before or after any write the delivery makes."""
 
     def __init__(self, faults: Faults) -> None:
         super().__init__()
@@ -127,6 +128,14 @@ class FaultyStore(DunningStore):
         result = super().create_task(*args, **kwargs)
         self.faults.maybe("after_task")
         return result
+
+
+class FaultyStore(DunningStore):
+    """The real store, holding the faulty ledger, and a crash injected before a reschedule."""
+
+    def __init__(self, faults: Faults, touches: TouchLedger | None = None) -> None:
+        super().__init__(touches=touches or FaultyLedger(faults))
+        self.faults = faults
 
     def reschedule(self, *args: Any, **kwargs: Any) -> bool:
         self.faults.maybe("before_reschedule")

@@ -25,7 +25,7 @@ from arcollect.entities import Promise
 from arcollect.promises import promise_to_pay
 from arcollect.store.dunning import DunningStore
 from arcollect.store.repositories import Activities, Customers
-from tests.integration.dunning_world import FaultyStore, World, utc
+from tests.integration.dunning_world import FaultyLedger, FaultyStore, World, utc
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 
@@ -273,7 +273,7 @@ def test_two_emails_to_one_customer_keep_three_days_apart(aws: None) -> None:
 # --- 6. suppression against fresh state --------------------------------------------------------------
 
 
-class PaidJustBefore(FaultyStore):
+class PaidJustBefore(FaultyLedger):
     """INV-1 is paid between the sweep's index read and the reservation (ingest races the sweep)."""
 
     def __init__(self, world: World) -> None:
@@ -297,7 +297,7 @@ def test_an_invoice_paid_after_the_index_read_is_not_reminded(aws: None) -> None
     # Given two invoices whose "due" email is Tuesday 2026-10-06, and INV-1 is paid mid-sweep
     world = World()
     _two_due_invoices(world)
-    world.store = PaidJustBefore(world)
+    world.store = FaultyStore(world.faults, touches=PaidJustBefore(world))
     # When the sweep ticks at 09:00 Berlin
     world.tick(utc(2026, 10, 6, 7))
     # Then the email lists INV-2 only, and INV-1 is never reminded again

@@ -70,7 +70,10 @@ TAG_STEP = "step"
 TAG_TOUCH = "touch_id"
 
 
-class Store(Protocol):
+class Ledger(Protocol):
+    """The ledger of touches (``store/touch_ledger.py``): each email reserved, completed, released or
+    refused once, each task touch once per invoice and step."""
+
     def reserve_email(
         self,
         customer_id: str,
@@ -119,6 +122,12 @@ class Store(Protocol):
         expected: Customer | None = None,
         reach: Reach = Reach.DUNNING,
     ) -> tuple[bool, tuple[str, ...]]: ...
+
+
+class Store(Protocol):
+    # The touches, held by the store (composition: the store does not repeat the ledger's methods).
+    @property
+    def touches(self) -> Ledger: ...
 
     def reschedule(
         self,
@@ -473,7 +482,7 @@ def _email(
     had), and those whose email SES may or may not have sent (in flight, or its answer lost)."""
     store, now = services.store, plan.now
     wanted = [(t.invoice_number, t.step_id) for t in email.touches]
-    reservation = store.reserve_email(
+    reservation = store.touches.reserve_email(
         plan.customer_id,
         email.touch_id,
         email.step_id,
@@ -524,7 +533,7 @@ def _email(
         return set(), in_flight
     except Exception:
         # Nothing went to SES: free the touches (no false "in doubt" for the manager) and fail the run.
-        store.release_email(plan.customer_id, email.touch_id, reservation.reserved)
+        store.touches.release_email(plan.customer_id, email.touch_id, reservation.reserved)
         raise
     services.pacer.wait()
     try:
@@ -542,7 +551,7 @@ def _email(
     except MailRejected as error:
         # SES sends nothing at all (the account is paused, the domain unverified): nothing is wrong with
         # the message. Free its touches; it goes at the first run after the account is fixed.
-        store.release_email(plan.customer_id, email.touch_id, reservation.reserved)
+        store.touches.release_email(plan.customer_id, email.touch_id, reservation.reserved)
         report.outcomes["sending_blocked"] += 1
         logger.error("SES sends nothing", extra={"customer_id": plan.customer_id, "error": str(error)})
         return set(), in_flight
@@ -558,12 +567,12 @@ def _email(
         return set(), in_flight | {n for n, _ in reservation.reserved}
     except Exception:
         # Not sent (throttled, no connection made): free the touches and let the run be retried.
-        store.release_email(plan.customer_id, email.touch_id, reservation.reserved)
+        store.touches.release_email(plan.customer_id, email.touch_id, reservation.reserved)
         raise
     numbers = [n for n, _ in reservation.reserved]
     # A statement's stand-ins are recorded with it for the invoices it went out for.
     stood_in = [(t.invoice_number, t.step_id) for t in email.superseded if t.invoice_number in set(numbers)]
-    store.complete_email(
+    store.touches.complete_email(
         plan.customer_id,
         email.touch_id,
         message_id,
@@ -646,7 +655,7 @@ def _refused(
         summary=f"SES refused reminder {email.step_id} for {numbers} to {recipients}: {reason}",
         detail={**task.detail, "task_id": task.task_id, "policy": plan.policy},
     )
-    if services.store.refuse_email(plan.customer_id, email.touch_id, reason, now, task, activity):
+    if services.store.touches.refuse_email(plan.customer_id, email.touch_id, reason, now, task, activity):
         report.outcomes["email_refused"] += 1
         report.tasks_created += 1
     logger.warning(
@@ -681,17 +690,17 @@ def _refusals(
         if refusal.reason == "customer":
             report.outcomes["customer_on_hold"] += 1
             continue
-        touch_id = store.ledger_touch(plan.customer_id, refusal.invoice_number, refusal.step)
+        touch_id = store.touches.ledger_touch(plan.customer_id, refusal.invoice_number, refusal.step)
         if not touch_id or touch_id in seen:
             continue
         seen.add(touch_id)
-        record = store.email_touch(plan.customer_id, touch_id)
+        record = store.touches.email_touch(plan.customer_id, touch_id)
         if record is None:
             continue
         states = _states(record.touches, next_at)
         if record.message_id:
             # Sent and recorded, but the invoices were not updated (a crash between chunks): repair.
-            store.settle_touches(plan.customer_id, states, plan.now)
+            store.touches.settle_touches(plan.customer_id, states, plan.now)
             report.outcomes["repaired"] += 1
         elif record.status == "refused":
             _awaiting_fix(plan, record, recipients, services, report)
@@ -715,11 +724,11 @@ def _awaiting_fix(
     are freed and the next run sends it as it is due then; until then nothing is tried."""
     fixed = bool(recipients) and tuple(recipients) != tuple(record.recipients)
     if not fixed and record.refused_at is not None:
-        fixed = services.store.resend_requested(
+        fixed = services.store.touches.resend_requested(
             plan.customer_id, refused_task_id(record.touch_id), record.refused_at
         )
     if fixed:
-        services.store.release_email(plan.customer_id, record.touch_id, record.touches)
+        services.store.touches.release_email(plan.customer_id, record.touch_id, record.touches)
         report.outcomes["refused_released"] += 1
     else:
         report.outcomes["awaiting_fix"] += 1
@@ -738,9 +747,9 @@ def _in_doubt(
         "reminder email in doubt: SES may have sent it, its completion was never written; not resent",
         extra={"customer_id": plan.customer_id, "touch_id": record.touch_id, "step": record.step},
     )
-    if store.mark_in_doubt(plan.customer_id, record.touch_id):
+    if store.touches.mark_in_doubt(plan.customer_id, record.touch_id):
         numbers = ", ".join(dict.fromkeys(n for n, _ in record.touches))
-        store.create_task(
+        store.touches.create_task(
             Task(
                 customer_id=plan.customer_id,
                 task_id=f"review-{record.touch_id}",
@@ -761,7 +770,7 @@ def _in_doubt(
             plan.now,
             reach=Reach.ANY,
         )
-    store.settle_touches(plan.customer_id, states, plan.now)
+    store.touches.settle_touches(plan.customer_id, states, plan.now)
 
 
 def _task(
@@ -784,7 +793,7 @@ def _task(
     numbers = task.all_invoice_numbers
     factors = factors_for(task.kind, [by_number[n] for n in numbers if n in by_number], customer, today)
     points, _ = score(factors, today)
-    created, refused = services.store.create_task(
+    created, refused = services.store.touches.create_task(
         Task(
             customer_id=plan.customer_id,
             task_id=task.task_id,

@@ -18,12 +18,17 @@ class Timeline(Protocol):
     def record(self, activity: Activity) -> bool: ...
 
 
+class Completions(Protocol):
+    def complete_from_ses(self, customer_id: str, touch_id: str, message_id: str, at: datetime) -> bool: ...
+
+
 class Feedback(Protocol):
-    """Where SES's word changes what dunning does next."""
+    """Where SES's word changes what dunning does next: the addresses, and the ledger of touches."""
 
     def suppress_address(self, customer_id: str, address: str) -> None: ...
 
-    def complete_from_ses(self, customer_id: str, touch_id: str, message_id: str, at: datetime) -> bool: ...
+    @property
+    def touches(self) -> Completions: ...
 
 
 class MalformedEmailEvent(ValueError):
@@ -102,7 +107,7 @@ def handle_email_event(
     touch = _first_tag(detail.get("mail") or {}, TOUCH_TAG)
     if touch and outcome.event_type in {"Send", "Delivery"}:
         at = _event_time(detail, outcome.event_type) or received_at
-        completed = feedback.complete_from_ses(outcome.customer_id, touch, outcome.message_id, at)
+        completed = feedback.touches.complete_from_ses(outcome.customer_id, touch, outcome.message_id, at)
         if completed:
             logger.warning(
                 "a reminder's completion was lost; SES's event completed it",

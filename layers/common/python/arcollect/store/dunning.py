@@ -6,8 +6,9 @@ and never scans the table.
 
 Write path, per customer: the touches, each at most once per (invoice, step), are the ledger's
 (``store/touch_ledger.py``); who works a customer's tasks is ``store/assignment.py``; promises are
-``store/promise_book.py``. ``DunningStore`` holds the three and keeps one name for each of their
-operations the engine calls; its own are the read path, the next looks and the suppressed addresses.
+``store/promise_book.py``. ``DunningStore`` holds the three; the engine writes touches through
+``store.touches`` itself (no method of the ledger is repeated here), and the store's own operations are
+the read path, the next looks and the suppressed addresses.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from arcollect.clock import format_instant, parse_instant
 from arcollect.credits import CreditLine, credit_lines
-from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task
+from arcollect.entities import Activity, Customer, Invoice, Payment, Promise
 from arcollect.reminders import Reach
 from arcollect.store import keys
 from arcollect.store.assignment import Assignments
@@ -170,72 +171,6 @@ class DunningStore:
         """Invoices of one customer by number (consistent reads: for fan-out workers and previews)."""
         wanted = {invoice_key(customer_id, n) for n in numbers}
         return [invoice_from_item(item) for item in InvoiceItem.batch_get(wanted, consistent_read=True)]
-
-    # --- touches (store/touch_ledger.py) --------------------------------------------------------
-
-    def email_touch(self, customer_id: str, touch_id: str) -> EmailTouchRecord | None:
-        return self.touches.email_touch(customer_id, touch_id)
-
-    def ledger_touch(self, customer_id: str, invoice_number: str, step: str) -> str | None:
-        return self.touches.ledger_touch(customer_id, invoice_number, step)
-
-    def reserve_email(
-        self,
-        customer_id: str,
-        touch_id: str,
-        step: str,
-        touches: Sequence[tuple[str, str]],
-        recipients: Sequence[str],
-        promises: dict[str, str],
-        at: datetime,
-        expected: Customer | None = None,
-        clock_at: datetime | None = None,
-    ) -> Reservation:
-        return self.touches.reserve_email(
-            customer_id, touch_id, step, touches, recipients, promises, at, expected, clock_at
-        )
-
-    def complete_email(
-        self,
-        customer_id: str,
-        touch_id: str,
-        message_id: str,
-        states: Sequence[InvoiceState],
-        activity: Activity,
-        at: datetime,
-    ) -> None:
-        self.touches.complete_email(customer_id, touch_id, message_id, states, activity, at)
-
-    def release_email(self, customer_id: str, touch_id: str, touches: Sequence[tuple[str, str]]) -> None:
-        self.touches.release_email(customer_id, touch_id, touches)
-
-    def refuse_email(
-        self, customer_id: str, touch_id: str, reason: str, at: datetime, task: Task, activity: Activity
-    ) -> bool:
-        return self.touches.refuse_email(customer_id, touch_id, reason, at, task, activity)
-
-    def resend_requested(self, customer_id: str, task_id: str, since: datetime) -> bool:
-        return self.touches.resend_requested(customer_id, task_id, since)
-
-    def mark_in_doubt(self, customer_id: str, touch_id: str) -> bool:
-        return self.touches.mark_in_doubt(customer_id, touch_id)
-
-    def settle_touches(self, customer_id: str, states: Sequence[InvoiceState], at: datetime) -> None:
-        self.touches.settle_touches(customer_id, states, at)
-
-    def complete_from_ses(self, customer_id: str, touch_id: str, message_id: str, at: datetime) -> bool:
-        return self.touches.complete_from_ses(customer_id, touch_id, message_id, at)
-
-    def create_task(
-        self,
-        task: Task,
-        states: Sequence[InvoiceState],
-        promises: dict[str, str],
-        at: datetime,
-        expected: Customer | None = None,
-        reach: Reach = Reach.DUNNING,
-    ) -> tuple[bool, tuple[str, ...]]:
-        return self.touches.create_task(task, states, promises, at, expected, reach)
 
     # --- scheduling -----------------------------------------------------------------------------
 

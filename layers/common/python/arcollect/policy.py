@@ -291,6 +291,8 @@ class PolicySettings:
     # The largest credit a collector may grant by resolving a dispute (in the invoice's currency); a
     # larger one is a manager's decision. 0: only managers resolve with a credit.
     collector_credit_limit: Decimal = Decimal(0)
+    # Send times learned per customer (send_times.SendTimes); off unless ``learn: true``.
+    send_times: Any = None
 
 
 class PaymentsFeed(StrEnum):
@@ -644,6 +646,7 @@ def _settings(problems: _Problems, value: Any) -> PolicySettings:
             "anniversary_check_in",
             "manager",
             "collector_credit_limit",
+            "send_times",
         ),
     )
     window = SendWindow()
@@ -685,6 +688,48 @@ def _settings(problems: _Problems, value: Any) -> PolicySettings:
         anniversary_check_in=bool(check_in),
         manager=str(data.get("manager") or "collections-manager"),
         collector_credit_limit=limit,
+        send_times=_send_times(problems, data.get("send_times")),
+    )
+
+
+def _send_times(problems: _Problems, value: Any) -> Any:
+    """``settings.send_times``: ``{learn, window: "08:00-17:00", exploration, prior_strength}``."""
+    from arcollect.send_times import SendTimes, parse_hours, slot_hours
+
+    where = "settings.send_times"
+    data = problems.mapping(value, where, ("learn", "window", "exploration", "prior_strength"))
+    default = SendTimes()
+    learn = data.get("learn", False)
+    if not isinstance(learn, bool):
+        problems.add(f"{where}.learn", f"expected true or false, found {learn!r}")
+        learn = False
+    start, end = default.start, default.end
+    if "window" in data:
+        hours = parse_hours(data["window"])
+        if hours is None:
+            problems.add(
+                f"{where}.window",
+                f'expected a same-day window such as "08:00-17:00", found {data["window"]!r}',
+            )
+        elif not slot_hours(*hours):
+            problems.add(f"{where}.window", f"{data['window']!r} holds no whole hour to send in")
+        else:
+            start, end = hours
+    exploration = data.get("exploration", default.exploration)
+    if isinstance(exploration, bool) or not isinstance(exploration, int | float) or not 0 <= exploration < 1:
+        problems.add(
+            f"{where}.exploration",
+            f"expected a share from 0 to below 1 (0.1: one in ten), found {exploration!r}",
+        )
+        exploration = default.exploration
+    strength = data.get("prior_strength", default.prior_strength)
+    if isinstance(strength, bool) or not isinstance(strength, int | float) or not strength > 0:
+        problems.add(
+            f"{where}.prior_strength", f"expected a number above 0 (reminders' worth), found {strength!r}"
+        )
+        strength = default.prior_strength
+    return SendTimes(
+        learn=learn, start=start, end=end, exploration=float(exploration), prior_strength=float(strength)
     )
 
 

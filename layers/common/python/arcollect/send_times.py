@@ -23,6 +23,7 @@ from datetime import date, time
 
 __all__ = [
     "RESPONSE_HOURS",
+    "SendRecord",
     "SendTimes",
     "SlotChoice",
     "SlotStats",
@@ -63,6 +64,14 @@ class SendTimes:
     @property
     def hours(self) -> tuple[int, ...]:
         return slot_hours(self.start, self.end)
+
+
+@dataclass(frozen=True)
+class SendRecord:
+    """What ``choose`` learns from for one customer: their record per hour, and the portfolio's."""
+
+    own: Mapping[int, SlotStats] = field(default_factory=dict)
+    portfolio: Mapping[int, SlotStats] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

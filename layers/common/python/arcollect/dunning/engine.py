@@ -17,16 +17,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from arcollect.calendar import Calendar, local_today, resolve_zone
+from arcollect.calendar import MAX_SCAN_DAYS, Calendar, SendWindow, WindowError, local_today, resolve_zone
 from arcollect.clock import anniversary_in, next_anniversary
 from arcollect.credits import CreditLine, credit_by_currency
 from arcollect.entities import Customer, DocumentType, Invoice
 from arcollect.policy import Action, Anchor, Occurrence, Policy, PolicySet, Priority, Step, Trigger
+from arcollect.send_times import SendRecord, SendTimes, SlotChoice, choose
 
 # Steps the engine adds on its own (not from the policy): they have fixed ids so they happen once.
 MISSED_PROMISE = "missed_promise"
@@ -134,6 +135,8 @@ class CustomerPlan:
     # customer's policy is not under test). Recorded with every decision and email, and in the 360 view.
     arm: str | None = None
     test: str | None = None
+    # The customer's learned send slot the email waits for or goes in (settings.send_times), and why.
+    send_slot: SlotChoice | None = None
 
     @property
     def touches(self) -> tuple[Touch, ...]:
@@ -164,8 +167,10 @@ class _Context:
     calendar: Calendar
     segment: str
     credits: tuple[CreditLine, ...] = ()
+    send_record: SendRecord | None = None
     notes: list[Note] = field(default_factory=list)
     reschedules: dict[str, datetime | None] = field(default_factory=dict)
+    send_slot: SlotChoice | None = None
 
     def note(self, invoice: Invoice | None, outcome: Outcome, step_id: str | None, reason: str) -> None:
         self.notes.append(Note(invoice.invoice_number if invoice else None, outcome, step_id, reason))
@@ -207,10 +212,12 @@ def evaluate(
     calendar: Calendar,
     customer_due: bool = False,
     credits: Sequence[CreditLine] = (),
+    send_record: SendRecord | None = None,
 ) -> CustomerPlan:
     """The plan for one customer at ``now``; ``customer_due`` says the customer's own item came due
     (its anniversary); ``credits`` are the customer's open credit notes and unapplied cash (a reminder
-    asks for the net amount, and none goes when they cover it)."""
+    asks for the net amount, and none goes when they cover it); ``send_record`` what the customer's
+    send slot is learned from when the policy learns send times (none: the portfolio knows nothing)."""
     settings = policies.settings
     zone_name = customer.time_zone if customer else None
     zone, _ = resolve_zone(zone_name, settings.time_zone)
@@ -218,7 +225,17 @@ def evaluate(
     segment, policy = policies.policy_for(customer, today)
     arm = policies.arm_of(customer, segment)
     context = _Context(
-        customer_id, customer, now, zone, today, policies, policy, calendar, segment.name, tuple(credits)
+        customer_id,
+        customer,
+        now,
+        zone,
+        today,
+        policies,
+        policy,
+        calendar,
+        segment.name,
+        tuple(credits),
+        send_record,
     )
 
     stages = [
@@ -244,6 +261,7 @@ def evaluate(
         customer_due=customer_due,
         arm=arm,
         test=policies.challenger.name if arm and policies.challenger else None,
+        send_slot=context.send_slot,
     )
 
 
@@ -460,22 +478,59 @@ def _email_block(context: _Context) -> tuple[str | None, datetime | None]:
         if customer.suppressed_emails:
             return f"every address bounced or complained ({', '.join(customer.suppressed_emails)})", None
         return "the customer has no email address", None
-    country = customer.country
-    wait = context.calendar.next_opening(context.now, context.zone, country, settings.send_window)
+    wait, slot = _opening(context, context.now)
     if customer.last_emailed_at is not None:
         gap_end = customer.last_emailed_at + timedelta(days=settings.min_days_between_emails)
         if gap_end > context.now:
-            wait = max(
-                wait, context.calendar.next_opening(gap_end, context.zone, country, settings.send_window)
-            )
+            wait, slot = max((wait, slot), _opening(context, gap_end), key=lambda pair: pair[0])
+    context.send_slot = slot
     return None, (wait if wait > context.now else None)
+
+
+def _learning(context: _Context) -> SendTimes | None:
+    send_times = context.policies.settings.send_times
+    return send_times if isinstance(send_times, SendTimes) and send_times.learn else None
+
+
+def _opening(context: _Context, at: datetime) -> tuple[datetime, SlotChoice | None]:
+    """The first instant from ``at`` an email may go: the send window's, or with send times learned the
+    customer's slot of the first send day it has not passed (the slot is chosen per day)."""
+    settings, country = context.policies.settings, context.customer.country if context.customer else None
+    send_times = _learning(context)
+    if send_times is None:
+        return context.calendar.next_opening(at, context.zone, country, settings.send_window), None
+    record = context.send_record or SendRecord()
+    day = at.astimezone(context.zone).date()
+    for _ in range(MAX_SCAN_DAYS):
+        if context.calendar.is_send_day(day, country, settings.send_window):
+            choice = choose(context.customer_id, day, record.own, record.portfolio, send_times)
+            slot = _slot_window(settings.send_window, choice)
+            start = max(at, context.calendar.day_start(day, context.zone))
+            opening = context.calendar.next_opening(start, context.zone, country, slot)
+            if opening.astimezone(context.zone).date() == day:
+                return opening, choice
+        day += timedelta(days=1)
+    raise WindowError(f"no send day within {MAX_SCAN_DAYS} days of {at.isoformat()} (country {country!r})")
+
+
+def _slot_window(window: SendWindow, choice: SlotChoice) -> SendWindow:
+    return SendWindow(weekdays=window.weekdays, start=time(choice.hour), end=time(choice.hour + 1))
 
 
 def _why_waiting(context: _Context, until: datetime) -> str:
     customer, settings = context.customer, context.policies.settings
-    closed = context.calendar.why_closed(
-        context.now, context.zone, customer.country if customer else None, settings.send_window
-    )
+    country = customer.country if customer else None
+    slot = context.send_slot if _learning(context) else None
+    if slot is not None:
+        closed = context.calendar.why_closed(
+            context.now, context.zone, country, _slot_window(settings.send_window, slot)
+        )
+        if closed:
+            return (
+                f"waiting for the customer's send slot {slot.label} ({closed}; {slot.reason}); "
+                f"next opening {until.isoformat()}"
+            )
+    closed = context.calendar.why_closed(context.now, context.zone, country, settings.send_window)
     if closed:
         return f"outside the send window ({closed}); next opening {until.isoformat()}"
     last = customer.last_emailed_at.isoformat() if customer and customer.last_emailed_at else "recently"

@@ -399,6 +399,13 @@ def plan_as_dict(plan: CustomerPlan) -> dict[str, Any]:
             for n in plan.notes
         ],
         "next_looks": {r.invoice_number: _instant(r.next_action_at) for r in plan.reschedules},
+        "send_slot": None
+        if plan.send_slot is None
+        else {
+            "hour": plan.send_slot.label,
+            "exploring": plan.send_slot.exploring,
+            "why": plan.send_slot.reason,
+        },
     }
 
 

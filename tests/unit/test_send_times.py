@@ -103,3 +103,17 @@ def test_the_learner_finds_the_best_slot_for_80_percent_within_8_reminders() -> 
     # Five simulated portfolios of 400 customers each (0.815 to 0.858 when written).
     found = [simulate(seed) for seed in range(2026, 2031)]
     assert min(found) >= 0.8, found
+
+
+def test_a_customers_record_counts_responses_within_48_hours_in_the_local_hour() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from arcollect.send_times import tally
+
+    berlin = ZoneInfo("Europe/Berlin")
+    sends = [datetime(2026, 11, 2, 13, tzinfo=UTC), datetime(2026, 11, 9, 13, tzinfo=UTC)]
+    sends += [datetime(2026, 11, 16, 8, tzinfo=UTC), datetime(2026, 11, 23, 8, tzinfo=UTC)]
+    opened = [datetime(2026, 11, 4, 12, 59, tzinfo=UTC), datetime(2026, 11, 11, 13, 1, tzinfo=UTC)]
+    paid = [date(2026, 11, 25)]  # two days after the last send: within 48 hours by its date
+    assert tally(sends, opened, paid, berlin) == {14: SlotStats(2, 1), 9: SlotStats(2, 1)}

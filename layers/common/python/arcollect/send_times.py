@@ -17,9 +17,10 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 __all__ = [
     "RESPONSE_HOURS",
@@ -32,10 +33,16 @@ __all__ = [
     "parse_hours",
     "portfolio_stats",
     "slot_hours",
+    "tally",
 ]
 
 #: A response counts for a reminder when it came within this many hours of the send.
 RESPONSE_HOURS = 48
+
+#: The timeline kind of a reminder email sent, and those of a response to one: the customer opened the
+#: portal from the link, or acted in it (a promise, a dispute); a reply, if the data has one.
+SENT_KIND = "email_sent"
+RESPONSE_KINDS = frozenset({"portal_opened", "promise_made", "dispute_opened", "reply_received"})
 
 _HOURS = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 
@@ -202,3 +209,24 @@ def choose(
     else:
         reason = f"no responses recorded yet: the window's first hour, {best:02d}:00"
     return SlotChoice(best, reason, False, scores)
+
+
+def tally(
+    sends: Iterable[datetime], responses: Iterable[datetime], paid_on: Iterable[date], zone: ZoneInfo
+) -> dict[int, SlotStats]:
+    """A customer's record per local hour: each reminder sent (an aware instant) counts in the hour the
+    customer's clock showed, and as responded when a response (an instant) came within
+    ``RESPONSE_HOURS`` after it, or a payment (a date: the ERP keeps no time) was dated from the send's
+    local day to the day ``RESPONSE_HOURS`` later."""
+    answered = sorted(responses)
+    paid = sorted(set(paid_on))
+    window = timedelta(hours=RESPONSE_HOURS)
+    record: dict[int, SlotStats] = {}
+    for sent in sorted(sends):
+        local = sent.astimezone(zone)
+        last = (sent + window).astimezone(zone).date()
+        responded = any(sent <= at < sent + window for at in answered) or any(
+            local.date() <= day <= last for day in paid
+        )
+        record[local.hour] = record.get(local.hour, SlotStats()) + SlotStats(1, int(responded))
+    return record

@@ -25,6 +25,7 @@ from arcollect.store.mail import SesMailer
 from arcollect.store.objects import ObjectStore
 from arcollect.store.predictions import PredictionBook
 from arcollect.store.reports import ReportReader
+from arcollect.store.send_slots import SendSlotBook
 
 
 class ReportRequestError(ValueError):
@@ -44,6 +45,7 @@ class Reports:
     mailer: SesMailer | None
     # Each open invoice's predicted pay date, kept in the table for the worklist and the 360.
     predictions: PredictionBook
+    send_slots: SendSlotBook
 
     def tick(self, tick: EventEnvelope) -> dict[str, Any]:
         """A scheduled tick (``detail.cadence``): the report as of the scheduled day, so a late or
@@ -77,6 +79,7 @@ class Reports:
             ledger=self.ledger,
             console_url=f"{base.rstrip('/')}/staff/reports" if base else None,
             keeper=self.predictions,
+            slots=self.send_slots,
         )
         metrics.add_metric(name="ReportFilesWritten", unit=MetricUnit.Count, value=len(run.written))
         metrics.add_metric(name="PredictionsKept", unit=MetricUnit.Count, value=run.predictions_kept)
@@ -122,4 +125,5 @@ def build_reports(settings: Settings) -> Reports:
         change_log=ChangeLog(),
         mailer=mailer,
         predictions=PredictionBook(),
+        send_slots=SendSlotBook(),
     )

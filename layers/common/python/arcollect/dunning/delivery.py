@@ -49,6 +49,7 @@ from arcollect.observability import logger
 from arcollect.policy import Action, PolicySet
 from arcollect.priority import Factors, factors_for, score
 from arcollect.promises import PromiseStatus, settle
+from arcollect.send_times import SendRecord
 from arcollect.store.dunning import (
     EmailTouchRecord,
     InvoiceState,
@@ -155,6 +156,8 @@ class Store(Protocol):
 
     def open_credits(self, customer_id: str) -> tuple[CreditLine, ...]: ...
 
+    def send_record(self, customer_id: str) -> SendRecord | None: ...
+
 
 class PromiseBook(Protocol):
     """Settling promises to pay (see workspace.promises): the sweep settles them when they come due."""
@@ -257,6 +260,13 @@ class _Profile:
     snapshot: str | None
 
 
+def waits_for_slot(plan: CustomerPlan) -> bool:
+    """Whether the plan's email (sent now or waiting) goes in a learned send slot (settings.send_times)."""
+    return plan.send_slot is not None and (
+        plan.email is not None or any(note.outcome is Outcome.DEFERRED for note in plan.notes)
+    )
+
+
 def plan_customer(
     *,
     customer_id: str,
@@ -270,7 +280,7 @@ def plan_customer(
     money (an email, a call) reads the customer's open credit notes and unapplied cash, and is made
     again with them (most ticks ask for none). The sweep and the preview plan alike through here."""
 
-    def plan_with(credits: Sequence[CreditLine]) -> CustomerPlan:
+    def plan_with(credits: Sequence[CreditLine], record: SendRecord | None = None) -> CustomerPlan:
         return evaluate(
             customer_id=customer_id,
             customer=customer,
@@ -280,13 +290,20 @@ def plan_customer(
             calendar=services.calendar,
             customer_due=customer_due,
             credits=credits,
+            send_record=record,
         )
 
     plan = plan_with(())
+    record = None
+    if waits_for_slot(plan):
+        # Send times learned: the customer's record, read only for a plan with an email to send or wait for.
+        record = services.store.send_record(customer_id)
+        if record is not None:
+            plan = plan_with((), record)
     if asks_for_money(plan):
         credits = services.store.open_credits(customer_id)
         if credits:
-            plan = plan_with(credits)
+            plan = plan_with(credits, record)
     return plan
 
 

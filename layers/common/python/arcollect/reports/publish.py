@@ -18,7 +18,7 @@ or a run that died between the claim and SES's answer, leaves the claim in doubt
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -37,6 +37,8 @@ from arcollect.reports.predicted import (
     predict_portfolio,
     predictions_table,
 )
+from arcollect.reports.send_slots import send_records
+from arcollect.send_times import SendRecord, SendTimes
 from arcollect.store.mail import MailRejected, SendNotAccepted, without_addresses
 from arcollect.store.reports import ReportData
 
@@ -49,6 +51,12 @@ class PredictionKeeper(Protocol):
     """Where each open invoice's prediction is kept for the worklist and the 360 (store/predictions.py)."""
 
     def keep(self, outlooks: Iterable[PayOutlook], stale: Iterable[tuple[str, str]] = ()) -> int: ...
+
+
+class SendSlotKeeper(Protocol):
+    """Where each customer's send-slot record is kept for the sweep (store/send_slots.py)."""
+
+    def keep_send_slots(self, records: Mapping[str, SendRecord], as_of: date) -> int: ...
 
 
 @dataclass
@@ -64,6 +72,8 @@ class ReportRun:
     predictions_basis: str = ""
     predicted: int = 0
     predictions_kept: int = 0
+    # Customers whose send-slot record went to the table (0: the policy does not learn send times).
+    send_slots_kept: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -77,6 +87,7 @@ class ReportRun:
                 "invoices": self.predicted,
                 "kept": self.predictions_kept,
             },
+            "send_slots_kept": self.send_slots_kept,
         }
 
 
@@ -102,6 +113,7 @@ def run_report(
     ledger: DailyClaims | None = None,
     console_url: str | None = None,
     keeper: PredictionKeeper | None = None,
+    slots: SendSlotKeeper | None = None,
 ) -> ReportRun:
     run = ReportRun(as_of, cadence)
     # The pay-date model trained as of the day, every open invoice scored (too little history: the
@@ -138,6 +150,8 @@ def run_report(
         run.written.append(key)
     if keeper is not None:
         run.predictions_kept = keep_predictions(keeper, predictions, data.predictions)
+    if slots is not None:
+        run.send_slots_kept = keep_send_slots(slots, data, policies, as_of)
     if cadence == ReportCadence.WEEKLY and mailer is not None and sender:
         _email_managers(run, document, policies, mailer, sender, ledger, bucket, now, console_url)
     return run
@@ -154,6 +168,17 @@ def keep_predictions(
     scored = {(o.customer_id, o.invoice_number) for o in predictions.outlooks}
     stale = sorted({(o.customer_id, o.invoice_number) for o in stored} - scored)
     return keeper.keep(predictions.outlooks, stale)
+
+
+def keep_send_slots(slots: SendSlotKeeper, data: ReportData, policies: PolicySet, as_of: date) -> int:
+    """Each emailed customer's send-slot record to the table, when the policy learns send times; a run as
+    of a day before the newest kept records' (a backfill) leaves them alone."""
+    send_times = policies.settings.send_times
+    if not isinstance(send_times, SendTimes) or not send_times.learn:
+        return 0
+    if data.send_slots_as_of is not None and data.send_slots_as_of > as_of.isoformat():
+        return 0
+    return slots.keep_send_slots(send_records(data, policies, as_of), as_of)
 
 
 def _email_managers(

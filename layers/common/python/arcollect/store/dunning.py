@@ -22,6 +22,7 @@ from arcollect.clock import format_instant, parse_instant
 from arcollect.credits import CreditLine, credit_lines
 from arcollect.entities import Activity, Customer, Invoice, Payment, Promise
 from arcollect.reminders import Reach
+from arcollect.send_times import SendRecord
 from arcollect.store import keys
 from arcollect.store.assignment import Assignments
 from arcollect.store.base import (
@@ -39,6 +40,7 @@ from arcollect.store.models import (
 )
 from arcollect.store.payments import payment_from_item
 from arcollect.store.promise_book import PromiseBook
+from arcollect.store.send_slots import SendSlotBook
 from arcollect.store.timeline import record_once
 from arcollect.store.touch_ledger import StaleCustomer, TouchLedger
 from arcollect.store.touches import (
@@ -95,6 +97,11 @@ class DunningStore:
         self.touches = touches or TouchLedger()
         self.assignments = assignments or Assignments()
         self.promise_book = promise_book or PromiseBook()
+        self.send_slots = SendSlotBook()
+
+    def send_record(self, customer_id: str) -> SendRecord | None:
+        """The customer's send-slot record as the newest report run kept it (store/send_slots.py)."""
+        return self.send_slots.send_record(customer_id)
 
     @translated
     def open_credits(self, customer_id: str) -> tuple[CreditLine, ...]:

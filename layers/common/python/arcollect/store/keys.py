@@ -60,6 +60,10 @@ def worklist_rank(score: int, due_on: date | None, task_id: str) -> str:
 PREDICTION_PREFIX = "PRED#"
 
 
+#: A customer's send-slot record, as the newest report run left it (store/send_slots.py).
+SEND_SLOTS_SK = "SENDSLOT"
+
+
 def prediction_sk(invoice_number: str) -> str:
     """An open invoice's predicted pay date, as the newest report run left it (store/predictions.py)."""
     return f"{PREDICTION_PREFIX}{invoice_number}"

@@ -284,6 +284,16 @@ class PredictionItem(TableItem, discriminator="prediction"):
     fallback = BooleanAttribute(default=False)
 
 
+class SendSlotItem(TableItem, discriminator="send_slots"):
+    """A customer's send-slot record (``CUST#<id>`` / ``SENDSLOT``), written by the reports run; in no
+    index. ``own`` and ``portfolio``: JSON of ``{hour: [sent, responded]}``."""
+
+    customer_id = UnicodeAttribute()
+    as_of = UnicodeAttribute()
+    own = UnicodeAttribute()
+    portfolio = UnicodeAttribute()
+
+
 class DisputeItem(TableItem, discriminator="dispute"):
     """A customer's dispute of one invoice (``DSP#<id>`` in the customer's partition)."""
 

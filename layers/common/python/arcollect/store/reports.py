@@ -12,6 +12,7 @@ from datetime import datetime
 
 from arcollect.entities import Activity, Customer, Dispute, Invoice, Payment, Promise, Task
 from arcollect.outlook import PayOutlook
+from arcollect.send_times import RESPONSE_KINDS, SENT_KIND
 from arcollect.store.base import translated
 from arcollect.store.customers import customer_from_item
 from arcollect.store.disputes import dispute_from_item
@@ -25,6 +26,7 @@ from arcollect.store.models import (
     PredictionItem,
     PromiseItem,
     SendLedgerItem,
+    SendSlotItem,
     TableItem,
     TaskItem,
 )
@@ -57,10 +59,15 @@ class ReportData:
     touches: list[Touch] = field(default_factory=list)
     # The predictions an earlier run left in the table (the run replaces them; store/predictions.py).
     predictions: list[PayOutlook] = field(default_factory=list)
+    # The as-of day of the newest send-slot records an earlier run kept (store/send_slots.py), if any.
+    send_slots_as_of: str | None = None
 
 
-# Timeline kinds a report counts (the rest of the timeline stays out of memory).
-COUNTED_ACTIVITIES = frozenset({"email_delivery", "email_bounce", "email_complaint"})
+# Timeline kinds a report counts (the rest of the timeline stays out of memory): SES's outcomes, and
+# the reminders sent and the responses the send-time learner counts (arcollect/send_times.py).
+COUNTED_ACTIVITIES = frozenset(
+    {"email_delivery", "email_bounce", "email_complaint", SENT_KIND, *RESPONSE_KINDS}
+)
 
 
 class ReportReader:
@@ -84,6 +91,8 @@ class ReportReader:
                 data.activities.append(activity_from_item(item))
             elif isinstance(item, PredictionItem):
                 data.predictions.append(outlook_from_item(item))
+            elif isinstance(item, SendSlotItem):
+                data.send_slots_as_of = max(data.send_slots_as_of or "", item.as_of)
             elif isinstance(item, SendLedgerItem):
                 data.touches.append(Touch(item.customer_id, item.invoice_number, item.step, item.reserved_at))
         return data

@@ -17,6 +17,7 @@ from arcollect.policy import SHIPPED_POLICY
 from arcollect.send_times import SlotStats
 from arcollect.store.repositories import Activities, Customers, Invoices
 from arcollect.store.send_slots import SendSlotBook
+from arcollect.store.workspace import WorkspaceStore
 from tests.integration.conftest import invoke, load_event
 
 MANAGER = "  manager: collections-manager   # whose worklist gets escalations\n"
@@ -86,6 +87,8 @@ def test_the_reports_run_keeps_the_record_and_the_sweep_waits_for_the_customers_
     assert record is not None
     assert record.own == {14: SlotStats(4, 3), 9: SlotStats(3, 0)}
     assert SendSlotBook().send_record("C-2") is None
+    # The 360's one query of the partition reads it too
+    assert WorkspaceStore().account("C-1").send_record == record
 
     # Monday 09:00 Berlin: C-1 waits for 14:00; C-2 (no record: the window's first hour, 08:00) for
     # Tuesday 08:00

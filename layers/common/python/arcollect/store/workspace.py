@@ -20,6 +20,7 @@ from pynamodb.exceptions import UpdateError
 
 from arcollect.entities import Activity, Customer, Dispute, Invoice, Payment, Promise, Task, TaskStatus
 from arcollect.outlook import PayOutlook
+from arcollect.send_times import SendRecord
 from arcollect.store import keys
 from arcollect.store.base import Operation, commit, translated
 from arcollect.store.customers import PROFILE_SK, customer_from_item
@@ -36,6 +37,7 @@ from arcollect.store.models import (
     PaymentItem,
     PredictionItem,
     PromiseItem,
+    SendSlotItem,
     TableItem,
     TaskItem,
 )
@@ -43,6 +45,7 @@ from arcollect.store.payments import allocation_maps, payment_credit_owner, paym
 from arcollect.store.predictions import PredictionBook, outlook_from_item
 from arcollect.store.promise_book import PromiseBook
 from arcollect.store.promises import promise_from_item
+from arcollect.store.send_slots import record_from_item
 from arcollect.store.tasks import task_from_item, worklist_actions
 from arcollect.store.timeline import activity_from_item, record_once, timeline_writes
 from arcollect.store.touches import EmailTouchRecord, email_record
@@ -72,6 +75,8 @@ class AccountItems:
     emails: list[EmailTouchRecord] = field(default_factory=list)
     # Each open invoice's predicted pay date, as the newest report run left it.
     predictions: list[PayOutlook] = field(default_factory=list)
+    # The customer's send-slot record, as the newest report run left it (store/send_slots.py).
+    send_record: SendRecord | None = None
 
 
 def _read(model: type[M], customer_id: str, sort_key: str, convert: Callable[[M], V]) -> V | None:
@@ -122,6 +127,9 @@ class WorkspaceStore:
         for item in TableItem.query(keys.customer_pk(customer_id)):
             if isinstance(item, CustomerItem):
                 found.customer = customer_from_item(item)
+                continue
+            if isinstance(item, SendSlotItem):
+                found.send_record = record_from_item(item)
                 continue
             for model, name, convert in _ACCOUNT:
                 if isinstance(item, model):

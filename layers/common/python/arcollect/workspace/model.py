@@ -16,6 +16,7 @@ from enum import StrEnum
 from arcollect.entities import Customer, Invoice, Payment, Promise
 from arcollect.outlook import PayOutlook
 from arcollect.priority import PriorityReason
+from arcollect.send_times import SlotChoice
 
 
 class CallOutcome(StrEnum):
@@ -193,6 +194,8 @@ class Account360:
     # Each open invoice's predicted pay date with its factors (by number), as the newest report run
     # left it; an invoice without one is not shown a prediction.
     predictions: dict[str, PayOutlook] = field(default_factory=dict)
+    # The hour today's reminder would go in, and why, when the policy learns send times.
+    send_slot: SlotChoice | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from arcollect.outlook import PayOutlook
 from arcollect.policy import PolicySet
 from arcollect.priority import risk_class
 from arcollect.promises import kept_rate, paid_towards
+from arcollect.send_times import SendRecord, SendTimes, SlotChoice, choose
 from arcollect.store.workspace import AccountItems
 from arcollect.workspace.model import (
     Account360,
@@ -262,7 +263,18 @@ def build_account(items: AccountItems, *, now: datetime, today: date, policies: 
         test_arm=arm,
         test_name=policies.challenger.name if arm and policies.challenger else None,
         predictions=open_predictions(items, open_invoices),
+        send_slot=send_slot(items, today, policies),
     )
+
+
+def send_slot(items: AccountItems, today: date, policies: PolicySet) -> SlotChoice | None:
+    """The hour a reminder to the customer would go in today, and why: the sweep's choice from the same
+    record (none when the policy does not learn send times)."""
+    send_times = policies.settings.send_times
+    if items.customer is None or not isinstance(send_times, SendTimes) or not send_times.learn:
+        return None
+    record = items.send_record or SendRecord()
+    return choose(items.customer.customer_id, today, record.own, record.portfolio, send_times)
 
 
 def open_predictions(items: AccountItems, open_invoices: Iterable[Invoice]) -> dict[str, PayOutlook]:

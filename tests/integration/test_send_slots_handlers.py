@@ -105,3 +105,16 @@ def test_the_reports_run_keeps_the_record_and_the_sweep_waits_for_the_customers_
     assert len(sent) == 1 and sent[0].at == utc(23, 13)
     tick(utc(24, 7))
     assert [a.at for a in emails("C-2")] == [utc(24, 7)]
+
+
+def test_the_report_keeps_the_learners_timeline_in_memory_only_while_the_policy_learns(aws: None) -> None:
+    from arcollect.store.reports import ReportReader
+
+    timeline = Activities()
+    for n, kind in enumerate(("email_sent", "portal_opened", "email_delivery")):
+        timeline.record(
+            Activity(customer_id="C 1", at=utc(3, 9 + n), activity_id=f"a{n}", kind=kind, summary="")
+        )
+    assert {a.kind for a in ReportReader().read().activities} == {"email_delivery"}
+    learning = {a.kind for a in ReportReader().read(send_times=True).activities}
+    assert learning == {"email_sent", "portal_opened", "email_delivery"}

@@ -66,11 +66,14 @@ class Reports:
         """The KPI files of ``cadence`` as of ``as_of`` in the reports bucket (weekly: the summary too)."""
         settings = self.settings
         base = settings.portal_base_url
+        policies = load_policies(self.objects, settings.drop_bucket)
+        learning = policies.settings.send_times
         run = run_report(
             as_of=as_of,
             cadence=cadence,
-            data=self.reader.read(),
-            policies=load_policies(self.objects, settings.drop_bucket),
+            # The timeline the send-time learner counts is read only while the policy learns.
+            data=self.reader.read(send_times=bool(learning and getattr(learning, "learn", False))),
+            policies=policies,
             files=self.objects,
             bucket=settings.require("reports_bucket"),
             now=datetime.now(UTC),

@@ -63,17 +63,19 @@ class ReportData:
     send_slots_as_of: str | None = None
 
 
-# Timeline kinds a report counts (the rest of the timeline stays out of memory): SES's outcomes, and
-# the reminders sent and the responses the send-time learner counts (arcollect/send_times.py).
-COUNTED_ACTIVITIES = frozenset(
-    {"email_delivery", "email_bounce", "email_complaint", SENT_KIND, *RESPONSE_KINDS}
-)
+# Timeline kinds a report counts (the rest of the timeline stays out of memory): SES's outcomes; and,
+# only while the policy learns send times, the reminders sent and the responses the learner counts
+# (arcollect/send_times.py): on a large table those are most of the timeline.
+COUNTED_ACTIVITIES = frozenset({"email_delivery", "email_bounce", "email_complaint"})
+SEND_TIME_ACTIVITIES = frozenset({SENT_KIND, *RESPONSE_KINDS})
 
 
 class ReportReader:
     @translated
-    def read(self) -> ReportData:
+    def read(self, *, send_times: bool = False) -> ReportData:
+        """The whole table, one scan; ``send_times`` also keeps the timeline the send-time learner reads."""
         data = ReportData()
+        counted = COUNTED_ACTIVITIES | SEND_TIME_ACTIVITIES if send_times else COUNTED_ACTIVITIES
         for item in TableItem.scan():
             if isinstance(item, InvoiceItem):
                 data.invoices.append(invoice_from_item(item))
@@ -87,7 +89,7 @@ class ReportReader:
                 data.promises.append(promise_from_item(item))
             elif isinstance(item, DisputeItem):
                 data.disputes.append(dispute_from_item(item))
-            elif isinstance(item, ActivityItem) and item.kind in COUNTED_ACTIVITIES:
+            elif isinstance(item, ActivityItem) and item.kind in counted:
                 data.activities.append(activity_from_item(item))
             elif isinstance(item, PredictionItem):
                 data.predictions.append(outlook_from_item(item))

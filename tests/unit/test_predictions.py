@@ -301,3 +301,24 @@ def test_evaluate_refuses_bad_input_with_a_clear_message(
     argv = ["predict", "evaluate"] + [part for pair in given.items() for part in pair]
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_invoice_its_payment_runs_passed_over_is_told_apart_and_the_segment_is_kept() -> None:
+    """A customer that already paid an invoice due on or after this one's due day has passed it over:
+    the still-open factor says so; the waits per company code go into the model's JSON and back."""
+    invoices = [replace(i, company_code="1000" if i.customer_id < "C30" else "2000") for i in portfolio()]
+    skipped = invoice("RUN", "old", AS_OF - timedelta(days=90), None, company_code="1000")
+    runs = [
+        invoice("RUN", f"r{n}", AS_OF - timedelta(days=150 - 10 * n), 0, company_code="1000")
+        for n in range(12)
+    ]
+    model = train([*invoices, skipped, *runs], AS_OF)
+    assert model.segment_waits
+    assert {segment for _, _, segment in model.segment_waits} <= {"1000", "2000"}
+    again = Model.from_document(json.loads(json.dumps(model.to_document())))
+    assert again.segment_waits == model.segment_waits
+    (prediction,) = [p for p in predict(model, [*invoices, skipped, *runs], AS_OF) if p.customer_id == "RUN"]
+    still = next(f for f in prediction.contributions if f.name == "still_open")
+    assert "still unpaid 60 days after its due date" in still.sentence
+    assert "due on or after it was paid" in still.sentence
+    assert prediction.baseline_days + sum(f.days for f in prediction.contributions) == prediction.offset_days

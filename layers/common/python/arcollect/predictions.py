@@ -19,8 +19,10 @@ late (pay day minus due day) are predicted as
     + "still unpaid": what knowing the invoice is still open at the as-of day implies. Not yet past its
       predicted day: the training residuals above the days already waited. Past it: the Kaplan-Meier
       waits of invoices as far past theirs in weekly snapshots of the training period (an invoice still
-      open when training ends counts as waiting at least that long), blended with the customer's own
-      late payments beyond this lateness when it has some.
+      open when training ends counts as waiting at least that long; told apart by whether the
+      customer's payment runs already passed it over, and for the day, not the interval, read within
+      its company code), blended with the customer's own late payments beyond this lateness when it
+      has some.
 
 Each term IS a contribution: with the baseline they add up to the predicted offset from the due day
 exactly (``Prediction.offset_days``). The 80% interval and P(> 30 days late) come from the same
@@ -127,6 +129,13 @@ class Ledger:
         self._late = {
             customer: _running([1 if r[1] > 0 else 0 for r in rs]) for customer, rs in self._rows.items()
         }
+        # The latest due day (as an ordinal) among each customer's first n paid invoices, by paid day.
+        self._latest_due: dict[str, list[int]] = {}
+        for customer, rs in self._rows.items():
+            latest = [0]
+            for r in rs:
+                latest.append(max(latest[-1], (r[0] - timedelta(days=r[1])).toordinal()))
+            self._latest_due[customer] = latest
 
     def history(self, customer_id: str, as_of: date) -> History | None:
         days = self._days.get(customer_id)
@@ -157,6 +166,15 @@ class Ledger:
             usual_amount={c: statistics.median(a) for c, a in amounts.items()},
             last_paid=recent[-1][0],
         )
+
+    def passed_over(self, customer_id: str, as_of: date, due_date: date) -> bool:
+        """Whether the customer paid, on or before ``as_of``, an invoice due on or after ``due_date``
+        (an open invoice due then was passed over by its payment runs)."""
+        days = self._days.get(customer_id)
+        if not days:
+            return False
+        n = bisect.bisect_right(days, as_of)
+        return self._latest_due[customer_id][n] >= due_date.toordinal()
 
     def later_than(self, customer_id: str, as_of: date, days: int) -> list[int]:
         """The days late of the customer's invoices paid on or before ``as_of`` more than ``days`` late
@@ -343,6 +361,9 @@ class Model:
     # Kaplan-Meier waits of the invoices still unpaid past their predicted day, by how far past it they
     # were (a bin of WAIT_EDGES) and the customer's history (_wait_group; -1: every group together).
     waits: dict[tuple[int, int], Waits] = field(default_factory=dict)
+    # The same per company code (the portfolio's segment), read for the predicted day only: the
+    # interval keeps the wider cell's spread, which a small segment would understate.
+    segment_waits: dict[tuple[int, int, str], Waits] = field(default_factory=dict)
     version: int = MODEL_VERSION
 
     def to_document(self) -> dict[str, object]:
@@ -356,6 +377,10 @@ class Model:
             "adjustments": {name: sorted(bins.items(), key=str) for name, bins in self.adjustments.items()},
             "residuals": [[g, list(r.quantiles), list(r.tail)] for g, r in sorted(self.residuals.items())],
             "waits": [[b, g, list(w.quantiles), w.snapshots] for (b, g), w in sorted(self.waits.items())],
+            "segment_waits": [
+                [b, g, s, list(w.quantiles), w.snapshots]
+                for (b, g, s), w in sorted(self.segment_waits.items())
+            ],
         }
 
     @classmethod
@@ -375,6 +400,10 @@ class Model:
             },
             residuals={int(g): Residuals(tuple(q), tuple(t)) for g, q, t in document["residuals"]},
             waits={(int(b), int(g)): Waits(tuple(q), int(n)) for b, g, q, n in document["waits"]},
+            segment_waits={
+                (int(b), int(g), str(s)): Waits(tuple(q), int(n))
+                for b, g, s, q, n in document.get("segment_waits", [])
+            },
         )
 
     def customer_term(self, history: History | None) -> float:
@@ -398,23 +427,31 @@ class Model:
                 parts.append(Factor(name, days, _sentence(name, invoice, history, value)))
         return self.portfolio_days_late + centre, parts
 
-    def waits_for(self, past: int, history: History | None, as_of: date) -> Waits | None:
-        """How long an invoice still unpaid ``past`` days after its predicted day waits yet (None: not
-        past it enough for the waits to tell more than the residuals)."""
+    def waits_for(
+        self, past: int, history: History | None, as_of: date, passed_over: bool = False, segment: str = ""
+    ) -> tuple[Waits, Waits] | None:
+        """How long an invoice still unpaid ``past`` days after its predicted day waits yet: the waits
+        of its cell (for the interval) and of its cell in its company code when that has enough rows
+        (for the predicted day; else the cell's). None: not past it enough for the waits to tell more
+        than the residuals."""
         if past < WAIT_EDGES[0]:
             return None
-        group = _wait_group(history, as_of)
+        group = _wait_group(history, as_of, passed_over)
         bin_ = _cut(past, WAIT_EDGES)
-        return self.waits.get((bin_, group)) or self.waits.get((bin_, -1))
+        waits = self.waits.get((bin_, group)) or self.waits.get((bin_, -1))
+        if waits is None:
+            return None
+        return waits, self.segment_waits.get((bin_, group, segment), waits)
 
 
-def _wait_group(history: History | None, as_of: date) -> int:
+def _wait_group(history: History | None, as_of: date, passed_over: bool = False) -> int:
     """0, 1: too little history; 2, 3: enough. Odd: the customer paid something in the RECENT_PAYMENT
-    days to ``as_of`` (it is paying, but not this one)."""
+    days to ``as_of`` (it is paying, but not this one). Plus 4: its payment runs passed this invoice
+    over (it paid one due on or after this one's due day)."""
     if history is None:
         return 0
     recent = (as_of - history.last_paid).days < RECENT_PAYMENT
-    return (0 if history.paid < MIN_HISTORY else 2) + (1 if recent else 0)
+    return (0 if history.paid < MIN_HISTORY else 2) + (1 if recent else 0) + (4 if passed_over else 0)
 
 
 @dataclass(frozen=True)
@@ -515,18 +552,23 @@ def train(invoices: Iterable[Invoice], as_of: date) -> Model:
     by_group = {g: Residuals.of(r) for g, r in by_size.items() if len(r) >= 30}
     by_group[-1] = Residuals.of(residuals)  # every example: for a group too small to stand on its own
     model = Model(as_of, len(examples), portfolio, shrink, adjustments, by_group)
-    return replace(model, waits=_waits(model, visible, ledger, as_of))
+    waits, segment_waits = _waits(model, visible, ledger, as_of)
+    return replace(model, waits=waits, segment_waits=segment_waits)
 
 
-def _waits(model: Model, visible: list[Invoice], ledger: Ledger, as_of: date) -> dict[tuple[int, int], Waits]:
+def _waits(
+    model: Model, visible: list[Invoice], ledger: Ledger, as_of: date
+) -> tuple[dict[tuple[int, int], Waits], dict[tuple[int, int, str], Waits]]:
     """Weekly snapshots from the history's first payment (before it, which invoices were open is not
     known) to ``as_of``: every invoice open at a snapshot and past its predicted day is a row of its
-    bin, with the days it waited yet (or, still open at ``as_of``, at least the days to ``as_of``)."""
+    bin, with the days it waited yet (or, still open at ``as_of``, at least the days to ``as_of``).
+    The cells, and the cells per company code that have MIN_WAITS rows."""
     paid_days = [i.paid_date for i in visible if i.paid_date is not None and i.paid_date <= as_of]
     if not paid_days:
-        return {}
+        return {}, {}
     start = min(paid_days)
     rows: dict[tuple[int, int], list[tuple[int, bool]]] = defaultdict(list)
+    segments: dict[tuple[int, int, str], list[tuple[int, bool]]] = defaultdict(list)
     histories: dict[tuple[str, date], History | None] = {}
     for invoice in visible:
         paid = invoice.paid_date if invoice.paid_date is not None and invoice.paid_date <= as_of else None
@@ -545,16 +587,17 @@ def _waits(model: Model, visible: list[Invoice], ledger: Ledger, as_of: date) ->
             predicted = invoice.due_date + timedelta(days=round(baseline + sum(p.days for p in parts)))
             past = (t - predicted).days
             if past >= WAIT_EDGES[0]:
-                group = _wait_group(history, t)
+                group = _wait_group(history, t, ledger.passed_over(invoice.customer_id, t, invoice.due_date))
                 row = ((paid - t).days, True) if paid is not None else ((as_of - t).days, False)
                 rows[(_cut(past, WAIT_EDGES), group)].append(row)
+                segments[(_cut(past, WAIT_EDGES), group, invoice.company_code or "")].append(row)
             t += timedelta(days=SNAPSHOT_DAYS)
     waits = {key: Waits.of(r) for key, r in rows.items() if len(r) >= MIN_WAITS}
     pooled: dict[int, list[tuple[int, bool]]] = defaultdict(list)
     for (bin_, _), r in rows.items():
         pooled[bin_].extend(r)
     waits.update({(bin_, -1): Waits.of(r) for bin_, r in pooled.items() if r})
-    return waits
+    return waits, {key: Waits.of(r) for key, r in segments.items() if len(r) >= MIN_WAITS}
 
 
 class PredictionError(ValueError):
@@ -632,6 +675,7 @@ def predict(
                 open_promises.get(key),
                 key in open_disputes,
                 ledger.later_than(invoice.customer_id, as_of, max(0, (as_of - invoice.due_date).days)),
+                ledger.passed_over(invoice.customer_id, as_of, invoice.due_date),
             )
         )
     return out
@@ -657,6 +701,7 @@ def _one(
     promise: Promise | None,
     disputed: bool,
     own: list[int],
+    passed_over: bool = False,
 ) -> Prediction:
     residuals = model.residuals_for(history)
     centre = residuals.quantile(0.5)
@@ -682,13 +727,18 @@ def _one(
         over = 1.0 if promised > LATE_DAYS else 0.0
     else:
         past = (as_of - (invoice.due_date + timedelta(days=round(core)))).days
-        waits = model.waits_for(past, history, as_of)
-        if waits is not None:
-            # Past its predicted day and unpaid: how long invoices as far past theirs waited yet.
+        found = model.waits_for(past, history, as_of, passed_over, invoice.company_code or "")
+        if found is not None:
+            # Past its predicted day and unpaid: how long invoices as far past theirs waited yet (the
+            # day from those of its company code, the interval from them all).
+            waits, segment = found
+
             def at(p: float) -> float:
                 return waited + waits.quantile(p)
 
-            shift = at(0.5) - core
+            shift = waited + segment.quantile(0.5) - core
+            if passed_over:
+                still += ", though one of the customer's invoices due on or after it was paid"
             if own:
                 weight = len(own) / (len(own) + OWN_WEIGHT)
                 mine = float(statistics.median(own)) - core

@@ -27,6 +27,7 @@ import yaml
 from arcollect import yamldoc
 from arcollect.contract import DropPrefix
 from arcollect.entities import Customer, DisputeReason, Invoice
+from arcollect.interest import Compensation, DayCount, InterestRule, LateCharges, RatePeriod
 
 SHIPPED_POLICY = Path(__file__).parent / "policies" / "default.yaml"
 
@@ -189,6 +190,8 @@ class Policy:
     steps: tuple[Step, ...]
     repeat: Repeat | None = None
     description: str = ""
+    # Statutory interest and compensation (arcollect/interest.py); None: the policy charges nothing.
+    late_charges: LateCharges | None = None
 
     def occurrences(self, invoice: Invoice) -> tuple[Occurrence, ...]:
         """Every step occurrence for ``invoice`` in the order they fall due (list order breaks ties)."""
@@ -396,6 +399,8 @@ class PolicySet:
     revision: str = ""
     # A champion/challenger test in force (None: every customer gets its segment's policy).
     challenger: Challenger | None = None
+    # Late charges by customer id, over their policy's (None: this customer is charged nothing).
+    customer_late_charges: Mapping[str, LateCharges | None] = field(default_factory=dict)
 
     def segment_for(self, customer: Customer | None, today: date) -> Segment:
         """The first segment that matches (an explicit ``segment`` on the customer wins)."""
@@ -424,6 +429,12 @@ class PolicySet:
         if test is None or segment.policy != test.replaces or customer is None or customer.placeholder:
             return None
         return test.arm(customer.customer_id)
+
+    def late_charges_for(self, customer: Customer | None, today: date) -> LateCharges | None:
+        """The late charges the customer's policy sets (a customer's own entry wins); None: none."""
+        if customer is not None and customer.customer_id in self.customer_late_charges:
+            return self.customer_late_charges[customer.customer_id]
+        return self.policy_for(customer, today)[1].late_charges
 
     def contact(self, key: str | None) -> Contact | None:
         """The team member ``key`` names (an owner or the manager); unknown keys stand for themselves."""
@@ -557,7 +568,7 @@ def _step(problems: _Problems, value: Any, where: str) -> Step | None:
 
 
 def _policy(problems: _Problems, name: str, value: Any, where: str) -> Policy:
-    data = problems.mapping(value, where, ("description", "steps", "repeat"))
+    data = problems.mapping(value, where, ("description", "steps", "repeat", "late_charges"))
     raw_steps = data.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
         problems.add(f"{where}.steps", "a policy needs a list of at least one step")
@@ -583,7 +594,96 @@ def _policy(problems: _Problems, name: str, value: Any, where: str) -> Policy:
         steps=tuple(s for s in steps if s is not None),
         repeat=repeat,
         description=str(data.get("description") or ""),
+        late_charges=_late_charges(problems, data.get("late_charges"), f"{where}.late_charges"),
     )
+
+
+def _late_charges(problems: _Problems, value: Any, where: str) -> LateCharges | None:
+    """``late_charges: {interest: {annual_rate | reference_rates + margin, day_count}, compensation:
+    eu|uk, add_to_open_amount}``: every mistake named with its key; absent or false: no charges."""
+    if value is None or value is False:
+        return None
+    data = problems.mapping(value, where, ("interest", "compensation", "add_to_open_amount"))
+    if not data:
+        return None
+    interest = _interest(problems, data.get("interest"), f"{where}.interest")
+    compensation = None
+    if data.get("compensation") is not None:
+        compensation = problems.choice(data["compensation"], f"{where}.compensation", Compensation)
+    add = data.get("add_to_open_amount", False)
+    if not isinstance(add, bool):
+        problems.add(f"{where}.add_to_open_amount", f"expected true or false, found {add!r}")
+        add = False
+    if interest is None and compensation is None:
+        problems.add(where, "charges nothing: give `interest`, `compensation` or both (or leave it out)")
+        return None
+    return LateCharges(interest=interest, compensation=compensation, add_to_open_amount=add)
+
+
+def _interest(problems: _Problems, value: Any, where: str) -> InterestRule | None:
+    if value is None:
+        return None
+    data = problems.mapping(value, where, ("annual_rate", "reference_rates", "margin", "day_count"))
+    if not data:
+        problems.add(where, "expected {annual_rate: PERCENT} or {reference_rates: [...], margin: POINTS}")
+        return None
+    day_count = problems.choice(data.get("day_count"), f"{where}.day_count", DayCount, DayCount.ACTUAL_365)
+    fixed, table = data.get("annual_rate"), data.get("reference_rates")
+    if (fixed is None) == (table is None):
+        problems.add(where, "give either `annual_rate` or `reference_rates` (with `margin`), not both")
+        return None
+    if fixed is not None:
+        if data.get("margin") is not None:
+            problems.add(f"{where}.margin", "a margin goes with `reference_rates`, not with `annual_rate`")
+        rate = problems.amount(fixed, f"{where}.annual_rate")
+        return None if rate is None else InterestRule(annual_rate=rate, day_count=day_count)
+    margin = problems.amount(data.get("margin", 0), f"{where}.margin")
+    if not isinstance(table, list) or not table:
+        problems.add(f"{where}.reference_rates", "expected a list of {from: YYYY-MM-DD, rate: PERCENT}")
+        return None
+    periods: list[RatePeriod] = []
+    for index, raw in enumerate(table):
+        at = f"{where}.reference_rates[{index}]"
+        entry = problems.mapping(raw, at, ("from", "rate"))
+        starts = _date(problems, entry.get("from"), f"{at}.from")
+        rate = problems.amount(entry.get("rate"), f"{at}.rate")
+        if entry.get("rate") is None:
+            problems.add(f"{at}.rate", "is required: the reference rate in percent a year")
+        if starts is not None and rate is not None:
+            periods.append(RatePeriod(starts, rate))
+    starts_seen = [p.starts for p in periods]
+    for day in sorted({d for d in starts_seen if starts_seen.count(d) > 1}):
+        problems.add(f"{where}.reference_rates", f"two rates start on {day.isoformat()}")
+    if margin is None or len(periods) != len(table):
+        return None
+    return InterestRule(
+        reference_rates=tuple(sorted(periods, key=lambda p: p.starts)), margin=margin, day_count=day_count
+    )
+
+
+def _date(problems: _Problems, value: Any, where: str) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        problems.add(where, f"expected a date YYYY-MM-DD, found {value!r}")
+        return None
+
+
+def _customer_late_charges(problems: _Problems, value: Any) -> dict[str, LateCharges | None]:
+    """Top-level ``late_charges: {customers: {<customer id>: {...} | false}}``: a customer's own."""
+    data = problems.mapping(value, "late_charges", ("customers",))
+    customers = data.get("customers")
+    if customers is None:
+        return {}
+    if not isinstance(customers, dict):
+        problems.add("late_charges.customers", "expected a mapping of customer ids to late charges")
+        return {}
+    return {
+        str(customer): _late_charges(problems, config, f"late_charges.customers.{customer}")
+        for customer, config in customers.items()
+    }
 
 
 def _segment(problems: _Problems, value: Any, where: str) -> Segment | None:
@@ -873,13 +973,24 @@ def parse_policy(text: str, *, source: str) -> PolicySet:
     """Read and validate a policy file; PolicyError lists every problem with the key that holds it."""
     try:
         document = yamldoc.safe_load(text)
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, ValueError) as error:
+        # ValueError: a value YAML reads as a date that is none (2024-13-01).
         raise PolicyError(f"{source}: not valid YAML: {error}") from error
     problems = _Problems()
     data = problems.mapping(
         document,
         "(top level)",
-        ("version", "settings", "team", "segments", "policies", "disputes", "freshness", "challenger"),
+        (
+            "version",
+            "settings",
+            "team",
+            "segments",
+            "policies",
+            "disputes",
+            "freshness",
+            "challenger",
+            "late_charges",
+        ),
     )
     if not data and not problems.lines:
         problems.add("(top level)", "the file is empty")
@@ -917,6 +1028,7 @@ def parse_policy(text: str, *, source: str) -> PolicySet:
             "the last segment must have no `when`, so every customer gets a policy",
         )
     challenger = _challenger(problems, data.get("challenger"), policies, valid_segments)
+    customer_late_charges = _customer_late_charges(problems, data.get("late_charges"))
     for name, policy in policies.items():
         templates = [step.template for step in policy.steps if step.template]
         for line in template_problems(templates):
@@ -933,6 +1045,7 @@ def parse_policy(text: str, *, source: str) -> PolicySet:
         freshness=freshness,
         revision=hashlib.sha256(text.encode()).hexdigest()[:12],
         challenger=challenger,
+        customer_late_charges=customer_late_charges,
     )
 
 

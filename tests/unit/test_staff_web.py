@@ -925,3 +925,74 @@ def test_a_manager_removed_from_the_group_loses_the_manager_pages_within_minutes
     _checked_minutes_ago(sessions, 6)
     assert manager.get("/staff/team").status == 403
     assert manager.get("/staff/worklist").status == 200
+
+
+# --- reassignment (managers) ------------------------------------------------------------------------------
+
+
+def test_a_manager_reassigns_ticked_tasks_from_a_worklist(
+    manager: StaffClient, workspace: FakeWorkspace
+) -> None:
+    page = manager.get("/staff/worklist", query={"assignee": "cora"})
+    assert 'action="/staff/worklist/reassign"' in page.text
+    assert 'form="reassign" id="pick-1" name="task" value="C1/T1"' in page.text
+    reply = manager.post(
+        "/staff/worklist/reassign",
+        form={"task": ["C1/T1", "C2/T2"], "to": "max", "assignee": "cora", "csrf_token": manager.csrf},
+    )
+    assert reply.status == 303, reply.text
+    assert reply.header("Location") == "/staff/worklist?assignee=cora&done=reassigned"
+    call = last_call(workspace, "reassign_tasks")
+    assert call["customer_tasks"] == [("C1", "T1"), ("C2", "T2")]
+    assert call["to"] == "max" and call["by"] == MAX and call["now"] == NOW
+    done = manager.get("/staff/worklist", query={"assignee": "cora", "done": "reassigned"})
+    assert "The tasks were reassigned." in done.text
+
+
+def test_a_refused_reassignment_re_renders_the_worklist_naming_the_field(
+    manager: StaffClient, workspace: FakeWorkspace
+) -> None:
+    workspace.fail["reassign_tasks"] = WorkspaceInputError(
+        "to", "'zed' is not a collector of the policy's team"
+    )
+    reply = manager.post(
+        "/staff/worklist/reassign",
+        form={"task": ["C1/T1"], "to": "zed", "assignee": "cora", "csrf_token": manager.csrf},
+    )
+    assert reply.status == 400
+    assert error_for(reply.text, "reassign-to") and 'href="#reassign-to"' in reply.text
+    assert 'value="zed"' in reply.text and 'value="C1/T1" checked' in reply.text
+
+
+def test_reassignment_is_for_managers_and_checks_the_csrf_token(
+    client: StaffClient, workspace: FakeWorkspace
+) -> None:
+    client.sign_in("cora")
+    assert 'action="/staff/worklist/reassign"' not in client.get("/staff/worklist").text
+    assert 'action="/staff/customers/C1/owner"' not in client.get("/staff/customers/C1").text
+    form = {"task": ["C1/T1"], "to": "max", "csrf_token": client.csrf}
+    assert client.post("/staff/worklist/reassign", form=form).status == 403
+    client.jar.clear()
+    client.sign_in("max")
+    assert client.post("/staff/worklist/reassign", form={**form, "csrf_token": "forged"}).status == 403
+    assert client.post("/staff/customers/C1/owner", form={"to": "max", "csrf_token": "forged"}).status == 403
+    assert not [c for c in workspace.calls if c[0].startswith("reassign")]
+
+
+def test_a_manager_gives_the_customer_to_a_cover_until_a_day(
+    manager: StaffClient, workspace: FakeWorkspace
+) -> None:
+    page = manager.get("/staff/customers/C1")
+    assert 'action="/staff/customers/C1/owner"' in page.text and 'id="owner-until"' in page.text
+    reply = manager.post(
+        "/staff/customers/C1/owner", form={"to": "max", "until": "2026-12-24", "csrf_token": manager.csrf}
+    )
+    assert reply.status == 303 and reply.header("Location") == "/staff/customers/C1?done=owner"
+    call = last_call(workspace, "reassign_account")
+    assert call == {"customer_id": "C1", "to": "max", "until": "2026-12-24", "by": MAX, "now": NOW}
+    workspace.fail["reassign_account"] = WorkspaceInputError("until", "the cover must end today or later")
+    refused = manager.post(
+        "/staff/customers/C1/owner", form={"to": "max", "until": "2020-01-01", "csrf_token": manager.csrf}
+    )
+    assert refused.status == 400 and error_for(refused.text, "owner-until")
+    assert 'value="2020-01-01"' in refused.text

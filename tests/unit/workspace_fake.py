@@ -12,6 +12,7 @@ other name or a wrong password fails. Password "pw" is right for all of them.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -402,6 +403,19 @@ class FakeWorkspace(Workspace):
     def set_hold(self, customer_id: str, *, hold: bool, reason: str, by: StaffUser, now: datetime) -> None:
         self._known(customer_id)
         self._record("set_hold", customer_id=customer_id, hold=hold, reason=reason, by=by, now=now)
+
+    def reassign_tasks(
+        self, customer_tasks: Sequence[tuple[str, str]], *, to: str, by: StaffUser, now: datetime
+    ) -> int:
+        self._record("reassign_tasks", customer_tasks=list(customer_tasks), to=to, by=by, now=now)
+        return len(customer_tasks)
+
+    def reassign_account(
+        self, customer_id: str, *, to: str, by: StaffUser, now: datetime, until: str = ""
+    ) -> Customer:
+        account = self._known(customer_id)
+        self._record("reassign_account", customer_id=customer_id, to=to, until=until, by=by, now=now)
+        return account.customer
 
     def reports(self, by: StaffUser, *, now: datetime) -> list[ReportLink]:
         self._record("reports", by=by)

@@ -220,6 +220,18 @@ class Customer:
     # Promises to pay settled so far (the promise-kept rate feeds the customer's risk).
     promises_kept: int = 0
     promises_broken: int = 0
+    # Set by a manager in the staff console (ingest keeps them): the owner the team chose over the
+    # ERP's, and a cover (a holiday) who works the customer until a day (inclusive).
+    assigned_owner: str | None = None
+    cover: str | None = None
+    cover_until: date | None = None
+
+    def owner_on(self, today: date) -> str | None:
+        """Who works the customer's tasks on ``today``: the cover until its end day, else the owner a
+        manager chose, else the ERP's."""
+        if self.cover and self.cover_until is not None and today <= self.cover_until:
+            return self.cover
+        return self.assigned_owner or self.owner
 
     def on_hold(self, today: date) -> bool:
         """No reminders and no dunning tasks today: the ERP's hold, a collector's hold or pause."""
@@ -230,12 +242,15 @@ class Customer:
     def fingerprint(self) -> str:
         """A digest of what dunning decides by (everything but the last email and the next look): a
         copy of the profile kept beside an invoice is current while the profile's fingerprint matches."""
-        decided_by = (
+        decided_by: tuple[object, ...] = (
             self.customer_id, self.name, self.email, self.other_emails, tuple(sorted(self.suppressed_emails)),
             self.country, self.time_zone, self.language, self.industry_code, str(self.annual_sales),
             str(self.customer_since), self.owner, self.segment, self.risk, self.dunning_hold,
             self.do_not_contact, self.placeholder, self.collector_hold, str(self.paused_until),
         )  # fmt: skip
+        if self.assigned_owner or self.cover:
+            # Only when set, so that the fingerprints of customers nobody reassigned stay as they were.
+            decided_by += (self.assigned_owner, self.cover, str(self.cover_until))
         return hashlib.sha256(repr(decided_by).encode()).hexdigest()[:16]
 
     @property

@@ -1,7 +1,7 @@
 """The customer 360 page and its forms: call outcomes, notes, promises, disputes and their moves,
-applying cash, pausing and holding dunning. WorkspaceInputError re-renders the page with the message
-beside the field and what was typed kept; a POST that worked answers 303 to the customer's page with
-``?done=<what>``, shown as a status message."""
+applying cash, pausing and holding dunning, a manager's reassignment of the customer. WorkspaceInputError
+re-renders the page with the message beside the field and what was typed kept; a POST that worked
+answers 303 to the customer's page with ``?done=<what>``, shown as a status message."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ DONE_MESSAGES = {
     "hold-on": "The customer is on dunning hold.",
     "hold-off": "The dunning hold was released.",
     "cash": "The cash was applied.",
+    "owner": "The customer was reassigned.",
 }
 # Each form of the 360 page: its id prefix and the fields it has (ids are ``<prefix>-<field>``).
 FORMS: dict[str, tuple[str, ...]] = {
@@ -56,6 +57,7 @@ FORMS: dict[str, tuple[str, ...]] = {
     "dispute": ("invoice_number", "reason", "comment"),
     "pause": ("until", "reason"),
     "hold": ("hold", "reason"),
+    "owner": ("to", "until"),
 }
 DISPUTE_MOVE_FIELDS = ("status", "note", "credit_amount")
 # The apply-cash form of one payment (``cash-<payment id>``): parallel lists of invoices and amounts.
@@ -298,6 +300,22 @@ def register(staff: StaffWeb) -> None:
             return {"hold": choice}
 
         return posted(customer_id, "hold", call, lambda values: f"hold-{values['hold']}")
+
+    @app.post(f"{PREFIX}/customers/<customer_id>/owner", include_in_schema=False)
+    def owner(customer_id: str) -> Response[str]:
+        """A manager gives the customer to another collector, for good or until a day (a cover)."""
+
+        def call(session: StaffSession, form: Form) -> Mapping[str, Any]:
+            staff.workspace.reassign_account(
+                customer_id,
+                to=one(form, "to"),
+                until=one(form, "until"),
+                by=session.user,
+                now=staff.web.now(),
+            )
+            return {}
+
+        return posted(customer_id, "owner", call, "owner")
 
 
 @dataclass(frozen=True)

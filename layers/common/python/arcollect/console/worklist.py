@@ -1,36 +1,84 @@
-"""The staff console's lists: the worklist, finding a customer, the team (managers), the dispute
-queue, the status page (managers) and the reports (managers)."""
+"""The staff console's lists: the worklist (and a manager's bulk reassignment of its tasks), finding a
+customer, the team (managers), the dispute queue, the status page (managers) and the reports
+(managers)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, unquote
+
 from aws_lambda_powertools.event_handler import Response
 
-from arcollect.console.common import DISPUTE_STATUS_LABELS, PREFIX, WORKLIST, StaffWeb
+from arcollect.console.common import DISPUTE_STATUS_LABELS, PREFIX, WORKLIST, StaffWeb, many, one
 from arcollect.portal.web.render import REASON_LABELS
-from arcollect.workspace.model import NotAllowed
+from arcollect.staff import StaffSession
+from arcollect.workspace.model import NotAllowed, WorkspaceInputError
+
+REASSIGNED = "The tasks were reassigned."
+
+
+def _task_key(value: str) -> tuple[str, str]:
+    """A ticked task's ``<customer id>/<task id>``, each part one path segment (quoted)."""
+    customer_id, _, task_id = value.partition("/")
+    if not customer_id or not task_id:
+        raise WorkspaceInputError("tasks", "a selected task could not be read: reload the page")
+    return unquote(customer_id), unquote(task_id)
 
 
 def register(staff: StaffWeb) -> None:
     app = staff.web.app
 
-    @app.get(WORKLIST, include_in_schema=False)
-    def worklist() -> Response[str]:
-        session = staff.require_session()
-        asked = (staff.web.query("assignee") or "").strip()
-        assignee = asked or session.user.username
+    def worklist_page(
+        session: StaffSession,
+        assignee: str,
+        status: int = 200,
+        *,
+        errors: Mapping[str, str] | None = None,
+        typed: Mapping[str, Any] | None = None,
+    ) -> Response[str]:
         if assignee != session.user.username and not session.user.is_manager:
             raise NotAllowed("only managers see another collector's worklist")
         items = staff.workspace.worklist(assignee, now=staff.web.now())
         own = assignee == session.user.username
+        done = REASSIGNED if status == 200 and staff.web.query("done") == "reassigned" else None
         return staff.html(
             "staff/worklist.html",
+            status,
             session=session,
             nav="worklist",
             title="Your worklist" if own else f"Worklist of {assignee}",
             items=items,
             assignee=assignee,
             own=own,
+            done=done,
+            errors=dict(errors or {}),
+            typed=dict(typed or {}),
         )
+
+    @app.get(WORKLIST, include_in_schema=False)
+    def worklist() -> Response[str]:
+        session = staff.require_session()
+        asked = (staff.web.query("assignee") or "").strip()
+        return worklist_page(session, asked or session.user.username)
+
+    @app.post(f"{WORKLIST}/reassign", include_in_schema=False)
+    def reassign() -> Response[str]:
+        """A manager moves the tasks ticked on a worklist to another collector."""
+        session = staff.require_manager()
+        form = staff.checked_form(session)
+        assignee = one(form, "assignee") or session.user.username
+        chosen = many(form, "task")
+        try:
+            pairs = [_task_key(value) for value in chosen]
+            staff.workspace.reassign_tasks(pairs, to=one(form, "to"), by=session.user, now=staff.web.now())
+        except WorkspaceInputError as error:
+            field = error.field if error.field in ("to", "tasks") else "tasks"
+            typed = {"to": one(form, "to"), "tasks": set(chosen)}
+            return worklist_page(
+                session, assignee, 400, errors={f"reassign-{field}": error.message}, typed=typed
+            )
+        return staff.redirect(f"{WORKLIST}?assignee={quote(assignee, safe='')}&done=reassigned")
 
     @app.get(f"{PREFIX}/customers", include_in_schema=False)
     def find_customer() -> Response[str]:

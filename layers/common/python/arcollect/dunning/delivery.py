@@ -518,7 +518,7 @@ def _email(
         # not: its invoices stay due, so a later tick finds it completed, or in doubt past the lease.
         return {r.invoice_number for r in reservation.refused if r.reason == "touched"} - in_flight, in_flight
     reserved_invoices = tuple(by_number[n] for n in dict.fromkeys(n for n, _ in reservation.reserved))
-    owner = services.policies.contact(customer.owner) or services.policies.contact(
+    owner = services.policies.contact(customer.owner_on(plan.today)) or services.policies.contact(
         services.policies.settings.manager
     )
     try:
@@ -660,7 +660,7 @@ def _refused(
             "ses_code": error.code,
             "ses_reason": error.reason,
         },
-        assignee=customer.owner or services.policies.settings.manager,
+        assignee=customer.owner_on(plan.today) or services.policies.settings.manager,
         due_on=now.date(),
         score=score(Factors(TaskKind.FIX_AND_RESEND), now.date())[0],
     )

@@ -713,8 +713,8 @@ def _assignee(context: _Context, step: Step) -> str:
     settings, customer = context.policies.settings, context.customer
     if step.action is Action.ESCALATION or step.action is Action.AGENCY:
         return settings.manager
-    if customer and customer.owner:
-        return customer.owner
+    if customer and (owner := customer.owner_on(context.today)):
+        return owner
     segment = next((s for s in context.policies.segments if s.name == context.segment), None)
     return IN_TURN if segment is not None and segment.collectors else settings.manager
 

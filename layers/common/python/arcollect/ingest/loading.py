@@ -188,6 +188,9 @@ def with_customer_state(customer: Customer, stored: Customer | None, today: date
             hold_reason=stored.hold_reason,
             promises_kept=stored.promises_kept,
             promises_broken=stored.promises_broken,
+            assigned_owner=stored.assigned_owner,
+            cover=stored.cover,
+            cover_until=stored.cover_until,
         )
     if customer.customer_since is None:
         return replace(customer, next_action_at=None)

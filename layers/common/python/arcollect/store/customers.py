@@ -126,6 +126,9 @@ FIELDS: tuple[Field, ...] = (
     Field("promises_kept", COUNT, Writer.STAFF),
     Field("promises_broken", COUNT, Writer.STAFF),
     Field("last_emailed_at", INSTANT, Writer.DUNNING),
+    Field("assigned_owner", TEXT, Writer.STAFF),
+    Field("cover", TEXT, Writer.STAFF),
+    Field("cover_until", DAY, Writer.STAFF),
 )
 
 

@@ -192,6 +192,10 @@ class CustomerItem(TableItem, discriminator="customer"):
     hold_reason = UnicodeAttribute(null=True)
     promises_kept = NumberAttribute(null=True)
     promises_broken = NumberAttribute(null=True)
+    # Written by the staff console only (ingest keeps them): a manager's reassignment (see Customer).
+    assigned_owner = UnicodeAttribute(null=True)
+    cover = UnicodeAttribute(null=True)
+    cover_until = UnicodeAttribute(null=True)
 
 
 class AllocationMap(MapAttribute[str, Any]):

@@ -3,12 +3,13 @@ created once, worked (outcomes, retries, reassignment) and closed, each with its
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from arcollect.entities import Activity, Task, TaskStatus
 from arcollect.store import keys
-from arcollect.store.base import commit, put_once, translated, update_if
+from arcollect.store.base import Operation, commit, put_once, translated, update_if
 from arcollect.store.models import TableItem, TaskItem
 from arcollect.store.tasks import task_from_item, task_item, worklist_actions
 from arcollect.store.timeline import timeline_writes
@@ -69,6 +70,13 @@ class TaskBook:
         )
 
     @translated
+    def reassign(self, moves: Sequence[tuple[Task, str]], activities: Sequence[Activity]) -> bool:
+        """Give each task its new assignee, with the timeline entries, in one transaction conditional
+        on every task being open and with the assignee it was read with. False: one was worked or moved
+        meanwhile, and nothing changed."""
+        return commit([*reassign_operations(moves), *timeline_ops(activities)])
+
+    @translated
     def close_tasks_about(
         self, customer_id: str, kind: str, detail_key: str, value: str, at: datetime
     ) -> int:
@@ -87,3 +95,31 @@ class TaskBook:
             ):
                 closed += 1
         return closed
+
+
+def reassign_operations(moves: Sequence[tuple[Task, str]]) -> list[Operation]:
+    """Each task to its new assignee (its worklist entry follows), provided it is still open and with
+    the assignee it was read with."""
+    operations: list[Operation] = []
+    for task, assignee in moves:
+        after = replace(task, assignee=assignee, detail={**task.detail, "assignee": assignee})
+        was = TaskItem.assignee == task.assignee if task.assignee else TaskItem.assignee.does_not_exist()
+        operations.append(
+            (
+                "update_if",
+                TaskItem(keys.customer_pk(task.customer_id), keys.task_sk(task.task_id)),
+                (
+                    [
+                        TaskItem.assignee.set(assignee),
+                        TaskItem.detail.set(dict(after.detail)),
+                        *worklist_actions(after),
+                    ],
+                    (TaskItem.status == TaskStatus.OPEN) & was,
+                ),
+            )
+        )
+    return operations
+
+
+def timeline_ops(activities: Sequence[Activity]) -> list[Operation]:
+    return [op for activity in activities for op in timeline_writes(activity.customer_id, activity)]

@@ -49,7 +49,7 @@ from arcollect.store.send_slots import record_from_item
 from arcollect.store.tasks import task_from_item, worklist_actions
 from arcollect.store.timeline import activity_from_item, record_once, timeline_writes
 from arcollect.store.touches import EmailTouchRecord, email_record
-from arcollect.store.worklist import TaskBook
+from arcollect.store.worklist import TaskBook, reassign_operations
 
 M = TypeVar("M", bound=TableItem)
 V = TypeVar("V")
@@ -281,6 +281,39 @@ class WorkspaceStore:
                     CustomerItem(pk, PROFILE_SK),
                     (actions, CustomerItem.fingerprint == before.fingerprint),
                 ),
+                *timeline_writes(before.customer_id, activity),
+            ]
+        )
+
+    # --- reassignment ---------------------------------------------------------------------------
+
+    @translated
+    def reassign_account(
+        self, before: Customer, after: Customer, moves: Sequence[tuple[Task, str]], activity: Activity
+    ) -> bool:
+        """A manager's reassignment of a customer, in one transaction: the owner the team chose and
+        the cover with its end day (and the fingerprint they move: the sweep's copies of the profile go
+        stale and it reads the profile again), provided the profile is unchanged; the customer's open
+        tasks moved (``store/worklist.py``); the timeline entry. False: something changed meanwhile."""
+        pk = keys.customer_pk(before.customer_id)
+        actions: list[Any] = [
+            CustomerItem.assigned_owner.set(after.assigned_owner)
+            if after.assigned_owner
+            else CustomerItem.assigned_owner.remove(),
+            CustomerItem.cover.set(after.cover) if after.cover else CustomerItem.cover.remove(),
+            CustomerItem.cover_until.set(after.cover_until.isoformat())
+            if after.cover_until
+            else CustomerItem.cover_until.remove(),
+            CustomerItem.fingerprint.set(after.fingerprint),
+        ]
+        return commit(
+            [
+                (
+                    "update_if",
+                    CustomerItem(pk, PROFILE_SK),
+                    (actions, CustomerItem.fingerprint == before.fingerprint),
+                ),
+                *reassign_operations(moves),
                 *timeline_writes(before.customer_id, activity),
             ]
         )

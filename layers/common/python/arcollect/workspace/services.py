@@ -7,7 +7,8 @@ WorkspaceNotFound, lost races WorkspaceConflict, manager-only calls by collector
 ``Workspace`` is the console's one entry: each use case lives in the module of its seam, on the
 ``Desk`` they share (``workspace/desk.py``): the worklist and working a task (``workspace/tasks.py``),
 promises (``workspace/promises.py``), disputes (``workspace/dispute_cases.py``), cash application
-(``workspace/cash_application.py``), holds and pauses (``workspace/holds.py``); the account view and the
+(``workspace/cash_application.py``), holds and pauses (``workspace/holds.py``), reassignment
+(``workspace/reassignment.py``); the account view and the
 reports are read here.
 """
 
@@ -19,12 +20,12 @@ from datetime import date, datetime, timedelta
 from arcollect.calendar import Calendar
 from arcollect.changes import ChangeFeed
 from arcollect.contract import ReportPrefix
-from arcollect.entities import Payment, Promise
+from arcollect.entities import Customer, Payment, Promise
 from arcollect.mailing import Mailer
 from arcollect.policy import PolicySet
 from arcollect.staff import StaffUser
 from arcollect.store.workspace import ReportObjects, WorkspaceStore
-from arcollect.workspace import cash_application, dispute_cases, holds, promises, tasks
+from arcollect.workspace import cash_application, dispute_cases, holds, promises, reassignment, tasks
 from arcollect.workspace.desk import Desk, manager_only
 from arcollect.workspace.model import (
     Account360,
@@ -227,3 +228,13 @@ class Workspace:
 
     def set_hold(self, customer_id: str, *, hold: bool, reason: str, by: StaffUser, now: datetime) -> None:
         holds.set_hold(self._desk, customer_id, hold=hold, reason=reason, by=by, now=now)
+
+    def reassign_tasks(
+        self, customer_tasks: Sequence[tuple[str, str]], *, to: str, by: StaffUser, now: datetime
+    ) -> int:
+        return reassignment.reassign_tasks(self._desk, customer_tasks, to=to, by=by, now=now)
+
+    def reassign_account(
+        self, customer_id: str, *, to: str, by: StaffUser, now: datetime, until: str = ""
+    ) -> Customer:
+        return reassignment.reassign_account(self._desk, customer_id, to=to, by=by, now=now, until=until)

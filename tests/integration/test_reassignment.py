@@ -1,0 +1,171 @@
+"""Reassignment against moto: a manager moves open tasks in bulk, gives a customer a new owner for good
+or a cover until a day; dunning's next task, the worklist and the digest follow, the timeline says so."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from arcollect.entities import TaskStatus
+from arcollect.ingest.loading import with_customer_state
+from arcollect.store.mail import SesMailer
+from arcollect.store.repositories import Customers
+from arcollect.workspace.digest import send_digests
+from arcollect.workspace.model import NotAllowed, WorkspaceInputError
+from tests.integration.dunning_world import World, utc
+from tests.integration.test_workspace import (
+    DANA,
+    MANAGER,
+    NOW,
+    ROUTED,
+    TODAY,
+    call_task,
+    policy_with,
+    workspace,
+)
+
+
+@pytest.fixture
+def world(aws: None) -> World:
+    world = World(policies=policy_with(ROUTED))
+    world.customer("C-1")
+    world.customer("C-2")
+    # 8 days late on Mar 10: the +7 first call is the latest step due.
+    world.invoice("INV-1", invoice_date=date(2026, 2, 1), due_date=date(2026, 3, 2), amount="1200.00")
+    return world
+
+
+def _reassignments(world: World, customer_id: str = "C-1") -> list[str]:
+    return [a.summary for a in world.timeline(customer_id) if a.kind == "reassignment"]
+
+
+def test_a_manager_moves_selected_tasks_in_bulk_to_another_collectors_worklist(world: World) -> None:
+    call_task(world, "t-1")
+    call_task(world, "t-2")
+    call_task(world, "t-3", customer_id="C-2")
+    ws = workspace(world)
+
+    moved = ws.reassign_tasks([("C-1", "t-1"), ("C-1", "t-2"), ("C-2", "t-3")], to="ali", by=MANAGER, now=NOW)
+
+    assert moved == 3
+    assert {i.task_id for i in ws.worklist("ali", now=NOW)} == {"t-1", "t-2", "t-3"}
+    assert ws.worklist(DANA.username, now=NOW) == []
+    assert _reassignments(world) == ["Morgan reassigned 2 tasks from dana@seller.example to ali"]
+    assert _reassignments(world, "C-2") == [
+        "Morgan reassigned task 'Call about the late invoice' from dana@seller.example to ali"
+    ]
+    # Moving them to whom they are with already changes nothing.
+    assert ws.reassign_tasks([("C-1", "t-1")], to="ali", by=MANAGER, now=NOW) == 0
+
+    # The digest follows: the tasks are ali's now.
+    report = send_digests(
+        now=utc(2026, 3, 10, 6), claims=world.workspace.digests, tasks=world.workspace.tasks, worklists=ws,
+        policies=world.policies, mailer=SesMailer(configuration_set=os.environ["SES_CONFIGURATION_SET"]),
+        sender=os.environ["SENDER_EMAIL"], console_url=None,
+    )  # fmt: skip
+    assert report.sent == ["ali"]
+
+
+def test_reassigning_tasks_is_a_managers_decision_with_checked_inputs(world: World) -> None:
+    call_task(world, "t-1")
+    ws = workspace(world)
+    with pytest.raises(NotAllowed):
+        ws.reassign_tasks([("C-1", "t-1")], to="ali", by=DANA, now=NOW)
+    errors: list[tuple[Any, str]] = [
+        ({"customer_tasks": [("C-1", "t-1")], "to": "zed"}, "to"),
+        ({"customer_tasks": [("C-1", "t-1")], "to": ""}, "to"),
+        ({"customer_tasks": [], "to": "ali"}, "tasks"),
+        ({"customer_tasks": [("C-1", "nope")], "to": "ali"}, "tasks"),
+    ]
+    for arguments, field in errors:
+        with pytest.raises(WorkspaceInputError) as raised:
+            ws.reassign_tasks(by=MANAGER, now=NOW, **arguments)
+        assert raised.value.field == field, arguments
+    ws.record_outcome("C-1", "t-1", outcome="reached", note="", by=DANA, now=NOW)
+    with pytest.raises(WorkspaceInputError, match="no longer open"):
+        ws.reassign_tasks([("C-1", "t-1")], to="ali", by=MANAGER, now=NOW)
+    assert world.workspace.tasks.task("C-1", "t-1").assignee == DANA.username  # type: ignore[union-attr]
+
+
+def test_a_task_moved_meanwhile_refuses_the_whole_bulk_move(world: World) -> None:
+    first = call_task(world, "t-1")
+    call_task(world, "t-2")
+    # Someone else moved t-1 after it was read: the condition on its assignee refuses every move.
+    assert world.workspace.tasks.reassign([(first, "bo")], [])
+    assert not world.workspace.tasks.reassign([(first, "ali")], [])
+    ws = workspace(world)
+    assert {i.task_id for i in ws.worklist("bo", now=NOW)} == {"t-1"}
+    assert [i.task_id for i in ws.worklist(DANA.username, now=NOW)] == ["t-2"]
+
+
+def test_a_new_owner_for_good_gets_the_open_tasks_and_dunnings_next_task_and_ingest_keeps_it(
+    world: World,
+) -> None:
+    call_task(world, "t-1")
+    ws = workspace(world)
+    after = ws.reassign_account("C-1", to="ali", by=MANAGER, now=NOW)
+    assert after.assigned_owner == "ali" and after.owner_on(TODAY) == "ali"
+    assert [i.task_id for i in ws.worklist("ali", now=NOW)] == ["t-1"]
+    [summary] = _reassignments(world)
+    assert summary == "Morgan made ali the owner (was dana@seller.example); 1 open task moved to ali"
+
+    world.tick(NOW)
+    [call] = [t for t in world.tasks() if t.kind == "call" and t.task_id != "t-1"]
+    assert call.assignee == "ali"
+
+    # The ERP's next master data keeps the team's decision.
+    stored = Customers().get("C-1")
+    assert stored is not None and stored.owner == DANA.username
+    erp_row = replace(stored, assigned_owner=None, cover=None, cover_until=None)
+    kept = with_customer_state(erp_row, stored, TODAY)
+    assert kept.assigned_owner == "ali" and kept.owner_on(TODAY) == "ali"
+
+
+def test_a_cover_until_a_day_works_the_customer_then_the_owner_again(world: World) -> None:
+    call_task(world, "t-1")
+    ws = workspace(world)
+    with pytest.raises(WorkspaceInputError) as past:
+        ws.reassign_account(
+            "C-1", to="bo", until=(TODAY - timedelta(days=1)).isoformat(), by=MANAGER, now=NOW
+        )
+    assert past.value.field == "until"
+    with pytest.raises(WorkspaceInputError) as unknown:
+        ws.reassign_account("C-1", to="zed", until=TODAY.isoformat(), by=MANAGER, now=NOW)
+    assert unknown.value.field == "to"
+    with pytest.raises(NotAllowed):
+        ws.reassign_account("C-1", to="bo", until=TODAY.isoformat(), by=DANA, now=NOW)
+
+    after = ws.reassign_account("C-1", to="bo", until=TODAY.isoformat(), by=MANAGER, now=NOW)
+    assert after.cover == "bo" and after.cover_until == TODAY
+    assert [i.task_id for i in ws.worklist("bo", now=NOW)] == ["t-1"]
+    assert _reassignments(world) == [
+        "Morgan gave the customer to bo until 2026-03-10 (cover for dana@seller.example); "
+        "1 open task moved to bo"
+    ]
+    # The next day the cover has ended: dunning's call goes to the owner again.
+    world.tick(NOW + timedelta(days=1))
+    [call] = [t for t in world.tasks() if t.kind == "call" and t.task_id != "t-1"]
+    assert call.assignee == DANA.username and call.status == TaskStatus.OPEN
+
+
+def test_dunnings_task_goes_to_the_cover_during_the_cover(world: World) -> None:
+    ws = workspace(world)
+    ws.reassign_account("C-1", to="bo", until=(TODAY + timedelta(days=14)).isoformat(), by=MANAGER, now=NOW)
+    world.tick(NOW)
+    [call] = [t for t in world.tasks() if t.kind == "call"]
+    assert call.assignee == "bo"
+    assert [i.task_id for i in ws.worklist("bo", now=NOW)] == [call.task_id]
+
+
+def test_dunning_through_the_handler_follows_the_new_owner(aws: None) -> None:
+    world = World(through_handler=True, policies=policy_with(ROUTED))
+    world.customer("C-1")
+    world.invoice("INV-1", invoice_date=date(2026, 2, 1), due_date=date(2026, 3, 2), amount="1200.00")
+    workspace(world).reassign_account("C-1", to="ali", by=MANAGER, now=NOW)
+    world.tick(NOW)
+    [call] = [t for t in world.tasks() if t.kind == "call"]
+    assert call.assignee == "ali"

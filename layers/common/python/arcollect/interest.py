@@ -36,6 +36,8 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from arcollect.entities import Invoice, Payment
+
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 
@@ -224,4 +226,53 @@ def charges(
         compensation=round_cents(compensation),
         periods=periods,
         uncovered_days=sum(p.days for p in periods if p.rate is None),
+    )
+
+
+def reductions_for(
+    invoice: Invoice, payments: Iterable[Payment], documents: Iterable[Invoice]
+) -> list[Reduction]:
+    """What lowered ``invoice``'s open amount, dated: each payment applied to it (on its payment date),
+    each credit note booked against it (on the credit note's date). Whatever the records leave
+    unexplained (the ERP's files said the open amount fell, but no dated payment says when) counts from
+    the first day, so arcollect never computes more than is owed."""
+    found = [
+        Reduction(payment.payment_date, applied.amount, "payment")
+        for payment in payments
+        if payment.currency == invoice.currency
+        for applied in payment.applications
+        if applied.invoice_number == invoice.invoice_number and applied.amount > 0
+    ]
+    found += [
+        Reduction(note.invoice_date, note.amount, "credit_note")
+        for note in documents
+        if note.is_credit_note
+        and note.credit_match == invoice.invoice_number
+        and note.currency == invoice.currency
+    ]
+    unexplained = (
+        invoice.amount - max(invoice.open_amount, Decimal(0)) - sum((r.amount for r in found), Decimal(0))
+    )
+    if unexplained > 0:
+        found.append(Reduction(min(invoice.invoice_date, invoice.due_date), unexplained, "undated"))
+    return found
+
+
+def invoice_charges(
+    config: LateCharges,
+    invoice: Invoice,
+    today: date,
+    payments: Iterable[Payment] = (),
+    documents: Iterable[Invoice] = (),
+) -> Charges | None:
+    """An open invoice's charges as of ``today``; None for a credit note, or before it is late."""
+    if invoice.is_credit_note or not invoice.is_open or today <= invoice.due_date:
+        return None
+    return charges(
+        config,
+        amount=invoice.amount,
+        currency=invoice.currency,
+        due_date=invoice.due_date,
+        as_of=today,
+        reductions=reductions_for(invoice, payments, documents),
     )

@@ -27,6 +27,7 @@ from arcollect.changes import ChangeFeed
 from arcollect.contract import document_key
 from arcollect.entities import Activity, Customer, Invoice
 from arcollect.inputs import amount_text
+from arcollect.interest import Charges, invoice_charges
 from arcollect.mailing import Mailer
 from arcollect.portal.access import Access, NotFound, Session
 from arcollect.portal.account import open_items
@@ -168,7 +169,9 @@ class Portal:
         show: InvoiceFilter = InvoiceFilter.ALL,
     ) -> AccountView:
         customer = self._customer(customer_id)
-        items = open_items(self._invoices.for_customer(customer_id))
+        documents = self._invoices.for_customer(customer_id)
+        items = open_items(documents)
+        late_charges, added = self._late_charges(customer, documents, today)
         return account_view(
             customer,
             items,
@@ -177,7 +180,27 @@ class Portal:
             sort=sort,
             descending=descending,
             show=show,
+            late_charges=late_charges,
+            charges_added=added,
         )
+
+    def _late_charges(
+        self, customer: Customer, documents: list[Invoice], today: date
+    ) -> tuple[dict[str, Charges], bool]:
+        """The statutory late-payment charges to date of the customer's overdue invoices, by number,
+        and whether the policy adds them to the open amount; nothing read when the policy charges none."""
+        config = self._policies().late_charges_for(customer, today)
+        if config is None:
+            return {}, False
+        late = [i for i in documents if i.is_open and not i.is_credit_note and i.due_date < today]
+        if not late:
+            return {}, config.add_to_open_amount
+        payments = self._store.promise_book.payments(customer.customer_id)
+        found = {
+            invoice.invoice_number: invoice_charges(config, invoice, today, payments, documents)
+            for invoice in late
+        }
+        return {number: c for number, c in found.items() if c is not None}, config.add_to_open_amount
 
     def _own_invoice(self, customer_id: str, invoice_number: str) -> Invoice:
         number = (invoice_number or "").strip()
@@ -211,11 +234,13 @@ class Portal:
         """``fmt`` is "csv" or "xlsx"; cells starting with = + - @ are neutralised."""
         kind = parse_statement_format(fmt)
         customer = self._customer(customer_id)
-        items = open_items(self._invoices.for_customer(customer_id))
+        documents = self._invoices.for_customer(customer_id)
+        items = open_items(documents)
+        charges, added = self._late_charges(customer, documents, today)
         if kind == "csv":
-            body, content_type = statement_csv(customer, items, today), CSV_CONTENT_TYPE
+            body, content_type = statement_csv(customer, items, today, charges, added), CSV_CONTENT_TYPE
         else:
-            body, content_type = statement_xlsx(customer, items, today), XLSX_CONTENT_TYPE
+            body, content_type = statement_xlsx(customer, items, today, charges, added), XLSX_CONTENT_TYPE
         return Statement(
             body=body, content_type=content_type, filename=statement_filename(customer_id, today, kind)
         )

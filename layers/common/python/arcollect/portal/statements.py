@@ -11,12 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
 from arcollect.cells import neutralise
 from arcollect.entities import Customer, Invoice
+from arcollect.interest import Charges
 from arcollect.portal.account import currency_totals, days_overdue, invoice_status
 
 FORMATS = ("csv", "xlsx")
@@ -35,6 +36,11 @@ HEADER = (
     "Description",
 )
 
+CHARGES_TITLE = "Statutory late-payment charges to date"
+CHARGES_NOT_ADDED = "Not included in the open amounts above; payable only if we claim them."
+CHARGES_ADDED = "Included in what we ask you to pay."
+CHARGES_HEADER = ("Invoice number", "Currency", "Days late", "Interest", "Compensation", "Total")
+
 Cell = str | Decimal | int | date | None
 
 
@@ -45,8 +51,17 @@ def _money(amount: Decimal) -> Decimal:
     return amount.quantize(Decimal("0.01")) if isinstance(exponent, int) and exponent > -2 else amount
 
 
-def _rows(customer: Customer, invoices: Sequence[Invoice], today: date) -> list[list[Cell]]:
-    """The statement as rows of typed cells (text already neutralised)."""
+def _rows(
+    customer: Customer,
+    invoices: Sequence[Invoice],
+    today: date,
+    late_charges: Mapping[str, Charges] | None = None,
+    charges_added: bool = False,
+) -> list[list[Cell]]:
+    """The statement as rows of typed cells (text already neutralised); the overdue invoices'
+    statutory late-payment charges, when the customer's policy computes them, in a section of their
+    own after the totals (which never include them unless the policy adds them to the open amount:
+    then a line per currency says so)."""
     items = sorted(
         (i for i in invoices if i.is_open), key=lambda i: (i.currency, i.due_date, i.invoice_number)
     )
@@ -85,6 +100,22 @@ def _rows(customer: Customer, invoices: Sequence[Invoice], today: date) -> list[
                 *(_money(line.aging[b]) for b in ("current", "d1_30", "d31_60", "d61_90", "d91_plus")),
             ]
         )
+    charged = [(i, (late_charges or {}).get(i.invoice_number)) for i in items]
+    shown = [(i, c) for i, c in charged if c is not None and c.any]
+    if shown:
+        rows += [[], [CHARGES_TITLE], [CHARGES_ADDED if charges_added else CHARGES_NOT_ADDED]]
+        rows.append(list(CHARGES_HEADER))
+        for invoice, found in shown:
+            rows.append(
+                [
+                    neutralise(invoice.invoice_number),
+                    invoice.currency,
+                    found.days_late,
+                    _money(found.interest),
+                    _money(found.compensation),
+                    _money(found.total),
+                ]
+            )
     return rows
 
 
@@ -96,23 +127,35 @@ def _text(cell: Cell) -> str:
     return str(cell)
 
 
-def statement_csv(customer: Customer, invoices: Sequence[Invoice], today: date) -> bytes:
+def statement_csv(
+    customer: Customer,
+    invoices: Sequence[Invoice],
+    today: date,
+    late_charges: Mapping[str, Charges] | None = None,
+    charges_added: bool = False,
+) -> bytes:
     """UTF-8 with a byte-order mark, so Excel opens it with the right encoding."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    for row in _rows(customer, invoices, today):
+    for row in _rows(customer, invoices, today, late_charges, charges_added):
         writer.writerow([_text(cell) for cell in row])
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def statement_xlsx(customer: Customer, invoices: Sequence[Invoice], today: date) -> bytes:
+def statement_xlsx(
+    customer: Customer,
+    invoices: Sequence[Invoice],
+    today: date,
+    late_charges: Mapping[str, Charges] | None = None,
+    charges_added: bool = False,
+) -> bytes:
     """One sheet, written in openpyxl's write-only (streaming) mode (imported here, when a statement is
     downloaded as XLSX, not with the portal)."""
     from openpyxl import Workbook  # type: ignore[import-untyped]
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Statement")
-    for row in _rows(customer, invoices, today):
+    for row in _rows(customer, invoices, today, late_charges, charges_added):
         sheet.append(row)
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -4,7 +4,7 @@ receipt of each change. Built here from records already read (pure: no store, no
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from arcollect.entities import Activity, Customer, Dispute, DocumentType, Invoice, Promise
 from arcollect.inputs import amount_text
+from arcollect.interest import Charges
 from arcollect.portal.account import currency_totals, days_overdue, invoice_status
 from arcollect.portal.timeline import MESSAGE_KINDS
 
@@ -38,6 +39,9 @@ class CurrencyTotals:
     total_due: Decimal
     overdue: Decimal
     aging: dict[str, Decimal]  # current, d1_30, d31_60, d61_90, d91_plus
+    # Statutory late-payment charges to date on the overdue invoices (interest and compensation):
+    # part of ``total_due`` only when the policy adds them to the open amount (``AccountView``).
+    late_charges: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class InvoiceView:
     days_overdue: int  # 0 when not overdue
     status: str  # "overdue" | "due" | "disputed" | "promised"
     pay_url: str | None  # the invoice's pay link, else the configured payment URL template filled in
+    # Its statutory late-payment charges to date, when the customer's policy charges them.
+    late_charges: Charges | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,8 @@ class AccountView:
     customer: Customer
     totals: list[CurrencyTotals]
     invoices: list[InvoiceView]
+    # Whether the policy adds the late charges to what the customer is asked to pay (off by default).
+    charges_added: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,13 +160,16 @@ _SORT_KEYS: dict[InvoiceSort, Callable[[Invoice], tuple[object, ...]]] = {
 }
 
 
-def invoice_view(invoice: Invoice, today: date, pay_links: PayLinks) -> InvoiceView:
+def invoice_view(
+    invoice: Invoice, today: date, pay_links: PayLinks, late_charges: Charges | None = None
+) -> InvoiceView:
     status = invoice_status(invoice, today) if invoice.is_open else "closed"
     return InvoiceView(
         invoice=invoice,
         days_overdue=days_overdue(invoice, today) if invoice.is_open else 0,
         status=status,
         pay_url=pay_links.for_invoice(invoice) if invoice.is_open else None,
+        late_charges=late_charges if late_charges is not None and late_charges.any else None,
     )
 
 
@@ -171,18 +182,38 @@ def account_view(
     sort: InvoiceSort,
     descending: bool,
     show: InvoiceFilter,
+    late_charges: Mapping[str, Charges] | None = None,
+    charges_added: bool = False,
 ) -> AccountView:
-    """The account of ``customer`` with its open ``items``: totals of them all, the items shown."""
+    """The account of ``customer`` with its open ``items``: totals of them all, the items shown. The
+    invoices' ``late_charges`` (by number) are shown beside them and totalled per currency; they are
+    added to the total due only when ``charges_added`` (the policy's ``add_to_open_amount``)."""
+    charges = late_charges or {}
+    per_currency: dict[str, Decimal] = {}
+    for invoice in items:
+        found = charges.get(invoice.invoice_number)
+        if found is not None:
+            per_currency[invoice.currency] = per_currency.get(invoice.currency, Decimal(0)) + found.total
     totals = [
-        CurrencyTotals(currency=t.currency, total_due=t.total_due, overdue=t.overdue, aging=t.aging)
+        CurrencyTotals(
+            currency=t.currency,
+            total_due=t.total_due + (per_currency.get(t.currency, Decimal(0)) if charges_added else 0),
+            overdue=t.overdue,
+            aging=t.aging,
+            late_charges=per_currency.get(t.currency, Decimal(0)),
+        )
         for t in currency_totals(items, today)
     ]
-    views = [invoice_view(invoice, today, pay_links) for invoice in items]
+    views = [
+        invoice_view(invoice, today, pay_links, charges.get(invoice.invoice_number)) for invoice in items
+    ]
     if show is not InvoiceFilter.ALL:
         views = [view for view in views if view.status == show.value]
     key = _SORT_KEYS[InvoiceSort(sort)]
     views.sort(key=lambda view: key(view.invoice), reverse=descending)
-    return AccountView(customer=customer, totals=totals, invoices=views)
+    return AccountView(
+        customer=customer, totals=totals, invoices=views, charges_added=charges_added and bool(per_currency)
+    )
 
 
 def promise_lines(promises: Iterable[Promise], invoice_number: str) -> list[dict[str, str]]:

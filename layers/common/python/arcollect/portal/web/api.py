@@ -115,6 +115,11 @@ class TotalsOut(BaseModel):
     total_due: Decimal
     overdue: Decimal
     aging: dict[str, Decimal]
+    late_charges: Decimal = Field(
+        default=Decimal(0),
+        description="Statutory late-payment charges to date on the overdue invoices (interest and "
+        "compensation); part of total_due only when charges_added.",
+    )
 
 
 class InvoiceOut(BaseModel):
@@ -133,6 +138,12 @@ class InvoiceOut(BaseModel):
     description: str | None
     promised_until: date | None
     pay_url: str | None
+    late_interest: Decimal | None = Field(
+        default=None, description="Statutory late-payment interest to date, when the policy computes it."
+    )
+    late_compensation: Decimal | None = Field(
+        default=None, description="The fixed late-payment compensation, when the policy computes it."
+    )
 
 
 class AccountOut(BaseModel):
@@ -141,6 +152,11 @@ class AccountOut(BaseModel):
         description="One entry per currency; amounts are never summed across currencies."
     )
     open_invoices: int
+    charges_added: bool = Field(
+        default=False,
+        description="Whether the policy adds the statutory late-payment charges to total_due "
+        "(off by default).",
+    )
     csrf_token: str = Field(description="Send as the X-CSRF-Token header on every POST and PUT.")
     session_expires_at: datetime
 
@@ -217,12 +233,18 @@ def invoice_out(view: InvoiceView) -> InvoiceOut:
         description=invoice.description,
         promised_until=invoice.promised_until,
         pay_url=view.pay_url,
+        late_interest=view.late_charges.interest if view.late_charges else None,
+        late_compensation=view.late_charges.compensation if view.late_charges else None,
     )
 
 
 def totals_out(line: CurrencyTotals) -> TotalsOut:
     return TotalsOut(
-        currency=line.currency, total_due=line.total_due, overdue=line.overdue, aging=dict(line.aging)
+        currency=line.currency,
+        total_due=line.total_due,
+        overdue=line.overdue,
+        aging=dict(line.aging),
+        late_charges=line.late_charges,
     )
 
 
@@ -239,6 +261,7 @@ def account_out(view: AccountView, session: Session) -> AccountOut:
         ),
         totals=[totals_out(line) for line in view.totals],
         open_invoices=len(view.invoices),
+        charges_added=view.charges_added,
         csrf_token=session.csrf_token,
         session_expires_at=session.expires_at,
     )

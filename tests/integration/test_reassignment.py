@@ -8,15 +8,26 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
+import boto3
 import pytest
+import yaml
 
+from arcollect.console import StaffConsole
 from arcollect.entities import TaskStatus
 from arcollect.ingest.loading import with_customer_state
+from arcollect.policy import SHIPPED_POLICY
+from arcollect.portal.web import build_app
+from arcollect.store.identity import CognitoDirectory
 from arcollect.store.mail import SesMailer
 from arcollect.store.repositories import Customers
+from arcollect.store.staff import StaffSessionStore
 from arcollect.workspace.digest import send_digests
 from arcollect.workspace.model import NotAllowed, WorkspaceInputError
+from arcollect.workspace.services import Workspace
+from arcollect_cli.lambda_runtime import LambdaContext, load_handler
+from tests.integration.conftest import invoke
 from tests.integration.dunning_world import World, utc
+from tests.integration.real_world import STAFF_PASSWORD, Browser, hidden, staff_directory
 from tests.integration.test_workspace import (
     DANA,
     MANAGER,
@@ -161,6 +172,14 @@ def test_dunnings_task_goes_to_the_cover_during_the_cover(world: World) -> None:
     assert [i.task_id for i in ws.worklist("bo", now=NOW)] == [call.task_id]
 
 
+def test_a_dispute_logged_during_a_cover_is_the_covers_task(world: World) -> None:
+    ws = workspace(world)
+    ws.reassign_account("C-1", to="bo", until=(TODAY + timedelta(days=7)).isoformat(), by=MANAGER, now=NOW)
+    ws.log_dispute("C-1", invoice_number="INV-1", reason="damaged_or_defective", comment="", by=DANA, now=NOW)
+    [task] = [t for t in world.tasks() if t.kind == "dispute"]
+    assert task.assignee == "bo"
+
+
 def test_dunning_through_the_handler_follows_the_new_owner(aws: None) -> None:
     world = World(through_handler=True, policies=policy_with(ROUTED))
     world.customer("C-1")
@@ -169,3 +188,71 @@ def test_dunning_through_the_handler_follows_the_new_owner(aws: None) -> None:
     world.tick(NOW)
     [call] = [t for t in world.tasks() if t.kind == "call"]
     assert call.assignee == "ali"
+
+
+def test_through_the_portal_function_a_manager_sets_a_cover_and_dunning_and_the_digest_follow(
+    aws: None,
+) -> None:
+    world = World(through_handler=True, policies=policy_with(ROUTED))
+    world.customer("C-1")
+    world.invoice("INV-1", invoice_date=date(2026, 2, 1), due_date=date(2026, 3, 2), amount="1200.00")
+    _policy_to_drop_bucket(world)
+    call_task(world, "t-1")
+    handler = load_handler("portal")
+    staff = StaffConsole(
+        workspace=Workspace(
+            policies=handler.app.policies, mailer=handler.app.mailer, sender=os.environ["SENDER_EMAIL"]
+        ),
+        directory=_manager_directory(),
+        sessions=StaffSessionStore(),
+    )
+    app = build_app(handler.app.portal_at, environment_name="test", staff=staff)
+    browser = Browser(NOW, send=lambda event: app.resolve(event, LambdaContext("portal")))
+    form = browser.get("/staff/sign-in")
+    signed_in = browser.post(
+        "/staff/sign-in",
+        {"username": "morgan", "password": STAFF_PASSWORD, "csrf_token": hidden(form.text, "csrf_token")},
+    )
+    assert signed_in.status == 303, signed_in.text
+
+    page = browser.get("/staff/customers/C-1")
+    assert 'action="/staff/customers/C-1/owner"' in page.text
+    token = hidden(page.text, "csrf_token")
+    refused = browser.post("/staff/customers/C-1/owner", {"to": "zed", "until": "", "csrf_token": token})
+    assert refused.status == 400 and "is not a collector of the policy" in refused.text
+    moved = browser.post(
+        "/staff/customers/C-1/owner", {"to": "ali", "until": "2026-03-20", "csrf_token": token}
+    )
+    assert moved.status == 303, moved.text
+    assert (
+        "owned by ali (cover until 2026-03-20 for dana@seller.example)"
+        in browser.get("/staff/customers/C-1").text
+    )
+    assert [t.assignee for t in world.tasks() if t.task_id == "t-1"] == ["ali"]
+    assert any("gave the customer to ali until 2026-03-20" in a.summary for a in world.timeline())
+
+    world.tick(NOW)
+    [call] = [t for t in world.tasks() if t.kind == "call" and t.task_id != "t-1"]
+    assert call.assignee == "ali"
+    assert invoke("dunning", {"action": "digest", "at": "2026-03-11T06:00:00Z"})["sent"] == ["ali"]
+
+
+def _policy_to_drop_bucket(world: World) -> None:
+    boto3.client("s3").put_object(
+        Bucket=os.environ["DROP_BUCKET"],
+        Key="config/dunning-policy.yaml",
+        Body=yaml.safe_dump(
+            yaml.safe_load(SHIPPED_POLICY.read_text(encoding="utf-8")) | yaml.safe_load(ROUTED)
+        ).encode(),
+    )
+
+
+def _manager_directory() -> CognitoDirectory:
+    directory = staff_directory("morgan", "boss@seller.example")
+    cognito = boto3.client("cognito-idp")
+    [pool] = [
+        p["Id"] for p in cognito.list_user_pools(MaxResults=10)["UserPools"] if p["Name"] == "arcollect-staff"
+    ]
+    cognito.create_group(GroupName="manager", UserPoolId=pool)
+    cognito.admin_add_user_to_group(UserPoolId=pool, Username="morgan", GroupName="manager")
+    return directory

@@ -91,7 +91,7 @@ def new_dispute(
     department = policies.disputes.route(reason)
     sla = department.sla_days if department else policies.disputes.sla_days
     today = now.date()
-    assignee = customer.owner or policies.settings.manager
+    assignee = customer.owner_on(today) or policies.settings.manager
     factors = factors_for(TaskKind.DISPUTE, [invoice], customer, today)
     points, _ = score(factors, today)
     amount = f"{invoice.open_amount:.2f}"

@@ -471,7 +471,13 @@ def load_payments(
             continue
         customer = customers.get(payment.customer_id)
         recorded, note, written = _record_payment(
-            store, payment, books, complete, report, context, customer.owner if customer else None
+            store,
+            payment,
+            books,
+            complete,
+            report,
+            context,
+            customer.owner_on(context.now.date()) if customer else None,
         )
         known[key] = recorded
         if note:

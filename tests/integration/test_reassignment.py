@@ -13,13 +13,13 @@ import pytest
 import yaml
 
 from arcollect.console import StaffConsole
-from arcollect.entities import TaskStatus
+from arcollect.entities import Customer, Task, TaskStatus
 from arcollect.ingest.loading import with_customer_state
 from arcollect.policy import SHIPPED_POLICY
 from arcollect.portal.web import build_app
 from arcollect.store.identity import CognitoDirectory
 from arcollect.store.mail import SesMailer
-from arcollect.store.repositories import Customers
+from arcollect.store.repositories import Accounts, Customers
 from arcollect.store.staff import StaffSessionStore
 from arcollect.workspace.digest import send_digests
 from arcollect.workspace.model import NotAllowed, WorkspaceInputError
@@ -100,6 +100,19 @@ def test_reassigning_tasks_is_a_managers_decision_with_checked_inputs(world: Wor
     with pytest.raises(WorkspaceInputError, match="no longer open"):
         ws.reassign_tasks([("C-1", "t-1")], to="ali", by=MANAGER, now=NOW)
     assert world.workspace.tasks.task("C-1", "t-1").assignee == DANA.username  # type: ignore[union-attr]
+
+
+def test_a_manager_hands_out_a_task_nobody_was_given(world: World) -> None:
+    placeholder = Customer(customer_id="C-9", name="C-9", email="", placeholder=True)
+    task = Task("C-9", "complete_master_data", "complete_master_data", "Complete the master data", NOW)
+    assert Accounts().add_placeholder(placeholder, task)
+    ws = workspace(world)
+    assert ws.reassign_tasks([("C-9", "complete_master_data")], to="ali", by=MANAGER, now=NOW) == 1
+    assert ws.worklist("unassigned", now=NOW) == []
+    assert [i.task_id for i in ws.worklist("ali", now=NOW)] == ["complete_master_data"]
+    assert _reassignments(world, "C-9") == [
+        "Morgan reassigned task 'Complete the master data' from unassigned to ali"
+    ]
 
 
 def test_a_task_moved_meanwhile_refuses_the_whole_bulk_move(world: World) -> None:

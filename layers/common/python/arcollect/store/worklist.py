@@ -99,11 +99,12 @@ class TaskBook:
 
 def reassign_operations(moves: Sequence[tuple[Task, str]]) -> list[Operation]:
     """Each task to its new assignee (its worklist entry follows), provided it is still open and with
-    the assignee it was read with."""
+    the assignee it was read with: its worklist entry's owner (only open tasks have one; a task nobody
+    was given has ``unassigned`` there and no assignee)."""
     operations: list[Operation] = []
     for task, assignee in moves:
         after = replace(task, assignee=assignee, detail={**task.detail, "assignee": assignee})
-        was = TaskItem.assignee == task.assignee if task.assignee else TaskItem.assignee.does_not_exist()
+        was = TaskItem.worklist_owner == (task.assignee or keys.UNASSIGNED)
         operations.append(
             (
                 "update_if",

@@ -176,6 +176,18 @@ def test_a_cover_until_a_day_works_the_customer_then_the_owner_again(world: Worl
     assert call.assignee == DANA.username and call.status == TaskStatus.OPEN
 
 
+def test_after_a_tick_copied_the_profile_the_next_step_still_follows_the_new_owner(world: World) -> None:
+    world.tick(NOW)
+    assert [t.assignee for t in world.tasks() if t.kind == "call"] == [DANA.username]
+    workspace(world).reassign_account("C-1", to="ali", by=MANAGER, now=NOW)
+    # 21 days late: the second call. The invoice's copy of the profile predates the move: the moved
+    # fingerprint makes the sweep read the profile again.
+    world.run(NOW + timedelta(hours=1), utc(2026, 3, 23, 12))
+    second = [t for t in world.tasks() if t.kind == "call" and "second_call" in t.task_id]
+    assert second and {t.assignee for t in second} == {"ali"}
+    assert {t.assignee for t in world.tasks() if t.kind == "call"} == {"ali"}  # the first call moved too
+
+
 def test_dunnings_task_goes_to_the_cover_during_the_cover(world: World) -> None:
     ws = workspace(world)
     ws.reassign_account("C-1", to="bo", until=(TODAY + timedelta(days=14)).isoformat(), by=MANAGER, now=NOW)

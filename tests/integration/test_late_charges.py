@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -14,8 +15,9 @@ from typing import Any
 from arcollect.entities import Allocation, Payment
 from arcollect.policy import PolicySet, parse_policy, shipped_policy
 from arcollect.portal.self_service import Portal
+from arcollect.store.changes import ChangeLog
 from arcollect.store.repositories import Accounts
-from tests.integration.dunning_world import World
+from tests.integration.dunning_world import World, sent_emails, utc
 from tests.integration.test_portal_services import make_portal
 from tests.unit.test_interest import with_charges
 
@@ -110,3 +112,61 @@ def test_the_shipped_policy_shows_no_charges_and_reads_no_payments(aws: None, mo
     assert view.totals[0].late_charges == 0 and not view.charges_added
     rows = portal.statement("C-1", today=TODAY, fmt="csv").body.decode("utf-8-sig")
     assert "late-payment" not in rows
+
+
+FINAL_NOTICE_POLICY = """
+version: 1
+segments:
+  - {name: standard, policy: standard}
+policies:
+  standard:
+    steps:
+      - {id: final_notice, trigger: {days: 61}, action: email, template: final_notice}
+    late_charges:
+      interest:
+        reference_rates:
+          - {from: 2024-01-01, rate: "4.50"}
+          - {from: 2024-07-01, rate: 4.25}
+        margin: 8
+      compensation: eu
+"""
+
+
+def test_the_final_notice_lists_the_charges_and_feeds_them_to_the_erp(s3: Any) -> None:
+    """Through the dunning handler: the EU example's final notice on day 61 (Wednesday 31 July 2024,
+    10:00 in Berlin) lists EUR 135.86 interest and EUR 40 compensation, outside the total asked, and
+    the email's completion records a late_interest and a late_compensation change for the ERP."""
+    world = _world()
+    world.change("INV-EU", credit_match="CN-EU")
+    world.through_handler = True
+    s3.put_object(
+        Bucket=os.environ["DROP_BUCKET"], Key="config/dunning-policy.yaml", Body=FINAL_NOTICE_POLICY.encode()
+    )
+    world.tick(utc(2024, 7, 31, 8))
+    (sent,) = [e for e in sent_emails() if e.step == "final_notice"]
+    assert sent.invoices == ["INV-EU"]
+    text = sent.message.get_body(preferencelist=("plain",))
+    assert text is not None
+    body = str(text.get_content())
+    assert "Statutory late-payment charges to date" in body
+    assert "Invoice INV-EU: Interest 135.86 EUR, Compensation 40.00 EUR" in body
+    assert "Total open: 5,000.00 EUR" in body
+    assert "They are not included in the total above." in body
+    records = {r["kind"]: r for r in ChangeLog().records_of(date(2024, 7, 31))}
+    interest, compensation = records["late_interest"], records["late_compensation"]
+    assert (interest["invoice_number"], interest["amount"], interest["currency"]) == (
+        "INV-EU",
+        "135.86",
+        "EUR",
+    )
+    assert (compensation["amount"], compensation["reason"], compensation["actor"]) == (
+        "40.00",
+        "not_added",
+        "dunning",
+    )
+    assert interest["reference"] == sent.touch
+    assert interest["note"].startswith("61 days late as of 2024-07-31")
+    # The per-change objects for the ERP, written once committed.
+    listed = s3.list_objects_v2(Bucket=os.environ["DROP_BUCKET"], Prefix="outgoing/changes/2024-07-31/")
+    keys = {o["Key"].rsplit("/", 1)[-1] for o in listed.get("Contents", [])}
+    assert {f"{interest['change_id']}.json", f"{compensation['change_id']}.json"} <= keys

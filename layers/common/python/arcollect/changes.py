@@ -44,6 +44,7 @@ from arcollect.cells import CSV_CONTENT_TYPE, neutralise
 from arcollect.clock import format_instant
 from arcollect.contract import DropPrefix
 from arcollect.entities import Customer, Promise
+from arcollect.interest import Charges
 
 # Bumped when a column changes meaning or is removed; new columns are added at the end without a bump.
 SCHEMA_VERSION: Final = 1
@@ -70,6 +71,8 @@ class ChangeKind(StrEnum):
     CONTACT_CHANGED = "contact_changed"
     EMAIL_BOUNCED = "email_bounced"
     CASH_APPLIED = "cash_applied"
+    LATE_INTEREST = "late_interest"
+    LATE_COMPENSATION = "late_compensation"
 
 
 # The columns of the CSV files, in order; the keys of every JSON Lines record, in the same order.
@@ -370,6 +373,41 @@ def cash_applied(
         note=note,
         actor=by,
     )
+
+
+def late_charges(
+    *, customer_id: str, touch_id: str, invoice_number: str, charges: Charges, added: bool, at: datetime
+) -> tuple[Change, ...]:
+    """The statutory late-payment charges the final notice (``touch_id``) listed for one invoice, for
+    the ERP to book if the company claims them: a ``late_interest`` change (the interest to date) and a
+    ``late_compensation`` change (the fixed compensation), each with an amount (none when zero), so
+    each kind is one import to its own account. ``reason`` says whether arcollect added them to the
+    open amount it asks for (``added``) or not (``not_added``, the default)."""
+    note = (
+        f"{charges.days_late} days late as of {charges.as_of.isoformat()}; computed by arcollect, "
+        "the company decides whether to claim it"
+    )
+    found = []
+    for kind, amount in (
+        (ChangeKind.LATE_INTEREST, charges.interest),
+        (ChangeKind.LATE_COMPENSATION, charges.compensation),
+    ):
+        if amount > 0:
+            found.append(
+                Change(
+                    kind,
+                    at,
+                    customer_id,
+                    (touch_id, invoice_number),
+                    invoice_numbers=(invoice_number,),
+                    amount=amount,
+                    currency=charges.currency,
+                    reason="added" if added else "not_added",
+                    note=note,
+                    actor="dunning",
+                )
+            )
+    return tuple(found)
 
 
 # --- records and files -----------------------------------------------------------------------------

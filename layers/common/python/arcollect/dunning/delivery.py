@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -44,6 +44,7 @@ from arcollect.dunning.engine import (
     evaluate,
 )
 from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task, TaskKind
+from arcollect.interest import Charges, invoice_charges
 from arcollect.mailing import Mailer
 from arcollect.observability import logger
 from arcollect.policy import Action, PolicySet
@@ -157,6 +158,8 @@ class Store(Protocol):
     def open_credits(self, customer_id: str) -> tuple[CreditLine, ...]: ...
 
     def send_record(self, customer_id: str) -> SendRecord | None: ...
+
+    def invoices(self, customer_id: str, numbers: Iterable[str]) -> list[Invoice]: ...
 
 
 class PromiseBook(Protocol):
@@ -485,6 +488,38 @@ def _promises(plan_touches: Sequence[tuple[str, str]], by_number: dict[str, Invo
     }
 
 
+# The template whose email lists the statutory late-payment charges (docs/late-charges.md).
+FINAL_NOTICE = "final_notice"
+
+
+def final_notice_charges(
+    template: str,
+    customer: Customer,
+    invoices: Sequence[Invoice],
+    documents: Iterable[Invoice],
+    today: date,
+    services: Services,
+) -> tuple[tuple[tuple[str, Charges], ...], bool]:
+    """The statutory late-payment charges to date the final notice lists (none for other templates, or
+    when the customer's policy computes none), and whether the policy adds them to the total asked.
+    The customer's payments, and the credit notes the invoices name, are read only then; an open amount
+    no dated record explains counts from the first late day (never more than is owed)."""
+    if template != FINAL_NOTICE:
+        return (), False
+    config = services.policies.late_charges_for(customer, today)
+    if config is None:
+        return (), False
+    # Without the promise book (a simulation), no payment is dated: all counts from the first day.
+    payments = services.promises.payments(customer.customer_id) if services.promises is not None else []
+    documents = list(documents)
+    # The credit notes that booked a credit agreed on these invoices (closed, so not among the due).
+    notes = {i.credit_match for i in invoices if i.credit_match} - {d.invoice_number for d in documents}
+    if notes:
+        documents += services.store.invoices(customer.customer_id, sorted(notes))
+    found = ((i.invoice_number, invoice_charges(config, i, today, payments, documents)) for i in invoices)
+    return tuple((n, c) for n, c in found if c is not None and c.any), config.add_to_open_amount
+
+
 def _email(
     plan: CustomerPlan,
     email: EmailPlan,
@@ -521,6 +556,9 @@ def _email(
     owner = services.policies.contact(customer.owner_on(plan.today)) or services.policies.contact(
         services.policies.settings.manager
     )
+    late_charges, charges_added = final_notice_charges(
+        email.template, customer, reserved_invoices, by_number.values(), plan.today, services
+    )
     try:
         message = render_email(
             ReminderEmail(
@@ -538,6 +576,8 @@ def _email(
                 sender_name=services.policies.settings.sender_name,
                 credits=email.credits,
                 today=plan.today,
+                late_charges=late_charges,
+                charges_added=charges_added,
             )
         )
     except ValueError as error:
@@ -587,6 +627,19 @@ def _email(
         store.touches.release_email(plan.customer_id, email.touch_id, reservation.reserved)
         raise
     numbers = [n for n, _ in reservation.reserved]
+    # The charges the final notice listed, for the ERP: recorded with the email's completion.
+    charged = tuple(
+        change
+        for number, found in late_charges
+        for change in changes.late_charges(
+            customer_id=plan.customer_id,
+            touch_id=email.touch_id,
+            invoice_number=number,
+            charges=found,
+            added=charges_added,
+            at=now,
+        )
+    )
     # A statement's stand-ins are recorded with it for the invoices it went out for.
     stood_in = [(t.invoice_number, t.step_id) for t in email.superseded if t.invoice_number in set(numbers)]
     store.touches.complete_email(
@@ -615,9 +668,11 @@ def _email(
                 "segment": plan.segment,
                 **_test_detail(plan),
             },
+            changes=charged,
         ),
         now,
     )
+    changes.publish(services.change_feed, charged)
     report.emails_sent += 1
     report.invoices_emailed += len(set(numbers))
     return set(numbers), in_flight

@@ -37,6 +37,7 @@ from arcollect.clock import format_instant
 from arcollect.contract import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_SENT_AT, HEADER_STEP, HEADER_TOUCH
 from arcollect.credits import CREDIT_NOTE, CreditLine, credit_by_currency
 from arcollect.entities import Customer, Invoice
+from arcollect.interest import Charges
 from arcollect.policy import TEMPLATE_ORDER, TEMPLATES, unknown_template_message
 
 # The languages an email can be written in; the first is the fallback for any other.
@@ -97,6 +98,11 @@ class ReminderEmail:
     # The customer's local day at ``now`` (the plan's ``today``): what "days late" count on. None: the
     # UTC day of ``now`` (an email built without a plan).
     today: date | None = None
+    # Statutory late-payment charges to date, by invoice number (the final notice, when the customer's
+    # policy computes them: arcollect/interest.py), listed under the totals and labelled as such; part
+    # of the total asked only when ``charges_added`` (the policy's ``add_to_open_amount``).
+    late_charges: tuple[tuple[str, Charges], ...] = ()
+    charges_added: bool = False
 
 
 def language_for(customer: Customer) -> str:
@@ -182,8 +188,17 @@ def _context(email: ReminderEmail, language: str, portal_url: str) -> dict[str, 
     gross = _totals_by_currency(invoices)
     credited = credit_by_currency(line for line in email.credits if line.currency in gross)
     # What the email asks: per currency, the invoices' open amounts less the customer's credits.
+    charges = [(number, c) for number, c in email.late_charges if c.any and c.currency in gross]
+    added: dict[str, Decimal] = {}
+    if email.charges_added:
+        for _, found in charges:
+            added[found.currency] = added.get(found.currency, Decimal(0)) + found.total
     totals = [
-        format_money(max(amount - credited.get(currency, Decimal(0)), Decimal(0)), currency, language)
+        format_money(
+            max(amount - credited.get(currency, Decimal(0)), Decimal(0)) + added.get(currency, Decimal(0)),
+            currency,
+            language,
+        )
         for currency, amount in gross.items()
     ]
     oldest_due = min(invoice.due_date for invoice in invoices)
@@ -242,6 +257,15 @@ def _context(email: ReminderEmail, language: str, portal_url: str) -> dict[str, 
         "gross": [format_money(amount, currency, language) for currency, amount in gross.items()]
         if credited
         else [],
+        "charges": [
+            {
+                "number": _one_line(number),
+                "interest": format_money(found.interest, found.currency, language),
+                "compensation": format_money(found.compensation, found.currency, language),
+            }
+            for number, found in charges
+        ],
+        "charges_note": labels["late_charges_added" if email.charges_added else "late_charges_not_added"],
         "portal_url": portal_url,
         "signer": _one_line(owner.name) if owner and owner.name.strip() else _one_line(email.sender_name),
         "signer_team": _one_line(email.sender_name) if owner and owner.name.strip() else "",

@@ -195,6 +195,10 @@ def test_dunnings_task_goes_to_the_cover_during_the_cover(world: World) -> None:
     [call] = [t for t in world.tasks() if t.kind == "call"]
     assert call.assignee == "bo"
     assert [i.task_id for i in ws.worklist("bo", now=NOW)] == [call.task_id]
+    # The reminders of the cover's days are signed by the cover, and replies go to them.
+    world.run(NOW + timedelta(hours=1), utc(2026, 3, 17, 12))
+    [reminder] = [e for e in world.emails("C-1") if e.step == "reminder"]
+    assert str(reminder.message["Reply-To"]) == "Bo <bo@seller.example>"
 
 
 def test_a_dispute_logged_during_a_cover_is_the_covers_task(world: World) -> None:

@@ -6,14 +6,16 @@ unrounded and rounded to cents once at the end.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import arcollect
-from arcollect.entities import Customer
+from arcollect.entities import Allocation, Customer, Invoice, Payment
 from arcollect.interest import (
     Compensation,
     DayCount,
@@ -23,6 +25,8 @@ from arcollect.interest import (
     Reduction,
     charges,
     compensation_for,
+    invoice_charges,
+    reductions_for,
     round_cents,
 )
 from arcollect.policy import PolicyError, parse_policy, shipped_policy
@@ -290,3 +294,57 @@ def test_add_to_open_amount_is_read_when_the_policy_says_so() -> None:
     )
     charges_ = parse_policy(text, source="test").policies["standard"].late_charges
     assert charges_ is not None and charges_.add_to_open_amount is True
+
+
+def _invoice(**changes: Any) -> Invoice:
+    base = Invoice(
+        customer_id="C1",
+        invoice_number="INV-EU",
+        currency="EUR",
+        amount=D(10000),
+        open_amount=D(5000),
+        invoice_date=date(2024, 5, 1),
+        due_date=date(2024, 5, 31),
+    )
+    return replace(base, **changes)
+
+
+def test_the_dated_records_give_the_reductions_and_what_none_dates_counts_from_the_start() -> None:
+    payment = Payment(
+        customer_id="C1",
+        payment_id="P1",
+        payment_date=date(2024, 6, 15),
+        amount=D(4500),
+        currency="EUR",
+        allocations=(Allocation("INV-EU", D(4000)), Allocation("INV-OTHER", D(500))),
+    )
+    other_currency = replace(payment, payment_id="P2", currency="USD")
+    note = _invoice(
+        invoice_number="CN-1",
+        document_type="credit_note",
+        amount=D(1000),
+        open_amount=D(0),
+        status="closed",
+        invoice_date=date(2024, 7, 10),
+        credit_match="INV-EU",
+    )
+    found = reductions_for(_invoice(), [payment, other_currency], [note, _invoice(invoice_number="X")])
+    assert found == [
+        Reduction(date(2024, 6, 15), D(4000), "payment"),
+        Reduction(date(2024, 7, 10), D(1000), "credit_note"),
+    ]
+    # The EU example again, from the records.
+    result = invoice_charges(EU, _invoice(), date(2024, 7, 31), [payment], [note])
+    assert result is not None and result.interest == D("135.86")
+    # Without the credit note, its 1,000 is undated: it counts from the invoice date (never overcharged).
+    undated = reductions_for(_invoice(), [payment], [])
+    assert undated[-1] == Reduction(date(2024, 5, 1), D(1000), "undated")
+    lower = invoice_charges(EU, _invoice(), date(2024, 7, 31), [payment], [])
+    assert lower is not None and lower.interest < D("135.86")
+
+
+def test_credit_notes_invoices_not_yet_late_and_closed_ones_have_no_charges() -> None:
+    today = date(2024, 7, 31)
+    assert invoice_charges(EU, _invoice(document_type="credit_note"), today) is None
+    assert invoice_charges(EU, _invoice(due_date=today), today) is None
+    assert invoice_charges(EU, _invoice(open_amount=D(0), status="closed"), today) is None

@@ -240,3 +240,14 @@ def test_an_invoice_can_be_disputed_while_open_owed_and_undisputed() -> None:
     assert why_not_disputable(replace(open_invoice, disputed=True)) == "is already disputed"
     assert why_not_disputable(replace(open_invoice, open_amount=Decimal(0))) == "is already settled"
     assert why_not_disputable(replace(open_invoice, status="closed")) == "is already settled"
+
+
+def test_under_the_shipped_policy_work_can_go_to_any_collector_by_name() -> None:
+    from arcollect.policy import shipped_policy
+    from arcollect.workspace.reassignment import known_staff
+
+    # The shipped policy names only its manager: the team's collectors live in the ERP's owner column,
+    # so a manager must be able to give work to any of them.
+    assert known_staff(shipped_policy()) == set()
+    named = replace(shipped_policy(), team={**shipped_policy().team, "ali": shipped_policy().contact("ali")})
+    assert known_staff(named) == {"ali", "collections-manager"}  # type: ignore[arg-type]

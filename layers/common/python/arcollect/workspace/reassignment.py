@@ -20,10 +20,13 @@ MAX_COVER_DAYS = 366
 
 
 def known_staff(policies: PolicySet) -> set[str]:
-    """Who work can go to: the policy's team, its segments' collectors and the manager (empty when the
-    policy names nobody: then any user name is taken)."""
-    named = {*policies.team, *(c for s in policies.segments for c in s.collectors)}
-    return named | {policies.settings.manager} if named else set()
+    """Who work can go to, when the policy names its people (its team's owners and its segments'
+    collectors), and the manager. Empty when it names nobody but the manager (the shipped policy): then
+    any user name is taken, or a team that keeps its collectors in the ERP's owner column could give
+    work to nobody but the manager."""
+    manager = policies.settings.manager
+    named = {*policies.team, *(c for s in policies.segments for c in s.collectors)} - {manager}
+    return named | {manager} if named else set()
 
 
 def checked_collector(desk: Desk, value: str, field: str = "to") -> str:

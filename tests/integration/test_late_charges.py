@@ -170,3 +170,19 @@ def test_the_final_notice_lists_the_charges_and_feeds_them_to_the_erp(s3: Any) -
     listed = s3.list_objects_v2(Bucket=os.environ["DROP_BUCKET"], Prefix="outgoing/changes/2024-07-31/")
     keys = {o["Key"].rsplit("/", 1)[-1] for o in listed.get("Contents", [])}
     assert {f"{interest['change_id']}.json", f"{compensation['change_id']}.json"} <= keys
+
+
+def test_the_invoice_page_gives_its_charges_and_reads_nothing_for_one_not_late(aws: None) -> None:
+    world = _world()
+    world.change("INV-EU", credit_match="CN-EU")
+    portal = _portal(parse_policy(with_charges(), source="test"))
+    detail = portal.invoice("C-1", "INV-EU", today=TODAY)
+    charges = detail.view.late_charges
+    assert charges is not None and (charges.interest, charges.compensation) == (
+        Decimal("135.86"),
+        Decimal(40),
+    )
+    assert detail.charges_added is False
+    assert portal.invoice("C-1", "INV-LATER", today=TODAY).view.late_charges is None
+    shipped = _portal(shipped_policy()).invoice("C-1", "INV-EU", today=TODAY)
+    assert shipped.view.late_charges is None

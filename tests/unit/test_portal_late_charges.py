@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from arcollect.interest import Charges
-from arcollect.portal.views import AccountView
+from arcollect.portal.views import AccountView, InvoiceDetail
 from tests.unit.portal_client import Client, client, portal, signed_in
 from tests.unit.portal_fake import FakePortal
 
@@ -68,3 +68,17 @@ def test_the_api_gives_each_invoices_charges_and_the_totals(signed_in: Client, p
     invoices = {i["invoice_number"]: i for i in signed_in.get("/api/v1/invoices").json()["invoices"]}
     assert (invoices["INV-1"]["late_interest"], invoices["INV-1"]["late_compensation"]) == ("0.34", "40")
     assert invoices["INV-2"]["late_interest"] is None
+
+
+def test_the_invoice_page_shows_its_charges(signed_in: Client, portal: FakePortal) -> None:
+    real = portal.invoice
+
+    def invoice(customer_id: str, invoice_number: str, **kw: Any) -> InvoiceDetail:
+        detail = real(customer_id, invoice_number, **kw)
+        return replace(detail, view=replace(detail.view, late_charges=CHARGES))
+
+    portal.invoice = invoice  # type: ignore[method-assign]
+    body = signed_in.get("/invoices/INV-1").text
+    assert "Statutory late-payment charges to date" in body
+    assert "40.34 EUR" in body
+    assert "They are not included in the open amount: you owe them only if we claim them." in body

@@ -184,6 +184,20 @@ class Portal:
             charges_added=added,
         )
 
+    def _invoice_charges(self, invoice: Invoice, today: date) -> tuple[Charges | None, bool]:
+        """One invoice's late charges to date (nothing read for one that is not late): its customer's
+        policy, the customer's payments and the credit note the invoice names."""
+        if not invoice.is_open or invoice.is_credit_note or invoice.due_date >= today:
+            return None, False
+        customer = self._customers.get(invoice.customer_id)
+        config = self._policies().late_charges_for(customer, today)
+        if config is None:
+            return None, False
+        payments = self._store.promise_book.payments(invoice.customer_id)
+        note = self._invoices.get(invoice.customer_id, invoice.credit_match) if invoice.credit_match else None
+        found = invoice_charges(config, invoice, today, payments, [note] if note else [])
+        return found, config.add_to_open_amount
+
     def _late_charges(
         self, customer: Customer, documents: list[Invoice], today: date
     ) -> tuple[dict[str, Charges], bool]:
@@ -223,8 +237,10 @@ class Portal:
             if self._objects.exists(self._bucket, key)
             else None
         )
+        charges, added = self._invoice_charges(invoice, today)
         return InvoiceDetail(
-            view=invoice_view(invoice, today, self._pay_links),
+            view=invoice_view(invoice, today, self._pay_links, charges),
+            charges_added=added,
             document_url=document_url,
             promises=promise_lines(self._store.promises(customer_id), invoice.invoice_number),
             disputes=dispute_lines(self._store.disputes(customer_id), invoice.invoice_number),

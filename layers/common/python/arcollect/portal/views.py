@@ -71,6 +71,8 @@ class InvoiceDetail:
     )  # presigned GET of the invoice's PDF (contract.document_key), if the ERP dropped one
     promises: list[dict[str, str]] = field(default_factory=list)
     disputes: list[dict[str, str]] = field(default_factory=list)
+    # Whether the policy adds the invoice's late charges (``view.late_charges``) to what is asked.
+    charges_added: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
-from datetime import date
+import re
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from arcollect.entities import Allocation, Payment
 from arcollect.policy import PolicySet, parse_policy, shipped_policy
+from arcollect.portal.links import sign_token
 from arcollect.portal.self_service import Portal
 from arcollect.store.changes import ChangeLog
 from arcollect.store.repositories import Accounts
@@ -186,3 +189,28 @@ def test_the_invoice_page_gives_its_charges_and_reads_nothing_for_one_not_late(a
     assert portal.invoice("C-1", "INV-LATER", today=TODAY).view.late_charges is None
     shipped = _portal(shipped_policy()).invoice("C-1", "INV-EU", today=TODAY)
     assert shipped.view.late_charges is None
+
+
+def test_the_portal_handler_shows_the_charges_of_the_uploaded_policy(s3: Any) -> None:
+    """Through the portal function: the uploaded policy charges 4.25 + 8 = 12.25% (the table's last
+    rate) and EUR 40. EUR 10,000 due 30 Sep 2026 is 54 days late on the request's day (23 Nov 2026):
+    10,000 x 12.25% x 54 / 365 = 66,150 / 365 = 181.232876... -> 181.23."""
+    from tests.integration.test_portal_handler import LINK_KEY, get, headers_of, open_link, request_time
+
+    world = World()
+    world.customer("C-1", name="Acme Trading")
+    world.invoice("INV-9", invoice_date=date(2026, 9, 1), due_date=date(2026, 9, 30), amount="10000.00")
+    s3.put_object(
+        Bucket=os.environ["DROP_BUCKET"], Key="config/dunning-policy.yaml", Body=with_charges().encode()
+    )
+    opened = open_link(sign_token("C-1", key=LINK_KEY, now=request_time() - timedelta(days=1)))
+    match = re.match(r"arc_session=([^;]+);", headers_of(opened)["Set-Cookie"][0])
+    assert match
+    session = match.group(1)
+    page = str(get("/account", cookie=session)["body"])
+    assert "Statutory late-payment charges" in page and "181.23" in page
+    (invoice,) = json.loads(str(get("/api/v1/invoices", cookie=session)["body"]))["invoices"]
+    assert (invoice["late_interest"], invoice["late_compensation"]) == ("181.23", "40.00")
+    account = json.loads(str(get("/api/v1/account", cookie=session)["body"]))
+    (eur,) = account["totals"]
+    assert (eur["total_due"], eur["late_charges"], account["charges_added"]) == ("10000.00", "221.23", False)

@@ -12,6 +12,7 @@ import boto3
 
 from arcollect.clock import InvalidInstant, format_instant, parse_instant
 from arcollect.contract import DropPrefix, Output
+from arcollect.interest import describe
 from arcollect.policy import Policy, PolicyError, PolicySet, parse_policy, promoted, shipped_policy
 from arcollect_cli.backtest import add_parser as add_backtest
 from arcollect_cli.target import CliError, Target
@@ -238,8 +239,13 @@ def policy_document(policies: PolicySet) -> dict[str, Any]:
                 "repeat": None
                 if policy.repeat is None
                 else {"every_days": policy.repeat.every_days, "times": policy.repeat.times},
+                "late_charges": None if policy.late_charges is None else describe(policy.late_charges),
             }
             for name, policy in policies.policies.items()
+        },
+        "customer_late_charges": {
+            customer: None if config is None else describe(config)
+            for customer, config in policies.customer_late_charges.items()
         },
     }
 
@@ -257,6 +263,10 @@ def policy_table(policies: PolicySet) -> str:
                 f"  (the last step repeats every {policy.repeat.every_days} days, "
                 f"{policy.repeat.times} times)"
             )
+        if policy.late_charges is not None:
+            lines.append(f"  late charges: {describe(policy.late_charges)}")
+    for customer, config in policies.customer_late_charges.items():
+        lines.append(f"\ncustomer {customer}: late charges: {describe(config) if config else 'none'}")
     return "\n".join(lines)
 
 

@@ -348,3 +348,21 @@ def test_credit_notes_invoices_not_yet_late_and_closed_ones_have_no_charges() ->
     assert invoice_charges(EU, _invoice(document_type="credit_note"), today) is None
     assert invoice_charges(EU, _invoice(due_date=today), today) is None
     assert invoice_charges(EU, _invoice(open_amount=D(0), status="closed"), today) is None
+
+
+def test_policy_show_says_what_each_policy_and_customer_is_charged() -> None:
+    from arcollect_cli.dunning import policy_document, policy_table
+
+    policies = parse_policy(with_charges(), source="test")
+    table = policy_table(policies)
+    assert (
+        "  late charges: interest at the reference rate + 8 points (2 dated rates, the latest 4.25% from "
+        "2024-07-01), actual/365; EU compensation per invoice; not added to the open amount"
+    ) in table
+    assert "customer C-NONE: late charges: none" in table
+    document = policy_document(policies)
+    assert document["policies"]["key-accounts"]["late_charges"] is None
+    assert document["customer_late_charges"]["C-UK"].endswith(
+        "UK compensation per invoice; not added to the open amount"
+    )
+    assert "late charges" not in policy_table(shipped_policy())

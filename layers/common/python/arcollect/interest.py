@@ -276,3 +276,24 @@ def invoice_charges(
         as_of=today,
         reductions=reductions_for(invoice, payments, documents),
     )
+
+
+def describe(config: LateCharges) -> str:
+    """One line for ``arcollect dunning policy show``: what the policy charges, and whether it asks it."""
+    parts = []
+    rule = config.interest
+    if rule is not None:
+        if rule.annual_rate is not None:
+            parts.append(f"interest {rule.annual_rate}% a year")
+        else:
+            latest = rule.reference_rates[-1]
+            parts.append(
+                f"interest at the reference rate + {rule.margin} points "
+                f"({len(rule.reference_rates)} dated rates, the latest {latest.rate}% "
+                f"from {latest.starts.isoformat()})"
+            )
+        parts[-1] += f", {rule.day_count.value}"
+    if config.compensation is not None:
+        parts.append(f"{config.compensation.value.upper()} compensation per invoice")
+    asked = "added to the open amount" if config.add_to_open_amount else "not added to the open amount"
+    return "; ".join(parts) + f"; {asked}"

@@ -73,6 +73,8 @@ class ChangeKind(StrEnum):
     CASH_APPLIED = "cash_applied"
     LATE_INTEREST = "late_interest"
     LATE_COMPENSATION = "late_compensation"
+    DEDUCTION_CODED = "deduction_coded"
+    DEDUCTION_RESOLVED = "deduction_resolved"
 
 
 # The columns of the CSV files, in order; the keys of every JSON Lines record, in the same order.
@@ -250,6 +252,85 @@ def dispute_resolved(
         amount=credit,
         currency=currency,
         reason=dispute_reason,
+        note=note,
+        actor=by,
+    )
+    return (resolved, agreed)
+
+
+def deduction_coded(
+    *,
+    customer_id: str,
+    dispute_id: str,
+    invoice_number: str,
+    amount: Decimal,
+    currency: str,
+    reason: str,
+    comment: str,
+    payment_ids: Sequence[str],
+    by: str,
+    at: datetime,
+) -> Change:
+    """A short payment's residual coded as a deduction (``reason``: pricing, shortage, damage,
+    promotion, unauthorized): the ERP marks the residual item with the reason code, e.g. a deduction
+    case or a reason code on the residual line. ``note`` names the payments that paid the rest."""
+    paid_by = f"paid short by {', '.join(payment_ids)}" if payment_ids else ""
+    return Change(
+        ChangeKind.DEDUCTION_CODED,
+        at,
+        customer_id,
+        (dispute_id,),
+        invoice_numbers=(invoice_number,),
+        amount=amount,
+        currency=currency,
+        reason=reason,
+        note="; ".join(part for part in (comment, paid_by) if part),
+        actor=by,
+    )
+
+
+def deduction_resolved(
+    *,
+    customer_id: str,
+    dispute_id: str,
+    invoice_number: str,
+    deduction_reason: str,
+    credit: Decimal | None,
+    residual: Decimal,
+    currency: str,
+    note: str,
+    by: str,
+    at: datetime,
+    erp_credit_note: str | None = None,
+) -> tuple[Change, ...]:
+    """A deduction resolved: ``credit`` (agreed, the residual written off: also a ``credit_agreed``
+    change, the credit memo the ERP books, unless its own credit note was matched already) or
+    ``rebill`` (the residual is owed: the ERP takes the reason code off and collects it again). The
+    outcome is the ``reason`` column; ``amount`` is the credit, or the residual collected again."""
+    outcome = "credit" if credit is not None else "rebill"
+    resolved = Change(
+        ChangeKind.DEDUCTION_RESOLVED,
+        at,
+        customer_id,
+        (dispute_id,),
+        invoice_numbers=(invoice_number,),
+        amount=credit if credit is not None else residual,
+        currency=currency,
+        reason=outcome,
+        note=note + (f" (the ERP's credit note {erp_credit_note})" if erp_credit_note else ""),
+        actor=by,
+    )
+    if credit is None or erp_credit_note:
+        return (resolved,)
+    agreed = Change(
+        ChangeKind.CREDIT_AGREED,
+        at,
+        customer_id,
+        (dispute_id,),
+        invoice_numbers=(invoice_number,),
+        amount=credit,
+        currency=currency,
+        reason=f"deduction:{deduction_reason}",
         note=note,
         actor=by,
     )

@@ -59,6 +59,17 @@ class DisputeReason(StrEnum):
     OTHER = "other"
 
 
+class DeductionReason(StrEnum):
+    """Why a customer paid an invoice short (the reason codes of trade deductions: arcollect/deductions.py).
+    The policy's dispute departments list them beside the dispute reasons."""
+
+    PRICING = "pricing"
+    SHORTAGE = "shortage"
+    DAMAGE = "damage"
+    PROMOTION = "promotion"
+    UNAUTHORIZED = "unauthorized"
+
+
 class InvoiceStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
@@ -403,6 +414,10 @@ class Dispute:
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     notified_at: datetime | None = None
+    # A deduction (arcollect/deductions.py: its reason is a deduction reason): the residual a short
+    # payment left open when it was coded, and the payments that paid the rest.
+    amount: Decimal | None = None
+    payment_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import yaml
 
 from arcollect import yamldoc
 from arcollect.contract import DropPrefix
-from arcollect.entities import Customer, DisputeReason, Invoice
+from arcollect.entities import Customer, DeductionReason, DisputeReason, Invoice
 from arcollect.interest import Compensation, DayCount, InterestRule, LateCharges, RatePeriod
 
 SHIPPED_POLICY = Path(__file__).parent / "policies" / "default.yaml"
@@ -858,7 +858,8 @@ def _disputes(problems: _Problems, value: Any) -> DisputeRouting:
     if not isinstance(raw, dict):
         problems.add("disputes.departments", "expected a mapping of department names to {email, reasons}")
         raw = {}
-    known = {reason.value for reason in DisputeReason}
+    # A department takes disputes and deductions (a short payment's reason codes) alike.
+    known = {reason.value for reason in DisputeReason} | {reason.value for reason in DeductionReason}
     claimed: dict[str, str] = {}
     for name, entry in raw.items():
         where = f"disputes.departments.{name}"

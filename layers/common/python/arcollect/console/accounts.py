@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from arcollect import cash
 from arcollect.aging import aging_bucket
+from arcollect.console import deductions as deduction_routes
 from arcollect.console.common import DISPUTE_STATUS_LABELS, PREFIX, Form, StaffWeb, dom_id, many, one
 from arcollect.disputes import DISPUTE_TRANSITIONS
 from arcollect.entities import Invoice, Payment
@@ -41,6 +42,8 @@ DONE_MESSAGES = {
     "hold-off": "The dunning hold was released.",
     "cash": "The cash was applied.",
     "owner": "The customer was reassigned.",
+    "deduction": "The deduction was coded: its residual is not reminded while it is investigated.",
+    "deduction-resolved": "The deduction was resolved.",
 }
 # Each form of the 360 page: its id prefix and the fields it has (ids are ``<prefix>-<field>``).
 FORMS: dict[str, tuple[str, ...]] = {
@@ -109,6 +112,8 @@ def register(staff: StaffWeb) -> None:
                 for status, nexts in DISPUTE_TRANSITIONS.items()
             },
             cash_forms=[_cash_form(payment, account, forms or {}) for payment in unapplied],
+            deduction_reasons=deduction_routes.REASONS,
+            deduction_outcomes=deduction_routes.OUTCOMES,
         )
 
     def field_errors(form_id: str, fields: Iterable[str], error: WorkspaceInputError) -> dict[str, str]:

@@ -28,6 +28,8 @@ def dispute_item(dispute: Dispute) -> DisputeItem:
         department=dispute.department,
         sla_days=dispute.sla_days,
         opened_by=dispute.opened_by,
+        amount=dispute.amount,
+        payment_ids=list(dispute.payment_ids) or None,
     )
 
 
@@ -54,4 +56,6 @@ def dispute_from_item(item: DisputeItem) -> Dispute:
         resolved_at=item.resolved_at,
         closed_at=item.closed_at,
         notified_at=item.notified_at,
+        amount=item.amount,
+        payment_ids=tuple(str(payment) for payment in item.payment_ids or ()),
     )

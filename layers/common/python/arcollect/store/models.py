@@ -326,6 +326,9 @@ class DisputeItem(TableItem, discriminator="dispute"):
     closed_at = UTCDateTimeAttribute(null=True)
     notified_at = UTCDateTimeAttribute(null=True)
     opened_by = UnicodeAttribute(null=True)
+    # A deduction's residual when coded, and the payments that paid the rest (arcollect/deductions.py).
+    amount = DecimalAttribute(null=True)
+    payment_ids = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class PortalSessionItem(TableItem, discriminator="portal_session"):

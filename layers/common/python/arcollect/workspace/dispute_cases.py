@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
-from arcollect import changes, credits
+from arcollect import changes, credits, deductions
 from arcollect import disputes as dispute_rules
 from arcollect.disputes import DisputeStatus
 from arcollect.entities import Activity, Customer, DisputeReason, Invoice, TaskKind
@@ -170,7 +170,30 @@ def move_dispute(
             f"{credit_note[0].invoice_number}, counted once)",
             detail={**activity.detail, "credit_note": credit_note[0].invoice_number},
         )
-    if wanted in dispute_rules.RESOLVED and invoice is not None:
+    if wanted in dispute_rules.RESOLVED and invoice is not None and deductions.is_deduction(dispute.reason):
+        # A deduction's resolution: its own change kind (credit or rebill), so the ERP's deduction case
+        # closes with the outcome; a credit is a credit memo to book as well.
+        outcome = deductions.outcome_of(wanted)
+        activity = replace(
+            activity,
+            kind=deductions.DEDUCTION_RESOLVED,
+            summary=f"{by.name}: deduction on {dispute.invoice_number} ({dispute.reason}) resolved by "
+            f"{outcome}" + (f". {text}" if text else ""),
+            changes=changes.deduction_resolved(
+                customer_id=customer_id,
+                dispute_id=dispute_id,
+                invoice_number=dispute.invoice_number,
+                deduction_reason=dispute.reason,
+                credit=credit,
+                residual=invoice.open_amount,
+                currency=invoice.currency,
+                note=text,
+                by=by.username,
+                at=now,
+                erp_credit_note=credit_note[0].invoice_number if credit_note else None,
+            ),
+        )
+    elif wanted in dispute_rules.RESOLVED and invoice is not None:
         activity = replace(
             activity,
             changes=changes.dispute_resolved(

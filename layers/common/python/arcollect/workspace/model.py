@@ -123,6 +123,8 @@ class DisputeView:
     credit_amount: Decimal | None = None
     resolved_at: datetime | None = None
     attachment_key: str | None = None
+    # A deduction's residual when it was coded (None: a dispute of the invoice).
+    amount: Decimal | None = None
 
 
 @dataclass(frozen=True)

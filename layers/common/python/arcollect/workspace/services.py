@@ -26,6 +26,7 @@ from arcollect.policy import PolicySet
 from arcollect.staff import StaffUser
 from arcollect.store.workspace import ReportObjects, WorkspaceStore
 from arcollect.workspace import cash_application, dispute_cases, holds, promises, reassignment, tasks
+from arcollect.workspace import deductions as deduction_cases
 from arcollect.workspace.desk import Desk, manager_only
 from arcollect.workspace.model import (
     Account360,
@@ -200,6 +201,31 @@ class Workspace:
 
     def disputes(self, *, now: datetime, include_closed: bool = False) -> list[DisputeView]:
         return dispute_cases.queue(self._desk, now=now, include_closed=include_closed)
+
+    def code_deduction(
+        self,
+        customer_id: str,
+        *,
+        invoice_number: str,
+        reason: str,
+        comment: str,
+        by: StaffUser,
+        now: datetime,
+    ) -> DisputeView:
+        return deduction_cases.code_deduction(
+            self._desk, customer_id, invoice_number=invoice_number, reason=reason, comment=comment, by=by,
+            now=now,
+        )  # fmt: skip
+
+    def resolve_deduction(
+        self, customer_id: str, deduction_id: str, *, outcome: str, note: str, by: StaffUser, now: datetime
+    ) -> DisputeView:
+        return deduction_cases.resolve_deduction(
+            self._desk, customer_id, deduction_id, outcome=outcome, note=note, by=by, now=now
+        )
+
+    def deductions(self, *, now: datetime, include_closed: bool = False) -> list[DisputeView]:
+        return deduction_cases.queue(self._desk, now=now, include_closed=include_closed)
 
     def apply_cash(
         self,

@@ -119,6 +119,7 @@ def dispute_view(dispute: Dispute, now: datetime, policies: PolicySet) -> Disput
         credit_amount=dispute.credit_amount,
         resolved_at=dispute.resolved_at,
         attachment_key=dispute.attachment_key,
+        amount=dispute.amount,
     )
 
 

@@ -1,0 +1,163 @@
+"""Deductions in the staff console: the 360 page's forms (code a short payment with a reason, resolve
+a deduction by credit or rebill) and the same as JSON for a client of the console's own (a cash
+application tool, a script): ``GET /staff/api/deductions``, ``POST
+/staff/api/customers/<id>/deductions`` and ``POST .../deductions/<id>/resolve``.
+
+The JSON routes take the signed-in session's cookie like the pages and its CSRF token in the
+``X-CSRF-Token`` header (a JSON body cannot be sent cross-site without CORS, the header is the check a
+form field is for a page). Errors answer ``{"error": {"field", "message"}}`` with 400, 403, 404 or 409.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from arcollect.console.common import PREFIX, StaffCsrfRejected, StaffWeb, one
+from arcollect.deductions import REASON_LABELS, DeductionOutcome
+from arcollect.portal.web import sessions
+from arcollect.staff import StaffSession
+from arcollect.workspace.model import (
+    DisputeView,
+    NotAllowed,
+    WorkspaceConflict,
+    WorkspaceInputError,
+    WorkspaceNotFound,
+)
+
+API = f"{PREFIX}/api"
+CSRF_HEADER = "X-CSRF-Token"
+OUTCOME_LABELS = {
+    DeductionOutcome.CREDIT: "Credit: agreed, write the residual off",
+    DeductionOutcome.REBILL: "Rebill: not agreed, collect the residual",
+}
+REASONS = [(reason.value, label) for reason, label in REASON_LABELS.items()]
+OUTCOMES = [(outcome.value, label) for outcome, label in OUTCOME_LABELS.items()]
+
+
+def view_json(view: DisputeView) -> dict[str, Any]:
+    """A deduction as the JSON routes answer it (amounts as strings, instants and days ISO-8601)."""
+    data: dict[str, Any] = {}
+    for key, value in asdict(view).items():
+        if isinstance(value, Decimal):
+            value = f"{value:.2f}"
+        elif isinstance(value, datetime | date):
+            value = value.isoformat()
+        data[key] = value
+    return data
+
+
+def register(staff: StaffWeb) -> None:
+    app = staff.web.app
+
+    @app.post(f"{PREFIX}/customers/<customer_id>/deductions", include_in_schema=False)
+    def code(customer_id: str) -> Response[str]:
+        session = staff.require_session()
+        form = staff.checked_form(session)
+        staff.workspace.code_deduction(
+            customer_id,
+            invoice_number=one(form, "invoice_number"),
+            reason=one(form, "reason"),
+            comment=one(form, "comment"),
+            by=session.user,
+            now=staff.web.now(),
+        )
+        return staff.redirect(staff.customer_path(customer_id, "deduction"))
+
+    @app.post(f"{PREFIX}/customers/<customer_id>/deductions/<deduction_id>/resolve", include_in_schema=False)
+    def resolve(customer_id: str, deduction_id: str) -> Response[str]:
+        session = staff.require_session()
+        form = staff.checked_form(session)
+        staff.workspace.resolve_deduction(
+            customer_id,
+            deduction_id,
+            outcome=one(form, "outcome"),
+            note=one(form, "note"),
+            by=session.user,
+            now=staff.web.now(),
+        )
+        return staff.redirect(staff.customer_path(customer_id, "deduction-resolved"))
+
+    # --- JSON ----------------------------------------------------------------------------------------
+
+    def answered(call: Callable[[StaffSession, dict[str, Any]], Any], status: int = 200) -> Response[Any]:
+        session = staff.require_session()
+        if staff.event.http_method == "POST":
+            token = sessions.header(staff.event, CSRF_HEADER) or ""
+            if not sessions.csrf_matches(session.csrf_token, token):
+                raise StaffCsrfRejected
+        try:
+            body = _json_body(staff) if staff.event.http_method == "POST" else {}
+            result = call(session, body)
+        except WorkspaceInputError as error:
+            return staff.web.json_error(400, error.message, error.field)
+        except NotAllowed as error:
+            return staff.web.json_error(403, str(error))
+        except WorkspaceNotFound as error:
+            return staff.web.json_error(404, str(error))
+        except WorkspaceConflict as error:
+            return staff.web.json_error(409, str(error))
+        return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=result)
+
+    @app.get(f"{API}/deductions", include_in_schema=False)
+    def listed() -> Response[Any]:
+        def call(_: StaffSession, __: dict[str, Any]) -> Any:
+            views = staff.workspace.deductions(
+                now=staff.web.now(), include_closed=staff.web.query("all") == "1"
+            )
+            return {"deductions": [view_json(view) for view in views]}
+
+        return answered(call)
+
+    @app.post(f"{API}/customers/<customer_id>/deductions", include_in_schema=False)
+    def code_json(customer_id: str) -> Response[Any]:
+        def call(session: StaffSession, body: dict[str, Any]) -> Any:
+            view = staff.workspace.code_deduction(
+                customer_id,
+                invoice_number=_text(body, "invoice_number"),
+                reason=_text(body, "reason"),
+                comment=_text(body, "comment"),
+                by=session.user,
+                now=staff.web.now(),
+            )
+            return {"deduction": view_json(view)}
+
+        return answered(call, 201)
+
+    @app.post(f"{API}/customers/<customer_id>/deductions/<deduction_id>/resolve", include_in_schema=False)
+    def resolve_json(customer_id: str, deduction_id: str) -> Response[Any]:
+        def call(session: StaffSession, body: dict[str, Any]) -> Any:
+            view = staff.workspace.resolve_deduction(
+                customer_id,
+                deduction_id,
+                outcome=_text(body, "outcome"),
+                note=_text(body, "note"),
+                by=session.user,
+                now=staff.web.now(),
+            )
+            return {"deduction": view_json(view)}
+
+        return answered(call)
+
+
+def _json_body(staff: StaffWeb) -> dict[str, Any]:
+    try:
+        body = json.loads(staff.event.decoded_body or "")
+    except ValueError as error:
+        raise WorkspaceInputError("body", f"not JSON: {error}") from None
+    if not isinstance(body, dict):
+        raise WorkspaceInputError("body", "expected a JSON object")
+    return body
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name, "")
+    if not isinstance(value, str):
+        raise WorkspaceInputError(name, f"expected a string, got {type(value).__name__}")
+    return value

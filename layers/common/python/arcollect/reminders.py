@@ -53,6 +53,9 @@ class Reach(StrEnum):
     CONTACT = "contact"
     DUNNING = "dunning"
     ANY = "any"
+    # A person's one-off email (a collector's statement, portal link, payment confirmation): not
+    # do-not-contact; a dunning hold or pause stops the automated reminders, not what a person decides.
+    PERSONAL = "personal"
 
 
 @dataclass(frozen=True)
@@ -84,5 +87,7 @@ def reachable(reach: Reach, expected: Customer | None = None) -> ProfileRequirem
     """The customer may be dunned as ``reach`` says; and when the plan was made from a copy of the
     profile (``expected``), the profile is still the one it copied and no email went out since."""
     return ProfileRequirement(
-        no_hold=reach is not Reach.ANY, contactable=reach is Reach.CONTACT, copy=expected
+        no_hold=reach not in (Reach.ANY, Reach.PERSONAL),
+        contactable=reach in (Reach.CONTACT, Reach.PERSONAL),
+        copy=expected,
     )

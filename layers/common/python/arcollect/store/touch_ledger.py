@@ -221,12 +221,56 @@ class TouchLedger:
         transact(operations, condition=SendLedgerItem.message_id.does_not_exist())
 
     @translated
+    def reserve_one_off(
+        self,
+        customer_id: str,
+        touch_id: str,
+        kind: str,
+        recipients: Sequence[str],
+        at: datetime,
+        clock_at: datetime | None = None,
+    ) -> str:
+        """Reserve a one-off email a person sends (a collector's statement, portal link or payment
+        confirmation): its email item alone, since it takes no invoice's dunning step, conditional on the
+        customer being reachable by a person (``Reach.PERSONAL``: not do-not-contact). Completed,
+        released and refused like a reminder (``complete_email`` with no states, ``release_email`` with
+        no touches, ``refuse_email``). Returns ``reserved``; ``touched`` when an email with this touch
+        id exists (the same request again: its record says what came of it); ``customer`` when the
+        customer is do-not-contact (or gone)."""
+        operations: list[Operation] = [
+            (
+                "check",
+                (CustomerItem, keys.customer_pk(customer_id), PROFILE_SK),
+                reachable_condition(None, Reach.PERSONAL),
+            ),
+            ("save_new", email_item(customer_id, touch_id, kind, (), recipients, at, clock_at), None),
+        ]
+        try:
+            transact(operations, atomic=True)
+        except TransactWriteError as error:
+            reasons = cancellation_reasons(error)
+            # The condition check first, then the put (the order pynamodb sends them in).
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                return "touched"
+            if reasons[:1] == ["ConditionalCheckFailed"]:
+                return "customer"
+            raise
+        return "reserved"
+
+    @translated
     def refuse_email(
-        self, customer_id: str, touch_id: str, reason: str, at: datetime, task: Task, activity: Activity
+        self,
+        customer_id: str,
+        touch_id: str,
+        reason: str,
+        at: datetime,
+        task: Task | None,
+        activity: Activity,
     ) -> bool:
         """Record SES's permanent refusal of a reserved email, in one transaction: the email keeps its
         touches reserved (no run sends it again) with the reason; its fix-and-resend ``task`` is
         written open (made, or opened again when the email was refused before); the timeline says so.
+        A one-off email has no ``task``: the person who sent it is told there and then.
         False when the refusal was recorded already (the email is no longer merely reserved)."""
         pk = keys.customer_pk(customer_id)
         operations: list[Operation] = [
@@ -242,7 +286,7 @@ class TouchLedger:
                     (EmailTouchItem.status == "reserved") & EmailTouchItem.message_id.does_not_exist(),
                 ),
             ),
-            ("save", task_item(task), None),
+            *((("save", task_item(task), None),) if task is not None else ()),
             *timeline_writes(customer_id, activity),
         ]
         return commit(operations)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -15,6 +15,7 @@ from arcollect.entities import Customer, Invoice, Task
 from arcollect.mailing import Mailer
 from arcollect.policy import PolicySet
 from arcollect.staff import StaffUser
+from arcollect.store.touch_ledger import TouchLedger
 from arcollect.store.workspace import WorkspaceStore
 from arcollect.workspace.model import NotAllowed, WorkspaceInputError, WorkspaceNotFound
 
@@ -33,6 +34,12 @@ class Desk:
     store: WorkspaceStore
     calendar: Calendar
     change_feed: ChangeFeed | None
+    # A collector's one-off emails (workspace/one_off.py): the touch ledger they are reserved in, like
+    # dunning's reminders, and the customer's signed portal link (the wiring signs it: the workspace
+    # holds no link key); ``link_days``: how long such a link works.
+    touches: TouchLedger = field(default_factory=TouchLedger)
+    link_for: Callable[[str, datetime], str] | None = None
+    link_days: int = 30
 
     def today(self, now: datetime, customer: Customer | None = None) -> date:
         """The customer's day at ``now`` (else the policy's time zone's)."""

@@ -8,8 +8,8 @@ WorkspaceNotFound, lost races WorkspaceConflict, manager-only calls by collector
 ``Desk`` they share (``workspace/desk.py``): the worklist and working a task (``workspace/tasks.py``),
 promises (``workspace/promises.py``), disputes (``workspace/dispute_cases.py``), cash application
 (``workspace/cash_application.py``), holds and pauses (``workspace/holds.py``), reassignment
-(``workspace/reassignment.py``); the account view and the
-reports are read here.
+(``workspace/reassignment.py``), a collector's own tasks (``workspace/follow_ups.py``) and one-off
+emails (``workspace/one_off.py``); the account view and the reports are read here.
 """
 
 from __future__ import annotations
@@ -24,8 +24,18 @@ from arcollect.entities import Customer, Payment, Promise
 from arcollect.mailing import Mailer
 from arcollect.policy import PolicySet
 from arcollect.staff import StaffUser
+from arcollect.store.touch_ledger import TouchLedger
 from arcollect.store.workspace import ReportObjects, WorkspaceStore
-from arcollect.workspace import cash_application, dispute_cases, holds, promises, reassignment, tasks
+from arcollect.workspace import (
+    cash_application,
+    dispute_cases,
+    follow_ups,
+    holds,
+    one_off,
+    promises,
+    reassignment,
+    tasks,
+)
 from arcollect.workspace import deductions as deduction_cases
 from arcollect.workspace.desk import Desk, manager_only
 from arcollect.workspace.model import (
@@ -54,10 +64,15 @@ class Workspace:
         store: WorkspaceStore | None = None,
         calendar: Calendar | None = None,
         change_feed: ChangeFeed | None = None,
+        link_for: Callable[[str, datetime], str] | None = None,
+        link_days: int = 30,
+        touches: TouchLedger | None = None,
     ) -> None:
         """``policies`` gives the dunning policy in force (its team, segments' collectors and dispute
         routing); ``mailer``/``sender`` send dispute notifications; ``reports`` lists and presigns;
-        ``change_feed`` writes each decision's change for the ERP once it is committed."""
+        ``change_feed`` writes each decision's change for the ERP once it is committed; ``link_for``
+        signs a customer's portal link for a collector's one-off emails (valid ``link_days``), whose
+        sends go through the ``touches`` ledger."""
         self._desk = Desk(
             policies=policies,
             mailer=mailer,
@@ -65,6 +80,9 @@ class Workspace:
             store=store or WorkspaceStore(),
             calendar=calendar or Calendar(),
             change_feed=change_feed,
+            touches=touches or TouchLedger(),
+            link_for=link_for,
+            link_days=link_days,
         )
         self._reports = reports
         self._reports_bucket = reports_bucket
@@ -201,6 +219,41 @@ class Workspace:
 
     def disputes(self, *, now: datetime, include_closed: bool = False) -> list[DisputeView]:
         return dispute_cases.queue(self._desk, now=now, include_closed=include_closed)
+
+    def create_task(
+        self,
+        customer_id: str,
+        *,
+        title: str,
+        due_on: str,
+        by: StaffUser,
+        now: datetime,
+        assignee: str = "",
+        kind: str = "follow_up",
+        note: str = "",
+        invoice_numbers: Sequence[str] = (),
+        key: str = "",
+    ) -> follow_ups.NewTask:
+        return follow_ups.create_task(
+            self._desk,
+            customer_id,
+            title=title,
+            due_on=due_on,
+            by=by,
+            now=now,
+            assignee=assignee,
+            kind=kind,
+            note=note,
+            invoice_numbers=invoice_numbers,
+            key=key,
+        )
+
+    def send_one_off(
+        self, customer_id: str, *, template: str, key: str, by: StaffUser, now: datetime, payment_id: str = ""
+    ) -> one_off.SendReceipt:
+        return one_off.send_one_off(
+            self._desk, customer_id, template=template, key=key, by=by, now=now, payment_id=payment_id
+        )
 
     def code_deduction(
         self,

@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -120,7 +120,7 @@ class Console:
             self.extra_headers.clear()
 
 
-def signed_in(username: str, *, manager: bool) -> Console:
+def signed_in(username: str, *, manager: bool, at: datetime | None = None) -> Console:
     directory = staff_directory(username, f"{username}@seller.example")
     if manager:
         cognito = boto3.client("cognito-idp")
@@ -147,7 +147,7 @@ def signed_in(username: str, *, manager: bool) -> Console:
             event["multiValueHeaders"] = {name: [value] for name, value in event["headers"].items()}
         return app.resolve(event, LambdaContext("portal"))
 
-    browser = Browser(utc(2026, 11, 23, 10), send=send)
+    browser = Browser(at or utc(2026, 11, 23, 10), send=send)
     form = browser.get("/staff/sign-in")
     reply = browser.post(
         "/staff/sign-in",
@@ -300,3 +300,64 @@ def test_a_collector_codes_but_a_write_off_above_their_limit_is_a_managers_call(
     )
     assert refused.status == 403 and "manager's decision" in refused.text
     assert invoice(SHORT).open_amount == Decimal("120.00") and invoice(SHORT).disputed
+
+
+def test_the_reports_show_deductions_by_reason_and_age_and_the_resolved_by_outcome(
+    world: World, manager: Console
+) -> None:
+    # Given a second customer short-paying in USD 40 days before the report, and this customer's
+    # residual coded today and credited, and a third coded today and still open
+    world.customer("Dupont & Fils, SARL", email="compta@dupont.example", owner="morgan")
+    usd = (
+        "customer_id;invoice_number;invoice_date;due_date;amount;currency\n"
+        '"Dupont & Fils, SARL";F/2026/0100;15.09.2026;15.10.2026;2.000,00;USD\n'
+    )
+    summary = ingest("incoming/invoices/dupont.csv", usd.encode())
+    assert summary["accepted"] == 1, json.dumps(summary)[:1500]
+    paid = "customer_id;payment_id;payment_date;amount;currency;invoice_number\n"
+    ingest(
+        "incoming/payments/dupont.csv",
+        (paid + '"Dupont & Fils, SARL";P-1;13.10.2026;1.700,00;USD;F/2026/0100\n').encode(),
+    )
+    early = signed_in("olga", manager=True, at=utc(2026, 10, 14, 10))
+    dupont = f"/staff/api/customers/{quote('Dupont & Fils, SARL', safe='')}/deductions"
+    assert early.json("POST", dupont, {"invoice_number": "F/2026/0100", "reason": "promotion"}).status == 201
+    api = f"/staff/api/customers/{quote(CUSTOMER, safe='')}/deductions"
+    made = json.loads(manager.json("POST", api, {"invoice_number": SHORT, "reason": "damage"}).text)[
+        "deduction"
+    ]
+    resolve = f"{api}/{quote(made['dispute_id'], safe='')}/resolve"
+    assert manager.json("POST", resolve, {"outcome": "credit", "note": "photos show damage"}).status == 200
+    # When the daily report runs on 2026-11-24
+    result = invoke("reports", dict(load_event("scheduler_tick.json"), time="2026-11-24T05:00:00Z"))
+    # Then kpis.json has the open deduction by reason and age, and the resolved one by outcome
+    s3 = boto3.client("s3")
+    document = json.loads(
+        s3.get_object(Bucket=os.environ["REPORTS_BUCKET"], Key="latest/kpis.json")["Body"].read()
+    )
+    part = document["deductions"]
+    assert part["open"] == [
+        {
+            "reason": "promotion",
+            "currency": "USD",
+            "count": 1,
+            "amount": "300.00",
+            "0-30": "0.00",
+            "31-60": "300.00",
+            "61-90": "0.00",
+            "over 90": "0.00",
+            "oldest_days": 41,
+        }
+    ]
+    assert part["resolved"] == [
+        {"reason": "damage", "currency": "EUR", "outcome": "credit", "count": 1, "amount": "120.00"}
+    ]
+    # And the workbook's Deductions sheet is also deductions.csv
+    assert "latest/deductions.csv" in result["written"]
+    table = (
+        s3.get_object(Bucket=os.environ["REPORTS_BUCKET"], Key="latest/deductions.csv")["Body"]
+        .read()
+        .decode()
+    )
+    assert "promotion,USD,1,300.00,0.00,300.00,0.00,0.00" in table.replace('"', "")
+    assert "damage,EUR,credit,1,120.00" in table.replace('"', "")

@@ -353,6 +353,10 @@ def report_sheets(document: Mapping[str, Any]) -> list[Sheet]:
         sheets.append(_predictions(_mapping(document["predictions"])))
     if document.get("experiment"):
         sheets.append(_experiment(_mapping(document["experiment"])))
+    if document.get("deductions"):
+        from arcollect.reports.deductions import deductions_sheet
+
+        sheets.append(deductions_sheet(_mapping(document["deductions"])))
     return sheets
 
 

@@ -136,6 +136,12 @@ def run_report(
         predictions, open_amounts(data.invoices, data.payments, as_of)
     )
     document["activity"] = activity_figures(data, as_of=as_of, window_days=window_days)
+    # Deductions by reason and age, from the dispute records, beside whichever engine made the KPIs.
+    from arcollect.reports.deductions import deduction_figures
+
+    deductions = deduction_figures(data.disputes, data.invoices, as_of=as_of, window_days=window_days)
+    if deductions["open"] or deductions["resolved"]:
+        document["deductions"] = deductions
     if policies.challenger is not None:
         # A champion/challenger test in force: its arms compared (only then is the comparison imported).
         from arcollect.reports.experiment import compare_arms

@@ -5,24 +5,32 @@ clicked or retried; never to a do-not-contact customer or a bounced address; SES
 
 from __future__ import annotations
 
+import html
+import json
 import os
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
+from arcollect.console import StaffConsole
 from arcollect.entities import Allocation, Payment
+from arcollect.portal.web import build_app
 from arcollect.store import keys
 from arcollect.store.mail import SesMailer
 from arcollect.store.models import EmailTouchItem
 from arcollect.store.portal import PortalObjects
 from arcollect.store.repositories import Accounts
+from arcollect.store.staff import StaffSessionStore
 from arcollect.workspace.model import WorkspaceConflict, WorkspaceInputError
 from arcollect.workspace.one_off import MailUnavailable, one_off_touch_id
 from arcollect.workspace.services import Workspace
+from arcollect_cli.lambda_runtime import LambdaContext, load_handler
 from tests.integration.dunning_world import World, sent_emails
+from tests.integration.real_world import STAFF_PASSWORD, Browser, hidden, staff_directory
 from tests.integration.ses_faults import READ_TIMEOUT, THROTTLED, ses_failing_once
 from tests.integration.test_workspace import DANA, NOW, ROUTED, TODAY, policy_with
 
@@ -79,7 +87,7 @@ def workspace(world: World) -> Workspace:
         reports=PortalObjects(),
         reports_bucket=os.environ["REPORTS_BUCKET"],
         store=world.workspace,
-        link_for=lambda customer_id, now: f"https://portal.example.com/l/{len(customer_id)}.{now:%Y%m%d}",
+        link_for=lambda customer_id, now, _: f"https://portal.example.com/l/{len(customer_id)}.{now:%Y%m%d}",
         link_days=30,
     )
 
@@ -327,3 +335,191 @@ def test_a_key_reused_for_another_email_or_missing_is_refused(world: World) -> N
         ws.send_one_off("Müller und Söhne", template="statement", key="x", by=DANA, now=NOW)
     assert unknown.value.field == "customer_id"
     assert len(_to_customer()) == 1
+
+
+# --- through the portal function: the staff console's forms and JSON routes ------------------------------
+
+
+class Console:
+    """The portal function's app with a staff console (the tests' stack has no user pool), a signed-in
+    collector's browser, and JSON requests with the session's CSRF token in the header."""
+
+    def __init__(self, world: World) -> None:
+        handler = load_handler("portal")
+        staff = StaffConsole(
+            workspace=Workspace(
+                policies=lambda: world.policies, mailer=handler.app.mailer, sender=os.environ["SENDER_EMAIL"],
+                link_for=handler.app.staff_link, link_days=30,
+            ),
+            directory=staff_directory("dana@seller.example", "dana@seller.example"),
+            sessions=StaffSessionStore(),
+        )  # fmt: skip
+        app = build_app(handler.app.portal_at, environment_name="test", staff=staff)
+        self.headers: dict[str, str] = {}
+
+        def send(event: dict[str, Any]) -> dict[str, Any]:
+            event["headers"] = {**event["headers"], **self.headers}
+            event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
+            return dict(app.resolve(event, LambdaContext("portal")))
+
+        self.browser = Browser(NOW, send=send)
+        form = self.browser.get("/staff/sign-in")
+        token = hidden(form.text, "csrf_token")
+        signed_in = self.browser.post(
+            "/staff/sign-in",
+            {"username": "dana@seller.example", "password": STAFF_PASSWORD, "csrf_token": token},
+        )
+        assert signed_in.status == 303, signed_in.text
+        self.page = f"/staff/customers/{quote(MUELLER, safe='')}"
+
+    def form(self) -> dict[str, str]:
+        """The 360 page's CSRF token and the idempotency key of its forms (fresh on every page)."""
+        text = self.browser.get(self.page).text
+        return {"csrf_token": hidden(text, "csrf_token"), "idempotency_key": hidden(text, "idempotency_key")}
+
+    def json(self, path: str, body: dict[str, Any], *, csrf: bool = True) -> tuple[int, dict[str, Any]]:
+        token = self.form()["csrf_token"]
+        self.headers = {"X-CSRF-Token": token} if csrf else {}
+        try:
+            reply = self.browser.request("POST", path, json.dumps(body))
+        finally:
+            self.headers = {}
+        return reply.status, json.loads(reply.text) if reply.text.startswith("{") else {}
+
+
+def test_through_the_console_a_collector_makes_a_follow_up_and_a_double_submit_makes_one(
+    world: World,
+) -> None:
+    console = Console(world)
+    page = console.browser.get(console.page).text
+    assert f'action="{console.page}/tasks"' in page and f'action="{console.page}/emails"' in page
+    fields = console.form()
+    # A due day in the past, an empty title: the page again with the message beside the field, 400
+    past = console.browser.post(
+        f"{console.page}/tasks", {**fields, "title": "Call back", "due_on": "2026-03-09"}
+    )
+    assert past.status == 400 and 'id="task-due_on-error"' in past.text
+    assert "2026-03-09 is in the past (today is 2026-03-10)" in past.text and 'value="Call back"' in past.text
+    untitled = console.browser.post(f"{console.page}/tasks", {**fields, "title": " ", "due_on": THURSDAY})
+    assert untitled.status == 400 and 'id="task-title-error"' in untitled.text
+    # Twice the same form: one task, on the collector's worklist with its due day
+    form = {
+        **fields,
+        "title": "Call back Thursday",
+        "due_on": THURSDAY,
+        "kind": "call",
+        "invoice_numbers": INVOICE,
+    }
+    for _ in range(2):
+        made = console.browser.post(f"{console.page}/tasks", form)
+        assert made.status == 303 and made.header("Location").endswith("?done=task")
+    [task] = [t for t in world.tasks(MUELLER) if t.title == "Call back Thursday"]
+    assert (task.assignee, task.due_on, task.kind) == ("dana@seller.example", date(2026, 3, 12), "call")
+    worklist = console.browser.get("/staff/worklist").text
+    assert "Call back Thursday" in worklist and "2026-03-12" in worklist
+    shown = html.unescape(console.browser.get(console.page).text)
+    assert "made a call for themselves, due 2026-03-12: Call back Thursday" in shown
+    # A customer that does not exist: 400, saying which
+    nobody = console.browser.post(
+        f"/staff/customers/{quote('Müller und Söhne', safe='')}/tasks",
+        {**console.form(), "title": "x", "due_on": THURSDAY},
+    )
+    assert nobody.status == 400 and "customer_id: there is no customer" in nobody.text
+
+
+def test_through_the_console_a_statement_goes_once_however_often_the_form_is_sent(world: World) -> None:
+    console = Console(world)
+    fields = console.form()
+    first = console.browser.post(f"{console.page}/emails", {**fields, "template": "statement"})
+    again = console.browser.post(f"{console.page}/emails", {**fields, "template": "statement"})
+    assert first.header("Location").endswith("?done=email") and again.header("Location").endswith(
+        "?done=email-again"
+    )
+    [email] = _to_customer()
+    assert email.step == "statement"
+    # The link in it is signed by the portal function's key, under the portal's URL
+    text = email.message.get_body(("plain",)).get_content()
+    assert "/l/" in text
+    assert "This form was sent already" in console.browser.get(f"{console.page}?done=email-again").text
+    # A confirmation without its payment: 400 beside the field
+    refused = console.browser.post(
+        f"{console.page}/emails", {**console.form(), "template": "payment_confirmation"}
+    )
+    assert refused.status == 400 and 'id="email-payment_id-error"' in refused.text
+    confirmed = console.browser.post(
+        f"{console.page}/emails",
+        {**console.form(), "template": "payment_confirmation", "payment_id": "PAY/2026/118"},
+    )
+    assert confirmed.status == 303 and len(_to_customer()) == 2
+    # Do-not-contact: refused with the reason on the form
+    world.change_customer(MUELLER, do_not_contact=True)
+    blocked = console.browser.post(f"{console.page}/emails", {**console.form(), "template": "portal_link"})
+    assert blocked.status == 400 and "marked do-not-contact" in blocked.text and len(_to_customer()) == 2
+
+
+def test_through_the_console_ses_failing_is_said_and_a_retry_sends_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console = Console(world)
+    fields = {**console.form(), "template": "statement"}
+    ses_failing_once(monkeypatch, THROTTLED, accepted=False)
+    busy = console.browser.post(f"{console.page}/emails", fields)
+    assert busy.status == 503 and "nothing was sent" in busy.text and _to_customer() == []
+    for _ in range(2):
+        assert console.browser.post(f"{console.page}/emails", fields).status == 303
+    assert len(_to_customer()) == 1
+    # SES refusing the address for good: 400, the reason beside the form, on the timeline
+    world.change_customer(MUELLER, email="kreditoren@mueller_soehne.example")
+    refused = console.browser.post(f"{console.page}/emails", {**console.form(), "template": "statement"})
+    assert refused.status == 400 and "Domain contains illegal character" in refused.text
+    assert len(_timeline(world, "email_one_off_refused")) == 1 and len(_to_customer()) == 1
+
+
+def test_the_json_routes_make_a_task_and_send_once_with_errors_saying_what_and_where(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console = Console(world)
+    api = f"/staff/api/customers/{quote(MUELLER, safe='')}"
+    task = {"title": "Call back Thursday", "due_on": THURSDAY, "idempotency_key": "json-1", "assignee": "ali"}
+    assert console.json(f"{api}/tasks", task, csrf=False)[0] == 403
+    status, made = console.json(f"{api}/tasks", task)
+    assert status == 201 and made["created"] and made["task"]["assignee"] == "ali"
+    assert made["task"]["due_on"] == "2026-03-12"
+    status, again = console.json(f"{api}/tasks", task)
+    assert status == 200 and not again["created"] and again["task"]["task_id"] == made["task"]["task_id"]
+    for body, field in (
+        ({**task, "due_on": "2026-03-01", "idempotency_key": "json-2"}, "due_on"),
+        ({**task, "title": "", "idempotency_key": "json-3"}, "title"),
+        ({**task, "invoice_numbers": "INV/2026/0042"}, "invoice_numbers"),
+    ):
+        status, answer = console.json(f"{api}/tasks", body)
+        assert status == 400 and answer["error"]["field"] == field, answer
+    status, answer = console.json(f"/staff/api/customers/{quote('Nobody GmbH', safe='')}/tasks", task)
+    assert (status, answer["error"]["field"]) == (400, "customer_id")
+    assert "there is no customer 'Nobody GmbH'" in answer["error"]["message"]
+
+    email = {"template": "statement", "idempotency_key": "json-send-1"}
+    ses_failing_once(monkeypatch, THROTTLED, accepted=False)
+    assert console.json(f"{api}/emails", email)[0] == 503
+    status, sent = console.json(f"{api}/emails", email)
+    assert (
+        status == 201
+        and sent["email"]["status"] == "sent"
+        and sent["email"]["to"] == ["kreditoren@mueller-soehne.example"]
+    )
+    status, repeated = console.json(f"{api}/emails", email)
+    assert (
+        status == 200
+        and repeated["email"]["repeated"]
+        and repeated["email"]["message_id"] == sent["email"]["message_id"]
+    )
+    assert len(_to_customer()) == 1
+    status, answer = console.json(f"{api}/emails", {"template": "statement"})
+    assert (status, answer["error"]["field"]) == (400, "idempotency_key")
+    world.change_customer(MUELLER, email="", other_emails=())
+    status, answer = console.json(
+        f"{api}/emails", {"template": "portal_link", "idempotency_key": "json-send-2"}
+    )
+    assert (status, answer["error"]["field"]) == (400, "to") and "no email address on file" in answer[
+        "error"
+    ]["message"]

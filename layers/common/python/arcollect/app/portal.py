@@ -97,6 +97,8 @@ class PortalFunction:
             reports=PortalObjects(),
             reports_bucket=settings.reports_bucket,
             change_feed=self.change_feed,
+            link_for=self.staff_link,
+            link_days=settings.portal_link_days,
         )
         return StaffConsole(
             workspace=workspace,
@@ -104,6 +106,15 @@ class PortalFunction:
             sessions=StaffSessionStore(),
             status=self.status_board(),
         )
+
+    def staff_link(self, customer_id: str, now: datetime, portal_url: str) -> str:
+        """A customer's portal link in a collector's one-off email: under PORTAL_BASE_URL when the stack
+        sets it, else the portal's URL the console's request came in on (the same API serves both)."""
+        from arcollect.portal.links import portal_link
+
+        settings = self.settings
+        base = settings.portal_base_url or portal_url
+        return portal_link(base, customer_id, key=self.link_key(), now=now, days=settings.portal_link_days)
 
     def status_board(self) -> StatusBoard:
         """The managers' status page: the ERP feeds and the freshness hold, the dead-letter queues' depths

@@ -5,6 +5,7 @@ answers 303 to the customer's page with ``?done=<what>``, shown as a status mess
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,7 @@ from aws_lambda_powertools.event_handler import Response
 from arcollect import cash
 from arcollect.aging import aging_bucket
 from arcollect.console import deductions as deduction_routes
+from arcollect.console import manual
 from arcollect.console.common import DISPUTE_STATUS_LABELS, PREFIX, Form, StaffWeb, dom_id, many, one
 from arcollect.disputes import DISPUTE_TRANSITIONS
 from arcollect.entities import Invoice, Payment
@@ -42,6 +44,11 @@ DONE_MESSAGES = {
     "hold-off": "The dunning hold was released.",
     "cash": "The cash was applied.",
     "owner": "The customer was reassigned.",
+    "task": "The task was made: it is on the worklist by its due day.",
+    "email": "The email was sent.",
+    "email-again": "This form was sent already: the email went once, nothing was sent again.",
+    "email-unconfirmed": "The mail service did not answer: the email may have gone. It is not sent again;"
+    " the timeline shows it once the mail service confirms it.",
     "deduction": "The deduction was coded: its residual is not reminded while it is investigated.",
     "deduction-resolved": "The deduction was resolved.",
 }
@@ -61,6 +68,8 @@ FORMS: dict[str, tuple[str, ...]] = {
     "pause": ("until", "reason"),
     "hold": ("hold", "reason"),
     "owner": ("to", "until"),
+    "task": ("title", "due_on", "assignee", "kind", "note", "invoice_numbers"),
+    "email": ("template", "payment_id"),
 }
 DISPUTE_MOVE_FIELDS = ("status", "note", "credit_amount")
 # The apply-cash form of one payment (``cash-<payment id>``): parallel lists of invoices and amounts.
@@ -104,6 +113,11 @@ def register(staff: StaffWeb) -> None:
             aging_label=lambda due: AGING_LABELS[aging_bucket(days_past_due(account, due))],
             timeline=sorted(account.timeline, key=lambda entry: entry.at, reverse=True),
             outcome_labels=[(o.value, label) for o, label in OUTCOME_LABELS.items()],
+            # A collector's own task and one-off email (console/manual.py); a fresh idempotency key per
+            # page, so a double click or a retried request of one form does it once.
+            task_kinds=manual.TASK_KINDS,
+            email_templates=manual.EMAIL_TEMPLATES,
+            form_key=secrets.token_urlsafe(18),
             reasons=[(r.value, label) for r, label in REASON_LABELS.items()],
             reason_labels={r.value: label for r, label in REASON_LABELS.items()},
             status_labels=DISPUTE_STATUS_LABELS,
@@ -305,6 +319,55 @@ def register(staff: StaffWeb) -> None:
             return {"hold": choice}
 
         return posted(customer_id, "hold", call, lambda values: f"hold-{values['hold']}")
+
+    @app.post(f"{PREFIX}/customers/<customer_id>/tasks", include_in_schema=False)
+    def new_task(customer_id: str) -> Response[str]:
+        """A collector's own task or follow-up, for themselves or a colleague, due on a day."""
+
+        def call(session: StaffSession, form: Form) -> Mapping[str, Any]:
+            try:
+                staff.workspace.create_task(
+                    customer_id,
+                    title=one(form, "title"),
+                    due_on=one(form, "due_on"),
+                    assignee=one(form, "assignee"),
+                    kind=one(form, "kind"),
+                    note=one(form, "note"),
+                    invoice_numbers=many(form, "invoice_numbers"),
+                    key=one(form, "idempotency_key"),
+                    by=session.user,
+                    now=staff.web.now(),
+                )
+            except WorkspaceInputError as error:
+                if error.field == "customer_id":
+                    raise manual.UnknownCustomer(error) from None
+                raise
+            return {}
+
+        return posted(customer_id, "task", call, "task")
+
+    @app.post(f"{PREFIX}/customers/<customer_id>/emails", include_in_schema=False)
+    def one_off_email(customer_id: str) -> Response[str]:
+        """A one-off email from a template: a statement, a fresh portal link, a payment confirmation."""
+
+        def call(session: StaffSession, form: Form) -> Mapping[str, Any]:
+            try:
+                receipt = staff.workspace.send_one_off(
+                    customer_id,
+                    template=one(form, "template"),
+                    key=one(form, "idempotency_key"),
+                    payment_id=one(form, "payment_id"),
+                    by=session.user,
+                    now=staff.web.now(),
+                    portal_url=manual.portal_url(staff),
+                )
+            except WorkspaceInputError as error:
+                if error.field == "customer_id":
+                    raise manual.UnknownCustomer(error) from None
+                raise
+            return {"done": manual.done_after_send(receipt)}
+
+        return posted(customer_id, "email", call, lambda values: str(values["done"]))
 
     @app.post(f"{PREFIX}/customers/<customer_id>/owner", include_in_schema=False)
     def owner(customer_id: str) -> Response[str]:

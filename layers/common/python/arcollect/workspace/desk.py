@@ -35,10 +35,11 @@ class Desk:
     calendar: Calendar
     change_feed: ChangeFeed | None
     # A collector's one-off emails (workspace/one_off.py): the touch ledger they are reserved in, like
-    # dunning's reminders, and the customer's signed portal link (the wiring signs it: the workspace
-    # holds no link key); ``link_days``: how long such a link works.
+    # dunning's reminders, and the customer's signed portal link, ``link_for(customer id, now, the
+    # portal's URL as the console's request came in)`` (the wiring signs it, preferring the stack's
+    # configured portal URL: the workspace holds no link key); ``link_days``: how long such a link works.
     touches: TouchLedger = field(default_factory=TouchLedger)
-    link_for: Callable[[str, datetime], str] | None = None
+    link_for: Callable[[str, datetime, str], str] | None = None
     link_days: int = 30
 
     def today(self, now: datetime, customer: Customer | None = None) -> date:

@@ -95,11 +95,14 @@ def send_one_off(
     by: StaffUser,
     now: datetime,
     payment_id: str = "",
+    portal_url: str = "",
 ) -> SendReceipt:
     """Send ``template`` (statement, portal_link, payment_confirmation: then ``payment_id``) to the
-    customer's reachable addresses, at most once per ``key``. WorkspaceInputError names the field
-    (customer_id, template, payment_id, idempotency_key, or ``to``: do-not-contact, no address, every
-    address bounced, SES refused the message); MailUnavailable when SES sent nothing."""
+    customer's reachable addresses, at most once per ``key``; ``portal_url``: the portal's URL as the
+    console's request came in (where a link in the email leads, unless the stack configures one).
+    WorkspaceInputError names the field (customer_id, template, payment_id, idempotency_key, or ``to``:
+    do-not-contact, no address, every address bounced, SES refused the message); MailUnavailable when
+    SES sent nothing."""
     wanted = checked_customer_id(desk, customer_id)
     customer = desk.customer(wanted)
     chosen = (template or "").strip()
@@ -113,7 +116,7 @@ def send_one_off(
     if record is not None:
         return _repeated(wanted, chosen, record)
     recipients = _recipients(customer)
-    message = _message(desk, customer, chosen, recipients, by, now, touch_id, payment_id)
+    message = _message(desk, customer, chosen, recipients, by, now, touch_id, payment_id, portal_url)
     verdict = desk.touches.reserve_one_off(wanted, touch_id, chosen, recipients, now, clock_at=now)
     if verdict == "customer":
         raise WorkspaceInputError("to", "the customer is marked do-not-contact: no email goes to them")
@@ -200,6 +203,7 @@ def _message(
     now: datetime,
     touch_id: str,
     payment_id: str,
+    portal_url: str,
 ) -> EmailMessage:
     """The email, written before anything is reserved: a form that cannot be sent reserves nothing."""
     contact = desk.policies().contact(by.username)
@@ -224,9 +228,10 @@ def _message(
         if template == PORTAL_LINK_KIND:
             if desk.link_for is None:
                 raise WorkspaceInputError("template", "this console cannot sign portal links")
+            link = desk.link_for(customer.customer_id, now, portal_url)
             return render_portal_link(
-                customer, link=desk.link_for(customer.customer_id, now), days=desk.link_days, to=to,
-                signature=signature, sender=sender, sender_name=sender_name, now=now, touch_id=touch_id,
+                customer, link=link, days=desk.link_days, to=to, signature=signature, sender=sender,
+                sender_name=sender_name, now=now, touch_id=touch_id,
             )  # fmt: skip
         items = desk.store.account(customer.customer_id)
         return render_statement(
@@ -234,7 +239,7 @@ def _message(
             invoices=[i for i in items.invoices if i.is_open and not i.is_credit_note],
             credits=credit_lines(items.invoices, items.payments),
             today=desk.today(now, customer),
-            link=desk.link_for(customer.customer_id, now) if desk.link_for else None,
+            link=desk.link_for(customer.customer_id, now, portal_url) if desk.link_for else None,
             to=to, signature=signature, sender=sender, sender_name=sender_name, now=now, touch_id=touch_id,
         )  # fmt: skip
     except ValueError as error:

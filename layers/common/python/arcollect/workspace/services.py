@@ -64,7 +64,7 @@ class Workspace:
         store: WorkspaceStore | None = None,
         calendar: Calendar | None = None,
         change_feed: ChangeFeed | None = None,
-        link_for: Callable[[str, datetime], str] | None = None,
+        link_for: Callable[[str, datetime, str], str] | None = None,
         link_days: int = 30,
         touches: TouchLedger | None = None,
     ) -> None:
@@ -249,11 +249,20 @@ class Workspace:
         )
 
     def send_one_off(
-        self, customer_id: str, *, template: str, key: str, by: StaffUser, now: datetime, payment_id: str = ""
+        self,
+        customer_id: str,
+        *,
+        template: str,
+        key: str,
+        by: StaffUser,
+        now: datetime,
+        payment_id: str = "",
+        portal_url: str = "",
     ) -> one_off.SendReceipt:
         return one_off.send_one_off(
-            self._desk, customer_id, template=template, key=key, by=by, now=now, payment_id=payment_id
-        )
+            self._desk, customer_id, template=template, key=key, by=by, now=now, payment_id=payment_id,
+            portal_url=portal_url,
+        )  # fmt: skip
 
     def code_deduction(
         self,

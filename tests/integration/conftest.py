@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import json
 import os
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from moto import mock_aws
 
 from arcollect.store.models import TableItem, bind_table
 from arcollect.store.secrets import forget_link_keys
-from arcollect_cli.lambda_runtime import invoke
+from arcollect_cli.lambda_runtime import invoke, load_handler
 from arcollect_cli.local.emulator import enforce_ses_rules
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -65,6 +66,21 @@ def aws() -> Iterator[None]:
 @pytest.fixture
 def s3(aws: None) -> Any:
     return boto3.client("s3")
+
+
+@pytest.fixture(params=["python", "duckdb"])
+def reports_engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The reports function on each engine (its reportsEngine setting, reports/engines.py); on duckdb
+    every figure of every run is also computed by the Python reference, and a difference fails the run:
+    the SQL engine makes the same kpis.json in every report test that uses this fixture."""
+    from arcollect.reports import engines
+
+    app = load_handler("reports").app
+    monkeypatch.setattr(app, "settings", dataclasses.replace(app.settings, reports_engine=request.param))
+    monkeypatch.setattr(engines, "CROSS_CHECK", True)
+    if request.param == engines.DUCKDB:  # runs that leave the choice to the size (auto) take it too
+        monkeypatch.setattr(engines, "DUCKDB_ABOVE_DOCUMENTS", -1)
+    return str(request.param)
 
 
 __all__ = ["invoke", "load_event", "stack_resources"]

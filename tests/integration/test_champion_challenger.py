@@ -22,6 +22,9 @@ from arcollect_cli.main import main
 from arcollect_cli.target import Target
 from tests.integration.conftest import invoke, load_event
 
+# Every test on both engines: the Python reference and the SQL on DuckDB (held to it figure by figure).
+pytestmark = pytest.mark.usefixtures("reports_engine")
+
 FIRMER = """  standard-firmer:
     description: Standard, with a call on the first late day instead of the due email.
     steps:

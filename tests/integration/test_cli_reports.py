@@ -15,6 +15,8 @@ from arcollect_cli import main as cli
 from arcollect_cli.target import Target
 
 REPORTS_FUNCTION = "arcollect-local-reports"
+# Every test on both engines: the Python reference and the SQL on DuckDB (held to it figure by figure).
+pytestmark = pytest.mark.usefixtures("reports_engine")
 
 
 @pytest.fixture

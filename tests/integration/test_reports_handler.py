@@ -16,6 +16,8 @@ from tests.integration.conftest import invoke, load_event
 from tests.integration.ses_faults import READ_TIMEOUT, THROTTLED, emitted_metric, ses_failing_once
 
 REPORTS = os.environ["REPORTS_BUCKET"]
+# Every test on both engines: the Python reference and the SQL on DuckDB (held to it figure by figure).
+pytestmark = pytest.mark.usefixtures("reports_engine")
 
 
 def invoice(

@@ -12,12 +12,16 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from arcollect.entities import Invoice
 from arcollect.store.predictions import PredictionBook
 from arcollect.store.repositories import Invoices
 from tests.integration.conftest import invoke, load_event
 
 REPORTS = os.environ["REPORTS_BUCKET"]
+# Every test on both engines: the Python reference and the SQL on DuckDB (held to it figure by figure).
+pytestmark = pytest.mark.usefixtures("reports_engine")
 AS_OF = date(2026, 11, 23)
 
 

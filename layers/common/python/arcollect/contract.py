@@ -46,6 +46,8 @@ class EnvVar:
     DEAD_LETTER_QUEUES: Final = "DEAD_LETTER_QUEUES"
     # Days records of collections activity are kept (retention_days): their items expire by TTL.
     RETENTION_DAYS: Final = "RETENTION_DAYS"
+    # The engine of the KPI report (reports/engines.py): auto (by size), python, duckdb or athena.
+    REPORTS_ENGINE: Final = "REPORTS_ENGINE"
 
 
 class Output:

@@ -72,6 +72,8 @@ class Settings:
     dead_letter_queues: str | None = None
     # How long records of collections activity are kept (their items' TTL): 7 years by default.
     retention_days: int = 7 * 366
+    # The reports' engine (the reportsEngine context; reports/engines.py): auto, python, duckdb, athena.
+    reports_engine: str = "auto"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +96,7 @@ class Settings:
             staff_client_id=_optional(env, EnvVar.STAFF_CLIENT_ID),
             dead_letter_queues=_optional(env, EnvVar.DEAD_LETTER_QUEUES),
             retention_days=_retention(env, EnvVar.RETENTION_DAYS),
+            reports_engine=(_optional(env, EnvVar.REPORTS_ENGINE) or "auto").strip().lower(),
         )
 
     def require(self, attribute: str) -> str:

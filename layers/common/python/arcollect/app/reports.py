@@ -83,6 +83,7 @@ class Reports:
             console_url=f"{base.rstrip('/')}/staff/reports" if base else None,
             keeper=self.predictions,
             slots=self.send_slots,
+            engine=settings.reports_engine,
         )
         metrics.add_metric(name="ReportFilesWritten", unit=MetricUnit.Count, value=len(run.written))
         metrics.add_metric(name="PredictionsKept", unit=MetricUnit.Count, value=run.predictions_kept)

@@ -28,8 +28,8 @@ from arcollect.mailing import DailyClaims, Mailer
 from arcollect.observability import logger
 from arcollect.outlook import MODEL, PayOutlook
 from arcollect.policy import PolicySet
-from arcollect.reports.activity import activity_figures
-from arcollect.reports.kpis import DEFAULT_WINDOW_DAYS, compute_kpis, open_amounts, report_keys
+from arcollect.reports.engines import report_figures
+from arcollect.reports.kpis import DEFAULT_WINDOW_DAYS, report_keys
 from arcollect.reports.outputs import render_report, weekly_summary_email
 from arcollect.reports.predicted import (
     MODEL_CONTENT_TYPE,
@@ -74,6 +74,8 @@ class ReportRun:
     predictions_kept: int = 0
     # Customers whose send-slot record went to the table (0: the policy does not learn send times).
     send_slots_kept: int = 0
+    # The engine that computed the figures (reports/engines.py): python, duckdb or athena.
+    engine: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -88,6 +90,7 @@ class ReportRun:
                 "kept": self.predictions_kept,
             },
             "send_slots_kept": self.send_slots_kept,
+            "engine": self.engine,
         }
 
 
@@ -114,28 +117,28 @@ def run_report(
     console_url: str | None = None,
     keeper: PredictionKeeper | None = None,
     slots: SendSlotKeeper | None = None,
+    engine: str | None = None,
 ) -> ReportRun:
     run = ReportRun(as_of, cadence)
     # The pay-date model trained as of the day, every open invoice scored (too little history: the
     # customer-average rule, and the forecast keeps its own rule).
     predictions = predict_portfolio(data, as_of)
     run.predictions_basis, run.predicted = predictions.basis, len(predictions.outlooks)
-    document = compute_kpis(
-        as_of=as_of,
-        invoices=data.invoices,
-        payments=data.payments,
-        customers=data.customers,
-        window_days=window_days,
-        segment_of=lambda customer: policies.segment_for(customer, as_of).name,
-        outlooks=predictions.by_invoice() if predictions.basis == MODEL else None,
-        forecast_note=None
-        if predictions.basis == MODEL
-        else f"each open invoice on its due date plus its customer's average days late: {predictions.note}",
-    )
-    document["predictions"] = predictions_table(
-        predictions, open_amounts(data.invoices, data.payments, as_of)
-    )
-    document["activity"] = activity_figures(data, as_of=as_of, window_days=window_days)
+    # The figures by the engine the reportsEngine setting names (reports/engines.py): the same document.
+    with report_figures(engine, data) as figures:
+        run.engine = figures.engine
+        document = figures.kpis(
+            as_of=as_of,
+            window_days=window_days,
+            segment_of=lambda customer: policies.segment_for(customer, as_of).name,
+            outlooks=predictions.by_invoice() if predictions.basis == MODEL else None,
+            forecast_note=None
+            if predictions.basis == MODEL
+            else "each open invoice on its due date plus its customer's average days late: "
+            f"{predictions.note}",
+        )
+        document["predictions"] = predictions_table(predictions, figures.open_amounts(as_of))
+        document["activity"] = figures.activity(as_of=as_of, window_days=window_days)
     # Deductions by reason and age, from the dispute records, beside whichever engine made the KPIs.
     from arcollect.reports.deductions import deduction_figures
 

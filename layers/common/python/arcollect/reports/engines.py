@@ -1,0 +1,199 @@
+"""Which engine computes a report's figures (the ``reportsEngine`` setting, ``REPORTS_ENGINE``).
+
+- ``python``: the reference (reports/kpis.py, reports/activity.py), over the items in memory: about 2 KB a
+  document, so a 3 GB function tops out near a million documents;
+- ``duckdb``: the same figures by the SQL in reports/warehouse/sql over the report's Parquet, on one
+  machine (the Lambda function's own /tmp), a fraction of the memory;
+- ``athena``: the same SQL over the exported Parquet in S3 (reports/warehouse, the Glue tables);
+- ``auto`` (the default): ``python`` up to ``DUCKDB_ABOVE_DOCUMENTS`` documents and payments, ``duckdb``
+  above. Athena is chosen by name only: it costs per query and runs outside the function.
+
+Every engine gives the same document: the differential tests hold the SQL to the Python reference on
+the IBM histories and the SAP extract, to the cent (tests/integration/test_sql_engine_datasets.py).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from arcollect.entities import Customer
+from arcollect.outlook import PayOutlook
+from arcollect.reports.activity import activity_figures
+from arcollect.reports.kpis import compute_kpis, open_amounts
+from arcollect.store.reports import ReportData
+
+PYTHON, DUCKDB, ATHENA, AUTO = "python", "duckdb", "athena", "auto"
+ENGINES = (AUTO, PYTHON, DUCKDB, ATHENA)
+# Measured: the Python engine holds about 2 KB a document (the 266k-document SAP extract: 559 MB, 4 s);
+# above half a million documents DuckDB keeps a 3 GB function clear of its limit.
+DUCKDB_ABOVE_DOCUMENTS = 500_000
+
+
+_Found = TypeVar("_Found")
+
+
+class ReportEngineError(ValueError):
+    """A ``reportsEngine`` setting that names no engine, or one this run cannot use."""
+
+
+def choose_engine(setting: str | None, documents: int) -> str:
+    """The engine a run uses: the one named, or (``auto``, unset) by the portfolio's size."""
+    name = (setting or AUTO).strip().lower()
+    if name not in ENGINES:
+        raise ReportEngineError(f"reportsEngine {setting!r} is not one of {', '.join(ENGINES)}")
+    if name == AUTO:
+        return DUCKDB if documents > DUCKDB_ABOVE_DOCUMENTS else PYTHON
+    return name
+
+
+class ReportFigures(Protocol):
+    """What a report run asks of an engine: the KPI document, the open amounts, the activity figures."""
+
+    engine: str
+
+    def kpis(
+        self,
+        *,
+        as_of: date,
+        window_days: int,
+        segment_of: Callable[[Customer | None], str],
+        outlooks: Mapping[tuple[str, str], PayOutlook] | None,
+        forecast_note: str | None,
+    ) -> dict[str, Any]: ...
+
+    def open_amounts(self, as_of: date) -> dict[tuple[str, str], tuple[str, Decimal]]: ...
+
+    def activity(self, *, as_of: date, window_days: int) -> dict[str, Any]: ...
+
+
+class PythonFigures:
+    """The reference engine: the figures from the items in memory."""
+
+    engine = PYTHON
+
+    def __init__(self, data: ReportData) -> None:
+        self.data = data
+
+    def kpis(
+        self,
+        *,
+        as_of: date,
+        window_days: int,
+        segment_of: Callable[[Customer | None], str],
+        outlooks: Mapping[tuple[str, str], PayOutlook] | None,
+        forecast_note: str | None,
+    ) -> dict[str, Any]:
+        return compute_kpis(
+            as_of=as_of,
+            invoices=self.data.invoices,
+            payments=self.data.payments,
+            customers=self.data.customers,
+            window_days=window_days,
+            segment_of=segment_of,
+            outlooks=outlooks,
+            forecast_note=forecast_note,
+        )
+
+    def open_amounts(self, as_of: date) -> dict[tuple[str, str], tuple[str, Decimal]]:
+        return open_amounts(self.data.invoices, self.data.payments, as_of)
+
+    def activity(self, *, as_of: date, window_days: int) -> dict[str, Any]:
+        return activity_figures(self.data, as_of=as_of, window_days=window_days)
+
+
+class SqlFigures:
+    """The figures by the SQL on DuckDB, over the Parquet under ``root``. With ``cross_check`` every
+    figure is also computed by the reference and a difference is an error (the test suites run the
+    existing report tests this way)."""
+
+    engine = DUCKDB
+
+    def __init__(self, root: Path, data: ReportData, *, cross_check: bool = False) -> None:
+        from arcollect.reports.warehouse.engine import DuckDbReport
+
+        self.report = DuckDbReport(root)
+        self.data = data
+        self.reference = PythonFigures(data) if cross_check else None
+
+    def close(self) -> None:
+        self.report.close()
+
+    def _checked(self, name: str, figures: _Found, reference: Callable[[], object]) -> _Found:
+        if self.reference is not None:
+            expected = reference()
+            if figures != expected:
+                raise AssertionError(f"the SQL engine's {name} differ from the Python reference's")
+        return figures
+
+    def kpis(
+        self,
+        *,
+        as_of: date,
+        window_days: int,
+        segment_of: Callable[[Customer | None], str],
+        outlooks: Mapping[tuple[str, str], PayOutlook] | None,
+        forecast_note: str | None,
+    ) -> dict[str, Any]:
+        arguments: dict[str, Any] = {
+            "as_of": as_of,
+            "window_days": window_days,
+            "segment_of": segment_of,
+            "outlooks": outlooks,
+            "forecast_note": forecast_note,
+        }
+        document = self.report.compute_kpis(customers=self.data.customers, **arguments)
+        return self._checked(
+            "KPIs",
+            document,
+            lambda: self.reference.kpis(**arguments) if self.reference else None,
+        )
+
+    def open_amounts(self, as_of: date) -> dict[tuple[str, str], tuple[str, Decimal]]:
+        found = self.report.open_amounts(as_of)
+        return self._checked(
+            "open amounts", found, lambda: self.reference.open_amounts(as_of) if self.reference else None
+        )
+
+    def activity(self, *, as_of: date, window_days: int) -> dict[str, Any]:
+        figures = self.report.activity_figures(as_of=as_of, window_days=window_days)
+        return self._checked(
+            "activity figures",
+            figures,
+            lambda: self.reference.activity(as_of=as_of, window_days=window_days) if self.reference else None,
+        )
+
+
+# Set by the test suites (tests/conftest.py's ``reports_engine`` fixture): the SQL engine's figures
+# are held to the reference's in every report test run on it.
+CROSS_CHECK = False
+
+
+@contextmanager
+def report_figures(setting: str | None, data: ReportData) -> Iterator[ReportFigures]:
+    """The engine ``setting`` names (``auto``: by size) for ``data``; the SQL engine compacts ``data``
+    to Parquet in a scratch folder (/tmp in Lambda) for the run and removes it after."""
+    engine = choose_engine(setting, len(data.invoices) + len(data.payments))
+    if engine == PYTHON:
+        yield PythonFigures(data)
+        return
+    if engine == ATHENA:
+        raise ReportEngineError(
+            "reportsEngine athena runs on the exported Parquet (reports/warehouse/athena.py), "
+            "not on a run's items: start it from the export, or choose duckdb"
+        )
+    from arcollect.reports.warehouse.compaction import write_report_parquet
+
+    with tempfile.TemporaryDirectory(prefix="arcollect-report-") as scratch:
+        root = Path(scratch)
+        write_report_parquet(data, root)
+        figures = SqlFigures(root, data, cross_check=CROSS_CHECK)
+        try:
+            yield figures
+        finally:
+            figures.close()

@@ -60,13 +60,20 @@ def preview_text(result: dict[str, Any]) -> str:
                 f"  send email   {email['template']} (step {email['step']}) to {', '.join(email['to'])}: "
                 f"{', '.join(email['invoice_numbers'])}"
             )
+        for name, verb in (("letter", "post letter "), ("text", "send text   ")):
+            message = plan.get(name)
+            if message:
+                lines.append(
+                    f"  {verb} {message['template']} (step {message['step']}) to "
+                    f"{' / '.join(message['to'])}: {', '.join(message['invoice_numbers'])}"
+                )
         for task in plan.get("tasks") or []:
             lines.append(
                 f"  create task  {task['kind']} ({task['priority']}) for {task['assignee']}: {task['title']}"
                 + (f" [{', '.join(task['invoice_numbers'])}]" if task["invoice_numbers"] else "")
             )
         for decision in plan.get("decisions") or []:
-            if decision["outcome"] in ("email", "task"):
+            if decision["outcome"] in ("email", "task", "letter", "sms"):
                 continue
             step = f" {decision['step']}" if decision.get("step") else ""
             lines.append(

@@ -139,5 +139,9 @@ class Dunning(Construct):
         data.drop_bucket.grant_read(self.function, DropPrefix.DUNNING_POLICY)
         # The ERP change feed: promises settled and addresses that bounced, one object each, as they happen.
         data.drop_bucket.grant_put(self.function, f"{CHANGES_PREFIX}*")
+        # Letters for the print-and-mail service; a retried run reads a letter's manifest back to
+        # tell whether it was handed over (dunning/posting.py).
+        data.drop_bucket.grant_put(self.function, f"{DropPrefix.LETTERS}*")
+        data.drop_bucket.grant_read(self.function, f"{DropPrefix.LETTERS}*")
         link_secret.grant_read(self.function)
         mail.allow_sending(self.function)

@@ -128,6 +128,8 @@ class DropPrefix:
     DUNNING_POLICY: Final = "config/dunning-policy.yaml"
     # The change feed to the ERP (arcollect/changes.py): what was decided here, for the ERP to import.
     OUTGOING: Final = "outgoing/"
+    # Dunning letters and their manifests for the print-and-mail service (docs/letters.md).
+    LETTERS: Final = "outgoing/letters/"
     # Files customers attach to a dispute in the portal (presigned uploads).
     ATTACHMENTS: Final = "attachments/"
     # An upload waits here until the portal has checked it (size, type by its content); one never

@@ -236,6 +236,9 @@ class Customer:
     assigned_owner: str | None = None
     cover: str | None = None
     cover_until: date | None = None
+    # The postal address a letter goes to (the customer master's address columns), one line each
+    # below the name: street lines, then the postal code and city as the country writes them.
+    postal_address: tuple[str, ...] = ()
 
     def owner_on(self, today: date) -> str | None:
         """Who works the customer's tasks on ``today``: the cover until its end day, else the owner a
@@ -262,6 +265,9 @@ class Customer:
         if self.assigned_owner or self.cover:
             # Only when set, so that the fingerprints of customers nobody reassigned stay as they were.
             decided_by += (self.assigned_owner, self.cover, str(self.cover_until))
+        if self.postal_address:
+            # Only when set, like the reassignment: a letter channel decides by it.
+            decided_by += (self.postal_address,)
         return hashlib.sha256(repr(decided_by).encode()).hexdigest()[:16]
 
     @property

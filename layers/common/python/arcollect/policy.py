@@ -84,6 +84,17 @@ class Action(StrEnum):
         return self in (Action.EMAIL, Action.CALL)
 
 
+class Channel(StrEnum):
+    """How a step's reminder reaches the customer (docs/dunning.md, "Channels"). A step lists them in
+    order: the first the customer can be reached on at the time carries the touch."""
+
+    EMAIL = "email"
+    # A printed PDF for a print-and-mail service (dunning/letters.py, docs/letters.md).
+    LETTER = "letter"
+    # A short text with the portal link (dunning/texts.py).
+    SMS = "sms"
+
+
 class Anchor(StrEnum):
     INVOICE_DATE = "invoice_date"
     DUE_DATE = "due_date"
@@ -167,6 +178,8 @@ class Step:
     title: str | None = None
     priority: Priority = Priority.NORMAL
     conditions: Conditions = Conditions()
+    # An email step's channels in order of preference (the first one the customer can be reached on).
+    channels: tuple[Channel, ...] = (Channel.EMAIL,)
 
     @property
     def counts_as_touch(self) -> bool:
@@ -534,7 +547,7 @@ def _conditions(problems: _Problems, value: Any, where: str) -> Conditions:
 
 def _step(problems: _Problems, value: Any, where: str) -> Step | None:
     data = problems.mapping(
-        value, where, ("id", "trigger", "action", "template", "title", "priority", "when")
+        value, where, ("id", "trigger", "action", "template", "title", "priority", "when", "channels")
     )
     step_id = str(data.get("id") or "")
     if not _STEP_ID.match(step_id):
@@ -554,6 +567,7 @@ def _step(problems: _Problems, value: Any, where: str) -> Step | None:
         problems.add(f"{where}.template", f"only email steps have a template; this step is {action}")
     priority = problems.choice(data.get("priority"), f"{where}.priority", Priority, Priority.NORMAL)
     conditions = _conditions(problems, data.get("when"), f"{where}.when")
+    channels = _channels(problems, data.get("channels"), f"{where}.channels", action)
     if action is None or days is None:
         return None
     return Step(
@@ -564,7 +578,29 @@ def _step(problems: _Problems, value: Any, where: str) -> Step | None:
         title=str(data["title"]) if data.get("title") else None,
         priority=priority,
         conditions=conditions,
+        channels=channels,
     )
+
+
+def _channels(problems: _Problems, value: Any, where: str, action: Action | None) -> tuple[Channel, ...]:
+    """A step's ``channels``: a list of known channels, each once, on an email step only."""
+    if value is None:
+        return (Channel.EMAIL,)
+    known = ", ".join(channel.value for channel in Channel)
+    if not isinstance(value, list) or not value:
+        problems.add(where, f"expected a list of channels, first choice first, e.g. [email, letter]; {known}")
+        return (Channel.EMAIL,)
+    if action is not None and action is not Action.EMAIL:
+        problems.add(where, f"only email steps reach the customer by a channel; this step is {action}")
+    channels: list[Channel] = []
+    for index, raw in enumerate(value):
+        if not isinstance(raw, str) or raw not in {channel.value for channel in Channel}:
+            problems.add(f"{where}[{index}]", f"{raw!r} is not a channel; the channels are: {known}")
+        elif Channel(raw) in channels:
+            problems.add(f"{where}[{index}]", f"{raw!r} is listed twice")
+        else:
+            channels.append(Channel(raw))
+    return tuple(channels) or (Channel.EMAIL,)
 
 
 def _policy(problems: _Problems, name: str, value: Any, where: str) -> Policy:

@@ -36,6 +36,7 @@ from arcollect.store import bind_table
 from arcollect.store.changes import ChangeObjects
 from arcollect.store.dunning import DunningStore
 from arcollect.store.feeds import Feeds
+from arcollect.store.letters import LetterObjects
 from arcollect.store.mail import SesMailer
 from arcollect.store.objects import ObjectStore
 from arcollect.store.promise_book import PromiseBook
@@ -102,6 +103,8 @@ class Dunning:
             pacer=self.pacer,
             promises=self.workspace.promises,
             change_feed=self.change_feed,
+            # Letters go to the print-and-mail service through the drop bucket's outgoing/letters/.
+            letters=LetterObjects(settings.require("drop_bucket")),
         )
 
     def tick(self, envelope: EventEnvelope) -> dict[str, Any]:

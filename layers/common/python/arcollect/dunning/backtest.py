@@ -37,7 +37,7 @@ from arcollect.credits import CREDIT_NOTE, CreditLine
 from arcollect.dunning.engine import CREDIT_BALANCE, CustomerPlan, asks_for_money, evaluate
 from arcollect.dunning.response import CALL, EMAIL, MODEL_STATEMENT, UNCERTAINTY, PastTouch, estimate, fit
 from arcollect.entities import Customer, Dispute, DocumentType, Invoice, InvoiceStatus, Promise
-from arcollect.policy import Action, PolicySet
+from arcollect.policy import Action, Channel, PolicySet
 
 _HOUR = timedelta(hours=1)
 _ZERO = Decimal(0)
@@ -395,6 +395,9 @@ def _steps_taken(plan: CustomerPlan) -> dict[str, list[str]]:
     if plan.email is not None:
         for touch in (*plan.email.touches, *plan.email.superseded):
             steps[touch.invoice_number].append(touch.step_id)
+    for message in (plan.letter, plan.text):
+        for touch in message.touches if message is not None else ():
+            steps[touch.invoice_number].append(touch.step_id)
     for task in plan.tasks:
         for touch in task.touches:
             steps[touch.invoice_number].append(touch.step_id)
@@ -423,6 +426,18 @@ def _carry_out(
                 result.touch_ages.append((EMAIL, (day - due_dates[number]).days))
         if customer is not None:
             customer = replace(customer, last_emailed_at=plan.now)
+    for message in (plan.letter, plan.text):
+        if message is None:
+            continue
+        # A touch by another channel (the step's ``channels``): counted as its channel, a touch of each
+        # invoice it lists; the response model has no evidence of how letters and texts are answered.
+        numbers = message.invoice_numbers
+        result.contacts.append(
+            Contact(plan.now, plan.customer_id, message.channel.value, message.step_id, numbers)
+        )
+        result.steps_fired.update({touch.step_id.partition("#")[0] for touch in message.touches})
+        for number in numbers:
+            result.touched_on.setdefault((plan.customer_id, number), []).append(day)
     for task in plan.tasks:
         if task.kind == CREDIT_BALANCE:
             result.covered_by_credits.update((plan.customer_id, number) for number in task.invoice_numbers)
@@ -463,6 +478,9 @@ def _spread(values: Sequence[float]) -> dict[str, float | None]:
     }
 
 
+_CHANNELS = frozenset(channel.value for channel in Channel)
+
+
 def measures(result: Replay) -> dict[str, Any]:
     """The backtest's figures for one policy (the JSON schema is in docs/policy-lab.md)."""
     start, end = result.start, result.end
@@ -471,10 +489,15 @@ def measures(result: Replay) -> dict[str, Any]:
     calls_by_day: Counter[date] = Counter()
     tasks_by_kind: Counter[str] = Counter()
     calls_by_collector_day: Counter[tuple[str, date]] = Counter()
+    channels: Counter[str] = Counter()
     for contact in result.contacts:
         day = contact.at.date()
+        if contact.kind in _CHANNELS:
+            channels[contact.kind] += 1
         if contact.kind == Action.EMAIL.value:
             emails_by_day[day] += 1
+        elif contact.kind in _CHANNELS:
+            continue
         else:
             tasks_by_kind[contact.kind] += 1
             if contact.kind == Action.CALL.value:
@@ -525,6 +548,8 @@ def measures(result: Replay) -> dict[str, Any]:
         "invoices_in_window": in_scope,
         "emails": emails,
         "calls": calls,
+        # The touches each channel carried (email, letter, sms: the steps' ``channels``).
+        "channels": {channel: channels[channel] for channel in sorted(_CHANNELS)},
         "tasks": dict(sorted(tasks_by_kind.items())),
         "team_size": result.team_size,
         "team_size_from": result.team_source,

@@ -43,6 +43,7 @@ from arcollect.dunning.engine import (
     asks_for_money,
     evaluate,
 )
+from arcollect.dunning.posting import LetterBox, LetterJob, post_letter
 from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task, TaskKind
 from arcollect.interest import Charges, invoice_charges
 from arcollect.mailing import Mailer
@@ -221,6 +222,9 @@ class Services:
     # The wall clock: a reservation's lease runs on it, not on the tick's time (a tick may run late, or
     # long; a simulation passes its own).
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Where letters are handed to the print-and-mail service (none: a letter plan is not posted, and
+    # its invoices stay due).
+    letters: LetterBox | None = None
 
 
 @dataclass
@@ -397,6 +401,8 @@ def carry_out(
         for number in set(next_at) - set(held):
             next_at.pop(number)  # refused as changed: the next sweep sees the new state
         touched |= recorded
+    if plan.letter is not None and customer is not None:
+        touched |= _letter(plan, plan.letter, customer, by_number, next_at, tasked, services, report, profile)
     for task in plan.tasks:
         if waiting and {t.invoice_number for t in task.touches} <= waiting:
             report.outcomes["waiting_for_statement"] += 1
@@ -424,6 +430,8 @@ def carry_out(
 # What a decisions entry says of each outcome, in the order a reader wants them.
 _DECIDED = {
     Outcome.EMAIL: "emailed",
+    Outcome.LETTER: "letter",
+    Outcome.TEXT: "text message",
     Outcome.TASK: "task",
     Outcome.DEFERRED: "waiting for the send window",
     Outcome.SUPPRESSED: "suppressed",
@@ -676,6 +684,71 @@ def _email(
     report.emails_sent += 1
     report.invoices_emailed += len(set(numbers))
     return set(numbers), in_flight
+
+
+def _letter(
+    plan: CustomerPlan,
+    letter: EmailPlan,
+    customer: Customer,
+    by_number: dict[str, Invoice],
+    next_at: dict[str, datetime | None],
+    tasked: set[str],
+    services: Services,
+    report: RunReport,
+    profile: _Profile,
+) -> set[str]:
+    """Post the plan's letter (dunning/posting.py); the invoices it recorded. Its invoices move on only
+    once recorded (with their stage's tasks): otherwise they stay due, as with an email."""
+    numbers = {t.invoice_number for t in letter.touches}
+    held = {n: (plan.now if n in tasked else at) for n, at in next_at.items()}
+    if services.letters is None:
+        logger.error("a letter is due but no letter box is set up", extra={"customer_id": plan.customer_id})
+        report.outcomes["letter_not_configured"] += 1
+        next_at.update({n: plan.now for n in numbers if n in next_at})
+        return set()
+    policies = services.policies
+    owner = policies.contact(customer.owner_on(plan.today)) or policies.contact(policies.settings.manager)
+    wanted = [(t.invoice_number, t.step_id) for t in letter.touches]
+    job = LetterJob(
+        plan=plan,
+        letter=letter,
+        customer=customer,
+        by_number=by_number,
+        ledger=services.store.touches,  # type: ignore[arg-type]
+        box=services.letters,
+        portal_url=services.link_for(plan.customer_id, plan.now),
+        sender=services.sender,
+        sender_name=policies.settings.sender_name,
+        owner=Signatory(owner.name, owner.email) if owner else None,
+        clock=services.clock,
+        lease=LEASE,
+        states_for=lambda touches: _states(touches, held, profile.snapshot),
+        promises=_promises(wanted, by_number),
+        charges_for=lambda invoices: final_notice_charges(
+            letter.template, customer, invoices, by_number.values(), plan.today, services
+        ),
+        other_refusals=lambda refused: _other_refusals(plan, refused, held, services, report),
+        expected=profile.expected,
+        change_feed=services.change_feed,
+        test_detail=_test_detail(plan),
+    )
+    recorded, _ = post_letter(job, report.outcomes)
+    next_at.update({n: plan.now for n in numbers - recorded if n in next_at})
+    for number in set(next_at) - set(held):
+        next_at.pop(number)  # refused as changed: the next sweep sees the new state
+    return recorded
+
+
+def _other_refusals(
+    plan: CustomerPlan,
+    refused: Sequence[Refusal],
+    next_at: dict[str, datetime | None],
+    services: Services,
+    report: RunReport,
+) -> tuple[set[str], set[str]]:
+    """Touches of a letter another message holds, as an email's are handled (``_refusals``)."""
+    in_flight = _refusals(plan, refused, next_at, services, report)
+    return {r.invoice_number for r in refused if r.reason == "touched"} - in_flight, in_flight
 
 
 def _tags(customer_id: str, step_id: str, touch_id: str) -> dict[str, str]:

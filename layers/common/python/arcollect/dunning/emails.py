@@ -175,6 +175,19 @@ def render_email(email: ReminderEmail) -> EmailMessage:
     return message
 
 
+def reminder_words(email: ReminderEmail) -> dict[str, Any]:
+    """What a reminder says, as plain text (the email's words, for a letter: dunning/letters.py): the
+    subject, greeting, intro, closing, labels, rows, totals net of credits, charges and portal link."""
+    portal_url = _web_url(email.portal_url)
+    if portal_url is None:
+        raise ValueError(f"portal_url {email.portal_url!r} is not an http(s) URL")
+    if not email.invoices:
+        raise ValueError("a reminder needs at least one invoice")
+    if email.template not in TEMPLATES:
+        raise UnknownTemplate(unknown_template_message(email.template))
+    return _context(email, language_for(email.customer), portal_url)
+
+
 # -- the words and the page --------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -26,7 +26,7 @@ from arcollect.calendar import MAX_SCAN_DAYS, Calendar, SendWindow, WindowError,
 from arcollect.clock import anniversary_in, next_anniversary
 from arcollect.credits import CreditLine, credit_by_currency
 from arcollect.entities import Customer, DocumentType, Invoice
-from arcollect.policy import Action, Anchor, Occurrence, Policy, PolicySet, Priority, Step, Trigger
+from arcollect.policy import Action, Anchor, Channel, Occurrence, Policy, PolicySet, Priority, Step, Trigger
 from arcollect.send_times import SendRecord, SendTimes, SlotChoice, choose
 
 # Steps the engine adds on its own (not from the policy): they have fixed ids so they happen once.
@@ -48,6 +48,9 @@ class Outcome(StrEnum):
     DEFERRED = "deferred"
     NOT_APPLICABLE = "not_applicable"
     WAITING = "waiting"
+    # A step's reminder carried by another channel than email (Step.channels).
+    LETTER = "letter"
+    TEXT = "sms"
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ class EmailPlan:
     # Steps the email stands in for (a go-live statement's missed steps): recorded as taken with it,
     # so they count as touches, but not reserved one by one (the statement is the one touch).
     superseded: tuple[Touch, ...] = ()
+    # The channel carrying it (Step.channels): an email, a letter (``recipients`` then holds the postal
+    # address's lines, the customer's name first) or a text message.
+    channel: Channel = Channel.EMAIL
 
     @property
     def invoice_numbers(self) -> tuple[str, ...]:
@@ -137,11 +143,20 @@ class CustomerPlan:
     test: str | None = None
     # The customer's learned send slot the email waits for or goes in (settings.send_times), and why.
     send_slot: SlotChoice | None = None
+    # The step's reminder by letter or text message, for the touches whose channel is that (the same
+    # shape as the email; at most one of each per customer and run, like the email).
+    letter: EmailPlan | None = None
+    text: EmailPlan | None = None
+
+    @property
+    def messages(self) -> tuple[EmailPlan, ...]:
+        """The email, letter and text message of the plan (those it has)."""
+        return tuple(m for m in (self.email, self.letter, self.text) if m is not None)
 
     @property
     def touches(self) -> tuple[Touch, ...]:
-        email = self.email.touches if self.email else ()
-        return (*email, *(t for task in self.tasks for t in task.touches))
+        sent = (t for message in self.messages for t in message.touches)
+        return (*sent, *(t for task in self.tasks for t in task.touches))
 
 
 def touch_id(customer_id: str, touches: Iterable[Touch]) -> str:
@@ -243,7 +258,8 @@ def evaluate(
         for invoice in sorted(invoices, key=lambda i: (i.due_date, i.invoice_number))
         if (stage := _stage(context, invoice)) is not None
     ]
-    email, tasks, broken = _contact(context, stages)
+    messages, tasks, broken = _contact(context, stages)
+    email, letter, text = (messages.get(channel) for channel in (Channel.EMAIL, Channel.LETTER, Channel.SMS))
     check_in, customer_next = _anniversary(context, customer_due)
     return CustomerPlan(
         customer_id=customer_id,
@@ -262,6 +278,8 @@ def evaluate(
         arm=arm,
         test=policies.challenger.name if arm and policies.challenger else None,
         send_slot=context.send_slot,
+        letter=letter,
+        text=text,
     )
 
 
@@ -427,9 +445,18 @@ def _go_live(
         if candidates:
             stage = tuple(candidates)
             break
-    statement = Occurrence(GO_LIVE_STATEMENT, _GO_LIVE_STATEMENT, today, -1)
     tasks = tuple(o for o in stage if o.step.action is not Action.EMAIL)
     superseded = tuple(o for o in passed if o not in tasks and o.step.action in _TOUCHES)
+    # The statement goes by the channels of the steps it stands in for (a final notice's letter).
+    channels = tuple(
+        dict.fromkeys(c for o in superseded if o.step.action is Action.EMAIL for c in o.step.channels)
+    )
+    step = (
+        _GO_LIVE_STATEMENT
+        if channels in ((), (Channel.EMAIL,))
+        else replace(_GO_LIVE_STATEMENT, channels=channels)
+    )
+    statement = Occurrence(GO_LIVE_STATEMENT, step, today, -1)
     for occurrence in passed:
         if occurrence not in tasks:
             context.note(
@@ -540,28 +567,41 @@ def _why_waiting(context: _Context, until: datetime) -> str:
     )
 
 
-def _contact(context: _Context, stages: list[_Stage]) -> tuple[EmailPlan | None, list[TaskPlan], list[str]]:
+def _contact(
+    context: _Context, stages: list[_Stage]
+) -> tuple[dict[Channel, EmailPlan], list[TaskPlan], list[str]]:
     customer = context.customer
     blocked, wait = _email_block(context)
     dnc = customer is not None and customer.do_not_contact
     emails: list[tuple[_Stage, Occurrence]] = []
+    # Each written step's channel (Step.channels), and why the ones before it could not carry it.
+    routes: dict[tuple[str, str], tuple[Channel, str]] = {}
     tasks: dict[str, list[tuple[_Stage, Occurrence]]] = {}
     broken: list[str] = []
     no_address: list[Invoice] = []
+    unreachable = blocked
     for stage in stages:
-        if stage.emails and blocked is None and wait is not None:
+        chosen = {o.step_id: _route(context, o.step, blocked) for o in stage.emails}
+        timed = [channel for channel, _ in chosen.values() if channel in _SEND_WINDOW_CHANNELS]
+        stage_wait = wait if Channel.EMAIL in timed else (_window_wait(context) if timed else None)
+        if stage_wait is not None:
             # The stage runs as a whole: its tasks wait with its email (one moment, one story).
             for occurrence in stage.occurrences:
-                context.note(stage.invoice, Outcome.DEFERRED, occurrence.step_id, _why_waiting(context, wait))
-            context.later(stage.invoice, wait)
+                context.note(
+                    stage.invoice, Outcome.DEFERRED, occurrence.step_id, _why_waiting(context, stage_wait)
+                )
+            context.later(stage.invoice, stage_wait)
             continue
         for occurrence in stage.emails:
-            if blocked is not None:
-                context.note(stage.invoice, Outcome.SUPPRESSED, occurrence.step_id, blocked)
+            channel, why = chosen[occurrence.step_id]
+            if channel is None:
+                context.note(stage.invoice, Outcome.SUPPRESSED, occurrence.step_id, why)
                 if not dnc:
                     no_address.append(stage.invoice)
+                    unreachable = why
             else:
                 emails.append((stage, occurrence))
+                routes[(stage.invoice.invoice_number, occurrence.step_id)] = (channel, why)
         for occurrence in stage.tasks:
             if dnc and occurrence.step.action is Action.CALL:
                 context.note(
@@ -577,19 +617,64 @@ def _contact(context: _Context, stages: list[_Stage]) -> tuple[EmailPlan | None,
         context.later(stage.invoice, stage.next_at)
 
     emails, tasks, balance = _net_of_credits(context, emails, tasks)
-    email = _email_plan(context, emails) if emails else None
+    messages: dict[Channel, EmailPlan] = {}
+    for channel in Channel:
+        parts = [p for p in emails if routes[(p[0].invoice.invoice_number, p[1].step_id)][0] is channel]
+        if parts:
+            messages[channel] = _email_plan(context, parts, channel, routes)
     task_plans = [_task_plan(context, parts) for parts in tasks.values() if parts]
     if balance is not None:
         task_plans.append(balance)
     if no_address:
-        task_plans.append(_fix_contact(context, blocked or "", no_address))
-    return email, task_plans, sorted(set(broken))
+        task_plans.append(_fix_contact(context, unreachable or "", no_address))
+    return messages, task_plans, sorted(set(broken))
+
+
+# Channels that go out in the customer's send window (a letter is printed and posted whenever).
+_SEND_WINDOW_CHANNELS = frozenset({Channel.EMAIL, Channel.SMS})
+
+
+def _route(context: _Context, step: Step, email_blocked: str | None) -> tuple[Channel | None, str]:
+    """The first of the step's channels that reaches the customer now, and why the ones before it do
+    not (or, with none, why none does: a person fixes the contact data)."""
+    why_not: list[tuple[Channel, str]] = []
+    for channel in step.channels:
+        reason = email_blocked if channel is Channel.EMAIL else _unreachable(context.customer, channel)
+        if reason is None:
+            return channel, "; ".join(f"no {c.value}: {r}" for c, r in why_not)
+        why_not.append((channel, reason))
+    if step.channels == (Channel.EMAIL,):
+        return None, email_blocked or ""
+    return None, "no channel reaches the customer: " + "; ".join(f"{c.value}: {r}" for c, r in why_not)
+
+
+def _unreachable(customer: Customer | None, channel: Channel) -> str | None:
+    """Why a letter or a text cannot reach the customer (None: it can)."""
+    if customer is None or customer.placeholder:
+        return "no customer master data yet (a placeholder)"
+    if customer.do_not_contact:
+        return "the customer is marked do-not-contact"
+    if channel is Channel.LETTER:
+        return None if customer.postal_address else "no postal address in the customer master"
+    # The text message's own rules (number format, sending hours, opt-out keywords) are the SMS
+    # module's; the engine only knows whether there is a number and no opt-out.
+    if not getattr(customer, "mobile", None):
+        return "no mobile number in the customer master"
+    if getattr(customer, "sms_opted_out", False):
+        return "the customer opted out of text messages"
+    return None
+
+
+def _window_wait(context: _Context) -> datetime | None:
+    """Until when a text waits for the send window (None: it is open now)."""
+    opening, _ = _opening(context, context.now)
+    return opening if opening > context.now else None
 
 
 def asks_for_money(plan: CustomerPlan) -> bool:
     """Whether carrying ``plan`` out would ask the customer to pay (an email, a collector's call): then
     the customer's credits are read, and the plan made again with them."""
-    return plan.email is not None or any(task.kind == Action.CALL.value for task in plan.tasks)
+    return bool(plan.messages) or any(task.kind == Action.CALL.value for task in plan.tasks)
 
 
 def _net_of_credits(
@@ -664,7 +749,12 @@ def _severity(policy: Policy, occurrence: Occurrence) -> tuple[int, int]:
     return (index, int(repeat) if repeat.isdigit() else 1)
 
 
-def _email_plan(context: _Context, parts: list[tuple[_Stage, Occurrence]]) -> EmailPlan:
+def _email_plan(
+    context: _Context,
+    parts: list[tuple[_Stage, Occurrence]],
+    channel: Channel = Channel.EMAIL,
+    routes: dict[tuple[str, str], tuple[Channel, str]] | None = None,
+) -> EmailPlan:
     customer = context.customer
     assert customer is not None
     touches = tuple(Touch(s.invoice.invoice_number, o.step_id, o.due_on) for s, o in parts)
@@ -681,27 +771,47 @@ def _email_plan(context: _Context, parts: list[tuple[_Stage, Occurrence]]) -> Em
         # The first email lists everything overdue as a statement, whatever else falls due with it.
         lead = next(o for _, o in parts if o.step.id == GO_LIVE_STATEMENT)
     listed = len({s.invoice.invoice_number for s, _ in parts})
+    kind = _MESSAGE_KIND[channel]
     for stage, occurrence in parts:
+        fallback = (routes or {}).get((stage.invoice.invoice_number, occurrence.step_id), (channel, ""))[1]
         context.note(
             stage.invoice,
-            Outcome.EMAIL,
+            _MESSAGE_OUTCOME[channel],
             occurrence.step_id,
             f"{occurrence.step_id} fell due on {occurrence.due_on.isoformat()}"
-            + (f"; one email ({lead.step.template}) lists all {listed} invoices" if listed > 1 else ""),
+            + (f"; by {kind} ({fallback})" if fallback else "")
+            + (f"; one {kind} ({lead.step.template}) lists all {listed} invoices" if listed > 1 else ""),
         )
     assert lead.step.template is not None
+    recipients: tuple[str, ...] = customer.reachable_emails
+    if channel is Channel.LETTER:
+        recipients = (customer.name or customer.customer_id, *customer.postal_address)
+    elif channel is Channel.SMS:
+        recipients = (str(getattr(customer, "mobile", "") or ""),)
     return EmailPlan(
         step_id=lead.step_id,
         template=lead.step.template,
         touches=touches,
-        recipients=customer.reachable_emails,
-        touch_id=touch_id(context.customer_id, touches),
+        recipients=recipients,
+        touch_id=_message_id(context.customer_id, touches, channel),
         promised_date=max((p for p in promised if p is not None), default=None),
         superseded=superseded,
         credits=tuple(
             line for line in context.credits if line.currency in {s.invoice.currency for s, _ in parts}
         ),
+        channel=channel,
     )
+
+
+_MESSAGE_KIND = {Channel.EMAIL: "email", Channel.LETTER: "letter", Channel.SMS: "text message"}
+_MESSAGE_OUTCOME = {Channel.EMAIL: Outcome.EMAIL, Channel.LETTER: Outcome.LETTER, Channel.SMS: Outcome.TEXT}
+
+
+def _message_id(customer_id: str, touches: Iterable[Touch], channel: Channel) -> str:
+    """The touch id of an email (as it always was), or of a letter or text: prefixed with the channel,
+    so the same touches by another channel are another message (the letter's id is its file name)."""
+    touch = touch_id(customer_id, touches)
+    return touch if channel is Channel.EMAIL else f"{channel.value}-{touch}"
 
 
 # A task of a customer without an owner whose segment has collectors: one of them, in turn, is chosen

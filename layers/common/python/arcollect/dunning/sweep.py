@@ -383,6 +383,20 @@ def plan_as_dict(plan: CustomerPlan) -> dict[str, Any]:
             "invoice_numbers": list(plan.email.invoice_numbers),
             "touches": [f"{t.invoice_number}:{t.step_id}" for t in plan.email.touches],
         },
+        # The touches another channel carries (the step's ``channels``): a letter, a text message.
+        **{
+            name: None
+            if message is None
+            else {
+                "channel": message.channel.value,
+                "template": message.template,
+                "step": message.step_id,
+                "to": list(message.recipients),
+                "invoice_numbers": list(message.invoice_numbers),
+                "touches": [f"{t.invoice_number}:{t.step_id}" for t in message.touches],
+            }
+            for name, message in (("letter", plan.letter), ("text", plan.text))
+        },
         "tasks": [
             {
                 "kind": task.kind,

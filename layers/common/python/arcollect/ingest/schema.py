@@ -121,6 +121,11 @@ FIELDS: Final[dict[DropKind, dict[str, FieldSpec]]] = {
         FieldSpec("dunning_segment", "text", max_length=100),
         FieldSpec("dunning_hold", "flag"),
         FieldSpec("do_not_contact", "flag"),
+        # The postal address a dunning letter goes to (docs/letters.md).
+        FieldSpec("address_line1", "text", max_length=200),
+        FieldSpec("address_line2", "text", max_length=200),
+        FieldSpec("postal_code", "text", max_length=20),
+        FieldSpec("city", "text", max_length=100),
     ),
 }
 
@@ -369,7 +374,30 @@ def build_customer(v: dict[str, Any], row: RowProblems, signed: bool) -> Custome
         segment=v.get("dunning_segment"),
         dunning_hold=bool(v.get("dunning_hold")),
         do_not_contact=bool(v.get("do_not_contact")),
+        postal_address=postal_address(v, country),
     )
+
+
+# Countries that write the postal code after the city (on its own line, or on the city's line).
+_CODE_OWN_LINE = frozenset({"GB", "IE"})
+_CODE_AFTER_CITY = frozenset({"US", "CA", "AU"})
+
+
+def postal_address(v: Mapping[str, Any], country: str | None) -> tuple[str, ...]:
+    """The address lines below the name, as the country writes them (``Hauptstr. 1`` / ``10115
+    Berlin``; ``10 Downing St`` / ``LONDON`` / ``SW1A 2AA``); empty without a street or a city (a
+    letter needs both: no letter is better than one the post returns)."""
+    street = [" ".join(str(v.get(n) or "").split()) for n in ("address_line1", "address_line2")]
+    code, city = " ".join(str(v.get("postal_code") or "").split()), " ".join(str(v.get("city") or "").split())
+    if not street[0] or not city:
+        return ()
+    if country in _CODE_OWN_LINE:
+        place = [city.upper(), *([code] if code else [])]
+    elif country in _CODE_AFTER_CITY:
+        place = [f"{city} {code}".strip()]
+    else:
+        place = [f"{code} {city}".strip()]
+    return tuple(line for line in (*street, *place) if line)
 
 
 # --- the same builders over columns ----------------------------------------------------------------------

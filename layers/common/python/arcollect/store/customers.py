@@ -129,6 +129,7 @@ FIELDS: tuple[Field, ...] = (
     Field("assigned_owner", TEXT, Writer.STAFF),
     Field("cover", TEXT, Writer.STAFF),
     Field("cover_until", DAY, Writer.STAFF),
+    Field("postal_address", LINES),
 )
 
 

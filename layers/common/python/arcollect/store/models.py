@@ -196,6 +196,8 @@ class CustomerItem(TableItem, discriminator="customer"):
     assigned_owner = UnicodeAttribute(null=True)
     cover = UnicodeAttribute(null=True)
     cover_until = UnicodeAttribute(null=True)
+    # The postal address a letter goes to, one line each (ingest's master data).
+    postal_address = ListAttribute(of=UnicodeAttribute, null=True)
 
 
 class AllocationMap(MapAttribute[str, Any]):

@@ -209,6 +209,35 @@ class TouchLedger:
         transact(operations)
 
     @translated
+    def complete_letter(
+        self,
+        customer_id: str,
+        touch_id: str,
+        letter_id: str,
+        states: Sequence[InvoiceState],
+        activity: Activity,
+        at: datetime,
+    ) -> None:
+        """Record a letter handed to the print-and-mail service (its PDF and manifest written), reserved
+        like an email (``reserve_email``): the letter id on its touches, each invoice's state and the
+        timeline, in one transaction. The customer's last email does not move: a letter is no email."""
+        touches = [(state.invoice_number, step) for state in states for step in state.steps]
+        transact(
+            [
+                *sent(customer_id, touch_id, letter_id, touches, at),
+                *timeline_writes(customer_id, activity),
+                *(
+                    (
+                        "update",
+                        InvoiceItem(*invoice_key(customer_id, state.invoice_number)),
+                        state_actions(customer_id, state, at),
+                    )
+                    for state in states
+                ),
+            ]
+        )
+
+    @translated
     def release_email(self, customer_id: str, touch_id: str, touches: Sequence[tuple[str, str]]) -> None:
         """Undo a reservation whose send definitely failed, so a later run may try again."""
         operations: list[Operation] = [

@@ -14,13 +14,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlglot
 
 from arcollect.entities import Activity, Allocation, Customer, Dispute, Invoice, Payment, Promise, Task
 from arcollect.outlook import PayOutlook
 from arcollect.reports.activity import activity_figures
 from arcollect.reports.kpis import compute_kpis, open_amounts
 from arcollect.reports.warehouse.compaction import CompactionError, write_report_parquet
-from arcollect.reports.warehouse.engine import DuckDbReport
+from arcollect.reports.warehouse.engine import QUERIES, DuckDbReport, bound
 from arcollect.store.reports import ReportData, Touch
 from tests.unit.test_report_activity import AS_OF as ACTIVITY_AS_OF
 from tests.unit.test_report_activity import portfolio as activity_portfolio
@@ -261,3 +262,32 @@ def test_no_cold_start_loads_the_sql_engine(function: str) -> None:
     loaded = _loaded_after(function)
     assert "handler" in loaded
     assert _roots(loaded, ("duckdb", "sqlglot", "arcollect.reports.warehouse")) == []
+
+
+# -- the SQL in Athena's dialect ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_every_query_parses_in_athenas_dialect(name: str) -> None:
+    # Athena's engine is Trino: SQLGlot's trino dialect reads each query, dates bound, without an error
+    sql = bound(name, date(2026, 11, 23))
+    tree = sqlglot.parse_one(sql, read="trino", error_level=sqlglot.ErrorLevel.RAISE)
+    assert tree.find(sqlglot.exp.Select) is not None
+    assert "{" not in sql  # every placeholder bound
+
+
+def test_the_sql_read_as_athena_reads_it_gives_the_reference_document(tmp_path: Path) -> None:
+    # Given the queries read in Trino's dialect and transpiled to DuckDB's by SQLGlot (integer division,
+    # intervals and dates as Athena takes them)
+    data = made_up_portfolio(3)
+    write_report_parquet(data, tmp_path)
+    with DuckDbReport(tmp_path, read_as="trino") as report:
+        for as_of in AS_OF_DATES:
+            found = report.compute_kpis(as_of=as_of, customers=data.customers)
+            expected = compute_kpis(
+                as_of=as_of, invoices=data.invoices, payments=data.payments, customers=data.customers
+            )
+            assert found == expected, as_of
+            assert report.activity_figures(as_of=as_of, window_days=90) == activity_figures(
+                data, as_of=as_of, window_days=90
+            )

@@ -83,8 +83,19 @@ def _day(value: date | datetime) -> date:
 class DuckDbReport:
     """The report's queries on one DuckDB connection over the Parquet under ``root``."""
 
-    def __init__(self, root: Path, *, threads: int | None = None, memory_limit: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        read_as: str | None = None,
+    ) -> None:
+        """``read_as``: a SQL dialect (``trino``, Athena's) the queries are read in and transpiled from by
+        SQLGlot before DuckDB runs them: the test that Athena's reading of the SQL gives the same figures."""
         import duckdb
+
+        self.read_as = read_as
 
         self.connection = duckdb.connect()
         if threads is not None:
@@ -111,8 +122,16 @@ class DuckDbReport:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    def _sql(self, name: str, as_of: date, window_days: int) -> str:
+        text = bound(name, as_of, window_days)
+        if self.read_as is None:
+            return text
+        import sqlglot
+
+        return str(sqlglot.transpile(text, read=self.read_as, write="duckdb")[0])
+
     def _rows(self, name: str, as_of: date, window_days: int) -> list[tuple[Any, ...]]:
-        rows: list[tuple[Any, ...]] = self.connection.execute(bound(name, as_of, window_days)).fetchall()
+        rows: list[tuple[Any, ...]] = self.connection.execute(self._sql(name, as_of, window_days)).fetchall()
         return rows
 
     def _prepare(
@@ -135,7 +154,9 @@ class DuckDbReport:
             "SELECT UNNEST(?::VARCHAR[]) AS customer_id, UNNEST(?::VARCHAR[]) AS segment",
             [ids, segments],
         )
-        self.connection.execute(f"CREATE OR REPLACE TEMP TABLE lines AS {bound('lines', as_of, window_days)}")
+        self.connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE lines AS {self._sql('lines', as_of, window_days)}"
+        )
         self._as_of = (as_of, window_days)
 
     def _lines_for(self, as_of: date, window_days: int) -> None:

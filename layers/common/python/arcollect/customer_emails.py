@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-from arcollect.contract import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_STEP, HEADER_TOUCH
+from arcollect.clock import format_instant
+from arcollect.contract import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_SENT_AT, HEADER_STEP, HEADER_TOUCH
 from arcollect.credits import CREDIT_NOTE, CreditLine
 from arcollect.entities import Customer, Invoice, Payment
 
@@ -120,6 +121,8 @@ def _message(
     message[HEADER_STEP] = kind
     message[HEADER_INVOICES] = ",".join(_one_line(n) for n in invoices)
     message[HEADER_TOUCH] = touch_id
+    # When it was sent: `arcollect outbox` orders the local outbox by it, as it does the reminders.
+    message[HEADER_SENT_AT] = format_instant(now)
     text, html = templates
     message.set_content(_environment(html=False).from_string(text).render(values))
     message.add_alternative(_environment(html=True).from_string(html).render(values), subtype="html")

@@ -288,10 +288,36 @@ def cmd_reindex_credits(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sms_reply(args: argparse.Namespace) -> int:
+    from arcollect_cli.local.sms import inbound_payload, sns_record
+
+    try:
+        at = parse_instant(args.at, what="--at")
+    except InvalidInstant as error:
+        raise CliError(str(error)) from error
+    target = Target.resolve(args.stack, ROOT)
+    record = sns_record(inbound_payload(args.number, " ".join(args.body)), at)
+    result = target.invoke(FUNCTION_OUTPUTS["dunning"], {"Records": [record]})
+    emit(result, args.json, json.dumps(result, default=str))
+    return 0
+
+
 def cmd_outbox(args: argparse.Namespace) -> int:
     from arcollect_cli.outbox import read_outbox
 
     target = Target.resolve(None, ROOT)
+    if args.sms:
+        from arcollect_cli.local.sms import read_sms_outbox
+
+        local = target.outputs["Local"]
+        texts = read_sms_outbox(Path(local.get("SmsOutbox") or Path(local["Outbox"]) / "sms"))
+        lines = "\n".join(
+            f"{t['accepted_at']}  {t['customer']}  {t['to']}  {t['segments']} part(s) {t['encoding']}"
+            f"  {t['body']}"
+            for t in texts
+        )
+        emit(texts, args.json, lines or "(no text sent yet)")
+        return 0
     emails = read_outbox(Path(target.outputs["Local"]["Outbox"]))
     text = "\n".join(
         f"{e['sent_at']}  {e['customer_id']}  {', '.join(e['to'])}  {e['subject']}" for e in emails
@@ -391,6 +417,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tick.set_defaults(func=cmd_tick)
 
+    sms = commands.add_parser("sms", help="reminder texts").add_subparsers(dest="sms", required=True)
+    reply = with_stack(
+        sms.add_parser("reply", help="a customer's reply to a text, as AWS's two-way SMS topic delivers it")
+    )
+    reply.add_argument("--from", dest="number", required=True, help="the customer's number, E.164")
+    reply.add_argument("--at", required=True, help="ISO-8601 instant the reply arrived")
+    reply.add_argument("body", nargs="+", help="what the customer wrote, e.g. STOP")
+    reply.set_defaults(func=cmd_sms_reply)
+
     reports = commands.add_parser("reports", help="KPI reports").add_subparsers(dest="reports", required=True)
     fetch = with_stack(reports.add_parser("fetch", help="download the latest reports"))
     fetch.add_argument("--to", required=True)
@@ -470,6 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     outbox = commands.add_parser("outbox", help="emails the local stack sent")
     outbox.add_argument("--json", action="store_true")
+    outbox.add_argument("--sms", action="store_true", help="the text messages instead (.local/outbox/sms/)")
     outbox.set_defaults(func=cmd_outbox)
 
     staff = commands.add_parser("staff", help="the collections team's sign-in accounts").add_subparsers(

@@ -53,6 +53,7 @@ from arcollect_cli.local.emulator import (
     enforce_ses_rules,
     patch_moto,
 )
+from arcollect_cli.local.sms import SMS_ENVIRONMENT, FakeSmsClient, sms_middleware
 from arcollect_cli.local.spec import AUTHENTICATORS_FILE, REGION, LocalSpec, QueueSpec, grouped_secret
 from arcollect_cli.local.transport import serve_in_process
 
@@ -89,6 +90,9 @@ class LocalStack:
         self.root = root
         self.state_dir = root / ".local"
         self.outbox_dir = self.state_dir / "outbox"
+        # Texts the local SMS service accepted, one JSON file each (moto has no SMS: local/sms.py).
+        self.sms_outbox_dir = self.outbox_dir / "sms"
+        self.sms = FakeSmsClient.local(self.sms_outbox_dir)
         self.host = host
         self.spec = spec or LocalSpec()
         self._ports = (
@@ -127,7 +131,13 @@ class LocalStack:
         self._stop_s3_post_rules = enforce_s3_post_rules({"local": "local"})
         # Its user pools ask for MFA and check the codes as Cognito does (moto takes any code).
         self._stop_cognito_rules = enforce_cognito_mfa(record=self._record_authenticator)
-        self._stop_in_process = serve_in_process(self.endpoints.aws, emulator_application())
+        # AWS End User Messaging SMS, which moto lacks, answered by a strict stand-in on the same endpoint
+        # (in-process and over the socket alike).
+        if self._moto._server is not None:
+            self._moto._server.app = sms_middleware(self._moto._server.app, self.sms)
+        self._stop_in_process = serve_in_process(
+            self.endpoints.aws, sms_middleware(emulator_application(), self.sms)
+        )
         os.environ.update(
             {
                 "AWS_ENDPOINT_URL": self.endpoints.aws,
@@ -165,11 +175,14 @@ class LocalStack:
         # invokes them later (`arcollect tick`, a drop, the demo) reaches this process, so they keep it.
         for variables in environment.values():
             os.environ.update(variables)
+        # Reminder texts go through the local SMS service's origination identity (docs/sms.md).
+        os.environ.update(SMS_ENVIRONMENT)
         self.function_environment = environment
         # The outbox holds what this emulator's SES accepted: mail of an earlier run (whose emulator and
         # table are gone) would be counted as this run's.
         shutil.rmtree(self.outbox_dir, ignore_errors=True)
         self.outbox_dir.mkdir(parents=True, exist_ok=True)
+        self.sms_outbox_dir.mkdir(parents=True, exist_ok=True)
         # What the functions print (Powertools' JSON logs, EMF metrics) goes where CloudWatch would have it.
         (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
         self._function_log = (self.state_dir / "logs" / "functions.log").open("a", buffering=1)
@@ -197,6 +210,7 @@ class LocalStack:
                 "LambdaEndpoint": self.endpoints.lambda_api,
                 "Region": REGION,
                 "Outbox": str(self.outbox_dir),
+                "SmsOutbox": str(self.sms_outbox_dir),
                 "FunctionLog": str(self.state_dir / "logs" / "functions.log"),
                 # What each function's environment holds (on AWS: the function's configuration).
                 "FunctionEnvironment": environment,

@@ -48,6 +48,11 @@ class EnvVar:
     RETENTION_DAYS: Final = "RETENTION_DAYS"
     # The engine of the KPI report (reports/engines.py): auto (by size), python, duckdb or athena.
     REPORTS_ENGINE: Final = "REPORTS_ENGINE"
+    # Reminder texts (docs/sms.md): the origination identity SendTextMessage sends from (a phone number,
+    # pool or sender id, its ARN or id), the configuration set, the opt-out list. Unset: no texts.
+    SMS_ORIGINATION_IDENTITY: Final = "SMS_ORIGINATION_IDENTITY"
+    SMS_CONFIGURATION_SET: Final = "SMS_CONFIGURATION_SET"
+    SMS_OPT_OUT_LIST: Final = "SMS_OPT_OUT_LIST"
 
 
 class Output:

@@ -239,6 +239,10 @@ class Customer:
     # The postal address a letter goes to (the customer master's address columns), one line each
     # below the name: street lines, then the postal code and city as the country writes them.
     postal_address: tuple[str, ...] = ()
+    # The mobile number a text goes to (the customer master's, E.164 when its country made it one), and
+    # whether a reply opted it out (written by the dunning function: never texted again).
+    mobile: str | None = None
+    sms_opted_out: bool = False
 
     def owner_on(self, today: date) -> str | None:
         """Who works the customer's tasks on ``today``: the cover until its end day, else the owner a
@@ -268,6 +272,9 @@ class Customer:
         if self.postal_address:
             # Only when set, like the reassignment: a letter channel decides by it.
             decided_by += (self.postal_address,)
+        if self.mobile or self.sms_opted_out:
+            # Only when set, like the reassignment: the SMS channel decides by them.
+            decided_by += (self.mobile, self.sms_opted_out)
         return hashlib.sha256(repr(decided_by).encode()).hexdigest()[:16]
 
     @property

@@ -309,6 +309,8 @@ class PolicySettings:
     collector_credit_limit: Decimal = Decimal(0)
     # Send times learned per customer (send_times.SendTimes); off unless ``learn: true``.
     send_times: Any = None
+    # The reminder texts' rules (sms.SmsRules): parts, hours stricter than the send window, keywords.
+    sms: Any = None
 
 
 class PaymentsFeed(StrEnum):
@@ -783,6 +785,7 @@ def _settings(problems: _Problems, value: Any) -> PolicySettings:
             "manager",
             "collector_credit_limit",
             "send_times",
+            "sms",
         ),
     )
     window = SendWindow()
@@ -825,7 +828,18 @@ def _settings(problems: _Problems, value: Any) -> PolicySettings:
         manager=str(data.get("manager") or "collections-manager"),
         collector_credit_limit=limit,
         send_times=_send_times(problems, data.get("send_times")),
+        sms=_sms(problems, data.get("sms")),
     )
+
+
+def _sms(problems: _Problems, value: Any) -> Any:
+    """``settings.sms`` (arcollect/sms.py, ``SmsRules``): the parts, the hours, the opt-out keywords."""
+    from arcollect.sms import parse_rules
+
+    rules, found = parse_rules(value)
+    for where, message in found:
+        problems.add(where, message)
+    return rules
 
 
 def _send_times(problems: _Problems, value: Any) -> Any:

@@ -23,15 +23,18 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from arcollect.calendar import Calendar
+from arcollect.clock import parse_instant
 from arcollect.contract import DIGEST_HOUR_UTC, DUNNING_SENDERS, REMINDERS_REFUSED_METRIC, FunctionName
 from arcollect.dunning.delivery import Pacer, RunReport, Services
 from arcollect.dunning.email_events import handle_email_event
 from arcollect.dunning.sweep import parse_work, plan_as_dict, preview, run_sweep, work_customers
+from arcollect.dunning.texts import InboundText, Texting, handle_inbound
 from arcollect.freshness import check_feeds
 from arcollect.observability import logger, metrics
 from arcollect.policy import PolicyError, PolicySet, load_policies, parse_policy
 from arcollect.portal.links import portal_link
-from arcollect.settings import Settings
+from arcollect.settings import ConfigurationError, Settings
+from arcollect.sms import SmsRules
 from arcollect.store import bind_table
 from arcollect.store.changes import ChangeObjects
 from arcollect.store.dunning import DunningStore
@@ -43,6 +46,8 @@ from arcollect.store.promise_book import PromiseBook
 from arcollect.store.queues import WorkQueue
 from arcollect.store.repositories import Activities, SweepRuns
 from arcollect.store.secrets import link_signing_key
+from arcollect.store.sms import SmsSender
+from arcollect.store.text_ledger import TextLedger
 from arcollect.store.workspace import WorkspaceStore
 
 if TYPE_CHECKING:
@@ -52,6 +57,8 @@ if TYPE_CHECKING:
     from arcollect.events import EventEnvelope
 
 SES_SOURCE = "aws.ses"
+# Replies to reminder texts come as SNS records (AWS End User Messaging SMS's two-way topic).
+SNS_SOURCE = "aws:sns"
 
 
 class CustomerNotDone(RuntimeError):
@@ -79,6 +86,8 @@ class Dunning:
     queue: WorkQueue | None
     # The ERP feeds' newest files and the freshness hold (dunning/freshness.py).
     feeds: Feeds
+    # Reminder texts through AWS End User Messaging SMS (docs/sms.md); None: the stack sends none.
+    texting: Texting | None = None
 
     def policies(self) -> PolicySet:
         """The policy in force, read now."""
@@ -105,6 +114,7 @@ class Dunning:
             change_feed=self.change_feed,
             # Letters go to the print-and-mail service through the drop bucket's outgoing/letters/.
             letters=LetterObjects(settings.require("drop_bucket")),
+            texting=self.texting,
         )
 
     def tick(self, envelope: EventEnvelope) -> dict[str, Any]:
@@ -131,6 +141,8 @@ class Dunning:
     def work(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         """One customer per message (Powertools' BatchProcessor): a message that fails is reported and
         comes back (then the DLQ); a batch all of whose messages failed is reported, not raised."""
+        if records and all(record.get("EventSource") == SNS_SOURCE for record in records):
+            return self.text_replies(records)
         batch = _Batch(self)
         processor = _processor()
         with processor(records, batch.work_one):
@@ -207,6 +219,31 @@ class Dunning:
             "suppressed": list(outcome.suppressed),
             "completed": outcome.completed,
         }
+
+    def text_replies(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """Customers' replies to reminder texts (AWS's two-way SMS, through its SNS topic): an opt-out
+        keyword opts the number out (docs/sms.md). A payload that cannot be read raises: SNS retries
+        it, then its dead-letter queue keeps it (nothing a customer sent is dropped)."""
+        if self.texting is None:
+            raise ConfigurationError(
+                "a reply to a text arrived but SMS is not set up (no SMS_ORIGINATION_IDENTITY)"
+            )
+        rules = self.policies().settings.sms or SmsRules()
+        outcomes = []
+        for record in records:
+            sns = record.get("Sns") or {}
+            try:
+                message = InboundText.parse(json.loads(str(sns.get("Message") or "")))
+            except (ValueError, TypeError) as error:
+                raise ValueError(
+                    f"SNS message {sns.get('MessageId')!r} is no two-way SMS payload: {error}"
+                ) from error
+            at = parse_instant(str(sns.get("Timestamp") or ""), what="Sns.Timestamp")
+            outcomes.append(handle_inbound(message, self.texting, rules, at))
+        metrics.add_metric(
+            name="TextOptOuts", unit=MetricUnit.Count, value=sum(1 for o in outcomes if o["opt_out"])
+        )
+        return {"replies": outcomes}
 
     def _console_url(self, page: str) -> str | None:
         base = self.settings.portal_base_url
@@ -285,4 +322,19 @@ def build_dunning(settings: Settings) -> Dunning:
         pacer=Pacer(settings.ses_max_send_rate / DUNNING_SENDERS),
         queue=WorkQueue(settings.dunning_queue_url) if settings.dunning_queue_url else None,
         feeds=Feeds(),
+        texting=_texting(settings),
+    )
+
+
+def _texting(settings: Settings) -> Texting | None:
+    """The SMS service and the texts' ledger, when the stack has an origination identity to send from."""
+    if not settings.sms_origination_identity:
+        return None
+    return Texting(
+        sender=SmsSender(
+            origination_identity=settings.sms_origination_identity,
+            configuration_set=settings.sms_configuration_set,
+            opt_out_list=settings.sms_opt_out_list,
+        ),
+        ledger=TextLedger(),
     )

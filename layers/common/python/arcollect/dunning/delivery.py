@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from arcollect import changes
 from arcollect.calendar import Calendar, local_today
@@ -225,6 +225,8 @@ class Services:
     # Where letters are handed to the print-and-mail service (none: a letter plan is not posted, and
     # its invoices stay due).
     letters: LetterBox | None = None
+    # Reminder texts (dunning/texts.Texting: the SMS service and the texts' ledger); None: no texts.
+    texting: Any = None
 
 
 @dataclass

@@ -19,6 +19,7 @@ from arcollect import cash
 from arcollect.entities import Customer, DocumentType, DropKind, Invoice, InvoiceStatus, Payment
 from arcollect.ingest import fields as f
 from arcollect.reference import SINGLE_ZONE_COUNTRIES
+from arcollect.sms import NumberError, normalise_number
 
 Entity = Customer | Invoice | Payment
 # Phone numbers as people write them: digits, spaces, +, -, dots, parentheses and an extension.
@@ -121,6 +122,8 @@ FIELDS: Final[dict[DropKind, dict[str, FieldSpec]]] = {
         FieldSpec("dunning_segment", "text", max_length=100),
         FieldSpec("dunning_hold", "flag"),
         FieldSpec("do_not_contact", "flag"),
+        # The mobile number a dunning text goes to (docs/sms.md): E.164, or national with the country.
+        FieldSpec("mobile", "text", max_length=100),
         # The postal address a dunning letter goes to (docs/letters.md).
         FieldSpec("address_line1", "text", max_length=200),
         FieldSpec("address_line2", "text", max_length=200),
@@ -317,6 +320,11 @@ def customer_data_quality(v: Mapping[str, Any]) -> list[tuple[str, str]]:
     phone = v.get("phone")
     if phone and not _PHONE.fullmatch(phone):
         issues.append(("phone", "does not look like a phone number"))
+    if v.get("mobile"):
+        try:
+            normalise_number(v["mobile"], v.get("country"))
+        except NumberError as error:
+            issues.append(("mobile", f"cannot be texted: {error}"))
     country, tax_id = v.get("country"), v.get("tax_id")
     if country and tax_id:
         pattern = TAX_ID_FORMATS.get(country)
@@ -374,6 +382,7 @@ def build_customer(v: dict[str, Any], row: RowProblems, signed: bool) -> Custome
         segment=v.get("dunning_segment"),
         dunning_hold=bool(v.get("dunning_hold")),
         do_not_contact=bool(v.get("do_not_contact")),
+        mobile=_mobile(v.get("mobile"), country),
         postal_address=postal_address(v, country),
     )
 
@@ -398,6 +407,17 @@ def postal_address(v: Mapping[str, Any], country: str | None) -> tuple[str, ...]
     else:
         place = [f"{code} {city}".strip()]
     return tuple(line for line in (*street, *place) if line)
+
+
+def _mobile(raw: str | None, country: str | None) -> str | None:
+    """The mobile number in E.164 when it is one; as written otherwise (its data-quality line says why
+    it cannot be texted, and the 360 view shows what the ERP holds)."""
+    if not raw:
+        return None
+    try:
+        return normalise_number(raw, country)
+    except NumberError:
+        return raw
 
 
 # --- the same builders over columns ----------------------------------------------------------------------

@@ -130,6 +130,8 @@ FIELDS: tuple[Field, ...] = (
     Field("cover", TEXT, Writer.STAFF),
     Field("cover_until", DAY, Writer.STAFF),
     Field("postal_address", LINES),
+    Field("mobile", TEXT),
+    Field("sms_opted_out", FLAG, Writer.DUNNING),
 )
 
 

@@ -198,6 +198,9 @@ class CustomerItem(TableItem, discriminator="customer"):
     cover_until = UnicodeAttribute(null=True)
     # The postal address a letter goes to, one line each (ingest's master data).
     postal_address = ListAttribute(of=UnicodeAttribute, null=True)
+    # The mobile number texts go to (ingest's master data); an opt-out by reply (the dunning function's).
+    mobile = UnicodeAttribute(null=True)
+    sms_opted_out = BooleanAttribute(null=True)
 
 
 class AllocationMap(MapAttribute[str, Any]):
@@ -484,6 +487,36 @@ class HoldItem(TableItem, discriminator="dunning_hold"):
     alerted_on = UnicodeAttribute(null=True)
 
 
+class TextTouchItem(TableItem, discriminator="text_touch"):
+    """``CUST#<id>`` / ``TEXT#<touch id>``: one reminder text, reserved before SendTextMessage is called,
+    sent once the service accepted it (store/text_ledger.py)."""
+
+    customer_id = UnicodeAttribute()
+    touch_id = UnicodeAttribute()
+    step = UnicodeAttribute()
+    touches = ListAttribute(of=UnicodeAttribute)  # ["<invoice>", "<step>"] as JSON (touches.touch_text)
+    to = UnicodeAttribute()
+    body = UnicodeAttribute()
+    encoding = UnicodeAttribute()
+    parts = NumberAttribute()
+    reserved_at = UTCDateTimeAttribute()
+    reserved_by_clock = UTCDateTimeAttribute(null=True)
+    message_id = UnicodeAttribute(null=True)
+    sent_at = UTCDateTimeAttribute(null=True)
+    status = UnicodeAttribute(default="reserved")  # reserved | sent | refused
+    refusal = UnicodeAttribute(null=True)
+
+
+class SmsNumberItem(TableItem, discriminator="sms_number"):
+    """``SMS#<E.164>``: ``OPTOUT`` when the number opted out (our copy of the opt-out list: a text to it
+    is never reserved), ``CUST#<id>`` for each customer texted at it (a reply finds its customers)."""
+
+    number = UnicodeAttribute()
+    customer_id = UnicodeAttribute(null=True)
+    opted_out_at = UTCDateTimeAttribute(null=True)
+    keyword = UnicodeAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[TableItem], ...] = (
     TableItem,
     IngestFileItem,
@@ -508,6 +541,8 @@ ALL_MODELS: tuple[type[TableItem], ...] = (
     StaffRevocationItem,
     FeedItem,
     HoldItem,
+    TextTouchItem,
+    SmsNumberItem,
 )
 
 

@@ -1,0 +1,441 @@
+"""Reminder texts (SMS): a short message with a fresh portal link, sent once per (invoice, step).
+
+A step that lists ``sms`` among its channels (``Step.channels``) has its reminder carried by a text when
+the engine routes it there; ``send_text`` carries that out as ``delivery`` carries out an email:
+reserve (``store/text_ledger.py``) -> SendTextMessage -> complete, with the text's own rules first
+(``arcollect/sms.py``): a mobile number in E.164, the parts the policy allows, the customer's local
+sending hours (the send window, narrowed by ``settings.sms.send_window``, no weekends or holidays),
+the opt-out list. ``handle_inbound`` reads a customer's reply (AWS's two-way SMS payload): an opt-out
+keyword puts the number on the opt-out list and marks every customer texted at it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from arcollect.calendar import resolve_zone
+from arcollect.entities import Activity, Customer, Invoice
+from arcollect.observability import logger
+from arcollect.sms import (
+    MessageTooLong,
+    NumberError,
+    SmsRules,
+    check_body,
+    is_opt_out,
+    keyword_of,
+    normalise_number,
+)
+from arcollect.store.sms import NumberOptedOut, TextingBlocked, TextOutcomeUnknown, TextRefused
+from arcollect.store.text_ledger import TextDraft, TextTouchRecord
+from arcollect.store.touches import InvoiceState, Reservation
+
+if TYPE_CHECKING:
+    from arcollect.dunning.delivery import RunReport, Services
+    from arcollect.dunning.engine import CustomerPlan, EmailPlan
+
+
+class TextSender(Protocol):
+    """SendTextMessage (``store/sms.SmsSender``): a message id, or one of its refusals."""
+
+    def send(self, *, to: str, body: str, context: Mapping[str, str]) -> str: ...
+
+    def opt_out(self, number: str) -> None: ...
+
+
+class TextBook(Protocol):
+    """The texts' ledger (``store/text_ledger.TextLedger``)."""
+
+    def text_touch(self, customer_id: str, touch_id: str) -> TextTouchRecord | None: ...
+
+    def reserve_text(
+        self,
+        customer: Customer,
+        touch_id: str,
+        step: str,
+        touches: Sequence[tuple[str, str]],
+        draft: TextDraft,
+        promises: dict[str, str],
+        at: datetime,
+        expected: Customer | None = None,
+        clock_at: datetime | None = None,
+    ) -> Reservation: ...
+
+    def complete_text(
+        self,
+        customer_id: str,
+        touch_id: str,
+        message_id: str,
+        to: str,
+        states: Sequence[InvoiceState],
+        activity: Activity,
+        at: datetime,
+    ) -> None: ...
+
+    def release_text(self, customer_id: str, touch_id: str, touches: Sequence[tuple[str, str]]) -> None: ...
+
+    def refuse_text(self, customer_id: str, touch_id: str, reason: str, activity: Activity) -> bool: ...
+
+    def opt_out(
+        self,
+        number: str,
+        keyword: str,
+        at: datetime,
+        activity_for: Callable[[str], Activity],
+        also: Sequence[str] = (),
+    ) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Texting:
+    """What sending texts needs: the service (with the stack's origination identity) and the ledger."""
+
+    sender: TextSender
+    ledger: TextBook
+
+
+@dataclass(frozen=True)
+class TextResult:
+    """What became of one reminder text (docs/sms.md): ``sent``, ``touched`` (a run before sent it),
+    ``skipped`` (not reserved: the reason says why), ``refused`` (for good: kept reserved), ``blocked``
+    (the account sends nothing: released), ``unknown`` (it may have gone: kept, never resent)."""
+
+    status: str
+    reason: str = ""
+    touch_id: str = ""
+    recorded: frozenset[str] = field(default_factory=frozenset)
+
+
+# The reminder's first words by its email template; the rest says the same for every step.
+_OPENING = {
+    "en": {
+        "final_notice": "Final notice",
+        "firm": "Overdue",
+        "courtesy": "Coming due",
+        "due": "Due today",
+        "missed_promise": "Promised payment not received",
+        "instalment_reminder": "Instalment due",
+        "": "Payment reminder",
+    },
+    "de": {
+        "final_notice": "Letzte Mahnung",
+        "firm": "Zahlung überfällig",
+        "courtesy": "Bald fällig",
+        "due": "Heute fällig",
+        "missed_promise": "Zugesagte Zahlung nicht erhalten",
+        "instalment_reminder": "Rate fällig",
+        "": "Zahlungserinnerung",
+    },
+    "fr": {
+        "final_notice": "Dernier rappel",
+        "firm": "Paiement en retard",
+        "courtesy": "Echéance proche",
+        "due": "Echéance aujourd'hui",
+        "missed_promise": "Paiement promis non reçu",
+        "instalment_reminder": "Echéance de votre plan",
+        "": "Rappel de paiement",
+    },
+}
+# Every word here is in the GSM 03.38 alphabet, so a text stays GSM-7 (160/153 per part), not UCS-2.
+_BODY = {
+    "en": "{sender}: {opening}, {count}. View and pay: {link} Reply STOP to opt out.",
+    "de": "{sender}: {opening}, {count}. Ansehen und zahlen: {link} Abmelden: STOP",
+    "fr": "{sender}: {opening}, {count}. Voir et payer: {link} STOP pour ne plus recevoir de SMS.",
+}
+_COUNT = {
+    "en": ("1 invoice", "{n} invoices"),
+    "de": ("1 Rechnung", "{n} Rechnungen"),
+    "fr": ("1 facture", "{n} factures"),
+}
+
+
+def compose(template: str, invoice_count: int, sender: str, link: str, language: str | None) -> str:
+    """The text of a reminder: who sends it, what it is, how many invoices, the link, how to opt out.
+    No amounts: the portal shows them (net of credits, with any charges) as of the moment it is opened."""
+    lang = (language or "en").split("-")[0].split("_")[0].lower()
+    lang = lang if lang in _BODY else "en"
+    opening = _OPENING[lang].get(template) or _OPENING[lang][""]
+    one, many = _COUNT[lang]
+    count = one if invoice_count == 1 else many.format(n=invoice_count)
+    return _BODY[lang].format(sender=sender, opening=opening, count=count, link=link)
+
+
+def _short(template: str, sender: str, link: str, language: str | None) -> str:
+    """The shortest form (when the full one is over the parts allowed): the opening and the link."""
+    lang = (language or "en").split("-")[0].split("_")[0].lower()
+    lang = lang if lang in _OPENING else "en"
+    opening = _OPENING[lang].get(template) or _OPENING[lang][""]
+    return f"{sender}: {opening}: {link} STOP=opt out"
+
+
+def sms_hours_closed(
+    plan: CustomerPlan, customer: Customer, services: Services, rules: SmsRules
+) -> str | None:
+    """Why texts may not go to the customer now (None: they may): the policy's send window and, when
+    the policy sets one, the stricter SMS window, both in the customer's local time, on its working
+    days, not on its country's public holidays."""
+    settings = services.policies.settings
+    zone, _ = resolve_zone(customer.time_zone, settings.time_zone)
+    for window in (settings.send_window, rules.send_window):
+        if window is None:
+            continue
+        closed = services.calendar.why_closed(plan.now, zone, customer.country, window)
+        if closed is not None:
+            return closed
+    return None
+
+
+def send_text(
+    plan: CustomerPlan,
+    text: EmailPlan,
+    invoices: Sequence[Invoice],
+    customer: Customer,
+    services: Services,
+    report: RunReport,
+    states: Sequence[InvoiceState] = (),
+    expected: Customer | None = None,
+) -> TextResult:
+    """Reserve, write, send and record one reminder text (see the module). ``states`` are the invoices'
+    new states, written with the completion (the text carried the step's touch). It raises only what a
+    retry may fix (throttling, storage), after releasing its reservation."""
+    texting: Texting | None = getattr(services, "texting", None)
+    if texting is None:
+        return _skipped(report, "no_texter", "SMS is not set up (no origination identity in the settings)")
+    if customer.sms_opted_out:
+        return _skipped(report, "opted_out", "the customer opted out of text messages")
+    try:
+        to = normalise_number(customer.mobile or "", customer.country)
+    except NumberError as error:
+        return _skipped(report, "bad_number", str(error))
+    rules: SmsRules = services.policies.settings.sms or SmsRules()
+    closed = sms_hours_closed(plan, customer, services, rules)
+    if closed is not None:
+        # Nothing is reserved: the invoices stay due and a later tick within the hours sends it.
+        return _skipped(report, "outside_sms_hours", closed)
+    numbers = list(dict.fromkeys(t.invoice_number for t in text.touches))
+    sender_name = services.policies.settings.sender_name
+    link = services.link_for(plan.customer_id, plan.now)
+    try:
+        body = compose(text.template, len(numbers), sender_name, link, customer.language)
+        try:
+            segments = check_body(body, rules.max_parts)
+        except MessageTooLong:
+            body = _short(text.template, sender_name, link, customer.language)
+            segments = check_body(body, rules.max_parts)
+    except MessageTooLong as error:
+        return _skipped(report, "too_long", f"the reminder text does not fit: {error}")
+    wanted = [(t.invoice_number, t.step_id) for t in text.touches]
+    by_number = {invoice.invoice_number: invoice for invoice in invoices}
+    promises = {
+        n: by_number[n].promise_id or "" for n, _ in wanted if n in by_number and by_number[n].promise_id
+    }
+    ledger = texting.ledger
+    reservation = ledger.reserve_text(
+        customer,
+        text.touch_id,
+        text.step_id,
+        wanted,
+        TextDraft(to=to, body=body, encoding=segments.encoding, parts=segments.parts),
+        promises,
+        plan.now,
+        expected=expected,
+        clock_at=services.clock(),
+    )
+    if not reservation.reserved:
+        return _not_reserved(plan, text, reservation, to, texting, report)
+    reserved = reservation.reserved
+    # The message's context travels with its events: the customer and the touch find their records.
+    context = {"customer_id": plan.customer_id, "touch_id": text.touch_id, "step": text.step_id}
+    services.pacer.wait()
+    try:
+        message_id = texting.sender.send(to=to, body=body, context=context)
+    except NumberOptedOut as error:
+        # AWS's opt-out list has the number (a STOP we did not hear of): ours gets it too and the
+        # customer is marked (with its timeline entry); the touches are freed, so the next run sends
+        # the step by the step's next channel (the engine no longer picks a text for the customer).
+        ledger.release_text(plan.customer_id, text.touch_id, reserved)
+        keyword = f"AWS opt-out list ({error.reason})"
+        ledger.opt_out(
+            to, keyword, plan.now, _opted_out_activity(plan.now, to, keyword), also=(plan.customer_id,)
+        )
+        report.outcomes["text_opted_out"] += 1
+        return TextResult("refused", f"{error.code}: {error.reason}", text.touch_id)
+    except TextRefused as error:
+        _refused(plan, text, to, error, texting, report)
+        return TextResult("refused", f"{error.code}: {error.reason}", text.touch_id)
+    except TextingBlocked as error:
+        ledger.release_text(plan.customer_id, text.touch_id, reserved)
+        report.outcomes["text_blocked"] += 1
+        logger.error(
+            "the SMS account sends nothing", extra={"customer_id": plan.customer_id, "error": str(error)}
+        )
+        return TextResult("blocked", f"{error.code}: {error.reason}", text.touch_id)
+    except TextOutcomeUnknown as error:
+        report.outcomes["text_outcome_unknown"] += 1
+        logger.error(
+            "the SMS service may or may not have sent a reminder text: kept reserved, not resent",
+            extra={"customer_id": plan.customer_id, "touch_id": text.touch_id, "error": str(error)},
+        )
+        return TextResult("unknown", str(error), text.touch_id)
+    except Exception:
+        ledger.release_text(plan.customer_id, text.touch_id, reserved)
+        raise
+    sent_numbers = list(dict.fromkeys(n for n, _ in reserved))
+    ledger.complete_text(
+        plan.customer_id,
+        text.touch_id,
+        message_id,
+        to,
+        [s for s in states if s.invoice_number in set(sent_numbers)],
+        Activity(
+            customer_id=plan.customer_id,
+            at=plan.now,
+            activity_id=f"sms-{message_id}",
+            kind="sms_sent",
+            summary=(
+                f"Reminder text ({text.template}, step {text.step_id}) for {len(sent_numbers)} invoice(s) "
+                f"to {to} ({segments.parts} part(s), {segments.encoding})"
+            ),
+            detail={
+                "message_id": message_id,
+                "touch_id": text.touch_id,
+                "step": text.step_id,
+                "template": text.template,
+                "invoices": ",".join(sent_numbers),
+                "to": to,
+                "parts": str(segments.parts),
+                "encoding": segments.encoding,
+                "body": body,
+                "policy": plan.policy,
+            },
+        ),
+        plan.now,
+    )
+    report.outcomes["text_sent"] += 1
+    return TextResult("sent", "", text.touch_id, frozenset(sent_numbers))
+
+
+def _skipped(report: RunReport, code: str, why: str) -> TextResult:
+    report.outcomes[f"text_skipped_{code}"] += 1
+    logger.info("reminder text not sent", extra={"reason": code, "why": why})
+    return TextResult("skipped", f"{code}: {why}")
+
+
+def _not_reserved(
+    plan: CustomerPlan,
+    text: EmailPlan,
+    reservation: Reservation,
+    to: str,
+    texting: Texting,
+    report: RunReport,
+) -> TextResult:
+    reasons = {r.reason for r in reservation.refused}
+    if "opted_out" in reasons:
+        return _skipped(report, "opted_out", f"{to} is on the opt-out list")
+    if "customer" in reasons:
+        return _skipped(
+            report, "customer_changed", "on hold, do-not-contact, opted out or a new mobile since read"
+        )
+    record = texting.ledger.text_touch(plan.customer_id, text.touch_id)
+    touched = frozenset(r.invoice_number for r in reservation.refused if r.reason == "touched")
+    if record is not None and record.status == "refused" and record.to != to:
+        # Refused for good to an old number; the customer master has a new one: free it for the next run.
+        texting.ledger.release_text(plan.customer_id, text.touch_id, record.touches)
+        report.outcomes["text_refused_released"] += 1
+        return TextResult("skipped", "number_changed: the refused text goes to the new number next run")
+    report.outcomes["text_touched"] += 1
+    done = touched if record is None or record.message_id else frozenset()
+    return TextResult("touched", "", text.touch_id, done)
+
+
+def _refused(
+    plan: CustomerPlan, text: EmailPlan, to: str, error: TextRefused, texting: Texting, report: RunReport
+) -> None:
+    reason = f"{error.code}: {error.reason}"
+    activity = Activity(
+        customer_id=plan.customer_id,
+        at=plan.now,
+        activity_id=f"sms-refused-{text.touch_id}",
+        kind="sms_refused",
+        summary=f"The SMS service refused reminder text {text.step_id} to {to}: {reason}",
+        detail={
+            "touch_id": text.touch_id,
+            "step": text.step_id,
+            "to": to,
+            "code": error.code,
+            "reason": error.reason,
+        },
+    )
+    if texting.ledger.refuse_text(plan.customer_id, text.touch_id, reason, activity):
+        report.outcomes["text_refused"] += 1
+    logger.warning(
+        "the SMS service refused a reminder text for good",
+        extra={"customer_id": plan.customer_id, "touch_id": text.touch_id, "error": str(error)},
+    )
+
+
+def _opted_out_activity(at: datetime, number: str, keyword: str) -> Callable[[str], Activity]:
+    def activity(customer_id: str) -> Activity:
+        return Activity(
+            customer_id=customer_id,
+            at=at,
+            activity_id=f"sms-opt-out-{number}",
+            kind="sms_opted_out",
+            summary=f"{number} opted out of text messages ({keyword}): no reminder is texted to it again",
+            detail={"number": number, "keyword": keyword},
+        )
+
+    return activity
+
+
+@dataclass(frozen=True)
+class InboundText:
+    """A reply to one of our texts, as AWS End User Messaging SMS publishes it to the two-way SNS topic
+    (the user guide's "two-way SMS message payload")."""
+
+    origination_number: str  # the customer's
+    destination_number: str  # ours
+    body: str
+    inbound_message_id: str
+    previous_message_id: str = ""
+
+    @classmethod
+    def parse(cls, payload: Mapping[str, Any]) -> InboundText:
+        """The payload's fields; ValueError naming the first one missing."""
+        for name in ("originationNumber", "messageBody", "inboundMessageId"):
+            if not isinstance(payload.get(name), str) or (name != "messageBody" and not payload[name]):
+                raise ValueError(f"two-way SMS payload: {name!r} is missing or not a string")
+        return cls(
+            origination_number=str(payload["originationNumber"]),
+            destination_number=str(payload.get("destinationNumber") or ""),
+            body=str(payload["messageBody"]),
+            inbound_message_id=str(payload["inboundMessageId"]),
+            previous_message_id=str(payload.get("previousPublishedMessageId") or ""),
+        )
+
+
+def handle_inbound(message: InboundText, texting: Texting, rules: SmsRules, at: datetime) -> dict[str, Any]:
+    """A customer's reply: an opt-out keyword (AWS's or the policy's own) puts the number on the
+    opt-out list (ours; AWS's too, for a keyword AWS does not know itself) and marks every customer
+    texted at it opted out, each with a timeline entry. Any other reply is logged and counted only
+    (a collector answers by phone; the number is not a mailbox)."""
+    number = message.origination_number
+    if not is_opt_out(message.body, rules.opt_out_keywords):
+        logger.info(
+            "a reply to a reminder text, not an opt-out",
+            extra={"inbound_message_id": message.inbound_message_id},
+        )
+        return {"opt_out": False, "customers": []}
+    keyword = keyword_of(message.body)
+    # AWS put the number on its list itself for its own keywords, not for a policy's own (unless the
+    # number's keywords were set up so in AWS): the service's list gets it from us either way
+    # (PutOptedOutNumber of a number on the list changes nothing).
+    texting.sender.opt_out(number)
+    marked = texting.ledger.opt_out(number, keyword, at, _opted_out_activity(at, number, keyword))
+    logger.info("a number opted out of reminder texts", extra={"customers": len(marked), "keyword": keyword})
+    return {"opt_out": True, "keyword": keyword, "customers": marked}
+
+
+__all__ = ["InboundText", "TextResult", "Texting", "compose", "handle_inbound", "send_text"]

@@ -1,0 +1,393 @@
+"""The reminder texts' ledger: a text goes once per (invoice, step), as an email does.
+
+A text touch is reserved in one transaction before SendTextMessage is called: the text's item
+(``TEXT#<touch id>``), the (invoice, step) ledger items the email touches use too (``SEND#...``: one
+channel carries a step's touch, whichever it is), each invoice still remindable, the customer still
+reachable by text (no hold, not do-not-contact, not opted out, the same mobile) and the number not on
+our copy of the opt-out list (``SMS#<number>`` / ``OPTOUT``). It is completed in another transaction
+once the service accepted it (message id, each invoice's state, the timeline, and the number's pointer
+to the customer, which an inbound STOP follows). The service refusing it for good keeps it reserved
+with the reason; the service sending nothing at all releases it; a text whose answer was lost stays
+reserved and is never sent again (as ``touch_ledger`` does for emails).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from arcollect.entities import Activity, Customer
+from arcollect.store import keys
+from arcollect.store.base import (
+    TRANSACTION_ITEMS,
+    Operation,
+    cancellation_reasons,
+    commit,
+    connection,
+    put_once,
+    retention_expiry,
+    transact,
+    translated,
+)
+from arcollect.store.customers import PROFILE_SK, customer_from_item
+from arcollect.store.invoices import invoice_key
+from arcollect.store.keys import ledger_sk
+from arcollect.store.models import (
+    CustomerItem,
+    InvoiceItem,
+    SendLedgerItem,
+    SmsNumberItem,
+    TableItem,
+    TextTouchItem,
+)
+from arcollect.store.timeline import timeline_writes
+from arcollect.store.touches import (
+    InvoiceState,
+    Refusal,
+    Reservation,
+    ledger_item,
+    reachable_condition,
+    remindable_condition,
+    state_actions,
+    touch_text,
+)
+
+OPT_OUT_SK = "OPTOUT"
+
+
+def text_sk(touch_id: str) -> str:
+    """One reminder text (its reservation and, once the service accepted it, its message id)."""
+    return f"TEXT#{touch_id}"
+
+
+def number_pk(number: str) -> str:
+    """A mobile number's partition: its opt-out, and the customers texted at it."""
+    return f"SMS#{number}"
+
+
+@dataclass(frozen=True)
+class TextDraft:
+    """A text as it is reserved: where it goes and what it says, with its encoding and parts."""
+
+    to: str
+    body: str
+    encoding: str
+    parts: int
+
+
+@dataclass(frozen=True)
+class TextTouchRecord:
+    customer_id: str
+    touch_id: str
+    step: str
+    touches: tuple[tuple[str, str], ...]
+    to: str
+    body: str
+    encoding: str
+    parts: int
+    reserved_at: datetime
+    message_id: str | None
+    status: str
+    refusal: str | None = None
+
+
+def _record(item: TextTouchItem) -> TextTouchRecord:
+    return TextTouchRecord(
+        customer_id=item.customer_id,
+        touch_id=item.touch_id,
+        step=item.step,
+        touches=tuple((str(n), str(s)) for n, s in (json.loads(str(text)) for text in item.touches)),
+        to=item.to,
+        body=item.body,
+        encoding=item.encoding,
+        parts=int(item.parts),
+        reserved_at=item.reserved_at,
+        message_id=item.message_id,
+        status=item.status,
+        refusal=item.refusal,
+    )
+
+
+def _textable(customer: Customer, expected: Customer | None) -> Any:
+    """The customer check of a text: reachable (no hold, not do-not-contact), not opted out, and its
+    mobile the one the text is for."""
+    condition = reachable_condition(expected)
+    condition &= CustomerItem.sms_opted_out.does_not_exist() | (CustomerItem.sms_opted_out == False)  # noqa: E712
+    if customer.mobile is None:
+        return condition & CustomerItem.mobile.does_not_exist()
+    return condition & (CustomerItem.mobile == customer.mobile)
+
+
+class TextLedger:
+    """Reminder texts of the dunning engine, each at most once per (invoice, step)."""
+
+    @translated
+    def text_touch(self, customer_id: str, touch_id: str) -> TextTouchRecord | None:
+        try:
+            item = TextTouchItem.get(keys.customer_pk(customer_id), text_sk(touch_id), consistent_read=True)
+        except TextTouchItem.DoesNotExist:
+            return None
+        return _record(item)
+
+    @translated
+    def reserve_text(
+        self,
+        customer: Customer,
+        touch_id: str,
+        step: str,
+        touches: Sequence[tuple[str, str]],
+        draft: TextDraft,
+        promises: dict[str, str],
+        at: datetime,
+        expected: Customer | None = None,
+        clock_at: datetime | None = None,
+    ) -> Reservation:
+        """Reserve one text's touches in one transaction, conditional on fresh state (see the module).
+        A touch whose invoice changed or that exists already is refused and the rest tried again; the
+        customer or the number refused refuses them all (reason ``customer`` or ``opted_out``)."""
+        customer_id = customer.customer_id
+        remaining = list(touches)
+        refused: list[Refusal] = []
+        while remaining:
+            if 2 * len(remaining) + 3 > TRANSACTION_ITEMS:
+                raise ValueError(f"one text can reserve at most {(TRANSACTION_ITEMS - 3) // 2} invoices")
+            try:
+                with TransactWrite(connection=connection()) as transaction:
+                    transaction.condition_check(
+                        CustomerItem,
+                        keys.customer_pk(customer_id),
+                        PROFILE_SK,
+                        condition=_textable(customer, expected),
+                    )
+                    transaction.condition_check(
+                        SmsNumberItem,
+                        number_pk(draft.to),
+                        OPT_OUT_SK,
+                        condition=TableItem.pk.does_not_exist(),
+                    )
+                    transaction.save(
+                        _text_item(customer_id, touch_id, step, remaining, draft, at, clock_at),
+                        condition=TableItem.pk.does_not_exist(),
+                    )
+                    for number, touch_step in remaining:
+                        pk, sk = invoice_key(customer_id, number)
+                        transaction.condition_check(
+                            InvoiceItem,
+                            pk,
+                            sk,
+                            condition=remindable_condition(touch_step, promises.get(number)),
+                        )
+                        transaction.save(
+                            ledger_item(customer_id, number, touch_step, at, touch_id),
+                            condition=TableItem.pk.does_not_exist(),
+                        )
+            except TransactWriteError as error:
+                reasons = cancellation_reasons(error)
+                if not reasons:
+                    raise
+                # pynamodb sends the condition checks first (the customer, the number, one per invoice),
+                # then the puts (the text, one ledger item per invoice).
+                count = len(remaining)
+                if reasons[0] == "ConditionalCheckFailed":
+                    return Reservation((), (*refused, *(Refusal(n, s, "customer") for n, s in remaining)))
+                if reasons[1] == "ConditionalCheckFailed":
+                    return Reservation((), (*refused, *(Refusal(n, s, "opted_out") for n, s in remaining)))
+                if reasons[2 + count] == "ConditionalCheckFailed":
+                    return Reservation((), (*refused, *(Refusal(n, s, "touched") for n, s in remaining)))
+                still: list[tuple[str, str]] = []
+                for index, (number, touch_step) in enumerate(remaining):
+                    check, ledger = reasons[2 + index], reasons[3 + count + index]
+                    if ledger == "ConditionalCheckFailed":
+                        refused.append(Refusal(number, touch_step, "touched"))
+                    elif check == "ConditionalCheckFailed":
+                        refused.append(Refusal(number, touch_step, "changed"))
+                    else:
+                        still.append((number, touch_step))
+                if len(still) == len(remaining):
+                    raise  # not a condition of ours (a conflict, throttling): the caller retries
+                remaining = still
+                continue
+            return Reservation(tuple(remaining), tuple(refused))
+        return Reservation((), tuple(refused))
+
+    @translated
+    def complete_text(
+        self,
+        customer_id: str,
+        touch_id: str,
+        message_id: str,
+        to: str,
+        states: Sequence[InvoiceState],
+        activity: Activity,
+        at: datetime,
+    ) -> None:
+        """Record what the service accepted, in one transaction when it fits: the message id on the text
+        and its ledger items, each invoice's state, the number's pointer to the customer, the timeline."""
+        pk = keys.customer_pk(customer_id)
+        record = self.text_touch(customer_id, touch_id)
+        touches = record.touches if record is not None else ()
+        operations: list[Operation] = [
+            (
+                "update",
+                TextTouchItem(pk, text_sk(touch_id)),
+                [
+                    TextTouchItem.message_id.set(message_id),
+                    TextTouchItem.sent_at.set(at),
+                    TextTouchItem.status.set("sent"),
+                ],
+            ),
+            *(
+                (
+                    "update",
+                    SendLedgerItem(pk, ledger_sk(number, step)),
+                    [SendLedgerItem.message_id.set(message_id), SendLedgerItem.sent_at.set(at)],
+                )
+                for number, step in touches
+            ),
+            ("save", SmsNumberItem(number_pk(to), pk, number=to, customer_id=customer_id), None),
+            *timeline_writes(customer_id, activity),
+            *(
+                (
+                    "update",
+                    InvoiceItem(*invoice_key(customer_id, s.invoice_number)),
+                    state_actions(customer_id, s, at),
+                )
+                for s in states
+            ),
+        ]
+        transact(operations)
+
+    @translated
+    def release_text(self, customer_id: str, touch_id: str, touches: Sequence[tuple[str, str]]) -> None:
+        """Undo a reservation whose send definitely failed, so a later run may try again."""
+        pk = keys.customer_pk(customer_id)
+        operations: list[Operation] = [
+            ("delete", TextTouchItem(pk, text_sk(touch_id)), None),
+            *(("delete", SendLedgerItem(pk, ledger_sk(number, step)), None) for number, step in touches),
+        ]
+        transact(operations, condition=SendLedgerItem.message_id.does_not_exist())
+
+    @translated
+    def refuse_text(self, customer_id: str, touch_id: str, reason: str, activity: Activity) -> bool:
+        """Record the service's refusal for good of a reserved text (its touches stay reserved: no run
+        sends it again until it is released) with the timeline entry; False when recorded already."""
+        pk = keys.customer_pk(customer_id)
+        operations: list[Operation] = [
+            (
+                "update_if",
+                TextTouchItem(pk, text_sk(touch_id)),
+                (
+                    [TextTouchItem.status.set("refused"), TextTouchItem.refusal.set(reason)],
+                    (TextTouchItem.status == "reserved") & TextTouchItem.message_id.does_not_exist(),
+                ),
+            ),
+            *timeline_writes(customer_id, activity),
+        ]
+        return commit(operations)
+
+    # --- opt-outs -----------------------------------------------------------------------------------
+
+    @translated
+    def opted_out(self, number: str) -> bool:
+        """Whether ``number`` is on our copy of the opt-out list."""
+        try:
+            SmsNumberItem.get(number_pk(number), OPT_OUT_SK, consistent_read=True)
+        except SmsNumberItem.DoesNotExist:
+            return False
+        return True
+
+    @translated
+    def customers_at(self, number: str) -> list[str]:
+        """The customers texted at ``number`` (a reply from it is theirs)."""
+        return sorted(
+            str(item.customer_id)
+            for item in SmsNumberItem.query(
+                number_pk(number), SmsNumberItem.sk.startswith("CUST#"), consistent_read=True
+            )
+            if item.customer_id
+        )
+
+    @translated
+    def opt_out(
+        self, number: str, keyword: str, at: datetime, activity_for: Any, also: Sequence[str] = ()
+    ) -> list[str]:
+        """Put ``number`` on the opt-out list (once: a repeated reply changes nothing) and mark every
+        customer texted at it (and ``also``: a customer whose text to it was refused) opted out, each
+        with its timeline entry (``activity_for(customer_id)``). Returns the customers marked now."""
+        put = SmsNumberItem(number_pk(number), OPT_OUT_SK, number=number, opted_out_at=at, keyword=keyword)
+        put_once(put)  # False: on the list already (a repeated reply); its customers are marked below
+        marked = []
+        for customer_id in sorted({*self.customers_at(number), *also}):
+            if self._mark_opted_out(customer_id, number, activity_for(customer_id)):
+                marked.append(customer_id)
+        return marked
+
+    def _mark_opted_out(self, customer_id: str, number: str, activity: Activity) -> bool:
+        for _ in range(3):
+            try:
+                item = CustomerItem.get(keys.customer_pk(customer_id), PROFILE_SK, consistent_read=True)
+            except CustomerItem.DoesNotExist:
+                return False
+            customer = customer_from_item(item)
+            if customer.sms_opted_out:
+                return False
+            changed = replace(customer, sms_opted_out=True)
+            unchanged = (
+                CustomerItem.fingerprint.does_not_exist()
+                if item.fingerprint is None
+                else CustomerItem.fingerprint == item.fingerprint
+            )
+            # The fingerprint moves with the flag, so profile copies beside the invoices are stale.
+            if commit(
+                [
+                    (
+                        "update_if",
+                        CustomerItem(keys.customer_pk(customer_id), PROFILE_SK),
+                        (
+                            [
+                                CustomerItem.sms_opted_out.set(True),
+                                CustomerItem.fingerprint.set(changed.fingerprint),
+                            ],
+                            unchanged,
+                        ),
+                    ),
+                    *timeline_writes(customer_id, activity),
+                ]
+            ):
+                return True
+        return False
+
+
+def _text_item(
+    customer_id: str,
+    touch_id: str,
+    step: str,
+    touches: Sequence[tuple[str, str]],
+    draft: TextDraft,
+    at: datetime,
+    clock_at: datetime | None,
+) -> TextTouchItem:
+    return TextTouchItem(
+        keys.customer_pk(customer_id),
+        text_sk(touch_id),
+        customer_id=customer_id,
+        touch_id=touch_id,
+        step=step,
+        touches=[touch_text(n, s) for n, s in touches],
+        to=draft.to,
+        body=draft.body,
+        encoding=draft.encoding,
+        parts=draft.parts,
+        reserved_at=at,
+        reserved_by_clock=clock_at or at,
+        expires_at=retention_expiry(at),
+    )
+
+
+__all__ = ["TextDraft", "TextLedger", "TextTouchRecord"]

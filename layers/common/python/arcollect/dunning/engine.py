@@ -299,6 +299,12 @@ def _stage(context: _Context, invoice: Invoice) -> _Stage | None:
         context.note(invoice, Outcome.SUPPRESSED, None, "disputed: left out until the dispute is resolved")
         context.later(invoice, None)
         return None
+    if invoice.agency:
+        # Placed with a collection agency: the agency collects it, a reminder from us would contradict it.
+        why = f"placed with the agency {invoice.agency}: never reminded"
+        context.note(invoice, Outcome.SUPPRESSED, None, why)
+        context.later(invoice, None)
+        return None
     if customer is not None and customer.on_hold(today):
         why = "the customer is on dunning hold"
         if not (customer.dunning_hold or customer.collector_hold) and customer.paused_until:

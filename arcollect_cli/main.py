@@ -100,6 +100,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if result.get("errors") else 0
 
 
+def cmd_inbox_drop(args: argparse.Namespace) -> int:
+    from arcollect_cli.inbox import drop_message
+
+    target = Target.resolve(args.stack, ROOT)
+    result = drop_message(target, Path(args.file), args.timeout)
+    said = "already filed (the same message delivered again)" if result["duplicate"] else result["summary"]
+    emit(result, args.json, f"{args.file}: {result['customer_id']}: {said}")
+    return 0
+
+
 def cmd_tick(args: argparse.Namespace) -> int:
     try:
         at = format_instant(parse_instant(args.at, what="--at"))
@@ -399,6 +409,16 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--as-of", help="the date (or ISO 8601 instant) the file describes")
     ingest.add_argument("--timeout", type=float, default=600)
     ingest.set_defaults(func=cmd_ingest)
+
+    inbox = commands.add_parser("inbox", help="customers' replies to reminders").add_subparsers(
+        dest="inbox", required=True
+    )
+    inbox_drop = with_stack(
+        inbox.add_parser("drop", help="deliver a received email (.eml) as SES would; say where it was filed")
+    )
+    inbox_drop.add_argument("file")
+    inbox_drop.add_argument("--timeout", type=float, default=120)
+    inbox_drop.set_defaults(func=cmd_inbox_drop)
 
     mappings = commands.add_parser("mappings", help="list the shipped column mappings, or check one")
     mappings.add_argument("--kind", choices=KINDS)

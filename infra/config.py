@@ -90,6 +90,9 @@ class StackConfig:
     # and the locale that settles what an export's own dates and amounts leave open ("" = none).
     home_currency: str = DEFAULT_HOME_CURRENCY
     export_locale: str = ""
+    # The domain SES receives customers' replies on (docs/inbox.md): reminders then carry a per-touch
+    # Reply-To on it. None: no receipt rule, and reminders keep the owner's mailbox as Reply-To.
+    inbound_domain: str | None = None
 
     @property
     def reports_schedules(self) -> dict[str, str]:
@@ -147,6 +150,7 @@ class StackConfig:
             # As the functions read them: the currency's code, the locale's tag (de_de is de-DE).
             home_currency=settings.home_currency,
             export_locale=settings.export_locale.tag if settings.export_locale else "",
+            inbound_domain=value("inboundDomain").lower() or None,
         )
         config.validate()
         return config
@@ -172,6 +176,11 @@ class StackConfig:
                     f"context senderDomain={self.sender_domain!r}: senderEmail {self.sender_email!r} is "
                     "not an address of it (the domain signs the reminders it sends)"
                 )
+        if self.inbound_domain is not None and not _DOMAIN.match(self.inbound_domain):
+            raise ConfigError(
+                f"context inboundDomain={self.inbound_domain!r} is not a domain name (the domain SES "
+                "receives replies on, e.g. replies.example.com)"
+            )
         if self.alarm_email and not _EMAIL.match(self.alarm_email):
             raise ConfigError(f"context alarmEmail={self.alarm_email!r} is not an email address")
         for key, expression in (

@@ -84,6 +84,8 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
         ("work/*", "A large file's chunks write and read their part results under work/"),
         ("results/*", "Each file's results document, named after the file"),
         ("rejected/*", "Each file's rejected rows, named after the file"),
+        ("inbox/*", "Customers' replies, one object per message, named by SES's message id"),
+        ("attachments/replies/*", "A filed reply's attachments, one prefix per customer and reply"),
     ):
         _ack(ingest_policy, f"IAM5[Resource::{drop}/{prefix}]", why)
 

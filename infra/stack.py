@@ -12,6 +12,7 @@ from arcollect.contract import DeadLetterQueue, FunctionName, Output, retention_
 from infra.config import StackConfig
 from infra.constructs.data import DataStore
 from infra.constructs.dunning import Dunning
+from infra.constructs.inbox import Inbox
 from infra.constructs.ingest import Ingest
 from infra.constructs.mail import Mail
 from infra.constructs.monitoring import Monitoring
@@ -57,6 +58,7 @@ class ArcollectStack(Stack):
             environment_name=config.environment_name,
             home_currency=config.home_currency,
             export_locale=config.export_locale,
+            inbound_domain=config.inbound_domain,
         )
         self.mail = Mail(self, "Mail", sender_email=config.sender_email, sender_domain=config.sender_domain)
         self.staff = StaffDirectory(self, "Staff")
@@ -90,6 +92,19 @@ class ArcollectStack(Stack):
             schedule_time_zone=config.schedule_time_zone,
             portal_base_url=self.portal.url,
             link_secret=self.portal.link_secret,
+            inbound_domain=config.inbound_domain,
+        )
+        # Customers' replies to the reminders, received by SES on the inbound domain (docs/inbox.md).
+        self.inbox = (
+            Inbox(
+                self,
+                "Inbox",
+                data=self.data,
+                inbound_domain=config.inbound_domain,
+                sender_domain=config.sender_domain,
+            )
+            if config.inbound_domain
+            else None
         )
         self.reports = Reports(
             self,
@@ -149,6 +164,9 @@ class ArcollectStack(Stack):
         if self.mail.dns_records:
             # `arcollect mail dns` prints them: what to publish before the domain can send.
             outputs[Output.SENDER_DNS_RECORDS] = self.to_json_string(self.mail.dns_records)
+        if self.inbox is not None:
+            outputs[Output.INBOUND_RULE_SET] = self.inbox.rule_set_name
+            outputs[Output.INBOUND_DNS_RECORDS] = self.to_json_string(self.inbox.dns_records)
         for key, value in outputs.items():
             CfnOutput(self, key, value=value)
 

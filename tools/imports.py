@@ -49,6 +49,7 @@ LAYERS: tuple[Layer, ...] = (
         "features",
         (
             "arcollect.dunning",
+            "arcollect.inbox",
             "arcollect.ingest",
             "arcollect.portal",
             "arcollect.reports",

@@ -77,6 +77,7 @@ def local_spec(overrides: Mapping[str, str]) -> LocalSpec:
         payment_url_template=config.payment_url_template or "",
         home_currency=config.home_currency,
         export_locale=config.export_locale,
+        inbound_domain=config.inbound_domain or "",
         schedules=(
             ScheduleSpec(FunctionName.DUNNING, config.dunning_schedule),
             *(

@@ -167,7 +167,8 @@ class LocalSpec:
     drop_bucket: str = f"{PREFIX}-drop"
     reports_bucket: str = f"{PREFIX}-reports"
     access_logs_bucket: str = f"{PREFIX}-access-logs"
-    notification_prefix: str = DropPrefix.INCOMING
+    # The drop bucket's prefixes that notify the ingest queue: ERP files, and the replies SES writes.
+    notification_prefixes: tuple[str, ...] = (DropPrefix.INCOMING, DropPrefix.INBOX)
     ingest_queue: QueueSpec = QueueSpec(f"{PREFIX}-ingest", f"{PREFIX}-ingest-dlq", 5, 30)
     # The dunning sweep's per-customer work, consumed by the dunning function like the ingest queue.
     dunning_queue: QueueSpec = QueueSpec(f"{PREFIX}-dunning", f"{PREFIX}-dunning-dlq", 3, 30)
@@ -186,6 +187,8 @@ class LocalSpec:
     # The company's settings, as cdk.json's context sets them (``arcollect local up -c`` overrides).
     home_currency: str = field(default_factory=lambda: str(cdk_context().get("homeCurrency") or "USD"))
     export_locale: str = field(default_factory=lambda: str(cdk_context().get("exportLocale") or ""))
+    # The domain replies are received on (reminders' Reply-To): none by default, as cdk.json deploys.
+    inbound_domain: str = field(default_factory=lambda: str(cdk_context().get("inboundDomain") or ""))
     configuration_set: str = f"{PREFIX}-email"
     link_secret_name: str = f"{PREFIX}-link-signing-key"
     sender_email: str = SENDER_EMAIL
@@ -253,6 +256,7 @@ class LocalSpec:
             EnvVar.HOME_CURRENCY: self.home_currency,
             EnvVar.EXPORT_LOCALE: self.export_locale,
             EnvVar.DEAD_LETTER_QUEUES: dead_letter_queues,
+            EnvVar.INBOUND_DOMAIN: self.inbound_domain,
         }
         return {
             name: {var: values[var] for var in variables} for name, variables in FUNCTION_ENVIRONMENT.items()

@@ -334,13 +334,12 @@ class LocalStack:
             NotificationConfiguration={
                 "QueueConfigurations": [
                     {
-                        "Id": "arcollect-incoming",
+                        "Id": f"arcollect-{prefix.strip('/')}",
                         "QueueArn": queue_arn,
                         "Events": ["s3:ObjectCreated:*"],
-                        "Filter": {
-                            "Key": {"FilterRules": [{"Name": "prefix", "Value": spec.notification_prefix}]}
-                        },
+                        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
                     }
+                    for prefix in spec.notification_prefixes
                 ]
             },
         )

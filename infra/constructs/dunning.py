@@ -57,6 +57,7 @@ class Dunning(Construct):
         schedule_time_zone: str,
         portal_base_url: str,
         link_secret: secretsmanager.ISecret,
+        inbound_domain: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         validate_shipped_policy()
@@ -90,6 +91,8 @@ class Dunning(Construct):
                 EnvVar.PORTAL_BASE_URL: portal_base_url,
                 EnvVar.LINK_SECRET_ARN: link_secret.secret_arn,
                 EnvVar.PORTAL_LINK_DAYS: portal_link_days,
+                # Reminders say "reply to reply+<token>@<it>" (none: the owner's mailbox).
+                EnvVar.INBOUND_DOMAIN: inbound_domain or "",
             },
             # Scheduler and EventBridge invoke asynchronously: failed invocations land in the DLQ.
             dead_letter_queue=self.dead_letter_queue,

@@ -1,4 +1,5 @@
-"""Ingest: drop bucket ObjectCreated under incoming/ -> SQS (with DLQ) -> ingest function."""
+"""Ingest: drop bucket ObjectCreated under incoming/ -> SQS (with DLQ) -> ingest function. The replies
+SES writes under inbox/ (the Inbox construct) take the same way: the function threads and files them."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ FUNCTION_TIMEOUT = Duration.minutes(10)
 
 
 # The drop bucket's prefixes the ingest function reads and writes (contract.DropPrefix).
-INGEST_READS = (DropPrefix.INCOMING, DropPrefix.MAPPINGS, DropPrefix.WORK)
-INGEST_WRITES = (DropPrefix.RESULTS, DropPrefix.REJECTED, DropPrefix.WORK)
+INGEST_READS = (DropPrefix.INCOMING, DropPrefix.MAPPINGS, DropPrefix.WORK, DropPrefix.INBOX)
+INGEST_WRITES = (DropPrefix.RESULTS, DropPrefix.REJECTED, DropPrefix.WORK, DropPrefix.REPLY_ATTACHMENTS)
 
 
 class Ingest(Construct):
@@ -32,6 +33,7 @@ class Ingest(Construct):
         environment_name: str,
         home_currency: str,
         export_locale: str,
+        inbound_domain: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue")
@@ -49,6 +51,13 @@ class Ingest(Construct):
             s3n.SqsDestination(self.queue),
             s3.NotificationKeyFilter(prefix=DropPrefix.INCOMING),
         )
+        # Customers' replies, as SES's receipt rule writes them (with or without an inbound domain: a
+        # message put there by hand is threaded the same way).
+        data.drop_bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3n.SqsDestination(self.queue),
+            s3.NotificationKeyFilter(prefix=DropPrefix.INBOX),
+        )
         self.function = runtime.function(
             self,
             FunctionName.INGEST,
@@ -62,6 +71,8 @@ class Ingest(Construct):
                 EnvVar.INGEST_QUEUE_URL: self.queue.queue_url,
                 EnvVar.HOME_CURRENCY: home_currency,
                 EnvVar.EXPORT_LOCALE: export_locale,
+                # A reply address is recognised on this domain only.
+                EnvVar.INBOUND_DOMAIN: inbound_domain or "",
             },
         )
         self.function.add_event_source(
@@ -73,9 +84,10 @@ class Ingest(Construct):
             )
         )
         data.table.grant_read_write_data(self.function)
-        # Reads the dropped files, the named mappings and its chunks' part results; writes results/,
-        # rejected/ and the parts under work/. Nothing else: not the dunning policy, not the change
-        # feed, not the documents' neighbours' results of other stacks' prefixes.
+        # Reads the dropped files, the named mappings, its chunks' part results and the replies SES
+        # received; writes results/, rejected/, the parts under work/ and the replies' attachments.
+        # Nothing else: not the dunning policy, not the change feed, not the documents' neighbours'
+        # results of other stacks' prefixes.
         for prefix in INGEST_READS:
             data.drop_bucket.grant_read(self.function, f"{prefix}*")
         for prefix in INGEST_WRITES:

@@ -74,18 +74,23 @@ def test_buckets_versioning_and_the_notification_prefix_match(
     )
     assert versioned_locally == versioned_in_cdk
     [cdk_notifications] = resources(template, "Custom::S3BucketNotifications")
-    [cdk_queue_config] = cdk_notifications["NotificationConfiguration"]["QueueConfigurations"]
-    [local_queue_config] = s3.get_bucket_notification_configuration(
+    cdk_queue_configs = cdk_notifications["NotificationConfiguration"]["QueueConfigurations"]
+    local_queue_configs = s3.get_bucket_notification_configuration(
         Bucket=local_stack.outputs[Output.DROP_BUCKET]
     )["QueueConfigurations"]
-    assert local_queue_config["Events"] == cdk_queue_config["Events"]
-    assert local_queue_config["Filter"]["Key"]["FilterRules"] == [
-        {"Name": rule["Name"].lower(), "Value": rule["Value"]}
-        for rule in cdk_queue_config["Filter"]["Key"]["FilterRules"]
-    ]
-    assert local_queue_config["QueueArn"].endswith(
-        local_stack.outputs[Output.INGEST_QUEUE_URL].rsplit("/", 1)[1]
-    )
+
+    # ERP files under incoming/ and the replies SES writes under inbox/: same events, same prefixes
+    def shape(config: dict[str, Any]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+        rules = config["Filter"]["Key"]["FilterRules"]
+        return tuple(config["Events"]), tuple((r["Name"].lower(), r["Value"]) for r in rules)
+
+    assert sorted(map(shape, local_queue_configs)) == sorted(map(shape, cdk_queue_configs))
+    assert len(cdk_queue_configs) == 2
+    # and all into the one ingest queue
+    for local_queue_config in local_queue_configs:
+        assert local_queue_config["QueueArn"].endswith(
+            local_stack.outputs[Output.INGEST_QUEUE_URL].rsplit("/", 1)[1]
+        )
 
 
 @pytest.mark.parametrize(

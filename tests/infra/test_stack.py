@@ -102,7 +102,13 @@ def test_drops_under_incoming_reach_the_ingest_function_through_a_queue_with_a_d
                             "Key": {"FilterRules": [{"Name": "prefix", "Value": DropPrefix.INCOMING}]}
                         },
                         "QueueArn": {"Fn::GetAtt": [queue_id, "Arn"]},
-                    }
+                    },
+                    # The replies SES writes (docs/inbox.md) take the same queue to the same function.
+                    {
+                        "Events": ["s3:ObjectCreated:*"],
+                        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": DropPrefix.INBOX}]}},
+                        "QueueArn": {"Fn::GetAtt": [queue_id, "Arn"]},
+                    },
                 ]
             },
         },
@@ -555,8 +561,10 @@ def test_outputs_have_the_stable_names_the_cli_reads(synthesized: Synthesized) -
     outputs = synthesized.template.find_outputs("*")
     expected = {value for name, value in vars(Output).items() if name.isupper()}
     # Only a stack with a sender domain has DNS records to publish (its own test checks the output)
-    assert expected - {Output.SENDER_DNS_RECORDS} <= set(outputs)
-    assert Output.SENDER_DNS_RECORDS not in outputs
+    # and only one with an inbound domain a receipt rule set (tests/infra/test_inbox.py)
+    conditional = {Output.SENDER_DNS_RECORDS, Output.INBOUND_RULE_SET, Output.INBOUND_DNS_RECORDS}
+    assert expected - conditional <= set(outputs)
+    assert not conditional & set(outputs)
 
 
 def test_no_physical_names_are_hard_coded(synthesized: Synthesized) -> None:
@@ -606,8 +614,9 @@ def test_the_ingest_function_reads_and_writes_only_its_own_prefixes_of_the_drop_
     written = set().union(*(_object_prefixes(s) for s in writes))
     read = set().union(*(_object_prefixes(s) for s in reads))
     # Never the dunning policy (config/dunning-policy.yaml), the change feed or any key at large
-    assert written == {"results/*", "rejected/*", "work/*"}
-    assert read == {"incoming/*", "config/mappings/*", "work/*"}
+    # (and the replies SES received, with their attachments: docs/inbox.md)
+    assert written == {"results/*", "rejected/*", "work/*", "attachments/replies/*"}
+    assert read == {"incoming/*", "config/mappings/*", "work/*", "inbox/*"}
 
 
 def test_records_of_collections_activity_are_kept_for_the_retention_and_no_longer(

@@ -48,6 +48,9 @@ class EnvVar:
     RETENTION_DAYS: Final = "RETENTION_DAYS"
     # The engine of the KPI report (reports/engines.py): auto (by size), python, duckdb or athena.
     REPORTS_ENGINE: Final = "REPORTS_ENGINE"
+    # The domain SES receives customers' replies on (``reply+<token>@<domain>``): unset, reminders keep
+    # the owner's own Reply-To and no reply is threaded by its address (docs/inbox.md).
+    INBOUND_DOMAIN: Final = "INBOUND_DOMAIN"
     # Reminder texts (docs/sms.md): the origination identity SendTextMessage sends from (a phone number,
     # pool or sender id, its ARN or id), the configuration set, the opt-out list. Unset: no texts.
     SMS_ORIGINATION_IDENTITY: Final = "SMS_ORIGINATION_IDENTITY"
@@ -76,6 +79,10 @@ class Output:
     SENDER_DNS_RECORDS: Final = "SenderDnsRecords"
     # The dead-letter queues by name (JSON, as EnvVar.DEAD_LETTER_QUEUES): `arcollect status` reads them.
     DEAD_LETTER_QUEUES: Final = "DeadLetterQueueUrls"
+    # With an inbound domain: the receipt rule set to activate (`aws ses set-active-receipt-rule-set`)
+    # and the DNS records to publish (the MX record; DKIM when it is not the sender's domain).
+    INBOUND_RULE_SET: Final = "InboundRuleSetName"
+    INBOUND_DNS_RECORDS: Final = "InboundDnsRecords"
 
 
 # The functions' own metrics: one namespace, each function a ``service`` dimension (``service_name``).
@@ -143,6 +150,11 @@ class DropPrefix:
     DISPUTE_ATTACHMENTS: Final = "attachments/disputes/"
     # Invoice PDFs the ERP drops for the portal (``document_key``): not ERP files, ingest leaves them.
     DOCUMENTS: Final = "incoming/documents/"
+    # Customers' replies as SES's receipt rule writes them (one raw MIME message per object, named by
+    # SES's message id); the ingest function threads each one (docs/inbox.md).
+    INBOX: Final = "inbox/"
+    # The attachments of those replies, once filed: ``attachments/replies/<customer>/<reply>/<name>``.
+    REPLY_ATTACHMENTS: Final = "attachments/replies/"
 
 
 def document_key(customer_id: str, invoice_number: str, company_code: str | None = None) -> str:
@@ -250,6 +262,7 @@ FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
         EnvVar.INGEST_QUEUE_URL,
         EnvVar.HOME_CURRENCY,
         EnvVar.EXPORT_LOCALE,
+        EnvVar.INBOUND_DOMAIN,
     ),
     FunctionName.DUNNING: (
         EnvVar.ENVIRONMENT_NAME,
@@ -263,6 +276,7 @@ FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
         EnvVar.PORTAL_BASE_URL,
         EnvVar.LINK_SECRET_ARN,
         EnvVar.PORTAL_LINK_DAYS,
+        EnvVar.INBOUND_DOMAIN,
     ),
     # The portal builds its own URLs from the request (its URL would be a circular reference here).
     FunctionName.PORTAL: (

@@ -34,7 +34,6 @@ class InvoiceRequirement:
             and invoice.disputed == self.disputed
             and self.step_not_taken not in invoice.steps_done
             and invoice.promise_id == self.promise_id
-            and not invoice.agency
         )
 
 

@@ -74,6 +74,8 @@ class Settings:
     retention_days: int = 7 * 366
     # The reports' engine (the reportsEngine context; reports/engines.py): auto, python, duckdb, athena.
     reports_engine: str = "auto"
+    # The domain SES receives replies on: reminders then say "reply to reply+<token>@<it>".
+    inbound_domain: str | None = None
     # Reminder texts (docs/sms.md): off unless an origination identity is set.
     sms_origination_identity: str | None = None
     sms_configuration_set: str | None = None
@@ -101,6 +103,7 @@ class Settings:
             dead_letter_queues=_optional(env, EnvVar.DEAD_LETTER_QUEUES),
             retention_days=_retention(env, EnvVar.RETENTION_DAYS),
             reports_engine=(_optional(env, EnvVar.REPORTS_ENGINE) or "auto").strip().lower(),
+            inbound_domain=(_optional(env, EnvVar.INBOUND_DOMAIN) or "").lower() or None,
             sms_origination_identity=_optional(env, EnvVar.SMS_ORIGINATION_IDENTITY),
             sms_configuration_set=_optional(env, EnvVar.SMS_CONFIGURATION_SET),
             sms_opt_out_list=_optional(env, EnvVar.SMS_OPT_OUT_LIST),

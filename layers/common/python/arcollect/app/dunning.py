@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from arcollect.app.reply_addresses import ReplyAddresses
 from arcollect.calendar import Calendar
 from arcollect.clock import parse_instant
 from arcollect.contract import DIGEST_HOUR_UTC, DUNNING_SENDERS, REMINDERS_REFUSED_METRIC, FunctionName
@@ -39,6 +40,7 @@ from arcollect.store import bind_table
 from arcollect.store.changes import ChangeObjects
 from arcollect.store.dunning import DunningStore
 from arcollect.store.feeds import Feeds
+from arcollect.store.inbox import ReplyBook
 from arcollect.store.letters import LetterObjects
 from arcollect.store.mail import SesMailer
 from arcollect.store.objects import ObjectStore
@@ -96,6 +98,7 @@ class Dunning:
     def services(self, policies: PolicySet) -> Services:
         """What carrying out plans needs; a portal link is signed as of the "now" it is asked with."""
         settings = self.settings
+        replies = ReplyAddresses(ReplyBook(), settings.inbound_domain, settings.require("sender_email"))
         return Services(
             store=self.store,
             mailer=self.mailer,
@@ -114,6 +117,8 @@ class Dunning:
             change_feed=self.change_feed,
             # Letters go to the print-and-mail service through the drop bucket's outgoing/letters/.
             letters=LetterObjects(settings.require("drop_bucket")),
+            reply_to=replies.reply_to,
+            threaded=replies.threaded,
             texting=self.texting,
         )
 

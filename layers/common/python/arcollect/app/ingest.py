@@ -1,6 +1,8 @@
 """The ingest function's wiring (functions/ingest/handler.py): ``build_ingest`` makes its AWS
 dependencies once per container, and ``Ingest.record_handler`` takes one SQS record (an S3 drop, or a
-chunk of a large file this function sent back to its own queue) through Powertools' BatchProcessor."""
+chunk of a large file this function sent back to its own queue) through Powertools' BatchProcessor.
+A drop under ``inbox/`` is a customer's reply SES wrote there: it is threaded and filed
+(``arcollect.inbox``), the same queue, retries and dead-letter queue as the ERP's files."""
 
 from __future__ import annotations
 
@@ -11,12 +13,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from arcollect.contract import FunctionName
+from arcollect.contract import DropPrefix, FunctionName
+from arcollect.inbox.filing import receive_reply
 from arcollect.ingest.drops import Chunk, DropOutcome, parse_message, receive_chunk, receive_drop
 from arcollect.observability import metrics, tracer
 from arcollect.settings import Settings
 from arcollect.store import bind_table
 from arcollect.store.feeds import Feeds
+from arcollect.store.inbox import ReplyBook
 from arcollect.store.objects import ObjectStore
 from arcollect.store.queues import WorkQueue
 from arcollect.store.repositories import Accounts, Activities, IngestFiles
@@ -34,6 +38,8 @@ class Ingest:
     # Each feed's newest file: the dunning sweep holds while one is too old.
     feeds: Feeds
     queue: WorkQueue
+    replies: ReplyBook
+    inbound_domain: str | None
 
     @tracer.capture_method
     def record_handler(self, record: SQSRecord) -> None:
@@ -42,6 +48,20 @@ class Ingest:
         sent_at = datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, tz=UTC)
         for work in parse_message(record.body):
             outcome: DropOutcome
+            if not isinstance(work, Chunk) and work.key.startswith(DropPrefix.INBOX):
+                # A reply's "now" is when SES wrote it to the bucket (the S3 event's time).
+                reply = receive_reply(
+                    bucket=work.bucket,
+                    key=work.key,
+                    raw=b"".join(self.objects.iter_bytes(work.bucket, work.key, work.version_id)),
+                    received_at=work.event_time,
+                    store=self.replies,
+                    objects=self.objects,
+                    inbound_domain=self.inbound_domain,
+                )
+                if not reply.duplicate:
+                    metrics.add_metric(name="RepliesReceived", unit=MetricUnit.Count, value=1)
+                continue
             if isinstance(work, Chunk):
                 outcome = receive_chunk(
                     work,
@@ -83,4 +103,6 @@ def build_ingest(settings: Settings) -> Ingest:
         timeline=Activities(),
         feeds=Feeds(),
         queue=WorkQueue(settings.require("ingest_queue_url")),
+        replies=ReplyBook(),
+        inbound_domain=settings.inbound_domain,
     )

@@ -225,6 +225,12 @@ class Services:
     # Where letters are handed to the print-and-mail service (none: a letter plan is not posted, and
     # its invoices stay due).
     letters: LetterBox | None = None
+    # The touch's own reply address, registered before the reminder goes out (None: no inbound domain,
+    # the owner's mailbox stays the Reply-To): ``reply_to(customer_id, touch_id, now)``.
+    reply_to: Callable[[str, str, datetime], str | None] = field(default=lambda *_: None)
+    # Remember the Message-ID SES gave a sent reminder (replies name it in In-Reply-To):
+    # ``threaded(customer_id, touch_id, ses_message_id, now)``.
+    threaded: Callable[[str, str, str, datetime], None] = field(default=lambda *_: None)
     # Reminder texts (dunning/texts.Texting: the SMS service and the texts' ledger); None: no texts.
     texting: Any = None
 
@@ -405,8 +411,6 @@ def carry_out(
         touched |= recorded
     if plan.letter is not None and customer is not None:
         touched |= _letter(plan, plan.letter, customer, by_number, next_at, tasked, services, report, profile)
-    if plan.text is not None and customer is not None:
-        touched |= _text(plan, plan.text, customer, invoices, next_at, tasked, services, report, profile)
     for task in plan.tasks:
         if waiting and {t.invoice_number for t in task.touches} <= waiting:
             report.outcomes["waiting_for_statement"] += 1
@@ -590,6 +594,7 @@ def _email(
                 today=plan.today,
                 late_charges=late_charges,
                 charges_added=charges_added,
+                reply_to=services.reply_to(plan.customer_id, email.touch_id, now),
             )
         )
     except ValueError as error:
@@ -685,6 +690,7 @@ def _email(
         now,
     )
     changes.publish(services.change_feed, charged)
+    services.threaded(plan.customer_id, email.touch_id, message_id, now)
     report.emails_sent += 1
     report.invoices_emailed += len(set(numbers))
     return set(numbers), in_flight
@@ -740,39 +746,6 @@ def _letter(
     next_at.update({n: plan.now for n in numbers - recorded if n in next_at})
     for number in set(next_at) - set(held):
         next_at.pop(number)  # refused as changed: the next sweep sees the new state
-    return recorded
-
-
-def _text(
-    plan: CustomerPlan,
-    text: EmailPlan,
-    customer: Customer,
-    invoices: Sequence[Invoice],
-    next_at: dict[str, datetime | None],
-    tasked: set[str],
-    services: Services,
-    report: RunReport,
-    profile: _Profile,
-) -> set[str]:
-    """Send the plan's text message (dunning/texts.py: its ledger, hours and limits); the invoices it
-    recorded. The others stay due, whatever became of it: a tick later sends it, or the step goes by
-    its next channel once the customer is no longer textable (an opt-out)."""
-    from arcollect.dunning.texts import send_text  # the SMS client loads with the first text
-
-    held = {n: (plan.now if n in tasked else at) for n, at in next_at.items()}
-    touches = [(t.invoice_number, t.step_id) for t in text.touches]
-    result = send_text(
-        plan,
-        text,
-        invoices,
-        customer,
-        services,
-        report,
-        states=_states(touches, held, profile.snapshot),
-        expected=profile.expected,
-    )
-    recorded = set(result.recorded)
-    next_at.update({t.invoice_number: plan.now for t in text.touches if t.invoice_number not in recorded})
     return recorded
 
 

@@ -103,6 +103,9 @@ class ReminderEmail:
     # of the total asked only when ``charges_added`` (the policy's ``add_to_open_amount``).
     late_charges: tuple[tuple[str, Charges], ...] = ()
     charges_added: bool = False
+    # The touch's own reply address on the inbound domain (``arcollect.replies``): the Reply-To, in
+    # place of the owner's mailbox, so the reply reaches the inbox and is threaded (docs/inbox.md).
+    reply_to: str | None = None
 
 
 def language_for(customer: Customer) -> str:
@@ -159,7 +162,10 @@ def render_email(email: ReminderEmail) -> EmailMessage:
     message["Subject"] = context["subject"]
     message["Date"] = format_datetime(email.now.astimezone(UTC))
     message["Message-ID"] = _message_id(email)
-    if email.owner is not None and email.owner.email:
+    if email.reply_to:
+        name = email.owner.name if email.owner is not None else email.sender_name
+        message["Reply-To"] = Address(display_name=_one_line(name), addr_spec=email.reply_to.strip())
+    elif email.owner is not None and email.owner.email:
         message["Reply-To"] = Address(
             display_name=_one_line(email.owner.name), addr_spec=email.owner.email.strip()
         )
@@ -345,10 +351,15 @@ def _id_line(text: str) -> str:
 
 
 def _message_id(email: ReminderEmail) -> str:
-    """A Message-ID derived from the touch, so that rendering the same touch again gives the same id."""
-    digest = hashlib.sha256(f"{email.touch_id}\0{email.customer.customer_id}".encode()).hexdigest()[:16]
-    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", email.touch_id).strip(".-")[:64] or "touch"
-    domain = email.sender.rpartition("@")[2]
+    return reminder_message_id(email.touch_id, email.customer.customer_id, email.sender)
+
+
+def reminder_message_id(touch_id: str, customer_id: str, sender: str) -> str:
+    """A Message-ID derived from the touch, so that rendering the same touch again gives the same id
+    (and the inbox can thread a reply naming it before the reminder is rendered)."""
+    digest = hashlib.sha256(f"{touch_id}\0{customer_id}".encode()).hexdigest()[:16]
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", touch_id).strip(".-")[:64] or "touch"
+    domain = sender.rpartition("@")[2]
     domain = domain if re.fullmatch(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", domain) else "arcollect.local"
     return f"<{readable}.{digest}@{domain}>"
 

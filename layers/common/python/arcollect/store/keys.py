@@ -171,3 +171,27 @@ def next_action_shard(partition_key: str) -> str:
 
 def all_next_action_shards() -> list[str]:
     return [f"DUE#{shard}" for shard in range(TableSchema.NEXT_ACTION_SHARDS)]
+
+
+def reply_address_pk(token: str) -> str:
+    """A reply address's token: the customer and the touch whose reminder carried it."""
+    return f"REPLYTO#{token}"
+
+
+REPLY_ADDRESS_SK = "REPLYTO"
+
+
+def reply_thread_pk(thread_key: str) -> str:
+    """A reminder's Message-ID (its left part, ours or SES's): a reply's In-Reply-To finds it."""
+    return f"THREAD#{thread_key}"
+
+
+REPLY_THREAD_SK = "THREAD"
+
+
+def inbound_message_pk(identity: str) -> str:
+    """A customer's reply, filed once: by its Message-ID, else its S3 key (digested: any length)."""
+    return f"INBOX#{_digest(identity)}"
+
+
+INBOUND_MESSAGE_SK = "MESSAGE"

@@ -149,10 +149,6 @@ class InvoiceItem(TableItem, discriminator="invoice"):
     dispute_id = UnicodeAttribute(null=True)
     credit_agreed = DecimalAttribute(null=True)
     credit_match = UnicodeAttribute(null=True)
-    # Written by the staff console only (ingest's updates keep them): placed with a collection agency.
-    agency = UnicodeAttribute(null=True)
-    agency_placement = UnicodeAttribute(null=True)
-    agency_placed_on = UnicodeAttribute(null=True)
     # The customer's profile as the engine last saw it (JSON, with its fingerprint): the next sweep
     # decides from it without reading the profile, and the reservation checks it is still current.
     customer_snapshot = UnicodeAttribute(null=True)
@@ -200,10 +196,6 @@ class CustomerItem(TableItem, discriminator="customer"):
     assigned_owner = UnicodeAttribute(null=True)
     cover = UnicodeAttribute(null=True)
     cover_until = UnicodeAttribute(null=True)
-    # Written by the staff console only (ingest keeps them): a credit hold, since when and why.
-    credit_hold = BooleanAttribute(null=True)
-    credit_hold_since = UnicodeAttribute(null=True)
-    credit_hold_reason = UnicodeAttribute(null=True)
     # The postal address a letter goes to, one line each (ingest's master data).
     postal_address = ListAttribute(of=UnicodeAttribute, null=True)
     # The mobile number texts go to (ingest's master data); an opt-out by reply (the dunning function's).
@@ -495,6 +487,33 @@ class HoldItem(TableItem, discriminator="dunning_hold"):
     alerted_on = UnicodeAttribute(null=True)
 
 
+class ReplyAddressItem(TableItem, discriminator="reply_address"):
+    """``REPLYTO#<token>`` / ``REPLYTO``: whose reminder a reply address was (store/inbox.py)."""
+
+    customer_id = UnicodeAttribute()
+    touch_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class ReplyThreadItem(TableItem, discriminator="reply_thread"):
+    """``THREAD#<message id's left part>`` / ``THREAD``: the reminder a Message-ID was (ours or SES's)."""
+
+    customer_id = UnicodeAttribute()
+    touch_id = UnicodeAttribute()
+
+
+class InboundMessageItem(TableItem, discriminator="inbound_message"):
+    """``INBOX#<digest of the message>`` / ``MESSAGE``: a reply filed once, and where."""
+
+    key = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    activity_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    # What was filed, for `arcollect inbox drop` to say without reading the timeline.
+    kind = UnicodeAttribute(null=True)
+    summary = UnicodeAttribute(null=True)
+
+
 class TextTouchItem(TableItem, discriminator="text_touch"):
     """``CUST#<id>`` / ``TEXT#<touch id>``: one reminder text, reserved before SendTextMessage is called,
     sent once the service accepted it (store/text_ledger.py)."""
@@ -549,6 +568,9 @@ ALL_MODELS: tuple[type[TableItem], ...] = (
     StaffRevocationItem,
     FeedItem,
     HoldItem,
+    ReplyAddressItem,
+    ReplyThreadItem,
+    InboundMessageItem,
     TextTouchItem,
     SmsNumberItem,
 )

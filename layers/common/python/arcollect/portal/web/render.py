@@ -79,7 +79,6 @@ STATUS_LABELS = {
     "disputed": "In dispute",
     "promised": "Payment promised",
     "credit": "Credit",
-    "agency": "With a collection agency",
 }
 
 

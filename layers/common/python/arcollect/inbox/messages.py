@@ -1,0 +1,168 @@
+"""A received email, read: the headers threading needs, the text the customer wrote (not the reminder
+they quoted), and the attachments. Parsed by the standard library (``email`` with ``policy.default``,
+which decodes quoted-printable, base64 and RFC 2047 names); a message that is not one is an
+``UnreadableMessage`` saying why."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.utils import getaddresses, parseaddr
+from typing import Final
+
+# SES receives messages of up to 40 MB (its S3 action writes them whole); larger ones never reach us.
+MAX_MESSAGE_BYTES: Final = 40 * 1024 * 1024
+# How much of the customer's text the timeline keeps (the raw message stays in S3 for the rest).
+TEXT_KEPT: Final = 4000
+# Where a reply's own text ends and the quoted reminder starts, in the languages replies come in.
+_QUOTE_START = re.compile(
+    r"^\s*("
+    r"-{2,}\s*(original message|ursprüngliche nachricht|message d'origine|mensaje original|"
+    r"oorspronkelijk bericht|messaggio originale)\s*-{2,}"
+    r"|(on|am|le|el|op|il)\s.{3,200}\s(wrote|schrieb|a écrit|escribió|schreef|ha scritto)\s*:"
+    r"|(from|von|de|van|da)\s*:\s.*@.*"
+    r"|_{10,}"
+    r")\s*$",
+    re.IGNORECASE,
+)
+_TAGS = re.compile(r"<[^>]+>")
+_SAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
+
+
+class UnreadableMessage(ValueError):
+    """The object is not an email we can read; the message says what is wrong with it."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class ReadMessage:
+    message_id: str | None
+    sender: str  # the From address, lower case ("" when there is none)
+    sender_name: str
+    recipients: tuple[str, ...]  # To, Cc, Delivered-To, X-Original-To (where a reply address shows)
+    subject: str
+    in_reply_to: str
+    references: str
+    headers: dict[str, str]  # lower-case name -> value, of the headers auto-replies are told by
+    text: str  # the customer's own text: quoted lines and the quoted reminder taken out
+    attachments: tuple[Attachment, ...] = ()
+    defects: tuple[str, ...] = field(default_factory=tuple)
+
+
+def read_message(raw: bytes) -> ReadMessage:
+    """Read one received message; UnreadableMessage when it is empty, too large or has no headers."""
+    if not raw.strip():
+        raise UnreadableMessage("the object is empty")
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise UnreadableMessage(f"the message is {len(raw)} bytes, more than SES's {MAX_MESSAGE_BYTES}")
+    message = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    try:
+        keys = [name.lower() for name in message]
+        if not {"from", "message-id", "date", "subject"} & set(keys):
+            raise UnreadableMessage(
+                "no From, Date, Subject or Message-ID header: the object is not an email message"
+            )
+        sender_name, sender = _sender(message)
+        recipients = tuple(
+            address.strip().lower()
+            for name in ("to", "cc", "delivered-to", "x-original-to")
+            for _, address in getaddresses([str(v) for v in message.get_all(name, [])])
+            if address and "@" in address
+        )
+        body = message.get_body(preferencelist=("plain", "html"))
+        text = ""
+        if body is not None:
+            content = body.get_content()
+            text = content if isinstance(content, str) else content.decode("utf-8", "replace")
+            if body.get_content_subtype() == "html":
+                text = _TAGS.sub(" ", text)
+        attachments = tuple(
+            Attachment(_file_name(part.get_filename(), index), part.get_content_type(), _payload(part))
+            for index, part in enumerate(message.iter_attachments(), start=1)
+            if isinstance(part, EmailMessage)
+        )
+    except UnreadableMessage:
+        raise
+    except (LookupError, ValueError, TypeError, AttributeError) as error:
+        # policy.default raises on what it cannot decode (an unknown charset, a broken header).
+        raise UnreadableMessage(f"the message cannot be decoded: {error}") from error
+    message_id = str(message.get("Message-ID", "") or "").strip() or None
+    return ReadMessage(
+        message_id=message_id,
+        sender=sender,
+        sender_name=sender_name,
+        recipients=recipients,
+        subject=_one_line(str(message.get("Subject", "") or "")),
+        in_reply_to=str(message.get("In-Reply-To", "") or ""),
+        references=str(message.get("References", "") or ""),
+        headers={
+            name: _one_line(str(message.get(name, "")))
+            for name in (
+                "auto-submitted",
+                "x-autoreply",
+                "x-autorespond",
+                "x-autogenerated",
+                "precedence",
+                "x-precedence",
+            )
+            if message.get(name) is not None
+        },
+        text=own_text(text)[:TEXT_KEPT],
+        attachments=attachments,
+        defects=tuple(type(d).__name__ for d in message.defects),
+    )
+
+
+def own_text(text: str) -> str:
+    """The text the customer wrote: up to the quoted message's header line, without ``>`` lines."""
+    kept: list[str] = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if _QUOTE_START.match(line):
+            break
+        if line.lstrip().startswith(">"):
+            continue
+        kept.append(line.rstrip())
+    return "\n".join(kept).strip()
+
+
+def _sender(message: EmailMessage) -> tuple[str, str]:
+    header = message.get("From")
+    if header is None:
+        return "", ""
+    addresses = getattr(header, "addresses", ())
+    if addresses:
+        first = addresses[0]
+        return _one_line(first.display_name or ""), (first.addr_spec or "").strip().lower()
+    name, address = parseaddr(str(header))
+    return _one_line(name), address.strip().lower()
+
+
+def _payload(part: EmailMessage) -> bytes:
+    content = part.get_content()
+    if isinstance(content, bytes):
+        return content
+    if isinstance(content, str):
+        return content.encode(part.get_content_charset() or "utf-8", "replace")
+    # A message/rfc822 part (a forwarded email): kept as the message it is.
+    return bytes(part.get_payload(decode=True) or str(content).encode())
+
+
+def _file_name(name: str | None, index: int) -> str:
+    """A file name safe for an S3 key and a link: the customer's, without path or odd characters."""
+    # A slash is the customer's ("INV/2026/0042.pdf"), never a folder of ours.
+    base = (name or "").replace("\\", "-").replace("/", "-")
+    safe = _SAFE_NAME.sub("_", base).strip(" ._")[:120]
+    return safe or f"attachment-{index}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

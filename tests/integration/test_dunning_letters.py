@@ -22,8 +22,9 @@ from arcollect.entities import Allocation, Payment
 from arcollect.policy import parse_policy
 from arcollect.store.changes import ChangeLog
 from arcollect.store.letters import LETTERS_PREFIX, LetterObjects
-from arcollect.store.repositories import Accounts
+from arcollect.store.repositories import Accounts, Customers
 from tests.integration.dunning_world import Crash, Faults, FaultyLedger, FaultyStore, World, utc
+from tests.integration.ingest_flow import ingest
 from tests.unit.test_interest import STANDARD_EU
 
 CUSTOMER = "Müller & Söhne, GmbH"
@@ -237,3 +238,24 @@ def test_a_crash_between_render_and_the_ledger_never_makes_two_letters(aws: None
     else:
         # Only the PDF was written: nothing was handed over, so the letter is freed and posted once.
         assert (outcomes["letter_released"], outcomes["letter_posted"]) == (1, 1)
+
+
+def test_the_customer_masters_address_columns_become_the_postal_address(s3: Any) -> None:
+    # Given a customers file in the generic layout with the address columns (a UK and a German row)
+    body = (
+        "customer_id,name,email,country,language,address_line1,address_line2,postal_code,city\n"
+        f'"{CUSTOMER}","{CUSTOMER}",,DE,de,Königsallee 12,,40212,Düsseldorf\n'
+        '"Brennan & Sons, PC",Brennan & Sons,ap@brennan.example,GB,en,10 Downing St,Floor 2,SW1A 2AA,London\n'
+    ).encode()
+    # When it is ingested
+    result = ingest("incoming/customers/master.csv", body)
+    # Then no column was ignored and each customer's address is written as its country writes it
+    assert result["ignored_columns"] == [] and result["accepted"] == 2
+    mueller, brennan = (Customers().get(c) for c in (CUSTOMER, "Brennan & Sons, PC"))
+    assert mueller is not None and mueller.postal_address == ADDRESS
+    assert brennan is not None and brennan.postal_address == (
+        "10 Downing St",
+        "Floor 2",
+        "LONDON",
+        "SW1A 2AA",
+    )

@@ -419,6 +419,21 @@ def test_through_the_console_a_collector_makes_a_follow_up_and_a_double_submit_m
     assert "Call back Thursday" in worklist and "2026-03-12" in worklist
     shown = html.unescape(console.browser.get(console.page).text)
     assert "made a call for themselves, due 2026-03-12: Call back Thursday" in shown
+    # Worked like any task: "no answer" keeps it open for the next working day, "reached" closes it
+    outcome = f"{console.page}/tasks/{quote(task.task_id, safe='')}/outcome"
+    chosen = console.browser.get(f"{console.page}?task={quote(task.task_id, safe='')}").text
+    assert f'action="{outcome}"' in chosen
+    token = hidden(chosen, "csrf_token")
+    assert (
+        console.browser.post(outcome, {"csrf_token": token, "outcome": "no_answer", "note": ""}).status == 303
+    )
+    assert [(t.status, t.due_on) for t in world.tasks(MUELLER) if t.task_id == task.task_id] == [
+        ("open", date(2026, 3, 11))
+    ]
+    reached = {"csrf_token": token, "outcome": "reached", "note": "Remittance is on its way"}
+    assert console.browser.post(outcome, reached).status == 303
+    assert [t.status for t in world.tasks(MUELLER) if t.task_id == task.task_id] == ["done"]
+    assert "Call back Thursday" not in console.browser.get("/staff/worklist").text
     # A customer that does not exist: 400, saying which
     nobody = console.browser.post(
         f"/staff/customers/{quote('Müller und Söhne', safe='')}/tasks",
@@ -482,6 +497,8 @@ def test_the_json_routes_make_a_task_and_send_once_with_errors_saying_what_and_w
     api = f"/staff/api/customers/{quote(MUELLER, safe='')}"
     task = {"title": "Call back Thursday", "due_on": THURSDAY, "idempotency_key": "json-1", "assignee": "ali"}
     assert console.json(f"{api}/tasks", task, csrf=False)[0] == 403
+    signed_out = Browser(NOW, send=console.browser.send).request("POST", f"{api}/tasks", json.dumps(task))
+    assert signed_out.status == 401 and json.loads(signed_out.text)["error"]["message"].startswith("sign in")
     status, made = console.json(f"{api}/tasks", task)
     assert status == 201 and made["created"] and made["task"]["assignee"] == "ali"
     assert made["task"]["due_on"] == "2026-03-12"

@@ -253,3 +253,51 @@ def test_a_letter_first_step_posts_even_to_a_customer_with_email_and_outside_the
 def test_do_not_contact_sends_no_letter_and_makes_no_task() -> None:
     plan = _plan(replace(MUELLER, do_not_contact=True))
     assert plan.letter is None and not [t for t in plan.tasks if t.kind == FIX_CONTACT]
+
+
+TEXT_FIRST = POLICY.replace("channels: [email, letter]", "channels: [sms, email, letter]")
+
+
+def test_a_text_first_step_texts_a_mobile_and_falls_back_from_a_fixed_line() -> None:
+    policies = parse_policy(TEXT_FIRST, source="test")
+    invoice = replace(_invoice("INV/2026/0042", "1234.56"), steps_done=("reminder",))
+
+    def plan(customer: Customer) -> CustomerPlan:
+        at = datetime(2024, 7, 1, 7, 30, tzinfo=UTC)
+        return evaluate(
+            customer_id=customer.customer_id,
+            customer=customer,
+            invoices=[invoice],
+            now=at,
+            policies=policies,
+            calendar=Calendar(),
+        )
+
+    texted = plan(replace(MUELLER, mobile="+4915112345678"))
+    assert texted.text is not None and texted.email is None and texted.letter is None
+    assert (texted.text.channel, texted.text.recipients) == (Channel.SMS, ("+4915112345678",))
+    assert texted.text.touch_id.startswith("sms-")
+    # A German fixed line cannot be texted: the next channel that reaches the customer carries it.
+    landline = plan(replace(MUELLER, mobile="+492111234567"))
+    assert landline.text is None and landline.letter is not None
+    (note,) = [n for n in landline.notes if n.step_id == "final_notice"]
+    assert "no sms: the mobile number cannot be texted" in note.reason
+    assert "no email: the customer has no email address" in note.reason
+    opted_out = plan(replace(MUELLER, mobile="+4915112345678", sms_opted_out=True))
+    assert opted_out.letter is not None
+
+
+def test_the_preview_shows_the_letter_and_its_channel() -> None:
+    from arcollect.dunning.sweep import plan_as_dict
+    from arcollect_cli.dunning import preview_text
+
+    shown = plan_as_dict(_plan(MUELLER))
+    assert shown["email"] is None and shown["text"] is None
+    assert shown["letter"]["channel"] == "letter"
+    assert shown["letter"]["to"] == ["Müller & Söhne, GmbH", *MUELLER.postal_address]
+    assert shown["letter"]["touches"] == ["INV/2026/0042:final_notice"]
+    text = preview_text({"at": "2024-07-01T07:30:00+00:00", "customers": [shown]})
+    assert (
+        "post letter  final_notice (step final_notice) to Müller & Söhne, GmbH / Königsallee 12 / "
+        "Hinterhaus, 2. OG / 40212 Düsseldorf: INV/2026/0042" in text
+    )

@@ -222,7 +222,7 @@ def test_a_collector_makes_a_follow_up_and_a_statement_goes_once_to_the_outbox(
 # --- 3. accessibility of the new forms -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("which", ["customer-with-errors", "manager-worklist"])
+@pytest.mark.parametrize("which", ["task-error", "email-error", "manager-customer", "manager-worklist"])
 def test_the_team_forms_have_no_serious_or_critical_accessibility_violations(
     request: pytest.FixtureRequest,
     browser: Any,
@@ -236,12 +236,23 @@ def test_the_team_forms_have_no_serious_or_critical_accessibility_violations(
     ctx = browser.new_context(bypass_csp=True)
     try:
         axe_page = ctx.new_page()
-        if which == "customer-with-errors":  # the 360 with a refused task form (its errors shown)
+        if which == "task-error":  # the 360 with a refused task form (its errors shown)
             staff_sign_in(axe_page, staff_url, OWNER)
             axe_page.goto(customer_url(staff_url))
             form = axe_page.get_by_role("form", name="Make a task or follow-up")
             form.get_by_role("button", name="Make task").click()
             expect(axe_page.locator("#task-title-error")).to_be_visible()
+        elif which == "email-error":  # a payment confirmation without its payment
+            staff_sign_in(axe_page, staff_url, OWNER)
+            axe_page.goto(customer_url(staff_url))
+            form = axe_page.get_by_role("form", name="Send an email")
+            form.get_by_role("radio", name="Payment confirmation").check()
+            form.get_by_role("button", name="Send email").click()
+            expect(axe_page.locator("#email-payment_id-error")).to_be_visible()
+        elif which == "manager-customer":  # a manager's 360: the form that reassigns the customer
+            staff_sign_in(axe_page, staff_url, MANAGER)
+            axe_page.goto(customer_url(staff_url))
+            expect(axe_page.get_by_role("form", name="Reassign the customer")).to_be_visible()
         else:  # a manager on a collector's worklist: the bulk reassignment form
             staff_sign_in(axe_page, staff_url, MANAGER)
             axe_page.goto(f"{staff_url}/worklist?assignee={quote(OWNER, safe='')}")

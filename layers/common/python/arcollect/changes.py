@@ -75,6 +75,9 @@ class ChangeKind(StrEnum):
     LATE_COMPENSATION = "late_compensation"
     DEDUCTION_CODED = "deduction_coded"
     DEDUCTION_RESOLVED = "deduction_resolved"
+    CREDIT_HOLD_LIFTED = "credit_hold_lifted"
+    AGENCY_RECALLED = "agency_recalled"
+    AGENCY_COLLECTED = "agency_collected"
 
 
 # The columns of the CSV files, in order; the keys of every JSON Lines record, in the same order.
@@ -335,6 +338,79 @@ def deduction_resolved(
         actor=by,
     )
     return (resolved, agreed)
+
+
+def credit_hold(*, customer_id: str, on: bool, reason: str, by: str, at: datetime) -> Change:
+    """The customer put on credit hold (``credit_hold``: no further deliveries on credit; the ERP
+    blocks its sales orders) or the hold lifted (``credit_hold_lifted``). ``note`` says why."""
+    return Change(
+        ChangeKind.CREDIT_HOLD if on else ChangeKind.CREDIT_HOLD_LIFTED,
+        at,
+        customer_id,
+        (f"credit-hold-{'on' if on else 'off'}-{format_instant(at)}",),
+        note=reason,
+        actor=by,
+    )
+
+
+def agency_placement(
+    kind: ChangeKind,
+    *,
+    customer_id: str,
+    placement_id: str,
+    agency: str,
+    invoice_number: str,
+    amount: Decimal,
+    currency: str,
+    note: str,
+    by: str,
+    at: datetime,
+) -> Change:
+    """One invoice of an agency placement: placed (``agency_referral``: the ERP flags it as with the
+    agency, or books the transfer) or recalled (``agency_recalled``: back with the company). ``reason``
+    is the agency, ``amount`` the open amount placed or recalled, ``reference`` the placement."""
+    if kind not in (ChangeKind.AGENCY_REFERRAL, ChangeKind.AGENCY_RECALLED):
+        raise ValueError(f"{kind} is not a placement change")
+    return Change(
+        kind,
+        at,
+        customer_id,
+        (placement_id, invoice_number),
+        invoice_numbers=(invoice_number,),
+        amount=amount,
+        currency=currency,
+        reason=agency,
+        note=note,
+        actor=by,
+    )
+
+
+def agency_collected(
+    *,
+    customer_id: str,
+    payment_id: str,
+    agency: str,
+    invoice_number: str,
+    amount: Decimal,
+    currency: str,
+    note: str,
+    by: str,
+    at: datetime,
+) -> Change:
+    """The agency collected ``amount`` of a placed invoice (``reference`` = the payment arcollect
+    recorded for it): the ERP books the receipt from the agency against the invoice."""
+    return Change(
+        ChangeKind.AGENCY_COLLECTED,
+        at,
+        customer_id,
+        (payment_id,),
+        invoice_numbers=(invoice_number,),
+        amount=amount,
+        currency=currency,
+        reason=agency,
+        note=note,
+        actor=by,
+    )
 
 
 def promise_made(promise: Promise) -> Change:

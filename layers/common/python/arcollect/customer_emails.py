@@ -339,6 +339,7 @@ def render_statement(
 ) -> EmailMessage:
     """A statement of the customer's open items as of ``today`` (the customer's day): each open invoice,
     the credits (credit notes, unapplied cash) and the balance per currency."""
+    invoices = sorted(invoices, key=lambda i: (i.due_date, i.invoice_number))
     values = {
         "day": today.isoformat(),
         "lines": statement_lines(invoices, today),

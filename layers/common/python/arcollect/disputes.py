@@ -60,6 +60,8 @@ def why_not_disputable(invoice: Invoice) -> str | None:
         return "is already settled"
     if invoice.disputed:
         return "is already disputed"
+    if invoice.agency:
+        return f"is with the collection agency {invoice.agency}: contact them about it"
     return None
 
 

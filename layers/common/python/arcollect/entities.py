@@ -158,6 +158,11 @@ class Invoice:
     # One agreed credit, counted once (arcollect/credits.py): on an invoice, the ERP credit note that
     # books its agreed credit; on that credit note, the invoice whose credit it books.
     credit_match: str | None = None
+    # Placed with a collection agency (arcollect/credit_control.py), which no ERP file undoes: the
+    # agency, the placement and the day. The agency collects it: dunning never reminds it.
+    agency: str | None = None
+    agency_placement: str | None = None
+    agency_placed_on: date | None = None
 
     def same_content(self, other: Invoice | None) -> bool:
         """Equal but for where the values came from: a newer file that says the same writes nothing."""
@@ -236,6 +241,11 @@ class Customer:
     assigned_owner: str | None = None
     cover: str | None = None
     cover_until: date | None = None
+    # Set by a collector or manager in the staff console (ingest keeps them): a credit hold (no further
+    # deliveries on credit: arcollect/credit_control.py), since when and why. Reminders go on.
+    credit_hold: bool = False
+    credit_hold_since: date | None = None
+    credit_hold_reason: str | None = None
     # The postal address a letter goes to (the customer master's address columns), one line each
     # below the name: street lines, then the postal code and city as the country writes them.
     postal_address: tuple[str, ...] = ()

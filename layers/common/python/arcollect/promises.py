@@ -145,6 +145,10 @@ def checked_promise(
             raise InputError("invoice_numbers", f"{number} is a credit note: there is nothing to pay")
         if invoice.disputed:
             raise InputError("invoice_numbers", f"invoice {number} is disputed")
+        if invoice.agency:
+            raise InputError(
+                "invoice_numbers", f"invoice {number} is with the collection agency {invoice.agency}"
+            )
         if invoice.promise_id is not None:
             by = invoice.promised_until.isoformat() if invoice.promised_until else "a date"
             raise InputError("invoice_numbers", f"invoice {number} already has a promise to pay by {by}")

@@ -34,6 +34,7 @@ class InvoiceRequirement:
             and invoice.disputed == self.disputed
             and self.step_not_taken not in invoice.steps_done
             and invoice.promise_id == self.promise_id
+            and not invoice.agency
         )
 
 

@@ -21,11 +21,15 @@ from arcollect.settings import Settings
 from arcollect.store import bind_table
 from arcollect.store.changes import ChangeLog
 from arcollect.store.digests import DigestLedger
+from arcollect.store.exports import ExportFiles, TableExports
 from arcollect.store.mail import SesMailer
 from arcollect.store.objects import ObjectStore
 from arcollect.store.predictions import PredictionBook
 from arcollect.store.reports import ReportReader
 from arcollect.store.send_slots import SendSlotBook
+
+# The count of the table's exports that failed in a run: the stack alarms on it.
+EXPORTS_FAILED_METRIC = "ExportsFailed"
 
 
 class ReportRequestError(ValueError):
@@ -46,6 +50,9 @@ class Reports:
     # Each open invoice's predicted pay date, kept in the table for the worklist and the 360.
     predictions: PredictionBook
     send_slots: SendSlotBook
+    # The table's exports to the reports bucket and their compaction (reports/exports.py).
+    exports: TableExports
+    export_files: ExportFiles
 
     def tick(self, tick: EventEnvelope) -> dict[str, Any]:
         """A scheduled tick (``detail.cadence``): the report as of the scheduled day, so a late or
@@ -94,6 +101,29 @@ class Reports:
             outcome["change_feed"] = self._roll_up_changes(as_of)
         return outcome
 
+    def export(self, full: object = False, at: object = None) -> dict[str, Any]:
+        """``{"action": "export"}`` (a schedule, or ``"full": true`` on demand): one step of the table's
+        exports to the reports bucket and their compaction into the reports' Parquet (reports/exports.py);
+        ``at`` (an ISO instant) stands for now, for backfills and tests."""
+        from arcollect.reports.exports import advance
+        from arcollect.reports.warehouse.compaction import merge_changes
+
+        now = datetime.fromisoformat(str(at)) if at else datetime.now(UTC)
+        if now.tzinfo is None:
+            raise ReportRequestError(f"at {at!r} has no time zone (use an ISO instant with Z or +00:00)")
+        run = advance(
+            now=now,
+            table_arn=self.exports.table_arn(self.settings.require("table_name")),
+            bucket=self.settings.require("reports_bucket"),
+            exports=self.exports,
+            store=self.export_files,
+            full=full is True,
+            compact=lambda changes, whole, folder: merge_changes(folder, changes, full=whole),
+        )
+        # A failed export is retried by the next run; the stack alarms on this count (infra/monitoring).
+        metrics.add_metric(name=EXPORTS_FAILED_METRIC, unit=MetricUnit.Count, value=len(run.failed))
+        return {"exports": run.as_dict()}
+
     def _roll_up_changes(self, as_of: date) -> list[str]:
         """The ERP change feed's daily files of the days before ``as_of`` (arcollect/changes.py), from the
         table: the same table gives the same bytes, so a repeated or late tick rewrites them harmlessly."""
@@ -130,4 +160,6 @@ def build_reports(settings: Settings) -> Reports:
         mailer=mailer,
         predictions=PredictionBook(),
         send_slots=SendSlotBook(),
+        exports=TableExports(),
+        export_files=ExportFiles(),
     )

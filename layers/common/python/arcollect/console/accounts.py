@@ -13,7 +13,9 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 
 from arcollect import cash
+from arcollect import credit_control as credit_rules
 from arcollect.aging import aging_bucket
+from arcollect.console import credit_control as credit_routes
 from arcollect.console import deductions as deduction_routes
 from arcollect.console import manual
 from arcollect.console.common import DISPUTE_STATUS_LABELS, PREFIX, Form, StaffWeb, dom_id, many, one
@@ -51,6 +53,7 @@ DONE_MESSAGES = {
     " the timeline shows it once the mail service confirms it.",
     "deduction": "The deduction was coded: its residual is not reminded while it is investigated.",
     "deduction-resolved": "The deduction was resolved.",
+    **credit_routes.DONE_MESSAGES,
 }
 # Each form of the 360 page: its id prefix and the fields it has (ids are ``<prefix>-<field>``).
 FORMS: dict[str, tuple[str, ...]] = {
@@ -128,6 +131,8 @@ def register(staff: StaffWeb) -> None:
             cash_forms=[_cash_form(payment, account, forms or {}) for payment in unapplied],
             deduction_reasons=deduction_routes.REASONS,
             deduction_outcomes=deduction_routes.OUTCOMES,
+            placements=credit_rules.placements([*account.open_invoices, *account.closed_invoices]),
+            placeable=credit_rules.placeable(account.open_invoices),
         )
 
     def field_errors(form_id: str, fields: Iterable[str], error: WorkspaceInputError) -> dict[str, str]:

@@ -411,6 +411,8 @@ def carry_out(
         touched |= recorded
     if plan.letter is not None and customer is not None:
         touched |= _letter(plan, plan.letter, customer, by_number, next_at, tasked, services, report, profile)
+    if plan.text is not None and customer is not None:
+        touched |= _text(plan, plan.text, customer, invoices, next_at, tasked, services, report, profile)
     for task in plan.tasks:
         if waiting and {t.invoice_number for t in task.touches} <= waiting:
             report.outcomes["waiting_for_statement"] += 1
@@ -746,6 +748,39 @@ def _letter(
     next_at.update({n: plan.now for n in numbers - recorded if n in next_at})
     for number in set(next_at) - set(held):
         next_at.pop(number)  # refused as changed: the next sweep sees the new state
+    return recorded
+
+
+def _text(
+    plan: CustomerPlan,
+    text: EmailPlan,
+    customer: Customer,
+    invoices: Sequence[Invoice],
+    next_at: dict[str, datetime | None],
+    tasked: set[str],
+    services: Services,
+    report: RunReport,
+    profile: _Profile,
+) -> set[str]:
+    """Send the plan's text message (dunning/texts.py: its ledger, hours and limits); the invoices it
+    recorded. The others stay due, whatever became of it: a tick later sends it, or the step goes by
+    its next channel once the customer is no longer textable (an opt-out)."""
+    from arcollect.dunning.texts import send_text  # the SMS client loads with the first text
+
+    held = {n: (plan.now if n in tasked else at) for n, at in next_at.items()}
+    touches = [(t.invoice_number, t.step_id) for t in text.touches]
+    result = send_text(
+        plan,
+        text,
+        invoices,
+        customer,
+        services,
+        report,
+        states=_states(touches, held, profile.snapshot),
+        expected=profile.expected,
+    )
+    recorded = set(result.recorded)
+    next_at.update({t.invoice_number: plan.now for t in text.touches if t.invoice_number not in recorded})
     return recorded
 
 

@@ -28,6 +28,7 @@ from arcollect.credits import CreditLine, credit_by_currency
 from arcollect.entities import Customer, DocumentType, Invoice
 from arcollect.policy import Action, Anchor, Channel, Occurrence, Policy, PolicySet, Priority, Step, Trigger
 from arcollect.send_times import SendRecord, SendTimes, SlotChoice, choose
+from arcollect.sms import why_not_textable
 
 # Steps the engine adds on its own (not from the policy): they have fixed ids so they happen once.
 MISSED_PROMISE = "missed_promise"
@@ -297,6 +298,12 @@ def _stage(context: _Context, invoice: Invoice) -> _Stage | None:
         return None
     if invoice.disputed:
         context.note(invoice, Outcome.SUPPRESSED, None, "disputed: left out until the dispute is resolved")
+        context.later(invoice, None)
+        return None
+    if invoice.agency:
+        # Placed with a collection agency: the agency collects it, a reminder from us would contradict it.
+        why = f"placed with the agency {invoice.agency}: never reminded"
+        context.note(invoice, Outcome.SUPPRESSED, None, why)
         context.later(invoice, None)
         return None
     if customer is not None and customer.on_hold(today):
@@ -656,13 +663,9 @@ def _unreachable(customer: Customer | None, channel: Channel) -> str | None:
         return "the customer is marked do-not-contact"
     if channel is Channel.LETTER:
         return None if customer.postal_address else "no postal address in the customer master"
-    # The text message's own rules (number format, sending hours, opt-out keywords) are the SMS
-    # module's; the engine only knows whether there is a number and no opt-out.
-    if not getattr(customer, "mobile", None):
-        return "no mobile number in the customer master"
-    if getattr(customer, "sms_opted_out", False):
-        return "the customer opted out of text messages"
-    return None
+    # A number that cannot be texted (a fixed line, no country) falls to the next channel at once
+    # rather than failing every hour; sending hours and the message's length are the SMS module's.
+    return why_not_textable(customer.mobile, customer.country, customer.sms_opted_out)
 
 
 def _window_wait(context: _Context) -> datetime | None:
@@ -787,7 +790,7 @@ def _email_plan(
     if channel is Channel.LETTER:
         recipients = (customer.name or customer.customer_id, *customer.postal_address)
     elif channel is Channel.SMS:
-        recipients = (str(getattr(customer, "mobile", "") or ""),)
+        recipients = (customer.mobile or "",)
     return EmailPlan(
         step_id=lead.step_id,
         template=lead.step.template,

@@ -30,6 +30,7 @@ from arcollect.sms import (
 )
 from arcollect.store.sms import NumberOptedOut, TextingBlocked, TextOutcomeUnknown, TextRefused
 from arcollect.store.text_ledger import TextDraft, TextTouchRecord
+from arcollect.store.touch_ledger import StaleCustomer
 from arcollect.store.touches import InvoiceState, Reservation
 
 if TYPE_CHECKING:
@@ -243,6 +244,10 @@ def send_text(
         expected=expected,
         clock_at=services.clock(),
     )
+    if expected is not None and any(r.reason == "customer" for r in reservation.refused):
+        # The profile copy the plan was made from is out of date (an opt-out, a new number, a hold):
+        # the plan is made again from the profile itself (as an email's reservation does).
+        raise StaleCustomer(plan.customer_id)
     if not reservation.reserved:
         return _not_reserved(plan, text, reservation, to, texting, report)
     reserved = reservation.reserved

@@ -158,6 +158,10 @@ def merge_invoice(row: Invoice, before: Invoice | None) -> Merged:
         dispute_id=before.dispute_id,
         credit_agreed=credit,
         credit_match=credit_match,
+        # An agency placement is the team's decision: a file never undoes it (store/invoices.py).
+        agency=before.agency,
+        agency_placement=before.agency_placement,
+        agency_placed_on=before.agency_placed_on,
     )
     payment = implied_payment(invoice, view - open_amount, in_full=open_amount == 0)
     review = None

@@ -46,9 +46,12 @@ def days_overdue(invoice: Invoice, today: date) -> int:
 
 
 def invoice_status(invoice: Invoice, today: date) -> str:
-    """credit (a credit note: it lowers the balance) > disputed > promised > overdue > due."""
+    """credit (a credit note: it lowers the balance) > agency (placed with a collection agency: pay
+    the agency) > disputed > promised > overdue > due."""
     if invoice.is_credit_note:
         return "credit"
+    if invoice.agency:
+        return "agency"
     if invoice.disputed:
         return "disputed"
     if invoice.promise_id is not None or invoice.promised_until is not None:

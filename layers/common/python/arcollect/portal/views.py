@@ -170,7 +170,8 @@ def invoice_view(
         invoice=invoice,
         days_overdue=days_overdue(invoice, today) if invoice.is_open else 0,
         status=status,
-        pay_url=pay_links.for_invoice(invoice) if invoice.is_open else None,
+        # Placed with an agency: the customer pays the agency, never us (arcollect/credit_control.py).
+        pay_url=pay_links.for_invoice(invoice) if invoice.is_open and not invoice.agency else None,
         late_charges=late_charges if late_charges is not None and late_charges.any else None,
     )
 

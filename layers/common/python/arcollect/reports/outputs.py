@@ -357,6 +357,10 @@ def report_sheets(document: Mapping[str, Any]) -> list[Sheet]:
         from arcollect.reports.deductions import deductions_sheet
 
         sheets.append(deductions_sheet(_mapping(document["deductions"])))
+    if document.get("credit_control"):
+        from arcollect.reports.credit_control import credit_control_sheet
+
+        sheets.append(credit_control_sheet(_mapping(document["credit_control"])))
     return sheets
 
 

@@ -145,6 +145,12 @@ def run_report(
     deductions = deduction_figures(data.disputes, data.invoices, as_of=as_of, window_days=window_days)
     if deductions["open"] or deductions["resolved"]:
         document["deductions"] = deductions
+    # Credit holds and agency placements: the states the team decided, as the table holds them today.
+    from arcollect.reports.credit_control import credit_control_figures
+
+    held = credit_control_figures(data.customers, data.invoices)
+    if held["customers_on_hold"] or held["with_agency"]:
+        document["credit_control"] = held
     if policies.challenger is not None:
         # A champion/challenger test in force: its arms compared (only then is the comparison imported).
         from arcollect.reports.experiment import compare_arms

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from arcollect.changes import JSON_CONTENT_TYPE, Change, Record, change_key, change_object, record_from_json
+from arcollect.contract import DropPrefix
 from arcollect.observability import logger
 from arcollect.store import keys
 from arcollect.store.base import translated
@@ -41,6 +42,13 @@ class ChangeObjects:
     def __init__(self, bucket: str, client: Any | None = None) -> None:
         self._bucket = bucket
         self._objects = ObjectStore(client)
+
+    def put_outgoing(self, key: str, body: bytes, content_type: str) -> None:
+        """Another file for the ERP beside the changes (an agency placement's hand-off: arcollect/
+        credit_control.py), under ``outgoing/`` only; raises StoreError when S3 refuses it."""
+        if not key.startswith(DropPrefix.OUTGOING):
+            raise ValueError(f"{key!r} is not under {DropPrefix.OUTGOING}")
+        self._objects.put_bytes(self._bucket, key, body, content_type)
 
     def publish(self, changes: Sequence[Change]) -> None:
         """Never raises: the decision is committed and the change with it (in the table), and the next

@@ -49,6 +49,9 @@ def invoice_from_item(item: InvoiceItem) -> Invoice:
         dispute_id=item.dispute_id,
         credit_agreed=item.credit_agreed or Decimal(0),
         credit_match=item.credit_match,
+        agency=item.agency,
+        agency_placement=item.agency_placement,
+        agency_placed_on=parse_day(item.agency_placed_on),
     )
 
 
@@ -93,6 +96,16 @@ def invoice_decisions(invoice: Invoice) -> dict[str, Any]:
     }
 
 
+def invoice_placement(invoice: Invoice) -> dict[str, Any]:
+    """The agency placement (the staff console's, arcollect/credit_control.py): written whole by
+    ``save`` and by the placement's own transactions, never by ingest's updates."""
+    return {
+        "agency": invoice.agency,
+        "agency_placement": invoice.agency_placement,
+        "agency_placed_on": day(invoice.agency_placed_on),
+    }
+
+
 def invoice_dunning_fields(invoice: Invoice) -> dict[str, Any]:
     """The dunning state: written whole by ``save``, never by ingest's updates (the engine owns it)."""
     return {
@@ -111,6 +124,7 @@ def invoice_item(invoice: Invoice) -> InvoiceItem:
         **invoice_dunning_fields(invoice),
         **invoice_fields(invoice),
         **invoice_decisions(invoice),
+        **invoice_placement(invoice),
     )
 
 

@@ -149,6 +149,10 @@ class InvoiceItem(TableItem, discriminator="invoice"):
     dispute_id = UnicodeAttribute(null=True)
     credit_agreed = DecimalAttribute(null=True)
     credit_match = UnicodeAttribute(null=True)
+    # Written by the staff console only (ingest's updates keep them): placed with a collection agency.
+    agency = UnicodeAttribute(null=True)
+    agency_placement = UnicodeAttribute(null=True)
+    agency_placed_on = UnicodeAttribute(null=True)
     # The customer's profile as the engine last saw it (JSON, with its fingerprint): the next sweep
     # decides from it without reading the profile, and the reservation checks it is still current.
     customer_snapshot = UnicodeAttribute(null=True)
@@ -196,6 +200,10 @@ class CustomerItem(TableItem, discriminator="customer"):
     assigned_owner = UnicodeAttribute(null=True)
     cover = UnicodeAttribute(null=True)
     cover_until = UnicodeAttribute(null=True)
+    # Written by the staff console only (ingest keeps them): a credit hold, since when and why.
+    credit_hold = BooleanAttribute(null=True)
+    credit_hold_since = UnicodeAttribute(null=True)
+    credit_hold_reason = UnicodeAttribute(null=True)
     # The postal address a letter goes to, one line each (ingest's master data).
     postal_address = ListAttribute(of=UnicodeAttribute, null=True)
     # The mobile number texts go to (ingest's master data); an opt-out by reply (the dunning function's).

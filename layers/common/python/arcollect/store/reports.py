@@ -7,6 +7,7 @@ partitions of the sweep's index. The items are turned into the domain's values a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -74,27 +75,37 @@ class ReportReader:
     @translated
     def read(self, *, send_times: bool = False) -> ReportData:
         """The whole table, one scan; ``send_times`` also keeps the timeline the send-time learner reads."""
-        data = ReportData()
-        counted = COUNTED_ACTIVITIES | SEND_TIME_ACTIVITIES if send_times else COUNTED_ACTIVITIES
-        for item in TableItem.scan():
-            if isinstance(item, InvoiceItem):
-                data.invoices.append(invoice_from_item(item))
-            elif isinstance(item, PaymentItem):
-                data.payments.append(payment_from_item(item))
-            elif isinstance(item, CustomerItem):
-                data.customers[item.customer_id] = customer_from_item(item)
-            elif isinstance(item, TaskItem):
-                data.tasks.append(task_from_item(item))
-            elif isinstance(item, PromiseItem):
-                data.promises.append(promise_from_item(item))
-            elif isinstance(item, DisputeItem):
-                data.disputes.append(dispute_from_item(item))
-            elif isinstance(item, ActivityItem) and item.kind in counted:
-                data.activities.append(activity_from_item(item))
-            elif isinstance(item, PredictionItem):
-                data.predictions.append(outlook_from_item(item))
-            elif isinstance(item, SendSlotItem):
-                data.send_slots_as_of = max(data.send_slots_as_of or "", item.as_of)
-            elif isinstance(item, SendLedgerItem):
-                data.touches.append(Touch(item.customer_id, item.invoice_number, item.step, item.reserved_at))
-        return data
+        return report_data(TableItem.scan(), send_times=send_times)
+
+
+def report_data(items: Iterable[TableItem], *, send_times: bool = False) -> ReportData:
+    """What a report reads of ``items`` (a scan of the table, or a DynamoDB export's: store/exports.py)."""
+    data = ReportData()
+    counted = COUNTED_ACTIVITIES | SEND_TIME_ACTIVITIES if send_times else COUNTED_ACTIVITIES
+    for item in items:
+        add_item(data, item, counted)
+    return data
+
+
+def add_item(data: ReportData, item: TableItem, counted: frozenset[str] = COUNTED_ACTIVITIES) -> None:
+    """One item into what a report reads, as its domain value (other item types are left out)."""
+    if isinstance(item, InvoiceItem):
+        data.invoices.append(invoice_from_item(item))
+    elif isinstance(item, PaymentItem):
+        data.payments.append(payment_from_item(item))
+    elif isinstance(item, CustomerItem):
+        data.customers[item.customer_id] = customer_from_item(item)
+    elif isinstance(item, TaskItem):
+        data.tasks.append(task_from_item(item))
+    elif isinstance(item, PromiseItem):
+        data.promises.append(promise_from_item(item))
+    elif isinstance(item, DisputeItem):
+        data.disputes.append(dispute_from_item(item))
+    elif isinstance(item, ActivityItem) and item.kind in counted:
+        data.activities.append(activity_from_item(item))
+    elif isinstance(item, PredictionItem):
+        data.predictions.append(outlook_from_item(item))
+    elif isinstance(item, SendSlotItem):
+        data.send_slots_as_of = max(data.send_slots_as_of or "", item.as_of)
+    elif isinstance(item, SendLedgerItem):
+        data.touches.append(Touch(item.customer_id, item.invoice_number, item.step, item.reserved_at))

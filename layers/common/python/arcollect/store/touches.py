@@ -174,6 +174,8 @@ def invoice_condition(required: InvoiceRequirement) -> Any:
     if required.owes:
         condition &= InvoiceItem.open_amount > 0
     condition &= ~InvoiceItem.steps_done.contains(required.step_not_taken)
+    # Never on an invoice placed with a collection agency (arcollect/credit_control.py) meanwhile.
+    condition &= InvoiceItem.agency.does_not_exist()
     if required.promise_id:
         return condition & (InvoiceItem.promise_id == required.promise_id)
     return condition & InvoiceItem.promise_id.does_not_exist()

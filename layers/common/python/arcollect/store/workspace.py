@@ -23,6 +23,7 @@ from arcollect.outlook import PayOutlook
 from arcollect.send_times import SendRecord
 from arcollect.store import keys
 from arcollect.store.base import Operation, commit, translated
+from arcollect.store.credit_control import CreditControl
 from arcollect.store.customers import PROFILE_SK, customer_from_item
 from arcollect.store.digests import DigestLedger
 from arcollect.store.dispute_book import DisputeBook
@@ -118,6 +119,8 @@ class WorkspaceStore:
         self.digests = digests or DigestLedger()
         # Read only: the reports run writes them (store/predictions.py).
         self.predictions = predictions or PredictionBook()
+        # Credit holds and agency placements (store/credit_control.py).
+        self.credit_control = CreditControl()
 
     # --- reads ----------------------------------------------------------------------------------
 

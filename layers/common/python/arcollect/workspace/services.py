@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from arcollect.calendar import Calendar
 from arcollect.changes import ChangeFeed
 from arcollect.contract import ReportPrefix
+from arcollect.credit_control import Placement
 from arcollect.entities import Customer, Payment, Promise
 from arcollect.mailing import Mailer
 from arcollect.policy import PolicySet
@@ -36,6 +37,7 @@ from arcollect.workspace import (
     reassignment,
     tasks,
 )
+from arcollect.workspace import credit_control as credit_cases
 from arcollect.workspace import deductions as deduction_cases
 from arcollect.workspace.desk import Desk, manager_only
 from arcollect.workspace.model import (
@@ -288,6 +290,51 @@ class Workspace:
 
     def deductions(self, *, now: datetime, include_closed: bool = False) -> list[DisputeView]:
         return deduction_cases.queue(self._desk, now=now, include_closed=include_closed)
+
+    def set_credit_hold(
+        self, customer_id: str, *, hold: bool, reason: str, by: StaffUser, now: datetime
+    ) -> Customer:
+        return credit_cases.set_credit_hold(self._desk, customer_id, hold=hold, reason=reason, by=by, now=now)
+
+    def place_with_agency(
+        self,
+        customer_id: str,
+        *,
+        agency: str,
+        invoice_numbers: Sequence[str],
+        note: str,
+        by: StaffUser,
+        now: datetime,
+    ) -> credit_cases.PlacementReceipt:
+        return credit_cases.place_with_agency(
+            self._desk, customer_id, agency=agency, invoice_numbers=invoice_numbers, note=note, by=by, now=now
+        )
+
+    def export_handoff(
+        self, customer_id: str, placement: str, *, by: StaffUser, now: datetime
+    ) -> credit_cases.PlacementReceipt:
+        return credit_cases.export_handoff(self._desk, customer_id, placement, by=by, now=now)
+
+    def recall_from_agency(
+        self, customer_id: str, placement: str, *, note: str, by: StaffUser, now: datetime
+    ) -> Placement:
+        return credit_cases.recall_from_agency(self._desk, customer_id, placement, note=note, by=by, now=now)
+
+    def agency_collected(
+        self,
+        customer_id: str,
+        placement: str,
+        *,
+        invoice_number: str,
+        amount: str,
+        reference: str,
+        by: StaffUser,
+        now: datetime,
+    ) -> credit_cases.CollectionReceipt:
+        return credit_cases.agency_collected(
+            self._desk, customer_id, placement, invoice_number=invoice_number, amount=amount,
+            reference=reference, by=by, now=now,
+        )  # fmt: skip
 
     def apply_cash(
         self,

@@ -13,7 +13,7 @@ from arcollect.changes import ChangeKind
 from arcollect.entities import Activity, Promise, Task, TaskKind, TaskStatus
 from arcollect.priority import Factors, factors_for, score
 from arcollect.staff import StaffUser
-from arcollect.workspace import dispute_cases, holds, promises
+from arcollect.workspace import credit_control, dispute_cases, holds, promises
 from arcollect.workspace.desk import Desk, checked_text, manager_only, new_id, task_invoices
 from arcollect.workspace.model import (
     CallOutcome,
@@ -230,6 +230,11 @@ def record_outcome(
     if not desk.store.tasks.work_task(task, after, activity):
         raise WorkspaceConflict(f"task {task_id} changed meanwhile: reload and try again")
     changes.publish(desk.change_feed, activity.changes)
+    if result is CallOutcome.CREDIT_HOLD and not customer.credit_hold:
+        # The decision is a state the portal, the reports and the 360 show; its change is the outcome's.
+        credit_control.set_credit_hold(
+            desk, customer_id, hold=True, reason=text or task.title, by=by, now=now, feed_change=False
+        )
     if result is CallOutcome.AGENCY and not customer.collector_hold:
         # The agency collects from now on: a reminder from us as well would contradict it.
         holds.write_hold(

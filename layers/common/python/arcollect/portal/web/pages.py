@@ -99,7 +99,7 @@ def register(web: Web) -> None:
     def open_invoices(session: Session, *, disputable: bool) -> list[InvoiceView]:
         views = web.portal.account(session.customer_id, today=web.now().date()).invoices
         # A credit note is owed to the customer: there is nothing to promise or dispute on it.
-        return [v for v in views if v.status not in {"disputed", "credit"}] if disputable else views
+        return [v for v in views if v.status not in {"disputed", "credit", "agency"}] if disputable else views
 
     # --- signing in ---------------------------------------------------------------------------------
 
@@ -291,7 +291,7 @@ def register(web: Web) -> None:
             session=session,
             title="Promise a payment",
             nav="promise",
-            invoices=[v for v in account.invoices if v.status not in {"disputed", "credit"}],
+            invoices=[v for v in account.invoices if v.status not in {"disputed", "credit", "agency"}],
             # The customer's credit notes lower what it owes: the page says so, with the net total, so a
             # promise is of the same net amount the reminders ask for.
             credits=[v for v in account.invoices if v.status == "credit"],

@@ -79,6 +79,7 @@ STATUS_LABELS = {
     "disputed": "In dispute",
     "promised": "Payment promised",
     "credit": "Credit",
+    "agency": "With a collection agency",
 }
 
 

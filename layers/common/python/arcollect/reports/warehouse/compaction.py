@@ -12,6 +12,10 @@ The rows are written as newline-delimited JSON first and turned into Parquet by 
 Lambda layer, and strings of any shape (``Müller & Söhne, GmbH``, ``INV/2026/0042``) pass untouched.
 """
 
+# The SQL built here names only our own tables, columns and scratch paths: what users wrote reaches
+# DuckDB as data (JSON files, query parameters), never as SQL text.
+# ruff: noqa: S608
+
 from __future__ import annotations
 
 import json
@@ -23,15 +27,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from arcollect.entities import Customer
+from arcollect.store.exports import ItemChange
 from arcollect.store.reports import ReportData
 
 MONEY_SCALE = 6
 MONEY = f"DECIMAL(38, {MONEY_SCALE})"
 
 # Each table: its columns and DuckDB types, and the partition column (a month, ``YYYY-MM``).
-TABLES: Mapping[str, tuple[Mapping[str, str], str]] = {
+TABLES: Mapping[str, tuple[Mapping[str, str], str | None]] = {
     "invoices": (
         {
+            "item_key": "VARCHAR",
             "seq": "BIGINT",
             "customer_id": "VARCHAR",
             "invoice_number": "VARCHAR",
@@ -54,6 +61,7 @@ TABLES: Mapping[str, tuple[Mapping[str, str], str]] = {
     ),
     "payments": (
         {
+            "item_key": "VARCHAR",
             "seq": "BIGINT",
             "customer_id": "VARCHAR",
             "payment_id": "VARCHAR",
@@ -71,6 +79,7 @@ TABLES: Mapping[str, tuple[Mapping[str, str], str]] = {
     ),
     "promises": (
         {
+            "item_key": "VARCHAR",
             "customer_id": "VARCHAR",
             "promise_id": "VARCHAR",
             "status": "VARCHAR",
@@ -81,6 +90,7 @@ TABLES: Mapping[str, tuple[Mapping[str, str], str]] = {
     ),
     "disputes": (
         {
+            "item_key": "VARCHAR",
             "customer_id": "VARCHAR",
             "dispute_id": "VARCHAR",
             "created_at": "TIMESTAMP",
@@ -93,6 +103,7 @@ TABLES: Mapping[str, tuple[Mapping[str, str], str]] = {
     ),
     "touches": (
         {
+            "item_key": "VARCHAR",
             "customer_id": "VARCHAR",
             "invoice_number": "VARCHAR",
             "step": "VARCHAR",
@@ -103,6 +114,7 @@ TABLES: Mapping[str, tuple[Mapping[str, str], str]] = {
     ),
     "tasks": (
         {
+            "item_key": "VARCHAR",
             "customer_id": "VARCHAR",
             "task_id": "VARCHAR",
             "assignee": "VARCHAR",
@@ -113,10 +125,21 @@ TABLES: Mapping[str, tuple[Mapping[str, str], str]] = {
         "closed_month",
     ),
     "events": (
-        {"customer_id": "VARCHAR", "kind": "VARCHAR", "day": "DATE", "event_month": "VARCHAR"},
+        {
+            "item_key": "VARCHAR",
+            "customer_id": "VARCHAR",
+            "kind": "VARCHAR",
+            "day": "DATE",
+            "event_month": "VARCHAR",
+        },
         "event_month",
     ),
+    # The customers' profiles as stored (DynamoDB JSON): the report's segments and names come from the
+    # policy's rules over the whole profile, in Python; a few thousand rows, one file.
+    "customers": ({"item_key": "VARCHAR", "customer_id": "VARCHAR", "item": "VARCHAR"}, None),
 }
+# Between a key's partition and sort key in ``item_key`` (a character no key of ours holds).
+KEY_SEPARATOR = "\x1f"
 
 
 class CompactionError(ValueError):
@@ -285,29 +308,53 @@ def write_table(name: str, rows: Iterable[dict[str, Any]], root: Path, connectio
     earlier compaction left there: the same rows give the same files, so a repeated run is harmless."""
     import duckdb
 
-    columns, partition = TABLES[name]
-    target = root / name
+    columns, _ = TABLES[name]
     con = connection if connection is not None else duckdb.connect()
-    if target.exists():
-        shutil.rmtree(target)
     with tempfile.TemporaryDirectory(prefix=f"arcollect-{name}-") as scratch:
         staged = Path(scratch) / f"{name}.ndjson"
-        count = 0
-        with staged.open("w", encoding="utf-8") as out:
-            for row in rows:
-                out.write(json.dumps(row, ensure_ascii=False))
-                out.write("\n")
-                count += 1
-        if count:
-            # The partition column stays in the files too, so a reader needs no path parsing.
-            source = _json_source(staged, columns)
-            con.execute(
-                f"COPY ({source}) TO '{_quoted(target)}' "
-                f"(FORMAT PARQUET, PARTITION_BY ({partition}), WRITE_PARTITION_COLUMNS true)"
-            )
-    # An empty table is an empty folder: the engine reads it as no rows (engine.py).
-    target.mkdir(parents=True, exist_ok=True)
+        count = _stage(rows, staged)
+        return _replace(con, name, _json_source(staged, columns) if count else None, root)
+
+
+def _stage(rows: Iterable[dict[str, Any]], path: Path) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False))
+            out.write("\n")
+            count += 1
+    return count
+
+
+def _replace(con: Any, name: str, source: str | None, root: Path) -> Path:
+    """``root/<name>/`` made to hold exactly the rows of ``source`` (None: no rows, an empty folder)."""
+    _, partition = TABLES[name]
+    target = root / name
+    building = root / f".{name}.next"
+    if building.exists():
+        shutil.rmtree(building)
+    if source is not None:
+        # The partition column stays in the files too, so a reader needs no path parsing.
+        options = f"PARTITION_BY ({partition}), WRITE_PARTITION_COLUMNS true" if partition else ""
+        destination = building if partition else building / "data_0.parquet"
+        building.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            f"COPY ({source}) TO '{_quoted(destination)}' (FORMAT PARQUET{', ' if options else ''}{options})"
+        )
+    building.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        shutil.rmtree(target)
+    building.rename(target)
     return target
+
+
+def parquet_source(root: Path, name: str) -> str:
+    """A query of the rows of one table under ``root`` (none yet: no rows, its columns typed)."""
+    folder = root / name
+    if folder.is_dir() and any(folder.rglob("*.parquet")):
+        glob = _quoted(folder / "**" / "*.parquet")
+        return f"SELECT * FROM read_parquet('{glob}', hive_partitioning = false)"
+    return empty_source(TABLES[name][0])
 
 
 def write_report_parquet(data: ReportData, root: Path) -> dict[str, Path]:
@@ -322,6 +369,103 @@ def write_report_parquet(data: ReportData, root: Path) -> dict[str, Path]:
         con.close()
 
 
+def merge_changes(root: Path, changes: Iterable[ItemChange], *, full: bool = False) -> dict[str, int]:
+    """Fold a DynamoDB export's items into the Parquet under ``root``: every row of an item the export
+    names is replaced by its new image's rows (none when it was deleted); ``full``: the export is the
+    whole table, so nothing earlier is kept. The same export folded again gives the same files, so a
+    compaction that died before it was recorded is simply run again. How many rows each table holds."""
+    import duckdb
+
+    root.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    try:
+        with tempfile.TemporaryDirectory(prefix="arcollect-merge-") as scratch:
+            folder = Path(scratch)
+            counts = _stage_changes(con, root, changes, folder, full=full)
+            for name, (columns, _) in TABLES.items():
+                kept = (
+                    f"SELECT * FROM ({parquet_source(root, name)}) AS kept WHERE item_key IS NULL "
+                    "OR NOT EXISTS (SELECT 1 FROM changed WHERE changed.item_key = kept.item_key)"
+                )
+                new = _json_source(folder / f"{name}.ndjson", columns) if counts[name] else None
+                merged = f"{kept} UNION ALL BY NAME {new}" if new else kept
+                source = new if full else merged
+                _replace(con, name, source, root)
+            return {name: _count(con, root, name) for name in TABLES}
+    finally:
+        con.close()
+
+
+def _count(con: Any, root: Path, name: str) -> int:
+    row = con.execute(f"SELECT COUNT(*) FROM ({parquet_source(root, name)})").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _stage_changes(
+    con: Any, root: Path, changes: Iterable[ItemChange], folder: Path, *, full: bool
+) -> dict[str, int]:
+    """The export's rows per table as newline-delimited JSON in ``folder``, and its item keys as the
+    temporary table ``changed``; how many rows each table got."""
+    from arcollect.store.models import CustomerItem
+    from arcollect.store.reports import ReportData, add_item
+
+    next_seq = {"invoices": 0, "payments": 0}
+    if not full:
+        for name in next_seq:
+            found = con.execute(f"SELECT MAX(seq) FROM ({parquet_source(root, name)})").fetchone()[0]
+            next_seq[name] = 0 if found is None else int(found) + 1
+    outs = {name: (folder / f"{name}.ndjson").open("w", encoding="utf-8") for name in TABLES}
+    counts = dict.fromkeys(TABLES, 0)
+    try:
+        with (folder / "changed.ndjson").open("w", encoding="utf-8") as changed:
+            for change in changes:
+                key = f"{change.pk}{KEY_SEPARATOR}{change.sk}"
+                changed.write(json.dumps({"item_key": key}, ensure_ascii=False) + "\n")
+                if change.item is None:
+                    continue
+                rows: Mapping[str, Iterable[dict[str, Any]]]
+                if isinstance(change.item, CustomerItem):
+                    raw = json.dumps(change.item.serialize(), ensure_ascii=False)
+                    rows = {"customers": [{"customer_id": change.item.customer_id, "item": raw}]}
+                else:
+                    data = ReportData()
+                    add_item(data, change.item)
+                    rows = report_rows(data)
+                for name, table_rows in rows.items():
+                    for row in table_rows:
+                        row["item_key"] = key
+                        if name in next_seq:
+                            row["seq"] = next_seq[name]
+                            next_seq[name] += 1
+                        outs[name].write(json.dumps(row, ensure_ascii=False) + "\n")
+                        counts[name] += 1
+    finally:
+        for out in outs.values():
+            out.close()
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE changed AS SELECT DISTINCT item_key FROM "
+        f"read_json('{_quoted(folder / 'changed.ndjson')}', format='newline_delimited', "
+        "columns={'item_key': 'VARCHAR'})"
+    )
+    return counts
+
+
+def warehouse_customers(root: Path) -> dict[str, Customer]:
+    """The customers' profiles kept beside the Parquet (the report's names and segments)."""
+    import duckdb
+
+    from arcollect.store.customers import customer_from_item
+    from arcollect.store.models import CustomerItem, TableItem
+
+    found: dict[str, Customer] = {}
+    with duckdb.connect() as con:
+        for (raw,) in con.execute(f"SELECT item FROM ({parquet_source(root, 'customers')})").fetchall():
+            item = TableItem.from_raw_data(json.loads(raw))
+            if isinstance(item, CustomerItem):
+                found[item.customer_id] = customer_from_item(item)
+    return found
+
+
 def _quoted(path: Path) -> str:
     return str(path).replace("'", "''")
 
@@ -329,7 +473,7 @@ def _quoted(path: Path) -> str:
 def _json_source(path: Path, columns: Mapping[str, str]) -> str:
     spec = ", ".join(f"'{column}': '{kind}'" for column, kind in columns.items())
     # Our own scratch path and column names, never a user's text.
-    return f"SELECT * FROM read_json('{_quoted(path)}', format='newline_delimited', columns={{{spec}}})"  # noqa: S608
+    return f"SELECT * FROM read_json('{_quoted(path)}', format='newline_delimited', columns={{{spec}}})"
 
 
 def empty_source(columns: Mapping[str, str]) -> str:

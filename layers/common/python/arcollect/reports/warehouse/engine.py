@@ -33,7 +33,7 @@ from arcollect.reports.kpis import (
     default_segment,
     risk_class,
 )
-from arcollect.reports.warehouse.compaction import TABLES, empty_source
+from arcollect.reports.warehouse.compaction import TABLES, parquet_source
 
 QUERIES = (
     "lines",
@@ -103,14 +103,8 @@ class DuckDbReport:
         if memory_limit is not None:
             self.connection.execute("SET memory_limit = ?", [memory_limit])
         self.connection.execute("SET preserve_insertion_order = false")
-        for table, (columns, _) in TABLES.items():
-            folder = root / table
-            if any(folder.rglob("*.parquet")):
-                glob = str(folder / "**" / "*.parquet").replace("'", "''")
-                source = f"SELECT * FROM read_parquet('{glob}', hive_partitioning = false)"  # noqa: S608
-            else:
-                source = empty_source(columns)
-            self.connection.execute(f"CREATE OR REPLACE VIEW {table} AS {source}")
+        for table in TABLES:
+            self.connection.execute(f"CREATE OR REPLACE VIEW {table} AS {parquet_source(root, table)}")
         self._as_of: tuple[date, int] | None = None
 
     def close(self) -> None:

@@ -984,6 +984,14 @@ def _at_least(minimum: int) -> Callable[[str], int]:
 
 def _run(args: argparse.Namespace) -> int:
     out = Path(args.out)
+    if args.invoices is not None:
+        # A history too large for ERP files and ingest: the reports' Parquet, written by DuckDB.
+        from arcollect_cli.warehouse_history import write_history
+
+        counts = write_history(out, args.invoices, seed=args.seed, as_of=args.as_of)
+        for table, rows in counts.items():
+            print(f"{out / table}: {rows} rows")
+        return 0
     manifest = generate_company(args.customers, args.months, args.seed, args.as_of, args.simulate_days, out)
     for written in manifest.files:
         print(f"{out / written.path}: {written.rows} rows of {written.kind}, arrives {written.arrives_on}")
@@ -1037,5 +1045,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="D",
         help=f"days after the as-of date to write daily invoice and payment files for "
         f"(default {DEFAULT_SIMULATE_DAYS})",
+    )
+    parser.add_argument(
+        "--invoices",
+        type=_at_least(1),
+        default=None,
+        metavar="N",
+        help="instead of ERP files, write a history of N documents (payments, reminders and more beside "
+        "them) directly as the reports' Parquet tables under --out, for the scale benchmarks "
+        "(docs/reports.md); --seed and --as-of apply",
     )
     parser.set_defaults(func=_run)

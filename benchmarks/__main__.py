@@ -15,6 +15,7 @@ from benchmarks import (
     ingest_writes,
     predict_eval,
     reports_sap,
+    reports_warehouse,
 )
 
 
@@ -27,6 +28,7 @@ def main() -> int:
         dunning_sweep,
         ingest_sap,
         reports_sap,
+        reports_warehouse,
         backtest_sap,
         predict_eval,
         aws_cost,

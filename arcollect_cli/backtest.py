@@ -207,7 +207,17 @@ def summary_text(result: dict[str, Any]) -> str:
         per = m["calls_per_collector_per_day"]
         share = m["share_with_4_touches_before_30_dpd"]
         lines.append(
-            f"{name}: {m['emails']} emails, {m['calls']} calls; calls per collector per working day "
+            f"{name}: {m['emails']} emails, "
+            # The touches other channels carried (a step's ``channels``), when any did.
+            + "".join(
+                f"{count} {label}, "
+                for label, count in (
+                    ("letters", m.get("channels", {}).get("letter", 0)),
+                    ("texts", m.get("channels", {}).get("sms", 0)),
+                )
+                if count
+            )
+            + f"{m['calls']} calls; calls per collector per working day "
             f"p50 {per['p50']} p95 {per['p95']} max {per['max']} (team of {m['team_size']}); "
             f"{m['invoices_30_days_past_due']} invoices reached 30 days past due, "
             + (f"{share:.1%} of them with 4+ touches before" if share is not None else "none of them touched")

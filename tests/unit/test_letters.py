@@ -111,6 +111,13 @@ def test_an_english_letter_uses_english_words_and_figures() -> None:
     assert "Final notice" in text or "final notice" in text.lower()
 
 
+def test_a_french_letter_groups_thousands_with_a_narrow_no_break_space() -> None:
+    letter, address = _letter(replace(MUELLER, language="fr-FR"))
+    text = _text(render_letter(letter, letter_id="L-1", address=tuple(address)).pdf)
+    assert "1\u202f234,56 EUR" in text and "Reste à payer 1\u202f384,56 EUR" in text
+    assert "Date : 30/06/2024" in text  # French punctuation keeps its no-break space
+
+
 def test_rendering_the_same_letter_twice_gives_the_same_bytes() -> None:
     letter, address = _letter()
     first = render_letter(letter, letter_id=letter.touch_id, address=tuple(address))
@@ -301,3 +308,42 @@ def test_the_preview_shows_the_letter_and_its_channel() -> None:
         "post letter  final_notice (step final_notice) to Müller & Söhne, GmbH / Königsallee 12 / "
         "Hinterhaus, 2. OG / 40212 Düsseldorf: INV/2026/0042" in text
     )
+
+
+def test_the_backtest_counts_the_touches_each_channel_carried() -> None:
+    from arcollect.dunning.backtest import History, measures, replay
+    from arcollect_cli.backtest import summary_text
+
+    # Two customers, one invoice each, due 31 May 2024: one with email, one reachable only by post.
+    reachable = replace(MUELLER, customer_id="Brennan & Sons, PC", email="ap@brennan.example")
+    invoices = (
+        _invoice("INV/2026/0042", "1234.56"),
+        replace(_invoice("INV/2026/0042", "99.00"), customer_id=reachable.customer_id),
+    )
+    result = replay(
+        History(invoices, {MUELLER.customer_id: MUELLER, reachable.customer_id: reachable}),
+        parse_policy(POLICY, source="test"),
+        start=date(2024, 5, 1),
+        end=date(2024, 7, 31),
+        team_size=1,
+    )
+    figures = measures(result)
+    # The reminder (day 7) is email only: Müller gets none. On day 30 Brennan gets the final notice by
+    # email; Müller, never touched, gets the statement of overdue invoices that stands in for the steps
+    # missed, by the final notice's channels: by letter. The by_post step (day 45): a letter to both.
+    assert figures["channels"] == {"email": 2, "letter": 3, "sms": 0}
+    assert figures["emails"] == 2
+    letters = sorted((c.customer_id, c.step_id) for c in result.contacts if c.kind == "letter")
+    assert letters == [
+        ("Brennan & Sons, PC", "by_post"),
+        ("Müller & Söhne, GmbH", "by_post"),
+        ("Müller & Söhne, GmbH", "golive_statement"),
+    ]
+    summary = summary_text(
+        {
+            "window": {"from": "2024-05-01", "to": "2024-07-31"},
+            "history": {"source": "test", "notes": []},
+            "policies": {"draft": figures},
+        }
+    )
+    assert "draft: 2 emails, 3 letters, 0 calls" in summary

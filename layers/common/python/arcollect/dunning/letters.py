@@ -115,7 +115,7 @@ def _body(pdf: Any, words: dict[str, Any]) -> None:
     labels = words["labels"]
     pdf.set_font(_FONT, "", 8.5)
     with pdf.table(
-        col_widths=(32, 20, 27, 24, 36, 31),
+        col_widths=(28, 22, 33, 22, 34, 31),
         text_align=("LEFT", "LEFT", "LEFT", "LEFT", "LEFT", "RIGHT"),
         line_height=5,
         first_row_as_headings=True,

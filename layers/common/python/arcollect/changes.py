@@ -73,6 +73,10 @@ class ChangeKind(StrEnum):
     CASH_APPLIED = "cash_applied"
     LATE_INTEREST = "late_interest"
     LATE_COMPENSATION = "late_compensation"
+    # Payment plans (arcollect/plans.py): agreed, then completed or broken.
+    PLAN_AGREED = "plan_agreed"
+    PLAN_COMPLETED = "plan_completed"
+    PLAN_BROKEN = "plan_broken"
     DEDUCTION_CODED = "deduction_coded"
     DEDUCTION_RESOLVED = "deduction_resolved"
     CREDIT_HOLD_LIFTED = "credit_hold_lifted"

@@ -42,6 +42,8 @@ TEMPLATE_ORDER: tuple[str, ...] = (
     "missed_promise",
     # The first email of a go-live's backlog: everything already overdue, as one statement.
     "overdue_statement",
+    # A payment plan's instalment (arcollect/plans.py), reminded instead of its invoices.
+    "instalment_reminder",
 )
 TEMPLATES: frozenset[str] = frozenset(TEMPLATE_ORDER)
 
@@ -309,6 +311,8 @@ class PolicySettings:
     collector_credit_limit: Decimal = Decimal(0)
     # Send times learned per customer (send_times.SendTimes); off unless ``learn: true``.
     send_times: Any = None
+    # What a customer may agree in the portal as a payment plan (plans.PlanLimits; None: its defaults).
+    payment_plans: Any = None
     # The reminder texts' rules (sms.SmsRules): parts, hours stricter than the send window, keywords.
     sms: Any = None
 
@@ -785,6 +789,7 @@ def _settings(problems: _Problems, value: Any) -> PolicySettings:
             "manager",
             "collector_credit_limit",
             "send_times",
+            "payment_plans",
             "sms",
         ),
     )
@@ -828,6 +833,7 @@ def _settings(problems: _Problems, value: Any) -> PolicySettings:
         manager=str(data.get("manager") or "collections-manager"),
         collector_credit_limit=limit,
         send_times=_send_times(problems, data.get("send_times")),
+        payment_plans=_payment_plans(problems, data.get("payment_plans")),
         sms=_sms(problems, data.get("sms")),
     )
 
@@ -840,6 +846,15 @@ def _sms(problems: _Problems, value: Any) -> Any:
     for where, message in found:
         problems.add(where, message)
     return rules
+
+
+def _payment_plans(problems: _Problems, value: Any) -> Any:
+    """``settings.payment_plans``: ``{max_instalments, max_days, min_instalment, reminder_days_before}``."""
+    from arcollect.plans import parse_limits
+
+    limits, lines = parse_limits(value)
+    problems.lines.extend(lines)
+    return limits
 
 
 def _send_times(problems: _Problems, value: Any) -> Any:

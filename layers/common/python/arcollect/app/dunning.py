@@ -44,6 +44,7 @@ from arcollect.store.inbox import ReplyBook
 from arcollect.store.letters import LetterObjects
 from arcollect.store.mail import SesMailer
 from arcollect.store.objects import ObjectStore
+from arcollect.store.plan_book import PlanBook
 from arcollect.store.promise_book import PromiseBook
 from arcollect.store.queues import WorkQueue
 from arcollect.store.repositories import Activities, SweepRuns
@@ -115,6 +116,7 @@ class Dunning:
             pacer=self.pacer,
             promises=self.workspace.promises,
             change_feed=self.change_feed,
+            plans=PlanBook(),
             # Letters go to the print-and-mail service through the drop bucket's outgoing/letters/.
             letters=LetterObjects(settings.require("drop_bucket")),
             reply_to=replies.reply_to,

@@ -43,11 +43,13 @@ from arcollect.dunning.engine import (
     asks_for_money,
     evaluate,
 )
+from arcollect.dunning.plans import PlanLedger, settle_plans
 from arcollect.dunning.posting import LetterBox, LetterJob, post_letter
 from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task, TaskKind
 from arcollect.interest import Charges, invoice_charges
 from arcollect.mailing import Mailer
 from arcollect.observability import logger
+from arcollect.plans import InstalmentReminder
 from arcollect.policy import Action, PolicySet
 from arcollect.priority import Factors, factors_for, score
 from arcollect.promises import PromiseStatus, settle
@@ -222,6 +224,8 @@ class Services:
     # The wall clock: a reservation's lease runs on it, not on the tick's time (a tick may run late, or
     # long; a simulation passes its own).
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Payment plans (dunning/plans.py): settled before each customer is planned; none: not looked at.
+    plans: PlanLedger | None = None
     # Where letters are handed to the print-and-mail service (none: a letter plan is not posted, and
     # its invoices stay due).
     letters: LetterBox | None = None
@@ -290,6 +294,7 @@ def plan_customer(
     now: datetime,
     services: Services,
     customer_due: bool = False,
+    plans: Sequence[InstalmentReminder] = (),
 ) -> CustomerPlan:
     """What the policy decides for one customer now, net of its credits: only a plan that asks for
     money (an email, a call) reads the customer's open credit notes and unapplied cash, and is made
@@ -306,6 +311,7 @@ def plan_customer(
             customer_due=customer_due,
             credits=credits,
             send_record=record,
+            plans=plans,
         )
 
     plan = plan_with(())
@@ -336,6 +342,19 @@ def process_customer(
     profile that turns out stale (the writes check) is made again from the profile itself."""
 
     report = RunReport(customers=1)
+    reminders: list[InstalmentReminder] = []
+    if services.plans is not None:
+        invoices, reminders = settle_plans(
+            customer_id,
+            customer,
+            invoices,
+            now=now,
+            policies=services.policies,
+            book=services.plans,
+            read=services.store.invoices,
+            change_feed=services.change_feed,
+            outcomes=report.outcomes,
+        )
     if services.promises is not None:
         invoices = settle_promises(
             customer_id, customer, invoices, now=now, services=services, book=services.promises, report=report
@@ -349,6 +368,7 @@ def process_customer(
             now=now,
             services=services,
             customer_due=customer_due,
+            plans=reminders,
         )
         carry_out(
             plan, customer=profile, invoices=invoices, services=services, from_snapshot=copied, report=report
@@ -596,6 +616,7 @@ def _email(
                 today=plan.today,
                 late_charges=late_charges,
                 charges_added=charges_added,
+                instalment=email.instalment,
                 reply_to=services.reply_to(plan.customer_id, email.touch_id, now),
             )
         )

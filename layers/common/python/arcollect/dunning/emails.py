@@ -38,6 +38,7 @@ from arcollect.contract import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_SENT_AT,
 from arcollect.credits import CREDIT_NOTE, CreditLine, credit_by_currency
 from arcollect.entities import Customer, Invoice
 from arcollect.interest import Charges
+from arcollect.plans import InstalmentReminder
 from arcollect.policy import TEMPLATE_ORDER, TEMPLATES, unknown_template_message
 
 # The languages an email can be written in; the first is the fallback for any other.
@@ -103,6 +104,8 @@ class ReminderEmail:
     # of the total asked only when ``charges_added`` (the policy's ``add_to_open_amount``).
     late_charges: tuple[tuple[str, Charges], ...] = ()
     charges_added: bool = False
+    # The payment plan instalment an ``instalment_reminder`` is about (arcollect/plans.py).
+    instalment: InstalmentReminder | None = None
     # The touch's own reply address on the inbound domain (``arcollect.replies``): the Reply-To, in
     # place of the owner's mailbox, so the reply reaches the inbox and is threaded (docs/inbox.md).
     reply_to: str | None = None
@@ -197,6 +200,18 @@ def reminder_words(email: ReminderEmail) -> dict[str, Any]:
 # -- the words and the page --------------------------------------------------------------------------
 
 
+def _instalment_words(instalment: InstalmentReminder | None, language: str) -> dict[str, Any]:
+    """The variables of an instalment reminder (empty strings for every other email)."""
+    if instalment is None:
+        return {"instalment": "", "instalments": "", "instalment_amount": "", "instalment_due": ""}
+    return {
+        "instalment": instalment.number,
+        "instalments": instalment.count,
+        "instalment_amount": format_money(instalment.amount, instalment.currency, language),
+        "instalment_due": format_date(instalment.due_date, language),
+    }
+
+
 def _context(email: ReminderEmail, language: str, portal_url: str) -> dict[str, Any]:
     """What the layouts show, every value plain text (the HTML layout escapes it)."""
     words = _wording()["languages"][language]
@@ -232,6 +247,7 @@ def _context(email: ReminderEmail, language: str, portal_url: str) -> dict[str, 
         "overdue": _status(oldest_due, day, language),
         "promised_date": format_date(promised, language) if promised else "",
         "company": _one_line(email.sender_name),
+        **_instalment_words(email.instalment, language),
     }
     labels = {
         key: _say(value, language, variables)

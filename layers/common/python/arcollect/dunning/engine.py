@@ -26,6 +26,7 @@ from arcollect.calendar import MAX_SCAN_DAYS, Calendar, SendWindow, WindowError,
 from arcollect.clock import anniversary_in, next_anniversary
 from arcollect.credits import CreditLine, credit_by_currency
 from arcollect.entities import Customer, DocumentType, Invoice
+from arcollect.plans import InstalmentReminder, is_plan_id
 from arcollect.policy import Action, Anchor, Channel, Occurrence, Policy, PolicySet, Priority, Step, Trigger
 from arcollect.send_times import SendRecord, SendTimes, SlotChoice, choose
 from arcollect.sms import why_not_textable
@@ -39,6 +40,8 @@ FIX_CONTACT = "fix_contact"
 CHECK_IN = "check_in"
 # A customer whose credits cover what a reminder would ask: a collector applies them (or refunds).
 CREDIT_BALANCE = "credit_balance"
+# A payment plan's instalment, reminded instead of its invoices (arcollect/plans.py).
+INSTALMENT_REMINDER = "instalment_reminder"
 
 
 class Outcome(StrEnum):
@@ -76,6 +79,8 @@ class EmailPlan:
     # Steps the email stands in for (a go-live statement's missed steps): recorded as taken with it,
     # so they count as touches, but not reserved one by one (the statement is the one touch).
     superseded: tuple[Touch, ...] = ()
+    # The payment plan instalment it reminds (the instalment_reminder template), when it does.
+    instalment: InstalmentReminder | None = None
     # The channel carrying it (Step.channels): an email, a letter (``recipients`` then holds the postal
     # address's lines, the customer's name first) or a text message.
     channel: Channel = Channel.EMAIL
@@ -187,6 +192,8 @@ class _Context:
     notes: list[Note] = field(default_factory=list)
     reschedules: dict[str, datetime | None] = field(default_factory=dict)
     send_slot: SlotChoice | None = None
+    # The open payment plans' current instalments, by plan id: their invoices are reminded of those.
+    plans: dict[str, InstalmentReminder] = field(default_factory=dict)
 
     def note(self, invoice: Invoice | None, outcome: Outcome, step_id: str | None, reason: str) -> None:
         self.notes.append(Note(invoice.invoice_number if invoice else None, outcome, step_id, reason))
@@ -229,6 +236,7 @@ def evaluate(
     customer_due: bool = False,
     credits: Sequence[CreditLine] = (),
     send_record: SendRecord | None = None,
+    plans: Sequence[InstalmentReminder] = (),
 ) -> CustomerPlan:
     """The plan for one customer at ``now``; ``customer_due`` says the customer's own item came due
     (its anniversary); ``credits`` are the customer's open credit notes and unapplied cash (a reminder
@@ -253,6 +261,7 @@ def evaluate(
         tuple(credits),
         send_record,
     )
+    context.plans = {reminder.plan_id: reminder for reminder in plans}
 
     stages = [
         stage
@@ -316,6 +325,9 @@ def _stage(context: _Context, invoice: Invoice) -> _Stage | None:
     occurrences = context.policy.occurrences(invoice)
     upcoming = [o for o in occurrences if o.due_on > today and o.step_id not in invoice.steps_done]
     next_at = context.day_start(upcoming[0].due_on) if upcoming else None
+    reminder = context.plans.get(invoice.promise_id or "")
+    if reminder is not None:
+        return _instalment(context, invoice, reminder)
     if invoice.promised_until is not None:
         grace = context.policies.settings.promise_grace_days
         pause_end = invoice.promised_until + timedelta(days=grace)
@@ -488,7 +500,12 @@ def _missed_promise(context: _Context, invoice: Invoice, next_at: datetime | Non
         occurrence
         for occurrence in (
             Occurrence(f"{MISSED_PROMISE}#{promise}", _MISSED_PROMISE_EMAIL, invoice.promised_until, -1),
-            Occurrence(f"{MISSED_PROMISE_CALL}#{promise}", _MISSED_PROMISE_CALL, invoice.promised_until, -1),
+            Occurrence(
+                f"{MISSED_PROMISE_CALL}#{promise}",
+                _MISSED_PLAN_CALL if is_plan_id(promise) else _MISSED_PROMISE_CALL,
+                invoice.promised_until,
+                -1,
+            ),
         )
         if occurrence.step_id not in invoice.steps_done
     )
@@ -499,6 +516,34 @@ def _missed_promise(context: _Context, invoice: Invoice, next_at: datetime | Non
         tomorrow if next_at is None else min(next_at, tomorrow),
         broken_promise=promise,
     )
+
+
+def _instalment(context: _Context, invoice: Invoice, reminder: InstalmentReminder) -> _Stage | None:
+    """An invoice of an open payment plan: its own steps wait while the plan stands; the plan's current
+    instalment is reminded before its due date and on it (once each, per invoice and instalment, through
+    the touch ledger); the next look is the next reminder or the day after the due date plus grace, when
+    the sweep settles the instalment (paid: the next one is current; not: the plan is broken)."""
+    today = context.today
+    steps = [
+        Occurrence(step_id, _INSTALMENT_STEP, day, -1)
+        for step_id, day in reminder.reminders
+        if step_id not in invoice.steps_done
+    ]
+    due_now = [o for o in steps if o.due_on <= today]
+    upcoming = [o for o in steps if o.due_on > today]
+    settle_at = context.day_start(reminder.pause_end + timedelta(days=1))
+    next_at = min(context.day_start(upcoming[0].due_on), settle_at) if upcoming else settle_at
+    what = (
+        f"payment plan {reminder.plan_id}: instalment {reminder.number} of {reminder.count} "
+        f"({reminder.amount} {reminder.currency}) due {reminder.due_date.isoformat()}"
+    )
+    if not due_now:
+        context.note(invoice, Outcome.SUPPRESSED, None, f"in {what}; its reminders stand in for the invoice")
+        context.later(invoice, next_at)
+        return None
+    for passed in due_now[:-1]:
+        context.note(invoice, Outcome.SKIPPED, passed.step_id, f"superseded by {due_now[-1].step_id}")
+    return _Stage(invoice, (due_now[-1],), next_at)
 
 
 def _email_block(context: _Context) -> tuple[str | None, datetime | None]:
@@ -770,6 +815,9 @@ def _email_plan(
     lead = max((o for _, o in parts), key=lambda o: _severity(context.policy, o))
     if promised:
         lead = next(o for s, o in parts if o.step.id == MISSED_PROMISE)
+    elif any(o.step.id == INSTALMENT_REMINDER for _, o in parts):
+        # A plan's instalment leads: the email says what is due when, and lists the invoices with it.
+        lead = next(o for _, o in parts if o.step.id == INSTALMENT_REMINDER)
     elif any(o.step.id == GO_LIVE_STATEMENT for _, o in parts):
         # The first email lists everything overdue as a statement, whatever else falls due with it.
         lead = next(o for _, o in parts if o.step.id == GO_LIVE_STATEMENT)
@@ -799,6 +847,14 @@ def _email_plan(
         touch_id=_message_id(context.customer_id, touches, channel),
         promised_date=max((p for p in promised if p is not None), default=None),
         superseded=superseded,
+        instalment=next(
+            (
+                context.plans[s.invoice.promise_id or ""]
+                for s, o in parts
+                if o.step.id == INSTALMENT_REMINDER and (s.invoice.promise_id or "") in context.plans
+            ),
+            None,
+        ),
         credits=tuple(
             line for line in context.credits if line.currency in {s.invoice.currency for s, _ in parts}
         ),
@@ -913,6 +969,16 @@ _MISSED_PROMISE_EMAIL = Step(
 )
 _GO_LIVE_STATEMENT = Step(
     id=GO_LIVE_STATEMENT, trigger=_NO_TRIGGER, action=Action.EMAIL, template="overdue_statement"
+)
+_INSTALMENT_STEP = Step(
+    id=INSTALMENT_REMINDER, trigger=_NO_TRIGGER, action=Action.EMAIL, template=INSTALMENT_REMINDER
+)
+_MISSED_PLAN_CALL = Step(
+    id=MISSED_PROMISE_CALL,
+    trigger=_NO_TRIGGER,
+    action=Action.CALL,
+    title="Payment plan broken (an instalment was not paid) - call the customer",
+    priority=Priority.HIGH,
 )
 _MISSED_PROMISE_CALL = Step(
     id=MISSED_PROMISE_CALL,

@@ -73,6 +73,10 @@ def promise_sk(promise_id: str) -> str:
     return f"PTP#{promise_id}"
 
 
+def plan_sk(plan_id: str) -> str:
+    return f"PLAN#{plan_id}"
+
+
 def dispute_sk(dispute_id: str) -> str:
     return f"{DISPUTE_PREFIX}{dispute_id}"
 

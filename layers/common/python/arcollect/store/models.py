@@ -284,6 +284,22 @@ class PromiseItem(TableItem, discriminator="promise"):
     settled_at = UTCDateTimeAttribute(null=True)
 
 
+class PaymentPlanItem(TableItem, discriminator="payment_plan"):
+    """A payment plan (``CUST#<id>`` / ``PLAN#<plan id>``): its instalments as JSON
+    (``[{"number", "due_date", "amount"}]``, amounts as decimal strings); open, completed or broken."""
+
+    customer_id = UnicodeAttribute()
+    plan_id = UnicodeAttribute()
+    invoice_numbers = ListAttribute(of=UnicodeAttribute)
+    currency = UnicodeAttribute()
+    instalments = UnicodeAttribute()
+    status = UnicodeAttribute(default="open")
+    created_at = UTCDateTimeAttribute()
+    source = UnicodeAttribute()
+    settled_at = UTCDateTimeAttribute(null=True)
+    missed_instalment = NumberAttribute(null=True)
+
+
 class PredictionItem(TableItem, discriminator="prediction"):
     """An open invoice's predicted pay date (``CUST#<id>`` / ``PRED#<number>``), written by the reports
     run; in no index. ``factors``: the top three, each ``{"name", "days", "text"}``."""

@@ -1,0 +1,181 @@
+"""Payment plans: agreed (their invoices carry the plan where a promise would be), moved on to the next
+instalment, and settled completed or broken, each with its timeline entry and the ERP's change."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from pynamodb.expressions.update import Action
+
+from arcollect.entities import Activity, Payment
+from arcollect.plans import Instalment, PaymentPlan, PlanStatus
+from arcollect.store import keys
+from arcollect.store.base import commit, next_action, translated, update_if
+from arcollect.store.models import InvoiceItem, PaymentItem, PaymentPlanItem
+from arcollect.store.payments import payment_from_item
+from arcollect.store.timeline import timeline_writes
+
+
+def plan_item(plan: PaymentPlan) -> PaymentPlanItem:
+    return PaymentPlanItem(
+        keys.customer_pk(plan.customer_id),
+        keys.plan_sk(plan.plan_id),
+        customer_id=plan.customer_id,
+        plan_id=plan.plan_id,
+        invoice_numbers=list(plan.invoice_numbers),
+        currency=plan.currency,
+        instalments=json.dumps(
+            [
+                {"number": i.number, "due_date": i.due_date.isoformat(), "amount": str(i.amount)}
+                for i in plan.instalments
+            ]
+        ),
+        status=plan.status,
+        created_at=plan.created_at,
+        source=plan.source,
+        settled_at=plan.settled_at,
+        missed_instalment=plan.missed_instalment,
+    )
+
+
+def plan_from_item(item: PaymentPlanItem) -> PaymentPlan:
+    return PaymentPlan(
+        customer_id=item.customer_id,
+        plan_id=item.plan_id,
+        invoice_numbers=tuple(str(n) for n in item.invoice_numbers),
+        currency=item.currency,
+        instalments=tuple(
+            Instalment(int(raw["number"]), date.fromisoformat(raw["due_date"]), Decimal(raw["amount"]))
+            for raw in json.loads(item.instalments)
+        ),
+        created_at=item.created_at,
+        source=item.source,
+        status=item.status,
+        settled_at=item.settled_at,
+        missed_instalment=int(item.missed_instalment) if item.missed_instalment is not None else None,
+    )
+
+
+class PlanBook:
+    """Everything about payment plans, for the staff console, the portal and the sweep alike."""
+
+    @translated
+    def make_plan(self, plan: PaymentPlan, next_action_at: datetime, activity: Activity) -> bool:
+        """Record the plan, mark its invoices (the plan's id and its first instalment's due date where a
+        promise's would be, their next look at its first reminder) and its timeline entry with the
+        ERP's change, at once. False: the plan exists (a retry), or one of its invoices got a promise,
+        plan or dispute meanwhile; ``plan`` tells them apart."""
+        pk = keys.customer_pk(plan.customer_id)
+        free = (
+            InvoiceItem.pk.exists()
+            & InvoiceItem.promise_id.does_not_exist()
+            & InvoiceItem.dispute_id.does_not_exist()
+        )
+        return commit(
+            [
+                ("save_new", plan_item(plan), None),
+                *(
+                    (
+                        "update_if",
+                        InvoiceItem(pk, keys.invoice_sk(number)),
+                        (
+                            [
+                                InvoiceItem.promised_until.set(plan.instalments[0].due_date.isoformat()),
+                                InvoiceItem.promise_id.set(plan.plan_id),
+                                *next_action(plan.customer_id, next_action_at),
+                            ],
+                            free,
+                        ),
+                    )
+                    for number in plan.invoice_numbers
+                ),
+                *timeline_writes(plan.customer_id, activity),
+            ]
+        )
+
+    @translated
+    def plan(self, customer_id: str, plan_id: str) -> PaymentPlan | None:
+        """One plan, read consistently (what settling it is about to be based on)."""
+        try:
+            item = PaymentPlanItem.get(
+                keys.customer_pk(customer_id), keys.plan_sk(plan_id), consistent_read=True
+            )
+        except PaymentPlanItem.DoesNotExist:
+            return None
+        return plan_from_item(item)
+
+    @translated
+    def plans(self, customer_id: str) -> list[PaymentPlan]:
+        """The customer's plans, oldest first."""
+        items = PaymentPlanItem.query(
+            keys.customer_pk(customer_id), PaymentPlanItem.sk.startswith(keys.plan_sk(""))
+        )
+        return sorted((plan_from_item(item) for item in items), key=lambda p: (p.created_at, p.plan_id))
+
+    @translated
+    def payments(self, customer_id: str) -> list[Payment]:
+        """The customer's payments (what is applied to the plans' instalments)."""
+        items = PaymentItem.query(keys.customer_pk(customer_id), PaymentItem.sk.startswith("PAY#"))
+        return [payment_from_item(item) for item in items]
+
+    @translated
+    def move_to(self, plan: PaymentPlan, due_date: date, numbers: Sequence[str]) -> None:
+        """The current instalment is now the one due on ``due_date``: its invoices say so (the pause
+        the engine reads ends there plus grace)."""
+        pk = keys.customer_pk(plan.customer_id)
+        for number in numbers:
+            # Refused: the invoice left the plan meanwhile, nothing to move.
+            update_if(
+                InvoiceItem(pk, keys.invoice_sk(number)),
+                [InvoiceItem.promised_until.set(due_date.isoformat())],
+                InvoiceItem.promise_id == plan.plan_id,
+            )
+
+    @translated
+    def settle_plan(
+        self,
+        plan: PaymentPlan,
+        status: PlanStatus,
+        at: datetime,
+        numbers: Sequence[str],
+        activity: Activity,
+        *,
+        missed: tuple[int, date] | None = None,
+    ) -> bool:
+        """Mark the open plan completed or broken with its timeline entry and change, at once. Completed:
+        its invoices (``numbers``) are released. Broken (``missed``: the instalment and its due date):
+        they keep the plan's id with the missed instalment's date, which the engine reads as a broken
+        promise (the missed-promise email and call, then the regular steps). False: settled already."""
+        pk = keys.customer_pk(plan.customer_id)
+        settled = [
+            PaymentPlanItem.status.set(status.value),
+            PaymentPlanItem.settled_at.set(at),
+            *([PaymentPlanItem.missed_instalment.set(missed[0])] if missed else []),
+        ]
+        on_invoice: list[Action]
+        if status is PlanStatus.COMPLETED:
+            on_invoice = [InvoiceItem.promised_until.remove(), InvoiceItem.promise_id.remove()]
+        else:
+            assert missed is not None
+            on_invoice = [InvoiceItem.promised_until.set(missed[1].isoformat())]
+        return commit(
+            [
+                (
+                    "update_if",
+                    PaymentPlanItem(pk, keys.plan_sk(plan.plan_id)),
+                    (settled, PaymentPlanItem.status == PlanStatus.OPEN.value),
+                ),
+                *(
+                    (
+                        "update_if",
+                        InvoiceItem(pk, keys.invoice_sk(number)),
+                        (on_invoice, InvoiceItem.promise_id == plan.plan_id),
+                    )
+                    for number in numbers
+                ),
+                *timeline_writes(plan.customer_id, activity),
+            ]
+        )

@@ -1,0 +1,188 @@
+"""The payment plan rules (arcollect/plans.py), no AWS: equal instalments add up to the cent, a request
+is checked field by field and against the policy's limits for customers, the same request gives the same
+id, and where a plan stands follows from the payments (oldest instalment first) and the invoices' open
+amount (credits off the last instalments)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from arcollect.entities import Allocation, Invoice, Payment
+from arcollect.inputs import InputError
+from arcollect.plans import (
+    PaymentPlan,
+    PlanLimits,
+    PlanStatus,
+    RequestedInstalment,
+    checked_plan,
+    even_instalments,
+    parse_limits,
+    reminder_for,
+    standing,
+)
+
+CUSTOMER = "Müller & Söhne, GmbH"
+NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
+TODAY = NOW.date()
+
+
+def _invoice(number: str, open_amount: str, **changes: object) -> Invoice:
+    return Invoice(
+        customer_id=CUSTOMER, invoice_number=number, currency=str(changes.pop("currency", "EUR")),
+        amount=Decimal(open_amount), open_amount=Decimal(open_amount), invoice_date=date(2026, 10, 1),
+        due_date=date(2026, 10, 31), **changes,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+BOOK = {
+    "INV/2026/0042": _invoice("INV/2026/0042", "1200.00"),
+    "INV/2026/0043": _invoice("INV/2026/0043", "600.00"),
+    "INV/2026/0099": _invoice("INV/2026/0099", "80.00", currency="USD"),
+    "GS/2026/0007": _invoice("GS/2026/0007", "200.00", document_type="credit_note"),
+    "INV/2026/0050": _invoice("INV/2026/0050", "99.00", disputed=True),
+}
+
+
+def _plan(limits: PlanLimits | None = None, **request: object) -> PaymentPlan:
+    arguments: dict[str, object] = {"invoice_numbers": ["INV/2026/0042", "INV/2026/0043"], **request}
+    return checked_plan(
+        CUSTOMER, lookup=BOOK.get, today=TODAY, now=NOW, source="dana", limits=limits,
+        **arguments,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_equal_instalments_add_up_to_the_cent_the_last_taking_the_remainder() -> None:
+    parts = even_instalments(Decimal("1000.00"), count=3, first_due=date(2026, 12, 1), every_days=30)
+    assert [amount for _, amount in parts] == [Decimal("333.33"), Decimal("333.33"), Decimal("333.34")]
+    assert [day for day, _ in parts] == [date(2026, 12, 1), date(2026, 12, 31), date(2027, 1, 30)]
+    assert sum(amount for _, amount in parts) == Decimal("1000.00")
+
+
+def test_the_same_request_gives_the_same_plan_id_and_another_a_different_one() -> None:
+    first = _plan(count=3, first_due="2026-12-01", every_days=31)
+    again = _plan(count=3, first_due="2026-12-01", every_days=31)
+    other = _plan(count=2, first_due="2026-12-01", every_days=31)
+    assert first.plan_id == again.plan_id != other.plan_id
+
+
+@pytest.mark.parametrize(
+    ("request_", "field", "words"),
+    [
+        ({"invoice_numbers": []}, "invoice_numbers", "choose at least one invoice"),
+        ({"invoice_numbers": ["INV/9999"]}, "invoice_numbers", "INV/9999 is not on this account"),
+        ({"invoice_numbers": ["GS/2026/0007"]}, "invoice_numbers", "credit note"),
+        ({"invoice_numbers": ["INV/2026/0050"]}, "invoice_numbers", "is disputed"),
+        ({"invoice_numbers": ["INV/2026/0042", "INV/2026/0099"]}, "invoice_numbers", "one currency"),
+        ({"count": "1", "first_due": "2026-12-01"}, "count", "at least 2 instalments"),
+        ({"count": "x", "first_due": "2026-12-01"}, "count", "whole number"),
+        ({"count": "3", "first_due": "01.12.2026"}, "first_due", "YYYY-MM-DD"),
+        ({"count": "3", "first_due": "2026-11-20"}, "instalments", "before today (2026-11-23)"),
+        ({"count": "3", "first_due": "2026-12-01", "every_days": "0"}, "every_days", "from 1 to 366"),
+        (
+            {
+                "instalments": [
+                    RequestedInstalment("2026-12-01", "900"),
+                    RequestedInstalment("2026-12-01", "900"),
+                ]
+            },
+            "instalments",
+            "falls after the one before (2026-12-01 does not)",
+        ),
+        (
+            {
+                "instalments": [
+                    RequestedInstalment("2026-12-01", "900"),
+                    RequestedInstalment("2027-01-01", "800"),
+                ]
+            },
+            "instalments",
+            "add up to 1700.00 EUR; the chosen invoices have 1800.00 EUR open",
+        ),
+        (
+            {
+                "instalments": [
+                    RequestedInstalment("2026-12-01", "900.001"),
+                    RequestedInstalment("2027-01-01", "1"),
+                ]
+            },
+            "instalments",
+            "instalment 1: at most two decimals",
+        ),
+    ],
+)
+def test_a_request_is_refused_naming_the_field_and_what_is_wrong(
+    request_: dict[str, object], field: str, words: str
+) -> None:
+    with pytest.raises(InputError) as refused:
+        _plan(**request_)
+    assert refused.value.field == field and words in refused.value.message, refused.value
+
+
+def test_the_policys_limits_bind_a_customer_and_not_a_collector() -> None:
+    limits = PlanLimits(max_instalments=6, max_days=180, min_instalment=Decimal(50))
+    many = {"count": "8", "first_due": "2026-12-01", "every_days": "14"}
+    assert len(_plan(**many).instalments) == 8
+    with pytest.raises(InputError, match=r"at most 6 instalments \(the limit for a plan agreed online\)"):
+        _plan(limits, **many)
+    with pytest.raises(InputError, match=r"at most 180 days from today \(2027-05-22\)"):
+        _plan(limits, count="3", first_due="2026-12-01", every_days="120")
+    small = [RequestedInstalment("2026-12-01", "1790"), RequestedInstalment("2027-01-01", "10")]
+    with pytest.raises(
+        InputError, match=re.escape("instalment 2 is 10.00 EUR; each instalment of a plan agreed online")
+    ):
+        _plan(limits, instalments=small)
+
+
+def test_the_policys_payment_plans_are_checked_with_clear_errors() -> None:
+    assert parse_limits(None) == (PlanLimits(), [])
+    limits, problems = parse_limits({"max_instalments": 12, "min_instalment": "25.50"})
+    assert (limits.max_instalments, limits.min_instalment, problems) == (12, Decimal("25.50"), [])
+    _, problems = parse_limits(
+        {"max_instalments": 1, "max_days": "a year", "min_instalment": -5, "colour": 1}
+    )
+    assert problems == [
+        "settings.payment_plans.colour: unknown setting; the known ones are max_instalments, max_days, "
+        "min_instalment, reminder_days_before",
+        "settings.payment_plans.max_instalments: expected a whole number from 2 to 36, found 1",
+        "settings.payment_plans.max_days: expected a whole number from 1 to 1095, found 'a year'",
+        "settings.payment_plans.min_instalment: expected an amount of 0 or more, found -5",
+    ]
+
+
+def _paid(amount: str, day: date, number: str = "INV/2026/0042") -> Payment:
+    return Payment(
+        customer_id=CUSTOMER, payment_id=f"P-{amount}-{day}", payment_date=day, amount=Decimal(amount),
+        currency="EUR", applied_amount=Decimal(amount), allocations=(Allocation(number, Decimal(amount)),),
+    )  # fmt: skip
+
+
+def test_payments_go_to_the_instalments_oldest_first_and_credits_off_the_last() -> None:
+    plan = _plan(count=3, first_due="2026-12-01", every_days=31)
+    invoices = [_invoice("INV/2026/0042", "300.00"), _invoice("INV/2026/0043", "400.00")]
+    # 900 paid since the plan (a payment before it does not count), 200 credited on INV/2026/0043
+    payments = [_paid("900.00", date(2026, 11, 30)), _paid("50.00", date(2026, 11, 1))]
+    state = standing(plan, invoices=invoices, payments=payments, today=date(2026, 12, 2), grace_days=3)
+    assert (state.paid, state.credited, state.status) == (
+        Decimal("900.00"),
+        Decimal("200.00"),
+        PlanStatus.OPEN,
+    )
+    assert [(s.asked, s.paid, s.remaining) for s in state.instalments] == [
+        (Decimal("600.00"), Decimal("600.00"), Decimal(0)),
+        (Decimal("600.00"), Decimal("300.00"), Decimal("300.00")),
+        (Decimal("400.00"), Decimal(0), Decimal("400.00")),
+    ]
+    assert state.current is not None and state.current.instalment.number == 2
+    reminder = reminder_for(plan, state, limits=PlanLimits(), grace_days=3)
+    assert reminder is not None and (reminder.number, reminder.amount) == (2, Decimal("300.00"))
+    assert [day for _, day in reminder.reminders] == [date(2026, 12, 29), date(2027, 1, 1)]
+    # The grace passes with instalment 2 short: broken; everything paid: completed
+    late = standing(plan, invoices=invoices, payments=payments, today=date(2027, 1, 5), grace_days=3)
+    assert late.status is PlanStatus.BROKEN and late.missed is not None and late.missed.instalment.number == 2
+    closed = [_invoice("INV/2026/0042", "0.00"), _invoice("INV/2026/0043", "0.00")]
+    paid_up = standing(plan, invoices=closed, payments=payments, today=date(2027, 3, 1), grace_days=3)
+    assert paid_up.status is PlanStatus.COMPLETED

@@ -640,6 +640,7 @@ def test_the_openapi_document_lists_every_api_path(client: Client) -> None:
         "/api/v1/disputes",
         "/api/v1/disputes/{dispute_id}/attachment",
         "/api/v1/contact",
+        "/api/v1/payment-plans",
     }
     assert "put" in document["paths"]["/api/v1/contact"]
     schemas = document["components"]["schemas"]

@@ -40,6 +40,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from arcollect.console import accounts, deductions, errors, manual, signin, worklist
 from arcollect.console import credit_control as credit_control_routes
+from arcollect.console import plans as payment_plans
 from arcollect.console.common import COOKIE_NAME, PREFIX, ConsoleServices, StaffWeb
 from arcollect.portal.web.common import Web
 
@@ -54,6 +55,7 @@ class StaffConsole(ConsoleServices):
         signin.register(staff)
         worklist.register(staff)
         accounts.register(staff)
+        payment_plans.register(staff)
         deductions.register(staff)
         credit_control_routes.register(staff)
         manual.register(staff)

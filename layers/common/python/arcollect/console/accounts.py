@@ -46,6 +46,7 @@ DONE_MESSAGES = {
     "hold-off": "The dunning hold was released.",
     "cash": "The cash was applied.",
     "owner": "The customer was reassigned.",
+    "plan": "The payment plan was agreed.",
     "task": "The task was made: it is on the worklist by its due day.",
     "email": "The email was sent.",
     "email-again": "This form was sent already: the email went once, nothing was sent again.",
@@ -71,6 +72,7 @@ FORMS: dict[str, tuple[str, ...]] = {
     "pause": ("until", "reason"),
     "hold": ("hold", "reason"),
     "owner": ("to", "until"),
+    "plan": ("invoice_numbers", "count", "first_due", "every_days", "instalments"),
     "task": ("title", "due_on", "assignee", "kind", "note", "invoice_numbers"),
     "email": ("template", "payment_id"),
 }
@@ -129,6 +131,7 @@ def register(staff: StaffWeb) -> None:
                 for status, nexts in DISPUTE_TRANSITIONS.items()
             },
             cash_forms=[_cash_form(payment, account, forms or {}) for payment in unapplied],
+            plans=staff.workspace.payment_plans(customer_id, now=staff.web.now()),
             deduction_reasons=deduction_routes.REASONS,
             deduction_outcomes=deduction_routes.OUTCOMES,
             placements=credit_rules.placements([*account.open_invoices, *account.closed_invoices]),
@@ -220,6 +223,22 @@ def register(staff: StaffWeb) -> None:
             return {}
 
         return posted(customer_id, "promise", call, "promise")
+
+    @app.post(f"{PREFIX}/customers/<customer_id>/payment-plans", include_in_schema=False)
+    def payment_plan(customer_id: str) -> Response[str]:
+        def call(session: StaffSession, form: Form) -> Mapping[str, Any]:
+            staff.workspace.agree_plan(
+                customer_id,
+                invoice_numbers=many(form, "invoice_numbers"),
+                count=one(form, "count"),
+                first_due=one(form, "first_due"),
+                every_days=one(form, "every_days"),
+                by=session.user,
+                now=staff.web.now(),
+            )
+            return {}
+
+        return posted(customer_id, "plan", call, "plan")
 
     @app.post(f"{PREFIX}/customers/<customer_id>/disputes", include_in_schema=False)
     def dispute(customer_id: str) -> Response[str]:

@@ -29,6 +29,8 @@ from arcollect.entities import Activity, Customer, Invoice
 from arcollect.inputs import amount_text
 from arcollect.interest import Charges, invoice_charges
 from arcollect.mailing import Mailer
+from arcollect.plans import PaymentPlan, PlanLimits, RequestedInstalment, Standing, limits_of
+from arcollect.portal import plans as payment_plans
 from arcollect.portal.access import Access, NotFound, Session
 from arcollect.portal.account import open_items
 from arcollect.portal.attachments import Attachments, pending_key
@@ -344,6 +346,48 @@ class Portal:
             amount=value,
             currency=currency,
         )
+
+    def payment_plan(
+        self,
+        customer_id: str,
+        *,
+        invoice_numbers: Sequence[str],
+        instalments: Sequence[RequestedInstalment] | None = None,
+        count: str | int | None = None,
+        first_due: str | None = None,
+        every_days: str | int | None = None,
+        now: datetime,
+    ) -> PaymentPlan:
+        """A payment plan the customer agrees within the policy's limits (``portal/plans.py``)."""
+        customer = self._customer(customer_id)
+        return payment_plans.agree(
+            customer,
+            lookup=lambda number: self._invoices.get(customer_id, number),
+            policies=self._policies(),
+            calendar=self._calendar,
+            change_feed=self._change_feed,
+            invoice_numbers=invoice_numbers,
+            instalments=instalments,
+            count=count,
+            first_due=first_due,
+            every_days=every_days,
+            today=self._today(customer, now),
+            now=now,
+        )
+
+    def payment_plans(self, customer_id: str, *, now: datetime) -> list[tuple[PaymentPlan, Standing]]:
+        """The customer's payment plans, newest first, with their instalments as paid today."""
+        customer = self._customer(customer_id)
+        return payment_plans.standings(
+            customer_id,
+            lookup=lambda number: self._invoices.get(customer_id, number),
+            today=self._today(customer, now),
+            grace_days=self._policies().settings.promise_grace_days,
+        )
+
+    def plan_limits(self) -> PlanLimits:
+        """What a customer may agree online (the policy's ``settings.payment_plans``)."""
+        return limits_of(self._policies())
 
     def dispute(
         self,

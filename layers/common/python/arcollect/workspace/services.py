@@ -23,6 +23,7 @@ from arcollect.contract import ReportPrefix
 from arcollect.credit_control import Placement
 from arcollect.entities import Customer, Payment, Promise
 from arcollect.mailing import Mailer
+from arcollect.plans import PaymentPlan, RequestedInstalment
 from arcollect.policy import PolicySet
 from arcollect.staff import StaffUser
 from arcollect.store.touch_ledger import TouchLedger
@@ -39,6 +40,7 @@ from arcollect.workspace import (
 )
 from arcollect.workspace import credit_control as credit_cases
 from arcollect.workspace import deductions as deduction_cases
+from arcollect.workspace import plans as plan_cases
 from arcollect.workspace.desk import Desk, manager_only
 from arcollect.workspace.model import (
     Account360,
@@ -176,6 +178,35 @@ class Workspace:
             by=by,
             now=now,
         )
+
+    def agree_plan(
+        self,
+        customer_id: str,
+        *,
+        invoice_numbers: Sequence[str],
+        instalments: Sequence[RequestedInstalment] | None = None,
+        count: str | int | None = None,
+        first_due: str | None = None,
+        every_days: str | int | None = None,
+        by: StaffUser,
+        now: datetime,
+    ) -> PaymentPlan:
+        """A payment plan agreed with the customer (``workspace/plans.py``)."""
+        return plan_cases.agree_plan(
+            self._desk,
+            customer_id,
+            invoice_numbers=invoice_numbers,
+            instalments=instalments,
+            count=count,
+            first_due=first_due,
+            every_days=every_days,
+            by=by,
+            now=now,
+        )
+
+    def payment_plans(self, customer_id: str, *, now: datetime) -> list[plan_cases.PlanView]:
+        """The customer's payment plans, newest first, with where each stands."""
+        return plan_cases.plans_of(self._desk, customer_id, now=now)
 
     def log_dispute(
         self,

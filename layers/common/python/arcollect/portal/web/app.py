@@ -105,7 +105,7 @@ def build_app(portal: PortalSource, *, environment_name: str = "dev", staff: Sta
     """The whole portal, wired to ``portal`` (a Portal, or a function of the portal's public base URL
     returning one), with the staff console under /staff when ``staff`` gives one (without it, /staff
     answers 503 "staff console not configured")."""
-    from arcollect.portal.web import pages
+    from arcollect.portal.web import pages, plan_pages
 
     def resolver(register: Callable[[Web], None], **options: Any) -> PortalResolver:
         app = PortalResolver(**options)
@@ -116,6 +116,7 @@ def build_app(portal: PortalSource, *, environment_name: str = "dev", staff: Sta
         _static_routes(web.app)
         _health(web)
         pages.register(web)
+        plan_pages.register_pages(web)
         _errors(web)
 
     def staff_console(web: Web) -> None:
@@ -129,9 +130,10 @@ def build_app(portal: PortalSource, *, environment_name: str = "dev", staff: Sta
         _errors(web, staff_not_found=staff_not_found)
 
     def api(web: Web) -> None:
-        from arcollect.portal.web import api
+        from arcollect.portal.web import api, plan_api
 
         api.register(web)
+        plan_api.register_api(web)
         _openapi(web.app)
         _errors(web)
 

@@ -1,0 +1,101 @@
+"""The staff console's JSON route for payment plans (the 360 page's form is in ``accounts``):
+
+``POST /staff/api/customers/<customer id>/payment-plans`` with the staff session cookie and the session's
+CSRF token in ``X-CSRF-Token``; the body names ``invoice_numbers`` and either ``instalments``
+(``[{"due_date": "YYYY-MM-DD", "amount": "600.00"}]``) or ``count``, ``first_due`` and ``every_days``.
+201 with the plan (the same request again answers the same plan); 400 ``{"error", "field"}`` naming
+what is wrong; 401 without a session, 403 without the token, 404 for an unknown customer, 409 when an
+invoice changed meanwhile."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from arcollect.console.common import PREFIX, StaffWeb
+from arcollect.inputs import amount_text
+from arcollect.plans import PaymentPlan, RequestedInstalment
+from arcollect.portal.web import sessions
+from arcollect.workspace.model import WorkspaceConflict, WorkspaceInputError, WorkspaceNotFound
+
+API = f"{PREFIX}/api"
+
+
+def plan_json(plan: PaymentPlan) -> dict[str, Any]:
+    """A plan as the JSON routes answer it (amounts as decimal strings, dates as ISO days)."""
+    return {
+        "plan_id": plan.plan_id,
+        "customer_id": plan.customer_id,
+        "invoice_numbers": list(plan.invoice_numbers),
+        "currency": plan.currency,
+        "total": amount_text(plan.total),
+        "status": plan.status,
+        "source": plan.source,
+        "created_at": plan.created_at.isoformat(),
+        "instalments": [
+            {"number": i.number, "due_date": i.due_date.isoformat(), "amount": amount_text(i.amount)}
+            for i in plan.instalments
+        ],
+    }
+
+
+def register(staff: StaffWeb) -> None:
+    app = staff.web.app
+
+    def answer(status: int, body: dict[str, Any]) -> Response[str]:
+        return Response(
+            status_code=status,
+            content_type=content_types.APPLICATION_JSON,
+            body=json.dumps(body),
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @app.post(f"{API}/customers/<customer_id>/payment-plans", include_in_schema=False)
+    def agree(customer_id: str) -> Response[str]:
+        session = staff.session()
+        if session is None:
+            return answer(401, {"error": "sign in to the staff console first"})
+        if not sessions.csrf_matches(session.csrf_token, sessions.header(staff.event, sessions.CSRF_HEADER)):
+            return answer(403, {"error": f"the session's CSRF token is missing from {sessions.CSRF_HEADER}"})
+        try:
+            body = json.loads(staff.event.body or "")
+        except ValueError:
+            return answer(400, {"error": "the body is not JSON", "field": "body"})
+        if not isinstance(body, dict):
+            return answer(400, {"error": "expected a JSON object", "field": "body"})
+        try:
+            instalments = _instalments(body.get("instalments"))
+            numbers = body.get("invoice_numbers")
+            if not isinstance(numbers, list) or not all(isinstance(n, str) for n in numbers):
+                raise WorkspaceInputError("invoice_numbers", "expected a list of invoice numbers")
+            plan = staff.workspace.agree_plan(
+                customer_id,
+                invoice_numbers=numbers,
+                instalments=instalments,
+                count=_text(body.get("count")),
+                first_due=_text(body.get("first_due")),
+                every_days=_text(body.get("every_days")),
+                by=session.user,
+                now=staff.web.now(),
+            )
+        except WorkspaceInputError as error:
+            return answer(400, {"error": error.message, "field": error.field})
+        except WorkspaceNotFound as error:
+            return answer(404, {"error": str(error)})
+        except WorkspaceConflict as error:
+            return answer(409, {"error": str(error)})
+        return answer(201, plan_json(plan))
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _instalments(value: Any) -> list[RequestedInstalment] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise WorkspaceInputError("instalments", 'expected a list of {"due_date", "amount"} objects')
+    return [RequestedInstalment(str(i.get("due_date") or ""), str(i.get("amount") or "")) for i in value]

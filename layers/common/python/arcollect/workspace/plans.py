@@ -13,7 +13,6 @@ from arcollect.calendar import resolve_zone
 from arcollect.inputs import InputError
 from arcollect.plans import (
     PaymentPlan,
-    PlanLimits,
     RequestedInstalment,
     Standing,
     agreed_activity,
@@ -112,10 +111,6 @@ class PlanView:
     @property
     def status(self) -> str:
         return self.plan.status
-
-
-def limits(desk: Desk) -> PlanLimits:
-    return limits_of(desk.policies())
 
 
 def _zone(desk: Desk, zone_name: str | None) -> ZoneInfo:

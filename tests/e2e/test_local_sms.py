@@ -1,0 +1,66 @@
+"""A reminder text on the local stack, as a finance team meets it (issue 21, item 2): a customer master
+with a mobile number, a policy whose email steps text first, the hourly tick, the text in
+.local/outbox/sms/ (`arcollect outbox --sms`), and the customer's STOP reply (`arcollect sms reply`)
+opting the number out, so the next reminder goes by email."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from arcollect.policy import SHIPPED_POLICY
+from tests.e2e.conftest import RunningStack, recent_send_morning
+
+pytestmark = pytest.mark.e2e
+
+CUSTOMER = "Müller & Söhne, GmbH"
+MOBILE = "+4915123456789"
+TICK_AT = recent_send_morning()
+
+
+def test_a_text_lands_in_the_sms_outbox_and_a_stop_reply_opts_the_number_out(
+    local_stack: RunningStack, tmp_path: Path
+) -> None:
+    # Given a policy whose email steps go by text first (then email), uploaded from a terminal
+    policy = re.sub(
+        r"(action: email, template: \w+)\}", r"\1, channels: [sms, email]}", SHIPPED_POLICY.read_text()
+    )
+    (tmp_path / "policy.yaml").write_text(policy, encoding="utf-8")
+    local_stack.arcollect("dunning", "policy", "upload", str(tmp_path / "policy.yaml"))
+    # And a customer with a national mobile number (read as German by its country) and an email, whose
+    # invoice became late yesterday
+    due = (datetime.fromisoformat(TICK_AT.replace("Z", "+00:00")) - timedelta(days=1)).date()
+    files = {
+        "customers": "customer_id,name,email,country,language,mobile\n"
+        f'"{CUSTOMER}","{CUSTOMER}",ap@mueller.example,DE,de,0151 2345 6789\n',
+        "invoices": "customer_id,invoice_number,invoice_date,due_date,amount,currency\n"
+        f'"{CUSTOMER}",INV/2026/0042,{due - timedelta(days=30)},{due},1234.56,EUR\n',
+    }
+    for kind, text in files.items():
+        path = tmp_path / f"{kind}.csv"
+        path.write_text(text, encoding="utf-8")
+        assert local_stack.json("ingest", str(path), "--kind", kind)["accepted"] == 1
+    # When the hourly dunning tick runs
+    assert local_stack.json("tick", "dunning", "--at", TICK_AT)["customers"] == 1
+    # Then one text is in .local/outbox/sms/, as a JSON file, to the number in E.164, with a portal link
+    outbox = Path(local_stack.outputs["Local"]["SmsOutbox"])
+    assert outbox == local_stack.workdir / ".local" / "outbox" / "sms"
+    (file,) = outbox.glob("*.json")
+    text = json.loads(file.read_text(encoding="utf-8"))
+    assert (text["to"], text["customer"], text["encoding"]) == (MOBILE, CUSTOMER, "GSM-7")
+    assert 1 <= text["segments"] <= 2 and text["touch_id"]
+    assert f"{local_stack.outputs['PortalUrl']}l/" in text["body"] and "STOP" in text["body"]
+    # And `arcollect outbox --sms` lists it; no email carried the same step
+    assert [t["message_id"] for t in local_stack.json("outbox", "--sms")] == [file.stem]
+    assert local_stack.json("outbox") == []
+    # When the customer replies STOP
+    stop_at = TICK_AT.replace("T09:00:00Z", "T09:10:00Z")
+    replied = local_stack.json("sms", "reply", "--from", MOBILE, "--at", stop_at, "STOP")
+    # Then the customer is opted out, and its timeline says so
+    assert replied["replies"][0]["customers"] == [CUSTOMER]
+    shown = json.dumps(local_stack.json("show", "customer", CUSTOMER))
+    assert "sms_opted_out" in shown and "sms_sent" in shown

@@ -1,0 +1,281 @@
+"""Reminder texts through the dunning function against moto, with a strict stand-in for AWS End User
+Messaging SMS at the client boundary (moto has no pinpoint-sms-voice-v2): a step whose channels put
+``sms`` first texts the customer's mobile once, with a fresh portal link, within the customer's hours;
+a STOP reply opts the number out, and the next reminder goes by email instead."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+
+from arcollect.contract import DropPrefix
+from arcollect.dunning.texts import Texting
+from arcollect.entities import Customer, Invoice
+from arcollect.policy import SHIPPED_POLICY
+from arcollect.store.repositories import Activities, Customers, Invoices
+from arcollect.store.sms import SmsSender
+from arcollect.store.text_ledger import TextLedger
+from arcollect_cli.lambda_runtime import load_handler
+from arcollect_cli.local.sms import (
+    LOCAL_CONFIGURATION_SET,
+    LOCAL_OPT_OUT_LIST,
+    LOCAL_ORIGINATION_IDENTITY,
+    FakeSmsClient,
+    sns_record,
+)
+from tests.integration.conftest import invoke, load_event
+from tests.integration.dunning_world import sent_emails
+
+TICK_AT = "2026-11-23T09:00:00Z"  # a Monday: 10:00 in Berlin, inside the send window
+CUSTOMER = "Müller & Söhne, GmbH"
+MOBILE = "+4915123456789"
+DUE_STEP = "- {id: due, trigger: {days: 1}, action: email, template: due}"
+
+
+@pytest.fixture
+def sms(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSmsClient]:
+    """The dunning function's SMS client, the strict stand-in (the stack's identity and lists)."""
+    fake = FakeSmsClient.local()
+    app = load_handler("dunning").app
+    sender = SmsSender(
+        origination_identity=LOCAL_ORIGINATION_IDENTITY,
+        configuration_set=LOCAL_CONFIGURATION_SET,
+        opt_out_list=LOCAL_OPT_OUT_LIST,
+        client=fake,
+    )
+    monkeypatch.setattr(app, "texting", Texting(sender=sender, ledger=TextLedger()))
+    yield fake
+
+
+def upload_policy(channels: str = "[sms, email]", sms_settings: str = "") -> None:
+    """The shipped policy with its `due` step sent by text first (and email when no text can go)."""
+    text = SHIPPED_POLICY.read_text()
+    assert DUE_STEP in text
+    text = text.replace(DUE_STEP, DUE_STEP[:-1] + f", channels: {channels}}}")
+    if sms_settings:
+        text = text.replace("settings:\n", f"settings:\n  sms: {sms_settings}\n", 1)
+    boto3.client("s3").put_object(Bucket=os.environ["DROP_BUCKET"], Key=DropPrefix.DUNNING_POLICY, Body=text)
+
+
+def customer(mobile: str | None = MOBILE, **changes: Any) -> None:
+    Customers().save(
+        Customer(
+            customer_id=CUSTOMER,
+            name=CUSTOMER,
+            email="ap@mueller-soehne.example",
+            country="DE",
+            time_zone="Europe/Berlin",
+            language="de",
+            mobile=mobile,
+            **changes,
+        )
+    )
+
+
+def due_invoice(number: str) -> None:
+    """An invoice that became late on 2026-11-22: its `due` step falls due on the 23rd."""
+    Invoices().save(
+        Invoice(
+            customer_id=CUSTOMER,
+            invoice_number=number,
+            currency="EUR",
+            amount=Decimal("100.00"),
+            open_amount=Decimal("100.00"),
+            invoice_date=date(2026, 10, 23),
+            due_date=date(2026, 11, 22),
+            next_action_at=datetime(2026, 11, 23, 8, tzinfo=UTC),
+            steps_done=("outreach", "courtesy"),
+        )
+    )
+
+
+def tick(at: str = TICK_AT) -> dict[str, Any]:
+    result: dict[str, Any] = invoke("dunning", dict(load_event("scheduler_tick.json"), time=at))
+    return result
+
+
+def test_a_step_texts_its_reminder_once_with_a_fresh_portal_link(sms: FakeSmsClient) -> None:
+    # Given a customer with a mobile number and two invoices whose `due` step texts first
+    upload_policy()
+    customer()
+    due_invoice("INV/2026/0042")
+    due_invoice("INV/2026/0043")
+    # When the tick runs
+    outcome = tick()
+    # Then one text went to the mobile number, in German, with a signed portal link, in at most 2 parts
+    (text,) = sms.sent
+    assert text.to == MOBILE and text.origination_identity == LOCAL_ORIGINATION_IDENTITY
+    assert text.message_type == "TRANSACTIONAL" and text.configuration_set == LOCAL_CONFIGURATION_SET
+    assert "2 Rechnungen" in text.body and "https://portal.example.com/l/" in text.body
+    assert text.encoding == "GSM-7" and 1 <= text.parts <= 2
+    assert text.context == {"customer_id": CUSTOMER, "touch_id": text.context["touch_id"], "step": "due"}
+    # And no email carried the step (the text did), and the sweep counted it
+    assert sent_emails() == []
+    assert outcome["outcomes"].get("text_sent") == 1
+    # And the text is in the timeline, and the invoices moved past the step
+    (entry,) = [a for a in Activities().timeline(CUSTOMER) if a.kind == "sms_sent"]
+    assert entry.detail["to"] == MOBILE and entry.detail["invoices"] == "INV/2026/0042,INV/2026/0043"
+    assert entry.detail["parts"] == str(text.parts) and entry.detail["body"] == text.body
+    for number in ("INV/2026/0042", "INV/2026/0043"):
+        invoice = Invoices().get(CUSTOMER, number)
+        assert invoice is not None and "due" in invoice.steps_done
+    # And a second run of the same tick texts nobody again
+    tick()
+    assert len(sms.sent) == 1
+
+
+def test_a_crash_after_the_service_took_the_text_never_texts_twice(
+    sms: FakeSmsClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the completion of a text fails once after the service accepted it
+    upload_policy()
+    customer()
+    due_invoice("INV/2026/0042")
+    original = TextLedger.complete_text
+    calls = {"n": 0}
+
+    def crash_once(self: TextLedger, *args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("the function died after SendTextMessage")
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(TextLedger, "complete_text", crash_once)
+    assert tick()["failed_customers"] == 1
+    # When the next ticks find the invoice still due
+    tick("2026-11-23T09:30:00Z")
+    tick("2026-11-24T09:00:00Z")
+    # Then the reservation stood: the text went once, never again, and no email doubled it
+    assert len(sms.sent) == 1
+    assert sent_emails() == []
+
+
+def test_outside_the_policys_sms_hours_nothing_is_texted_until_they_open(sms: FakeSmsClient) -> None:
+    # Given SMS hours stricter than the send window: 10:30 to 11:00 Berlin time
+    upload_policy(
+        sms_settings="{send_window: {days: [mon, tue, wed, thu, fri], start: '10:30', end: '11:00'}}"
+    )
+    customer()
+    due_invoice("INV/2026/0042")
+    # When the 10:00 Berlin tick runs, then nothing is texted (nor emailed: the step is the text's)
+    outcome = tick()
+    assert sms.sent == [] and sent_emails() == []
+    assert outcome["outcomes"].get("text_skipped_outside_sms_hours") == 1
+    # And when a tick at 10:30 Berlin runs, the text goes
+    tick("2026-11-23T09:30:00Z")
+    assert [t.to for t in sms.sent] == [MOBILE]
+
+
+def test_a_stop_reply_opts_the_number_out_and_the_step_goes_by_email(sms: FakeSmsClient) -> None:
+    # Given a customer texted once, who replies "Stop" (as AWS's two-way topic delivers it)
+    upload_policy()
+    customer()
+    due_invoice("INV/2026/0042")
+    tick()
+    assert len(sms.sent) == 1
+    reply = sns_record(sms.reply(MOBILE, "Stop"), datetime(2026, 11, 23, 10, 5, tzinfo=UTC))
+    answered = invoke("dunning", {"Records": [reply]})
+    # Then the customer is opted out, on the timeline, and on the service's opt-out list
+    assert answered["replies"][0]["customers"] == [CUSTOMER]
+    stored = Customers().get(CUSTOMER)
+    assert stored is not None and stored.sms_opted_out
+    assert any(a.kind == "sms_opted_out" for a in Activities().timeline(CUSTOMER))
+    assert MOBILE in sms.opt_out_lists[LOCAL_OPT_OUT_LIST]
+    # And a reply repeated changes nothing more
+    again = invoke(
+        "dunning",
+        {"Records": [sns_record(sms.reply(MOBILE, "STOP"), datetime(2026, 11, 23, 10, 6, tzinfo=UTC))]},
+    )
+    assert again["replies"][0]["customers"] == []
+    # When the next invoice's `due` step falls due
+    due_invoice("INV/2026/0050")
+    tick("2026-11-24T09:00:00Z")
+    # Then it goes by email (the next channel), not by text
+    assert len(sms.sent) == 1
+    assert [e.invoices for e in sent_emails()] == [["INV/2026/0050"]]
+
+
+def test_a_reply_that_is_no_keyword_opts_nothing_out(sms: FakeSmsClient) -> None:
+    upload_policy()
+    customer()
+    due_invoice("INV/2026/0042")
+    tick()
+    reply = sns_record(
+        sms.reply(MOBILE, "I will pay on Friday, please don't stop the delivery"), datetime.now(UTC)
+    )
+    assert invoke("dunning", {"Records": [reply]})["replies"][0]["opt_out"] is False
+    stored = Customers().get(CUSTOMER)
+    assert stored is not None and not stored.sms_opted_out
+
+
+def test_a_number_aws_lists_as_opted_out_is_refused_and_the_customer_marked(sms: FakeSmsClient) -> None:
+    # Given the number opted out on AWS's side (a STOP to another of the account's numbers)
+    upload_policy()
+    customer()
+    due_invoice("INV/2026/0042")
+    sms.opt_out_lists["Default"].add(MOBILE)
+    # When the tick texts it
+    outcome = tick()
+    # Then the service refused it, nothing was sent, the customer is marked opted out on the timeline
+    assert sms.sent == []
+    assert outcome["outcomes"].get("text_opted_out") == 1
+    (entry,) = [a for a in Activities().timeline(CUSTOMER) if a.kind == "sms_opted_out"]
+    assert "DESTINATION_PHONE_NUMBER_OPTED_OUT" in entry.summary
+    stored = Customers().get(CUSTOMER)
+    assert stored is not None and stored.sms_opted_out
+    # And the step was freed: the next tick (still in the send window) sends it by email
+    tick("2026-11-23T09:30:00Z")
+    assert sms.sent == [] and [e.invoices for e in sent_emails()] == [["INV/2026/0042"]]
+
+
+def test_a_customer_with_a_fixed_line_only_gets_the_email(sms: FakeSmsClient) -> None:
+    # Given a customer master whose "mobile" is a Berlin landline
+    upload_policy()
+    customer(mobile="030 1234567")
+    due_invoice("INV/2026/0042")
+    # When the tick runs, then no text is tried: the email carries the step
+    tick()
+    assert sms.sent == []
+    assert [e.invoices for e in sent_emails()] == [["INV/2026/0042"]]
+
+
+def test_without_an_origination_identity_the_stack_sends_no_text(aws: None) -> None:
+    # Given the stack's default settings (no SMS_ORIGINATION_IDENTITY)
+    assert load_handler("dunning").app.texting is None
+
+
+def test_the_customer_masters_mobile_column_is_stored_in_e164_or_flagged(s3: Any) -> None:
+    from tests.integration.ingest_flow import ingest
+
+    # Given a customers file in the generic layout with a mobile column: a German national number, a
+    # London landline, a US number and a national number of a customer without a country
+    body = (
+        "customer_id,name,email,country,mobile\n"
+        f'"{CUSTOMER}","{CUSTOMER}",ap@mueller.example,DE,0151 2345 6789\n'
+        '"Brennan & Sons, PC",Brennan & Sons,ap@brennan.example,GB,020 7946 0000\n'
+        "C/US/1,Acme Inc,ap@acme.example,US,(212) 555-0101\n"
+        "C-NOWHERE,Nowhere Ltd,ap@nowhere.example,,0151 23456789\n"
+    ).encode()
+    # When it is ingested
+    result = ingest("incoming/customers/master.csv", body)
+    # Then every row is a customer and no column was ignored
+    assert result["ignored_columns"] == [] and result["accepted"] == 4
+    mueller, brennan, acme, nowhere = (
+        Customers().get(c) for c in (CUSTOMER, "Brennan & Sons, PC", "C/US/1", "C-NOWHERE")
+    )
+    # And a number the country makes one mobile number is stored in E.164
+    assert mueller is not None and mueller.mobile == MOBILE and mueller.data_quality == ()
+    assert acme is not None and acme.mobile == "+12125550101"
+    # And one that cannot be texted is kept as written, with the reason in its data quality
+    assert brennan is not None and brennan.mobile == "020 7946 0000"
+    assert any(
+        line.startswith("mobile cannot be texted") and "fixed line" in line for line in brennan.data_quality
+    )
+    assert nowhere is not None and nowhere.mobile == "0151 23456789"
+    assert any("no country code and the customer has no country" in line for line in nowhere.data_quality)

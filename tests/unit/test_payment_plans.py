@@ -44,6 +44,7 @@ BOOK = {
     "INV/2026/0099": _invoice("INV/2026/0099", "80.00", currency="USD"),
     "GS/2026/0007": _invoice("GS/2026/0007", "200.00", document_type="credit_note"),
     "INV/2026/0050": _invoice("INV/2026/0050", "99.00", disputed=True),
+    "INV/2026/0100": _invoice("INV/2026/0100", "0.05"),
 }
 
 
@@ -82,6 +83,22 @@ def test_the_same_request_gives_the_same_plan_id_and_another_a_different_one() -
         ({"count": "3", "first_due": "01.12.2026"}, "first_due", "YYYY-MM-DD"),
         ({"count": "3", "first_due": "2026-11-20"}, "instalments", "before today (2026-11-23)"),
         ({"count": "3", "first_due": "2026-12-01", "every_days": "0"}, "every_days", "from 1 to 366"),
+        ({"count": "36", "first_due": "9999-12-01", "every_days": "366"}, "first_due", "too far ahead"),
+        (
+            {"invoice_numbers": ["INV/2026/0100"], "count": "6", "first_due": "2026-12-01"},
+            "instalments",
+            "instalment 1 would be 0.00 EUR: 0.05 EUR is too little for 6 instalments",
+        ),
+        (
+            {
+                "invoice_numbers": ["INV/2026/0043"],
+                "count": "36",
+                "first_due": "2026-12-01",
+                "every_days": "40",
+            },
+            "instalments",
+            "at most 1095 days",
+        ),
         (
             {
                 "instalments": [

@@ -216,6 +216,9 @@ def requested_instalments(
     gap = _whole(every_days if every_days not in (None, "") else 30, "every_days", "the days between")
     if not 1 <= gap <= 366:
         raise InputError("every_days", "the days between instalments must be from 1 to 366")
+    if first.year > date.max.year - 5:
+        # (the last instalment's date would not exist: at most 36 x 366 days later)
+        raise InputError("first_due", f"the first due date {first.isoformat()} is too far ahead")
     return even_instalments(total, count=number, first_due=first, every_days=gap)
 
 
@@ -339,6 +342,13 @@ def _checked_instalments(
             f"the last instalment can be due at most {max_days} days from today "
             f"({latest.isoformat()}){limit}",
         )
+    for index, (_, amount) in enumerate(parsed, start=1):
+        if amount <= 0:
+            raise InputError(
+                "instalments",
+                f"instalment {index} would be {amount_text(amount)} {currency}: "
+                f"{amount_text(total)} {currency} is too little for {len(parsed)} instalments",
+            )
     asked = sum((amount for _, amount in parsed), _ZERO)
     if asked != total:
         raise InputError(

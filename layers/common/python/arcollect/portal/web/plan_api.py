@@ -26,7 +26,7 @@ class InstalmentIn(BaseModel):
 
 class PaymentPlanIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-    invoice_numbers: list[str] = Field(min_length=1, max_length=50)
+    invoice_numbers: list[Annotated[str, Field(max_length=100)]] = Field(min_length=1, max_length=50)
     instalments: list[InstalmentIn] | None = Field(
         default=None,
         max_length=36,

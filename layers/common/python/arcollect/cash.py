@@ -48,6 +48,7 @@ from itertools import combinations
 from typing import Final
 
 from arcollect.entities import Allocation, DocumentType, Invoice, InvoiceStatus, Payment, Task, TaskKind
+from arcollect.plans import is_plan_id
 
 # TransactWriteItems' limit (100 actions, AWS since September 2022). At ingest: the payment, its
 # apply-cash task and the invoices. A collector's decision: the payment, the task, the timeline entry,
@@ -150,6 +151,12 @@ def settled_invoice(invoice: Invoice, amount: Decimal, paid_on: date) -> Invoice
     """``invoice`` after ``amount`` of a payment received on ``paid_on`` went to it."""
     open_amount = invoice.open_amount - amount
     after = replace(invoice, open_amount=open_amount)
+    if is_plan_id(invoice.promise_id):
+        # A payment towards a payment plan: the next tick settles the plan (an instalment paid moves it
+        # on, the last one completes it) instead of its next reminder day (arcollect/plans.py).
+        paid_at = datetime.combine(paid_on, time(0), tzinfo=UTC)
+        current = invoice.next_action_at
+        after = replace(after, next_action_at=paid_at if current is None else min(current, paid_at))
     if open_amount <= 0:
         after = replace(
             after,

@@ -7,6 +7,7 @@ import dataclasses
 from typing import Any
 
 from arcollect.decisions import decisions_of
+from arcollect.store.plan_book import PlanBook
 from arcollect.store.repositories import Activities, Customers, Invoices, Payments, Tasks
 
 
@@ -34,4 +35,6 @@ def customer_360(customer_id: str) -> dict[str, Any] | None:
             for decision in decisions_of(activity)
         ],
         "tasks": [dataclasses.asdict(t) for t in Tasks().for_customer(customer_id)],
+        # Payment plans, oldest first, with their instalments and status (docs/payment-plans.md).
+        "payment_plans": [dataclasses.asdict(p) for p in PlanBook().plans(customer_id)],
     }

@@ -105,6 +105,11 @@ def test_a_collector_agrees_a_payment_plan_on_the_360(
     plan_ids = {i["promise_id"] for i in planned.values()}
     assert len(plan_ids) == 1 and next(iter(plan_ids)).startswith("plan-"), planned
     assert {i["promised_until"] for i in planned.values()} == {first_due.isoformat()}, planned
+    [plan] = shown["payment_plans"]
+    assert (plan["plan_id"], plan["status"], plan["source"]) == (next(iter(plan_ids)), "open", OWNER), plan
+    assert [(i["due_date"], i["amount"]) for i in plan["instalments"]] == [
+        ((first_due + timedelta(days=30 * n)).isoformat(), "600.00") for n in range(3)
+    ]
     # And the 360 lists its three instalments of 600.00 EUR, the last 60 days after the first
     plans = page.get_by_role("region", name="Payment plans")
     expect(plans).to_contain_text("1,800.00 EUR in 3 instalments")

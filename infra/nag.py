@@ -14,6 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
 from arcollect.changes import CHANGES_PREFIX, DAILY_PREFIX
+from arcollect.credit_control import AGENCY_PREFIX
 
 if TYPE_CHECKING:
     from infra.stack import ArcollectStack
@@ -128,6 +129,11 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
         portal_policy,
         f"IAM5[Resource::{drop}/{CHANGES_PREFIX}*]",
         "The ERP change feed: one object per decision, keyed by day and change id",
+    )
+    _ack(
+        portal_policy,
+        f"IAM5[Resource::{drop}/{AGENCY_PREFIX}*]",
+        "An agency placement's hand-off (invoices, contacts, history, manifest), one prefix per placement",
     )
 
     dunning_policy = _function_policy(stack.dunning.function)

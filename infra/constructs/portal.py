@@ -15,6 +15,7 @@ from constructs import Construct
 
 from arcollect.changes import CHANGES_PREFIX
 from arcollect.contract import DropPrefix, EnvVar, FunctionName, ReportPrefix
+from arcollect.credit_control import AGENCY_PREFIX
 from infra.constructs.data import DataStore
 from infra.constructs.mail import Mail
 from infra.constructs.runtime import FunctionRuntime
@@ -139,6 +140,8 @@ class Portal(Construct):
         data.drop_bucket.grant_put(self.function, f"{DropPrefix.DISPUTE_ATTACHMENTS}*")
         # The ERP change feed: disputes, credits, promises, holds and contact changes as they happen.
         data.drop_bucket.grant_put(self.function, f"{CHANGES_PREFIX}*")
+        # An agency placement's hand-off file, beside the change feed (arcollect/credit_control.py).
+        data.drop_bucket.grant_put(self.function, f"{AGENCY_PREFIX}*")
         # "Send me a fresh link" emails the customer's AP address on file.
         mail.allow_sending(self.function)
         # The staff console: collectors and managers sign in against the staff user pool, and managers

@@ -731,3 +731,22 @@ def test_a_custom_domain_is_an_upload_origin_too(tmp_path: Path) -> None:
         for rule in bucket["Properties"].get("CorsConfiguration", {}).get("CorsRules", [])
     ]
     assert "https://pay.yourco.example" in rule["AllowedOrigins"]
+
+def test_only_the_portal_writes_agency_hand_offs_and_only_there(synthesized: Synthesized) -> None:
+    from arcollect.credit_control import AGENCY_PREFIX
+
+    stack = synthesized.stack
+    drop_id = stack.get_logical_id(stack.data.drop_bucket.node.default_child)
+    hand_offs = {"Fn::Join": ["", [{"Fn::GetAtt": [drop_id, "Arn"]}, f"/{AGENCY_PREFIX}*"]]}
+
+    def puts_hand_offs(function: Any) -> bool:
+        return any(
+            "s3:PutObject" in _as_list(s["Action"]) and hand_offs in _as_list(s["Resource"])
+            for s in _policy_statements(synthesized, function)
+        )
+
+    # The staff console (in the portal function) places invoices with an agency; nothing else does.
+    assert puts_hand_offs(stack.portal.function)
+    assert not any(
+        puts_hand_offs(f) for f in (stack.dunning.function, stack.reports.function, stack.ingest.function)
+    )

@@ -383,6 +383,19 @@ def test_a_credit_note_comes_off_the_last_instalment_and_a_plan_paid_in_full_is_
     assert emails_to(MUELLER) == []
 
 
+def test_an_erp_file_that_says_a_planned_invoice_is_paid_makes_a_review_naming_the_plan(
+    world: World, console: Console
+) -> None:
+    assert console.post_json(THREE).status == 201
+    # When the ERP's next open-items file says INV/2026/0042 has nothing open
+    body = f"{HEADER}\n{_invoices(MUELLER)}".replace("1.200,00;invoice", "0,00;invoice")
+    ingest("incoming/invoices/offene-posten-3.csv", body.encode(), {"arcollect-as-of": "2026-11-24"})
+    # Then the file is applied (the document is the ERP's) and a person reviews it against the plan
+    assert invoice(FIRST).open_amount == 0
+    reviews = [t.detail.get("reason", "") for t in Tasks().for_customer(MUELLER) if t.kind == "review_erp"]
+    assert reviews == ["the ERP shows it paid while a payment plan is open here"], reviews
+
+
 # --- the portal ------------------------------------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Final
 
 from arcollect.entities import DocumentType, Invoice, InvoiceStatus, Payment
+from arcollect.plans import is_plan_id
 
 PAID_DATE_PREFIX: Final = "PAIDDATE-"
 _ZERO: Final = Decimal(0)
@@ -88,7 +89,10 @@ def open_decisions(invoice: Invoice) -> list[str]:
         what
         for what, open_decision in (
             ("a dispute", invoice.dispute_id is not None),
-            ("a promise to pay", invoice.promise_id is not None),
+            (
+                "a payment plan" if is_plan_id(invoice.promise_id) else "a promise to pay",
+                invoice.promise_id is not None,
+            ),
             ("an agreed credit", bool(invoice.credit_agreed)),
         )
         if open_decision

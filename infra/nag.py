@@ -121,6 +121,11 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
     )
     _ack(
         portal_policy,
+        f"IAM5[Resource::{drop}/attachments/replies/*]",
+        "Collectors open a filed reply's attachments from the 360 (presigned), one prefix per reply",
+    )
+    _ack(
+        portal_policy,
         "IAM5[Action::s3:DeleteObject*]",
         "Deletes an unchecked dispute upload (attachments/pending/ only) once moved or refused",
     )

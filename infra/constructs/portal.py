@@ -148,6 +148,8 @@ class Portal(Construct):
         # download the KPI reports (presigned) from the reports bucket.
         staff.allow_sign_in(self.function)
         data.reports_bucket.grant_read(self.function, f"{ReportPrefix.KPI}*")
+        # Collectors open the attachments of customers' replies from the 360 (presigned: docs/inbox.md).
+        data.drop_bucket.grant_read(self.function, f"{DropPrefix.REPLY_ATTACHMENTS}*")
 
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN

@@ -122,3 +122,24 @@ def test_without_an_inbound_domain_there_is_no_receipt_rule(synthesized: Synthes
 def test_an_inbound_domain_that_is_no_domain_fails_the_synth(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="inboundDomain"):
         synthesize(tmp_path, inboundDomain="not a domain")
+
+
+def test_the_portal_reads_reply_attachments_for_the_360_and_writes_none(synthesized: Synthesized) -> None:
+    function = synthesized.stack.portal.function
+    role = synthesized.stack.get_logical_id(function.role.node.default_child)  # type: ignore[union-attr]
+    statements = [
+        s
+        for p in _resources(synthesized, "AWS::IAM::Policy").values()
+        if {"Ref": role} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    reads = [s for s in statements if any(str(a).startswith("s3:GetObject") for a in _actions(s))]
+    writes = [s for s in statements if any(str(a).startswith("s3:PutObject") for a in _actions(s))]
+    assert DropPrefix.REPLY_ATTACHMENTS + "*" in json.dumps(reads)
+    assert DropPrefix.REPLY_ATTACHMENTS not in json.dumps(writes)
+    assert DropPrefix.INBOX not in json.dumps(reads)  # the raw messages stay the ingest function's
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]

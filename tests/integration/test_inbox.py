@@ -7,6 +7,7 @@ the managers' unassigned list."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 from collections.abc import Iterator
@@ -14,20 +15,27 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import boto3
 import pytest
 
+from arcollect.console import StaffConsole
 from arcollect.entities import Activity, Customer, Invoice, Task
 from arcollect.inbox.filing import UNTHREADED
+from arcollect.portal.web import build_app
 from arcollect.replies import thread_key, token_of
 from arcollect.settings import get_settings
 from arcollect.store.keys import UNASSIGNED
+from arcollect.store.portal import PortalObjects
 from arcollect.store.repositories import Accounts, Activities, Customers, Invoices, Tasks
-from arcollect_cli.lambda_runtime import load_handler
+from arcollect.store.staff import StaffSessionStore
+from arcollect.workspace.services import Workspace
+from arcollect_cli.lambda_runtime import LambdaContext, load_handler
 from tests.integration.conftest import invoke, load_event
 from tests.integration.dunning_world import sent_emails
 from tests.integration.ingest_flow import deliver, upload
+from tests.integration.real_world import STAFF_PASSWORD, Browser, hidden, hrefs, staff_directory, utc
 from tests.integration.test_ingest_handler import notification
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "inbox"
@@ -245,3 +253,44 @@ def test_an_unreadable_object_is_recorded_with_why_never_dropped(inbound: None) 
     assert entry.detail["raw_key"] == "inbox/garbage"
     [task] = reply_tasks(UNTHREADED)
     assert "could not be read" in task.title
+
+
+def test_the_360_shows_a_reply_with_its_flag_and_opens_its_attachment(inbound: None) -> None:
+    # Given a customer's "paid yesterday" reply, filed through the ingest function
+    a_customer()
+    receive(fixture("paid_remittance.eml"))
+    # When a collector opens the customer's 360 in the staff console
+    handler = load_handler("portal")
+    staff = StaffConsole(
+        workspace=Workspace(
+            policies=handler.app.policies,
+            mailer=handler.app.mailer,
+            sender=os.environ["SENDER_EMAIL"],
+            reports=PortalObjects(),
+            drop_bucket=os.environ["DROP_BUCKET"],
+        ),
+        directory=staff_directory("cora"),
+        sessions=StaffSessionStore(),
+    )
+    app = build_app(handler.app.portal_at, environment_name="test", staff=staff)
+    browser = Browser(utc(2026, 11, 24, 9), send=lambda event: app.resolve(event, LambdaContext("portal")))
+    form = browser.get("/staff/sign-in")
+    signed_in = browser.post(
+        "/staff/sign-in",
+        {"username": "cora", "password": STAFF_PASSWORD, "csrf_token": hidden(form.text, "csrf_token")},
+    )
+    assert signed_in.status == 303, signed_in.text
+    path = "/staff/customers/" + quote(CUSTOMER, safe="")
+    page = browser.get(path)
+    # Then the reply is on the timeline with its flag and the words, and its task is open
+    assert page.status == 200, page.text
+    assert "Says paid:</strong> paid, bank transfer, remittance" in page.text
+    assert "Read the reply from Zoë Łukasiewicz" in page.text
+    [link] = [h for h in hrefs(page.text) if "/reply-attachment?key=" in h]
+    assert "Remittance INV-2026-0042 über.pdf" in page.text
+    # And its attachment opens through a short-lived link to that file only
+    opened = browser.get(html.unescape(link))
+    assert opened.status == 303
+    assert "attachments/replies/" in unquote(opened.header("Location"))
+    forged = browser.get(path + "/reply-attachment?key=" + quote("incoming/invoices/secret.csv", safe=""))
+    assert forged.status == 404

@@ -10,9 +10,18 @@ is how both sides spell it."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import secrets
+from collections.abc import Mapping
 from typing import Final
+
+# The timeline entries a received reply is filed as (arcollect/inbox/filing.py), which the 360 shows
+# with their flags and attachments.
+KIND_REPLY: Final = "reply_received"
+KIND_AUTO_REPLY: Final = "auto_reply_received"
+KIND_UNREADABLE: Final = "reply_unreadable"
+REPLY_KINDS: Final = (KIND_REPLY, KIND_AUTO_REPLY, KIND_UNREADABLE)
 
 # The local part before the token: plus-addressing, so a mailbox that ignores ``+...`` still works.
 REPLY_PREFIX: Final = "reply+"
@@ -71,3 +80,19 @@ def message_ids(header: str | None) -> list[str]:
         return []
     found = re.findall(r"<([^<>\s]+)>", header)
     return found or [part for part in header.split() if "@" in part]
+
+
+def attachments_of(detail: Mapping[str, str]) -> list[dict[str, str]]:
+    """The attachments a filed reply lists (``name``, ``key``, ``type``, ``size``), in order; none for
+    any other entry, or a list that cannot be read."""
+    try:
+        found = json.loads(detail.get("attachments") or "[]")
+    except ValueError:
+        return []
+    if not isinstance(found, list):
+        return []
+    return [
+        {k: str(a.get(k, "")) for k in ("name", "key", "type", "size")}
+        for a in found
+        if isinstance(a, dict) and a.get("key")
+    ]

@@ -99,6 +99,7 @@ class PortalFunction:
             change_feed=self.change_feed,
             link_for=self.staff_link,
             link_days=settings.portal_link_days,
+            drop_bucket=settings.drop_bucket,
         )
         return StaffConsole(
             workspace=workspace,

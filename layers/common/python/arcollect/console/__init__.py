@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools.event_handler import Response
 
-from arcollect.console import accounts, deductions, errors, manual, signin, worklist
+from arcollect.console import accounts, deductions, errors, manual, replies, signin, worklist
 from arcollect.console import credit_control as credit_control_routes
 from arcollect.console import plans as payment_plans
 from arcollect.console.common import COOKIE_NAME, PREFIX, ConsoleServices, StaffWeb
@@ -59,6 +59,7 @@ class StaffConsole(ConsoleServices):
         deductions.register(staff)
         credit_control_routes.register(staff)
         manual.register(staff)
+        replies.register(staff)
         errors.register(staff)
 
     def not_found_page(self, web: Web) -> Response[str]:

@@ -24,12 +24,16 @@ from arcollect.contract import DropPrefix
 from arcollect.entities import Activity, Customer, Task
 from arcollect.inbox.messages import ReadMessage, UnreadableMessage, read_message
 from arcollect.inbox.signals import DISPUTES, SAYS_PAID, auto_reply, flags
-from arcollect.replies import message_ids, thread_key, token_of
+from arcollect.replies import (
+    KIND_AUTO_REPLY,
+    KIND_REPLY,
+    KIND_UNREADABLE,
+    message_ids,
+    thread_key,
+    token_of,
+)
 
-# The timeline entries and the task this writes.
-KIND_REPLY: Final = "reply_received"
-KIND_AUTO_REPLY: Final = "auto_reply_received"
-KIND_UNREADABLE: Final = "reply_unreadable"
+# The task this writes (its timeline entries' kinds: arcollect/replies.py).
 TASK_REPLY: Final = "reply"
 # Where a message no customer could be found for is filed (its task on the managers' unassigned list).
 UNTHREADED: Final = "~unthreaded-replies"

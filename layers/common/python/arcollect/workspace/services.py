@@ -25,6 +25,7 @@ from arcollect.entities import Customer, Payment, Promise
 from arcollect.mailing import Mailer
 from arcollect.plans import PaymentPlan, RequestedInstalment
 from arcollect.policy import PolicySet
+from arcollect.replies import REPLY_KINDS, attachments_of
 from arcollect.staff import StaffUser
 from arcollect.store.touch_ledger import TouchLedger
 from arcollect.store.workspace import ReportObjects, WorkspaceStore
@@ -71,6 +72,7 @@ class Workspace:
         link_for: Callable[[str, datetime, str], str] | None = None,
         link_days: int = 30,
         touches: TouchLedger | None = None,
+        drop_bucket: str | None = None,
     ) -> None:
         """``policies`` gives the dunning policy in force (its team, segments' collectors and dispute
         routing); ``mailer``/``sender`` send dispute notifications; ``reports`` lists and presigns;
@@ -90,6 +92,8 @@ class Workspace:
         )
         self._reports = reports
         self._reports_bucket = reports_bucket
+        # Where customers' replies keep their attachments (docs/inbox.md); ``reports`` presigns them.
+        self._drop_bucket = drop_bucket
 
     # --- reading ------------------------------------------------------------------------------------
 
@@ -99,6 +103,21 @@ class Workspace:
             raise WorkspaceNotFound(f"no customer {customer_id}")
         return build_account(
             items, now=now, today=self._desk.today(now, items.customer), policies=self._desk.policies()
+        )
+
+    def reply_attachment(self, customer_id: str, key: str, *, now: datetime) -> str:
+        """A minutes-long link to an attachment one of the customer's filed replies lists (any other key,
+        or another customer's, is WorkspaceNotFound)."""
+        listed = {
+            a["key"]: a["name"]
+            for entry in self.account(customer_id, now=now).timeline
+            if entry.kind in REPLY_KINDS
+            for a in attachments_of(entry.detail)
+        }
+        if key not in listed or self._reports is None or not self._drop_bucket:
+            raise WorkspaceNotFound(f"no attachment {key!r} of a reply from customer {customer_id}")
+        return self._reports.presigned_get(
+            self._drop_bucket, key, expires=REPORT_LINK_LIFETIME, filename=listed[key].replace('"', "")
         )
 
     def reports(self, by: StaffUser, *, now: datetime) -> list[ReportLink]:

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from arcollect.decisions import decisions_of
 from arcollect.entities import DisputeReason
+from arcollect.replies import attachments_of
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -101,6 +102,8 @@ def environment() -> Environment:
     env.globals["STATUS_LABELS"] = STATUS_LABELS
     # A sweep's decisions entry lists each decision with its reason (arcollect/decisions.py).
     env.filters["decisions"] = decisions_of
+    # A filed reply lists its attachments (arcollect/replies.py); the 360 links each.
+    env.filters["reply_attachments"] = attachments_of
     return env
 
 

@@ -231,6 +231,7 @@ def test_a_collector_agrees_a_plan_on_the_360_page_and_a_resubmission_makes_no_s
     # And the 360 page shows it with its instalments
     page = console.account().text
     assert "Payment plans" in page and "1,800.00 EUR in 3 instalments" in page
+    assert page.count("Payment plan: instalment due 2026-12-01") == 2  # the open items say so
     assert "2027-02-01" in page
 
 
@@ -471,6 +472,14 @@ def test_the_portal_refuses_a_plan_beyond_the_policys_limits_and_agrees_one_with
         "1800.00 EUR in all, from 2026-12-15 to 2027-05-14; dunning reminds its instalments instead of the "
         "invoices"
     ]
+    # And its invoices take no promise to pay: the plan's instalments are what is due
+    promised = _portal_request(
+        "POST", "/api/v1/promises", session,
+        body=json.dumps({"invoice_numbers": [FIRST], "amount": "100.00", "promised_until": "2026-12-01"}),
+        **{"Content-Type": "application/json", "X-CSRF-Token": csrf},
+    )  # fmt: skip
+    status, body = int(promised["statusCode"]), json.loads(str(promised["body"]))
+    assert status == 400 and "invoice INV/2026/0042 is in a payment plan: pay its instalments" in str(body)
     # And the page now lists it
     assert "Your payment plans" in _portal_request("GET", "/payment-plan", session)["body"]
 

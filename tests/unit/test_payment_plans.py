@@ -45,6 +45,7 @@ BOOK = {
     "GS/2026/0007": _invoice("GS/2026/0007", "200.00", document_type="credit_note"),
     "INV/2026/0050": _invoice("INV/2026/0050", "99.00", disputed=True),
     "INV/2026/0100": _invoice("INV/2026/0100", "0.05"),
+    "INV/2026/0101": _invoice("INV/2026/0101", "500.00", agency="Inkasso Nord"),
 }
 
 
@@ -77,6 +78,11 @@ def test_the_same_request_gives_the_same_plan_id_and_another_a_different_one() -
         ({"invoice_numbers": ["INV/9999"]}, "invoice_numbers", "INV/9999 is not on this account"),
         ({"invoice_numbers": ["GS/2026/0007"]}, "invoice_numbers", "credit note"),
         ({"invoice_numbers": ["INV/2026/0050"]}, "invoice_numbers", "is disputed"),
+        (
+            {"invoice_numbers": ["INV/2026/0101"]},
+            "invoice_numbers",
+            "with the collection agency Inkasso Nord",
+        ),
         ({"invoice_numbers": ["INV/2026/0042", "INV/2026/0099"]}, "invoice_numbers", "one currency"),
         ({"count": "1", "first_due": "2026-12-01"}, "count", "at least 2 instalments"),
         ({"count": "x", "first_due": "2026-12-01"}, "count", "whole number"),

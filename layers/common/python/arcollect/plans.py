@@ -264,6 +264,11 @@ def checked_plan(
             raise InputError("invoice_numbers", f"invoice {number} is already settled")
         if invoice.disputed:
             raise InputError("invoice_numbers", f"invoice {number} is disputed")
+        if invoice.agency:
+            # The agency collects it now: its payments go through the agency, not a plan of ours.
+            raise InputError(
+                "invoice_numbers", f"invoice {number} is with the collection agency {invoice.agency}"
+            )
         if is_plan_id(invoice.promise_id):
             # Checked once the plan's id is known: the same request again is a retry, not a second plan.
             planned[number] = str(invoice.promise_id)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from arcollect.calendar import Calendar, resolve_zone
 from arcollect.entities import DocumentType, Invoice, Payment, Promise
 from arcollect.inputs import InputError, amount_text, parse_amount
+from arcollect.plans import is_plan_id
 
 if TYPE_CHECKING:
     from arcollect.policy import PolicySet
@@ -149,6 +150,8 @@ def checked_promise(
             raise InputError(
                 "invoice_numbers", f"invoice {number} is with the collection agency {invoice.agency}"
             )
+        if is_plan_id(invoice.promise_id):
+            raise InputError("invoice_numbers", f"invoice {number} is in a payment plan: pay its instalments")
         if invoice.promise_id is not None:
             by = invoice.promised_until.isoformat() if invoice.promised_until else "a date"
             raise InputError("invoice_numbers", f"invoice {number} already has a promise to pay by {by}")

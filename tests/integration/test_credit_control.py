@@ -190,8 +190,8 @@ def test_a_placement_leaves_dunning_feeds_the_erp_and_writes_the_agencys_hand_of
     reminded = tick()
     assert KEPT in reminded and reminded.isdisjoint(PLACED)
     # And the portal tells the customer to pay the agency (no pay link for those)
-    page = manager.page()
-    assert f"With {AGENCY}" in page.replace("&amp;", "&")
+    page = manager.page().replace("&amp;", "&")
+    assert f"With {AGENCY}" in page and f"not dunned: with the agency {AGENCY}" in page
 
 
 def test_only_a_manager_places_and_what_an_agency_cannot_take_is_refused(

@@ -129,6 +129,8 @@ def dunning_status(invoice: Invoice, grace_days: int, paused_until: date | None,
         return "settled"
     if invoice.document_type != DocumentType.INVOICE:
         return "not dunned (credit note)"
+    if invoice.agency:
+        return f"not dunned: with the agency {invoice.agency}"
     if invoice.disputed:
         return "paused: disputed"
     if invoice.promised_until is not None:

@@ -279,3 +279,54 @@ def test_the_customer_masters_mobile_column_is_stored_in_e164_or_flagged(s3: Any
     )
     assert nowhere is not None and nowhere.mobile == "0151 23456789"
     assert any("no country code and the customer has no country" in line for line in nowhere.data_quality)
+
+
+def _client_error(code: str, status: int, reason: str = "") -> Exception:
+    from botocore.exceptions import ClientError
+
+    response: dict[str, Any] = {
+        "Error": {"Code": code, "Message": code},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    if reason:
+        response["Reason"] = reason
+    return ClientError(response, "SendTextMessage")  # type: ignore[arg-type]
+
+
+def test_an_account_that_sends_nothing_frees_the_text_for_a_later_tick(sms: FakeSmsClient) -> None:
+    # Given the account's monthly SMS spend limit is reached at the first tick
+    upload_policy()
+    customer()
+    due_invoice("INV/2026/0042")
+    sms.fail_next.append(
+        _client_error("ServiceQuotaExceededException", 402, "MONTHLY_SPEND_LIMIT_REACHED_FOR_TEXT")
+    )
+    # When the tick runs, then nothing went and the touch was released (not refused, not in doubt)
+    assert tick()["outcomes"].get("text_blocked") == 1
+    assert sms.sent == []
+    # And the next tick, the limit raised, sends it once
+    tick("2026-11-23T09:30:00Z")
+    assert [t.to for t in sms.sent] == [MOBILE]
+
+
+def test_a_text_whose_answer_was_lost_is_never_sent_again(sms: FakeSmsClient) -> None:
+    # Given the service fails with a 5xx after the request went out (it may have sent the text)
+    upload_policy()
+    customer()
+    due_invoice("INV/2026/0042")
+    sms.fail_next.append(_client_error("InternalServerException", 500))
+    assert tick()["outcomes"].get("text_outcome_unknown") == 1
+    # When later ticks find the invoice still due, then the reservation holds: no second text, no email
+    tick("2026-11-23T09:30:00Z")
+    tick("2026-11-24T09:00:00Z")
+    assert sms.sent == [] and sent_emails() == []
+
+
+def test_a_text_over_the_policys_parts_is_not_sent_and_says_why(sms: FakeSmsClient) -> None:
+    # Given a policy that allows one part: the signed portal link alone is longer than 160 characters
+    upload_policy(sms_settings="{max_parts: 1}")
+    customer()
+    due_invoice("INV/2026/0042")
+    # When the tick runs, then nothing is sent, nothing reserved, and the run counts why
+    outcome = tick()
+    assert sms.sent == [] and outcome["outcomes"].get("text_skipped_too_long") == 1

@@ -16,8 +16,20 @@ from benchmarks.cold_start import import_statement, lambda_environment
 
 # Loaded when first used, never by the import: the XLSX writer and reader, templates, pydantic (the
 # parser and the portal API's validation), public holidays, and the X-Ray SDK (the first traced call);
-# the PDF and QR libraries of dunning letters (the first letter), and the fonts' and images' libraries.
-HEAVY = ("openpyxl", "jinja2", "pydantic", "holidays", "aws_xray_sdk", "fpdf", "segno", "fontTools", "PIL")
+# the PDF and QR libraries of dunning letters (the first letter), and the fonts' and images' libraries;
+# the numbering plans of reminder texts (the first mobile number read).
+HEAVY = (
+    "openpyxl",
+    "jinja2",
+    "pydantic",
+    "holidays",
+    "aws_xray_sdk",
+    "fpdf",
+    "segno",
+    "fontTools",
+    "PIL",
+    "phonenumbers",
+)
 # The portal's customer pages also leave the staff console and the dispute workflow alone.
 PORTAL_ALSO = ("arcollect.workspace.services", "arcollect.console", "arcollect.portal.web.api")
 

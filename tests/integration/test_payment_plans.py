@@ -12,6 +12,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +24,7 @@ import pytest
 
 from arcollect.changes import record_from_json
 from arcollect.console import StaffConsole
+from arcollect.dunning.sweep import preview
 from arcollect.entities import Invoice
 from arcollect.plans import PaymentPlan, standing
 from arcollect.policy import SHIPPED_POLICY
@@ -286,6 +288,13 @@ def test_dunning_reminds_the_instalments_a_payment_pays_across_two_and_a_missed_
     # Given a plan agreed on Monday 23 November for both overdue invoices
     assert console.post_json(THREE).status == 201
     [plan] = plans()
+    # A preview of the first reminder's day says what the sweep will send, and writes nothing
+    at = utc(2026, 11, 30, 8)
+    previewed = preview(now=at, store=world.store, services=replace(world.services(at), plans=PlanBook()))
+    [ahead] = [p for p in previewed if p.customer_id == MUELLER]
+    assert ahead.email is not None and ahead.email.template == "instalment_reminder"
+    assert sorted(ahead.email.invoice_numbers) == [FIRST, SECOND]
+    assert [p.status for p in plans()] == ["open"] and emails_to(MUELLER) == []
     # When the dunning function ticks up to the first instalment's day
     world.run(utc(2026, 11, 24, 7), utc(2026, 11, 30, 22))
     # Then the control customer's same invoices are reminded, the plan's are not: its first instalment is

@@ -71,10 +71,12 @@ def settle_plans(
     read: Callable[[str, Iterable[str]], list[Invoice]],
     change_feed: ChangeFeed | None,
     outcomes: Counter[str],
+    dry_run: bool = False,
 ) -> tuple[list[Invoice], list[InstalmentReminder]]:
     """Settle the open plans of ``invoices`` (see the module docstring). Returns the invoices as the
     engine should now see them, and the current instalments it reminds. ``read`` reads a customer's
-    invoices by number (the plan's invoices that are not due in this tick decide too)."""
+    invoices by number (the plan's invoices that are not due in this tick decide too). ``dry_run``
+    (a preview) writes nothing: the same invoices and reminders, nothing settled or moved."""
     plan_ids = sorted({i.promise_id for i in invoices if i.promise_id and is_plan_id(i.promise_id)})
     if not plan_ids:
         return list(invoices), []
@@ -93,7 +95,7 @@ def settle_plans(
         marked = [i.invoice_number for i in covered if i.promise_id == plan.plan_id]
         if state.status is PlanStatus.COMPLETED:
             activity = settled_activity(plan, state, now)
-            if book.settle_plan(plan, PlanStatus.COMPLETED, now, marked, activity):
+            if not dry_run and book.settle_plan(plan, PlanStatus.COMPLETED, now, marked, activity):
                 outcomes["plan_completed"] += 1
                 changes.publish(change_feed, activity.changes)
             for invoice in invoices:
@@ -102,7 +104,7 @@ def settle_plans(
         elif state.status is PlanStatus.BROKEN and state.missed is not None:
             missed = state.missed.instalment
             activity = settled_activity(plan, state, now)
-            if book.settle_plan(
+            if not dry_run and book.settle_plan(
                 plan, PlanStatus.BROKEN, now, marked, activity, missed=(missed.number, missed.due_date)
             ):
                 outcomes["plan_broken"] += 1
@@ -114,11 +116,12 @@ def settle_plans(
             reminder = reminder_for(plan, state, limits=limits, grace_days=grace)
             if reminder is None:
                 continue
-            if any(i.promised_until != reminder.due_date for i in covered if i.promise_id == plan.plan_id):
-                book.move_to(plan, reminder.due_date, marked)
+            due = reminder.due_date
+            if not dry_run and any(i.promised_until != due for i in covered if i.promise_id == plan.plan_id):
+                book.move_to(plan, due, marked)
                 outcomes["plan_instalment_moved"] += 1
             for invoice in invoices:
                 if invoice.promise_id == plan.plan_id:
-                    seen[invoice.invoice_number] = replace(invoice, promised_until=reminder.due_date)
+                    seen[invoice.invoice_number] = replace(invoice, promised_until=due)
             reminders.append(reminder)
     return [seen.get(invoice.invoice_number, invoice) for invoice in invoices], reminders

@@ -19,6 +19,7 @@ On the queue a work item's ``now`` travels as the message's ``at`` (the wire nam
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -30,9 +31,11 @@ from arcollect.contract import FunctionName
 from arcollect.dunning.delivery import RunReport, Services, plan_customer, process_customer
 from arcollect.dunning.engine import CustomerPlan
 from arcollect.dunning.freshness import hold_alert, hold_task
+from arcollect.dunning.plans import settle_plans
 from arcollect.entities import Activity, Customer, Invoice, SweepRun, Task
 from arcollect.freshness import FeedCheck, check_feeds
 from arcollect.observability import logger
+from arcollect.plans import InstalmentReminder
 from arcollect.store.dunning import DueWork, customer_from_snapshot, snapshot_of
 from arcollect.store.feeds import FeedState, Hold
 
@@ -352,17 +355,29 @@ def preview(*, now: datetime, store: SweepStore, services: Services) -> list[Cus
     due = store.due(now)
     # A preview reads every profile afresh: it is asked for rarely and must say what a sweep would do.
     profiles = store.customers(due.customer_ids) if due.customer_ids else {}
-    return [
-        plan_customer(
-            customer_id=customer_id,
-            customer=profiles.get(customer_id),
-            invoices=due.invoices.get(customer_id, []),
-            now=now,
-            services=services,
-            customer_due=customer_id in due.customers,
+    plans = []
+    for customer_id in due.customer_ids:
+        customer = profiles.get(customer_id)
+        invoices = list(due.invoices.get(customer_id, []))
+        instalments: list[InstalmentReminder] = []
+        if services.plans is not None:
+            # The payment plans as the sweep would find them, nothing settled (a preview writes nothing).
+            invoices, instalments = settle_plans(
+                customer_id, customer, invoices, now=now, policies=services.policies, book=services.plans,
+                read=services.store.invoices, change_feed=None, outcomes=Counter(), dry_run=True,
+            )  # fmt: skip
+        plans.append(
+            plan_customer(
+                customer_id=customer_id,
+                customer=customer,
+                invoices=invoices,
+                now=now,
+                services=services,
+                customer_due=customer_id in due.customers,
+                plans=instalments,
+            )
         )
-        for customer_id in due.customer_ids
-    ]
+    return plans
 
 
 def plan_as_dict(plan: CustomerPlan) -> dict[str, Any]:

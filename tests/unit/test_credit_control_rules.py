@@ -227,3 +227,40 @@ def test_the_report_counts_what_held_customers_owe_and_what_each_agency_holds() 
         {"agency": "Inkasso Nord", "currency": "USD", "open_invoices": 1, "open_amount": "70.00",
          "collected_invoices": 0},
     ]  # fmt: skip
+
+
+def test_a_deductions_department_notice_says_what_was_kept_back() -> None:
+    from email import message_from_bytes as parsed
+    from email.policy import default
+
+    import yaml
+
+    from arcollect.disputes import notification
+    from arcollect.policy import SHIPPED_POLICY, parse_policy
+
+    # The shipped policy, with an address for billing (which takes pricing deductions)
+    document = yaml.safe_load(SHIPPED_POLICY.read_text(encoding="utf-8"))
+    document["disputes"]["departments"]["billing"]["email"] = "billing@seller.example"
+    policies = parse_policy(yaml.safe_dump(document), source="test")
+    customer = Customer(CUSTOMER, "Müller & Söhne, GmbH", "ap@mueller.example")
+    short = invoice("INV/2026/0042", open_amount="120.00")
+    deduction = _deduction("ded-1", "pricing", date(2026, 11, 23))
+    found = notification(deduction, customer, short, policies=policies, sender="ar@seller.example")
+    assert found is not None
+    to, raw = found
+    message = parsed(raw, policy=default)
+    assert to == "billing@seller.example"
+    assert (
+        message["Subject"]
+        == "Deduction ded-1: Müller & Söhne, GmbH paid INV/2026/0042 short (pricing, 120.00 EUR)"
+    )
+    assert (
+        "paid invoice INV/2026/0042 short: a deduction to decide (credit or rebill)"
+        in message.get_body().get_content()  # type: ignore[union-attr]
+    )
+    dispute = replace(deduction, reason="wrong_amount_or_price")
+    _, plain = notification(dispute, customer, short, policies=policies, sender="ar@seller.example") or (
+        "",
+        b"",
+    )
+    assert parsed(plain, policy=default)["Subject"].startswith("Dispute ded-1: ")

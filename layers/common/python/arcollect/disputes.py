@@ -13,7 +13,16 @@ from enum import StrEnum
 from typing import Protocol
 
 from arcollect import changes
-from arcollect.entities import Activity, Customer, Dispute, Invoice, InvoiceStatus, Task, TaskKind
+from arcollect.entities import (
+    Activity,
+    Customer,
+    DeductionReason,
+    Dispute,
+    Invoice,
+    InvoiceStatus,
+    Task,
+    TaskKind,
+)
 from arcollect.mailing import Mailer
 from arcollect.observability import logger
 from arcollect.policy import PolicySet
@@ -174,8 +183,13 @@ def notification(
     message = EmailMessage()
     message["From"] = sender
     message["To"] = department.email
+    # A deduction (a short payment coded with a reason: arcollect/deductions.py) says what was kept back.
+    deduction = dispute.reason in {reason.value for reason in DeductionReason}
     message["Subject"] = (
-        f"Dispute {dispute.dispute_id}: {customer.name} disputes {invoice.invoice_number} "
+        f"Deduction {dispute.dispute_id}: {customer.name} paid {invoice.invoice_number} short "
+        f"({dispute.reason}, {invoice.open_amount:,.2f} {invoice.currency})"
+        if deduction
+        else f"Dispute {dispute.dispute_id}: {customer.name} disputes {invoice.invoice_number} "
         f"({dispute.reason.replace('_', ' ')})"
     )
     message["X-Arcollect-Dispute"] = dispute.dispute_id
@@ -183,7 +197,12 @@ def notification(
     message.set_content(
         "\n".join(
             [
-                f"{customer.name} ({customer.customer_id}) disputes invoice {invoice.invoice_number}.",
+                f"{customer.name} ({customer.customer_id}) "
+                + (
+                    f"paid invoice {invoice.invoice_number} short: a deduction to decide (credit or rebill)."
+                    if deduction
+                    else f"disputes invoice {invoice.invoice_number}."
+                ),
                 "",
                 f"Reason:   {dispute.reason.replace('_', ' ')}",
                 f"Amount:   {invoice.open_amount:,.2f} {invoice.currency} open of {invoice.amount:,.2f}",

@@ -64,6 +64,7 @@ def test_a_short_payment_is_an_invoice_a_payment_left_partly_open() -> None:
         deductions.why_not_deductible(invoice("X", open_amount="0", status="closed"), paid) or ""
     )
     assert "disputed" in (deductions.why_not_deductible(replace(short, disputed=True), paid) or "")
+    assert "agency" in (deductions.why_not_deductible(replace(short, agency="Inkasso Nord"), paid) or "")
     note = invoice("GS/1", document_type=DocumentType.CREDIT_NOTE.value)
     assert "credit note" in (deductions.why_not_deductible(note, paid) or "")
     # Another currency's payment paid nothing towards it

@@ -87,6 +87,8 @@ def why_not_deductible(invoice: Invoice, payments: Iterable[Payment]) -> str | N
         return "is settled: nothing is left open"
     if invoice.disputed:
         return "is disputed already: resolve that first"
+    if invoice.agency:
+        return f"is with the collection agency {invoice.agency}: it decides what the customer kept back"
     paid, _ = paid_towards(invoice, payments)
     if paid <= 0 and invoice.open_amount >= invoice.amount:
         return "was not paid short: no payment left part of it open"

@@ -20,6 +20,7 @@ from infra.constructs.portal import Portal
 from infra.constructs.reports import Reports
 from infra.constructs.runtime import FunctionRuntime
 from infra.constructs.staff import StaffDirectory
+from infra.constructs.warehouse import Warehouse
 from infra.nag import acknowledge_findings
 
 _RETENTION = {
@@ -115,6 +116,16 @@ class ArcollectStack(Stack):
             mail=self.mail,
             portal_base_url=self.portal.url,
             schedule_expressions=config.reports_schedules,
+            schedule_time_zone=config.schedule_time_zone,
+        )
+        # The table exported daily to the reports' Parquet, with Glue tables and an Athena workgroup over it.
+        self.warehouse = Warehouse(
+            self,
+            "Warehouse",
+            data=self.data,
+            function=self.reports.function,
+            environment_name=config.environment_name,
+            dead_letter_queue=self.reports.dead_letter_queue,
             schedule_time_zone=config.schedule_time_zone,
         )
         functions = {

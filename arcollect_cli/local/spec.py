@@ -22,6 +22,7 @@ from arcollect.contract import (
     TableSchema,
     retention_days,
 )
+from arcollect.reports.exports import EXPORT_SCHEDULE
 
 PREFIX = "arcollect-local"
 REGION = "us-east-1"
@@ -158,6 +159,8 @@ def _schedules_from_cdk_json() -> tuple[ScheduleSpec, ...]:
             ScheduleSpec(FunctionName.REPORTS, context[REPORTS_SCHEDULE_KEYS[cadence]], cadence)
             for cadence in ReportCadence.ALL
         ),
+        # The table's daily export ({"action": "export"}: infra/constructs/warehouse.py).
+        ScheduleSpec(FunctionName.REPORTS, EXPORT_SCHEDULE),
     )
 
 
@@ -167,6 +170,9 @@ class LocalSpec:
     drop_bucket: str = f"{PREFIX}-drop"
     reports_bucket: str = f"{PREFIX}-reports"
     access_logs_bucket: str = f"{PREFIX}-access-logs"
+    # Athena's query results (infra/constructs/warehouse.py): no Athena runs locally (the reports use
+    # DuckDB), the bucket is here so that the two stacks hold the same buckets.
+    athena_results_bucket: str = f"{PREFIX}-athena-results"
     # The drop bucket's prefixes that notify the ingest queue: ERP files, and the replies SES writes.
     notification_prefixes: tuple[str, ...] = (DropPrefix.INCOMING, DropPrefix.INBOX)
     ingest_queue: QueueSpec = QueueSpec(f"{PREFIX}-ingest", f"{PREFIX}-ingest-dlq", 5, 30)

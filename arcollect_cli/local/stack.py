@@ -325,7 +325,8 @@ class LocalStack:
         for name in spec.dead_letter_queues:
             sqs.create_queue(QueueName=name)
         s3 = boto3.client("s3")
-        for bucket in (spec.access_logs_bucket, spec.drop_bucket, spec.reports_bucket):
+        buckets = (spec.access_logs_bucket, spec.drop_bucket, spec.reports_bucket, spec.athena_results_bucket)
+        for bucket in buckets:
             s3.create_bucket(Bucket=bucket)
             if bucket != spec.access_logs_bucket:
                 s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})

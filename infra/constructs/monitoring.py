@@ -16,7 +16,13 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from arcollect.contract import METRICS_NAMESPACE, REMINDERS_REFUSED_METRIC, FunctionName, service_name
+from arcollect.contract import (
+    EXPORTS_FAILED_METRIC,
+    METRICS_NAMESPACE,
+    REMINDERS_REFUSED_METRIC,
+    FunctionName,
+    service_name,
+)
 
 # SES reviews an account at 5% bounces and 0.1% complaints; alarm well before that.
 BOUNCE_RATE_THRESHOLD = 0.04
@@ -120,6 +126,23 @@ class Monitoring(Construct):
             1,
             "SES refused a reminder for good (an address, a tag, the size): "
             "see the fix-and-resend tasks in the staff console",
+        )
+
+        # A failed export of the table (reports/exports.py) is started again by the next run; until one
+        # succeeds the reports' Parquet is a day older, and after three failures it waits for a person.
+        exports_failed = cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=EXPORTS_FAILED_METRIC,
+            dimensions_map={"service": service_name(FunctionName.REPORTS)},
+            statistic="Sum",
+            period=Duration.hours(1),
+        )
+        alarm(
+            "ExportsFailed",
+            exports_failed,
+            1,
+            "A DynamoDB export of the table to the reports bucket failed: it is retried by the next run; "
+            "see the reports function's log and warehouse/_exports/ in the reports bucket",
         )
 
         self.dashboard = cloudwatch.Dashboard(

@@ -21,6 +21,7 @@ from arcollect.contract import (
     TableSchema,
 )
 from infra.config import DEFAULT_REPORTS_SCHEDULES, ConfigError
+from infra.constructs.warehouse import EXPORT_SCHEDULE
 from tests.infra.conftest import Synthesized, synthesize
 
 
@@ -53,7 +54,7 @@ def test_customer_data_buckets_are_versioned_encrypted_private_tls_only_logged_a
     synthesized: Synthesized,
 ) -> None:
     buckets = resources(synthesized, "AWS::S3::Bucket")
-    assert len(buckets) == 3  # drop, reports, access logs
+    assert len(buckets) == 4  # drop, reports, access logs, Athena's results (infra/constructs/warehouse.py)
     logs_bucket = synthesized.stack.get_logical_id(
         synthesized.stack.data.access_logs_bucket.node.default_child
     )
@@ -81,7 +82,7 @@ def test_customer_data_buckets_are_versioned_encrypted_private_tls_only_logged_a
         if statement["Effect"] == "Deny"
         and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     ]
-    assert len(tls_denials) == 3
+    assert len(tls_denials) == 4
 
 
 def test_drops_under_incoming_reach_the_ingest_function_through_a_queue_with_a_dlq(
@@ -312,7 +313,7 @@ def test_function_environments_follow_the_contract(synthesized: Synthesized) -> 
 def test_schedules_send_a_scheduled_event_with_retries_and_a_dlq(synthesized: Synthesized) -> None:
     schedules = resources(synthesized, "AWS::Scheduler::Schedule")
     expressions = sorted(s["Properties"]["ScheduleExpression"] for s in schedules.values())
-    assert expressions == sorted(["rate(1 hour)", *DEFAULT_REPORTS_SCHEDULES.values()])
+    assert expressions == sorted(["rate(1 hour)", EXPORT_SCHEDULE, *DEFAULT_REPORTS_SCHEDULES.values()])
     for schedule in schedules.values():
         target = schedule["Properties"]["Target"]
         assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 3}
@@ -339,6 +340,8 @@ def test_the_reports_function_runs_daily_weekly_and_monthly_with_the_cadence_in_
         event = json.loads(target["Input"])
         assert target["DeadLetterConfig"] == {"Arn": dlq_arn}
         assert schedule["Properties"]["ScheduleExpressionTimezone"] == "UTC"
+        if event["detail"] == {"action": "export"}:
+            continue  # the table's daily export (tests/infra/test_warehouse.py)
         by_cadence[event["detail"]["cadence"]] = schedule["Properties"]["ScheduleExpression"]
     assert by_cadence == {
         ReportCadence.DAILY: "cron(0 5 * * ? *)",
@@ -420,9 +423,12 @@ def test_the_reports_function_reads_the_policy_object_writes_reports_and_sends_e
         and not a.startswith(("dynamodb:Get", "dynamodb:Query", "dynamodb:Scan"))
         and not a.startswith(("dynamodb:BatchGet", "dynamodb:Describe", "dynamodb:ConditionCheck"))
     }
-    assert table_writes == {"dynamodb:PutItem", "dynamodb:BatchWriteItem"}, (
-        "the weekly summary's claim and the predictions' items, nothing else"
-    )
+    # (an export reads the table's backup, not the table: it changes nothing)
+    assert table_writes == {
+        "dynamodb:PutItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:ExportTableToPointInTime",
+    }, "the weekly summary's claim and the predictions' items, nothing else"
     sends = [s for s in statements if "ses:SendRawEmail" in _as_list(s["Action"])]
     assert sends, "the weekly summary goes out through SES"
     configuration_set = stack.get_logical_id(stack.mail.configuration_set.node.default_child)
@@ -731,6 +737,7 @@ def test_a_custom_domain_is_an_upload_origin_too(tmp_path: Path) -> None:
         for rule in bucket["Properties"].get("CorsConfiguration", {}).get("CorsRules", [])
     ]
     assert "https://pay.yourco.example" in rule["AllowedOrigins"]
+
 
 def test_only_the_portal_writes_agency_hand_offs_and_only_there(synthesized: Synthesized) -> None:
     from arcollect.credit_control import AGENCY_PREFIX

@@ -89,6 +89,9 @@ class Output:
 METRICS_NAMESPACE: Final = "arcollect"
 # The dunning function's count of reminders SES refused for good: the stack alarms on it.
 REMINDERS_REFUSED_METRIC: Final = "RemindersRefused"
+# The reports function's count of the table's exports that failed in a run (reports/exports.py): the
+# stack alarms on it; the next run starts a failed export again.
+EXPORTS_FAILED_METRIC: Final = "ExportsFailed"
 
 
 def retention_days(years: int) -> int:

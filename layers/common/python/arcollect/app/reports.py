@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from arcollect.changes import days_to_roll_up, roll_up
-from arcollect.contract import FunctionName, ReportCadence
+from arcollect.contract import EXPORTS_FAILED_METRIC, FunctionName, ReportCadence
 from arcollect.events import EventEnvelope
 from arcollect.observability import metrics
 from arcollect.policy import load_policies
@@ -27,9 +27,6 @@ from arcollect.store.objects import ObjectStore
 from arcollect.store.predictions import PredictionBook
 from arcollect.store.reports import ReportReader
 from arcollect.store.send_slots import SendSlotBook
-
-# The count of the table's exports that failed in a run: the stack alarms on it.
-EXPORTS_FAILED_METRIC = "ExportsFailed"
 
 
 class ReportRequestError(ValueError):
@@ -57,6 +54,8 @@ class Reports:
     def tick(self, tick: EventEnvelope) -> dict[str, Any]:
         """A scheduled tick (``detail.cadence``): the report as of the scheduled day, so a late or
         repeated tick reproduces the same report (the monthly tick: the month that just ended)."""
+        if (tick.detail or {}).get("action") == "export":  # the daily export's own schedule
+            return self.export(False, tick.time.isoformat())
         cadence = _cadence((tick.detail or {}).get("cadence"))
         return self.run(as_of_for(cadence, tick.time.date()), cadence)
 

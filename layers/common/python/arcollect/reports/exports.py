@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from arcollect.reports.warehouse.compaction import blank_missing
 from arcollect.store.exports import (
     COMPLETED,
     FAILED,
@@ -41,6 +42,9 @@ WAREHOUSE_PREFIX = "warehouse/"
 TABLES_PREFIX = "warehouse/tables/"
 RECORDS_PREFIX = "warehouse/_exports/"
 MAX_ATTEMPTS = 3
+# The daily export's schedule (UTC): an hour before the daily report's default 05:00, so that the report
+# stands on the night's Parquet. infra/constructs/warehouse.py deploys it; the local stack lists it.
+EXPORT_SCHEDULE = "cron(0 4 * * ? *)"
 FULL, INCREMENTAL = "full", "incremental"
 
 
@@ -265,6 +269,10 @@ def _compact(
             store.download(bucket, TABLES_PREFIX, folder)
         for record in pending:
             run.rows = compact(store.changes(bucket, record["prefix"] + "/"), record["kind"] == FULL, folder)
+        # The files a compaction no longer has (a month whose documents all went) are overwritten with
+        # no rows, never deleted: the Parquet in the bucket is then exactly the folder's.
+        stored = [key[len(TABLES_PREFIX) :] for key in store.keys(bucket, TABLES_PREFIX)]
+        blank_missing(folder, stored)
         store.upload(folder, bucket, TABLES_PREFIX)
     for record in pending:
         record["compacted"] = True

@@ -210,8 +210,8 @@ class ExportFiles:
         return len(keys)
 
     def upload(self, folder: Path, bucket: str, prefix: str) -> list[str]:
-        """Every file under ``folder`` to ``prefix`` (the same relative paths), and the objects under
-        ``prefix`` no file stands for deleted: the prefix then holds exactly the folder."""
+        """Every file under ``folder`` to ``prefix`` (the same relative paths). Nothing is deleted: a
+        compaction overwrites the files it rewrote, and blanks those it no longer has (compaction.py)."""
         written = []
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             key = f"{prefix.rstrip('/')}/{path.relative_to(folder).as_posix()}"
@@ -219,10 +219,9 @@ class ExportFiles:
                 self._s3.upload_file(str(path), bucket, key)
             except ClientError as error:
                 raise StoreError(f"writing s3://{bucket}/{key}: {error}") from error
+            except BotoCoreError as error:
+                raise StoreUnavailable(f"writing s3://{bucket}/{key}: {error}") from error
             written.append(key)
-        stale = sorted(set(self.keys(bucket, f"{prefix.rstrip('/')}/")) - set(written))
-        for key in stale:
-            self._s3.delete_object(Bucket=bucket, Key=key)
         return written
 
 

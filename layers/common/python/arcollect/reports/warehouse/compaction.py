@@ -313,7 +313,7 @@ def write_table(name: str, rows: Iterable[dict[str, Any]], root: Path, connectio
     with tempfile.TemporaryDirectory(prefix=f"arcollect-{name}-") as scratch:
         staged = Path(scratch) / f"{name}.ndjson"
         count = _stage(rows, staged)
-        return _replace(con, name, _json_source(staged, columns) if count else None, root)
+        return replace_table(con, name, _json_source(staged, columns) if count else None, root)
 
 
 def _stage(rows: Iterable[dict[str, Any]], path: Path) -> int:
@@ -326,7 +326,7 @@ def _stage(rows: Iterable[dict[str, Any]], path: Path) -> int:
     return count
 
 
-def _replace(con: Any, name: str, source: str | None, root: Path) -> Path:
+def replace_table(con: Any, name: str, source: str | None, root: Path) -> Path:
     """``root/<name>/`` made to hold exactly the rows of ``source`` (None: no rows, an empty folder)."""
     _, partition = TABLES[name]
     target = root / name
@@ -369,6 +369,25 @@ def write_report_parquet(data: ReportData, root: Path) -> dict[str, Path]:
         con.close()
 
 
+def blank_missing(root: Path, paths: Iterable[str]) -> list[str]:
+    """An empty Parquet file (the table's columns, no rows) at each of ``paths`` (``<table>/...``
+    relative to ``root``) that a compaction no longer has: the bucket's copy is overwritten with no rows
+    instead of deleted (the reports function never deletes; the bucket's versions keep what was)."""
+    import duckdb
+
+    blanked = []
+    with duckdb.connect() as con:
+        for relative in paths:
+            table = relative.split("/", 1)[0]
+            target = root / relative
+            if table not in TABLES or target.exists() or not relative.endswith(".parquet"):
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            con.execute(f"COPY ({empty_source(TABLES[table][0])}) TO '{_quoted(target)}' (FORMAT PARQUET)")
+            blanked.append(relative)
+    return blanked
+
+
 def merge_changes(root: Path, changes: Iterable[ItemChange], *, full: bool = False) -> dict[str, int]:
     """Fold a DynamoDB export's items into the Parquet under ``root``: every row of an item the export
     names is replaced by its new image's rows (none when it was deleted); ``full``: the export is the
@@ -390,7 +409,7 @@ def merge_changes(root: Path, changes: Iterable[ItemChange], *, full: bool = Fal
                 new = _json_source(folder / f"{name}.ndjson", columns) if counts[name] else None
                 merged = f"{kept} UNION ALL BY NAME {new}" if new else kept
                 source = new if full else merged
-                _replace(con, name, source, root)
+                replace_table(con, name, source, root)
             return {name: _count(con, root, name) for name in TABLES}
     finally:
         con.close()

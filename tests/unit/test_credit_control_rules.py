@@ -170,6 +170,7 @@ def test_the_hand_off_lists_invoices_contacts_and_history_neutralised_with_a_man
         "ap@mueller.example",
         phone="+49 40 123",
         other_emails=("b@m.example",),
+        postal_address=("Hafenstraße 1", "20457 Hamburg"),
     )
     placed = [invoice("INV/2026/0042", description='=HYPERLINK("x")'), invoice("INV/2026/0044", "400.00")]
     history = [
@@ -194,8 +195,8 @@ def test_the_hand_off_lists_invoices_contacts_and_history_neutralised_with_a_man
     ]
     assert invoices[0]["description"].startswith("'=")  # a formula never runs in the agency's spreadsheet
     [contact] = rows("contacts.csv")
-    assert (contact["name"], contact["phone"], contact["other_emails"]) == (
-        "Müller & Söhne, GmbH", "'+49 40 123", "b@m.example",
+    assert (contact["name"], contact["phone"], contact["other_emails"], contact["postal_address"]) == (
+        "Müller & Söhne, GmbH", "'+49 40 123", "b@m.example", "Hafenstraße 1; 20457 Hamburg",
     )  # fmt: skip
     assert [r["summary"] for r in rows("history.csv")] == ["'@call back", "Reminder sent"]  # oldest first
     manifest = json.loads(files["manifest.json"][0])

@@ -151,6 +151,8 @@ CONTACT_COLUMNS: Final = (
     "email",
     "other_emails",
     "phone",
+    "mobile",
+    "postal_address",
     "country",
     "language",
     "time_zone",
@@ -214,6 +216,9 @@ def handoff_files(
             "email": customer.email,
             "other_emails": ";".join(customer.other_emails),
             "phone": customer.phone or "",
+            "mobile": customer.mobile or "",
+            # The address a letter goes to, one line each (the agency writes first): lines joined by "; ".
+            "postal_address": "; ".join(customer.postal_address),
             "country": customer.country or "",
             "language": customer.language or "",
             "time_zone": customer.time_zone or "",

@@ -201,17 +201,25 @@ def test_a_stop_reply_opts_the_number_out_and_the_step_goes_by_email(sms: FakeSm
     assert [e.invoices for e in sent_emails()] == [["INV/2026/0050"]]
 
 
-def test_a_reply_that_is_no_keyword_opts_nothing_out(sms: FakeSmsClient) -> None:
+def test_a_reply_that_is_no_keyword_goes_on_the_timeline_once_and_opts_nothing_out(
+    sms: FakeSmsClient,
+) -> None:
+    # Given a customer texted once, who answers with a sentence that merely contains "stop"
     upload_policy()
     customer()
     due_invoice("INV/2026/0042")
     tick()
-    reply = sns_record(
-        sms.reply(MOBILE, "I will pay on Friday, please don't stop the delivery"), datetime.now(UTC)
-    )
-    assert invoke("dunning", {"Records": [reply]})["replies"][0]["opt_out"] is False
+    body = "I will pay on Friday, please don't stop the delivery"
+    reply = sns_record(sms.reply(MOBILE, body), datetime(2026, 11, 23, 10, 5, tzinfo=UTC))
+    # When SNS delivers it (twice: at least once)
+    answered = invoke("dunning", {"Records": [reply]})
+    invoke("dunning", {"Records": [reply]})
+    # Then nothing is opted out, and what the customer wrote is on the timeline once, for a collector
+    assert answered["replies"][0] == {"opt_out": False, "customers": [CUSTOMER]}
     stored = Customers().get(CUSTOMER)
     assert stored is not None and not stored.sms_opted_out
+    (entry,) = [a for a in Activities().timeline(CUSTOMER) if a.kind == "sms_reply"]
+    assert entry.detail["body"] == body and entry.detail["in_reply_to"] == sms.sent[0].message_id
 
 
 def test_a_number_aws_lists_as_opted_out_is_refused_and_the_customer_marked(sms: FakeSmsClient) -> None:

@@ -79,6 +79,8 @@ class TextBook(Protocol):
 
     def refuse_text(self, customer_id: str, touch_id: str, reason: str, activity: Activity) -> bool: ...
 
+    def record_reply(self, number: str, activity_for: Callable[[str], Activity]) -> list[str]: ...
+
     def opt_out(
         self,
         number: str,
@@ -203,18 +205,20 @@ def send_text(
     retry may fix (throttling, storage), after releasing its reservation."""
     texting: Texting | None = getattr(services, "texting", None)
     if texting is None:
-        return _skipped(report, "no_texter", "SMS is not set up (no origination identity in the settings)")
+        return _skipped(
+            plan, report, "no_texter", "SMS is not set up (no origination identity in the settings)"
+        )
     if customer.sms_opted_out:
-        return _skipped(report, "opted_out", "the customer opted out of text messages")
+        return _skipped(plan, report, "opted_out", "the customer opted out of text messages")
     try:
         to = normalise_number(customer.mobile or "", customer.country)
     except NumberError as error:
-        return _skipped(report, "bad_number", str(error))
+        return _skipped(plan, report, "bad_number", str(error))
     rules: SmsRules = services.policies.settings.sms or SmsRules()
     closed = sms_hours_closed(plan, customer, services, rules)
     if closed is not None:
         # Nothing is reserved: the invoices stay due and a later tick within the hours sends it.
-        return _skipped(report, "outside_sms_hours", closed)
+        return _skipped(plan, report, "outside_sms_hours", closed)
     numbers = list(dict.fromkeys(t.invoice_number for t in text.touches))
     sender_name = services.policies.settings.sender_name
     link = services.link_for(plan.customer_id, plan.now)
@@ -226,7 +230,7 @@ def send_text(
             body = _short(text.template, sender_name, link, customer.language)
             segments = check_body(body, rules.max_parts)
     except MessageTooLong as error:
-        return _skipped(report, "too_long", f"the reminder text does not fit: {error}")
+        return _skipped(plan, report, "too_long", f"the reminder text does not fit: {error}")
     wanted = [(t.invoice_number, t.step_id) for t in text.touches]
     by_number = {invoice.invoice_number: invoice for invoice in invoices}
     promises = {
@@ -322,9 +326,9 @@ def send_text(
     return TextResult("sent", "", text.touch_id, frozenset(sent_numbers))
 
 
-def _skipped(report: RunReport, code: str, why: str) -> TextResult:
+def _skipped(plan: CustomerPlan, report: RunReport, code: str, why: str) -> TextResult:
     report.outcomes[f"text_skipped_{code}"] += 1
-    logger.info("reminder text not sent", extra={"reason": code, "why": why})
+    logger.info("reminder text not sent", extra={"customer_id": plan.customer_id, "reason": code, "why": why})
     return TextResult("skipped", f"{code}: {why}")
 
 
@@ -338,10 +342,10 @@ def _not_reserved(
 ) -> TextResult:
     reasons = {r.reason for r in reservation.refused}
     if "opted_out" in reasons:
-        return _skipped(report, "opted_out", f"{to} is on the opt-out list")
+        return _skipped(plan, report, "opted_out", f"{to} is on the opt-out list")
     if "customer" in reasons:
         return _skipped(
-            report, "customer_changed", "on hold, do-not-contact, opted out or a new mobile since read"
+            plan, report, "customer_changed", "on hold, do-not-contact, opted out or a new mobile since read"
         )
     record = texting.ledger.text_touch(plan.customer_id, text.touch_id)
     touched = frozenset(r.invoice_number for r in reservation.refused if r.reason == "touched")
@@ -424,15 +428,29 @@ class InboundText:
 def handle_inbound(message: InboundText, texting: Texting, rules: SmsRules, at: datetime) -> dict[str, Any]:
     """A customer's reply: an opt-out keyword (AWS's or the policy's own) puts the number on the
     opt-out list (ours; AWS's too, for a keyword AWS does not know itself) and marks every customer
-    texted at it opted out, each with a timeline entry. Any other reply is logged and counted only
-    (a collector answers by phone; the number is not a mailbox)."""
+    texted at it opted out, each with a timeline entry. Any other reply goes on those customers'
+    timelines as it was written, for a collector to answer."""
     number = message.origination_number
     if not is_opt_out(message.body, rules.opt_out_keywords):
-        logger.info(
-            "a reply to a reminder text, not an opt-out",
-            extra={"inbound_message_id": message.inbound_message_id},
-        )
-        return {"opt_out": False, "customers": []}
+        # Not an opt-out: what the customer wrote goes on the timeline of the customers texted at the
+        # number (a collector reads it and calls back), never only into a log.
+        def reply(customer_id: str) -> Activity:
+            return Activity(
+                customer_id=customer_id,
+                at=at,
+                activity_id=f"sms-reply-{message.inbound_message_id}",
+                kind="sms_reply",
+                summary=f"Text reply from {number}: {message.body}",
+                detail={"number": number, "body": message.body, "in_reply_to": message.previous_message_id},
+            )
+
+        customers = texting.ledger.record_reply(number, reply)
+        if not customers:
+            logger.warning(
+                "a text reply from a number no customer was texted at",
+                extra={"inbound_message_id": message.inbound_message_id},
+            )
+        return {"opt_out": False, "customers": customers}
     keyword = keyword_of(message.body)
     # AWS put the number on its list itself for its own keywords, not for a policy's own (unless the
     # number's keywords were set up so in AWS): the service's list gets it from us either way

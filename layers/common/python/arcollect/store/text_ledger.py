@@ -46,7 +46,7 @@ from arcollect.store.models import (
     TableItem,
     TextTouchItem,
 )
-from arcollect.store.timeline import timeline_writes
+from arcollect.store.timeline import record_once, timeline_writes
 from arcollect.store.touches import (
     InvoiceState,
     Refusal,
@@ -327,6 +327,15 @@ class TextLedger:
             if self._mark_opted_out(customer_id, number, activity_for(customer_id)):
                 marked.append(customer_id)
         return marked
+
+    @translated
+    def record_reply(self, number: str, activity_for: Any) -> list[str]:
+        """A reply from ``number`` on the timeline of every customer texted at it, once each (the
+        activity's id is the inbound message's: SNS delivering it twice writes it once)."""
+        customers = self.customers_at(number)
+        for customer_id in customers:
+            record_once(keys.customer_pk(customer_id), activity_for(customer_id))
+        return customers
 
     def _mark_opted_out(self, customer_id: str, number: str, activity: Activity) -> bool:
         for _ in range(3):

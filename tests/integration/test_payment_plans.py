@@ -33,7 +33,7 @@ from arcollect.portal.web import build_app
 from arcollect.store.changes import ChangeLog, ChangeObjects
 from arcollect.store.plan_book import PlanBook
 from arcollect.store.portal import PortalObjects
-from arcollect.store.repositories import Invoices, Tasks
+from arcollect.store.repositories import Customers, Invoices, Tasks
 from arcollect.store.staff import StaffSessionStore
 from arcollect.workspace.services import Workspace
 from arcollect_cli.lambda_runtime import LambdaContext, load_handler
@@ -331,6 +331,8 @@ def test_dunning_reminds_the_instalments_a_payment_pays_across_two_and_a_missed_
     # And the plan is broken: the missed-promise email and a call for the owner, like a broken promise
     [broken] = plans()
     assert (broken.status, broken.missed_instalment) == ("broken", 2)
+    profile = Customers().get(MUELLER)
+    assert profile is not None and (profile.promises_kept, profile.promises_broken) == (0, 1)  # feeds risk
     assert any(step == f"missed_promise#{plan.plan_id}" for step in steps)
     calls = [t for t in Tasks().for_customer(MUELLER) if t.kind == "call" and "plan broken" in t.title]
     assert [c.assignee for c in calls] == ["cora"]
@@ -377,6 +379,8 @@ def test_a_credit_note_comes_off_the_last_instalment_and_a_plan_paid_in_full_is_
     world.tick(utc(2026, 11, 24, 10))
     [completed] = plans()
     assert completed.status == "completed"
+    profile = Customers().get(MUELLER)
+    assert profile is not None and (profile.promises_kept, profile.promises_broken) == (1, 0)
     assert invoice(FIRST).promise_id is None and invoice(SECOND).promise_id is None
     # And the timeline and the ERP are told, once however many ticks follow
     world.run(utc(2026, 11, 24, 11), utc(2026, 12, 3, 12))

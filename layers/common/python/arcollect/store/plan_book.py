@@ -14,7 +14,8 @@ from arcollect.entities import Activity, Payment
 from arcollect.plans import Instalment, PaymentPlan, PlanStatus
 from arcollect.store import keys
 from arcollect.store.base import commit, next_action, translated, update_if
-from arcollect.store.models import InvoiceItem, PaymentItem, PaymentPlanItem
+from arcollect.store.customers import PROFILE_SK
+from arcollect.store.models import CustomerItem, InvoiceItem, PaymentItem, PaymentPlanItem
 from arcollect.store.payments import payment_from_item
 from arcollect.store.timeline import timeline_writes
 
@@ -145,7 +146,8 @@ class PlanBook:
         *,
         missed: tuple[int, date] | None = None,
     ) -> bool:
-        """Mark the open plan completed or broken with its timeline entry and change, at once. Completed:
+        """Mark the open plan completed or broken with its timeline entry and change, counted on the
+        customer as a promise kept or broken, at once. Completed:
         its invoices (``numbers``) are released. Broken (``missed``: the instalment and its due date):
         they keep the plan's id with the missed instalment's date, which the engine reads as a broken
         promise (the missed-promise email and call, then the regular steps). False: settled already."""
@@ -161,6 +163,9 @@ class PlanBook:
         else:
             assert missed is not None
             on_invoice = [InvoiceItem.promised_until.set(missed[1].isoformat())]
+        # Counted on the customer as a promise kept or broken: the kept rate feeds the risk class.
+        kept = status is PlanStatus.COMPLETED
+        counter = CustomerItem.promises_kept if kept else CustomerItem.promises_broken
         return commit(
             [
                 (
@@ -168,6 +173,7 @@ class PlanBook:
                     PaymentPlanItem(pk, keys.plan_sk(plan.plan_id)),
                     (settled, PaymentPlanItem.status == PlanStatus.OPEN.value),
                 ),
+                ("update", CustomerItem(pk, PROFILE_SK), [counter.add(1)]),
                 *(
                     (
                         "update_if",

@@ -261,3 +261,14 @@ def test_an_incremental_window_dynamodb_refuses_is_refused_before_it_is_sent(aws
             client_token="t",
             window=(NOW, NOW + timedelta(hours=25)),
         )
+
+
+def test_the_daily_export_tick_starts_the_first_export_in_full(aws: None) -> None:
+    from tests.integration.conftest import load_event
+
+    # Given the stack's export schedule firing (its event's detail names the action)
+    tick = dict(load_event("scheduler_tick.json"), time="2026-11-23T04:00:00Z", detail={"action": "export"})
+    result = invoke("reports", tick)
+    # Then no report ran; the table's first export started, in full, named after the tick's time
+    assert result["exports"]["started"] == ["full-20261123T040000Z-1"]
+    assert "written" not in result

@@ -291,3 +291,14 @@ def test_the_sql_read_as_athena_reads_it_gives_the_reference_document(tmp_path: 
             assert report.activity_figures(as_of=as_of, window_days=90) == activity_figures(
                 data, as_of=as_of, window_days=90
             )
+
+
+def test_the_engine_is_the_one_named_or_by_size_and_a_bad_name_says_which_are_allowed() -> None:
+    from arcollect.reports.engines import DUCKDB_ABOVE_DOCUMENTS, ReportEngineError, choose_engine
+
+    assert choose_engine(None, DUCKDB_ABOVE_DOCUMENTS) == "python"
+    assert choose_engine("auto", DUCKDB_ABOVE_DOCUMENTS + 1) == "duckdb"
+    assert choose_engine(" DuckDB ", 10) == "duckdb"
+    assert choose_engine("python", 10**9) == "python"
+    with pytest.raises(ReportEngineError, match="'spark' is not one of auto, python, duckdb, athena"):
+        choose_engine("spark", 10)

@@ -6,7 +6,8 @@
   machine (the Lambda function's own /tmp), a fraction of the memory;
 - ``athena``: the same SQL over the exported Parquet in S3 (reports/warehouse, the Glue tables);
 - ``auto`` (the default): ``python`` up to ``DUCKDB_ABOVE_DOCUMENTS`` documents and payments, ``duckdb``
-  above. Athena is chosen by name only: it costs per query and runs outside the function.
+  above (where DuckDB is installed). Athena is chosen by name only: it costs per query and runs outside
+  the function.
 
 Every engine gives the same document: the differential tests hold the SQL to the Python reference on
 the IBM histories and the SAP extract, to the cent (tests/integration/test_sql_engine_datasets.py).
@@ -14,6 +15,7 @@ the IBM histories and the SAP extract, to the cent (tests/integration/test_sql_e
 
 from __future__ import annotations
 
+import importlib.util
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -48,8 +50,14 @@ def choose_engine(setting: str | None, documents: int) -> str:
     if name not in ENGINES:
         raise ReportEngineError(f"reportsEngine {setting!r} is not one of {', '.join(ENGINES)}")
     if name == AUTO:
-        return DUCKDB if documents > DUCKDB_ABOVE_DOCUMENTS else PYTHON
+        # Only where DuckDB is installed (the reports layer): without it a large portfolio stays on the
+        # reference engine rather than failing the run.
+        return DUCKDB if documents > DUCKDB_ABOVE_DOCUMENTS and _duckdb_installed() else PYTHON
     return name
+
+
+def _duckdb_installed() -> bool:
+    return importlib.util.find_spec("duckdb") is not None
 
 
 class ReportFigures(Protocol):

@@ -270,6 +270,9 @@ def build_invoice(v: dict[str, Any], row: RowProblems, signed: bool) -> Invoice 
         dispute_id=None,
         credit_agreed=_ZERO,
         credit_match=None,
+        agency=None,
+        agency_placement=None,
+        agency_placed_on=None,
     )
 
 
@@ -528,6 +531,9 @@ def invoice_columns(v: dict[str, list[Any]], count: int, signed: bool, slow: set
             dispute_id=None,
             credit_agreed=_ZERO,
             credit_match=None,
+            agency=None,
+            agency_placement=None,
+            agency_placed_on=None,
         )
         entities[i] = entity
     return entities

@@ -14,11 +14,13 @@ import itertools
 import json
 from collections.abc import Callable
 from typing import Literal
+from unittest.mock import patch
 
 import openpyxl  # type: ignore[import-untyped]
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
+from arcollect.ingest import sources
 from arcollect.ingest.sources import FileProblem, Opener, Record, Shape, inspect, read_records
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -255,3 +257,53 @@ def test_json_lines_read_back_every_value_in_the_first_records_key_order(
     assert [(record.line, record.values) for record in records[1:]] == [
         (number, [text(item) for item in values]) for number, values in enumerate(objects, 1)
     ]
+
+
+# --- the whole-file CSV check ----------------------------------------------------------------------------
+
+
+def _check_line_by_line(text: str, delimiter: str) -> str | None:
+    """What the whole-file check says, as it said it line by line before it read the text in pieces: its
+    FileProblem's message, or None."""
+    limit = csv.field_size_limit()
+    quoted: list[str] = []
+    numbers: list[int] = []
+    lines = io.StringIO(text, newline="")
+    try:
+        for before, line in enumerate(lines):
+            if len(line) > limit or ('"' in line and line.count('"') % 2):
+                sources._parse_lines(quoted, numbers, delimiter)
+                sources._parse_csv(itertools.chain((line,), lines), delimiter, before)
+                return None
+            if '"' in line:
+                quoted.append(line)
+                numbers.append(before + 1)
+        sources._parse_lines(quoted, numbers, delimiter)
+    except FileProblem as problem:
+        return str(problem)
+    return None
+
+
+@PROPERTY
+@given(
+    text=st.lists(st.sampled_from([*'ab,;"\r\n', "\r\n", '""', "é"]), max_size=60).map("".join),
+    piece=st.integers(1, 12),
+    limit=st.integers(3, 30),
+)
+@example(text='a,b\r\n"x\r\ny",c\rd\n', piece=4, limit=30)
+@example(text='ab\n"a""b",c\n"open\nrest', piece=3, limit=30)
+def test_the_csv_check_in_pieces_says_what_it_said_line_by_line(text: str, piece: int, limit: int) -> None:
+    # Small pieces and a small field limit put piece edges and over-long lines everywhere.
+    stream = lambda: io.TextIOWrapper(io.BytesIO(text.encode()), encoding="utf-8", newline="")  # noqa: E731
+    previous = csv.field_size_limit(limit)
+    try:
+        expected = _check_line_by_line(text, ",")
+        with patch.object(sources, "_CHECK_TEXT", piece):
+            try:
+                sources._check_csv(stream(), ",")
+                found = None
+            except FileProblem as problem:
+                found = str(problem)
+    finally:
+        csv.field_size_limit(previous)
+    assert found == expected

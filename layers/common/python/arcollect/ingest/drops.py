@@ -500,13 +500,16 @@ def mapped_blocks(
             block = next(blocks, None)
             if block is None:
                 return
-            records = [
-                record
-                for record in block
-                if record.line >= first_line
-                and (last_line is None or record.line <= last_line)
-                and not record.blank  # an empty line is not a row
-            ]
+            inside = block
+            if block[0].line < first_line or (last_line is not None and block[-1].line > last_line):
+                inside = [
+                    record
+                    for record in block
+                    if record.line >= first_line and (last_line is None or record.line <= last_line)
+                ]
+            # An empty line is not a row. A record whose first cell holds text is not blank: that is
+            # almost every record, told by one strip instead of ``Record.blank``'s join of its cells.
+            records = [r for r in inside if (r.values and r.values[0].strip()) or not r.blank]
             rows = plan.bound.map_many(records)
         yield records, rows
         if last_line is not None and block[-1].line > last_line:

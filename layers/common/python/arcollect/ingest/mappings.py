@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from importlib import resources
 from itertools import repeat
-from operator import is_
+from operator import is_, is_not, itemgetter
 from typing import Any, Final, NamedTuple
 
 import yaml
@@ -742,9 +742,22 @@ class BoundMapping:
         builder's check or note, a record the reader could not read) is mapped by ``map``: its reasons
         are always ``map``'s own. Customers have no column builder: their rows all go through ``map``.
         """
-        results: list[MappedRow | None] = [None] * len(records)
         build = COLUMN_BUILDERS.get(self.kind)
         width = self.width
+        if build is not None and records:
+            # Most blocks: every record read and as wide as the header, every row settled by its columns.
+            values = list(map(_VALUES, records))
+            if not any(map(is_not, map(_PROBLEM, records), repeat(None))) and all(
+                map(width.__eq__, map(len, values))
+            ):
+                mapped = self._map_columns(values, build)
+                if not any(map(is_, mapped, repeat(None))):
+                    return mapped  # type: ignore[return-value]
+                return [
+                    row if row is not None else self.map(record)
+                    for row, record in zip(mapped, records, strict=True)
+                ]
+        results: list[MappedRow | None] = [None] * len(records)
         positions = [i for i, r in enumerate(records) if r.problem is None and len(r.values) == width]
         if build is not None and positions:
             rows = [records[i].values for i in positions]
@@ -838,6 +851,8 @@ def _derive_column(
             targets[i] = a + _days(b) if operator == "+" else a - b
 
 
+_VALUES: Final = itemgetter(1)  # a Record's values, at C speed
+_PROBLEM: Final = itemgetter(2)  # and its problem
 # A MappedRow from its five fields at C speed (what the named tuple's own __new__ does, less its checks).
 _new_row: Final = tuple.__new__
 

@@ -723,19 +723,85 @@ def _check_csv(text: io.TextIOWrapper, delimiter: str) -> None:
     with an even number of quotes is a record of its own (the lines before it ended outside quotes):
     those are parsed together, on their own. At the first line with an odd number (a quoted field
     that goes on to the next line) or an over-long line, csv parses the rest of the file.
+
+    The text is read in pieces of whole lines. A piece whose lines all end in \n (or \r\n) and are
+    all within the limit is looked at only where its quotes are; any other piece (a lone \r ends a
+    line too, a long line) is read line by line. Both find the same lines with the same numbers.
     """
     limit = csv.field_size_limit()
     quoted: list[str] = []
     numbers: list[int] = []
-    for lines_before, line in enumerate(text):
-        if len(line) > limit or ('"' in line and line.count('"') % 2):
-            _parse_lines(quoted, numbers, delimiter)
-            _parse_csv(itertools.chain((line,), text), delimiter, lines_before)
-            return
-        if '"' in line:
+    lines_before = 0
+    pieces = _line_pieces(text)
+    for piece in pieces:
+        lines = _plain_piece_lines(piece, limit)
+        if lines is None:
+            rest = io.StringIO(piece, newline="")
+            for line in rest:
+                if len(line) > limit or ('"' in line and line.count('"') % 2):
+                    _parse_lines(quoted, numbers, delimiter)
+                    _parse_csv(itertools.chain((line,), rest, _lines_of(pieces)), delimiter, lines_before)
+                    return
+                lines_before += 1
+                if '"' in line:
+                    quoted.append(line)
+                    numbers.append(lines_before)
+            continue
+        counted, before = 0, lines_before  # the lines before ``counted`` in the piece, and its line
+        at = piece.find('"')
+        while at >= 0:
+            start = piece.rfind("\n", 0, at) + 1
+            end = piece.find("\n", at) + 1 or len(piece)
+            before += piece.count("\n", counted, start)
+            counted = start
+            line = piece[start:end]
+            if line.count('"') % 2:
+                _parse_lines(quoted, numbers, delimiter)
+                rest = io.StringIO(piece[end:], newline="")
+                _parse_csv(itertools.chain((line,), rest, _lines_of(pieces)), delimiter, before)
+                return
             quoted.append(line)
-            numbers.append(lines_before + 1)
+            numbers.append(before + 1)
+            at = piece.find('"', end)
+        lines_before += lines
     _parse_lines(quoted, numbers, delimiter)
+
+
+# The text ``_check_csv`` reads at a time (characters).
+_CHECK_TEXT: Final = 256 * 1024
+
+
+def _line_pieces(text: io.TextIOWrapper) -> Iterator[str]:
+    """The text in pieces of whole lines: each ends right after a \n (so no \r\n is split), the last
+    one excepted. A line longer than a piece makes its piece longer (``_bounded_lines`` bounds it)."""
+    carry = ""
+    while piece := text.read(_CHECK_TEXT):
+        if carry:
+            piece = carry + piece
+        end = piece.rfind("\n") + 1
+        if not end:
+            carry = piece
+            continue
+        carry = piece[end:]
+        yield piece[:end]
+    if carry:
+        yield carry
+
+
+def _lines_of(pieces: Iterator[str]) -> Iterator[str]:
+    """The lines of the pieces, as the text stream would give them (universal line breaks, kept)."""
+    for piece in pieces:
+        yield from io.StringIO(piece, newline="")
+
+
+def _plain_piece_lines(piece: str, limit: int) -> int | None:
+    """How many lines the piece holds when each ends in \n or \r\n (no lone \r) and none is longer
+    than ``limit``; None otherwise."""
+    if "\r" in piece and piece.count("\r") != piece.count("\r\n"):
+        return None
+    if len(piece) > limit and max(map(len, piece.split("\n"))) + 1 > limit:
+        return None
+    return piece.count("\n") + (not piece.endswith("\n"))
 
 
 def _parse_lines(lines: list[str], numbers: list[int], delimiter: str) -> None:

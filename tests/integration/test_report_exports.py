@@ -268,6 +268,14 @@ def test_the_daily_export_tick_starts_the_first_export_in_full(aws: None) -> Non
 
     # Given the stack's export schedule firing (its event's detail names the action)
     tick = dict(load_event("scheduler_tick.json"), time="2026-11-23T04:00:00Z", detail={"action": "export"})
+    # on a table without point-in-time recovery: DynamoDB (and moto) refuse the export, and the run says why
+    with pytest.raises(ExportRefused, match="Point in time recovery is not enabled"):
+        invoke("reports", tick)
+    # When recovery is on (the stack turns it on) and the tick fires again
+    boto3.client("dynamodb").update_continuous_backups(
+        TableName=os.environ["TABLE_NAME"],
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+    )
     result = invoke("reports", tick)
     # Then no report ran; the table's first export started, in full, named after the tick's time
     assert result["exports"]["started"] == ["full-20261123T040000Z-1"]

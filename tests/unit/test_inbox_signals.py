@@ -150,3 +150,13 @@ def test_names_and_attachments_survive_their_encodings() -> None:
     [attachment] = read.attachments
     assert attachment.name == "Avis-INV 2026 é.pdf"
     assert attachment.content == b"%PDF-1.4\n"
+
+
+def test_a_part_in_a_charset_python_does_not_know_is_still_read() -> None:
+    raw = (
+        b"From: ap@mueller.example\r\nSubject: Zahlung\r\nMessage-ID: <c@x>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: text/plain; charset="x-unknown-charset"\r\n\r\nWir haben gestern bezahlt.\r\n'
+    )
+    read = read_message(raw)
+    assert "bezahlt" in read.text
+    assert flags(read) == {"says_paid": ("bezahlt",)}

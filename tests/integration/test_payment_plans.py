@@ -485,6 +485,11 @@ def test_the_portal_refuses_a_plan_beyond_the_policys_limits_and_agrees_one_with
         "1800.00 EUR in all, from 2026-12-15 to 2027-05-14; dunning reminds its instalments instead of the "
         "invoices"
     ]
+    # And the account page says its invoices are in a payment plan; the promise page offers neither
+    account = _portal_request("GET", "/account", session)["body"]
+    assert account.count('status--plan">In a payment plan') == 2 and "status--promised" not in account
+    promise_page = _portal_request("GET", "/promise", session)["body"]
+    assert FIRST not in promise_page and SECOND not in promise_page
     # And its invoices take no promise to pay: the plan's instalments are what is due
     promised = _portal_request(
         "POST", "/api/v1/promises", session,

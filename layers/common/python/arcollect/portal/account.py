@@ -13,6 +13,7 @@ from typing import Protocol
 
 from arcollect.aging import AGING_BUCKETS, aging_bucket
 from arcollect.entities import Customer, Invoice
+from arcollect.plans import is_plan_id
 
 
 class CustomerSource(Protocol):
@@ -47,13 +48,15 @@ def days_overdue(invoice: Invoice, today: date) -> int:
 
 def invoice_status(invoice: Invoice, today: date) -> str:
     """credit (a credit note: it lowers the balance) > agency (placed with a collection agency: pay
-    the agency) > disputed > promised > overdue > due."""
+    the agency) > disputed > plan (in a payment plan: pay its instalments) > promised > overdue > due."""
     if invoice.is_credit_note:
         return "credit"
     if invoice.agency:
         return "agency"
     if invoice.disputed:
         return "disputed"
+    if is_plan_id(invoice.promise_id):
+        return "plan"
     if invoice.promise_id is not None or invoice.promised_until is not None:
         return "promised"
     return "overdue" if days_overdue(invoice, today) > 0 else "due"

@@ -291,7 +291,10 @@ def register(web: Web) -> None:
             session=session,
             title="Promise a payment",
             nav="promise",
-            invoices=[v for v in account.invoices if v.status not in {"disputed", "credit", "agency"}],
+            # (an invoice in a payment plan is paid by its instalments: no promise for it)
+            invoices=[
+                v for v in account.invoices if v.status not in {"disputed", "credit", "agency", "plan"}
+            ],
             # The customer's credit notes lower what it owes: the page says so, with the net total, so a
             # promise is of the same net amount the reminders ask for.
             credits=[v for v in account.invoices if v.status == "credit"],

@@ -35,7 +35,11 @@ def register_pages(web: Web) -> None:
             session=session,
             title="Agree a payment plan",
             nav="plan",
-            invoices=[v for v in account.invoices if v.status not in {"disputed", "credit", "promised"}],
+            invoices=[
+                v
+                for v in account.invoices
+                if v.status not in {"disputed", "credit", "promised", "plan", "agency"}
+            ],
             plans=web.portal.payment_plans(session.customer_id, now=now),
             limits=web.portal.plan_limits(),
             form=form,

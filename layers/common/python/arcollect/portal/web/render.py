@@ -79,6 +79,7 @@ STATUS_LABELS = {
     "due": "Due",
     "disputed": "In dispute",
     "promised": "Payment promised",
+    "plan": "In a payment plan",
     "credit": "Credit",
     "agency": "With a collection agency",
 }

@@ -222,6 +222,18 @@ def _steps(policy: Policy) -> list[dict[str, Any]]:
     return rows
 
 
+def _plan_limits(policies: PolicySet) -> dict[str, Any]:
+    from arcollect.plans import limits_of
+
+    limits = limits_of(policies)
+    return {
+        "max_instalments": limits.max_instalments,
+        "max_days": limits.max_days,
+        "min_instalment": str(limits.min_instalment),
+        "reminder_days_before": limits.reminder_days_before,
+    }
+
+
 def policy_document(policies: PolicySet) -> dict[str, Any]:
     settings = policies.settings
     window = settings.send_window
@@ -236,6 +248,8 @@ def policy_document(policies: PolicySet) -> dict[str, Any]:
             "time_zone": settings.time_zone,
             "min_days_between_emails": settings.min_days_between_emails,
             "promise_grace_days": settings.promise_grace_days,
+            # What a customer may agree online as a payment plan (docs/payment-plans.md).
+            "payment_plans": _plan_limits(policies),
             "anniversary_check_in": settings.anniversary_check_in,
             "manager": settings.manager,
         },

@@ -24,6 +24,7 @@ from arcollect.plans import (
     reminder_for,
     standing,
 )
+from arcollect.policy import SHIPPED_POLICY
 
 CUSTOMER = "Müller & Söhne, GmbH"
 NOW = datetime(2026, 11, 23, 10, tzinfo=UTC)
@@ -209,3 +210,21 @@ def test_payments_go_to_the_instalments_oldest_first_and_credits_off_the_last() 
     closed = [_invoice("INV/2026/0042", "0.00"), _invoice("INV/2026/0043", "0.00")]
     paid_up = standing(plan, invoices=closed, payments=payments, today=date(2027, 3, 1), grace_days=3)
     assert paid_up.status is PlanStatus.COMPLETED
+
+
+def test_policy_show_says_what_a_customer_may_agree_online() -> None:
+    from arcollect.policy import parse_policy, shipped_policy
+    from arcollect_cli.dunning import policy_document
+
+    shipped = policy_document(shipped_policy())["settings"]["payment_plans"]
+    assert shipped == {
+        "max_instalments": 6,
+        "max_days": 180,
+        "min_instalment": "50",
+        "reminder_days_before": 3,
+    }
+    text = SHIPPED_POLICY.read_text().replace(
+        "max_instalments: 6, max_days: 180", "max_instalments: 12, max_days: 365"
+    )
+    uploaded = policy_document(parse_policy(text, source="upload"))["settings"]["payment_plans"]
+    assert (uploaded["max_instalments"], uploaded["max_days"]) == (12, 365)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
@@ -98,6 +98,7 @@ class PlanLimits:
 
 
 def is_plan_id(value: str | None) -> bool:
+    """Whether an invoice's ``promise_id`` is a payment plan's (else a promise's, or none)."""
     return bool(value) and str(value).startswith(PLAN_PREFIX)
 
 
@@ -489,6 +490,8 @@ class InstalmentReminder:
 
 
 def reminder_step(plan_id: str, number: int, when: str) -> str:
+    """The engine's step id of an instalment's reminder (``when``: ``before`` or ``due``): once per
+    invoice of the plan, through the touch ledger like any step."""
     return f"instalment#{plan_id}#{number}#{when}"
 
 
@@ -525,12 +528,8 @@ def first_look(plan: PaymentPlan, *, limits: PlanLimits) -> date:
     return max(first - timedelta(days=limits.reminder_days_before), plan.created_at.date())
 
 
-def settled(plan: PaymentPlan, status: PlanStatus, at: datetime, missed: int | None = None) -> PaymentPlan:
-    return replace(plan, status=status.value, settled_at=at, missed_instalment=missed)
-
-
 def describe(plan: PaymentPlan) -> str:
-    """``3 instalments of EUR 1,200.00 from 2026-12-15 to 2027-02-15`` for timelines and tasks."""
+    """``3 instalments, 1800.00 EUR in all, from 2026-12-01 to 2027-02-01``, for the timeline."""
     return (
         f"{len(plan.instalments)} instalments, {amount_text(plan.total)} {plan.currency} in all, from "
         f"{plan.instalments[0].due_date.isoformat()} to {plan.last_due.isoformat()}"

@@ -119,6 +119,13 @@ def test_a_message_without_message_id_is_filed_once_by_its_key() -> None:
     assert len(book.activities) == 1 and len(book.tasks) == 1
 
 
+def test_sess_own_setup_notification_is_not_a_customers_reply() -> None:
+    book = Book()
+    customer_id, why, duplicate = receive(book, mail(), key="inbox/AMAZON_SES_SETUP_NOTIFICATION")
+    assert (customer_id, duplicate) == ("", True) and "setup notification" in why
+    assert book.activities == [] and book.tasks == []
+
+
 class FailingBook:
     def register(self, *args: object) -> None: ...
 

@@ -35,6 +35,9 @@ from arcollect.replies import (
 
 # The task this writes (its timeline entries' kinds: arcollect/replies.py).
 TASK_REPLY: Final = "reply"
+# The object SES writes under the rule's prefix when the rule is created, to check it may write there:
+# a fake email from SES itself, no customer's (it would be an unthreaded reply and a task for nothing).
+SES_SETUP_NOTIFICATION: Final = "AMAZON_SES_SETUP_NOTIFICATION"
 # Where a message no customer could be found for is filed (its task on the managers' unassigned list).
 UNTHREADED: Final = "~unthreaded-replies"
 # A reply with a flag comes before the rest of the day's work.
@@ -92,6 +95,8 @@ def receive_reply(
 ) -> ReplyOutcome:
     """Thread and file the message SES wrote to ``key`` (received at ``received_at``, the S3 event's
     time): once, however often it is delivered (by its Message-ID, else its key)."""
+    if key.rsplit("/", 1)[-1] == SES_SETUP_NOTIFICATION:
+        return ReplyOutcome("", "", "SES's setup notification: not a reply, nothing filed", duplicate=True)
     try:
         message = read_message(raw)
     except UnreadableMessage as error:

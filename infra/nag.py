@@ -14,6 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import IConstruct
 
 from arcollect.changes import CHANGES_PREFIX, DAILY_PREFIX
+from arcollect.contract import DropPrefix
 from arcollect.credit_control import AGENCY_PREFIX
 
 if TYPE_CHECKING:
@@ -158,6 +159,12 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
         dunning_policy,
         f"IAM5[Resource::{drop}/{CHANGES_PREFIX}*]",
         "The ERP change feed: one object per promise settled or address bounced, keyed by day and change id",
+    )
+    _ack(
+        dunning_policy,
+        f"IAM5[Resource::{drop}/{DropPrefix.LETTERS}*]",
+        "Dunning letters for the print-and-mail service, outgoing/letters/<day>/<letter id>.pdf and .json; "
+        "a retried run reads a letter's manifest back to tell whether it was handed over",
     )
 
     reports_policy = _function_policy(stack.reports.function)

@@ -236,11 +236,13 @@ def test_the_dunning_function_reads_only_the_policy_object_and_sends_to_its_queu
     drop_id = stack.get_logical_id(stack.data.drop_bucket.node.default_child)
     queue_id = stack.get_logical_id(stack.dunning.queue.node.default_child)
     change_objects = {"Fn::Join": ["", [{"Fn::GetAtt": [drop_id, "Arn"]}, f"/{CHANGES_PREFIX}*"]]}
-    # Of the drop bucket it writes the change feed's objects only (checked apart below).
+    letters = {"Fn::Join": ["", [{"Fn::GetAtt": [drop_id, "Arn"]}, f"/{DropPrefix.LETTERS}*"]]}
+    # Of the drop bucket it writes the change feed's objects and the letters only (checked apart below).
     statements = [
         s
         for s in _policy_statements(synthesized, stack.dunning.function)
-        if _as_list(s["Resource"]) != [change_objects]
+        # (CDK merges the two prefixes' puts into one statement)
+        if not all(r in (change_objects, letters) for r in _as_list(s["Resource"]))
     ]
     object_arn = {"Fn::Join": ["", [{"Fn::GetAtt": [drop_id, "Arn"]}, f"/{DropPrefix.DUNNING_POLICY}"]]}
     object_statements = [
@@ -249,11 +251,12 @@ def test_the_dunning_function_reads_only_the_policy_object_and_sends_to_its_queu
     assert object_statements, "the function reads the uploaded policy"
     for statement in object_statements:
         for resource in _as_list(statement["Resource"]):
-            # Object reads name the policy key; the bucket ARN itself holds no objects.
-            assert resource in (object_arn, {"Fn::GetAtt": [drop_id, "Arn"]}), resource
+            # Object reads name the policy key (and the letters' manifests, read back by a retried
+            # run); the bucket ARN itself holds no objects.
+            assert resource in (object_arn, {"Fn::GetAtt": [drop_id, "Arn"]}, letters), resource
     drop_resources = [r for s in statements for r in _as_list(s["Resource"]) if drop_id in json.dumps(r)]
     assert object_arn in drop_resources
-    assert all("/*" not in json.dumps(r) for r in drop_resources), "never the whole bucket's objects"
+    assert all("/*" not in json.dumps(r) for r in drop_resources if r != letters), "never all the objects"
     assert not any(
         a.startswith(("s3:Put", "s3:Delete", "s3:Abort"))
         for s in statements
@@ -265,6 +268,23 @@ def test_the_dunning_function_reads_only_the_policy_object_and_sends_to_its_queu
         and {"Fn::GetAtt": [queue_id, "Arn"]} in _as_list(s["Resource"])
         for s in statements
     )
+
+
+def test_the_dunning_function_writes_and_reads_back_letters_only_under_outgoing_letters(
+    synthesized: Synthesized,
+) -> None:
+    stack = synthesized.stack
+    drop_id = stack.get_logical_id(stack.data.drop_bucket.node.default_child)
+    letters = {"Fn::Join": ["", [{"Fn::GetAtt": [drop_id, "Arn"]}, f"/{DropPrefix.LETTERS}*"]]}
+    actions = {
+        action
+        for s in _policy_statements(synthesized, stack.dunning.function)
+        if letters in _as_list(s["Resource"])
+        for action in _as_list(s["Action"])
+    }
+    # A letter's PDF and manifest are put; a retried run reads the manifest back (dunning/posting.py).
+    assert "s3:PutObject" in actions and "s3:GetObject*" in actions
+    assert not any(a.startswith("s3:Delete") for a in actions), "a letter handed over is never taken back"
 
 
 def test_every_function_is_arm64_latest_python_traced_json_logged_with_both_layers(

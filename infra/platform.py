@@ -14,6 +14,12 @@ PYTHON_VERSION: Final = "3.14"
 PIP_PLATFORM: Final = "manylinux2014_aarch64"
 
 DEPS_LAYER_DIR: Final = REPO_ROOT / ".build" / "layers" / "deps"
+# The reports function's own layer: DuckDB, the SQL engine of large reports (pyproject.toml's ``reports``
+# group), about 60 MB that no other function should carry.
+REPORTS_LAYER_DIR: Final = REPO_ROOT / ".build" / "layers" / "reports"
+# DuckDB publishes manylinux_2_28 wheels only for arm64; Lambda's Python 3.14 runtime is Amazon Linux
+# 2023 (glibc 2.34), which runs them.
+REPORTS_PIP_PLATFORMS: Final = ("manylinux_2_28_aarch64", PIP_PLATFORM)
 COMMON_LAYER_DIR: Final = REPO_ROOT / "layers" / "common"
 FUNCTIONS_DIR: Final = REPO_ROOT / "functions"
 POLICY_DIR: Final = REPO_ROOT / "policies"

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -23,29 +24,40 @@ from infra import platform
 STAMP = platform.DEPS_LAYER_DIR.parent / "deps.stamp.json"
 
 
-def runtime_requirements() -> list[str]:
-    project = tomllib.loads((platform.REPO_ROOT / "pyproject.toml").read_text())["project"]
-    requirements: list[str] = project["dependencies"]
+def _project() -> dict[str, Any]:
+    project: dict[str, Any] = tomllib.loads((platform.REPO_ROOT / "pyproject.toml").read_text())["project"]
+    return project
+
+
+def _pinned(requirements: list[str], where: str) -> list[str]:
     unpinned = [r for r in requirements if "==" not in r]
     if unpinned:
-        raise SystemExit(f"pyproject.toml: runtime dependencies must be pinned with ==: {unpinned}")
+        raise SystemExit(f"pyproject.toml: {where} must be pinned with ==: {unpinned}")
     return requirements
 
 
-def main() -> int:
-    requirements = runtime_requirements()
-    inputs = {
-        "requirements": requirements,
-        "python": platform.PYTHON_VERSION,
-        "platform": platform.PIP_PLATFORM,
-    }
+def runtime_requirements() -> list[str]:
+    return _pinned(list(_project()["dependencies"]), "runtime dependencies")
+
+
+def reports_requirements() -> list[str]:
+    """The reports function's own layer: pyproject.toml's ``reports`` dependency group."""
+    return _pinned(list(_project()["optional-dependencies"]["reports"]), "the reports group")
+
+
+def build(name: str, requirements: list[str], layer_dir: Path, platforms: tuple[str, ...]) -> None:
+    """One layer into ``layer_dir/python``, skipped when its inputs' stamp is unchanged."""
+    stamp = layer_dir.parent / f"{name}.stamp.json"
+    inputs = {"requirements": requirements, "python": platform.PYTHON_VERSION, "platform": platforms[-1]}
+    if len(platforms) > 1:
+        inputs["platforms"] = list(platforms)
     digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
-    target = platform.DEPS_LAYER_DIR / "python"
-    if STAMP.exists() and json.loads(STAMP.read_text()).get("sha256") == digest and target.is_dir():
-        print(f"dependency layer up to date ({digest[:12]})")
-        return 0
-    print(f"building dependency layer for CPython {platform.PYTHON_VERSION} on {platform.PIP_PLATFORM} ...")
-    shutil.rmtree(platform.DEPS_LAYER_DIR, ignore_errors=True)
+    target = layer_dir / "python"
+    if stamp.exists() and json.loads(stamp.read_text()).get("sha256") == digest and target.is_dir():
+        print(f"{name} layer up to date ({digest[:12]})")
+        return
+    print(f"building {name} layer for CPython {platform.PYTHON_VERSION} on {', '.join(platforms)} ...")
+    shutil.rmtree(layer_dir, ignore_errors=True)
     target.mkdir(parents=True)
     subprocess.run(
         [
@@ -55,8 +67,7 @@ def main() -> int:
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            "--platform",
-            platform.PIP_PLATFORM,
+            *(option for each in platforms for option in ("--platform", each)),
             "--implementation",
             "cp",
             "--python-version",
@@ -69,9 +80,14 @@ def main() -> int:
         ],
         check=True,
     )
-    STAMP.write_text(json.dumps({**inputs, "sha256": digest}, indent=2) + "\n")
+    stamp.write_text(json.dumps({**inputs, "sha256": digest}, indent=2) + "\n")
     size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
-    print(f"dependency layer built: {size / 1e6:.1f} MB unzipped ({digest[:12]})")
+    print(f"{name} layer built: {size / 1e6:.1f} MB unzipped ({digest[:12]})")
+
+
+def main() -> int:
+    build("deps", runtime_requirements(), platform.DEPS_LAYER_DIR, (platform.PIP_PLATFORM,))
+    build("reports", reports_requirements(), platform.REPORTS_LAYER_DIR, platform.REPORTS_PIP_PLATFORMS)
     return 0
 
 

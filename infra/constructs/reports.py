@@ -49,6 +49,8 @@ class Reports(Construct):
             # Portfolio-wide: the whole ledger is read, so it gets Lambda's ceiling on time and ample memory.
             timeout=Duration.minutes(15),
             memory_size=3008,
+            # DuckDB, the SQL engine of large reports (reports/engines.py): this function's alone.
+            extra_layers=[runtime.reports_layer],
             environment={
                 EnvVar.ENVIRONMENT_NAME: environment_name,
                 EnvVar.TABLE_NAME: data.table.table_name,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
@@ -56,6 +56,24 @@ class FunctionRuntime(Construct):
             compatible_architectures=[lambda_.Architecture.ARM_64],
             description="arcollect third-party dependencies (see pyproject.toml [project].dependencies)",
         )
+        if not (platform.REPORTS_LAYER_DIR / "python").is_dir():
+            raise MissingLayerBuild(
+                f"{platform.REPORTS_LAYER_DIR} is missing: run `make layer` (tools/build_layer.py) "
+                "before synth"
+            )
+        # DuckDB for the reports function alone. Lambda allows 250 MB unzipped for a function and all its
+        # layers (the Lambda developer guide, "Lambda quotas"): the dependencies (about 117 MB), this one
+        # (about 62 MB) and the shared package stay under it.
+        self.reports_layer = lambda_.LayerVersion(
+            self,
+            "ReportsLayer",
+            code=lambda_.Code.from_asset(
+                str(platform.REPORTS_LAYER_DIR), exclude=list(platform.ASSET_EXCLUDES)
+            ),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[lambda_.Architecture.ARM_64],
+            description="arcollect reports engine (pyproject.toml [project.optional-dependencies].reports)",
+        )
         self.common_layer = lambda_.LayerVersion(
             self,
             "CommonLayer",
@@ -76,6 +94,7 @@ class FunctionRuntime(Construct):
         description: str,
         timeout: Duration,
         memory_size: int = 512,
+        extra_layers: Sequence[lambda_.ILayerVersion] = (),
         **options: object,
     ) -> lambda_.Function:
         """Build the function whose code is ``functions/<name>/handler.py``.
@@ -106,7 +125,7 @@ class FunctionRuntime(Construct):
             handler="handler.lambda_handler",
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
-            layers=[self.dependencies_layer, self.common_layer],
+            layers=[self.dependencies_layer, *extra_layers, self.common_layer],
             memory_size=memory_size,
             timeout=timeout,
             description=description,

@@ -86,3 +86,15 @@ def test_a_daily_schedule_sends_the_export_action_and_a_failed_export_alarms(
     synthesized.template.has_resource_properties(
         "AWS::CloudWatch::Alarm", {"MetricName": EXPORTS_FAILED_METRIC, "Threshold": 1}
     )
+
+
+def test_only_the_reports_function_carries_the_duckdb_layer(synthesized: Synthesized) -> None:
+    stack = synthesized.stack
+    reports_layer = stack.get_logical_id(stack.runtime.reports_layer.node.default_child)
+    functions = resources(synthesized, "AWS::Lambda::Function")
+    carrying = [
+        logical_id
+        for logical_id, function in functions.items()
+        if {"Ref": reports_layer} in function["Properties"].get("Layers", [])
+    ]
+    assert carrying == [stack.get_logical_id(stack.reports.function.node.default_child)]

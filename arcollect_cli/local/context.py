@@ -35,6 +35,8 @@ LOCAL_CONTEXT_KEYS: Final = (
     "paymentUrlTemplate",
     "dunningSchedule",
     *REPORTS_SCHEDULE_KEYS.values(),
+    # Reminders' reply addresses on it; `arcollect inbox drop` threads by them (docs/inbox.md).
+    "inboundDomain",
 )
 # A context key of the CDK app (infra/application.py) without a default in cdk.json.
 _UNLISTED_DEPLOYMENT_KEYS: Final = ("stackName",)

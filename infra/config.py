@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from arcollect import company
 from arcollect.company import DEFAULT_HOME_CURRENCY
-from arcollect.contract import ReportCadence
+from arcollect.contract import REPORTS_ENGINES, ReportCadence
 
 if TYPE_CHECKING:  # the local stack checks its context with these rules too, without loading the CDK
     from constructs import Node
@@ -59,6 +59,13 @@ def _flag(key: str, raw: str, *, default: bool) -> bool:
     raise ConfigError(f"context {key}={raw!r}: use true or false")
 
 
+def _reports_engine(raw: str) -> str:
+    engine = raw.lower() or "auto"
+    if engine not in REPORTS_ENGINES:
+        raise ConfigError(f"context reportsEngine={raw!r}: use one of {', '.join(REPORTS_ENGINES)}")
+    return engine
+
+
 @dataclass(frozen=True)
 class StackConfig:
     environment_name: str
@@ -90,6 +97,8 @@ class StackConfig:
     # and the locale that settles what an export's own dates and amounts leave open ("" = none).
     home_currency: str = DEFAULT_HOME_CURRENCY
     export_locale: str = ""
+    # The reports' engine (reports/engines.py, docs/reports.md): auto picks DuckDB above a size.
+    reports_engine: str = "auto"
     # The domain SES receives customers' replies on (docs/inbox.md): reminders then carry a per-touch
     # Reply-To on it. None: no receipt rule, and reminders keep the owner's mailbox as Reply-To.
     inbound_domain: str | None = None
@@ -150,6 +159,7 @@ class StackConfig:
             # As the functions read them: the currency's code, the locale's tag (de_de is de-DE).
             home_currency=settings.home_currency,
             export_locale=settings.export_locale.tag if settings.export_locale else "",
+            reports_engine=_reports_engine(value("reportsEngine")),
             inbound_domain=value("inboundDomain").lower() or None,
         )
         config.validate()

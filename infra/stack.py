@@ -117,6 +117,7 @@ class ArcollectStack(Stack):
             portal_base_url=self.portal.url,
             schedule_expressions=config.reports_schedules,
             schedule_time_zone=config.schedule_time_zone,
+            reports_engine=config.reports_engine,
         )
         # The table exported daily to the reports' Parquet, with Glue tables and an Athena workgroup over it.
         self.warehouse = Warehouse(

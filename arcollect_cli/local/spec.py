@@ -193,6 +193,7 @@ class LocalSpec:
     # The company's settings, as cdk.json's context sets them (``arcollect local up -c`` overrides).
     home_currency: str = field(default_factory=lambda: str(cdk_context().get("homeCurrency") or "USD"))
     export_locale: str = field(default_factory=lambda: str(cdk_context().get("exportLocale") or ""))
+    reports_engine: str = field(default_factory=lambda: str(cdk_context().get("reportsEngine") or "auto"))
     # The domain replies are received on (reminders' Reply-To): none by default, as cdk.json deploys.
     inbound_domain: str = field(default_factory=lambda: str(cdk_context().get("inboundDomain") or ""))
     configuration_set: str = f"{PREFIX}-email"
@@ -261,6 +262,7 @@ class LocalSpec:
             EnvVar.STAFF_CLIENT_ID: staff_client_id,
             EnvVar.HOME_CURRENCY: self.home_currency,
             EnvVar.EXPORT_LOCALE: self.export_locale,
+            EnvVar.REPORTS_ENGINE: self.reports_engine,
             EnvVar.DEAD_LETTER_QUEUES: dead_letter_queues,
             EnvVar.INBOUND_DOMAIN: self.inbound_domain,
         }

@@ -35,6 +35,7 @@ class Reports(Construct):
         portal_base_url: str,
         schedule_expressions: dict[str, str],
         schedule_time_zone: str,
+        reports_engine: str = "auto",
     ) -> None:
         """``schedule_expressions``: one expression per ``ReportCadence``, sent as ``detail.cadence``."""
         super().__init__(scope, id)
@@ -60,6 +61,8 @@ class Reports(Construct):
                 EnvVar.SES_CONFIGURATION_SET: mail.configuration_set_name,
                 # The weekly summary links to the reports in the staff console.
                 EnvVar.PORTAL_BASE_URL: portal_base_url,
+                # The engine of the figures (the reportsEngine context; reports/engines.py).
+                EnvVar.REPORTS_ENGINE: reports_engine,
             },
             dead_letter_queue=self.dead_letter_queue,
             retry_attempts=2,

@@ -5,14 +5,16 @@ failed export. cdk-nag and cfn-lint cover them with the rest (test_compliance.py
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from aws_cdk.assertions import Match
 
 from arcollect.contract import EXPORTS_FAILED_METRIC
 from arcollect.reports.warehouse.compaction import TABLES
 from infra.constructs.warehouse import BYTES_SCANNED_CUTOFF
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import Synthesized, synthesize
 
 
 def resources(synthesized: Synthesized, kind: str) -> dict[str, Any]:
@@ -98,3 +100,17 @@ def test_only_the_reports_function_carries_the_duckdb_layer(synthesized: Synthes
         if {"Ref": reports_layer} in function["Properties"].get("Layers", [])
     ]
     assert carrying == [stack.get_logical_id(stack.reports.function.node.default_child)]
+
+
+def test_the_reports_engine_context_reaches_the_reports_function_and_a_bad_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    from infra.config import ConfigError, StackConfig
+
+    synthesized = synthesize(tmp_path, reportsEngine="duckdb")
+    synthesized.template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Environment": {"Variables": Match.object_like({"REPORTS_ENGINE": "duckdb"})}},
+    )
+    with pytest.raises(ConfigError, match="reportsEngine='spark': use one of auto, python, duckdb, athena"):
+        StackConfig.from_mapping({"senderEmail": "ar@yourco.example", "reportsEngine": "spark"})

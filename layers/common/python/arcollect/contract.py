@@ -92,6 +92,8 @@ REMINDERS_REFUSED_METRIC: Final = "RemindersRefused"
 # The reports function's count of the table's exports that failed in a run (reports/exports.py): the
 # stack alarms on it; the next run starts a failed export again.
 EXPORTS_FAILED_METRIC: Final = "ExportsFailed"
+# The reports' engines (reports/engines.py), as the reportsEngine context names them.
+REPORTS_ENGINES: Final = ("auto", "python", "duckdb", "athena")
 
 
 def retention_days(years: int) -> int:
@@ -310,6 +312,7 @@ FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
         EnvVar.SENDER_EMAIL,
         EnvVar.SES_CONFIGURATION_SET,
         EnvVar.PORTAL_BASE_URL,
+        EnvVar.REPORTS_ENGINE,
     ),
 }
 

@@ -24,6 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from arcollect.contract import REPORTS_ENGINES
 from arcollect.entities import Customer
 from arcollect.outlook import PayOutlook
 from arcollect.reports.activity import activity_figures
@@ -31,7 +32,7 @@ from arcollect.reports.kpis import compute_kpis, open_amounts
 from arcollect.store.reports import ReportData
 
 PYTHON, DUCKDB, ATHENA, AUTO = "python", "duckdb", "athena", "auto"
-ENGINES = (AUTO, PYTHON, DUCKDB, ATHENA)
+ENGINES = REPORTS_ENGINES  # auto, python, duckdb, athena: the reportsEngine context's values
 # Measured: the Python engine holds about 2 KB a document (the 266k-document SAP extract: 559 MB, 4 s);
 # above half a million documents DuckDB keeps a 3 GB function clear of its limit.
 DUCKDB_ABOVE_DOCUMENTS = 500_000

@@ -302,3 +302,11 @@ def test_the_engine_is_the_one_named_or_by_size_and_a_bad_name_says_which_are_al
     assert choose_engine("python", 10**9) == "python"
     with pytest.raises(ReportEngineError, match="'spark' is not one of auto, python, duckdb, athena"):
         choose_engine("spark", 10)
+
+
+def test_a_run_on_athena_is_refused_with_what_to_choose_instead() -> None:
+    from arcollect.reports.engines import ReportEngineError, report_figures
+
+    refused = pytest.raises(ReportEngineError, match="choose duckdb or auto")
+    with refused, report_figures("athena", ReportData()):
+        pass

@@ -193,8 +193,9 @@ def report_figures(setting: str | None, data: ReportData) -> Iterator[ReportFigu
         return
     if engine == ATHENA:
         raise ReportEngineError(
-            "reportsEngine athena runs on the exported Parquet (reports/warehouse/athena.py), "
-            "not on a run's items: start it from the export, or choose duckdb"
+            "reportsEngine athena: the Glue tables, the workgroup and the runner (store/athena.py) are "
+            "deployed, but a report run on Athena's rows is not built yet; choose duckdb or auto "
+            "(docs/reports.md, Engines)"
         )
     from arcollect.reports.warehouse.compaction import write_report_parquet
 

@@ -28,9 +28,11 @@ Each term IS a contribution: with the baseline they add up to the predicted offs
 exactly (``Prediction.offset_days``). The 80% interval and P(> 30 days late) come from the same
 distributions (the residuals' empirical quantiles per size of history, or the waits).
 
-Nothing looks past the as-of day: the history is the invoices paid on or before it, the activity what
-was created on or before it; an invoice's own paid day is never read when it is predicted. Training
-reads each paid invoice as it stood the day before its invoice date.
+Nothing looks past the as-of day: the history is the invoices issued and paid on or before it
+(``known_by``: a document whose payment date is before its document date counts from the day it was
+issued, when it came to exist), the activity what was created on or before it; an invoice's own paid
+day is never read when it is predicted. Training reads each paid invoice as its customer's history stood
+the day before its invoice date, by the same rule.
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ class Prediction:
 
 @dataclass(frozen=True)
 class History:
-    """A customer's payment record as of a day: the invoices it paid on or before it."""
+    """A customer's payment record as of a day: the invoices issued and paid on or before it."""
 
     paid: int
     recent_median: float
@@ -114,28 +116,53 @@ class History:
     last_paid: date
 
 
+def known_on(invoice: Invoice) -> date | None:
+    """The day a paid document enters its customer's history: the later of its paid day and its issue
+    day (None: not paid). The SAP extract has documents whose payment date is before their document
+    date; they did not exist before they were issued, so no history before then may read them."""
+    if invoice.paid_date is None:
+        return None
+    return max(invoice.paid_date, invoice.invoice_date)
+
+
+def known_by(invoice: Invoice, day: date) -> bool:
+    """Whether a document counts in any history or baseline as of the end of ``day``: issued on or
+    before it AND paid on or before it. The one rule for the model, its training and the baselines."""
+    known = known_on(invoice)
+    return known is not None and known <= day
+
+
 class Ledger:
-    """The paid invoices of every customer, by paid day, read as of any day without looking past it."""
+    """The paid invoices of every customer, in the order they became known (``known_on``), read as of
+    any day without looking past it: as of a day, exactly the invoices ``known_by`` it."""
 
     def __init__(self, invoices: Iterable[Invoice]) -> None:
-        rows: dict[str, list[tuple[date, int, str, Decimal]]] = defaultdict(list)
+        # (known on, days late, currency, amount, paid on, due on)
+        rows: dict[str, list[tuple[date, int, str, Decimal, date, date]]] = defaultdict(list)
         for invoice in invoices:
-            if invoice.paid_date is None or invoice.is_credit_note:
+            known = known_on(invoice)
+            if known is None or invoice.paid_date is None or invoice.is_credit_note:
                 continue
             days = (invoice.paid_date - invoice.due_date).days
-            rows[invoice.customer_id].append((invoice.paid_date, days, invoice.currency, invoice.amount))
+            rows[invoice.customer_id].append(
+                (known, days, invoice.currency, invoice.amount, invoice.paid_date, invoice.due_date)
+            )
         self._rows = {customer: sorted(r) for customer, r in rows.items()}
         self._days = {customer: [r[0] for r in rs] for customer, rs in self._rows.items()}
         self._late = {
             customer: _running([1 if r[1] > 0 else 0 for r in rs]) for customer, rs in self._rows.items()
         }
-        # The latest due day (as an ordinal) among each customer's first n paid invoices, by paid day.
+        # The latest due day and the latest paid day (as ordinals) among each customer's first n known
+        # invoices.
         self._latest_due: dict[str, list[int]] = {}
+        self._latest_paid: dict[str, list[int]] = {}
         for customer, rs in self._rows.items():
-            latest = [0]
+            due, paid = [0], [0]
             for r in rs:
-                latest.append(max(latest[-1], (r[0] - timedelta(days=r[1])).toordinal()))
-            self._latest_due[customer] = latest
+                due.append(max(due[-1], r[5].toordinal()))
+                paid.append(max(paid[-1], r[4].toordinal()))
+            self._latest_due[customer] = due
+            self._latest_paid[customer] = paid
 
     def history(self, customer_id: str, as_of: date) -> History | None:
         days = self._days.get(customer_id)
@@ -164,12 +191,12 @@ class Ledger:
             share_late=self._late[customer_id][n] / n,
             trend=trend,
             usual_amount={c: statistics.median(a) for c, a in amounts.items()},
-            last_paid=recent[-1][0],
+            last_paid=date.fromordinal(self._latest_paid[customer_id][n]),
         )
 
     def passed_over(self, customer_id: str, as_of: date, due_date: date) -> bool:
-        """Whether the customer paid, on or before ``as_of``, an invoice due on or after ``due_date``
-        (an open invoice due then was passed over by its payment runs)."""
+        """Whether the customer paid, on or before ``as_of``, an invoice issued by then and due on or after
+        ``due_date`` (an open invoice due then was passed over by its payment runs)."""
         days = self._days.get(customer_id)
         if not days:
             return False
@@ -177,8 +204,8 @@ class Ledger:
         return self._latest_due[customer_id][n] >= due_date.toordinal()
 
     def later_than(self, customer_id: str, as_of: date, days: int) -> list[int]:
-        """The days late of the customer's invoices paid on or before ``as_of`` more than ``days`` late
-        (its last LATER_THAN of them)."""
+        """The days late of the customer's invoices issued and paid on or before ``as_of`` more than
+        ``days`` late (its last LATER_THAN of them)."""
         rows = self._rows.get(customer_id)
         if not rows:
             return []
@@ -186,7 +213,7 @@ class Ledger:
         return [r[1] for r in rows[:n] if r[1] > days][-LATER_THAN:]
 
     def average_days_late(self, customer_id: str, as_of: date) -> float | None:
-        """The customer's mean days late over every invoice it paid on or before ``as_of``."""
+        """The customer's mean days late over every invoice issued and paid on or before ``as_of``."""
         days = self._days.get(customer_id)
         n = bisect.bisect_right(days, as_of) if days else 0
         if n == 0:
@@ -502,11 +529,12 @@ class _Example:
 
 
 def train(invoices: Iterable[Invoice], as_of: date) -> Model:
-    """Learn from what was known at the end of ``as_of``: the invoices paid on or before it, each as it
-    stood the day before it was issued (its customer's history then), and the invoices issued on or
-    before it that were still open, as open. A payment after ``as_of`` is never read."""
+    """Learn from what was known at the end of ``as_of``: the invoices issued and paid on or before it
+    (``known_by``), each as it stood the day before it was issued (its customer's history then, by the
+    same rule), and the invoices issued on or before it that were still open, as open. A payment after
+    ``as_of`` is never read."""
     visible = [i for i in invoices if i.invoice_date <= as_of and not i.is_credit_note]
-    known = [i for i in visible if i.paid_date is not None and i.paid_date <= as_of]
+    known = [i for i in visible if known_by(i, as_of)]
     if not known:
         raise PredictionError(f"nothing was paid on or before {as_of.isoformat()}: nothing to learn from")
     ledger = Ledger(known)
@@ -637,10 +665,11 @@ def predict(
     ledger: Ledger | None = None,
 ) -> list[Prediction]:
     """A prediction for every invoice open at the end of ``as_of`` (issued on or before it, not paid on
-    or before it). The customer's history is every invoice of ``invoices`` paid on or before ``as_of``
-    (or the ``ledger`` given); promises and disputes count if they were made on or before it."""
+    or before it). The customer's history is every invoice of ``invoices`` issued and paid on or before
+    ``as_of`` (``known_by``; or the ``ledger`` given, read as of ``as_of`` by the same rule); promises and
+    disputes count if they were made on or before it."""
     invoices = list(invoices)
-    ledger = ledger or Ledger(i for i in invoices if i.paid_date is not None and i.paid_date <= as_of)
+    ledger = ledger or Ledger(i for i in invoices if known_by(i, as_of))
     open_promises: dict[tuple[str, str], Promise] = {}
     for promise in promises:
         if promise.created_at.date() > as_of or promise.promised_until <= as_of:
@@ -849,13 +878,14 @@ def evaluate(invoices: Iterable[Invoice], split: date) -> Evaluation:
     """Train on the invoices paid before ``split`` (each as of its own invoice date), predict as of the
     day before it, and score the invoices open then whose pay day the history knows.
 
-    The baselines: the due date; the due date plus the customer's mean days late over the invoices it
-    paid before the split (the portfolio's mean for a customer with none). Both are read as of the same
-    day, and like the model never put a still-open invoice's payment before the split."""
+    The baselines: the due date; the due date plus the customer's mean days late over the invoices
+    issued and paid before the split (the portfolio's mean for a customer with none). Both are read as
+    of the same day from the same documents as the model (``known_by``), and like the model never put a
+    still-open invoice's payment before the split."""
     invoices = [i for i in invoices if not i.is_credit_note]
     as_of = split - timedelta(days=1)
     model = train(invoices, as_of)
-    known = [i for i in invoices if i.paid_date is not None and i.paid_date <= as_of]
+    known = [i for i in invoices if known_by(i, as_of)]
     ledger = Ledger(known)
     portfolio_mean = statistics.fmean((i.paid_date - i.due_date).days for i in known if i.paid_date)
     truth = {

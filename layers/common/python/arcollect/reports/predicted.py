@@ -27,7 +27,7 @@ from typing import Any
 from arcollect.contract import ReportPrefix
 from arcollect.entities import Allocation, Invoice, Payment
 from arcollect.outlook import CUSTOMER_AVERAGE, MODEL, OutlookFactor, PayOutlook
-from arcollect.predictions import Prediction, PredictionError, predict, train
+from arcollect.predictions import Prediction, PredictionError, known_by, predict, train
 from arcollect.store.reports import ReportData
 
 # Fewer paid invoices than this in the whole history: no model, the customer-average rule instead.
@@ -95,14 +95,7 @@ def predict_portfolio(data: ReportData, as_of: date) -> PortfolioPredictions:
     # In one order whatever order the scan returned them in: the same table gives the same bytes.
     ordered = sorted(data.invoices, key=lambda i: (i.customer_id, i.invoice_number, i.document_type))
     invoices = with_paid_dates(ordered, data.payments)
-    paid = sum(
-        1
-        for i in invoices
-        if i.paid_date is not None
-        and i.paid_date <= as_of
-        and not i.is_credit_note
-        and i.invoice_date <= as_of
-    )
+    paid = sum(1 for i in invoices if known_by(i, as_of) and not i.is_credit_note)
     if paid < MIN_TRAINING:
         return _customer_average(
             invoices,
@@ -157,12 +150,13 @@ def _outlook(prediction: Prediction) -> PayOutlook:
 
 
 def _customer_average(invoices: list[Invoice], as_of: date, note: str) -> PortfolioPredictions:
-    """Due date plus the customer's mean days late over what it paid on or before ``as_of`` (early
-    counts as 0; the portfolio's mean for a customer with none, 0 with no history at all), never before
-    the next day: the cash forecast's own rule (``reports/forecast.py``)."""
+    """Due date plus the customer's mean days late over what was issued and paid on or before ``as_of``
+    (``known_by``, the model's rule; early counts as 0; the portfolio's mean for a customer with none, 0
+    with no history at all), never before the next day: the cash forecast's own rule
+    (``reports/forecast.py``)."""
     late: dict[str, list[int]] = defaultdict(list)
     for i in invoices:
-        if i.paid_date is not None and i.paid_date <= as_of and not i.is_credit_note:
+        if i.paid_date is not None and known_by(i, as_of) and not i.is_credit_note:
             late[i.customer_id].append(max(0, (i.paid_date - i.due_date).days))  # early counts as 0
     everyone = [d for days in late.values() for d in days]
     portfolio = statistics.fmean(everyone) if everyone else 0.0

@@ -417,6 +417,11 @@ class FakeWorkspace(Workspace):
         self._record("reassign_account", customer_id=customer_id, to=to, until=until, by=by, now=now)
         return account.customer
 
+    def payment_plans(self, customer_id: str, *, now: datetime) -> list[Any]:
+        # The 360 lists the customer's payment plans; the fake's customers have none.
+        self._known(customer_id)
+        return []
+
     def reports(self, by: StaffUser, *, now: datetime) -> list[ReportLink]:
         self._record("reports", by=by)
         if not by.is_manager:

@@ -579,10 +579,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=cmd_demo)
 
-    from arcollect_cli import changes, dunning, predict, status
+    from arcollect_cli import changes, dunning, letters, predict, status
 
     dunning.register(commands)
     changes.register(commands)
+    letters.register(commands)
     status.register(commands)
     predict.register(commands)
     try:

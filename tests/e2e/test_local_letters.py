@@ -74,3 +74,12 @@ def test_an_overdue_customer_without_email_gets_a_letter_in_outgoing_letters(
     # And the customer's timeline says so
     shown = local_stack.json("show", "customer", CUSTOMER)
     assert "letter_sent" in json.dumps(shown)
+    # And `arcollect letters fetch` copies the letter and its manifest into a folder, once
+    folder = tmp_path / "print"
+    [fetched] = local_stack.json("letters", "fetch", "--to", str(folder))
+    assert (fetched["customer_id"], fetched["status"]) == (CUSTOMER, "written")
+    day_folder = folder / TICK_AT[:10]
+    assert sorted(p.suffix for p in day_folder.iterdir()) == [".json", ".pdf"]
+    assert Path(fetched["pdf"]).read_bytes() == pdf
+    [again] = local_stack.json("letters", "fetch", "--to", str(folder))
+    assert again["status"] == "unchanged"

@@ -259,3 +259,29 @@ def test_the_customer_masters_address_columns_become_the_postal_address(s3: Any)
         "LONDON",
         "SW1A 2AA",
     )
+
+
+def test_letters_fetch_copies_handed_over_letters_only_and_checks_their_sha256(
+    s3: Any, tmp_path: Any
+) -> None:
+    from arcollect_cli.letters import fetch
+    from arcollect_cli.target import CliError
+
+    # Given a letter handed over, and a PDF whose run died before its manifest
+    box = LetterObjects(os.environ["DROP_BUCKET"])
+    manifest = {"letter_id": "letter-1", "customer_id": CUSTOMER, "pages": 1, "file": "", "sha256": ""}
+    pdf = b"%PDF-1.4 the letter"
+    manifest.update(file=f"{LETTERS_PREFIX}2024-07-31/letter-1.pdf", sha256=hashlib.sha256(pdf).hexdigest())
+    box.post(date(2024, 7, 31), "letter-1", pdf, manifest)
+    s3.put_object(Bucket=os.environ["DROP_BUCKET"], Key=f"{LETTERS_PREFIX}2024-07-31/letter-2.pdf", Body=b"x")
+    # When the letters are fetched, twice
+    [first] = fetch(s3, os.environ["DROP_BUCKET"], tmp_path)
+    [again] = fetch(s3, os.environ["DROP_BUCKET"], tmp_path)
+    # Then the handed-over letter is copied with its manifest, once; the other is not
+    assert (first.letter_id, first.status, again.status) == ("letter-1", "written", "unchanged")
+    assert sorted(p.name for p in (tmp_path / "2024-07-31").iterdir()) == ["letter-1.json", "letter-1.pdf"]
+    assert fetch(s3, os.environ["DROP_BUCKET"], tmp_path / "later", since=date(2024, 8, 1)) == []
+    # And a PDF that is not the one its manifest names is refused, with where
+    s3.put_object(Bucket=os.environ["DROP_BUCKET"], Key=manifest["file"], Body=b"%PDF-1.4 changed")
+    with pytest.raises(CliError, match="does not match the SHA-256 its manifest"):
+        fetch(s3, os.environ["DROP_BUCKET"], tmp_path / "other")

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arcollect.entities import DropKind
+from arcollect.ingest.drops import cycle_collector_paused
 from arcollect.ingest.mappings import PRESETS, BoundMapping, ColumnMapping, find_header
 from arcollect.ingest.sources import FileProblem, Record, inspect, read_blocks, read_records
 
@@ -62,6 +63,16 @@ CELLS = st.one_of(
             "credit_note",
             "https://pay.example/i/INV/2026/1",
             "http://a b",
+            "HTTPS://Pay.Example/i/1",
+            "https:///pay",
+            "https://",
+            "https://?x",
+            "http://a\u00a0b",
+            "ftp://pay.example",
+            "1.2.3",
+            "-",
+            "1-2",
+            "--1",
             "javascript:alert(1)",
             "C-1",
             "Brennan & Sons, PC",
@@ -231,3 +242,32 @@ def test_mapping_a_block_leaves_nothing_for_the_cycle_collector() -> None:
     finally:
         if was:
             gc.enable()
+
+
+def test_pausing_the_collector_leaves_it_as_it_was_and_others_objects_collectable() -> None:
+    # Given a reference cycle the caller made, and nothing frozen; When a block is mapped with the
+    # collector paused; Then the collector runs again, nothing stays frozen, and the cycle is still found
+    gc.collect()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    cycle: list[object] = []
+    cycle.append(cycle)
+    with cycle_collector_paused():
+        assert not gc.isenabled()
+        block = [[str(i)] for i in range(1000)]
+    assert gc.isenabled() and gc.get_freeze_count() == 0 and len(block) == 1000
+    del cycle
+    assert gc.collect() >= 1
+
+
+def test_pausing_the_collector_keeps_what_someone_else_froze_frozen() -> None:
+    gc.collect()
+    kept = [[i] for i in range(100)]
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with cycle_collector_paused():
+            block = [[str(i)] for i in range(1000)]
+        assert gc.get_freeze_count() == frozen and len(block) == len(kept) * 10
+    finally:
+        gc.unfreeze()
+    assert gc.isenabled()

@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time
+from itertools import repeat
+from operator import itemgetter
 from typing import IO, Any, Final, Protocol
 from urllib.parse import unquote_plus
 
@@ -75,15 +77,26 @@ CHUNK_ROWS: Final = 250
 @contextmanager
 def cycle_collector_paused() -> Iterator[None]:
     """Pause Python's cycle collector while rows are mapped, and resume it as it was. Mapping makes no
-    reference cycles (a test holds it to that), so nothing is left for the collector afterwards."""
+    reference cycles (a test holds it to that), so nothing is left for the collector afterwards.
+
+    What the block leaves alive (its records and rows, four objects a row, no cycle among them) is then
+    moved to the oldest generation, where reference counting frees it when the caller is done with it:
+    left young, the collector's next young collection would walk all of it once more (6% of mapping a
+    file) and find nothing. ``freeze`` then ``unfreeze`` is that move, done by relinking the lists; it
+    is skipped while someone else keeps objects frozen (``unfreeze`` would release theirs too)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
         if was_enabled:
             gc.enable()
 
+
+_VALUES: Final = itemgetter(1)  # a Record's values, at C speed
 
 # Rows mapped together, column by column (``BoundMapping.map_many``): enough to amortise the columns'
 # set-up, few enough to keep a block's cells small beside the file.
@@ -508,8 +521,11 @@ def mapped_blocks(
                     if record.line >= first_line and (last_line is None or record.line <= last_line)
                 ]
             # An empty line is not a row. A record whose first cell holds text is not blank: that is
-            # almost every record, told by one strip instead of ``Record.blank``'s join of its cells.
-            records = [r for r in inside if (r.values and r.values[0].strip()) or not r.blank]
+            # almost every record, told by one strip instead of ``Record.blank``'s join of its cells,
+            # and for a whole block at once when every first cell holds text.
+            records = inside
+            if not all(map(str.strip, map(next, map(iter, map(_VALUES, inside)), repeat("")))):
+                records = [r for r in inside if (r.values and r.values[0].strip()) or not r.blank]
             rows = plan.bound.map_many(records)
         yield records, rows
         if last_line is not None and block[-1].line > last_line:

@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from itertools import compress, repeat
+from operator import is_
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -142,10 +144,34 @@ def _memoised(convert: Converter) -> Converter:
                     table[text] = BAD
                     refused = True
         values = list(map(table.__getitem__, texts))
-        return values, [i for i, value in enumerate(values) if value is BAD] if refused else []
+        return values, _refused(values) if refused else []
+
+    def raw_column(cells: Sequence[str], empty: str) -> Column:
+        """``column`` of the cells as read, unstripped, an empty one standing for ``empty``: the table is
+        keyed by the cell as read, so only its distinct values are stripped."""
+        table: dict[str, Any] = {}
+        refused = False
+        for cell in set(cells):
+            text = cell.strip() or empty
+            if not text:
+                table[cell] = None
+                continue
+            try:
+                table[cell] = cached(text)
+            except Invalid:
+                table[cell] = BAD
+                refused = True
+        values = list(map(table.__getitem__, cells))
+        return values, _refused(values) if refused else []
 
     cached.column = column  # type: ignore[attr-defined]
+    cached.raw_column = raw_column  # type: ignore[attr-defined]
     return cached
+
+
+def _refused(values: list[Any]) -> list[int]:
+    """Where a column's ``BAD`` cells are, found at C speed."""
+    return list(compress(range(len(values)), map(is_, values, repeat(BAD))))
 
 
 def _date_pattern(pattern: str) -> Callable[[str], date | None]:
@@ -354,7 +380,7 @@ def text_converter(max_length: int = MAX_TEXT_LENGTH) -> Converter:
 
     def column(texts: list[str]) -> Column:
         if max(map(len, texts), default=0) <= max_length:
-            return [text or None for text in texts], []
+            return ([text or None for text in texts] if "" in texts else texts), []
         return _one_by_one(convert, texts)
 
     convert.column = column  # type: ignore[attr-defined]
@@ -450,8 +476,14 @@ def url_converter() -> Converter:
         return text
 
     def column(texts: list[str]) -> Column:
-        # One URL or nothing per line ([^\s] keeps a match within its line).
-        if max(map(len, texts), default=0) <= MAX_TEXT_LENGTH and _lines_match(_URL_LINES, texts):
+        # No cell holds a space (so each is one of the joined lines, and [^\s]* reaches its end), and
+        # every line is empty or starts as a URL must: then each cell is what ``_URL`` matches whole.
+        joined = "\n" + "\n".join(texts)
+        if (
+            max(map(len, texts), default=0) <= MAX_TEXT_LENGTH
+            and len(joined.split()) == len(texts) - texts.count("")
+            and _NOT_A_URL_LINE.search(joined) is None
+        ):
             return [text or None for text in texts], []
         return _one_by_one(convert, texts)
 
@@ -459,19 +491,14 @@ def url_converter() -> Converter:
     return convert
 
 
-_URL_LINES: Final = re.compile(rf"(?:(?:{_URL.pattern})?\n)*", flags=re.IGNORECASE)
+# A line (after its \n) that is neither empty nor the start of a URL; the leading \n lets the search
+# jump from line to line instead of trying every character.
+_NOT_A_URL_LINE: Final = re.compile(r"\n(?!\n|\Z|https?://[^\s/$.?#])", flags=re.IGNORECASE)
 
 
 def email_text_converter() -> Converter:
     """Email addresses are checked as master-data quality (see ``schema``), so the cell is kept as text."""
     return text_converter(320)
-
-
-def _lines_match(lines: re.Pattern[str], texts: list[str]) -> bool:
-    """Every cell, one per line, matches ``lines`` (a pattern of whole lines); a cell holding a line break
-    of its own (a quoted CSV field may) never passes, so it is checked the one-cell way."""
-    joined = "\n".join(texts) + "\n"
-    return joined.count("\n") == len(texts) and lines.fullmatch(joined) is not None
 
 
 def _one_by_one(convert: Converter, texts: list[str]) -> Column:

@@ -750,25 +750,24 @@ class BoundMapping:
             if not any(map(is_not, map(_PROBLEM, records), repeat(None))) and all(
                 map(width.__eq__, map(len, values))
             ):
-                mapped = self._map_columns(values, build)
-                if not any(map(is_, mapped, repeat(None))):
-                    return mapped  # type: ignore[return-value]
-                return [
-                    row if row is not None else self.map(record)
-                    for row, record in zip(mapped, records, strict=True)
-                ]
+                mapped, slow = self._map_columns(values, build)
+                for i in slow:
+                    mapped[i] = self.map(records[i])
+                return mapped  # type: ignore[return-value]  # no None left
         results: list[MappedRow | None] = [None] * len(records)
         positions = [i for i, r in enumerate(records) if r.problem is None and len(r.values) == width]
         if build is not None and positions:
             rows = [records[i].values for i in positions]
-            for at, row in zip(positions, self._map_columns(rows, build), strict=True):
+            for at, row in zip(positions, self._map_columns(rows, build)[0], strict=True):
                 results[at] = row
         return [
             row if row is not None else self.map(record) for row, record in zip(results, records, strict=True)
         ]
 
-    def _map_columns(self, rows: list[list[str]], build: ColumnBuilder) -> list[MappedRow | None]:
-        """The rows' MappedRows, None for each row that ``map`` must settle."""
+    def _map_columns(
+        self, rows: list[list[str]], build: ColumnBuilder
+    ) -> tuple[list[MappedRow | None], set[int]]:
+        """The rows' MappedRows, None for each row that ``map`` must settle, and where those are."""
         count = len(rows)
         cells = list(zip(*rows, strict=True))
         slow: set[int] = set()
@@ -778,6 +777,12 @@ class BoundMapping:
             )
         typed: dict[str, list[Any]] = {}
         for name, index, convert, empty in self._plain:
+            raw_column = getattr(convert, "raw_column", None)
+            if raw_column is not None:  # a converter of few distinct values: strips only those
+                values, refused = raw_column(cells[index], empty)
+                slow.update(refused)
+                typed[name] = values
+                continue
             texts = list(map(str.strip, cells[index]))
             if empty and "" in texts:
                 texts = [text or empty for text in texts]
@@ -808,7 +813,7 @@ class BoundMapping:
         )
         for i in slow:
             mapped[i] = None
-        return mapped
+        return mapped, slow
 
     def _raw(self, values: list[str], name: str) -> str:
         index = self._index_of.get(name)

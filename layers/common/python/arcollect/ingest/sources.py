@@ -470,6 +470,8 @@ def _text_stream(chunks: Iterable[bytes], encoding: str, errors: str = "strict")
 
 def _breaks(data: bytes, after_cr: bool) -> int:
     """Line breaks in ``data`` as Python's text layer counts them: \\r\\n, \\r and \\n each end a line."""
+    if b"\r" not in data:  # most files: one count, not three (each a pass over the chunk)
+        return data.count(b"\n") - (after_cr and data.startswith(b"\n"))
     count = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
     return count - 1 if after_cr and data.startswith(b"\n") else count
 
@@ -724,18 +726,19 @@ def _check_csv(text: io.TextIOWrapper, delimiter: str) -> None:
     those are parsed together, on their own. At the first line with an odd number (a quoted field
     that goes on to the next line) or an over-long line, csv parses the rest of the file.
 
-    The text is read in pieces of whole lines. A piece whose lines all end in \n (or \r\n) and are
-    all within the limit is looked at only where its quotes are; any other piece (a lone \r ends a
+    The text is read in pieces of whole lines. A piece whose lines all end in \\n (or \\r\\n) and are
+    all within the limit is looked at only where its quotes are; any other piece (a lone \\r ends a
     line too, a long line) is read line by line. Both find the same lines with the same numbers.
     """
     limit = csv.field_size_limit()
     quoted: list[str] = []
     numbers: list[int] = []
     lines_before = 0
-    pieces = _line_pieces(text)
+    # Half the field limit at a time: a piece is then rarely longer than the limit, and one that is
+    # not cannot hold a line that is.
+    pieces = _line_pieces(text, max(1, min(_CHECK_TEXT, limit // 2)))
     for piece in pieces:
-        lines = _plain_piece_lines(piece, limit)
-        if lines is None:
+        if not _plain_piece(piece, limit):
             rest = io.StringIO(piece, newline="")
             for line in rest:
                 if len(line) > limit or ('"' in line and line.count('"') % 2):
@@ -747,7 +750,7 @@ def _check_csv(text: io.TextIOWrapper, delimiter: str) -> None:
                     quoted.append(line)
                     numbers.append(lines_before)
             continue
-        counted, before = 0, lines_before  # the lines before ``counted`` in the piece, and its line
+        counted, before = 0, lines_before  # a place in the piece, and the lines before it
         at = piece.find('"')
         while at >= 0:
             start = piece.rfind("\n", 0, at) + 1
@@ -763,7 +766,7 @@ def _check_csv(text: io.TextIOWrapper, delimiter: str) -> None:
             quoted.append(line)
             numbers.append(before + 1)
             at = piece.find('"', end)
-        lines_before += lines
+        lines_before = before + piece.count("\n", counted) + (not piece.endswith("\n"))
     _parse_lines(quoted, numbers, delimiter)
 
 
@@ -771,11 +774,12 @@ def _check_csv(text: io.TextIOWrapper, delimiter: str) -> None:
 _CHECK_TEXT: Final = 256 * 1024
 
 
-def _line_pieces(text: io.TextIOWrapper) -> Iterator[str]:
-    """The text in pieces of whole lines: each ends right after a \n (so no \r\n is split), the last
-    one excepted. A line longer than a piece makes its piece longer (``_bounded_lines`` bounds it)."""
+def _line_pieces(text: io.TextIOWrapper, size: int) -> Iterator[str]:
+    """The text in pieces of whole lines, read ``size`` characters at a time: each ends right after a
+    \\n (so no \\r\\n is split), the last one excepted. A longer line makes its piece longer
+    (``_bounded_lines`` bounds it)."""
     carry = ""
-    while piece := text.read(_CHECK_TEXT):
+    while piece := text.read(size):
         if carry:
             piece = carry + piece
         end = piece.rfind("\n") + 1
@@ -794,14 +798,12 @@ def _lines_of(pieces: Iterator[str]) -> Iterator[str]:
         yield from io.StringIO(piece, newline="")
 
 
-def _plain_piece_lines(piece: str, limit: int) -> int | None:
-    """How many lines the piece holds when each ends in \n or \r\n (no lone \r) and none is longer
-    than ``limit``; None otherwise."""
+def _plain_piece(piece: str, limit: int) -> bool:
+    """Whether each of the piece's lines ends in \\n or \\r\\n (no lone \\r) and none is longer than
+    ``limit``: a piece no longer than the limit (most, see ``_check_csv``) holds no such line."""
     if "\r" in piece and piece.count("\r") != piece.count("\r\n"):
-        return None
-    if len(piece) > limit and max(map(len, piece.split("\n"))) + 1 > limit:
-        return None
-    return piece.count("\n") + (not piece.endswith("\n"))
+        return False
+    return len(piece) <= limit or max(map(len, piece.split("\n"))) + 1 <= limit
 
 
 def _parse_lines(lines: list[str], numbers: list[int], delimiter: str) -> None:

@@ -186,7 +186,11 @@ def _paid(amount: str, day: date, number: str = "INV/2026/0042") -> Payment:
 
 def test_payments_go_to_the_instalments_oldest_first_and_credits_off_the_last() -> None:
     plan = _plan(count=3, first_due="2026-12-01", every_days=31)
-    invoices = [_invoice("INV/2026/0042", "300.00"), _invoice("INV/2026/0043", "400.00")]
+    # (a plan's invoices carry its id where a promise's would be: what keeps them in it)
+    invoices = [
+        _invoice("INV/2026/0042", "300.00", promise_id=plan.plan_id),
+        _invoice("INV/2026/0043", "400.00", promise_id=plan.plan_id),
+    ]
     # 900 paid since the plan (a payment before it does not count), 200 credited on INV/2026/0043
     payments = [_paid("900.00", date(2026, 11, 30)), _paid("50.00", date(2026, 11, 1))]
     state = standing(plan, invoices=invoices, payments=payments, today=date(2026, 12, 2), grace_days=3)
@@ -207,9 +211,58 @@ def test_payments_go_to_the_instalments_oldest_first_and_credits_off_the_last() 
     # The grace passes with instalment 2 short: broken; everything paid: completed
     late = standing(plan, invoices=invoices, payments=payments, today=date(2027, 1, 5), grace_days=3)
     assert late.status is PlanStatus.BROKEN and late.missed is not None and late.missed.instalment.number == 2
-    closed = [_invoice("INV/2026/0042", "0.00"), _invoice("INV/2026/0043", "0.00")]
+    closed = [_invoice(n, "0.00", promise_id=plan.plan_id) for n in ("INV/2026/0042", "INV/2026/0043")]
     paid_up = standing(plan, invoices=closed, payments=payments, today=date(2027, 3, 1), grace_days=3)
     assert paid_up.status is PlanStatus.COMPLETED
+
+
+def test_a_disputed_invoice_leaves_the_plan_its_open_amount_off_the_last_instalments() -> None:
+    plan = _plan(count=3, first_due="2026-12-01", every_days=31)  # 600.00 x 3 for 1200.00 + 600.00
+    in_plan = _invoice("INV/2026/0042", "1200.00", promise_id=plan.plan_id)
+    payments = [_paid("100.00", date(2026, 11, 30), "INV/2026/0043")]
+    # Disputed while still carrying the plan's id (the ERP's file said so), or after leaving it (the id
+    # taken off with the dispute, still open once the dispute is resolved): out of the plan either way;
+    # what was paid on it before still counts towards the instalments
+    for left in (
+        _invoice("INV/2026/0043", "500.00", promise_id=plan.plan_id, disputed=True),
+        _invoice("INV/2026/0043", "500.00", dispute_id="d-1", disputed=True),
+        _invoice("INV/2026/0043", "500.00"),
+    ):
+        state = standing(plan, invoices=[in_plan, left], payments=payments, today=TODAY, grace_days=3)
+        assert [(s.asked, s.remaining) for s in state.instalments] == [
+            (Decimal("600.00"), Decimal("500.00")),
+            (Decimal("600.00"), Decimal("600.00")),
+            (Decimal("100.00"), Decimal("100.00")),
+        ], left
+        assert (state.open_amount, state.credited) == (Decimal("1200.00"), Decimal("500.00"))
+    # The same invoice still in the plan: nothing comes off
+    kept = _invoice("INV/2026/0043", "500.00", promise_id=plan.plan_id)
+    whole = standing(plan, invoices=[in_plan, kept], payments=payments, today=TODAY, grace_days=3)
+    assert whole.credited == 0 and whole.open_amount == Decimal("1700.00")
+
+
+def test_a_dispute_of_a_planned_invoice_says_it_leaves_the_plan_and_tells_the_erp() -> None:
+    from arcollect.changes import ChangeKind
+    from arcollect.entities import Activity
+    from arcollect.plans import with_withdrawal
+
+    entry = Activity(CUSTOMER, NOW, "dispute-d-1", "dispute_opened", "Dispute of INV/2026/0042 logged")
+    planned = _invoice("INV/2026/0042", "1200.00", promise_id="plan-0123456789abcdef")
+    left = with_withdrawal(entry, planned, at=NOW, by="portal")
+    assert left.detail["plan_id"] == "plan-0123456789abcdef"
+    assert left.summary.endswith("it leaves payment plan plan-0123456789abcdef, whose last instalments come "
+                                 "down by 1200.00 EUR")  # fmt: skip
+    [change] = left.changes
+    assert (change.kind, change.invoice_numbers, change.amount) == (
+        ChangeKind.PLAN_INVOICE_WITHDRAWN,
+        ("INV/2026/0042",),
+        Decimal("1200.00"),
+    )
+    assert with_withdrawal(left, planned, at=NOW, by="portal") == left  # once, however often asked
+    # A promise to pay (not a plan), or no promise: unchanged
+    promised = _invoice("INV/2026/0042", "1200.00", promise_id="ptp-1")
+    assert with_withdrawal(entry, promised, at=NOW, by="portal") == entry
+    assert with_withdrawal(entry, BOOK["INV/2026/0043"], at=NOW, by="portal") == entry
 
 
 def test_policy_show_says_what_a_customer_may_agree_online() -> None:

@@ -82,6 +82,9 @@ class ChangeKind(StrEnum):
     CREDIT_HOLD_LIFTED = "credit_hold_lifted"
     AGENCY_RECALLED = "agency_recalled"
     AGENCY_COLLECTED = "agency_collected"
+    # A disputed invoice leaves its payment plan; a plan cancelled by a collector (arcollect/plans.py).
+    PLAN_INVOICE_WITHDRAWN = "plan_invoice_withdrawn"
+    PLAN_CANCELLED = "plan_cancelled"
 
 
 # The columns of the CSV files, in order; the keys of every JSON Lines record, in the same order.

@@ -25,6 +25,7 @@ from arcollect.entities import (
 )
 from arcollect.mailing import Mailer
 from arcollect.observability import logger
+from arcollect.plans import with_withdrawal
 from arcollect.policy import PolicySet
 from arcollect.priority import factors_for, score
 
@@ -170,7 +171,8 @@ def new_dispute(
             ),
         ),
     )
-    return dispute, task, activity
+    # An invoice in a payment plan leaves it: the customer must never be reminded of what they dispute.
+    return dispute, task, with_withdrawal(activity, invoice, at=now, by=opened_by)
 
 
 def notification(

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
@@ -52,6 +52,8 @@ class PlanStatus(StrEnum):
     OPEN = "open"
     COMPLETED = "completed"
     BROKEN = "broken"
+    # A collector called it off (or renegotiated it): its invoices went back to the regular reminders.
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True)
@@ -410,6 +412,15 @@ class Standing:
         return self.current if self.status is PlanStatus.BROKEN else None
 
 
+def in_plan(plan: PaymentPlan, invoice: Invoice) -> bool:
+    """Whether ``invoice`` still counts towards ``plan``: it carries the plan's id and is not disputed.
+    A disputed invoice leaves the plan (``with_withdrawal``): what is open on it is owed no more under
+    the plan, so it comes off the last instalments like a credit; a customer is never reminded of an
+    amount they dispute. (Disputed is read too, not only the id: a dispute the ERP sent, or one opened
+    while the id was still on the invoice, takes it out at once.)"""
+    return invoice.promise_id == plan.plan_id and not invoice.disputed and invoice.dispute_id is None
+
+
 def paid_towards(plan: PaymentPlan, payments: Iterable[Payment]) -> Decimal:
     """What the payments since the plan was agreed applied to its invoices (the parts of a payment of
     several invoices that went to the plan's)."""
@@ -437,8 +448,9 @@ def standing(
 ) -> Standing:
     """Where ``plan`` stands on ``today`` given its invoices as they are now and the customer's
     payments (see the module docstring): the payments go to the instalments oldest first, other
-    reductions of the open amount come off the last ones."""
-    covered = [i for i in invoices if i.invoice_number in set(plan.invoice_numbers)]
+    reductions of the open amount (a credit, an invoice that left the plan disputed: ``in_plan``) come
+    off the last ones."""
+    covered = [i for i in invoices if i.invoice_number in set(plan.invoice_numbers) and in_plan(plan, i)]
     open_amount = sum(
         (i.open_amount for i in covered if i.is_open and i.document_type == DocumentType.INVOICE.value), _ZERO
     )
@@ -630,4 +642,37 @@ def settled_activity(plan: PaymentPlan, state: Standing, at: datetime) -> Activi
         summary=summary,
         detail={"plan_id": plan.plan_id, "note": change.note, "invoices": ", ".join(plan.invoice_numbers)},
         changes=(change,),
+    )
+
+
+# --- a disputed invoice leaves its plan ---------------------------------------------------------------
+
+
+def with_withdrawal(activity: Activity, invoice: Invoice, *, at: datetime, by: str) -> Activity:
+    """``activity`` (a dispute or deduction opened on ``invoice``) as it must be when ``invoice`` is in a
+    payment plan: it says the invoice leaves the plan and carries the ERP's ``plan_invoice_withdrawn``
+    change, and its ``detail["plan_id"]`` tells the store to take the plan's id off the invoice in the
+    same transaction as the dispute. Any other invoice: ``activity`` unchanged."""
+    plan_id = invoice.promise_id
+    if not is_plan_id(plan_id) or any(c.kind is ChangeKind.PLAN_INVOICE_WITHDRAWN for c in activity.changes):
+        return activity
+    assert plan_id is not None
+    amount = f"{amount_text(invoice.open_amount)} {invoice.currency}"
+    change = Change(
+        ChangeKind.PLAN_INVOICE_WITHDRAWN,
+        at,
+        invoice.customer_id,
+        (plan_id, invoice.invoice_number),
+        invoice_numbers=(invoice.invoice_number,),
+        amount=invoice.open_amount,
+        currency=invoice.currency,
+        note=f"disputed: leaves payment plan {plan_id}; its {amount} come off the plan's last instalments",
+        actor=by,
+    )
+    return replace(
+        activity,
+        summary=f"{activity.summary}; it leaves payment plan {plan_id}, whose last instalments come down "
+        f"by {amount}",
+        detail={**activity.detail, "plan_id": plan_id},
+        changes=(*activity.changes, change),
     )

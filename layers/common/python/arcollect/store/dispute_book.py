@@ -9,6 +9,7 @@ from typing import Any
 from pynamodb.transactions import TransactWrite
 
 from arcollect.entities import Activity, Dispute, Invoice, InvoiceStatus, Task
+from arcollect.plans import PLAN_PREFIX
 from arcollect.store import keys
 from arcollect.store.base import Operation, commit, transact_if, translated, update_if
 from arcollect.store.disputes import dispute_from_item, dispute_item
@@ -27,6 +28,14 @@ class DisputeBook:
         """The dispute, the invoice disputed and out of the sweep's index, the collector's task and the
         timeline entry, in one transaction; False when the invoice is no longer open and undisputed."""
         pk = keys.customer_pk(dispute.customer_id)
+        # An invoice in a payment plan leaves it (arcollect/plans.with_withdrawal names the plan): the
+        # plan's id comes off with the dispute, on condition it is still that plan's; an invoice read
+        # outside any plan must still be outside one, else the timeline would not say it left.
+        plan_id = activity.detail.get("plan_id")
+        leaves: list[Any] = [InvoiceItem.promise_id.remove(), InvoiceItem.promised_until.remove()]
+        in_plan = (
+            InvoiceItem.promise_id == plan_id if plan_id else ~InvoiceItem.promise_id.startswith(PLAN_PREFIX)
+        )
 
         def write(transaction: TransactWrite) -> None:
             transaction.save(dispute_item(dispute), condition=TableItem.pk.does_not_exist())
@@ -38,12 +47,14 @@ class DisputeBook:
                     InvoiceItem.dispute_id.set(dispute.dispute_id),
                     TableItem.next_action_shard.remove(),
                     TableItem.next_action_at.remove(),
+                    *(leaves if plan_id else []),
                 ],
                 # The domain's rule (disputes.why_not_disputable), as stored values: open, something
                 # owed, not disputed. (Not imported: the dispute workflow loads with the first dispute.)
                 condition=(InvoiceItem.status == InvoiceStatus.OPEN.value)
                 & (InvoiceItem.open_amount > 0)
-                & (InvoiceItem.disputed == False),  # noqa: E712 (a pynamodb condition)
+                & (InvoiceItem.disputed == False)  # noqa: E712 (a pynamodb condition)
+                & in_plan,
             )
             transaction.save(task_item(task), condition=TableItem.pk.does_not_exist())
             for item in timeline_items(pk, activity):

@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import replace
 from datetime import datetime
 
-from arcollect import changes, deductions
+from arcollect import changes, deductions, plans
 from arcollect import disputes as dispute_rules
 from arcollect.deductions import DeductionOutcome
 from arcollect.disputes import DisputeStatus
@@ -125,6 +125,8 @@ def code_deduction(
             ),
         ),
     )
+    # Its own summary and change replaced the dispute's: an invoice in a payment plan still leaves it.
+    activity = plans.with_withdrawal(activity, invoice, at=now, by=by.username)
     if not desk.store.disputes.open_dispute(dispute, task, activity):
         again = desk.store.disputes.dispute(customer_id, wanted_id)
         if again is not None:  # a concurrent retry of the same request made it

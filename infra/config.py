@@ -17,6 +17,12 @@ if TYPE_CHECKING:  # the local stack checks its context with these rules too, wi
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+# AWS End User Messaging SMS: an origination identity's ARN (the IAM reference's resource types), and the
+# name CreateConfigurationSet / CreateOptOutList take (botocore's service model: [A-Za-z0-9_-], 1-64).
+_SMS_IDENTITY = re.compile(
+    r"^arn:aws[a-z-]*:sms-voice:[a-z0-9-]+:\d{12}:(phone-number|pool|sender-id)/[A-Za-z0-9_:/+-]{1,200}$"
+)
+_SMS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SCHEDULE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\((\S+ ){5}\S+\))$")
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
 # The reports function's three schedules (UTC unless scheduleTimeZone says otherwise), an hour apart so
@@ -102,6 +108,32 @@ class StackConfig:
     # The domain SES receives customers' replies on (docs/inbox.md): reminders then carry a per-touch
     # Reply-To on it. None: no receipt rule, and reminders keep the owner's mailbox as Reply-To.
     inbound_domain: str | None = None
+    # Reminder texts (docs/sms.md): the origination identity's ARN (a phone number, pool or sender id of
+    # the account), and the names of its configuration set and opt-out list. None: no texts.
+    sms_origination_identity: str | None = None
+    sms_configuration_set: str | None = None
+    sms_opt_out_list: str | None = None
+
+    def _validate_sms(self) -> None:
+        """The SMS keys as SendTextMessage takes them (the API's patterns), the identity as an ARN (the
+        function's permission names it), the set and the list only with an identity."""
+        identity = self.sms_origination_identity
+        if identity is not None and not _SMS_IDENTITY.match(identity):
+            raise ConfigError(
+                f"context smsOriginationIdentity={identity!r} is not the ARN of a phone number, pool or "
+                "sender id of AWS End User Messaging SMS "
+                "(arn:aws:sms-voice:<region>:<account>:phone-number/<id>)"
+            )
+        for key, name in (
+            ("smsConfigurationSet", self.sms_configuration_set),
+            ("smsOptOutList", self.sms_opt_out_list),
+        ):
+            if name is None:
+                continue
+            if identity is None:
+                raise ConfigError(f"context {key} needs smsOriginationIdentity: texts go from an identity")
+            if not _SMS_NAME.match(name):
+                raise ConfigError(f"context {key}={name!r}: 1-64 letters, digits, '_' or '-'")
 
     @property
     def reports_schedules(self) -> dict[str, str]:
@@ -161,6 +193,9 @@ class StackConfig:
             export_locale=settings.export_locale.tag if settings.export_locale else "",
             reports_engine=_reports_engine(value("reportsEngine")),
             inbound_domain=value("inboundDomain").lower() or None,
+            sms_origination_identity=value("smsOriginationIdentity") or None,
+            sms_configuration_set=value("smsConfigurationSet") or None,
+            sms_opt_out_list=value("smsOptOutList") or None,
         )
         config.validate()
         return config
@@ -191,6 +226,7 @@ class StackConfig:
                 f"context inboundDomain={self.inbound_domain!r} is not a domain name (the domain SES "
                 "receives replies on, e.g. replies.example.com)"
             )
+        self._validate_sms()
         if self.alarm_email and not _EMAIL.match(self.alarm_email):
             raise ConfigError(f"context alarmEmail={self.alarm_email!r} is not an email address")
         for key, expression in (

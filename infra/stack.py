@@ -94,6 +94,9 @@ class ArcollectStack(Stack):
             portal_base_url=self.portal.url,
             link_secret=self.portal.link_secret,
             inbound_domain=config.inbound_domain,
+            sms_origination_identity=config.sms_origination_identity,
+            sms_configuration_set=config.sms_configuration_set,
+            sms_opt_out_list=config.sms_opt_out_list,
         )
         # Customers' replies to the reminders, received by SES on the inbound domain (docs/inbox.md).
         self.inbox = (
@@ -179,6 +182,9 @@ class ArcollectStack(Stack):
         if self.inbox is not None:
             outputs[Output.INBOUND_RULE_SET] = self.inbox.rule_set_name
             outputs[Output.INBOUND_DNS_RECORDS] = self.to_json_string(self.inbox.dns_records)
+        if self.dunning.texts is not None:
+            # The origination identity's two-way channel is pointed at it (docs/sms.md, "Deploying").
+            outputs[Output.SMS_REPLIES_TOPIC] = self.dunning.texts.replies_topic.topic_arn
         for key, value in outputs.items():
             CfnOutput(self, key, value=value)
 

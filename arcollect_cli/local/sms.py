@@ -36,7 +36,9 @@ from botocore.exceptions import ClientError
 
 TARGET_PREFIX = "PinpointSMSVoiceV2."
 # The local stack's SMS resources, and the dunning function's settings that name them.
-LOCAL_ORIGINATION_IDENTITY = "+15550100001"
+# The identity as the stack's context names it (an ARN: the function's permission is on it), and its number.
+LOCAL_ORIGINATION_NUMBER = "+15550100001"
+LOCAL_ORIGINATION_IDENTITY = "arn:aws:sms-voice:us-east-1:123456789012:phone-number/phone-arcollect-local"
 LOCAL_CONFIGURATION_SET = "arcollect-local-sms"
 LOCAL_OPT_OUT_LIST = "arcollect-local-opt-outs"
 SMS_ENVIRONMENT = {
@@ -279,11 +281,11 @@ class FakeSmsClient:
             with self._lock:
                 self.opt_out_lists.setdefault("Default", set()).add(number)
         previous = next((t.message_id for t in reversed(self.sent) if t.to == number), "")
-        return inbound_payload(number, body, next(iter(sorted(self.origination_identities)), ""), previous)
+        return inbound_payload(number, body, LOCAL_ORIGINATION_NUMBER, previous)
 
 
 def inbound_payload(
-    number: str, body: str, ours: str = LOCAL_ORIGINATION_IDENTITY, previous: str = ""
+    number: str, body: str, ours: str = LOCAL_ORIGINATION_NUMBER, previous: str = ""
 ) -> dict[str, str]:
     """The two-way SMS payload AWS publishes for a reply (the user guide's example's fields)."""
     return {

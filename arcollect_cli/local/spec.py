@@ -23,6 +23,7 @@ from arcollect.contract import (
     retention_days,
 )
 from arcollect.reports.exports import EXPORT_SCHEDULE
+from arcollect_cli.local.sms import SMS_ENVIRONMENT
 
 PREFIX = "arcollect-local"
 REGION = "us-east-1"
@@ -265,6 +266,8 @@ class LocalSpec:
             EnvVar.REPORTS_ENGINE: self.reports_engine,
             EnvVar.DEAD_LETTER_QUEUES: dead_letter_queues,
             EnvVar.INBOUND_DOMAIN: self.inbound_domain,
+            # Reminder texts through the local SMS stand-in's identity, set and list (docs/sms.md).
+            **SMS_ENVIRONMENT,
         }
         return {
             name: {var: values[var] for var in variables} for name, variables in FUNCTION_ENVIRONMENT.items()

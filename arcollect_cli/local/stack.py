@@ -53,7 +53,7 @@ from arcollect_cli.local.emulator import (
     enforce_ses_rules,
     patch_moto,
 )
-from arcollect_cli.local.sms import SMS_ENVIRONMENT, FakeSmsClient, sms_middleware
+from arcollect_cli.local.sms import FakeSmsClient, sms_middleware
 from arcollect_cli.local.spec import AUTHENTICATORS_FILE, REGION, LocalSpec, QueueSpec, grouped_secret
 from arcollect_cli.local.transport import serve_in_process
 
@@ -175,8 +175,6 @@ class LocalStack:
         # invokes them later (`arcollect tick`, a drop, the demo) reaches this process, so they keep it.
         for variables in environment.values():
             os.environ.update(variables)
-        # Reminder texts go through the local SMS service's origination identity (docs/sms.md).
-        os.environ.update(SMS_ENVIRONMENT)
         self.function_environment = environment
         # The outbox holds what this emulator's SES accepted: mail of an earlier run (whose emulator and
         # table are gone) would be counted as this run's.

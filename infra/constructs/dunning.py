@@ -22,6 +22,7 @@ from infra.constructs.mail import EMAIL_EVENTS, Mail
 from infra.constructs.queues import dead_letter_queue, work_queue
 from infra.constructs.runtime import FunctionRuntime
 from infra.constructs.schedule import ScheduledTick
+from infra.constructs.texts import TextMessages
 
 FUNCTION_TIMEOUT = Duration.minutes(5)
 QUEUE_MAX_RECEIVE_COUNT = 3
@@ -58,6 +59,9 @@ class Dunning(Construct):
         portal_base_url: str,
         link_secret: secretsmanager.ISecret,
         inbound_domain: str | None = None,
+        sms_origination_identity: str | None = None,
+        sms_configuration_set: str | None = None,
+        sms_opt_out_list: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         validate_shipped_policy()
@@ -93,6 +97,10 @@ class Dunning(Construct):
                 EnvVar.PORTAL_LINK_DAYS: portal_link_days,
                 # Reminders say "reply to reply+<token>@<it>" (none: the owner's mailbox).
                 EnvVar.INBOUND_DOMAIN: inbound_domain or "",
+                # Reminder texts (docs/sms.md): empty, the function sends none.
+                EnvVar.SMS_ORIGINATION_IDENTITY: sms_origination_identity or "",
+                EnvVar.SMS_CONFIGURATION_SET: sms_configuration_set or "",
+                EnvVar.SMS_OPT_OUT_LIST: sms_opt_out_list or "",
             },
             # Scheduler and EventBridge invoke asynchronously: failed invocations land in the DLQ.
             dead_letter_queue=self.dead_letter_queue,
@@ -136,6 +144,19 @@ class Dunning(Construct):
             ],
         )
         data.table.grant_read_write_data(self.function)
+        self.texts = (
+            TextMessages(
+                self,
+                "Texts",
+                function=self.function,
+                origination_identity=sms_origination_identity,
+                configuration_set=sms_configuration_set,
+                opt_out_list=sms_opt_out_list,
+                dead_letter_queue=self.dead_letter_queue,
+            )
+            if sms_origination_identity
+            else None
+        )
         # The sweep fans customers out to the work queue; the function consumes it too (event source).
         self.queue.grant_send_messages(self.function)
         # An uploaded policy overrides the shipped one: that object only, nothing else of the drop bucket.

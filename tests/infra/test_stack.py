@@ -588,8 +588,14 @@ def test_outputs_have_the_stable_names_the_cli_reads(synthesized: Synthesized) -
     outputs = synthesized.template.find_outputs("*")
     expected = {value for name, value in vars(Output).items() if name.isupper()}
     # Only a stack with a sender domain has DNS records to publish (its own test checks the output)
-    # and only one with an inbound domain a receipt rule set (tests/infra/test_inbox.py)
-    conditional = {Output.SENDER_DNS_RECORDS, Output.INBOUND_RULE_SET, Output.INBOUND_DNS_RECORDS}
+    # and only one with an inbound domain a receipt rule set (tests/infra/test_inbox.py), only one with
+    # an SMS origination identity a replies topic (tests/infra/test_sms.py)
+    conditional = {
+        Output.SENDER_DNS_RECORDS,
+        Output.INBOUND_RULE_SET,
+        Output.INBOUND_DNS_RECORDS,
+        Output.SMS_REPLIES_TOPIC,
+    }
     assert expected - conditional <= set(outputs)
     assert not conditional & set(outputs)
 

@@ -83,6 +83,8 @@ class Output:
     # and the DNS records to publish (the MX record; DKIM when it is not the sender's domain).
     INBOUND_RULE_SET: Final = "InboundRuleSetName"
     INBOUND_DNS_RECORDS: Final = "InboundDnsRecords"
+    # With an SMS origination identity: the SNS topic its two-way channel publishes replies to.
+    SMS_REPLIES_TOPIC: Final = "SmsRepliesTopicArn"
 
 
 # The functions' own metrics: one namespace, each function a ``service`` dimension (``service_name``).
@@ -282,6 +284,9 @@ FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
         EnvVar.LINK_SECRET_ARN,
         EnvVar.PORTAL_LINK_DAYS,
         EnvVar.INBOUND_DOMAIN,
+        EnvVar.SMS_ORIGINATION_IDENTITY,
+        EnvVar.SMS_CONFIGURATION_SET,
+        EnvVar.SMS_OPT_OUT_LIST,
     ),
     # The portal builds its own URLs from the request (its URL would be a circular reference here).
     FunctionName.PORTAL: (

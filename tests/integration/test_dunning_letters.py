@@ -116,7 +116,9 @@ def _upload_policy() -> None:
     )
 
 
-def test_a_final_notice_goes_by_letter_with_its_manifest_figures_and_timeline(aws: None) -> None:
+def test_a_final_notice_goes_by_letter_with_its_manifest_figures_and_timeline(
+    aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Given a German customer without an email address, with a postal address, and the EU example
     _upload_policy()
     world = _world(World(through_handler=True))
@@ -149,6 +151,8 @@ def test_a_final_notice_goes_by_letter_with_its_manifest_figures_and_timeline(aw
     ]
     assert "final_notice" in world.get("INV/2026/0042", CUSTOMER).steps_done
     assert first.report.outcomes["letter_posted"] == 1
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"LettersPosted"' in line]
+    assert [m["LettersPosted"] for m in metrics] == [[1.0], [0.0], [0.0]]  # the metric ops watch
     assert again.report.outcomes["letter_posted"] == 0 and later.report.outcomes["letter_posted"] == 0
     assert world.emails(CUSTOMER) == []
     # And the ERP's change feed gets the charges the letter listed, once, as with an emailed final notice

@@ -260,6 +260,10 @@ class Dunning:
         metrics.add_metric(name="RemindersSent", unit=MetricUnit.Count, value=report.emails_sent)
         metrics.add_metric(name="DunningTasksCreated", unit=MetricUnit.Count, value=report.tasks_created)
         metrics.add_metric(name="RemindersInDoubt", unit=MetricUnit.Count, value=report.in_doubt)
+        # Letters handed to the print-and-mail service (dunning/posting.py): each one costs postage.
+        metrics.add_metric(
+            name="LettersPosted", unit=MetricUnit.Count, value=report.outcomes["letter_posted"]
+        )
         # Reminders SES refused for good (each has a fix-and-resend task): ops are paged (monitoring.py).
         metrics.add_metric(
             name=REMINDERS_REFUSED_METRIC, unit=MetricUnit.Count, value=report.outcomes["email_refused"]

@@ -338,3 +338,30 @@ def test_a_text_over_the_policys_parts_is_not_sent_and_says_why(sms: FakeSmsClie
     # When the tick runs, then nothing is sent, nothing reserved, and the run counts why
     outcome = tick()
     assert sms.sent == [] and outcome["outcomes"].get("text_skipped_too_long") == 1
+
+
+def test_a_stop_the_services_list_cannot_take_now_still_opts_the_customer_out(sms: FakeSmsClient) -> None:
+    # Given a customer texted once, and the service's opt-out list failing for a moment
+    upload_policy()
+    customer()
+    due_invoice("INV/2026/0042")
+    tick()
+    original = sms.put_opted_out_number
+    calls = {"n": 0}
+
+    def failing_once(**params: Any) -> dict[str, Any]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise _client_error("InternalServerException", 500)
+        return original(**params)
+
+    sms.put_opted_out_number = failing_once  # type: ignore[method-assign]
+    reply = sns_record(sms.reply(MOBILE, "STOP"), datetime(2026, 11, 23, 10, 5, tzinfo=UTC))
+    # When the reply's record fails (SNS will deliver it again), the customer is opted out already
+    with pytest.raises(Exception, match="opt-out list did not take the number"):
+        invoke("dunning", {"Records": [reply]})
+    stored = Customers().get(CUSTOMER)
+    assert stored is not None and stored.sms_opted_out
+    # And SNS's second delivery puts the number on the service's list, changing nothing of ours
+    assert invoke("dunning", {"Records": [reply]})["replies"][0]["customers"] == []
+    assert MOBILE in sms.opt_out_lists[LOCAL_OPT_OUT_LIST]

@@ -452,11 +452,13 @@ def handle_inbound(message: InboundText, texting: Texting, rules: SmsRules, at: 
             )
         return {"opt_out": False, "customers": customers}
     keyword = keyword_of(message.body)
+    # Ours first: the customers are opted out even if the service's list cannot be written now (then
+    # the record fails, SNS delivers it again, and the repeat changes nothing of ours).
+    marked = texting.ledger.opt_out(number, keyword, at, _opted_out_activity(at, number, keyword))
     # AWS put the number on its list itself for its own keywords, not for a policy's own (unless the
     # number's keywords were set up so in AWS): the service's list gets it from us either way
     # (PutOptedOutNumber of a number on the list changes nothing).
     texting.sender.opt_out(number)
-    marked = texting.ledger.opt_out(number, keyword, at, _opted_out_activity(at, number, keyword))
     logger.info("a number opted out of reminder texts", extra={"customers": len(marked), "keyword": keyword})
     return {"opt_out": True, "keyword": keyword, "customers": marked}
 

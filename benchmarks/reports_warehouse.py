@@ -12,8 +12,8 @@ Parquet footers: each query, with ``lines`` inlined as Athena runs it, reads the
 columns it names in the month partitions its filters keep (``invoice_month <= as_of``), at least 10 MB a
 query (Athena's minimum charge). At $5 per TB scanned (Athena's price in us-east-1) that is the report's
 cost. It is a lower bound: each table is counted once per query, as an engine that materializes a
-``WITH`` clause reads it, but Athena's engine (Trino) evaluates a ``WITH`` clause at each reference, and
-``lines.sql`` names the documents three times and the payments twice.
+``WITH`` clause reads it, but Athena's engine (Trino) inlines a ``WITH`` clause at each reference (not
+verified on Athena), and ``lines.sql`` names the documents three times and the payments twice.
 ``ARCOLLECT_BENCH_WAREHOUSE=1m`` runs the 1M one only (the 10M one takes a few minutes of 2 CPUs).
 """
 

@@ -439,8 +439,9 @@ _ZERO: Final = Decimal(0)
 _copy: Final = dict.copy
 _set: Final = object.__setattr__
 # An invoice's instance dictionary as ``invoice_columns`` starts it, every field in the dataclass's order:
-# those ingest never sets at their defaults, the others stored over for each row. A copy of it and a
-# store per field costs less than the instance's own dictionary updated by keyword.
+# those ingest never sets at their defaults, the others stored over for each row (the dispute flags when
+# set). A copy of it and a store per field costs less than the instance's own dictionary updated by
+# keyword.
 _INVOICE_FIELDS: Final[dict[str, Any]] = {
     "customer_id": None,
     "invoice_number": None,
@@ -451,7 +452,7 @@ _INVOICE_FIELDS: Final[dict[str, Any]] = {
     "due_date": None,
     "status": None,
     "document_type": None,
-    "disputed": None,
+    "disputed": False,
     "pay_url": None,
     "paid_date": None,
     "po_number": None,
@@ -465,7 +466,7 @@ _INVOICE_FIELDS: Final[dict[str, Any]] = {
     "promised_until": None,
     "promise_id": None,
     "erp_open_amount": None,
-    "erp_disputed": None,
+    "erp_disputed": False,
     "dispute_id": None,
     "credit_agreed": _ZERO,
     "credit_match": None,
@@ -542,7 +543,6 @@ def invoice_columns(v: dict[str, list[Any]], count: int, signed: bool, slow: set
         if due < issued:
             slow.add(i)
             continue
-        flagged = bool(disputed)
         fields = _copy(_INVOICE_FIELDS)
         fields["customer_id"] = customer
         fields["invoice_number"] = number
@@ -553,14 +553,14 @@ def invoice_columns(v: dict[str, list[Any]], count: int, signed: bool, slow: set
         fields["due_date"] = due
         fields["status"] = _OPEN if open_amount > _ZERO else _CLOSED
         fields["document_type"] = document_type
-        fields["disputed"] = flagged
+        if disputed:  # a flag: True, False or None (empty), and most invoices are not disputed
+            fields["disputed"] = fields["erp_disputed"] = True
         fields["pay_url"] = url
         fields["paid_date"] = paid
         fields["po_number"] = po
         fields["description"] = text
         fields["company_code"] = code
         fields["erp_open_amount"] = stated
-        fields["erp_disputed"] = flagged
         entity = _new(Invoice)
         _set(entity, "__dict__", fields)
         entities[i] = entity

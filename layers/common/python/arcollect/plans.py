@@ -495,6 +495,8 @@ class InstalmentReminder:
     # agreed is left out (the agreement itself told the customer).
     reminders: tuple[tuple[str, date], ...]
     grace_days: int
+    # The instalment that broke the plan (the ``plan_broken`` email names it): never reminded as due.
+    missed: bool = False
 
     @property
     def pause_end(self) -> date:
@@ -531,6 +533,26 @@ def reminder_for(
             (reminder_step(plan.plan_id, number, when), day) for when, day in days if day >= agreed
         ),
         grace_days=grace_days,
+    )
+
+
+def missed_reminder(plan: PaymentPlan, state: Standing, *, grace_days: int) -> InstalmentReminder | None:
+    """The instalment that broke ``plan`` (``missed_instalment``, else the one ``state`` finds missed),
+    with what is still open of it: what the ``plan_broken`` email tells the customer."""
+    number = plan.missed_instalment or (state.missed.instalment.number if state.missed else None)
+    if number is None or not 1 <= number <= len(state.instalments):
+        return None
+    missed = state.instalments[number - 1]
+    return InstalmentReminder(
+        plan_id=plan.plan_id,
+        number=number,
+        count=len(plan.instalments),
+        due_date=missed.instalment.due_date,
+        amount=missed.remaining,
+        currency=plan.currency,
+        reminders=(),
+        grace_days=grace_days,
+        missed=True,
     )
 
 

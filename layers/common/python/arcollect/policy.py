@@ -44,6 +44,8 @@ TEMPLATE_ORDER: tuple[str, ...] = (
     "overdue_statement",
     # A payment plan's instalment (arcollect/plans.py), reminded instead of its invoices.
     "instalment_reminder",
+    # A payment plan broken: the instalment missed, its date and what is still open of it.
+    "plan_broken",
 )
 TEMPLATES: frozenset[str] = frozenset(TEMPLATE_ORDER)
 

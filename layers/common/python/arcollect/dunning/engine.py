@@ -42,6 +42,8 @@ CHECK_IN = "check_in"
 CREDIT_BALANCE = "credit_balance"
 # A payment plan's instalment, reminded instead of its invoices (arcollect/plans.py).
 INSTALMENT_REMINDER = "instalment_reminder"
+# The email of a payment plan broken (an instalment missed): the missed-promise step with its own words.
+PLAN_BROKEN = "plan_broken"
 
 
 class Outcome(StrEnum):
@@ -326,7 +328,7 @@ def _stage(context: _Context, invoice: Invoice) -> _Stage | None:
     upcoming = [o for o in occurrences if o.due_on > today and o.step_id not in invoice.steps_done]
     next_at = context.day_start(upcoming[0].due_on) if upcoming else None
     reminder = context.plans.get(invoice.promise_id or "")
-    if reminder is not None:
+    if reminder is not None and not reminder.missed:  # (a missed one broke its plan: below)
         return _instalment(context, invoice, reminder)
     if invoice.promised_until is not None:
         grace = context.policies.settings.promise_grace_days
@@ -499,7 +501,12 @@ def _missed_promise(context: _Context, invoice: Invoice, next_at: datetime | Non
     occurrences = tuple(
         occurrence
         for occurrence in (
-            Occurrence(f"{MISSED_PROMISE}#{promise}", _MISSED_PROMISE_EMAIL, invoice.promised_until, -1),
+            Occurrence(
+                f"{MISSED_PROMISE}#{promise}",
+                _PLAN_BROKEN_EMAIL if is_plan_id(promise) else _MISSED_PROMISE_EMAIL,
+                invoice.promised_until,
+                -1,
+            ),
             Occurrence(
                 f"{MISSED_PROMISE_CALL}#{promise}",
                 _MISSED_PLAN_CALL if is_plan_id(promise) else _MISSED_PROMISE_CALL,
@@ -851,7 +858,8 @@ def _email_plan(
             (
                 context.plans[s.invoice.promise_id or ""]
                 for s, o in parts
-                if o.step.id == INSTALMENT_REMINDER and (s.invoice.promise_id or "") in context.plans
+                if o.step.id in (INSTALMENT_REMINDER, MISSED_PROMISE)
+                and (s.invoice.promise_id or "") in context.plans
             ),
             None,
         ),
@@ -967,6 +975,8 @@ _FIX_CONTACT_STEP = Step(id=FIX_CONTACT, trigger=_NO_TRIGGER, action=Action.OWNE
 _MISSED_PROMISE_EMAIL = Step(
     id=MISSED_PROMISE, trigger=_NO_TRIGGER, action=Action.EMAIL, template=MISSED_PROMISE
 )
+# A payment plan broken: its own wording names the missed instalment (not "the date you promised").
+_PLAN_BROKEN_EMAIL = Step(id=MISSED_PROMISE, trigger=_NO_TRIGGER, action=Action.EMAIL, template=PLAN_BROKEN)
 _GO_LIVE_STATEMENT = Step(
     id=GO_LIVE_STATEMENT, trigger=_NO_TRIGGER, action=Action.EMAIL, template="overdue_statement"
 )

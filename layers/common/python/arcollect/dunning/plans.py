@@ -5,8 +5,9 @@ plan its due invoices belong to is settled from the payments and the invoices as
   with its timeline entry and the ERP's ``plan_completed`` change, in one transaction.
 - The current instalment not paid by its due date plus ``promise_grace_days``: the plan is broken (its
   entry and ``plan_broken`` change); its invoices keep the plan's id with the missed instalment's date,
-  which the engine treats as a broken promise: the missed-promise email and a high-priority call for the
-  owner, once each through the touch ledger, then the regular steps from the next day.
+  which the engine treats as a broken promise: the ``plan_broken`` email (naming the missed instalment's
+  date and what is still open of it) and a high-priority call for the owner, once each through the touch
+  ledger, then the regular steps from the next day.
 - Otherwise the current instalment (the first not paid in full) is what the engine reminds: its
   invoices are moved on to its due date when an earlier one was paid.
 
@@ -32,6 +33,7 @@ from arcollect.plans import (
     PlanStatus,
     is_plan_id,
     limits_of,
+    missed_reminder,
     reminder_for,
     settled_activity,
     standing,
@@ -58,6 +60,11 @@ class PlanLedger(Protocol):
         *,
         missed: tuple[int, date] | None = None,
     ) -> bool: ...
+
+
+def _awaits_broken_email(invoice: Invoice, plan_id: str) -> bool:
+    # The engine's missed-promise step of the plan (dunning/engine.py: ``missed_promise#<plan id>``).
+    return invoice.promise_id == plan_id and f"missed_promise#{plan_id}" not in invoice.steps_done
 
 
 def settle_plans(
@@ -88,8 +95,18 @@ def settle_plans(
     reminders: list[InstalmentReminder] = []
     for plan_id in plan_ids:
         plan = book.plan(customer_id, plan_id)
-        if plan is None or plan.status != PlanStatus.OPEN.value:
-            continue  # a broken plan's invoices are the engine's missed promise; a completed one's are free
+        if plan is None or plan.status not in (PlanStatus.OPEN.value, PlanStatus.BROKEN.value):
+            continue  # a completed or cancelled plan's invoices are free
+        if plan.status == PlanStatus.BROKEN.value:
+            # A broken plan's invoices are the engine's missed promise: its email (``plan_broken``)
+            # names the missed instalment, read until every invoice has had it.
+            if any(_awaits_broken_email(i, plan_id) for i in invoices):
+                covered = read(customer_id, plan.invoice_numbers)
+                state = standing(plan, invoices=covered, payments=payments, today=today, grace_days=grace)
+                missed_one = missed_reminder(plan, state, grace_days=grace)
+                if missed_one is not None:
+                    reminders.append(missed_one)
+            continue
         covered = read(customer_id, plan.invoice_numbers)
         state = standing(plan, invoices=covered, payments=payments, today=today, grace_days=grace)
         marked = [i.invoice_number for i in covered if i.promise_id == plan.plan_id]
@@ -112,6 +129,11 @@ def settle_plans(
             for invoice in invoices:
                 if invoice.promise_id == plan.plan_id:
                     seen[invoice.invoice_number] = replace(invoice, promised_until=missed.due_date)
+            missed_one = missed_reminder(
+                replace(plan, missed_instalment=missed.number), state, grace_days=grace
+            )
+            if missed_one is not None:
+                reminders.append(missed_one)
         else:
             reminder = reminder_for(plan, state, limits=limits, grace_days=grace)
             if reminder is None:

@@ -120,6 +120,7 @@ _OPENING = {
         "due": "Due today",
         "missed_promise": "Promised payment not received",
         "instalment_reminder": "Instalment due",
+        "plan_broken": "Payment plan instalment missed",
         "": "Payment reminder",
     },
     "de": {
@@ -129,6 +130,7 @@ _OPENING = {
         "due": "Heute fällig",
         "missed_promise": "Zugesagte Zahlung nicht erhalten",
         "instalment_reminder": "Rate fällig",
+        "plan_broken": "Rate nicht erhalten",
         "": "Zahlungserinnerung",
     },
     "fr": {
@@ -138,6 +140,7 @@ _OPENING = {
         "due": "Echéance aujourd'hui",
         "missed_promise": "Paiement promis non reçu",
         "instalment_reminder": "Echéance de votre plan",
+        "plan_broken": "Echéance du plan impayée",
         "": "Rappel de paiement",
     },
 }

@@ -3,7 +3,7 @@ and (weekly) a summary email to the managers through SES."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Size
 from constructs import Construct
 
 from arcollect.changes import DAILY_PREFIX
@@ -52,6 +52,9 @@ class Reports(Construct):
             memory_size=3008,
             # DuckDB, the SQL engine of large reports (reports/engines.py): this function's alone.
             extra_layers=[runtime.reports_layer],
+            # The DuckDB engine stages the run's items as JSON lines and Parquet in /tmp, one table at a
+            # time: about 0.5 KB a document, past Lambda's default 512 MB above a million documents.
+            ephemeral_storage_size=Size.gibibytes(4),
             environment={
                 EnvVar.ENVIRONMENT_NAME: environment_name,
                 EnvVar.TABLE_NAME: data.table.table_name,

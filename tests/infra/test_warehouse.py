@@ -114,3 +114,11 @@ def test_the_reports_engine_context_reaches_the_reports_function_and_a_bad_one_i
     )
     with pytest.raises(ConfigError, match="reportsEngine='spark': use one of auto, python, duckdb, athena"):
         StackConfig.from_mapping({"senderEmail": "ar@yourco.example", "reportsEngine": "spark"})
+
+
+def test_the_reports_function_has_room_in_tmp_for_the_duckdb_engine(synthesized: Synthesized) -> None:
+    stack = synthesized.stack
+    reports = resources(synthesized, "AWS::Lambda::Function")[
+        stack.get_logical_id(stack.reports.function.node.default_child)
+    ]
+    assert reports["Properties"]["EphemeralStorage"] == {"Size": 4096}

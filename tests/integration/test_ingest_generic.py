@@ -16,7 +16,8 @@ from arcollect.entities import Customer, FileStatus
 from arcollect.store import keys
 from arcollect.store.models import TableItem
 from arcollect.store.repositories import Customers, IngestFiles, Invoices, Payments, Tasks
-from tests.integration.conftest import invoke
+from tests.integration.conftest import invoke, load_event
+from tests.integration.dunning_world import sent_emails
 from tests.integration.test_ingest_handler import drop, notification, sqs_event
 
 DROP = os.environ["DROP_BUCKET"]
@@ -248,3 +249,48 @@ def test_a_file_level_problem_is_recorded_and_reported_and_the_file_kept(s3: Any
     )
     assert read(s3, key) == b"customer_id,amount\nC-1,5\n"
     assert account_items() == []
+
+
+def test_the_master_s_dunning_columns_are_read_and_do_not_contact_is_never_emailed(s3: Any) -> None:
+    # Given a European customer master (';', a quoted id with a comma) carrying the dunning columns the
+    # generic layout documents: do-not-contact, the ERP's dunning block, risk class, more AP addresses
+    ingest(
+        s3,
+        "incoming/customers/2026-11-23.csv",
+        (
+            "customer_id;name;email;country;other_emails;risk_class;dunning_segment;dunning_hold;do_not_contact\n"
+            '"Müller & Söhne, GmbH";Müller & Söhne GmbH;ap@mueller.example;DE;kasse@mueller.example;high;'
+            "standard;no;yes\n"
+            "Café Noir;Café Noir SARL;compta@cafe-noir.example;FR;;;;ja;non\n"
+            "Acme GmbH;Acme GmbH;ap@acme.example;DE;;;;;\n"
+        ).encode(),
+    )
+    results = json.loads(read(s3, "results/customers/2026-11-23.csv.json"))
+    # Then no column of the master is ignored, and each flag lands on its customer
+    assert results["ignored_columns"] == []
+    mueller = Customers().get("Müller & Söhne, GmbH")
+    assert mueller is not None
+    assert (mueller.do_not_contact, mueller.dunning_hold, mueller.risk) == (True, False, "high")
+    assert "kasse@mueller.example" in mueller.other_emails
+    cafe = Customers().get("Café Noir")
+    assert cafe is not None and (cafe.do_not_contact, cafe.dunning_hold) == (False, True)
+    # And when all three have an invoice 50 days late, a dunning tick in the send window emails only the
+    # customer that may be contacted: never the do-not-contact one, nor the ERP's dunning block
+    ingest(
+        s3,
+        "incoming/invoices/2026-11-23.csv",
+        (
+            "customer_id,invoice_number,invoice_date,due_date,amount,currency\n"
+            '"Müller & Söhne, GmbH",INV/2026/0042,2026-09-05,2026-10-05,"1234.56",EUR\n'
+            '"Café Noir",INV/2026/0043,2026-09-05,2026-10-05,"99.00",EUR\n'
+            "Acme GmbH,INV/2026/0044,2026-09-05,2026-10-05,10.00,EUR\n"
+        ).encode(),
+    )
+    ingest(
+        s3,
+        "incoming/payments/2026-11-23.csv",
+        b"customer_id,payment_id,payment_date,amount,currency,invoice_number\n",
+    )
+    for at in ("2026-11-24T08:00:00+00:00", "2026-11-24T09:00:00+00:00"):
+        invoke("dunning", dict(load_event("scheduler_tick.json"), time=at))
+    assert {email.customer_id for email in sent_emails()} == {"Acme GmbH"}

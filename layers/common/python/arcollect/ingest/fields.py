@@ -41,8 +41,14 @@ EMAIL: Final = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>.]{2,}")
 _URL: Final = re.compile(r"https?://[^\s/$.?#][^\s]*", flags=re.IGNORECASE)
 MAX_ID_LENGTH: Final = 200
 MAX_TEXT_LENGTH: Final = 2000
-TRUE_WORDS: Final = frozenset({"yes", "y", "true", "1", "x"})
-FALSE_WORDS: Final = frozenset({"no", "n", "false", "0", ""})
+# European exports write flags in their own language (SAP's German "ja"/"X", a French "oui"): a
+# "do_not_contact: ja" refused as not yes/no would lose the customer's wish with its row.
+TRUE_WORDS: Final = frozenset(
+    {"yes", "y", "true", "1", "x", "ja", "j", "wahr", "oui", "vrai", "sí", "si", "verdadero", "waar", "sim"}
+)
+FALSE_WORDS: Final = frozenset(
+    {"no", "n", "false", "0", "", "nein", "falsch", "non", "faux", "falso", "nee", "onwaar", "não", "nao"}
+)
 _CURRENCY_SYMBOLS: Final = "$€£¥₹"
 # strptime directives a date pattern may use, as regular-expression groups (the fast path below).
 _DATE_DIRECTIVES: Final = {"%d": r"(?P<d>\d{1,2})", "%m": r"(?P<m>\d{1,2})", "%Y": r"(?P<Y>\d{4})"}
@@ -449,7 +455,7 @@ def flag_converter() -> Converter:
             return True
         if word in FALSE_WORDS:
             return False
-        raise Invalid("must be yes or no")
+        raise Invalid("must be yes or no (also true/false, 1/0, x, ja/nein, oui/non, sí/no)")
 
     return _memoised(convert)
 

@@ -247,9 +247,11 @@ def checked_plan(
     now: datetime,
     source: str,
     limits: PlanLimits | None = None,
+    replacing: str | None = None,
 ) -> PaymentPlan:
     """A plan as a collector (``limits`` None: the hard caps only) or the customer (the policy's
-    ``limits``) asked for it, checked. Raises InputError naming the field and, for a limit, the limit."""
+    ``limits``) asked for it, checked. ``replacing``: the id of the plan it renegotiates, whose invoices
+    it may take over. Raises InputError naming the field and, for a limit, the limit."""
     numbers = list(dict.fromkeys(n.strip() for n in invoice_numbers or [] if n and n.strip()))
     if not numbers:
         raise InputError("invoice_numbers", "choose at least one invoice")
@@ -272,7 +274,9 @@ def checked_plan(
             raise InputError(
                 "invoice_numbers", f"invoice {number} is with the collection agency {invoice.agency}"
             )
-        if is_plan_id(invoice.promise_id):
+        if replacing is not None and invoice.promise_id == replacing:
+            pass  # the plan renegotiated gives it up in the same transaction
+        elif is_plan_id(invoice.promise_id):
             # Checked once the plan's id is known: the same request again is a retry, not a second plan.
             planned[number] = str(invoice.promise_id)
         elif invoice.promise_id is not None:
@@ -697,4 +701,48 @@ def with_withdrawal(activity: Activity, invoice: Invoice, *, at: datetime, by: s
         f"by {amount}",
         detail={**activity.detail, "plan_id": plan_id},
         changes=(*activity.changes, change),
+    )
+
+
+# --- cancelling or renegotiating a plan ---------------------------------------------------------------
+
+
+def cancelled_change(plan: PaymentPlan, *, at: datetime, by: str, reason: str) -> Change:
+    """A plan called off by a collector (``reason`` says why; a renegotiation names the new plan)."""
+    return Change(
+        ChangeKind.PLAN_CANCELLED,
+        at,
+        plan.customer_id,
+        (plan.plan_id,),
+        invoice_numbers=plan.invoice_numbers,
+        amount=plan.total,
+        currency=plan.currency,
+        promised_date=plan.last_due,
+        reason=reason,
+        note=_schedule_note(plan),
+        actor=by,
+    )
+
+
+def cancelled_activity(
+    plan: PaymentPlan, *, at: datetime, by: str, by_name: str, reason: str, released: Sequence[str]
+) -> Activity:
+    """The timeline entry of a plan cancelled (or renegotiated, ``reason`` naming the new plan), carrying
+    its change: ``released`` are the invoices that go back to the regular reminders."""
+    back = f"; {', '.join(released)} go back to the regular reminders" if released else ""
+    was = "" if plan.status == PlanStatus.OPEN.value else f" ({plan.status})"
+    return Activity(
+        customer_id=plan.customer_id,
+        at=at,
+        activity_id=f"plan-cancelled-{plan.plan_id}",
+        kind="plan_cancelled",
+        summary=f"{by_name} cancelled the payment plan{was} for {', '.join(plan.invoice_numbers)} "
+        f"({describe(plan)}): {reason}{back}",
+        detail={
+            "plan_id": plan.plan_id,
+            "invoices": ", ".join(plan.invoice_numbers),
+            "reason": reason,
+            "released": ", ".join(released),
+        },
+        changes=(cancelled_change(plan, at=at, by=by, reason=reason),),
     )

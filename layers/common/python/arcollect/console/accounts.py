@@ -47,6 +47,7 @@ DONE_MESSAGES = {
     "cash": "The cash was applied.",
     "owner": "The customer was reassigned.",
     "plan": "The payment plan was agreed.",
+    "plan-cancel": "The payment plan was cancelled: its invoices are back in the regular reminders.",
     "task": "The task was made: it is on the worklist by its due day.",
     "email": "The email was sent.",
     "email-again": "This form was sent already: the email went once, nothing was sent again.",
@@ -72,7 +73,8 @@ FORMS: dict[str, tuple[str, ...]] = {
     "pause": ("until", "reason"),
     "hold": ("hold", "reason"),
     "owner": ("to", "until"),
-    "plan": ("invoice_numbers", "count", "first_due", "every_days", "instalments"),
+    "plan": ("invoice_numbers", "count", "first_due", "every_days", "instalments", "replaces", "reason"),
+    "plan-cancel": ("plan_id", "reason"),
     "task": ("title", "due_on", "assignee", "kind", "note", "invoice_numbers"),
     "email": ("template", "payment_id"),
 }
@@ -235,10 +237,26 @@ def register(staff: StaffWeb) -> None:
                 every_days=one(form, "every_days"),
                 by=session.user,
                 now=staff.web.now(),
+                replaces=one(form, "replaces"),
+                reason=one(form, "reason"),
             )
             return {}
 
         return posted(customer_id, "plan", call, "plan")
+
+    @app.post(f"{PREFIX}/customers/<customer_id>/payment-plans/cancel", include_in_schema=False)
+    def cancel_payment_plan(customer_id: str) -> Response[str]:
+        def call(session: StaffSession, form: Form) -> Mapping[str, Any]:
+            staff.workspace.cancel_plan(
+                customer_id,
+                one(form, "plan_id"),
+                reason=one(form, "reason"),
+                by=session.user,
+                now=staff.web.now(),
+            )
+            return {}
+
+        return posted(customer_id, "plan-cancel", call, "plan-cancel")
 
     @app.post(f"{PREFIX}/customers/<customer_id>/disputes", include_in_schema=False)
     def dispute(customer_id: str) -> Response[str]:

@@ -5,7 +5,12 @@ CSRF token in ``X-CSRF-Token``; the body names ``invoice_numbers`` and either ``
 (``[{"due_date": "YYYY-MM-DD", "amount": "600.00"}]``) or ``count``, ``first_due`` and ``every_days``.
 201 with the plan (the same request again answers the same plan); 400 ``{"error", "field"}`` naming
 what is wrong; 401 without a session, 403 without the token, 404 for an unknown customer, 409 when an
-invoice changed meanwhile."""
+invoice changed meanwhile. With ``replaces`` (a plan id) and an optional ``reason`` it renegotiates that
+open or broken plan: cancelled and the new one agreed in its place, in one transaction.
+
+``POST /staff/api/customers/<customer id>/payment-plans/<plan id>/cancel`` with ``{"reason": "..."}``
+(required) cancels an open plan: 200 with the plan (cancelled; the same request again answers the same),
+400 naming what is wrong (a plan completed or broken is not cancelled), 404 for an unknown plan."""
 
 from __future__ import annotations
 
@@ -79,6 +84,8 @@ def register(staff: StaffWeb) -> None:
                 every_days=_text(body.get("every_days")),
                 by=session.user,
                 now=staff.web.now(),
+                replaces=_text(body.get("replaces")),
+                reason=_text(body.get("reason")),
             )
         except WorkspaceInputError as error:
             return answer(400, {"error": error.message, "field": error.field})
@@ -87,6 +94,35 @@ def register(staff: StaffWeb) -> None:
         except WorkspaceConflict as error:
             return answer(409, {"error": str(error)})
         return answer(201, plan_json(plan))
+
+    @app.post(f"{API}/customers/<customer_id>/payment-plans/<plan_id>/cancel", include_in_schema=False)
+    def cancel(customer_id: str, plan_id: str) -> Response[str]:
+        session = staff.session()
+        if session is None:
+            return answer(401, {"error": "sign in to the staff console first"})
+        if not sessions.csrf_matches(session.csrf_token, sessions.header(staff.event, sessions.CSRF_HEADER)):
+            return answer(403, {"error": f"the session's CSRF token is missing from {sessions.CSRF_HEADER}"})
+        try:
+            body = json.loads(staff.event.body or "")
+        except ValueError:
+            return answer(400, {"error": "the body is not JSON", "field": "body"})
+        if not isinstance(body, dict):
+            return answer(400, {"error": "expected a JSON object", "field": "body"})
+        try:
+            plan = staff.workspace.cancel_plan(
+                customer_id,
+                plan_id,
+                reason=str(body.get("reason") or ""),
+                by=session.user,
+                now=staff.web.now(),
+            )
+        except WorkspaceInputError as error:
+            return answer(400, {"error": error.message, "field": error.field})
+        except WorkspaceNotFound as error:
+            return answer(404, {"error": str(error)})
+        except WorkspaceConflict as error:
+            return answer(409, {"error": str(error)})
+        return answer(200, plan_json(plan))
 
 
 def _text(value: Any) -> str | None:

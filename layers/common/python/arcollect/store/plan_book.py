@@ -7,13 +7,14 @@ import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from pynamodb.expressions.update import Action
 
 from arcollect.entities import Activity, Payment
 from arcollect.plans import Instalment, PaymentPlan, PlanStatus
 from arcollect.store import keys
-from arcollect.store.base import commit, next_action, translated, update_if
+from arcollect.store.base import Operation, commit, next_action, translated, update_if
 from arcollect.store.customers import PROFILE_SK
 from arcollect.store.models import CustomerItem, InvoiceItem, PaymentItem, PaymentPlanItem
 from arcollect.store.payments import payment_from_item
@@ -60,6 +61,15 @@ def plan_from_item(item: PaymentPlanItem) -> PaymentPlan:
     )
 
 
+def _free() -> Any:
+    """An invoice a new plan may take: there, and without a promise, plan or dispute."""
+    return (
+        InvoiceItem.pk.exists()
+        & InvoiceItem.promise_id.does_not_exist()
+        & InvoiceItem.dispute_id.does_not_exist()
+    )
+
+
 class PlanBook:
     """Everything about payment plans, for the staff console, the portal and the sweep alike."""
 
@@ -96,6 +106,77 @@ class PlanBook:
                 *timeline_writes(plan.customer_id, activity),
             ]
         )
+
+    @translated
+    def cancel_plan(
+        self,
+        plan: PaymentPlan,
+        at: datetime,
+        marked: Sequence[str],
+        activity: Activity,
+        *,
+        replacement: tuple[PaymentPlan, datetime, Activity] | None = None,
+    ) -> bool:
+        """Call ``plan`` off (an open one is marked cancelled; a broken one keeps its status, its invoices
+        are what is given up) with its timeline entry and change, at once. Its invoices still carrying its
+        id (``marked``) are released into the regular reminders from ``at``; with ``replacement`` (the
+        new plan, its first look, its entry: a renegotiation) the new plan is made in the same transaction
+        and takes over the invoices it covers. False: the plan moved meanwhile, an invoice left it, or an
+        invoice of the new plan is no longer free (``plan`` tells a retry apart)."""
+        pk = keys.customer_pk(plan.customer_id)
+        new, look, new_activity = replacement if replacement else (None, None, None)
+        taken = set(new.invoice_numbers) if new else set()
+        status = (
+            [PaymentPlanItem.status.set(PlanStatus.CANCELLED.value), PaymentPlanItem.settled_at.set(at)]
+            if plan.status == PlanStatus.OPEN.value
+            else [PaymentPlanItem.status.set(plan.status)]
+        )
+        operations: list[Operation] = [
+            (
+                "update_if",
+                PaymentPlanItem(pk, keys.plan_sk(plan.plan_id)),
+                (status, PaymentPlanItem.status == plan.status),
+            ),
+            *timeline_writes(plan.customer_id, activity),
+        ]
+        for number in marked:
+            item = InvoiceItem(pk, keys.invoice_sk(number))
+            if number in taken:
+                continue  # the new plan's own update below (one write per item in a transaction)
+            operations.append(
+                (
+                    "update_if",
+                    item,
+                    (
+                        [
+                            InvoiceItem.promised_until.remove(),
+                            InvoiceItem.promise_id.remove(),
+                            *next_action(plan.customer_id, at),
+                        ],
+                        InvoiceItem.promise_id == plan.plan_id,
+                    ),
+                )
+            )
+        if new is not None and look is not None and new_activity is not None:
+            operations.append(("save_new", plan_item(new), None))
+            for number in new.invoice_numbers:
+                ours = InvoiceItem.promise_id == plan.plan_id if number in marked else _free()
+                operations.append(
+                    (
+                        "update_if",
+                        InvoiceItem(pk, keys.invoice_sk(number)),
+                        (
+                            [
+                                InvoiceItem.promised_until.set(new.instalments[0].due_date.isoformat()),
+                                InvoiceItem.promise_id.set(new.plan_id),
+                                *next_action(new.customer_id, look),
+                            ],
+                            InvoiceItem.pk.exists() & InvoiceItem.dispute_id.does_not_exist() & ours,
+                        ),
+                    )
+                )
+            operations.extend(timeline_writes(new.customer_id, new_activity))
+        return commit(operations)
 
     @translated
     def plan(self, customer_id: str, plan_id: str) -> PaymentPlan | None:

@@ -209,8 +209,11 @@ class Workspace:
         every_days: str | int | None = None,
         by: StaffUser,
         now: datetime,
+        replaces: str | None = None,
+        reason: str | None = None,
     ) -> PaymentPlan:
-        """A payment plan agreed with the customer (``workspace/plans.py``)."""
+        """A payment plan agreed with the customer, or renegotiated in place of ``replaces``
+        (``workspace/plans.py``)."""
         return plan_cases.agree_plan(
             self._desk,
             customer_id,
@@ -221,7 +224,15 @@ class Workspace:
             every_days=every_days,
             by=by,
             now=now,
+            replaces=replaces,
+            reason=reason,
         )
+
+    def cancel_plan(
+        self, customer_id: str, plan_id: str, *, reason: str, by: StaffUser, now: datetime
+    ) -> PaymentPlan:
+        """A payment plan cancelled: its invoices back to the regular reminders (``workspace/plans.py``)."""
+        return plan_cases.cancel_plan(self._desk, customer_id, plan_id, reason=reason, by=by, now=now)
 
     def payment_plans(self, customer_id: str, *, now: datetime) -> list[plan_cases.PlanView]:
         """The customer's payment plans, newest first, with where each stands."""

@@ -486,6 +486,13 @@ def _open_accounts(count: int, seed: int, as_of: date, window_start: date, out: 
                 "",
                 "",
                 "",
+                # No mobile number and no postal address: the shipped policy texts no one, and a letter
+                # goes only where email cannot, which every generated customer has.
+                "",
+                "",
+                "",
+                "",
+                "",
             )
         )
     return accounts
@@ -896,6 +903,7 @@ def _write_history(path: Path, history: list[tuple[date, _Account, str, int]]) -
                     account.country.currency,
                     number,
                     f"{account.country.transfer} {number}",
+                    "",  # applied_amount: the whole payment is for the invoice it names
                 )
             )
     return len(history)
@@ -939,6 +947,7 @@ def _write_day_of_cash(
                         account.country.currency,
                         number,
                         reference,
+                        "",  # applied_amount: the whole line is for the invoice it names
                     )
                 )
     return rows

@@ -33,6 +33,7 @@ CUSTOMER_HEADER = [
     "customer_id", "name", "email", "phone", "country", "time_zone", "language", "industry_code",
     "annual_sales", "customer_since", "owner", "tax_id", "credit_limit", "birthday_or_anniversary",
     "other_emails", "risk_class", "dunning_segment", "dunning_hold", "do_not_contact",
+    "mobile", "address_line1", "address_line2", "postal_code", "city",
 ]  # fmt: skip
 INVOICE_HEADER = [
     "customer_id", "invoice_number", "invoice_date", "due_date", "amount", "currency", "open_amount",
@@ -203,6 +204,12 @@ def test_every_file_has_exactly_the_generic_header(company: Company) -> None:
     for path in payment_files:
         assert read_csv(path)[0] == PAYMENT_HEADER, path.name
     assert b"\r\n" not in (company.out / "invoices.csv").read_bytes()
+    # And every row has as many cells as its header: a column added to the layout is written on each
+    # row too (a short row once shifted nothing only because the missing cells were the last ones)
+    for path in (company.out / "customers.csv", company.out / "invoices.csv", *payment_files):
+        with path.open(encoding="utf-8", newline="") as handle:
+            header, *rows = list(csv.reader(handle))
+        assert {len(row) for row in rows} == {len(header)}, path.name
 
 
 def test_customers_are_coherent_master_data(company: Company) -> None:

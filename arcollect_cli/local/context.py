@@ -17,6 +17,7 @@ from typing import Final
 
 from arcollect.contract import FunctionName, ReportCadence
 from arcollect_cli.local.spec import (
+    EXPORT_SCHEDULE,
     REPO_ROOT,
     REPORTS_SCHEDULE_KEYS,
     LocalSpec,
@@ -86,6 +87,8 @@ def local_spec(overrides: Mapping[str, str]) -> LocalSpec:
                 ScheduleSpec(FunctionName.REPORTS, config.reports_schedules[cadence], cadence)
                 for cadence in ReportCadence.ALL
             ),
+            # The table's daily export, which no context key moves (as _schedules_from_cdk_json has it).
+            ScheduleSpec(FunctionName.REPORTS, EXPORT_SCHEDULE),
         ),
     )
 

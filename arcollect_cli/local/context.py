@@ -16,8 +16,8 @@ from types import ModuleType
 from typing import Final
 
 from arcollect.contract import FunctionName, ReportCadence
+from arcollect.reports.exports import EXPORT_SCHEDULE
 from arcollect_cli.local.spec import (
-    EXPORT_SCHEDULE,
     REPO_ROOT,
     REPORTS_SCHEDULE_KEYS,
     LocalSpec,

@@ -73,6 +73,27 @@ def test_every_row_is_accepted_rejected_or_skipped() -> None:
     assert set(outputs.documents) == {"results/invoices/a.csv.json"}
 
 
+def test_only_lines_of_nothing_but_spaces_and_delimiters_are_not_rows() -> None:
+    # Given blank lines of every shape, and rows whose first cell is empty but others are not
+    content = INVOICES + (
+        b"C-1,INV-1,2026-10-01,2026-10-31,100.00,EUR\n"
+        b"\n"
+        b"   \n"
+        b",,,,,\n"
+        b" , ,\t, , ,\n"
+        b",INV-2,2026-10-01,2026-10-31,5,EUR\n"
+        b" ,,,,,x\n"
+        b"C-2,INV-3,2026-10-01,2026-10-31,5,USD\n"
+    )
+    # When it is ingested
+    _, summary, outputs = ingest("incoming/invoices/b.csv", content, Table())
+    # Then the blank lines are no rows, and each row with something in it is read and answered for
+    assert (summary["rows_read"], summary["accepted"], summary["rejected"]) == (4, 2, 2)
+    rejected = outputs.files["rejected/invoices/b.csv.errors.csv"].decode().splitlines()
+    assert {line.split(",")[0] for line in rejected[1:]} == {"7", "8"}  # the lines they are on
+    assert rejected[1].startswith("7,customer_id,,is required")
+
+
 def test_a_file_level_problem_loads_nothing_and_names_the_problem() -> None:
     table = Table()
     file, summary, _ = ingest("incoming/invoices/a.csv", b"customer_id,amount\nC-1,5\n", table)

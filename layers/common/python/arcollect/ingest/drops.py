@@ -97,6 +97,7 @@ def cycle_collector_paused() -> Iterator[None]:
 
 
 _VALUES: Final = itemgetter(1)  # a Record's values, at C speed
+_FIRST: Final = itemgetter(0)
 
 # Rows mapped together, column by column (``BoundMapping.map_many``): enough to amortise the columns'
 # set-up, few enough to keep a block's cells small beside the file.
@@ -524,7 +525,11 @@ def mapped_blocks(
             # almost every record, told for the whole block at C speed; ``Record.blank`` (a join of
             # the cells) is asked only of the others.
             records = inside
-            firsts = list(map(str.strip, map(next, map(iter, map(_VALUES, inside)), repeat(""))))
+            values = list(map(_VALUES, inside))
+            if all(values):  # every record has a cell (an empty line has none)
+                firsts = list(map(str.strip, map(_FIRST, values)))
+            else:
+                firsts = list(map(str.strip, map(next, map(iter, values), repeat(""))))
             if not all(firsts):
                 blank = {i for i in compress(range(len(inside)), map(not_, firsts)) if inside[i].blank}
                 if blank:

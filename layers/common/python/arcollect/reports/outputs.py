@@ -361,6 +361,10 @@ def report_sheets(document: Mapping[str, Any]) -> list[Sheet]:
         from arcollect.reports.credit_control import credit_control_sheet
 
         sheets.append(credit_control_sheet(_mapping(document["credit_control"])))
+    if document.get("payment_plans"):
+        from arcollect.reports.plans import plans_sheet
+
+        sheets.append(plans_sheet(_mapping(document["payment_plans"])))
     return sheets
 
 

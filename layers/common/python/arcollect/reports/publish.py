@@ -151,6 +151,15 @@ def run_report(
     held = credit_control_figures(data.customers, data.invoices)
     if held["customers_on_hold"] or held["with_agency"]:
         document["credit_control"] = held
+    # Payment plans by status, what is open under them, the instalments due soon, the kept rate.
+    from arcollect.reports.plans import has_plans, plan_figures
+
+    planned = plan_figures(
+        data.plans, data.invoices, data.payments, as_of=as_of, window_days=window_days,
+        grace_days=policies.settings.promise_grace_days,
+    )  # fmt: skip
+    if has_plans(planned):
+        document["payment_plans"] = planned
     if policies.challenger is not None:
         # A champion/challenger test in force: its arms compared (only then is the comparison imported).
         from arcollect.reports.experiment import compare_arms

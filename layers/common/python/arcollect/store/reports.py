@@ -13,6 +13,7 @@ from datetime import datetime
 
 from arcollect.entities import Activity, Customer, Dispute, Invoice, Payment, Promise, Task
 from arcollect.outlook import PayOutlook
+from arcollect.plans import PaymentPlan
 from arcollect.send_times import RESPONSE_KINDS, SENT_KIND
 from arcollect.store.base import translated
 from arcollect.store.customers import customer_from_item
@@ -24,6 +25,7 @@ from arcollect.store.models import (
     DisputeItem,
     InvoiceItem,
     PaymentItem,
+    PaymentPlanItem,
     PredictionItem,
     PromiseItem,
     SendLedgerItem,
@@ -32,6 +34,7 @@ from arcollect.store.models import (
     TaskItem,
 )
 from arcollect.store.payments import payment_from_item
+from arcollect.store.plan_book import plan_from_item
 from arcollect.store.predictions import outlook_from_item
 from arcollect.store.promises import promise_from_item
 from arcollect.store.tasks import task_from_item
@@ -62,6 +65,8 @@ class ReportData:
     predictions: list[PayOutlook] = field(default_factory=list)
     # The as-of day of the newest send-slot records an earlier run kept (store/send_slots.py), if any.
     send_slots_as_of: str | None = None
+    # Payment plans (reports/plans.py).
+    plans: list[PaymentPlan] = field(default_factory=list)
 
 
 # Timeline kinds a report counts (the rest of the timeline stays out of memory): SES's outcomes; and,
@@ -105,6 +110,8 @@ def add_item(data: ReportData, item: TableItem, counted: frozenset[str] = COUNTE
         data.activities.append(activity_from_item(item))
     elif isinstance(item, PredictionItem):
         data.predictions.append(outlook_from_item(item))
+    elif isinstance(item, PaymentPlanItem):
+        data.plans.append(plan_from_item(item))
     elif isinstance(item, SendSlotItem):
         data.send_slots_as_of = max(data.send_slots_as_of or "", item.as_of)
     elif isinstance(item, SendLedgerItem):

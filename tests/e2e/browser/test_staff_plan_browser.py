@@ -142,3 +142,41 @@ def test_the_plan_form_has_no_serious_or_critical_accessibility_violations(
         assert serious_violations(results) == [], serious_violations(results)
     finally:
         ctx.close()
+
+
+def test_a_collector_cancels_the_plan_with_a_reason_and_the_form_passes_axe(
+    request: pytest.FixtureRequest,
+    browser: Any,
+    local_stack: RunningStack,
+    staff_url: str,
+    ingested: dict[str, Any],
+) -> None:
+    # Given the plan agreed above (axe-core needs the CSP bypassed: this context only)
+    ctx = browser.new_context(bypass_csp=True)
+    try:
+        page = ctx.new_page()
+        staff_sign_in(page, staff_url, OWNER)
+        page.goto(customer_url(staff_url))
+        [plan] = local_stack.json("show", "customer", MUELLER)["payment_plans"]
+        # When the collector cancels it without a reason, the form says what is missing
+        form = page.get_by_role("form", name="Cancel a payment plan")
+        form.get_by_role("button", name="Cancel plan").click()
+        expect(page.locator("#plan-cancel-reason-error")).to_contain_text("is required")
+        results = run_axe(page)
+        save_axe_report(request, results)
+        assert serious_violations(results) == [], serious_violations(results)
+        # And with one, the plan is cancelled and its invoices are back in the regular reminders
+        form = page.get_by_role("form", name="Cancel a payment plan")
+        form.get_by_label("Why (on the timeline and to the ERP)").fill("Kunde zahlt per Sammelüberweisung")
+        form.get_by_role("button", name="Cancel plan").click()
+        expect(page.get_by_role("status")).to_contain_text("The payment plan was cancelled")
+        shown = local_stack.json("show", "customer", MUELLER)
+        assert [p["status"] for p in shown["payment_plans"]] == ["cancelled"], shown["payment_plans"]
+        planned = [i for i in shown["invoices"] if i["invoice_number"] in (FIRST, SECOND)]
+        assert [i["promise_id"] for i in planned] == [None, None], planned
+        [cancelled] = [a for a in shown["timeline"] if a["kind"] == "plan_cancelled"]
+        assert "Kunde zahlt per Sammelüberweisung" in cancelled["summary"] and plan["plan_id"]
+        expect(page.get_by_role("region", name="Timeline")).to_contain_text(cancelled["summary"])
+        expect(page.get_by_role("form", name="Cancel a payment plan")).to_have_count(0)
+    finally:
+        ctx.close()

@@ -181,3 +181,34 @@ def test_the_portal_plan_page_offers_no_invoice_with_an_agency_or_disputed(world
     status, body = api(SECOND)
     assert status == 400 and "is disputed" in str(body)
     assert plans() == []
+
+
+def test_a_plan_whose_every_invoice_is_disputed_is_cancelled_with_the_last_dispute(
+    world: World, console: Console
+) -> None:
+    assert console.post_json(THREE).status == 201
+    [plan] = plans()
+    session, csrf = _session()
+
+    def dispute(number: str) -> None:
+        reply = _portal_request(
+            "POST", "/api/v1/disputes", session,
+            body=json.dumps({"invoice_number": number, "reason": "duplicate_invoice", "comment": ""}),
+            **{"Content-Type": "application/json", "X-CSRF-Token": csrf},
+        )  # fmt: skip
+        assert reply["statusCode"] == 201, reply["body"]
+
+    # When the customer disputes INV/2026/0042: the plan stands for INV/2026/0043
+    dispute(FIRST)
+    assert [p.status for p in plans()] == ["open"]
+    # When it disputes INV/2026/0043 too: nothing is left in the plan, which is cancelled at once
+    dispute(SECOND)
+    [cancelled] = plans()
+    assert cancelled.status == "cancelled"
+    [entry] = timeline(world, "plan_cancelled")
+    assert f"its last open invoice, {SECOND}, is disputed: nothing is left in it to pay" in entry
+    [row] = [r for r in ChangeLog().records_of(date(2026, 11, 23)) if r["kind"] == "plan_cancelled"]
+    assert (row["reference"], row["actor"]) == (plan.plan_id, "portal")
+    # And dunning reminds nothing of it: both invoices are disputed
+    world.run(utc(2026, 11, 24, 7), utc(2026, 12, 9, 12))
+    assert emails_to(MUELLER) == [] and [p.status for p in plans()] == ["cancelled"]

@@ -9,13 +9,14 @@ from typing import Any
 from pynamodb.transactions import TransactWrite
 
 from arcollect.entities import Activity, Dispute, Invoice, InvoiceStatus, Task
-from arcollect.plans import PLAN_PREFIX
+from arcollect.plans import PLAN_PREFIX, PlanStatus
 from arcollect.store import keys
 from arcollect.store.base import Operation, commit, transact_if, translated, update_if
 from arcollect.store.disputes import dispute_from_item, dispute_item
 from arcollect.store.invoices import credit_note_matched, dispute_resolved, invoice_as_read
 from arcollect.store.keys import DISPUTE_PREFIX, dispute_sk
-from arcollect.store.models import DisputeItem, InvoiceItem, TableItem
+from arcollect.store.models import DisputeItem, InvoiceItem, PaymentPlanItem, TableItem
+from arcollect.store.plan_book import PlanBook
 from arcollect.store.tasks import task_item
 from arcollect.store.timeline import timeline_items, timeline_writes
 
@@ -32,6 +33,8 @@ class DisputeBook:
         # plan's id comes off with the dispute, on condition it is still that plan's; an invoice read
         # outside any plan must still be outside one, else the timeline would not say it left.
         plan_id = activity.detail.get("plan_id")
+        # The plan's last open invoice disputed: the plan is cancelled with it (nothing left to remind).
+        emptied = PlanBook().emptied_by_dispute(dispute, plan_id) if plan_id else None
         leaves: list[Any] = [InvoiceItem.promise_id.remove(), InvoiceItem.promised_until.remove()]
         in_plan = (
             InvoiceItem.promise_id == plan_id if plan_id else ~InvoiceItem.promise_id.startswith(PLAN_PREFIX)
@@ -59,6 +62,18 @@ class DisputeBook:
             transaction.save(task_item(task), condition=TableItem.pk.does_not_exist())
             for item in timeline_items(pk, activity):
                 transaction.save(item)
+            if emptied is not None:
+                plan, cancelled = emptied
+                transaction.update(
+                    PaymentPlanItem(pk, keys.plan_sk(plan.plan_id)),
+                    actions=[
+                        PaymentPlanItem.status.set(PlanStatus.CANCELLED.value),
+                        PaymentPlanItem.settled_at.set(dispute.created_at),
+                    ],
+                    condition=PaymentPlanItem.status == PlanStatus.OPEN.value,
+                )
+                for item in timeline_items(pk, cancelled):
+                    transaction.save(item)
 
         return transact_if(write)
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from pynamodb.expressions.update import Action
 
-from arcollect.entities import Activity, Payment
-from arcollect.plans import Instalment, PaymentPlan, PlanStatus
+from arcollect.entities import Activity, Dispute, InvoiceStatus, Payment
+from arcollect.plans import Instalment, PaymentPlan, PlanStatus, cancelled_activity
 from arcollect.store import keys
 from arcollect.store.base import Operation, commit, next_action, translated, update_if
 from arcollect.store.customers import PROFILE_SK
@@ -177,6 +177,30 @@ class PlanBook:
                 )
             operations.extend(timeline_writes(new.customer_id, new_activity))
         return commit(operations)
+
+    @translated
+    def emptied_by_dispute(self, dispute: Dispute, plan_id: str) -> tuple[PaymentPlan, Activity] | None:
+        """The open plan ``plan_id`` and the timeline entry that cancels it when ``dispute`` takes out
+        its last open invoice (nothing is left in it to remind or pay); None while another stays in it."""
+        plan = self.plan(dispute.customer_id, plan_id)
+        if plan is None or plan.status != PlanStatus.OPEN.value:
+            return None
+        for number in plan.invoice_numbers:
+            if number == dispute.invoice_number:
+                continue
+            try:
+                item = InvoiceItem.get(
+                    keys.customer_pk(plan.customer_id), keys.invoice_sk(number), consistent_read=True
+                )
+            except InvoiceItem.DoesNotExist:
+                continue
+            if item.promise_id == plan_id and item.status == InvoiceStatus.OPEN.value and not item.disputed:
+                return None
+        reason = f"its last open invoice, {dispute.invoice_number}, is disputed: nothing is left in it to pay"
+        activity = cancelled_activity(
+            plan, at=dispute.created_at, by=dispute.opened_by, by_name="arcollect", reason=reason, released=()
+        )
+        return plan, activity
 
     @translated
     def plan(self, customer_id: str, plan_id: str) -> PaymentPlan | None:

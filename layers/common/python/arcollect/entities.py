@@ -142,6 +142,9 @@ class Invoice:
     # Dunning state: the policy steps already taken (a repeated step is ``<step>#<n>``), when the last
     # touch was, and an open promise to pay that pauses the invoice until ``promised_until`` + grace.
     steps_done: tuple[str, ...] = ()
+    # Steps whose email bounced for good (SES's bounce event): the step is done as an email, and goes
+    # again by its next channel (``<step>@bounced`` joins steps_done once that is sent).
+    bounced_steps: tuple[str, ...] = ()
     last_touch_at: datetime | None = None
     promised_until: date | None = None
     promise_id: str | None = None

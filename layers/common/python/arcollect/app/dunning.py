@@ -225,6 +225,7 @@ class Dunning:
             "recorded": outcome.recorded,
             "suppressed": list(outcome.suppressed),
             "completed": outcome.completed,
+            "fell_back": [list(touch) for touch in outcome.fell_back],
         }
 
     def text_replies(self, records: list[dict[str, Any]]) -> dict[str, Any]:

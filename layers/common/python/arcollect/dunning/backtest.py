@@ -34,7 +34,7 @@ from typing import Any
 from arcollect.calendar import Calendar
 from arcollect.cash import first_look_at
 from arcollect.credits import CREDIT_NOTE, CreditLine
-from arcollect.dunning.engine import CREDIT_BALANCE, CustomerPlan, asks_for_money, evaluate
+from arcollect.dunning.engine import BOUNCED, CREDIT_BALANCE, CustomerPlan, asks_for_money, evaluate
 from arcollect.dunning.response import CALL, EMAIL, MODEL_STATEMENT, UNCERTAINTY, PastTouch, estimate, fit
 from arcollect.entities import Customer, Dispute, DocumentType, Invoice, InvoiceStatus, Promise
 from arcollect.policy import Action, Channel, PolicySet
@@ -435,7 +435,10 @@ def _carry_out(
         result.contacts.append(
             Contact(plan.now, plan.customer_id, message.channel.value, message.step_id, numbers)
         )
-        result.steps_fired.update({touch.step_id.partition("#")[0] for touch in message.touches})
+        # A bounced email's fallback (``<step>@bounced``) is its step, fired by another channel.
+        result.steps_fired.update(
+            {touch.step_id.removesuffix(BOUNCED).partition("#")[0] for touch in message.touches}
+        )
         for number in numbers:
             result.touched_on.setdefault((plan.customer_id, number), []).append(day)
     for task in plan.tasks:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -9,7 +10,7 @@ from typing import Any, Protocol
 from arcollect import changes
 from arcollect.changes import ChangeFeed
 from arcollect.clock import parse_instant
-from arcollect.entities import Activity
+from arcollect.entities import Activity, Customer
 from arcollect.observability import logger
 from arcollect.store.mail import CUSTOMER_TAG, customer_from_tags
 
@@ -21,11 +22,15 @@ class Timeline(Protocol):
 class Completions(Protocol):
     def complete_from_ses(self, customer_id: str, touch_id: str, message_id: str, at: datetime) -> bool: ...
 
+    def mark_bounced(self, customer_id: str, touch_id: str, at: datetime) -> tuple[tuple[str, str], ...]: ...
+
 
 class Feedback(Protocol):
     """Where SES's word changes what dunning does next: the addresses, and the ledger of touches."""
 
     def suppress_address(self, customer_id: str, address: str) -> None: ...
+
+    def customers(self, customer_ids: Iterable[str]) -> dict[str, Customer]: ...
 
     @property
     def touches(self) -> Completions: ...
@@ -47,6 +52,9 @@ class EmailEventOutcome:
     recorded: bool
     suppressed: tuple[str, ...] = ()
     completed: bool = False
+    # The (invoice, step) touches of an email that bounced for every recipient: each step goes again by
+    # its next channel on the next tick (docs/dunning.md "Channels"); () on a duplicate event.
+    fell_back: tuple[tuple[str, str], ...] = ()
 
 
 def _first_tag(mail: dict[str, Any], name: str) -> str | None:
@@ -113,6 +121,9 @@ def handle_email_event(
                 "a reminder's completion was lost; SES's event completed it",
                 extra={"customer_id": outcome.customer_id, "touch_id": touch},
             )
+    fell_back: tuple[tuple[str, str], ...] = ()
+    if touch and suppressed and outcome.event_type == "Bounce":
+        fell_back = _fall_back(detail, outcome.customer_id, touch, suppressed, feedback, received_at)
     return EmailEventOutcome(
         outcome.message_id,
         outcome.event_type,
@@ -120,7 +131,34 @@ def handle_email_event(
         outcome.recorded,
         suppressed=suppressed,
         completed=completed,
+        fell_back=fell_back,
     )
+
+
+def _fall_back(
+    detail: dict[str, Any],
+    customer_id: str,
+    touch: str,
+    bounced: tuple[str, ...],
+    feedback: Feedback,
+    received_at: datetime,
+) -> tuple[tuple[str, str], ...]:
+    """Mark the email's touches bounced when none of its recipients got it: the addresses this event
+    bounced, and those suppressed before (a bounce of an earlier email, a complaint). One address that
+    still works got the email: the step reached the customer, nothing falls back."""
+    recipients = {str(r).lower() for r in (detail.get("mail") or {}).get("destination") or []}
+    customer = feedback.customers([customer_id]).get(customer_id)
+    gone = {a.lower() for a in (*bounced, *(customer.suppressed_emails if customer else ()))}
+    if not recipients or recipients - gone:
+        return ()
+    at = _event_time(detail, "Bounce") or received_at
+    fell_back = feedback.touches.mark_bounced(customer_id, touch, at)
+    if fell_back:
+        logger.info(
+            "an email bounced for every recipient: its steps go by their next channel",
+            extra={"customer_id": customer_id, "touch_id": touch, "touches": len(fell_back)},
+        )
+    return fell_back
 
 
 def bounced_for_good(detail: dict[str, Any]) -> tuple[str, ...]:

@@ -44,6 +44,9 @@ CREDIT_BALANCE = "credit_balance"
 INSTALMENT_REMINDER = "instalment_reminder"
 # The email of a payment plan broken (an instalment missed): the missed-promise step with its own words.
 PLAN_BROKEN = "plan_broken"
+# A step whose email bounced for every recipient, sent again by the step's next channel: its own ledger
+# key (``<step>@bounced``), so the step's email and its fallback each happen once.
+BOUNCED = "@bounced"
 
 
 class Outcome(StrEnum):
@@ -359,6 +362,7 @@ def _stage(context: _Context, invoice: Invoice) -> _Stage | None:
         key=lambda o: _severity(context.policy, o),
         default=None,
     )
+    fallback = _bounced(context, invoice, occurrences, done, last_done_day)
     applicable: list[Occurrence] = []
     for occurrence in occurrences:
         if occurrence.due_on > today or occurrence.step_id in done:
@@ -376,6 +380,16 @@ def _stage(context: _Context, invoice: Invoice) -> _Stage | None:
             context.note(invoice, Outcome.NOT_APPLICABLE, occurrence.step_id, reason)
             continue
         applicable.append(occurrence)
+    if fallback is not None and not applicable:
+        return _Stage(invoice, (fallback,), _next_look(context, invoice, (), upcoming, firmest))
+    if fallback is not None:
+        context.note(
+            invoice,
+            Outcome.SKIPPED,
+            fallback.step_id,
+            f"the email of {fallback.step_id.removesuffix(BOUNCED)} bounced, and "
+            f"{', '.join(o.step_id for o in applicable)} falls due now: the later step goes instead",
+        )
     if not applicable:
         upcoming = [o for o in upcoming if firmest is None or not _milder(context.policy, o, firmest)]
         next_at = context.day_start(upcoming[0].due_on) if upcoming else None
@@ -401,6 +415,37 @@ def _stage(context: _Context, invoice: Invoice) -> _Stage | None:
             f"{passed.due_on.isoformat()} and a later step is due now (catching up without a burst)",
         )
     return _Stage(invoice, stage, _next_look(context, invoice, stage, upcoming, firmest))
+
+
+def _bounced(
+    context: _Context,
+    invoice: Invoice,
+    occurrences: Sequence[Occurrence],
+    done: set[str],
+    last_done_day: date | None,
+) -> Occurrence | None:
+    """The latest step taken, when its email bounced for every recipient (SES's event marked it) and
+    its fallback has not gone yet: the same step by the channels after email in its list. None when
+    there is none, or the step lists no channel after email (noted: a person fixes the address, as
+    the fix-contact task of the next step says)."""
+    for occurrence in reversed(occurrences):
+        step_id = occurrence.step_id
+        if step_id not in done or step_id not in invoice.bounced_steps:
+            continue
+        if step_id + BOUNCED in done or (last_done_day is not None and occurrence.due_on < last_done_day):
+            return None  # sent by its next channel already, or a later step was taken since
+        channels = occurrence.step.channels
+        rest = channels[channels.index(Channel.EMAIL) + 1 :] if Channel.EMAIL in channels else ()
+        if not rest:
+            context.note(
+                invoice,
+                Outcome.SUPPRESSED,
+                step_id,
+                f"the email of {step_id} bounced and the step names no channel after email",
+            )
+            return None
+        return Occurrence(step_id + BOUNCED, replace(occurrence.step, channels=rest), occurrence.due_on, -1)
+    return None
 
 
 def _milder(policy: Policy, occurrence: Occurrence, firmer: Occurrence) -> bool:
@@ -640,7 +685,7 @@ def _contact(
     no_address: list[Invoice] = []
     unreachable = blocked
     for stage in stages:
-        chosen = {o.step_id: _route(context, o.step, blocked) for o in stage.emails}
+        chosen = {o.step_id: _bounce_route(context, o, blocked) for o in stage.emails}
         timed = [channel for channel, _ in chosen.values() if channel in _SEND_WINDOW_CHANNELS]
         stage_wait = wait if Channel.EMAIL in timed else (_window_wait(context) if timed else None)
         if stage_wait is not None:
@@ -705,6 +750,17 @@ def _route(context: _Context, step: Step, email_blocked: str | None) -> tuple[Ch
     if step.channels == (Channel.EMAIL,):
         return None, email_blocked or ""
     return None, "no channel reaches the customer: " + "; ".join(f"{c.value}: {r}" for c, r in why_not)
+
+
+def _bounce_route(
+    context: _Context, occurrence: Occurrence, blocked: str | None
+) -> tuple[Channel | None, str]:
+    """``_route``, saying of a bounced step's fallback that its email bounced (preview, decisions)."""
+    channel, why = _route(context, occurrence.step, blocked)
+    if not occurrence.step_id.endswith(BOUNCED):
+        return channel, why
+    bounced = f"the email of {occurrence.step_id.removesuffix(BOUNCED)} bounced"
+    return channel, (f"no email: {bounced}" + (f"; {why}" if why else ""))
 
 
 def _unreachable(customer: Customer | None, channel: Channel) -> str | None:
@@ -799,7 +855,7 @@ def _severity(policy: Policy, occurrence: Occurrence) -> tuple[int, int]:
     final notice, and repeats of the last step count up."""
     if occurrence.step.id == MISSED_PROMISE:
         return (len(policy.steps) - 1, 0) if policy.steps else (0, 0)
-    base, _, repeat = occurrence.step_id.partition("#")
+    base, _, repeat = occurrence.step_id.removesuffix(BOUNCED).partition("#")
     index = policy.step_index.get(base, 0)
     return (index, int(repeat) if repeat.isdigit() else 1)
 

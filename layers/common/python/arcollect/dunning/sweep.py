@@ -493,6 +493,7 @@ def _invoice_json(invoice: Invoice) -> dict[str, Any]:
     for name in _OPTIONAL_MONEY:
         data[name] = None if data[name] is None else str(data[name])
     data["steps_done"] = list(invoice.steps_done)
+    data["bounced_steps"] = list(invoice.bounced_steps)
     return data
 
 
@@ -508,4 +509,5 @@ def _invoice_from_json(raw: dict[str, Any]) -> Invoice:
     for name in _OPTIONAL_MONEY:
         data[name] = None if data.get(name) is None else Decimal(str(data[name]))
     data["steps_done"] = tuple(data.get("steps_done") or ())
+    data["bounced_steps"] = tuple(data.get("bounced_steps") or ())
     return Invoice(**data)

@@ -152,6 +152,7 @@ def merge_invoice(row: Invoice, before: Invoice | None) -> Merged:
         row,
         # The dunning engine's state: the steps taken, the last touch, an open promise.
         steps_done=before.steps_done,
+        bounced_steps=before.bounced_steps,
         last_touch_at=before.last_touch_at,
         promised_until=before.promised_until,
         promise_id=before.promise_id,

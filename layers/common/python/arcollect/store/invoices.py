@@ -41,6 +41,7 @@ def invoice_from_item(item: InvoiceItem) -> Invoice:
         source_as_of=parse_instant(item.source_as_of) if item.source_as_of else None,
         closed_on=parse_day(item.closed_on),
         steps_done=tuple(sorted(item.steps_done or ())),
+        bounced_steps=tuple(sorted(item.bounced_steps or ())),
         last_touch_at=parse_instant(item.last_touch_at) if item.last_touch_at else None,
         promised_until=parse_day(item.promised_until),
         promise_id=item.promise_id,
@@ -110,6 +111,7 @@ def invoice_dunning_fields(invoice: Invoice) -> dict[str, Any]:
     """The dunning state: written whole by ``save``, never by ingest's updates (the engine owns it)."""
     return {
         "steps_done": set(invoice.steps_done) or None,
+        "bounced_steps": set(invoice.bounced_steps) or None,
         "last_touch_at": format_instant(invoice.last_touch_at) if invoice.last_touch_at else None,
         "promised_until": day(invoice.promised_until),
         "promise_id": invoice.promise_id,

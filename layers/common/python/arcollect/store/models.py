@@ -139,6 +139,8 @@ class InvoiceItem(TableItem, discriminator="invoice"):
     closed_on = UnicodeAttribute(null=True)
     # Dunning state (written by the dunning engine only; ingest leaves it alone).
     steps_done = UnicodeSetAttribute(null=True)
+    # Steps whose email bounced for good (written by SES's bounce event): they go by the next channel.
+    bounced_steps = UnicodeSetAttribute(null=True)
     last_touch_at = UnicodeAttribute(null=True)
     promised_until = UnicodeAttribute(null=True)
     promise_id = UnicodeAttribute(null=True)
@@ -471,6 +473,8 @@ class EmailTouchItem(TableItem, discriminator="email_touch"):
     # SES refused it for good: its reason, and when. The touches stay reserved until it may be resent.
     refusal = UnicodeAttribute(null=True)
     refused_at = UTCDateTimeAttribute(null=True)
+    # SES's permanent bounce for every recipient (its event's time): the step goes by its next channel.
+    bounced_at = UTCDateTimeAttribute(null=True)
 
 
 class ChangeItem(TableItem, discriminator="change"):

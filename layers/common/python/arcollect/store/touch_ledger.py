@@ -32,6 +32,7 @@ from arcollect.store.base import (
     cancellation_reasons,
     commit,
     connection,
+    next_action,
     transact,
     translated,
     update_if,
@@ -363,6 +364,56 @@ class TouchLedger:
         operations = sent(customer_id, touch_id, message_id, record.touches, at)
         transact(operations)
         return True
+
+    @translated
+    def mark_bounced(self, customer_id: str, touch_id: str, at: datetime) -> tuple[tuple[str, str], ...]:
+        """SES's permanent bounce of the email ``touch_id`` to every recipient: the email's item and each
+        of its invoices say so (the step joins the invoice's ``bounced_steps``; the invoice is due at
+        ``at``, so the next tick sends the step by its next channel). One transaction, conditional on the
+        email not being marked yet: a duplicate SES event changes nothing and returns ()."""
+        pk = keys.customer_pk(customer_id)
+        for _ in range(3):
+            try:
+                item = EmailTouchItem.get(pk, email_sk(touch_id), consistent_read=True)
+            except EmailTouchItem.DoesNotExist:
+                return ()
+            record = email_record(item)
+            if item.bounced_at is not None or not record.touches:
+                return ()
+            # An invoice deleted since (a reload) is left alone: an update would create it.
+            numbers = {number for number, _ in record.touches}
+            present = {
+                invoice.invoice_number
+                for invoice in InvoiceItem.batch_get(
+                    [invoice_key(customer_id, n) for n in numbers], consistent_read=True
+                )
+            }
+            touches = tuple((n, s) for n, s in record.touches if n in present)
+            operations: list[Operation] = [
+                (
+                    "update_if",
+                    EmailTouchItem(pk, email_sk(touch_id)),
+                    ([EmailTouchItem.bounced_at.set(at)], EmailTouchItem.bounced_at.does_not_exist()),
+                ),
+                *(
+                    (
+                        "update_if",
+                        InvoiceItem(*invoice_key(customer_id, number)),
+                        (
+                            [
+                                InvoiceItem.bounced_steps.add({s for n, s in touches if n == number}),
+                                *next_action(customer_id, at),
+                            ],
+                            InvoiceItem.pk.exists(),
+                        ),
+                    )
+                    for number in dict.fromkeys(n for n, _ in touches)
+                ),
+            ]
+            if commit(operations):
+                return touches
+            # The email was marked meanwhile (a duplicate event in parallel) or an invoice went: again.
+        return ()
 
     # --- task touches ---------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 
 from tests.integration import test_payment_plans as agreed
 from tests.integration.dunning_world import World, utc
-from tests.integration.real_world import Reply, hidden
+from tests.integration.real_world import STAFF_PASSWORD, Reply, hidden
 from tests.integration.test_payment_plans import (
     FIRST,
     MUELLER,
@@ -139,3 +139,37 @@ def test_a_renegotiation_cancels_the_plan_and_agrees_the_new_one_at_once_once(
     body["first_due"] = "2026-12-16"
     refused = _json(console, _api(), body)
     assert refused.status == 400 and json.loads(refused.text)["field"] in {"replaces", "invoice_numbers"}
+
+
+def test_a_broken_plan_is_renegotiated_and_stays_broken_on_the_record(world: World, console: Console) -> None:
+    # Given the plan broken: its first instalment (1 December) not paid by the end of its grace
+    assert console.post_json(THREE).status == 201
+    [old] = plans()
+    world.run(utc(2026, 11, 24, 7), utc(2026, 12, 9, 12))
+    assert plans()[0].status == "broken"
+    # When Cora, signed in on 10 December, agrees 4 instalments in its place
+    console.browser.at = utc(2026, 12, 10, 9)
+    console.browser.cookies.clear()
+    form = console.browser.get("/staff/sign-in")
+    signed_in = console.browser.post(
+        "/staff/sign-in",
+        {"username": "cora", "password": STAFF_PASSWORD, "csrf_token": hidden(form.text, "csrf_token")},
+    )
+    assert signed_in.status == 303, signed_in.text
+    body = {
+        "invoice_numbers": [FIRST, SECOND], "count": 4, "first_due": "2026-12-15", "every_days": 30,
+        "replaces": old.plan_id, "reason": "neue Vereinbarung nach versäumter Rate",
+    }  # fmt: skip
+    made = _json(console, _api(), body)
+    assert made.status == 201, made.text
+    new_id = json.loads(made.text)["plan_id"]
+    # Then the broken plan keeps its status (and the customer's broken count), the new one stands
+    by_id = {p.plan_id: p for p in plans()}
+    assert (by_id[old.plan_id].status, by_id[new_id].status) == ("broken", "open")
+    assert {invoice(n).promise_id for n in (FIRST, SECOND)} == {new_id}
+    assert {invoice(n).promised_until for n in (FIRST, SECOND)} == {date(2026, 12, 15)}
+    [entry] = timeline(world, "plan_cancelled")
+    assert "cancelled the payment plan (broken)" in entry and f"replaced by plan {new_id}" in entry
+    # And dunning reminds the new plan's first instalment, the new plan's own way
+    world.run(utc(2026, 12, 10, 10), utc(2026, 12, 14, 12))
+    assert [e.step for e in emails_to(MUELLER) if new_id in e.step] == [f"instalment#{new_id}#1#before"]

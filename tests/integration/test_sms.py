@@ -15,6 +15,7 @@ import boto3
 import pytest
 
 from arcollect.contract import DropPrefix
+from arcollect.decisions import decisions_of
 from arcollect.dunning.texts import Texting
 from arcollect.entities import Customer, Invoice
 from arcollect.policy import SHIPPED_POLICY
@@ -330,14 +331,54 @@ def test_a_text_whose_answer_was_lost_is_never_sent_again(sms: FakeSmsClient) ->
     assert sms.sent == [] and sent_emails() == []
 
 
-def test_a_text_over_the_policys_parts_is_not_sent_and_says_why(sms: FakeSmsClient) -> None:
-    # Given a policy that allows one part: the signed portal link alone is longer than 160 characters
+# A long customer id with non-ASCII characters: its signed portal link is long (the id travels in it).
+LONG_CUSTOMER = "Müller & Söhne, GmbH — Zweigniederlassung Köln"
+
+
+def test_a_text_over_the_policys_parts_goes_by_the_next_channel_and_says_why(sms: FakeSmsClient) -> None:
+    # Given a policy that allows one part, and a customer whose signed portal link alone is longer
+    # than 160 characters (the channel is chosen knowing the text's length)
     upload_policy(sms_settings="{max_parts: 1}")
-    customer()
-    due_invoice("INV/2026/0042")
-    # When the tick runs, then nothing is sent, nothing reserved, and the run counts why
+    Customers().save(
+        Customer(
+            customer_id=LONG_CUSTOMER,
+            name=LONG_CUSTOMER,
+            email="ap@mueller-koeln.example",
+            country="DE",
+            time_zone="Europe/Berlin",
+            language="de",
+            mobile=MOBILE,
+        )
+    )
+    Invoices().save(
+        Invoice(
+            customer_id=LONG_CUSTOMER,
+            invoice_number="INV/2026/0042",
+            currency="EUR",
+            amount=Decimal("100.00"),
+            open_amount=Decimal("100.00"),
+            invoice_date=date(2026, 10, 23),
+            due_date=date(2026, 11, 22),
+            next_action_at=datetime(2026, 11, 23, 8, tzinfo=UTC),
+            steps_done=("outreach", "courtesy"),
+        )
+    )
+    # When the tick runs, and again an hour later
     outcome = tick()
-    assert sms.sent == [] and outcome["outcomes"].get("text_skipped_too_long") == 1
+    tick("2026-11-23T10:00:00Z")
+    # Then no text is sent, and the step goes once by email (its next channel), not skipped every tick
+    assert sms.sent == [] and outcome["outcomes"].get("text_skipped_too_long", 0) == 0
+    assert [(e.customer_id, e.step, e.invoices) for e in sent_emails()] == [
+        (LONG_CUSTOMER, "due", ["INV/2026/0042"])
+    ]
+    # And the decision on the timeline says why the text could not carry it
+    [why] = [
+        d.reason
+        for entry in Activities().timeline(LONG_CUSTOMER)
+        for d in decisions_of(entry)
+        if d.step == "due"
+    ]
+    assert "no sms: the reminder text does not fit" in why and "the policy allows 1" in why, why
 
 
 def test_a_stop_the_services_list_cannot_take_now_still_opts_the_customer_out(sms: FakeSmsClient) -> None:

@@ -307,6 +307,85 @@ def parse_rules(value: object, where: str = "settings.sms") -> tuple[SmsRules, l
     return SmsRules(max_parts=parts, send_window=window, opt_out_keywords=tuple(keywords)), problems
 
 
+# The reminder's first words by its email template; the rest says the same for every step.
+_OPENING = {
+    "en": {
+        "final_notice": "Final notice",
+        "firm": "Overdue",
+        "courtesy": "Coming due",
+        "due": "Due today",
+        "missed_promise": "Promised payment not received",
+        "instalment_reminder": "Instalment due",
+        "plan_broken": "Payment plan instalment missed",
+        "": "Payment reminder",
+    },
+    "de": {
+        "final_notice": "Letzte Mahnung",
+        "firm": "Zahlung überfällig",
+        "courtesy": "Bald fällig",
+        "due": "Heute fällig",
+        "missed_promise": "Zugesagte Zahlung nicht erhalten",
+        "instalment_reminder": "Rate fällig",
+        "plan_broken": "Rate nicht erhalten",
+        "": "Zahlungserinnerung",
+    },
+    "fr": {
+        "final_notice": "Dernier rappel",
+        "firm": "Paiement en retard",
+        "courtesy": "Echéance proche",
+        "due": "Echéance aujourd'hui",
+        "missed_promise": "Paiement promis non reçu",
+        "instalment_reminder": "Echéance de votre plan",
+        "plan_broken": "Echéance du plan impayée",
+        "": "Rappel de paiement",
+    },
+}
+# Every word here is in the GSM 03.38 alphabet, so a text stays GSM-7 (160/153 per part), not UCS-2.
+_BODY = {
+    "en": "{sender}: {opening}, {count}. View and pay: {link} Reply STOP to opt out.",
+    "de": "{sender}: {opening}, {count}. Ansehen und zahlen: {link} Abmelden: STOP",
+    "fr": "{sender}: {opening}, {count}. Voir et payer: {link} STOP pour ne plus recevoir de SMS.",
+}
+_COUNT = {
+    "en": ("1 invoice", "{n} invoices"),
+    "de": ("1 Rechnung", "{n} Rechnungen"),
+    "fr": ("1 facture", "{n} factures"),
+}
+
+
+def compose(template: str, invoice_count: int, sender: str, link: str, language: str | None) -> str:
+    """The text of a reminder: who sends it, what it is, how many invoices, the link, how to opt out.
+    No amounts: the portal shows them (net of credits, with any charges) as of the moment it is opened."""
+    lang = (language or "en").split("-")[0].split("_")[0].lower()
+    lang = lang if lang in _BODY else "en"
+    opening = _OPENING[lang].get(template) or _OPENING[lang][""]
+    one, many = _COUNT[lang]
+    count = one if invoice_count == 1 else many.format(n=invoice_count)
+    return _BODY[lang].format(sender=sender, opening=opening, count=count, link=link)
+
+
+def shortest_text(template: str, sender: str, link: str, language: str | None) -> str:
+    """The shortest form (when the full one is over the parts allowed): the opening and the link."""
+    lang = (language or "en").split("-")[0].split("_")[0].lower()
+    lang = lang if lang in _OPENING else "en"
+    opening = _OPENING[lang].get(template) or _OPENING[lang][""]
+    return f"{sender}: {opening}: {link} STOP=opt out"
+
+
+def text_does_not_fit(
+    template: str, sender: str, link: str, language: str | None, max_parts: int
+) -> str | None:
+    """Why no reminder text with ``link`` fits the ``max_parts`` the policy allows (None: one does):
+    the full text may be cut to its shortest form (the opening and the link), so only when that is over
+    does the step need another channel. Known before the text is written, so the channel is chosen
+    with it (a long customer id makes a long signed link; non-ASCII makes the whole text UCS-2)."""
+    try:
+        check_body(shortest_text(template, sender, link, language), max_parts)
+    except MessageTooLong as error:
+        return f"the reminder text does not fit: {error}"
+    return None
+
+
 __all__ = [
     "AWS_OPT_OUT_KEYWORDS",
     "GSM7",
@@ -316,10 +395,13 @@ __all__ = [
     "Segments",
     "SmsRules",
     "check_body",
+    "compose",
     "count_segments",
     "fit",
     "is_opt_out",
     "normalise_number",
     "parse_rules",
+    "shortest_text",
+    "text_does_not_fit",
     "why_not_textable",
 ]

@@ -312,6 +312,7 @@ def plan_customer(
             credits=credits,
             send_record=record,
             plans=plans,
+            text_link=services.link_for,
         )
 
     plan = plan_with(())

@@ -15,7 +15,7 @@ window, holds, promises, priorities).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -29,7 +29,7 @@ from arcollect.entities import Customer, DocumentType, Invoice
 from arcollect.plans import InstalmentReminder, is_plan_id
 from arcollect.policy import Action, Anchor, Channel, Occurrence, Policy, PolicySet, Priority, Step, Trigger
 from arcollect.send_times import SendRecord, SendTimes, SlotChoice, choose
-from arcollect.sms import why_not_textable
+from arcollect.sms import SmsRules, text_does_not_fit, why_not_textable
 
 # Steps the engine adds on its own (not from the policy): they have fixed ids so they happen once.
 MISSED_PROMISE = "missed_promise"
@@ -199,6 +199,15 @@ class _Context:
     send_slot: SlotChoice | None = None
     # The open payment plans' current instalments, by plan id: their invoices are reminded of those.
     plans: dict[str, InstalmentReminder] = field(default_factory=dict)
+    # The customer's portal link as of ``now`` (a text carries it): a text's length is known when its
+    # channel is chosen. None: unknown (the backtest), the text is assumed to fit.
+    text_link: Callable[[str, datetime], str] | None = None
+    _link: str | None = None
+
+    def link(self) -> str | None:
+        if self._link is None and self.text_link is not None:
+            self._link = self.text_link(self.customer_id, self.now)
+        return self._link
 
     def note(self, invoice: Invoice | None, outcome: Outcome, step_id: str | None, reason: str) -> None:
         self.notes.append(Note(invoice.invoice_number if invoice else None, outcome, step_id, reason))
@@ -242,11 +251,14 @@ def evaluate(
     credits: Sequence[CreditLine] = (),
     send_record: SendRecord | None = None,
     plans: Sequence[InstalmentReminder] = (),
+    text_link: Callable[[str, datetime], str] | None = None,
 ) -> CustomerPlan:
     """The plan for one customer at ``now``; ``customer_due`` says the customer's own item came due
     (its anniversary); ``credits`` are the customer's open credit notes and unapplied cash (a reminder
     asks for the net amount, and none goes when they cover it); ``send_record`` what the customer's
-    send slot is learned from when the policy learns send times (none: the portfolio knows nothing)."""
+    send slot is learned from when the policy learns send times (none: the portfolio knows nothing);
+    ``text_link`` makes the customer's portal link, so a text too long for the policy's parts goes by
+    the step's next channel instead of being skipped at every tick."""
     settings = policies.settings
     zone_name = customer.time_zone if customer else None
     zone, _ = resolve_zone(zone_name, settings.time_zone)
@@ -267,6 +279,7 @@ def evaluate(
         send_record,
     )
     context.plans = {reminder.plan_id: reminder for reminder in plans}
+    context.text_link = text_link
 
     stages = [
         stage
@@ -744,6 +757,8 @@ def _route(context: _Context, step: Step, email_blocked: str | None) -> tuple[Ch
     why_not: list[tuple[Channel, str]] = []
     for channel in step.channels:
         reason = email_blocked if channel is Channel.EMAIL else _unreachable(context.customer, channel)
+        if reason is None and channel is Channel.SMS:
+            reason = _text_too_long(context, step)
         if reason is None:
             return channel, "; ".join(f"no {c.value}: {r}" for c, r in why_not)
         why_not.append((channel, reason))
@@ -774,6 +789,19 @@ def _unreachable(customer: Customer | None, channel: Channel) -> str | None:
     # A number that cannot be texted (a fixed line, no country) falls to the next channel at once
     # rather than failing every hour; sending hours and the message's length are the SMS module's.
     return why_not_textable(customer.mobile, customer.country, customer.sms_opted_out)
+
+
+def _text_too_long(context: _Context, step: Step) -> str | None:
+    """Why the step's text cannot fit the policy's ``settings.sms.max_parts`` with the customer's link
+    (None: it fits, or the link is not known here). The same test ``dunning.texts`` sends with."""
+    link, customer = context.link(), context.customer
+    if link is None or customer is None:
+        return None
+    settings = context.policies.settings
+    rules = settings.sms or SmsRules()
+    return text_does_not_fit(
+        step.template or "", settings.sender_name, link, customer.language, rules.max_parts
+    )
 
 
 def _window_wait(context: _Context) -> datetime | None:

@@ -24,9 +24,11 @@ from arcollect.sms import (
     NumberError,
     SmsRules,
     check_body,
+    compose,
     is_opt_out,
     keyword_of,
     normalise_number,
+    shortest_text,
 )
 from arcollect.store.sms import NumberOptedOut, TextingBlocked, TextOutcomeUnknown, TextRefused
 from arcollect.store.text_ledger import TextDraft, TextTouchRecord
@@ -111,71 +113,6 @@ class TextResult:
     recorded: frozenset[str] = field(default_factory=frozenset)
 
 
-# The reminder's first words by its email template; the rest says the same for every step.
-_OPENING = {
-    "en": {
-        "final_notice": "Final notice",
-        "firm": "Overdue",
-        "courtesy": "Coming due",
-        "due": "Due today",
-        "missed_promise": "Promised payment not received",
-        "instalment_reminder": "Instalment due",
-        "plan_broken": "Payment plan instalment missed",
-        "": "Payment reminder",
-    },
-    "de": {
-        "final_notice": "Letzte Mahnung",
-        "firm": "Zahlung überfällig",
-        "courtesy": "Bald fällig",
-        "due": "Heute fällig",
-        "missed_promise": "Zugesagte Zahlung nicht erhalten",
-        "instalment_reminder": "Rate fällig",
-        "plan_broken": "Rate nicht erhalten",
-        "": "Zahlungserinnerung",
-    },
-    "fr": {
-        "final_notice": "Dernier rappel",
-        "firm": "Paiement en retard",
-        "courtesy": "Echéance proche",
-        "due": "Echéance aujourd'hui",
-        "missed_promise": "Paiement promis non reçu",
-        "instalment_reminder": "Echéance de votre plan",
-        "plan_broken": "Echéance du plan impayée",
-        "": "Rappel de paiement",
-    },
-}
-# Every word here is in the GSM 03.38 alphabet, so a text stays GSM-7 (160/153 per part), not UCS-2.
-_BODY = {
-    "en": "{sender}: {opening}, {count}. View and pay: {link} Reply STOP to opt out.",
-    "de": "{sender}: {opening}, {count}. Ansehen und zahlen: {link} Abmelden: STOP",
-    "fr": "{sender}: {opening}, {count}. Voir et payer: {link} STOP pour ne plus recevoir de SMS.",
-}
-_COUNT = {
-    "en": ("1 invoice", "{n} invoices"),
-    "de": ("1 Rechnung", "{n} Rechnungen"),
-    "fr": ("1 facture", "{n} factures"),
-}
-
-
-def compose(template: str, invoice_count: int, sender: str, link: str, language: str | None) -> str:
-    """The text of a reminder: who sends it, what it is, how many invoices, the link, how to opt out.
-    No amounts: the portal shows them (net of credits, with any charges) as of the moment it is opened."""
-    lang = (language or "en").split("-")[0].split("_")[0].lower()
-    lang = lang if lang in _BODY else "en"
-    opening = _OPENING[lang].get(template) or _OPENING[lang][""]
-    one, many = _COUNT[lang]
-    count = one if invoice_count == 1 else many.format(n=invoice_count)
-    return _BODY[lang].format(sender=sender, opening=opening, count=count, link=link)
-
-
-def _short(template: str, sender: str, link: str, language: str | None) -> str:
-    """The shortest form (when the full one is over the parts allowed): the opening and the link."""
-    lang = (language or "en").split("-")[0].split("_")[0].lower()
-    lang = lang if lang in _OPENING else "en"
-    opening = _OPENING[lang].get(template) or _OPENING[lang][""]
-    return f"{sender}: {opening}: {link} STOP=opt out"
-
-
 def sms_hours_closed(
     plan: CustomerPlan, customer: Customer, services: Services, rules: SmsRules
 ) -> str | None:
@@ -230,7 +167,7 @@ def send_text(
         try:
             segments = check_body(body, rules.max_parts)
         except MessageTooLong:
-            body = _short(text.template, sender_name, link, customer.language)
+            body = shortest_text(text.template, sender_name, link, customer.language)
             segments = check_body(body, rules.max_parts)
     except MessageTooLong as error:
         return _skipped(plan, report, "too_long", f"the reminder text does not fit: {error}")

@@ -12,7 +12,12 @@ it as on AWS. What it refuses, and with which error and reason (botocore's servi
   service reads numbers with the country's plan as ``arcollect.sms`` does);
 - an origination identity or configuration set it does not know: ``ResourceNotFoundException``;
 - a number on the opt-out list: ``ConflictException`` ``DESTINATION_PHONE_NUMBER_OPTED_OUT``;
-- ``PutOptedOutNumber`` to an unknown list: ``ResourceNotFoundException``.
+- ``PutOptedOutNumber`` to an unknown list: ``ResourceNotFoundException``;
+- ``DeleteOptedOutNumber`` of a list it does not know (``ResourceType`` ``opt-out-list``) or of a number
+  not on the list (``opted-out-number``): ``ResourceNotFoundException``; of a number it took off that
+  list within the last 30 days (the API reference: "each destination phone number can only be deleted
+  once every 30 days"): ``ValidationException`` ``PHONE_NUMBER_CANNOT_BE_OPTED_IN`` (a reason the
+  service model lists; the reference does not say which error the rule raises: assumed).
 
 Every text it accepts is kept (``sent``) and, with an outbox, written to ``<outbox>/<message id>.json``
 (to, body, parts, encoding, customer, touch id, origination identity). ``reply`` plays a customer's
@@ -28,7 +33,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +141,8 @@ class FakeSmsClient:
     fail_next: list[ClientError | Exception] = field(default_factory=list)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # When each (list, number) was last taken off its opt-out list (the 30-day rule).
+    _deleted_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
     @classmethod
     def local(cls, outbox: Path | None = None) -> FakeSmsClient:
@@ -261,6 +268,33 @@ class FakeSmsClient:
             self.opt_out_lists[name].add(number)
         return {"OptOutListName": name, "OptedOutNumber": number, "EndUserOptedOut": False}
 
+    def delete_opted_out_number(self, **params: Any) -> dict[str, Any]:
+        self._validate("DeleteOptedOutNumber", params)
+        name, number = str(params["OptOutListName"]), str(params["OptedOutNumber"])
+        now = self.clock()
+        with self._lock:
+            if name not in self.opt_out_lists:
+                raise _error(
+                    "ResourceNotFoundException", f"{name} not found", 404, ResourceType="opt-out-list"
+                )
+            if number not in self.opt_out_lists[name]:
+                raise _error(
+                    "ResourceNotFoundException",
+                    f"{number} is not on {name}",
+                    404,
+                    ResourceType="opted-out-number",
+                )
+            last = self._deleted_at.get((name, number))
+            if last is not None and now - last < timedelta(days=30):
+                raise _validation(
+                    f"{number} was removed from {name} on {last.isoformat()}: a number can be removed once "
+                    "every 30 days",
+                    reason="PHONE_NUMBER_CANNOT_BE_OPTED_IN",
+                )
+            self.opt_out_lists[name].discard(number)
+            self._deleted_at[(name, number)] = now
+        return {"OptOutListName": name, "OptedOutNumber": number, "EndUserOptedOut": True}
+
     def describe_opted_out_numbers(self, **params: Any) -> dict[str, Any]:
         self._validate("DescribeOptedOutNumbers", params)
         name = str(params["OptOutListName"])
@@ -274,12 +308,16 @@ class FakeSmsClient:
     def reply(self, number: str, body: str, extra_keywords: Iterable[str] = ()) -> dict[str, str]:
         """A customer's reply from ``number``: AWS's automatic opt-out for its own keywords (the
         Default list), and the two-way payload AWS publishes to the SNS topic."""
-        from arcollect.sms import AWS_OPT_OUT_KEYWORDS, keyword_of
+        from arcollect.sms import AWS_OPT_IN_KEYWORDS, AWS_OPT_OUT_KEYWORDS, keyword_of
 
         del extra_keywords  # a policy's own keywords are not AWS's: the dunning function opts those out
         if keyword_of(body) in AWS_OPT_OUT_KEYWORDS:
             with self._lock:
                 self.opt_out_lists.setdefault("Default", set()).add(number)
+        elif keyword_of(body) in AWS_OPT_IN_KEYWORDS:
+            # START and UNSTOP set up as opt-in keywords: AWS takes the number off its list itself.
+            with self._lock:
+                self.opt_out_lists.setdefault("Default", set()).discard(number)
         previous = next((t.message_id for t in reversed(self.sent) if t.to == number), "")
         return inbound_payload(number, body, LOCAL_ORIGINATION_NUMBER, previous)
 
@@ -317,6 +355,7 @@ def sns_record(payload: dict[str, str], at: datetime, topic_arn: str = "") -> di
 _OPERATIONS = {
     "SendTextMessage": "send_text_message",
     "PutOptedOutNumber": "put_opted_out_number",
+    "DeleteOptedOutNumber": "delete_opted_out_number",
     "DescribeOptedOutNumbers": "describe_opted_out_numbers",
 }
 

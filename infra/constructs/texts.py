@@ -54,8 +54,10 @@ class TextMessages(Construct):
         )
         if opt_out_list:
             function.add_to_role_policy(
+                # Put: a STOP the service did not read as one; Delete: a START (opting back in).
                 iam.PolicyStatement(
-                    actions=["sms-voice:PutOptedOutNumber"], resources=[arn("opt-out-list", opt_out_list)]
+                    actions=["sms-voice:PutOptedOutNumber", "sms-voice:DeleteOptedOutNumber"],
+                    resources=[arn("opt-out-list", opt_out_list)],
                 )
             )
         key = kms.Key(

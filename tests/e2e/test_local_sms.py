@@ -64,3 +64,15 @@ def test_a_text_lands_in_the_sms_outbox_and_a_stop_reply_opts_the_number_out(
     assert replied["replies"][0]["customers"] == [CUSTOMER]
     shown = json.dumps(local_stack.json("show", "customer", CUSTOMER))
     assert "sms_opted_out" in shown and "sms_sent" in shown
+    # When the customer replies START (issue 21: opting back in)
+    start_at = TICK_AT.replace("T09:00:00Z", "T09:20:00Z")
+    started = local_stack.json("sms", "reply", "--from", MOBILE, "--at", start_at, "START")
+    # Then the customer may be texted again: the flag is cleared, with its own timeline entry
+    assert started["replies"][0] == {
+        "opt_out": False,
+        "opt_in": True,
+        "keyword": "START",
+        "customers": [CUSTOMER],
+    }
+    shown = json.dumps(local_stack.json("show", "customer", CUSTOMER))
+    assert "sms_opted_in" in shown

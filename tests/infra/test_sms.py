@@ -58,12 +58,21 @@ def test_the_function_may_send_from_the_identity_and_opt_out_on_its_list_only(wi
         for s in p["Properties"]["PolicyDocument"]["Statement"]
         if "sms-voice" in json.dumps(s.get("Action"))
     ]
-    by_action = {s["Action"]: s for s in statements}
-    assert set(by_action) == {"sms-voice:SendTextMessage", "sms-voice:PutOptedOutNumber"}
+    by_action = {
+        action: s
+        for s in statements
+        for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert set(by_action) == {
+        "sms-voice:SendTextMessage",
+        "sms-voice:PutOptedOutNumber",
+        "sms-voice:DeleteOptedOutNumber",  # a START reply takes the number off the list
+    }
     sending = json.dumps(by_action["sms-voice:SendTextMessage"]["Resource"])
     assert IDENTITY in sending and "configuration-set/arcollect-texts" in sending and "*" not in sending
-    opting = json.dumps(by_action["sms-voice:PutOptedOutNumber"]["Resource"])
-    assert "opt-out-list/arcollect-opt-outs" in opting and "*" not in opting
+    for action in ("sms-voice:PutOptedOutNumber", "sms-voice:DeleteOptedOutNumber"):
+        opting = json.dumps(by_action[action]["Resource"])
+        assert "opt-out-list/arcollect-opt-outs" in opting and "*" not in opting
 
 
 def test_replies_come_on_an_encrypted_topic_the_service_publishes_to_and_the_function_reads(

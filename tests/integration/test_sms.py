@@ -406,3 +406,59 @@ def test_a_stop_the_services_list_cannot_take_now_still_opts_the_customer_out(sm
     # And SNS's second delivery puts the number on the service's list, changing nothing of ours
     assert invoke("dunning", {"Records": [reply]})["replies"][0]["customers"] == []
     assert MOBILE in sms.opt_out_lists[LOCAL_OPT_OUT_LIST]
+
+
+def test_a_start_reply_opts_the_number_back_in_and_the_next_step_is_texted(sms: FakeSmsClient) -> None:
+    # Given a customer texted once, who replied STOP (opted out: ours, the service's lists, the flag)
+    upload_policy(sms_settings="{opt_in_keywords: [ANMELDEN]}")
+    customer()
+    due_invoice("INV/2026/0042")
+    tick()
+    stop = sns_record(sms.reply(MOBILE, "STOP"), datetime(2026, 11, 23, 10, 5, tzinfo=UTC))
+    invoke("dunning", {"Records": [stop]})
+    assert MOBILE in sms.opted_out
+    # When the customer replies "Start" (SNS delivers it twice)
+    start = sns_record(sms.reply(MOBILE, "Start"), datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
+    first = invoke("dunning", {"Records": [start]})
+    again = invoke("dunning", {"Records": [start]})
+    # Then the customer is textable again, once, with a timeline entry; the number is on no list
+    assert first["replies"][0] == {
+        "opt_out": False,
+        "opt_in": True,
+        "keyword": "START",
+        "customers": [CUSTOMER],
+    }
+    assert again["replies"][0]["customers"] == []
+    stored = Customers().get(CUSTOMER)
+    assert stored is not None and not stored.sms_opted_out
+    assert sorted(a.kind for a in Activities().timeline(CUSTOMER) if a.kind.startswith("sms_opt")) == [
+        "sms_opted_in",
+        "sms_opted_out",
+    ]
+    assert MOBILE not in sms.opted_out
+    # And the next invoice's `due` step is texted again, not emailed
+    due_invoice("INV/2026/0050")
+    tick("2026-11-24T09:00:00Z")
+    assert len(sms.sent) == 2 and sent_emails() == []
+    # And a STOP after that opts the customer out again, with its own timeline entry
+    invoke(
+        "dunning",
+        {"Records": [sns_record(sms.reply(MOBILE, "stop"), datetime(2026, 11, 24, 10, tzinfo=UTC))]},
+    )
+    stored = Customers().get(CUSTOMER)
+    assert stored is not None and stored.sms_opted_out
+    kinds = [a.kind for a in Activities().timeline(CUSTOMER) if a.kind.startswith("sms_opt")]
+    assert sorted(kinds) == ["sms_opted_in", "sms_opted_out", "sms_opted_out"]
+    # And the policy's own word opts back in, but the service keeps a number it let go within 30 days:
+    # the customer stays opted out, and the timeline says why
+    back = invoke(
+        "dunning",
+        {"Records": [sns_record(sms.reply(MOBILE, "Anmelden"), datetime(2026, 11, 25, 10, tzinfo=UTC))]},
+    )
+    assert (
+        back["replies"][0]["opt_in"] is False
+        and "PHONE_NUMBER_CANNOT_BE_OPTED_IN" in back["replies"][0]["refused"]
+    )
+    stored = Customers().get(CUSTOMER)
+    assert stored is not None and stored.sms_opted_out
+    assert any(a.kind == "sms_opt_in_refused" for a in Activities().timeline(CUSTOMER))

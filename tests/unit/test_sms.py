@@ -15,6 +15,7 @@ from arcollect.sms import (
     check_body,
     count_segments,
     fit,
+    is_opt_in,
     is_opt_out,
     normalise_number,
     parse_rules,
@@ -168,6 +169,29 @@ def test_a_policy_adds_its_own_keywords() -> None:
     assert is_opt_out("abmelden bitte", rules.opt_out_keywords)
     assert is_opt_out("opt out", rules.opt_out_keywords)
     assert not is_opt_out("Stopp", ())
+
+
+@pytest.mark.parametrize("reply", ["START", "start", "Start.", "UNSTOP", "unstop please", " Start "])
+def test_start_and_unstop_opt_back_in(reply: str) -> None:
+    assert is_opt_in(reply) and not is_opt_out(reply)
+
+
+@pytest.mark.parametrize("reply", ["", "STOP", "Started paying", "restart", "Please start calling me"])
+def test_other_replies_are_no_opt_in(reply: str) -> None:
+    assert not is_opt_in(reply)
+
+
+def test_a_policy_adds_its_own_opt_in_words_and_none_may_also_opt_out() -> None:
+    rules, problems = parse_rules({"opt_out_keywords": ["Abmelden"], "opt_in_keywords": ["Anmelden"]})
+    assert problems == [] and is_opt_in("anmelden", rules.opt_in_keywords)
+    _, problems = parse_rules(
+        {"opt_out_keywords": ["Abmelden", "START"], "opt_in_keywords": ["abmelden", "STOP"]}
+    )
+    assert sorted(where for where, _ in problems) == [
+        "settings.sms.opt_in_keywords[0]",
+        "settings.sms.opt_in_keywords[1]",
+        "settings.sms.opt_out_keywords[1]",
+    ]
 
 
 # --- the policy's settings.sms ---------------------------------------------------------------------------

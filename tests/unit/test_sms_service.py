@@ -13,11 +13,13 @@ from botocore.exceptions import ClientError
 
 from arcollect.store.sms import (
     NumberOptedOut,
+    OptInRefused,
     SmsSender,
     TextingBlocked,
     TextNotAccepted,
     TextOutcomeUnknown,
     TextRefused,
+    TextRejected,
 )
 from arcollect_cli.local.sms import (
     LOCAL_CONFIGURATION_SET,
@@ -211,6 +213,23 @@ def test_a_real_boto3_client_reaches_the_stand_in_through_the_wsgi_middleware(
         assert raised.value.response["Reason"] == "DESTINATION_PHONE_NUMBER_OPTED_OUT"
         with pytest.raises(NumberOptedOut):
             sender(client).send(to="+4915123456789", body="hello", context={"touch_id": "t"})
+        # A START: the sender takes the number off the list; again (a repeated reply) is fine
+        sender(client).opt_in("+4915123456789")
+        sender(client).opt_in("+4915123456789")
+        assert "+4915123456789" not in fake.opted_out
+        # Out again, and back within 30 days: the service keeps it, with the model's reason
+        client.put_opted_out_number(OptOutListName=LOCAL_OPT_OUT_LIST, OptedOutNumber="+4915123456789")
+        with pytest.raises(ClientError) as raised:
+            client.delete_opted_out_number(OptOutListName=LOCAL_OPT_OUT_LIST, OptedOutNumber="+4915123456789")
+        assert raised.value.response["Error"]["Code"] == "ValidationException"
+        assert raised.value.response["Reason"] == "PHONE_NUMBER_CANNOT_BE_OPTED_IN"
+        with pytest.raises(OptInRefused, match="PHONE_NUMBER_CANNOT_BE_OPTED_IN"):
+            sender(client).opt_in("+4915123456789")
+        # An opt-out list the service does not know is no "not on the list": it is raised
+        with pytest.raises(TextRejected, match="ResourceNotFoundException"):
+            SmsSender(
+                origination_identity=LOCAL_ORIGINATION_IDENTITY, opt_out_list="no-such-list", client=client
+            ).opt_in("+4915123456789")
     finally:
         server.shutdown()
         thread.join(timeout=5)

@@ -55,6 +55,9 @@ _GSM_EXTENDED: Final = frozenset("\f^{}\\[~]|€")
 AWS_OPT_OUT_KEYWORDS: Final = frozenset(
     {"ARRET", "CANCEL", "END", "OPT-OUT", "OPTOUT", "QUIT", "REMOVE", "STOP", "TD", "UNSUBSCRIBE"}
 )
+# The keywords that opt a number back in: the user guide's "Required opt-out keywords" says a recipient
+# resubscribes with UNSTOP or START (the keywords' action is opt-in). A policy may add its own words.
+AWS_OPT_IN_KEYWORDS: Final = frozenset({"START", "UNSTOP"})
 # A keyword: 1 to 30 characters, not starting or ending with a space (the user guide's "Keywords").
 KEYWORD_MAX_CHARS: Final = 30
 
@@ -216,10 +219,19 @@ def keyword_of(body: str) -> str:
 def is_opt_out(body: str, extra_keywords: Iterable[str] = ()) -> bool:
     """Whether a reply opts its number out: it begins with one of AWS's required opt-out keywords or
     one the policy adds (a reply of the keyword alone, or the keyword followed by more words)."""
+    return _begins_with(body, AWS_OPT_OUT_KEYWORDS | {k.strip().upper() for k in extra_keywords if k.strip()})
+
+
+def is_opt_in(body: str, extra_keywords: Iterable[str] = ()) -> bool:
+    """Whether a reply opts its number back in: it begins with START or UNSTOP (AWS's opt-in keywords)
+    or one the policy adds (``settings.sms.opt_in_keywords``), as ``is_opt_out`` matches."""
+    return _begins_with(body, AWS_OPT_IN_KEYWORDS | {k.strip().upper() for k in extra_keywords if k.strip()})
+
+
+def _begins_with(body: str, keywords: frozenset[str] | set[str]) -> bool:
     text = (body or "").strip().upper()
     if not text:
         return False
-    keywords = AWS_OPT_OUT_KEYWORDS | {k.strip().upper() for k in extra_keywords if k.strip()}
     if keyword_of(text) in keywords:
         return True
     # A keyword of several words ("OPT OUT" added by a policy) is matched at the start of the reply.
@@ -265,6 +277,8 @@ class SmsRules:
     max_parts: int = DEFAULT_MAX_PARTS
     send_window: Any = None  # calendar.SendWindow | None
     opt_out_keywords: tuple[str, ...] = ()
+    # Words that opt a number back in beyond START and UNSTOP (a policy's localized ones: ANMELDEN).
+    opt_in_keywords: tuple[str, ...] = ()
 
 
 def parse_rules(value: object, where: str = "settings.sms") -> tuple[SmsRules, list[tuple[str, str]]]:
@@ -277,11 +291,10 @@ def parse_rules(value: object, where: str = "settings.sms") -> tuple[SmsRules, l
     if not isinstance(value, dict):
         return SmsRules(), [(where, "expected {max_parts, send_window, opt_out_keywords}")]
     problems: list[tuple[str, str]] = []
-    unknown = sorted(str(k) for k in value if k not in ("max_parts", "send_window", "opt_out_keywords"))
+    known = ("max_parts", "send_window", "opt_out_keywords", "opt_in_keywords")
+    unknown = sorted(str(k) for k in value if k not in known)
     if unknown:
-        problems.append(
-            (where, f"unknown key(s) {unknown}; expected max_parts, send_window, opt_out_keywords")
-        )
+        problems.append((where, f"unknown key(s) {unknown}; expected {', '.join(known)}"))
     parts = value.get("max_parts", DEFAULT_MAX_PARTS)
     if isinstance(parts, bool) or not isinstance(parts, int) or not 1 <= parts <= MAX_PARTS_CEILING:
         problems.append(
@@ -294,17 +307,42 @@ def parse_rules(value: object, where: str = "settings.sms") -> tuple[SmsRules, l
             window = SendWindow.parse(value["send_window"], f"{where}.send_window")
         except WindowError as error:
             problems.append((f"{where}.send_window", str(error)))
+    keywords = _keywords(value, "opt_out_keywords", where, problems)
+    opt_in = _keywords(value, "opt_in_keywords", where, problems)
+    for index, keyword in enumerate(opt_in):
+        if keyword in keywords or keyword in AWS_OPT_OUT_KEYWORDS:
+            problems.append(
+                (
+                    f"{where}.opt_in_keywords[{index}]",
+                    f"{keyword!r} is an opt-out keyword: a reply cannot be both",
+                )
+            )
+    for index, keyword in enumerate(keywords):
+        if keyword in AWS_OPT_IN_KEYWORDS:
+            problems.append(
+                (
+                    f"{where}.opt_out_keywords[{index}]",
+                    f"{keyword!r} is an opt-in keyword: a reply cannot be both",
+                )
+            )
+    rules = SmsRules(
+        max_parts=parts, send_window=window, opt_out_keywords=tuple(keywords), opt_in_keywords=tuple(opt_in)
+    )
+    return rules, problems
+
+
+def _keywords(value: dict[str, Any], key: str, where: str, problems: list[tuple[str, str]]) -> list[str]:
     keywords: list[str] = []
-    raw = value.get("opt_out_keywords") or []
+    raw = value.get(key) or []
     if not isinstance(raw, list):
-        problems.append((f"{where}.opt_out_keywords", f"expected a list of keywords, found {raw!r}"))
+        problems.append((f"{where}.{key}", f"expected a list of keywords, found {raw!r}"))
         raw = []
     for index, keyword in enumerate(raw):
         try:
-            keywords.append(check_keyword(str(keyword), f"{where}.opt_out_keywords[{index}]"))
+            keywords.append(check_keyword(str(keyword), f"{where}.{key}[{index}]"))
         except ValueError as error:
-            problems.append((f"{where}.opt_out_keywords[{index}]", str(error)))
-    return SmsRules(max_parts=parts, send_window=window, opt_out_keywords=tuple(keywords)), problems
+            problems.append((f"{where}.{key}[{index}]", str(error)))
+    return keywords
 
 
 # The reminder's first words by its email template; the rest says the same for every step.
@@ -387,6 +425,7 @@ def text_does_not_fit(
 
 
 __all__ = [
+    "AWS_OPT_IN_KEYWORDS",
     "AWS_OPT_OUT_KEYWORDS",
     "GSM7",
     "UCS2",
@@ -398,6 +437,7 @@ __all__ = [
     "compose",
     "count_segments",
     "fit",
+    "is_opt_in",
     "is_opt_out",
     "normalise_number",
     "parse_rules",

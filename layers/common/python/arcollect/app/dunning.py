@@ -251,6 +251,9 @@ class Dunning:
         metrics.add_metric(
             name="TextOptOuts", unit=MetricUnit.Count, value=sum(1 for o in outcomes if o["opt_out"])
         )
+        metrics.add_metric(
+            name="TextOptIns", unit=MetricUnit.Count, value=sum(1 for o in outcomes if o.get("opt_in"))
+        )
         return {"replies": outcomes}
 
     def _console_url(self, page: str) -> str | None:

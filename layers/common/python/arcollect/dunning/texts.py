@@ -25,12 +25,13 @@ from arcollect.sms import (
     SmsRules,
     check_body,
     compose,
+    is_opt_in,
     is_opt_out,
     keyword_of,
     normalise_number,
     shortest_text,
 )
-from arcollect.store.sms import NumberOptedOut, TextingBlocked, TextOutcomeUnknown, TextRefused
+from arcollect.store.sms import NumberOptedOut, OptInRefused, TextingBlocked, TextOutcomeUnknown, TextRefused
 from arcollect.store.text_ledger import TextDraft, TextTouchRecord
 from arcollect.store.touch_ledger import StaleCustomer
 from arcollect.store.touches import InvoiceState, Reservation
@@ -46,6 +47,8 @@ class TextSender(Protocol):
     def send(self, *, to: str, body: str, context: Mapping[str, str]) -> str: ...
 
     def opt_out(self, number: str) -> None: ...
+
+    def opt_in(self, number: str) -> None: ...
 
 
 class TextBook(Protocol):
@@ -91,6 +94,8 @@ class TextBook(Protocol):
         activity_for: Callable[[str], Activity],
         also: Sequence[str] = (),
     ) -> list[str]: ...
+
+    def opt_in(self, number: str, at: datetime, activity_for: Callable[[str], Activity]) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -330,7 +335,8 @@ def _opted_out_activity(at: datetime, number: str, keyword: str) -> Callable[[st
         return Activity(
             customer_id=customer_id,
             at=at,
-            activity_id=f"sms-opt-out-{number}",
+            # One entry per opt-out (a number may opt out, back in, and out again).
+            activity_id=f"sms-opt-out-{number}-{at.strftime('%Y%m%dT%H%M%S')}",
             kind="sms_opted_out",
             summary=f"{number} opted out of text messages ({keyword}): no reminder is texted to it again",
             detail={"number": number, "keyword": keyword},
@@ -371,6 +377,8 @@ def handle_inbound(message: InboundText, texting: Texting, rules: SmsRules, at: 
     texted at it opted out, each with a timeline entry. Any other reply goes on those customers'
     timelines as it was written, for a collector to answer."""
     number = message.origination_number
+    if is_opt_in(message.body, rules.opt_in_keywords):
+        return _opt_in(message, texting, at)
     if not is_opt_out(message.body, rules.opt_out_keywords):
         # Not an opt-out: what the customer wrote goes on the timeline of the customers texted at the
         # number (a collector reads it and calls back), never only into a log.
@@ -401,6 +409,53 @@ def handle_inbound(message: InboundText, texting: Texting, rules: SmsRules, at: 
     texting.sender.opt_out(number)
     logger.info("a number opted out of reminder texts", extra={"customers": len(marked), "keyword": keyword})
     return {"opt_out": True, "keyword": keyword, "customers": marked}
+
+
+def _opt_in(message: InboundText, texting: Texting, at: datetime) -> dict[str, Any]:
+    """START, UNSTOP (or a policy's own opt-in word): the number leaves the service's opt-out list, then
+    ours, and every customer texted at it is textable again, each with a timeline entry. The service
+    first: a customer marked textable while the service still refuses the number would be refused and
+    marked out again at the next text. The service keeps a number it took off within 30 days: then
+    nothing of ours changes and the customers' timelines say so (a collector answers the customer)."""
+    number, keyword = message.origination_number, keyword_of(message.body)
+    try:
+        texting.sender.opt_in(number)
+    except OptInRefused as error:
+        reason = str(error)
+
+        def refused(customer_id: str) -> Activity:
+            return Activity(
+                customer_id=customer_id,
+                at=at,
+                activity_id=f"sms-reply-{message.inbound_message_id}",
+                kind="sms_opt_in_refused",
+                summary=f"{number} asked to get texts again ({keyword}), but {reason}: it stays opted out",
+                detail={"number": number, "keyword": keyword, "reason": reason},
+            )
+
+        customers = texting.ledger.record_reply(number, refused)
+        logger.warning("an opt-in the SMS service refused", extra={"customers": len(customers)})
+        return {
+            "opt_out": False,
+            "opt_in": False,
+            "keyword": keyword,
+            "customers": customers,
+            "refused": reason,
+        }
+
+    def opted_in(customer_id: str) -> Activity:
+        return Activity(
+            customer_id=customer_id,
+            at=at,
+            activity_id=f"sms-opt-in-{message.inbound_message_id}",
+            kind="sms_opted_in",
+            summary=f"{number} opted back in to text messages ({keyword}): reminders may be texted again",
+            detail={"number": number, "keyword": keyword},
+        )
+
+    marked = texting.ledger.opt_in(number, at, opted_in)
+    logger.info("a number opted back in to reminder texts", extra={"customers": len(marked)})
+    return {"opt_out": False, "opt_in": True, "keyword": keyword, "customers": marked}
 
 
 __all__ = ["InboundText", "TextResult", "Texting", "compose", "handle_inbound", "send_text"]

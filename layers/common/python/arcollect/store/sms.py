@@ -56,6 +56,11 @@ class NumberOptedOut(TextRefused):
     """The number is on the opt-out list (it replied STOP or the like): it is never texted again."""
 
 
+class OptInRefused(TextRejected):
+    """The service keeps the number on its opt-out list: it takes a number off at most once every 30
+    days (DeleteOptedOutNumber's API reference)."""
+
+
 class TextingBlocked(TextRejected):
     """The account sends no text at all (disabled, spend limit, no origination identity)."""
 
@@ -139,3 +144,26 @@ class SmsSender:
         except ClientError as error:
             code = str(error.response.get("Error", {}).get("Code", ""))
             raise TextRejected(f"the opt-out list did not take the number: {code}", code=code) from error
+
+    def opt_in(self, number: str) -> None:
+        """Take ``number`` off the opt-out list (a START reply): the service texts it again. A number not
+        on the list is fine (a repeated reply); OptInRefused when the service keeps it (taken off
+        within the last 30 days); TextRejected for anything else (the record is retried)."""
+        if not self.opt_out_list:
+            return
+        try:
+            self._client.delete_opted_out_number(OptOutListName=self.opt_out_list, OptedOutNumber=number)
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            resource = str(error.response.get("ResourceType", ""))
+            if code == "ResourceNotFoundException" and resource != "opt-out-list":
+                return  # not on the list
+            if code == "ValidationException":
+                # The 30-day rule is documented; the error's code is not: a validation refusal is
+                # the service's word on this request, which a retry does not change.
+                message = str(error.response.get("Error", {}).get("Message", ""))
+                message += f"; {error.response['Reason']}" if error.response.get("Reason") else ""
+                raise OptInRefused(
+                    f"the SMS service keeps the number opted out ({message})", code=code
+                ) from error
+            raise TextRejected(f"the opt-out list did not let the number go: {code}", code=code) from error

@@ -329,6 +329,19 @@ class TextLedger:
         return marked
 
     @translated
+    def opt_in(self, number: str, at: datetime, activity_for: Any) -> list[str]:
+        """Take ``number`` off our opt-out list and make every customer texted at it textable again,
+        each with its timeline entry (``activity_for(customer_id)``). Returns the customers changed now
+        (a repeated reply changes nothing)."""
+        del at  # the entry carries the time
+        SmsNumberItem(number_pk(number), OPT_OUT_SK).delete()  # a number not on the list: nothing to do
+        return [
+            customer_id
+            for customer_id in self.customers_at(number)
+            if self._mark_opted_out(customer_id, number, activity_for(customer_id), opted_out=False)
+        ]
+
+    @translated
     def record_reply(self, number: str, activity_for: Any) -> list[str]:
         """A reply from ``number`` on the timeline of every customer texted at it, once each (the
         activity's id is the inbound message's: SNS delivering it twice writes it once)."""
@@ -337,16 +350,18 @@ class TextLedger:
             record_once(keys.customer_pk(customer_id), activity_for(customer_id))
         return customers
 
-    def _mark_opted_out(self, customer_id: str, number: str, activity: Activity) -> bool:
+    def _mark_opted_out(
+        self, customer_id: str, number: str, activity: Activity, *, opted_out: bool = True
+    ) -> bool:
         for _ in range(3):
             try:
                 item = CustomerItem.get(keys.customer_pk(customer_id), PROFILE_SK, consistent_read=True)
             except CustomerItem.DoesNotExist:
                 return False
             customer = customer_from_item(item)
-            if customer.sms_opted_out:
+            if customer.sms_opted_out is opted_out:
                 return False
-            changed = replace(customer, sms_opted_out=True)
+            changed = replace(customer, sms_opted_out=opted_out)
             unchanged = (
                 CustomerItem.fingerprint.does_not_exist()
                 if item.fingerprint is None
@@ -360,7 +375,7 @@ class TextLedger:
                         CustomerItem(keys.customer_pk(customer_id), PROFILE_SK),
                         (
                             [
-                                CustomerItem.sms_opted_out.set(True),
+                                CustomerItem.sms_opted_out.set(opted_out),
                                 CustomerItem.fingerprint.set(changed.fingerprint),
                             ],
                             unchanged,

@@ -213,7 +213,12 @@ def test_a_collectors_day_ends_with_a_promise_that_pauses_dunning(
     numbers = set(task_invoices(task))
     assert numbers, f"the top task names no invoice: {task}"
     candidates = mornings(customer, datetime.fromisoformat(TICK_AT.replace("Z", "+00:00")), promised_until)
-    assert candidates, f"no working morning between {TICK_AT} and {promised_until}"
+    # Only mornings while the files ingested today are fresh (the shipped policy holds reminders when a
+    # feed is over 2 business days old): later, the tick would send nothing for the freshness hold, not
+    # for the promise, and alert the manager, whatever the day of the week the suite runs on
+    fresh_until = add_working_days(datetime.now(UTC).date(), 1)
+    candidates = [at for at in candidates if date.fromisoformat(at[:10]) <= fresh_until]
+    assert candidates, f"no working morning between {TICK_AT} and {min(promised_until, fresh_until)}"
     later_tick, would_dun = candidates[-1], set()
     for at in candidates:
         would_dun = dunned_then(local_stack, at, customer["customer_id"], numbers)
@@ -351,7 +356,8 @@ def test_a_note_and_no_answer_keep_the_task_on_the_worklist_due_the_next_working
     expect(task_link(page, task_id)).to_have_count(1)
     row = next(r for r in table_rows(worklist_table(page)) if r["task"] == task_id)
     assert row["Attempts"] == "1" and row["Due"].startswith(again.isoformat()), row
-    assert date.fromisoformat(row["Due"].split()[0]) > date.fromisoformat(before["Due"].split()[0])
+    # (never earlier than it was: a task already due tomorrow stays due tomorrow)
+    assert date.fromisoformat(row["Due"].split()[0]) >= date.fromisoformat(before["Due"].split()[0])
     shot("4-worklist")
 
 

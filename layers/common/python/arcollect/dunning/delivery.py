@@ -538,12 +538,15 @@ def final_notice_charges(
     documents: Iterable[Invoice],
     today: date,
     services: Services,
+    *,
+    any_template: bool = False,
 ) -> tuple[tuple[tuple[str, Charges], ...], bool]:
-    """The statutory late-payment charges to date the final notice lists (none for other templates, or
-    when the customer's policy computes none), and whether the policy adds them to the total asked.
+    """The statutory late-payment charges to date the final notice lists (none for other templates
+    unless ``any_template``: a letter lists them whatever its template, or when the customer's policy
+    computes none), and whether the policy adds them to the total asked.
     The customer's payments, and the credit notes the invoices name, are read only then; an open amount
     no dated record explains counts from the first late day (never more than is owed)."""
-    if template != FINAL_NOTICE:
+    if template != FINAL_NOTICE and not any_template:
         return (), False
     config = services.policies.late_charges_for(customer, today)
     if config is None:
@@ -758,9 +761,12 @@ def _letter(
         lease=LEASE,
         states_for=lambda touches: _states(touches, held, profile.snapshot),
         promises=_promises(wanted, by_number),
+        # A letter is the paper the customer keeps: it shows the charges to date whatever its template
+        # (issue 21: "any interest and fees"); only a final notice's go to the ERP.
         charges_for=lambda invoices: final_notice_charges(
-            letter.template, customer, invoices, by_number.values(), plan.today, services
+            letter.template, customer, invoices, by_number.values(), plan.today, services, any_template=True
         ),
+        books_charges=letter.template == FINAL_NOTICE,
         other_refusals=lambda refused: _other_refusals(plan, refused, held, services, report),
         expected=profile.expected,
         change_feed=services.change_feed,

@@ -105,6 +105,9 @@ class LetterJob:
     change_feed: ChangeFeed | None = None
     credits: tuple[CreditLine, ...] = ()
     test_detail: dict[str, str] | None = None
+    # Whether the charges the letter lists go to the change feed: only a final notice's, as with the
+    # emailed one (docs/decisions.md); other letters show them to the customer without booking them.
+    books_charges: bool = True
 
 
 def post_letter(job: LetterJob, outcomes: Any) -> tuple[set[str], set[str]]:
@@ -153,7 +156,7 @@ def _post(job: LetterJob, reserved: Sequence[tuple[str, str]], outcomes: Any) ->
         ledger.release_email(plan.customer_id, letter.touch_id, reserved)
         raise
     numbers = [n for n, _ in reserved]
-    charged = _charge_changes(job, charges, added)
+    charged = _charge_changes(job, charges, added) if job.books_charges else ()
     ledger.complete_letter(
         plan.customer_id,
         letter.touch_id,

@@ -347,3 +347,26 @@ def test_the_backtest_counts_the_touches_each_channel_carried() -> None:
         }
     )
     assert "draft: 2 emails, 3 letters, 0 calls" in summary
+
+
+@pytest.mark.parametrize("language", ["en-GB", "de-DE", "fr-FR"])
+def test_no_letter_asks_the_customer_to_reply_to_an_email(language: str) -> None:
+    # Given every template's words in each language, as a letter says them
+    from arcollect.dunning.emails import TEMPLATE_ORDER, reminder_words
+    from arcollect.dunning.letters import as_letter
+    from arcollect.plans import InstalmentReminder
+
+    customer = replace(MUELLER, language=language)
+    for template in TEMPLATE_ORDER:
+        letter, _ = _letter(
+            customer,
+            template=template,
+            step=template,
+            promised_date=date(2024, 6, 20),
+            instalment=InstalmentReminder("plan-1", 2, 3, date(2024, 7, 5), D("350.00"), "EUR", (), 3),
+        )
+        words = as_letter(reminder_words(letter), language[:2])
+        # Then neither the intro nor the closing speaks of replying to an email: paper cannot be answered
+        for key in ("intro", "closing"):
+            said = words[key].lower()
+            assert not any(mail in said for mail in ("email", "e-mail")), (template, key, words[key])

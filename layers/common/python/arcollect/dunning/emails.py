@@ -197,6 +197,13 @@ def reminder_words(email: ReminderEmail) -> dict[str, Any]:
     return _context(email, language_for(email.customer), portal_url)
 
 
+def letter_phrases(language: str) -> dict[str, str]:
+    """What a letter says instead of the email's phrases that only an email can mean ("reply to this
+    email"), in ``language`` (wording.yaml's ``letter_phrases``)."""
+    words = _wording()["languages"][language if language in LANGUAGES else LANGUAGES[0]]
+    return dict(words.get("letter_phrases") or {})
+
+
 # -- the words and the page --------------------------------------------------------------------------
 
 

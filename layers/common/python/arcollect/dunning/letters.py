@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from arcollect.dunning.emails import ReminderEmail, format_date, reminder_words
+from arcollect.dunning.emails import ReminderEmail, format_date, language_for, letter_phrases, reminder_words
 
 FONT_DIR = Path(__file__).parent / "fonts"
 _FONT = "DejaVu"
@@ -42,12 +42,22 @@ class RenderedLetter:
     sha256: str
 
 
+def as_letter(words: dict[str, Any], language: str) -> dict[str, Any]:
+    """The reminder's words as a letter says them: the intro and closing without "reply to this email"."""
+    phrases = letter_phrases(language)
+    said = dict(words)
+    for key in ("intro", "closing"):
+        for email_phrase, letter_phrase in phrases.items():
+            said[key] = said[key].replace(email_phrase, letter_phrase)
+    return said
+
+
 def render_letter(letter: ReminderEmail, *, letter_id: str, address: tuple[str, ...]) -> RenderedLetter:
     """The letter for ``letter`` (the reminder as it would be emailed: its customer, invoices, template,
     credits and charges) to ``address`` (the name, then the postal lines)."""
     if len(address) < 2:
         raise ValueError("a letter needs the customer's name and at least one postal address line")
-    words = reminder_words(letter)
+    words = as_letter(reminder_words(letter), language_for(letter.customer))
     from fpdf import FPDF  # the first letter pays for the PDF library, not the cold start
 
     pdf = FPDF(format="A4", unit="mm")

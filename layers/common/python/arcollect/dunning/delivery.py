@@ -44,7 +44,7 @@ from arcollect.dunning.engine import (
     evaluate,
 )
 from arcollect.dunning.plans import PlanLedger, settle_plans
-from arcollect.dunning.posting import LetterBox, LetterJob, post_letter
+from arcollect.dunning.posting import LetterBox, LetterJob, Reservations, post_letter
 from arcollect.entities import Activity, Customer, Invoice, Payment, Promise, Task, TaskKind
 from arcollect.interest import Charges, invoice_charges
 from arcollect.mailing import Mailer
@@ -59,7 +59,6 @@ from arcollect.store.dunning import (
     InvoiceState,
     Reach,
     Refusal,
-    Reservation,
     StaleCustomer,
     snapshot_of,
 )
@@ -75,22 +74,9 @@ TAG_STEP = "step"
 TAG_TOUCH = "touch_id"
 
 
-class Ledger(Protocol):
+class Ledger(Reservations, Protocol):
     """The ledger of touches (``store/touch_ledger.py``): each email reserved, completed, released or
     refused once, each task touch once per invoice and step."""
-
-    def reserve_email(
-        self,
-        customer_id: str,
-        touch_id: str,
-        step: str,
-        touches: Sequence[tuple[str, str]],
-        recipients: Sequence[str],
-        promises: dict[str, str],
-        at: datetime,
-        expected: Customer | None = None,
-        clock_at: datetime | None = None,
-    ) -> Reservation: ...
 
     def complete_email(
         self,
@@ -101,12 +87,6 @@ class Ledger(Protocol):
         activity: Activity,
         at: datetime,
     ) -> None: ...
-
-    def release_email(self, customer_id: str, touch_id: str, touches: Sequence[tuple[str, str]]) -> None: ...
-
-    def ledger_touch(self, customer_id: str, invoice_number: str, step: str) -> str | None: ...
-
-    def email_touch(self, customer_id: str, touch_id: str) -> EmailTouchRecord | None: ...
 
     def mark_in_doubt(self, customer_id: str, touch_id: str) -> bool: ...
 

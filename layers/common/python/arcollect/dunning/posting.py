@@ -34,8 +34,9 @@ from arcollect.store.dunning import EmailTouchRecord, InvoiceState, Refusal, Res
 POSTED = "letter_posted"
 
 
-class LetterLedger(Protocol):
-    """The touch ledger's methods a letter uses (``store/touch_ledger.py``)."""
+class Reservations(Protocol):
+    """How any message reserves its touches in the touch ledger (``store/touch_ledger.py``), frees them,
+    and finds who holds one: shared by the email (``delivery.Ledger``) and the letter."""
 
     def reserve_email(
         self,
@@ -50,6 +51,16 @@ class LetterLedger(Protocol):
         clock_at: datetime | None = None,
     ) -> Reservation: ...
 
+    def release_email(self, customer_id: str, touch_id: str, touches: Sequence[tuple[str, str]]) -> None: ...
+
+    def ledger_touch(self, customer_id: str, invoice_number: str, step: str) -> str | None: ...
+
+    def email_touch(self, customer_id: str, touch_id: str) -> EmailTouchRecord | None: ...
+
+
+class LetterLedger(Reservations, Protocol):
+    """The touch ledger's methods a letter uses: the reservations, and completing one as a letter."""
+
     def complete_letter(
         self,
         customer_id: str,
@@ -59,12 +70,6 @@ class LetterLedger(Protocol):
         activity: Activity,
         at: datetime,
     ) -> None: ...
-
-    def release_email(self, customer_id: str, touch_id: str, touches: Sequence[tuple[str, str]]) -> None: ...
-
-    def ledger_touch(self, customer_id: str, invoice_number: str, step: str) -> str | None: ...
-
-    def email_touch(self, customer_id: str, touch_id: str) -> EmailTouchRecord | None: ...
 
 
 class LetterBox(Protocol):

@@ -51,9 +51,8 @@ from arcollect.store.touches import (
     InvoiceState,
     Refusal,
     Reservation,
-    ledger_item,
+    claim_touches,
     reachable_condition,
-    remindable_condition,
     state_actions,
     touch_text,
 )
@@ -175,18 +174,7 @@ class TextLedger:
                         _text_item(customer_id, touch_id, step, remaining, draft, at, clock_at),
                         condition=TableItem.pk.does_not_exist(),
                     )
-                    for number, touch_step in remaining:
-                        pk, sk = invoice_key(customer_id, number)
-                        transaction.condition_check(
-                            InvoiceItem,
-                            pk,
-                            sk,
-                            condition=remindable_condition(touch_step, promises.get(number)),
-                        )
-                        transaction.save(
-                            ledger_item(customer_id, number, touch_step, at, touch_id),
-                            condition=TableItem.pk.does_not_exist(),
-                        )
+                    claim_touches(transaction, customer_id, remaining, promises, at, touch_id)
             except TransactWriteError as error:
                 reasons = cancellation_reasons(error)
                 if not reasons:

@@ -56,6 +56,7 @@ from arcollect.store.touches import (
     InvoiceState,
     Refusal,
     Reservation,
+    claim_touches,
     email_item,
     email_record,
     ledger_item,
@@ -132,18 +133,7 @@ class TouchLedger:
                         email_item(customer_id, touch_id, step, remaining, recipients, at, clock_at),
                         condition=TableItem.pk.does_not_exist(),
                     )
-                    for number, touch_step in remaining:
-                        pk, sk = invoice_key(customer_id, number)
-                        transaction.condition_check(
-                            InvoiceItem,
-                            pk,
-                            sk,
-                            condition=remindable_condition(touch_step, promises.get(number)),
-                        )
-                        transaction.save(
-                            ledger_item(customer_id, number, touch_step, at, touch_id),
-                            condition=TableItem.pk.does_not_exist(),
-                        )
+                    claim_touches(transaction, customer_id, remaining, promises, at, touch_id)
             except TransactWriteError as error:
                 reasons = cancellation_reasons(error)
                 if not reasons:

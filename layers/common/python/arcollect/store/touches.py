@@ -17,8 +17,9 @@ from arcollect.reminders import InvoiceRequirement, ProfileRequirement, Reach, r
 from arcollect.store import keys
 from arcollect.store.base import Operation, next_action, retention_expiry
 from arcollect.store.customers import last_emailed
+from arcollect.store.invoices import invoice_key
 from arcollect.store.keys import email_sk, ledger_sk
-from arcollect.store.models import CustomerItem, EmailTouchItem, InvoiceItem, SendLedgerItem
+from arcollect.store.models import CustomerItem, EmailTouchItem, InvoiceItem, SendLedgerItem, TableItem
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,27 @@ def profile_condition(required: ProfileRequirement) -> Any:
     if required.copy.last_emailed_at is None:
         return condition & CustomerItem.last_emailed_at.does_not_exist()
     return condition & (CustomerItem.last_emailed_at == last_emailed(required.copy.last_emailed_at))
+
+
+def claim_touches(
+    transaction: Any,
+    customer_id: str,
+    touches: Sequence[tuple[str, str]],
+    promises: dict[str, str],
+    at: datetime,
+    touch_id: str,
+) -> None:
+    """A message's (invoice, step) touches in its reservation's transaction, whatever the channel: each
+    invoice still remindable for its step (``remindable_condition``), each step's ledger item written
+    once. pynamodb sends the checks before the puts, which is the order the callers read refusals in."""
+    for number, step in touches:
+        pk, sk = invoice_key(customer_id, number)
+        transaction.condition_check(
+            InvoiceItem, pk, sk, condition=remindable_condition(step, promises.get(number))
+        )
+        transaction.save(
+            ledger_item(customer_id, number, step, at, touch_id), condition=TableItem.pk.does_not_exist()
+        )
 
 
 def remindable_condition(step: str, promise_id: str | None) -> Any:

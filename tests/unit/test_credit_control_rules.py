@@ -139,6 +139,11 @@ def test_what_an_agency_can_take_and_the_placement_id() -> None:
     )
     assert "disputed" in (credit_control.why_not_placeable(replace(open_one, disputed=True)) or "")
     assert "already" in (credit_control.why_not_placeable(replace(open_one, agency="Inkasso Nord")) or "")
+    # An invoice in a payment plan is not placed while the plan's reminders ask the customer to pay us;
+    # one under a plain promise to pay can be (the placement is the collector's call)
+    in_plan = replace(open_one, promise_id="plan-0123456789abcdef")
+    assert "payment plan" in (credit_control.why_not_placeable(in_plan) or "")
+    assert credit_control.why_not_placeable(replace(open_one, promise_id="P-42")) is None
     # The same customer, agency (whatever its case) and invoices (in any order): the same placement
     first = credit_control.placement_id(CUSTOMER, "Inkasso Nord", ["INV/2026/0044", "INV/2026/0042"])
     assert first == credit_control.placement_id(CUSTOMER, "INKASSO NORD", ["INV/2026/0042", "INV/2026/0044"])

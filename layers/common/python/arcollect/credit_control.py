@@ -31,6 +31,7 @@ from arcollect.cells import CSV_CONTENT_TYPE, neutralise
 from arcollect.clock import format_instant
 from arcollect.contract import DropPrefix
 from arcollect.entities import Activity, Customer, Invoice
+from arcollect.plans import is_plan_id
 
 AGENCY_PREFIX: Final = f"{DropPrefix.OUTGOING}agency/"
 HANDOFF_SCHEMA_VERSION: Final = 1
@@ -55,7 +56,7 @@ def placement_id(customer_id: str, agency: str, invoice_numbers: Iterable[str]) 
 
 def why_not_placeable(invoice: Invoice) -> str | None:
     """Why ``invoice`` cannot go to an agency (None: it can): an invoice with something owed, not
-    disputed (a dispute is decided here first), not with an agency already."""
+    disputed (a dispute is decided here first), not with an agency already, not in a payment plan."""
     if invoice.is_credit_note:
         return "is a credit note: nothing to collect"
     if not invoice.is_open:
@@ -64,6 +65,10 @@ def why_not_placeable(invoice: Invoice) -> str | None:
         return "is disputed: resolve the dispute first"
     if invoice.agency:
         return f"is with the agency {invoice.agency} already"
+    if is_plan_id(invoice.promise_id):
+        # The plan's instalment reminders would go on asking the customer to pay us what the portal
+        # says to pay the agency: the plan ends first (cancel it, or renegotiate without this invoice).
+        return "is in a payment plan: cancel or renegotiate the plan first"
     return None
 
 

@@ -98,7 +98,9 @@ def test_the_json_route_cancels_with_a_reason_and_answers_a_retry_the_same(
     # Without the CSRF token: refused; without a reason: refused naming the field
     assert _json(console, cancel, {"reason": "x"}, csrf=False).status == 403
     missing = _json(console, cancel, {"reason": "  "})
-    assert missing.status == 400 and json.loads(missing.text) == {"error": "is required", "field": "reason"}
+    assert missing.status == 400 and json.loads(missing.text) == {
+        "error": {"message": "is required", "field": "reason"}
+    }
     assert _json(console, _api("/plan-0000000000000000/cancel"), {"reason": "x"}).status == 404
     assert plans()[0].status == "open"
     # With one: cancelled, and the same request again answers the same
@@ -138,7 +140,10 @@ def test_a_renegotiation_cancels_the_plan_and_agrees_the_new_one_at_once_once(
     # A plan cancelled is renegotiated no more
     body["first_due"] = "2026-12-16"
     refused = _json(console, _api(), body)
-    assert refused.status == 400 and json.loads(refused.text)["field"] in {"replaces", "invoice_numbers"}
+    assert refused.status == 400 and json.loads(refused.text)["error"]["field"] in {
+        "replaces",
+        "invoice_numbers",
+    }
 
 
 def test_a_broken_plan_is_renegotiated_and_stays_broken_on_the_record(world: World, console: Console) -> None:

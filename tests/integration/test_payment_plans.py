@@ -255,8 +255,10 @@ def test_the_json_route_answers_the_same_plan_to_a_retry_and_names_what_is_wrong
     other = console.post_json({**THREE, "invoice_numbers": [FIRST]})
     assert other.status == 400
     assert json.loads(other.text) == {
-        "error": "invoice INV/2026/0042 is already in a payment plan",
-        "field": "invoice_numbers",
+        "error": {
+            "message": "invoice INV/2026/0042 is already in a payment plan",
+            "field": "invoice_numbers",
+        },
     }
     # Without the session's CSRF token: refused
     assert console.post_json(THREE, csrf=False).status == 403
@@ -273,8 +275,10 @@ def test_instalments_that_do_not_add_up_are_refused_with_both_figures(world: Wor
     reply = console.post_json(body)
     assert reply.status == 400
     assert json.loads(reply.text) == {
-        "error": "the instalments add up to 1200.00 EUR; the chosen invoices have 1800.00 EUR open",
-        "field": "instalments",
+        "error": {
+            "message": "the instalments add up to 1200.00 EUR; the chosen invoices have 1800.00 EUR open",
+            "field": "instalments",
+        },
     }
     assert plans() == []
 

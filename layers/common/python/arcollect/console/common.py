@@ -4,7 +4,9 @@ the request helpers over the portal's ``Web`` that every route is handed."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -19,7 +21,7 @@ from arcollect.portal.web import sessions
 from arcollect.portal.web.common import STAFF_HEADERS, STAFF_PREFIX, Web
 from arcollect.portal.web.render import render
 from arcollect.staff import STAFF_SESSION_HOURS, StaffDirectory, StaffSession, StaffSessions
-from arcollect.workspace.model import NotAllowed
+from arcollect.workspace.model import NotAllowed, WorkspaceConflict, WorkspaceInputError, WorkspaceNotFound
 from arcollect.workspace.services import Workspace
 from arcollect.workspace.status import StatusBoard
 
@@ -61,6 +63,40 @@ class StaffSignInNeeded(Exception):
 
 class StaffCsrfRejected(Exception):
     """A staff form arrived without the session's CSRF token."""
+
+
+# A JSON route's work: given the session and the request's JSON object ({} for a GET), the status and
+# the JSON answer. Workspace errors become the console API's error answers (``StaffWeb.json_answer``).
+JsonCall = Callable[[StaffSession, dict[str, Any]], tuple[int, Any]]
+
+
+def json_body(event: APIGatewayProxyEvent) -> dict[str, Any]:
+    """The request's JSON object, or a 400 naming ``body``."""
+    try:
+        body = json.loads(event.decoded_body or "")
+    except ValueError as error:
+        raise WorkspaceInputError("body", f"not JSON: {error}") from None
+    if not isinstance(body, dict):
+        raise WorkspaceInputError("body", "expected a JSON object")
+    return body
+
+
+def body_text(body: dict[str, Any], name: str) -> str:
+    """A string field of a JSON body ("" when absent or null), or a 400 naming it."""
+    value = body.get(name, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise WorkspaceInputError(name, f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def body_texts(body: dict[str, Any], name: str) -> list[str]:
+    """A list-of-strings field of a JSON body ([] when absent), or a 400 naming it."""
+    value = body.get(name) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise WorkspaceInputError(name, "expected a list of strings")
+    return list(value)
 
 
 def cookie_value(event: APIGatewayProxyEvent, name: str) -> str | None:
@@ -155,6 +191,38 @@ class StaffWeb:
             self.console.sessions.end(session_id)
             return None
         return self.console.sessions.rechecked(session, user, now=now)
+
+    def json_answer(self, call: JsonCall) -> Response[Any]:
+        """One JSON route of the console's API, as every one answers: 401 without a live session, 403
+        when a write lacks the session's CSRF token in ``X-CSRF-Token`` (a JSON body cannot be sent
+        cross-site without CORS; the header is the check a form field is for a page), the request's
+        JSON object to ``call``, and its workspace errors as ``{"error": {"field", "message"}}`` with
+        400, 403, 404 or 409."""
+        session = self.session()
+        if session is None:
+            return self.web.json_error(401, "sign in to the staff console first")
+        writes = self.event.http_method != "GET"
+        token = sessions.header(self.event, sessions.CSRF_HEADER) or ""
+        if writes and not sessions.csrf_matches(session.csrf_token, token):
+            return self.web.json_error(
+                403, f"the session's CSRF token is missing from {sessions.CSRF_HEADER}"
+            )
+        try:
+            status, result = call(session, json_body(self.event) if writes else {})
+        except WorkspaceInputError as error:
+            return self.web.json_error(400, error.message, error.field)
+        except NotAllowed as error:
+            return self.web.json_error(403, str(error))
+        except WorkspaceNotFound as error:
+            return self.web.json_error(404, str(error))
+        except WorkspaceConflict as error:
+            return self.web.json_error(409, str(error))
+        return Response(
+            status_code=status,
+            content_type=content_types.APPLICATION_JSON,
+            body=result,
+            headers={"Cache-Control": "no-store"},
+        )
 
     def require_session(self) -> StaffSession:
         session = self.session()

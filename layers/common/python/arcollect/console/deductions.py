@@ -10,29 +10,21 @@ form field is for a page). Errors answer ``{"error": {"field", "message"}}`` wit
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 
-from arcollect.console.common import PREFIX, StaffCsrfRejected, StaffWeb, one
+from arcollect.console.common import PREFIX, StaffWeb, body_text, one
 from arcollect.deductions import REASON_LABELS, DeductionOutcome
-from arcollect.portal.web import sessions
 from arcollect.staff import StaffSession
 from arcollect.workspace.model import (
     DisputeView,
-    NotAllowed,
-    WorkspaceConflict,
-    WorkspaceInputError,
-    WorkspaceNotFound,
 )
 
 API = f"{PREFIX}/api"
-CSRF_HEADER = "X-CSRF-Token"
 OUTCOME_LABELS = {
     DeductionOutcome.CREDIT: "Credit: agreed, write the residual off",
     DeductionOutcome.REBILL: "Rebill: not agreed, collect the residual",
@@ -86,78 +78,42 @@ def register(staff: StaffWeb) -> None:
 
     # --- JSON ----------------------------------------------------------------------------------------
 
-    def answered(call: Callable[[StaffSession, dict[str, Any]], Any], status: int = 200) -> Response[Any]:
-        session = staff.require_session()
-        if staff.event.http_method == "POST":
-            token = sessions.header(staff.event, CSRF_HEADER) or ""
-            if not sessions.csrf_matches(session.csrf_token, token):
-                raise StaffCsrfRejected
-        try:
-            body = _json_body(staff) if staff.event.http_method == "POST" else {}
-            result = call(session, body)
-        except WorkspaceInputError as error:
-            return staff.web.json_error(400, error.message, error.field)
-        except NotAllowed as error:
-            return staff.web.json_error(403, str(error))
-        except WorkspaceNotFound as error:
-            return staff.web.json_error(404, str(error))
-        except WorkspaceConflict as error:
-            return staff.web.json_error(409, str(error))
-        return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=result)
-
     @app.get(f"{API}/deductions", include_in_schema=False)
     def listed() -> Response[Any]:
-        def call(_: StaffSession, __: dict[str, Any]) -> Any:
+        def call(_: StaffSession, __: dict[str, Any]) -> tuple[int, Any]:
             views = staff.workspace.deductions(
                 now=staff.web.now(), include_closed=staff.web.query("all") == "1"
             )
-            return {"deductions": [view_json(view) for view in views]}
+            return 200, {"deductions": [view_json(view) for view in views]}
 
-        return answered(call)
+        return staff.json_answer(call)
 
     @app.post(f"{API}/customers/<customer_id>/deductions", include_in_schema=False)
     def code_json(customer_id: str) -> Response[Any]:
-        def call(session: StaffSession, body: dict[str, Any]) -> Any:
+        def call(session: StaffSession, body: dict[str, Any]) -> tuple[int, Any]:
             view = staff.workspace.code_deduction(
                 customer_id,
-                invoice_number=_text(body, "invoice_number"),
-                reason=_text(body, "reason"),
-                comment=_text(body, "comment"),
+                invoice_number=body_text(body, "invoice_number"),
+                reason=body_text(body, "reason"),
+                comment=body_text(body, "comment"),
                 by=session.user,
                 now=staff.web.now(),
             )
-            return {"deduction": view_json(view)}
+            return 201, {"deduction": view_json(view)}
 
-        return answered(call, 201)
+        return staff.json_answer(call)
 
     @app.post(f"{API}/customers/<customer_id>/deductions/<deduction_id>/resolve", include_in_schema=False)
     def resolve_json(customer_id: str, deduction_id: str) -> Response[Any]:
-        def call(session: StaffSession, body: dict[str, Any]) -> Any:
+        def call(session: StaffSession, body: dict[str, Any]) -> tuple[int, Any]:
             view = staff.workspace.resolve_deduction(
                 customer_id,
                 deduction_id,
-                outcome=_text(body, "outcome"),
-                note=_text(body, "note"),
+                outcome=body_text(body, "outcome"),
+                note=body_text(body, "note"),
                 by=session.user,
                 now=staff.web.now(),
             )
-            return {"deduction": view_json(view)}
+            return 200, {"deduction": view_json(view)}
 
-        return answered(call)
-
-
-def _json_body(staff: StaffWeb) -> dict[str, Any]:
-    try:
-        body = json.loads(staff.event.decoded_body or "")
-    except ValueError as error:
-        raise WorkspaceInputError("body", f"not JSON: {error}") from None
-    if not isinstance(body, dict):
-        raise WorkspaceInputError("body", "expected a JSON object")
-    return body
-
-
-def _text(body: dict[str, Any], name: str) -> str:
-    value = body.get(name, "")
-    if not isinstance(value, str):
-        raise WorkspaceInputError(name, f"expected a string, got {type(value).__name__}")
-    return value
+        return staff.json_answer(call)

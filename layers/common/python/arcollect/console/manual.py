@@ -20,24 +20,21 @@ to...), 403, 404, 409.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 
-from arcollect.console.common import PREFIX, WORKLIST, StaffCsrfRejected, StaffWeb
+from arcollect.console.common import PREFIX, WORKLIST, StaffWeb, body_text, body_texts
 from arcollect.entities import Task
 from arcollect.portal.web import sessions
 from arcollect.staff import StaffSession
 from arcollect.workspace.follow_ups import KINDS
-from arcollect.workspace.model import NotAllowed, WorkspaceConflict, WorkspaceInputError, WorkspaceNotFound
+from arcollect.workspace.model import WorkspaceInputError
 from arcollect.workspace.one_off import TEMPLATES, MailUnavailable, SendReceipt
 
 API = f"{PREFIX}/api"
-CSRF_HEADER = "X-CSRF-Token"
 TASK_KINDS = list(KINDS.items())
 EMAIL_TEMPLATES = list(TEMPLATES.items())
 
@@ -98,52 +95,33 @@ def register(staff: StaffWeb) -> None:
     handles(UnknownCustomer)(unknown_customer)
     handles(MailUnavailable)(mail_unavailable)
 
-    def answered(call: Callable[[StaffSession, dict[str, Any]], tuple[int, Any]]) -> Response[Any]:
-        session = staff.session()
-        if session is None:
-            return staff.web.json_error(401, "sign in to the staff console first")
-        token = sessions.header(staff.event, CSRF_HEADER) or ""
-        if not sessions.csrf_matches(session.csrf_token, token):
-            raise StaffCsrfRejected
-        try:
-            status, result = call(session, _json_body(staff))
-        except WorkspaceInputError as error:
-            return staff.web.json_error(400, error.message, error.field)
-        except NotAllowed as error:
-            return staff.web.json_error(403, str(error))
-        except WorkspaceNotFound as error:
-            return staff.web.json_error(404, str(error))
-        except WorkspaceConflict as error:
-            return staff.web.json_error(409, str(error))
-        return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=result)
-
     @app.post(f"{API}/customers/<customer_id>/tasks", include_in_schema=False)
     def task_json_route(customer_id: str) -> Response[Any]:
         def call(session: StaffSession, body: dict[str, Any]) -> tuple[int, Any]:
             made = staff.workspace.create_task(
                 customer_id,
-                title=_text(body, "title"),
-                due_on=_text(body, "due_on"),
-                assignee=_text(body, "assignee"),
-                kind=_text(body, "kind"),
-                note=_text(body, "note"),
-                invoice_numbers=_texts(body, "invoice_numbers"),
-                key=_text(body, "idempotency_key"),
+                title=body_text(body, "title"),
+                due_on=body_text(body, "due_on"),
+                assignee=body_text(body, "assignee"),
+                kind=body_text(body, "kind"),
+                note=body_text(body, "note"),
+                invoice_numbers=body_texts(body, "invoice_numbers"),
+                key=body_text(body, "idempotency_key"),
                 by=session.user,
                 now=staff.web.now(),
             )
             return (201 if made.created else 200), {"task": task_json(made.task), "created": made.created}
 
-        return answered(call)
+        return staff.json_answer(call)
 
     @app.post(f"{API}/customers/<customer_id>/emails", include_in_schema=False)
     def email_json_route(customer_id: str) -> Response[Any]:
         def call(session: StaffSession, body: dict[str, Any]) -> tuple[int, Any]:
             receipt = staff.workspace.send_one_off(
                 customer_id,
-                template=_text(body, "template"),
-                key=_text(body, "idempotency_key"),
-                payment_id=_text(body, "payment_id"),
+                template=body_text(body, "template"),
+                key=body_text(body, "idempotency_key"),
+                payment_id=body_text(body, "payment_id"),
                 by=session.user,
                 now=staff.web.now(),
                 portal_url=portal_url(staff),
@@ -151,30 +129,4 @@ def register(staff: StaffWeb) -> None:
             status = 202 if receipt.status != "sent" else 200 if receipt.repeated else 201
             return status, {"email": {**asdict(receipt), "to": list(receipt.to)}}
 
-        return answered(call)
-
-
-def _json_body(staff: StaffWeb) -> dict[str, Any]:
-    try:
-        body = json.loads(staff.event.decoded_body or "")
-    except ValueError as error:
-        raise WorkspaceInputError("body", f"not JSON: {error}") from None
-    if not isinstance(body, dict):
-        raise WorkspaceInputError("body", "expected a JSON object")
-    return body
-
-
-def _text(body: dict[str, Any], name: str) -> str:
-    value = body.get(name, "")
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise WorkspaceInputError(name, f"expected a string, got {type(value).__name__}")
-    return value
-
-
-def _texts(body: dict[str, Any], name: str) -> list[str]:
-    value = body.get(name) or []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise WorkspaceInputError(name, "expected a list of strings")
-    return list(value)
+        return staff.json_answer(call)

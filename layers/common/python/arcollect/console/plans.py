@@ -3,10 +3,12 @@
 ``POST /staff/api/customers/<customer id>/payment-plans`` with the staff session cookie and the session's
 CSRF token in ``X-CSRF-Token``; the body names ``invoice_numbers`` and either ``instalments``
 (``[{"due_date": "YYYY-MM-DD", "amount": "600.00"}]``) or ``count``, ``first_due`` and ``every_days``.
-201 with the plan (the same request again answers the same plan); 400 ``{"error", "field"}`` naming
-what is wrong; 401 without a session, 403 without the token, 404 for an unknown customer, 409 when an
-invoice changed meanwhile. With ``replaces`` (a plan id) and an optional ``reason`` it renegotiates that
-open or broken plan: cancelled and the new one agreed in its place, in one transaction.
+201 with the plan (the same request again answers the same plan); 400 ``{"error": {"field",
+"message"}}`` naming what is wrong, as every route of the console's API answers
+(``StaffWeb.json_answer``); 401 without a session, 403 without the token, 404 for an unknown
+customer, 409 when an invoice changed meanwhile. With ``replaces`` (a plan id) and an optional
+``reason`` it renegotiates that open or broken plan: cancelled and the new one agreed in its place, in
+one transaction.
 
 ``POST /staff/api/customers/<customer id>/payment-plans/<plan id>/cancel`` with ``{"reason": "..."}``
 (required) cancels an open plan: 200 with the plan (cancelled; the same request again answers the same),
@@ -14,16 +16,15 @@ open or broken plan: cancelled and the new one agreed in its place, in one trans
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 
 from arcollect.console.common import PREFIX, StaffWeb
 from arcollect.inputs import amount_text
 from arcollect.plans import PaymentPlan, RequestedInstalment
-from arcollect.portal.web import sessions
-from arcollect.workspace.model import WorkspaceConflict, WorkspaceInputError, WorkspaceNotFound
+from arcollect.staff import StaffSession
+from arcollect.workspace.model import WorkspaceInputError
 
 API = f"{PREFIX}/api"
 
@@ -49,28 +50,9 @@ def plan_json(plan: PaymentPlan) -> dict[str, Any]:
 def register(staff: StaffWeb) -> None:
     app = staff.web.app
 
-    def answer(status: int, body: dict[str, Any]) -> Response[str]:
-        return Response(
-            status_code=status,
-            content_type=content_types.APPLICATION_JSON,
-            body=json.dumps(body),
-            headers={"Cache-Control": "no-store"},
-        )
-
     @app.post(f"{API}/customers/<customer_id>/payment-plans", include_in_schema=False)
-    def agree(customer_id: str) -> Response[str]:
-        session = staff.session()
-        if session is None:
-            return answer(401, {"error": "sign in to the staff console first"})
-        if not sessions.csrf_matches(session.csrf_token, sessions.header(staff.event, sessions.CSRF_HEADER)):
-            return answer(403, {"error": f"the session's CSRF token is missing from {sessions.CSRF_HEADER}"})
-        try:
-            body = json.loads(staff.event.body or "")
-        except ValueError:
-            return answer(400, {"error": "the body is not JSON", "field": "body"})
-        if not isinstance(body, dict):
-            return answer(400, {"error": "expected a JSON object", "field": "body"})
-        try:
+    def agree(customer_id: str) -> Response[Any]:
+        def call(session: StaffSession, body: dict[str, Any]) -> tuple[int, Any]:
             instalments = _instalments(body.get("instalments"))
             numbers = body.get("invoice_numbers")
             if not isinstance(numbers, list) or not all(isinstance(n, str) for n in numbers):
@@ -87,28 +69,13 @@ def register(staff: StaffWeb) -> None:
                 replaces=_text(body.get("replaces")),
                 reason=_text(body.get("reason")),
             )
-        except WorkspaceInputError as error:
-            return answer(400, {"error": error.message, "field": error.field})
-        except WorkspaceNotFound as error:
-            return answer(404, {"error": str(error)})
-        except WorkspaceConflict as error:
-            return answer(409, {"error": str(error)})
-        return answer(201, plan_json(plan))
+            return 201, plan_json(plan)
+
+        return staff.json_answer(call)
 
     @app.post(f"{API}/customers/<customer_id>/payment-plans/<plan_id>/cancel", include_in_schema=False)
-    def cancel(customer_id: str, plan_id: str) -> Response[str]:
-        session = staff.session()
-        if session is None:
-            return answer(401, {"error": "sign in to the staff console first"})
-        if not sessions.csrf_matches(session.csrf_token, sessions.header(staff.event, sessions.CSRF_HEADER)):
-            return answer(403, {"error": f"the session's CSRF token is missing from {sessions.CSRF_HEADER}"})
-        try:
-            body = json.loads(staff.event.body or "")
-        except ValueError:
-            return answer(400, {"error": "the body is not JSON", "field": "body"})
-        if not isinstance(body, dict):
-            return answer(400, {"error": "expected a JSON object", "field": "body"})
-        try:
+    def cancel(customer_id: str, plan_id: str) -> Response[Any]:
+        def call(session: StaffSession, body: dict[str, Any]) -> tuple[int, Any]:
             plan = staff.workspace.cancel_plan(
                 customer_id,
                 plan_id,
@@ -116,13 +83,9 @@ def register(staff: StaffWeb) -> None:
                 by=session.user,
                 now=staff.web.now(),
             )
-        except WorkspaceInputError as error:
-            return answer(400, {"error": error.message, "field": error.field})
-        except WorkspaceNotFound as error:
-            return answer(404, {"error": str(error)})
-        except WorkspaceConflict as error:
-            return answer(409, {"error": str(error)})
-        return answer(200, plan_json(plan))
+            return 200, plan_json(plan)
+
+        return staff.json_answer(call)
 
 
 def _text(value: Any) -> str | None:

@@ -7,13 +7,14 @@ list, the forecast, the open amounts (the predictions table's) and the activity 
 history's last day. The pay-date model's training (reports/predicted.py) is not part of it: it reads the
 documents in Python, and past a million documents the report runs on the customer-average forecast.
 
-Athena's bytes: what the queries would read with the Glue tables' partition projection, counted from the
-Parquet footers: each query, with ``lines`` inlined as Athena runs it, reads the column chunks of the
-columns it names in the month partitions its filters keep (``invoice_month <= as_of``), at least 10 MB a
-query (Athena's minimum charge). At $5 per TB scanned (Athena's price in us-east-1) that is the report's
-cost. It is a lower bound: each table is counted once per query, as an engine that materializes a
-``WITH`` clause reads it, but Athena's engine (Trino) inlines a ``WITH`` clause at each reference (not
-verified on Athena), and ``lines.sql`` names the documents three times and the payments twice.
+Athena's bytes: what the report reads as the Athena engine runs it (``athena_scan_bytes``), counted from
+the Parquet footers, at least 10 MB a query (Athena's minimum charge): ``lines.sql`` materialized once by a
+CTAS, which reads the exported tables' columns it names in the month partitions up to the as-of month;
+then every other query reads only the columns it names, of the materialized lines in the states its
+filters keep (``state = 'open'``: the open documents' partition), or of the exported tables in the months
+its filters keep. The CTAS's own Parquet is written here by DuckDB, partitioned by state as Athena
+writes it (Athena's writer compresses differently: not verified on Athena). At $5 per TB scanned
+(Athena's price in us-east-1) that is the report's cost.
 ``ARCOLLECT_BENCH_WAREHOUSE=1m`` runs the 1M one only (the 10M one takes a few minutes of 2 CPUs).
 """
 
@@ -72,51 +73,93 @@ def history(size: int) -> Path:
     return folder
 
 
+def _chunks(con: object, files: list[Path]) -> list[tuple[str, str, int]]:
+    """Each Parquet column chunk of ``files``: its file, column and compressed bytes (what Athena reads)."""
+    return [
+        (str(path), str(column), int(size))
+        for path, column, size in con.execute(  # type: ignore[attr-defined]
+            "SELECT file_name, path_in_schema, total_compressed_size FROM parquet_metadata(?)",
+            [[str(f) for f in files]],
+        ).fetchall()
+    ]
+
+
+def _read(text: str, entries: list[tuple[str, str, int]], columns: set[str], keep: object) -> int:
+    """The bytes of the chunks of ``columns`` in the partitions ``keep(path)`` accepts."""
+    words = set(re.findall(r"[a-z_][a-z0-9_]*", text.lower()))
+    return sum(size for path, column, size in entries if column in words & columns and keep(path))
+
+
+def _uncommented(sql: str) -> str:
+    return re.sub(r"--[^\n]*", "", sql)
+
+
 def athena_scan_bytes(root: Path, as_of: date) -> int:
-    """The bytes Athena would scan for one report (see the module's docstring)."""
+    """The bytes Athena would scan for one report, run as the Athena engine runs it
+    (``reports/warehouse/athena.py``): ``lines.sql`` materialized once by a CTAS (reading the exported
+    tables' columns it names, in the month partitions up to the as-of month), its Parquet partitioned by
+    ``state``; then each query reads the columns it names, of the lines in the states its filters keep
+    (``state = 'open'``...), or of the exported tables in the months its filters keep."""
     import duckdb
 
-    from arcollect.reports.warehouse.compaction import TABLES
+    from arcollect.reports.warehouse.compaction import TABLES, parquet_source
     from arcollect.reports.warehouse.engine import QUERIES, bound
 
-    lines = bound("lines", as_of)
-    month = as_of.isoformat()[:7]
     total = 0
-    with duckdb.connect() as con:
+    with duckdb.connect() as con, tempfile.TemporaryDirectory(prefix="arcollect-lines-") as scratch:
         chunks: dict[str, list[tuple[str, str, int]]] = {}
         for table in TABLES:
             files = list((root / table).rglob("*.parquet"))
-            if not files:
-                continue
-            chunks[table] = [
-                (str(path), str(column), int(size))
-                for path, column, size in con.execute(
-                    "SELECT file_name, path_in_schema, total_compressed_size FROM parquet_metadata(?)",
-                    [[str(f) for f in files]],
-                ).fetchall()
-            ]
+            if files:
+                chunks[table] = _chunks(con, files)
+            con.execute(f"CREATE VIEW {table} AS {parquet_source(root, table)}")
+
+        def in_months(table: str, text: str) -> object:
+            """The month partitions the query's bounds on the partition column keep (``<=``, ``>=``)."""
+            partition = TABLES[table][1]
+            bounds = re.findall(rf"\b{partition}\s*(<=|>=)\s*'([0-9-]+)'", text) if partition else []
+
+            def keep(path: str) -> bool:
+                found = re.search(rf"{partition}=([0-9-]+)", path) if partition else None
+                if found is None:
+                    return True
+                value = found.group(1)
+                return all(value <= v if op == "<=" else value >= v for op, v in bounds)
+
+            return keep
+
+        def base_tables(text: str) -> int:
+            words = set(re.findall(r"[a-z_][a-z0-9_]*", text.lower()))
+            scanned = sum(
+                _read(text, entries, set(TABLES[table][0]), in_months(table, text))
+                for table, entries in chunks.items()
+                if table in words
+            )
+            return max(scanned, ATHENA_MINIMUM_BYTES)
+
+        # The CTAS: lines.sql over the exported tables, written as Athena writes it (Parquet, by state).
+        lines_sql = bound("lines", as_of)
+        total += base_tables(_uncommented(lines_sql))
+        con.execute("CREATE TEMP TABLE segments (customer_id VARCHAR, segment VARCHAR)")
+        out = Path(scratch) / "lines"
+        con.execute(f"COPY ({lines_sql}) TO '{out}' (FORMAT PARQUET, PARTITION_BY (state))")
+        lines = _chunks(con, list(out.rglob("*.parquet")))
+        line_columns = {str(row[0]) for row in con.execute(f"DESCRIBE {lines_sql}").fetchall()}
         for name in QUERIES:
             if name == "lines":
                 continue
-            text = bound(name, as_of)
-            if re.search(r"\blines\b", text):
-                text = f"{text} {lines}"  # lines inlined: its tables and columns are read by this query
-            words = set(re.findall(r"[a-z_][a-z0-9_]*", text.lower()))
-            scanned = 0
-            for table, entries in chunks.items():
-                if table not in words:
-                    continue
-                columns = words & set(TABLES[table][0])
-                partition = TABLES[table][1]
-                pruned = partition in ("invoice_month", "payment_month") and partition in words
-                for path, column, size in entries:
-                    if column not in columns:
-                        continue
-                    found = re.search(rf"{partition}=([0-9-]+)", path) if partition else None
-                    if pruned and found and found.group(1) > month:
-                        continue
-                    scanned += size
-            total += max(scanned, ATHENA_MINIMUM_BYTES)
+            text = _uncommented(bound(name, as_of))
+            if not re.search(r"\blines\b", text):
+                total += base_tables(text)
+                continue
+            states = set(re.findall(r"state = '([a-z]+)'", text))
+            reads_all = len(re.findall(r"\blines\b", text)) > len(re.findall(r"state = '", text))
+
+            def keep(path: str, states: set[str] = states, reads_all: bool = reads_all) -> bool:
+                found = re.search(r"state=([a-z]+)", path)
+                return reads_all or found is None or found.group(1) in states
+
+            total += max(_read(text, lines, line_columns, keep), ATHENA_MINIMUM_BYTES)
     return total
 
 

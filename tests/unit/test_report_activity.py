@@ -108,3 +108,19 @@ def test_an_empty_table_gives_nulls_not_errors() -> None:
     figures = activity_figures(ReportData(), as_of=AS_OF, window_days=90)
     assert figures["promise_kept_rate"] is None and figures["touches_per_customer"] is None
     assert figures["collector_productivity"] == {} and figures["step_effectiveness"] == {}
+
+
+def test_a_report_counts_only_what_was_paid_by_its_as_of_date() -> None:
+    """A reminder of Mar 28 paid on Apr 2: the report as of Mar 31 says not (yet) paid, whenever it is run
+    again; the one as of Apr 5 counts it. The ERP's paid date is held to the same day."""
+    data = ReportData(
+        invoices=[invoice("D"), invoice("E", paid_date=date(2026, 4, 1))],
+        payments=[payment("p9", "D", "100", date(2026, 4, 2))],
+        touches=[Touch("C1", "D", "reminder", at(28)), Touch("C1", "E", "reminder", at(28))],
+    )
+    before = activity_figures(data, as_of=AS_OF, window_days=30)["step_effectiveness"]
+    assert before == {"reminder": {"invoices": 2, "paid_within_7_days": 0, "share": "0.00"}}
+    after = activity_figures(data, as_of=date(2026, 4, 5), window_days=30)["step_effectiveness"]
+    assert after == {"reminder": {"invoices": 2, "paid_within_7_days": 2, "share": "1.00"}}
+    assert paid_dates(data.invoices, data.payments, AS_OF) == {}
+    assert paid_dates(data.invoices, data.payments, date(2026, 4, 1)) == {("C1", "E"): date(2026, 4, 1)}

@@ -199,7 +199,9 @@ def test_the_sql_engine_gives_the_reference_document_for_made_up_portfolios(
 
 
 def test_the_sql_engine_gives_the_reference_activity_figures(tmp_path: Path) -> None:
-    assert_same(activity_portfolio(), tmp_path, [ACTIVITY_AS_OF], window_days=30)
+    # As of the window's end and a few days past it: payments after the as-of date do not count.
+    dates = [ACTIVITY_AS_OF - timedelta(days=20), ACTIVITY_AS_OF, ACTIVITY_AS_OF + timedelta(days=5)]
+    assert_same(activity_portfolio(), tmp_path, dates, window_days=30)
 
 
 def test_the_forecast_on_predictions_takes_its_open_items_from_the_sql(tmp_path: Path) -> None:

@@ -41,11 +41,16 @@ def _ratio(
     return str((Decimal(numerator) / Decimal(denominator)).quantize(Decimal(places)))
 
 
-def paid_dates(invoices: Iterable[Invoice], payments: Iterable[Payment]) -> dict[tuple[str, str], date]:
+def paid_dates(
+    invoices: Iterable[Invoice], payments: Iterable[Payment], as_of: date | None = None
+) -> dict[tuple[str, str], date]:
     """The day each fully paid invoice was paid: when its applied payments reached its amount, else the
-    ERP's paid date."""
+    ERP's paid date. With ``as_of``, as known that day: a payment or paid date after it does not count,
+    so a report as of a day says the same whenever it is run."""
     applied: dict[tuple[str, str], list[tuple[date, str, Decimal]]] = defaultdict(list)
     for payment in payments:
+        if as_of is not None and payment.payment_date > as_of:
+            continue
         for application in payment.applications:  # a payment of several invoices: each its part
             applied[(payment.customer_id, application.invoice_number)].append(
                 (payment.payment_date, payment.payment_id, application.amount)
@@ -60,7 +65,7 @@ def paid_dates(invoices: Iterable[Invoice], payments: Iterable[Payment]) -> dict
                 found[key] = paid_on
                 break
         else:
-            if invoice.paid_date is not None:
+            if invoice.paid_date is not None and (as_of is None or invoice.paid_date <= as_of):
                 found[key] = invoice.paid_date
     return found
 
@@ -96,7 +101,7 @@ def activity_figures(data: ReportData, *, as_of: date, window_days: int) -> dict
         "emails_delivered": sum(1 for a in events if a.kind == "email_delivery"),
         "emails_bounced": sum(1 for a in events if a.kind == "email_bounce"),
         "collector_productivity": _productivity(data, within, window_days),
-        "step_effectiveness": _steps(data, touches),
+        "step_effectiveness": _steps(data, touches, as_of),
     }
 
 
@@ -120,8 +125,8 @@ def _productivity(data: ReportData, within: Any, window_days: int) -> dict[str, 
     }
 
 
-def _steps(data: ReportData, touches: list[Any]) -> dict[str, dict[str, Any]]:
-    paid = paid_dates(data.invoices, data.payments)
+def _steps(data: ReportData, touches: list[Any], as_of: date) -> dict[str, dict[str, Any]]:
+    paid = paid_dates(data.invoices, data.payments, as_of)
     first: dict[tuple[str, str, str], date] = {}
     for touch in touches:
         step = touch.step.split("#", 1)[0]

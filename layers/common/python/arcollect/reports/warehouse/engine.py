@@ -55,11 +55,25 @@ def query_text(name: str) -> str:
     return resources.files("arcollect.reports.warehouse").joinpath("sql", f"{name}.sql").read_text("utf-8")
 
 
-def bound(name: str, as_of: date, window_days: int = DEFAULT_WINDOW_DAYS) -> str:
-    """One query with the report's dates in it as SQL literals (the same text DuckDB and Athena run)."""
+def bound(
+    name: str,
+    as_of: date,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    *,
+    lines: str = "lines",
+    segments: str = "segments",
+) -> str:
+    """One query with the report's dates in it as SQL literals (the same text DuckDB and Athena run), and
+    the relations it reads that a run makes: ``lines`` (the materialized ``lines.sql``) and ``segments``
+    (each customer's segment, by the policy's rule in Python): DuckDB's temporary tables by default."""
+    window_start = as_of - timedelta(days=window_days)
     values = {
         "{as_of}": f"DATE '{as_of.isoformat()}'",
-        "{window_start}": f"DATE '{(as_of - timedelta(days=window_days)).isoformat()}'",
+        "{window_start}": f"DATE '{window_start.isoformat()}'",
+        # The month partitions a window's query reads (YYYY-MM sorts as text).
+        "{window_start_month}": f"'{window_start.isoformat()[:7]}'",
+        "{lines}": lines,
+        "{segments}": segments,
         "{first_day}": f"DATE '{(as_of + timedelta(days=1)).isoformat()}'",
         "{as_of_month}": f"'{as_of.isoformat()[:7]}'",
         "{weeks}": str(FORECAST_WEEKS),
@@ -319,6 +333,7 @@ class DuckDbReport:
 
     def activity_figures(self, *, as_of: date, window_days: int) -> dict[str, Any]:
         """``reports.activity.activity_figures`` by the SQL."""
+        self._lines_for(as_of, window_days)  # steps.sql reads the lines' paid dates
         (
             kept,
             broken,

@@ -7,19 +7,19 @@
 -- a float division) and Athena (an integer one) divide exactly alike.
 WITH history AS (
     SELECT customer_id, SUM(days_late) AS days_late, COUNT(*) AS paid
-    FROM lines
-    WHERE days_late IS NOT NULL
+    FROM {lines}
+    WHERE state = 'paid' AND days_late IS NOT NULL
     GROUP BY customer_id
 ),
+-- The portfolio's average from the customers' sums: the paid lines are read once.
 portfolio AS (
     SELECT
-        CASE WHEN COUNT(*) = 0 THEN 0
+        CASE WHEN COALESCE(SUM(paid), 0) = 0 THEN 0
             ELSE CAST(
-                ((2 * SUM(days_late) + COUNT(*)) - MOD(2 * SUM(days_late) + COUNT(*), 2 * COUNT(*)))
-                / (2 * COUNT(*)) AS BIGINT
+                ((2 * SUM(days_late) + SUM(paid)) - MOD(2 * SUM(days_late) + SUM(paid), 2 * SUM(paid)))
+                / (2 * SUM(paid)) AS BIGINT
             ) END AS delay_days
-    FROM lines
-    WHERE days_late IS NOT NULL
+    FROM history
 ),
 expected AS (
     SELECT
@@ -38,10 +38,10 @@ expected AS (
             ),
             {first_day}
         ) AS day
-    FROM lines AS l
+    FROM {lines} AS l
     LEFT JOIN history AS h ON h.customer_id = l.customer_id
     CROSS JOIN portfolio AS p
-    WHERE l.open_now <> 0
+    WHERE l.state = 'open' AND l.open_now <> 0
 ),
 weeks AS (
     SELECT

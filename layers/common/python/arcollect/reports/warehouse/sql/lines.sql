@@ -12,7 +12,7 @@ WITH docs AS (
     WHERE invoice_month <= {as_of_month} AND invoice_date <= {as_of}
 ),
 applied AS (
-    SELECT customer_id, invoice_number, payment_date AS day, amount, amount_scale
+    SELECT customer_id, invoice_number, payment_date AS day, payment_id, allocated, amount, amount_scale
     FROM payments
     WHERE payment_month <= {as_of_month} AND payment_date <= {as_of}
 ),
@@ -20,6 +20,28 @@ paid_ever AS (
     SELECT customer_id, invoice_number, SUM(amount) AS paid, MAX(amount_scale) AS paid_scale
     FROM applied
     GROUP BY customer_id, invoice_number
+),
+-- The activity figures' paid date (reports/activity.py, paid_dates): the day the allocated payments
+-- reach the invoice's amount, in order of date, payment id and amount; else the ERP's paid date.
+allocated_running AS (
+    SELECT
+        a.customer_id,
+        a.invoice_number,
+        a.day,
+        SUM(a.amount) OVER (
+            PARTITION BY a.customer_id, a.invoice_number
+            ORDER BY a.day, a.payment_id, a.amount
+            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS cumulative
+    FROM applied AS a
+    WHERE a.allocated
+),
+allocated_paid AS (
+    SELECT r.customer_id, r.invoice_number, MIN(r.day) FILTER (WHERE r.cumulative >= d.amount) AS paid_on
+    FROM allocated_running AS r
+    JOIN docs AS d ON d.customer_id = r.customer_id AND d.invoice_number = r.invoice_number
+    WHERE d.amount > 0
+    GROUP BY r.customer_id, r.invoice_number
 ),
 reckoned AS (
     SELECT
@@ -115,10 +137,12 @@ reckoning AS (
         COALESCE(h.paid_by_begin_scale, 0) AS paid_by_begin_scale,
         COALESCE(h.collected, 0) AS collected,
         COALESCE(h.collected_scale, 0) AS collected_scale,
-        CASE WHEN h.settled_by_payment THEN h.settled_on END AS paid_on
+        CASE WHEN h.settled_by_payment THEN h.settled_on END AS paid_on,
+        COALESCE(ap.paid_on, CASE WHEN d.paid_date <= {as_of} THEN d.paid_date END) AS activity_paid_on
     FROM docs AS d
     LEFT JOIN histories AS h ON h.customer_id = d.customer_id AND h.invoice_number = d.invoice_number
-    LEFT JOIN segments AS s ON s.customer_id = d.customer_id
+    LEFT JOIN allocated_paid AS ap ON ap.customer_id = d.customer_id AND ap.invoice_number = d.invoice_number
+    LEFT JOIN {segments} AS s ON s.customer_id = d.customer_id
 )
 SELECT
     r.*,
@@ -143,5 +167,13 @@ SELECT
     CASE WHEN r.is_sale AND r.paid_on IS NOT NULL
         THEN GREATEST(DATE_DIFF('day', r.due_date, r.paid_on), 0) END AS days_late,
     CASE WHEN r.is_sale AND r.paid_on IS NOT NULL
-        THEN DATE_DIFF('day', r.invoice_date, r.paid_on) END AS days_to_pay
+        THEN DATE_DIFF('day', r.invoice_date, r.paid_on) END AS days_to_pay,
+    -- open (something open at the as-of date), paid (an invoice settled by payment: it has days late;
+    -- never open, as what settled it covers its amount) or settled. The last column: Athena's
+    -- materialized lines are partitioned by it, so the queries on open or paid lines read only those.
+    CASE
+        WHEN GREATEST(r.amount - r.paid_by_as_of, 0) <> 0 THEN 'open'
+        WHEN r.is_sale AND r.paid_on IS NOT NULL THEN 'paid'
+        ELSE 'settled'
+    END AS state
 FROM reckoning AS r

@@ -13,6 +13,7 @@ from infra.constructs.mail import Mail
 from infra.constructs.queues import dead_letter_queue
 from infra.constructs.runtime import FunctionRuntime
 from infra.constructs.schedule import ScheduledTick
+from infra.constructs.warehouse import glue_name, workgroup_name
 
 # The construct id of each cadence's tick ("DailyTick" is the id the single schedule always had).
 TICK_IDS = {
@@ -66,6 +67,9 @@ class Reports(Construct):
                 EnvVar.PORTAL_BASE_URL: portal_base_url,
                 # The engine of the figures (the reportsEngine context; reports/engines.py).
                 EnvVar.REPORTS_ENGINE: reports_engine,
+                # Its athena engine's workgroup and database (the warehouse construct makes them).
+                EnvVar.REPORTS_WORKGROUP: workgroup_name(environment_name),
+                EnvVar.REPORTS_DATABASE: glue_name(environment_name),
             },
             dead_letter_queue=self.dead_letter_queue,
             retry_attempts=2,

@@ -21,6 +21,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from arcollect.reports.exports import EXPORT_SCHEDULE, EXPORTS_PREFIX, TABLES_PREFIX
+from arcollect.reports.warehouse.athena import LINES_TABLE_PREFIX, SEGMENTS_PREFIX, SEGMENTS_TABLE
 from arcollect.reports.warehouse.compaction import TABLES
 from infra.constructs.data import DataStore
 from infra.constructs.schedule import ScheduledTick
@@ -43,6 +44,11 @@ GLUE_TYPES = {
 def glue_name(environment_name: str) -> str:
     """The Glue database of an environment (Glue names: lower case, digits and underscores)."""
     return f"arcollect_{environment_name.replace('-', '_')}_reports"
+
+
+def workgroup_name(environment_name: str) -> str:
+    """The reports' Athena workgroup of an environment."""
+    return f"arcollect-{environment_name}-reports"
 
 
 class Warehouse(Construct):
@@ -115,6 +121,7 @@ class Warehouse(Construct):
             )
             table.add_dependency(self.database)
             self.tables[name] = table
+        self.tables[SEGMENTS_TABLE] = self._segments_table(stack, bucket.bucket_name)
         # Athena's results: encrypted, private, TLS only, logged, versioned like every bucket of the
         # stack, kept a month (a report reads them once).
         self.results_bucket = s3.Bucket(
@@ -135,7 +142,7 @@ class Warehouse(Construct):
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.workgroup_name = f"arcollect-{environment_name}-reports"
+        self.workgroup_name = workgroup_name(environment_name)
         self.workgroup = athena.CfnWorkGroup(
             self,
             "WorkGroup",
@@ -169,6 +176,44 @@ class Warehouse(Construct):
             detail={"action": "export"},
         )
 
+    def _segments_table(self, stack: Stack, bucket_name: str) -> glue.CfnTable:
+        """Each report run's customer segments (JSON lines, written by the run), one folder per run:
+        the ``run`` partition is injected by the query (``WHERE run = '<id>'``), so no partition is ever
+        added or listed."""
+        location = f"s3://{bucket_name}/{SEGMENTS_PREFIX}"
+        table = glue.CfnTable(
+            self,
+            "SegmentsTable",
+            catalog_id=stack.account,
+            database_name=self.database_name,
+            table_input=glue.CfnTable.TableInputProperty(
+                name=SEGMENTS_TABLE,
+                table_type="EXTERNAL_TABLE",
+                parameters={
+                    "classification": "json",
+                    "EXTERNAL": "TRUE",
+                    "projection.enabled": "true",
+                    "projection.run.type": "injected",
+                    "storage.location.template": f"{location}run=${{run}}/",
+                },
+                partition_keys=[glue.CfnTable.ColumnProperty(name="run", type="string")],
+                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                    location=location,
+                    input_format="org.apache.hadoop.mapred.TextInputFormat",
+                    output_format="org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+                    serde_info=glue.CfnTable.SerdeInfoProperty(
+                        serialization_library="org.openx.data.jsonserde.JsonSerDe"
+                    ),
+                    columns=[
+                        glue.CfnTable.ColumnProperty(name="customer_id", type="string"),
+                        glue.CfnTable.ColumnProperty(name="segment", type="string"),
+                    ],
+                ),
+            ),
+        )
+        table.add_dependency(self.database)
+        return table
+
     def _grant_queries(self, function: lambda_.IFunction, stack: Stack) -> None:
         """The reports function runs queries in its workgroup over its database's tables, nothing else."""
         workgroup_arn = stack.format_arn(
@@ -193,6 +238,22 @@ class Warehouse(Construct):
                     stack.format_arn(service="glue", resource="database", resource_name=self.database_name),
                     stack.format_arn(
                         service="glue", resource="table", resource_name=f"{self.database_name}/*"
+                    ),
+                ],
+            )
+        )
+        # A run's lines table (a CTAS) is made and dropped by the run: those names only. Dropping removes
+        # the catalog entry; its files expire with the results.
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["glue:CreateTable", "glue:DeleteTable"],
+                resources=[
+                    stack.format_arn(service="glue", resource="catalog"),
+                    stack.format_arn(service="glue", resource="database", resource_name=self.database_name),
+                    stack.format_arn(
+                        service="glue",
+                        resource="table",
+                        resource_name=f"{self.database_name}/{LINES_TABLE_PREFIX}*",
                     ),
                 ],
             )
@@ -239,6 +300,10 @@ class Warehouse(Construct):
 
         glue_tables = f"arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/{self.database_name}/*"
         ack(f"IAM5[Resource::{glue_tables}]", "Athena reads the tables of the reports' own Glue database")
+        ack(
+            f"IAM5[Resource::{glue_tables[:-1]}{LINES_TABLE_PREFIX}*]",
+            "Each report run on Athena makes and drops its own lines table, named by the run's id",
+        )
         ack(
             f"IAM5[Resource::{arn(self.results_bucket)}/*]",
             "Athena writes each query's results under a key it names at run time; the runner reads them",

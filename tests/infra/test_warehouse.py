@@ -12,6 +12,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from arcollect.contract import EXPORTS_FAILED_METRIC
+from arcollect.reports.warehouse.athena import LINES_TABLE_PREFIX, SEGMENTS_PREFIX, SEGMENTS_TABLE
 from arcollect.reports.warehouse.compaction import TABLES
 from infra.constructs.warehouse import BYTES_SCANNED_CUTOFF
 from tests.infra.conftest import Synthesized, synthesize
@@ -28,7 +29,7 @@ def test_every_report_table_is_a_glue_table_over_its_parquet_with_month_projecti
         r["Properties"]["TableInput"]["Name"]: r["Properties"]
         for r in resources(synthesized, "AWS::Glue::Table").values()
     }
-    assert set(tables) == set(TABLES)
+    assert set(tables) == {*TABLES, SEGMENTS_TABLE}
     invoices = tables["invoices"]["TableInput"]
     assert invoices["PartitionKeys"] == [{"Name": "invoice_month", "Type": "string"}]
     assert invoices["Parameters"]["projection.enabled"] == "true"
@@ -39,6 +40,48 @@ def test_every_report_table_is_a_glue_table_over_its_parquet_with_month_projecti
     assert tables["customers"]["TableInput"]["PartitionKeys"] == []
     (database,) = resources(synthesized, "AWS::Glue::Database").values()
     assert database["Properties"]["DatabaseInput"]["Name"] == "arcollect_dev_reports"
+
+
+def test_a_runs_segments_are_a_json_table_whose_run_partition_the_query_injects(
+    synthesized: Synthesized,
+) -> None:
+    (segments,) = [
+        r["Properties"]["TableInput"]
+        for r in resources(synthesized, "AWS::Glue::Table").values()
+        if r["Properties"]["TableInput"]["Name"] == SEGMENTS_TABLE
+    ]
+    assert segments["PartitionKeys"] == [{"Name": "run", "Type": "string"}]
+    assert segments["Parameters"]["projection.run.type"] == "injected"
+    assert f"{SEGMENTS_PREFIX}run=${{run}}/" in str(segments["Parameters"]["storage.location.template"])
+    assert "JsonSerDe" in segments["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"]
+
+
+def test_the_reports_function_finds_its_workgroup_and_may_make_and_drop_only_its_lines_tables(
+    synthesized: Synthesized,
+) -> None:
+    synthesized.template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        "REPORTS_WORKGROUP": "arcollect-dev-reports",
+                        "REPORTS_DATABASE": "arcollect_dev_reports",
+                    }
+                )
+            }
+        },
+    )
+    statements = [
+        statement
+        for policy in resources(synthesized, "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "glue:CreateTable" in statement["Action"]
+    ]
+    (ctas,) = statements
+    assert set(ctas["Action"]) == {"glue:CreateTable", "glue:DeleteTable"}
+    assert f"arcollect_dev_reports/{LINES_TABLE_PREFIX}*" in str(ctas["Resource"])
+    assert "arcollect_dev_reports/*" not in str(ctas["Resource"])
 
 
 def test_the_workgroup_enforces_its_encrypted_results_and_a_scan_limit(synthesized: Synthesized) -> None:

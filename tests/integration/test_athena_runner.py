@@ -5,6 +5,8 @@ through botocore's own Stubber."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -17,7 +19,7 @@ from arcollect.store.athena import AthenaQueries, QueryFailed, QueryTimedOut
 WORKGROUP = "arcollect-dev-reports"
 
 
-def moto_returns(rows: list[list[str]], columns: list[str]) -> None:
+def moto_returns(rows: list[list[str | None]], columns: list[str], types: list[str] | None = None) -> None:
     """The rows moto's next query returns (its documented API: /moto-api/static/athena/query-results)."""
     response = requests.post(
         "http://motoapi.amazonaws.com/moto-api/static/athena/query-results",
@@ -25,7 +27,10 @@ def moto_returns(rows: list[list[str]], columns: list[str]) -> None:
             "results": [
                 {
                     "rows": [{"Data": [{"VarCharValue": v} for v in row]} for row in [columns, *rows]],
-                    "column_info": [{"Name": c, "Type": "varchar"} for c in columns],
+                    "column_info": [
+                        {"Name": c, "Type": kind}
+                        for c, kind in zip(columns, types or ["varchar"] * len(columns), strict=True)
+                    ],
                 }
             ]
         },
@@ -47,6 +52,20 @@ def test_a_query_is_started_in_the_workgroup_polled_and_its_rows_read(aws: None)
     execution = athena.get_query_execution(QueryExecutionId=outcome.query_id)["QueryExecution"]
     assert execution["WorkGroup"] == WORKGROUP
     assert execution["QueryExecutionContext"]["Database"] == "arcollect_dev_reports"
+
+
+def test_the_rows_come_back_typed_by_their_columns_money_as_decimals_never_floats(aws: None) -> None:
+    athena = boto3.client("athena")
+    athena.create_work_group(Name=WORKGROUP, Configuration={})
+    moto_returns(
+        [["INV/2026/0042", "0.100000", "3", "2026-11-30", "true", None]],
+        ["invoice_number", "open_now", "days_late", "due_date", "is_sale", "paid_on"],
+        ["varchar", "decimal", "bigint", "date", "boolean", "date"],
+    )
+    runner = AthenaQueries(workgroup=WORKGROUP, database="db", sleep=lambda _: None)
+    (row,) = runner.run("SELECT * FROM lines").rows
+    assert row == ("INV/2026/0042", Decimal("0.100000"), 3, date(2026, 11, 30), True, None)
+    assert isinstance(row[1], Decimal)
 
 
 def stubbed(states: list[dict[str, Any]]) -> tuple[AthenaQueries, Stubber]:

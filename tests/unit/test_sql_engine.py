@@ -306,9 +306,9 @@ def test_the_engine_is_the_one_named_or_by_size_and_a_bad_name_says_which_are_al
         choose_engine("spark", 10)
 
 
-def test_a_run_on_athena_is_refused_with_what_to_choose_instead() -> None:
+def test_a_run_on_athena_without_its_workgroup_is_refused_naming_what_is_missing() -> None:
     from arcollect.reports.engines import ReportEngineError, report_figures
 
-    refused = pytest.raises(ReportEngineError, match="choose duckdb or auto")
+    refused = pytest.raises(ReportEngineError, match="REPORTS_WORKGROUP, REPORTS_DATABASE")
     with refused, report_figures("athena", ReportData()):
         pass

@@ -48,6 +48,9 @@ class EnvVar:
     RETENTION_DAYS: Final = "RETENTION_DAYS"
     # The engine of the KPI report (reports/engines.py): auto (by size), python, duckdb or athena.
     REPORTS_ENGINE: Final = "REPORTS_ENGINE"
+    # The athena engine's workgroup and Glue database (infra/constructs/warehouse.py).
+    REPORTS_WORKGROUP: Final = "REPORTS_WORKGROUP"
+    REPORTS_DATABASE: Final = "REPORTS_DATABASE"
     # The domain SES receives customers' replies on (``reply+<token>@<domain>``): unset, reminders keep
     # the owner's own Reply-To and no reply is threaded by its address (docs/inbox.md).
     INBOUND_DOMAIN: Final = "INBOUND_DOMAIN"
@@ -318,6 +321,8 @@ FUNCTION_ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
         EnvVar.SES_CONFIGURATION_SET,
         EnvVar.PORTAL_BASE_URL,
         EnvVar.REPORTS_ENGINE,
+        EnvVar.REPORTS_WORKGROUP,
+        EnvVar.REPORTS_DATABASE,
     ),
 }
 

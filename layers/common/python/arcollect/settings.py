@@ -74,6 +74,9 @@ class Settings:
     retention_days: int = 7 * 366
     # The reports' engine (the reportsEngine context; reports/engines.py): auto, python, duckdb, athena.
     reports_engine: str = "auto"
+    # Its athena engine's workgroup and Glue database (set by the stack's warehouse).
+    reports_workgroup: str | None = None
+    reports_database: str | None = None
     # The domain SES receives replies on: reminders then say "reply to reply+<token>@<it>".
     inbound_domain: str | None = None
     # Reminder texts (docs/sms.md): off unless an origination identity is set.
@@ -103,6 +106,8 @@ class Settings:
             dead_letter_queues=_optional(env, EnvVar.DEAD_LETTER_QUEUES),
             retention_days=_retention(env, EnvVar.RETENTION_DAYS),
             reports_engine=(_optional(env, EnvVar.REPORTS_ENGINE) or "auto").strip().lower(),
+            reports_workgroup=_optional(env, EnvVar.REPORTS_WORKGROUP),
+            reports_database=_optional(env, EnvVar.REPORTS_DATABASE),
             inbound_domain=(_optional(env, EnvVar.INBOUND_DOMAIN) or "").lower() or None,
             sms_origination_identity=_optional(env, EnvVar.SMS_ORIGINATION_IDENTITY),
             sms_configuration_set=_optional(env, EnvVar.SMS_CONFIGURATION_SET),

@@ -16,6 +16,7 @@ from arcollect.contract import EXPORTS_FAILED_METRIC, FunctionName, ReportCadenc
 from arcollect.events import EventEnvelope
 from arcollect.observability import metrics
 from arcollect.policy import load_policies
+from arcollect.reports.engines import AthenaSource
 from arcollect.reports.publish import as_of_for, run_report
 from arcollect.settings import Settings
 from arcollect.store import bind_table
@@ -90,6 +91,7 @@ class Reports:
             keeper=self.predictions,
             slots=self.send_slots,
             engine=settings.reports_engine,
+            athena=self._athena(),
         )
         metrics.add_metric(name="ReportFilesWritten", unit=MetricUnit.Count, value=len(run.written))
         metrics.add_metric(name="PredictionsKept", unit=MetricUnit.Count, value=run.predictions_kept)
@@ -99,6 +101,20 @@ class Reports:
         if cadence == ReportCadence.DAILY:
             outcome["change_feed"] = self._roll_up_changes(as_of)
         return outcome
+
+    def _athena(self) -> AthenaSource | None:
+        """The athena engine's runner and the bucket its segments go to, where the stack set them."""
+        settings = self.settings
+        workgroup, database = settings.reports_workgroup, settings.reports_database
+        if settings.reports_engine != "athena" or not (workgroup and database):
+            return None
+        from arcollect.store.athena import AthenaQueries
+
+        bucket = settings.require("reports_bucket")
+        return AthenaSource(
+            queries=AthenaQueries(workgroup=workgroup, database=database),
+            put_object=lambda key, body: self.objects.put_bytes(bucket, key, body, "application/x-ndjson"),
+        )
 
     def export(self, full: object = False, at: object = None) -> dict[str, Any]:
         """``{"action": "export"}`` (a schedule, or ``"full": true`` on demand): one step of the table's

@@ -4,7 +4,9 @@
   document, so a 3 GB function tops out near a million documents;
 - ``duckdb``: the same figures by the SQL in reports/warehouse/sql over the report's Parquet, on one
   machine (the Lambda function's own /tmp), a fraction of the memory;
-- ``athena``: the same SQL over the exported Parquet in S3 (reports/warehouse, the Glue tables);
+- ``athena``: the same SQL over the exported Parquet in S3 (reports/warehouse/athena.py, the Glue
+  tables): the figures as of the table's last export (daily at 04:00 UTC, an hour before the daily
+  report), for portfolios past one function;
 - ``auto`` (the default): ``python`` up to ``DUCKDB_ABOVE_DOCUMENTS`` documents and payments, ``duckdb``
   above (where DuckDB is installed). Athena is chosen by name only: it costs per query and runs outside
   the function.
@@ -19,6 +21,7 @@ import importlib.util
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -116,17 +119,23 @@ class PythonFigures:
         return activity_figures(self.data, as_of=as_of, window_days=window_days)
 
 
+@dataclass(frozen=True)
+class AthenaSource:
+    """What a run on Athena needs: the runner in the reports' workgroup and database
+    (``store/athena.py``), and a writer of one object to the reports bucket (the run's segments)."""
+
+    queries: Any  # store.athena.AthenaQueries
+    put_object: Callable[[str, bytes], None]
+
+
 class SqlFigures:
-    """The figures by the SQL on DuckDB, over the Parquet under ``root``. With ``cross_check`` every
-    figure is also computed by the reference and a difference is an error (the test suites run the
-    existing report tests this way)."""
+    """The figures by the SQL (``report``: DuckDB over local Parquet, or Athena over the export). With
+    ``cross_check`` every figure is also computed by the reference and a difference is an error (the
+    test suites run the existing report tests this way)."""
 
-    engine = DUCKDB
-
-    def __init__(self, root: Path, data: ReportData, *, cross_check: bool = False) -> None:
-        from arcollect.reports.warehouse.engine import DuckDbReport
-
-        self.report = DuckDbReport(root)
+    def __init__(self, report: Any, data: ReportData, *, engine: str, cross_check: bool = False) -> None:
+        self.report = report
+        self.engine = engine
         self.data = data
         self.reference = PythonFigures(data) if cross_check else None
 
@@ -184,25 +193,39 @@ CROSS_CHECK = False
 
 
 @contextmanager
-def report_figures(setting: str | None, data: ReportData) -> Iterator[ReportFigures]:
-    """The engine ``setting`` names (``auto``: by size) for ``data``; the SQL engine compacts ``data``
-    to Parquet in a scratch folder (/tmp in Lambda) for the run and removes it after."""
+def report_figures(
+    setting: str | None, data: ReportData, athena: AthenaSource | None = None
+) -> Iterator[ReportFigures]:
+    """The engine ``setting`` names (``auto``: by size) for ``data``. DuckDB compacts ``data`` to
+    Parquet in a scratch folder (/tmp in Lambda) for the run and removes it after; Athena queries the
+    exported Parquet (``athena``: its runner, which a run on Athena cannot go without)."""
     engine = choose_engine(setting, len(data.invoices) + len(data.payments))
     if engine == PYTHON:
         yield PythonFigures(data)
         return
     if engine == ATHENA:
-        raise ReportEngineError(
-            "reportsEngine athena: the Glue tables, the workgroup and the runner (store/athena.py) are "
-            "deployed, but a report run on Athena's rows is not built yet; choose duckdb or auto "
-            "(docs/reports.md, Engines)"
+        if athena is None:
+            raise ReportEngineError(
+                "reportsEngine athena needs the reports' Athena workgroup and Glue database "
+                "(REPORTS_WORKGROUP, REPORTS_DATABASE: set by the stack's warehouse)"
+            )
+        from arcollect.reports.warehouse.athena import AthenaReport
+
+        figures = SqlFigures(
+            AthenaReport(athena.queries, athena.put_object), data, engine=ATHENA, cross_check=CROSS_CHECK
         )
+        try:
+            yield figures
+        finally:
+            figures.close()
+        return
     from arcollect.reports.warehouse.compaction import write_report_parquet
+    from arcollect.reports.warehouse.engine import DuckDbReport
 
     with tempfile.TemporaryDirectory(prefix="arcollect-report-") as scratch:
         root = Path(scratch)
         write_report_parquet(data, root)
-        figures = SqlFigures(root, data, cross_check=CROSS_CHECK)
+        figures = SqlFigures(DuckDbReport(root), data, engine=DUCKDB, cross_check=CROSS_CHECK)
         try:
             yield figures
         finally:

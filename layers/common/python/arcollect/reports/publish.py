@@ -28,7 +28,7 @@ from arcollect.mailing import DailyClaims, Mailer
 from arcollect.observability import logger
 from arcollect.outlook import MODEL, PayOutlook
 from arcollect.policy import PolicySet
-from arcollect.reports.engines import report_figures
+from arcollect.reports.engines import AthenaSource, report_figures
 from arcollect.reports.kpis import DEFAULT_WINDOW_DAYS, report_keys
 from arcollect.reports.outputs import render_report, weekly_summary_email
 from arcollect.reports.predicted import (
@@ -118,6 +118,7 @@ def run_report(
     keeper: PredictionKeeper | None = None,
     slots: SendSlotKeeper | None = None,
     engine: str | None = None,
+    athena: AthenaSource | None = None,
 ) -> ReportRun:
     run = ReportRun(as_of, cadence)
     # The pay-date model trained as of the day, every open invoice scored (too little history: the
@@ -125,7 +126,7 @@ def run_report(
     predictions = predict_portfolio(data, as_of)
     run.predictions_basis, run.predicted = predictions.basis, len(predictions.outlooks)
     # The figures by the engine the reportsEngine setting names (reports/engines.py): the same document.
-    with report_figures(engine, data) as figures:
+    with report_figures(engine, data, athena) as figures:
         run.engine = figures.engine
         document = figures.kpis(
             as_of=as_of,

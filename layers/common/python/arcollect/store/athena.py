@@ -4,8 +4,9 @@ read its rows (the only module that calls Athena).
 The workgroup (infra/constructs/warehouse.py) enforces its own result location, encryption and per-query
 scan limit, so a query names only its database. A query that fails, is cancelled or is stopped by the
 scan limit raises ``QueryFailed`` with Athena's reason; one still running after ``timeout`` seconds is
-cancelled and raises ``QueryTimedOut``. Rows come back as text (Athena's ``VarCharValue``), typed by the
-caller; the first row of a SELECT's first page is its header and is skipped.
+cancelled and raises ``QueryTimedOut``. Rows come back as text (Athena's ``VarCharValue``) and are typed
+by the column types Athena reports (``typed``: decimals as ``Decimal``, never floats); the first row of a
+SELECT's first page is its header and is skipped.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from itertools import chain
 from typing import Any
 
@@ -22,6 +25,31 @@ from arcollect.store.clients import LazyClient
 from arcollect.store.errors import StoreError, StoreUnavailable
 
 RUNNING_STATES = ("QUEUED", "RUNNING")
+INTEGER_TYPES = ("tinyint", "smallint", "integer", "int", "bigint")
+
+Value = str | int | Decimal | date | datetime | bool | float | None
+
+
+def typed(value: str | None, kind: str) -> Value:
+    """One of Athena's text cells as the Python value of its column type (``ColumnInfo.Type``):
+    integers as ``int``, decimals as ``Decimal`` (exact: a report's money is never a float), dates and
+    timestamps, booleans; anything else stays text. A NULL has no text (``None``)."""
+    if value is None:
+        return None
+    kind = kind.lower()
+    if kind in INTEGER_TYPES:
+        return int(value)
+    if kind == "decimal":
+        return Decimal(value)
+    if kind in ("double", "float", "real"):
+        return float(value)
+    if kind == "boolean":
+        return value.lower() == "true"
+    if kind == "date":
+        return date.fromisoformat(value)
+    if kind.startswith("timestamp"):
+        return datetime.fromisoformat(value)
+    return value
 
 
 class QueryFailed(StoreError):
@@ -38,7 +66,7 @@ class QueryOutcome:
     state: str
     bytes_scanned: int
     columns: tuple[str, ...]
-    rows: list[tuple[str | None, ...]]
+    rows: list[tuple[Value, ...]]
 
 
 class AthenaQueries:
@@ -95,27 +123,32 @@ class AthenaQueries:
             self._sleep(self._poll)
             waited += self._poll
 
-    def results(self, query_id: str) -> tuple[tuple[str, ...], Iterator[tuple[str | None, ...]]]:
-        """The query's column names and its rows, page by page."""
+    def results(self, query_id: str) -> tuple[tuple[str, ...], Iterator[tuple[Value, ...]]]:
+        """The query's column names and its rows, page by page, typed by the columns' types."""
         pages = iter(self._athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id))
         try:
             first = next(pages)
         except ClientError as error:
             raise StoreError(f"reading the results of Athena query {query_id}: {error}") from error
-        columns = tuple(
-            c["Name"] for c in first["ResultSet"].get("ResultSetMetadata", {}).get("ColumnInfo", ())
-        )
+        info = first["ResultSet"].get("ResultSetMetadata", {}).get("ColumnInfo", ())
+        columns = tuple(c["Name"] for c in info)
+        kinds = tuple(c.get("Type", "varchar") for c in info)
 
-        def rows() -> Iterator[tuple[str | None, ...]]:
+        def rows() -> Iterator[tuple[Value, ...]]:
             for number, page in enumerate(chain((first,), pages)):
                 entries = page["ResultSet"].get("Rows", [])
                 for index, row in enumerate(entries):
                     values = tuple(cell.get("VarCharValue") for cell in row.get("Data", ()))
                     if number == 0 and index == 0 and values == columns:
                         continue  # a SELECT's header row
-                    yield values
+                    yield tuple(typed(v, k) for v, k in zip(values, kinds, strict=False))
 
         return columns, rows()
+
+    def execute(self, sql: str, timeout: float = 600.0) -> int:
+        """A statement whose rows nobody reads (a CTAS, a DROP TABLE): start it, wait; the bytes scanned."""
+        _, scanned = self.wait(self.start(sql), timeout)
+        return scanned
 
     def run(self, sql: str, timeout: float = 600.0) -> QueryOutcome:
         """Start, wait and fetch: the whole outcome of one query."""

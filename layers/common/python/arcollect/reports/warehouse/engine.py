@@ -1,18 +1,21 @@
-"""The KPI report computed by SQL over the report's Parquet (``compaction.py``), on DuckDB.
+"""The KPI report computed by SQL over the report's Parquet (``compaction.py``): on DuckDB here, on Athena
+in ``athena.py``.
 
-The SQL files (``sql/``) define every sum a figure is made of; this module runs them for one as-of date
+The SQL files (``sql/``) define every sum a figure is made of; ``SqlReport`` runs them for one as-of date
 and shapes the same document ``reports/kpis.py`` and ``reports/activity.py`` make, with their own
-formatting (``_Figures.document``, the risk class, the forecast's weeks), so the two engines print the
+formatting (``_Figures.document``, the risk class, the forecast's weeks), so every engine prints the
 same ``kpis.json``. The ratios (DSO, CEI, averages) are taken of the SQL's exact sums in Python's
 ``Decimal``: DuckDB divides decimals as floats and Athena truncates their scale, and a report must agree
 with the Python reference to the cent and the tenth of a day.
 
-``lines.sql`` (every document's history as of the date) is materialized once per date as the temporary
-table ``lines`` that the other queries read; on Athena the runner inlines it as a ``WITH`` clause.
+``lines.sql`` (every document's history as of the date) is materialized once per date, and the other
+queries read it: DuckDB's temporary table ``lines``, Athena's table made by a CTAS. The customers'
+segments (the policy's rule, in Python) go to the engine the same way: a temporary table, a file.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -25,9 +28,10 @@ from arcollect.aging import AGING_BUCKETS
 from arcollect.entities import Customer
 from arcollect.outlook import PayOutlook
 from arcollect.reports.activity import PAID_WITHIN_DAYS
-from arcollect.reports.forecast import FORECAST_WEEKS, DelayHistory, OpenItem, cash_forecast
+from arcollect.reports.forecast import DelayHistory, OpenItem, cash_forecast
 from arcollect.reports.kpis import (
     DEFAULT_WINDOW_DAYS,
+    NO_SEGMENT,
     _Figures,
     _one_decimal,
     default_segment,
@@ -42,7 +46,6 @@ QUERIES = (
     "exposures",
     "delay_history",
     "open_items",
-    "forecast",
     "activity",
     "productivity",
     "steps",
@@ -62,6 +65,7 @@ def bound(
     *,
     lines: str = "lines",
     segments: str = "segments",
+    no_profile_segment: str = NO_SEGMENT,
 ) -> str:
     """One query with the report's dates in it as SQL literals (the same text DuckDB and Athena run), and
     the relations it reads that a run makes: ``lines`` (the materialized ``lines.sql``) and ``segments``
@@ -74,15 +78,35 @@ def bound(
         "{window_start_month}": f"'{window_start.isoformat()[:7]}'",
         "{lines}": lines,
         "{segments}": segments,
-        "{first_day}": f"DATE '{(as_of + timedelta(days=1)).isoformat()}'",
+        # The segment of a customer with documents and no profile (the policy's rule for none).
+        "{no_profile_segment}": sql_text(no_profile_segment),
         "{as_of_month}": f"'{as_of.isoformat()[:7]}'",
-        "{weeks}": str(FORECAST_WEEKS),
         "{paid_within_days}": str(PAID_WITHIN_DAYS),
     }
     text = query_text(name)
     for placeholder, value in values.items():
         text = text.replace(placeholder, value)
     return text
+
+
+def sql_text(value: str) -> str:
+    """A SQL string literal (quotes doubled: a segment named "O'Brien & Sons" stays one literal)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def segments_of(
+    customers: Mapping[str, Customer], segment_of: Callable[[Customer | None], str]
+) -> tuple[dict[str, str], str]:
+    """Each customer's segment by the policy's rule, and the segment of a customer without a profile."""
+    return {cid: segment_of(customer) for cid, customer in customers.items()}, segment_of(None)
+
+
+def segments_json_lines(segments: Mapping[str, str]) -> bytes:
+    """The segments as JSON lines (``{"customer_id", "segment"}``), the file Athena's table reads."""
+    return "".join(
+        json.dumps({"customer_id": cid, "segment": name}, ensure_ascii=False) + "\n"
+        for cid, name in sorted(segments.items())
+    ).encode("utf-8")
 
 
 def money(value: Decimal | int, scale: int) -> Decimal:
@@ -94,53 +118,28 @@ def _day(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-class DuckDbReport:
-    """The report's queries on one DuckDB connection over the Parquet under ``root``."""
+class SqlReport:
+    """The report's queries for one as-of date, on an engine a subclass connects: ``_materialize`` makes
+    the lines of a date, ``_rows`` runs one query, ``close`` lets the engine go."""
 
-    def __init__(
-        self,
-        root: Path,
-        *,
-        threads: int | None = None,
-        memory_limit: str | None = None,
-        read_as: str | None = None,
+    _as_of: tuple[date, int] | None = None
+
+    def _materialize(
+        self, as_of: date, window_days: int, segments: Mapping[str, str], no_profile_segment: str
     ) -> None:
-        """``read_as``: a SQL dialect (``trino``, Athena's) the queries are read in and transpiled from by
-        SQLGlot before DuckDB runs them: the test that Athena's reading of the SQL gives the same figures."""
-        import duckdb
+        raise NotImplementedError
 
-        self.read_as = read_as
-
-        self.connection = duckdb.connect()
-        if threads is not None:
-            self.connection.execute(f"SET threads = {int(threads)}")
-        if memory_limit is not None:
-            self.connection.execute("SET memory_limit = ?", [memory_limit])
-        self.connection.execute("SET preserve_insertion_order = false")
-        for table in TABLES:
-            self.connection.execute(f"CREATE OR REPLACE VIEW {table} AS {parquet_source(root, table)}")
-        self._as_of: tuple[date, int] | None = None
+    def _rows(self, name: str, as_of: date, window_days: int) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
 
     def close(self) -> None:
-        self.connection.close()
+        """Nothing to let go by default."""
 
-    def __enter__(self) -> DuckDbReport:
+    def __enter__(self) -> SqlReport:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.close()
-
-    def _sql(self, name: str, as_of: date, window_days: int) -> str:
-        text = bound(name, as_of, window_days)
-        if self.read_as is None:
-            return text
-        import sqlglot
-
-        return str(sqlglot.transpile(text, read=self.read_as, write="duckdb")[0])
-
-    def _rows(self, name: str, as_of: date, window_days: int) -> list[tuple[Any, ...]]:
-        rows: list[tuple[Any, ...]] = self.connection.execute(self._sql(name, as_of, window_days)).fetchall()
-        return rows
 
     def _prepare(
         self,
@@ -150,21 +149,8 @@ class DuckDbReport:
         segment_of: Callable[[Customer | None], str],
     ) -> None:
         """The customers' segments (the policy's rule, in Python) and the documents' lines as of the day."""
-        ids = [
-            row[0]
-            for row in self.connection.execute(
-                "SELECT DISTINCT customer_id FROM invoices WHERE invoice_date <= ?", [as_of]
-            ).fetchall()
-        ]
-        segments = [segment_of(customers.get(customer_id)) for customer_id in ids]
-        self.connection.execute(
-            "CREATE OR REPLACE TEMP TABLE segments AS "
-            "SELECT UNNEST(?::VARCHAR[]) AS customer_id, UNNEST(?::VARCHAR[]) AS segment",
-            [ids, segments],
-        )
-        self.connection.execute(
-            f"CREATE OR REPLACE TEMP TABLE lines AS {self._sql('lines', as_of, window_days)}"
-        )
+        segments, no_profile = segments_of(customers, segment_of)
+        self._materialize(as_of, window_days, segments, no_profile)
         self._as_of = (as_of, window_days)
 
     def _lines_for(self, as_of: date, window_days: int) -> None:
@@ -304,32 +290,13 @@ class DuckDbReport:
         history: DelayHistory,
         outlooks: Mapping[tuple[str, str], PayOutlook] | None,
     ) -> dict[str, list[dict[str, Any]]]:
-        if outlooks is not None:
-            # The pay-date model's predictions are Python's (reports/predicted.py): the SQL gives the
-            # forecast its open items, and the Python forecast spreads them over the predicted weeks.
-            return cash_forecast(
-                as_of=as_of,
-                open_items=self.open_items(as_of, window_days),
-                history=history,
-                outlooks=outlooks,
-            )
-        weekly: dict[str, dict[int, Decimal]] = {}
-        for currency, week, expected, scale in self._rows("forecast", as_of, window_days):
-            weeks = weekly.setdefault(currency, {})
-            if week >= 0:
-                weeks[int(week)] = money(expected, scale)
-        first_day = as_of + timedelta(days=1)
-        return {
-            currency: [
-                {
-                    "week_start": (first_day + timedelta(days=7 * week)).isoformat(),
-                    "week_end": (first_day + timedelta(days=7 * week + 6)).isoformat(),
-                    "expected": str(weeks.get(week, Decimal(0))),
-                }
-                for week in range(FORECAST_WEEKS)
-            ]
-            for currency, weeks in sorted(weekly.items())
-        }
+        """The 13-week forecast from its inputs by the SQL (the open items, each customer's days late):
+        the reference's own spreading over the weeks (reports/forecast.py), on the model's predicted pay
+        dates or on the due date plus the customer's average delay. The open items are read anyway, for
+        the predictions table, so the weeks cost no second pass over the lines."""
+        return cash_forecast(
+            as_of=as_of, open_items=self.open_items(as_of, window_days), history=history, outlooks=outlooks
+        )
 
     def activity_figures(self, *, as_of: date, window_days: int) -> dict[str, Any]:
         """``reports.activity.activity_figures`` by the SQL."""
@@ -374,6 +341,62 @@ class DuckDbReport:
             "collector_productivity": productivity,
             "step_effectiveness": steps,
         }
+
+
+class DuckDbReport(SqlReport):
+    """The report's queries on one DuckDB connection over the Parquet under ``root``."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        read_as: str | None = None,
+    ) -> None:
+        """``read_as``: a SQL dialect (``trino``, Athena's) the queries are read in and transpiled from by
+        SQLGlot before DuckDB runs them: the test that Athena's reading of the SQL gives the same figures."""
+        import duckdb
+
+        self.read_as = read_as
+
+        self.connection = duckdb.connect()
+        if threads is not None:
+            self.connection.execute(f"SET threads = {int(threads)}")
+        if memory_limit is not None:
+            self.connection.execute("SET memory_limit = ?", [memory_limit])
+        self.connection.execute("SET preserve_insertion_order = false")
+        for table in TABLES:
+            self.connection.execute(f"CREATE OR REPLACE VIEW {table} AS {parquet_source(root, table)}")
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> DuckDbReport:
+        return self
+
+    def _sql(self, name: str, as_of: date, window_days: int, **relations: str) -> str:
+        text = bound(name, as_of, window_days, **relations)
+        if self.read_as is None:
+            return text
+        import sqlglot
+
+        return str(sqlglot.transpile(text, read=self.read_as, write="duckdb")[0])
+
+    def _rows(self, name: str, as_of: date, window_days: int) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = self.connection.execute(self._sql(name, as_of, window_days)).fetchall()
+        return rows
+
+    def _materialize(
+        self, as_of: date, window_days: int, segments: Mapping[str, str], no_profile_segment: str
+    ) -> None:
+        self.connection.execute(
+            "CREATE OR REPLACE TEMP TABLE segments AS "
+            "SELECT UNNEST(?::VARCHAR[]) AS customer_id, UNNEST(?::VARCHAR[]) AS segment",
+            [list(segments), list(segments.values())],
+        )
+        lines = self._sql("lines", as_of, window_days, no_profile_segment=no_profile_segment)
+        self.connection.execute(f"CREATE OR REPLACE TEMP TABLE lines AS {lines}")
 
 
 def _ratio(numerator: Decimal | int, denominator: Decimal | int, places: str = "0.01") -> str | None:

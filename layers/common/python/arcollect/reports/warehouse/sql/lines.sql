@@ -121,7 +121,7 @@ reckoning AS (
         d.invoice_number,
         d.currency,
         COALESCE(NULLIF(d.company_code, ''), '(none)') AS company_code,
-        COALESCE(s.segment, '(none)') AS segment,
+        COALESCE(s.segment, {no_profile_segment}) AS segment,
         d.document_type,
         d.document_type = 'invoice' AS is_sale,
         CASE WHEN d.document_type = 'invoice' THEN 1 ELSE -1 END AS sign,

@@ -1,0 +1,115 @@
+"""The athena engine (reports/warehouse/athena.py): the report's SQL sent to Athena as Athena takes it,
+its answers read back, and the same document as the Python reference. Athena's API is played by
+tests/athena_on_duckdb.py (the SQL read in Trino's dialect and run by DuckDB over the same Parquet),
+because moto's Athena runs no SQL; the runner's calls against moto are in
+tests/integration/test_athena_runner.py."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from arcollect.entities import Customer
+from arcollect.reports.activity import activity_figures
+from arcollect.reports.engines import AthenaSource, report_figures
+from arcollect.reports.kpis import compute_kpis, open_amounts
+from arcollect.reports.warehouse.athena import SEGMENTS_PREFIX, AthenaReport
+from arcollect.reports.warehouse.compaction import write_report_parquet
+from arcollect.store.athena import AthenaQueries, QueryFailed
+from arcollect.store.reports import ReportData
+from tests.athena_on_duckdb import AthenaOnDuckDb
+from tests.unit.test_sql_engine import AS_OF_DATES, made_up_portfolio
+
+
+def athena_over(data: ReportData, root: Path) -> tuple[AthenaOnDuckDb, AthenaQueries, dict[str, bytes]]:
+    write_report_parquet(data, root)
+    objects: dict[str, bytes] = {}
+    client = AthenaOnDuckDb(root, objects)
+    queries = AthenaQueries(workgroup="wg", database="reports", client=client, sleep=lambda _: None)
+    return client, queries, objects
+
+
+def segment(customer: Customer | None) -> str:
+    # a policy's rule of the customer: its own segment, "O'Brien"-style quotes included, else by name
+    if customer is None:
+        return "no profile"
+    return customer.segment or f"{customer.customer_id[:3]}'s"
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_the_report_on_athena_is_the_reference_document(seed: int, tmp_path: Path) -> None:
+    data = made_up_portfolio(seed)
+    client, queries, objects = athena_over(data, tmp_path)
+    with AthenaReport(queries, objects.__setitem__, run_id="abc123") as report:
+        for as_of in AS_OF_DATES:
+            found = report.compute_kpis(as_of=as_of, customers=data.customers, segment_of=segment)
+            expected = compute_kpis(
+                as_of=as_of,
+                invoices=data.invoices,
+                payments=data.payments,
+                customers=data.customers,
+                segment_of=segment,
+            )
+            assert found == expected, as_of
+            assert report.open_amounts(as_of) == open_amounts(data.invoices, data.payments, as_of)
+            assert report.activity_figures(as_of=as_of, window_days=90) == activity_figures(
+                data, as_of=as_of, window_days=90
+            )
+    # The segments went as a file of the run; each date's lines were made once by a CTAS partitioned by
+    # state, read by the other queries, and every lines table the run made was dropped.
+    assert f"{SEGMENTS_PREFIX}run=abc123/segments.json" in objects
+    made = [s for s in client.statements if s.startswith("CREATE TABLE")]
+    assert len(made) == len(AS_OF_DATES)
+    assert all("partitioned_by = ARRAY['state']" in s and "external_location" not in s for s in made)
+    dropped = [s.split()[-1] for s in client.statements if s.startswith("DROP TABLE")]
+    assert dropped == [s.split()[2] for s in made]
+    assert not any("FROM invoices" in s for s in client.statements if not s.startswith("CREATE TABLE"))
+    assert report.scanned > 0
+
+
+def test_a_run_on_athena_goes_through_the_engine_setting(tmp_path: Path) -> None:
+    data = made_up_portfolio(2)
+    _, queries, objects = athena_over(data, tmp_path)
+    as_of = AS_OF_DATES[2]
+    source = AthenaSource(queries=queries, put_object=objects.__setitem__)
+    with report_figures("athena", data, source) as figures:
+        assert figures.engine == "athena"
+        found = figures.kpis(
+            as_of=as_of, window_days=90, segment_of=segment, outlooks=None, forecast_note=None
+        )
+        activity = figures.activity(as_of=as_of, window_days=90)
+    expected = compute_kpis(
+        as_of=as_of,
+        invoices=data.invoices,
+        payments=data.payments,
+        customers=data.customers,
+        segment_of=segment,
+    )
+    assert found == expected
+    assert activity == activity_figures(data, as_of=as_of, window_days=90)
+
+
+def test_a_query_athena_fails_fails_the_run_with_athenas_reason_and_the_lines_are_still_dropped(
+    tmp_path: Path,
+) -> None:
+    data = made_up_portfolio(1)
+    client, queries, objects = athena_over(data, tmp_path)
+    client.fail_when = "GROUPING SETS"  # the figures query
+    failed = pytest.raises(QueryFailed, match="HIVE_BAD_DATA")
+    with failed, AthenaReport(queries, objects.__setitem__) as report:
+        report.compute_kpis(as_of=AS_OF_DATES[1], customers=data.customers)
+    assert client.statements[-1].startswith("DROP TABLE IF EXISTS report_lines_")
+
+
+def test_an_empty_export_reports_nothing_rather_than_failing(tmp_path: Path) -> None:
+    _, queries, objects = athena_over(ReportData(), tmp_path)
+    with AthenaReport(queries, objects.__setitem__) as report:
+        found = report.compute_kpis(as_of=date(2026, 1, 31), customers={})
+    assert found == compute_kpis(as_of=date(2026, 1, 31), invoices=[], payments=[], customers={})
+
+
+def test_a_run_id_that_is_not_a_table_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="lower-case letters and digits only"):
+        AthenaReport(AthenaQueries(workgroup="wg", database="db", client=object()), print, run_id="x; DROP")

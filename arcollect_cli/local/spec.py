@@ -263,7 +263,11 @@ class LocalSpec:
             EnvVar.STAFF_CLIENT_ID: staff_client_id,
             EnvVar.HOME_CURRENCY: self.home_currency,
             EnvVar.EXPORT_LOCALE: self.export_locale,
+            # The local stack has no Athena that runs SQL (moto's answers what it is told): an athena
+            # engine finds no workgroup and the run says so, rather than reporting empty figures.
             EnvVar.REPORTS_ENGINE: self.reports_engine,
+            EnvVar.REPORTS_WORKGROUP: "",
+            EnvVar.REPORTS_DATABASE: "",
             EnvVar.DEAD_LETTER_QUEUES: dead_letter_queues,
             EnvVar.INBOUND_DOMAIN: self.inbound_domain,
             # Reminder texts through the local SMS stand-in's identity, set and list (docs/sms.md).

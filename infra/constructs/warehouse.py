@@ -40,6 +40,18 @@ GLUE_TYPES = {
     "DECIMAL(38, 6)": "decimal(38,6)",
 }
 
+# The tables' file formats: input format, output format, serde.
+PARQUET = (
+    "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+)
+JSON_LINES = (
+    "org.apache.hadoop.mapred.TextInputFormat",
+    "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+    "org.openx.data.jsonserde.JsonSerDe",
+)
+
 
 def glue_name(environment_name: str) -> str:
     """The Glue database of an environment (Glue names: lower case, digits and underscores)."""
@@ -92,35 +104,16 @@ class Warehouse(Construct):
                         "storage.location.template": f"{location}{partition}=${{{partition}}}/",
                     }
                 )
-            table = glue.CfnTable(
-                self,
+            self.tables[name] = self._table(
+                stack,
                 f"{name.title()}Table",
-                catalog_id=stack.account,
-                database_name=self.database_name,
-                table_input=glue.CfnTable.TableInputProperty(
-                    name=name,
-                    table_type="EXTERNAL_TABLE",
-                    parameters=parameters,
-                    partition_keys=[glue.CfnTable.ColumnProperty(name=partition, type="string")]
-                    if partition
-                    else [],
-                    storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
-                        location=location,
-                        input_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-                        output_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-                        serde_info=glue.CfnTable.SerdeInfoProperty(
-                            serialization_library="org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-                        ),
-                        columns=[
-                            glue.CfnTable.ColumnProperty(name=column, type=GLUE_TYPES[kind])
-                            for column, kind in columns.items()
-                            if column != partition
-                        ],
-                    ),
-                ),
+                name=name,
+                location=location,
+                parameters=parameters,
+                partition=partition,
+                columns={column: GLUE_TYPES[kind] for column, kind in columns.items() if column != partition},
+                formats=PARQUET,
             )
-            table.add_dependency(self.database)
-            self.tables[name] = table
         self.tables[SEGMENTS_TABLE] = self._segments_table(stack, bucket.bucket_name)
         # Athena's results: encrypted, private, TLS only, logged, versioned like every bucket of the
         # stack, kept a month (a report reads them once).
@@ -181,33 +174,56 @@ class Warehouse(Construct):
         the ``run`` partition is injected by the query (``WHERE run = '<id>'``), so no partition is ever
         added or listed."""
         location = f"s3://{bucket_name}/{SEGMENTS_PREFIX}"
+        return self._table(
+            stack,
+            "SegmentsTable",
+            name=SEGMENTS_TABLE,
+            location=location,
+            parameters={
+                "classification": "json",
+                "EXTERNAL": "TRUE",
+                "projection.enabled": "true",
+                "projection.run.type": "injected",
+                "storage.location.template": f"{location}run=${{run}}/",
+            },
+            partition="run",
+            columns={"customer_id": "string", "segment": "string"},
+            formats=JSON_LINES,
+        )
+
+    def _table(
+        self,
+        stack: Stack,
+        id: str,
+        *,
+        name: str,
+        location: str,
+        parameters: dict[str, str],
+        partition: str | None,
+        columns: dict[str, str],
+        formats: tuple[str, str, str],
+    ) -> glue.CfnTable:
+        """One external table of the database: its files' formats (input, output, serde), columns in
+        Glue's types, and its partition column (a string), if any."""
+        input_format, output_format, serde = formats
         table = glue.CfnTable(
             self,
-            "SegmentsTable",
+            id,
             catalog_id=stack.account,
             database_name=self.database_name,
             table_input=glue.CfnTable.TableInputProperty(
-                name=SEGMENTS_TABLE,
+                name=name,
                 table_type="EXTERNAL_TABLE",
-                parameters={
-                    "classification": "json",
-                    "EXTERNAL": "TRUE",
-                    "projection.enabled": "true",
-                    "projection.run.type": "injected",
-                    "storage.location.template": f"{location}run=${{run}}/",
-                },
-                partition_keys=[glue.CfnTable.ColumnProperty(name="run", type="string")],
+                parameters=parameters,
+                partition_keys=[glue.CfnTable.ColumnProperty(name=partition, type="string")]
+                if partition
+                else [],
                 storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
                     location=location,
-                    input_format="org.apache.hadoop.mapred.TextInputFormat",
-                    output_format="org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-                    serde_info=glue.CfnTable.SerdeInfoProperty(
-                        serialization_library="org.openx.data.jsonserde.JsonSerDe"
-                    ),
-                    columns=[
-                        glue.CfnTable.ColumnProperty(name="customer_id", type="string"),
-                        glue.CfnTable.ColumnProperty(name="segment", type="string"),
-                    ],
+                    input_format=input_format,
+                    output_format=output_format,
+                    serde_info=glue.CfnTable.SerdeInfoProperty(serialization_library=serde),
+                    columns=[glue.CfnTable.ColumnProperty(name=c, type=kind) for c, kind in columns.items()],
                 ),
             ),
         )

@@ -14,13 +14,13 @@ import pytest
 from arcollect.entities import Customer
 from arcollect.reports.activity import activity_figures
 from arcollect.reports.engines import AthenaSource, report_figures
-from arcollect.reports.kpis import compute_kpis, open_amounts
+from arcollect.reports.kpis import compute_kpis
 from arcollect.reports.warehouse.athena import SEGMENTS_PREFIX, AthenaReport
 from arcollect.reports.warehouse.compaction import write_report_parquet
 from arcollect.store.athena import AthenaQueries, QueryFailed
 from arcollect.store.reports import ReportData
 from tests.athena_on_duckdb import AthenaOnDuckDb
-from tests.unit.test_sql_engine import AS_OF_DATES, made_up_portfolio
+from tests.unit.test_sql_engine import AS_OF_DATES, assert_same, made_up_portfolio
 
 
 def athena_over(data: ReportData, root: Path) -> tuple[AthenaOnDuckDb, AthenaQueries, dict[str, bytes]]:
@@ -40,25 +40,19 @@ def segment(customer: Customer | None) -> str:
 
 @pytest.mark.parametrize("seed", [0, 4])
 def test_the_report_on_athena_is_the_reference_document(seed: int, tmp_path: Path) -> None:
-    data = made_up_portfolio(seed)
-    client, queries, objects = athena_over(data, tmp_path)
-    with AthenaReport(queries, objects.__setitem__, run_id="abc123") as report:
-        for as_of in AS_OF_DATES:
-            found = report.compute_kpis(as_of=as_of, customers=data.customers, segment_of=segment)
-            expected = compute_kpis(
-                as_of=as_of,
-                invoices=data.invoices,
-                payments=data.payments,
-                customers=data.customers,
-                segment_of=segment,
-            )
-            assert found == expected, as_of
-            assert report.open_amounts(as_of) == open_amounts(data.invoices, data.payments, as_of)
-            assert report.activity_figures(as_of=as_of, window_days=90) == activity_figures(
-                data, as_of=as_of, window_days=90
-            )
+    objects: dict[str, bytes] = {}
+    opened: list[tuple[AthenaOnDuckDb, AthenaReport]] = []
+
+    def on_athena(root: Path) -> AthenaReport:
+        client = AthenaOnDuckDb(root, objects)
+        queries = AthenaQueries(workgroup="wg", database="reports", client=client, sleep=lambda _: None)
+        opened.append((client, AthenaReport(queries, objects.__setitem__, run_id="abc123")))
+        return opened[-1][1]
+
+    assert_same(made_up_portfolio(seed), tmp_path, AS_OF_DATES, open_report=on_athena)
     # The segments went as a file of the run; each date's lines were made once by a CTAS partitioned by
     # state, read by the other queries, and every lines table the run made was dropped.
+    ((client, report),) = opened
     assert f"{SEGMENTS_PREFIX}run=abc123/segments.json" in objects
     made = [s for s in client.statements if s.startswith("CREATE TABLE")]
     assert len(made) == len(AS_OF_DATES)

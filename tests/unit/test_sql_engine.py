@@ -9,6 +9,7 @@ several as-of dates; the document, the open amounts and the activity figures mus
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +22,7 @@ from arcollect.outlook import PayOutlook
 from arcollect.reports.activity import activity_figures
 from arcollect.reports.kpis import compute_kpis, open_amounts
 from arcollect.reports.warehouse.compaction import CompactionError, write_report_parquet
-from arcollect.reports.warehouse.engine import QUERIES, DuckDbReport, bound
+from arcollect.reports.warehouse.engine import QUERIES, DuckDbReport, SqlReport, bound
 from arcollect.store.reports import ReportData, Touch
 from tests.unit.test_report_activity import AS_OF as ACTIVITY_AS_OF
 from tests.unit.test_report_activity import portfolio as activity_portfolio
@@ -163,9 +164,17 @@ def made_up_portfolio(seed: int) -> ReportData:
 AS_OF_DATES = [date(2025, 3, 31), date(2025, 9, 30), date(2026, 2, 14), date(2026, 12, 31)]
 
 
-def assert_same(data: ReportData, root: Path, dates: list[date], window_days: int = 90) -> None:
+def assert_same(
+    data: ReportData,
+    root: Path,
+    dates: list[date],
+    window_days: int = 90,
+    open_report: Callable[[Path], SqlReport] = DuckDbReport,
+) -> None:
+    """Every figure of the SQL engine ``open_report`` opens over ``data``'s Parquet, at each date, is the
+    Python reference's."""
     write_report_parquet(data, root)
-    with DuckDbReport(root) as report:
+    with open_report(root) as report:
         for as_of in dates:
             # segments by a rule of the customer (as a policy's segment_for), some with no customer
             def segment(customer: Customer | None) -> str:

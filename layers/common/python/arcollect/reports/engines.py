@@ -207,7 +207,8 @@ def report_figures(
         if athena is None:
             raise ReportEngineError(
                 "reportsEngine athena needs the reports' Athena workgroup and Glue database "
-                "(REPORTS_WORKGROUP, REPORTS_DATABASE: set by the stack's warehouse)"
+                "(REPORTS_WORKGROUP, REPORTS_DATABASE: set by the deployed stack; the local stack has "
+                "no Athena, choose auto, python or duckdb there)"
             )
         from arcollect.reports.warehouse.athena import AthenaReport
 

@@ -58,6 +58,14 @@ def query_text(name: str) -> str:
     return resources.files("arcollect.reports.warehouse").joinpath("sql", f"{name}.sql").read_text("utf-8")
 
 
+# Which grouping set a row of figures.sql or monthly_sales.sql belongs to (they group by currency, by
+# company code and currency, by segment and currency): its dimension, and the group's name in it.
+DIMENSION_AND_NAME = """CASE WHEN GROUPING(company_code) = 0 THEN 'company_code'
+        WHEN GROUPING(segment) = 0 THEN 'segment' ELSE 'currency' END AS dimension,
+    CASE WHEN GROUPING(company_code) = 0 THEN company_code
+        WHEN GROUPING(segment) = 0 THEN segment ELSE '' END AS name"""
+
+
 def bound(
     name: str,
     as_of: date,
@@ -76,6 +84,7 @@ def bound(
         "{window_start}": f"DATE '{window_start.isoformat()}'",
         # The month partitions a window's query reads (YYYY-MM sorts as text).
         "{window_start_month}": f"'{window_start.isoformat()[:7]}'",
+        "{dimension_and_name}": DIMENSION_AND_NAME,
         "{lines}": lines,
         "{segments}": segments,
         # The segment of a customer with documents and no profile (the policy's rule for none).
@@ -366,6 +375,9 @@ class DuckDbReport(SqlReport):
         if memory_limit is not None:
             self.connection.execute("SET memory_limit = ?", [memory_limit])
         self.connection.execute("SET preserve_insertion_order = false")
+        # A long query would draw a progress bar on stdout: noise in a function's log, and in the output
+        # a benchmark reads.
+        self.connection.execute("SET enable_progress_bar = false")
         for table in TABLES:
             self.connection.execute(f"CREATE OR REPLACE VIEW {table} AS {parquet_source(root, table)}")
 

@@ -12,10 +12,8 @@
 --   ADD = DSO - best possible DSO; CEI = (ar_begin + credit_sales - ar_total)
 --   / (ar_begin + credit_sales - ar_current) x 100; countback DSO from monthly_sales.sql.
 SELECT
-    CASE WHEN GROUPING(company_code) = 0 THEN 'company_code'
-        WHEN GROUPING(segment) = 0 THEN 'segment' ELSE 'currency' END AS dimension,
-    CASE WHEN GROUPING(company_code) = 0 THEN company_code
-        WHEN GROUPING(segment) = 0 THEN segment ELSE '' END AS name,
+    -- the group's dimension (currency, company_code, segment) and name ('' for currency)
+    {dimension_and_name},
     currency,
     COALESCE(SUM(open_now) FILTER (WHERE open_now <> 0), 0) AS ar_total,
     COALESCE(MAX(open_now_scale) FILTER (WHERE open_now <> 0), 0) AS ar_total_scale,

@@ -1,10 +1,8 @@
 -- monthly_sales: each group's credit sales per calendar month up to the as-of date, for the countback
 -- DSO (walk back from the month to date, taking each month's sales off ar_total while some is left).
 SELECT
-    CASE WHEN GROUPING(company_code) = 0 THEN 'company_code'
-        WHEN GROUPING(segment) = 0 THEN 'segment' ELSE 'currency' END AS dimension,
-    CASE WHEN GROUPING(company_code) = 0 THEN company_code
-        WHEN GROUPING(segment) = 0 THEN segment ELSE '' END AS name,
+    -- the group's dimension (currency, company_code, segment) and name ('' for currency)
+    {dimension_and_name},
     currency,
     DATE_TRUNC('month', invoice_date) AS month,
     SUM(amount) AS sales

@@ -305,12 +305,22 @@ def test_the_sql_read_as_athena_reads_it_gives_the_reference_document(tmp_path: 
 
 
 def test_the_engine_is_the_one_named_or_by_size_and_a_bad_name_says_which_are_allowed() -> None:
-    from arcollect.reports.engines import DUCKDB_ABOVE_DOCUMENTS, ReportEngineError, choose_engine
+    from arcollect.reports.engines import (
+        ATHENA_ABOVE_DOCUMENTS,
+        DUCKDB_ABOVE_DOCUMENTS,
+        ReportEngineError,
+        choose_engine,
+    )
 
     assert choose_engine(None, DUCKDB_ABOVE_DOCUMENTS) == "python"
     assert choose_engine("auto", DUCKDB_ABOVE_DOCUMENTS + 1) == "duckdb"
     assert choose_engine(" DuckDB ", 10) == "duckdb"
     assert choose_engine("python", 10**9) == "python"
+    # past two million documents auto goes to Athena, where the stack gave the run its workgroup
+    assert choose_engine("auto", ATHENA_ABOVE_DOCUMENTS + 1, athena=True) == "athena"
+    assert choose_engine("auto", ATHENA_ABOVE_DOCUMENTS, athena=True) == "duckdb"
+    assert choose_engine("auto", 10**9, athena=False) == "duckdb"
+    assert choose_engine("duckdb", 10**9, athena=True) == "duckdb"
     with pytest.raises(ReportEngineError, match="'spark' is not one of auto, python, duckdb, athena"):
         choose_engine("spark", 10)
 

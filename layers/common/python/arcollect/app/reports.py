@@ -103,10 +103,11 @@ class Reports:
         return outcome
 
     def _athena(self) -> AthenaSource | None:
-        """The athena engine's runner and the bucket its segments go to, where the stack set them."""
+        """The athena engine's runner and the bucket its segments go to, where the stack set them (the
+        engine named, or ``auto`` past its size): the client is made on its first query only."""
         settings = self.settings
         workgroup, database = settings.reports_workgroup, settings.reports_database
-        if settings.reports_engine != "athena" or not (workgroup and database):
+        if settings.reports_engine not in ("athena", "auto") or not (workgroup and database):
             return None
         from arcollect.store.athena import AthenaQueries
 

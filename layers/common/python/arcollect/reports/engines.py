@@ -8,8 +8,8 @@
   tables): the figures as of the table's last export (daily at 04:00 UTC, an hour before the daily
   report), for portfolios past one function;
 - ``auto`` (the default): ``python`` up to ``DUCKDB_ABOVE_DOCUMENTS`` documents and payments, ``duckdb``
-  above (where DuckDB is installed). Athena is chosen by name only: it costs per query and runs outside
-  the function.
+  above (where DuckDB is installed), ``athena`` above ``ATHENA_ABOVE_DOCUMENTS`` where the stack gave the
+  function its workgroup (the local stack has none: DuckDB goes on).
 
 Every engine gives the same document: the differential tests hold the SQL to the Python reference on
 the IBM histories and the SAP extract, to the cent (tests/integration/test_sql_engine_datasets.py).
@@ -39,6 +39,9 @@ ENGINES = REPORTS_ENGINES  # auto, python, duckdb, athena: the reportsEngine con
 # Measured: the Python engine holds about 2 KB a document (the 266k-document SAP extract: 559 MB, 4 s);
 # above half a million documents DuckDB keeps a 3 GB function clear of its limit.
 DUCKDB_ABOVE_DOCUMENTS = 500_000
+# Measured: DuckDB's report holds about 0.9 GB a million documents (make bench), beside the run's own
+# items; above two million the figures go to Athena, which bills the bytes it scans (935 MB at 10M).
+ATHENA_ABOVE_DOCUMENTS = 2_000_000
 
 
 _Found = TypeVar("_Found")
@@ -48,11 +51,14 @@ class ReportEngineError(ValueError):
     """A ``reportsEngine`` setting that names no engine, or one this run cannot use."""
 
 
-def choose_engine(setting: str | None, documents: int) -> str:
-    """The engine a run uses: the one named, or (``auto``, unset) by the portfolio's size."""
+def choose_engine(setting: str | None, documents: int, *, athena: bool = False) -> str:
+    """The engine a run uses: the one named, or (``auto``, unset) by the portfolio's size; ``athena``:
+    whether this run could query Athena (the deployed stack's workgroup)."""
     name = (setting or AUTO).strip().lower()
     if name not in ENGINES:
         raise ReportEngineError(f"reportsEngine {setting!r} is not one of {', '.join(ENGINES)}")
+    if name == AUTO and athena and documents > ATHENA_ABOVE_DOCUMENTS:
+        return ATHENA
     if name == AUTO:
         # Only where DuckDB is installed (the reports layer): without it a large portfolio stays on the
         # reference engine rather than failing the run.
@@ -199,7 +205,7 @@ def report_figures(
     """The engine ``setting`` names (``auto``: by size) for ``data``. DuckDB compacts ``data`` to
     Parquet in a scratch folder (/tmp in Lambda) for the run and removes it after; Athena queries the
     exported Parquet (``athena``: its runner, which a run on Athena cannot go without)."""
-    engine = choose_engine(setting, len(data.invoices) + len(data.payments))
+    engine = choose_engine(setting, len(data.invoices) + len(data.payments), athena=athena is not None)
     if engine == PYTHON:
         yield PythonFigures(data)
         return

@@ -331,3 +331,10 @@ def test_a_run_on_athena_without_its_workgroup_is_refused_naming_what_is_missing
     refused = pytest.raises(ReportEngineError, match="REPORTS_WORKGROUP, REPORTS_DATABASE")
     with refused, report_figures("athena", ReportData()):
         pass
+
+
+def test_a_segment_name_goes_into_the_sql_as_one_literal_whatever_it_holds() -> None:
+    # a quote, and text that looks like a placeholder: quoted and never bound again
+    sql = bound("lines", date(2026, 11, 23), no_profile_segment="O'Brien {as_of}")
+    assert "'O''Brien {as_of}'" in sql
+    sqlglot.parse_one(sql, read="trino", error_level=sqlglot.ErrorLevel.RAISE)

@@ -61,6 +61,10 @@ def test_the_report_on_athena_is_the_reference_document(seed: int, tmp_path: Pat
     assert dropped == [s.split()[2] for s in made]
     assert not any("FROM invoices" in s for s in client.statements if not s.startswith("CREATE TABLE"))
     assert report.scanned > 0
+    # each date's open items were read once, for the forecast and the predictions table alike
+    assert sum("FROM report_lines_" in s and "ORDER BY seq" in s for s in client.statements) == len(
+        AS_OF_DATES
+    )
 
 
 def test_a_run_on_athena_goes_through_the_engine_setting(tmp_path: Path) -> None:

@@ -131,6 +131,7 @@ class SqlReport:
     the lines of a date, ``_rows`` runs one query, ``close`` lets the engine go."""
 
     _as_of: tuple[date, int] | None = None
+    _open_items: list[OpenItem] | None = None
 
     def _materialize(
         self, as_of: date, window_days: int, segments: Mapping[str, str], no_profile_segment: str
@@ -160,6 +161,7 @@ class SqlReport:
         segments, no_profile = segments_of(customers, segment_of)
         self._materialize(as_of, window_days, segments, no_profile)
         self._as_of = (as_of, window_days)
+        self._open_items = None
 
     def _lines_for(self, as_of: date, window_days: int) -> None:
         if self._as_of != (as_of, window_days):
@@ -277,12 +279,16 @@ class SqlReport:
     def open_items(self, as_of: date, window_days: int = DEFAULT_WINDOW_DAYS) -> list[OpenItem]:
         """What is open of each document at the as-of date, in the order the documents were read."""
         self._lines_for(as_of, window_days)
-        return [
-            OpenItem(customer_id, currency, _day(due), money(amount, scale), number)
-            for customer_id, number, currency, due, amount, scale in self._rows(
-                "open_items", as_of, window_days
-            )
-        ]
+        # Read once per date: the forecast and the predictions table both need them (on Athena a
+        # second read would be billed, and its pages fetched again).
+        if self._open_items is None:
+            self._open_items = [
+                OpenItem(customer_id, currency, _day(due), money(amount, scale), number)
+                for customer_id, number, currency, due, amount, scale in self._rows(
+                    "open_items", as_of, window_days
+                )
+            ]
+        return list(self._open_items)
 
     def open_amounts(self, as_of: date) -> dict[tuple[str, str], tuple[str, Decimal]]:
         """``reports.kpis.open_amounts`` by the SQL: each open document's currency and open amount."""

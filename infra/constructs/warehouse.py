@@ -258,11 +258,19 @@ class Warehouse(Construct):
                 ],
             )
         )
-        # A run's lines table (a CTAS) is made and dropped by the run: those names only. Dropping removes
-        # the catalog entry; its files expire with the results.
+        # A run's lines table (a CTAS) is made and dropped by the run: those names only. It is partitioned
+        # (by state), so the CTAS registers its partitions and the drop removes them with the table's
+        # catalog entry; its files expire with the results.
         function.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["glue:CreateTable", "glue:DeleteTable"],
+                actions=[
+                    "glue:CreateTable",
+                    "glue:DeleteTable",
+                    "glue:BatchCreatePartition",
+                    "glue:CreatePartition",
+                    "glue:BatchDeletePartition",
+                    "glue:DeletePartition",
+                ],
                 resources=[
                     stack.format_arn(service="glue", resource="catalog"),
                     stack.format_arn(service="glue", resource="database", resource_name=self.database_name),

@@ -34,7 +34,7 @@ import hashlib
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -248,24 +248,28 @@ def dispute_resolved(
         amount=credit,
         currency=currency if credit is not None else "",
         reason=resolution,
-        note=note + (f" (the ERP's credit note {erp_credit_note})" if erp_credit_note else ""),
+        note=_naming_erp_credit_note(note, erp_credit_note),
         actor=by,
     )
+    return _with_credit_agreed(resolved, credit, dispute_reason, note, erp_credit_note)
+
+
+def _naming_erp_credit_note(note: str, erp_credit_note: str | None) -> str:
+    return note + (f" (the ERP's credit note {erp_credit_note})" if erp_credit_note else "")
+
+
+def _with_credit_agreed(
+    resolved: Change, credit: Decimal | None, reason: str, note: str, erp_credit_note: str | None
+) -> tuple[Change, ...]:
+    """``resolved``, and the credit memo for the ERP to book (a ``credit_agreed`` change of the same
+    dispute, invoice and amount) when it agreed a credit whose ERP credit note was not matched already:
+    booking that one again would count the credit twice."""
     if credit is None or erp_credit_note:
         return (resolved,)
-    agreed = Change(
-        ChangeKind.CREDIT_AGREED,
-        at,
-        customer_id,
-        (dispute_id,),
-        invoice_numbers=(invoice_number,),
-        amount=credit,
-        currency=currency,
-        reason=dispute_reason,
-        note=note,
-        actor=by,
+    return (
+        resolved,
+        replace(resolved, kind=ChangeKind.CREDIT_AGREED, amount=credit, reason=reason, note=note),
     )
-    return (resolved, agreed)
 
 
 def deduction_coded(
@@ -327,24 +331,10 @@ def deduction_resolved(
         amount=credit if credit is not None else residual,
         currency=currency,
         reason=outcome,
-        note=note + (f" (the ERP's credit note {erp_credit_note})" if erp_credit_note else ""),
+        note=_naming_erp_credit_note(note, erp_credit_note),
         actor=by,
     )
-    if credit is None or erp_credit_note:
-        return (resolved,)
-    agreed = Change(
-        ChangeKind.CREDIT_AGREED,
-        at,
-        customer_id,
-        (dispute_id,),
-        invoice_numbers=(invoice_number,),
-        amount=credit,
-        currency=currency,
-        reason=f"deduction:{deduction_reason}",
-        note=note,
-        actor=by,
-    )
-    return (resolved, agreed)
+    return _with_credit_agreed(resolved, credit, f"deduction:{deduction_reason}", note, erp_credit_note)
 
 
 def credit_hold(*, customer_id: str, on: bool, reason: str, by: str, at: datetime) -> Change:

@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 
 from arcollect.contract import DropPrefix, Output
+from arcollect_cli.fetching import add_fetch_options, since_day
 from arcollect_cli.target import CliError, Target
 
 ROOT = Path.cwd()
@@ -100,12 +101,7 @@ def fetch(s3: Any, bucket: str, destination: Path, since: date | None = None) ->
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    since = None
-    if args.since is not None:
-        try:
-            since = date.fromisoformat(args.since)
-        except ValueError:
-            raise CliError(f"--since {args.since!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-23") from None
+    since = since_day(args)
     target = Target.resolve(args.stack, ROOT)
     bucket = target.output(Output.DROP_BUCKET)
     fetched = fetch(boto3.client("s3"), bucket, Path(args.to), since)
@@ -130,8 +126,5 @@ def register(commands: Any) -> None:
         "letter handed over) into DIR/<day>/: its PDF, checked against the manifest's SHA-256, then the "
         "manifest. A PDF without a manifest was never handed over and is not copied.",
     )
-    fetch_parser.add_argument("--to", required=True, metavar="DIR", help="the folder to write into")
-    fetch_parser.add_argument("--since", metavar="DATE", help="only days from this one on (YYYY-MM-DD)")
-    fetch_parser.add_argument("--stack", help="a deployed stack's name (default: the local stack)")
-    fetch_parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_fetch_options(fetch_parser)
     fetch_parser.set_defaults(func=cmd_fetch)

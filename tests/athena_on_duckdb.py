@@ -71,12 +71,17 @@ class AthenaOnDuckDb:
         self.executions: dict[str, dict[str, Any]] = {}
         self.statements: list[str] = []
         self.fail_when: str | None = None  # a query containing this text fails, as Athena reports it
+        self.stall_when: str | None = None  # ... or runs until it is stopped
+        self.stopped: list[str] = []
 
     # -- the API -------------------------------------------------------------------------------------
     def start_query_execution(self, QueryString: str, WorkGroup: str, QueryExecutionContext: Any) -> Any:
         assert WorkGroup == self.workgroup and QueryExecutionContext.get("Database")
         query_id = f"q-{len(self.executions) + 1}"
         self.statements.append(QueryString)
+        if self.stall_when and self.stall_when in QueryString:
+            self.executions[query_id] = {"state": "RUNNING"}
+            return {"QueryExecutionId": query_id}
         try:
             if self.fail_when and self.fail_when in QueryString:
                 raise RuntimeError("HIVE_BAD_DATA: made to fail by the test")
@@ -94,6 +99,8 @@ class AthenaOnDuckDb:
         return {"QueryExecution": {"Status": status, "Statistics": {"DataScannedInBytes": 10_485_760}}}
 
     def stop_query_execution(self, QueryExecutionId: str) -> Any:
+        self.stopped.append(QueryExecutionId)
+        self.executions[QueryExecutionId] = {"state": "CANCELLED", "reason": "stopped by the caller"}
         return {}
 
     def get_paginator(self, name: str) -> Any:

@@ -17,7 +17,7 @@ from arcollect.reports.engines import AthenaSource, report_figures
 from arcollect.reports.kpis import compute_kpis
 from arcollect.reports.warehouse.athena import SEGMENTS_PREFIX, AthenaReport
 from arcollect.reports.warehouse.compaction import write_report_parquet
-from arcollect.store.athena import AthenaQueries, QueryFailed
+from arcollect.store.athena import AthenaQueries, QueryFailed, QueryTimedOut
 from arcollect.store.reports import ReportData
 from tests.athena_on_duckdb import AthenaOnDuckDb
 from tests.unit.test_sql_engine import AS_OF_DATES, assert_same, made_up_portfolio
@@ -99,6 +99,25 @@ def test_a_query_athena_fails_fails_the_run_with_athenas_reason_and_the_lines_ar
     with failed, AthenaReport(queries, objects.__setitem__) as report:
         report.compute_kpis(as_of=AS_OF_DATES[1], customers=data.customers)
     assert client.statements[-1].startswith("DROP TABLE IF EXISTS report_lines_")
+
+
+def test_a_run_whose_queries_outlast_its_budget_cancels_them_and_still_drops_its_table(
+    tmp_path: Path,
+) -> None:
+    data = made_up_portfolio(1)
+    client, queries, objects = athena_over(data, tmp_path)
+    client.stall_when = "GROUPING SETS"  # the figures query runs on and on
+    now = [0.0]
+    queries._sleep = lambda seconds: now.__setitem__(0, now[0] + seconds)  # the poll's sleep moves the clock
+    timed_out = pytest.raises(QueryTimedOut)
+    with (
+        timed_out,
+        AthenaReport(queries, objects.__setitem__, budget_seconds=30, clock=lambda: now[0]) as report,
+    ):
+        report.compute_kpis(as_of=AS_OF_DATES[1], customers=data.customers)
+    assert client.stopped  # the query was cancelled, not left running and billed
+    assert client.statements[-1].startswith("DROP TABLE IF EXISTS report_lines_")
+    assert now[0] <= 31  # within the budget, not a query's own ten minutes
 
 
 def test_an_empty_export_reports_nothing_rather_than_failing(tmp_path: Path) -> None:

@@ -14,12 +14,16 @@ One run, one as-of date:
 4. at the end the CTAS table is dropped (its files expire with the results bucket's lifecycle), and so
    is a failed run's.
 
-Athena bills the bytes each query scans, at least 10 MB a query; ``scanned`` adds them up.
+Athena bills the bytes each query scans, at least 10 MB a query; ``scanned`` adds them up. The run's
+queries share one time budget (``BUDGET_SECONDS``, inside Lambda's 15 minutes): a query still running
+when it is spent is cancelled and the run fails with ``QueryTimedOut``, its table dropped, rather than
+the function being stopped halfway.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
@@ -27,7 +31,7 @@ from typing import Any
 from arcollect.observability import logger
 from arcollect.reports.exports import WAREHOUSE_PREFIX
 from arcollect.reports.warehouse.engine import SqlReport, bound, segments_json_lines, sql_text
-from arcollect.store.athena import AthenaQueries
+from arcollect.store.athena import AthenaQueries, QueryTimedOut
 from arcollect.store.errors import StoreError
 
 # The Glue table over the runs' segment files (infra/constructs/warehouse.py), and where they go.
@@ -35,6 +39,10 @@ SEGMENTS_TABLE = "report_segments"
 SEGMENTS_PREFIX = f"{WAREHOUSE_PREFIX}segments/"
 # The CTAS tables a run makes: the reports function may create and drop these names only.
 LINES_TABLE_PREFIX = "report_lines_"
+# The queries' share of the reports function's 15 minutes: the rest reads the table, writes the files.
+BUDGET_SECONDS = 600.0
+# A drop gets its own minute, spent budget or not: the catalog is left as it was found.
+DROP_SECONDS = 60.0
 
 
 def new_run_id() -> str:
@@ -54,8 +62,12 @@ class AthenaReport(SqlReport):
         put_object: Callable[[str, bytes], None],
         *,
         run_id: str | None = None,
+        budget_seconds: float = BUDGET_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.queries = queries
+        self._clock = clock
+        self._deadline = clock() + budget_seconds
         self.put_object = put_object
         self.run_id = run_id or new_run_id()
         if not self.run_id.isalnum() or self.run_id.lower() != self.run_id:
@@ -82,13 +94,14 @@ class AthenaReport(SqlReport):
         )
         # No external_location: the workgroup enforces its results location, and Athena refuses a CTAS
         # that names another (the Athena user guide, "Considerations and limitations for CTAS queries").
+        self._lines = table  # dropped at the end even if the CTAS is cancelled halfway
         self.scanned += self.queries.execute(
-            f"CREATE TABLE {table} WITH (format = 'PARQUET', partitioned_by = ARRAY['state']) AS {select}"
+            f"CREATE TABLE {table} WITH (format = 'PARQUET', partitioned_by = ARRAY['state']) AS {select}",
+            self._remaining(),
         )
-        self._lines = table
 
     def _rows(self, name: str, as_of: date, window_days: int) -> list[tuple[Any, ...]]:
-        outcome = self.queries.run(bound(name, as_of, window_days, **self._relations()))
+        outcome = self.queries.run(bound(name, as_of, window_days, **self._relations()), self._remaining())
         self.scanned += outcome.bytes_scanned
         return outcome.rows
 
@@ -99,11 +112,18 @@ class AthenaReport(SqlReport):
             return
         table, self._lines = self._lines, None
         try:
-            self.queries.execute(f"DROP TABLE IF EXISTS {table}")
+            self.queries.execute(f"DROP TABLE IF EXISTS {table}", DROP_SECONDS)
         except StoreError as error:
             logger.warning(
                 "could not drop the report's lines table", extra={"table": table, "error": str(error)}
             )
+
+    def _remaining(self) -> float:
+        """What is left of the run's budget for the next query; none left fails the run."""
+        remaining = self._deadline - self._clock()
+        if remaining <= 0:
+            raise QueryTimedOut("the report's Athena queries ran out of their time budget")
+        return remaining
 
     def close(self) -> None:
         self._drop()

@@ -289,3 +289,35 @@ def test_letters_fetch_copies_handed_over_letters_only_and_checks_their_sha256(
     s3.put_object(Bucket=os.environ["DROP_BUCKET"], Key=manifest["file"], Body=b"%PDF-1.4 changed")
     with pytest.raises(CliError, match="does not match the SHA-256 its manifest"):
         fetch(s3, os.environ["DROP_BUCKET"], tmp_path / "other")
+
+
+def test_a_go_live_statement_by_letter_counts_for_the_steps_it_stands_in_for(aws: None) -> None:
+    """A go-live's backlog, for a customer with a postal address and no email: one letter, the statement
+    of overdue invoices, which records the steps it stands in for as taken (as its email does)."""
+    policy = POLICY.replace(
+        "{id: reminder, trigger: {days: 7}, action: email, template: reminder}",
+        "{id: reminder, trigger: {days: 7}, action: email, template: reminder, channels: [email, letter]}",
+    )
+    boto3.client("s3").put_object(
+        Bucket=os.environ["DROP_BUCKET"], Key="config/dunning-policy.yaml", Body=policy.encode()
+    )
+    world = World(through_handler=True)
+    world.customer(CUSTOMER, name=CUSTOMER, email="", language="de-DE", postal_address=ADDRESS)
+    world.invoice(
+        "INV/2024/0100",
+        customer_id=CUSTOMER,
+        invoice_date=date(2024, 5, 1),
+        due_date=date(2024, 5, 31),
+        amount="800.00",
+        open_amount="800.00",
+    )
+    result = world.tick(TICK)
+    assert result.report.outcomes["letter_posted"] == 1
+    [manifest] = [json.loads(v) for k, v in _letters().items() if k.endswith(".json")]
+    assert manifest["template"] == "overdue_statement"
+    assert {"golive_statement", "reminder", "final_notice"} <= set(
+        world.get("INV/2024/0100", CUSTOMER).steps_done
+    )
+    # And no later look posts the final notice it stood in for
+    world.tick(TICK + timedelta(days=1))
+    assert len(_letters()) == 2

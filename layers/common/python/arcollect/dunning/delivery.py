@@ -486,6 +486,17 @@ def _test_detail(plan: CustomerPlan) -> dict[str, str]:
     return {"test": plan.test, "arm": plan.arm} if plan.test and plan.arm else {}
 
 
+def _with_stand_ins(touches: Sequence[tuple[str, str]], message: EmailPlan) -> list[tuple[str, str]]:
+    """``touches`` and, for the invoices among them, the steps a go-live statement stood in for: they are
+    recorded as taken with it (they count as touches, and are never sent after it), whichever channel
+    carried the statement (an email, a letter, a text)."""
+    numbers = {number for number, _ in touches}
+    return [
+        *touches,
+        *((t.invoice_number, t.step_id) for t in message.superseded if t.invoice_number in numbers),
+    ]
+
+
 def _states(
     touches: Sequence[tuple[str, str]], next_at: dict[str, datetime | None], snapshot: str | None = None
 ) -> list[InvoiceState]:
@@ -664,14 +675,14 @@ def _email(
             at=now,
         )
     )
-    # A statement's stand-ins are recorded with it for the invoices it went out for.
-    stood_in = [(t.invoice_number, t.step_id) for t in email.superseded if t.invoice_number in set(numbers)]
     store.touches.complete_email(
         plan.customer_id,
         email.touch_id,
         message_id,
         _states(
-            [*reservation.reserved, *stood_in], next_at, snapshot_of(replace(customer, last_emailed_at=now))
+            _with_stand_ins(reservation.reserved, email),
+            next_at,
+            snapshot_of(replace(customer, last_emailed_at=now)),
         ),
         Activity(
             customer_id=plan.customer_id,
@@ -739,7 +750,7 @@ def _letter(
         owner=Signatory(owner.name, owner.email) if owner else None,
         clock=services.clock,
         lease=LEASE,
-        states_for=lambda touches: _states(touches, held, profile.snapshot),
+        states_for=lambda touches: _states(_with_stand_ins(touches, letter), held, profile.snapshot),
         promises=_promises(wanted, by_number),
         # A letter is the paper the customer keeps: it shows the charges to date whatever its template
         # (issue 21: "any interest and fees"); only a final notice's go to the ERP.
@@ -784,7 +795,7 @@ def _text(
         customer,
         services,
         report,
-        states=_states(touches, held, profile.snapshot),
+        states=_states(_with_stand_ins(touches, text), held, profile.snapshot),
         expected=profile.expected,
     )
     recorded = set(result.recorded)

@@ -312,6 +312,27 @@ def cmd_sms_reply(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sms_receipt(args: argparse.Namespace) -> int:
+    from arcollect_cli.local.sms import read_sms_outbox, receipt_event
+
+    try:
+        at = parse_instant(args.at, what="--at")
+    except InvalidInstant as error:
+        raise CliError(str(error)) from error
+    target = Target.resolve(None, ROOT)
+    local = target.outputs["Local"]
+    texts = read_sms_outbox(Path(local.get("SmsOutbox") or Path(local["Outbox"]) / "sms"))
+    found = [t for t in texts if t.get("message_id") == args.message_id]
+    if not found:
+        raise CliError(
+            f"no text {args.message_id!r} in the local stack's outbox: `arcollect outbox --sms --json` "
+            "lists the texts sent, with their message ids"
+        )
+    result = target.invoke(FUNCTION_OUTPUTS["dunning"], receipt_event(found[0], args.status, at))
+    emit(result, args.json, json.dumps(result, default=str))
+    return 0
+
+
 def cmd_outbox(args: argparse.Namespace) -> int:
     from arcollect_cli.outbox import read_outbox
 
@@ -445,6 +466,24 @@ def build_parser() -> argparse.ArgumentParser:
     reply.add_argument("--at", required=True, help="ISO-8601 instant the reply arrived")
     reply.add_argument("body", nargs="+", help="what the customer wrote, e.g. STOP")
     reply.set_defaults(func=cmd_sms_reply)
+    from arcollect.sms import DELIVERED_EVENTS, PENDING_EVENTS, UNDELIVERED_EVENTS
+
+    receipt = sms.add_parser(
+        "receipt",
+        help="the carrier's delivery status of a text the local stack sent, as AWS sends it to EventBridge",
+    )
+    receipt.add_argument("message_id", help="the text's message id (`arcollect outbox --sms --json`)")
+    receipt.add_argument(
+        "--status",
+        required=True,
+        choices=sorted({*DELIVERED_EVENTS, *UNDELIVERED_EVENTS, *PENDING_EVENTS}),
+        metavar="EVENT_TYPE",
+        help="the event type, e.g. TEXT_DELIVERED, or TEXT_UNREACHABLE (not delivered: the step goes by "
+        "its next channel) or TEXT_INVALID (the number cannot receive texts)",
+    )
+    receipt.add_argument("--at", required=True, help="ISO-8601 instant of the receipt")
+    receipt.add_argument("--json", action="store_true", help="machine-readable output")
+    receipt.set_defaults(func=cmd_sms_receipt)
 
     reports = commands.add_parser("reports", help="KPI reports").add_subparsers(dest="reports", required=True)
     fetch = with_stack(reports.add_parser("fetch", help="download the latest reports"))

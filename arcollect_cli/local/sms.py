@@ -248,6 +248,8 @@ class FakeSmsClient:
             "customer": text.context.get("customer_id"),
             "touch_id": text.context.get("touch_id"),
             "step": text.context.get("step"),
+            # All of it, as the service sends it back in the text's delivery receipts.
+            "context": text.context,
             "origination_identity": text.origination_identity,
             "configuration_set": text.configuration_set,
             "message_type": text.message_type,
@@ -333,6 +335,46 @@ def inbound_payload(
         "messageBody": body,
         "inboundMessageId": str(uuid.uuid4()),
         "previousPublishedMessageId": previous,
+    }
+
+
+def receipt_event(
+    text: dict[str, Any], event_type: str, at: datetime, description: str = ""
+) -> dict[str, Any]:
+    """The EventBridge event AWS End User Messaging SMS sends for a delivery status of ``text`` (a
+    local outbox record, or a ``SentText``'s fields): the user guide's "Monitoring with EventBridge"
+    example, with the text's Context as the service returns it."""
+    millis = int(at.timestamp() * 1000)
+    delivered = event_type in ("TEXT_DELIVERED", "TEXT_SUCCESSFUL")
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Text Message Delivery Status Updated",
+        "source": "aws.sms-voice",
+        "account": "123456789012",
+        "time": at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {
+            "eventType": event_type,
+            "eventVersion": "1.0",
+            "eventTimestamp": millis,
+            "isFinal": event_type not in ("TEXT_QUEUED", "TEXT_PENDING"),
+            "originationPhoneNumber": LOCAL_ORIGINATION_NUMBER,
+            "destinationPhoneNumber": text["to"],
+            "isInternationalSend": False,
+            "messageId": text["message_id"],
+            "messageRequestTimestamp": millis - 400,
+            "messageEncoding": "GSM",
+            "messageType": "TRANSACTIONAL",
+            "messageStatus": event_type.removeprefix("TEXT_"),
+            "messageStatusDescription": description
+            or ("Message has been accepted by phone carrier" if delivered else "Message was not delivered"),
+            "context": dict(text.get("context") or {}),
+            "totalMessageParts": int(text.get("segments") or text.get("parts") or 1),
+            "totalMessagePrice": 0.00645,
+            "totalCarrierFee": 0.0,
+        },
     }
 
 

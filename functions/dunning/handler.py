@@ -4,6 +4,7 @@ Events, by shape:
 - an EventBridge Scheduler tick: its ``time`` is the sweep's "now";
 - SQS records from the dunning queue: one customer's work each (partial failures are reported);
 - EventBridge events from ``aws.ses``: bounces, complaints, deliveries... of our configuration set;
+- EventBridge events from ``aws.sms-voice``: the delivery status of our reminder texts;
 - ``{"action": "preview", "at": "<ISO 8601>"[, "policy": "<draft policy text>"]}`` (a direct invocation):
   what a sweep would do (under the draft, if given), no writes (and whether the freshness hold holds it);
 - ``{"action": "digest", "at": "<ISO 8601>"}``: the day's digests now (DIGEST_HOUR_UTC's tick sends them).
@@ -17,7 +18,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from arcollect.app.dunning import SES_SOURCE, build_dunning
+from arcollect.app.dunning import SES_SOURCE, SMS_SOURCE, build_dunning
 from arcollect.clock import parse_instant
 from arcollect.events import read_eventbridge
 from arcollect.observability import logger, metrics, tracer
@@ -36,4 +37,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         now = parse_instant(str(event.get("at") or ""), what="at")
         return app.preview(now, event.get("policy")) if event["action"] == "preview" else app.digests(now)
     envelope = read_eventbridge(event)
-    return app.email_event(envelope) if envelope.source == SES_SOURCE else app.tick(envelope)
+    if envelope.source == SES_SOURCE:
+        return app.email_event(envelope)
+    if envelope.source == SMS_SOURCE:
+        return app.text_receipt(envelope)
+    return app.tick(envelope)

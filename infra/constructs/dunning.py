@@ -153,6 +153,7 @@ class Dunning(Construct):
                 configuration_set=sms_configuration_set,
                 opt_out_list=sms_opt_out_list,
                 dead_letter_queue=self.dead_letter_queue,
+                environment_name=environment_name,
             )
             if sms_origination_identity
             else None

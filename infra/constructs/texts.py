@@ -4,12 +4,16 @@ The dunning function may send from the stack's identity (with its configuration 
 its opt-out list, and nothing else of the service; customers' replies (a STOP) come back on an encrypted
 SNS topic the function is subscribed to: the identity's two-way channel is pointed at it by hand (the
 topic's ARN is an output), because the identity itself, its registration and its keywords are made in
-the account, not by this stack (phone numbers are bought and registered per country).
+the account, not by this stack (phone numbers are bought and registered per country). The carrier's
+delivery receipts come by EventBridge (the service sends them to the default bus itself): a rule passes
+this environment's to the function (each text carries the environment in its Context).
 """
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as event_targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -17,6 +21,14 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+from arcollect.sms import (
+    CONTEXT_SENDER,
+    DELIVERED_EVENTS,
+    RECEIPT_DETAIL_TYPE,
+    RECEIPT_SOURCE,
+    UNDELIVERED_EVENTS,
+)
 
 # The service that publishes inbound texts to the two-way topic (the user guide's "Two-way SMS").
 SMS_SERVICE = "sms-voice.amazonaws.com"
@@ -33,6 +45,7 @@ class TextMessages(Construct):
         configuration_set: str | None,
         opt_out_list: str | None,
         dead_letter_queue: sqs.IQueue,
+        environment_name: str,
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -74,4 +87,28 @@ class TextMessages(Construct):
         # A reply SNS cannot deliver is kept in the dunning function's dead-letter queue, not dropped.
         self.replies_topic.add_subscription(
             subscriptions.LambdaSubscription(function, dead_letter_queue=dead_letter_queue)
+        )
+        # Final delivery statuses of this environment's texts (the service publishes them to the
+        # default bus; not-final ones, queued and pending, are left out). An event the function cannot
+        # take is retried, then kept in its dead-letter queue.
+        self.receipts_rule = events.Rule(
+            self,
+            "DeliveryReceiptsRule",
+            description="delivery receipts of arcollect's reminder texts -> dunning function",
+            event_pattern=events.EventPattern(
+                source=[RECEIPT_SOURCE],
+                detail_type=[RECEIPT_DETAIL_TYPE],
+                detail={
+                    "eventType": sorted({*DELIVERED_EVENTS, *UNDELIVERED_EVENTS}),
+                    "context": {CONTEXT_SENDER: [environment_name]},
+                },
+            ),
+            targets=[
+                event_targets.LambdaFunction(
+                    function,
+                    dead_letter_queue=dead_letter_queue,
+                    retry_attempts=3,
+                    max_event_age=Duration.hours(6),
+                )
+            ],
         )

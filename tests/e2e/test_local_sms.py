@@ -76,3 +76,22 @@ def test_a_text_lands_in_the_sms_outbox_and_a_stop_reply_opts_the_number_out(
     }
     shown = json.dumps(local_stack.json("show", "customer", CUSTOMER))
     assert "sms_opted_in" in shown
+    # When the carrier says the text never reached the phone (`arcollect sms receipt`: the event AWS
+    # sends to EventBridge, with the text's Context)
+    receipt_at = TICK_AT.replace("T09:00:00Z", "T09:25:00Z")
+    receipt = local_stack.json(
+        "sms", "receipt", file.stem, "--status", "TEXT_UNREACHABLE", "--at", receipt_at
+    )
+    assert receipt["outcome"] == "undelivered"
+    assert receipt["fell_back"] == [["INV/2026/0042", text["step"]]]
+    # Then the next tick sends the step by email, the channel after sms, and the timeline says why
+    local_stack.json("tick", "dunning", "--at", TICK_AT.replace("T09:00:00Z", "T09:30:00Z"))
+    (email,) = local_stack.json("outbox")
+    assert email["customer_id"] == CUSTOMER
+    shown = json.dumps(local_stack.json("show", "customer", CUSTOMER), ensure_ascii=False)
+    assert "sms_undelivered" in shown and "the phone was off or out of the network" in shown
+    # And a message id the outbox does not have is refused, saying where to look
+    refused = local_stack.arcollect(
+        "sms", "receipt", "no-such-text", "--status", "TEXT_DELIVERED", "--at", receipt_at, check=False
+    )
+    assert refused.returncode != 0 and "arcollect outbox --sms --json" in refused.stderr

@@ -105,6 +105,28 @@ def test_replies_come_on_an_encrypted_topic_the_service_publishes_to_and_the_fun
     assert Output.SMS_REPLIES_TOPIC in with_sms.template.to_json()["Outputs"]
 
 
+def test_the_final_delivery_receipts_of_this_environments_texts_reach_the_function(
+    with_sms: Synthesized,
+) -> None:
+    rules = [
+        r["Properties"]
+        for r in _resources(with_sms, "AWS::Events::Rule").values()
+        if r["Properties"].get("EventPattern", {}).get("source") == ["aws.sms-voice"]
+    ]
+    (rule,) = rules
+    pattern = rule["EventPattern"]
+    assert pattern["detail-type"] == ["Text Message Delivery Status Updated"]
+    assert pattern["detail"]["context"] == {"arcollect": ["dev"]}  # the Context each text carries
+    kinds = set(pattern["detail"]["eventType"])
+    assert {"TEXT_DELIVERED", "TEXT_INVALID", "TEXT_UNREACHABLE"} <= kinds
+    assert not kinds & {"TEXT_QUEUED", "TEXT_PENDING"}  # not final: nothing to do yet
+    stack = with_sms.stack
+    function_id = stack.get_logical_id(stack.dunning.function.node.default_child)
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    assert target["DeadLetterConfig"] and target["RetryPolicy"]["MaximumRetryAttempts"] == 3
+
+
 def test_cdk_nag_and_cfn_lint_are_clean_with_sms(with_sms: Synthesized) -> None:
     [report] = [r for r in with_sms.validation_report()["pluginReports"] if r["pluginName"] == "AwsSolutions"]
     assert report["violations"] == []

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import boto3
@@ -123,3 +123,37 @@ def test_an_email_that_reached_another_address_does_not_fall_back(aws: None) -> 
     assert outcome["suppressed"] == [ADDRESS_EMAIL] and outcome["fell_back"] == []
     world.tick(TICK + timedelta(hours=1))
     assert _letters() == {}
+
+
+def test_a_bounced_go_live_statement_goes_by_letter_once(aws: None) -> None:
+    """The statement of a go-live's backlog, emailed and bounced: the next tick posts it by letter (the
+    channel after email of the steps it stood in for), once; the steps it stood in for stay taken."""
+    world = _upload(
+        POLICY.replace(
+            "{id: reminder, trigger: {days: 7}, action: email, template: reminder}",
+            "{id: reminder, trigger: {days: 7}, action: email, template: reminder,"
+            " channels: [email, letter]}",
+        )
+    )
+    world.customer(CUSTOMER, name=CUSTOMER, email=ADDRESS_EMAIL, language="de-DE", postal_address=ADDRESS)
+    world.invoice(
+        "INV/2024/0100",
+        customer_id=CUSTOMER,
+        invoice_date=date(2024, 5, 1),
+        due_date=date(2024, 5, 31),
+        amount="800.00",
+        open_amount="800.00",
+    )
+    world.tick(TICK)
+    [email] = world.emails(CUSTOMER)
+    assert email.step == "golive_statement" and _letters() == {}
+    assert invoke("dunning", _bounce(email.touch))["fell_back"] == [["INV/2024/0100", "golive_statement"]]
+    posted = world.tick(TICK + timedelta(hours=1))
+    assert posted.report.outcomes["letter_posted"] == 1
+    [manifest] = [json.loads(v) for k, v in _letters().items() if k.endswith(".json")]
+    assert manifest["template"] == "overdue_statement"
+    world.tick(TICK + timedelta(hours=2))
+    world.tick(TICK + timedelta(days=1))
+    assert len(_letters()) == 2 and [e.step for e in world.emails(CUSTOMER)] == ["golive_statement"]
+    done = set(world.get("INV/2024/0100", CUSTOMER).steps_done)
+    assert {"golive_statement", "golive_statement" + BOUNCED, "reminder", "final_notice"} <= done

@@ -6,7 +6,9 @@ a STOP reply opts the number out, and the next reminder goes by email instead.""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -28,6 +30,8 @@ from arcollect_cli.local.sms import (
     LOCAL_OPT_OUT_LIST,
     LOCAL_ORIGINATION_IDENTITY,
     FakeSmsClient,
+    SentText,
+    receipt_event,
     sns_record,
 )
 from tests.integration.conftest import invoke, load_event
@@ -115,7 +119,12 @@ def test_a_step_texts_its_reminder_once_with_a_fresh_portal_link(sms: FakeSmsCli
     assert text.message_type == "TRANSACTIONAL" and text.configuration_set == LOCAL_CONFIGURATION_SET
     assert "2 Rechnungen" in text.body and "https://portal.example.com/l/" in text.body
     assert text.encoding == "GSM-7" and 1 <= text.parts <= 2
-    assert text.context == {"customer_id": CUSTOMER, "touch_id": text.context["touch_id"], "step": "due"}
+    assert text.context == {
+        "customer_id": CUSTOMER,
+        "touch_id": text.context["touch_id"],
+        "step": "due",
+        "arcollect": "dev",  # the environment: the rule that brings its delivery receipts back matches it
+    }
     # And no email carried the step (the text did), and the sweep counted it
     assert sent_emails() == []
     assert outcome["outcomes"].get("text_sent") == 1
@@ -462,3 +471,145 @@ def test_a_start_reply_opts_the_number_back_in_and_the_next_step_is_texted(sms: 
     stored = Customers().get(CUSTOMER)
     assert stored is not None and stored.sms_opted_out
     assert any(a.kind == "sms_opt_in_refused" for a in Activities().timeline(CUSTOMER))
+
+
+# --- delivery receipts ------------------------------------------------------------------------------
+
+
+def receipt(text: SentText, event_type: str, at: str = "2026-11-23T09:20:00Z") -> dict[str, Any]:
+    """The receipt AWS sends to EventBridge for ``text``, invoked as the rule delivers it."""
+    instant = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    event = receipt_event(
+        {"message_id": text.message_id, "to": text.to, "context": text.context}, event_type, instant
+    )
+    result: dict[str, Any] = invoke("dunning", event)
+    return result
+
+
+def test_a_text_the_carrier_did_not_deliver_goes_again_by_the_next_channel_once(sms: FakeSmsClient) -> None:
+    # Given a step texted first, email after, and its text sent
+    upload_policy()
+    customer()
+    due_invoice("INV/2026/0042")
+    tick()
+    (text,) = sms.sent
+    # When the carrier says the phone was unreachable (a final status)
+    outcome = receipt(text, "TEXT_UNREACHABLE")
+    # Then the text and its invoice say so, and the timeline says why
+    assert outcome["outcome"] == "undelivered" and outcome["recorded"]
+    assert outcome["fell_back"] == [["INV/2026/0042", "due"]]
+    invoice = Invoices().get(CUSTOMER, "INV/2026/0042")
+    assert invoice is not None and "due@sms" in invoice.bounced_steps
+    (entry,) = [a for a in Activities().timeline(CUSTOMER) if a.kind == "sms_undelivered"]
+    assert "the phone was off or out of the network" in entry.summary and entry.detail["to"] == MOBILE
+    # And the same receipt delivered again changes nothing
+    assert receipt(text, "TEXT_UNREACHABLE")["recorded"] is False
+    # When the next tick runs (inside the send window: 10:30 in Berlin), the step goes by email, once
+    tick("2026-11-23T09:30:00Z")
+    assert [e.invoices for e in sent_emails()] == [["INV/2026/0042"]]
+    assert len(sms.sent) == 1
+    tick("2026-11-23T09:45:00Z")
+    tick("2026-11-24T09:00:00Z")
+    assert len(sent_emails()) == 1
+    invoice = Invoices().get(CUSTOMER, "INV/2026/0042")
+    assert invoice is not None and "due@bounced" in invoice.steps_done
+    # And the customer stays textable: the phone was off, the number is right
+    stored = Customers().get(CUSTOMER)
+    assert stored is not None and stored.sms_undeliverable is None
+
+
+def test_a_number_that_cannot_receive_texts_is_not_texted_again_until_the_master_gives_another(
+    sms: FakeSmsClient,
+) -> None:
+    upload_policy()
+    customer()
+    due_invoice("INV/2026/0042")
+    tick()
+    (text,) = sms.sent
+    # When the carrier says the number cannot receive texts
+    outcome = receipt(text, "TEXT_INVALID")
+    assert outcome["recorded"]
+    stored = Customers().get(CUSTOMER)
+    assert stored is not None and stored.sms_undeliverable == MOBILE
+    (entry,) = [a for a in Activities().timeline(CUSTOMER) if a.kind == "sms_undelivered"]
+    assert "the number is not texted again" in entry.summary
+    # Then the next invoice's step goes by email, and says why the text could not go
+    due_invoice("INV/2026/0050")
+    tick("2026-11-24T09:00:00Z")
+    assert len(sms.sent) == 1
+    # (one email: the text's fallback and the new invoice's step, consolidated)
+    assert sorted(n for e in sent_emails() for n in e.invoices) == ["INV/2026/0042", "INV/2026/0050"]
+    reasons = [d.reason for a in Activities().timeline(CUSTOMER) for d in decisions_of(a)]
+    assert any("cannot receive texts" in reason for reason in reasons), reasons
+    # When the customer master gives a new mobile (ingest keeps the dunning function's field)
+    customer(mobile="+4915198765432", sms_undeliverable=MOBILE)
+    due_invoice("INV/2026/0051")
+    tick("2026-11-25T09:00:00Z")
+    # Then the new number is texted
+    assert [t.to for t in sms.sent] == [MOBILE, "+4915198765432"]
+
+
+def test_a_delivered_text_goes_on_the_timeline_once_and_changes_nothing_else(sms: FakeSmsClient) -> None:
+    upload_policy()
+    customer()
+    due_invoice("INV/2026/0042")
+    tick()
+    (text,) = sms.sent
+    assert receipt(text, "TEXT_QUEUED")["outcome"] == "pending"  # not final: nothing yet
+    assert receipt(text, "TEXT_DELIVERED")["recorded"] is True
+    assert receipt(text, "TEXT_DELIVERED")["recorded"] is False
+    (entry,) = [a for a in Activities().timeline(CUSTOMER) if a.kind == "sms_delivered"]
+    assert entry.detail["to"] == MOBILE
+    invoice = Invoices().get(CUSTOMER, "INV/2026/0042")
+    assert invoice is not None and invoice.bounced_steps == ()
+    # A failure after the delivery (carriers can) still sends the step again: the customer may not have it
+    assert receipt(text, "TEXT_CARRIER_BLOCKED")["recorded"] is True
+
+
+def test_a_receipt_for_a_text_this_stack_did_not_send_is_said_and_changes_nothing(sms: FakeSmsClient) -> None:
+    upload_policy()
+    customer()
+    due_invoice("INV/2026/0042")
+    tick()
+    (text,) = sms.sent
+    stranger = SentText(
+        **{**text.__dict__, "message_id": "not-ours", "context": {**text.context, "touch_id": "t-x"}}
+    )
+    outcome = receipt(stranger, "TEXT_INVALID")
+    assert outcome.get("unknown_text") is True and outcome["recorded"] is False
+    stored = Customers().get(CUSTOMER)
+    assert stored is not None and stored.sms_undeliverable is None
+
+
+def test_a_go_live_statement_by_text_counts_for_the_steps_it_stands_in_for(sms: FakeSmsClient) -> None:
+    """The statement of a go-live's backlog, carried by a text, records the missed steps as taken with it
+    (as its email does): none of them is texted or emailed after it, the same day or later."""
+    policy = re.sub(
+        r"(action: email, template: \w+)\}", r"\1, channels: [sms, email]}", SHIPPED_POLICY.read_text()
+    )
+    boto3.client("s3").put_object(
+        Bucket=os.environ["DROP_BUCKET"], Key=DropPrefix.DUNNING_POLICY, Body=policy
+    )
+    customer()
+    Invoices().save(
+        Invoice(
+            customer_id=CUSTOMER,
+            invoice_number="INV/2026/0007",
+            currency="EUR",
+            amount=Decimal("100.00"),
+            open_amount=Decimal("100.00"),
+            invoice_date=date(2026, 9, 23),
+            due_date=date(2026, 10, 23),
+            next_action_at=datetime(2026, 11, 23, 8, tzinfo=UTC),
+        )
+    )
+    tick()
+    (text,) = sms.sent
+    assert text.context["step"] == "golive_statement"
+    invoice = Invoices().get(CUSTOMER, "INV/2026/0007")
+    assert invoice is not None
+    assert {"golive_statement", "outreach", "courtesy", "due"} <= set(invoice.steps_done)
+    # A look at the customer later the same day (its invoice made due now) sends nothing it stood in for
+    Invoices().save(replace(invoice, next_action_at=datetime(2026, 11, 23, 9, 30, tzinfo=UTC)))
+    tick("2026-11-23T09:30:00Z")
+    assert len(sms.sent) == 1 and sent_emails() == []

@@ -10,8 +10,10 @@ from arcollect.policy import PolicyError, parse_policy, shipped_policy
 from arcollect.sms import (
     GSM7,
     UCS2,
+    DeliveryReceipt,
     MessageTooLong,
     NumberError,
+    ReceiptError,
     check_body,
     count_segments,
     fit,
@@ -80,6 +82,58 @@ def test_why_not_textable_names_the_first_obstacle() -> None:
     assert "opted out" in (why_not_textable("+4915123456789", "DE", True) or "")
     assert "fixed line" in (why_not_textable("030 1234567", "DE", False) or "")
     assert why_not_textable("0151 23456789", "DE", False) is None
+    # a number the carrier said cannot receive texts, however the master writes it; another is fine
+    assert "cannot receive texts" in (why_not_textable("0151 23456789", "DE", False, "+4915123456789") or "")
+    assert why_not_textable("0151 98765432", "DE", False, "+4915123456789") is None
+
+
+# --- delivery receipts -----------------------------------------------------------------------------------
+
+
+def _detail(event_type: str, **context: str) -> dict[str, object]:
+    return {
+        "eventType": event_type,
+        "messageId": "862a8790-60c0-4430-9b2b-658bdexample",
+        "destinationPhoneNumber": "+4915123456789",
+        "messageStatusDescription": "Destination is unreachable",
+        "context": {"customer_id": "Müller & Söhne, GmbH", "touch_id": "t-1", "step": "due", **context},
+    }
+
+
+@pytest.mark.parametrize(
+    ("event_type", "outcome", "unusable"),
+    [
+        ("TEXT_DELIVERED", "delivered", False),
+        ("TEXT_SUCCESSFUL", "delivered", False),
+        ("TEXT_QUEUED", "pending", False),
+        ("TEXT_PENDING", "pending", False),
+        ("TEXT_UNREACHABLE", "undelivered", False),
+        ("TEXT_TTL_EXPIRED", "undelivered", False),
+        ("TEXT_UNKNOWN", "undelivered", False),
+        ("TEXT_SPAM", "undelivered", False),
+        ("TEXT_INVALID", "undelivered", True),
+        ("TEXT_BLOCKED", "undelivered", True),
+    ],
+)
+def test_a_receipt_says_delivered_undelivered_or_not_yet(
+    event_type: str, outcome: str, unusable: bool
+) -> None:
+    receipt = DeliveryReceipt.parse(_detail(event_type))
+    assert (receipt.outcome, receipt.number_unusable) == (outcome, unusable)
+    assert (
+        receipt.customer_id == "Müller & Söhne, GmbH" and receipt.touch_id == "t-1" and receipt.step == "due"
+    )
+    if outcome == "undelivered":
+        assert receipt.reason.endswith("(Destination is unreachable)")
+
+
+def test_a_receipt_without_our_context_says_what_is_missing() -> None:
+    with pytest.raises(ReceiptError, match="no context"):
+        DeliveryReceipt.parse({"eventType": "TEXT_DELIVERED", "messageId": "m"})
+    detail = _detail("TEXT_DELIVERED")
+    detail["context"] = {"customer_id": "C1"}
+    with pytest.raises(ReceiptError, match=r"context\.touch_id"):
+        DeliveryReceipt.parse(detail)
 
 
 # --- parts -----------------------------------------------------------------------------------------------

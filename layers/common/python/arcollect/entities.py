@@ -256,6 +256,9 @@ class Customer:
     # whether a reply opted it out (written by the dunning function: never texted again).
     mobile: str | None = None
     sms_opted_out: bool = False
+    # A mobile number the carrier said cannot receive texts (a delivery receipt: the dunning function's).
+    # Only while the customer master still gives that number: a new one is texted again.
+    sms_undeliverable: str | None = None
 
     def owner_on(self, today: date) -> str | None:
         """Who works the customer's tasks on ``today``: the cover until its end day, else the owner a
@@ -288,6 +291,8 @@ class Customer:
         if self.mobile or self.sms_opted_out:
             # Only when set, like the reassignment: the SMS channel decides by them.
             decided_by += (self.mobile, self.sms_opted_out)
+        if self.sms_undeliverable:
+            decided_by += (self.sms_undeliverable,)
         return hashlib.sha256(repr(decided_by).encode()).hexdigest()[:16]
 
     @property

@@ -249,17 +249,22 @@ def check_keyword(keyword: str, where: str) -> str:
     return text.upper()
 
 
-def why_not_textable(mobile: str | None, country: str | None, opted_out: bool) -> str | None:
+def why_not_textable(
+    mobile: str | None, country: str | None, opted_out: bool, undeliverable: str | None = None
+) -> str | None:
     """Why a customer cannot be texted (no number, opted out, a number that is not a mobile one in
-    E.164 or its country's plan), None when it can: the engine picks the next channel then."""
+    E.164 or its country's plan, a number the carrier said cannot receive texts), None when it can: the
+    engine picks the next channel then."""
     if not mobile:
         return "no mobile number in the customer master"
     if opted_out:
         return "the customer opted out of text messages (replied STOP or the like)"
     try:
-        normalise_number(mobile, country)
+        number = normalise_number(mobile, country)
     except NumberError as error:
         return f"the mobile number cannot be texted: {error}"
+    if undeliverable and undeliverable in (mobile, number):
+        return f"the carrier says {number} cannot receive texts (a delivery receipt): fix the mobile number"
     return None
 
 
@@ -445,3 +450,96 @@ __all__ = [
     "text_does_not_fit",
     "why_not_textable",
 ]
+
+
+# --- delivery receipts --------------------------------------------------------------------------------
+# AWS End User Messaging SMS sends each text's delivery status to EventBridge's default bus (the user
+# guide, "Monitoring with EventBridge"; "Event types for SMS, MMS, and voice"). The text's Context comes
+# back in the event: the customer, the touch and the step find their records (dunning/texts.py).
+RECEIPT_SOURCE: Final = "aws.sms-voice"
+RECEIPT_DETAIL_TYPE: Final = "Text Message Delivery Status Updated"
+# In an invoice's ``bounced_steps``: a step whose text the carrier said was not delivered; the step's
+# id alone there: its email bounced. Either way the engine sends the same step again by the channels
+# after the one that failed, once (``<step>@bounced``).
+TEXT_UNDELIVERED: Final = "@sms"
+# The Context entry that marks a text as arcollect's, with the environment's name (the rule's filter).
+CONTEXT_SENDER: Final = "arcollect"
+DELIVERED_EVENTS: Final = frozenset({"TEXT_DELIVERED", "TEXT_SUCCESSFUL"})
+# A final status that says the customer did not get the text, and in words a collector reads.
+UNDELIVERED_EVENTS: Final[dict[str, str]] = {
+    "TEXT_BLOCKED": "the phone or its carrier blocks texts from us",
+    "TEXT_CARRIER_BLOCKED": "the carrier blocked it",
+    "TEXT_SPAM": "the carrier took it for spam",
+    "TEXT_PROTECT_BLOCKED": "the account's protect configuration blocked it",
+    "TEXT_INVALID": "the number cannot receive texts",
+    "TEXT_INVALID_MESSAGE": "the carrier refused the message",
+    "TEXT_UNREACHABLE": "the phone was off or out of the network",
+    "TEXT_CARRIER_UNREACHABLE": "the carrier's network could not be reached",
+    "TEXT_TTL_EXPIRED": "it could not be delivered in time",
+    "TEXT_UNKNOWN": "the carrier never said it was delivered",
+}
+# The number itself is wrong (a person fixes it), not the moment or the carrier.
+NUMBER_UNUSABLE_EVENTS: Final = frozenset({"TEXT_INVALID", "TEXT_BLOCKED"})
+# Not final yet: nothing to do until the final status comes (up to 72 hours, then TEXT_UNKNOWN).
+PENDING_EVENTS: Final = frozenset({"TEXT_QUEUED", "TEXT_PENDING"})
+
+
+class ReceiptError(ValueError):
+    """An event that is not a readable delivery receipt of one of our texts."""
+
+
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    """One delivery status of a reminder text."""
+
+    event_type: str
+    message_id: str
+    customer_id: str
+    touch_id: str
+    step: str
+    to: str
+    description: str
+
+    @classmethod
+    def parse(cls, detail: dict[str, Any]) -> DeliveryReceipt:
+        """The receipt in an event's ``detail``; a field missing says which."""
+        context = detail.get("context")
+        if not isinstance(context, dict):
+            raise ReceiptError("the delivery receipt has no context: it is not a text arcollect sent")
+        values = {
+            "eventType": detail.get("eventType"),
+            "messageId": detail.get("messageId"),
+            "context.customer_id": context.get("customer_id"),
+            "context.touch_id": context.get("touch_id"),
+        }
+        missing = [name for name, value in values.items() if not isinstance(value, str) or not value]
+        if missing:
+            raise ReceiptError(f"the delivery receipt has no {', '.join(missing)}")
+        return cls(
+            event_type=str(detail["eventType"]),
+            message_id=str(detail["messageId"]),
+            customer_id=str(context["customer_id"]),
+            touch_id=str(context["touch_id"]),
+            step=str(context.get("step") or ""),
+            to=str(detail.get("destinationPhoneNumber") or ""),
+            description=str(detail.get("messageStatusDescription") or ""),
+        )
+
+    @property
+    def outcome(self) -> str:
+        """``delivered``, ``undelivered`` (final: the customer did not get it) or ``pending``."""
+        if self.event_type in DELIVERED_EVENTS:
+            return "delivered"
+        if self.event_type in UNDELIVERED_EVENTS:
+            return "undelivered"
+        return "pending"
+
+    @property
+    def reason(self) -> str:
+        """Why it was not delivered, in words, with the carrier's own description when it gave one."""
+        words = UNDELIVERED_EVENTS.get(self.event_type, self.event_type)
+        return f"{words} ({self.description})" if self.description else words
+
+    @property
+    def number_unusable(self) -> bool:
+        return self.event_type in NUMBER_UNUSABLE_EVENTS

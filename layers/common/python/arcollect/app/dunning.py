@@ -29,13 +29,13 @@ from arcollect.contract import DIGEST_HOUR_UTC, DUNNING_SENDERS, REMINDERS_REFUS
 from arcollect.dunning.delivery import Pacer, RunReport, Services
 from arcollect.dunning.email_events import handle_email_event
 from arcollect.dunning.sweep import parse_work, plan_as_dict, preview, run_sweep, work_customers
-from arcollect.dunning.texts import InboundText, Texting, handle_inbound
+from arcollect.dunning.texts import InboundText, Texting, handle_inbound, handle_receipt
 from arcollect.freshness import check_feeds
 from arcollect.observability import logger, metrics
 from arcollect.policy import PolicyError, PolicySet, load_policies, parse_policy
 from arcollect.portal.links import portal_link
 from arcollect.settings import ConfigurationError, Settings
-from arcollect.sms import SmsRules
+from arcollect.sms import RECEIPT_SOURCE, DeliveryReceipt, SmsRules
 from arcollect.store import bind_table
 from arcollect.store.changes import ChangeObjects
 from arcollect.store.dunning import DunningStore
@@ -60,6 +60,8 @@ if TYPE_CHECKING:
     from arcollect.events import EventEnvelope
 
 SES_SOURCE = "aws.ses"
+# The source of the carrier's delivery receipts of our texts (arcollect/sms.py).
+SMS_SOURCE = RECEIPT_SOURCE
 # Replies to reminder texts come as SNS records (AWS End User Messaging SMS's two-way topic).
 SNS_SOURCE = "aws:sns"
 
@@ -256,6 +258,21 @@ class Dunning:
         )
         return {"replies": outcomes}
 
+    def text_receipt(self, envelope: EventEnvelope) -> dict[str, Any]:
+        """The carrier's delivery status of a reminder text (EventBridge, from ``aws.sms-voice``):
+        delivered, or not and the step goes by its next channel (docs/sms.md). An event that is not a
+        receipt of ours raises (EventBridge retries it, then the dead-letter queue keeps it)."""
+        if self.texting is None:
+            raise ConfigurationError(
+                "a text delivery receipt arrived but SMS is not set up (no SMS_ORIGINATION_IDENTITY)"
+            )
+        receipt = DeliveryReceipt.parse(dict(envelope.detail))
+        outcome = handle_receipt(receipt, self.texting, envelope.time)
+        if outcome["outcome"] == "undelivered" and outcome["recorded"]:
+            # Only when one was not delivered: a custom metric is billed for the hours it is published.
+            metrics.add_metric(name="TextsUndelivered", unit=MetricUnit.Count, value=1)
+        return outcome
+
     def _console_url(self, page: str) -> str | None:
         base = self.settings.portal_base_url
         return f"{base.rstrip('/')}/staff/{page}" if base else None
@@ -352,4 +369,5 @@ def _texting(settings: Settings) -> Texting | None:
             opt_out_list=settings.sms_opt_out_list,
         ),
         ledger=TextLedger(),
+        environment_name=settings.environment_name,
     )

@@ -29,7 +29,7 @@ from arcollect.entities import Customer, DocumentType, Invoice
 from arcollect.plans import InstalmentReminder, is_plan_id
 from arcollect.policy import Action, Anchor, Channel, Occurrence, Policy, PolicySet, Priority, Step, Trigger
 from arcollect.send_times import SendRecord, SendTimes, SlotChoice, choose
-from arcollect.sms import SmsRules, text_does_not_fit, why_not_textable
+from arcollect.sms import TEXT_UNDELIVERED, SmsRules, text_does_not_fit, why_not_textable
 
 # Steps the engine adds on its own (not from the policy): they have fixed ids so they happen once.
 MISSED_PROMISE = "missed_promise"
@@ -400,7 +400,7 @@ def _stage(context: _Context, invoice: Invoice) -> _Stage | None:
             invoice,
             Outcome.SKIPPED,
             fallback.step_id,
-            f"the email of {fallback.step_id.removesuffix(BOUNCED)} bounced, and "
+            f"{_failed_words(invoice, fallback.step_id)}, and "
             f"{', '.join(o.step_id for o in applicable)} falls due now: the later step goes instead",
         )
     if not applicable:
@@ -437,28 +437,75 @@ def _bounced(
     done: set[str],
     last_done_day: date | None,
 ) -> Occurrence | None:
-    """The latest step taken, when its email bounced for every recipient (SES's event marked it) and
-    its fallback has not gone yet: the same step by the channels after email in its list. None when
-    there is none, or the step lists no channel after email (noted: a person fixes the address, as
-    the fix-contact task of the next step says)."""
+    """The latest step taken, when it did not reach the customer (its email bounced for every recipient,
+    as SES's event marked it, or the carrier said its text was not delivered) and its fallback has not
+    gone yet: the same step by the channels after the failed one in its list. None when there is none,
+    or the step lists no channel after it (noted: a person fixes the address or number, as the
+    fix-contact task of the next step says)."""
     for occurrence in reversed(occurrences):
         step_id = occurrence.step_id
-        if step_id not in done or step_id not in invoice.bounced_steps:
+        failed = _failed(invoice, step_id) if step_id in done else None
+        if failed is None:
             continue
         if step_id + BOUNCED in done or (last_done_day is not None and occurrence.due_on < last_done_day):
             return None  # sent by its next channel already, or a later step was taken since
+        channel, what = failed
         channels = occurrence.step.channels
-        rest = channels[channels.index(Channel.EMAIL) + 1 :] if Channel.EMAIL in channels else ()
+        rest = channels[channels.index(channel) + 1 :] if channel in channels else ()
         if not rest:
             context.note(
                 invoice,
                 Outcome.SUPPRESSED,
                 step_id,
-                f"the email of {step_id} bounced and the step names no channel after email",
+                f"{what} and the step names no channel after {channel.value}",
             )
             return None
         return Occurrence(step_id + BOUNCED, replace(occurrence.step, channels=rest), occurrence.due_on, -1)
+    return _statement_fallback(context, invoice, occurrences, done)
+
+
+def _statement_fallback(
+    context: _Context, invoice: Invoice, occurrences: Sequence[Occurrence], done: set[str]
+) -> Occurrence | None:
+    """A go-live statement that did not reach the customer (its email bounced, its text was not
+    delivered): the statement again by the channels after the failed one among those it went by (the
+    channels of the email steps it stood in for, as ``_go_live`` chose them), once. None when it names
+    none after it, or a policy step was taken since (it reached the customer's invoices since)."""
+    failed = _failed(invoice, GO_LIVE_STATEMENT) if GO_LIVE_STATEMENT in done else None
+    if failed is None or GO_LIVE_STATEMENT + BOUNCED in done or invoice.last_touch_at is None:
+        return None
+    day = invoice.last_touch_at.astimezone(context.zone).date()  # the statement's: no touch since
+    taken = [o for o in occurrences if o.step_id in done]
+    if any(o.due_on > day for o in taken):
+        return None
+    stood_in = [o for o in taken if o.step.action is Action.EMAIL]
+    channels = tuple(dict.fromkeys(c for o in stood_in for c in o.step.channels)) or (Channel.EMAIL,)
+    channel, what = failed
+    rest = channels[channels.index(channel) + 1 :] if channel in channels else ()
+    if not rest:
+        context.note(
+            invoice,
+            Outcome.SUPPRESSED,
+            GO_LIVE_STATEMENT,
+            f"{what} and the steps it stood in for name no channel after {channel.value}",
+        )
+        return None
+    return Occurrence(GO_LIVE_STATEMENT + BOUNCED, replace(_GO_LIVE_STATEMENT, channels=rest), day, -1)
+
+
+def _failed(invoice: Invoice, step_id: str) -> tuple[Channel, str] | None:
+    """The channel of a step taken that did not reach the customer, and what happened, in words."""
+    if step_id in invoice.bounced_steps:
+        return Channel.EMAIL, f"the email of {step_id} bounced"
+    if step_id + TEXT_UNDELIVERED in invoice.bounced_steps:
+        return Channel.SMS, f"the text of {step_id} was not delivered"
     return None
+
+
+def _failed_words(invoice: Invoice, fallback_id: str) -> str:
+    """What happened to the step a fallback (``<step>@bounced``) sends again."""
+    failed = _failed(invoice, fallback_id.removesuffix(BOUNCED))
+    return failed[1] if failed else f"{fallback_id.removesuffix(BOUNCED)} did not reach the customer"
 
 
 def _milder(policy: Policy, occurrence: Occurrence, firmer: Occurrence) -> bool:
@@ -698,7 +745,7 @@ def _contact(
     no_address: list[Invoice] = []
     unreachable = blocked
     for stage in stages:
-        chosen = {o.step_id: _bounce_route(context, o, blocked) for o in stage.emails}
+        chosen = {o.step_id: _bounce_route(context, stage.invoice, o, blocked) for o in stage.emails}
         timed = [channel for channel, _ in chosen.values() if channel in _SEND_WINDOW_CHANNELS]
         stage_wait = wait if Channel.EMAIL in timed else (_window_wait(context) if timed else None)
         if stage_wait is not None:
@@ -768,14 +815,18 @@ def _route(context: _Context, step: Step, email_blocked: str | None) -> tuple[Ch
 
 
 def _bounce_route(
-    context: _Context, occurrence: Occurrence, blocked: str | None
+    context: _Context, invoice: Invoice, occurrence: Occurrence, blocked: str | None
 ) -> tuple[Channel | None, str]:
-    """``_route``, saying of a bounced step's fallback that its email bounced (preview, decisions)."""
+    """``_route``, saying of a step's fallback that its email bounced or its text was not delivered
+    (preview, decisions)."""
     channel, why = _route(context, occurrence.step, blocked)
     if not occurrence.step_id.endswith(BOUNCED):
         return channel, why
-    bounced = f"the email of {occurrence.step_id.removesuffix(BOUNCED)} bounced"
-    return channel, (f"no email: {bounced}" + (f"; {why}" if why else ""))
+    failed = _failed(invoice, occurrence.step_id.removesuffix(BOUNCED))
+    label = "text" if failed and failed[0] is Channel.SMS else "email"
+    return channel, (
+        f"no {label}: {_failed_words(invoice, occurrence.step_id)}" + (f"; {why}" if why else "")
+    )
 
 
 def _unreachable(customer: Customer | None, channel: Channel) -> str | None:
@@ -788,7 +839,9 @@ def _unreachable(customer: Customer | None, channel: Channel) -> str | None:
         return None if customer.postal_address else "no postal address in the customer master"
     # A number that cannot be texted (a fixed line, no country) falls to the next channel at once
     # rather than failing every hour; sending hours and the message's length are the SMS module's.
-    return why_not_textable(customer.mobile, customer.country, customer.sms_opted_out)
+    return why_not_textable(
+        customer.mobile, customer.country, customer.sms_opted_out, customer.sms_undeliverable
+    )
 
 
 def _text_too_long(context: _Context, step: Step) -> str | None:

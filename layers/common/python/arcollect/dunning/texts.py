@@ -6,7 +6,10 @@ reserve (``store/text_ledger.py``) -> SendTextMessage -> complete, with the text
 (``arcollect/sms.py``): a mobile number in E.164, the parts the policy allows, the customer's local
 sending hours (the send window, narrowed by ``settings.sms.send_window``, no weekends or holidays),
 the opt-out list. ``handle_inbound`` reads a customer's reply (AWS's two-way SMS payload): an opt-out
-keyword puts the number on the opt-out list and marks every customer texted at it.
+keyword puts the number on the opt-out list and marks every customer texted at it. ``handle_receipt``
+reads the carrier's delivery receipt: delivered goes on the timeline; not delivered sends the step by
+its next channel (as a bounced email does), and a number that cannot receive texts is not texted again
+until the customer master gives another.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from arcollect.calendar import resolve_zone
 from arcollect.entities import Activity, Customer, Invoice
 from arcollect.observability import logger
 from arcollect.sms import (
+    CONTEXT_SENDER,
+    TEXT_UNDELIVERED,
+    DeliveryReceipt,
     MessageTooLong,
     NumberError,
     SmsRules,
@@ -97,6 +103,19 @@ class TextBook(Protocol):
 
     def opt_in(self, number: str, at: datetime, activity_for: Callable[[str], Activity]) -> list[str]: ...
 
+    def mark_delivered(self, customer_id: str, touch_id: str, at: datetime, activity: Activity) -> bool: ...
+
+    def mark_undelivered(
+        self,
+        customer_id: str,
+        touch_id: str,
+        reason: str,
+        at: datetime,
+        activity: Activity,
+        marker: str,
+        unusable_number: str | None = None,
+    ) -> tuple[tuple[str, str], ...]: ...
+
 
 @dataclass(frozen=True)
 class Texting:
@@ -104,6 +123,8 @@ class Texting:
 
     sender: TextSender
     ledger: TextBook
+    # The stack's environment, in each text's Context: the rule that brings its receipts back matches it.
+    environment_name: str = "dev"
 
 
 @dataclass(frozen=True)
@@ -201,7 +222,12 @@ def send_text(
         return _not_reserved(plan, text, reservation, to, texting, report)
     reserved = reservation.reserved
     # The message's context travels with its events: the customer and the touch find their records.
-    context = {"customer_id": plan.customer_id, "touch_id": text.touch_id, "step": text.step_id}
+    context = {
+        "customer_id": plan.customer_id,
+        "touch_id": text.touch_id,
+        "step": text.step_id,
+        CONTEXT_SENDER: texting.environment_name,
+    }
     services.pacer.wait()
     try:
         message_id = texting.sender.send(to=to, body=body, context=context)
@@ -459,3 +485,78 @@ def _opt_in(message: InboundText, texting: Texting, at: datetime) -> dict[str, A
 
 
 __all__ = ["InboundText", "TextResult", "Texting", "compose", "handle_inbound", "send_text"]
+
+
+def handle_receipt(receipt: DeliveryReceipt, texting: Texting, at: datetime) -> dict[str, Any]:
+    """The carrier's delivery status of one of our texts (AWS's "Text Message Delivery Status Updated"
+    event). Delivered: on the timeline, once. Not delivered (final): the text and its invoices say so,
+    the next tick sends the step by the channel after SMS in its list (``engine.TEXT_UNDELIVERED``), the
+    timeline says why; a number that cannot receive texts is remembered on the profile, so no step texts
+    it again while the customer master gives it. Not final yet: nothing. A receipt repeated changes
+    nothing; one for a text we do not know of (another stack's, or one deleted by retention) is ignored
+    and said so."""
+    outcome: dict[str, Any] = {
+        "message_id": receipt.message_id,
+        "event_type": receipt.event_type,
+        "outcome": receipt.outcome,
+        "recorded": False,
+        "fell_back": [],
+    }
+    if receipt.outcome == "pending":
+        return outcome
+    record = texting.ledger.text_touch(receipt.customer_id, receipt.touch_id)
+    if record is None or record.message_id != receipt.message_id:
+        logger.warning(
+            "a delivery receipt for a text this stack has no record of",
+            extra={"message_id": receipt.message_id, "customer_id": receipt.customer_id},
+        )
+        return {**outcome, "unknown_text": True}
+    activity_id = f"sms-{receipt.outcome}-{receipt.message_id}"
+    if receipt.outcome == "delivered":
+        outcome["recorded"] = texting.ledger.mark_delivered(
+            record.customer_id,
+            record.touch_id,
+            at,
+            Activity(
+                customer_id=record.customer_id,
+                at=at,
+                activity_id=activity_id,
+                kind="sms_delivered",
+                summary=f"Reminder text (step {record.step}) delivered to {record.to}",
+                detail={"message_id": receipt.message_id, "touch_id": record.touch_id, "to": record.to},
+            ),
+        )
+        return outcome
+    invoices = sorted({number for number, _ in record.touches})
+    fell_back = texting.ledger.mark_undelivered(
+        record.customer_id,
+        record.touch_id,
+        receipt.reason,
+        at,
+        Activity(
+            customer_id=record.customer_id,
+            at=at,
+            activity_id=activity_id,
+            kind="sms_undelivered",
+            summary=(
+                f"Reminder text (step {record.step}) to {record.to} not delivered: {receipt.reason}. "
+                "The step goes again by its next channel"
+                + (
+                    "; the number is not texted again until the customer master gives another"
+                    if receipt.number_unusable
+                    else ""
+                )
+            ),
+            detail={
+                "message_id": receipt.message_id,
+                "touch_id": record.touch_id,
+                "to": record.to,
+                "event_type": receipt.event_type,
+                "reason": receipt.reason,
+                "invoices": ",".join(invoices),
+            },
+        ),
+        TEXT_UNDELIVERED,
+        unusable_number=record.to if receipt.number_unusable else None,
+    )
+    return {**outcome, "recorded": bool(fell_back), "fell_back": [list(touch) for touch in fell_back]}

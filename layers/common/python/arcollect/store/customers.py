@@ -135,6 +135,7 @@ FIELDS: tuple[Field, ...] = (
     Field("postal_address", LINES),
     Field("mobile", TEXT),
     Field("sms_opted_out", FLAG, Writer.DUNNING),
+    Field("sms_undeliverable", TEXT, Writer.DUNNING),
 )
 
 

@@ -211,6 +211,8 @@ class CustomerItem(TableItem, discriminator="customer"):
     # The mobile number texts go to (ingest's master data); an opt-out by reply (the dunning function's).
     mobile = UnicodeAttribute(null=True)
     sms_opted_out = BooleanAttribute(null=True)
+    # A number the carrier said cannot receive texts (a delivery receipt: the dunning function's).
+    sms_undeliverable = UnicodeAttribute(null=True)
 
 
 class AllocationMap(MapAttribute[str, Any]):
@@ -560,6 +562,10 @@ class TextTouchItem(TableItem, discriminator="text_touch"):
     sent_at = UTCDateTimeAttribute(null=True)
     status = UnicodeAttribute(default="reserved")  # reserved | sent | refused
     refusal = UnicodeAttribute(null=True)
+    # The carrier's final receipt (dunning/texts.py, handle_receipt): delivered, or not and why.
+    delivered_at = UTCDateTimeAttribute(null=True)
+    undelivered_at = UTCDateTimeAttribute(null=True)
+    undelivered_reason = UnicodeAttribute(null=True)
 
 
 class SmsNumberItem(TableItem, discriminator="sms_number"):

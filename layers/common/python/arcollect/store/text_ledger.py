@@ -30,6 +30,7 @@ from arcollect.store.base import (
     cancellation_reasons,
     commit,
     connection,
+    next_action,
     put_once,
     retention_expiry,
     transact,
@@ -279,6 +280,91 @@ class TextLedger:
         ]
         return commit(operations)
 
+    # --- delivery receipts ----------------------------------------------------------------------------
+
+    @translated
+    def mark_delivered(self, customer_id: str, touch_id: str, at: datetime, activity: Activity) -> bool:
+        """The carrier's receipt that the text arrived: on the text and the timeline, once (a repeated
+        receipt, or one after a final failure, changes nothing); False when nothing changed."""
+        operations: list[Operation] = [
+            (
+                "update_if",
+                TextTouchItem(keys.customer_pk(customer_id), text_sk(touch_id)),
+                (
+                    [TextTouchItem.delivered_at.set(at)],
+                    (TextTouchItem.status == "sent")
+                    & TextTouchItem.delivered_at.does_not_exist()
+                    & TextTouchItem.undelivered_at.does_not_exist(),
+                ),
+            ),
+            *timeline_writes(customer_id, activity),
+        ]
+        return commit(operations)
+
+    @translated
+    def mark_undelivered(
+        self,
+        customer_id: str,
+        touch_id: str,
+        reason: str,
+        at: datetime,
+        activity: Activity,
+        marker: str,
+        unusable_number: str | None = None,
+    ) -> tuple[tuple[str, str], ...]:
+        """The carrier's final receipt that the text did not arrive, in one transaction, once (a
+        duplicate receipt changes nothing and returns ()): the text says so and why; each of its
+        invoices still there gets ``<step><marker>`` in its ``bounced_steps`` and is due at ``at``, so
+        the next tick sends the step by its next channel; the timeline says so. With
+        ``unusable_number`` (the number cannot receive texts) the customer's profile remembers it, so
+        no later step texts it while the customer master gives that number."""
+        pk = keys.customer_pk(customer_id)
+        for _ in range(3):
+            record = self.text_touch(customer_id, touch_id)
+            if record is None or record.status != "sent" or not record.touches:
+                return ()
+            numbers = {number for number, _ in record.touches}
+            present = {
+                invoice.invoice_number
+                for invoice in InvoiceItem.batch_get(
+                    [invoice_key(customer_id, n) for n in numbers], consistent_read=True
+                )
+            }
+            touches = tuple((n, s) for n, s in record.touches if n in present)
+            operations: list[Operation] = [
+                (
+                    "update_if",
+                    TextTouchItem(pk, text_sk(touch_id)),
+                    (
+                        [TextTouchItem.undelivered_at.set(at), TextTouchItem.undelivered_reason.set(reason)],
+                        TextTouchItem.undelivered_at.does_not_exist(),
+                    ),
+                ),
+                *(
+                    (
+                        "update_if",
+                        InvoiceItem(*invoice_key(customer_id, number)),
+                        (
+                            [
+                                InvoiceItem.bounced_steps.add(
+                                    {s + marker for n, s in touches if n == number}
+                                ),
+                                *next_action(customer_id, at),
+                            ],
+                            InvoiceItem.pk.exists(),
+                        ),
+                    )
+                    for number in dict.fromkeys(n for n, _ in touches)
+                ),
+                *timeline_writes(customer_id, activity),
+            ]
+            if commit(operations):
+                if unusable_number:
+                    self._update_profile(customer_id, {"sms_undeliverable": unusable_number})
+                return touches
+            # Marked meanwhile (a duplicate receipt in parallel), or an invoice went: read it again.
+        return ()
+
     # --- opt-outs -----------------------------------------------------------------------------------
 
     @translated
@@ -341,21 +427,29 @@ class TextLedger:
     def _mark_opted_out(
         self, customer_id: str, number: str, activity: Activity, *, opted_out: bool = True
     ) -> bool:
+        del number  # the entry names it
+        return self._update_profile(customer_id, {"sms_opted_out": opted_out}, activity)
+
+    def _update_profile(
+        self, customer_id: str, changes: dict[str, Any], activity: Activity | None = None
+    ) -> bool:
+        """The dunning function's own fields of the customer's profile (``changes``), with the timeline
+        entry, in one write conditional on the profile being the one read; False when they are set
+        already. The fingerprint moves with them, so the profile copies beside the invoices are stale."""
         for _ in range(3):
             try:
                 item = CustomerItem.get(keys.customer_pk(customer_id), PROFILE_SK, consistent_read=True)
             except CustomerItem.DoesNotExist:
                 return False
             customer = customer_from_item(item)
-            if customer.sms_opted_out is opted_out:
+            if all(getattr(customer, name) == value for name, value in changes.items()):
                 return False
-            changed = replace(customer, sms_opted_out=opted_out)
+            changed = replace(customer, **changes)
             unchanged = (
                 CustomerItem.fingerprint.does_not_exist()
                 if item.fingerprint is None
                 else CustomerItem.fingerprint == item.fingerprint
             )
-            # The fingerprint moves with the flag, so profile copies beside the invoices are stale.
             if commit(
                 [
                     (
@@ -363,13 +457,13 @@ class TextLedger:
                         CustomerItem(keys.customer_pk(customer_id), PROFILE_SK),
                         (
                             [
-                                CustomerItem.sms_opted_out.set(opted_out),
+                                *(getattr(CustomerItem, name).set(value) for name, value in changes.items()),
                                 CustomerItem.fingerprint.set(changed.fingerprint),
                             ],
                             unchanged,
                         ),
                     ),
-                    *timeline_writes(customer_id, activity),
+                    *(timeline_writes(customer_id, activity) if activity is not None else ()),
                 ]
             ):
                 return True

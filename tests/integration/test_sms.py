@@ -5,6 +5,7 @@ a STOP reply opts the number out, and the next reminder goes by email instead.""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
+from arcollect.changes import CHANGES_PREFIX
 from arcollect.contract import DropPrefix
 from arcollect.decisions import decisions_of
 from arcollect.dunning.texts import Texting
@@ -533,6 +535,16 @@ def test_a_number_that_cannot_receive_texts_is_not_texted_again_until_the_master
     assert stored is not None and stored.sms_undeliverable == MOBILE
     (entry,) = [a for a in Activities().timeline(CUSTOMER) if a.kind == "sms_undelivered"]
     assert "the number is not texted again" in entry.summary
+    # And the change feed tells the ERP to correct the number, as it does for a bounced address
+    s3 = boto3.client("s3")
+    listed = s3.list_objects_v2(Bucket=os.environ["DROP_BUCKET"], Prefix=CHANGES_PREFIX).get("Contents", [])
+    bodies = [s3.get_object(Bucket=os.environ["DROP_BUCKET"], Key=o["Key"])["Body"].read() for o in listed]
+    (change,) = [json.loads(b) for b in bodies if b"mobile_undeliverable" in b]
+    assert (change["kind"], change["phone"], change["reason"]) == (
+        "mobile_undeliverable",
+        MOBILE,
+        "TEXT_INVALID",
+    )
     # Then the next invoice's step goes by email, and says why the text could not go
     due_invoice("INV/2026/0050")
     tick("2026-11-24T09:00:00Z")

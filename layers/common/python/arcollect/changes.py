@@ -1,8 +1,8 @@
 """The outbound change feed: what arcollect decided that the ERP must book or know.
 
 arcollect is the book of record for collections decisions (disputes, agreed credits, promises, credit
-holds and agency referrals, contact details customers changed in the portal, addresses that bounced,
-cash a collector applied to invoices);
+holds and agency referrals, contact details customers changed in the portal, addresses that bounced and
+mobile numbers that cannot receive texts, cash a collector applied to invoices);
 the ERP is the book of record for documents. Each decision becomes a ``Change`` with a stable id, and
 the ERP imports the changes from the drop bucket instead of someone re-typing them:
 
@@ -70,6 +70,8 @@ class ChangeKind(StrEnum):
     AGENCY_REFERRAL = "agency_referral"
     CONTACT_CHANGED = "contact_changed"
     EMAIL_BOUNCED = "email_bounced"
+    # The carrier said the customer's mobile number cannot receive texts (a delivery receipt).
+    MOBILE_UNDELIVERABLE = "mobile_undeliverable"
     CASH_APPLIED = "cash_applied"
     LATE_INTEREST = "late_interest"
     LATE_COMPENSATION = "late_compensation"
@@ -497,6 +499,22 @@ def email_bounced(
         reason=bounce_type,
         email=address,
         actor="ses",
+    )
+
+
+def mobile_undeliverable(
+    *, customer_id: str, message_id: str, number: str, event_type: str, at: datetime
+) -> Change:
+    """The carrier's final receipt that ``number`` cannot receive texts (``TEXT_INVALID``,
+    ``TEXT_BLOCKED``): arcollect stops texting it, and the ERP's master data should be corrected."""
+    return Change(
+        ChangeKind.MOBILE_UNDELIVERABLE,
+        at,
+        customer_id,
+        (message_id, number),
+        reason=event_type,
+        phone=number,
+        actor="sms",
     )
 
 

@@ -267,7 +267,7 @@ class Dunning:
                 "a text delivery receipt arrived but SMS is not set up (no SMS_ORIGINATION_IDENTITY)"
             )
         receipt = DeliveryReceipt.parse(dict(envelope.detail))
-        outcome = handle_receipt(receipt, self.texting, envelope.time)
+        outcome = handle_receipt(receipt, self.texting, envelope.time, self.change_feed)
         if outcome["outcome"] == "undelivered" and outcome["recorded"]:
             # Only when one was not delivered: a custom metric is billed for the hours it is published.
             metrics.add_metric(name="TextsUndelivered", unit=MetricUnit.Count, value=1)

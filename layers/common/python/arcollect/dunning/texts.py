@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from arcollect import changes
 from arcollect.calendar import resolve_zone
 from arcollect.entities import Activity, Customer, Invoice
 from arcollect.observability import logger
@@ -43,6 +44,7 @@ from arcollect.store.touch_ledger import StaleCustomer
 from arcollect.store.touches import InvoiceState, Reservation
 
 if TYPE_CHECKING:
+    from arcollect.changes import ChangeFeed
     from arcollect.dunning.delivery import RunReport, Services
     from arcollect.dunning.engine import CustomerPlan, EmailPlan
 
@@ -487,12 +489,15 @@ def _opt_in(message: InboundText, texting: Texting, at: datetime) -> dict[str, A
 __all__ = ["InboundText", "TextResult", "Texting", "compose", "handle_inbound", "send_text"]
 
 
-def handle_receipt(receipt: DeliveryReceipt, texting: Texting, at: datetime) -> dict[str, Any]:
+def handle_receipt(
+    receipt: DeliveryReceipt, texting: Texting, at: datetime, change_feed: ChangeFeed | None = None
+) -> dict[str, Any]:
     """The carrier's delivery status of one of our texts (AWS's "Text Message Delivery Status Updated"
     event). Delivered: on the timeline, once. Not delivered (final): the text and its invoices say so,
     the next tick sends the step by the channel after SMS in its list (``engine.TEXT_UNDELIVERED``), the
     timeline says why; a number that cannot receive texts is remembered on the profile, so no step texts
-    it again while the customer master gives it. Not final yet: nothing. A receipt repeated changes
+    it again while the customer master gives it, and the change feed tells the ERP
+    (``mobile_undeliverable``). Not final yet: nothing. A receipt repeated changes
     nothing; one for a text we do not know of (another stack's, or one deleted by retention) is ignored
     and said so."""
     outcome: dict[str, Any] = {
@@ -528,35 +533,54 @@ def handle_receipt(receipt: DeliveryReceipt, texting: Texting, at: datetime) -> 
         )
         return outcome
     invoices = sorted({number for number, _ in record.touches})
+    # The ERP corrects its master data as it does for a bounced address (the change feed).
+    unusable = (
+        (
+            changes.mobile_undeliverable(
+                customer_id=record.customer_id,
+                message_id=receipt.message_id,
+                number=record.to,
+                event_type=receipt.event_type,
+                at=at,
+            ),
+        )
+        if receipt.number_unusable
+        else ()
+    )
+    activity = Activity(
+        customer_id=record.customer_id,
+        at=at,
+        activity_id=activity_id,
+        kind="sms_undelivered",
+        summary=(
+            f"Reminder text (step {record.step}) to {record.to} not delivered: {receipt.reason}. "
+            "The step goes again by its next channel"
+            + (
+                "; the number is not texted again until the customer master gives another"
+                if receipt.number_unusable
+                else ""
+            )
+        ),
+        detail={
+            "message_id": receipt.message_id,
+            "touch_id": record.touch_id,
+            "to": record.to,
+            "event_type": receipt.event_type,
+            "reason": receipt.reason,
+            "invoices": ",".join(invoices),
+        },
+        changes=unusable,
+    )
     fell_back = texting.ledger.mark_undelivered(
         record.customer_id,
         record.touch_id,
         receipt.reason,
         at,
-        Activity(
-            customer_id=record.customer_id,
-            at=at,
-            activity_id=activity_id,
-            kind="sms_undelivered",
-            summary=(
-                f"Reminder text (step {record.step}) to {record.to} not delivered: {receipt.reason}. "
-                "The step goes again by its next channel"
-                + (
-                    "; the number is not texted again until the customer master gives another"
-                    if receipt.number_unusable
-                    else ""
-                )
-            ),
-            detail={
-                "message_id": receipt.message_id,
-                "touch_id": record.touch_id,
-                "to": record.to,
-                "event_type": receipt.event_type,
-                "reason": receipt.reason,
-                "invoices": ",".join(invoices),
-            },
-        ),
+        activity,
         TEXT_UNDELIVERED,
         unusable_number=record.to if receipt.number_unusable else None,
     )
+    if fell_back:
+        # Written with the timeline entry in its transaction; handed to the feed once that committed.
+        changes.publish(change_feed, activity.changes)
     return {**outcome, "recorded": bool(fell_back), "fell_back": [list(touch) for touch in fell_back]}

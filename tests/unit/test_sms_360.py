@@ -30,3 +30,18 @@ def test_the_360_shows_the_mobile_and_an_opt_out(
     workspace.accounts["C1"] = replace(account, customer=opted)
     text = collector.get("/staff/customers/C1").text
     assert "+4915123456789: opted out of texts (replied STOP), never texted again" in text
+
+
+def test_the_360_says_when_the_carrier_says_the_mobile_cannot_receive_texts(
+    workspace: FakeWorkspace,  # noqa: F811
+    collector: StaffClient,  # noqa: F811
+) -> None:
+    account = account_360()
+    bad = replace(account.customer, mobile="+4915123456789", sms_undeliverable="+4915123456789")
+    workspace.accounts["C1"] = replace(account, customer=bad)
+    text = collector.get("/staff/customers/C1").text
+    assert "+4915123456789: the carrier says it cannot receive texts" in text
+    # a new number in the customer master: texted again, nothing said
+    fixed = replace(bad, mobile="+4915198765432")
+    workspace.accounts["C1"] = replace(account, customer=fixed)
+    assert "cannot receive texts" not in collector.get("/staff/customers/C1").text

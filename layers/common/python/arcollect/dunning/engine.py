@@ -449,19 +449,32 @@ def _bounced(
             continue
         if step_id + BOUNCED in done or (last_done_day is not None and occurrence.due_on < last_done_day):
             return None  # sent by its next channel already, or a later step was taken since
-        channel, what = failed
-        channels = occurrence.step.channels
-        rest = channels[channels.index(channel) + 1 :] if channel in channels else ()
-        if not rest:
-            context.note(
-                invoice,
-                Outcome.SUPPRESSED,
-                step_id,
-                f"{what} and the step names no channel after {channel.value}",
-            )
-            return None
-        return Occurrence(step_id + BOUNCED, replace(occurrence.step, channels=rest), occurrence.due_on, -1)
+        return _again(context, invoice, occurrence, occurrence.step.channels, failed, "the step names")
     return _statement_fallback(context, invoice, occurrences, done)
+
+
+def _again(
+    context: _Context,
+    invoice: Invoice,
+    occurrence: Occurrence,
+    channels: tuple[Channel, ...],
+    failed: tuple[Channel, str],
+    naming: str,
+) -> Occurrence | None:
+    """``occurrence`` again (``<step>@bounced``) by the ``channels`` after the one that failed, or None
+    when there is none after it (noted, with ``naming`` saying whose list it is)."""
+    channel, what = failed
+    rest = channels[channels.index(channel) + 1 :] if channel in channels else ()
+    if not rest:
+        context.note(
+            invoice,
+            Outcome.SUPPRESSED,
+            occurrence.step_id,
+            f"{what} and {naming} no channel after {channel.value}",
+        )
+        return None
+    step = replace(occurrence.step, channels=rest)
+    return Occurrence(occurrence.step_id + BOUNCED, step, occurrence.due_on, -1)
 
 
 def _statement_fallback(
@@ -480,17 +493,8 @@ def _statement_fallback(
         return None
     stood_in = [o for o in taken if o.step.action is Action.EMAIL]
     channels = tuple(dict.fromkeys(c for o in stood_in for c in o.step.channels)) or (Channel.EMAIL,)
-    channel, what = failed
-    rest = channels[channels.index(channel) + 1 :] if channel in channels else ()
-    if not rest:
-        context.note(
-            invoice,
-            Outcome.SUPPRESSED,
-            GO_LIVE_STATEMENT,
-            f"{what} and the steps it stood in for name no channel after {channel.value}",
-        )
-        return None
-    return Occurrence(GO_LIVE_STATEMENT + BOUNCED, replace(_GO_LIVE_STATEMENT, channels=rest), day, -1)
+    statement = Occurrence(GO_LIVE_STATEMENT, _GO_LIVE_STATEMENT, day, -1)
+    return _again(context, invoice, statement, channels, failed, "the steps it stood in for name")
 
 
 def _failed(invoice: Invoice, step_id: str) -> tuple[Channel, str] | None:

@@ -30,7 +30,6 @@ from arcollect.store.base import (
     cancellation_reasons,
     commit,
     connection,
-    next_action,
     put_once,
     retention_expiry,
     transact,
@@ -53,6 +52,7 @@ from arcollect.store.touches import (
     Refusal,
     Reservation,
     claim_touches,
+    fallback_marks,
     reachable_condition,
     state_actions,
     touch_text,
@@ -323,14 +323,7 @@ class TextLedger:
             record = self.text_touch(customer_id, touch_id)
             if record is None or record.status != "sent" or not record.touches:
                 return ()
-            numbers = {number for number, _ in record.touches}
-            present = {
-                invoice.invoice_number
-                for invoice in InvoiceItem.batch_get(
-                    [invoice_key(customer_id, n) for n in numbers], consistent_read=True
-                )
-            }
-            touches = tuple((n, s) for n, s in record.touches if n in present)
+            touches, marks = fallback_marks(customer_id, record.touches, at, marker)
             operations: list[Operation] = [
                 (
                     "update_if",
@@ -340,22 +333,7 @@ class TextLedger:
                         TextTouchItem.undelivered_at.does_not_exist(),
                     ),
                 ),
-                *(
-                    (
-                        "update_if",
-                        InvoiceItem(*invoice_key(customer_id, number)),
-                        (
-                            [
-                                InvoiceItem.bounced_steps.add(
-                                    {s + marker for n, s in touches if n == number}
-                                ),
-                                *next_action(customer_id, at),
-                            ],
-                            InvoiceItem.pk.exists(),
-                        ),
-                    )
-                    for number in dict.fromkeys(n for n, _ in touches)
-                ),
+                *marks,
                 *timeline_writes(customer_id, activity),
             ]
             if commit(operations):

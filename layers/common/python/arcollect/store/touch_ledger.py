@@ -32,7 +32,6 @@ from arcollect.store.base import (
     cancellation_reasons,
     commit,
     connection,
-    next_action,
     transact,
     translated,
     update_if,
@@ -59,6 +58,7 @@ from arcollect.store.touches import (
     claim_touches,
     email_item,
     email_record,
+    fallback_marks,
     ledger_item,
     reachable_condition,
     remindable_condition,
@@ -370,35 +370,14 @@ class TouchLedger:
             record = email_record(item)
             if item.bounced_at is not None or not record.touches:
                 return ()
-            # An invoice deleted since (a reload) is left alone: an update would create it.
-            numbers = {number for number, _ in record.touches}
-            present = {
-                invoice.invoice_number
-                for invoice in InvoiceItem.batch_get(
-                    [invoice_key(customer_id, n) for n in numbers], consistent_read=True
-                )
-            }
-            touches = tuple((n, s) for n, s in record.touches if n in present)
+            touches, marks = fallback_marks(customer_id, record.touches, at)
             operations: list[Operation] = [
                 (
                     "update_if",
                     EmailTouchItem(pk, email_sk(touch_id)),
                     ([EmailTouchItem.bounced_at.set(at)], EmailTouchItem.bounced_at.does_not_exist()),
                 ),
-                *(
-                    (
-                        "update_if",
-                        InvoiceItem(*invoice_key(customer_id, number)),
-                        (
-                            [
-                                InvoiceItem.bounced_steps.add({s for n, s in touches if n == number}),
-                                *next_action(customer_id, at),
-                            ],
-                            InvoiceItem.pk.exists(),
-                        ),
-                    )
-                    for number in dict.fromkeys(n for n, _ in touches)
-                ),
+                *marks,
             ]
             if commit(operations):
                 return touches

@@ -231,3 +231,36 @@ def remindable_condition(step: str, promise_id: str | None) -> Any:
 def reachable_condition(expected: Customer | None, reach: Reach = Reach.CONTACT) -> Any:
     """The customer check of a touch (``reminders.reachable``)."""
     return profile_condition(reachable(reach, expected))
+
+
+def fallback_marks(
+    customer_id: str, touches: Sequence[tuple[str, str]], at: datetime, marker: str = ""
+) -> tuple[tuple[tuple[str, str], ...], list[Operation]]:
+    """A message that did not reach the customer (an email bounced, a text not delivered): of its
+    ``touches``, those whose invoice is still there (one deleted since, a reload, is left alone: an
+    update would create it), and each invoice's update: the step (with ``marker``: which channel
+    failed) joins its ``bounced_steps`` and the invoice is due at ``at``, so the next tick sends the
+    step by the channel after the failed one."""
+    numbers = {number for number, _ in touches}
+    present = {
+        invoice.invoice_number
+        for invoice in InvoiceItem.batch_get(
+            [invoice_key(customer_id, n) for n in numbers], consistent_read=True
+        )
+    }
+    kept = tuple((n, s) for n, s in touches if n in present)
+    operations: list[Operation] = [
+        (
+            "update_if",
+            InvoiceItem(*invoice_key(customer_id, number)),
+            (
+                [
+                    InvoiceItem.bounced_steps.add({s + marker for n, s in kept if n == number}),
+                    *next_action(customer_id, at),
+                ],
+                InvoiceItem.pk.exists(),
+            ),
+        )
+        for number in dict.fromkeys(n for n, _ in kept)
+    ]
+    return kept, operations

@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -85,19 +85,25 @@ def customer(mobile: str | None = MOBILE, **changes: Any) -> None:
     )
 
 
-def due_invoice(number: str) -> None:
-    """An invoice that became late on 2026-11-22: its `due` step falls due on the 23rd."""
+def due_invoice(
+    number: str,
+    customer_id: str = CUSTOMER,
+    due_date: date = date(2026, 11, 22),
+    steps_done: tuple[str, ...] = ("outreach", "courtesy"),
+) -> None:
+    """An invoice that became late on 2026-11-22: its `due` step falls due on the 23rd (an earlier due
+    date and no steps done: a go-live's backlog)."""
     Invoices().save(
         Invoice(
-            customer_id=CUSTOMER,
+            customer_id=customer_id,
             invoice_number=number,
             currency="EUR",
             amount=Decimal("100.00"),
             open_amount=Decimal("100.00"),
-            invoice_date=date(2026, 10, 23),
-            due_date=date(2026, 11, 22),
+            invoice_date=due_date - timedelta(days=30),
+            due_date=due_date,
             next_action_at=datetime(2026, 11, 23, 8, tzinfo=UTC),
-            steps_done=("outreach", "courtesy"),
+            steps_done=steps_done,
         )
     )
 
@@ -361,19 +367,7 @@ def test_a_text_over_the_policys_parts_goes_by_the_next_channel_and_says_why(sms
             mobile=MOBILE,
         )
     )
-    Invoices().save(
-        Invoice(
-            customer_id=LONG_CUSTOMER,
-            invoice_number="INV/2026/0042",
-            currency="EUR",
-            amount=Decimal("100.00"),
-            open_amount=Decimal("100.00"),
-            invoice_date=date(2026, 10, 23),
-            due_date=date(2026, 11, 22),
-            next_action_at=datetime(2026, 11, 23, 8, tzinfo=UTC),
-            steps_done=("outreach", "courtesy"),
-        )
-    )
+    due_invoice("INV/2026/0042", customer_id=LONG_CUSTOMER)
     # When the tick runs, and again an hour later
     outcome = tick()
     tick("2026-11-23T10:00:00Z")
@@ -603,18 +597,7 @@ def test_a_go_live_statement_by_text_counts_for_the_steps_it_stands_in_for(sms: 
         Bucket=os.environ["DROP_BUCKET"], Key=DropPrefix.DUNNING_POLICY, Body=policy
     )
     customer()
-    Invoices().save(
-        Invoice(
-            customer_id=CUSTOMER,
-            invoice_number="INV/2026/0007",
-            currency="EUR",
-            amount=Decimal("100.00"),
-            open_amount=Decimal("100.00"),
-            invoice_date=date(2026, 9, 23),
-            due_date=date(2026, 10, 23),
-            next_action_at=datetime(2026, 11, 23, 8, tzinfo=UTC),
-        )
-    )
+    due_invoice("INV/2026/0007", due_date=date(2026, 10, 23), steps_done=())
     tick()
     (text,) = sms.sent
     assert text.context["step"] == "golive_statement"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -20,7 +20,16 @@ from arcollect.store.letters import LETTERS_PREFIX
 from arcollect.store.mail import customer_tags
 from tests.integration.conftest import invoke, load_event
 from tests.integration.dunning_world import World
-from tests.integration.test_dunning_letters import ADDRESS, CUSTOMER, POLICY, TICK, _letters, _world
+from tests.integration.test_dunning_letters import (
+    ADDRESS,
+    CUSTOMER,
+    GO_LIVE_POLICY,
+    POLICY,
+    TICK,
+    _letters,
+    _world,
+    go_live,
+)
 
 ADDRESS_EMAIL = "ap@mueller.example"
 
@@ -128,22 +137,7 @@ def test_an_email_that_reached_another_address_does_not_fall_back(aws: None) -> 
 def test_a_bounced_go_live_statement_goes_by_letter_once(aws: None) -> None:
     """The statement of a go-live's backlog, emailed and bounced: the next tick posts it by letter (the
     channel after email of the steps it stood in for), once; the steps it stood in for stay taken."""
-    world = _upload(
-        POLICY.replace(
-            "{id: reminder, trigger: {days: 7}, action: email, template: reminder}",
-            "{id: reminder, trigger: {days: 7}, action: email, template: reminder,"
-            " channels: [email, letter]}",
-        )
-    )
-    world.customer(CUSTOMER, name=CUSTOMER, email=ADDRESS_EMAIL, language="de-DE", postal_address=ADDRESS)
-    world.invoice(
-        "INV/2024/0100",
-        customer_id=CUSTOMER,
-        invoice_date=date(2024, 5, 1),
-        due_date=date(2024, 5, 31),
-        amount="800.00",
-        open_amount="800.00",
-    )
+    world = go_live(_upload(GO_LIVE_POLICY), email=ADDRESS_EMAIL)
     world.tick(TICK)
     [email] = world.emails(CUSTOMER)
     assert email.step == "golive_statement" and _letters() == {}

@@ -471,6 +471,16 @@ def test_a_start_reply_opts_the_number_back_in_and_the_next_step_is_texted(sms: 
 
 # --- delivery receipts ------------------------------------------------------------------------------
 
+def texted(sms: FakeSmsClient) -> SentText:
+    """A customer texted its `due` step (sms first, email after) for INV/2026/0042: the text."""
+    upload_policy()
+    customer()
+    due_invoice("INV/2026/0042")
+    tick()
+    (text,) = sms.sent
+    return text
+
+
 
 def receipt(text: SentText, event_type: str, at: str = "2026-11-23T09:20:00Z") -> dict[str, Any]:
     """The receipt AWS sends to EventBridge for ``text``, invoked as the rule delivers it."""
@@ -484,11 +494,7 @@ def receipt(text: SentText, event_type: str, at: str = "2026-11-23T09:20:00Z") -
 
 def test_a_text_the_carrier_did_not_deliver_goes_again_by_the_next_channel_once(sms: FakeSmsClient) -> None:
     # Given a step texted first, email after, and its text sent
-    upload_policy()
-    customer()
-    due_invoice("INV/2026/0042")
-    tick()
-    (text,) = sms.sent
+    text = texted(sms)
     # When the carrier says the phone was unreachable (a final status)
     outcome = receipt(text, "TEXT_UNREACHABLE")
     # Then the text and its invoice say so, and the timeline says why
@@ -517,11 +523,7 @@ def test_a_text_the_carrier_did_not_deliver_goes_again_by_the_next_channel_once(
 def test_a_number_that_cannot_receive_texts_is_not_texted_again_until_the_master_gives_another(
     sms: FakeSmsClient,
 ) -> None:
-    upload_policy()
-    customer()
-    due_invoice("INV/2026/0042")
-    tick()
-    (text,) = sms.sent
+    text = texted(sms)
     # When the carrier says the number cannot receive texts
     outcome = receipt(text, "TEXT_INVALID")
     assert outcome["recorded"]
@@ -556,11 +558,7 @@ def test_a_number_that_cannot_receive_texts_is_not_texted_again_until_the_master
 
 
 def test_a_delivered_text_goes_on_the_timeline_once_and_changes_nothing_else(sms: FakeSmsClient) -> None:
-    upload_policy()
-    customer()
-    due_invoice("INV/2026/0042")
-    tick()
-    (text,) = sms.sent
+    text = texted(sms)
     assert receipt(text, "TEXT_QUEUED")["outcome"] == "pending"  # not final: nothing yet
     assert receipt(text, "TEXT_DELIVERED")["recorded"] is True
     assert receipt(text, "TEXT_DELIVERED")["recorded"] is False
@@ -573,11 +571,7 @@ def test_a_delivered_text_goes_on_the_timeline_once_and_changes_nothing_else(sms
 
 
 def test_a_receipt_for_a_text_this_stack_did_not_send_is_said_and_changes_nothing(sms: FakeSmsClient) -> None:
-    upload_policy()
-    customer()
-    due_invoice("INV/2026/0042")
-    tick()
-    (text,) = sms.sent
+    text = texted(sms)
     stranger = SentText(
         **{**text.__dict__, "message_id": "not-ours", "context": {**text.context, "touch_id": "t-x"}}
     )

@@ -471,6 +471,7 @@ def test_a_start_reply_opts_the_number_back_in_and_the_next_step_is_texted(sms: 
 
 # --- delivery receipts ------------------------------------------------------------------------------
 
+
 def texted(sms: FakeSmsClient) -> SentText:
     """A customer texted its `due` step (sms first, email after) for INV/2026/0042: the text."""
     upload_policy()
@@ -479,7 +480,6 @@ def texted(sms: FakeSmsClient) -> SentText:
     tick()
     (text,) = sms.sent
     return text
-
 
 
 def receipt(text: SentText, event_type: str, at: str = "2026-11-23T09:20:00Z") -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from arcollect.app.dunning import SES_SOURCE, SMS_SOURCE, build_dunning
+from arcollect.app.dunning import build_dunning
 from arcollect.clock import parse_instant
 from arcollect.events import read_eventbridge
 from arcollect.observability import logger, metrics, tracer
@@ -36,9 +36,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if event.get("action") in ("preview", "digest"):
         now = parse_instant(str(event.get("at") or ""), what="at")
         return app.preview(now, event.get("policy")) if event["action"] == "preview" else app.digests(now)
-    envelope = read_eventbridge(event)
-    if envelope.source == SES_SOURCE:
-        return app.email_event(envelope)
-    if envelope.source == SMS_SOURCE:
-        return app.text_receipt(envelope)
-    return app.tick(envelope)
+    return app.on_event(read_eventbridge(event))

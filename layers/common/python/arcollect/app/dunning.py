@@ -60,8 +60,6 @@ if TYPE_CHECKING:
     from arcollect.events import EventEnvelope
 
 SES_SOURCE = "aws.ses"
-# The source of the carrier's delivery receipts of our texts (arcollect/sms.py).
-SMS_SOURCE = RECEIPT_SOURCE
 # Replies to reminder texts come as SNS records (AWS End User Messaging SMS's two-way topic).
 SNS_SOURCE = "aws:sns"
 
@@ -210,6 +208,15 @@ class Dunning:
                 "released for the retry"
             )
         return report.as_dict()
+
+    def on_event(self, envelope: EventEnvelope) -> dict[str, Any]:
+        """An EventBridge event, by its source: SES's events of our mail, the carrier's receipts of our
+        texts, else a scheduled tick."""
+        if envelope.source == SES_SOURCE:
+            return self.email_event(envelope)
+        if envelope.source == RECEIPT_SOURCE:
+            return self.text_receipt(envelope)
+        return self.tick(envelope)
 
     def email_event(self, envelope: EventEnvelope) -> dict[str, Any]:
         """An SES event of our configuration set: a bounce, a complaint, a delivery..."""

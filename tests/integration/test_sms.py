@@ -20,7 +20,7 @@ import pytest
 from arcollect.changes import CHANGES_PREFIX
 from arcollect.contract import DropPrefix
 from arcollect.decisions import decisions_of
-from arcollect.dunning.texts import Texting
+from arcollect.dunning.texts import ReceiptTooEarly, Texting
 from arcollect.entities import Customer, Invoice
 from arcollect.policy import SHIPPED_POLICY
 from arcollect.store.repositories import Activities, Customers, Invoices
@@ -602,3 +602,46 @@ def test_a_go_live_statement_by_text_counts_for_the_steps_it_stands_in_for(sms: 
     Invoices().save(replace(invoice, next_action_at=datetime(2026, 11, 23, 9, 30, tzinfo=UTC)))
     tick("2026-11-23T09:30:00Z")
     assert len(sms.sent) == 1 and sent_emails() == []
+
+
+def test_a_receipt_before_the_texts_completion_is_recorded_fails_so_it_comes_again(
+    sms: FakeSmsClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a text the service took whose completion was not written (the function died after it)
+    upload_policy()
+    customer()
+    due_invoice("INV/2026/0042")
+
+    def died(self: TextLedger, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the function died after SendTextMessage")
+
+    monkeypatch.setattr(TextLedger, "complete_text", died)
+    tick()
+    (text,) = sms.sent
+    # When its receipt arrives, it fails (EventBridge delivers it again, then keeps it in the DLQ)
+    with pytest.raises(ReceiptTooEarly, match="before its completion was recorded"):
+        receipt(text, "TEXT_UNREACHABLE")
+    invoice = Invoices().get(CUSTOMER, "INV/2026/0042")
+    assert invoice is not None and invoice.bounced_steps == ()
+
+
+def test_a_crash_after_the_marks_still_remembers_the_unusable_number_on_the_retry(
+    sms: FakeSmsClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = texted(sms)
+    original = TextLedger.mark_unusable
+    calls = {"n": 0}
+
+    def crash_once(self: TextLedger, customer_id: str, number: str) -> bool:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("the function died between the marks and the profile")
+        return original(self, customer_id, number)
+
+    monkeypatch.setattr(TextLedger, "mark_unusable", crash_once)
+    with pytest.raises(RuntimeError, match="died between"):
+        receipt(text, "TEXT_INVALID")
+    # EventBridge delivers the receipt again: the marks are there already, the profile is written now
+    assert receipt(text, "TEXT_INVALID")["recorded"] is False
+    stored = Customers().get(CUSTOMER)
+    assert stored is not None and stored.sms_undeliverable == MOBILE

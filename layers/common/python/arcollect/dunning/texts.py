@@ -115,8 +115,9 @@ class TextBook(Protocol):
         at: datetime,
         activity: Activity,
         marker: str,
-        unusable_number: str | None = None,
     ) -> tuple[tuple[str, str], ...]: ...
+
+    def mark_unusable(self, customer_id: str, number: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,10 @@ class Texting:
     ledger: TextBook
     # The stack's environment, in each text's Context: the rule that brings its receipts back matches it.
     environment_name: str = "dev"
+
+
+class ReceiptTooEarly(RuntimeError):
+    """A receipt for a text whose completion is not recorded yet: the event is delivered again."""
 
 
 @dataclass(frozen=True)
@@ -510,6 +515,13 @@ def handle_receipt(
     if receipt.outcome == "pending":
         return outcome
     record = texting.ledger.text_touch(receipt.customer_id, receipt.touch_id)
+    if record is not None and record.message_id is None and record.status == "reserved":
+        # Sent, but its completion is not written yet (or its answer was lost): failing makes
+        # EventBridge deliver the receipt again later, then keep it in the dead-letter queue.
+        raise ReceiptTooEarly(
+            f"a delivery receipt for text {receipt.touch_id} of {receipt.customer_id!r} before its "
+            "completion was recorded: retried"
+        )
     if record is None or record.message_id != receipt.message_id:
         logger.warning(
             "a delivery receipt for a text this stack has no record of",
@@ -578,9 +590,12 @@ def handle_receipt(
         at,
         activity,
         TEXT_UNDELIVERED,
-        unusable_number=record.to if receipt.number_unusable else None,
     )
     if fell_back:
-        # Written with the timeline entry in its transaction; handed to the feed once that committed.
+        # Written with the timeline entry in its transaction; handed to the feed once that committed
+        # (the daily roll-up reads them from the table, should this copy be lost).
         changes.publish(change_feed, activity.changes)
+    if receipt.number_unusable:
+        # Apart from the marks, and again on a retry: a crash between the two cannot lose it.
+        texting.ledger.mark_unusable(record.customer_id, record.to)
     return {**outcome, "recorded": bool(fell_back), "fell_back": [list(touch) for touch in fell_back]}

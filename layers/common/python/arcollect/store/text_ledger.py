@@ -310,14 +310,11 @@ class TextLedger:
         at: datetime,
         activity: Activity,
         marker: str,
-        unusable_number: str | None = None,
     ) -> tuple[tuple[str, str], ...]:
         """The carrier's final receipt that the text did not arrive, in one transaction, once (a
         duplicate receipt changes nothing and returns ()): the text says so and why; each of its
         invoices still there gets ``<step><marker>`` in its ``bounced_steps`` and is due at ``at``, so
-        the next tick sends the step by its next channel; the timeline says so. With
-        ``unusable_number`` (the number cannot receive texts) the customer's profile remembers it, so
-        no later step texts it while the customer master gives that number."""
+        the next tick sends the step by its next channel; the timeline says so."""
         pk = keys.customer_pk(customer_id)
         for _ in range(3):
             record = self.text_touch(customer_id, touch_id)
@@ -337,11 +334,15 @@ class TextLedger:
                 *timeline_writes(customer_id, activity),
             ]
             if commit(operations):
-                if unusable_number:
-                    self._update_profile(customer_id, {"sms_undeliverable": unusable_number})
                 return touches
             # Marked meanwhile (a duplicate receipt in parallel), or an invoice went: read it again.
         return ()
+
+    @translated
+    def mark_unusable(self, customer_id: str, number: str) -> bool:
+        """The carrier says ``number`` cannot receive texts: the customer's profile remembers it, so no
+        later step texts it while the customer master gives that number. False when it did already."""
+        return self._update_profile(customer_id, {"sms_undeliverable": number})
 
     # --- opt-outs -----------------------------------------------------------------------------------
 

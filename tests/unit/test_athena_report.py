@@ -6,7 +6,7 @@ tests/integration/test_athena_runner.py."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -130,3 +130,53 @@ def test_an_empty_export_reports_nothing_rather_than_failing(tmp_path: Path) -> 
 def test_a_run_id_that_is_not_a_table_name_is_refused() -> None:
     with pytest.raises(ValueError, match="lower-case letters and digits only"):
         AthenaReport(AthenaQueries(workgroup="wg", database="db", client=object()), print, run_id="x; DROP")
+
+
+def test_a_run_never_reports_an_export_that_does_not_stand_for_the_table(tmp_path: Path) -> None:
+    from arcollect.app.reports import export_staleness
+    from arcollect.reports.engines import ReportEngineError
+
+    now = datetime(2026, 12, 7, 5, tzinfo=UTC)
+    assert export_staleness(None, now) == "no export of the table has completed yet"
+    assert export_staleness(now - timedelta(hours=1), now) is None
+    assert "has not run since" in (export_staleness(now - timedelta(days=3), now) or "")
+    # Named, a stale export fails the run with the reason and what to do; auto never picks it
+    data = made_up_portfolio(2)
+    _, queries, objects = athena_over(data, tmp_path)
+    stale = AthenaSource(queries=queries, put_object=objects.__setitem__, stale="no export of the table yet")
+    refused = pytest.raises(ReportEngineError, match=r"no export of the table yet; run the export")
+    with refused, report_figures("athena", data, stale):
+        pass
+    with report_figures("auto", data, stale) as figures:
+        assert figures.engine == "python"
+
+
+class _Records:
+    """The export records an ExportStore holds (keys and reads only)."""
+
+    def __init__(self, records: list[dict[str, object]]) -> None:
+        self.records = {f"warehouse/_exports/{r['name']}.json": r for r in records}
+
+    def keys(self, bucket: str, prefix: str) -> list[str]:
+        return sorted(k for k in self.records if k.startswith(prefix))
+
+    def read_record(self, bucket: str, key: str) -> dict[str, object] | None:
+        return self.records.get(key)
+
+
+def test_the_export_reaches_the_end_of_its_newest_compacted_window() -> None:
+    from arcollect.reports.exports import exported_until
+
+    def record(name: str, until: str, status: str, compacted: bool) -> dict[str, object]:
+        return {"name": name, "until": until, "attempt": 1, "status": status, "compacted": compacted}
+
+    assert exported_until(_Records([]), "b") is None  # type: ignore[arg-type]
+    store = _Records(
+        [
+            record("full", "2026-12-05T04:00:00+00:00", "COMPLETED", True),
+            record("inc-1", "2026-12-06T04:00:00+00:00", "COMPLETED", True),
+            record("inc-2", "2026-12-07T04:00:00+00:00", "COMPLETED", False),  # not folded in yet
+            record("inc-3", "2026-12-07T05:00:00+00:00", "IN_PROGRESS", False),
+        ]
+    )
+    assert exported_until(store, "b") == datetime(2026, 12, 6, 4, tzinfo=UTC)  # type: ignore[arg-type]

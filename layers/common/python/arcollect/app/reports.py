@@ -6,7 +6,7 @@ it (``outgoing/daily/`` in the drop bucket), the feed's one daily job."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -109,12 +109,14 @@ class Reports:
         workgroup, database = settings.reports_workgroup, settings.reports_database
         if settings.reports_engine not in ("athena", "auto") or not (workgroup and database):
             return None
+        from arcollect.reports.exports import exported_until
         from arcollect.store.athena import AthenaQueries
 
         bucket = settings.require("reports_bucket")
         return AthenaSource(
             queries=AthenaQueries(workgroup=workgroup, database=database),
             put_object=lambda key, body: self.objects.put_bytes(bucket, key, body, "application/x-ndjson"),
+            stale=export_staleness(exported_until(self.export_files, bucket), datetime.now(UTC)),
         )
 
     def export(self, full: object = False, at: object = None) -> dict[str, Any]:
@@ -179,3 +181,16 @@ def build_reports(settings: Settings) -> Reports:
         exports=TableExports(),
         export_files=ExportFiles(),
     )
+
+
+# The daily export runs an hour before the daily report: a day and a half without one means it stopped.
+EXPORT_STALE_AFTER = timedelta(hours=36)
+
+
+def export_staleness(until: datetime | None, now: datetime) -> str | None:
+    """Why the warehouse's export cannot stand for the table at ``now`` (None when it can)."""
+    if until is None:
+        return "no export of the table has completed yet"
+    if now - until > EXPORT_STALE_AFTER:
+        return f"the table's export reaches {until.isoformat()} only: the daily export has not run since"
+    return None

@@ -9,7 +9,8 @@
   report), for portfolios past one function;
 - ``auto`` (the default): ``python`` up to ``DUCKDB_ABOVE_DOCUMENTS`` documents and payments, ``duckdb``
   above (where DuckDB is installed), ``athena`` above ``ATHENA_ABOVE_DOCUMENTS`` where the stack gave the
-  function its workgroup (the local stack has none: DuckDB goes on).
+  function its workgroup and the table's export is current (the local stack has no Athena, and a stale
+  export is never reported: DuckDB goes on).
 
 Every engine gives the same document: the differential tests hold the SQL to the Python reference on
 the IBM histories and the SAP extract, to the cent (tests/integration/test_sql_engine_datasets.py).
@@ -128,10 +129,13 @@ class PythonFigures:
 @dataclass(frozen=True)
 class AthenaSource:
     """What a run on Athena needs: the runner in the reports' workgroup and database
-    (``store/athena.py``), and a writer of one object to the reports bucket (the run's segments)."""
+    (``store/athena.py``), and a writer of one object to the reports bucket (the run's segments).
+    ``stale``: why the export Athena would read cannot stand for the table now (none yet, or the daily
+    export stopped), None when it can."""
 
     queries: Any  # store.athena.AthenaQueries
     put_object: Callable[[str, bytes], None]
+    stale: str | None = None
 
 
 class SqlFigures:
@@ -205,7 +209,8 @@ def report_figures(
     """The engine ``setting`` names (``auto``: by size) for ``data``. DuckDB compacts ``data`` to
     Parquet in a scratch folder (/tmp in Lambda) for the run and removes it after; Athena queries the
     exported Parquet (``athena``: its runner, which a run on Athena cannot go without)."""
-    engine = choose_engine(setting, len(data.invoices) + len(data.payments), athena=athena is not None)
+    usable = athena is not None and athena.stale is None
+    engine = choose_engine(setting, len(data.invoices) + len(data.payments), athena=usable)
     if engine == PYTHON:
         yield PythonFigures(data)
         return
@@ -215,6 +220,12 @@ def report_figures(
                 "reportsEngine athena needs the reports' Athena workgroup and Glue database "
                 "(REPORTS_WORKGROUP, REPORTS_DATABASE: set by the deployed stack; the local stack has "
                 "no Athena, choose auto, python or duckdb there)"
+            )
+        if athena.stale:
+            # Never a report of an export that is not the table: it would show old or no figures.
+            raise ReportEngineError(
+                f"reportsEngine athena: {athena.stale}; run the export "
+                '({"action": "export", "full": true}) or choose duckdb'
             )
         from arcollect.reports.warehouse.athena import AthenaReport
 

@@ -141,6 +141,18 @@ def advance(
     return run
 
 
+def exported_until(store: ExportStore, bucket: str) -> datetime | None:
+    """Up to when the warehouse's Parquet holds the table: the end of the newest export that completed
+    and was compacted (None: none yet). Windows follow each other, and after a failure given up on no
+    later one is exported, so this is where the exported history stops."""
+    ends = [
+        datetime.fromisoformat(r["until"])
+        for r in _records(store, bucket)
+        if r["status"] == COMPLETED and r.get("compacted")
+    ]
+    return max(ends, default=None)
+
+
 def _records(store: ExportStore, bucket: str) -> list[dict[str, Any]]:
     found = []
     for key in store.keys(bucket, RECORDS_PREFIX):

@@ -143,12 +143,20 @@ def test_a_run_never_reports_an_export_that_does_not_stand_for_the_table(tmp_pat
     # Named, a stale export fails the run with the reason and what to do; auto never picks it
     data = made_up_portfolio(2)
     _, queries, objects = athena_over(data, tmp_path)
-    stale = AthenaSource(queries=queries, put_object=objects.__setitem__, stale="no export of the table yet")
+    asked: list[bool] = []
+
+    def staleness() -> str:
+        asked.append(True)
+        return "no export of the table yet"
+
+    stale = AthenaSource(queries=queries, put_object=objects.__setitem__, staleness=staleness)
     refused = pytest.raises(ReportEngineError, match=r"no export of the table yet; run the export")
     with refused, report_figures("athena", data, stale):
         pass
+    assert asked == [True]
     with report_figures("auto", data, stale) as figures:
         assert figures.engine == "python"
+    assert asked == [True]  # a small portfolio never asks: the export's records are not read
 
 
 class _Records:
@@ -180,3 +188,20 @@ def test_the_export_reaches_the_end_of_its_newest_compacted_window() -> None:
         ]
     )
     assert exported_until(store, "b") == datetime(2026, 12, 6, 4, tzinfo=UTC)  # type: ignore[arg-type]
+
+
+def test_past_its_size_auto_goes_to_athena_on_a_current_export_and_stays_on_duckdb_on_a_stale_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arcollect.reports import engines
+
+    monkeypatch.setattr(engines, "ATHENA_ABOVE_DOCUMENTS", 10)
+    monkeypatch.setattr(engines, "DUCKDB_ABOVE_DOCUMENTS", 5)
+    data = made_up_portfolio(2)
+    _, queries, objects = athena_over(data, tmp_path)
+    current = AthenaSource(queries=queries, put_object=objects.__setitem__)
+    with report_figures("auto", data, current) as figures:
+        assert figures.engine == "athena"
+    stale = AthenaSource(queries=queries, put_object=objects.__setitem__, staleness=lambda: "none yet")
+    with report_figures("auto", data, stale) as figures:
+        assert figures.engine == "duckdb"

@@ -116,7 +116,7 @@ class Reports:
         return AthenaSource(
             queries=AthenaQueries(workgroup=workgroup, database=database),
             put_object=lambda key, body: self.objects.put_bytes(bucket, key, body, "application/x-ndjson"),
-            stale=export_staleness(exported_until(self.export_files, bucket), datetime.now(UTC)),
+            staleness=lambda: export_staleness(exported_until(self.export_files, bucket), datetime.now(UTC)),
         )
 
     def export(self, full: object = False, at: object = None) -> dict[str, Any]:

@@ -130,12 +130,13 @@ class PythonFigures:
 class AthenaSource:
     """What a run on Athena needs: the runner in the reports' workgroup and database
     (``store/athena.py``), and a writer of one object to the reports bucket (the run's segments).
-    ``stale``: why the export Athena would read cannot stand for the table now (none yet, or the daily
-    export stopped), None when it can."""
+    ``staleness()``: why the export Athena would read cannot stand for the table now (none yet, or the
+    daily export stopped), None when it can; asked only when a run would go to Athena (it reads the
+    export's records)."""
 
     queries: Any  # store.athena.AthenaQueries
     put_object: Callable[[str, bytes], None]
-    stale: str | None = None
+    staleness: Callable[[], str | None] = lambda: None
 
 
 class SqlFigures:
@@ -209,8 +210,11 @@ def report_figures(
     """The engine ``setting`` names (``auto``: by size) for ``data``. DuckDB compacts ``data`` to
     Parquet in a scratch folder (/tmp in Lambda) for the run and removes it after; Athena queries the
     exported Parquet (``athena``: its runner, which a run on Athena cannot go without)."""
-    usable = athena is not None and athena.stale is None
-    engine = choose_engine(setting, len(data.invoices) + len(data.payments), athena=usable)
+    documents = len(data.invoices) + len(data.payments)
+    engine = choose_engine(setting, documents, athena=athena is not None)
+    stale = athena.staleness() if engine == ATHENA and athena is not None else None
+    if stale and choose_engine(setting, documents) != ATHENA:
+        engine = choose_engine(setting, documents)  # auto: never a stale export; DuckDB goes on
     if engine == PYTHON:
         yield PythonFigures(data)
         return
@@ -221,10 +225,10 @@ def report_figures(
                 "(REPORTS_WORKGROUP, REPORTS_DATABASE: set by the deployed stack; the local stack has "
                 "no Athena, choose auto, python or duckdb there)"
             )
-        if athena.stale:
+        if stale:
             # Never a report of an export that is not the table: it would show old or no figures.
             raise ReportEngineError(
-                f"reportsEngine athena: {athena.stale}; run the export "
+                f"reportsEngine athena: {stale}; run the export "
                 '({"action": "export", "full": true}) or choose duckdb'
             )
         from arcollect.reports.warehouse.athena import AthenaReport

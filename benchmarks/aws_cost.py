@@ -13,14 +13,18 @@ How the figure is made:
    runs, files) by days, and the report's table scan by the table's size with ``HISTORY_MONTHS`` of
    history kept.
 3. The fixed monthly charges are read off the synthesized CDK template (alarms, keys, secrets, the web
-   ACL and its rules, dashboards) and everything is priced with ``PRICES`` (list prices, us-east-1, no
-   free tier: a free tier belongs to the account, not to arcollect).
+   ACL and its rules, dashboards) and everything is priced with ``PRICES`` (list prices, us-east-1).
+4. The headline is the default deployment in an account of its own, as the README and docs/deploy.md
+   recommend: AWS's always-free allowances (``ALWAYS_FREE``, permanent and per account) are then
+   arcollect's. The same usage at list prices with no allowance at all (an account whose allowances
+   other workloads use up), and with the portal's web ACL (``portalWaf=true``), are printed beside it.
 
 The prices are a dated table; the README cites the pricing pages they come from.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import tempfile
@@ -29,7 +33,7 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -95,6 +99,7 @@ class Simulation:
     invoices_in_table: int
     table_bytes: int
     custom_metrics: int
+    custom_metric_months: float
     portal_requests: int
 
 
@@ -162,18 +167,27 @@ def _simulate_here() -> Simulation:
             stats = DemoStats()
             live = [f for f in manifest["files"] if date.fromisoformat(f["arrives_on"]) <= as_of]
             for entry in sorted(live, key=lambda f: FILE_ORDER[f["kind"]]):
-                _ingest(target, stats, company / entry["path"], entry["kind"])  # the go-live: not metered
+                _ingest(
+                    target, stats, company / entry["path"], entry["kind"], entry["arrives_on"]
+                )  # not metered
             arrivals: dict[date, list[dict[str, Any]]] = {}
             for entry in manifest["files"]:
                 if date.fromisoformat(entry["arrives_on"]) > as_of:
                     arrivals.setdefault(date.fromisoformat(entry["arrives_on"]), []).append(entry)
             _simulate(target, stats, company, as_of, WARM_UP_DAYS, arrivals, every_hour=False)
             log = Path(target.outputs["Local"]["FunctionLog"])
-            log_start = log.stat().st_size
+            # Where each simulated hour starts in the functions' log: a metric is billed by the hour.
+            hours: list[tuple[int, int]] = []
+
+            def mark(at: datetime) -> None:
+                hours.append((log.stat().st_size, at.hour))
+
             meter = metering.start_metering(MEMORY_MB)
             start = as_of + timedelta(days=WARM_UP_DAYS)
             try:
-                _simulate(target, stats, company, start, SIMULATED_DAYS, arrivals, every_hour=True)
+                _simulate(
+                    target, stats, company, start, SIMULATED_DAYS, arrivals, every_hour=True, on_hour=mark
+                )
                 portal_requests = _visit_portal(Path(target.outputs["Local"]["Outbox"]))
             finally:
                 metering.stop_metering()
@@ -190,7 +204,7 @@ def _simulate_here() -> Simulation:
                 invoices_issued=issued,
                 invoices_in_table=in_table,
                 table_bytes=_table_bytes(stack.spec.table_name),
-                custom_metrics=_custom_metrics(log, log_start),
+                **_custom_metrics(log, hours),
                 portal_requests=portal_requests,
             )
         finally:
@@ -244,24 +258,39 @@ def _table_bytes(table: str) -> int:
     return sum(item.size() for item in found.all_items())
 
 
-def _custom_metrics(log: Path, start: int) -> int:
-    """Distinct (namespace, metric, dimensions) the functions published as EMF during the run."""
-    seen: set[tuple[str, str, str]] = set()
+def _custom_metrics(log: Path, hours: list[tuple[int, int]]) -> dict[str, Any]:
+    """The distinct (namespace, metric, dimensions) the functions published as EMF during the run, and
+    what they are billed as in metric-months. CloudWatch bills a custom metric for each hour it is
+    published in (a month is about 730 hours), so a metric counts for the share of the day's hours it
+    was published in, as if it were published at those hours every day (the larger portfolio is busier
+    than the simulated one; its quiet hours are not counted on).
+
+    ``hours`` is where each simulated hour starts in ``log`` and its hour of the day."""
+    seen: dict[tuple[str, str, str], set[int]] = {}
+    starts = [offset for offset, _ in hours]
     with log.open("rb") as handle:
-        handle.seek(start)
+        handle.seek(starts[0])
+        offset = starts[0]
         for line in handle:
+            at = offset
+            offset += len(line)
             if b"_aws" not in line:
                 continue
             try:
                 document = json.loads(line)
             except ValueError:
                 continue
+            hour_of_day = hours[bisect.bisect_right(starts, at) - 1][1]
             for directive in document.get("_aws", {}).get("CloudWatchMetrics", []):
                 for dimensions in directive.get("Dimensions", [[]]):
                     values = ",".join(f"{d}={document.get(d)}" for d in dimensions)
                     for metric in directive.get("Metrics", []):
-                        seen.add((directive.get("Namespace", ""), metric.get("Name", ""), values))
-    return len(seen)
+                        key = (directive.get("Namespace", ""), metric.get("Name", ""), values)
+                        seen.setdefault(key, set()).add(hour_of_day)
+    return {
+        "custom_metrics": len(seen),
+        "custom_metric_months": sum(len(hours_of_day) for hours_of_day in seen.values()) / 24,
+    }
 
 
 @dataclass(frozen=True)
@@ -275,15 +304,16 @@ class Template:
     queues_with_consumers: int
 
 
-def template_facts() -> Template:
-    """What the stack as deployed holds that is billed by the month, from the synthesized template."""
+def template_facts(**context: str) -> Template:
+    """What the stack as deployed (with ``context`` over the defaults) holds that is billed by the
+    month, from the synthesized template."""
     import aws_cdk as cdk
     from aws_cdk.assertions import Template as CdkTemplate
 
     from infra.application import build, default_context
 
     with tempfile.TemporaryDirectory(prefix="arcollect-cost-synth-") as folder:
-        app = cdk.App(context=default_context(), outdir=folder)
+        app = cdk.App(context={**default_context(), **context}, outdir=folder)
         stack = build(app)
         resources = CdkTemplate.from_stack(stack).to_json()["Resources"].values()
     kinds = Counter(resource["Type"] for resource in resources)
@@ -376,7 +406,7 @@ def monthly_usage(sim: Simulation, facts: Template, invoices: int) -> dict[str, 
         + ESM_POLLS_PER_QUEUE * facts.queues_with_consumers,
         "scheduler_invocations": DUNNING_TICKS_PER_MONTH + REPORT_RUNS_PER_MONTH,
         "logs_gb": by_volume("logs.bytes") / GB,
-        "custom_metrics": Decimal(sim.custom_metrics),
+        "custom_metrics": Decimal(str(sim.custom_metric_months)),
         "alarms": Decimal(facts.alarms),
         "dashboards": Decimal(facts.dashboards),
         "web_acls": Decimal(facts.web_acls),
@@ -431,25 +461,26 @@ def _label(invoices: int) -> str:
 
 def run() -> None:
     facts = template_facts()
+    with_waf = template_facts(portalWaf="true")
     sim = simulate()
     usage = {invoices: monthly_usage(sim, facts, invoices) for invoices in SCALES}
-    base = monthly_bill(usage[INVOICES])
+    # The default deployment in an account of its own (see the module's docstring, point 4).
+    base = monthly_bill(usage[INVOICES], always_free=True)
     bench("aws_cost_per_month_10k_invoices", float(sum(base.values())), "usd", "<5")
     for service, cost in base.items():
         bench(f"aws_cost_10k_{service}", float(cost), "usd", "info")
-    free = monthly_bill(usage[INVOICES], always_free=True)
-    bench("aws_cost_per_month_10k_invoices_own_account", float(sum(free.values())), "usd", "info")
-    # The same without the portal's web ACL (context portalWaf=false): its $8 a month is fixed.
-    no_waf = {**usage[INVOICES], "web_acls": Decimal(0), "waf_rules": Decimal(0), "waf_requests": Decimal(0)}
-    lean = monthly_bill(no_waf, always_free=True)
-    bench("aws_cost_per_month_10k_invoices_own_account_no_waf", float(sum(lean.values())), "usd", "info")
+    listed = monthly_bill(usage[INVOICES])
+    bench("aws_cost_per_month_10k_invoices_list_price", float(sum(listed.values())), "usd", "info")
+    guarded = monthly_bill(monthly_usage(sim, with_waf, INVOICES), always_free=True)
+    bench("aws_cost_per_month_10k_invoices_with_waf", float(sum(guarded.values())), "usd", "info")
     for invoices in SCALES[1:]:
-        bench(
-            f"aws_cost_per_month_{_label(invoices)}_invoices",
-            float(sum(monthly_bill(usage[invoices]).values())),
-            "usd",
-            "info",
-        )
+        for suffix, always_free in (("", True), ("_list_price", False)):
+            bench(
+                f"aws_cost_per_month_{_label(invoices)}_invoices{suffix}",
+                float(sum(monthly_bill(usage[invoices], always_free=always_free).values())),
+                "usd",
+                "info",
+            )
     bench("aws_cost_simulated_invoices_issued", sim.invoices_issued, "invoices", "info")
     bench("aws_cost_emails_per_month_10k", float(usage[INVOICES]["ses_messages"]), "emails", "info")
     bench("aws_cost_custom_metrics", sim.custom_metrics, "metrics", "info")

@@ -89,8 +89,9 @@ class StackConfig:
     alarm_email: str | None
     log_retention_days: int
     portal_rate_limit_per_5min: int
-    # The portal's web ACL (a per-IP rate limit and AWS's managed rule groups). On by default; it is
-    # also $8 a month of fixed charges, most of the bill of a small portfolio (README, "What it costs").
+    # The portal's web ACL (a per-IP rate limit and AWS's managed rule groups). Off by default: it is $8
+    # a month of fixed charges, more than the rest of a small portfolio's bill (docs/benchmarks.md), and
+    # the console limits sign-in posts per client itself (docs/decisions.md, 2026-12-07).
     portal_waf: bool
     # SES's maximum send rate of the account (emails per second): 1 in the SES sandbox.
     ses_max_send_rate: str
@@ -183,7 +184,7 @@ class StackConfig:
             portal_rate_limit_per_5min=_whole_number(
                 "portalRateLimitPer5Min", value("portalRateLimitPer5Min"), default=1000
             ),
-            portal_waf=_flag("portalWaf", value("portalWaf"), default=True),
+            portal_waf=_flag("portalWaf", value("portalWaf"), default=False),
             ses_max_send_rate=value("sesMaxSendRate") or "1",
             portal_link_days=value("portalLinkDays") or "30",
             retention_years=value("retentionYears") or "7",

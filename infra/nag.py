@@ -226,9 +226,10 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
         _ack(
             api.deployment_stage,
             "APIG3",
-            "The web ACL is switched off for this deployment (context portalWaf=false: its fixed charges "
-            "are most of a small portfolio's bill); the stage throttles at 50 requests a second and the "
-            "portal limits fresh-link requests per address and client itself",
+            "No web ACL unless the deployment asks for one (context portalWaf, off by default: its $8 a "
+            "month of fixed charges are more than the rest of a small portfolio's bill); the stage "
+            "throttles at 50 requests a second, and the function itself limits staff sign-in posts per "
+            "client IP and fresh-link requests per address and client",
         )
     for method in api.methods:
         _ack(
@@ -249,8 +250,9 @@ def acknowledge_findings(stack: ArcollectStack) -> None:
         "COG8",
         "Essentials, not Plus: the portal function calls InitiateAuth server-side, so Cognito's adaptive "
         "threat protection would see the function's IP address for every sign-in, and the pool holds only "
-        "the collections team; the API's WAF blocks a client IP past 100 staff sign-in posts in 5 "
-        "minutes instead (StaffSignInRateLimitPerIp)",
+        "the collections team; instead the console refuses a client IP past 100 sign-in posts in 5 "
+        "minutes (and so does the web ACL where portalWaf is on), Cognito locks out a user after failed "
+        "passwords, and every staff user signs in with an authenticator code",
     )
     _ack(
         stack.portal.link_secret,

@@ -1,4 +1,4 @@
-"""Portal: API Gateway REST API (logged, throttled, behind a WAF) -> portal function; link-signing key."""
+"""Portal: API Gateway REST API (logged, throttled, a WAF if asked for) -> portal function; signing key."""
 
 from __future__ import annotations
 
@@ -16,16 +16,13 @@ from constructs import Construct
 from arcollect.changes import CHANGES_PREFIX
 from arcollect.contract import DropPrefix, EnvVar, FunctionName, ReportPrefix
 from arcollect.credit_control import AGENCY_PREFIX
+from arcollect.staff import STAFF_SIGN_IN_PER_5MIN
 from infra.constructs.data import DataStore
 from infra.constructs.mail import Mail
 from infra.constructs.runtime import FunctionRuntime
 from infra.constructs.staff import StaffDirectory
 
 STAGE_NAME = "live"
-
-
-# Sign-in posts to the staff console per client IP in 5 minutes (a person signs in a few times a day).
-STAFF_SIGN_IN_PER_5MIN = 100
 
 
 def _staff_sign_in_posts() -> wafv2.CfnWebACL.StatementProperty:

@@ -256,6 +256,9 @@ def test_a_reminder_ses_refuses_makes_one_task_and_is_not_tried_every_hour(
     # (EMF writes a metric added more than once in one invocation as a list of values)
     values = [m["RemindersRefused"] for m in metrics]
     assert sum(sum(v) if isinstance(v, list) else v for v in values) == 1
+    # And only the hour it happened published the count: CloudWatch bills a custom metric for every
+    # hour it is published in, and the other 47 ticks had nothing to count
+    assert len(metrics) == 1
 
     # When the ERP's customers file fixes the address
     world.change_customer(MULLER, email="kreditoren@mueller-soen.example")

@@ -18,13 +18,16 @@ from arcollect.contract import Output
 from arcollect.staff import (
     STAFF_IDLE_MINUTES,
     STAFF_SESSION_HOURS,
+    STAFF_SIGN_IN_PER_5MIN,
+    STAFF_SIGN_IN_WINDOW,
     NewPasswordRequired,
     SignInFailed,
     StaffUser,
+    sign_in_window,
 )
 from arcollect.store.identity import NOT_STAFF, WRONG_CREDENTIALS, CognitoDirectory
 from arcollect.store.keys import STAFF_SESSION_SK, staff_session_pk
-from arcollect.store.models import StaffSessionItem
+from arcollect.store.models import RateCounterItem, StaffSessionItem
 from arcollect.store.staff import StaffSessionStore
 from arcollect_cli import main
 
@@ -194,6 +197,26 @@ def test_sign_out_ends_the_session_and_unknown_ids_are_no_session(aws: None) -> 
     assert store.resume("made-up", now=NOW) is None
     assert store.resume("", now=NOW) is None
     assert store.resume("x" * 500, now=NOW) is None
+
+
+def test_sign_in_posts_are_counted_per_client_in_five_minute_windows_that_expire(aws: None) -> None:
+    store = StaffSessionStore()
+    at = sign_in_window(NOW) + timedelta(minutes=1)
+    # One client uses up its window; the next post in it is refused, another client is not affected
+    assert all(store.sign_in_allowed("198.51.100.7", now=at) for _ in range(STAFF_SIGN_IN_PER_5MIN))
+    assert not store.sign_in_allowed("198.51.100.7", now=at + timedelta(minutes=3))
+    assert store.sign_in_allowed("198.51.100.8", now=at)
+    # The next window starts from nothing
+    assert store.sign_in_allowed("198.51.100.7", now=sign_in_window(NOW) + STAFF_SIGN_IN_WINDOW)
+    # The counters hold no address (a digest) and the table's TTL removes them two windows on
+    # (an ADD writes no model discriminator, so the items are read as the table holds them)
+    table = boto3.client("dynamodb").scan(TableName=RateCounterItem.Meta.table_name)["Items"]
+    counters = [item for item in table if item["pk"]["S"].startswith("RATE#staff_sign_in#")]
+    assert len(counters) == 3
+    assert not any("198.51.100" in item["pk"]["S"] for item in counters)
+    first = max(counters, key=lambda item: int(item["hits"]["N"]))
+    assert int(first["hits"]["N"]) == STAFF_SIGN_IN_PER_5MIN + 1
+    assert int(first["expires_at"]["N"]) == int((sign_in_window(NOW) + 2 * STAFF_SIGN_IN_WINDOW).timestamp())
 
 
 def test_the_directory_answers_who_a_user_is_now(pool: tuple[CognitoDirectory, Any, str]) -> None:

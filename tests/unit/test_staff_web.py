@@ -16,7 +16,13 @@ from arcollect.console import StaffConsole
 from arcollect.console.signin import decode_challenge, encode_challenge
 from arcollect.portal.web import build_app
 from arcollect.portal.web.common import PortalResolver
-from arcollect.staff import MfaCodeRequired, MfaSetupRequired, NewPasswordRequired
+from arcollect.staff import (
+    STAFF_SIGN_IN_PER_5MIN,
+    MfaCodeRequired,
+    MfaSetupRequired,
+    NewPasswordRequired,
+    sign_in_window,
+)
 from arcollect.workspace.model import WorkspaceInputError
 from tests.unit.portal_client import EVENT, HOST, Context, Reply
 from tests.unit.portal_fake import FakePortal
@@ -39,8 +45,11 @@ class StaffClient:
         query: dict[str, str] | None = None,
         form: dict[str, str | list[str]] | None = None,
         host: str = HOST,
+        source_ip: str | None = None,
     ) -> Reply:
         event = copy.deepcopy(EVENT)
+        if source_ip:
+            event["requestContext"]["identity"]["sourceIp"] = source_ip
         event["httpMethod"] = method
         event["path"] = path
         event["requestContext"]["httpMethod"] = method
@@ -79,10 +88,12 @@ class StaffClient:
         assert match, page.text
         return match.group(1)
 
-    def sign_in(self, username: str = "cora", password: str = "pw") -> Reply:  # noqa: S107
+    def sign_in(self, username: str = "cora", password: str = "pw", source_ip: str | None = None) -> Reply:  # noqa: S107
         token = self.login_token()
         return self.post(
-            "/staff/sign-in", form={"username": username, "password": password, "csrf_token": token}
+            "/staff/sign-in",
+            form={"username": username, "password": password, "csrf_token": token},
+            source_ip=source_ip,
         )
 
     @property
@@ -211,6 +222,38 @@ def test_sign_in_without_the_login_token_is_refused(client: StaffClient, session
     assert reply.status == 403
     assert "expired" in reply.text
     assert not sessions.sessions
+
+
+def test_one_machine_trying_passwords_across_the_staff_is_stopped_before_the_directory_is_asked(
+    client: StaffClient, directory: FakeDirectory, sessions: FakeSessions
+) -> None:
+    # Given one client IP that has posted the sign-in form the most times a 5-minute window allows,
+    # each time with another user name (Cognito's lockout is per user, so it would not stop this)
+    asked: list[str] = []
+    original = directory.sign_in
+
+    def counting(username: str, password: str) -> Any:
+        asked.append(username)
+        return original(username, password)
+
+    directory.sign_in = counting  # type: ignore[method-assign]
+    for n in range(STAFF_SIGN_IN_PER_5MIN):
+        assert client.sign_in(f"user{n}", "guess", source_ip="198.51.100.7").status == 400
+    # When it posts once more, even with the right password
+    reply = client.sign_in("cora", "pw", source_ip="198.51.100.7")
+    # Then it is refused with 429 and a message saying when to try again; the directory was not asked
+    assert reply.status == 429
+    assert "Too many sign-in attempts from this network. Try again in 5 minutes." in reply.text
+    assert error_for(reply.text, "password")
+    assert len(asked) == STAFF_SIGN_IN_PER_5MIN and "cora" not in asked
+    assert not sessions.sessions
+    # And another machine (a colleague) signs in as usual; its empty form was not counted, since it
+    # never reached the directory
+    token = client.login_token()
+    empty = {"username": "", "password": "", "csrf_token": token}
+    assert client.post("/staff/sign-in", form=empty, source_ip="198.51.100.8").status == 400
+    assert client.sign_in("cora", "pw", source_ip="198.51.100.8").status == 303
+    assert sessions.sign_ins[("198.51.100.8", sign_in_window(NOW))] == 1
 
 
 def test_first_sign_in_asks_for_a_new_password_and_keeps_the_challenge_in_an_httponly_cookie(

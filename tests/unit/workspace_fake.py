@@ -12,6 +12,7 @@ other name or a wrong password fails. Password "pw" is right for all of them.
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -23,6 +24,7 @@ from arcollect.entities import Customer, Invoice, Payment, Promise
 from arcollect.priority import PriorityReason
 from arcollect.staff import (
     STAFF_SESSION_HOURS,
+    STAFF_SIGN_IN_PER_5MIN,
     ChallengeExpired,
     MfaCodeRequired,
     MfaSetupRequired,
@@ -31,6 +33,7 @@ from arcollect.staff import (
     StaffSession,
     StaffUser,
     WrongCode,
+    sign_in_window,
 )
 from arcollect.workspace.model import (
     Account360,
@@ -508,6 +511,7 @@ class FakeSessions:
     def __init__(self) -> None:
         self.sessions: dict[str, StaffSession] = {}
         self.ended: list[str] = []
+        self.sign_ins: Counter[tuple[str, datetime]] = Counter()
 
     def create(self, user: StaffUser, *, now: datetime) -> StaffSession:
         session = StaffSession(
@@ -526,6 +530,10 @@ class FakeSessions:
         if session is None or now >= session.expires_at:
             return None
         return session
+
+    def sign_in_allowed(self, client: str, *, now: datetime) -> bool:
+        self.sign_ins[(client, sign_in_window(now))] += 1
+        return self.sign_ins[(client, sign_in_window(now))] <= STAFF_SIGN_IN_PER_5MIN
 
     def end(self, session_id: str) -> None:
         self.ended.append(session_id)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
 Function = TypeVar("Function", bound=Callable[..., Any])
 
@@ -93,4 +94,13 @@ logger = Logger()
 tracer = FirstUseTracer(patch_modules=PATCHED_MODULES)
 metrics = Metrics()
 
-__all__ = ["logger", "metrics", "tracer"]
+
+def count(name: str, value: int) -> None:
+    """Publish a count in this invocation's metrics, only when it is not zero. CloudWatch bills a custom
+    metric for each hour it is published in, so an hourly tick publishing zeros pays every hour of the
+    month for nothing; the alarms treat a missing count as zero (``monitoring.py``)."""
+    if value:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+__all__ = ["count", "logger", "metrics", "tracer"]

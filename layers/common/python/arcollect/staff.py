@@ -6,7 +6,7 @@ console use them. The protocols keep the web layer testable without Cognito."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -38,6 +38,18 @@ class StaffUser:
 
 STAFF_SESSION_HOURS = 10  # a working day
 STAFF_IDLE_MINUTES = 60
+# Sign-in posts to the staff console from one client IP in 5 minutes (a person signs in a few times a
+# day): the console refuses more, and so does the web ACL where the deployment has one.
+STAFF_SIGN_IN_PER_5MIN = 100
+STAFF_SIGN_IN_WINDOW = timedelta(minutes=5)
+
+
+def sign_in_window(now: datetime) -> datetime:
+    """The start of the fixed 5-minute window the sign-in limit counts ``now`` in."""
+    seconds = int(STAFF_SIGN_IN_WINDOW.total_seconds())
+    return datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=UTC)
+
+
 # A session's user is looked up in the directory again this often: a user disabled or removed from a
 # group loses the session (or the manager pages) within it.
 STAFF_RECHECK_MINUTES = 5
@@ -138,6 +150,12 @@ class StaffSessions(Protocol):
         ...
 
     def end(self, session_id: str) -> None: ...
+
+    def sign_in_allowed(self, client: str, *, now: datetime) -> bool:
+        """Count a sign-in post from ``client`` (its IP address); False past STAFF_SIGN_IN_PER_5MIN in
+        the 5-minute window ``now`` falls in. Cognito locks out one user after failed passwords; this
+        limits one machine trying many users."""
+        ...
 
     def rechecked(self, session: StaffSession, user: StaffUser, *, now: datetime) -> StaffSession:
         """Keep what the directory says of the session's user now (their groups), checked at ``now``."""

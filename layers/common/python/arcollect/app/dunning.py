@@ -20,8 +20,6 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from arcollect.app.reply_addresses import ReplyAddresses
 from arcollect.calendar import Calendar
 from arcollect.clock import parse_instant
@@ -31,7 +29,7 @@ from arcollect.dunning.email_events import handle_email_event
 from arcollect.dunning.sweep import parse_work, plan_as_dict, preview, run_sweep, work_customers
 from arcollect.dunning.texts import InboundText, Texting, handle_inbound, handle_receipt
 from arcollect.freshness import check_feeds
-from arcollect.observability import logger, metrics
+from arcollect.observability import count, logger
 from arcollect.policy import PolicyError, PolicySet, load_policies, parse_policy
 from arcollect.portal.links import portal_link
 from arcollect.settings import ConfigurationError, Settings
@@ -137,8 +135,8 @@ class Dunning:
             feeds=self.feeds,
             console_url=self._console_url("status"),
         )
-        metrics.add_metric(name="DueItems", unit=MetricUnit.Count, value=result.due_items)
-        metrics.add_metric(name="DunningHeld", unit=MetricUnit.Count, value=1 if result.held else 0)
+        count("DueItems", result.due_items)
+        count("DunningHeld", 1 if result.held else 0)
         self._count(result.report)
         outcome = result.as_dict()
         if now.astimezone(UTC).hour == DIGEST_HOUR_UTC:
@@ -198,9 +196,9 @@ class Dunning:
             sender=sender,
             console_url=self._console_url("worklist"),
         )
-        metrics.add_metric(name="DigestsSent", unit=MetricUnit.Count, value=len(report.sent))
+        count("DigestsSent", len(report.sent))
         # Digests SES may have sent (never resent): in the result's ``in_doubt`` and the log.
-        metrics.add_metric(name="DigestsInDoubt", unit=MetricUnit.Count, value=len(report.in_doubt))
+        count("DigestsInDoubt", len(report.in_doubt))
         if report.not_accepted:
             # Released: the tick's retry (every touch of the sweep is idempotent) sends them, once.
             raise DigestsNotSent(
@@ -227,7 +225,7 @@ class Dunning:
             received_at=envelope.time,
             change_feed=self.change_feed,
         )
-        metrics.add_metric(name=f"Email{outcome.event_type.replace(' ', '')}", unit=MetricUnit.Count, value=1)
+        count(f"Email{outcome.event_type.replace(' ', '')}", 1)
         return {
             "message_id": outcome.message_id,
             "event_type": outcome.event_type,
@@ -257,12 +255,8 @@ class Dunning:
                 ) from error
             at = parse_instant(str(sns.get("Timestamp") or ""), what="Sns.Timestamp")
             outcomes.append(handle_inbound(message, self.texting, rules, at))
-        metrics.add_metric(
-            name="TextOptOuts", unit=MetricUnit.Count, value=sum(1 for o in outcomes if o["opt_out"])
-        )
-        metrics.add_metric(
-            name="TextOptIns", unit=MetricUnit.Count, value=sum(1 for o in outcomes if o.get("opt_in"))
-        )
+        count("TextOptOuts", sum(1 for o in outcomes if o["opt_out"]))
+        count("TextOptIns", sum(1 for o in outcomes if o.get("opt_in")))
         return {"replies": outcomes}
 
     def text_receipt(self, envelope: EventEnvelope) -> dict[str, Any]:
@@ -277,7 +271,7 @@ class Dunning:
         outcome = handle_receipt(receipt, self.texting, envelope.time, self.change_feed)
         if outcome["outcome"] == "undelivered" and outcome["recorded"]:
             # Only when one was not delivered: a custom metric is billed for the hours it is published.
-            metrics.add_metric(name="TextsUndelivered", unit=MetricUnit.Count, value=1)
+            count("TextsUndelivered", 1)
         return outcome
 
     def _console_url(self, page: str) -> str | None:
@@ -285,17 +279,13 @@ class Dunning:
         return f"{base.rstrip('/')}/staff/{page}" if base else None
 
     def _count(self, report: RunReport) -> None:
-        metrics.add_metric(name="RemindersSent", unit=MetricUnit.Count, value=report.emails_sent)
-        metrics.add_metric(name="DunningTasksCreated", unit=MetricUnit.Count, value=report.tasks_created)
-        metrics.add_metric(name="RemindersInDoubt", unit=MetricUnit.Count, value=report.in_doubt)
+        count("RemindersSent", report.emails_sent)
+        count("DunningTasksCreated", report.tasks_created)
+        count("RemindersInDoubt", report.in_doubt)
         # Letters handed to the print-and-mail service (dunning/posting.py): each one costs postage.
-        metrics.add_metric(
-            name="LettersPosted", unit=MetricUnit.Count, value=report.outcomes["letter_posted"]
-        )
+        count("LettersPosted", report.outcomes["letter_posted"])
         # Reminders SES refused for good (each has a fix-and-resend task): ops are paged (monitoring.py).
-        metrics.add_metric(
-            name=REMINDERS_REFUSED_METRIC, unit=MetricUnit.Count, value=report.outcomes["email_refused"]
-        )
+        count(REMINDERS_REFUSED_METRIC, report.outcomes["email_refused"])
 
 
 @dataclass

@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from arcollect.contract import DropPrefix, FunctionName
 from arcollect.inbox.filing import receive_reply
 from arcollect.ingest.drops import Chunk, DropOutcome, parse_message, receive_chunk, receive_drop
-from arcollect.observability import metrics, tracer
+from arcollect.observability import count, tracer
 from arcollect.settings import Settings
 from arcollect.store import bind_table
 from arcollect.store.feeds import Feeds
@@ -60,7 +59,7 @@ class Ingest:
                     inbound_domain=self.inbound_domain,
                 )
                 if not reply.duplicate:
-                    metrics.add_metric(name="RepliesReceived", unit=MetricUnit.Count, value=1)
+                    count("RepliesReceived", 1)
                 continue
             if isinstance(work, Chunk):
                 outcome = receive_chunk(
@@ -87,8 +86,8 @@ class Ingest:
                     feeds=self.feeds,
                 )
             if outcome.file is not None and not outcome.duplicate:
-                metrics.add_metric(name="FilesReceived", unit=MetricUnit.Count, value=1)
-                metrics.add_metric(name="RowsRejected", unit=MetricUnit.Count, value=outcome.file.rejected)
+                count("FilesReceived", 1)
+                count("RowsRejected", outcome.file.rejected)
 
 
 def build_ingest(settings: Settings) -> Ingest:

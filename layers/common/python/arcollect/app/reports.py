@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from arcollect.changes import days_to_roll_up, roll_up
 from arcollect.contract import EXPORTS_FAILED_METRIC, FunctionName, ReportCadence
 from arcollect.events import EventEnvelope
-from arcollect.observability import metrics
+from arcollect.observability import count
 from arcollect.policy import load_policies
 from arcollect.reports.engines import AthenaSource
 from arcollect.reports.publish import as_of_for, run_report
@@ -93,10 +91,10 @@ class Reports:
             engine=settings.reports_engine,
             athena=self._athena(),
         )
-        metrics.add_metric(name="ReportFilesWritten", unit=MetricUnit.Count, value=len(run.written))
-        metrics.add_metric(name="PredictionsKept", unit=MetricUnit.Count, value=run.predictions_kept)
+        count("ReportFilesWritten", len(run.written))
+        count("PredictionsKept", run.predictions_kept)
         # A weekly summary SES may have sent (never resent): a person checks with the manager.
-        metrics.add_metric(name="SummariesInDoubt", unit=MetricUnit.Count, value=len(run.summary_in_doubt))
+        count("SummariesInDoubt", len(run.summary_in_doubt))
         outcome = run.as_dict()
         if cadence == ReportCadence.DAILY:
             outcome["change_feed"] = self._roll_up_changes(as_of)
@@ -139,7 +137,7 @@ class Reports:
             compact=lambda changes, whole, folder: merge_changes(folder, changes, full=whole),
         )
         # A failed export is retried by the next run; the stack alarms on this count (infra/monitoring).
-        metrics.add_metric(name=EXPORTS_FAILED_METRIC, unit=MetricUnit.Count, value=len(run.failed))
+        count(EXPORTS_FAILED_METRIC, len(run.failed))
         return {"exports": run.as_dict()}
 
     def _roll_up_changes(self, as_of: date) -> list[str]:
@@ -151,7 +149,7 @@ class Reports:
             for day in days_to_roll_up(as_of)
             for key in roll_up(day, log=self.change_log, files=self.objects, bucket=bucket)
         ]
-        metrics.add_metric(name="ChangeFeedFilesWritten", unit=MetricUnit.Count, value=len(written))
+        count("ChangeFeedFilesWritten", len(written))
         return written
 
 

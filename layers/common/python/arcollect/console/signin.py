@@ -10,6 +10,7 @@ import json
 import re
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -31,6 +32,7 @@ from arcollect.console.common import (
 from arcollect.portal.web import sessions
 from arcollect.staff import (
     STAFF_SESSION_HOURS,
+    STAFF_SIGN_IN_WINDOW,
     Challenge,
     MfaCodeRequired,
     MfaSetupRequired,
@@ -262,6 +264,18 @@ def register(staff: StaffWeb) -> None:
             errors["password"] = "Enter your password"  # noqa: S105 (a message)
         if errors:
             return sign_in_page(400, username=username, next_path=next_path, errors=errors)
+        # Counted before the directory is asked, so that one machine cannot try passwords across the
+        # staff (Cognito's own lockout is per user) whether or not the deployment has a web ACL.
+        if not staff.console.sessions.sign_in_allowed(staff.web.client(), now=staff.web.now()):
+            wait = STAFF_SIGN_IN_WINDOW // timedelta(minutes=1)
+            return sign_in_page(
+                429,
+                username=username,
+                next_path=next_path,
+                errors={
+                    "password": f"Too many sign-in attempts from this network. Try again in {wait} minutes."
+                },
+            )
         try:
             result = staff.console.directory.sign_in(username, password)
         except SignInFailed as error:

@@ -8,7 +8,7 @@ Layout (single table):
   ``SESSIONID#<h>`` / ``SESSION`` names the customer. Resuming reads the pointer, then the session;
   revoking queries the customer's partition for ``SESSION#`` and deletes those (a pointer left behind
   leads nowhere and expires). Both carry the TTL attribute at the session's absolute expiry.
-- a rate-limit counter is ``RATE#<kind>#<h>#<hour>`` / ``RATE``, counted with an atomic ADD, with a TTL.
+- a rate-limit counter is ``RATE#<kind>#<h>#<hour>`` / ``RATE`` (``store.rates``).
 - the address lookup is ``EMAIL#<lowercase address>`` / ``CUST#<id>`` (one address may serve several
   customers). It is written when a contact is updated through the portal and by ``index_contacts``,
   which ingest calls for the customers it loads (``Accounts.index_contacts``); addresses written any
@@ -29,9 +29,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from arcollect.clock import format_instant, format_instant_ms, parse_instant
+from arcollect.clock import format_instant_ms, parse_instant
 from arcollect.entities import Activity, Customer, Dispute, Promise, Task
-from arcollect.store import contacts, keys
+from arcollect.store import contacts, keys, rates
 from arcollect.store.base import condition_failed, connection, transact_if, translated, update_if
 from arcollect.store.clients import LazyClient
 from arcollect.store.customers import PROFILE_SK, customer_from_item
@@ -41,7 +41,6 @@ from arcollect.store.keys import (
     SESSION_PREFIX,
     dispute_sk,
     email_lookup_pk,
-    rate_counter_pk,
     session_pointer_pk,
     session_sk,
 )
@@ -51,7 +50,6 @@ from arcollect.store.models import (
     EmailLookupItem,
     PortalSessionItem,
     PortalSessionPointerItem,
-    RateCounterItem,
     TableItem,
 )
 from arcollect.store.promise_book import PromiseBook
@@ -206,14 +204,7 @@ class PortalStore:
     @translated
     def count(self, kind: str, key: str, window_start: datetime, window: timedelta) -> int:
         """Count one request of ``kind`` by ``key`` in the window starting at ``window_start``."""
-        item = RateCounterItem(rate_counter_pk(kind, key, format_instant(window_start)), "RATE")
-        item.update(
-            actions=[
-                RateCounterItem.hits.add(1),
-                RateCounterItem.expires_at.set(_epoch(window_start + 2 * window)),
-            ]
-        )
-        return int(item.hits or 0)
+        return rates.count(kind, key, window_start, window)
 
     # --- the address lookup ------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ the table's TTL attribute at the absolute expiry. ``resume`` applies the idle an
 (the TTL deletes late, sometimes days late) and moves last-seen forward. `arcollect staff revoke USER`
 writes ``STAFFUSER#<user name>`` / ``REVOKED``: the user's sessions started before it are over at their
 next request; and every few minutes the console asks the directory whether the user still is staff
-(``rechecked``).
+(``rechecked``). Sign-in posts are counted per client IP and 5 minutes (``store.rates``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,16 @@ import secrets
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from arcollect.staff import STAFF_IDLE_MINUTES, STAFF_SESSION_HOURS, StaffSession, StaffUser
+from arcollect.staff import (
+    STAFF_IDLE_MINUTES,
+    STAFF_SESSION_HOURS,
+    STAFF_SIGN_IN_PER_5MIN,
+    STAFF_SIGN_IN_WINDOW,
+    StaffSession,
+    StaffUser,
+    sign_in_window,
+)
+from arcollect.store import rates
 from arcollect.store.base import translated, update_if
 from arcollect.store.keys import STAFF_SESSION_SK, staff_session_pk
 from arcollect.store.models import StaffRevocationItem, StaffSessionItem, TableItem
@@ -123,6 +132,13 @@ class StaffSessionStore:
         """End every session of ``username`` started at or before ``at``, at once (each is refused at
         its next request)."""
         StaffRevocationItem(_revocation_pk(username), REVOKED_SK, revoked_before=at).save()
+
+    @translated
+    def sign_in_allowed(self, client: str, *, now: datetime) -> bool:
+        """``StaffSessions.sign_in_allowed``: one counter per client and fixed 5-minute window."""
+        window = sign_in_window(now)
+        hits = rates.count("staff_sign_in", client or "unknown", window, STAFF_SIGN_IN_WINDOW)
+        return hits <= STAFF_SIGN_IN_PER_5MIN
 
     @translated
     def end(self, session_id: str) -> None:

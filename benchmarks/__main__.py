@@ -34,7 +34,7 @@ def main() -> int:
         aws_cost,
     ):
         print(
-            f"# {benchmark.__name__}: {benchmark.__doc__.strip().splitlines()[0]}",
+            f"# {benchmark.__name__}: {(benchmark.__doc__ or '').strip().splitlines()[0]}",
             file=sys.stderr,
             flush=True,
         )

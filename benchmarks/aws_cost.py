@@ -249,7 +249,7 @@ def _open(url: str) -> int:
 
 
 def _table_bytes(table: str) -> int:
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
     from arcollect_cli.local.spec import REGION
@@ -368,7 +368,7 @@ def monthly_usage(sim: Simulation, facts: Template, invoices: int) -> dict[str, 
     def by_customers(measure: str, *functions: str) -> Decimal:
         return total(measure, *functions) * month * people
 
-    runs = Decimal(max(1, total("lambda.invocations", "reports")))
+    runs = max(Decimal(1), total("lambda.invocations", "reports"))
 
     def per_report(measure: str) -> Decimal:
         # The report reads the whole table: each run costs what the run measured, by the table's size.
@@ -471,6 +471,8 @@ def run() -> None:
         bench(f"aws_cost_10k_{service}", float(cost), "usd", "info")
     listed = monthly_bill(usage[INVOICES])
     bench("aws_cost_per_month_10k_invoices_list_price", float(sum(listed.values())), "usd", "info")
+    for service, cost in listed.items():
+        bench(f"aws_cost_10k_list_price_{service}", float(cost), "usd", "info")
     guarded = monthly_bill(monthly_usage(sim, with_waf, INVOICES), always_free=True)
     bench("aws_cost_per_month_10k_invoices_with_waf", float(sum(guarded.values())), "usd", "info")
     for invoices in SCALES[1:]:
@@ -484,3 +486,5 @@ def run() -> None:
     bench("aws_cost_simulated_invoices_issued", sim.invoices_issued, "invoices", "info")
     bench("aws_cost_emails_per_month_10k", float(usage[INVOICES]["ses_messages"]), "emails", "info")
     bench("aws_cost_custom_metrics", sim.custom_metrics, "metrics", "info")
+    bench("aws_cost_custom_metric_months", round(sim.custom_metric_months, 2), "metric-months", "info")
+    bench("aws_cost_alarms", facts.alarms, "alarms", "info")

@@ -200,9 +200,10 @@ def run() -> None:
     from arcollect.dunning.sweep import run_sweep
     from arcollect.policy import shipped_policy
     from arcollect.store.dunning import DunningStore, snapshot_of
+    from arcollect.store.invoices import invoice_item
     from arcollect.store.mail import SesMailer
     from arcollect.store.models import TableItem, bind_table
-    from arcollect.store.repositories import Accounts, SweepRuns, _invoice_item
+    from arcollect.store.repositories import Accounts, SweepRuns
     from arcollect_cli.local.emulator import patch_moto
 
     # The local stack's emulator changes (tested to keep moto's answers) keep a 100k-item table fast.
@@ -227,7 +228,7 @@ def run() -> None:
         profiles = {c.customer_id: snapshot_of(c) for c in customers}
         with TableItem.batch_write() as batch:
             for invoice in invoices:
-                item = _invoice_item(invoice)
+                item = invoice_item(invoice)
                 if invoice.next_action_at != COLD_TICK - timedelta(minutes=30):
                     item.customer_snapshot = profiles[invoice.customer_id]
                 batch.save(item)

@@ -47,6 +47,12 @@ class _Bytes:
     def iter_bytes(self, bucket: str, key: str, version_id: str | None = None) -> Iterator[bytes]:
         return iter(self.chunks)
 
+    def metadata(self, bucket: str, key: str, version_id: str | None = None) -> dict[str, str]:
+        return {}
+
+    def read_text(self, bucket: str, key: str) -> str | None:
+        return None
+
 
 def _ours(data: bytes) -> tuple[int, float]:
     chunks = _chunks(data)

@@ -26,6 +26,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -84,7 +85,9 @@ def _chunks(con: object, files: list[Path]) -> list[tuple[str, str, int]]:
     ]
 
 
-def _read(text: str, entries: list[tuple[str, str, int]], columns: set[str], keep: object) -> int:
+def _read(
+    text: str, entries: list[tuple[str, str, int]], columns: set[str], keep: Callable[[str], bool]
+) -> int:
     """The bytes of the chunks of ``columns`` in the partitions ``keep(path)`` accepts."""
     words = set(re.findall(r"[a-z_][a-z0-9_]*", text.lower()))
     return sum(size for path, column, size in entries if column in words & columns and keep(path))
@@ -114,7 +117,7 @@ def athena_scan_bytes(root: Path, as_of: date) -> int:
                 chunks[table] = _chunks(con, files)
             con.execute(f"CREATE VIEW {table} AS {parquet_source(root, table)}")
 
-        def in_months(table: str, text: str) -> object:
+        def in_months(table: str, text: str) -> Callable[[str], bool]:
             """The month partitions the query's bounds on the partition column keep (``<=``, ``>=``)."""
             partition = TABLES[table][1]
             bounds = re.findall(rf"\b{partition}\s*(<=|>=)\s*'([0-9-]+)'", text) if partition else []

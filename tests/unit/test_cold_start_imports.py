@@ -127,3 +127,19 @@ def test_a_portal_page_loads_templates_but_not_the_api_and_an_api_call_loads_its
         "arcollect.portal.web.api",
         "pydantic",
     ]
+
+
+# What each cold start leaves to the first request that needs it (``make bench``: every handler within
+# 2x ``import boto3``): the email parser to the first reply, the number plans' module to the first
+# customers' file, the policy's YAML to the first policy read, the sweep's store to the first promise,
+# the texts' modules to a stack that sends texts, the change feed's records to the first change.
+LEFT_FOR_LATER = {
+    "ingest": ("arcollect.inbox.filing", "arcollect.sms", "arcollect.changes"),
+    "dunning": ("yaml", "arcollect.dunning.texts", "arcollect.store.text_ledger", "arcollect.store.sms"),
+    "portal": ("yaml", "arcollect.policy", "arcollect.store.dunning"),
+}
+
+
+@pytest.mark.parametrize("function", sorted(LEFT_FOR_LATER))
+def test_a_cold_start_leaves_what_only_some_requests_need(function: str) -> None:
+    assert _roots(_loaded_after(function), LEFT_FOR_LATER[function]) == []

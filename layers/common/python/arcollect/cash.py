@@ -47,8 +47,16 @@ from difflib import SequenceMatcher
 from itertools import combinations
 from typing import Final
 
-from arcollect.entities import Allocation, DocumentType, Invoice, InvoiceStatus, Payment, Task, TaskKind
-from arcollect.plans import is_plan_id
+from arcollect.entities import (
+    Allocation,
+    DocumentType,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    Task,
+    TaskKind,
+    is_plan_id,
+)
 
 # TransactWriteItems' limit (100 actions, AWS since September 2022). At ingest: the payment, its
 # apply-cash task and the invoices. A collector's decision: the payment, the task, the timeline entry,

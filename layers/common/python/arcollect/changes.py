@@ -38,13 +38,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from arcollect.cells import CSV_CONTENT_TYPE, neutralise
 from arcollect.clock import format_instant
 from arcollect.contract import DropPrefix
 from arcollect.entities import Customer, Promise
-from arcollect.interest import Charges
 
 # Bumped when a column changes meaning or is removed; new columns are added at the end without a bump.
 SCHEMA_VERSION: Final = 1
@@ -57,6 +56,10 @@ JSON_CONTENT_TYPE: Final = "application/json"
 
 # Several invoice numbers in one cell (a promise covers several invoices).
 INVOICE_SEPARATOR: Final = ";"
+
+if TYPE_CHECKING:
+    # A type only: the ingest function writes changes without loading the charges' rules.
+    from arcollect.interest import Charges
 
 
 class ChangeKind(StrEnum):

@@ -30,8 +30,7 @@ from typing import Final
 from arcollect.cells import CSV_CONTENT_TYPE, neutralise
 from arcollect.clock import format_instant
 from arcollect.contract import DropPrefix
-from arcollect.entities import Activity, Customer, Invoice
-from arcollect.plans import is_plan_id
+from arcollect.entities import Activity, Customer, Invoice, is_plan_id
 
 AGENCY_PREFIX: Final = f"{DropPrefix.OUTGOING}agency/"
 HANDOFF_SCHEMA_VERSION: Final = 1

@@ -116,6 +116,17 @@ class FeedFile:
     first_as_of: datetime | None = None
 
 
+# A payment plan's id, where a promise's would be on an invoice's ``promise_id``: the prefix tells them
+# apart (``plans.plan_id`` makes them). Here rather than in ``plans``, which only the features that
+# agree or remind plans need: cash application, ingest and the portal's account only ask which it is.
+PLAN_PREFIX = "plan-"
+
+
+def is_plan_id(value: str | None) -> bool:
+    """Whether an invoice's ``promise_id`` is a payment plan's (else a promise's, or none)."""
+    return bool(value) and str(value).startswith(PLAN_PREFIX)
+
+
 @dataclass(frozen=True)
 class Invoice:
     customer_id: str

@@ -34,11 +34,9 @@ from itertools import pairwise
 from typing import Any, Final
 
 from arcollect.changes import Change, ChangeKind
-from arcollect.entities import Activity, DocumentType, Invoice, Payment
+from arcollect.entities import PLAN_PREFIX, Activity, DocumentType, Invoice, Payment, is_plan_id
 from arcollect.inputs import InputError, amount_text, parse_amount
 
-# A plan's id, where a promise's would be on its invoices: the prefix tells them apart.
-PLAN_PREFIX: Final = "plan-"
 # Whoever agrees it: at most this many instalments, the last at most this many days ahead. The policy's
 # limits for customers are checked against these when the policy is loaded.
 MAX_INSTALMENTS: Final = 36
@@ -97,11 +95,6 @@ class PlanLimits:
     min_instalment: Decimal = Decimal("50")
     # The reminder before an instalment's due date; another goes on the due date itself.
     reminder_days_before: int = 3
-
-
-def is_plan_id(value: str | None) -> bool:
-    """Whether an invoice's ``promise_id`` is a payment plan's (else a promise's, or none)."""
-    return bool(value) and str(value).startswith(PLAN_PREFIX)
 
 
 def parse_limits(value: Any, where: str = "settings.payment_plans") -> tuple[PlanLimits, list[str]]:

@@ -22,8 +22,6 @@ from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
-
 from arcollect import yamldoc
 from arcollect.contract import DropPrefix
 from arcollect.entities import Customer, DeductionReason, DisputeReason, Invoice
@@ -1041,8 +1039,8 @@ def parse_policy(text: str, *, source: str) -> PolicySet:
     """Read and validate a policy file; PolicyError lists every problem with the key that holds it."""
     try:
         document = yamldoc.safe_load(text)
-    except (yaml.YAMLError, ValueError) as error:
-        # ValueError: a value YAML reads as a date that is none (2024-13-01).
+    except ValueError as error:
+        # YamlError, or a value YAML reads as a date that is none (2024-13-01).
         raise PolicyError(f"{source}: not valid YAML: {error}") from error
     problems = _Problems()
     data = problems.mapping(

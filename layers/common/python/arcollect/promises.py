@@ -23,9 +23,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from arcollect.calendar import Calendar, resolve_zone
-from arcollect.entities import DocumentType, Invoice, Payment, Promise
+from arcollect.entities import DocumentType, Invoice, Payment, Promise, is_plan_id
 from arcollect.inputs import InputError, amount_text, parse_amount
-from arcollect.plans import is_plan_id
 
 if TYPE_CHECKING:
     from arcollect.policy import PolicySet

@@ -27,7 +27,6 @@ from arcollect.contract import DIGEST_HOUR_UTC, DUNNING_SENDERS, REMINDERS_REFUS
 from arcollect.dunning.delivery import Pacer, RunReport, Services
 from arcollect.dunning.email_events import handle_email_event
 from arcollect.dunning.sweep import parse_work, plan_as_dict, preview, run_sweep, work_customers
-from arcollect.dunning.texts import InboundText, Texting, handle_inbound, handle_receipt
 from arcollect.freshness import check_feeds
 from arcollect.observability import count, logger
 from arcollect.policy import PolicyError, PolicySet, load_policies, parse_policy
@@ -47,14 +46,13 @@ from arcollect.store.promise_book import PromiseBook
 from arcollect.store.queues import WorkQueue
 from arcollect.store.repositories import Activities, SweepRuns
 from arcollect.store.secrets import link_signing_key
-from arcollect.store.sms import SmsSender
-from arcollect.store.text_ledger import TextLedger
 from arcollect.store.workspace import WorkspaceStore
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch import BatchProcessor
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+    from arcollect.dunning.texts import Texting
     from arcollect.events import EventEnvelope
 
 SES_SOURCE = "aws.ses"
@@ -243,6 +241,8 @@ class Dunning:
             raise ConfigurationError(
                 "a reply to a text arrived but SMS is not set up (no SMS_ORIGINATION_IDENTITY)"
             )
+        from arcollect.dunning.texts import InboundText, handle_inbound
+
         rules = self.policies().settings.sms or SmsRules()
         outcomes = []
         for record in records:
@@ -267,6 +267,8 @@ class Dunning:
             raise ConfigurationError(
                 "a text delivery receipt arrived but SMS is not set up (no SMS_ORIGINATION_IDENTITY)"
             )
+        from arcollect.dunning.texts import handle_receipt
+
         receipt = DeliveryReceipt.parse(dict(envelope.detail))
         outcome = handle_receipt(receipt, self.texting, envelope.time, self.change_feed)
         if outcome["outcome"] == "undelivered" and outcome["recorded"]:
@@ -356,9 +358,14 @@ def build_dunning(settings: Settings) -> Dunning:
 
 
 def _texting(settings: Settings) -> Texting | None:
-    """The SMS service and the texts' ledger, when the stack has an origination identity to send from."""
+    """The SMS service and the texts' ledger, when the stack has an origination identity to send from
+    (their modules are loaded then only: a stack without texts does not pay for them at cold start)."""
     if not settings.sms_origination_identity:
         return None
+    from arcollect.dunning.texts import Texting
+    from arcollect.store.sms import SmsSender
+    from arcollect.store.text_ledger import TextLedger
+
     return Texting(
         sender=SmsSender(
             origination_identity=settings.sms_origination_identity,

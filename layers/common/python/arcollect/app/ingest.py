@@ -13,7 +13,6 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from arcollect.contract import DropPrefix, FunctionName
-from arcollect.inbox.filing import receive_reply
 from arcollect.ingest.drops import Chunk, DropOutcome, parse_message, receive_chunk, receive_drop
 from arcollect.observability import count, tracer
 from arcollect.settings import Settings
@@ -48,6 +47,10 @@ class Ingest:
         for work in parse_message(record.body):
             outcome: DropOutcome
             if not isinstance(work, Chunk) and work.key.startswith(DropPrefix.INBOX):
+                # The email parser is loaded by the first reply, not by every cold start (ERP files
+                # are most of what the function receives).
+                from arcollect.inbox.filing import receive_reply
+
                 # A reply's "now" is when SES wrote it to the bucket (the S3 event's time).
                 reply = receive_reply(
                     bucket=work.bucket,

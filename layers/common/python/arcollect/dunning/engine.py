@@ -25,8 +25,8 @@ from zoneinfo import ZoneInfo
 from arcollect.calendar import MAX_SCAN_DAYS, Calendar, SendWindow, WindowError, local_today, resolve_zone
 from arcollect.clock import anniversary_in, next_anniversary
 from arcollect.credits import CreditLine, credit_by_currency
-from arcollect.entities import Customer, DocumentType, Invoice
-from arcollect.plans import InstalmentReminder, is_plan_id
+from arcollect.entities import Customer, DocumentType, Invoice, is_plan_id
+from arcollect.plans import InstalmentReminder
 from arcollect.policy import Action, Anchor, Channel, Occurrence, Policy, PolicySet, Priority, Step, Trigger
 from arcollect.send_times import SendRecord, SendTimes, SlotChoice, choose
 from arcollect.sms import TEXT_UNDELIVERED, SmsRules, text_does_not_fit, why_not_textable

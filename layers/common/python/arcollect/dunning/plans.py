@@ -26,12 +26,11 @@ from typing import Protocol
 from arcollect import changes
 from arcollect.calendar import local_today
 from arcollect.changes import ChangeFeed
-from arcollect.entities import Activity, Customer, Invoice, Payment
+from arcollect.entities import Activity, Customer, Invoice, Payment, is_plan_id
 from arcollect.plans import (
     InstalmentReminder,
     PaymentPlan,
     PlanStatus,
-    is_plan_id,
     limits_of,
     missed_reminder,
     reminder_for,

@@ -45,8 +45,6 @@ from itertools import repeat
 from operator import is_, is_not, itemgetter
 from typing import Any, Final, NamedTuple
 
-import yaml
-
 from arcollect import yamldoc
 from arcollect.company import CompanySettings, company_settings
 from arcollect.entities import DropKind
@@ -166,7 +164,7 @@ def load_mapping(text: str | bytes, *, source: str) -> ColumnMapping:
     """Parse and check one mapping document; ``MappingError`` says what is wrong and where."""
     try:
         document = yamldoc.safe_load(text)
-    except yaml.YAMLError as error:
+    except yamldoc.YamlError as error:
         raise MappingError(f"{source}: not valid YAML: {error}") from error
     if not isinstance(document, dict):
         raise MappingError(f"{source}: a mapping is a YAML object with name, kind and fields")

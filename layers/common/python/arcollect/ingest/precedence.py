@@ -31,8 +31,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Final
 
-from arcollect.entities import DocumentType, Invoice, InvoiceStatus, Payment
-from arcollect.plans import is_plan_id
+from arcollect.entities import DocumentType, Invoice, InvoiceStatus, Payment, is_plan_id
 
 PAID_DATE_PREFIX: Final = "PAIDDATE-"
 _ZERO: Final = Decimal(0)

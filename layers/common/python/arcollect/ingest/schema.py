@@ -19,7 +19,6 @@ from arcollect import cash
 from arcollect.entities import Customer, DocumentType, DropKind, Invoice, InvoiceStatus, Payment
 from arcollect.ingest import fields as f
 from arcollect.reference import SINGLE_ZONE_COUNTRIES
-from arcollect.sms import NumberError, normalise_number
 
 Entity = Customer | Invoice | Payment
 # Phone numbers as people write them: digits, spaces, +, -, dots, parentheses and an extension.
@@ -325,6 +324,8 @@ def customer_data_quality(v: Mapping[str, Any]) -> list[tuple[str, str]]:
     if phone and not _PHONE.fullmatch(phone):
         issues.append(("phone", "does not look like a phone number"))
     if v.get("mobile"):
+        from arcollect.sms import NumberError, normalise_number  # customers' files alone need it
+
         try:
             normalise_number(v["mobile"], v.get("country"))
         except NumberError as error:
@@ -418,6 +419,8 @@ def _mobile(raw: str | None, country: str | None) -> str | None:
     it cannot be texted, and the 360 view shows what the ERP holds)."""
     if not raw:
         return None
+    from arcollect.sms import NumberError, normalise_number  # customers' files alone need it
+
     try:
         return normalise_number(raw, country)
     except NumberError:

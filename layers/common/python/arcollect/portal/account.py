@@ -12,8 +12,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from arcollect.aging import AGING_BUCKETS, aging_bucket
-from arcollect.entities import Customer, Invoice
-from arcollect.plans import is_plan_id
+from arcollect.entities import Customer, Invoice, is_plan_id
 
 
 class CustomerSource(Protocol):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from arcollect import changes
 from arcollect.calendar import Calendar, resolve_zone
@@ -23,8 +24,11 @@ from arcollect.plans import (
     limits_of,
     standing,
 )
-from arcollect.policy import PolicySet
 from arcollect.store.plan_book import PlanBook
+
+if TYPE_CHECKING:
+    # A type only: the policy is parsed (and its module loaded) by the first request that reads it.
+    from arcollect.policy import PolicySet
 
 _BOOK = PlanBook()
 

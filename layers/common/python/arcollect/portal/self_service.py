@@ -69,13 +69,13 @@ from arcollect.portal.views import (
     promise_lines,
 )
 from arcollect.promises import checked_promise, promise_to_pay
-from arcollect.store.dunning import DunningStore
 from arcollect.store.errors import StoreError
 from arcollect.store.portal import ContactConflict, PortalObjects, PortalStore
 from arcollect.store.repositories import Activities, Customers, Invoices
 
 if TYPE_CHECKING:
     from arcollect.policy import PolicySet
+    from arcollect.store.dunning import DunningStore
 
 DOCUMENT_URL_LIFETIME = timedelta(minutes=5)
 
@@ -110,7 +110,8 @@ class Portal:
         self._calendar = calendar or Calendar()
         self._store = store or PortalStore()
         self._attachments = Attachments(objects=self._objects, bucket=drop_bucket, store=self._store)
-        self._dunning = dunning or DunningStore()
+        # The sweep's store is loaded by the first promise, not by every cold start.
+        self._dunning_store = dunning
         self._customers = Customers()
         self._invoices = Invoices()
         self._activities = Activities()
@@ -248,6 +249,13 @@ class Portal:
             disputes=dispute_lines(self._store.disputes(customer_id), invoice.invoice_number),
         )
 
+    def _dunning(self) -> DunningStore:
+        if self._dunning_store is None:
+            from arcollect.store.dunning import DunningStore
+
+            self._dunning_store = DunningStore()
+        return self._dunning_store
+
     def statement(self, customer_id: str, *, today: date, fmt: str) -> Statement:
         """``fmt`` is "csv" or "xlsx"; cells starting with = + - @ are neutralised."""
         kind = parse_statement_format(fmt)
@@ -336,7 +344,7 @@ class Portal:
             changes=(changes.promise_made(promise),),
         )
         # One transaction: the promise, its invoices paused, its timeline entry and its change.
-        if not self._dunning.make_promise(promise, next_at, activity):
+        if not self._dunning().make_promise(promise, next_at, activity):
             raise StoreError(f"promise {promise.promise_id} exists already")
         changes.publish(self._change_feed, activity.changes)
         return PromiseReceipt(

@@ -8,8 +8,8 @@ from typing import Any
 
 from pynamodb.transactions import TransactWrite
 
-from arcollect.entities import Activity, Dispute, Invoice, InvoiceStatus, Task
-from arcollect.plans import PLAN_PREFIX, PlanStatus
+from arcollect.entities import PLAN_PREFIX, Activity, Dispute, Invoice, InvoiceStatus, Task
+from arcollect.plans import PlanStatus
 from arcollect.store import keys
 from arcollect.store.base import Operation, commit, transact_if, translated, update_if
 from arcollect.store.disputes import dispute_from_item, dispute_item

@@ -3,11 +3,15 @@ carries (written together, in one transaction, wherever an activity is), and the
 
 from __future__ import annotations
 
-from arcollect.changes import Change, json_line
+from typing import TYPE_CHECKING
+
 from arcollect.entities import Activity
 from arcollect.store import keys
 from arcollect.store.base import Operation, commit, put_once, retention_expiry
 from arcollect.store.models import ActivityItem, ChangeItem, TableItem
+
+if TYPE_CHECKING:
+    from arcollect.changes import Change
 
 
 def activity_item(partition: str, activity: Activity) -> ActivityItem:
@@ -38,6 +42,10 @@ def activity_from_item(item: ActivityItem) -> Activity:
 def change_item(change: Change) -> ChangeItem:
     """A change of the ERP feed; saved unconditionally, because the same change always makes the same
     item (its id is derived from what happened), so a repeated write changes nothing."""
+    # Imported by the first change written: the ingest function loads the timeline for its entries
+    # and writes a change only now and then.
+    from arcollect.changes import json_line
+
     return ChangeItem(
         keys.change_day_pk(change.day.isoformat()),
         keys.change_sk(change.change_id),

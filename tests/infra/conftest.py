@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,8 @@ from aws_cdk.assertions import Template
 
 from infra.application import build, default_context
 from infra.stack import ArcollectStack
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -28,6 +32,19 @@ class Synthesized:
 
     def validation_report(self) -> dict[str, Any]:
         return dict(json.loads((self.outdir / "validation-report.json").read_text()))
+
+    def cfn_lint(self) -> subprocess.CompletedProcess[str]:
+        """cfn-lint on the template, in its parseable format (one finding a line; ``:E`` an error)."""
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable", str(self.template_file)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=False,
+        )
+
+    def cfn_lint_errors(self) -> list[str]:
+        return [line for line in self.cfn_lint().stdout.splitlines() if ":E" in line]
 
 
 def synthesize(outdir: Path, **context: Any) -> Synthesized:

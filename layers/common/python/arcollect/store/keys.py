@@ -107,7 +107,8 @@ def email_lookup_pk(address: str) -> str:
 
 
 def rate_counter_pk(kind: str, key: str, window: str) -> str:
-    """One hour's count of one kind of request by one address or client (digested: no raw addresses)."""
+    """One window's count of one kind of request by one address or client (digested: no raw addresses):
+    an hour for fresh-link requests, 5 minutes for staff sign-in posts."""
     return f"RATE#{kind}#{_digest(key)}#{window}"
 
 

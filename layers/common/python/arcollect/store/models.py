@@ -382,7 +382,7 @@ class PortalSessionPointerItem(TableItem, discriminator="portal_session_pointer"
 
 
 class RateCounterItem(TableItem, discriminator="rate_counter"):
-    """Requests of one kind by one key in one hour (removed by the table's TTL)."""
+    """Requests of one kind by one key in one window (``store.rates``; removed by the table's TTL)."""
 
     hits = NumberAttribute(default=0)
 

@@ -417,3 +417,96 @@ def test_an_invoice_its_payment_runs_passed_over_is_told_apart_and_the_segment_i
     assert "still unpaid 60 days after its due date" in still.sentence
     assert "due on or after it was paid" in still.sentence
     assert prediction.baseline_days + sum(f.days for f in prediction.contributions) == prediction.offset_days
+
+
+def test_a_customer_s_open_invoices_later_than_this_one_count_as_waiting_never_as_paid() -> None:
+    """The customer's own late payments read its invoices still open later than this one already is
+    (waiting at least that long), beside those it paid that late: three invoices 80 days late and
+    unpaid say this one, 20 days late, will wait longer than its two paid 25 days late say."""
+    history = [invoice("OWN", f"h{n}", date(2024, 1, 1) + timedelta(days=10 * n), 25) for n in range(2)]
+    now = invoice("OWN", "now", AS_OF - timedelta(days=50), None)  # 20 days past due
+    older = [invoice("OWN", f"old{n}", AS_OF - timedelta(days=110 + n), None) for n in range(3)]  # 80+
+    model = train([*portfolio(), *history, now, *older], AS_OF)
+
+    def of(invoices: list[Invoice]) -> Prediction:
+        (p,) = [p for p in predict(model, invoices, AS_OF) if p.invoice_number == "now"]
+        return p
+
+    alone, beside = of([*portfolio(), *history, now]), of([*portfolio(), *history, now, *older])
+    own = next(f for f in beside.contributions if f.name == "own_late_payments")
+    assert own.sentence == (
+        "its 2 invoices paid more than 20 days late were paid a median 25 days late, and 3 of its "
+        "invoices still open more than 20 days late: at least 82 days late, as late as the latest of them is"
+    )
+    assert beside.pay_date > alone.pay_date
+    assert next(f for f in alone.contributions if f.name == "own_late_payments").sentence == (
+        "its 2 invoices paid more than 20 days late were paid a median 25 days late"
+    )
+    assert beside.baseline_days + sum(f.days for f in beside.contributions) == beside.offset_days
+    only_open = of([*portfolio(), now, *older])
+    own = next(f for f in only_open.contributions if f.name == "own_late_payments")
+    assert own.sentence == (
+        "3 of its invoices still open more than 20 days late: "
+        "at least 82 days late, as late as the latest of them is"
+    )
+    many = of([*portfolio(), *history, *history_more(), now, *older])
+    own = next(f for f in many.contributions if f.name == "own_late_payments")
+    assert own.sentence == (
+        "its 6 invoices paid more than 20 days late were paid a median 25 days late, and 3 of its "
+        "invoices still open more than 20 days late: a median 25 days late, counting them as waiting"
+    )
+
+
+def history_more() -> list[Invoice]:
+    return [invoice("OWN", f"m{n}", date(2024, 2, 1) + timedelta(days=10 * n), 25) for n in range(4)]
+
+
+def test_evaluate_predicts_every_open_invoice_and_scores_those_paid_later() -> None:
+    """As the reports function does, every invoice open at the split is predicted, the never-paid ones
+    too (a customer's other open invoices are read beside each one); only the paid ones are scored.
+    Predicting only those the history shows paid would tell the model which of them get paid."""
+    invoices = [
+        *portfolio(),
+        *(invoice("OWN", f"h{n}", date(2024, 1, 1) + timedelta(days=10 * n), 25) for n in range(2)),
+    ]
+    invoices += [invoice("OWN", "now", AS_OF - timedelta(days=50), 35)]
+    invoices += [invoice("OWN", f"old{n}", AS_OF - timedelta(days=110 + n), None) for n in range(3)]
+    split = AS_OF + timedelta(days=1)
+    every = predict(train(invoices, AS_OF), invoices, AS_OF)
+    truth = {
+        (i.customer_id, i.invoice_number): i.paid_date
+        for i in invoices
+        if i.paid_date and i.paid_date > AS_OF
+    }
+    scored = [p for p in every if (p.customer_id, p.invoice_number) in truth]
+    assert len(scored) < len(every)  # some open invoices are never paid, and are not scored
+    result = evaluate(invoices, split)
+    assert result.invoices_scored == len(scored)
+    expected = sum(abs((p.pay_date - truth[(p.customer_id, p.invoice_number)]).days) for p in scored) / len(
+        scored
+    )
+    assert result.mae_model == pytest.approx(expected)
+    paid_only = [i for i in invoices if (i.customer_id, i.invoice_number) in truth or i.paid_date]
+    told = by_key(predict(train(invoices, AS_OF), paid_only, AS_OF))
+    assert (
+        told[("OWN", "now")] != by_key(scored)[("OWN", "now")]
+    )  # what predicting the paid ones only would change
+
+
+def test_the_waits_are_read_on_the_as_of_day_s_weekday() -> None:
+    """A portfolio that pays its late invoices in Friday payment runs: as of a Thursday, an invoice past
+    its predicted day is expected on a Friday, not on a Thursday (the waits of weekly snapshots taken on
+    the first payment's weekday, a Friday, are all whole weeks)."""
+    thursday = date(2024, 6, 27)
+    assert thursday.weekday() == 3
+    rng = random.Random(5)  # noqa: S311 (reproducible test data)
+    invoices = []
+    for n in range(300):
+        issued = date(2024, 1, 1) + timedelta(days=rng.randrange(140))
+        due = issued + timedelta(days=30)
+        run = due + timedelta(days=rng.randrange(90))
+        run += timedelta(days=(4 - run.weekday()) % 7)  # the next Friday
+        invoices.append(invoice(f"C{n % 60}", f"{n}", issued, (run - due).days))
+    late = invoice("NEW", "late", thursday - timedelta(days=75), None)  # 45 days past due
+    (p,) = [p for p in predict_open([*invoices, late], thursday) if p.customer_id == "NEW"]
+    assert p.pay_date.weekday() == 4  # a Friday

@@ -132,16 +132,6 @@ def known_by(invoice: Invoice, day: date) -> bool:
     return known is not None and known <= day
 
 
-def _open_at(invoice: Invoice, as_of: date) -> bool:
-    """Whether an invoice was open at the end of ``as_of``: issued on or before it, not paid on or before
-    it, and not closed by then without a payment we know of (nothing to predict for that one)."""
-    if invoice.is_credit_note or invoice.invoice_date > as_of:
-        return False
-    if invoice.paid_date is not None:
-        return invoice.paid_date > as_of
-    return invoice.is_open or (invoice.closed_on is not None and invoice.closed_on > as_of)
-
-
 class Ledger:
     """The paid invoices of every customer, in the order they became known (``known_on``), read as of
     any day without looking past it: as of a day, exactly the invoices ``known_by`` it."""
@@ -597,10 +587,9 @@ def train(invoices: Iterable[Invoice], as_of: date) -> Model:
 def _waits(
     model: Model, visible: list[Invoice], ledger: Ledger, as_of: date
 ) -> tuple[dict[tuple[int, int], Waits], dict[tuple[int, int, str], Waits]]:
-    """Weekly snapshots on ``as_of``'s weekday, from the history's first payment (before it, which
-    invoices were open is not known) to ``as_of``: every invoice open at a snapshot and past its
-    predicted day is a row of its bin, with the days it waited yet (or, still open at ``as_of``, at
-    least the days to ``as_of``).
+    """Weekly snapshots from the history's first payment (before it, which invoices were open is not
+    known) to ``as_of``: every invoice open at a snapshot and past its predicted day is a row of its
+    bin, with the days it waited yet (or, still open at ``as_of``, at least the days to ``as_of``).
     The cells, and the cells per company code that have MIN_WAITS rows."""
     paid_days = [i.paid_date for i in visible if i.paid_date is not None and i.paid_date <= as_of]
     if not paid_days:
@@ -614,9 +603,7 @@ def _waits(
         if paid is None and invoice.paid_date is None and not invoice.is_open:
             continue
         first = max(start, invoice.invoice_date)
-        # On the as-of day's weekday: how long an invoice waits from a Friday is not how long it waits
-        # from a Monday (payment runs keep to weekdays), and the waits are read from the as-of day.
-        first += timedelta(days=(-(first - as_of).days) % SNAPSHOT_DAYS)
+        first += timedelta(days=(-(first - start).days) % SNAPSHOT_DAYS)
         last = min(as_of, paid) - timedelta(days=1) if paid is not None else as_of - timedelta(days=1)
         t = first
         while t <= last:
@@ -679,9 +666,8 @@ def predict(
 ) -> list[Prediction]:
     """A prediction for every invoice open at the end of ``as_of`` (issued on or before it, not paid on
     or before it). The customer's history is every invoice of ``invoices`` issued and paid on or before
-    ``as_of`` (``known_by``; or the ``ledger`` given, read as of ``as_of`` by the same rule); its other
-    open invoices are read beside each one (pass them all: an invoice left out is one less the customer
-    is known to owe); promises and disputes count if they were made on or before it."""
+    ``as_of`` (``known_by``; or the ``ledger`` given, read as of ``as_of`` by the same rule); promises and
+    disputes count if they were made on or before it."""
     invoices = list(invoices)
     ledger = ledger or Ledger(i for i in invoices if known_by(i, as_of))
     open_promises: dict[tuple[str, str], Promise] = {}
@@ -699,16 +685,16 @@ def predict(
         and (d.closed_at is None or d.closed_at.date() > as_of)
         and (d.resolved_at is None or d.resolved_at.date() > as_of)
     }
-    open_invoices = [i for i in invoices if _open_at(i, as_of)]
-    # How late each customer's open invoices already are: an invoice later than this one and still
-    # unpaid says as much about this one as one paid that late (the customer's own late payments).
-    open_late: dict[str, list[int]] = defaultdict(list)
-    for invoice in open_invoices:
-        open_late[invoice.customer_id].append((as_of - invoice.due_date).days)
     out = []
-    for invoice in open_invoices:
+    for invoice in invoices:
+        if invoice.is_credit_note or invoice.invoice_date > as_of:
+            continue
+        if invoice.paid_date is not None and invoice.paid_date <= as_of:
+            continue
+        closed = invoice.paid_date is None and not invoice.is_open
+        if closed and (invoice.closed_on is None or invoice.closed_on <= as_of):
+            continue  # closed without a payment we know of: nothing to predict
         key = (invoice.customer_id, invoice.invoice_number)
-        waited = (as_of - invoice.due_date).days
         out.append(
             _one(
                 model,
@@ -717,8 +703,7 @@ def predict(
                 ledger.history(invoice.customer_id, as_of),
                 open_promises.get(key),
                 key in open_disputes,
-                ledger.later_than(invoice.customer_id, as_of, max(0, waited)),
-                [d for d in open_late[invoice.customer_id] if d > max(0, waited)],
+                ledger.later_than(invoice.customer_id, as_of, max(0, (as_of - invoice.due_date).days)),
                 ledger.passed_over(invoice.customer_id, as_of, invoice.due_date),
             )
         )
@@ -745,7 +730,6 @@ def _one(
     promise: Promise | None,
     disputed: bool,
     own: list[int],
-    own_open: list[int],
     passed_over: bool = False,
 ) -> Prediction:
     residuals = model.residuals_for(history)
@@ -784,17 +768,14 @@ def _one(
             shift = waited + segment.quantile(0.5) - core
             if passed_over:
                 still += ", though one of the customer's invoices due on or after it was paid"
-            if own or own_open:
-                # Kaplan-Meier over the customer's own: its invoices paid later than this one already is
-                # are paid at their lateness, its open ones later than this one wait at least theirs.
-                rows = [(d, True) for d in own] + [(d, False) for d in own_open]
-                weight = len(rows) / (len(rows) + OWN_WEIGHT)
-                mine = Waits.of(rows).quantile(0.5) - core
+            if own:
+                weight = len(own) / (len(own) + OWN_WEIGHT)
+                mine = float(statistics.median(own)) - core
                 parts.append(
                     Factor(
                         "own_late_payments",
                         weight * (mine - shift),
-                        _own_sentence(own, own_open, mine + core, waited),
+                        _own_sentence(own, waited),
                     )
                 )
             low_days, high_days = at((1 - COVERAGE) / 2), at(1 - (1 - COVERAGE) / 2)
@@ -852,23 +833,13 @@ def _days(days: float) -> str:
     return f"{days:.0f} day{'' if round(days) == 1 else 's'}"
 
 
-def _own_sentence(own: list[int], own_open: list[int], median: float, waited: int) -> str:
-    which = f"more than {_days(waited)} late" if waited > 0 else "late"
+def _own_sentence(own: list[int], waited: int) -> str:
+    which = f"paid more than {_days(waited)} late" if waited > 0 else "paid late"
     many = len(own) > 1
-    paid = (
-        f"its {len(own)} invoice{'s' if many else ''} paid {which} {'were' if many else 'was'} "
-        f"paid {'a median ' if many else ''}{_days(statistics.median(own))} late"
-        if own
-        else ""
+    return (
+        f"its {len(own)} invoice{'s' if many else ''} {which} {'were' if many else 'was'} paid "
+        f"{'a median ' if many else ''}{_days(statistics.median(own))} late"
     )
-    if not own_open:
-        return paid
-    still = f"{len(own_open)} of its invoice{'s' if len(own_open) > 1 else ''} still open {which}"
-    both = f"{paid}, and {still}" if own else still
-    if median >= max(own_open) and (not own or max(own_open) > max(own)):
-        # Half of them never paid yet: the longest wait so far is a floor, not an estimate.
-        return f"{both}: at least {_days(median)} late, as late as the latest of them is"
-    return f"{both}: a median {_days(median)} late, counting them as waiting"
 
 
 # -- measured honestly ---------------------------------------------------------------------------------
@@ -927,16 +898,8 @@ def evaluate(invoices: Iterable[Invoice], split: date) -> Evaluation:
             f"no invoice was open at {split.isoformat()} and paid later: nothing to score "
             "(pick a split inside the history)"
         )
-    # Every invoice open then is predicted, as the reports function does (a customer's other open
-    # invoices are read beside each one); only those the history shows paid later are scored. Choosing
-    # what to predict by the later pay day would tell the model which invoices get paid.
-    predictions = [
-        p
-        for p in predict(model, invoices, as_of, ledger=ledger)
-        if (p.customer_id, p.invoice_number) in truth
-    ]
-    by_key = {(i.customer_id, i.invoice_number): i for i in invoices}
-    scored = [by_key[(p.customer_id, p.invoice_number)] for p in predictions]
+    scored = [i for i in invoices if (i.customer_id, i.invoice_number) in truth]
+    predictions = predict(model, scored, as_of, ledger=ledger)
     earliest = split
     errors_model, errors_due, errors_average, covered = [], [], [], 0
     scores: list[tuple[float, bool]] = []

@@ -41,6 +41,12 @@ def invoices_from_files(paths: list[Path], mapping: str) -> tuple[list[Invoice],
         notes.append(
             f"{len(undated)} invoice(s) settled without a paid date: left out, their delay is unknown"
         )
+    partly = [i for i in documents.values() if i.is_open and i.paid_date is not None]
+    if partly:
+        notes.append(
+            f"{len(partly)} invoice(s) with a paid date and an open amount left: read as unpaid (the paid "
+            "date of a partial payment is not the day the invoice was paid)"
+        )
     return [i for i in documents.values() if i.is_open or i.paid_date is not None], notes
 
 

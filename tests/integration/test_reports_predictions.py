@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -153,3 +154,24 @@ def test_too_little_history_falls_back_to_the_customer_average_rule_and_says_so(
     assert document["forecast_basis"]["basis"] == "customer_average"
     assert "too little history" in document["forecast_basis"]["note"]
     assert all("low" not in week for week in document["forecast"]["EUR"])
+
+
+def test_a_partly_paid_invoice_is_predicted_not_learned_from(s3: Any) -> None:
+    """An invoice whose file stated a paid date but an open amount left (ingest keeps the partial
+    payment's day as its paid date): it is still owed, so it gets a prediction, and the model does not
+    learn it as paid on that day."""
+    history()
+    partly = replace(
+        _invoice("C-ONTIME", "T-PART/1", date(2026, 10, 1), None, "1000.00"),
+        open_amount=Decimal("400.00"),
+        paid_date=date(2026, 10, 15),
+    )
+    Invoices().save(partly)
+    result = invoke("reports", tick())
+    assert result["predictions"] == {"basis": "model", "invoices": 4, "kept": 4}
+    rows = {
+        row["invoice_number"]: row for row in _json(s3, "kpi/2026-11-23/kpis.json")["predictions"]["invoices"]
+    }
+    assert rows["T-PART/1"]["pay_date"] > AS_OF.isoformat()
+    model = _json(s3, "models/pay-date/2026-11-23.json")
+    assert model["examples"] == 24  # the 24 invoices paid in full, not the partly paid one

@@ -417,3 +417,33 @@ def test_an_invoice_its_payment_runs_passed_over_is_told_apart_and_the_segment_i
     assert "still unpaid 60 days after its due date" in still.sentence
     assert "due on or after it was paid" in still.sentence
     assert prediction.baseline_days + sum(f.days for f in prediction.contributions) == prediction.offset_days
+
+
+def test_evaluate_reads_an_invoice_with_an_open_amount_left_as_unpaid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """C's three invoices were partly paid on their due days (a paid date, half still open): C has no
+    invoice paid in full, so its baseline is the portfolio's 10 days (not 0 days from the partial
+    payments), and the model does not learn from them. A pays 10 days late, always."""
+    lines = ["customer_id,invoice_number,invoice_date,due_date,amount,open_amount,paid_date,currency\n"]
+    for m in range(1, 6):  # A: issued the 1st, due 30 days later, paid 10 days late
+        issued = date(2024, m, 1)
+        due = issued + timedelta(days=30)
+        lines.append(f"A,A/{m},{issued},{due},100.00,0.00,{due + timedelta(days=10)},EUR\n")
+    for m in range(1, 4):  # C: half paid on the due day, half still open
+        issued = date(2024, m, 1)
+        due = issued + timedelta(days=30)
+        lines.append(f"C,C/{m},{issued},{due},100.00,50.00,{due},EUR\n")
+    lines.append("C,C/9,2024-05-01,2024-05-31,100.00,0.00,2024-06-20,EUR\n")  # paid in full, 20 days late
+    path = tmp_path / "partly.csv"
+    path.write_text("".join(lines), encoding="utf-8")
+    base = ["predict", "evaluate", "--history", str(path), "--mapping", "generic", "--split", "2024-06-01"]
+    assert main([*base, "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["invoices_scored"] == 2  # A/5 and C/9; C's partly paid ones are open, not scored
+    # A/5: due plus 10 is exact; C/9: due plus the portfolio's 10 is 10 days early
+    assert figures["mae_days"]["due_plus_customer_average"] == 5.0
+    main(base)
+    out = capsys.readouterr().out
+    assert "trained on 4 paid invoices" in out
+    assert "3 invoice(s) with a paid date and an open amount left: read as unpaid" in out

@@ -23,6 +23,10 @@ def invoice(number: str, amount: str = "100", **kw: object) -> Invoice:
     )  # type: ignore[arg-type]
 
 
+def paid_in_the_erp(number: str, day: date) -> Invoice:
+    return replace(invoice(number), open_amount=Decimal(0), status="closed", paid_date=day)
+
+
 def payment(pid: str, number: str, amount: str, day: date) -> Payment:
     return Payment("C1", pid, day, Decimal(amount), "EUR", applied_amount=Decimal(amount), applied_to=number)
 
@@ -30,7 +34,14 @@ def payment(pid: str, number: str, amount: str, day: date) -> Payment:
 def portfolio() -> ReportData:
     promise = Promise("C1", "P", ("A",), date(2026, 3, 10), at(1), Decimal(100), "EUR")
     return ReportData(
-        invoices=[invoice("A"), invoice("B"), invoice("C", paid_date=date(2026, 3, 20))],
+        # C was paid on the ERP's paid date (closed, nothing open), with no payment of ours to show it.
+        # P was partly paid: the file gave a paid date with 40 still open, so it is not paid.
+        invoices=[
+            invoice("A"),
+            invoice("B"),
+            paid_in_the_erp("C", date(2026, 3, 20)),
+            replace(invoice("P"), open_amount=Decimal(40), paid_date=date(2026, 3, 9)),
+        ],
         # A is paid in two parts, the second 5 days after its reminder; B only partly.
         payments=[
             payment("p1", "A", "40", date(2026, 3, 8)),
@@ -65,6 +76,7 @@ def portfolio() -> ReportData:
             Touch("C1", "B", "reminder", at(7)),
             Touch("C1", "B", "firm", at(20)),
             Touch("C1", "C", "agency#2", at(1)),
+            Touch("C1", "P", "firm", at(7)),
         ],
     )
 
@@ -79,19 +91,20 @@ def test_the_activity_figures_count_what_happened_in_the_window() -> None:
     )
     assert (figures["disputes_opened"], figures["disputes_resolved"]) == (2, 1)
     assert figures["dispute_average_age_days"] == "4.0"
-    # The agency#2 touch of Mar 1 is outside (the start is exclusive): 3 touches, 1 customer, 2 invoices.
+    # The agency#2 touch of Mar 1 is outside (the start is exclusive): 4 touches, 1 customer, 3 invoices.
     assert (figures["touches"], figures["touches_per_customer"], figures["touches_per_invoice"]) == (
-        3,
-        "3.00",
-        "1.50",
+        4,
+        "4.00",
+        "1.33",
     )
     assert (figures["emails_delivered"], figures["emails_bounced"]) == (1, 1)
     assert figures["collector_productivity"] == {
         "ali": {"tasks_completed": 1, "tasks_per_day": "0.03", "accounts": 2},
     }  # bo's only task was done in January: not in this window
-    # reminder: A (paid in full Mar 12, 5 days after) and B (never paid in full); firm: B.
+    # reminder: A (paid in full Mar 12, 5 days after) and B (never paid in full); firm: B, and P (its
+    # paid date of Mar 9, 2 days after, is a partial payment's: 40 still open).
     assert figures["step_effectiveness"] == {
-        "firm": {"invoices": 1, "paid_within_7_days": 0, "share": "0.00"},
+        "firm": {"invoices": 2, "paid_within_7_days": 0, "share": "0.00"},
         "reminder": {"invoices": 2, "paid_within_7_days": 1, "share": "0.50"},
     }
 
@@ -114,7 +127,7 @@ def test_a_report_counts_only_what_was_paid_by_its_as_of_date() -> None:
     """A reminder of Mar 28 paid on Apr 2: the report as of Mar 31 says not (yet) paid, whenever it is run
     again; the one as of Apr 5 counts it. The ERP's paid date is held to the same day."""
     data = ReportData(
-        invoices=[invoice("D"), invoice("E", paid_date=date(2026, 4, 1))],
+        invoices=[invoice("D"), paid_in_the_erp("E", date(2026, 4, 1))],
         payments=[payment("p9", "D", "100", date(2026, 4, 2))],
         touches=[Touch("C1", "D", "reminder", at(28)), Touch("C1", "E", "reminder", at(28))],
     )
@@ -124,3 +137,12 @@ def test_a_report_counts_only_what_was_paid_by_its_as_of_date() -> None:
     assert after == {"reminder": {"invoices": 2, "paid_within_7_days": 2, "share": "1.00"}}
     assert paid_dates(data.invoices, data.payments, AS_OF) == {}
     assert paid_dates(data.invoices, data.payments, date(2026, 4, 1)) == {("C1", "E"): date(2026, 4, 1)}
+
+
+def test_an_invoice_still_open_is_not_paid_on_the_paid_date_of_its_partial_payment() -> None:
+    """A file stated a paid date with an open amount left (ingest keeps the partial payment's day): the
+    invoice is not paid yet, in the activity report or anywhere else."""
+    partly = replace(invoice("P"), open_amount=Decimal(40), paid_date=date(2026, 3, 20))
+    assert partly.paid_in_full_on is None
+    assert paid_dates([partly], []) == {}
+    assert paid_dates([replace(partly, open_amount=Decimal(0))], []) == {("C1", "P"): date(2026, 3, 20)}

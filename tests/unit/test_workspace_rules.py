@@ -19,6 +19,7 @@ from arcollect.promises import PromiseStatus, settle
 from arcollect.workspace.disputes import check_transition, parse_credit
 from arcollect.workspace.model import CallOutcome, WorkspaceInputError
 from arcollect.workspace.outcomes import MAX_ATTEMPTS, add_working_days, decide
+from arcollect.workspace.view import days_late
 
 TODAY = date(2026, 3, 10)
 
@@ -251,3 +252,12 @@ def test_under_the_shipped_policy_work_can_go_to_any_collector_by_name() -> None
     assert known_staff(shipped_policy()) == set()
     named = replace(shipped_policy(), team={**shipped_policy().team, "ali": shipped_policy().contact("ali")})
     assert known_staff(named) == {"ali", "collections-manager"}  # type: ignore[arg-type]
+
+
+def test_the_customers_days_late_count_only_invoices_paid_in_full() -> None:
+    """The 360's and the worklist's payment history: an invoice still open with a paid date (a partial
+    payment's day, as ingest keeps it) is not paid yet, so it is not counted paid on time."""
+    due = date(2026, 3, 1)
+    paid = replace(invoice("A", due), open_amount=Decimal(0), status="closed", paid_date=date(2026, 3, 21))
+    partly = replace(invoice("B", due), open_amount=Decimal(40), paid_date=date(2026, 3, 1))
+    assert days_late([paid, partly]) == [(date(2026, 3, 21), 20)]

@@ -187,6 +187,13 @@ class Invoice:
         return self.status == InvoiceStatus.OPEN and self.open_amount > 0
 
     @property
+    def paid_in_full_on(self) -> date | None:
+        """The day it was paid, once nothing is left open. Ingest keeps the day of a partial payment as
+        the paid date of an invoice still open (a file stating ``paid_date`` with an open amount left):
+        that invoice is not paid yet, so no history, report or model may read it as paid that day."""
+        return None if self.is_open else self.paid_date
+
+    @property
     def is_credit_note(self) -> bool:
         """A credit note: owed to the customer, so it lowers the balance rather than adding to it."""
         return self.document_type == DocumentType.CREDIT_NOTE

@@ -119,10 +119,17 @@ class History:
 def known_on(invoice: Invoice) -> date | None:
     """The day a paid document enters its customer's history: the later of its paid day and its issue
     day (None: not paid). The SAP extract has documents whose payment date is before their document
-    date; they did not exist before they were issued, so no history before then may read them."""
-    if invoice.paid_date is None:
-        return None
-    return max(invoice.paid_date, invoice.invoice_date)
+    date; they did not exist before they were issued, so no history before then may read them. An
+    invoice still open is not paid, whatever paid date it carries (``Invoice.paid_in_full_on``)."""
+    paid = invoice.paid_in_full_on
+    return None if paid is None else max(paid, invoice.invoice_date)
+
+
+def settled(invoices: Iterable[Invoice]) -> list[Invoice]:
+    """The invoices as the model reads them: each paid date only once nothing is left open
+    (``Invoice.paid_in_full_on``). An invoice partly paid is predicted, not learned from, and counts
+    in no history or baseline."""
+    return [i if i.paid_date == i.paid_in_full_on else replace(i, paid_date=None) for i in invoices]
 
 
 def known_by(invoice: Invoice, day: date) -> bool:
@@ -533,7 +540,7 @@ def train(invoices: Iterable[Invoice], as_of: date) -> Model:
     (``known_by``), each as it stood the day before it was issued (its customer's history then, by the
     same rule), and the invoices issued on or before it that were still open, as open. A payment after
     ``as_of`` is never read."""
-    visible = [i for i in invoices if i.invoice_date <= as_of and not i.is_credit_note]
+    visible = [i for i in settled(invoices) if i.invoice_date <= as_of and not i.is_credit_note]
     known = [i for i in visible if known_by(i, as_of)]
     if not known:
         raise PredictionError(f"nothing was paid on or before {as_of.isoformat()}: nothing to learn from")
@@ -668,7 +675,7 @@ def predict(
     or before it). The customer's history is every invoice of ``invoices`` issued and paid on or before
     ``as_of`` (``known_by``; or the ``ledger`` given, read as of ``as_of`` by the same rule); promises and
     disputes count if they were made on or before it."""
-    invoices = list(invoices)
+    invoices = settled(invoices)
     ledger = ledger or Ledger(i for i in invoices if known_by(i, as_of))
     open_promises: dict[tuple[str, str], Promise] = {}
     for promise in promises:
@@ -882,7 +889,7 @@ def evaluate(invoices: Iterable[Invoice], split: date) -> Evaluation:
     issued and paid before the split (the portfolio's mean for a customer with none). Both are read as
     of the same day from the same documents as the model (``known_by``), and like the model never put a
     still-open invoice's payment before the split."""
-    invoices = [i for i in invoices if not i.is_credit_note]
+    invoices = [i for i in settled(invoices) if not i.is_credit_note]
     as_of = split - timedelta(days=1)
     model = train(invoices, as_of)
     known = [i for i in invoices if known_by(i, as_of)]

@@ -45,8 +45,9 @@ def paid_dates(
     invoices: Iterable[Invoice], payments: Iterable[Payment], as_of: date | None = None
 ) -> dict[tuple[str, str], date]:
     """The day each fully paid invoice was paid: when its applied payments reached its amount, else the
-    ERP's paid date. With ``as_of``, as known that day: a payment or paid date after it does not count,
-    so a report as of a day says the same whenever it is run."""
+    ERP's paid date once nothing is left open (``Invoice.paid_in_full_on``). With ``as_of``, as known
+    that day: a payment or paid date after it does not count, so a report as of a day says the same
+    whenever it is run."""
     applied: dict[tuple[str, str], list[tuple[date, str, Decimal]]] = defaultdict(list)
     for payment in payments:
         if as_of is not None and payment.payment_date > as_of:
@@ -65,8 +66,9 @@ def paid_dates(
                 found[key] = paid_on
                 break
         else:
-            if invoice.paid_date is not None and (as_of is None or invoice.paid_date <= as_of):
-                found[key] = invoice.paid_date
+            paid = invoice.paid_in_full_on
+            if paid is not None and (as_of is None or paid <= as_of):
+                found[key] = paid
     return found
 
 

@@ -27,7 +27,7 @@ from typing import Any
 from arcollect.contract import ReportPrefix
 from arcollect.entities import Allocation, Invoice, Payment
 from arcollect.outlook import CUSTOMER_AVERAGE, MODEL, OutlookFactor, PayOutlook
-from arcollect.predictions import Prediction, PredictionError, known_by, predict, train
+from arcollect.predictions import Prediction, PredictionError, known_by, predict, settled, train
 from arcollect.store.reports import ReportData
 
 # Fewer paid invoices than this in the whole history: no model, the customer-average rule instead.
@@ -66,7 +66,8 @@ def model_keys(as_of: date) -> tuple[str, str]:
 
 def with_paid_dates(invoices: list[Invoice], payments: list[Payment]) -> list[Invoice]:
     """The invoices, each closed one without a paid day given the day its applied payments settled it
-    (what the model learns from is the day an invoice was paid)."""
+    (what the model learns from is the day an invoice was paid), and each one still open without the
+    paid day of a partial payment (``settled``: it is predicted, not learned from)."""
     applied: dict[tuple[str, str], list[tuple[date, Decimal]]] = defaultdict(list)
     for payment in payments:
         applications = payment.applications
@@ -86,7 +87,7 @@ def with_paid_dates(invoices: list[Invoice], payments: list[Payment]) -> list[In
                     invoice = replace(invoice, paid_date=day)
                     break
         out.append(invoice)
-    return out
+    return settled(out)
 
 
 def predict_portfolio(data: ReportData, as_of: date) -> PortfolioPredictions:

@@ -39,11 +39,12 @@ def _at(day: date) -> datetime:
 
 
 def days_late(invoices: Iterable[Invoice]) -> list[tuple[date, int]]:
-    """(paid date, days after the due date it was paid; early counts as 0) of paid invoices."""
+    """(paid date, days after the due date it was paid; early counts as 0) of invoices paid in full
+    (a partly paid one's paid date is its partial payment's: not yet paid)."""
     return [
-        (invoice.paid_date, max(0, (invoice.paid_date - invoice.due_date).days))
+        (paid, max(0, (paid - invoice.due_date).days))
         for invoice in invoices
-        if invoice.paid_date is not None and invoice.document_type == DocumentType.INVOICE
+        if (paid := invoice.paid_in_full_on) is not None and invoice.document_type == DocumentType.INVOICE
     ]
 
 

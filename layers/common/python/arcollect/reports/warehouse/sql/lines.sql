@@ -138,7 +138,14 @@ reckoning AS (
         COALESCE(h.collected, 0) AS collected,
         COALESCE(h.collected_scale, 0) AS collected_scale,
         CASE WHEN h.settled_by_payment THEN h.settled_on END AS paid_on,
-        COALESCE(ap.paid_on, CASE WHEN d.paid_date <= {as_of} THEN d.paid_date END) AS activity_paid_on
+        -- reports/activity.py, paid_dates: the ERP's paid date only once nothing is left open (an open
+        -- invoice's paid date is a partial payment's, Invoice.paid_in_full_on)
+        COALESCE(
+            ap.paid_on,
+            CASE
+                WHEN d.paid_date <= {as_of} AND NOT (d.status = 'open' AND d.open_amount > 0) THEN d.paid_date
+            END
+        ) AS activity_paid_on
     FROM docs AS d
     LEFT JOIN histories AS h ON h.customer_id = d.customer_id AND h.invoice_number = d.invoice_number
     LEFT JOIN allocated_paid AS ap ON ap.customer_id = d.customer_id AND ap.invoice_number = d.invoice_number

@@ -19,7 +19,7 @@ from typing import Any
 
 from arcollect.entities import Customer, DropKind, Invoice, Payment
 from arcollect.policy import PolicyError, PolicySet, parse_policy, shipped_policy
-from arcollect_cli.history_files import read_entities, read_mappings
+from arcollect_cli.history_files import LOCALE_HELP, read_entities, read_mappings, settings_for
 from arcollect_cli.output import progress
 from arcollect_cli.target import CliError, Target
 
@@ -27,18 +27,27 @@ SHIPPED = "shipped"
 
 
 def history_from_files(
-    invoices: Path, payments: Path | None, customers: Path | None, mappings: list[str]
+    invoices: Path,
+    payments: Path | None,
+    customers: Path | None,
+    mappings: list[str],
+    locale: str | None = None,
 ) -> Any:
     from arcollect.dunning.backtest import History
 
     names, texts = read_mappings(mappings)
+    settings = settings_for(locale)
     notes: list[str] = []
     documents: dict[tuple[str, str], Invoice] = {}
-    for entity in read_entities(invoices, DropKind.INVOICES, names.get(DropKind.INVOICES), texts, notes):
+    for entity in read_entities(
+        invoices, DropKind.INVOICES, names.get(DropKind.INVOICES), texts, notes, settings=settings
+    ):
         documents[(entity.customer_id, entity.invoice_number)] = entity  # a later row of a document wins
     if payments is not None:
         paid = _paid_dates(
-            read_entities(payments, DropKind.PAYMENTS, names.get(DropKind.PAYMENTS), texts, notes),
+            read_entities(
+                payments, DropKind.PAYMENTS, names.get(DropKind.PAYMENTS), texts, notes, settings=settings
+            ),
             documents,
             notes,
         )
@@ -47,7 +56,7 @@ def history_from_files(
     people: dict[str, Customer] = {}
     if customers is not None:
         for entity in read_entities(
-            customers, DropKind.CUSTOMERS, names.get(DropKind.CUSTOMERS), texts, notes
+            customers, DropKind.CUSTOMERS, names.get(DropKind.CUSTOMERS), texts, notes, settings=settings
         ):
             people[entity.customer_id] = entity
     # A document the file shows settled (nothing open) without the day it was paid has no day to close
@@ -160,10 +169,13 @@ def cmd_backtest(args: argparse.Namespace, root: Path) -> int:
             Path(args.payments) if args.payments else None,
             Path(args.customers) if args.customers else None,
             args.mapping or [],
+            args.locale,
         )
         source = "ERP files"
-    elif args.payments or args.customers or args.mapping:
-        raise CliError("--payments, --customers and --mapping go with --invoices (history from files)")
+    elif args.payments or args.customers or args.mapping or args.locale:
+        raise CliError(
+            "--payments, --customers, --mapping and --locale go with --invoices (history from files)"
+        )
     else:
         history = history_from_table(Target.resolve(args.stack, root))
         source = "the table"
@@ -264,5 +276,6 @@ def add_parser(commands: Any, with_stack: Any, root: Path) -> None:
         action="store_true",
         help="treat every customer as reachable by email (history without master data)",
     )
+    backtest.add_argument("--locale", help=f"with --invoices: {LOCALE_HELP}")
     backtest.add_argument("--out", help="write backtest.json and backtest.html to this folder")
     backtest.set_defaults(func=lambda args: cmd_backtest(args, root))

@@ -4,11 +4,14 @@ dates (``arcollect predict evaluate --history``) read their files here."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from arcollect.company import CompanySettings, SettingsError
+from arcollect.contract import EnvVar
 from arcollect.entities import DropKind
 from arcollect.ingest.mappings import MappingError, load_mapping
 from arcollect.ingest.sources import FileProblem
@@ -17,6 +20,21 @@ from arcollect_cli.target import CliError
 CHUNK = 1024 * 1024
 # How many rejected rows a file's note quotes (all are counted).
 QUOTED_REJECTIONS = 5
+LOCALE_HELP = (
+    "how the files write dates and amounts when they could be read two ways, as a deployment's "
+    "exportLocale says it (e.g. en-US, en-GB, de-DE); default: the EXPORT_LOCALE environment variable"
+)
+
+
+def settings_for(locale: str | None) -> CompanySettings | None:
+    """The company settings ``--locale`` stands for (None: the environment's, as the functions read
+    them): offline, the option takes the place of the deployment's exportLocale."""
+    if locale is None:
+        return None
+    try:
+        return CompanySettings.of(os.environ.get(EnvVar.HOME_CURRENCY), locale)
+    except SettingsError as error:
+        raise CliError(f"--locale {locale}: {error}") from None
 
 
 class _LocalFiles:
@@ -73,9 +91,12 @@ def read_entities(
     texts: dict[str, str],
     notes: list[str],
     option: str | None = None,
+    settings: CompanySettings | None = None,
 ) -> list[Any]:
     """Every row of a file mapped as ingest maps it; rejected and skipped rows are counted in ``notes``
     (with the first reasons), never dropped without a word."""
+    if path.is_dir():
+        raise CliError(f"{option or '--' + kind.value} {path}: a folder, not a file")
     if not path.is_file():
         raise CliError(f"{option or '--' + kind.value} {path}: no such file")
     key = f"incoming/{kind.value}/" + (f"{mapping}/" if mapping else "") + path.name
@@ -88,7 +109,7 @@ def read_entities(
 
     drop = Drop("local", key, "local", path.stat().st_size, "local", datetime.now(UTC))
     try:
-        plan = plan_file(drop, kind, files)
+        plan = plan_file(drop, kind, files, settings=settings)
         entities: list[Any] = []
         rejected: list[str] = []
         skipped = 0
@@ -102,7 +123,9 @@ def read_entities(
                 else:
                     entities.append(row.entity)
     except FileProblem as error:
-        raise CliError(f"{path}: {error}") from error
+        # Ingest's message names the deployment's setting; here, on this machine, it is an option.
+        hint = " (here: --locale, e.g. --locale de-DE)" if "exportLocale" in str(error) else ""
+        raise CliError(f"{path}: {error}{hint}") from error
     if rejected:
         notes.append(
             f"{path.name}: {len(rejected)} row(s) rejected as ingest would reject them, left out: "

@@ -16,22 +16,25 @@ from typing import Any
 
 from arcollect.entities import DropKind, Invoice
 from arcollect.predictions import Evaluation, PredictionError, evaluate
-from arcollect_cli.history_files import read_entities, read_mappings
+from arcollect_cli.history_files import LOCALE_HELP, read_entities, read_mappings, settings_for
 from arcollect_cli.output import progress
 from arcollect_cli.target import CliError
 
 
-def invoices_from_files(paths: list[Path], mapping: str) -> tuple[list[Invoice], list[str]]:
+def invoices_from_files(
+    paths: list[Path], mapping: str, locale: str | None = None
+) -> tuple[list[Invoice], list[str]]:
     """Every invoice of the files, mapped as ingest maps them (a later row of a document wins), and the
     notes on what was left out."""
     names, texts = read_mappings([mapping])
+    settings = settings_for(locale)
     if DropKind.INVOICES not in names:
         raise CliError(f"--mapping {mapping}: an invoices mapping is needed (the history is invoices)")
     notes: list[str] = []
     documents: dict[tuple[str, str], Invoice] = {}
     for path in paths:
         for entity in read_entities(
-            path, DropKind.INVOICES, names[DropKind.INVOICES], texts, notes, "--history"
+            path, DropKind.INVOICES, names[DropKind.INVOICES], texts, notes, "--history", settings
         ):
             documents[(entity.customer_id, entity.invoice_number)] = entity
     undated = [
@@ -59,7 +62,7 @@ def _split(value: str) -> date:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     split = _split(args.split)
-    invoices, notes = invoices_from_files([Path(p) for p in args.history], args.mapping)
+    invoices, notes = invoices_from_files([Path(p) for p in args.history], args.mapping, args.locale)
     if not args.json:
         progress(f"training on what was known before {split.isoformat()}, scoring the invoices open then")
     try:
@@ -116,5 +119,6 @@ def register(commands: Any) -> None:
         "--mapping", required=True, help="the invoices mapping: a preset's name or a mapping YAML file"
     )
     evaluation.add_argument("--split", required=True, help="the split day, YYYY-MM-DD")
+    evaluation.add_argument("--locale", help=LOCALE_HELP)
     evaluation.add_argument("--json", action="store_true", help="machine-readable output")
     evaluation.set_defaults(func=cmd_evaluate)

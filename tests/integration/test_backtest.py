@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,26 @@ def test_history_from_files_needs_the_invoices_file(
                  "--payments", str(tmp_path / "p.csv")])  # fmt: skip
     assert code != 0
     assert "go with --invoices" in capsys.readouterr().err
+    code = main(["dunning", "backtest", "--policy", "shipped", "--from", "2026-01-01", "--to", "2026-01-31",
+                 "--locale", "de-DE"])  # fmt: skip
+    assert code != 0
+    assert "--locale go with --invoices" in capsys.readouterr().err
+
+
+def test_a_history_file_that_reads_two_ways_is_read_in_the_locale_given(tmp_path: Path) -> None:
+    from arcollect_cli.backtest import history_from_files
+    from arcollect_cli.target import CliError
+
+    path = tmp_path / "eu.csv"
+    path.write_text(
+        "customer_id;invoice_number;invoice_date;due_date;amount\nA;A/1;01.02.2026;02.03.2026;1.000\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CliError, match=r"--locale, e\.g\. --locale de-DE"):
+        history_from_files(path, None, None, ["generic"])
+    history = history_from_files(path, None, None, ["generic"], "de-DE")
+    (invoice,) = history.invoices
+    assert (invoice.due_date.isoformat(), invoice.amount) == ("2026-03-02", Decimal(1000))
 
 
 def _table() -> list[dict[str, Any]]:

@@ -386,6 +386,8 @@ def test_evaluate_counts_an_invoice_more_than_30_days_late(tmp_path: Path) -> No
         (["--split", "2030-01-01"], "no invoice was open at 2030-01-01 and paid later: nothing to score"),
         (["--split", "2024-01-01"], "nothing was paid on or before 2023-12-31: nothing to learn from"),
         (["--mapping", "payments:generic"], "an invoices mapping is needed"),
+        (["--history", "."], "--history .: a folder, not a file"),
+        (["--locale", "xx-YY"], "--locale xx-YY: exportLocale='xx-YY' is not a locale arcollect knows"),
     ],
 )
 def test_evaluate_refuses_bad_input_with_a_clear_message(
@@ -447,3 +449,22 @@ def test_evaluate_reads_an_invoice_with_an_open_amount_left_as_unpaid(
     out = capsys.readouterr().out
     assert "trained on 4 paid invoices" in out
     assert "3 invoice(s) with a paid date and an open amount left: read as unpaid" in out
+
+
+def test_evaluate_reads_a_file_that_could_be_read_two_ways_in_the_locale_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Day-first or month-first dates (no day above 12), thousands or decimal separators: the file is
+    refused, naming the option that settles it offline; with --locale de-DE it reads as German."""
+    lines = ["customer_id;invoice_number;invoice_date;due_date;amount;open_amount;paid_date;currency\n"]
+    lines += [f"A;A/{m};01.0{m}.2024;02.0{m + 1}.2024;1.000;0;12.0{m + 1}.2024;EUR\n" for m in range(2, 6)]
+    path = tmp_path / "eu.csv"
+    path.write_text("".join(lines), encoding="utf-8")
+    base = ["predict", "evaluate", "--history", str(path), "--mapping", "generic", "--split", "2024-06-01"]
+    assert main(base) == 2
+    assert "(here: --locale, e.g. --locale de-DE)" in capsys.readouterr().err
+    assert main([*base, "--locale", "de-DE", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    # A/5, due 2 June (day-first), paid 12 June: 10 days late like the others, so the model is exact
+    assert figures["invoices_scored"] == 1
+    assert figures["mae_days"] == {"model": 0.0, "due_date": 10.0, "due_plus_customer_average": 0.0}

@@ -3,6 +3,7 @@ real handler and the real Portal, against moto."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -14,8 +15,10 @@ import boto3
 import pytest
 
 from arcollect.entities import Activity
+from arcollect.languages import LANGUAGES
 from arcollect.portal.links import sign_token
 from arcollect.store.portal import PortalStore
+from arcollect.store.repositories import Customers
 from arcollect.store.secrets import link_signing_key, rotate_link_key
 from tests.integration.conftest import invoke, load_event
 from tests.integration.dunning_world import World
@@ -266,3 +269,200 @@ def test_a_rotated_key_breaks_no_link_already_emailed_until_its_grace_ends(aws: 
     assert open_link(emailed)["statusCode"] == 403
     assert open_link(fresh)["statusCode"] == 403
     assert open_link(sign_token("C-1", key=again.current, now=at))["statusCode"] == 303
+
+
+# --- what the forms and the API take back: languages, contact details, disputes ----------------------
+
+
+def sign_in(customer_id: str = "C-1") -> tuple[str, str]:
+    """A session for the customer through its emailed link: (session id, CSRF token)."""
+    opened = open_link(sign_token(customer_id, key=LINK_KEY, now=request_time() - timedelta(days=1)))
+    match = re.match(r"arc_session=([^;]+);", headers_of(opened)["Set-Cookie"][0])
+    assert match
+    account = json.loads(str(get("/api/v1/account", cookie=match.group(1))["body"]))
+    return match.group(1), str(account["csrf_token"])
+
+
+def post_form(path: str, session: tuple[str, str], fields: dict[str, str]) -> dict[str, Any]:
+    return request(
+        "POST",
+        path,
+        cookie=session[0],
+        body=urlencode({"csrf_token": session[1], **fields}),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+
+def call_api(method: str, path: str, session: tuple[str, str], body: Any) -> tuple[int, Any]:
+    response = request(
+        method,
+        path,
+        cookie=session[0],
+        body=json.dumps(body),
+        headers={"Content-Type": "application/json", "X-CSRF-Token": session[1]},
+    )
+    return int(response["statusCode"]), json.loads(str(response["body"]))
+
+
+def form_values(page: str) -> dict[str, str]:
+    """What the browser sends for a form as shown: each input's value and each select's chosen option."""
+    inputs = re.findall(r'<input [^>]*name="(\w+)" [^>]*value="([^"]*)"', page)
+    values = {name: html.unescape(value) for name, value in inputs}
+    for name, options in re.findall(r'<select [^>]*name="(\w+)"[^>]*>(.*?)</select>', page, re.S):
+        chosen = re.findall(r'<option value="([^"]*)" selected>', options)
+        values[name] = chosen[0] if chosen else re.findall(r'<option value="([^"]*)"', options)[0]
+    values.pop("csrf_token", None)
+    return values
+
+
+def offered_languages(page: str) -> list[str]:
+    select = re.search(r'<select [^>]*name="language"[^>]*>(.*?)</select>', page, re.S)
+    assert select
+    return re.findall(r'<option value="([^"]*)"', select.group(1))
+
+
+@pytest.mark.parametrize(("on_file", "shown"), [("pt", "en"), ("de-DE", "de"), ("FR", "fr"), (None, "en")])
+def test_the_contact_form_sent_back_as_shown_saves_a_new_phone_and_keeps_the_language(
+    aws: None, on_file: str | None, shown: str
+) -> None:
+    # Given a customer whose ERP wrote its language as it likes (ingest keeps it as written)
+    World().customer("C-1", language=on_file, phone="+49 30 1234/56 ext. 7")
+    session = sign_in()
+    # When the contact page is opened
+    page = str(get("/contact", cookie=session[0])["body"])
+    # Then it offers exactly the languages we write reminders in, the one on file shown as we write it
+    assert offered_languages(page) == list(LANGUAGES)
+    sent = form_values(page)
+    assert sent["language"] == shown
+    # And the form sent back as shown, with only the phone changed, is saved
+    saved = post_form("/contact", session, {**sent, "phone": "+49 30 123456"})
+    assert saved["statusCode"] == 200 and "Your contact details are saved" in str(saved["body"])
+    stored = Customers().get("C-1")
+    assert stored is not None and stored.phone == "+49 30 123456"
+    # And the language on file is what it was: showing it as we write it changed nothing
+    assert stored.language == on_file
+
+
+def test_the_contact_form_sent_back_unchanged_changes_nothing(aws: None) -> None:
+    World().customer("C-1", language="de-DE", phone="+49 30 1234/56 ext. 7")
+    session = sign_in()
+    sent = form_values(str(get("/contact", cookie=session[0])["body"]))
+    assert post_form("/contact", session, sent)["statusCode"] == 200
+    stored = Customers().get("C-1")
+    assert stored is not None and (stored.language, stored.phone) == ("de-DE", "+49 30 1234/56 ext. 7")
+    assert "contact_updated" not in json.dumps(table_items())
+
+
+def test_the_contact_form_changes_the_language_to_another_one_offered_and_refuses_the_rest(
+    aws: None,
+) -> None:
+    World().customer("C-1", language="de-DE")
+    session = sign_in()
+    sent = form_values(str(get("/contact", cookie=session[0])["body"]))
+    assert post_form("/contact", session, {**sent, "language": "fr"})["statusCode"] == 200
+    stored = Customers().get("C-1")
+    assert stored is not None and stored.language == "fr"
+    refused = post_form("/contact", session, {**sent, "language": "pt"})
+    assert refused["statusCode"] == 400
+    assert "&#39;pt&#39; is not offered: choose one of en, de, fr" in str(refused["body"])
+
+
+def test_the_api_takes_the_accounts_own_contact_details_back_and_leaves_out_what_is_left_out(
+    aws: None,
+) -> None:
+    # Given a French customer without a phone, and one further AP address
+    World().customer("C-1", language="fr", other_emails=("billing@c-1.example",))
+    session = sign_in()
+    _, account = call_api("GET", "/api/v1/account", session, None)
+    assert account["customer"]["phone"] is None
+    # When the account's own customer is sent back (phone null), or only the email
+    status, body = call_api("PUT", "/api/v1/contact", session, account["customer"])
+    assert status == 200, body
+    assert "contact_updated" not in json.dumps(table_items())
+    status, body = call_api("PUT", "/api/v1/contact", session, {"email": "pay@c-1.example"})
+    # Then what was left out stays as it was: still French, still the further address, still no phone
+    assert status == 200, body
+    assert (body["email"], body["language"], body["phone"], body["other_emails"]) == (
+        "pay@c-1.example",
+        "fr",
+        None,
+        ["billing@c-1.example"],
+    )
+    # And a region code counts as its base language; "" clears the phone
+    status, body = call_api(
+        "PUT", "/api/v1/contact", session, {"email": "pay@c-1.example", "language": "de-AT", "phone": "+43 1"}
+    )
+    assert status == 200 and (body["language"], body["phone"]) == ("de", "+43 1")
+    status, body = call_api("PUT", "/api/v1/contact", session, {"email": "pay@c-1.example", "phone": ""})
+    assert status == 200 and body["phone"] is None
+    status, body = call_api("PUT", "/api/v1/contact", session, {"email": "pay@c-1.example", "language": "pt"})
+    assert status == 400 and body["error"]["field"] == "language"
+
+
+def dispute_world() -> World:
+    world = World()
+    world.customer("C-1")
+    world.customer("C-2")
+    world.invoice("INV-1", invoice_date=date(2026, 10, 1), due_date=date(2026, 10, 31), amount="120.00")
+    world.invoice(
+        "CN-1",
+        invoice_date=date(2026, 10, 5),
+        due_date=date(2026, 10, 5),
+        amount="30.00",
+        document_type="credit_note",
+    )
+    world.invoice(
+        "B-1", customer_id="C-2", invoice_date=date(2026, 10, 1), due_date=date(2026, 10, 31), amount="9.00"
+    )
+    return world
+
+
+def test_a_credit_note_cannot_be_disputed_on_the_page_or_the_api(aws: None) -> None:
+    world = dispute_world()
+    session = sign_in()
+    # The credit note's page offers no dispute; an invoice's does
+    assert "Dispute this invoice" not in str(get("/invoices/CN-1", cookie=session[0])["body"])
+    assert "Dispute this invoice" in str(get("/invoices/INV-1", cookie=session[0])["body"])
+    # A dispute of it is refused next to the invoice field, and through the API with the field named
+    page = post_form("/dispute", session, {"invoice_number": "CN-1", "reason": "wrong_quantity"})
+    assert page["statusCode"] == 400
+    assert "invoice CN-1 is a credit note" in str(page["body"])
+    assert 'id="invoice_number-error"' in str(page["body"])
+    status, body = call_api(
+        "POST", "/api/v1/disputes", session, {"invoice_number": "CN-1", "reason": "wrong_quantity"}
+    )
+    assert status == 400 and body["error"]["field"] == "invoice_number"
+    assert "credit note" in body["error"]["message"]
+    # And nothing was recorded: not disputed, no collector task, no change for the ERP
+    assert not world.get("CN-1").disputed
+    assert world.tasks("C-1") == []
+    assert "dispute_opened" not in json.dumps(table_items())
+
+
+@pytest.mark.parametrize("number", ["F/1", "B-1"])
+def test_disputing_an_invoice_not_on_the_account_is_a_field_error_as_for_a_promise(
+    aws: None, number: str
+) -> None:
+    world = dispute_world()
+    session = sign_in()
+    expected = f"invoice {number} is not on your account"
+    page = post_form("/dispute", session, {"invoice_number": number, "reason": "wrong_quantity"})
+    promised = post_form(
+        "/promise", session, {"invoice_numbers": number, "amount": "1", "promised_until": "2026-12-01"}
+    )
+    assert page["statusCode"] == promised["statusCode"] == 400
+    assert expected in str(page["body"]) and expected in str(promised["body"])
+    assert 'id="invoice_number-error"' in str(page["body"])
+    status, body = call_api(
+        "POST", "/api/v1/disputes", session, {"invoice_number": number, "reason": "wrong_quantity"}
+    )
+    promise_status, promise_body = call_api(
+        "POST",
+        "/api/v1/promises",
+        session,
+        {"invoice_numbers": [number], "amount": "1", "promised_until": "2026-12-01"},
+    )
+    assert (status, promise_status) == (400, 400)
+    assert body == {"error": {"field": "invoice_number", "message": expected}}
+    assert promise_body["error"]["message"] == expected
+    assert not world.get("B-1", "C-2").disputed and world.tasks("C-2") == []

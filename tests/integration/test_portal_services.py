@@ -438,6 +438,7 @@ def test_a_dispute_without_an_owner_goes_to_the_manager(portal: Portal, world: W
     ("changes", "field"),
     [
         ({"reason": "because"}, "reason"),
+        ({"invoice_number": " "}, "invoice_number"),
         ({"reason": "other", "comment": " "}, "comment"),
         ({"comment": "x" * 2001}, "comment"),
         ({"attachment": ("a.exe", "application/x-msdownload", 10)}, "attachment"),
@@ -463,9 +464,23 @@ def test_a_dispute_with_bad_input_names_the_field(
     assert not World().get("INV-2").disputed
 
 
+def test_a_credit_note_cannot_be_disputed(portal: Portal, world: World) -> None:
+    with pytest.raises(PortalInputError, match="invoice CN-1 is a credit note") as error:
+        portal.dispute("C-1", invoice_number="CN-1", reason="other", comment="x", attachment=None, now=NOW)
+    assert error.value.field == "invoice_number"
+    assert not world.get("CN-1").disputed
+    assert [t for t in world.tasks("C-1") if t.kind == "dispute"] == []
+    assert not any(a.kind == "dispute_opened" for a in world.timeline("C-1"))
+
+
 def test_a_customer_cannot_touch_another_customers_invoices(portal: Portal, world: World) -> None:
-    with pytest.raises(NotFound):
-        portal.dispute("C-1", invoice_number="B-1", reason="other", comment="x", attachment=None, now=NOW)
+    # The same field error as for a missing invoice, and as a promise answers: nothing tells them apart
+    for number in ("B-1", "F/1"):
+        with pytest.raises(PortalInputError, match=f"invoice {number} is not on your account") as error:
+            portal.dispute(
+                "C-1", invoice_number=number, reason="other", comment="x", attachment=None, now=NOW
+            )
+        assert error.value.field == "invoice_number"
     with pytest.raises(PortalInputError):
         portal.promise("C-1", invoice_numbers=["B-1"], amount="1", promised_until="2026-03-20", now=NOW)
     untouched = world.get("B-1", "C-2")
@@ -534,6 +549,29 @@ def test_a_changed_ap_address_ends_the_links_sent_before_and_warns_the_replaced_
         assert "attacker@evil.example" in text and "https://" not in text
     kinds = [a.kind for a in world.timeline("C-1")]
     assert kinds.count("contact_notice_sent") == 2 and "links_revoked" in kinds
+
+
+def test_contact_details_left_out_stay_and_the_language_shown_keeps_the_one_on_file(
+    portal: Portal, world: World
+) -> None:
+    world.change_customer("C-1", language="de-DE", phone="+49 30 1234/56")
+    # None leaves the further addresses, the phone and the language; the phone on file is taken back
+    kept = portal.update_contact(
+        "C-1", email="ap@one.example", other_emails=None, phone="+49 30 1234/56", language="de", now=NOW
+    )
+    assert (kept.other_emails, kept.phone, kept.language) == (
+        ("Billing@One.example",),
+        "+49 30 1234/56",
+        "de-DE",
+    )
+    assert not any(a.kind == "contact_updated" for a in world.timeline("C-1"))
+    # Another language offered replaces it
+    changed = portal.update_contact(
+        "C-1", email="ap@one.example", other_emails=None, phone=None, language="fr-FR", now=NOW
+    )
+    assert changed.language == "fr" and changed.phone == "+49 30 1234/56"
+    [entry] = [a for a in world.timeline("C-1") if a.kind == "contact_updated"]
+    assert entry.detail == {"language": "de-DE -> fr"}
 
 
 @pytest.mark.parametrize(

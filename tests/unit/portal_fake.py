@@ -180,6 +180,13 @@ class FakePortal(Portal):
                 return invoice
         raise NotFound(number)
 
+    def _own(self, customer_id: str, number: str, field_name: str) -> Invoice:
+        """As a promise or a dispute names an invoice: one not on the account is a field error."""
+        try:
+            return self._find(customer_id, number)
+        except NotFound as error:
+            raise PortalInputError(field_name, f"invoice {number} is not on your account") from error
+
     def invoice(self, customer_id: str, invoice_number: str, *, today: date) -> InvoiceDetail:
         invoice = self._find(customer_id, invoice_number)
         document = "https://docs.example/INV-1.pdf?sig=1" if invoice_number == "INV-1" else None
@@ -218,7 +225,7 @@ class FakePortal(Portal):
         if not invoice_numbers:
             raise PortalInputError("invoice_numbers", "choose at least one invoice")
         for number in invoice_numbers:
-            self._find(customer_id, number)
+            self._own(customer_id, number, "invoice_numbers")
         try:
             value = Decimal(amount)
         except InvalidOperation as error:
@@ -244,7 +251,7 @@ class FakePortal(Portal):
         )
         if reason not in {r.value for r in DisputeReason}:
             raise PortalInputError("reason", "choose a reason")
-        self._find(customer_id, invoice_number)
+        self._own(customer_id, invoice_number, "invoice_number")
         if attachment is None:
             return DisputeReceipt("D1", invoice_number, None)
         return DisputeReceipt(
@@ -266,18 +273,37 @@ class FakePortal(Portal):
         return AttachmentReceipt("D1", "po.pdf", "application/pdf", 2048)
 
     def update_contact(
-        self, customer_id: str, *, email: str, other_emails: str, phone: str, language: str, now: datetime
+        self,
+        customer_id: str,
+        *,
+        email: str,
+        other_emails: str | None,
+        phone: str | None,
+        language: str | None,
+        now: datetime,
     ) -> Customer:
-        self.calls.append(("contact", customer_id, {"email": email, "other_emails": other_emails}))
+        self.calls.append(
+            (
+                "contact",
+                customer_id,
+                {"email": email, "other_emails": other_emails, "phone": phone, "language": language},
+            )
+        )
         if "@" not in email:
             raise PortalInputError("email", "enter an email address like name@example.com")
-        others = tuple(e.strip() for e in other_emails.split(",") if e.strip())
+        before = self.customers[customer_id]
+        # None leaves a property as it is, as the real Portal does.
+        others = (
+            before.other_emails
+            if other_emails is None
+            else tuple(e.strip() for e in other_emails.split(",") if e.strip())
+        )
         updated = replace(
-            self.customers[customer_id],
+            before,
             email=email,
             other_emails=others,
-            phone=phone or None,
-            language=language,
+            phone=before.phone if phone is None else (phone or None),
+            language=before.language if language is None else language,
         )
         self.customers[customer_id] = updated
         return updated

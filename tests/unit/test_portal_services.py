@@ -17,12 +17,14 @@ from openpyxl import load_workbook  # type: ignore[import-untyped]
 from arcollect.cells import neutralise
 from arcollect.entities import Customer, Invoice
 from arcollect.inputs import parse_amount
+from arcollect.languages import LANGUAGES, written_language
 from arcollect.portal.account import currency_totals, invoice_status
 from arcollect.portal.inputs import (
     ATTACHMENT_MAX_BYTES,
     PortalInputError,
     normalise_email,
     parse_attachment,
+    parse_contact,
     parse_dispute,
     parse_email_list,
     parse_language,
@@ -280,8 +282,79 @@ def test_phone_and_language() -> None:
         parse_phone("1" * 41)
     assert parse_language("DE") == "de"
     assert parse_language("") is None
-    with pytest.raises(PortalInputError, match="en, de, fr, es, nl, it"):
+    with pytest.raises(PortalInputError, match="'pt' is not offered: choose one of en, de, fr"):
         parse_language("pt")
+
+
+def test_the_portal_takes_exactly_the_languages_the_reminders_are_written_in() -> None:
+    # One list: what the contact form offers is what the parser takes and what reminders are written in.
+    from arcollect.dunning.emails import LANGUAGES as EMAIL_LANGUAGES
+    from arcollect.portal.web.pages import LANGUAGE_CHOICES
+
+    assert [code for code, _ in LANGUAGE_CHOICES] == list(LANGUAGES) == list(EMAIL_LANGUAGES)
+    for code in LANGUAGES:
+        assert parse_language(code) == (None if code == written_language(None) else code)
+    with pytest.raises(PortalInputError):
+        parse_language("es")
+
+
+@pytest.mark.parametrize(
+    ("sent", "on_file", "kept"),
+    [
+        # a region code counts as its base language
+        ("de-DE", None, "de"),
+        ("fr_CA", "en", "fr"),
+        # the language on file sent back as written, or as the form shows it, changes nothing
+        ("de-DE", "de-DE", "de-DE"),
+        ("de", "de-DE", "de-DE"),
+        ("de-AT", "de-DE", "de-DE"),
+        ("pt", "pt", "pt"),
+        ("en", "pt", "pt"),
+        ("en", None, None),
+        # left out: unchanged
+        (None, "fr", "fr"),
+        ("", "fr", "fr"),
+        # another offered language replaces it, as its base code
+        ("fr", "de-DE", "fr"),
+        ("en", "de-DE", "en"),
+    ],
+)
+def test_a_language_is_kept_as_on_file_unless_another_one_is_chosen(
+    sent: str | None, on_file: str | None, kept: str | None
+) -> None:
+    assert parse_language(sent, on_file) == kept
+
+
+def test_a_phone_on_file_is_taken_back_as_it_is_and_none_leaves_it() -> None:
+    on_file = "+49 30 1234/56 ext. 7"
+    assert parse_phone(on_file, on_file) == on_file
+    assert parse_phone(f" {on_file} ", on_file) == on_file
+    assert parse_phone(None, on_file) == on_file
+    assert parse_phone("", on_file) is None
+    with pytest.raises(PortalInputError, match="digits"):
+        parse_phone("+49 30 9999/1", on_file)
+
+
+def test_contact_details_left_out_stay_as_on_file() -> None:
+    on_file = Customer(
+        customer_id="C-1",
+        name="One",
+        email="ap@one.example",
+        other_emails=("b@one.example",),
+        phone="+1 555",
+        language="fr-CA",
+    )
+    kept = parse_contact(
+        email="new@one.example", other_emails=None, phone=None, language=None, current=on_file
+    )
+    assert (kept.email, kept.other_emails, kept.phone, kept.language) == (
+        "new@one.example",
+        ("b@one.example",),
+        "+1 555",
+        "fr-CA",
+    )
+    cleared = parse_contact(email="ap@one.example", other_emails="", phone="", language="en", current=on_file)
+    assert (cleared.other_emails, cleared.phone, cleared.language) == ((), None, "en")
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import replace
 
 import pytest
 
+from arcollect.languages import LANGUAGES
 from arcollect.portal.web import build_app
 from tests.unit.portal_client import EVENT, HOST, Client, Context, Reply, client, portal, signed_in
 from tests.unit.portal_fake import FakePortal
@@ -415,6 +417,42 @@ def test_contact_details_are_shown_saved_and_checked(signed_in: Client, portal: 
     assert bad.status == 400 and error_id_for(bad.text, "email")
 
 
+def test_the_contact_form_offers_only_the_languages_the_portal_takes(
+    signed_in: Client, portal: FakePortal
+) -> None:
+    portal.customers["C1"] = replace(portal.customers["C1"], language="de-DE")
+    page = signed_in.get("/contact")
+    select = re.search(r'<select id="language".*?</select>', page.text, re.S)
+    assert select
+    assert re.findall(r'<option value="([^"]*)"', select.group(0)) == list(LANGUAGES)
+    # A region code on file is shown as its base language, which is one of the choices
+    assert re.findall(r'<option value="([^"]*)" selected>', select.group(0)) == ["de"]
+
+
+def test_api_contact_properties_left_out_or_null_are_passed_on_as_unchanged(
+    signed_in: Client, portal: FakePortal
+) -> None:
+    csrf = {"X-CSRF-Token": signed_in.csrf}
+    account = signed_in.get("/api/v1/account").json()
+    assert account["customer"]["phone"] is None
+    # The account's own customer sent back (phone null) is taken
+    echoed = signed_in.request("PUT", "/api/v1/contact", json_body=account["customer"], headers=csrf)
+    assert echoed.status == 200, echoed.text
+    assert portal.calls[-1][2]["phone"] is None
+    # Only the email: the rest is passed on as None, which the Portal reads as "unchanged"
+    only_email = signed_in.request(
+        "PUT", "/api/v1/contact", json_body={"email": "x@acme.example"}, headers=csrf
+    )
+    assert only_email.status == 200
+    assert portal.calls[-1][2] == {
+        "email": "x@acme.example",
+        "other_emails": None,
+        "phone": None,
+        "language": None,
+    }
+    assert portal.customers["C1"].language == "en"
+
+
 def test_logout_ends_the_session_and_clears_the_cookie(signed_in: Client, portal: FakePortal) -> None:
     session_id = signed_in.cookie
     reply = signed_in.post("/logout", form={"csrf_token": signed_in.csrf})
@@ -609,12 +647,13 @@ def test_api_input_errors_name_the_field(signed_in: Client) -> None:
     assert bad_reason.status == 400 and bad_reason.json()["error"]["field"] == "reason"
     missing = signed_in.post("/api/v1/promises", json_body={"amount": "1"}, headers=csrf)
     assert missing.status == 400 and missing.json()["error"]["field"] in {"invoice_numbers", "promised_until"}
-    not_found = signed_in.post(
+    # Another customer's invoice, named in a body, is a field error (as the real Portal answers it)
+    not_ours = signed_in.post(
         "/api/v1/promises",
         json_body={"invoice_numbers": ["SECRET-9"], "amount": "1", "promised_until": "2026-12-01"},
         headers=csrf,
     )
-    assert not_found.status == 404
+    assert not_ours.status == 400 and not_ours.json()["error"]["field"] == "invoice_numbers"
 
 
 def test_api_link_requests(client: Client, portal: FakePortal) -> None:

@@ -63,9 +63,12 @@ RESOLVED = frozenset({DisputeStatus.RESOLVED_VALID, DisputeStatus.RESOLVED_CREDI
 
 def why_not_disputable(invoice: Invoice) -> str | None:
     """Why ``invoice`` cannot be disputed now (None: it can): a dispute is about money still asked for,
-    so the invoice must be open with something owed, and not disputed already. The portal and the
-    workspace both ask before opening one; the store checks the same in the dispute's own transaction
+    so the document must be an invoice, not a credit note (owed to the customer, it asks for nothing),
+    open with something owed, and not disputed already. The portal and the workspace both ask before
+    opening one; the store checks open, owed and undisputed again in the dispute's own transaction
     (``store/dispute_book.py``), so an invoice paid or disputed meanwhile is refused there too."""
+    if invoice.is_credit_note:
+        return "is a credit note: it lowers what is owed, there is nothing to dispute"
     if not invoice.is_open:
         return "is already settled"
     if invoice.disputed:

@@ -38,11 +38,9 @@ from arcollect.contract import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_SENT_AT,
 from arcollect.credits import CREDIT_NOTE, CreditLine, credit_by_currency
 from arcollect.entities import Customer, Invoice
 from arcollect.interest import Charges
+from arcollect.languages import LANGUAGES, written_language
 from arcollect.plans import InstalmentReminder
 from arcollect.policy import TEMPLATE_ORDER, TEMPLATES, unknown_template_message
-
-# The languages an email can be written in; the first is the fallback for any other.
-LANGUAGES: tuple[str, ...] = ("en", "de", "fr")
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 WORDING_FILE = TEMPLATE_DIR / "wording.yaml"
@@ -112,9 +110,10 @@ class ReminderEmail:
 
 
 def language_for(customer: Customer) -> str:
-    """The email language for a customer: ``de-DE`` -> ``de``, ``FR`` -> ``fr``, unknown -> ``en``."""
-    primary = re.split(r"[-_.@\s]", (customer.language or "").strip(), maxsplit=1)[0].lower()
-    return primary if primary in LANGUAGES else LANGUAGES[0]
+    """The email language for a customer: ``de-DE`` -> ``de``, ``FR`` -> ``fr``, unknown -> ``en``.
+    ``LANGUAGES`` (the languages an email is written in, the first the fallback) is one list with what
+    the portal offers (``arcollect/languages.py``)."""
+    return written_language(customer.language)
 
 
 def format_money(amount: Decimal, currency: str, language: str) -> str:

@@ -2,7 +2,7 @@
 attachment, a statement's format.
 
 Pure: no store, no clock. Bad input raises ``PortalInputError`` naming the form field (or JSON property)
-and what is wrong; the page shows it next to that field and the API answers it with a 422.
+and what is wrong; the page shows it next to that field and the API answers it with a 400.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from arcollect.entities import DisputeReason
+from arcollect.entities import Customer, DisputeReason
 from arcollect.inputs import InputError
+from arcollect.languages import LANGUAGES, base_language, written_language
 from arcollect.portal.statements import FORMATS as STATEMENT_FORMATS
 from arcollect.portal.uploads import MAX_ATTACHMENT_BYTES
 
@@ -27,7 +28,6 @@ _EMAIL = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
 _PHONE = re.compile(r"^[+0-9 ()-]*$")
-LANGUAGES = ("en", "de", "fr", "es", "nl", "it")
 MAX_OTHER_EMAILS = 10
 MAX_COMMENT_CHARS = 2000
 _ATTACHMENT_EXTENSIONS = {
@@ -40,7 +40,8 @@ _ATTACHMENT_EXTENSIONS = {
 
 @dataclass(frozen=True)
 class ContactDetails:
-    """The AP contact details the customer asked for, checked (``other_emails`` without the primary)."""
+    """The AP contact details to keep on file, as the customer asked for them, checked
+    (``other_emails`` without the primary)."""
 
     email: str
     other_emails: tuple[str, ...]
@@ -82,8 +83,14 @@ def parse_email_list(text: str, field_name: str = "other_emails") -> tuple[str, 
     return tuple(found)
 
 
-def parse_phone(text: str) -> str | None:
-    phone = (text or "").strip()
+def parse_phone(text: str | None, current: str | None = None) -> str | None:
+    """The phone number to keep on file: None leaves ``current``, blank means none. The number on file
+    is taken back as it is (ingest keeps what the ERP wrote, which may break the rules for a new one)."""
+    if text is None:
+        return current
+    phone = text.strip()
+    if current is not None and phone == current.strip():
+        return current
     if len(phone) > 40:
         raise PortalInputError("phone", "at most 40 characters")
     if not _PHONE.match(phone):
@@ -91,19 +98,39 @@ def parse_phone(text: str) -> str | None:
     return phone or None
 
 
-def parse_language(text: str) -> str | None:
-    language = (text or "").strip().lower()
-    if language and language not in LANGUAGES:
-        raise PortalInputError("language", f"choose one of {', '.join(LANGUAGES)}")
-    return language or None
+def parse_language(text: str | None, current: str | None = None) -> str | None:
+    """The language to keep on file: one we write in (``arcollect.languages``), a region code counting
+    as its base language (``de-DE`` is ``de``). None or blank leaves ``current``, and so do the language
+    on file as written and the one it is shown as (``written_language``: ``de`` for ``de-DE``, ``en``
+    for ``pt``): a form sent back as shown, or the API's own ``language`` sent back, changes nothing."""
+    code = (text or "").strip()
+    if not code or code.lower() == (current or "").strip().lower():
+        return current
+    language = base_language(code)
+    if language not in LANGUAGES:
+        raise PortalInputError("language", f"{code!r} is not offered: choose one of {', '.join(LANGUAGES)}")
+    return current if language == written_language(current) else language
 
 
-def parse_contact(*, email: str, other_emails: str, phone: str, language: str) -> ContactDetails:
-    """The contact form, field by field in the form's order (the first bad field is the one named)."""
+def parse_contact(
+    *,
+    email: str,
+    other_emails: str | None,
+    phone: str | None,
+    language: str | None,
+    current: Customer | None = None,
+) -> ContactDetails:
+    """The contact form (or the API's body), field by field in the form's order (the first bad field is
+    the one named). None for ``other_emails``, ``phone`` or ``language`` leaves what ``current`` has."""
     primary = normalise_email(email, "email")
-    others = tuple(a for a in parse_email_list(other_emails) if a.lower() != primary.lower())
+    kept = current.other_emails if current else ()
+    listed = parse_email_list(other_emails) if other_emails is not None else kept
+    others = tuple(a for a in listed if a.lower() != primary.lower())
     return ContactDetails(
-        email=primary, other_emails=others, phone=parse_phone(phone), language=parse_language(language)
+        email=primary,
+        other_emails=others,
+        phone=parse_phone(phone, current.phone if current else None),
+        language=parse_language(language, current.language if current else None),
     )
 
 

@@ -410,7 +410,15 @@ class Portal:
         """``attachment`` is (file name, content type, size in bytes) of a file to upload next."""
         request = parse_dispute_request(reason=reason, comment=comment, attachment=attachment)
         upload = request.attachment
-        invoice = self._own_invoice(customer_id, invoice_number)
+        wanted = (invoice_number or "").strip()
+        if not wanted:
+            raise PortalInputError("invoice_number", "choose the invoice you dispute")
+        try:
+            invoice = self._own_invoice(customer_id, wanted)
+        except NotFound as error:
+            # A field of the form, answered as a promise of the same number is (checked_promise), not as
+            # a missing page; another customer's invoice reads the same as one that does not exist.
+            raise PortalInputError("invoice_number", f"invoice {wanted} is not on your account") from error
         number = invoice.invoice_number
         # The dispute workflow (routing, SLAs, the department's notice) loads with the first dispute.
         from arcollect.disputes import new_dispute, notify_department, why_not_disputable
@@ -469,16 +477,21 @@ class Portal:
         customer_id: str,
         *,
         email: str,
-        other_emails: str,
-        phone: str,
-        language: str,
+        other_emails: str | None,
+        phone: str | None,
+        language: str | None,
         now: datetime,
     ) -> Customer:
-        wanted = parse_contact(email=email, other_emails=other_emails, phone=phone, language=language)
+        """None for ``other_emails``, ``phone`` or ``language`` leaves it as it is; so do the phone and
+        language on file sent back, and the language they are shown as (``parse_contact``)."""
         for _ in range(3):
             before = self._store.customer(customer_id)
             if before is None:
                 raise NotFound(f"no customer {customer_id}")
+            # Read against the profile each attempt: what "unchanged" means is what is on file now.
+            wanted = parse_contact(
+                email=email, other_emails=other_emails, phone=phone, language=language, current=before
+            )
             after = replace(
                 before,
                 email=wanted.email,

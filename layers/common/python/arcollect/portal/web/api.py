@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from arcollect.entities import DisputeReason
+from arcollect.languages import LANGUAGES
 from arcollect.portal.access import LinkRevoked, Session
 from arcollect.portal.links import LinkExpired, LinkInvalid
 from arcollect.portal.views import (
@@ -78,10 +79,26 @@ class DisputeIn(_In):
 
 
 class ContactIn(_In):
+    """Left out or null, ``other_emails``, ``phone`` and ``language`` stay as they are, so the account's
+    own ``customer`` (GET /api/v1/account) can be sent back with one property changed."""
+
     email: str = Field(max_length=320)
-    other_emails: list[str] = Field(default_factory=list, max_length=20)
-    phone: str = Field(default="", max_length=40)
-    language: str = Field(default="en", max_length=10)
+    other_emails: list[str] | None = Field(
+        default=None, max_length=20, description="Further AP addresses; [] for none. Null: unchanged."
+    )
+    # The bounds are ingest's (a number or language on file is taken back as it is); new values are
+    # checked by the portal's rules.
+    phone: str | None = Field(
+        default=None,
+        max_length=100,
+        description='Digits, spaces, +, - and brackets, at most 40; "" for none. Null: unchanged.',
+    )
+    language: str | None = Field(
+        default=None,
+        max_length=35,
+        description=f"One of {', '.join(LANGUAGES)} (a region code such as de-DE counts as its base "
+        "language). Null: unchanged.",
+    )
 
 
 # --- responses ----------------------------------------------------------------------------------------
@@ -401,7 +418,7 @@ def register(web: Web) -> None:
         f"{API_PREFIX}/promises",
         summary="Promise to pay invoices by a date (pauses their reminders)",
         tags=[TAG_ACTIONS],
-        responses=_responses(201, PromiseOut, "Promise recorded", 400, 401, 403, 404),
+        responses=_responses(201, PromiseOut, "Promise recorded", 400, 401, 403),
     )
     def create_promise(body: Annotated[PromiseIn, Body()]) -> Response[Any]:
         session = require_session()
@@ -426,7 +443,7 @@ def register(web: Web) -> None:
         f"{API_PREFIX}/disputes",
         summary="Dispute an invoice (takes it out of dunning)",
         tags=[TAG_ACTIONS],
-        responses=_responses(201, DisputeOut, "Dispute recorded", 400, 401, 403, 404),
+        responses=_responses(201, DisputeOut, "Dispute recorded", 400, 401, 403),
     )
     def create_dispute(body: Annotated[DisputeIn, Body()]) -> Response[Any]:
         session = require_session()
@@ -476,7 +493,7 @@ def register(web: Web) -> None:
 
     @app.put(
         f"{API_PREFIX}/contact",
-        summary="Replace the contact details",
+        summary="Change the contact details (what is left out stays as it is)",
         tags=[TAG_ACTIONS],
         responses=_responses(200, CustomerOut, "Saved", 400, 401, 403),
     )
@@ -486,7 +503,7 @@ def register(web: Web) -> None:
         customer = web.portal.update_contact(
             session.customer_id,
             email=body.email,
-            other_emails=", ".join(body.other_emails),
+            other_emails=None if body.other_emails is None else ", ".join(body.other_emails),
             phone=body.phone,
             language=body.language,
             now=web.now(),

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 from aws_lambda_powertools.event_handler import Response
 
+from arcollect.entities import Customer
+from arcollect.languages import LANGUAGE_NAMES, LANGUAGES, written_language
 from arcollect.portal.access import LinkRevoked, Session
 from arcollect.portal.inputs import ATTACHMENT_MAX_BYTES, ATTACHMENT_TYPES, PortalInputError
 from arcollect.portal.links import LinkExpired, LinkInvalid
@@ -48,19 +50,9 @@ COLUMNS = (
     ("", "Status"),
     ("", "Pay"),
 )
-LANGUAGES = (
-    ("en", "English"),
-    ("de", "Deutsch"),
-    ("fr", "Français"),
-    ("es", "Español"),
-    ("it", "Italiano"),
-    ("nl", "Nederlands"),
-    ("pt", "Português"),
-    ("sv", "Svenska"),
-    ("da", "Dansk"),
-    ("fi", "Suomi"),
-    ("pl", "Polski"),
-)
+# What the contact form offers: the languages we write in (arcollect/languages.py), which are exactly the
+# ones the portal takes.
+LANGUAGE_CHOICES = tuple((code, LANGUAGE_NAMES[code]) for code in LANGUAGES)
 LINK_NOTICES = {
     "ended": "Your session has ended. For your security, sessions end after 30 minutes without "
     "activity and after 8 hours in all.",
@@ -437,9 +429,6 @@ def register(web: Web) -> None:
     def contact_page(
         session: Session, status: int, form: dict[str, str], errors: dict[str, str], *, saved: bool = False
     ) -> Response[str]:
-        languages = list(LANGUAGES)
-        if form["language"] and form["language"] not in {code for code, _ in languages}:
-            languages.append((form["language"], form["language"]))
         return web.html(
             "contact.html",
             status,
@@ -448,23 +437,25 @@ def register(web: Web) -> None:
             nav="contact",
             form=form,
             errors=errors,
-            languages=languages,
+            languages=LANGUAGE_CHOICES,
             saved=saved,
         )
 
-    def contact_values(session: Session) -> dict[str, str]:
-        customer = web.portal.account(session.customer_id, today=web.now().date()).customer
+    def contact_values(customer: Customer) -> dict[str, str]:
+        # The language shown is the one we write in (``de`` for a stored ``de-DE``, English for one we
+        # do not write in), so it is always an offered choice; sent back as shown, it changes nothing.
         return {
             "email": customer.email,
             "other_emails": ", ".join(customer.other_emails),
             "phone": customer.phone or "",
-            "language": customer.language or "en",
+            "language": written_language(customer.language),
         }
 
     @app.get("/contact", include_in_schema=False)
     def contact_form() -> Response[str]:
         session = require_session()
-        return contact_page(session, 200, contact_values(session), {})
+        customer = web.portal.account(session.customer_id, today=web.now().date()).customer
+        return contact_page(session, 200, contact_values(customer), {})
 
     @app.post("/contact", include_in_schema=False)
     def contact() -> Response[str]:
@@ -475,13 +466,7 @@ def register(web: Web) -> None:
             customer = web.portal.update_contact(session.customer_id, **form, now=web.now())
         except PortalInputError as error:
             return contact_page(session, 400, form, {error.field: error.message})
-        saved = {
-            "email": customer.email,
-            "other_emails": ", ".join(customer.other_emails),
-            "phone": customer.phone or "",
-            "language": customer.language or "en",
-        }
-        return contact_page(session, 200, saved, {}, saved=True)
+        return contact_page(session, 200, contact_values(customer), {}, saved=True)
 
 
 def _attachment(name: str, content_type: str, size: str) -> tuple[str, str, int] | None:

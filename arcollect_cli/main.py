@@ -6,6 +6,7 @@ import argparse
 import calendar
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -644,6 +645,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`arcollect show ... | head`): stop quietly, as other tools do, and point
+        # stdout at nothing so the interpreter's last flush does not fail on the closed pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool the pipe stopped
     except Exception as error:  # a clear line instead of a traceback; --verbose keeps the details
         logging.getLogger("arcollect").debug("failed", exc_info=True)
         print(f"arcollect: error: {type(error).__name__}: {error}", file=sys.stderr)

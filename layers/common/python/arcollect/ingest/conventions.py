@@ -50,8 +50,10 @@ MONEY: Final = "money"
 # A date column has few distinct values (days); one with more is not worth remembering past this.
 _MAX_DISTINCT_DATES: Final = 20_000
 
-_DAY_MONTH: Final = re.compile(r"(\d{1,2})([./\- ])(\d{1,2})\2(\d{4}|\d{2})")
-_YEAR_FIRST: Final = re.compile(r"(\d{4})([./\-])(\d{1,2})\2(\d{1,2})")
+# A date with an optional time of day after it (``31.01.2024 00:00:00``): the converters read the time and
+# leave it out (``fields.TIME_OF_DAY``), so a date-time column decides its order as a date column does.
+_DAY_MONTH: Final = re.compile(r"(\d{1,2})([./\- ])(\d{1,2})\2(\d{4}|\d{2})" + f"(?:{f.TIME_OF_DAY})?")
+_YEAR_FIRST: Final = re.compile(r"(\d{4})([./\-])(\d{1,2})\2(\d{1,2})" + f"(?:{f.TIME_OF_DAY})?")
 # A mapping's numeric day-month patterns (whose order detection decides), as opposed to e.g. %d %b %Y.
 _NUMERIC_DAY_MONTH: Final = re.compile(r"%([dm])[./\- ]%([dm])[./\- ]%[yY]")
 
@@ -246,7 +248,7 @@ def detect(
 
 
 _PLAIN_SHAPE: Final = re.compile(r"-?9+(?:\.9{1,2}|\.9{4,})?|-?9{4,}\.999")
-_ISO_DAY: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DAY: Final = re.compile(r"\d{4}-\d{2}-\d{2}" + f"(?:{f.TIME_OF_DAY})?")
 
 
 def _strict(formats: f.Formats) -> bool:
@@ -351,7 +353,8 @@ def _date_evidence(column: _Dates) -> _DateEvidence:
         match = _YEAR_FIRST.fullmatch(text)
         if match:
             separator = match[2]
-            pattern = f.ISO_DATE if separator == "-" and len(text) == 10 else f"%Y{separator}%m{separator}%d"
+            day = match.end(4)  # where the date ends (a time of day may follow)
+            pattern = f.ISO_DATE if separator == "-" and day == 10 else f"%Y{separator}%m{separator}%d"
             evidence.year_first.setdefault(pattern, None)
             evidence.counts["year"] += number
     if evidence.counts["d/m"] * _STRAY <= evidence.counts["year"]:

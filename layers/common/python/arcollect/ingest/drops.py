@@ -34,7 +34,7 @@ from urllib.parse import unquote_plus
 from arcollect.clock import format_instant, parse_instant
 from arcollect.company import CompanySettings, company_settings
 from arcollect.contract import DropPrefix, ObjectMetadata
-from arcollect.entities import Activity, DropKind, FeedFile, FileStatus, IngestFile
+from arcollect.entities import Activity, DropKind, FeedFile, FileStatus, IngestFile, Invoice
 from arcollect.ingest.conventions import Conventions, conventions_from_json, conventions_json, detect
 from arcollect.ingest.fields import FieldError
 from arcollect.ingest.loading import (
@@ -43,7 +43,10 @@ from arcollect.ingest.loading import (
     LoadContext,
     close_missing,
     load_chunk,
+    repeated_invoice,
     split_for_load,
+    stated_digest,
+    stated_elsewhere,
 )
 from arcollect.ingest.mappings import (
     MODES,
@@ -57,7 +60,7 @@ from arcollect.ingest.mappings import (
     head,
     load_mapping,
 )
-from arcollect.ingest.results import IngestReport, ResultWriter, rejected_rows_key, results_key
+from arcollect.ingest.results import IngestReport, Lines, ResultWriter, rejected_rows_key, results_key
 from arcollect.ingest.schema import Entity
 from arcollect.ingest.sources import (
     FileProblem,
@@ -559,6 +562,12 @@ def load_lines(
     batch: list[tuple[Any, Entity]] = []
     group: _Group | None = None
 
+    def add(lines: Lines, entity: Entity) -> None:
+        # A file states each invoice once: a later row of one is a repeat (counted once) or refused.
+        if isinstance(entity, Invoice) and repeated_invoice(context, report, lines, entity):
+            return
+        batch.append((lines, entity))
+
     def settle(records: list[Record], rows: list[MappedRow]) -> None:
         nonlocal batch, group
         for record, mapped in zip(records, rows, strict=True):
@@ -569,15 +578,18 @@ def load_lines(
                 continue
             if mapped.entity is None:
                 report.reject(record.line, mapped.errors)
+                if context.snapshot:
+                    # Refused, but still listed by the ERP: it must not be closed as no longer listed.
+                    context.refused_row(record.line, bound.document_key(record))
                 continue
             if plan.mapping.collapse and mapped.key:
                 if group is not None and group.absorb(record, mapped, report):
                     continue
                 if group is not None:
-                    batch.append((group.lines(), group.entity))
+                    add(group.lines(), group.entity)
                 group = _Group(record.line, mapped.key, mapped.entity)
             else:
-                batch.append((record.line, mapped.entity))
+                add(record.line, mapped.entity)
             if len(batch) >= CHUNK_ROWS:
                 # The lines of one payment stay in one chunk: the next rows may go on with it.
                 ready, batch = split_for_load(plan.kind, batch)
@@ -588,7 +600,7 @@ def load_lines(
             report.read(len(records))
             settle(records, rows)
         if group is not None:
-            batch.append((group.lines(), group.entity))
+            add(group.lines(), group.entity)
         load_chunk(plan.kind, accounts, batch, report, context)
     except FileProblem as problem:
         # The plan found the file sound; the version is immutable, so this is not the file's fault.
@@ -687,6 +699,13 @@ def receive_chunk(
                 **report.part(),
                 "seen": sorted(context.seen),
                 "company_codes": sorted(context.company_codes, key=str),
+                "refused": sorted([c, n, line] for (c, n), line in context.refused.items()),
+                "unreadable": context.unreadable,
+                "first_unreadable": context.first_unreadable,
+                # The invoices the chunk stated: one stated by two chunks is noted when they merge.
+                "stated": [
+                    [c, n, line, stated_digest(values)] for (c, n), (line, values) in context.stated.items()
+                ],
             },
         )
     report.close()
@@ -697,11 +716,21 @@ def receive_chunk(
     if done < chunk.count:
         return DropOutcome(file=None, duplicate=False, chunks=chunk.count)
     merged = IngestReport()
+    unreadable: list[tuple[int, Any]] = []
+    stated: list[list[list[Any]]] = []
     for index in range(chunk.count):
         part = parts.read_json(drop.bucket, _part_key(drop, index, ".json"))
+        stated.append(part.get("stated", []))
         merged.absorb(part, parts.iter_bytes(drop.bucket, _part_key(drop, index, ".errors.csv")))
         context.seen.update((c, n) for c, n in part["seen"])
         context.company_codes.update(part["company_codes"])
+        for customer_id, number, line in part.get("refused", []):
+            context.refused_row(int(line), (customer_id, number))
+        unreadable.append((int(part.get("unreadable") or 0), part.get("first_unreadable")))
+    # Each part counts its own unreadable rows (this chunk's own among them: counted from its part).
+    context.unreadable = sum(count for count, _ in unreadable)
+    context.first_unreadable = min((int(line) for count, line in unreadable if count), default=None)
+    stated_elsewhere(stated, merged)
     merged.shape = report.shape
     merged.ignored_columns = report.ignored_columns
     if context.snapshot:

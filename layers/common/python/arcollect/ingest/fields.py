@@ -51,7 +51,18 @@ FALSE_WORDS: Final = frozenset(
 )
 _CURRENCY_SYMBOLS: Final = "$€£¥₹"
 # strptime directives a date pattern may use, as regular-expression groups (the fast path below).
-_DATE_DIRECTIVES: Final = {"%d": r"(?P<d>\d{1,2})", "%m": r"(?P<m>\d{1,2})", "%Y": r"(?P<Y>\d{4})"}
+_DATE_DIRECTIVES: Final = {
+    "%d": r"(?P<d>\d{1,2})",
+    "%m": r"(?P<m>\d{1,2})",
+    "%Y": r"(?P<Y>\d{4})",
+    "%y": r"(?P<y>\d{2})",
+}
+# A time of day after a date (``31.01.2024 00:00:00``, as SAP and Excel write date-times): read and left
+# out, as an ISO date's is (a due date is a day). A time that is no time of day is refused with the date.
+TIME_OF_DAY: Final = r"[ T]+(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d{1,9})?)?"
+_TRAILING_TIME: Final = re.compile(TIME_OF_DAY + r"\Z")
+# How the directives of a date pattern are shown in a reason: what a person would write.
+_SHOWN_DIRECTIVES: Final = {"%d": "DD", "%m": "MM", "%Y": "YYYY", "%y": "YY", "%b": "Mon", "%B": "Month"}
 _CACHE_LIMIT: Final = 50_000
 # The longest IANA zone name is 32 characters (America/Argentina/ComodRivadavia); 64 leaves room.
 _MAX_ZONE_NAME: Final = 64
@@ -102,11 +113,21 @@ class Formats:
         return f"a number with '{self.decimal_point}' as the decimal point{sep}"
 
     def describe_date(self, patterns: Sequence[str] | None = None) -> str:
-        shown = [
-            "YYYY-MM-DD" if pattern == ISO_DATE else pattern.replace("_", " ")
-            for pattern in (patterns or self.dates)
-        ]
-        return "a date like " + " or ".join(shown)
+        """The formats a date converter of these patterns reads, as a person would write them (ISO is
+        always read too: spreadsheet cells that are dates arrive in that form)."""
+        chosen = list(patterns or self.dates)
+        if ISO_DATE not in chosen:
+            chosen.append(ISO_DATE)
+        shown = dict.fromkeys(_shown_date_pattern(pattern) for pattern in chosen)
+        return "a date like " + " or ".join(shown) + ", with or without a time of day (HH:MM[:SS]) after it"
+
+
+def _shown_date_pattern(pattern: str) -> str:
+    if pattern == ISO_DATE:
+        return "YYYY-MM-DD"
+    if pattern in _EPOCH_DIVISORS:
+        return pattern.replace("_", " ")
+    return re.sub(r"%[a-zA-Z]", lambda match: _SHOWN_DIRECTIVES.get(match[0], match[0]), pattern)
 
 
 class _Refused:
@@ -211,28 +232,42 @@ def _date_pattern(pattern: str) -> Callable[[str], date | None]:
 
         return epoch
     # Numeric day-month-year patterns get a regular expression (strptime is ten times slower).
-    rest = re.sub(r"%[dmY]", "", pattern)
+    rest = re.sub(r"%[dmYy]", "", pattern)
     if "%" not in rest:
         regex = re.compile(
-            "".join(_DATE_DIRECTIVES.get(token, re.escape(token)) for token in re.split(r"(%[dmY])", pattern))
+            "".join(
+                _DATE_DIRECTIVES.get(token, re.escape(token)) for token in re.split(r"(%[dmYy])", pattern)
+            )
+            + f"(?:{TIME_OF_DAY})?"
         )
 
         def numeric(text: str) -> date | None:
             match = regex.fullmatch(text)
             if not match:
                 return None
+            groups = match.groupdict()
+            if groups.get("Y") is not None:
+                year = int(groups["Y"])
+            elif groups.get("y") is not None:
+                # strptime's reading of a two-digit year: 69-99 are 1969-1999, 00-68 are 2000-2068.
+                short = int(groups["y"])
+                year = short + (1900 if short >= 69 else 2000)
+            else:
+                return None  # a pattern without a year names no day
             try:
-                return date(int(match["Y"]), int(match["m"]), int(match["d"]))
+                return date(year, int(match["m"]), int(match["d"]))
             except ValueError:
                 return None
 
         return numeric
 
     def strptime(text: str) -> date | None:
-        try:
-            return datetime.strptime(text, pattern).date()  # noqa: DTZ007 (a calendar date)
-        except ValueError:
-            return None
+        for candidate in (text, _TRAILING_TIME.sub("", text)):
+            try:
+                return datetime.strptime(candidate, pattern).date()  # noqa: DTZ007 (a calendar date)
+            except ValueError:
+                continue
+        return None
 
     return strptime
 

@@ -10,6 +10,7 @@ lines of one payment id (a remittance advice, one line per invoice) are one paym
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
@@ -95,7 +96,12 @@ class AccountsStore(Protocol):
 @dataclass
 class LoadContext:
     """What every chunk of one file shares: the file's as-of time (which file is newer), when it is
-    loaded, and, for a snapshot, the open items it lists (to close the ones it no longer lists)."""
+    loaded, and, for a snapshot, the open items it lists (to close the ones it no longer lists).
+
+    A snapshot's refused row still lists its item: the ERP has it open, only this row of it could not
+    be loaded. Its key, when it can be read, keeps that item open (``refused``: the key and its row);
+    a refused row whose key cannot be read might be any item, so then nothing is closed
+    (``unreadable``: how many, and the first one's row)."""
 
     as_of: datetime
     now: datetime
@@ -103,6 +109,21 @@ class LoadContext:
     snapshot: bool = False
     seen: set[InvoiceKey] = field(default_factory=set)
     company_codes: set[str | None] = field(default_factory=set)
+    refused: dict[InvoiceKey, int] = field(default_factory=dict)
+    unreadable: int = 0
+    first_unreadable: int | None = None
+    # The invoices the file has stated so far (its first row of each, and what that row says): a later
+    # row of the same invoice is counted once when it repeats it, and refused when it says otherwise.
+    stated: dict[InvoiceKey, tuple[int, tuple[object, ...]]] = field(default_factory=dict)
+
+    def refused_row(self, line: int, key: InvoiceKey | None) -> None:
+        """A snapshot's row that was rejected, with its customer id and invoice number if they read."""
+        if key is not None:
+            self.refused.setdefault(key, line)
+            return
+        self.unreadable += 1
+        if self.first_unreadable is None or line < self.first_unreadable:
+            self.first_unreadable = line
 
 
 class SettlementConflict(RuntimeError):
@@ -230,6 +251,109 @@ def _received_as(payment: Payment) -> tuple[object, ...]:
         payment.reference,
         payment.remittance,
     )
+
+
+# What an invoice row states, by the column it is stated in: what two rows of one invoice are compared on.
+_STATED: Final = (
+    ("currency", "currency"),
+    ("amount", "amount"),
+    ("open_amount", "erp_open_amount"),
+    ("invoice_date", "invoice_date"),
+    ("due_date", "due_date"),
+    ("document_type", "document_type"),
+    ("disputed", "erp_disputed"),
+    ("pay_url", "pay_url"),
+    ("paid_date", "paid_date"),
+    ("po_number", "po_number"),
+    ("description", "description"),
+    ("company_code", "company_code"),
+)
+
+
+def _stated(invoice: Invoice) -> tuple[object, ...]:
+    return tuple(getattr(invoice, attribute) for _, attribute in _STATED)
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "(empty)"
+    if isinstance(value, date_type):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def stated_digest(values: tuple[object, ...]) -> str:
+    """What a row states, as a short digest that is equal for equal values (400.00 and 400 alike): how
+    the chunks of a file loaded in parallel compare their rows of one invoice when they are merged."""
+    text = repr(tuple(v.normalize() if isinstance(v, Decimal) else v for v in values))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def stated_elsewhere(parts: Sequence[Sequence[Sequence[Any]]], report: IngestReport) -> None:
+    """Note each invoice that rows in two chunks of one file state (``[customer, number, line, digest]``
+    per part, in the file's order). The chunks loaded at the same time, so the later row was not refused
+    as one in the same chunk is: the notes say which rows, and whether they said the same."""
+    first: dict[InvoiceKey, tuple[int, str]] = {}
+    for stated in parts:
+        later: list[tuple[InvoiceKey, int, str]] = []
+        for customer_id, number, line, digest in stated:
+            key = (str(customer_id), str(number))
+            if key in first:
+                later.append((key, int(line), str(digest)))
+        for key, line, digest in later:
+            row, earlier = first[key]
+            reason = (
+                f"the same line as row {row}: counted once"
+                if digest == earlier
+                else f"invoice {key[1]} is on row {row} too, with other values, in a part of this file "
+                "loaded at the same time: which of the two rows stands is not certain; a file states an "
+                "invoice once: send it again with one row of it"
+            )
+            report.note(line, [FieldError("invoice_number", key[1], reason)])
+        for customer_id, number, line, digest in stated:
+            first.setdefault((str(customer_id), str(number)), (int(line), str(digest)))
+
+
+def counted_once(report: IngestReport, lines: Lines, column: str, value: str, twin: int) -> None:
+    """A row that repeats an earlier row of its file exactly (an export that wrote a row twice): accepted,
+    loaded once, and noted."""
+    report.accept(lines, changed=False)
+    report.note(lines, [FieldError(column, value, f"the same line as row {twin}: counted once")])
+
+
+def repeated_invoice(context: LoadContext, report: IngestReport, lines: Lines, invoice: Invoice) -> bool:
+    """Whether the row (or the collapsed rows) ``lines`` of ``invoice`` were answered for already, as a
+    repeat of an earlier row of the file: an exact repeat is counted once; one that says otherwise is
+    refused, naming the earlier row and what differs (neither row is silently the one that stands: the
+    earlier row is loaded, the later refused, and the ERP team sees both). Otherwise the row is recorded
+    as the invoice's first and False returned, for the caller to load it."""
+    key = (invoice.customer_id, invoice.invoice_number)
+    first = lines if isinstance(lines, int) else lines[0]
+    earlier = context.stated.get(key)
+    if earlier is None:
+        context.stated[key] = (first, _stated(invoice))
+        return False
+    line, values = earlier
+    now = _stated(invoice)
+    if now == values:
+        counted_once(report, lines, "invoice_number", invoice.invoice_number, line)
+        return True
+    report.reject(
+        lines,
+        [
+            FieldError(
+                column,
+                _shown(mine),
+                f"invoice {invoice.invoice_number} already on row {line} with {column} {_shown(theirs)}: "
+                f"a file states an invoice once (row {line} is loaded, this row is not)",
+            )
+            for (column, _), theirs, mine in zip(_STATED, values, now, strict=True)
+            if theirs != mine
+        ],
+    )
+    return True
 
 
 def complete_master_data_task(customer_id: str, context: LoadContext) -> Task:
@@ -498,11 +622,7 @@ def _payments_of(rows: Sequence[tuple[int, Payment]], report: IngestReport) -> l
             if twin is None:
                 lines.append((line, payment))
                 continue
-            report.accept(line, changed=False)
-            report.note(
-                line,
-                [FieldError("payment_id", payment.payment_id, f"the same line as row {twin}: counted once")],
-            )
+            counted_once(report, line, "payment_id", payment.payment_id, twin)
         numbers = tuple(line for line, _ in lines)
         try:
             payment = cash.from_lines([payment for _, payment in lines])
@@ -671,8 +791,31 @@ def close_missing(store: AccountsStore, context: LoadContext, report: IngestRepo
     snapshot covers, and only those no newer file has touched, are closed; an empty snapshot closes
     nothing (an empty export is far more often a broken export than a fully paid ledger)."""
     seen, company_codes = context.seen, context.company_codes
+    if context.unreadable:
+        # A refused row whose key cannot be read may be any of the open items: closing one that is
+        # on it would settle an invoice the ERP still lists.
+        line = context.first_unreadable or 0
+        rows = "a refused row" if context.unreadable == 1 else f"{context.unreadable} refused rows"
+        report.note(
+            line,
+            [
+                FieldError(
+                    "",
+                    "",
+                    f"{rows} (the first on row {line}) without a readable customer id and invoice number "
+                    "may list any open item: no open item was closed; fix the rows and send the "
+                    "snapshot again",
+                )
+            ],
+        )
+        return
     if not seen:
-        report.note(0, [FieldError("", "", "an empty snapshot: no open item was closed")])
+        why = (
+            "no row of the snapshot was accepted (its rows were refused): no open item was closed"
+            if context.refused
+            else "an empty snapshot: no open item was closed"
+        )
+        report.note(0, [FieldError("", "", why)])
         return
     closed_on = context.as_of.date()
     for invoice in store.open_invoices():
@@ -682,6 +825,20 @@ def close_missing(store: AccountsStore, context: LoadContext, report: IngestRepo
         if invoice.source_as_of is not None and invoice.source_as_of > context.as_of:
             continue
         if invoice.invoice_date > closed_on:
+            continue
+        if key in context.refused:
+            # Listed, on a row that was refused: the ERP still has it open.
+            report.note(
+                context.refused[key],
+                [
+                    FieldError(
+                        "invoice_number",
+                        invoice.invoice_number,
+                        f"kept open: the snapshot lists invoice {invoice.invoice_number} of customer "
+                        f"{invoice.customer_id}, on this row, which was refused",
+                    )
+                ],
+            )
             continue
         after = replace(
             invoice,

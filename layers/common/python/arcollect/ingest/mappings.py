@@ -813,6 +813,51 @@ class BoundMapping:
             mapped[i] = None
         return mapped, slow
 
+    def document_key(self, record: Record) -> tuple[str, str] | None:
+        """The customer id and invoice number of an invoice row as ``map`` reads them, whatever else
+        in it is refused; None when either cannot be read (empty or refused, a record that could not be
+        read, or one with more fields than the header: its cells may not be in their columns).
+
+        A snapshot's rejected row is still an item the ERP lists: this is how it stays listed."""
+        if self.kind is not DropKind.INVOICES or record.problem is not None:
+            return None
+        values = record.values
+        if len(values) > self.width and any(v.strip() for v in values[self.width :]):
+            return None
+        values = (values + [""] * self.width)[: self.width]
+        customer_id, number = (self._read_one(values, name) for name in ("customer_id", "invoice_number"))
+        if not isinstance(customer_id, str) or not isinstance(number, str):
+            return None
+        return customer_id, number
+
+    def _read_one(self, values: list[str], name: str) -> Any:
+        """One field of a row, as ``map`` converts it; None when it is empty or refused."""
+        plain = next((p for p in self._plain if p[0] == name), None)
+        if plain is not None:
+            _, index, convert, empty = plain
+            text = values[index].strip() or empty
+        else:
+            special = next((s for s in self._special if s[0] == name), None)
+            if special is None:
+                return None
+            _, get, convert, source = special
+            text = get(values).strip() or (source.default or "")
+            if source.values:
+                mapped = source.values.get(text.lower())
+                if mapped is None:
+                    if source.otherwise in ("skip", "reject") and text:
+                        return None  # ``map`` skips or refuses the row for this value
+                elif mapped.startswith(_SKIP_PREFIX):
+                    return None
+                else:
+                    text = mapped
+        if not text:
+            return None
+        try:
+            return convert(text)
+        except f.Invalid:
+            return None
+
     def _raw(self, values: list[str], name: str) -> str:
         index = self._index_of.get(name)
         return values[index].strip() if index is not None and index < len(values) else ""

@@ -14,7 +14,9 @@ recorded or decided here makes a review task instead of a silent overwrite. The 
   and makes a review task: it never asks for money it has recorded as paid.
 - A paid date with no open amount means paid in full on that date; with a partial open amount, that part
   paid on that date. Either records a dated payment (its id derives from the invoice, so a file sent again
-  records nothing twice), so the KPIs of any day see the invoice open before and paid after.
+  records nothing twice), so the KPIs of any day see the invoice open before and paid after. A row
+  without a paid date keeps the one a payment recorded here (or an earlier file) set, unless the invoice
+  is open for its whole amount again.
 - Disputed: disputed when the file says so, and while a dispute opened in arcollect is open, whatever
   the file says.
 - An agreed credit stays off the open amount until the ERP's open amount shows it (then it is matched
@@ -28,6 +30,7 @@ recorded or decided here makes a review task instead of a silent overwrite. The 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 from typing import Final
 
@@ -147,8 +150,13 @@ def merge_invoice(row: Invoice, before: Invoice | None) -> Merged:
             f"the ERP changed its amount from {before.amount} to {row.amount} {row.currency} "
             f"while {' and '.join(decided)} is open here"
         )
+    if open_amount == before.open_amount:
+        # The same amount however written (0 after a payment, 0.00 from a file): the stored figure stays,
+        # so an identical re-send compares unchanged and writes nothing.
+        open_amount = before.open_amount
     invoice = replace(
         row,
+        paid_date=_paid_date(row, before, open_amount),
         # The dunning engine's state: the steps taken, the last touch, an open promise.
         steps_done=before.steps_done,
         bounced_steps=before.bounced_steps,
@@ -167,7 +175,10 @@ def merge_invoice(row: Invoice, before: Invoice | None) -> Merged:
         agency_placement=before.agency_placement,
         agency_placed_on=before.agency_placed_on,
     )
-    payment = implied_payment(invoice, view - open_amount, in_full=open_amount == 0)
+    # Only the row's own paid date dates a payment: one kept from before was recorded when it was set.
+    payment = implied_payment(
+        replace(invoice, paid_date=row.paid_date), view - open_amount, in_full=open_amount == 0
+    )
     review = None
     if reviews:
         figure = "-".join(str(value) for value in (row.amount, stated, open_amount))
@@ -177,6 +188,18 @@ def merge_invoice(row: Invoice, before: Invoice | None) -> Merged:
             reason="; ".join(reviews),
         )
     return Merged(invoice, payment, review)
+
+
+def _paid_date(row: Invoice, before: Invoice, open_amount: Decimal) -> date | None:
+    """The paid date after ``row``: the row's when it states one. A row without one (no column, an empty
+    cell) says nothing of it, so the date a payment recorded here (or an earlier file) set is kept, as
+    the open amount is; unless the invoice is open for its whole amount again (the ERP reopened it, its
+    word standing as the open amount's rule says): then nothing of it is paid, on any day."""
+    if row.paid_date is not None:
+        return row.paid_date
+    if open_amount >= row.amount:
+        return None
+    return before.paid_date
 
 
 def _matched_note(row: Invoice, before: Invoice) -> Merged:

@@ -712,6 +712,15 @@ def sniff_delimiter(lines: Iterable[str]) -> str:
     return chosen if best[chosen] else ","
 
 
+# csv refuses a field longer than its field limit, 128 KiB by default: a long quoted description would
+# refuse the whole file with csv's own words, though the documented bound is a physical line
+# (``MAX_LINE_BYTES``, checked by ``_bounded_lines``). The limit is process-wide, so it is set once, here,
+# where ingest's reader is built: ingest is the only csv reader in the Lambda code and the CLI, and nothing
+# relies on the smaller default (a limit in characters at least as large as the line bound in bytes only
+# lets a record that spans lines reach it, refused by ``_csv_problem`` in the same terms).
+csv.field_size_limit(MAX_LINE_BYTES)
+
+
 def _csv_reader(text: Iterable[str], delimiter: str) -> Any:
     # strict: a quote left open must not swallow the rest of the file into one field without a word.
     return csv.reader(text, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
@@ -849,7 +858,12 @@ def _csv_problem(error: csv.Error, start: int, current: int) -> FileProblem:
             f"line {start}: a quoted field opened here is never closed (the file ends inside it)"
         )
     if message.startswith("field larger than field limit"):
-        return FileProblem(f"line {start}: {message}; is a quote left unclosed?")
+        # Only a quoted field that runs over several lines gets here (one line is bounded before csv
+        # sees it): said as the line limit is said, not in csv's words.
+        return FileProblem(
+            f"line {start}: a quoted field is longer than {_mib(MAX_LINE_BYTES)}, the most a line may "
+            "hold: no export field is; is a quote left unclosed?"
+        )
     where = f"line {current}" if current <= start else f"line {current} (in the record from line {start})"
     return FileProblem(f"{where}: {message}")
 

@@ -284,3 +284,62 @@ def test_a_credit_note_of_another_amount_is_not_matched(world: World) -> None:
     note = Invoices().get(CUSTOMER, CREDIT_NOTE)
     assert note is not None and note.is_open and note.credit_match is None
     assert invoice().credit_match is None and invoice().credit_agreed == Decimal("150.00")
+
+
+# -- contact details the customer corrected ---------------------------------------------------------------
+
+MASTER = "customer_id,name,email,phone,language,country\n"
+
+
+def master(email: str, language: str = "en", phone: str = "") -> bytes:
+    return (MASTER + f'"{CUSTOMER}",Brennan & Sons,{email},{phone},{language},US\n').encode()
+
+
+def correct_contact(email: str, language: str | None = None) -> None:
+    """The customer corrects its AP address (and language) in the portal, as the contact form does."""
+    from tests.integration.test_portal_services import make_portal
+
+    make_portal().update_contact(
+        CUSTOMER, email=email, other_emails=None, phone=None, language=language, now=NOW
+    )
+
+
+@pytest.mark.parametrize("order", ["decision first", "file first"])
+def test_a_contact_correction_made_in_the_portal_survives_the_next_customer_master(
+    world: World, order: str
+) -> None:
+    if order == "file first":
+        send(master("old@brennan.example"), 9, "customers")
+    correct_contact("new@brennan.example", "de")
+    send(master("old@brennan.example"), 11, "customers")  # the master the next morning, not caught up
+    send(master("old@brennan.example"), 12, "customers")  # and the morning after: no second task
+    profile = world.workspace.customer(CUSTOMER)
+    assert profile is not None
+    assert (profile.email, profile.language) == ("new@brennan.example", "de")
+    assert profile.contact_corrected == ("email", "language")
+    (reason,) = review_tasks(world)
+    assert "email old@brennan.example (corrected to new@brennan.example)" in reason
+    assert "language en (corrected to de)" in reason
+    # The ERP catches up (its own language code for German): settled, and its word stands again.
+    send(master("NEW@brennan.example", "de-DE"), 13, "customers")
+    profile = world.workspace.customer(CUSTOMER)
+    assert profile is not None and profile.contact_corrected == ()
+    assert (profile.email, profile.language) == ("NEW@brennan.example", "de-DE")
+    send(master("ap2@brennan.example", "de-DE"), 14, "customers")
+    profile = world.workspace.customer(CUSTOMER)
+    assert profile is not None and profile.email == "ap2@brennan.example"
+    assert len(review_tasks(world)) == 1
+
+
+def test_a_master_that_shows_one_correction_keeps_the_other(world: World) -> None:
+    correct_contact("new@brennan.example", "fr")
+    send(master("new@brennan.example", "en"), 11, "customers")
+    profile = world.workspace.customer(CUSTOMER)
+    assert profile is not None
+    assert (profile.email, profile.language, profile.contact_corrected) == (
+        "new@brennan.example",
+        "fr",
+        ("language",),
+    )
+    (reason,) = review_tasks(world)
+    assert "language en (corrected to fr)" in reason and "email" not in reason

@@ -213,6 +213,11 @@ class Invoice:
         return -1 if self.is_credit_note else 1
 
 
+# The contact details a customer may correct in the portal: what a customer master file must not undo
+# until it shows the correction (``Customer.contact_corrected``).
+CONTACT_FIELDS: tuple[str, ...] = ("email", "other_emails", "phone", "language")
+
+
 @dataclass(frozen=True)
 class Customer:
     """A customer's master data. A placeholder stands in for a customer an invoice named before the
@@ -277,6 +282,10 @@ class Customer:
     # A mobile number the carrier said cannot receive texts (a delivery receipt: the dunning function's).
     # Only while the customer master still gives that number: a new one is texted again.
     sms_undeliverable: str | None = None
+    # Contact details the customer corrected in the portal (``CONTACT_FIELDS``' names) that the ERP's
+    # customer master has not shown yet: a master file sent again keeps the correction, and says so in
+    # a review task, until it shows the same (ingest/precedence.py, ``merge_contact``).
+    contact_corrected: tuple[str, ...] = ()
 
     def owner_on(self, today: date) -> str | None:
         """Who works the customer's tasks on ``today``: the cover until its end day, else the owner a

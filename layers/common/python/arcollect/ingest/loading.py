@@ -33,7 +33,7 @@ from arcollect.entities import (
     TaskKind,
 )
 from arcollect.ingest.fields import FieldError
-from arcollect.ingest.precedence import Merged, Review, closing_review, merge_invoice
+from arcollect.ingest.precedence import Merged, Review, closing_review, merge_contact, merge_invoice
 from arcollect.ingest.results import IngestReport, Lines
 from arcollect.ingest.schema import Entity
 from arcollect.observability import logger
@@ -399,8 +399,12 @@ def load_customers(
     view = dict(stored)
     new: dict[str, Customer] = {}
     changed: dict[str, Customer] = {}
+    reviews: dict[str, Task] = {}
     for line, customer in rows:
         key = customer.customer_id
+        customer, review = merge_contact(customer, view.get(key))
+        if review is not None:
+            reviews[f"{key}/{review.task_id}"] = review_task(key, review, context)
         customer = with_customer_state(customer, view.get(key), today)
         if view.get(key) == customer:
             report.accept(line, changed=False)
@@ -413,6 +417,8 @@ def load_customers(
         store.update_customer(customer)
     # The portal's "send me a fresh link" finds a customer by the addresses written here.
     store.index_contacts([*new.values(), *changed.values()])
+    for task in reviews.values():
+        store.add_task(task)
 
 
 def load_invoices(
@@ -556,18 +562,19 @@ def _merge_again(
     raise SettlementConflict(f"invoice {key[1]} of customer {key[0]} kept changing while its file loaded")
 
 
-def review_task(invoice: Invoice, review: Review, context: LoadContext) -> Task:
+def review_task(about: Invoice | str, review: Review, context: LoadContext) -> Task:
     """The collector's task for a file that disagrees with what was recorded or decided here: one per
-    invoice and disagreement (the same file sent again adds none)."""
+    invoice (or customer, given its id) and disagreement (the same file sent again adds none)."""
+    invoice = about if isinstance(about, Invoice) else None
     return Task(
-        customer_id=invoice.customer_id,
+        customer_id=invoice.customer_id if invoice else str(about),
         task_id=review.task_id,
         kind=TaskKind.REVIEW_ERP.value,
         title=review.title,
         created_at=context.now,
         detail={
             "reason": review.reason,
-            "invoice_number": invoice.invoice_number,
+            **({"invoice_number": invoice.invoice_number} if invoice else {}),
             "source": context.source,
             "as_of": format_instant(context.as_of),
         },

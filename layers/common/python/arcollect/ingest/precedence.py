@@ -29,12 +29,22 @@ recorded or decided here makes a review task instead of a silent overwrite. The 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
-from arcollect.entities import DocumentType, Invoice, InvoiceStatus, Payment, is_plan_id
+from arcollect.entities import (
+    CONTACT_FIELDS,
+    Customer,
+    DocumentType,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    is_plan_id,
+)
+from arcollect.languages import base_language
 
 PAID_DATE_PREFIX: Final = "PAIDDATE-"
 _ZERO: Final = Decimal(0)
@@ -239,3 +249,58 @@ def closing_review(invoice: Invoice, why: str) -> Review | None:
         title=f"Review invoice {invoice.invoice_number}: the ERP's file and arcollect disagree",
         reason=f"{why} while {' and '.join(decided)} is open here",
     )
+
+
+def merge_contact(row: Customer, stored: Customer | None) -> tuple[Customer, Review | None]:
+    """The contact details after a customer master row: the row's, except those the customer corrected
+    in the portal that the master does not show yet (``Customer.contact_corrected``). Those stay as
+    corrected, and a review task says the ERP disagrees (one per customer and disagreement: the same
+    file again adds none); a correction the master shows is settled, and the master's word stands from
+    then on. The portal sent each correction to the ERP as a ``contact_changed`` row of the change feed."""
+    if stored is None or not stored.contact_corrected:
+        return row, None
+    kept: dict[str, Any] = {}
+    for name in stored.contact_corrected:
+        if name in CONTACT_FIELDS and not _same_contact(name, getattr(row, name), getattr(stored, name)):
+            kept[name] = getattr(stored, name)
+    merged = replace(row, **kept, contact_corrected=tuple(kept))
+    if not kept:
+        return merged, None
+    said = "; ".join(
+        f"{name} {_shown_contact(getattr(row, name))} (corrected to {_shown_contact(value)})"
+        for name, value in kept.items()
+    )
+    # One task per disagreement: the master's value and the correction it does not show.
+    figure = "|".join(
+        f"{name}={_shown_contact(getattr(row, name))}>{_shown_contact(v)}" for name, v in kept.items()
+    )
+    return merged, Review(
+        task_id=f"review-erp-contact-{hashlib.sha256(figure.encode()).hexdigest()[:12]}",
+        title="The customer master disagrees with the customer's own contact correction",
+        reason=(
+            f"the customer master says {said}: the customer corrected it in the portal, so arcollect keeps "
+            "the correction until the master shows it (the change feed sent it to the ERP as contact_changed)"
+        ),
+    )
+
+
+def _same_contact(name: str, erp: Any, ours: Any) -> bool:
+    """Whether the master shows the correction: addresses whatever their case, the further addresses in
+    any order, a language by its base (``de-DE`` shows a correction to ``de``)."""
+
+    def key(value: Any) -> object:
+        if name == "email":
+            return str(value or "").strip().lower()
+        if name == "other_emails":
+            return sorted(str(address).strip().lower() for address in value or ())
+        if name == "language":
+            return base_language(value)
+        return value or None
+
+    return key(erp) == key(ours)
+
+
+def _shown_contact(value: object) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(value) if value else "(none)"
+    return str(value) if value else "(none)"

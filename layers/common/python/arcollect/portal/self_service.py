@@ -511,6 +511,8 @@ class Portal:
             }
             if not changed:
                 return before
+            # A decision of the customer's: the next customer master keeps it until it shows it.
+            after = replace(after, contact_corrected=tuple(sorted({*before.contact_corrected, *changed})))
             activity_id = new_id()
             activity = Activity(
                 customer_id=customer_id,

@@ -136,6 +136,8 @@ FIELDS: tuple[Field, ...] = (
     Field("mobile", TEXT),
     Field("sms_opted_out", FLAG, Writer.DUNNING),
     Field("sms_undeliverable", TEXT, Writer.DUNNING),
+    # Set by the portal with the correction, cleared by ingest once the master shows it: both write it.
+    Field("contact_corrected", LINES, copied=False),
 )
 
 

@@ -179,6 +179,7 @@ class CustomerItem(TableItem, discriminator="customer"):
     placeholder = BooleanAttribute(default=False)
     data_quality = ListAttribute(of=UnicodeAttribute, null=True)
     other_emails = ListAttribute(of=UnicodeAttribute, null=True)
+    contact_corrected = ListAttribute(of=UnicodeAttribute, null=True)
     segment = UnicodeAttribute(null=True)
     risk = UnicodeAttribute(null=True)
     dunning_hold = BooleanAttribute(null=True)

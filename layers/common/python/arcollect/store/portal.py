@@ -76,11 +76,15 @@ class ContactConflict(StoreError):
 
 def _contact_actions(customer: Customer) -> list[Any]:
     others: list[Any] = list(customer.other_emails)
+    corrected: list[Any] = list(customer.contact_corrected)
     return [
         CustomerItem.email.set(customer.email),
         CustomerItem.other_emails.set(others) if others else CustomerItem.other_emails.remove(),
         CustomerItem.phone.set(customer.phone) if customer.phone else CustomerItem.phone.remove(),
         CustomerItem.language.set(customer.language) if customer.language else CustomerItem.language.remove(),
+        CustomerItem.contact_corrected.set(corrected)
+        if customer.contact_corrected
+        else CustomerItem.contact_corrected.remove(),
         CustomerItem.fingerprint.set(customer.fingerprint),
     ]
 

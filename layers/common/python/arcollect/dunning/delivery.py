@@ -16,6 +16,7 @@ the wall clock of a reservation's lease.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -107,6 +108,8 @@ class Ledger(Reservations, Protocol):
         expected: Customer | None = None,
         reach: Reach = Reach.DUNNING,
     ) -> tuple[bool, tuple[str, ...]]: ...
+
+    def task_parts(self, states: Sequence[InvoiceState]) -> list[list[InvoiceState]]: ...
 
 
 class Store(Protocol):
@@ -434,7 +437,8 @@ def carry_out(
         store.reschedule_customer(plan.customer_id, plan.customer_next_action_at)
     decisions = decisions_activity(plan, services.policies.revision)
     if decisions is not None:
-        store.record_decisions(decisions)
+        for page in decision_pages(decisions):
+            store.record_decisions(page)
     return report
 
 
@@ -478,6 +482,40 @@ def decisions_activity(plan: CustomerPlan, policy_revision: str) -> Activity | N
             "decisions": as_detail(recorded),
         },
     )
+
+
+# A timeline entry is one DynamoDB item, at most 400 KB. A tick's decisions about a large backlog (every
+# invoice and step, each with its reason: 120 invoices of a go-live are over 400 KB) go in several
+# entries then, each well under it; each entry is recorded once (its own id), as one entry is.
+DECISIONS_PAGE_BYTES = 256_000
+
+
+def decision_pages(activity: Activity) -> list[Activity]:
+    """``activity`` (a ``dunning_decisions`` entry) as entries of at most ``DECISIONS_PAGE_BYTES`` of
+    decisions each: itself when it fits; else its decisions in order over entries ``<id>``,
+    ``<id>-2``, ... (every reader reads each entry's decisions, so together they say the same)."""
+    raw = activity.detail.get("decisions", "[]")
+    if len(raw.encode()) <= DECISIONS_PAGE_BYTES:
+        return [activity]
+    pages: list[list[str]] = [[]]
+    size = 2
+    for decision in json.loads(raw):
+        text = json.dumps(decision, ensure_ascii=False, separators=(",", ":"))
+        length = len(text.encode()) + 1
+        if pages[-1] and size + length > DECISIONS_PAGE_BYTES:
+            pages.append([])
+            size = 2
+        pages[-1].append(text)
+        size += length
+    return [
+        replace(
+            activity,
+            activity_id=activity.activity_id if index == 1 else f"{activity.activity_id}-{index}",
+            summary=f"{activity.summary} (part {index} of {len(pages)})",
+            detail={**activity.detail, "decisions": "[" + ",".join(page) + "]"},
+        )
+        for index, page in enumerate(pages, 1)
+    ]
 
 
 def _test_detail(plan: CustomerPlan) -> dict[str, str]:
@@ -913,6 +951,12 @@ def _refusals(
             report.outcomes["repaired"] += 1
         elif record.status == "refused":
             _awaiting_fix(plan, record, recipients, services, report)
+        elif record.unsent_claim:
+            # Another run is reserving a big email in steps (store/claims.py): it never went to SES, so
+            # it is never in doubt. Its run sends it, or a reservation past its lease takes it over;
+            # until then its invoices stay due.
+            report.outcomes["claim_in_progress"] += 1
+            in_flight |= {number for number, _ in record.touches}
         elif services.clock() - (record.reserved_by_clock or record.reserved_at) >= LEASE:
             _in_doubt(plan, record, states, services, report)
         else:
@@ -1002,37 +1046,44 @@ def _task(
     numbers = task.all_invoice_numbers
     factors = factors_for(task.kind, [by_number[n] for n in numbers if n in by_number], customer, today)
     points, _ = score(factors, today)
-    created, refused = services.store.touches.create_task(
-        Task(
-            customer_id=plan.customer_id,
-            task_id=task.task_id,
-            kind=task.kind,
-            title=task.title,
-            created_at=plan.now,
-            detail={
-                "step": task.step_id,
-                "priority": task.priority.value,
-                "assignee": assignee,
-                "invoices": ",".join(numbers),
-                "policy": plan.policy,
-                **factors.as_detail(),
-            },
-            assignee=assignee,
-            due_on=today + timedelta(days=_DUE_IN_DAYS.get(task.priority.value, 2)),
-            score=points,
-        ),
-        states,
-        _promises(touches, by_number),
-        plan.now,
-        expected=profile.expected,
-        reach=_reach(task.kind),
-    )
-    for number in refused:
-        next_at.pop(number, None)
-    report.outcomes["changed_before_task"] += len(refused)
-    if created:
-        report.tasks_created += 1
-    return {s.invoice_number for s in states if s.invoice_number not in refused}
+    # A task of more invoices than one transaction holds is created in parts, each its own task with its
+    # touches (atomic and idempotent as any task); a task that fits is one, as it always was.
+    parts = services.store.touches.task_parts(states) if states else [[]]
+    done: set[str] = set()
+    for index, part in enumerate(parts, 1):
+        numbers_here = [s.invoice_number for s in part] if len(parts) > 1 else list(numbers)
+        created, refused = services.store.touches.create_task(
+            Task(
+                customer_id=plan.customer_id,
+                task_id=task.task_id if len(parts) == 1 else f"{task.task_id}-{index}of{len(parts)}",
+                kind=task.kind,
+                title=task.title if len(parts) == 1 else f"{task.title} (part {index} of {len(parts)})",
+                created_at=plan.now,
+                detail={
+                    "step": task.step_id,
+                    "priority": task.priority.value,
+                    "assignee": assignee,
+                    "invoices": ",".join(numbers_here),
+                    "policy": plan.policy,
+                    **factors.as_detail(),
+                },
+                assignee=assignee,
+                due_on=today + timedelta(days=_DUE_IN_DAYS.get(task.priority.value, 2)),
+                score=points,
+            ),
+            part,
+            _promises(touches, by_number),
+            plan.now,
+            expected=profile.expected,
+            reach=_reach(task.kind),
+        )
+        for number in refused:
+            next_at.pop(number, None)
+        report.outcomes["changed_before_task"] += len(refused)
+        if created:
+            report.tasks_created += 1
+        done |= {s.invoice_number for s in part if s.invoice_number not in refused}
+    return done
 
 
 # How many days a collector has for a dunning task, by the step's priority.

@@ -91,6 +91,11 @@ def email_sk(touch_id: str) -> str:
     return f"EMAIL#{touch_id}"
 
 
+def text_sk(touch_id: str) -> str:
+    """One reminder text (its reservation and, once the service accepted it, its message id)."""
+    return f"TEXT#{touch_id}"
+
+
 def session_sk(session_id: str) -> str:
     """A portal session in its customer's partition: keyed by a digest, never the id itself."""
     return f"{SESSION_PREFIX}{_digest(session_id)}"

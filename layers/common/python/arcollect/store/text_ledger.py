@@ -35,9 +35,20 @@ from arcollect.store.base import (
     transact,
     translated,
 )
+from arcollect.store.claims import (
+    CLAIMING,
+    REFUSED,
+    RESERVED,
+    StagedMessage,
+    give_up,
+    never_sent,
+    release_operations,
+    reserve_in_steps,
+    take_over,
+)
 from arcollect.store.customers import PROFILE_SK, customer_from_item
 from arcollect.store.invoices import invoice_key
-from arcollect.store.keys import ledger_sk
+from arcollect.store.keys import ledger_sk, text_sk
 from arcollect.store.models import (
     CustomerItem,
     InvoiceItem,
@@ -59,11 +70,6 @@ from arcollect.store.touches import (
 )
 
 OPT_OUT_SK = "OPTOUT"
-
-
-def text_sk(touch_id: str) -> str:
-    """One reminder text (its reservation and, once the service accepted it, its message id)."""
-    return f"TEXT#{touch_id}"
 
 
 def number_pk(number: str) -> str:
@@ -148,29 +154,53 @@ class TextLedger:
         expected: Customer | None = None,
         clock_at: datetime | None = None,
     ) -> Reservation:
-        """Reserve one text's touches in one transaction, conditional on fresh state (see the module).
-        A touch whose invoice changed or that exists already is refused and the rest tried again; the
-        customer or the number refused refuses them all (reason ``customer`` or ``opted_out``)."""
+        """Reserve one text's touches, conditional on fresh state (see the module): in one transaction,
+        or in steps when they do not fit one (``store/claims.py``, as an email's). A touch whose invoice
+        changed or that exists already is refused and the rest tried again (a touch held by a claim its
+        run left behind is taken over); the customer or the number refused refuses them all (reason
+        ``customer`` or ``opted_out``)."""
         customer_id = customer.customer_id
+        checks = (
+            (
+                CustomerItem,
+                keys.customer_pk(customer_id),
+                PROFILE_SK,
+                _textable(customer, expected),
+                "customer",
+            ),
+            (SmsNumberItem, number_pk(draft.to), OPT_OUT_SK, TableItem.pk.does_not_exist(), "opted_out"),
+        )
+        if 2 * len(touches) + 3 > TRANSACTION_ITEMS:
+            claim = _text_item(customer_id, touch_id, step, (), draft, at, clock_at)
+            claim.status = CLAIMING
+            return reserve_in_steps(
+                StagedMessage(
+                    customer_id=customer_id,
+                    touch_id=touch_id,
+                    model=TextTouchItem,
+                    item=claim,
+                    checks=checks,
+                    closing=(
+                        TextTouchItem.to.set(draft.to),
+                        TextTouchItem.body.set(draft.body),
+                        TextTouchItem.encoding.set(draft.encoding),
+                        TextTouchItem.parts.set(draft.parts),
+                        TextTouchItem.reserved_by_clock.set(clock_at or at),
+                    ),
+                    promises=promises,
+                    at=at,
+                    clock_at=clock_at,
+                ),
+                touches,
+            )
         remaining = list(touches)
         refused: list[Refusal] = []
+        taken_over: set[tuple[str, str]] = set()
         while remaining:
-            if 2 * len(remaining) + 3 > TRANSACTION_ITEMS:
-                raise ValueError(f"one text can reserve at most {(TRANSACTION_ITEMS - 3) // 2} invoices")
             try:
                 with TransactWrite(connection=connection()) as transaction:
-                    transaction.condition_check(
-                        CustomerItem,
-                        keys.customer_pk(customer_id),
-                        PROFILE_SK,
-                        condition=_textable(customer, expected),
-                    )
-                    transaction.condition_check(
-                        SmsNumberItem,
-                        number_pk(draft.to),
-                        OPT_OUT_SK,
-                        condition=TableItem.pk.does_not_exist(),
-                    )
+                    for model, pk, sk, condition, _ in checks:
+                        transaction.condition_check(model, pk, sk, condition=condition)
                     transaction.save(
                         _text_item(customer_id, touch_id, step, remaining, draft, at, clock_at),
                         condition=TableItem.pk.does_not_exist(),
@@ -190,17 +220,27 @@ class TextLedger:
                 if reasons[2 + count] == "ConditionalCheckFailed":
                     return Reservation((), (*refused, *(Refusal(n, s, "touched") for n, s in remaining)))
                 still: list[tuple[str, str]] = []
+                touched: list[tuple[str, str]] = []
                 for index, (number, touch_step) in enumerate(remaining):
                     check, ledger = reasons[2 + index], reasons[3 + count + index]
                     if ledger == "ConditionalCheckFailed":
-                        refused.append(Refusal(number, touch_step, "touched"))
+                        touched.append((number, touch_step))
                     elif check == "ConditionalCheckFailed":
                         refused.append(Refusal(number, touch_step, "changed"))
                     else:
                         still.append((number, touch_step))
                 if len(still) == len(remaining):
                     raise  # not a condition of ours (a conflict, throttling): the caller retries
-                remaining = still
+                # A touch held by a bigger message's claim that its run left behind is freed, once.
+                freed = take_over(
+                    customer_id,
+                    touches=[t for t in touched if t not in taken_over],
+                    touch_id=touch_id,
+                    clock_at=clock_at,
+                )
+                taken_over |= set(touched)
+                refused += [Refusal(n, s, "touched") for n, s in touched if (n, s) not in freed]
+                remaining = [t for t in remaining if t in still or t in freed]
                 continue
             return Reservation(tuple(remaining), tuple(refused))
         return Reservation((), tuple(refused))
@@ -254,13 +294,15 @@ class TextLedger:
 
     @translated
     def release_text(self, customer_id: str, touch_id: str, touches: Sequence[tuple[str, str]]) -> None:
-        """Undo a reservation whose send definitely failed, so a later run may try again."""
-        pk = keys.customer_pk(customer_id)
-        operations: list[Operation] = [
-            ("delete", TextTouchItem(pk, text_sk(touch_id)), None),
-            *(("delete", SendLedgerItem(pk, ledger_sk(number, step)), None) for number, step in touches),
-        ]
-        transact(operations, condition=SendLedgerItem.message_id.does_not_exist())
+        """Undo a reservation whose send definitely failed, so a later run may try again (ledger items
+        first, the text last, as ``TouchLedger.release_email``)."""
+        if len(touches) + 1 > TRANSACTION_ITEMS:
+            # Reserved in steps (``store/claims.py``): given up first, so no run sends it or takes it
+            # for in doubt while its touches are freed, a transaction at a time.
+            give_up(TextTouchItem, customer_id, touch_id, (RESERVED, REFUSED))
+            return
+        message = TextTouchItem(keys.customer_pk(customer_id), text_sk(touch_id))
+        transact(release_operations(customer_id, touches, message), condition=never_sent(touch_id))
 
     @translated
     def refuse_text(self, customer_id: str, touch_id: str, reason: str, activity: Activity) -> bool:
@@ -330,10 +372,14 @@ class TextLedger:
                         TextTouchItem.undelivered_at.does_not_exist(),
                     ),
                 ),
-                *marks,
                 *timeline_writes(customer_id, activity),
             ]
-            if commit(operations):
+            if len(operations) + len(marks) > TRANSACTION_ITEMS:
+                # A text of more invoices than one transaction holds: the marks first (each the same
+                # however often written), the text's last, conditional (as ``mark_bounced``).
+                transact(marks)
+                return touches if commit(operations) else ()
+            if commit([*operations, *marks]):
                 return touches
             # Marked meanwhile (a duplicate receipt in parallel), or an invoice went: read it again.
         return ()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -35,6 +36,17 @@ from arcollect.store.base import (
     transact,
     translated,
     update_if,
+)
+from arcollect.store.claims import (
+    CLAIMING,
+    REFUSED,
+    RESERVED,
+    StagedMessage,
+    give_up,
+    never_sent,
+    release_operations,
+    reserve_in_steps,
+    take_over,
 )
 from arcollect.store.customers import PROFILE_SK
 from arcollect.store.errors import StoreError
@@ -108,27 +120,51 @@ class TouchLedger:
         expected: Customer | None = None,
         clock_at: datetime | None = None,
     ) -> Reservation:
-        """Reserve the touches of one email in one transaction, conditional on fresh state. ``at`` is
-        the sweep's tick, ``clock_at`` the wall-clock time (the lease runs on it).
+        """Reserve the touches of one email, conditional on fresh state. ``at`` is the sweep's tick,
+        ``clock_at`` the wall-clock time (the lease runs on it).
 
         A touch whose invoice changed (paid, disputed, promised) or that exists already is refused and
         the rest is tried again, so one paid invoice does not hold back the others. ``promises`` maps an
-        invoice to the promise its touch is about (a missed-promise reminder)."""
+        invoice to the promise its touch is about (a missed-promise reminder). An email of more invoices
+        than one transaction holds (a go-live statement of a large backlog) is still one email, reserved
+        in steps (``store/claims.py``); a touch held by a claim its run left behind is taken over."""
+        customer_check = (
+            CustomerItem,
+            keys.customer_pk(customer_id),
+            PROFILE_SK,
+            reachable_condition(expected),
+            "customer",
+        )
+        if 2 * len(touches) + 2 > TRANSACTION_ITEMS:
+            claim = email_item(customer_id, touch_id, step, (), recipients, at, clock_at)
+            claim.status = CLAIMING
+            return reserve_in_steps(
+                StagedMessage(
+                    customer_id=customer_id,
+                    touch_id=touch_id,
+                    model=EmailTouchItem,
+                    item=claim,
+                    checks=(customer_check,),
+                    # A resumed claim goes to the addresses of the run that closes it, and its send's
+                    # lease starts when it may be sent.
+                    closing=(
+                        EmailTouchItem.recipients.set(cast(Any, list(recipients))),
+                        EmailTouchItem.reserved_by_clock.set(clock_at or at),
+                    ),
+                    promises=promises,
+                    at=at,
+                    clock_at=clock_at,
+                ),
+                touches,
+            )
         remaining = list(touches)
         refused: list[Refusal] = []
+        taken_over: set[tuple[str, str]] = set()
         while remaining:
-            if 2 * len(remaining) + 2 > TRANSACTION_ITEMS:
-                raise ValueError(
-                    f"one email can reserve at most {(TRANSACTION_ITEMS - 2) // 2} invoices at once"
-                )
             try:
                 with TransactWrite(connection=connection()) as transaction:
-                    transaction.condition_check(
-                        CustomerItem,
-                        keys.customer_pk(customer_id),
-                        PROFILE_SK,
-                        condition=reachable_condition(expected),
-                    )
+                    model, pk, sk, condition, _ = customer_check
+                    transaction.condition_check(model, pk, sk, condition=condition)
                     transaction.save(
                         email_item(customer_id, touch_id, step, remaining, recipients, at, clock_at),
                         condition=TableItem.pk.does_not_exist(),
@@ -152,17 +188,27 @@ class TouchLedger:
                     refused += [Refusal(n, s, "touched") for n, s in remaining]
                     return Reservation((), tuple(refused))
                 still: list[tuple[str, str]] = []
+                touched: list[tuple[str, str]] = []
                 for index, (number, touch_step) in enumerate(remaining):
                     check, ledger = reasons[1 + index], reasons[2 + count + index]
                     if ledger == "ConditionalCheckFailed":
-                        refused.append(Refusal(number, touch_step, "touched"))
+                        touched.append((number, touch_step))
                     elif check == "ConditionalCheckFailed":
                         refused.append(Refusal(number, touch_step, "changed"))
                     else:
                         still.append((number, touch_step))
                 if len(still) == len(remaining):
                     raise  # not a condition of ours (a conflict, throttling): let the caller retry
-                remaining = still
+                # A touch held by a bigger message's claim that its run left behind is freed, once.
+                freed = take_over(
+                    customer_id,
+                    touches=[t for t in touched if t not in taken_over],
+                    touch_id=touch_id,
+                    clock_at=clock_at,
+                )
+                taken_over |= set(touched)
+                refused += [Refusal(n, s, "touched") for n, s in touched if (n, s) not in freed]
+                remaining = [t for t in remaining if t in still or t in freed]
                 continue
             return Reservation(tuple(remaining), tuple(refused))
         return Reservation((), tuple(refused))
@@ -230,15 +276,17 @@ class TouchLedger:
 
     @translated
     def release_email(self, customer_id: str, touch_id: str, touches: Sequence[tuple[str, str]]) -> None:
-        """Undo a reservation whose send definitely failed, so a later run may try again."""
-        operations: list[Operation] = [
-            ("delete", EmailTouchItem(keys.customer_pk(customer_id), email_sk(touch_id)), None),
-            *(
-                ("delete", SendLedgerItem(keys.customer_pk(customer_id), ledger_sk(number, step)), None)
-                for number, step in touches
-            ),
-        ]
-        transact(operations, condition=SendLedgerItem.message_id.does_not_exist())
+        """Undo a reservation whose send definitely failed, so a later run may try again. One
+        transaction when it fits; beyond that the ledger items go first and the email item last, so a
+        crash in between leaves the email's record (the next release finishes it), never a ledger item
+        naming an email that is gone (which would hold its invoice's step for ever)."""
+        if len(touches) + 1 > TRANSACTION_ITEMS:
+            # Reserved in steps (``store/claims.py``): given up first, so no run sends it or takes it
+            # for in doubt while its touches are freed, a transaction at a time.
+            give_up(EmailTouchItem, customer_id, touch_id, (RESERVED, REFUSED))
+            return
+        message = EmailTouchItem(keys.customer_pk(customer_id), email_sk(touch_id))
+        transact(release_operations(customer_id, touches, message), condition=never_sent(touch_id))
 
     @translated
     def reserve_one_off(
@@ -371,20 +419,40 @@ class TouchLedger:
             if item.bounced_at is not None or not record.touches:
                 return ()
             touches, marks = fallback_marks(customer_id, record.touches, at)
-            operations: list[Operation] = [
-                (
-                    "update_if",
-                    EmailTouchItem(pk, email_sk(touch_id)),
-                    ([EmailTouchItem.bounced_at.set(at)], EmailTouchItem.bounced_at.does_not_exist()),
-                ),
-                *marks,
-            ]
-            if commit(operations):
+            mark: Operation = (
+                "update_if",
+                EmailTouchItem(pk, email_sk(touch_id)),
+                ([EmailTouchItem.bounced_at.set(at)], EmailTouchItem.bounced_at.does_not_exist()),
+            )
+            if len(marks) + 1 > TRANSACTION_ITEMS:
+                # An email of more invoices than one transaction holds: its invoices' marks first (each
+                # the same whatever number of times it is written), the email's last, conditional, so
+                # a repeated event reports nothing and a crash in between is finished by the retry.
+                transact(marks)
+                return touches if commit([mark]) else ()
+            if commit([mark, *marks]):
                 return touches
             # The email was marked meanwhile (a duplicate event in parallel) or an invoice went: again.
         return ()
 
     # --- task touches ---------------------------------------------------------------------------
+
+    @staticmethod
+    def task_parts(states: Sequence[InvoiceState]) -> list[list[InvoiceState]]:
+        """``states`` in parts whose task each fits one transaction (``create_task``: the customer's
+        check and the task, then per invoice a ledger item per step and its update): a task is created
+        with its touches atomically, so one task of more invoices than that becomes several, each its
+        own task, created once (a crash between two leaves each invoice in exactly one of them)."""
+        parts: list[list[InvoiceState]] = [[]]
+        room = TRANSACTION_ITEMS - 2
+        for state in states:
+            writes = len(state.steps) + 1
+            if writes > room and parts[-1]:
+                parts.append([])
+                room = TRANSACTION_ITEMS - 2
+            parts[-1].append(state)
+            room -= writes
+        return parts
 
     @translated
     def create_task(

@@ -37,6 +37,12 @@ class Reservation:
     refused: tuple[Refusal, ...]
 
 
+# A message reserved in steps (``store/claims.py``) is ``claiming`` until all its touches are claimed
+# and ``abandoned`` while it is given up: in neither has it been sent, or may it be.
+CLAIMING = "claiming"
+ABANDONED = "abandoned"
+
+
 @dataclass(frozen=True)
 class EmailTouchRecord:
     customer_id: str
@@ -51,6 +57,11 @@ class EmailTouchRecord:
     reserved_by_clock: datetime | None = None
     refusal: str | None = None
     refused_at: datetime | None = None
+
+    @property
+    def unsent_claim(self) -> bool:
+        """Still being claimed in steps, or given up: nothing was sent, so it is never in doubt."""
+        return self.status in (CLAIMING, ABANDONED)
 
 
 @dataclass(frozen=True)

@@ -421,6 +421,61 @@ def test_an_invoice_its_payment_runs_passed_over_is_told_apart_and_the_segment_i
     assert prediction.baseline_days + sum(f.days for f in prediction.contributions) == prediction.offset_days
 
 
+def test_an_invoice_not_yet_due_is_predicted_on_the_invoices_its_customer_left_unpaid_as_long() -> None:
+    """Customer "Dupont & Fils, S.A." pays most invoices 10 days early; three of its paid invoices were
+    still unpaid 5 days before their due date, and were paid 8, 16 and 30 days late. Its invoice due 5 days
+    after the as-of day, still open, is expected 16 days late: the median of those three, whatever the
+    portfolio's residuals say. An invoice paid after the as-of day does not count; with only two such
+    invoices, an open dispute, or once the invoice is due, the rule stands aside."""
+    customer = "Dupont & Fils, S.A."
+    start = date(2024, 1, 1)
+    habit = [invoice(customer, f"FA/2024/{n:03}", start + timedelta(days=9 * n), -10) for n in range(9)]
+    late = [
+        invoice(customer, f"FA/2024/1{n:02}", start + timedelta(days=11 * n), d)
+        for n, d in enumerate((8, 16, 30))
+    ]
+    future = invoice(customer, "FA/2024/900", AS_OF - timedelta(days=40), 30)  # due 20 June, paid 20 July
+    others = [invoice(f"P{n}", "p", date(2024, 2, 1) + timedelta(days=3 * n), 0) for n in range(30)]
+    open_one = invoice(customer, "FA/2024/950", AS_OF - timedelta(days=25), None)  # due 5 July
+    invoices = [*habit, *late, future, *others, open_one]
+    model = train(invoices, AS_OF)
+
+    def predicted(history: list[Invoice], **kwargs: Any) -> Prediction:
+        (p,) = [
+            p
+            for p in predict(model, [*history, future, *others, open_one], AS_OF, **kwargs)
+            if p.invoice_number == "FA/2024/950"
+        ]
+        assert p.baseline_days + sum(f.days for f in p.contributions) == pytest.approx(
+            p.offset_days, abs=1e-9
+        )
+        return p
+
+    p = predicted([*habit, *late])
+    assert p.pay_date == open_one.due_date + timedelta(days=16)
+    still = next(f for f in p.contributions if f.name == "still_open")
+    assert still.sentence == (
+        "not paid yet, 5 days before its due date, like 3 of the customer's paid invoices at that point: "
+        "they were paid 16 days late (median)"
+    )
+    assert p.low <= p.pay_date <= p.high
+
+    two = predicted([*habit, *late[:2]])
+    assert not any("like" in f.sentence for f in two.contributions)
+    assert two.pay_date != two.due_date + timedelta(days=12)  # not the median of the two
+
+    dispute = Dispute(customer, "dsp-1", "FA/2024/950", "pricing", "", datetime(2024, 6, 1, tzinfo=UTC))
+    disputed = predicted([*habit, *late], disputes=[dispute])
+    assert any(f.name == "dispute" for f in disputed.contributions)
+    assert not any("like" in f.sentence for f in disputed.contributions)
+
+    due_already = replace(open_one, due_date=AS_OF - timedelta(days=1))
+    (past,) = [
+        p for p in predict(model, [*habit, *late, due_already], AS_OF) if p.invoice_number == "FA/2024/950"
+    ]
+    assert not any("like" in f.sentence for f in past.contributions)
+
+
 def test_evaluate_reads_an_invoice_with_an_open_amount_left_as_unpaid(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -16,13 +16,15 @@ late (pay day minus due day) are predicted as
       training, shrunk toward 0 by the bin's size, fitted by backfitting
     + activity at the as-of day: an open promise moves the day to the promised day, an open dispute
       adds DISPUTE_DAYS (rules: the histories carry no promises or disputes to learn from)
-    + "still unpaid": what knowing the invoice is still open at the as-of day implies. Not yet past its
-      predicted day: the training residuals above the days already waited. Past it: the Kaplan-Meier
-      waits of invoices as far past theirs in weekly snapshots of the training period (an invoice still
-      open when training ends counts as waiting at least that long; told apart by whether the
-      customer's payment runs already passed it over, and for the day, not the interval, read within
-      its company code), blended with the customer's own late payments beyond this lateness when it
-      has some.
+    + "still unpaid": what knowing the invoice is still open at the as-of day implies. Not yet due, for
+      a customer with MIN_HISTORY paid invoices still unpaid as close to their due date: the median
+      days late of those (its own habit, read from up to ALIKE_HISTORY of them, not its last RECENT).
+      Else, not yet past its predicted day: the training residuals above the days already waited.
+      Past it: the Kaplan-Meier waits of invoices as far past theirs in weekly snapshots of the
+      training period (an invoice still open when training ends counts as waiting at least that long;
+      told apart by whether the customer's payment runs already passed it over, and for the day, not
+      the interval, read within its company code), blended with the customer's own late payments
+      beyond this lateness when it has some.
 
 Each term IS a contribution: with the baseline they add up to the predicted offset from the due day
 exactly (``Prediction.offset_days``). The 80% interval and P(> 30 days late) come from the same
@@ -67,6 +69,10 @@ RECENT_PAYMENT = 14  # days: a customer that paid within them is paying (the wai
 MIN_WAITS = 30  # snapshot rows a cell of the waits needs to stand apart from its bin's pooled one
 LATER_THAN = 24  # the customer's own late payments read for an invoice already late
 OWN_WEIGHT = 3.0  # their weight n / (n + OWN_WEIGHT) against the portfolio's waits
+# An invoice not yet due is predicted on the customer's own paid invoices that were still unpaid as close to
+# their due date (paid later than this one can be), read from its last ALIKE_HISTORY, once it has
+# MIN_HISTORY of them. Chosen on 23 rolling splits (docs/predictions.md, "A seventh round").
+ALIKE_HISTORY = 1000
 
 
 @dataclass(frozen=True)
@@ -210,14 +216,14 @@ class Ledger:
         n = bisect.bisect_right(days, as_of)
         return self._latest_due[customer_id][n] >= due_date.toordinal()
 
-    def later_than(self, customer_id: str, as_of: date, days: int) -> list[int]:
+    def later_than(self, customer_id: str, as_of: date, days: int, limit: int = LATER_THAN) -> list[int]:
         """The days late of the customer's invoices issued and paid on or before ``as_of`` more than
-        ``days`` late (its last LATER_THAN of them)."""
+        ``days`` late (the last ``limit`` of them)."""
         rows = self._rows.get(customer_id)
         if not rows:
             return []
         n = bisect.bisect_right(self._days[customer_id], as_of)
-        return [r[1] for r in rows[:n] if r[1] > days][-LATER_THAN:]
+        return [r[1] for r in rows[:n] if r[1] > days][-limit:]
 
     def average_days_late(self, customer_id: str, as_of: date) -> float | None:
         """The customer's mean days late over every invoice issued and paid on or before ``as_of``."""
@@ -702,6 +708,7 @@ def predict(
         if closed and (invoice.closed_on is None or invoice.closed_on <= as_of):
             continue  # closed without a payment we know of: nothing to predict
         key = (invoice.customer_id, invoice.invoice_number)
+        waited = (as_of - invoice.due_date).days
         out.append(
             _one(
                 model,
@@ -710,8 +717,9 @@ def predict(
                 ledger.history(invoice.customer_id, as_of),
                 open_promises.get(key),
                 key in open_disputes,
-                ledger.later_than(invoice.customer_id, as_of, max(0, (as_of - invoice.due_date).days)),
+                ledger.later_than(invoice.customer_id, as_of, max(0, waited)),
                 ledger.passed_over(invoice.customer_id, as_of, invoice.due_date),
+                ledger.later_than(invoice.customer_id, as_of, waited, ALIKE_HISTORY) if waited < 0 else [],
             )
         )
     return out
@@ -738,6 +746,7 @@ def _one(
     disputed: bool,
     own: list[int],
     passed_over: bool = False,
+    alike: Sequence[int] = (),
 ) -> Prediction:
     residuals = model.residuals_for(history)
     centre = residuals.quantile(0.5)
@@ -762,8 +771,14 @@ def _one(
         high_days = promised + max(0.0, residuals.quantile(1 - (1 - COVERAGE) / 2) - centre)
         over = 1.0 if promised > LATE_DAYS else 0.0
     else:
+        # Not yet due, and the customer has paid enough invoices that were still unpaid this close to
+        # their due date: they say when this one will be paid better than the portfolio's residuals or
+        # waits (an open dispute keeps its days: the habit was learned without one).
+        habit = waited < 0 and not disputed and len(alike) >= MIN_HISTORY
         past = (as_of - (invoice.due_date + timedelta(days=round(core)))).days
-        found = model.waits_for(past, history, as_of, passed_over, invoice.company_code or "")
+        found = (
+            None if habit else model.waits_for(past, history, as_of, passed_over, invoice.company_code or "")
+        )
         if found is not None:
             # Past its predicted day and unpaid: how long invoices as far past theirs waited yet (the
             # day from those of its company code, the interval from them all).
@@ -794,6 +809,9 @@ def _one(
             low_days = core - centre + residuals.above(floor, (1 - COVERAGE) / 2)
             high_days = core - centre + residuals.above(floor, 1 - (1 - COVERAGE) / 2)
             over = residuals.survival(LATE_DAYS - (core - centre), floor)
+            if habit:
+                shift = float(statistics.median(alike)) - core
+                still = _alike_sentence(alike, waited)
         if abs(shift) >= 0.05:
             parts.append(Factor("still_open", shift, still))
     offset = baseline + sum(p.days for p in parts)
@@ -838,6 +856,13 @@ def _late(days: float) -> str:
 
 def _days(days: float) -> str:
     return f"{days:.0f} day{'' if round(days) == 1 else 's'}"
+
+
+def _alike_sentence(alike: Sequence[int], waited: int) -> str:
+    return (
+        f"not paid yet, {_days(-waited)} before its due date, like {len(alike)} of the customer's paid "
+        f"invoices at that point: they were paid {_late(statistics.median(alike))} (median)"
+    )
 
 
 def _own_sentence(own: list[int], waited: int) -> str:

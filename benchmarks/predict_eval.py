@@ -75,8 +75,8 @@ def run() -> None:
             bench(f"{tag}_invoices_scored", result.invoices_scored, "invoices", "info")
     model_days = baseline_days = 0.0
     ratios = []
-    for split in rolling_splits():
-        result = evaluate(sources["sap"], split)
+    for day in rolling_splits():
+        result = evaluate(sources["sap"], day)
         model_days += result.mae_model * result.invoices_scored
         baseline_days += result.mae_due_plus_customer_average * result.invoices_scored
         ratios.append(result.mae_model / result.mae_due_plus_customer_average)

@@ -335,7 +335,7 @@ def cmd_sms_receipt(args: argparse.Namespace) -> int:
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
-    from arcollect_cli.outbox import read_outbox
+    from arcollect_cli.outbox import outbox_text, read_outbox, sms_outbox_text
 
     target = Target.resolve(None, ROOT)
     if args.sms:
@@ -343,18 +343,10 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 
         local = target.outputs["Local"]
         texts = read_sms_outbox(Path(local.get("SmsOutbox") or Path(local["Outbox"]) / "sms"))
-        lines = "\n".join(
-            f"{t['accepted_at']}  {t['customer']}  {t['to']}  {t['segments']} part(s) {t['encoding']}"
-            f"  {t['body']}"
-            for t in texts
-        )
-        emit(texts, args.json, lines or "(no text sent yet)")
+        emit(texts, args.json, sms_outbox_text(texts) or "(no text sent yet)")
         return 0
     emails = read_outbox(Path(target.outputs["Local"]["Outbox"]))
-    text = "\n".join(
-        f"{e['sent_at']}  {e['customer_id']}  {', '.join(e['to'])}  {e['subject']}" for e in emails
-    )
-    emit(emails, args.json, text or "(no email sent yet)")
+    emit(emails, args.json, outbox_text(emails) or "(no email sent yet)")
     return 0
 
 

@@ -17,6 +17,30 @@ def read_outbox(outbox: Path) -> list[dict[str, Any]]:
     return sorted(emails, key=lambda e: (e["sent_at"] or "", e["message_id"]))
 
 
+# What the listing shows for a field an email does not carry: a team email (a collector's daily digest,
+# a dispute notification) is about no one customer and carries no send time of the function's. JSON keeps
+# them null.
+ABSENT = "-"
+
+
+def outbox_text(emails: list[dict[str, Any]]) -> str:
+    """``arcollect outbox``: one line per email (sent at, customer, recipients, subject)."""
+    return "\n".join(
+        f"{e['sent_at'] or ABSENT}  {e['customer_id'] or ABSENT}  {', '.join(e['to']) or ABSENT}  "
+        f"{e['subject'] or ABSENT}"
+        for e in emails
+    )
+
+
+def sms_outbox_text(texts: list[dict[str, Any]]) -> str:
+    """``arcollect outbox --sms``: one line per text (accepted at, customer, number, parts, body)."""
+    return "\n".join(
+        f"{t['accepted_at']}  {t['customer'] or ABSENT}  {t['to']}  {t['segments']} part(s) {t['encoding']}"
+        f"  {t['body']}"
+        for t in texts
+    )
+
+
 def _summary(path: Path) -> dict[str, Any]:
     message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
     assert isinstance(message, EmailMessage)

@@ -4,10 +4,17 @@ invoice's age; a milder step never follows a firmer one (short terms)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from arcollect.decisions import decisions_of
 from arcollect.dunning.engine import Outcome
+from arcollect_cli.main import main
+from arcollect_cli.target import Target
 from tests.integration.conftest import invoke
 from tests.integration.dunning_world import World, utc
 from tests.integration.test_dunning_scenarios import notes
@@ -57,6 +64,52 @@ def test_a_go_live_backlog_of_several_invoices_is_one_statement_in_the_first_sen
         assert "golive_statement" in world.get(number).steps_done
     # And the 100-day invoice's age implies the agency decision: the task is made with the statement
     assert "2026-11-20 08:00 agency agency_decision" in world.log()
+
+
+def test_a_go_live_preview_says_an_alert_below_its_amount_does_not_apply_not_that_it_was_superseded(
+    aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a go-live backlog: a small invoice and a large one, both past the large-invoice alert's day
+    # (5 days before due; it applies from 10,000 open)
+    world = World(through_handler=True)
+    world.customer("C-1")
+    world.invoice("INV-S", invoice_date=date(2026, 9, 1), due_date=date(2026, 10, 1), amount="250.00")
+    world.invoice("INV-L", invoice_date=date(2026, 9, 1), due_date=date(2026, 10, 1), amount="25000.00")
+
+    def resolve(cls: type[Target], stack: str | None, root: Path) -> Target:
+        return Target(outputs={}, local=True)
+
+    def through_the_function(self: Target, function_output: str, event: dict[str, Any]) -> Any:
+        return invoke("dunning", event)
+
+    monkeypatch.setattr(Target, "resolve", classmethod(resolve))
+    monkeypatch.setattr(Target, "invoke", through_the_function)
+    # When `arcollect dunning preview` asks what the first send window's tick will do
+    capsys.readouterr()
+    assert main(["dunning", "preview", "--at", "2026-11-20T08:00:00Z"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # Then the small invoice's alert is not applicable, with the reason, once; it superseded nothing
+    alert = [line for line in lines if "large_invoice_alert" in line]
+    assert "  INV-S: not_applicable large_invoice_alert - open amount 250.00 EUR is below 10000" in alert
+    assert [line for line in alert if line.startswith("  INV-S:")] == [
+        "  INV-S: not_applicable large_invoice_alert - open amount 250.00 EUR is below 10000"
+    ]
+    # And the large invoice's alert, which would have been made, gave way to the statement
+    superseded = "  INV-L: skipped large_invoice_alert - superseded by the statement of overdue invoices"
+    assert any(line.startswith(superseded) for line in alert)
+    # And the JSON says the same
+    assert main(["dunning", "preview", "--at", "2026-11-20T08:00:00Z", "--json"]) == 0
+    [plan] = json.loads(capsys.readouterr().out)["customers"]
+    decided = {(d["invoice"], d["step"]): d["outcome"] for d in plan["decisions"]}
+    assert decided[("INV-S", "large_invoice_alert")] == Outcome.NOT_APPLICABLE.value
+    assert decided[("INV-L", "large_invoice_alert")] == Outcome.SKIPPED.value
+    # When the tick runs, Then what it sends is unchanged: one statement for both invoices, which counts
+    # as the same contact steps of each (the alert is no touch either way)
+    world.tick(utc(2026, 11, 20, 8))
+    [statement] = world.emails("C-1")
+    assert statement.step == "golive_statement" and sorted(statement.invoices) == ["INV-L", "INV-S"]
+    assert world.get("INV-S").steps_done == world.get("INV-L").steps_done
+    assert "large_invoice_alert" not in world.get("INV-S").steps_done
 
 
 def test_a_go_live_invoice_of_a_do_not_contact_customer_gets_no_statement(aws: None) -> None:

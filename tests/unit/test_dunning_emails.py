@@ -412,6 +412,48 @@ def test_the_outbox_reads_back_every_invoice_number_of_a_long_folded_header(tmp_
     assert read["invoice_numbers"] == numbers
 
 
+def test_the_outbox_shows_a_dash_for_a_team_digest_that_has_no_customer(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    from pathlib import Path
+
+    from arcollect.workspace.digest import render_digest
+    from arcollect_cli.main import main
+    from arcollect_cli.target import Target
+    from tests.unit.workspace_fake import work_item
+
+    # Given the local outbox with a reminder to a customer and a collector's daily digest (about no
+    # one customer: it carries no customer, nor the function's send time)
+    folder = Path(str(tmp_path))
+    (folder / "m-1.eml").write_bytes(render_email(email()).as_bytes())
+    digest = render_digest(
+        "cora", "Cora", "cora@seller.example", [work_item("T-1", 80)], day=NOW.date(),
+        sender="ar@seller.example", console_url=None,
+    )  # fmt: skip
+    (folder / "m-2.eml").write_bytes(digest)
+
+    def resolve(cls: type[Target], stack: str | None, root: Path) -> Target:
+        return Target(outputs={"Local": {"Outbox": str(folder)}}, local=True)
+
+    monkeypatch.setattr(Target, "resolve", classmethod(resolve))
+    # When `arcollect outbox` lists them
+    assert main(["outbox"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # Then the digest's line shows "-" for what it does not carry, never Python's None
+    subject = render_email(email())["Subject"]
+    assert lines == [
+        "-  -  cora@seller.example  Your collections worklist for 2026-11-23: 1 task(s) due",
+        f"{format_instant(NOW)}  C-1  ap@acme.example, finance@acme.example  {subject}",
+    ]
+    assert "None" not in "\n".join(lines)
+    # And the JSON keeps them null
+    assert main(["outbox", "--json"]) == 0
+    listed = {e["message_id"]: e for e in json.loads(capsys.readouterr().out)}
+    assert listed["m-2"]["customer_id"] is None and listed["m-2"]["sent_at"] is None
+    assert listed["m-1"]["customer_id"] == "C-1"
+
+
 def test_the_portal_link_is_never_rewritten_by_ses_click_tracking() -> None:
     # The configuration set publishes click events, so SES would rewrite every link through its
     # tracking domain: the signed portal link must reach the customer as it is

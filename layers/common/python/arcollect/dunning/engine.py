@@ -560,16 +560,22 @@ def _go_live(
     passed = [o for o in occurrences if o.due_on <= today]
     if not any(o.step.action is Action.EMAIL for o in passed if o.due_on < today):
         return None
-    # The step the age implies: the latest day with a step whose conditions hold, the passed-over
-    # contact steps before it counting as touches.
+
+    def why_not(occurrence: Occurrence) -> str | None:
+        # The passed-over contact steps before its day count as touches.
+        touches = sum(1 for o in passed if o.due_on < occurrence.due_on and o.step.action in _TOUCHES)
+        return occurrence.step.conditions.why_not(invoice, customer, touches, context.segment)
+
+    # The step the age implies: the latest day with a step whose conditions hold.
     stage: tuple[Occurrence, ...] = ()
+    not_applicable: set[str] = set()
     for day in sorted({o.due_on for o in passed}, reverse=True):
-        touches = sum(1 for o in passed if o.due_on < day and o.step.action in _TOUCHES)
         candidates = []
         for occurrence in (o for o in passed if o.due_on == day):
-            reason = occurrence.step.conditions.why_not(invoice, customer, touches, context.segment)
+            reason = why_not(occurrence)
             if reason:
                 context.note(invoice, Outcome.NOT_APPLICABLE, occurrence.step_id, reason)
+                not_applicable.add(occurrence.step_id)
             else:
                 candidates.append(occurrence)
         if candidates:
@@ -588,15 +594,24 @@ def _go_live(
     )
     statement = Occurrence(GO_LIVE_STATEMENT, step, today, -1)
     for occurrence in passed:
-        if occurrence not in tasks:
-            context.note(
-                invoice,
-                Outcome.SKIPPED,
-                occurrence.step_id,
-                f"superseded by the statement of overdue invoices (it fell due on "
-                f"{occurrence.due_on.isoformat()}, before the first look at {today.isoformat()})"
-                + ("; the statement counts as this touch" if occurrence in superseded else ""),
-            )
+        if occurrence in tasks:
+            continue
+        if occurrence not in superseded:
+            # A task the statement does not stand in for, whose conditions do not hold (an alert below
+            # its amount): it would not have been made, so nothing superseded it. Not applicable, once.
+            reason = why_not(occurrence)
+            if reason:
+                if occurrence.step_id not in not_applicable:
+                    context.note(invoice, Outcome.NOT_APPLICABLE, occurrence.step_id, reason)
+                continue
+        context.note(
+            invoice,
+            Outcome.SKIPPED,
+            occurrence.step_id,
+            f"superseded by the statement of overdue invoices (it fell due on "
+            f"{occurrence.due_on.isoformat()}, before the first look at {today.isoformat()})"
+            + ("; the statement counts as this touch" if occurrence in superseded else ""),
+        )
     firmest = max(superseded, key=lambda o: _severity(context.policy, o), default=None)
     next_at = _next_look(context, invoice, tasks, upcoming, firmest)
     return _Stage(invoice, (statement, *tasks), next_at, superseded=superseded)

@@ -18,8 +18,8 @@ def read_outbox(outbox: Path) -> list[dict[str, Any]]:
 
 
 # What the listing shows for a field an email does not carry: a team email (a collector's daily digest,
-# a dispute notification) is about no one customer and carries no send time of the function's. JSON keeps
-# them null.
+# a dispute notification) is about no one customer. Every email arcollect sends carries its send time
+# (``arcollect.mailing.stamp_sent``); a message from elsewhere may not. JSON keeps them null.
 ABSENT = "-"
 
 

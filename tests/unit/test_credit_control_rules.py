@@ -257,6 +257,9 @@ def test_a_deductions_department_notice_says_what_was_kept_back() -> None:
     to, raw = found
     message = parsed(raw, policy=default)
     assert to == "billing@seller.example"
+    # Sent by the request that opened it: at the deduction's creation, as every email says it
+    assert message["X-Arcollect-Sent-At"] == "2026-11-23T09:00:00Z"
+    assert message["Date"].datetime == deduction.created_at
     assert (
         message["Subject"]
         == "Deduction ded-1: Müller & Söhne, GmbH paid INV/2026/0042 short (pricing, 120.00 EUR)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -12,10 +12,10 @@ from email.message import EmailMessage
 import pytest
 
 from arcollect.clock import format_instant
+from arcollect.contract import HEADER_SENT_AT
 from arcollect.dunning.emails import (
     HEADER_CUSTOMER,
     HEADER_INVOICES,
-    HEADER_SENT_AT,
     HEADER_STEP,
     HEADER_TOUCH,
     LANGUAGES,
@@ -412,7 +412,7 @@ def test_the_outbox_reads_back_every_invoice_number_of_a_long_folded_header(tmp_
     assert read["invoice_numbers"] == numbers
 
 
-def test_the_outbox_shows_a_dash_for_a_team_digest_that_has_no_customer(
+def test_the_outbox_lists_a_team_digest_at_its_send_time_with_a_dash_for_its_customer(
     tmp_path: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import json
@@ -423,15 +423,16 @@ def test_the_outbox_shows_a_dash_for_a_team_digest_that_has_no_customer(
     from arcollect_cli.target import Target
     from tests.unit.workspace_fake import work_item
 
-    # Given the local outbox with a reminder to a customer and a collector's daily digest (about no
-    # one customer: it carries no customer, nor the function's send time)
+    # Given the local outbox with a reminder to a customer and, an hour later, a collector's daily
+    # digest (about no one customer: it carries no customer, but its send time as every email does)
     folder = Path(str(tmp_path))
     (folder / "m-1.eml").write_bytes(render_email(email()).as_bytes())
+    later = NOW + timedelta(hours=1)
     digest = render_digest(
-        "cora", "Cora", "cora@seller.example", [work_item("T-1", 80)], day=NOW.date(),
+        "cora", "Cora", "cora@seller.example", [work_item("T-1", 80)], day=NOW.date(), now=later,
         sender="ar@seller.example", console_url=None,
     )  # fmt: skip
-    (folder / "m-2.eml").write_bytes(digest)
+    (folder / "m-0.eml").write_bytes(digest)
 
     def resolve(cls: type[Target], stack: str | None, root: Path) -> Target:
         return Target(outputs={"Local": {"Outbox": str(folder)}}, local=True)
@@ -440,17 +441,18 @@ def test_the_outbox_shows_a_dash_for_a_team_digest_that_has_no_customer(
     # When `arcollect outbox` lists them
     assert main(["outbox"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    # Then the digest's line shows "-" for what it does not carry, never Python's None
+    # Then the digest comes after the reminder, at its time, with "-" for the customer (never None)
     subject = render_email(email())["Subject"]
     assert lines == [
-        "-  -  cora@seller.example  Your collections worklist for 2026-11-23: 1 task(s) due",
         f"{format_instant(NOW)}  C-1  ap@acme.example, finance@acme.example  {subject}",
+        f"{format_instant(later)}  -  cora@seller.example  Your collections worklist for 2026-11-23: "
+        "1 task(s) due",
     ]
     assert "None" not in "\n".join(lines)
-    # And the JSON keeps them null
+    # And the JSON keeps the customer null and the time as the reminder's is written
     assert main(["outbox", "--json"]) == 0
     listed = {e["message_id"]: e for e in json.loads(capsys.readouterr().out)}
-    assert listed["m-2"]["customer_id"] is None and listed["m-2"]["sent_at"] is None
+    assert listed["m-0"]["customer_id"] is None and listed["m-0"]["sent_at"] == "2026-11-23T10:00:00Z"
     assert listed["m-1"]["customer_id"] == "C-1"
 
 

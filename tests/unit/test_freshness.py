@@ -284,6 +284,9 @@ def test_the_day_task_and_alert_say_what_is_stale_and_what_to_do(calendar: Calen
     )
     email = message_from_bytes(raw, policy=policy.default)
     assert email["Subject"] == "Dunning is on hold: the ERP's payments feed is stale (2026-11-25)"
+    # Sent at the check's time (the tick's), as every email says it: Date and X-Arcollect-Sent-At
+    assert email["Date"].datetime == utc(2026, 11, 25, 9)
+    assert email["X-Arcollect-Sent-At"] == "2026-11-25T09:00:00Z"
     body = email.get_content()  # type: ignore[attr-defined]
     assert "stale payments feed (newest file 2026-11-20, 3 business days old; max 2)" in body
     assert "incoming/payments/20261120.csv" in body

@@ -6,7 +6,7 @@ import csv
 import email
 import io
 import json
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from html.parser import HTMLParser
@@ -426,6 +426,9 @@ def test_an_all_zero_chart_draws() -> None:
 
 # -- the weekly email ----------------------------------------------------------------------------------
 
+# When the reports run sends it (its "now").
+SENT = datetime(2026, 4, 1, 7, 0, tzinfo=UTC)
+
 
 def parse(raw: bytes) -> EmailMessage:
     message = email.message_from_bytes(raw, policy=default_policy)
@@ -446,11 +449,14 @@ def test_weekly_email_has_the_headline_figures_and_where_to_download() -> None:
         sender="reports@example.com",
         to=["cfo@example.com", "lead@example.com"],
         download_url_hint="s3://reports-bucket/kpi/2026-03-31/ or https://console.example.com/staff/reports",
+        now=SENT,
     )
     message = parse(raw)
     assert message["From"] == "reports@example.com"
     assert message["To"] == "cfo@example.com, lead@example.com"
     assert "2026-03-31" in message["Subject"]
+    # Sent at the run's "now", as every email says it: Date and X-Arcollect-Sent-At
+    assert message["Date"].datetime == SENT and message["X-Arcollect-Sent-At"] == "2026-04-01T07:00:00Z"
     text, html = bodies(message)
     for body in (text, html):
         assert "EUR" in body and "USD" in body
@@ -471,7 +477,7 @@ def test_weekly_email_escapes_and_survives_an_empty_document() -> None:
     document["by_currency"] = {"<i>X</i>": figures()}
     message = parse(
         weekly_summary_email(
-            document, sender="reports@example.com", to="cfo@example.com", download_url_hint=None
+            document, sender="reports@example.com", to="cfo@example.com", download_url_hint=None, now=SENT
         )
     )
     text, html = bodies(message)
@@ -482,7 +488,11 @@ def test_weekly_email_escapes_and_survives_an_empty_document() -> None:
     empty_text, _ = bodies(
         parse(
             weekly_summary_email(
-                empty_document(), sender="reports@example.com", to="cfo@example.com", download_url_hint=None
+                empty_document(),
+                sender="reports@example.com",
+                to="cfo@example.com",
+                download_url_hint=None,
+                now=SENT,
             )
         )
     )

@@ -15,17 +15,17 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import make_msgid
 from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-from arcollect.clock import format_instant
-from arcollect.contract import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_SENT_AT, HEADER_STEP, HEADER_TOUCH
+from arcollect.contract import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_STEP, HEADER_TOUCH
 from arcollect.credits import CREDIT_NOTE, CreditLine
 from arcollect.entities import Customer, Invoice, Payment
+from arcollect.mailing import stamp_sent
 
 # The value of the X-Arcollect-Step header and of the SES ``kind`` tag.
 FRESH_LINK_KIND = "fresh_link"
@@ -115,14 +115,13 @@ def _message(
     message["To"] = to
     if reply_to is not None:
         message["Reply-To"] = reply_to
-    message["Date"] = format_datetime(now)
+    # When it was sent (Date and X-Arcollect-Sent-At): `arcollect outbox` orders the local outbox by it.
+    stamp_sent(message, now)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message[HEADER_CUSTOMER] = _one_line(customer.customer_id)
     message[HEADER_STEP] = kind
     message[HEADER_INVOICES] = ",".join(_one_line(n) for n in invoices)
     message[HEADER_TOUCH] = touch_id
-    # When it was sent: `arcollect outbox` orders the local outbox by it, as it does the reminders.
-    message[HEADER_SENT_AT] = format_instant(now)
     text, html = templates
     message.set_content(_environment(html=False).from_string(text).render(values))
     message.add_alternative(_environment(html=True).from_string(html).render(values), subtype="html")

@@ -23,7 +23,7 @@ from arcollect.entities import (
     Task,
     TaskKind,
 )
-from arcollect.mailing import Mailer
+from arcollect.mailing import Mailer, stamp_sent
 from arcollect.observability import logger
 from arcollect.plans import with_withdrawal
 from arcollect.policy import PolicySet
@@ -181,7 +181,9 @@ def new_dispute(
 def notification(
     dispute: Dispute, customer: Customer, invoice: Invoice, *, policies: PolicySet, sender: str
 ) -> tuple[str, bytes] | None:
-    """The department's email about a new dispute (recipient, raw MIME), or None without an address."""
+    """The department's email about a new dispute (recipient, raw MIME), or None without an address.
+    It is sent as the dispute is opened, by the request that opens it: its send time is the dispute's
+    ``created_at`` (that request's "now", as ``notify_department`` records it)."""
     department = policies.disputes.route(dispute.reason)
     if department is None or not department.email:
         return None
@@ -198,6 +200,7 @@ def notification(
         f"({dispute.reason.replace('_', ' ')})"
     )
     message["X-Arcollect-Dispute"] = dispute.dispute_id
+    stamp_sent(message, dispute.created_at)
     due = (dispute.created_at + timedelta(days=dispute.sla_days or department.sla_days)).date()
     message.set_content(
         "\n".join(

@@ -56,7 +56,7 @@ class Reports:
         if (tick.detail or {}).get("action") == "export":  # the daily export's own schedule
             return self.export(False, tick.time.isoformat())
         cadence = _cadence((tick.detail or {}).get("cadence"))
-        return self.run(as_of_for(cadence, tick.time.date()), cadence)
+        return self.run(as_of_for(cadence, tick.time.date()), cadence, now=tick.time)
 
     def on_demand(self, as_of: object, cadence: object) -> dict[str, Any]:
         """``arcollect reports run``: any day, past days included (backfill); the same table gives the
@@ -67,8 +67,11 @@ class Reports:
             raise ReportRequestError(f"as_of {as_of!r} is not a date (YYYY-MM-DD)") from None
         return self.run(day, _cadence(cadence))
 
-    def run(self, as_of: date, cadence: str) -> dict[str, Any]:
-        """The KPI files of ``cadence`` as of ``as_of`` in the reports bucket (weekly: the summary too)."""
+    def run(self, as_of: date, cadence: str, *, now: datetime | None = None) -> dict[str, Any]:
+        """The KPI files of ``cadence`` as of ``as_of`` in the reports bucket (weekly: the summary too).
+        ``now``: the tick's time, when the weekly summary is sent (its ``Date`` and
+        ``X-Arcollect-Sent-At``, and its claim); an on-demand run, which names only a day, sends it at
+        the wall clock's."""
         settings = self.settings
         base = settings.portal_base_url
         policies = load_policies(self.objects, settings.drop_bucket)
@@ -81,7 +84,7 @@ class Reports:
             policies=policies,
             files=self.objects,
             bucket=settings.require("reports_bucket"),
-            now=datetime.now(UTC),
+            now=now or datetime.now(UTC),
             mailer=self.mailer,
             sender=settings.sender_email,
             ledger=self.ledger,

@@ -23,7 +23,6 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,12 +32,12 @@ if TYPE_CHECKING:
     from jinja2 import Environment, Template
 
 from arcollect import yamldoc
-from arcollect.clock import format_instant
-from arcollect.contract import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_SENT_AT, HEADER_STEP, HEADER_TOUCH
+from arcollect.contract import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_STEP, HEADER_TOUCH
 from arcollect.credits import CREDIT_NOTE, CreditLine, credit_by_currency
 from arcollect.entities import Customer, Invoice
 from arcollect.interest import Charges
 from arcollect.languages import LANGUAGES, written_language
+from arcollect.mailing import stamp_sent
 from arcollect.plans import InstalmentReminder
 from arcollect.policy import TEMPLATE_ORDER, TEMPLATES, unknown_template_message
 
@@ -162,7 +161,7 @@ def render_email(email: ReminderEmail) -> EmailMessage:
     message["From"] = Address(display_name=_one_line(email.sender_name), addr_spec=email.sender.strip())
     message["To"] = [Address(addr_spec=recipient.strip()) for recipient in email.recipients]
     message["Subject"] = context["subject"]
-    message["Date"] = format_datetime(email.now.astimezone(UTC))
+    stamp_sent(message, email.now)
     message["Message-ID"] = _message_id(email)
     if email.reply_to:
         name = email.owner.name if email.owner is not None else email.sender_name
@@ -174,7 +173,6 @@ def render_email(email: ReminderEmail) -> EmailMessage:
     message[HEADER_CUSTOMER] = _id_line(email.customer.customer_id)
     message[HEADER_STEP] = _one_line(email.step)
     message[HEADER_INVOICES] = ",".join(_id_line(invoice.invoice_number) for invoice in email.invoices)
-    message[HEADER_SENT_AT] = format_instant(email.now)
     message[HEADER_TOUCH] = _one_line(email.touch_id)
     message.set_content(environment.get_template("layout.txt").render(context))
     message.add_alternative(environment.get_template("layout.html").render(context), subtype="html")

@@ -7,6 +7,7 @@ from email.message import EmailMessage
 
 from arcollect.entities import Task
 from arcollect.freshness import STALE_FEED, FeedAge, FeedCheck
+from arcollect.mailing import stamp_sent
 
 # The check itself is domain; this name stays for the dunning wiring (arcollect.app) until it imports
 # arcollect.freshness.
@@ -20,12 +21,14 @@ _HELD = (
 
 
 def hold_alert(check: FeedCheck, *, sender: str, to: str, console_url: str | None) -> bytes:
-    """The manager's daily email while dunning holds: what is stale, since when, what to do."""
+    """The manager's daily email while dunning holds: what is stale, since when, what to do; sent at the
+    check's ``at`` (the tick's time)."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
     stale = ", ".join(f"{feed.kind}" for feed in check.stale)
     message["Subject"] = f"Dunning is on hold: the ERP's {stale} feed is stale ({check.day.isoformat()})"
+    stamp_sent(message, check.at)
     lines = [
         f"{check.reason}.",
         "",

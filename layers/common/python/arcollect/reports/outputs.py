@@ -24,7 +24,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
 from functools import cache
@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from arcollect.aging import AGING_BUCKETS
 from arcollect.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, neutralise
 from arcollect.contract import ReportPrefix
+from arcollect.mailing import stamp_sent
 from arcollect.reports.tables import (
     COUNT,
     DATE,
@@ -722,9 +723,15 @@ def _email_html() -> Any:
 
 
 def weekly_summary_email(
-    document: Mapping[str, Any], *, sender: str, to: str | Sequence[str], download_url_hint: str | None
+    document: Mapping[str, Any],
+    *,
+    sender: str,
+    to: str | Sequence[str],
+    download_url_hint: str | None,
+    now: datetime,
 ) -> bytes:
-    """The managers' weekly summary: headline figures per currency and where the report files are.
+    """The managers' weekly summary: headline figures per currency and where the report files are; sent
+    at ``now`` (the run's time: its ``Date`` and ``X-Arcollect-Sent-At``).
 
     ``download_url_hint`` says where to download, as the caller knows it (the bucket's ``s3://`` address,
     the console's ``<portal>/staff/reports`` page, or both in words); shown as text, its http(s)
@@ -763,6 +770,7 @@ def weekly_summary_email(
     message["From"] = sender
     message["To"] = to if isinstance(to, str) else ", ".join(to)
     message["Subject"] = subject
+    stamp_sent(message, now)
     message.set_content("\n".join(lines) + "\n")
     html = _email_html().render(
         subject=subject,

@@ -225,7 +225,7 @@ def _email_managers(
         return
     # Rendered before the claim: a rendering failure leaves the summary unclaimed for the retry to send.
     where = f"s3://{bucket}/{report_keys(as_of, '')[0]}" + (f" or {console_url}" if console_url else "")
-    raw = weekly_summary_email(document, sender=sender, to=contact.email, download_url_hint=where)
+    raw = weekly_summary_email(document, sender=sender, to=contact.email, download_url_hint=where, now=now)
     name = f"weekly-summary:{contact.key}"
     claim = None
     if ledger is not None:

@@ -24,7 +24,7 @@ from email.message import EmailMessage
 from typing import Protocol
 
 from arcollect.entities import Task
-from arcollect.mailing import DailyClaims, Mailer
+from arcollect.mailing import DailyClaims, Mailer, stamp_sent
 from arcollect.observability import logger
 from arcollect.policy import PolicySet
 from arcollect.store.mail import MailRejected, SendNotAccepted, without_addresses
@@ -76,14 +76,18 @@ def render_digest(
     items: list[WorkItem],
     *,
     day: date,
+    now: datetime,
     sender: str,
     console_url: str | None,
 ) -> bytes:
+    """The digest of ``items`` for ``day``, sent at ``now`` (the tick's time: its ``Date`` and
+    ``X-Arcollect-Sent-At``)."""
     due = [item for item in items if item.due_on <= day]
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
     message["Subject"] = f"Your collections worklist for {day.isoformat()}: {len(due)} task(s) due"
+    stamp_sent(message, now)
     lines = [
         f"Good morning {name},",
         "",
@@ -137,8 +141,9 @@ def send_digests(
             continue
         # Rendered before the claim: a failure rendering it leaves nothing claimed for the retry.
         raw = render_digest(
-            assignee, contact.name, contact.email, items, day=day, sender=sender, console_url=console_url
-        )
+            assignee, contact.name, contact.email, items, day=day, now=now, sender=sender,
+            console_url=console_url,
+        )  # fmt: skip
         claim = claims.claim_digest(day, assignee, now, len(items))
         if not claim:
             if claims.mark_digest_in_doubt(day, assignee):

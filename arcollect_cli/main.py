@@ -401,9 +401,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="local", required=True
     )
     up = local.add_parser("up", help="start the local stack in the foreground (Ctrl-C stops it)")
-    up.add_argument("--aws-port", type=int, default=0)
-    up.add_argument("--portal-port", type=int, default=0)
-    up.add_argument("--lambda-port", type=int, default=0)
+    # Each checked before anything starts: a port in use is refused in one line naming the option.
+    for name, what in (
+        ("aws", "the AWS emulator (moto)"),
+        ("portal", "the portal and the staff console"),
+        ("lambda", "the Lambda Invoke API"),
+    ):
+        up.add_argument(f"--{name}-port", type=int, default=0, help=f"port of {what} (default: any free one)")
     up.add_argument(
         "-c",
         "--context",

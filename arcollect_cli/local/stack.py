@@ -10,12 +10,17 @@ Everything AWS would do between the resources happens here, in this process:
   GetFunctionConfiguration, which shows the environment they run with;
 - an HTTP server that turns requests into API Gateway REST proxy events for the portal handler;
 - every email SES accepted, written to ``.local/outbox/`` as an ``.eml`` file.
+
+The ports it listens on (the emulator's, the portal's, Lambda's) are taken when the stack is made,
+before anything starts, and held until their servers serve on them: a busy one is refused with a line
+naming its option (``PortUnavailable``), and no other program can take one in between.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import functools
 import json
 import logging
@@ -56,6 +61,7 @@ from arcollect_cli.local.emulator import (
 from arcollect_cli.local.sms import FakeSmsClient, sms_middleware
 from arcollect_cli.local.spec import AUTHENTICATORS_FILE, REGION, LocalSpec, QueueSpec, grouped_secret
 from arcollect_cli.local.transport import serve_in_process
+from arcollect_cli.target import CliError
 
 log = logging.getLogger("arcollect.local")
 
@@ -67,6 +73,88 @@ def free_port(host: str) -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+# The ports the local stack listens on, by the name of their `arcollect local up` option (--NAME-port).
+PORT_NAMES = ("aws", "portal", "lambda")
+# How long the emulator may take to start serving on its port before `local up` gives up.
+EMULATOR_START_SECONDS = 30.0
+
+
+class PortUnavailable(CliError):
+    """A port the local stack would listen on is in use (or not one it may listen on): said in one line
+    naming the option, before anything starts."""
+
+
+def listen_on(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port`` (0: any free port), bound as the stack's servers bind
+    (``SO_REUSEADDR``: a port a stopped stack's connections still linger on is free, one a program
+    listens on is not)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def reserve_ports(host: str, wanted: dict[str, int]) -> dict[str, socket.socket]:
+    """Listen on each port of ``wanted`` (by name: ``aws``, ``portal``, ``lambda``; 0 for any free
+    one); all or none: on a port that cannot be had, what was taken is let go and PortUnavailable says
+    which option and port, and what to do."""
+    taken: dict[str, socket.socket] = {}
+    try:
+        for name, port in wanted.items():
+            option = f"--{name}-port"
+            if not 0 <= port <= 65535:
+                raise PortUnavailable(
+                    f"{option} {port}: a port is a number from 1 to 65535 (without {option}: any free port)"
+                )
+            same = next((other for other in taken if port and wanted[other] == port), None)
+            if same is not None:
+                raise PortUnavailable(f"{option} {port} is --{same}-port too: each needs a port of its own")
+            try:
+                taken[name] = listen_on(host, port)
+            except OSError as error:
+                raise PortUnavailable(_refusal(option, host, port, error, wanted)) from None
+    except BaseException:
+        for sock in taken.values():
+            sock.close()
+        raise
+    return taken
+
+
+def _refusal(option: str, host: str, port: int, error: OSError, wanted: dict[str, int]) -> str:
+    """The one line for a port that cannot be listened on, with a free port to pass instead."""
+    spare = _spare_port(host, max(port + 1, 1024), set(wanted.values()))
+    example = f", e.g. {option} {spare}" if spare else ""
+    instead = f"pass a free port{example} (without {option}: any free port)"
+    if error.errno == errno.EADDRINUSE:
+        stop = "stop it (Ctrl-C where it runs)"
+        return f"{option} {port} is in use (another local stack?): {stop}, or {instead}"
+    return f"{option} {port}: cannot listen on {host}:{port} ({error.strerror or error}): {instead}"
+
+
+def port_in_use(option: str, host: str, port: int) -> PortUnavailable:
+    """The refusal of a port some other program listens on (found after the check: the same line)."""
+    busy = OSError(errno.EADDRINUSE, os.strerror(errno.EADDRINUSE))
+    return PortUnavailable(_refusal(option, host, port, busy, {}))
+
+
+def _spare_port(host: str, start: int, avoid: set[int]) -> int | None:
+    """The first port from ``start`` (of the next hundred) nothing listens on, for the message."""
+    for candidate in range(start, min(start + 100, 65536)):
+        if candidate in avoid:
+            continue
+        try:
+            listen_on(host, candidate).close()
+        except OSError:
+            continue
+        return candidate
+    return None
 
 
 @dataclass
@@ -95,11 +183,11 @@ class LocalStack:
         self.sms = FakeSmsClient.local(self.sms_outbox_dir)
         self.host = host
         self.spec = spec or LocalSpec()
-        self._ports = (
-            aws_port or free_port(host),
-            portal_port or free_port(host),
-            lambda_port or free_port(host),
+        # Checked and taken before anything starts; each is handed to its server in start().
+        self._listening = reserve_ports(
+            host, dict(zip(PORT_NAMES, (aws_port, portal_port, lambda_port), strict=True))
         )
+        self._ports = tuple(int(self._listening[name].getsockname()[1]) for name in PORT_NAMES)
         self.endpoints = Endpoints(*(f"http://{host}:{port}" for port in self._ports))
         self._stop = threading.Event()
         self._invoke_lock = threading.Lock()
@@ -114,16 +202,17 @@ class LocalStack:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self, progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
-        from moto.server import ThreadedMotoServer
-
         # The emulator's request log and Powertools' "no metrics" notice would drown the progress lines.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-        aws_port, portal_port, lambda_port = self._ports
         progress(f"starting the AWS emulator (moto) on {self.endpoints.aws}")
-        self._moto = ThreadedMotoServer(ip_address=self.host, port=aws_port, verbose=False)
-        self._moto.start()
+        self._moto = EmulatorServer(self._listening.pop("aws"))
+        try:
+            self._moto.start(EMULATOR_START_SECONDS)
+        except BaseException:
+            self.release_ports()
+            raise
         patch_moto()
         # Its SES refuses what SES refuses (tags, addresses, recipients, size, configuration set).
         self._stop_ses_rules = enforce_ses_rules()
@@ -133,8 +222,7 @@ class LocalStack:
         self._stop_cognito_rules = enforce_cognito_mfa(record=self._record_authenticator)
         # AWS End User Messaging SMS, which moto lacks, answered by a strict stand-in on the same endpoint
         # (in-process and over the socket alike).
-        if self._moto._server is not None:
-            self._moto._server.app = sms_middleware(self._moto._server.app, self.sms)
+        self._moto.wrap(lambda app: sms_middleware(app, self.sms))
         self._stop_in_process = serve_in_process(
             self.endpoints.aws, sms_middleware(emulator_application(), self.sms)
         )
@@ -184,8 +272,8 @@ class LocalStack:
         # What the functions print (Powertools' JSON logs, EMF metrics) goes where CloudWatch would have it.
         (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
         self._function_log = (self.state_dir / "logs" / "functions.log").open("a", buffering=1)
-        self._serve(portal_port, _PortalRequestHandler)
-        self._serve(lambda_port, _InvokeRequestHandler)
+        self._serve(self._listening.pop("portal"), _PortalRequestHandler)
+        self._serve(self._listening.pop("lambda"), _InvokeRequestHandler)
         for function, queue_url in queue_urls.items():
             poller = QueuePoller(queue_url, functools.partial(self.invoke, function), self._stop)
             self._background(poller.run, name=f"local-poll-{function}")
@@ -252,10 +340,18 @@ class LocalStack:
             partial.chmod(0o600)
             partial.replace(path)
 
+    def release_ports(self) -> None:
+        """Let go of the ports no server serves on yet (a stack made but not started, or one whose
+        start failed)."""
+        while self._listening:
+            self._listening.popitem()[1].close()
+
     def stop(self) -> None:
         self._stop.set()
+        self.release_ports()
         for server in self._servers:
             server.shutdown()
+            server.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
         self._stop_in_process()
@@ -453,8 +549,14 @@ class LocalStack:
 
     # -- servers ---------------------------------------------------------------------------------
 
-    def _serve(self, port: int, handler: type[BaseHTTPRequestHandler]) -> None:
-        server = ThreadingHTTPServer((self.host, port), handler)
+    def _serve(self, listening: socket.socket, handler: type[BaseHTTPRequestHandler]) -> None:
+        """Serve ``handler`` on the socket reserved for it (already bound and listening)."""
+        host, port = listening.getsockname()[:2]
+        server = ThreadingHTTPServer((host, port), handler, bind_and_activate=False)
+        server.socket.close()
+        server.socket = listening
+        server.server_address = listening.getsockname()
+        server.server_name, server.server_port = str(host), int(port)  # what server_bind would set
         server.daemon_threads = True
         server.stack = self  # type: ignore[attr-defined]
         self._servers.append(server)
@@ -466,6 +568,70 @@ class LocalStack:
         )
         thread.start()
         self._threads.append(thread)
+
+
+class EmulatorServer:
+    """The AWS emulator (moto's WSGI application, served as moto's ThreadedMotoServer serves it) in a
+    thread, on the socket the stack reserved for it. Unlike ThreadedMotoServer.start(), which waits
+    forever for a ready signal its thread never gives when the server cannot be made (werkzeug exits
+    that thread on a busy port), start() says why it did not start, within ``timeout`` seconds."""
+
+    def __init__(self, listening: socket.socket) -> None:
+        self._listening = listening
+        self._server: Any = None  # werkzeug's BaseWSGIServer once serving
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, timeout: float) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+
+        host, port = self._listening.getsockname()[:2]
+        application = DomainDispatcherApplication(create_backend_app)
+        self._thread = threading.Thread(
+            target=self._run, args=(application, MotoRequestHandler), daemon=True, name="local-aws-emulator"
+        )
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError(f"the AWS emulator did not start on {host}:{port} within {timeout:g} s")
+        self._listening.close()  # the server listens on its own copy of the socket
+        failure = self._failure
+        # werkzeug reports a port it cannot listen on with sys.exit(1) (after printing why)
+        busy = isinstance(failure, OSError) and failure.errno == errno.EADDRINUSE
+        if busy or isinstance(failure, SystemExit):
+            raise port_in_use("--aws-port", str(host), int(port)) from None
+        if failure is not None:
+            raise RuntimeError(f"the AWS emulator did not start on {host}:{port}: {failure}") from failure
+
+    def _run(self, application: Any, handler: Any) -> None:
+        from werkzeug.serving import make_server
+
+        host, port = self._listening.getsockname()[:2]
+        try:
+            self._server = make_server(
+                host, port, application, threaded=True, request_handler=handler, fd=self._listening.fileno()
+            )
+        except BaseException as error:
+            self._failure = error
+            return
+        finally:
+            self._ready.set()
+        self._server.serve_forever()
+
+    def wrap(self, middleware: Callable[[Any], Any]) -> None:
+        """Put ``middleware`` around the application the server serves."""
+        if self._server is not None:
+            self._server.app = middleware(self._server.app)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
 
 _FUNCTION_OUTPUTS = {

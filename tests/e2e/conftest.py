@@ -81,10 +81,11 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def start_stack(workdir: Path) -> RunningStack:
+def start_stack(workdir: Path, *options: str) -> RunningStack:
+    """`arcollect local up OPTIONS` in ``workdir``, once it has written its outputs."""
     outputs_file = workdir / ".local" / "outputs.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "arcollect_cli.main", "local", "up"],
+        [sys.executable, "-m", "arcollect_cli.main", "local", "up", *options],
         cwd=workdir,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

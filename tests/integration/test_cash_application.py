@@ -373,7 +373,7 @@ def test_a_decision_the_console_cannot_make_is_explained_beside_the_form(
     refused = console.apply("ZE/2026/99", [("RE/2026/0101", "300.00")])
     assert refused.status == 400
     assert "300.00 is more than payment ZE/2026/99 has unapplied (250.00 EUR)" in refused.text
-    assert 'id="cash-ZE-2026-99-allocations"' in refused.text
+    assert 'id="cash-ZE_2f2026_2f99-allocations"' in refused.text
     assert payment("ZE/2026/99").unapplied_amount == Decimal("250.00")
     assert invoice("RE/2026/0101").open_amount == 1000
 

@@ -101,7 +101,7 @@ def test_the_360_page_shows_each_open_invoices_prediction_with_its_factors(
     workspace.accounts["C1"] = replace(account_360(), predictions={"INV-1": predicted})
     text = collector.get("/staff/customers/C1").text
     assert "Predicted pay dates" in text
-    assert 'id="prediction-INV-1"' in text and 'href="#prediction-INV-1"' in text
+    assert 'id="prediction-INV_2d1"' in text and 'href="#prediction-INV_2d1"' in text
     assert f"Invoice INV-1: expected {predicted.pay_date.isoformat()}" in text
     assert predicted.interval_text() in text and "62%" in text
     assert "customer paid its last 6 invoices 42 days late (+20 d)" in text

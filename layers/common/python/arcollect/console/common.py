@@ -37,7 +37,7 @@ DISPUTE_STATUS_LABELS = {
     DisputeStatus.CLOSED: "Closed",
 }
 _NEXT = re.compile(r"^/staff(?:/[A-Za-z0-9._~%/-]*)?(?:\?[A-Za-z0-9._~%=&+-]*)?$")
-_DOM_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+_DOM_KEPT = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 Form = dict[str, list[str]]
 
@@ -117,8 +117,15 @@ def cookie_value(event: APIGatewayProxyEvent, name: str) -> str | None:
 
 
 def dom_id(value: str) -> str:
-    """``value`` made safe as part of an HTML id (dispute and task ids come from the store)."""
-    return _DOM_UNSAFE.sub("-", value)
+    """``value`` made safe as part of an HTML id (invoice, dispute and payment ids come from the store).
+
+    Letters and digits stay; every other byte of its UTF-8, ``-`` and ``_`` included, becomes ``_`` and
+    two lowercase hex digits (``FA/2024/0042`` -> ``FA_2f2024_2f0042``, ``FA-2024-0042`` ->
+    ``FA_2d2024_2d0042``). So two values never give the same id, the id holds only ``[A-Za-z0-9_]``
+    (valid in an HTML id and a URL fragment; after the caller's ``prefix-``, in a CSS ``#selector``
+    too) and is the same on every render; and since it never holds ``-``, a caller's ``prefix-`` and
+    ``-suffix`` (``cash-<id>-note``) cannot run into another value's id."""
+    return "".join(chr(byte) if byte in _DOM_KEPT else f"_{byte:02x}" for byte in value.encode("utf-8"))
 
 
 def path_segment(value: str) -> str:

@@ -3,7 +3,9 @@
 The files are read here through ingest's own mappings and checks (no AWS, nothing written). The model is
 trained on what was known before the split day (the invoices paid before it, each as of its own invoice
 date) and scored on the invoices open at the split that the history shows paid later, beside two
-baselines from the same run: the due date, and the due date plus the customer's average days late.
+baselines from the same run: the due date, and the due date plus the customer's average days late. With
+fewer than ``MIN_TRAINING`` paid invoices known before the split it refuses (exit code 2), as the reports
+function trains no model then.
 """
 
 from __future__ import annotations
@@ -88,7 +90,8 @@ def evaluation_text(result: Evaluation, notes: list[str]) -> str:
     if result.auc_30_days_late is not None:
         auc = f"{result.auc_30_days_late:.3f}"
     lines = [f"note: {note}" for note in notes] + [
-        f"split {result.split.isoformat()}: trained on {result.trained_on} paid invoices, "
+        f"split {result.split.isoformat()}: trained on {result.trained_on} paid "
+        f"invoice{'' if result.trained_on == 1 else 's'}, "
         f"scored {result.invoices_scored} open at the split and paid later "
         f"({result.paid_over_30_days_late} of them more than 30 days late; "
         f"{result.fallbacks} with too little customer history)",

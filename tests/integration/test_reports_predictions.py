@@ -94,6 +94,8 @@ def test_the_run_trains_keeps_the_model_and_scores_every_open_invoice(s3: Any) -
     assert document["forecast_basis"]["basis"] == "predictions"
     weeks = document["forecast"]["EUR"]
     assert all(Decimal(w["low"]) <= Decimal(w["expected"]) <= Decimal(w["high"]) for w in weeks)
+    amounts = [w[key] for w in weeks for key in ("expected", "low", "high")]
+    assert "0.00" in amounts and all(len(a.partition(".")[2]) == 2 for a in amounts)  # to the cent
     expected_week = next(w for w in weeks if w["week_start"] <= late["pay_date"] <= w["week_end"])
     assert Decimal(expected_week["expected"]) >= Decimal("500.00")
     assert sum(Decimal(w["expected"]) for w in weeks) <= Decimal("1000.00")
@@ -143,17 +145,64 @@ def test_too_little_history_falls_back_to_the_customer_average_rule_and_says_so(
     repository = Invoices()
     repository.save(_invoice("C-1", "P-1", date(2026, 8, 1), 10))
     repository.save(_invoice("C-1", "O-1", date(2026, 11, 1), None))
+    repository.save(_invoice("C-1", "O-OLD", date(2026, 6, 1), None, "250.00"))  # due 2026-07-01
     result = invoke("reports", tick())
     assert not any(key.startswith("models/") for key in result["written"])
     document = _json(s3, "kpi/2026-11-23/kpis.json")
     assert document["predictions"]["basis"] == "customer_average"
     assert "too little history" in document["predictions"]["note"]
-    (row,) = document["predictions"]["invoices"]
+    rows = {row["invoice_number"]: row for row in document["predictions"]["invoices"]}
+    row = rows["O-1"]
     assert row["pay_date"] == "2026-12-11"  # due 2026-12-01 plus its 10 days late
     assert row["probability_over_30_days_late"] is None and row["fallback"] is True
-    assert document["forecast_basis"]["basis"] == "customer_average"
-    assert "too little history" in document["forecast_basis"]["note"]
-    assert all("low" not in week for week in document["forecast"]["EUR"])
+    assert row["factors_text"] == (
+        "customer paid its 1 invoice 10 days late on average (the customer-average rule) (+10 d)"
+    )
+    # Due long ago: expected the next day, and the move is a factor of its own, so the factors shown
+    # add up to the days late shown (146 = 136 + 10)
+    old = rows["O-OLD"]
+    assert (old["pay_date"], old["days_late"]) == ("2026-11-24", 146)
+    assert old["factors_text"] == (
+        "still unpaid at 2026-11-23: not expected before the next day (+136 d); customer paid its 1 "
+        "invoice 10 days late on average (the customer-average rule) (+10 d)"
+    )
+    assert [(f["name"], f["days"]) for f in old["factors"]] == [
+        ("still_open", "136.0"),
+        ("customer_average", "10.0"),
+    ]
+    # The forecast stands on the same rule and says so once, in the predictions' own words
+    basis = document["forecast_basis"]
+    assert basis["basis"] == "customer_average" and basis["note"] == document["predictions"]["note"]
+    assert basis["note"].count("average days late") == 1 and "too little history" in basis["note"]
+    weeks = document["forecast"]["EUR"]
+    assert all("low" not in week for week in weeks)
+    # Every week's amount to the cent, the empty ones too
+    assert [week["expected"] for week in weeks[:3]] == ["250.00", "0.00", "100.00"]  # 11-24, 12-11
+    assert all(len(week["expected"].partition(".")[2]) == 2 for week in weeks)
+
+
+def test_an_invoice_the_erp_flags_as_disputed_is_predicted_as_disputed(s3: Any) -> None:
+    """An invoice the ERP's file marks disputed (ingest keeps the flag while the file says so) counts
+    as an open dispute in the run's predictions, and its factor says the ERP flags it."""
+    history()
+    Invoices().save(
+        replace(_invoice("C-ONTIME", "T-DISP", date(2026, 11, 5), None), disputed=True, erp_disputed=True)
+    )
+    invoke("reports", tick())
+    rows = {
+        row["invoice_number"]: row for row in _json(s3, "kpi/2026-11-23/kpis.json")["predictions"]["invoices"]
+    }
+    disputed, plain = rows["T-DISP"], rows["T-OPEN"]
+    assert [f["days"] for f in disputed["factors"] if f["name"] == "dispute"] == ["14.0"]
+    assert (
+        "the ERP flags this invoice as disputed: an open dispute (a rule, not learned) (+14 d)"
+        in (disputed["factors_text"])
+    )
+    assert not any(f["name"] == "dispute" for f in plain["factors"])
+    assert (
+        PredictionBook().by_key([("C-ONTIME", "T-DISP")])[("C-ONTIME", "T-DISP")].factors_text()
+        == (disputed["factors_text"])
+    )
 
 
 def test_a_partly_paid_invoice_is_predicted_not_learned_from(s3: Any) -> None:

@@ -290,12 +290,12 @@ def test_the_forecast_buckets_by_week_from_the_day_after() -> None:
     # A pays 40 days late: INV-2 05-31 + 40 = 07-10 (week 2); INV-3 07-15 + 40 = 08-24 (week 8,
     # 08-19..08-25); CN-1 06-20 + 40 = 07-30 (week 5, 07-29..08-04).
     # B pays 30 days late: INV-4 02-09 + 30 = 03-11 is overdue: week 1; WO-1 06-01 + 30 = 07-01: week 1.
-    expected = ["0"] * 13
+    expected = ["0.00"] * 13  # every amount to the cent, an empty week's too
     expected[0], expected[1], expected[4], expected[7] = "150.00", "500.00", "-100.00", "300.00"
     assert [week["expected"] for week in eur] == expected
     # C has no history: the portfolio's (40 + 30) / 2 = 35 days. INV-7 07-25 + 35 = 08-29 (week 9,
     # 08-26..09-01); INV-8 12-31 + 35 is after week 13: not shown.
-    expected = ["0"] * 13
+    expected = ["0.00"] * 13
     expected[8] = "100.00"
     assert [week["expected"] for week in usd] == expected
 
@@ -314,4 +314,4 @@ def test_forecast_delays_round_half_up_and_never_before_tomorrow() -> None:
         OpenItem("A", "EUR", date(2026, 7, 6), Decimal("2")),  # + 2 = 07-08
     ]
     weeks = cash_forecast(as_of=AS_OF, open_items=items, history=history)["EUR"]
-    assert [week["expected"] for week in weeks[:3]] == ["1", "2", "0"]
+    assert [week["expected"] for week in weeks[:3]] == ["1.00", "2.00", "0.00"]

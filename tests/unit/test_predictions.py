@@ -8,7 +8,7 @@ import json
 import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import pytest
 from arcollect.entities import Dispute, Invoice, Promise
 from arcollect.predictions import (
     MIN_HISTORY,
+    Factor,
     Ledger,
     Model,
     Prediction,
@@ -216,6 +217,55 @@ def test_the_factors_add_up_to_the_prediction() -> None:
         assert all(f.sentence for f in p.contributions)
 
 
+def test_a_factor_shown_is_a_whole_day_or_more_with_the_sign_of_its_days() -> None:
+    """What a collector reads and which factors are listed follow one rule: whole days, half away from
+    zero, of the tenth kept; a factor is listed only if it shows a day or more (the customer's history
+    always). So no factor but that one reads "+0 d" or "-0 d", and -0.5 reads "-1 d"."""
+    from arcollect.outlook import OutlookFactor, kept_days
+
+    def shown(days: str) -> str:
+        return OutlookFactor("x", Decimal(days), "t").sentence()
+
+    assert [shown(d) for d in ("-0.5", "0.5", "2.5", "-2.5", "0.4", "-0.4", "-1.6")] == [
+        "t (-1 d)", "t (+1 d)", "t (+3 d)", "t (-3 d)", "t (+0 d)", "t (-0 d)", "t (-2 d)",
+    ]  # fmt: skip
+    parts = (
+        ("customer_history", -0.3),
+        ("amount", -0.52),  # kept -0.5: shows -1 d, listed
+        ("terms", 0.46),  # kept 0.5: shows +1 d, listed
+        ("trend", 0.449),  # kept 0.4: shows +0 d, not listed
+        ("spread", -0.2),
+    )
+    prediction = Prediction(
+        "C", "1", AS_OF, AS_OF, AS_OF, AS_OF, AS_OF, 0.0, 0.0, 0.0,
+        tuple(Factor(name, days, name) for name, days in parts), False,
+    )  # fmt: skip
+    assert [f.name for f in prediction.factors] == ["amount", "terms", "customer_history"]
+    assert [OutlookFactor(f.name, kept_days(f.days), f.sentence).sentence() for f in prediction.factors] == [
+        "amount (-1 d)", "terms (+1 d)", "customer_history (-0 d)",
+    ]  # fmt: skip
+
+
+def test_the_reports_factors_never_show_zero_days_but_the_customers_history() -> None:
+    """Through the reports function: every factor of every row reads a whole day or more with the sign
+    of its days, but the customer's history (the portfolio has factors of about half a day)."""
+    from arcollect.reports.predicted import predict_portfolio, predictions_table
+    from arcollect.store.reports import ReportData
+
+    table = predictions_table(predict_portfolio(ReportData(invoices=portfolio()), AS_OF), {})
+    assert table["basis"] == "model" and len(table["invoices"]) > 20
+    halves = 0
+    for row in table["invoices"]:
+        for factor in row["factors"]:
+            days = Decimal(factor["days"])
+            whole = abs(days).to_integral_value(rounding=ROUND_HALF_UP)
+            assert f"{factor['text']} ({'-' if days < 0 else '+'}{whole} d)" in row["factors_text"]
+            if factor["name"] != "customer_history":
+                assert whole >= 1, row["factors_text"]
+            halves += abs(days) == Decimal("0.5")
+    assert halves  # (what read "+0 d" before)
+
+
 def test_too_little_history_falls_back_to_the_portfolio_and_says_so() -> None:
     regulars = [invoice("R", f"r{n}", date(2024, 1, 1) + timedelta(days=10 * n), 10) for n in range(12)]
     newcomer = invoice("N", "n1", date(2024, 6, 20), None)
@@ -313,14 +363,26 @@ def row(customer: str, number: str, issued: date, late: int) -> str:
     )
 
 
+def background() -> list[str]:
+    """Customer B paid 16 invoices, each exactly 10 days late, all before 2024: issued on the 1st of
+    each month from August 2022 to November 2023 (the first paid 10 September 2022, the last 11 December
+    2023). With A's 4 paid before a split on 1 June 2024 they make the 20 paid invoices a model needs
+    (``MIN_TRAINING``), and they say nothing but 10 days late."""
+    months = [date(2022 + (7 + n) // 12, (7 + n) % 12 + 1, 1) for n in range(16)]
+    assert (months[0], months[-1]) == (date(2022, 8, 1), date(2023, 11, 1))
+    return [row("B", f"{90000 + n:010}", issued, 10) for n, issued in enumerate(months)]
+
+
 @pytest.fixture
 def history(tmp_path: Path) -> Path:
     """Customer A pays every invoice exactly 10 days late: January to April are paid before the split
     (1 June), May's (due 31 May) on 10 June. Customer C, new, pays its one invoice (15 May, due 14
-    June) 10 days late too. So the model, knowing nothing but 10 days late, is exact; the due date is
-    9 days out for A's (it cannot be paid before the split, 1 June) and 10 for C's: 9.5 on average; the
-    due date plus the average (10, the portfolio's for C) is exact too."""
-    lines = [row("A", f"{m:010}", date(2024, m, 1), 10) for m in range(1, 6)]
+    June) 10 days late too. Customer B paid its 16 invoices 10 days late before 2024 (``background``):
+    20 paid invoices before the split, the minimum to train on. So the model, knowing nothing but 10
+    days late, is exact; the due date is 9 days out for A's (it cannot be paid before the split, 1 June)
+    and 10 for C's: 9.5 on average; the due date plus the average (10, the portfolio's for C) is exact
+    too."""
+    lines = background() + [row("A", f"{m:010}", date(2024, m, 1), 10) for m in range(1, 6)]
     lines.append(row("C", "0000000099", date(2024, 5, 15), 10))
     path = tmp_path / "history.csv"
     path.write_text(HEADER + "".join(lines), encoding="utf-8")
@@ -352,19 +414,40 @@ def test_evaluate_gives_the_figures_worked_out_by_hand(
     }
 
 
+def test_evaluate_does_not_read_a_historys_disputed_column(
+    history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In a history file the Disputed column is the invoice's final state, known only after the split:
+    every invoice marked disputed gives the same figures (the reports function alone counts the ERP's
+    flag, as of its own day)."""
+    from arcollect_cli.predict import invoices_from_files
+
+    def figures(path: Path) -> Any:
+        argv = ["--history", str(path), "--mapping", str(MAPPING), "--split", "2024-06-01", "--json"]
+        assert main(["predict", "evaluate", *argv]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    disputed = history.with_name("disputed.csv")
+    disputed.write_text(history.read_text(encoding="utf-8").replace(",No,", ",Yes,"), encoding="utf-8")
+    invoices, _ = invoices_from_files([disputed], str(MAPPING))
+    assert invoices and all(i.erp_disputed for i in invoices)  # the mapping reads the column
+    assert figures(disputed) == figures(history)
+
+
 def test_evaluate_prints_the_figures_as_text(history: Path, capsys: pytest.CaptureFixture[str]) -> None:
     main(
         ["predict", "evaluate", "--history", str(history), "--mapping", str(MAPPING), "--split", "2024-06-01"]
     )
     out = capsys.readouterr().out
-    assert "scored 2 open at the split" in out
+    assert "split 2024-06-01: trained on 20 paid invoices, scored 2 open at the split" in out
     assert "due date                       9.50" in out
     assert "80% interval coverage: 100.0%" in out
 
 
 def test_evaluate_counts_an_invoice_more_than_30_days_late(tmp_path: Path) -> None:
-    # A's habit is 10 days; D pays 45 days late, always: the AUC has one of each side to rank.
-    lines = [row("A", f"{m:010}", date(2024, m, 1), 10) for m in range(1, 6)]
+    # A's habit is 10 days (and B's, before 2024); D pays 45 days late, always: the AUC has one of each
+    # side to rank.
+    lines = background() + [row("A", f"{m:010}", date(2024, m, 1), 10) for m in range(1, 6)]
     lines += [row("D", f"{50 + m:010}", date(2024, m, 1), 45) for m in range(1, 6)]
     path = tmp_path / "h.csv"
     path.write_text(HEADER + "".join(lines), encoding="utf-8")
@@ -384,7 +467,17 @@ def test_evaluate_counts_an_invoice_more_than_30_days_late(tmp_path: Path) -> No
         (["--history", "nowhere.csv"], "--history nowhere.csv: no such file"),
         (["--split", "2024-13-01"], "--split '2024-13-01': a day as YYYY-MM-DD"),
         (["--split", "2030-01-01"], "no invoice was open at 2030-01-01 and paid later: nothing to score"),
-        (["--split", "2024-01-01"], "nothing was paid on or before 2023-12-31: nothing to learn from"),
+        (["--split", "2022-08-01"], "nothing was paid on or before 2022-07-31: nothing to learn from"),
+        (
+            ["--split", "2024-01-01"],
+            "split 2024-01-01: 16 paid invoices were known before it (issued and paid on or before "
+            "2023-12-31), 20 are needed to train the model",
+        ),
+        (
+            ["--split", "2022-09-11"],
+            "split 2022-09-11: 1 paid invoice was known before it (issued and paid on or before "
+            "2022-09-10), 20 are needed to train the model",
+        ),
         (["--mapping", "payments:generic"], "an invoices mapping is needed"),
         (["--history", "."], "--history .: a folder, not a file"),
         (["--locale", "xx-YY"], "--locale xx-YY: exportLocale='xx-YY' is not a locale arcollect knows"),
@@ -397,7 +490,28 @@ def test_evaluate_refuses_bad_input_with_a_clear_message(
     given.update(dict(zip(arguments[::2], arguments[1::2], strict=True)))
     argv = ["predict", "evaluate"] + [part for pair in given.items() for part in pair]
     assert main(argv) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_evaluate_needs_as_many_paid_invoices_as_the_reports_function() -> None:
+    """One minimum, shared: below it the reports function trains no model (the customer-average rule),
+    and ``evaluate`` measures none; at it, both train."""
+    from arcollect.predictions import MIN_TRAINING, paid_known
+    from arcollect.reports.predicted import predict_portfolio
+    from arcollect.store.reports import ReportData
+
+    paid = [invoice("A", f"a{n}", date(2024, 1, 1) + timedelta(days=5 * n), 10) for n in range(MIN_TRAINING)]
+    still_open = invoice("A", "open", date(2024, 5, 1), 10)  # due 31 May, paid 10 June
+    split = date(2024, 6, 1)
+    as_of = split - timedelta(days=1)
+    assert paid_known([*paid, still_open], as_of) == MIN_TRAINING
+    assert evaluate([*paid, still_open], split).trained_on == MIN_TRAINING
+    assert predict_portfolio(ReportData(invoices=[*paid, still_open]), as_of).basis == "model"
+    fewer = paid[1:]
+    with pytest.raises(PredictionError, match=f"{MIN_TRAINING - 1} paid invoices were known before it"):
+        evaluate([*fewer, still_open], split)
+    assert predict_portfolio(ReportData(invoices=[*fewer, still_open]), as_of).basis == "customer_average"
 
 
 def test_an_invoice_its_payment_runs_passed_over_is_told_apart_and_the_segment_is_kept() -> None:
@@ -481,8 +595,13 @@ def test_evaluate_reads_an_invoice_with_an_open_amount_left_as_unpaid(
 ) -> None:
     """C's three invoices were partly paid on their due days (a paid date, half still open): C has no
     invoice paid in full, so its baseline is the portfolio's 10 days (not 0 days from the partial
-    payments), and the model does not learn from them. A pays 10 days late, always."""
+    payments), and the model does not learn from them. A pays 10 days late, always, and so did B, 16
+    times before 2024 (the minimum of 20 paid invoices to train on, with A's 4)."""
     lines = ["customer_id,invoice_number,invoice_date,due_date,amount,open_amount,paid_date,currency\n"]
+    for n in range(16):  # B: issued the 1st of each month from August 2022, paid 10 days late
+        issued = date(2022 + (7 + n) // 12, (7 + n) % 12 + 1, 1)
+        due = issued + timedelta(days=30)
+        lines.append(f"B,B/{n},{issued},{due},100.00,0.00,{due + timedelta(days=10)},EUR\n")
     for m in range(1, 6):  # A: issued the 1st, due 30 days later, paid 10 days late
         issued = date(2024, m, 1)
         due = issued + timedelta(days=30)
@@ -502,7 +621,7 @@ def test_evaluate_reads_an_invoice_with_an_open_amount_left_as_unpaid(
     assert figures["mae_days"]["due_plus_customer_average"] == 5.0
     main(base)
     out = capsys.readouterr().out
-    assert "trained on 4 paid invoices" in out
+    assert "trained on 20 paid invoices" in out  # A's 4 and B's 16: not C's 3 partly paid ones
     assert "3 invoice(s) with a paid date and an open amount left: read as unpaid" in out
 
 
@@ -510,8 +629,13 @@ def test_evaluate_reads_a_file_that_could_be_read_two_ways_in_the_locale_given(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Day-first or month-first dates (no day above 12), thousands or decimal separators: the file is
-    refused, naming the option that settles it offline; with --locale de-DE it reads as German."""
+    refused, naming the option that settles it offline; with --locale de-DE it reads as German. B paid
+    18 invoices 10 days late before 2024, its dates as ambiguous: with A's 3 paid before the split, more
+    than the 20 paid invoices a model needs."""
     lines = ["customer_id;invoice_number;invoice_date;due_date;amount;open_amount;paid_date;currency\n"]
+    for n in range(18):  # issued 1 July 2022 to 1 December 2023, due the 2nd of the next month
+        issued, after = (date(2022 + (6 + k) // 12, (6 + k) % 12 + 1, 1) for k in (n, n + 1))
+        lines.append(f"B;B/{n};{issued:%d.%m.%Y};02.{after:%m.%Y};1.000;0;12.{after:%m.%Y};EUR\n")
     lines += [f"A;A/{m};01.0{m}.2024;02.0{m + 1}.2024;1.000;0;12.0{m + 1}.2024;EUR\n" for m in range(2, 6)]
     path = tmp_path / "eu.csv"
     path.write_text("".join(lines), encoding="utf-8")

@@ -1,17 +1,19 @@
 """The report run's predictions in memory: the same table in any order gives the same model bytes and
-the same table; the forecast's weekly interval; the customer-average rule with too little history."""
+the same table; the forecast's weekly interval; the customer-average rule with too little history, its
+factors adding up to the day; an invoice the ERP flags as disputed counts as an open dispute."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from arcollect.entities import Invoice
-from arcollect.outlook import PayOutlook
+from arcollect.entities import Dispute, Invoice
+from arcollect.outlook import PayOutlook, shown_days
+from arcollect.predictions import MIN_TRAINING
 from arcollect.reports.forecast import DelayHistory, OpenItem, cash_forecast, paid_by
-from arcollect.reports.predicted import MIN_TRAINING, predict_portfolio, predictions_table
+from arcollect.reports.predicted import predict_portfolio, predictions_table
 from arcollect.store.reports import ReportData
 
 AS_OF = date(2026, 6, 30)
@@ -65,6 +67,69 @@ def test_with_too_little_history_the_customer_average_rule_says_so() -> None:
     assert "the customer-average rule" in outlook.factors_text()
 
 
+def test_under_the_rule_the_factors_add_up_to_the_days_late_shown() -> None:
+    """An invoice due long ago is expected the day after the as-of day, not on its due date plus the
+    customer's average: the move is a factor of its own, so what a collector reads adds up."""
+    few = [
+        invoice("A", f"A-{n}", date(2026, 1, 1) + timedelta(days=30 * n), d) for n, d in enumerate((10, 11))
+    ]
+    old = invoice("A", "A-OLD", date(2025, 6, 1), None)  # due 2025-07-01
+    result = predict_portfolio(ReportData(invoices=[*few, old]), AS_OF)
+    assert result.basis == "customer_average"
+    (outlook,) = result.outlooks
+    assert outlook.pay_date == AS_OF + timedelta(days=1) and outlook.days_late == 365
+    assert [(f.name, shown_days(f.days)) for f in outlook.factors] == [
+        ("still_open", 354),
+        ("customer_average", 11),  # 10.5 days on average, half up: 11
+    ]
+    assert sum(shown_days(f.days) for f in outlook.factors) == outlook.days_late
+    assert outlook.factors_text() == (
+        "still unpaid at 2026-06-30: not expected before the next day (+354 d); customer paid its 2 "
+        "invoices 10.5 days late on average (the customer-average rule) (+11 d)"
+    )
+    (row,) = predictions_table(result, {})["invoices"]
+    assert [f["days"] for f in row["factors"]] == ["354.0", "11.0"] and row["days_late"] == 365
+    # Not moved: one factor, the whole days the average adds
+    due_later = invoice("A", "A-NEXT", date(2026, 6, 15), None)  # due 2026-07-15, expected 07-26
+    (outlook,) = predict_portfolio(ReportData(invoices=[*few, due_later]), AS_OF).outlooks
+    assert [(f.name, shown_days(f.days)) for f in outlook.factors] == [("customer_average", 11)]
+    assert outlook.days_late == 11
+
+
+def test_an_invoice_the_erp_flags_as_disputed_counts_as_an_open_dispute() -> None:
+    """The ERP's flag adds the dispute's days, and says the ERP flags it; a dispute recorded here on the
+    same invoice counts once, in its own words; a flag from a file dated after the as-of day is not known
+    on it (a backfill)."""
+    flagged = replace(portfolio()[-2], erp_disputed=True, disputed=True)  # A-OPEN
+    assert flagged.invoice_number == "A-OPEN"
+    plain = predict_portfolio(ReportData(invoices=portfolio()), AS_OF).by_invoice()[("A", "A-OPEN")]
+    result = predict_portfolio(ReportData(invoices=[*portfolio()[:-2], flagged, portfolio()[-1]]), AS_OF)
+    erp = result.by_invoice()[("A", "A-OPEN")]
+    assert not any(f.name == "dispute" for f in plain.factors)
+    (dispute,) = [f for f in erp.factors if f.name == "dispute"]
+    assert dispute.days == Decimal("14.0")
+    assert "the ERP flags this invoice as disputed" in dispute.text and "(+14 d)" in erp.factors_text()
+    assert erp.pay_date > plain.pay_date
+    assert (
+        result.by_invoice()[("B", "B-OPEN")]
+        == predict_portfolio(ReportData(invoices=portfolio()), AS_OF).by_invoice()[("B", "B-OPEN")]
+    )
+
+    recorded = Dispute("A", "dsp-1", "A-OPEN", "pricing", "", datetime(2026, 6, 20, tzinfo=UTC))
+    both = predict_portfolio(
+        ReportData(invoices=[*portfolio()[:-2], flagged, portfolio()[-1]], disputes=[recorded]), AS_OF
+    ).by_invoice()[("A", "A-OPEN")]
+    (once,) = [f for f in both.factors if f.name == "dispute"]
+    assert once.text.startswith("an open dispute on this invoice") and both.pay_date == erp.pay_date
+
+    later = replace(flagged, source_as_of=datetime(2026, 7, 1, 4, tzinfo=UTC))
+    backfill = predict_portfolio(ReportData(invoices=[*portfolio()[:-2], later, portfolio()[-1]]), AS_OF)
+    assert backfill.by_invoice()[("A", "A-OPEN")] == plain
+    known = replace(flagged, source_as_of=datetime(2026, 6, 30, 23, tzinfo=UTC))
+    today = predict_portfolio(ReportData(invoices=[*portfolio()[:-2], known, portfolio()[-1]]), AS_OF)
+    assert today.by_invoice()[("A", "A-OPEN")] == erp
+
+
 def test_a_closed_invoice_without_a_paid_day_is_paid_when_its_payments_settled_it() -> None:
     from arcollect.entities import Payment
     from arcollect.reports.predicted import with_paid_dates
@@ -103,3 +168,17 @@ def test_the_forecast_on_predictions_has_an_interval_around_each_week() -> None:
     assert all(week["low"] == "0.00" and week["high"] == "0.00" for week in weeks[6:])
     plain = cash_forecast(as_of=AS_OF, open_items=[item], history=DelayHistory())["EUR"]
     assert plain[0]["expected"] == "1000.00" and "low" not in plain[0]
+    # Every amount to the cent, the weeks with nothing in them too ("0.00", never "0")
+    assert {w["expected"] for w in weeks} == {"1000.00", "0.00"} and plain[1]["expected"] == "0.00"
+    whole = OpenItem("A", "JPY", AS_OF, Decimal("1000"), "A-1")  # an amount given without decimals
+    weeks = cash_forecast(as_of=AS_OF, open_items=[whole], history=DelayHistory(), outlooks={("A", "A-1"): o})
+    assert all(
+        len(amount.split(".")[1]) == 2
+        for w in weeks["JPY"]
+        for amount in (w["expected"], w["low"], w["high"])
+    )
+    fine = OpenItem("A", "BHD", AS_OF, Decimal("12.345"), "A-1")  # in finer units than cents: kept, exact
+    assert (
+        cash_forecast(as_of=AS_OF, open_items=[fine], history=DelayHistory())["BHD"][0]["expected"]
+        == "12.345"
+    )

@@ -12,12 +12,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 # What a pay date was predicted from: the trained model, or (no model could be trained: too little
 # history) the customer-average rule, the due date plus the customer's average days late.
 MODEL = "model"
 CUSTOMER_AVERAGE = "customer_average"
+# The factor that says what the prediction stands on (the customer's own history, or under the
+# customer-average rule its average): listed even when it shows 0 days. Any other factor is listed only
+# when it shows a whole day or more (``shown_days``).
+ALWAYS_LISTED = frozenset({"customer_history", CUSTOMER_AVERAGE})
+_TENTH = Decimal("0.1")
+
+
+def kept_days(days: float) -> Decimal:
+    """A factor's days as kept (kpis.json, the table's items): to the tenth, half away from zero."""
+    return Decimal(str(days)).quantize(_TENTH, rounding=ROUND_HALF_UP)
+
+
+def shown_days(days: Decimal) -> int:
+    """A factor's days as a collector reads them: whole days of the kept tenth, half away from zero
+    (-0.5 shows -1, 0.4 shows 0). One rule for what is shown and for which factors are listed."""
+    return int(days.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def listed(name: str, days: float) -> bool:
+    """Whether a factor is listed among a prediction's top factors: it shows at least a whole day, or it
+    is the one that says what the prediction stands on (``ALWAYS_LISTED``)."""
+    return name in ALWAYS_LISTED or shown_days(kept_days(days)) != 0
 
 
 @dataclass(frozen=True)
@@ -29,9 +51,10 @@ class OutlookFactor:
     text: str
 
     def sentence(self) -> str:
-        """``customer paid its last 6 invoices 12 days late (+9 d)``."""
-        whole = int(self.days.to_integral_value())
-        return f"{self.text} ({'+' if whole >= 0 else '-'}{abs(whole)} d)"
+        """``customer paid its last 6 invoices 12 days late (+9 d)``: whole days, half away from zero,
+        with the sign of the days (-0.5 shows ``-1 d``; only an ``ALWAYS_LISTED`` factor shows 0)."""
+        whole = shown_days(self.days)
+        return f"{self.text} ({'-' if self.days < 0 else '+'}{abs(whole)} d)"
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ from decimal import Decimal
 from typing import Any
 
 from arcollect.entities import Dispute, Invoice, Promise
+from arcollect.outlook import listed
 
 MODEL_VERSION = 1
 LATE_DAYS = 30  # "paid more than 30 days late"
@@ -62,6 +63,12 @@ BACKFIT_ROUNDS = 3
 QUANTILES = 200  # the residual distribution is kept as this many quantile steps
 TAIL_FROM = 0.9  # beyond this quantile the residual's excess is read from the tail
 DISPUTE_DAYS = 14.0  # an open dispute delays payment (a rule: histories carry no disputes to learn from)
+# A dispute the ERP flags (``Invoice.erp_disputed``), not one recorded here: the ``opened_by`` of the
+# Dispute the reports function passes for it (the flag has no day of its own, see reports/predicted.py).
+ERP_DISPUTE = "erp"
+# Fewer paid invoices known (issued and paid on or before the day, ``paid_known``): no model is trained,
+# neither for the reports (the customer-average rule stands in) nor to be measured (``evaluate`` refuses).
+MIN_TRAINING = 20
 COVERAGE = 0.8
 SNAPSHOT_DAYS = 7  # the waits are read from weekly snapshots of the open invoices
 WAIT_EDGES = (-5, 0, 5, 15, 30, 60, 120)  # days past the predicted day: the waits' bins
@@ -102,9 +109,10 @@ class Prediction:
 
     @property
     def factors(self) -> tuple[Factor, ...]:
-        """The top three contributions, largest effect first."""
+        """The top three contributions, largest effect first: those that show at least a whole day as a
+        collector reads them, and the customer's history always (``outlook.listed``)."""
         ranked = sorted(self.contributions, key=lambda f: (-abs(f.days), f.name))
-        return tuple(f for f in ranked if round(f.days) != 0 or f.name == "customer_history")[:3]
+        return tuple(f for f in ranked if listed(f.name, f.days))[:3]
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,12 @@ def known_by(invoice: Invoice, day: date) -> bool:
     before it AND paid on or before it. The one rule for the model, its training and the baselines."""
     known = known_on(invoice)
     return known is not None and known <= day
+
+
+def paid_known(invoices: Iterable[Invoice], day: date) -> int:
+    """How many paid invoices (credit notes aside) a model trained as of the end of ``day`` learns from:
+    the count held against ``MIN_TRAINING``."""
+    return sum(1 for i in settled(invoices) if known_by(i, day) and not i.is_credit_note)
 
 
 class Ledger:
@@ -680,7 +694,9 @@ def predict(
     """A prediction for every invoice open at the end of ``as_of`` (issued on or before it, not paid on
     or before it). The customer's history is every invoice of ``invoices`` issued and paid on or before
     ``as_of`` (``known_by``; or the ``ledger`` given, read as of ``as_of`` by the same rule); promises and
-    disputes count if they were made on or before it."""
+    disputes count if they were made on or before it. Only the disputes given count: an invoice's own
+    ``disputed`` flag is never read (in a history file it is the invoice's final state, which would look
+    past ``as_of``); the reports function passes the ERP's flags as disputes (``ERP_DISPUTE``)."""
     invoices = settled(invoices)
     ledger = ledger or Ledger(i for i in invoices if known_by(i, as_of))
     open_promises: dict[tuple[str, str], Promise] = {}
@@ -691,13 +707,14 @@ def predict(
             continue
         for number in promise.invoice_numbers:
             open_promises[(promise.customer_id, number)] = promise
-    open_disputes = {
-        (d.customer_id, d.invoice_number)
-        for d in disputes
-        if d.created_at.date() <= as_of
-        and (d.closed_at is None or d.closed_at.date() > as_of)
-        and (d.resolved_at is None or d.resolved_at.date() > as_of)
-    }
+    open_disputes: dict[tuple[str, str], Dispute] = {}
+    for d in disputes:
+        if (
+            d.created_at.date() <= as_of
+            and (d.closed_at is None or d.closed_at.date() > as_of)
+            and (d.resolved_at is None or d.resolved_at.date() > as_of)
+        ):
+            open_disputes.setdefault((d.customer_id, d.invoice_number), d)  # the first given says why
     out = []
     for invoice in invoices:
         if invoice.is_credit_note or invoice.invoice_date > as_of:
@@ -716,7 +733,7 @@ def predict(
                 as_of,
                 ledger.history(invoice.customer_id, as_of),
                 open_promises.get(key),
-                key in open_disputes,
+                open_disputes.get(key),
                 ledger.later_than(invoice.customer_id, as_of, max(0, waited)),
                 ledger.passed_over(invoice.customer_id, as_of, invoice.due_date),
                 ledger.later_than(invoice.customer_id, as_of, waited, ALIKE_HISTORY) if waited < 0 else [],
@@ -743,7 +760,7 @@ def _one(
     as_of: date,
     history: History | None,
     promise: Promise | None,
-    disputed: bool,
+    dispute: Dispute | None,
     own: list[int],
     passed_over: bool = False,
     alike: Sequence[int] = (),
@@ -752,8 +769,9 @@ def _one(
     centre = residuals.quantile(0.5)
     baseline, parts = model.core(invoice, history)
     fallback = history is None or history.paid < MIN_HISTORY
-    if disputed:
-        parts.append(Factor("dispute", DISPUTE_DAYS, "an open dispute on this invoice (a rule, not learned)"))
+    disputed = dispute is not None
+    if dispute is not None:
+        parts.append(Factor("dispute", DISPUTE_DAYS, _dispute_sentence(dispute)))
     core = baseline + sum(p.days for p in parts)
     earliest = as_of + timedelta(days=1)
     waited = (as_of - invoice.due_date).days
@@ -832,6 +850,12 @@ def _one(
         contributions=tuple(parts),
         fallback=fallback,
     )
+
+
+def _dispute_sentence(dispute: Dispute) -> str:
+    if dispute.opened_by == ERP_DISPUTE:
+        return "the ERP flags this invoice as disputed: an open dispute (a rule, not learned)"
+    return "an open dispute on this invoice (a rule, not learned)"
 
 
 def _history_sentence(history: History | None) -> str:
@@ -913,9 +937,19 @@ def evaluate(invoices: Iterable[Invoice], split: date) -> Evaluation:
     The baselines: the due date; the due date plus the customer's mean days late over the invoices
     issued and paid before the split (the portfolio's mean for a customer with none). Both are read as
     of the same day from the same documents as the model (``known_by``), and like the model never put a
-    still-open invoice's payment before the split."""
+    still-open invoice's payment before the split. With fewer than ``MIN_TRAINING`` paid invoices known
+    before the split it refuses, as the reports function trains no model then. No invoice's ``disputed``
+    flag is read: in a history it is the final state, known only after the split."""
     invoices = [i for i in settled(invoices) if not i.is_credit_note]
     as_of = split - timedelta(days=1)
+    learned = paid_known(invoices, as_of)
+    if 0 < learned < MIN_TRAINING:  # (none at all: training says there is nothing to learn from)
+        were = "invoice was" if learned == 1 else "invoices were"
+        raise PredictionError(
+            f"split {split.isoformat()}: {learned} paid {were} known before "
+            f"it (issued and paid on or before {as_of.isoformat()}), {MIN_TRAINING} are needed to train the "
+            "model (as in the reports function): pick a later split or a longer history"
+        )
     model = train(invoices, as_of)
     known = [i for i in invoices if known_by(i, as_of)]
     ledger = Ledger(known)

@@ -122,8 +122,9 @@ def cash_forecast(
     weeks: int = FORECAST_WEEKS,
     outlooks: Mapping[tuple[str, str], PayOutlook] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Expected receipts per currency and week, amounts as decimal strings; every week is listed even
-    when nothing is expected in it. Items expected after the last week are left out. With ``outlooks``
+    """Expected receipts per currency and week, amounts as decimal strings to the cent (``0.00``, never
+    ``0``: ``_amount``); every week is listed even when nothing is expected in it. Items expected after
+    the last week are left out. With ``outlooks``
     (the model's predictions, by customer and invoice number) an item is expected on its predicted pay
     date and each week gets ``low`` and ``high``."""
     first_day = as_of + timedelta(days=1)
@@ -161,15 +162,22 @@ def cash_forecast(
             line: dict[str, Any] = {
                 "week_start": (first_day + timedelta(days=7 * week)).isoformat(),
                 "week_end": (first_day + timedelta(days=7 * week + 6)).isoformat(),
-                "expected": str(total),
+                "expected": _amount(total),
             }
             if outlooks is not None:
                 mean, spread = means[currency][week], Z_80 * math.sqrt(variances[currency][week])
-                line["low"] = str(min(_cents(max(0.0, mean - spread)), max(total, Decimal(0))))
-                line["high"] = str(max(_cents(mean + spread), total))
+                line["low"] = _amount(min(_cents(max(0.0, mean - spread)), max(total, Decimal(0))))
+                line["high"] = _amount(max(_cents(mean + spread), total))
             lines.append(line)
         forecast[currency] = lines
     return forecast
+
+
+def _amount(value: Decimal) -> str:
+    """An amount as every week writes it: to the cent (``0.00``, ``1200.00``); an amount given in finer
+    units than cents keeps them, exact, never rounded."""
+    cents = value.quantize(_CENT)
+    return str(cents if cents == value else value)
 
 
 def _cents(value: float) -> Decimal:

@@ -8,9 +8,17 @@ in the reports bucket), and the basis it stands on.
 
 With too little history (fewer than ``MIN_TRAINING`` invoices paid on or before the as-of day, or
 nothing to learn from) no model is trained: each open invoice is expected on its due date plus its
-customer's mean days late (the portfolio's for a customer with none: the customer-average rule), and
-the document says so. The run is a pure function of the table and the day, like the rest of the report:
-the same table gives the same predictions and the same artefact bytes.
+customer's mean days late (the portfolio's for a customer with none: the customer-average rule), never
+before the next day (a factor of its own when that moves it), and the document says so.
+
+An invoice the ERP flags as disputed (``Invoice.erp_disputed``) counts as an open dispute, as one
+recorded here does: the run predicts with the table as it stands, and ``predict`` reads no invoice's own
+flag (``arcollect predict evaluate`` must not: in a history file the flag is the final state). The flag
+has no day of its own, so it counts from the day of the file that last changed the invoice
+(``source_as_of``): a run as of an earlier day (a backfill) does not know it.
+
+The run is a pure function of the table and the day, like the rest of the report: the same table gives
+the same predictions and the same artefact bytes.
 """
 
 from __future__ import annotations
@@ -20,20 +28,30 @@ import statistics
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from arcollect.contract import ReportPrefix
-from arcollect.entities import Allocation, Invoice, Payment
-from arcollect.outlook import CUSTOMER_AVERAGE, MODEL, OutlookFactor, PayOutlook
-from arcollect.predictions import Prediction, PredictionError, known_by, predict, settled, train
+from arcollect.entities import Allocation, Dispute, Invoice, Payment
+from arcollect.outlook import CUSTOMER_AVERAGE, MODEL, OutlookFactor, PayOutlook, kept_days
+from arcollect.predictions import (
+    ERP_DISPUTE,
+    MIN_TRAINING,
+    Prediction,
+    PredictionError,
+    known_by,
+    paid_known,
+    predict,
+    settled,
+    train,
+)
 from arcollect.store.reports import ReportData
 
-# Fewer paid invoices than this in the whole history: no model, the customer-average rule instead.
-MIN_TRAINING = 20
 MODEL_CONTENT_TYPE = "application/json"
-_TENTH = Decimal("0.1")
+# What the customer-average rule is, said once wherever the basis is written (the predictions table's
+# note, the forecast's).
+RULE = "each open invoice is expected on its due date plus its customer's average days late"
 
 
 @dataclass
@@ -96,22 +114,23 @@ def predict_portfolio(data: ReportData, as_of: date) -> PortfolioPredictions:
     # In one order whatever order the scan returned them in: the same table gives the same bytes.
     ordered = sorted(data.invoices, key=lambda i: (i.customer_id, i.invoice_number, i.document_type))
     invoices = with_paid_dates(ordered, data.payments)
-    paid = sum(1 for i in invoices if known_by(i, as_of) and not i.is_credit_note)
+    paid = paid_known(invoices, as_of)
     if paid < MIN_TRAINING:
         return _customer_average(
             invoices,
             as_of,
             f"too little history to train the pay-date model ({paid} paid invoice{'' if paid == 1 else 's'}"
-            f" on or before {as_of.isoformat()}, {MIN_TRAINING} needed): each open invoice is expected on its"
-            " due date plus its customer's average days late",
+            f" on or before {as_of.isoformat()}, {MIN_TRAINING} needed): {RULE}",
         )
     try:
         model = train(invoices, as_of)
     except PredictionError as error:
-        return _customer_average(invoices, as_of, f"{error}: the customer-average rule stands in")
+        return _customer_average(invoices, as_of, f"{error}, so {RULE}")
     # (the newest promise of an invoice counts: in the order they were made)
     promises = sorted(data.promises, key=lambda p: (p.created_at, p.customer_id, p.promise_id))
-    predictions = predict(model, invoices, as_of, promises=promises, disputes=data.disputes)
+    # The disputes recorded here first: an invoice disputed both ways is said to be disputed here.
+    disputes = [*data.disputes, *erp_disputes(invoices)]
+    predictions = predict(model, invoices, as_of, promises=promises, disputes=disputes)
     outlooks = [_outlook(p) for p in predictions]
     return PortfolioPredictions(
         as_of=as_of,
@@ -126,12 +145,27 @@ def predict_portfolio(data: ReportData, as_of: date) -> PortfolioPredictions:
     )
 
 
+def erp_disputes(invoices: list[Invoice]) -> list[Dispute]:
+    """The invoices the ERP flags as disputed, as open disputes (``ERP_DISPUTE``), each from the day of
+    the file that last changed the invoice (``source_as_of``; without one, always: nothing says when)."""
+    since = datetime.combine(date.min, time(), UTC)
+    return [
+        Dispute(
+            customer_id=i.customer_id,
+            dispute_id=f"{ERP_DISPUTE}:{i.invoice_number}",
+            invoice_number=i.invoice_number,
+            reason="",
+            comment="",
+            created_at=i.source_as_of or since,
+            opened_by=ERP_DISPUTE,
+        )
+        for i in invoices
+        if i.erp_disputed and not i.is_credit_note
+    ]
+
+
 def _half_up(days: float) -> int:
     return int(Decimal(str(days)).to_integral_value(rounding=ROUND_HALF_UP))
-
-
-def _tenth(days: float) -> Decimal:
-    return Decimal(str(days)).quantize(_TENTH, rounding=ROUND_HALF_UP)
 
 
 def _outlook(prediction: Prediction) -> PayOutlook:
@@ -144,7 +178,7 @@ def _outlook(prediction: Prediction) -> PayOutlook:
         low=prediction.low,
         high=prediction.high,
         probability_over_30_days_late=Decimal(str(prediction.probability_over_30_days_late)),
-        factors=tuple(OutlookFactor(f.name, _tenth(f.days), f.sentence) for f in prediction.factors),
+        factors=tuple(OutlookFactor(f.name, kept_days(f.days), f.sentence) for f in prediction.factors),
         basis=MODEL,
         fallback=prediction.fallback,
     )
@@ -154,7 +188,8 @@ def _customer_average(invoices: list[Invoice], as_of: date, note: str) -> Portfo
     """Due date plus the customer's mean days late over what was issued and paid on or before ``as_of``
     (``known_by``, the model's rule; early counts as 0; the portfolio's mean for a customer with none, 0
     with no history at all), never before the next day: the cash forecast's own rule
-    (``reports/forecast.py``)."""
+    (``reports/forecast.py``). Its factors add up to the days late: the whole days the average adds
+    (``customer_average``), and, when the next day comes later, the days that moves it (``still_open``)."""
     late: dict[str, list[int]] = defaultdict(list)
     for i in invoices:
         if i.paid_date is not None and known_by(i, as_of) and not i.is_credit_note:
@@ -172,13 +207,25 @@ def _customer_average(invoices: list[Invoice], as_of: date, note: str) -> Portfo
             continue
         own = late.get(invoice.customer_id)
         days = statistics.fmean(own) if own else portfolio
-        day = max(invoice.due_date + timedelta(days=_half_up(days)), earliest)
+        added = _half_up(days)
+        day = max(invoice.due_date + timedelta(days=added), earliest)
         text = (
             f"customer paid its {len(own)} invoice{'' if len(own) == 1 else 's'} "
-            f"{days:.0f} days late on average"
+            f"{_average(days)} late on average"
             if own
             else "no paid invoice of this customer yet: the portfolio's average delay stands in"
         )
+        factors = [OutlookFactor(CUSTOMER_AVERAGE, kept_days(added), text + " (the customer-average rule)")]
+        moved = (day - invoice.due_date).days - added
+        if moved:
+            factors.append(
+                OutlookFactor(
+                    "still_open",
+                    kept_days(moved),
+                    f"still unpaid at {as_of.isoformat()}: not expected before the next day",
+                )
+            )
+        factors.sort(key=lambda f: -abs(f.days))  # largest effect first, as the model's
         outlooks.append(
             PayOutlook(
                 customer_id=invoice.customer_id,
@@ -189,14 +236,18 @@ def _customer_average(invoices: list[Invoice], as_of: date, note: str) -> Portfo
                 low=day,
                 high=day,
                 probability_over_30_days_late=None,
-                factors=(
-                    OutlookFactor("customer_average", _tenth(days), text + " (the customer-average rule)"),
-                ),
+                factors=tuple(factors),
                 basis=CUSTOMER_AVERAGE,
                 fallback=True,
             )
         )
     return PortfolioPredictions(as_of=as_of, basis=CUSTOMER_AVERAGE, note=note, outlooks=_ordered(outlooks))
+
+
+def _average(days: float) -> str:
+    """The customer's mean days late in words: ``12 days``, ``10.5 days``."""
+    tenth = kept_days(days).normalize()
+    return f"{tenth:f} day{'' if tenth == 1 else 's'}"
 
 
 def _ordered(outlooks: list[PayOutlook]) -> list[PayOutlook]:

@@ -133,10 +133,8 @@ def run_report(
             window_days=window_days,
             segment_of=lambda customer: policies.segment_for(customer, as_of).name,
             outlooks=predictions.by_invoice() if predictions.basis == MODEL else None,
-            forecast_note=None
-            if predictions.basis == MODEL
-            else "each open invoice on its due date plus its customer's average days late: "
-            f"{predictions.note}",
+            # Under the rule, the predictions' note says what it is and why, once.
+            forecast_note=None if predictions.basis == MODEL else predictions.note,
         )
         document["predictions"] = predictions_table(predictions, figures.open_amounts(as_of))
         document["activity"] = figures.activity(as_of=as_of, window_days=window_days)

@@ -13,6 +13,7 @@ from typing import Any
 from arcollect.company import CompanySettings, SettingsError
 from arcollect.contract import EnvVar
 from arcollect.entities import DropKind
+from arcollect.ingest.conventions import inferred
 from arcollect.ingest.mappings import MappingError, load_mapping
 from arcollect.ingest.sources import FileProblem
 from arcollect_cli.target import CliError
@@ -110,6 +111,11 @@ def read_entities(
     drop = Drop("local", key, "local", path.stat().st_size, "local", datetime.now(UTC))
     try:
         plan = plan_file(drop, kind, files, settings=settings)
+        # What ingest would note in the file's result about its conventions (dates read day-first).
+        notes.extend(
+            f"{path.name}: line {n.line}, {n.column} {n.value!r}: {n.reason}"
+            for n in inferred(plan.conventions)
+        )
         entities: list[Any] = []
         rejected: list[str] = []
         skipped = 0

@@ -100,6 +100,33 @@ def test_a_history_file_that_reads_two_ways_is_read_in_the_locale_given(tmp_path
     assert (invoice.due_date.isoformat(), invoice.amount) == ("2026-03-02", Decimal(1000))
 
 
+def test_a_history_file_with_dotted_dates_that_read_both_ways_is_read_day_first_and_says_so(
+    tmp_path: Path,
+) -> None:
+    # Every date has a day of 12 or less, but they are written DD.MM.YYYY, which no locale writes
+    # month-first: no --locale needed (the amounts' decimal comma settles them), and a note says why.
+    from arcollect_cli.backtest import history_from_files
+    from arcollect_cli.target import CliError
+
+    path = tmp_path / "eu.csv"
+    path.write_text(
+        "customer_id;invoice_number;invoice_date;due_date;amount\nA;A/1;01.02.2026;02.03.2026;1.000,00\n",
+        encoding="utf-8",
+    )
+    history = history_from_files(path, None, None, ["generic"])
+    (invoice,) = history.invoices
+    assert (invoice.invoice_date, invoice.due_date, invoice.amount) == (
+        date(2026, 2, 1),
+        date(2026, 3, 2),
+        Decimal(1000),
+    )
+    [note] = history.notes
+    assert note.startswith("eu.csv: line 2, invoice_date '01.02.2026': dates read day-first, as DD.MM.YYYY")
+    # A month-first --locale contradicts the dots: refused, naming the option, never read month-first.
+    with pytest.raises(CliError, match=r"not exported in en-US.*\(here: --locale, e\.g\. --locale de-DE\)"):
+        history_from_files(path, None, None, ["generic"], "en-US")
+
+
 def _table() -> list[dict[str, Any]]:
     return sorted(
         (item.serialize() for item in TableItem.scan()), key=lambda item: json.dumps(item, sort_keys=True)

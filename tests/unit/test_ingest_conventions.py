@@ -10,7 +10,13 @@ import pytest
 from arcollect.company import CompanySettings, export_locale
 from arcollect.entities import DropKind, Invoice
 from arcollect.ingest import fields as f
-from arcollect.ingest.conventions import Convention, conventions_from_json, conventions_json, detect
+from arcollect.ingest.conventions import (
+    Convention,
+    conventions_from_json,
+    conventions_json,
+    detect,
+    inferred,
+)
 from arcollect.ingest.mappings import GENERIC, PRESETS, BoundMapping, ColumnMapping, choose, load_mapping
 from arcollect.ingest.sources import FileProblem, Record
 
@@ -183,3 +189,42 @@ def test_an_unknown_locale_or_currency_is_refused_naming_the_setting() -> None:
     with pytest.raises(ValueError, match="homeCurrency='EURO' is not an ISO 4217 currency code"):
         CompanySettings.of("EURO")
     assert CompanySettings.of("chf", "de_CH").export_locale == export_locale("de-CH")
+
+
+def test_dates_written_with_dots_that_read_both_ways_are_day_first_with_a_note_that_travels() -> None:
+    found = decide([("01.12.2026", "10.01.2027", "1.500,00"), ("2.12.2026", "11.1.2027", "2.750,50")])
+    assert found["invoice_date"].dates[0] == found["due_date"].dates[0] == "%d.%m.%Y"
+    note = found["invoice_date"].note
+    assert note is not None and (note.column, note.value, note.line) == ("invoice_date", "01.12.2026", 2)
+    assert "01.12.2026 as 1 December 2026" in note.reason and found["due_date"].note is None
+    # A fanned-out file's chunks carry the note with the conventions; the file's result notes it once.
+    assert conventions_from_json(conventions_json(found)) == found
+    assert [n.value for n in inferred(found)] == ["01.12.2026"]
+
+
+@pytest.mark.parametrize(
+    ("patterns", "first", "noted"),
+    [
+        (["%m.%d.%Y"], "%m.%d.%Y", False),  # the mapping's dotted pattern says the order of dotted dates
+        (["%m/%d/%Y", "%m.%d.%Y"], "%m.%d.%Y", False),
+        (["%m/%d/%Y"], "%d.%m.%Y", True),  # month-first slashes say nothing of dots: the dots decide
+        (["%d/%m/%Y"], "%d.%m.%Y", False),  # the mapping's order, as the dots say too
+    ],
+)
+def test_a_mapping_decides_dotted_dates_only_by_a_dotted_pattern_or_a_day_first_one(
+    patterns: list[str], first: str, noted: bool
+) -> None:
+    mapping = load_mapping(
+        f"name: m\nkind: invoices\nformats: {{dates: {patterns}}}\nfields: {{customer_id: customer_id, "
+        "invoice_number: invoice_number, invoice_date: invoice_date, due_date: due_date, amount: amount}\n",
+        source="test",
+    )
+    found = decide([("01.12.2026", "10.01.2027", "1")], mapping=mapping)
+    assert found["invoice_date"].dates[0] == first
+    assert (found["invoice_date"].note is not None) is noted
+
+
+def test_dotted_dates_mixed_with_other_open_dates_or_two_digit_years_are_still_refused() -> None:
+    for rows in ([("01.12.2026", "10/01/2027", "1")], [("01.12.26", "10.01.27", "1")]):
+        with pytest.raises(FileProblem, match="no date in the file has a day above 12 to settle which"):
+            decide(rows)

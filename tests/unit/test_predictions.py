@@ -628,10 +628,10 @@ def test_evaluate_reads_an_invoice_with_an_open_amount_left_as_unpaid(
 def test_evaluate_reads_a_file_that_could_be_read_two_ways_in_the_locale_given(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Day-first or month-first dates (no day above 12), thousands or decimal separators: the file is
-    refused, naming the option that settles it offline; with --locale de-DE it reads as German. B paid
-    18 invoices 10 days late before 2024, its dates as ambiguous: with A's 3 paid before the split, more
-    than the 20 paid invoices a model needs."""
+    """Amounts like 1.000, read with a thousands or a decimal separator (its dates, with dots, read
+    day-first): the file is refused, naming the option that settles it offline; with --locale de-DE it
+    reads as German. B paid 18 invoices 10 days late before 2024, no day of its dates above 12: with
+    A's 3 paid before the split, more than the 20 paid invoices a model needs."""
     lines = ["customer_id;invoice_number;invoice_date;due_date;amount;open_amount;paid_date;currency\n"]
     for n in range(18):  # issued 1 July 2022 to 1 December 2023, due the 2nd of the next month
         issued, after = (date(2022 + (6 + k) // 12, (6 + k) % 12 + 1, 1) for k in (n, n + 1))
@@ -647,3 +647,28 @@ def test_evaluate_reads_a_file_that_could_be_read_two_ways_in_the_locale_given(
     # A/5, due 2 June (day-first), paid 12 June: 10 days late like the others, so the model is exact
     assert figures["invoices_scored"] == 1
     assert figures["mae_days"] == {"model": 0.0, "due_date": 10.0, "due_plus_customer_average": 0.0}
+
+
+def test_evaluate_reads_dotted_dates_day_first_without_a_locale_and_notes_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same history as above, its amounts with a decimal comma (1.000,00): its dates, no day above
+    12, are written DD.MM.YYYY, which no locale writes month-first, so they read day-first without
+    --locale, and the note says so; --locale en-US contradicts them and is refused, not misread."""
+    lines = ["customer_id;invoice_number;invoice_date;due_date;amount;open_amount;paid_date;currency\n"]
+    for n in range(18):
+        issued, after = (date(2022 + (6 + k) // 12, (6 + k) % 12 + 1, 1) for k in (n, n + 1))
+        lines.append(f"B;B/{n};{issued:%d.%m.%Y};02.{after:%m.%Y};1.000,00;0;12.{after:%m.%Y};EUR\n")
+    lines += [f"A;A/{m};01.0{m}.2024;02.0{m + 1}.2024;1.000,00;0;12.0{m + 1}.2024;EUR\n" for m in range(2, 6)]
+    path = tmp_path / "eu.csv"
+    path.write_text("".join(lines), encoding="utf-8")
+    base = ["predict", "evaluate", "--history", str(path), "--mapping", "generic", "--split", "2024-06-01"]
+    assert main([*base, "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    # A/5, due 2 June (day-first), paid 12 June: 10 days late like the others, so the model is exact
+    assert figures["invoices_scored"] == 1
+    assert figures["mae_days"] == {"model": 0.0, "due_date": 10.0, "due_plus_customer_average": 0.0}
+    assert main(base) == 0
+    assert "note: eu.csv: line 2, invoice_date '01.07.2022': dates read day-first" in capsys.readouterr().out
+    assert main([*base, "--locale", "en-US"]) == 2
+    assert "the file was not exported in en-US" in capsys.readouterr().err

@@ -4,6 +4,7 @@ Gateway REST proxy events like the portal's own web tests."""
 from __future__ import annotations
 
 import copy
+import html
 import re
 from dataclasses import replace
 from datetime import timedelta
@@ -23,7 +24,7 @@ from arcollect.staff import (
     NewPasswordRequired,
     sign_in_window,
 )
-from arcollect.workspace.model import WorkspaceInputError
+from arcollect.workspace.model import TimelineEntry, WorkspaceInputError
 from tests.unit.portal_client import EVENT, HOST, Context, Reply
 from tests.unit.portal_fake import FakePortal
 from tests.unit.workspace_fake import CORA, MAX, NOW, FakeDirectory, FakeSessions, FakeWorkspace
@@ -613,6 +614,102 @@ def test_the_360_page_has_every_section(collector: StaffClient) -> None:
     # The dispute can move on to what its workflow allows from "open".
     assert 'action="/staff/customers/C1/disputes/D1/status"' in text
     assert 'value="in_review"' in text and 'value="closed"' not in text
+
+
+def hold_state(page: str) -> str:
+    """The Dunning state section's hold line, as the collector reads it."""
+    found = re.search(r'<li id="dunning-hold">(.*?)</li>', page, re.S)
+    assert found, page
+    return html.unescape(re.sub(r"<[^>]+>", "", found.group(1)))
+
+
+def checked_hold(page: str) -> str:
+    return "on" if re.search(r'id="hold-on"[^>]* checked', page) else "off"
+
+
+HELD_BY_CORA = TimelineEntry(
+    at=NOW - timedelta(days=2),
+    kind="dunning_hold",
+    summary="Cora Collector put the customer on dunning hold: Legal review",
+)
+
+
+@pytest.mark.parametrize(
+    ("erp", "collector_hold", "reason", "entries", "line", "default"),
+    [
+        (False, False, None, (), "Not on hold.", "on"),
+        (
+            True,
+            False,
+            None,
+            (),
+            "On dunning hold: the ERP's customer master sets it. No reminders, no dunning tasks until a "
+            "customer master file ends it.",
+            "on",  # releasing here would not end the ERP's hold: the form offers a collector's
+        ),
+        (
+            False,
+            True,
+            "Legal review",
+            # A pause after the hold, and an older hold since released: the newest hold is the one shown
+            (
+                TimelineEntry(
+                    NOW - timedelta(days=1),
+                    "dunning_hold",
+                    "Cora Collector paused dunning until 2026-12-01: x",
+                ),
+                HELD_BY_CORA,
+                TimelineEntry(
+                    NOW - timedelta(days=9), "dunning_hold", "Max Manager released the dunning hold"
+                ),
+                TimelineEntry(
+                    NOW - timedelta(days=20),
+                    "dunning_hold",
+                    "Max Manager put the customer on dunning hold: old",
+                ),
+            ),
+            "On dunning hold: a collector's hold since 2026-11-21 (Cora Collector put the customer on "
+            "dunning hold: Legal review). No reminders, no dunning tasks until it is released.",
+            "off",
+        ),
+        (
+            True,
+            True,
+            "Legal review",
+            (HELD_BY_CORA,),
+            "On dunning hold, twice: the ERP's customer master sets it, and a collector's hold since "
+            "2026-11-21 (Cora Collector put the customer on dunning hold: Legal review). No reminders, no "
+            "dunning tasks; releasing the collector's hold here leaves the ERP's, which a customer master "
+            "file ends.",
+            "off",
+        ),
+        (
+            False,
+            True,
+            "handed to a collection agency",
+            (),  # no timeline entry of it (written before the timeline kept one): the profile's reason
+            "On dunning hold: a collector's hold (handed to a collection agency). No reminders, no dunning "
+            "tasks until it is released.",
+            "off",
+        ),
+    ],
+)
+def test_the_360_says_who_holds_dunning(
+    collector: StaffClient,
+    workspace: FakeWorkspace,
+    erp: bool,
+    collector_hold: bool,
+    reason: str | None,
+    entries: tuple[TimelineEntry, ...],
+    line: str,
+    default: str,
+) -> None:
+    account = workspace.accounts["C1"]
+    customer = replace(account.customer, dunning_hold=erp, collector_hold=collector_hold, hold_reason=reason)
+    workspace.accounts["C1"] = replace(account, customer=customer, timeline=(*account.timeline, *entries))
+    page = collector.get("/staff/customers/C1").text
+    assert hold_state(page) == line
+    assert checked_hold(page) == default
 
 
 def test_the_outcome_form_is_for_the_chosen_open_task(collector: StaffClient) -> None:

@@ -13,9 +13,16 @@ amount column is read once (``detect``) and each column's convention decided fro
   thousands.
 
 What the values leave open (every date has a day of 12 or less; every amount is like ``1,234``) comes
-from the mapping (its ``formats``), then from the company's export locale (``arcollect/company.py``). A
-file still open after that is refused as a whole, with one reason naming the columns and how to settle
-them; so is a column whose values contradict each other (day-first and month-first dates in one column).
+from the mapping (its ``formats``), then from the company's export locale (``arcollect/company.py``).
+Dates left open that are all written with dots and a 4-digit year (``01.12.2026``) are then read
+day-first, with a note in the file's result saying so and why: every locale that writes numeric dates
+with dots writes them day-first (the German, Swiss, Austrian, Nordic, Slavic, Turkish style; CLDR has
+none month-first), so the first days of a month do not stop a European export. An export locale that
+writes month-first dates (en-US) does not read such a file month-first: it contradicts the file, which is
+refused saying so; a mapping's dotted pattern (``%m.%d.%Y``) is the way to read dots month-first. Slash
+and dash dates stay open (``01/02/2026`` is 1 February in London and January 2 in New York). A file still
+open after that is refused as a whole, with one reason naming the columns and how to settle them; so is a
+column whose values contradict each other (day-first and month-first dates in one column).
 A mapping that fixes its formats (``formats: {detect: false}``, or a field's own ``format``) is read as
 it says, without looking.
 
@@ -78,12 +85,39 @@ _DIGITS_AS_NINE: Final = str.maketrans("0123456789", "9999999999")
 
 
 @dataclass(frozen=True)
+class Note:
+    """Why a convention was chosen when the file's values did not settle it outright, for the file's
+    result: a value that shows it (its column and line) and the reason."""
+
+    column: str
+    value: str
+    line: int
+    reason: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"column": self.column, "value": self.value, "line": self.line, "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Note | None:
+        if not isinstance(raw, dict) or not raw.get("reason"):
+            return None
+        return cls(
+            str(raw.get("column") or ""),
+            str(raw.get("value") or ""),
+            int(raw.get("line") or 0),
+            str(raw["reason"]),
+        )
+
+
+@dataclass(frozen=True)
 class Convention:
-    """What was decided for one field of one file: its date patterns, or its number separators."""
+    """What was decided for one field of one file: its date patterns, or its number separators; and,
+    when it was inferred rather than shown by a value or given, why (``note``)."""
 
     dates: tuple[str, ...] = ()
     decimal_point: str = ""
     thousands_separator: str = ""
+    note: Note | None = None
 
     def applied_to(self, formats: f.Formats) -> f.Formats:
         if self.dates:
@@ -95,11 +129,14 @@ class Convention:
         return formats
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "dates": list(self.dates),
             "decimal_point": self.decimal_point,
             "thousands_separator": self.thousands_separator,
         }
+        if self.note is not None:
+            found["note"] = self.note.as_json()
+        return found
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Convention:
@@ -107,10 +144,17 @@ class Convention:
             dates=tuple(str(p) for p in raw.get("dates") or ()),
             decimal_point=str(raw.get("decimal_point") or ""),
             thousands_separator=str(raw.get("thousands_separator") or ""),
+            note=Note.from_json(raw.get("note")),
         )
 
 
 Conventions = Mapping[str, Convention]
+
+
+def inferred(conventions: Conventions) -> list[Note]:
+    """What the file's result notes about its conventions: those inferred, with why (a file whose
+    dates were read day-first for being written DD.MM.YYYY)."""
+    return [c.note for _, c in sorted(conventions.items()) if c.note is not None]
 
 
 def conventions_json(conventions: Conventions) -> dict[str, dict[str, Any]]:
@@ -218,15 +262,19 @@ def detect(
             strict = False
     decided: dict[str, Convention] = {}
     problems: list[str] = []
+    contradicted = False
     dates = [_date_evidence(column) for column in columns if isinstance(column, _Dates)]
     try:
-        day_first = _date_order(dates, mapping.formats, locale)
+        day_first, note = _date_order(dates, mapping.formats, locale)
     except _Unsettled as unsettled:
         problems.append(str(unsettled))
+        contradicted = isinstance(unsettled, _Contradicted)
     else:
         for evidence in dates:
             convention = _date_convention(evidence, day_first, mapping.formats)
             if convention is not None:
+                if note is not None and note.column == evidence.column.label:
+                    convention = replace(convention, note=note)
                 decided[evidence.column.field] = convention
     for column in columns:
         if not isinstance(column, _Amounts):
@@ -240,10 +288,12 @@ def detect(
         if convention is not None:
             decided[column.field] = convention
     if problems:
-        raise FileProblem(
-            "the file's own values do not say how it writes dates or amounts, so none of it was read: "
-            + "; ".join(problems)
+        heading = (
+            "the file's own values contradict the export locale, so none of it was read: "
+            if contradicted
+            else "the file's own values do not say how it writes dates or amounts, so none of it was read: "
         )
+        raise FileProblem(heading + "; ".join(problems))
     return decided
 
 
@@ -313,6 +363,10 @@ class _Unsettled(Exception):
     """A column the file leaves open or contradicts; the message says which and how to settle it."""
 
 
+class _Contradicted(_Unsettled):
+    """Dates the export locale would read in an order no locale writes them in."""
+
+
 _HOW: Final = (
     "set the deployment's exportLocale (e.g. en-US, en-GB, de-DE) or give the mapping formats ({formats})"
 )
@@ -324,6 +378,8 @@ class _DateEvidence:
     day_first: tuple[str, int] | None = None  # a date whose first number is above 12
     month_first: tuple[str, int] | None = None  # a date whose second number is above 12
     open_order: tuple[str, int] | None = None  # a date that reads both ways (03/04)
+    # The ways the dates that read both ways are written, (separator, year digits), each's first example.
+    open_shapes: dict[tuple[str, int], tuple[str, int]] = field(default_factory=dict)
     # Rows with a day-first, a month-first, a year-first, any day-month date.
     counts: dict[str, int] = field(default_factory=lambda: {"day": 0, "month": 0, "year": 0, "d/m": 0})
     shapes: dict[tuple[str, int], None] = field(default_factory=dict)  # (separator, year digits)
@@ -349,6 +405,7 @@ def _date_evidence(column: _Dates) -> _DateEvidence:
                 evidence.counts["month"] += number
             elif first != second:
                 evidence.open_order = evidence.open_order or (text, line)
+                evidence.open_shapes.setdefault((match[2], len(match[4])), (text, line))
             continue
         match = _YEAR_FIRST.fullmatch(text)
         if match:
@@ -360,17 +417,21 @@ def _date_evidence(column: _Dates) -> _DateEvidence:
     if evidence.counts["d/m"] * _STRAY <= evidence.counts["year"]:
         # A year-first column with a few day-month dates: strays, refused row by row, not a convention.
         evidence.shapes.clear()
+        evidence.open_shapes.clear()
         evidence.day_first = evidence.month_first = evidence.open_order = None
     return evidence
 
 
-def _date_order(dates: list[_DateEvidence], formats: f.Formats, locale: Locale | None) -> bool:
-    """Whether the file writes its dates day-first: from its values, else the mapping, else the locale."""
+def _date_order(
+    dates: list[_DateEvidence], formats: f.Formats, locale: Locale | None
+) -> tuple[bool, Note | None]:
+    """Whether the file writes its dates day-first: from its values, else the mapping, else the locale,
+    else (dates written DD.MM.YYYY) the dots; with a note when the dots decided."""
     day_first = next(((e.column, e.day_first) for e in dates if e.day_first), None)
     month_first = next(((e.column, e.month_first) for e in dates if e.month_first), None)
     counts = {side: sum(e.counts[side] for e in dates) for side in ("day", "month")}
     if day_first and month_first and (winner := _majority(counts)) is not None:
-        return winner == "day"  # a few stray dates: their rows are refused, each with its reason
+        return winner == "day", None  # a few stray dates: their rows are refused, each with its reason
     if day_first and month_first:
         (one, (text, line)), (other, (other_text, other_line)) = day_first, month_first
         where = f"column {one.label} has" if one is other else f"columns {one.label} and {other.label} have"
@@ -379,17 +440,77 @@ def _date_order(dates: list[_DateEvidence], formats: f.Formats, locale: Locale |
             f"line {other_line}); an export writes one order"
         )
     if day_first or month_first:
-        return day_first is not None
+        return day_first is not None, None
     unsettled = next(((e.column, e.open_order) for e in dates if e.open_order), None)
     if unsettled is None:
-        return True  # no date reads two ways (each has its day equal to its month, or none is d/m/y)
-    hinted = _mapping_order(formats)
+        return True, None  # no date reads two ways (each has its day equal to its month, or none is d/m/y)
+    dotted = _dotted(dates)
+    hinted = _mapping_order(formats, dotted=dotted is not None)
     if hinted is not None:
-        return hinted
+        return hinted, None
     if locale is not None:
-        return locale.day_first
+        if dotted is not None and not locale.day_first:
+            _refuse_locale(dotted, locale)
+        return locale.day_first, None
+    if dotted is not None:
+        return True, _dotted_note(dates, dotted)
     column, (text, line) = unsettled
     _refuse_order(dates, column, text, line)
+
+
+# Numeric dates written with dots (``01.12.2026``, ``1.12.2026``) are day-first in every locale that
+# writes them: the German, Swiss, Austrian, Nordic, Slavic, Baltic and Turkish short dates. In CLDR 47
+# (as babel 2.18 ships it) every short and medium date pattern with dots is day-month-year (177 of them)
+# or year-first (Hungarian and Korean ``2026. 12. 01.``, Mongolian ``2026.12.01``: the 4-digit year
+# first, read as such); none is month-day-year. A 4-digit year is required: in ``01.12.26`` the year
+# could come first.
+_DOTTED: Final = (".", 4)
+
+
+def _dotted(dates: list[_DateEvidence]) -> tuple[_Dates, tuple[str, int]] | None:
+    """The first date that reads both ways, with its column, when every such date of the file is
+    written DD.MM.YYYY; else None."""
+    shapes = {shape for e in dates for shape in e.open_shapes}
+    if shapes != {_DOTTED}:
+        return None
+    return next((e.column, e.open_shapes[_DOTTED]) for e in dates if _DOTTED in e.open_shapes)
+
+
+_MONTHS: Final = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def _dotted_note(dates: list[_DateEvidence], dotted: tuple[_Dates, tuple[str, int]]) -> Note:
+    column, (text, line) = dotted
+    match = _DAY_MONTH.fullmatch(text)
+    assert match is not None  # an open date is one
+    read = f"{int(match[1])} {_MONTHS[int(match[3]) - 1]} {match[4]}"
+    labels = [e.column.label for e in dates if e.open_order]
+    where = f"column {labels[0]}" if len(labels) == 1 else "columns " + ", ".join(labels)
+    return Note(
+        column.label,
+        text,
+        line,
+        f"dates read day-first, as DD.MM.YYYY ({text} as {read}), in {where}: no date in the file has a "
+        "day above 12 to settle the order, and every locale that writes dates with dots and a 4-digit "
+        "year writes them day-first (the German, Swiss, Austrian, Nordic, Slavic, Turkish style; none "
+        "month-first); should the ERP write them month-first, give the mapping formats.dates "
+        "['%m.%d.%Y']",
+    )
+
+
+def _refuse_locale(dotted: tuple[_Dates, tuple[str, int]], locale: Locale) -> NoReturn:
+    column, (text, line) = dotted
+    raise _Contradicted(
+        f"column {column.label} has dates such as {text} (line {line}) written DD.MM.YYYY, with dots, "
+        "which no locale writes month-first, and no date in the file has a day above 12 to settle the "
+        f"order; the deployment's exportLocale {locale.describe()} would read them month-first, a "
+        f"misreading: the file was not exported in {locale.tag}. Set exportLocale to the ERP's locale "
+        "(e.g. de-DE), or, should the ERP write month-first dates with dots, give the mapping "
+        "formats.dates ['%m.%d.%Y']"
+    )
 
 
 def _refuse_order(dates: list[_DateEvidence], column: _Dates, text: str, line: int) -> NoReturn:
@@ -417,15 +538,26 @@ def _date_convention(evidence: _DateEvidence, day_first: bool, formats: f.Format
     return Convention(dates=tuple(dict.fromkeys([*numeric, *evidence.year_first, *others])))
 
 
-def _mapping_order(formats: f.Formats) -> bool | None:
-    """Day-first (True) or month-first (False) as the mapping's own date patterns say, if they do."""
+def _mapping_order(formats: f.Formats, *, dotted: bool = False) -> bool | None:
+    """Day-first (True) or month-first (False) as the mapping's own date patterns say, if they do.
+
+    For ``dotted`` dates (DD.MM.YYYY) a dotted pattern says their order; a month-first pattern with
+    other separators (a US preset's ``%m/%d/%Y``) describes another way of writing dates, not these."""
     if "dates" not in formats.declared:
         return None
-    for pattern in formats.dates:
-        match = _NUMERIC_DAY_MONTH.fullmatch(pattern)
-        if match:
-            return match[1] == "d"
-    return None
+    orders = [
+        (match[1] == "d", "." in pattern)
+        for pattern in formats.dates
+        if (match := _NUMERIC_DAY_MONTH.fullmatch(pattern))
+    ]
+    if not orders:
+        return None
+    if dotted:
+        with_dots = [day_first for day_first, dots in orders if dots]
+        if with_dots:
+            return with_dots[0]
+        return True if orders[0][0] else None
+    return orders[0][0]
 
 
 def _decide_amounts(column: _Amounts, formats: f.Formats, locale: Locale | None) -> Convention | None:

@@ -35,7 +35,13 @@ from arcollect.clock import format_instant, parse_instant
 from arcollect.company import CompanySettings, company_settings
 from arcollect.contract import DropPrefix, ObjectMetadata
 from arcollect.entities import Activity, DropKind, FeedFile, FileStatus, IngestFile, Invoice
-from arcollect.ingest.conventions import Conventions, conventions_from_json, conventions_json, detect
+from arcollect.ingest.conventions import (
+    Conventions,
+    conventions_from_json,
+    conventions_json,
+    detect,
+    inferred,
+)
 from arcollect.ingest.fields import FieldError
 from arcollect.ingest.loading import (
     AccountsStore,
@@ -462,6 +468,7 @@ def receive_drop(
                 context = LoadContext(
                     as_of=plan.as_of, now=now, source=drop.key, snapshot=plan.mode == SNAPSHOT
                 )
+                note_conventions(plan, report)
                 load_lines(drop, plan, reader, accounts or DryRun(), report, context)
                 if context.snapshot and accounts is not None:
                     close_missing(accounts, context, report)
@@ -500,6 +507,13 @@ def plan_chunks(drop: Drop, plan: FilePlan, reader: ObjectReader) -> list[Chunk]
         Chunk(drop, index, len(starts), start, min(start + FAN_OUT_LINES - 1, last), conventions)
         for index, start in enumerate(starts)
     ]
+
+
+def note_conventions(plan: FilePlan, report: IngestReport) -> None:
+    """Note what the plan inferred of the file's conventions, and why (dates read day-first for being
+    written DD.MM.YYYY), first among the file's notes: once per file, not once per chunk."""
+    for note in inferred(plan.conventions):
+        report.note(note.line, [FieldError(note.column, note.value, note.reason)])
 
 
 def mapped_blocks(
@@ -716,6 +730,7 @@ def receive_chunk(
     if done < chunk.count:
         return DropOutcome(file=None, duplicate=False, chunks=chunk.count)
     merged = IngestReport()
+    note_conventions(plan, merged)
     unreadable: list[tuple[int, Any]] = []
     stated: list[list[list[Any]]] = []
     for index in range(chunk.count):

@@ -294,3 +294,35 @@ def test_the_master_s_dunning_columns_are_read_and_do_not_contact_is_never_email
     for at in ("2026-11-24T08:00:00+00:00", "2026-11-24T09:00:00+00:00"):
         invoke("dunning", dict(load_event("scheduler_tick.json"), time=at))
     assert {email.customer_id for email in sent_emails()} == {"Acme GmbH"}
+
+
+def test_an_amount_finer_than_its_currency_s_unit_is_refused_and_zeros_past_it_are_no_digits(s3: Any) -> None:
+    # Given an invoice of 100.001 GBP (a tenth of a penny no one can pay) and one of 100.0000 GBP (SAP's
+    # four decimals of zeros)
+    ingest(
+        s3,
+        "incoming/invoices/2026-12-11.csv",
+        b"customer_id,invoice_number,invoice_date,due_date,amount,currency\n"
+        b"ACME  Corp 42,B/11,2026-11-01,2026-12-01,100.001,GBP\n"
+        b"ACME  Corp 42,B/12,2026-11-01,2026-12-01,100.0000,GBP\n",
+    )
+    # Then the first is refused, saying why, and never becomes an invoice that 100.00 cannot close
+    results = json.loads(read(s3, "results/invoices/2026-12-11.csv.json"))
+    assert (results["accepted"], results["rejected"]) == (1, 1)
+    rejected = list(
+        csv.DictReader(io.StringIO(read(s3, "rejected/invoices/2026-12-11.csv.errors.csv").decode()))
+    )
+    assert [(r["row"], r["column"], r["value"], r["reason"]) for r in rejected] == [
+        ("2", "amount", "100.001", "100.001 has more decimal places than GBP's 2 (its smallest unit is 0.01)")
+    ]
+    assert Invoices().get("ACME  Corp 42", "B/11") is None
+    # And when the other is paid 100.00, it is closed: nothing is left open
+    ingest(
+        s3,
+        "incoming/payments/2026-12-11.csv",
+        b"customer_id,payment_id,payment_date,amount,currency,invoice_number\n"
+        b"ACME  Corp 42,P-1,2026-12-10,100.00,GBP,B/12\n",
+    )
+    paid = Invoices().get("ACME  Corp 42", "B/12")
+    assert paid is not None
+    assert (paid.amount, paid.open_amount, paid.status) == (Decimal("100.00"), 0, "closed")

@@ -23,7 +23,8 @@ from arcollect.ingest.mappings import PRESETS, BoundMapping, ColumnMapping, find
 from arcollect.ingest.sources import FileProblem, Record, inspect, read_blocks, read_records
 
 # Cells of every kind a column may hold, valid and not: dates in several styles, amounts in several
-# styles (and Decimal's extras the converter refuses), codes, flags, links, long texts, blanks.
+# styles (and Decimal's extras the converter refuses; finer than a currency's unit, or padded with zeros
+# past it), codes, flags, links, long texts, blanks.
 CELLS = st.one_of(
     st.sampled_from(
         [
@@ -48,6 +49,10 @@ CELLS = st.one_of(
             "12.00-",
             "$1,200",
             "1e3",
+            "100.001",
+            "100.0000",
+            "1000.5",
+            "1.234,567",
             "NaN",
             "1_000",
             "١٢٣",
@@ -55,6 +60,8 @@ CELLS = st.one_of(
             "EUR",
             "usd",
             "XYZ",
+            "JPY",
+            "KWD",
             "yes",
             "no",
             "X",
@@ -192,6 +199,44 @@ def test_good_rows_are_mapped_without_the_row_by_row_path(key: tuple[DropKind, s
     finally:
         del bound.map
     assert calls == []
+
+
+# Amounts at, past and padded past their currency's unit (JPY 0 decimals, EUR 2, KWD 3), and a currency
+# that is refused: (amount, currency, refused).
+UNIT_ROWS = [
+    ("1234.56", "EUR", False),
+    ("100.001", "EUR", True),
+    ("100.0000", "eur", False),
+    ("1000", "JPY", False),
+    ("1000.5", "JPY", True),
+    ("1000.00", "JPY", False),
+    ("1.234", "KWD", False),
+    ("1.2345", "KWD", True),
+    ("12.345", "XYZ", True),
+]
+
+
+@pytest.mark.parametrize("key", sorted(GOOD_ROWS, key=str))
+def test_amounts_past_their_currency_s_unit_are_mapped_as_map_maps_them(key: tuple[DropKind, str]) -> None:
+    # Given a block of good rows but for their amounts and currencies: some finer than their currency's
+    # unit, some padded with zeros past it, in currencies of 0, 2 and 3 decimals
+    bound = BOUND[key]
+    records = []
+    for i, (amount, currency, _) in enumerate(UNIT_ROWS * 3):
+        row = dict(GOOD_ROWS[key], amount=amount, currency=currency)
+        if "open_amount" in row:
+            row["open_amount"] = amount
+        records.append(Record(2 + i, [row.get(column, "") for column in bound.header.cells]))
+    # When they are mapped as a block and one by one
+    many = bound.map_many(records)
+    one_by_one = [bound.map(record) for record in records]
+    # Then the outcomes are the same, amounts kept at their unit alike; and the rows past it are refused
+    assert many == one_by_one
+    for together, alone in zip(many, one_by_one, strict=True):
+        if alone.entity is not None:
+            assert vars(together.entity) == vars(alone.entity)
+            assert str(together.entity.amount) == str(alone.entity.amount)
+    assert [row.entity is None for row in one_by_one] == [refused for _, _, refused in UNIT_ROWS * 3]
 
 
 # -- blocks of records --------------------------------------------------------------------------------

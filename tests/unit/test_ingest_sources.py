@@ -362,6 +362,25 @@ def test_xlsx_cells_become_the_text_a_csv_export_would_hold_and_rows_keep_their_
     assert records[1].blank
 
 
+def test_xlsx_numbers_are_read_to_excels_15_significant_digits() -> None:
+    # Given computed cells carrying a formula's float noise, and values that use all 15 digits
+    content = xlsx(
+        (
+            "Open items",
+            [
+                ["invoice_number", "amount"],
+                ["FA/2026/1", 119.00000000000001],
+                ["FA/2026/2", 0.1 + 0.2],
+                ["FA/2026/3", 1234567.89012345],
+                ["FA/2026/4", 100.1 * 3],
+            ],
+        )
+    )
+    # When it is read, then each is the number Excel shows, not the float's last binary digits
+    _, records = read(content)
+    assert [record.values[1] for record in records[1:]] == ["119", "0.3", "1234567.89012345", "300.3"]
+
+
 def test_xlsx_rows_missing_from_the_sheet_and_a_wrong_dimension_keep_the_row_numbers() -> None:
     # Given a sheet whose XML skips rows 2-4, and whose <dimension> claims A1:A1
     workbook = openpyxl.Workbook()

@@ -23,12 +23,13 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, Inexact, InvalidOperation, localcontext
 from itertools import compress, repeat
 from operator import is_
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from arcollect.money import minor_unit
 from arcollect.reference import COUNTRIES, CURRENCIES
 
 ISO_DATE: Final = "iso"
@@ -397,6 +398,76 @@ def _amounts(
         middle = (start + end) // 2
         _amounts(convert, texts, start, middle, values, refused)
         _amounts(convert, texts, middle, end, values, refused)
+
+
+# --- amounts at their currency's smallest unit ---------------------------------------------------------
+#
+# 100.001 GBP is no amount anyone can owe or pay: a payment of 100.00 would leave 0.001 open forever (an
+# invoice that never closes, reminded as "0.00 GBP"). An amount is refused when it has a non-zero digit
+# past its currency's ISO 4217 minor unit (2 decimals for most, 0 for JPY, 3 for KWD); the zeros an export
+# pads with (SAP's 100.0000) are no digits of it, and are dropped (100.00). Checked on the amount as
+# read, so a decimal comma (1.234,567 in a German file) is judged as the 1234.567 it is.
+
+# Exact arithmetic whatever the digits: a rounding raises instead of happening.
+_EXACT: Final = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[Inexact, InvalidOperation])
+_is_decimal: Final = Decimal.__instancecheck__
+
+
+def at_unit(amount: Decimal, places: int) -> Decimal | None:
+    """``amount`` with at most ``places`` decimals: as it is when it has no more; without the zeros past
+    them (100.0000 is 100.00 for 2); None when a digit past them is not zero (100.001 for 2)."""
+    _, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int):  # pragma: no cover - the converters refuse NaN and Infinity
+        return amount
+    beyond = -places - exponent  # the digits written past the unit
+    if beyond <= 0:
+        return amount
+    if any(digits[-beyond:]):
+        return None
+    return amount.quantize(Decimal(1).scaleb(-places), context=_EXACT)
+
+
+def finer_than_unit_reason(amount: Decimal, currency: str, places: int, home: bool = False) -> str:
+    """Why ``amount`` (finer than ``places`` decimals) is no amount of ``currency``; ``home``: the file
+    names no currency, its amounts are the home currency's."""
+    read = format(amount, "f")
+    where = "; the file's amounts are in the home currency" if home else ""
+    if places == 0:
+        return f"{read} has decimal places, and {currency} has none (its smallest unit is 1{where})"
+    unit = format(Decimal(1).scaleb(-places), "f")
+    return f"{read} has more decimal places than {currency}'s {places} (its smallest unit is {unit}{where})"
+
+
+def amounts_at_units(amounts: list[Any], currencies: Sequence[Any]) -> list[int]:
+    """``at_unit`` over a column: each amount (a Decimal; None and ``BAD`` are passed over) at the unit
+    of the currency at its position (a code; None or ``BAD`` where it is not known: passed over), in
+    place; the positions of the amounts finer than their unit, which are left as they are.
+
+    At C speed for nearly every file: an exact sum has the finest decimal place of its addends, so when
+    the column's sum is within the unit of each of its currencies, no amount can be finer or padded, and
+    none is looked at on its own."""
+    codes = {code for code in set(currencies) if isinstance(code, str)}
+    if not codes:
+        return []
+    places = {code: minor_unit(code) for code in codes}
+    try:
+        with localcontext(_EXACT):
+            # The amounts but zeros (a zero is never finer), at C speed: None and BAD are no Decimals.
+            total = sum(filter(None, filter(_is_decimal, amounts)), Decimal(0))
+        exponent = total.as_tuple().exponent
+        if isinstance(exponent, int) and exponent >= -min(places.values()):
+            return []
+    except ArithmeticError:  # pragma: no cover - not at this precision; should it be, each is looked at
+        pass
+    refused: list[int] = []
+    for i, (amount, code) in enumerate(zip(amounts, currencies, strict=True)):
+        if amount.__class__ is Decimal and code in places:
+            unit_amount = at_unit(amount, places[code])
+            if unit_amount is None:
+                refused.append(i)
+            elif unit_amount is not amount:
+                amounts[i] = unit_amount
+    return refused
 
 
 def integer_converter(formats: Formats) -> Converter:

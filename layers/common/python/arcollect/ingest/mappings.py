@@ -62,6 +62,7 @@ from arcollect.ingest.schema import (
     generic_columns,
 )
 from arcollect.ingest.sources import FileProblem, Record
+from arcollect.money import minor_unit
 
 GENERIC: Final = "generic"
 SNAPSHOT: Final = "snapshot"
@@ -579,6 +580,12 @@ class BoundMapping:
             cell.strip() for index, cell in enumerate(header.cells) if index not in used and cell.strip()
         )
         self._required = [name for name, spec in specs.items() if spec.required and not spec.may_be_empty]
+        # The amounts the file states, each checked against its row's currency's smallest unit (a file of
+        # customers has no currency: its amounts are the home currency's).
+        self._money = tuple(
+            name for name, spec in specs.items() if spec.type == "money" and name not in self._absent
+        )
+        self._home_currency = None if "currency" in specs else settings.home_currency
         self._build = BUILDERS[mapping.kind]
         self._collapse_index = self._index_of.get(mapping.collapse) if mapping.collapse else None
 
@@ -714,6 +721,8 @@ class BoundMapping:
                     errors.append(f.FieldError(self._labels[name], text, str(invalid)))
             else:
                 typed[name] = None
+        if self._money:
+            errors = self._finer_than_units(values, typed, errors)
         for target, (left, operator, right) in self.mapping.derive.items():
             if typed.get(target) is None and typed.get(left) is not None and typed.get(right) is not None:
                 if operator == "+":
@@ -792,6 +801,10 @@ class BoundMapping:
             typed[name] = _column(convert, texts, slow)
         for name in self._absent:
             typed[name] = [None] * count
+        if self._money:
+            currencies = typed["currency"] if self._home_currency is None else [self._home_currency] * count
+            for name in self._money:
+                slow.update(f.amounts_at_units(typed[name], currencies))
         for target, (left, operator, right) in self.mapping.derive.items():
             _derive_column(typed, target, left, operator, right, slow)
         for name in self._required:
@@ -857,6 +870,38 @@ class BoundMapping:
             return convert(text)
         except f.Invalid:
             return None
+
+    def _finer_than_units(
+        self, values: list[str], typed: dict[str, Any], errors: list[f.FieldError] | None
+    ) -> list[f.FieldError] | None:
+        """Each amount of the row at its currency's smallest unit (``fields.at_unit``), in ``typed``; and
+        ``errors`` with a reason for each one finer than it (an amount before any derivation: what the
+        file states), which is then None, as a refused cell is."""
+        currency = typed["currency"] if self._home_currency is None else self._home_currency
+        if currency is None:  # refused or missing: the row says so already
+            return errors
+        places = minor_unit(currency)
+        for name in self._money:
+            amount = typed[name]
+            if amount is None:
+                continue
+            typed[name] = f.at_unit(amount, places)
+            if typed[name] is None:
+                home = self._home_currency is not None
+                reason = f.finer_than_unit_reason(amount, currency, places, home=home)
+                errors = errors or []
+                errors.append(f.FieldError(self._labels[name], self._text(values, name), reason))
+        return errors
+
+    def _text(self, values: list[str], name: str) -> str:
+        """The text ``map`` converted for a field of the row (before a value map)."""
+        for plain, index, _, empty in self._plain:
+            if plain == name:
+                return values[index].strip() or empty
+        for special, get, _, source in self._special:
+            if special == name:
+                return get(values).strip() or (source.default or "")
+        return ""  # pragma: no cover - only fields the row converted are asked for
 
     def _raw(self, values: list[str], name: str) -> str:
         index = self._index_of.get(name)

@@ -1121,11 +1121,14 @@ def _cell_text(value: object) -> str:
 
 def _float_text(value: float) -> str:
     # Excel keeps every number as a float: 12 comes back as 12.0 and 1e-7 must not read as "1e-07".
+    # It holds and shows 15 significant digits, so a computed cell written 119.00000000000001 (float
+    # noise of a formula) is read as Excel shows it, 119: ingest refuses an amount finer than its
+    # currency's unit, and noise past Excel's own precision is not a value the ERP meant.
     if value == 0:
         return "0"
     if value != value or value in (float("inf"), float("-inf")):
         return repr(value)
-    return format(Decimal(repr(value)).normalize(), "f")
+    return format(Decimal(format(value, ".15g")).normalize(), "f")
 
 
 def _to_second(value: datetime) -> datetime:

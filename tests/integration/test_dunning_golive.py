@@ -186,3 +186,179 @@ def test_a_go_live_statement_ses_may_not_have_sent_is_reviewed_not_forgotten(aws
     assert calls_made and calls_made[0].startswith("2026-11-20 09:00")
     for number in ("INV/2026/00150", "INV/2026/00101"):
         assert "golive_statement" in world.get(number).steps_done
+
+
+# --- an invoice not yet due beside a go-live backlog -------------------------------------------------
+
+MUELLER = "Müller & Söhne, GmbH"
+# Six invoices overdue on Tuesday 2026-12-08 (8 to 99 days), 25,925.76 EUR in all, when first seen.
+BACKLOG = (
+    ("RE/2026/0010", date(2026, 11, 30), "4200.00"),
+    ("RE/2026/0011", date(2026, 11, 15), "3150.50"),
+    ("RE/2026/0012", date(2026, 10, 31), "5000.00"),
+    ("RE/2026/0013", date(2026, 10, 15), "2875.26"),
+    ("RE/2026/0014", date(2026, 9, 30), "6100.00"),
+    ("RE/2026/0015", date(2026, 8, 31), "4600.00"),
+)
+NOT_DUE = "RE/2026/0100"  # dated 2026-11-17, due 2026-12-17: its outreach fell due on 2026-12-01
+
+
+def mueller_world() -> World:
+    world = World(through_handler=True)
+    world.customer(MUELLER, name="Müller & Söhne GmbH", language="de", email="buchhaltung@mueller.example")
+    for number, due, amount in BACKLOG:
+        world.invoice(
+            number, customer_id=MUELLER, invoice_date=date.fromordinal(due.toordinal() - 30), due_date=due,
+            amount=amount,
+        )  # fmt: skip
+    world.invoice(
+        NOT_DUE, customer_id=MUELLER, invoice_date=date(2026, 11, 17), due_date=date(2026, 12, 17),
+        amount="999.99",
+    )  # fmt: skip
+    return world
+
+
+def through_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`arcollect dunning preview` invokes the dunning function of this test's account."""
+
+    def resolve(cls: type[Target], stack: str | None, root: Path) -> Target:
+        return Target(outputs={}, local=True)
+
+    def through_the_function(self: Target, function_output: str, event: dict[str, Any]) -> Any:
+        return invoke("dunning", event)
+
+    monkeypatch.setattr(Target, "resolve", classmethod(resolve))
+    monkeypatch.setattr(Target, "invoke", through_the_function)
+
+
+def test_a_go_live_statement_counts_and_totals_only_the_overdue_invoices(
+    aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a go-live backlog of six overdue invoices and one not yet due (due in 9 days), whose own
+    # "here is your invoice" outreach fell due a week before the first look
+    world = mueller_world()
+    through_the_cli(monkeypatch)
+    # When `arcollect dunning preview` asks what the first send window's tick will do
+    capsys.readouterr()
+    assert main(["dunning", "preview", "--at", "2026-12-08T08:00:00Z", "--json"]) == 0
+    [plan] = json.loads(capsys.readouterr().out)["customers"]
+    # Then the statement lists the seven, the one not yet due apart, for information
+    email = plan["email"]
+    assert email["template"] == "overdue_statement" and len(email["invoice_numbers"]) == 7
+    assert email["for_information"] == [NOT_DUE]
+    why = {(d["invoice"], d["step"]): (d["outcome"], d["why"]) for d in plan["decisions"]}
+    outcome, reason = why[(NOT_DUE, "outreach")]
+    assert outcome == Outcome.EMAIL.value
+    assert "not yet due (due 2026-12-17): listed for information" in reason
+    assert "of 6 overdue invoice(s), not in its count or total" in reason
+    assert "lists 6 overdue invoice(s), and 1 not yet due" in why[("RE/2026/0015", "golive_statement")][1]
+    # When the tick runs
+    world.tick(utc(2026, 12, 8, 8))
+    # Then the statement's subject, body and total count the six overdue invoices only
+    [statement] = world.emails(MUELLER)
+    assert statement.subject == "Kontoauszug: 6 überfällige Rechnungen (25.925,76 EUR)"
+    text = statement.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    counted, _, apart = text.partition("Offener Gesamtbetrag: 25.925,76 EUR")
+    assert apart, "the total is the six overdue invoices' 25,925.76 EUR"
+    assert all(number in counted for number, _, _ in BACKLOG) and NOT_DUE not in counted
+    # And the invoice not yet due is listed after the total, apart, for information
+    assert "Noch nicht fällig, zu Ihrer Information" in apart
+    assert f"Rechnung {NOT_DUE}" in apart and "(fällig in 9 Tagen)" in apart and "999,99 EUR" in apart
+    page = statement.message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert page.index("25.925,76 EUR") < page.index("Noch nicht fällig") < page.index(NOT_DUE)
+    # And each overdue invoice got exactly one statement; the one not yet due took its own step with it
+    assert sum(e.step == "golive_statement" for e in world.emails(MUELLER)) == 1
+    for number, _, _ in BACKLOG:
+        assert "golive_statement" in world.get(number, MUELLER).steps_done
+    assert world.get(NOT_DUE, MUELLER).steps_done == ("outreach",)
+    # And the timeline says the same as the preview and the email
+    recorded = [
+        decision
+        for activity in world.timeline(MUELLER)
+        for decision in decisions_of(activity)
+        if decision.invoice_number == NOT_DUE
+    ]
+    assert [(d.step, d.outcome) for d in recorded] == [("outreach", "emailed")]
+    assert (
+        "listed for information" in recorded[0].reason and "not in its count or total" in recorded[0].reason
+    )
+    [sent] = [a for a in world.timeline(MUELLER) if a.kind == "email_sent"]
+    assert sent.detail["for_information"] == NOT_DUE
+    assert "1 of them not yet due, listed for information" in sent.summary
+
+
+def test_an_invoice_not_yet_due_beside_a_go_live_statement_keeps_its_own_schedule(aws: None) -> None:
+    # Given the go-live backlog and the invoice due 2026-12-17, and the statement sent on 2026-12-08
+    world = mueller_world()
+    # When the sweep runs past its due date
+    world.run(utc(2026, 12, 8, 8), utc(2026, 12, 22))
+    # Then it is not dropped from the sweep: its courtesy reminder goes 3 days before due (Monday 14th)
+    # and its own past-due email once it is late (the 18th's waits for the 3 days between emails after
+    # an email on the 17th: Monday 21st), as they would have without the go-live
+    emails = world.emails(MUELLER)
+    assert emails[0].subject == "Kontoauszug: 6 überfällige Rechnungen (25.925,76 EUR)"  # not counted in it
+    listing = [(e.at.date(), e.step) for e in emails if NOT_DUE in e.invoices]
+    assert listing == [
+        (date(2026, 12, 8), "golive_statement"),
+        (date(2026, 12, 14), "final_notice"),  # with the steps of RE/2026/0010 and 0013 due that day
+        (date(2026, 12, 21), "due"),
+    ]
+    steps = world.get(NOT_DUE, MUELLER).steps_done
+    assert {"outreach", "courtesy", "due"} <= set(steps) and "golive_statement" not in steps
+    # And no statement went twice
+    assert [e.step for e in emails].count("golive_statement") == 1
+
+
+def test_a_statement_with_credits_takes_them_off_the_overdue_total_only(aws: None) -> None:
+    # Given the go-live backlog, the invoice not yet due, and a credit note of 1,000.00 EUR
+    world = mueller_world()
+    credit_note(MUELLER, "GS/2026/0007", "1000.00")
+    # When the first send window's tick runs
+    world.tick(utc(2026, 12, 8, 8))
+    # Then the statement asks for the six overdue invoices less the credit; the one not yet due is in
+    # no total
+    [statement] = world.emails(MUELLER)
+    assert statement.subject == "Kontoauszug: 6 überfällige Rechnungen (24.925,76 EUR)"
+    text = statement.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Offener Gesamtbetrag: 25.925,76 EUR" in text and "Zu zahlen: 24.925,76 EUR" in text
+    assert text.index("Zu zahlen: 24.925,76 EUR") < text.index(f"Rechnung {NOT_DUE}")
+
+
+def test_credits_covering_the_overdue_invoices_stop_the_statement_and_ask_for_nothing(aws: None) -> None:
+    # Given credits that cover the six overdue invoices (25,925.76 EUR) but not the seven (26,925.75 EUR)
+    world = mueller_world()
+    credit_note(MUELLER, "GS/2026/0008", "26000.00")
+    # When the first send window's tick runs
+    world.tick(utc(2026, 12, 8, 8))
+    # Then nothing is sent (no statement asking for 0.00, no outreach net of credits the overdue
+    # invoices take): a collector applies the credits
+    assert world.emails(MUELLER) == []
+    assert [t.kind for t in world.tasks(MUELLER)].count("credit_balance") == 1
+    suppressed = [
+        decision
+        for activity in world.timeline(MUELLER)
+        for decision in decisions_of(activity)
+        if decision.invoice_number == NOT_DUE
+    ]
+    assert [(d.step, d.outcome) for d in suppressed] == [("outreach", "suppressed")]
+    assert "the statement it would be listed in (for information)" in suppressed[0].reason
+
+
+def credit_note(customer_id: str, number: str, amount: str) -> None:
+    from decimal import Decimal
+
+    from arcollect.entities import DocumentType, Invoice
+    from arcollect.store.repositories import Invoices
+
+    Invoices().save(
+        Invoice(
+            customer_id=customer_id,
+            invoice_number=number,
+            currency="EUR",
+            amount=Decimal(amount),
+            open_amount=Decimal(amount),
+            invoice_date=date(2026, 11, 20),
+            due_date=date(2026, 11, 20),
+            document_type=DocumentType.CREDIT_NOTE.value,
+        )
+    )

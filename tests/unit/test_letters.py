@@ -370,3 +370,22 @@ def test_no_letter_asks_the_customer_to_reply_to_an_email(language: str) -> None
         for key in ("intro", "closing"):
             said = words[key].lower()
             assert not any(mail in said for mail in ("email", "e-mail")), (template, key, words[key])
+
+
+def test_a_statement_letter_lists_an_invoice_not_yet_due_apart_and_out_of_its_total() -> None:
+    # A go-live statement by letter whose second invoice's own pre-due step joined it (a policy that
+    # posts its outreach): counted and totalled are the overdue invoice only.
+    not_due = _invoice("INV/2026/0050", "999.99", due=date(2024, 7, 15))
+    letter, address = _letter(
+        template="overdue_statement",
+        step="golive_statement",
+        invoices=(_invoice("INV/2026/0042", "1234.56"), not_due),
+        credits=(),
+        late_charges=(),
+        for_information=(not_due.invoice_number,),
+    )
+    text = " ".join(_text(render_letter(letter, letter_id="L-2", address=tuple(address)).pdf).split())
+    assert "Kontoauszug: überfällige Rechnung INV/2026/0042 (1.234,56 EUR)" in text
+    total = text.index("Offener Gesamtbetrag 1.234,56 EUR")
+    assert total < text.index("Noch nicht fällig, zu Ihrer Information") < text.index("INV/2026/0050")
+    assert "fällig in 15 Tagen" in text and "999,99 EUR" in text

@@ -624,6 +624,13 @@ def _email(
         # not: its invoices stay due, so a later tick finds it completed, or in doubt past the lease.
         return {r.invoice_number for r in reservation.refused if r.reason == "touched"} - in_flight, in_flight
     reserved_invoices = tuple(by_number[n] for n in dict.fromkeys(n for n, _ in reservation.reserved))
+    if email.only_for_information(i.invoice_number for i in reserved_invoices):
+        # What the statement counted was paid or changed a moment ago: what is left is not overdue, and a
+        # statement of overdue invoices would list none. Freed (nothing went to SES): the next run plans
+        # those invoices as they are due then.
+        store.touches.release_email(plan.customer_id, email.touch_id, reservation.reserved)
+        report.outcomes["statement_left_nothing_overdue"] += 1
+        return set(), in_flight
     owner = services.policies.contact(customer.owner_on(plan.today)) or services.policies.contact(
         services.policies.settings.manager
     )
@@ -651,6 +658,7 @@ def _email(
                 charges_added=charges_added,
                 instalment=email.instalment,
                 reply_to=services.reply_to(plan.customer_id, email.touch_id, now),
+                for_information=email.for_information,
             )
         )
     except ValueError as error:
@@ -729,7 +737,8 @@ def _email(
             kind="email_sent",
             summary=(
                 f"Reminder ({email.template}, step {email.step_id}) for {len(set(numbers))} invoice(s) "
-                f"to {', '.join(email.recipients)}"
+                + _listed_apart(numbers, email)
+                + f"to {', '.join(email.recipients)}"
             ),
             detail={
                 "message_id": message_id,
@@ -737,6 +746,7 @@ def _email(
                 "step": email.step_id,
                 "template": email.template,
                 "invoices": ",".join(dict.fromkeys(numbers)),
+                **_for_information_detail(numbers, email),
                 "policy": plan.policy,
                 "segment": plan.segment,
                 **_test_detail(plan),
@@ -750,6 +760,18 @@ def _email(
     report.emails_sent += 1
     report.invoices_emailed += len(set(numbers))
     return set(numbers), in_flight
+
+
+def _listed_apart(numbers: Sequence[str], message: EmailPlan) -> str:
+    """``"(1 of them not yet due, listed for information) "`` for a statement that lists invoices apart."""
+    apart = [n for n in dict.fromkeys(numbers) if n in message.for_information]
+    return f"({len(apart)} of them not yet due, listed for information) " if apart else ""
+
+
+def _for_information_detail(numbers: Sequence[str], message: EmailPlan) -> dict[str, str]:
+    """The invoices a statement listed for information (not in its count or total), when it did."""
+    apart = [n for n in dict.fromkeys(numbers) if n in message.for_information]
+    return {"for_information": ",".join(apart)} if apart else {}
 
 
 def _letter(

@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from email.headerregistry import Address
 from email.message import EmailMessage
 from functools import cache
@@ -38,26 +38,13 @@ from arcollect.entities import Customer, Invoice
 from arcollect.interest import Charges
 from arcollect.languages import LANGUAGES, written_language
 from arcollect.mailing import stamp_sent
+from arcollect.money import in_minor_units, minor_unit
 from arcollect.plans import InstalmentReminder
 from arcollect.policy import TEMPLATE_ORDER, TEMPLATES, unknown_template_message
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 WORDING_FILE = TEMPLATE_DIR / "wording.yaml"
 
-# Currencies whose amounts do not have two decimals (ISO 4217 minor units).
-_MINOR_UNITS: Mapping[str, int] = {
-    "BHD": 3,
-    "CLP": 0,
-    "ISK": 0,
-    "JOD": 3,
-    "JPY": 0,
-    "KRW": 0,
-    "KWD": 3,
-    "OMR": 3,
-    "TND": 3,
-    "UGX": 0,
-    "VND": 0,
-}
 _LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
 
 
@@ -106,6 +93,10 @@ class ReminderEmail:
     # The touch's own reply address on the inbound domain (``arcollect.replies``): the Reply-To, in
     # place of the owner's mailbox, so the reply reaches the inbox and is threaded (docs/inbox.md).
     reply_to: str | None = None
+    # Invoices listed apart, "not yet due, for information", out of the count, the subject and the
+    # totals (the engine's ``EmailPlan.for_information``: a statement of overdue invoices that an
+    # invoice's own pre-due step joined). The email counts and totals the others.
+    for_information: tuple[str, ...] = ()
 
 
 def language_for(customer: Customer) -> str:
@@ -118,8 +109,8 @@ def language_for(customer: Customer) -> str:
 def format_money(amount: Decimal, currency: str, language: str) -> str:
     """``1,234.56 EUR`` (en), ``1.234,56 EUR`` (de), ``1 234,56 EUR`` (fr, narrow no-break space)."""
     style = _format(language)
-    places = _MINOR_UNITS.get(currency.upper(), 2)
-    rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    places = minor_unit(currency)
+    rounded = in_minor_units(amount, currency)
     whole, _, fraction = f"{abs(rounded):.{places}f}".partition(".")
     groups: list[str] = []
     while len(whole) > 3:
@@ -221,7 +212,7 @@ def _context(email: ReminderEmail, language: str, portal_url: str) -> dict[str, 
     words = _wording()["languages"][language]
     style = words["format"]
     day = email.today or email.now.astimezone(UTC).date()
-    invoices = email.invoices
+    invoices, apart = counted_invoices(email)
     count = len(invoices)
     gross = _totals_by_currency(invoices)
     credited = credit_by_currency(line for line in email.credits if line.currency in gross)
@@ -270,19 +261,9 @@ def _context(email: ReminderEmail, language: str, portal_url: str) -> dict[str, 
         "intro": _say(texts["intro"], language, variables, count),
         "closing": _say(texts["closing"], language, variables, count),
         "promised": variables["promised_date"],
-        "rows": [
-            {
-                "number": _one_line(invoice.invoice_number),
-                "po": _one_line(invoice.po_number or ""),
-                "invoice_date": format_date(invoice.invoice_date, language),
-                "due_date": format_date(invoice.due_date, language),
-                "status": _status(invoice.due_date, day, language),
-                "late": invoice.due_date < day,
-                "amount": format_money(invoice.open_amount, invoice.currency, language),
-                "pay_url": _web_url(invoice.pay_url),
-            }
-            for invoice in invoices
-        ],
+        "rows": [_row(invoice, day, language) for invoice in invoices],
+        # Listed for information under the totals, in none of them (empty: no such section).
+        "info_rows": [_row(invoice, day, language) for invoice in apart],
         "totals": totals,
         "credits": [
             {
@@ -309,6 +290,30 @@ def _context(email: ReminderEmail, language: str, portal_url: str) -> dict[str, 
         "signer": _one_line(owner.name) if owner and owner.name.strip() else _one_line(email.sender_name),
         "signer_team": _one_line(email.sender_name) if owner and owner.name.strip() else "",
         "signer_email": (owner.email or "").strip() if owner else "",
+    }
+
+
+def counted_invoices(email: ReminderEmail) -> tuple[tuple[Invoice, ...], tuple[Invoice, ...]]:
+    """The invoices the email counts and totals, and those it lists apart for information
+    (``ReminderEmail.for_information``). All are counted when none would be (never "0 invoices")."""
+    apart = set(email.for_information)
+    counted = tuple(i for i in email.invoices if i.invoice_number not in apart)
+    if not counted:
+        return email.invoices, ()
+    return counted, tuple(i for i in email.invoices if i.invoice_number in apart)
+
+
+def _row(invoice: Invoice, day: date, language: str) -> dict[str, Any]:
+    """One invoice as the email lists it."""
+    return {
+        "number": _one_line(invoice.invoice_number),
+        "po": _one_line(invoice.po_number or ""),
+        "invoice_date": format_date(invoice.invoice_date, language),
+        "due_date": format_date(invoice.due_date, language),
+        "status": _status(invoice.due_date, day, language),
+        "late": invoice.due_date < day,
+        "amount": format_money(invoice.open_amount, invoice.currency, language),
+        "pay_url": _web_url(invoice.pay_url),
     }
 
 

@@ -26,6 +26,7 @@ from arcollect.calendar import MAX_SCAN_DAYS, Calendar, SendWindow, WindowError,
 from arcollect.clock import anniversary_in, next_anniversary
 from arcollect.credits import CreditLine, credit_by_currency
 from arcollect.entities import Customer, DocumentType, Invoice, is_plan_id
+from arcollect.money import in_minor_units, rounds_to_zero, smallest_unit
 from arcollect.plans import InstalmentReminder
 from arcollect.policy import Action, Anchor, Channel, Occurrence, Policy, PolicySet, Priority, Step, Trigger
 from arcollect.send_times import SendRecord, SendTimes, SlotChoice, choose
@@ -40,6 +41,10 @@ FIX_CONTACT = "fix_contact"
 CHECK_IN = "check_in"
 # A customer whose credits cover what a reminder would ask: a collector applies them (or refunds).
 CREDIT_BALANCE = "credit_balance"
+# An invoice whose open amount rounds to zero in its currency's minor unit (0.001 GBP left after a
+# payment): nothing to ask for. A collector clears the residual in the ERP (writes it off); its step
+# is ``clear_residual#<open amount>``, so the task is made once per invoice and amount.
+CLEAR_RESIDUAL = "clear_residual"
 # A payment plan's instalment, reminded instead of its invoices (arcollect/plans.py).
 INSTALMENT_REMINDER = "instalment_reminder"
 # The email of a payment plan broken (an instalment missed): the missed-promise step with its own words.
@@ -47,6 +52,9 @@ PLAN_BROKEN = "plan_broken"
 # A step whose email bounced for every recipient, sent again by the step's next channel: its own ledger
 # key (``<step>@bounced``), so the step's email and its fallback each happen once.
 BOUNCED = "@bounced"
+# Templates whose wording counts and totals overdue invoices only ("Statement of your 3 overdue
+# invoices (...)"): an invoice not yet overdue in the same message is listed apart, for information.
+OVERDUE_ONLY: frozenset[str] = frozenset({"overdue_statement"})
 
 
 class Outcome(StrEnum):
@@ -89,10 +97,18 @@ class EmailPlan:
     # The channel carrying it (Step.channels): an email, a letter (``recipients`` then holds the postal
     # address's lines, the customer's name first) or a text message.
     channel: Channel = Channel.EMAIL
+    # Invoices it lists apart, "not yet due, for information", out of its count and totals: a statement
+    # of overdue invoices (``OVERDUE_ONLY``) that an invoice's own pre-due step joined the same day.
+    for_information: tuple[str, ...] = ()
 
     @property
     def invoice_numbers(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(t.invoice_number for t in self.touches))
+
+    def only_for_information(self, numbers: Iterable[str]) -> bool:
+        """Whether ``numbers`` (what is left of it to send) are all listed for information: nothing of
+        it counts any more (its overdue invoices were paid or changed a moment before the send)."""
+        return bool(self.for_information) and set(numbers) <= set(self.for_information)
 
 
 @dataclass(frozen=True)
@@ -343,6 +359,8 @@ def _stage(context: _Context, invoice: Invoice) -> _Stage | None:
     occurrences = context.policy.occurrences(invoice)
     upcoming = [o for o in occurrences if o.due_on > today and o.step_id not in invoice.steps_done]
     next_at = context.day_start(upcoming[0].due_on) if upcoming else None
+    if rounds_to_zero(invoice.open_amount, invoice.currency):
+        return _residual(context, invoice, next_at)
     reminder = context.plans.get(invoice.promise_id or "")
     if reminder is not None and not reminder.missed:  # (a missed one broke its plan: below)
         return _instalment(context, invoice, reminder)
@@ -617,6 +635,31 @@ def _go_live(
     return _Stage(invoice, (statement, *tasks), next_at, superseded=superseded)
 
 
+def _residual(context: _Context, invoice: Invoice, next_at: datetime | None) -> _Stage | None:
+    """An open invoice whose open amount rounds to zero in its currency's minor unit (0.001 GBP left by
+    a payment of 100.001 GBP on 100.00, as an ERP may send it): a reminder would ask for "0.00 GBP".
+    Nothing is asked (no email, letter, text or call, whatever step falls due); a collector gets a task
+    to clear the residual in the ERP (write it off), once per invoice and amount (the task's touch
+    ``clear_residual#<amount>``). The invoice keeps its next look at its next step's day, so an amount
+    that grows again (a payment reversed) is reminded as usual."""
+    currency = invoice.currency
+    why = (
+        f"open amount {invoice.open_amount} {currency} rounds to "
+        f"{in_minor_units(invoice.open_amount, currency)} {currency} (the smallest unit of {currency} is "
+        f"{smallest_unit(currency)}): nothing to ask for, no reminder"
+    )
+    # The amount as written the same however it was stored (0.0010 is 0.001), never with an exponent.
+    step_id = f"{CLEAR_RESIDUAL}#{invoice.open_amount.normalize():f}"
+    if step_id in invoice.steps_done:
+        context.note(
+            invoice, Outcome.SUPPRESSED, None, f"{why}; a collector was asked to clear it in the ERP"
+        )
+        context.later(invoice, next_at)
+        return None
+    context.note(invoice, Outcome.SUPPRESSED, None, f"{why}; a collector clears it in the ERP")
+    return _Stage(invoice, (Occurrence(step_id, _CLEAR_RESIDUAL_STEP, context.today, -1),), next_at)
+
+
 def _missed_promise(context: _Context, invoice: Invoice, next_at: datetime | None) -> _Stage:
     """A promise whose date and grace passed with the invoice still open: a "missed promise" email and
     a high-priority call, once per promise; then the regular steps continue from the next day."""
@@ -799,7 +842,7 @@ def _contact(
             broken.append(stage.broken_promise)
         context.later(stage.invoice, stage.next_at)
 
-    emails, tasks, balance = _net_of_credits(context, emails, tasks)
+    emails, tasks, balance = _net_of_credits(context, emails, tasks, _informational(context, emails, routes))
     messages: dict[Channel, EmailPlan] = {}
     for channel in Channel:
         parts = [p for p in emails if routes[(p[0].invoice.invoice_number, p[1].step_id)][0] is channel]
@@ -892,10 +935,13 @@ def _net_of_credits(
     context: _Context,
     emails: list[tuple[_Stage, Occurrence]],
     tasks: dict[str, list[tuple[_Stage, Occurrence]]],
+    informational: set[tuple[str, str]],
 ) -> tuple[list[tuple[_Stage, Occurrence]], dict[str, list[tuple[_Stage, Occurrence]]], TaskPlan | None]:
     """Take the customer's credits off what is asked, per currency. Where they cover all that the
     reminders and calls would ask, none of those go: the customer owes nothing net, and a collector
-    gets one "credit balance" task to apply the credits (or refund them)."""
+    gets one "credit balance" task to apply the credits (or refund them). ``informational`` parts (an
+    invoice a statement lists for information, not yet due) ask for nothing: they do not count in
+    what is asked, and go (or not) with the statement they are listed in."""
     available = credit_by_currency(context.credits)
     if not available:
         return emails, tasks, None
@@ -904,7 +950,9 @@ def _net_of_credits(
         *(part for parts in tasks.values() for part in parts if part[1].step.action in _TOUCHES),
     ]
     asked: dict[str, dict[str, Decimal]] = {}
-    for stage, _ in asking:
+    for stage, occurrence in asking:
+        if (stage.invoice.invoice_number, occurrence.step_id) in informational:
+            continue
         asked.setdefault(stage.invoice.currency, {})[stage.invoice.invoice_number] = stage.invoice.open_amount
     covered = {
         currency
@@ -919,12 +967,18 @@ def _net_of_credits(
 
     for stage, occurrence in (part for part in asking if asks_covered(part)):
         currency = stage.invoice.currency
+        covers = (
+            f"the customer's credits of {available[currency]} {currency} cover the "
+            f"{sum(asked[currency].values())} {currency}"
+        )
         context.note(
             stage.invoice,
             Outcome.SUPPRESSED,
             occurrence.step_id,
-            f"the customer's credits of {available[currency]} {currency} cover the "
-            f"{sum(asked[currency].values())} {currency} this would ask: a collector applies them instead",
+            f"{covers} overdue that the statement it would be listed in (for information) asks: a "
+            "collector applies them instead"
+            if (stage.invoice.invoice_number, occurrence.step_id) in informational
+            else f"{covers} this would ask: a collector applies them instead",
         )
     kept_emails = [part for part in emails if not asks_covered(part)]
     kept_tasks = {step: [part for part in parts if not asks_covered(part)] for step, parts in tasks.items()}
@@ -975,27 +1029,29 @@ def _email_plan(
         for o in s.superseded
     )
     promised = [s.invoice.promised_until for s, o in parts if o.step.id == MISSED_PROMISE]
-    lead = max((o for _, o in parts), key=lambda o: _severity(context.policy, o))
-    if promised:
-        lead = next(o for s, o in parts if o.step.id == MISSED_PROMISE)
-    elif any(o.step.id == INSTALMENT_REMINDER for _, o in parts):
-        # A plan's instalment leads: the email says what is due when, and lists the invoices with it.
-        lead = next(o for _, o in parts if o.step.id == INSTALMENT_REMINDER)
-    elif any(o.step.id == GO_LIVE_STATEMENT for _, o in parts):
-        # The first email lists everything overdue as a statement, whatever else falls due with it.
-        lead = next(o for _, o in parts if o.step.id == GO_LIVE_STATEMENT)
+    lead = _lead(context, parts)
     listed = len({s.invoice.invoice_number for s, _ in parts})
+    for_information = _not_yet_due(context, parts, lead)
+    counted = listed - len(for_information)
     kind = _MESSAGE_KIND[channel]
     for stage, occurrence in parts:
         fallback = (routes or {}).get((stage.invoice.invoice_number, occurrence.step_id), (channel, ""))[1]
-        context.note(
-            stage.invoice,
-            _MESSAGE_OUTCOME[channel],
-            occurrence.step_id,
-            f"{occurrence.step_id} fell due on {occurrence.due_on.isoformat()}"
-            + (f"; by {kind} ({fallback})" if fallback else "")
-            + (f"; one {kind} ({lead.step.template}) lists all {listed} invoices" if listed > 1 else ""),
+        said = f"{occurrence.step_id} fell due on {occurrence.due_on.isoformat()}" + (
+            f"; by {kind} ({fallback})" if fallback else ""
         )
+        if stage.invoice.invoice_number in for_information:
+            said += (
+                f"; not yet due (due {stage.invoice.due_date.isoformat()}): listed for information in the "
+                f"{kind} ({lead.step.template}) of {counted} overdue invoice(s), not in its count or total"
+            )
+        elif for_information:
+            said += (
+                f"; one {kind} ({lead.step.template}) lists {counted} overdue invoice(s), and "
+                f"{len(for_information)} not yet due for information (not in its count or total)"
+            )
+        elif listed > 1:
+            said += f"; one {kind} ({lead.step.template}) lists all {listed} invoices"
+        context.note(stage.invoice, _MESSAGE_OUTCOME[channel], occurrence.step_id, said)
     assert lead.step.template is not None
     recipients: tuple[str, ...] = customer.reachable_emails
     if channel is Channel.LETTER:
@@ -1023,7 +1079,66 @@ def _email_plan(
             line for line in context.credits if line.currency in {s.invoice.currency for s, _ in parts}
         ),
         channel=channel,
+        for_information=for_information,
     )
+
+
+def _lead(context: _Context, parts: Sequence[tuple[_Stage, Occurrence]]) -> Occurrence:
+    """The step whose template a message of ``parts`` is written in: the most severe, unless a missed
+    promise, a plan's instalment or a go-live statement is among them (in that order)."""
+    for engine_step in (MISSED_PROMISE, INSTALMENT_REMINDER):
+        # A missed promise says which date was missed; a plan's instalment says what is due when, and
+        # lists the invoices with it.
+        found = next((o for _, o in parts if o.step.id == engine_step), None)
+        if found is not None:
+            return found
+    # The first email lists everything overdue as a statement, whatever else falls due with it.
+    statement = next((o for _, o in parts if o.step.id == GO_LIVE_STATEMENT), None)
+    return statement or max((o for _, o in parts), key=lambda o: _severity(context.policy, o))
+
+
+def _not_yet_due(
+    context: _Context, parts: Sequence[tuple[_Stage, Occurrence]], lead: Occurrence
+) -> tuple[str, ...]:
+    """The invoices a message of ``parts`` written in ``lead``'s template lists apart, for information:
+    a template that counts and totals overdue invoices only (``OVERDUE_ONLY``) lists an invoice not yet
+    overdue today (one whose own pre-due step fell due the same day) "not yet due, for information",
+    out of its count and totals. None when no invoice of it is overdue (then it is not that message)."""
+    if lead.step.template not in OVERDUE_ONLY:
+        return ()
+    numbers = dict.fromkeys(s.invoice.invoice_number for s, _ in parts)
+    later = tuple(
+        dict.fromkeys(s.invoice.invoice_number for s, _ in parts if not _overdue(context, s.invoice))
+    )
+    return later if len(later) < len(numbers) else ()
+
+
+def _overdue(context: _Context, invoice: Invoice) -> bool:
+    """Past its due date on the customer's local day (due today is not overdue yet)."""
+    return invoice.due_date < context.today
+
+
+def _informational(
+    context: _Context,
+    emails: Sequence[tuple[_Stage, Occurrence]],
+    routes: dict[tuple[str, str], tuple[Channel, str]],
+) -> set[tuple[str, str]]:
+    """The (invoice, step) parts that will be listed for information only (``_not_yet_due``) in the
+    message of their channel, where that message counts overdue invoices in the part's currency: they
+    ask for nothing, so the customer's credits are weighed against the overdue invoices alone."""
+    found: set[tuple[str, str]] = set()
+    for channel in Channel:
+        parts = [p for p in emails if routes[(p[0].invoice.invoice_number, p[1].step_id)][0] is channel]
+        if not parts:
+            continue
+        apart = set(_not_yet_due(context, parts, _lead(context, parts)))
+        counted = {s.invoice.currency for s, _ in parts if s.invoice.invoice_number not in apart}
+        found |= {
+            (s.invoice.invoice_number, o.step_id)
+            for s, o in parts
+            if s.invoice.invoice_number in apart and s.invoice.currency in counted
+        }
+    return found
 
 
 _MESSAGE_KIND = {Channel.EMAIL: "email", Channel.LETTER: "letter", Channel.SMS: "text message"}
@@ -1055,6 +1170,8 @@ def _assignee(context: _Context, step: Step) -> str:
 def _task_plan(context: _Context, parts: list[tuple[_Stage, Occurrence]]) -> TaskPlan:
     step = parts[0][1].step
     touches = tuple(Touch(s.invoice.invoice_number, o.step_id, o.due_on) for s, o in parts)
+    if step.id == CLEAR_RESIDUAL:
+        return _residual_task(context, parts, touches)
     for stage, occurrence in parts:
         context.note(
             stage.invoice,
@@ -1071,6 +1188,34 @@ def _task_plan(context: _Context, parts: list[tuple[_Stage, Occurrence]]) -> Tas
         title=step.title or f"{step.action.replace('_', ' ').capitalize()} ({step.id})",
         priority=step.priority,
         assignee=_assignee(context, step),
+        touches=touches,
+    )
+
+
+def _residual_task(
+    context: _Context, parts: list[tuple[_Stage, Occurrence]], touches: tuple[Touch, ...]
+) -> TaskPlan:
+    """One task for the residuals found now (``_residual``): clear them in the ERP. Each invoice's touch
+    (``clear_residual#<amount>``) is written with the task, so the next look makes no second one."""
+    assignee = _assignee(context, _CLEAR_RESIDUAL_STEP)
+    residuals = ", ".join(
+        f"{s.invoice.invoice_number} {s.invoice.open_amount} {s.invoice.currency}" for s, _ in parts
+    )
+    for stage, occurrence in parts:
+        context.note(
+            stage.invoice,
+            Outcome.TASK,
+            occurrence.step_id,
+            f"{CLEAR_RESIDUAL} task for {assignee}: clear the residual {stage.invoice.open_amount} "
+            f"{stage.invoice.currency} in the ERP (write it off)",
+        )
+    return TaskPlan(
+        task_id=_task_id(CLEAR_RESIDUAL, (f"{t.invoice_number}#{t.step_id}" for t in touches)),
+        kind=CLEAR_RESIDUAL,
+        step_id=CLEAR_RESIDUAL,
+        title=f"Clear the residual below the currency's smallest unit in the ERP (write it off): {residuals}",
+        priority=_CLEAR_RESIDUAL_STEP.priority,
+        assignee=assignee,
         touches=touches,
     )
 
@@ -1128,6 +1273,10 @@ _TOUCHES = frozenset(action for action in Action if action.contacts_customer)
 # The engine's own steps are not in any policy file: their trigger is the moment they are found due.
 _NO_TRIGGER = Trigger(Anchor.DUE_DATE, 0)
 _FIX_CONTACT_STEP = Step(id=FIX_CONTACT, trigger=_NO_TRIGGER, action=Action.OWNER_ALERT)
+# Internal (not a contact: no touch the policy counts, not stopped by do-not-contact).
+_CLEAR_RESIDUAL_STEP = Step(
+    id=CLEAR_RESIDUAL, trigger=_NO_TRIGGER, action=Action.OWNER_ALERT, priority=Priority.LOW
+)
 _MISSED_PROMISE_EMAIL = Step(
     id=MISSED_PROMISE, trigger=_NO_TRIGGER, action=Action.EMAIL, template=MISSED_PROMISE
 )

@@ -124,26 +124,7 @@ def _head(
 def _body(pdf: Any, words: dict[str, Any]) -> None:
     labels = words["labels"]
     pdf.set_font(_FONT, "", 8.5)
-    with pdf.table(
-        col_widths=(28, 22, 33, 22, 34, 31),
-        text_align=("LEFT", "LEFT", "LEFT", "LEFT", "LEFT", "RIGHT"),
-        line_height=5,
-        first_row_as_headings=True,
-    ) as table:
-        table.row(
-            [
-                labels["invoice"],
-                labels["po"],
-                labels["invoice_date"],
-                labels["due_date"],
-                labels["status"],
-                labels["open_amount"],
-            ]
-        )
-        for row in words["rows"]:
-            table.row(
-                [row["number"], row["po"], row["invoice_date"], row["due_date"], row["status"], row["amount"]]
-            )
+    _rows(pdf, labels, words["rows"])
     pdf.ln(2)
     pdf.set_font(_FONT, "", 9)
     if words["gross"]:
@@ -154,6 +135,15 @@ def _body(pdf: Any, words: dict[str, Any]) -> None:
     pdf.set_font(_FONT, "B", 10)
     _amount_line(pdf, labels["to_pay"] if words["credits"] else labels["total"], " + ".join(words["totals"]))
     pdf.set_font(_FONT, "", 9)
+    if words["info_rows"]:
+        # Invoices a statement of overdue invoices lists for information: not yet due, in no total.
+        pdf.ln(3)
+        pdf.set_font(_FONT, "B", 9)
+        pdf.multi_cell(0, 5, labels["not_yet_due_title"], new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(_FONT, "", 8.5)
+        pdf.multi_cell(0, 4, labels["not_yet_due_note"], new_x="LMARGIN", new_y="NEXT")
+        _rows(pdf, labels, words["info_rows"])
+        pdf.set_font(_FONT, "", 9)
     if words["charges"]:
         pdf.ln(3)
         pdf.set_font(_FONT, "B", 9)
@@ -173,6 +163,30 @@ def _body(pdf: Any, words: dict[str, Any]) -> None:
     pdf.ln(3)
     pdf.set_font(_FONT, "", 10)
     pdf.multi_cell(0, 5, words["closing"], new_x="LMARGIN", new_y="NEXT")
+
+
+def _rows(pdf: Any, labels: dict[str, str], rows: list[dict[str, Any]]) -> None:
+    """A table of invoices: number, PO, dates, status and open amount."""
+    with pdf.table(
+        col_widths=(28, 22, 33, 22, 34, 31),
+        text_align=("LEFT", "LEFT", "LEFT", "LEFT", "LEFT", "RIGHT"),
+        line_height=5,
+        first_row_as_headings=True,
+    ) as table:
+        table.row(
+            [
+                labels["invoice"],
+                labels["po"],
+                labels["invoice_date"],
+                labels["due_date"],
+                labels["status"],
+                labels["open_amount"],
+            ]
+        )
+        for row in rows:
+            table.row(
+                [row["number"], row["po"], row["invoice_date"], row["due_date"], row["status"], row["amount"]]
+            )
 
 
 def _amount_line(pdf: Any, label: str, amount: str) -> None:

@@ -152,6 +152,12 @@ def post_letter(job: LetterJob, outcomes: Any) -> tuple[set[str], set[str]]:
 def _post(job: LetterJob, reserved: Sequence[tuple[str, str]], outcomes: Any) -> set[str]:
     plan, letter, ledger = job.plan, job.letter, job.ledger
     invoices = tuple(job.by_number[n] for n in dict.fromkeys(n for n, _ in reserved))
+    if letter.only_for_information(i.invoice_number for i in invoices):
+        # What the statement counted was paid or changed a moment ago: what is left is not overdue, and a
+        # statement of overdue invoices would list none. Freed: the next run plans it as it is due then.
+        ledger.release_email(plan.customer_id, letter.touch_id, reserved)
+        outcomes["statement_left_nothing_overdue"] += 1
+        return set()
     try:
         charges, added = job.charges_for(invoices)
         rendered, manifest = _render(job, invoices, charges, added)
@@ -207,6 +213,7 @@ def _render(
             today=plan.today,
             late_charges=charges,
             charges_added=added,
+            for_information=letter.for_information,
         ),
         letter_id=letter.touch_id,
         address=letter.recipients,

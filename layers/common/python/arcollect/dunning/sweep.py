@@ -396,6 +396,8 @@ def plan_as_dict(plan: CustomerPlan) -> dict[str, Any]:
             "step": plan.email.step_id,
             "to": list(plan.email.recipients),
             "invoice_numbers": list(plan.email.invoice_numbers),
+            # Listed apart, not yet due, out of the email's count and totals (a statement's).
+            "for_information": list(plan.email.for_information),
             "touches": [f"{t.invoice_number}:{t.step_id}" for t in plan.email.touches],
         },
         # The touches another channel carries (the step's ``channels``): a letter, a text message.
@@ -408,6 +410,7 @@ def plan_as_dict(plan: CustomerPlan) -> dict[str, Any]:
                 "step": message.step_id,
                 "to": list(message.recipients),
                 "invoice_numbers": list(message.invoice_numbers),
+                "for_information": list(message.for_information),
                 "touches": [f"{t.invoice_number}:{t.step_id}" for t in message.touches],
             }
             for name, message in (("letter", plan.letter), ("text", plan.text))

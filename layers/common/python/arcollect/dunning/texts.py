@@ -196,7 +196,9 @@ def send_text(
     sender_name = services.policies.settings.sender_name
     link = services.link_for(plan.customer_id, plan.now)
     try:
-        body = compose(text.template, len(numbers), sender_name, link, customer.language)
+        # A statement's invoices listed for information (not yet due) are not among those it counts.
+        counted = [n for n in numbers if n not in text.for_information] or numbers
+        body = compose(text.template, len(counted), sender_name, link, customer.language)
         try:
             segments = check_body(body, rules.max_parts)
         except MessageTooLong:

@@ -303,6 +303,13 @@ def test_an_invoice_not_yet_due_beside_a_go_live_statement_keeps_its_own_schedul
         (date(2026, 12, 14), "final_notice"),  # with the steps of RE/2026/0010 and 0013 due that day
         (date(2026, 12, 21), "due"),
     ]
+    # And the final notice it rode along with on the 14th counts and totals the two overdue invoices only,
+    # listing it apart, not yet due (the subject said 3 overdue invoices before)
+    [final] = [e for e in emails if e.at.date() == date(2026, 12, 14)]
+    assert final.subject.startswith("Letzte Mahnung: 2 überfällige Rechnungen (")
+    text = final.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    counted, _, apart = text.partition("Noch nicht fällig, zu Ihrer Information")
+    assert NOT_DUE in apart and NOT_DUE not in counted
     steps = world.get(NOT_DUE, MUELLER).steps_done
     assert {"outreach", "courtesy", "due"} <= set(steps) and "golive_statement" not in steps
     # And no statement went twice

@@ -53,8 +53,9 @@ PLAN_BROKEN = "plan_broken"
 # key (``<step>@bounced``), so the step's email and its fallback each happen once.
 BOUNCED = "@bounced"
 # Templates whose wording counts and totals overdue invoices only ("Statement of your 3 overdue
-# invoices (...)"): an invoice not yet overdue in the same message is listed apart, for information.
-OVERDUE_ONLY: frozenset[str] = frozenset({"overdue_statement"})
+# invoices (...)", "Reminder: 2 overdue invoices (...)"): an invoice not yet overdue in the same message
+# (its own courtesy step fell due the same day) is listed apart, for information, never in the count.
+OVERDUE_ONLY: frozenset[str] = frozenset({"overdue_statement", "due", "reminder", "firm", "final_notice"})
 
 
 class Outcome(StrEnum):

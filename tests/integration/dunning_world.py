@@ -13,9 +13,11 @@ from decimal import Decimal
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
@@ -33,6 +35,7 @@ from arcollect.store.models import TableItem
 from arcollect.store.repositories import Activities, Customers, Invoices, SweepRuns, Tasks
 from arcollect.store.touch_ledger import TouchLedger
 from arcollect.store.workspace import WorkspaceStore
+from arcollect_cli.target import Target
 from tests.integration.conftest import invoke, load_event
 
 
@@ -349,3 +352,17 @@ def steps(emails: list[Sent]) -> list[str]:
 Check = Callable[[World], None]
 
 __all__ = ["Crash", "Faults", "Sent", "World", "boto3", "hours", "sent_emails", "steps", "utc"]
+
+
+def through_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`arcollect dunning preview` (any CLI command that invokes the dunning function) invokes the dunning
+    function of this test's account, in process."""
+
+    def resolve(cls: type[Target], stack: str | None, root: Path) -> Target:
+        return Target(outputs={}, local=True)
+
+    def through_the_function(self: Target, function_output: str, event: dict[str, Any]) -> Any:
+        return invoke("dunning", event)
+
+    monkeypatch.setattr(Target, "resolve", classmethod(resolve))
+    monkeypatch.setattr(Target, "invoke", through_the_function)

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from arcollect.decisions import decisions_of
 from arcollect.dunning.engine import Outcome
 from arcollect_cli.main import main
-from arcollect_cli.target import Target
 from tests.integration.conftest import invoke
-from tests.integration.dunning_world import World, utc
+from tests.integration.dunning_world import World, through_the_cli, utc
 from tests.integration.test_dunning_scenarios import notes
 
 
@@ -76,14 +73,7 @@ def test_a_go_live_preview_says_an_alert_below_its_amount_does_not_apply_not_tha
     world.invoice("INV-S", invoice_date=date(2026, 9, 1), due_date=date(2026, 10, 1), amount="250.00")
     world.invoice("INV-L", invoice_date=date(2026, 9, 1), due_date=date(2026, 10, 1), amount="25000.00")
 
-    def resolve(cls: type[Target], stack: str | None, root: Path) -> Target:
-        return Target(outputs={}, local=True)
-
-    def through_the_function(self: Target, function_output: str, event: dict[str, Any]) -> Any:
-        return invoke("dunning", event)
-
-    monkeypatch.setattr(Target, "resolve", classmethod(resolve))
-    monkeypatch.setattr(Target, "invoke", through_the_function)
+    through_the_cli(monkeypatch)
     # When `arcollect dunning preview` asks what the first send window's tick will do
     capsys.readouterr()
     assert main(["dunning", "preview", "--at", "2026-11-20T08:00:00Z"]) == 0
@@ -216,19 +206,6 @@ def mueller_world() -> World:
         amount="999.99",
     )  # fmt: skip
     return world
-
-
-def through_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`arcollect dunning preview` invokes the dunning function of this test's account."""
-
-    def resolve(cls: type[Target], stack: str | None, root: Path) -> Target:
-        return Target(outputs={}, local=True)
-
-    def through_the_function(self: Target, function_output: str, event: dict[str, Any]) -> Any:
-        return invoke("dunning", event)
-
-    monkeypatch.setattr(Target, "resolve", classmethod(resolve))
-    monkeypatch.setattr(Target, "invoke", through_the_function)
 
 
 def test_a_go_live_statement_counts_and_totals_only_the_overdue_invoices(

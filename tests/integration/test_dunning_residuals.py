@@ -9,16 +9,12 @@ import json
 import re
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from arcollect.decisions import decisions_of
 from arcollect_cli.main import main
-from arcollect_cli.target import Target
-from tests.integration.conftest import invoke
-from tests.integration.dunning_world import World, utc
+from tests.integration.dunning_world import World, through_the_cli, utc
 from tests.integration.test_dunning_scenarios import notes
 
 # Due 2026-10-01: the "due" email falls due on Friday 2026-10-02 (09:00 London is 08:00 UTC).
@@ -135,14 +131,7 @@ def test_what_rounds_to_zero_follows_each_currencys_minor_unit(
             open_amount=amount, currency=currency,
         )  # fmt: skip
 
-    def resolve(cls: type[Target], stack: str | None, root: Path) -> Target:
-        return Target(outputs={}, local=True)
-
-    def through_the_function(self: Target, function_output: str, event: dict[str, Any]) -> Any:
-        return invoke("dunning", event)
-
-    monkeypatch.setattr(Target, "resolve", classmethod(resolve))
-    monkeypatch.setattr(Target, "invoke", through_the_function)
+    through_the_cli(monkeypatch)
     # When `arcollect dunning preview` asks what the first send window's tick will do
     capsys.readouterr()
     assert main(["dunning", "preview", "--at", "2026-11-20T08:00:00Z", "--json"]) == 0

@@ -69,7 +69,8 @@ def test_expected_to_pay_late_scores_the_likeliest_late_invoice_and_explains_it(
     assert reason.text.startswith(
         f"expected to pay late: INV-1 expected on {late.pay_date.isoformat()}, 45 days late"
     )
-    assert "(80%: " in reason.text and "an 80% chance" not in reason.text and "a 80% chance" in reason.text
+    assert f"45 days late, as the report of {late.as_of.isoformat()} predicted (80%: " in reason.text
+    assert "an 80% chance" not in reason.text and "a 80% chance" in reason.text
     assert reason.text.endswith("customer paid its last 6 invoices 42 days late (+20 d)")
     # Kept on the task like the other factors
     assert Factors.from_detail("call", factors.as_detail()) == factors

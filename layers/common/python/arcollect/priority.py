@@ -189,8 +189,9 @@ def expected_late(
     invoices: Iterable[Invoice], outlooks: Mapping[str, PayOutlook]
 ) -> tuple[Decimal | None, str]:
     """The chance that the likeliest-late of the open ``invoices`` is paid more than 30 days late, and
-    the reason's text: ``INV-7 expected on 2027-01-14, 45 days late (80%: 2027-01-02 to 2027-02-10), a
-    72% chance of over 30 days late; customer paid its last 6 invoices 40 days late (+35 d)``. None
+    the reason's text: ``INV-7 expected on 2027-01-14, 45 days late, as the report of 2026-12-01
+    predicted (80%: 2027-01-02 to 2027-02-10), a 72% chance of over 30 days late; customer paid its last 6
+    invoices 40 days late (+35 d)``. None
     without a prediction of any of them."""
     predicted = [
         outlooks[invoice.invoice_number]
@@ -203,7 +204,11 @@ def expected_late(
     chance = late_chance(worst)
     days = worst.days_late
     when = f"{abs(days)} day{'' if abs(days) == 1 else 's'} {'late' if days >= 0 else 'early'}"
-    text = f"{worst.invoice_number} expected on {worst.pay_date.isoformat()}, {when}"
+    # The report's day beside the date: a prediction read days later may name a day already past.
+    text = (
+        f"{worst.invoice_number} expected on {worst.pay_date.isoformat()}, {when}, as the report of"
+        f" {worst.as_of.isoformat()} predicted"
+    )
     if worst.probability_over_30_days_late is not None:
         text += (
             f" (80%: {worst.interval_text()}), a {worst.probability_over_30_days_late * 100:.0f}% chance of"

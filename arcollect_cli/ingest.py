@@ -12,7 +12,7 @@ import boto3
 
 from arcollect.contract import DropPrefix, ObjectMetadata, Output
 from arcollect.ingest.mappings import MappingError, load_mapping
-from arcollect.ingest.results import results_key
+from arcollect.ingest.results import file_notes, results_key
 from arcollect_cli.output import progress
 from arcollect_cli.target import CliError, Target
 
@@ -77,3 +77,14 @@ def ingest_file(
     raise CliError(
         f"no ingest result for s3://{bucket}/{key} after {timeout:.0f} s (see the ingest DLQ and logs)"
     )
+
+
+def outcome_line(name: str, result: dict[str, Any]) -> str:
+    """A file's ingest result in one line: its counts, what became of the file as a whole (nothing
+    loaded from a file with a header and no rows; a snapshot that closed nothing), its errors."""
+    counts = ", ".join(
+        f"{k} {result.get(k, 0)}" for k in ("rows_read", "accepted", "rejected", "unchanged", "skipped")
+    )
+    notes = "".join(f"; note: {note}" for note in file_notes(result.get("notes") or []))
+    errors = "; ".join(result.get("errors") or [])
+    return f"{name}: {counts}{notes}" + (f"; errors: {errors}" if errors else "")

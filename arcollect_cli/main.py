@@ -26,7 +26,7 @@ from arcollect.contract import (
 )
 from arcollect.entities import DropKind
 from arcollect.ingest.mappings import MappingError, load_mapping, presets
-from arcollect_cli.ingest import ingest_file
+from arcollect_cli.ingest import ingest_file, outcome_line
 from arcollect_cli.output import emit, progress
 from arcollect_cli.target import FUNCTION_OUTPUTS, CliError, Target
 
@@ -93,11 +93,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     result = ingest_file(
         target, Path(args.file), args.kind, args.mapping, args.timeout, mode=args.mode, as_of=args.as_of
     )
-    counts = ", ".join(
-        f"{k} {result.get(k, 0)}" for k in ("rows_read", "accepted", "rejected", "unchanged", "skipped")
-    )
-    errors = "; ".join(result.get("errors") or [])
-    emit(result, args.json, f"{args.file}: {counts}" + (f"; errors: {errors}" if errors else ""))
+    emit(result, args.json, outcome_line(args.file, result))
     return 1 if result.get("errors") else 0
 
 

@@ -14,6 +14,11 @@ Everything AWS would do between the resources happens here, in this process:
 The ports it listens on (the emulator's, the portal's, Lambda's) are taken when the stack is made,
 before anything starts, and held until their servers serve on them: a busy one is refused with a line
 naming its option (``PortUnavailable``), and no other program can take one in between.
+
+One stack runs per folder: it holds a lock on ``.local/stack.lock`` from when it is made until it stops
+(the system lets go of it when the process ends, however it ends), so a second stack made in the same
+folder is refused with a line naming the first one's pid and ports (``StackRunning``) before it writes
+anything over the first one's ``.local/`` (its ``outputs.json``, its outbox).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import errno
+import fcntl
 import functools
 import json
 import logging
@@ -144,6 +150,76 @@ def port_in_use(option: str, host: str, port: int) -> PortUnavailable:
     return PortUnavailable(_refusal(option, host, port, busy, {}))
 
 
+# Held by the stack running in a folder (``.local/stack.lock``), which writes its pid and ports into it.
+LOCK_FILE = "stack.lock"
+
+
+class StackRunning(CliError):
+    """A local stack runs in this folder already: said in one line naming its pid and ports and how to
+    stop it, before anything starts or is written."""
+
+
+def _try_lock(handle: Any) -> bool:
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _running_stack(lock_file: Path, handle: Any) -> StackRunning:
+    """The refusal for the stack holding ``lock_file``, named by what it wrote there."""
+    try:
+        handle.seek(0)
+        holder = json.loads(handle.read() or "{}")
+    except (OSError, ValueError):
+        holder = {}
+    if not isinstance(holder, dict):
+        holder = {}
+    pid = holder.get("pid")
+    ports = holder.get("ports") if isinstance(holder.get("ports"), dict) else {}
+    given = " ".join(f"--{name}-port {ports[name]}" for name in PORT_NAMES if name in ports)
+    which = ", ".join(part for part in (f"pid {pid}" if pid else "starting", given) if part)
+    stop = f"Ctrl-C where it runs, or kill {pid}" if pid else "Ctrl-C where it runs"
+    return StackRunning(
+        f"a local stack already runs in {lock_file.parent.parent} ({which}): stop it ({stop}), or start "
+        "this one from another folder (.local/outputs.json names one stack per folder)"
+    )
+
+
+def refuse_if_running(state_dir: Path) -> None:
+    """StackRunning when a stack holds ``state_dir``'s lock; writes nothing. A lock file left by a stack
+    that ended (however: Ctrl-C, a crash, kill -9) is held by no one and refuses nothing."""
+    lock_file = state_dir / LOCK_FILE
+    try:
+        handle = lock_file.open("r")
+    except FileNotFoundError:
+        return
+    with handle:
+        if not _try_lock(handle):
+            raise _running_stack(lock_file, handle)
+
+
+def hold_folder(state_dir: Path, pid: int, ports: dict[str, int]) -> Any:
+    """Take ``state_dir``'s lock for this process's stack and write its pid and ports into it; the open
+    file, whose closing lets the lock go (as the process's end does). StackRunning when another holds
+    it (a stack that started meanwhile)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    lock_file = state_dir / LOCK_FILE
+    handle = lock_file.open("a+")
+    try:
+        if not _try_lock(handle):
+            raise _running_stack(lock_file, handle)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": pid, "ports": ports}) + "\n")
+        handle.flush()
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
 def _spare_port(host: str, start: int, avoid: set[int]) -> int | None:
     """The first port from ``start`` (of the next hundred) nothing listens on, for the message."""
     for candidate in range(start, min(start + 100, 65536)):
@@ -183,11 +259,20 @@ class LocalStack:
         self.sms = FakeSmsClient.local(self.sms_outbox_dir)
         self.host = host
         self.spec = spec or LocalSpec()
+        # One stack per folder: a second one would write its outputs.json over the first one's.
+        refuse_if_running(self.state_dir)
         # Checked and taken before anything starts; each is handed to its server in start().
         self._listening = reserve_ports(
             host, dict(zip(PORT_NAMES, (aws_port, portal_port, lambda_port), strict=True))
         )
         self._ports = tuple(int(self._listening[name].getsockname()[1]) for name in PORT_NAMES)
+        try:
+            self._folder_lock: Any = hold_folder(
+                self.state_dir, os.getpid(), dict(zip(PORT_NAMES, self._ports, strict=True))
+            )
+        except BaseException:
+            self.release_ports()
+            raise
         self.endpoints = Endpoints(*(f"http://{host}:{port}" for port in self._ports))
         self._stop = threading.Event()
         self._invoke_lock = threading.Lock()
@@ -212,6 +297,7 @@ class LocalStack:
             self._moto.start(EMULATOR_START_SECONDS)
         except BaseException:
             self.release_ports()
+            self.release_folder()
             raise
         patch_moto()
         # Its SES refuses what SES refuses (tags, addresses, recipients, size, configuration set).
@@ -346,6 +432,17 @@ class LocalStack:
         while self._listening:
             self._listening.popitem()[1].close()
 
+    def release_folder(self) -> None:
+        """Let go of the folder's lock (a stopped stack's, or one whose start failed): another stack may
+        start here. Its pid and ports are cleared first, so none is named for a stack that stopped."""
+        handle, self._folder_lock = self._folder_lock, None
+        if handle is None:
+            return
+        with contextlib.suppress(OSError):
+            handle.seek(0)
+            handle.truncate()
+        handle.close()
+
     def stop(self) -> None:
         self._stop.set()
         self.release_ports()
@@ -366,6 +463,7 @@ class LocalStack:
             and json.loads(outputs_file.read_text()).get(LOCAL_KEYS, {}).get("Pid") == os.getpid()
         ):
             outputs_file.unlink()
+        self.release_folder()
 
     def wait(self) -> None:
         while not self._stop.wait(0.5):

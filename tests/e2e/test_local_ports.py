@@ -1,7 +1,7 @@
 """`arcollect local up --aws-port A --portal-port P --lambda-port L`: the stack serves on exactly those
 ports (each held from the check before the start, then handed to its server), and a second stack
-asking for them is refused in one line while the first keeps running (tests/integration/
-test_cli_local_ports.py has the refusals themselves)."""
+asking for them, or started in its folder, is refused in one line while the first keeps running
+(tests/integration/test_cli_local_ports.py and test_cli_local_folder.py have the refusals themselves)."""
 
 from __future__ import annotations
 
@@ -76,6 +76,28 @@ def test_the_stack_serves_on_the_ports_given_and_a_second_one_is_refused_them(tm
         assert not (second / ".local").exists()
         assert stack.process.poll() is None
         assert stack.outputs[Output.DROP_BUCKET] in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+
+        # A second stack in the first one's folder, on other ports: refused at once, naming the first
+        # (its pid and ports), its outputs.json untouched
+        outputs = (tmp_path / "first" / ".local" / "outputs.json").read_bytes()
+        refused = subprocess.run(
+            [sys.executable, "-m", "arcollect_cli.main", "local", "up"],
+            cwd=tmp_path / "first",
+            capture_output=True,
+            text=True,
+            env=_clean_env(),
+            timeout=60,
+            check=False,
+        )
+        assert refused.returncode == 2
+        [line] = refused.stderr.splitlines()
+        given = " ".join(f"--{name}-port {port}" for name, port in ports.items())
+        assert line.startswith(
+            f"arcollect: error: a local stack already runs in {tmp_path / 'first'} "
+            f"(pid {stack.process.pid}, {given}): stop it (Ctrl-C where it runs, or kill {stack.process.pid})"
+        ), line
+        assert (tmp_path / "first" / ".local" / "outputs.json").read_bytes() == outputs
+        assert stack.process.poll() is None
     finally:
         assert stop_stack(stack) == 0
     assert not (tmp_path / "first" / ".local" / "outputs.json").exists()

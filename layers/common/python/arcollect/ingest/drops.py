@@ -66,7 +66,14 @@ from arcollect.ingest.mappings import (
     head,
     load_mapping,
 )
-from arcollect.ingest.results import IngestReport, Lines, ResultWriter, rejected_rows_key, results_key
+from arcollect.ingest.results import (
+    IngestReport,
+    Lines,
+    ResultWriter,
+    file_notes,
+    rejected_rows_key,
+    results_key,
+)
 from arcollect.ingest.schema import Entity
 from arcollect.ingest.sources import (
     FileProblem,
@@ -470,6 +477,7 @@ def receive_drop(
                 )
                 note_conventions(plan, report)
                 load_lines(drop, plan, reader, accounts or DryRun(), report, context)
+                report.note_if_nothing_loaded()
                 if context.snapshot and accounts is not None:
                     close_missing(accounts, context, report)
     except ObjectMissing as error:
@@ -748,6 +756,7 @@ def receive_chunk(
     stated_elsewhere(stated, merged)
     merged.shape = report.shape
     merged.ignored_columns = report.ignored_columns
+    merged.note_if_nothing_loaded()
     if context.snapshot:
         close_missing(accounts, context, merged)
     return finish(
@@ -842,6 +851,7 @@ def finish(
             "duplicate": not recorded,
             **{k: v for k, v in summary.items() if k not in {"notes", "errors", "skip_reasons"}},
             "errors": list(errors),
+            "file_notes": file_notes(summary["notes"]),
         },
     )
     return DropOutcome(file=file, duplicate=not recorded, summary=summary, chunks=chunks)
@@ -850,7 +860,9 @@ def finish(
 def _one_line(summary: dict[str, Any]) -> str:
     counts = ", ".join(f"{k} {summary.get(k, 0)}" for k in ("rows_read", "accepted", "rejected", "skipped"))
     errors = "; ".join(summary.get("errors") or [])
-    return f"{summary['key']} ({summary.get('mapping') or 'no mapping'}): " + (errors or counts)
+    # What became of the file as a whole (nothing loaded; a snapshot that closed nothing) is part of it.
+    said = "; ".join([counts, *file_notes(summary.get("notes") or [])])
+    return f"{summary['key']} ({summary.get('mapping') or 'no mapping'}): " + (errors or said)
 
 
 def result_summary(

@@ -822,7 +822,7 @@ def close_missing(store: AccountsStore, context: LoadContext, report: IngestRepo
             if context.refused
             else "an empty snapshot: no open item was closed"
         )
-        report.note(0, [FieldError("", "", why)])
+        report.note_file(why)
         return
     closed_on = context.as_of.date()
     for invoice in store.open_invoices():

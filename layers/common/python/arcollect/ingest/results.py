@@ -20,6 +20,9 @@ from arcollect.ingest.fields import FieldError
 Lines = int | tuple[int, ...]
 REJECTED_COLUMNS: Final = ("row", "column", "value", "reason")
 MAX_NOTES: Final = 100
+EMPTY_FILE_NOTE: Final = "the file has a header and no rows: nothing was loaded"
+# The row of a note about the file as a whole (an empty file, a snapshot that closed nothing).
+FILE_NOTE_ROW: Final = 0
 _SPOOL_BYTES: Final = 1024 * 1024
 # A spreadsheet would run a cell that starts with one of these as a formula.
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
@@ -114,6 +117,31 @@ class IngestReport:
                     {"row": line, "column": note.column, "value": note.value, "note": note.reason}
                 )
 
+    def note_file(self, reason: str) -> None:
+        """A note about the file as a whole (row 0): always listed, even past ``MAX_NOTES`` (a row's
+        note gives way to it), since it says what became of the whole file."""
+        self.notes_total += 1
+        if len(self.notes) >= MAX_NOTES:
+            rows = [i for i, note in enumerate(self.notes) if note.get("row") != FILE_NOTE_ROW]
+            if not rows:
+                return
+            del self.notes[rows[-1]]
+        self.notes.append({"row": FILE_NOTE_ROW, "column": "", "value": "", "note": reason})
+
+    def note_if_nothing_loaded(self) -> None:
+        """Say so when the file had no data row to load (a header alone, or layout rows only): the
+        count 0 alone is easily read past, and an export that failed upstream often looks like this.
+        A note, not an error: a payments file of a day without payments is empty too."""
+        if self.accepted or self.rejected:
+            return
+        if not self.rows_read:
+            self.note_file(EMPTY_FILE_NOTE)
+            return
+        rows = "row" if self.skipped == 1 else "rows"
+        self.note_file(
+            f"the file has no data rows, only {self.skipped} layout {rows} (skipped): nothing was loaded"
+        )
+
     def _write_rejected_line(self, cells: Sequence[str]) -> None:
         text = io.StringIO()
         csv.writer(text, lineterminator="\r\n").writerow([neutralise(cell) for cell in cells])
@@ -165,3 +193,8 @@ class IngestReport:
             "placeholders_created": self.placeholders_created,
             "superseded": self.superseded,
         }
+
+
+def file_notes(notes: Iterable[dict[str, Any]]) -> list[str]:
+    """The notes of a result summary that concern the file as a whole, to show beside its counts."""
+    return [str(note.get("note", "")) for note in notes if note.get("row") == FILE_NOTE_ROW]

@@ -1,0 +1,60 @@
+"""An ERP file with a header and no rows, through the ingest function against moto: what it writes (the
+result summary and the ingest timeline) says nothing was loaded; an empty snapshot closes nothing; a
+file of 0 bytes is refused. tests/unit/test_ingest_empty_files.py has the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arcollect.ingest.results import EMPTY_FILE_NOTE, file_notes
+from arcollect.store.models import InvoiceItem
+from arcollect.store.repositories import Activities
+from tests.integration.ingest_flow import ingest, rejected_rows
+
+HEADER = "customer_id,invoice_number,invoice_date,due_date,amount,currency,open_amount\n"
+SNAPSHOT = {"arcollect-mode": "snapshot", "arcollect-as-of": "2026-11-02"}
+
+
+def states() -> dict[str, str]:
+    return {item.invoice_number: f"{item.status}:{item.open_amount}" for item in InvoiceItem.scan()}
+
+
+def timeline_line(key: str) -> str:
+    [entry] = [a for a in Activities().ingest_timeline() if a.detail["key"] == key]
+    return entry.summary
+
+
+def test_an_empty_snapshot_closes_nothing_and_what_the_function_writes_says_so(s3: Any) -> None:
+    # Given open invoices from yesterday's snapshot
+    ingest(
+        "incoming/invoices/open-2026-11-01.csv",
+        (HEADER + "C-1,INV-1,2026-10-01,2026-10-31,100.00,EUR,100.00\n").encode(),
+        {**SNAPSHOT, "arcollect-as-of": "2026-11-01"},
+    )
+    # When today's snapshot arrives with its header and no row (the export failed upstream)
+    key = "incoming/invoices/open-2026-11-02.csv"
+    summary = ingest(key, HEADER.encode(), SNAPSHOT)
+    # Then nothing is closed, the file is ingested (no error), and its result and its timeline entry
+    # say that nothing was loaded and nothing closed
+    assert states() == {"INV-1": "open:100.00"}
+    assert (summary["status"], summary["errors"], summary["invoices_closed"]) == ("ingested", [], 0)
+    said = [EMPTY_FILE_NOTE, "an empty snapshot: no open item was closed"]
+    assert file_notes(summary["notes"]) == said
+    assert timeline_line(key).endswith("; ".join(said))
+
+
+def test_a_payments_file_of_a_day_without_payments_is_ingested_with_a_note(s3: Any) -> None:
+    key = "incoming/payments/payments-2026-11-02.csv"
+    summary = ingest(key, b"customer_id,payment_id,payment_date,amount,currency\n")
+    assert (summary["status"], summary["errors"], summary["rows_read"]) == ("ingested", [], 0)
+    assert file_notes(summary["notes"]) == [EMPTY_FILE_NOTE]
+    assert EMPTY_FILE_NOTE in timeline_line(key)
+
+
+def test_a_file_of_0_bytes_is_refused_naming_it(s3: Any) -> None:
+    key = "incoming/invoices/open-2026-11-02.csv"
+    summary = ingest(key, b"")
+    assert (summary["status"], summary["key"]) == ("rejected", key)
+    assert summary["errors"] == ["the file is empty: it holds no data"]
+    assert timeline_line(key) == f"{key} (no mapping): the file is empty: it holds no data"
+    assert ",,,the file is empty: it holds no data" in rejected_rows(key)

@@ -370,10 +370,38 @@ def test_a_decision_that_cannot_be_made_is_refused_with_why(
     [("1,234.50", Decimal("1234.50")), (" 12 ", Decimal("12")), ("0.5", Decimal("0.5"))],
 )
 def test_amounts_typed_in_the_console(typed: str, expected: Decimal) -> None:
-    assert cash.parse_amount(typed, "allocations") == expected
+    assert cash.parse_amount(typed, "allocations", "EUR") == expected
 
 
 @pytest.mark.parametrize("typed", ["abc", "0", "-5", "1.234", "NaN", "Infinity"])
 def test_amounts_the_console_refuses(typed: str) -> None:
     with pytest.raises(cash.CashApplicationError):
-        cash.parse_amount(typed, "allocations")
+        cash.parse_amount(typed, "allocations", "EUR")
+
+
+@pytest.mark.parametrize(
+    ("typed", "currency", "expected"),
+    [
+        ("150,000", "JPY", Decimal("150000")),
+        ("1.234", "KWD", Decimal("1.234")),
+        ("1.2", "KWD", Decimal("1.2")),
+    ],
+)
+def test_an_amount_has_up_to_its_currencys_decimals(typed: str, currency: str, expected: Decimal) -> None:
+    assert cash.parse_amount(typed, "allocations", currency) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "currency", "why"),
+    [
+        ("100.5", "JPY", "100.5 has decimal places, and JPY has none (its smallest unit is 1)"),
+        ("1.2345", "KWD", "1.2345 has more decimal places than KWD's 3 (its smallest unit is 0.001)"),
+        ("10.005", "EUR", "10.005 has more decimal places than EUR's 2 (its smallest unit is 0.01)"),
+    ],
+)
+def test_an_amount_finer_than_its_currencys_unit_is_refused_saying_so(
+    typed: str, currency: str, why: str
+) -> None:
+    with pytest.raises(cash.CashApplicationError) as raised:
+        cash.parse_amount(typed, "allocations", currency)
+    assert (raised.value.field, raised.value.message) == ("allocations", why)

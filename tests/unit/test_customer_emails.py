@@ -7,15 +7,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import pytest
+
 from arcollect.credits import CREDIT_NOTE, UNAPPLIED_CASH, CreditLine
 from arcollect.customer_emails import (
     Signature,
-    money,
     render_payment_confirmation,
     render_portal_link,
     render_statement,
 )
+from arcollect.dunning.emails import format_money
 from arcollect.entities import Allocation, Customer, Invoice, Payment
+from arcollect.money import MINOR_UNITS, written
 
 NOW = datetime(2026, 3, 10, 8, tzinfo=UTC)
 CUSTOMER = Customer("Müller & Söhne, GmbH", "Müller & Söhne <GmbH>", "kreditoren@mueller-soehne.example")
@@ -97,6 +100,37 @@ def test_a_payment_confirmation_names_what_it_paid_and_what_is_left_unapplied() 
 
 
 def test_money_keeps_each_currencys_minor_units() -> None:
-    assert money(Decimal("1234.5"), "EUR") == "1,234.50 EUR"
-    assert money(Decimal("1234.5"), "JPY") == "1,235 JPY"
-    assert money(Decimal("1.2345"), "KWD") == "1.235 KWD"
+    assert written(Decimal("1234.5"), "EUR") == "1,234.50 EUR"
+    assert written(Decimal("1234.5"), "JPY") == "1,235 JPY"
+    assert written(Decimal("1.2345"), "KWD") == "1.235 KWD"
+
+
+@pytest.mark.parametrize("currency", sorted({*MINOR_UNITS, "EUR", "GBP", "USD"}))
+def test_a_statement_writes_every_amount_as_the_english_reminder_does(currency: str) -> None:
+    # Given a customer with an invoice in a currency of ISO 4217's table (none, two, three or four
+    # decimals: VND, XOF and UGX have none, IQD and LYD three, as JPY and KWD)
+    invoices = [_invoice("INV-1", "150000", date(2026, 3, 2), currency=currency)]
+    credits = [CreditLine(CREDIT_NOTE, "GS-1", currency, Decimal("1000"), date(2026, 2, 25))]
+    # When a collector sends the statement, and a payment's confirmation
+    text, html = _parts(
+        render_statement(
+            CUSTOMER, invoices=invoices, credits=credits, today=date(2026, 3, 10), to=CUSTOMER.email,
+            link=None, signature=DANA, sender="ar@seller.example", sender_name="Seller AR", now=NOW,
+            touch_id="one-off-2",
+        )
+    )  # fmt: skip
+    payment = Payment(
+        CUSTOMER.customer_id, "PAY-1", date(2026, 3, 9), Decimal("150000"), currency,
+        applied_amount=Decimal("150000"), allocations=(Allocation("INV-1", Decimal("150000")),),
+    )  # fmt: skip
+    confirmation, _ = _parts(
+        render_payment_confirmation(
+            CUSTOMER, payment=payment, to=CUSTOMER.email, signature=DANA, sender="ar@seller.example",
+            sender_name="Seller AR", now=NOW, touch_id="one-off-3",
+        )
+    )  # fmt: skip
+    # Then each amount has the currency's decimals, exactly as the reminder writes it in English
+    line, credit, balance = (format_money(Decimal(a), currency, "en") for a in ("150000", "-1000", "149000"))
+    assert f"- INV-1: {line}, invoice date" in text and f'<td style="text-align: right;">{line}</td>' in html
+    assert f"GS-1: {credit}" in text and f"Balance: {balance}" in text
+    assert f"payment of {line} on" in confirmation and f"invoice INV-1: {line}" in confirmation

@@ -27,8 +27,8 @@ from arcollect.interest import (
     compensation_for,
     invoice_charges,
     reductions_for,
-    round_cents,
 )
+from arcollect.money import in_minor_units
 from arcollect.policy import PolicyError, parse_policy, shipped_policy
 
 D = Decimal
@@ -88,7 +88,21 @@ def test_eu_rate_change_mid_period_a_partial_payment_and_a_credit_note() -> None
     assert result.total == D("175.86")
     assert result.days_late == 61 and result.currency == "EUR" and result.uncovered_days == 0
     # Rounding each period first would give a cent more: 47.95 + 32.88 + 18.12 + 36.92 = 135.87.
-    assert sum(round_cents(p.interest) for p in result.periods) == D("135.87")
+    assert sum(in_minor_units(p.interest, "EUR") for p in result.periods) == D("135.87")
+
+
+@pytest.mark.parametrize(
+    ("currency", "interest"), [("JPY", D(136)), ("KWD", D("135.863")), ("EUR", D("135.86"))]
+)
+def test_interest_is_rounded_to_the_currencys_minor_unit(currency: str, interest: Decimal) -> None:
+    # The EU example's days (135.863... unrounded) in yen, dinar and euro: whole yen, fils, cents
+    result = charges(
+        EU, amount=D(10000), currency=currency, due_date=date(2024, 5, 31), as_of=date(2024, 7, 31),
+        reductions=(
+            Reduction(date(2024, 7, 10), D(1000), "credit_note"), Reduction(date(2024, 6, 15), D(4000)),
+        ),
+    )  # fmt: skip
+    assert (result.interest, result.compensation) == (interest, D(40))
 
 
 def test_eu_compensation_is_40_in_the_invoices_currency_whatever_its_size() -> None:

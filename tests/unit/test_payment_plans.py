@@ -14,6 +14,7 @@ import pytest
 from arcollect.entities import Allocation, Invoice, Payment
 from arcollect.inputs import InputError
 from arcollect.plans import (
+    Instalment,
     PaymentPlan,
     PlanLimits,
     PlanStatus,
@@ -59,10 +60,100 @@ def _plan(limits: PlanLimits | None = None, **request: object) -> PaymentPlan:
 
 
 def test_equal_instalments_add_up_to_the_cent_the_last_taking_the_remainder() -> None:
-    parts = even_instalments(Decimal("1000.00"), count=3, first_due=date(2026, 12, 1), every_days=30)
+    parts = even_instalments(
+        Decimal("1000.00"), count=3, first_due=date(2026, 12, 1), every_days=30, currency="EUR"
+    )
     assert [amount for _, amount in parts] == [Decimal("333.33"), Decimal("333.33"), Decimal("333.34")]
     assert [day for day, _ in parts] == [date(2026, 12, 1), date(2026, 12, 31), date(2027, 1, 30)]
     assert sum(amount for _, amount in parts) == Decimal("1000.00")
+
+
+@pytest.mark.parametrize(
+    ("currency", "total", "amounts"),
+    [
+        ("JPY", "1000", ["333", "333", "334"]),
+        ("KWD", "1.000", ["0.333", "0.333", "0.334"]),
+        ("EUR", "1000.00", ["333.33", "333.33", "333.34"]),
+    ],
+)
+def test_equal_instalments_are_in_the_currencys_minor_unit(
+    currency: str, total: str, amounts: list[str]
+) -> None:
+    parts = even_instalments(
+        Decimal(total), count=3, first_due=date(2026, 12, 1), every_days=30, currency=currency
+    )
+    assert [amount for _, amount in parts] == [Decimal(a) for a in amounts]
+    assert sum(amount for _, amount in parts) == Decimal(total)
+
+
+def test_an_instalment_finer_than_the_currencys_unit_is_refused_and_one_at_it_is_taken() -> None:
+    book = {
+        "JP-1": _invoice("JP-1", "1000", currency="JPY"),
+        "KW-1": _invoice("KW-1", "1.000", currency="KWD"),
+    }
+
+    def plan_of(number: str, *amounts: str) -> PaymentPlan:
+        return checked_plan(
+            CUSTOMER, invoice_numbers=[number], lookup=book.get, today=TODAY, now=NOW, source="dana",
+            instalments=[RequestedInstalment(f"2026-12-{day:02d}", a) for day, a in enumerate(amounts, 1)],
+        )  # fmt: skip
+
+    with pytest.raises(InputError) as refused:
+        plan_of("JP-1", "500.5", "499.5")
+    assert (refused.value.field, refused.value.message) == (
+        "instalments",
+        "instalment 1: 500.5 has decimal places, and JPY has none (its smallest unit is 1)",
+    )
+    assert [i.amount for i in plan_of("KW-1", "0.333", "0.667").instalments] == [
+        Decimal("0.333"),
+        Decimal("0.667"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("currency", "instalment", "paid", "settled"),
+    [
+        ("GBP", "100.001", "100.00", True),  # 0.001 GBP left: "0.00 GBP"
+        ("GBP", "100.005", "100.00", False),  # 0.005 GBP left: written 0.01 GBP (half up), reminded
+        ("JPY", "333.4", "333", True),  # 0.4 JPY left: "0 JPY"
+        ("JPY", "333.5", "333", False),  # 0.5 JPY left: written 1 JPY
+        ("KWD", "1.0004", "1.000", True),  # 0.0004 KWD left: "0.000 KWD"
+    ],
+)
+def test_an_instalment_whose_remainder_rounds_to_nothing_is_paid_and_the_next_is_reminded(
+    currency: str, instalment: str, paid: str, settled: bool
+) -> None:
+    # Given a plan of two instalments (agreed before amounts were held to the currency's unit), its
+    # invoice open for what the payment left
+    first, second = Decimal(instalment), Decimal(500)
+    plan = PaymentPlan(
+        CUSTOMER, "plan-0123456789abcdef", ("INV-1",), currency,
+        (Instalment(1, date(2026, 12, 1), first), Instalment(2, date(2027, 1, 4), second)), NOW, "dana",
+    )  # fmt: skip
+    invoice = _invoice(
+        "INV-1", str(first + second - Decimal(paid)), currency=currency, promise_id=plan.plan_id
+    )
+    payment = Payment(
+        customer_id=CUSTOMER, payment_id="P-1", payment_date=date(2026, 11, 30), amount=Decimal(paid),
+        currency=currency, applied_amount=Decimal(paid), allocations=(Allocation("INV-1", Decimal(paid)),),
+    )  # fmt: skip
+    # When the sweep looks at it on the first instalment's due day, and after its grace
+    state = standing(plan, invoices=[invoice], payments=[payment], today=date(2026, 12, 1), grace_days=3)
+    late = standing(plan, invoices=[invoice], payments=[payment], today=date(2026, 12, 5), grace_days=3)
+    reminder = reminder_for(plan, state, limits=PlanLimits(), grace_days=3)
+    assert reminder is not None
+    if settled:
+        # Then what is left of the first rounds to nothing: it is paid, the second is reminded, and the
+        # plan is not broken by it
+        assert state.instalments[0].settled and (reminder.number, reminder.amount) == (2, second)
+        assert late.status is PlanStatus.OPEN
+    else:
+        # Then what is left shows as one minor unit: it is still asked for
+        assert not state.instalments[0].settled and (reminder.number, reminder.amount) == (
+            1,
+            first - Decimal(paid),
+        )
+        assert late.status is PlanStatus.BROKEN
 
 
 def test_the_same_request_gives_the_same_plan_id_and_another_a_different_one() -> None:
@@ -134,7 +225,7 @@ def test_the_same_request_gives_the_same_plan_id_and_another_a_different_one() -
                 ]
             },
             "instalments",
-            "instalment 1: at most two decimals",
+            "instalment 1: 900.001 has more decimal places than EUR's 2 (its smallest unit is 0.01)",
         ),
     ],
 )

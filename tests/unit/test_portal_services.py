@@ -362,7 +362,7 @@ def test_contact_details_left_out_stay_as_on_file() -> None:
     [("1250", "1250"), ("1250.5", "1250.5"), ("1,250.50", "1250.50"), ("1250,50", "1250.50"), (" 12 ", "12")],
 )
 def test_amounts_are_read_as_decimals(text: str, amount: str) -> None:
-    assert parse_amount(text) == Decimal(amount)
+    assert parse_amount(text, "EUR") == Decimal(amount)
 
 
 @pytest.mark.parametrize(
@@ -372,12 +372,12 @@ def test_amounts_are_read_as_decimals(text: str, amount: str) -> None:
         ("abc", "such as"),
         ("-5", "such as"),
         ("0", "more than zero"),
-        ("1.234", "two decimals"),
+        ("1.234", "1.234 has more decimal places than EUR's 2 (its smallest unit is 0.01)"),
     ],
 )
 def test_bad_amounts_say_why(text: str, message: str) -> None:
     with pytest.raises(PortalInputError) as error:
-        parse_amount(text)
+        parse_amount(text, "EUR")
     assert error.value.field == "amount" and message in error.value.message
 
 
@@ -422,12 +422,21 @@ def test_attachments_get_safe_names_and_allowed_types_only() -> None:
 
 
 @pytest.mark.parametrize(
-    ("stored", "written"),
-    [("845.2", "845.20"), ("845", "845.00"), ("845.20", "845.20"), ("1.234", "1.234"), ("-3.5", "-3.50")],
+    ("stored", "currency", "written"),
+    [
+        ("845.2", "EUR", "845.20"),
+        ("845", "EUR", "845.00"),
+        ("845.20", "EUR", "845.20"),
+        ("1.234", "KWD", "1.234"),
+        ("1.2", "KWD", "1.200"),
+        ("-3.5", "EUR", "-3.50"),
+        ("150000.00", "JPY", "150000"),
+        ("150000", "JPY", "150000"),
+    ],
 )
-def test_statement_amounts_have_two_decimals_at_least_whatever_the_erp_wrote(
-    stored: str, written: str
+def test_statement_amounts_have_their_currencys_decimals_whatever_the_erp_wrote(
+    stored: str, currency: str, written: str
 ) -> None:
     from arcollect.portal.statements import _money
 
-    assert str(_money(Decimal(stored))) == written
+    assert str(_money(Decimal(stored), currency)) == written

@@ -138,12 +138,23 @@ def test_the_dispute_workflow_allows_only_its_transitions() -> None:
 
 
 def test_a_credit_is_required_with_resolved_credit_and_bounded_by_the_open_amount() -> None:
-    assert parse_credit("1,200.50", DisputeStatus.RESOLVED_CREDIT, Decimal(2000)) == Decimal("1200.50")
+    assert parse_credit("1,200.50", DisputeStatus.RESOLVED_CREDIT, Decimal(2000), "EUR") == Decimal("1200.50")
     for text in ("", "abc", "0", "-5", "3000", "1.234"):
         with pytest.raises(WorkspaceInputError):
-            parse_credit(text, DisputeStatus.RESOLVED_CREDIT, Decimal(2000))
+            parse_credit(text, DisputeStatus.RESOLVED_CREDIT, Decimal(2000), "EUR")
     with pytest.raises(WorkspaceInputError):
-        parse_credit("10", DisputeStatus.RESOLVED_VALID, Decimal(2000))
+        parse_credit("10", DisputeStatus.RESOLVED_VALID, Decimal(2000), "EUR")
+
+
+def test_a_credit_has_up_to_the_invoices_currencys_decimals() -> None:
+    assert parse_credit("1.234", DisputeStatus.RESOLVED_CREDIT, Decimal(2), "KWD") == Decimal("1.234")
+    assert parse_credit("1,500", DisputeStatus.RESOLVED_CREDIT, Decimal(2000), "JPY") == Decimal(1500)
+    with pytest.raises(WorkspaceInputError) as refused:
+        parse_credit("100.5", DisputeStatus.RESOLVED_CREDIT, Decimal(2000), "JPY")
+    assert (refused.value.field, refused.value.message) == (
+        "credit_amount",
+        "100.5 has decimal places, and JPY has none (its smallest unit is 1)",
+    )
 
 
 def test_sla_overdue_only_while_unresolved() -> None:

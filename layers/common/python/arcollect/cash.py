@@ -57,6 +57,7 @@ from arcollect.entities import (
     TaskKind,
     is_plan_id,
 )
+from arcollect.money import finer_than_unit, grouped, unit_refusal, written
 
 # TransactWriteItems' limit (100 actions, AWS since September 2022). At ingest: the payment, its
 # apply-cash task and the invoices. A collector's decision: the payment, the task, the timeline entry,
@@ -73,7 +74,6 @@ MAX_COMBINED: Final = 3
 SIMILARITY_POOL: Final = 200
 MAX_SUGGESTIONS: Final = 5
 _ZERO: Final = Decimal(0)
-_CENT: Final = Decimal("0.01")
 
 # Where a token may begin or end. In an invoice_number cell: between ; , line breaks and spaces. In a
 # free-text reference also around brackets, quotes and colons, and before a full stop that ends a
@@ -490,7 +490,7 @@ def apply_cash_task(
     source: str,
 ) -> Task:
     """The collector's task for ``payment``'s unapplied cash, with its suggestions in the detail."""
-    money = f"{payment.unapplied_amount:,.2f} {payment.currency}"
+    money = written(payment.unapplied_amount, payment.currency)
     applied = ", ".join(a.invoice_number for a in payment.applications)
     title = f"Apply {money} of payment {payment.payment_id}: " + (
         f"left after {applied}" if applied else "no open invoice took it"
@@ -525,8 +525,9 @@ def apply_cash_task(
 # --- a collector's decision -----------------------------------------------------------------------------
 
 
-def parse_amount(text: str, field: str) -> Decimal:
-    """An amount typed in the console: ``1,234.50`` or ``1234.5``; above 0, at most two decimals."""
+def parse_amount(text: str, field: str, currency: str) -> Decimal:
+    """An amount of ``currency`` typed in the console: ``1,234.50`` or ``1234.5``; above 0, at most the
+    currency's decimals (ISO 4217's minor unit: 2 for EUR, none for JPY, 3 for KWD)."""
     cleaned = (text or "").strip().replace(",", "")
     try:
         amount = Decimal(cleaned)
@@ -534,8 +535,8 @@ def parse_amount(text: str, field: str) -> Decimal:
         raise CashApplicationError(field, f"{text!r} is not an amount (e.g. 120.50)") from None
     if not amount.is_finite() or amount <= 0:
         raise CashApplicationError(field, "each amount must be more than 0")
-    if amount != amount.quantize(_CENT):
-        raise CashApplicationError(field, "at most two decimal places")
+    if finer_than_unit(amount, currency):
+        raise CashApplicationError(field, unit_refusal(amount, currency))
     return amount
 
 
@@ -565,15 +566,16 @@ def decided(
         if amount > invoice.open_amount:
             raise CashApplicationError(
                 "allocations",
-                f"{amount:,.2f} is more than invoice {number} has open ({invoice.open_amount:,.2f})",
+                f"{grouped(amount, payment.currency)} is more than invoice {number} has open "
+                f"({grouped(invoice.open_amount, payment.currency)})",
             )
         settles.append((invoice, settled_invoice(invoice, amount, payment.payment_date)))
     total = sum((amount for _, amount in requested), _ZERO)
     if total > payment.unapplied_amount:
         raise CashApplicationError(
             "allocations",
-            f"{total:,.2f} is more than payment {payment.payment_id} has unapplied "
-            f"({payment.unapplied_amount:,.2f} {payment.currency})",
+            f"{grouped(total, payment.currency)} is more than payment {payment.payment_id} has unapplied "
+            f"({written(payment.unapplied_amount, payment.currency)})",
         )
     allocations = payment.applications + tuple(Allocation(n, a) for n, a in requested)
     after = replace(

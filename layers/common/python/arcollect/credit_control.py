@@ -31,6 +31,7 @@ from arcollect.cells import CSV_CONTENT_TYPE, neutralise
 from arcollect.clock import format_instant
 from arcollect.contract import DropPrefix
 from arcollect.entities import Activity, Customer, Invoice, is_plan_id
+from arcollect.money import plain
 
 AGENCY_PREFIX: Final = f"{DropPrefix.OUTGOING}agency/"
 HANDOFF_SCHEMA_VERSION: Final = 1
@@ -205,8 +206,8 @@ def handoff_files(
             "due_date": i.due_date.isoformat(),
             "days_past_due": str(max((today - i.due_date).days, 0)),
             "currency": i.currency,
-            "amount": f"{i.amount:.2f}",
-            "open_amount": f"{i.open_amount:.2f}",
+            "amount": plain(i.amount, i.currency),
+            "open_amount": plain(i.open_amount, i.currency),
             "po_number": i.po_number or "",
             "description": i.description or "",
             "company_code": i.company_code or "",
@@ -255,7 +256,7 @@ def handoff_files(
         "placed_at": format_instant(placed_at),
         "placed_by": placed_by,
         "note": note,
-        "open_amounts": {currency: f"{amount:.2f}" for currency, amount in sorted(totals.items())},
+        "open_amounts": {currency: plain(amount, currency) for currency, amount in sorted(totals.items())},
         "files": [
             {
                 "name": name,

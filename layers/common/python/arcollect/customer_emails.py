@@ -4,7 +4,9 @@ address it replaced) and the one-off emails a collector sends from the staff con
 open items, a fresh portal link, the confirmation of a payment received).
 
 They live in the domain because two features write them: the portal (on a customer's request) and the
-workspace (a collector's one-off send); ``portal/link_email.py`` re-exports the portal's."""
+workspace (a collector's one-off send); ``portal/link_email.py`` re-exports the portal's. Amounts are
+written as the English reminders write them, in their currency's minor unit (``money.written``:
+``1,425.00 EUR``, ``150,000 JPY``, ``1.250 KWD``)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -26,6 +28,7 @@ from arcollect.contract import HEADER_CUSTOMER, HEADER_INVOICES, HEADER_STEP, HE
 from arcollect.credits import CREDIT_NOTE, CreditLine
 from arcollect.entities import Customer, Invoice, Payment
 from arcollect.mailing import stamp_sent
+from arcollect.money import written
 
 # The value of the X-Arcollect-Step header and of the SES ``kind`` tag.
 FRESH_LINK_KIND = "fresh_link"
@@ -187,20 +190,11 @@ PAYMENT_CONFIRMATION_KIND = "payment_confirmation"
 ONE_OFF_KINDS: tuple[str, ...] = (STATEMENT_KIND, PORTAL_LINK_KIND, PAYMENT_CONFIRMATION_KIND)
 
 _LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
-# ISO 4217 currencies without two decimals (as the reminders write them).
-_MINOR_UNITS = {"BHD": 3, "CLP": 0, "ISK": 0, "JOD": 3, "JPY": 0, "KRW": 0, "KWD": 3, "OMR": 3, "TND": 3}
 
 
 def _one_line(text: str) -> str:
     """A value for one header line: line breaks out, so nothing can add a header through an id."""
     return _LINE_BREAKS.sub(" ", text).strip()
-
-
-def money(amount: Decimal, currency: str) -> str:
-    """``1,234.56 EUR``: the amount in its currency's minor units (never added across currencies)."""
-    places = _MINOR_UNITS.get(currency.upper(), 2)
-    rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return f"{rounded:,.{places}f} {currency}"
 
 
 @dataclass(frozen=True)
@@ -243,7 +237,7 @@ def statement_lines(invoices: Sequence[Invoice], today: date) -> list[StatementL
                 invoice.invoice_date.isoformat(),
                 invoice.due_date.isoformat(),
                 status,
-                money(invoice.open_amount, invoice.currency),
+                written(invoice.open_amount, invoice.currency),
             )
         )
     return lines
@@ -256,7 +250,7 @@ def statement_totals(invoices: Sequence[Invoice], credits: Sequence[CreditLine])
         totals[invoice.currency] = totals.get(invoice.currency, Decimal(0)) + invoice.open_amount
     for line in credits:
         totals[line.currency] = totals.get(line.currency, Decimal(0)) - line.amount
-    return [(currency, money(amount, currency)) for currency, amount in sorted(totals.items())]
+    return [(currency, written(amount, currency)) for currency, amount in sorted(totals.items())]
 
 
 STATEMENT_SUBJECT = "Statement of your account: open items as of {day}"
@@ -346,7 +340,7 @@ def render_statement(
             {
                 "label": "Credit note" if c.kind == CREDIT_NOTE else "Payment received, not yet applied",
                 "reference": _one_line(c.reference),
-                "amount": money(c.amount, c.currency),
+                "amount": written(c.amount, c.currency),
             }
             for c in credits
         ],
@@ -464,16 +458,16 @@ def render_payment_confirmation(
     """The confirmation of one payment received: its amount and day, what it was applied to, and what
     of it is not applied yet."""
     applied = [
-        (_one_line(a.invoice_number), money(a.amount, payment.currency))
+        (_one_line(a.invoice_number), written(a.amount, payment.currency))
         for a in payment.applications
         if a.invoice_number
     ]
     values = {
-        "amount": money(payment.amount, payment.currency),
+        "amount": written(payment.amount, payment.currency),
         "paid_on": payment.payment_date.isoformat(),
         "reference": _one_line(payment.reference or ""),
         "applied": applied,
-        "unapplied": money(payment.unapplied_amount, payment.currency)
+        "unapplied": written(payment.unapplied_amount, payment.currency)
         if payment.unapplied_amount > 0
         else "",
         "signer": signature.name,
@@ -496,7 +490,6 @@ __all__ = [
     "STATEMENT_KIND",
     "SUBJECT",
     "Signature",
-    "money",
     "render_contact_notice",
     "render_fresh_link",
     "render_payment_confirmation",

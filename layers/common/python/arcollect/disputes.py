@@ -24,6 +24,7 @@ from arcollect.entities import (
     TaskKind,
 )
 from arcollect.mailing import Mailer, stamp_sent
+from arcollect.money import grouped, plain, written
 from arcollect.observability import logger
 from arcollect.plans import with_withdrawal
 from arcollect.policy import PolicySet
@@ -109,7 +110,7 @@ def new_dispute(
     assignee = customer.owner_on(today) or policies.settings.manager
     factors = factors_for(TaskKind.DISPUTE, [invoice], customer, today)
     points, _ = score(factors, today)
-    amount = f"{invoice.open_amount:.2f}"
+    amount = plain(invoice.open_amount, invoice.currency)
     detail = {
         "assignee": assignee,
         "invoice_number": invoice.invoice_number,
@@ -194,7 +195,7 @@ def notification(
     deduction = dispute.reason in {reason.value for reason in DeductionReason}
     message["Subject"] = (
         f"Deduction {dispute.dispute_id}: {customer.name} paid {invoice.invoice_number} short "
-        f"({dispute.reason}, {invoice.open_amount:,.2f} {invoice.currency})"
+        f"({dispute.reason}, {written(invoice.open_amount, invoice.currency)})"
         if deduction
         else f"Dispute {dispute.dispute_id}: {customer.name} disputes {invoice.invoice_number} "
         f"({dispute.reason.replace('_', ' ')})"
@@ -213,7 +214,8 @@ def notification(
                 ),
                 "",
                 f"Reason:   {dispute.reason.replace('_', ' ')}",
-                f"Amount:   {invoice.open_amount:,.2f} {invoice.currency} open of {invoice.amount:,.2f}",
+                f"Amount:   {written(invoice.open_amount, invoice.currency)} open of "
+                f"{grouped(invoice.amount, invoice.currency)}",
                 f"Due:      {invoice.due_date.isoformat()}",
                 f"Comment:  {dispute.comment or '(none)'}",
                 f"Logged:   {dispute.created_at.isoformat(timespec='minutes')} by {dispute.opened_by}",

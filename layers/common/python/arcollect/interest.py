@@ -20,7 +20,8 @@ The rules, written once:
   states): every day counts, each as 1/365 of a year, also in a leap year (a late leap year earns 366
   days' interest). ``actual/360`` counts each day as 1/360.
 - **Rounding once, at the end**: the days' interest is summed unrounded in ``Decimal``, then rounded
-  to cents with ROUND_HALF_UP. Rounding per period would drift by a cent (the EU example in
+  to the currency's minor unit with ROUND_HALF_UP (cents for EUR, whole yen for JPY, fils for KWD:
+  ``money.in_minor_units``). Rounding per period would drift by a cent (the EU example in
   tests/unit/test_interest.py shows it).
 - **Compensation, per invoice, in the invoice's currency**: ``eu`` is a flat 40 (Directive 2011/7/EU,
   art. 6); ``uk`` is 40, 70 or 100 by the debt's amount, under 1,000, 1,000 to 9,999.99, 10,000 or more
@@ -33,12 +34,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 
 from arcollect.entities import Invoice, Payment
+from arcollect.money import in_minor_units
 
-CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 
 EU_COMPENSATION = Decimal(40)
@@ -139,7 +140,8 @@ class InterestPeriod:
 
 @dataclass(frozen=True)
 class Charges:
-    """One invoice's charges as of a day, rounded to cents."""
+    """One invoice's charges as of a day, rounded to its currency's minor unit (cents for EUR, whole yen
+    for JPY, fils for KWD)."""
 
     currency: str
     as_of: date
@@ -198,10 +200,6 @@ def interest_periods(
     return tuple(periods)
 
 
-def round_cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def charges(
     config: LateCharges,
     *,
@@ -216,14 +214,14 @@ def charges(
     periods: tuple[InterestPeriod, ...] = ()
     if config.interest is not None and days_late:
         periods = interest_periods(config.interest, amount, due_date, as_of, reductions)
-    interest = round_cents(sum((p.interest for p in periods), Decimal(0)))
+    interest = in_minor_units(sum((p.interest for p in periods), Decimal(0)), currency)
     compensation = compensation_for(config.compensation, amount) if days_late else Decimal(0)
     return Charges(
         currency=currency,
         as_of=as_of,
         days_late=days_late,
         interest=interest,
-        compensation=round_cents(compensation),
+        compensation=in_minor_units(compensation, currency),
         periods=periods,
         uncovered_days=sum(p.days for p in periods if p.rate is None),
     )

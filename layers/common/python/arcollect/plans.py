@@ -35,7 +35,8 @@ from typing import Any, Final
 
 from arcollect.changes import Change, ChangeKind
 from arcollect.entities import PLAN_PREFIX, Activity, DocumentType, Invoice, Payment, is_plan_id
-from arcollect.inputs import InputError, amount_text, parse_amount
+from arcollect.inputs import InputError, parse_amount
+from arcollect.money import plain, rounds_to_zero, smallest_unit
 
 # Whoever agrees it: at most this many instalments, the last at most this many days ahead. The policy's
 # limits for customers are checked against these when the policy is loaded.
@@ -43,7 +44,6 @@ MAX_INSTALMENTS: Final = 36
 MAX_PLAN_DAYS: Final = 1095
 MAX_PLAN_INVOICES: Final = 50
 _ZERO: Final = Decimal(0)
-_CENT: Final = Decimal("0.01")
 
 
 class PlanStatus(StrEnum):
@@ -153,11 +153,12 @@ class RequestedInstalment:
 
 
 def even_instalments(
-    total: Decimal, *, count: int, first_due: date, every_days: int
+    total: Decimal, *, count: int, first_due: date, every_days: int, currency: str
 ) -> list[tuple[date, Decimal]]:
     """``count`` instalments of ``total`` every ``every_days`` days from ``first_due``: equal amounts
-    in cents, the last taking the rounding remainder (so they add up to ``total`` exactly)."""
-    share = (total / count).quantize(_CENT, rounding=ROUND_DOWN)
+    in ``currency``'s minor unit (cents for EUR, whole yen for JPY, fils for KWD), the last taking the
+    rounding remainder (so they add up to ``total`` exactly)."""
+    share = (total / count).quantize(smallest_unit(currency), rounding=ROUND_DOWN)
     amounts = [share] * (count - 1) + [total - share * (count - 1)]
     return [(first_due + timedelta(days=every_days * i), amounts[i]) for i in range(count)]
 
@@ -182,9 +183,11 @@ def requested_instalments(
     first_due: str | None,
     every_days: str | int | None,
     total: Decimal,
+    currency: str,
 ) -> list[tuple[date, Decimal]]:
     """The instalments a request names: an explicit list, or ``count`` equal ones every ``every_days``
-    days from ``first_due``. Raises InputError naming the field."""
+    days from ``first_due``, in ``currency`` (an amount finer than its minor unit is refused). Raises
+    InputError naming the field."""
     if instalments:
         parsed = []
         for index, item in enumerate(instalments, start=1):
@@ -195,7 +198,7 @@ def requested_instalments(
                     "instalments", f"instalment {index}: enter its due date as YYYY-MM-DD"
                 ) from None
             try:
-                amount = parse_amount(item.amount)
+                amount = parse_amount(item.amount, currency)
             except InputError as error:
                 raise InputError("instalments", f"instalment {index}: {error.message}") from None
             parsed.append((day, amount))
@@ -215,7 +218,7 @@ def requested_instalments(
     if first.year > date.max.year - 5:
         # (the last instalment's date would not exist: at most 36 x 366 days later)
         raise InputError("first_due", f"the first due date {first.isoformat()} is too far ahead")
-    return even_instalments(total, count=number, first_due=first, every_days=gap)
+    return even_instalments(total, count=number, first_due=first, every_days=gap, currency=currency)
 
 
 def _whole(value: str | int | None, field: str, what: str) -> int:
@@ -286,7 +289,12 @@ def checked_plan(
     total = sum((invoice.open_amount for invoice in invoices), _ZERO)
     try:
         parsed = requested_instalments(
-            instalments=instalments, count=count, first_due=first_due, every_days=every_days, total=total
+            instalments=instalments,
+            count=count,
+            first_due=first_due,
+            every_days=every_days,
+            total=total,
+            currency=currency,
         )
         plan_instalments = _checked_instalments(
             parsed, total=total, currency=currency, today=today, limits=limits
@@ -351,23 +359,23 @@ def _checked_instalments(
         if amount <= 0:
             raise InputError(
                 "instalments",
-                f"instalment {index} would be {amount_text(amount)} {currency}: "
-                f"{amount_text(total)} {currency} is too little for {len(parsed)} instalments",
+                f"instalment {index} would be {plain(amount, currency)} {currency}: "
+                f"{plain(total, currency)} {currency} is too little for {len(parsed)} instalments",
             )
     asked = sum((amount for _, amount in parsed), _ZERO)
     if asked != total:
         raise InputError(
             "instalments",
-            f"the instalments add up to {amount_text(asked)} {currency}; the chosen invoices have "
-            f"{amount_text(total)} {currency} open",
+            f"the instalments add up to {plain(asked, currency)} {currency}; the chosen invoices have "
+            f"{plain(total, currency)} {currency} open",
         )
     if limits is not None and limits.min_instalment > 0:
         for index, (_, amount) in enumerate(parsed, start=1):
             if amount < limits.min_instalment:
                 raise InputError(
                     "instalments",
-                    f"instalment {index} is {amount_text(amount)} {currency}; each instalment of a plan "
-                    f"agreed online is at least {amount_text(limits.min_instalment)} {currency}",
+                    f"instalment {index} is {plain(amount, currency)} {currency}; each instalment of a plan "
+                    f"agreed online is at least {plain(limits.min_instalment, currency)} {currency}",
                 )
     return tuple(Instalment(n, day, amount) for n, (day, amount) in enumerate(parsed, start=1))
 
@@ -381,6 +389,8 @@ class InstalmentState:
     # What is still asked of it: its amount less the credits that came off the plan's end.
     asked: Decimal
     paid: Decimal
+    # The plan's: what is left of an instalment is weighed in its minor unit.
+    currency: str
 
     @property
     def remaining(self) -> Decimal:
@@ -388,7 +398,10 @@ class InstalmentState:
 
     @property
     def settled(self) -> bool:
-        return self.remaining <= 0
+        """Paid: nothing is left of it that its currency can write (0.001 GBP or 0.4 JPY left is paid, as
+        dunning never asks for an invoice's open amount that rounds to zero: ``money.rounds_to_zero``).
+        A reminder for "0.00 GBP" or "0 JPY" is never sent."""
+        return rounds_to_zero(self.remaining, self.currency)
 
 
 @dataclass(frozen=True)
@@ -464,7 +477,7 @@ def standing(
     for instalment, amount in zip(plan.instalments, asked, strict=True):
         applied = min(amount, to_apply)
         to_apply -= applied
-        states.append(InstalmentState(instalment, amount, applied))
+        states.append(InstalmentState(instalment, amount, applied, plan.currency))
     current = next((state for state in states if not state.settled), None)
     if current is None or open_amount <= 0:
         status = PlanStatus.COMPLETED
@@ -560,9 +573,11 @@ def first_look(plan: PaymentPlan, *, limits: PlanLimits) -> date:
 
 
 def describe(plan: PaymentPlan) -> str:
-    """``3 instalments, 1800.00 EUR in all, from 2026-12-01 to 2027-02-01``, for the timeline."""
+    """``3 instalments, 1800.00 EUR in all, from 2026-12-01 to 2027-02-01`` (``150000 JPY``: each amount
+    with its currency's decimals), for the timeline."""
+    total = f"{plain(plan.total, plan.currency)} {plan.currency}"
     return (
-        f"{len(plan.instalments)} instalments, {amount_text(plan.total)} {plan.currency} in all, from "
+        f"{len(plan.instalments)} instalments, {total} in all, from "
         f"{plan.instalments[0].due_date.isoformat()} to {plan.last_due.isoformat()}"
     )
 
@@ -572,7 +587,7 @@ def describe(plan: PaymentPlan) -> str:
 
 def _schedule_note(plan: PaymentPlan) -> str:
     return "instalments: " + "; ".join(
-        f"{i.number}) {i.due_date.isoformat()} {amount_text(i.amount)}" for i in plan.instalments
+        f"{i.number}) {i.due_date.isoformat()} {plain(i.amount, plan.currency)}" for i in plan.instalments
     )
 
 
@@ -596,9 +611,9 @@ def settled_change(plan: PaymentPlan, state: Standing, at: datetime) -> Change:
     """A plan completed or broken; a broken one names the instalment missed and its due date."""
     broken = state.status is PlanStatus.BROKEN
     missed = state.missed
-    note = f"paid towards it: {amount_text(state.paid)} {plan.currency}"
+    note = f"paid towards it: {plain(state.paid, plan.currency)} {plan.currency}"
     if state.credited:
-        note += f"; credited: {amount_text(state.credited)} {plan.currency}"
+        note += f"; credited: {plain(state.credited, plan.currency)} {plan.currency}"
     if broken and missed is not None:
         note = f"instalment {missed.instalment.number} of {len(plan.instalments)} missed; " + note
     return Change(
@@ -628,7 +643,7 @@ def agreed_activity(plan: PaymentPlan, *, by: str) -> Activity:
             "plan_id": plan.plan_id,
             "invoices": ", ".join(plan.invoice_numbers),
             "currency": plan.currency,
-            "total": amount_text(plan.total),
+            "total": plain(plan.total, plan.currency),
             "instalments": _schedule_note(plan),
             "source": plan.source,
         },
@@ -643,14 +658,14 @@ def settled_activity(plan: PaymentPlan, state: Standing, at: datetime) -> Activi
     if state.status is PlanStatus.BROKEN and missed is not None:
         summary = (
             f"Payment plan broken: instalment {missed.instalment.number} of {len(plan.instalments)} "
-            f"({amount_text(missed.remaining)} {plan.currency} still open, due "
+            f"({plain(missed.remaining, plan.currency)} {plan.currency} still open, due "
             f"{missed.instalment.due_date.isoformat()}) was not paid; {', '.join(plan.invoice_numbers)} go "
             "back to the regular reminders and the owner gets a call task"
         )
     else:
         summary = (
-            f"Payment plan completed: {amount_text(state.paid)} {plan.currency} paid"
-            + (f", {amount_text(state.credited)} {plan.currency} credited" if state.credited else "")
+            f"Payment plan completed: {plain(state.paid, plan.currency)} {plan.currency} paid"
+            + (f", {plain(state.credited, plan.currency)} {plan.currency} credited" if state.credited else "")
             + f" for {', '.join(plan.invoice_numbers)}"
         )
     return Activity(
@@ -676,7 +691,7 @@ def with_withdrawal(activity: Activity, invoice: Invoice, *, at: datetime, by: s
     if not is_plan_id(plan_id) or any(c.kind is ChangeKind.PLAN_INVOICE_WITHDRAWN for c in activity.changes):
         return activity
     assert plan_id is not None
-    amount = f"{amount_text(invoice.open_amount)} {invoice.currency}"
+    amount = f"{plain(invoice.open_amount, invoice.currency)} {invoice.currency}"
     change = Change(
         ChangeKind.PLAN_INVOICE_WITHDRAWN,
         at,

@@ -35,6 +35,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from arcollect.entities import Customer, DocumentType, Invoice
+from arcollect.money import written
 from arcollect.outlook import PayOutlook
 
 LATE_DAYS = 30  # "expected to pay late": paid more than 30 days after the due date
@@ -239,7 +240,7 @@ def score(factors: Factors, today: date) -> tuple[int, tuple[PriorityReason, ...
         PriorityReason(
             "amount",
             _log_points(factors.past_due_amount, full_at=100_000, points=30),
-            f"{factors.past_due_amount:,.2f} {factors.currency} past due".strip(),
+            f"{written(factors.past_due_amount, factors.currency).strip()} past due",
         ),
         PriorityReason("days", min(25, round(days * 25 / 90)), f"{days} days past due"),
         PriorityReason(

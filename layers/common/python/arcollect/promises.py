@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 
 from arcollect.calendar import Calendar, resolve_zone
 from arcollect.entities import DocumentType, Invoice, Payment, Promise, is_plan_id
-from arcollect.inputs import InputError, amount_text, parse_amount
+from arcollect.inputs import InputError, parse_amount
+from arcollect.money import plain
 
 if TYPE_CHECKING:
     from arcollect.policy import PolicySet
@@ -161,13 +162,13 @@ def checked_promise(
             "invoice_numbers", f"choose invoices in one currency ({', '.join(currencies)} were chosen)"
         )
     currency = currencies[0]
-    value = parse_amount(amount)
+    value = parse_amount(amount, currency)
     total = sum((invoice.open_amount for invoice in invoices), Decimal(0))
     if value > total:
         raise InputError(
             "amount",
             f"the amount is more than the open total of the chosen invoices "
-            f"({amount_text(total)} {currency})",
+            f"({plain(total, currency)} {currency})",
         )
     max_days = int(getattr(policies.settings, "max_promise_days", None) or MAX_PROMISE_DAYS)
     until = parse_promise_date(promised_until, today=today, max_days=max_days)

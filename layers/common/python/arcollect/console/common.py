@@ -17,6 +17,7 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from arcollect.disputes import DisputeStatus
+from arcollect.money import grouped
 from arcollect.portal.web import sessions
 from arcollect.portal.web.common import STAFF_HEADERS, STAFF_PREFIX, Web
 from arcollect.portal.web.render import render
@@ -152,8 +153,14 @@ def many(form: Form, name: str) -> list[str]:
     return [value.strip() for value in form.get(name, []) if value.strip()]
 
 
-def plain_amount(amount: Decimal | int) -> str:
-    return f"{Decimal(amount).quantize(Decimal('0.01')):,.2f}"
+def plain_amount(amount: Decimal | int, currency: str | None = None) -> str:
+    """An amount without its code, grouped: in ``currency``'s minor unit (``money.grouped``: ``1,250.00``
+    EUR, ``150,000`` JPY); with no currency (a customer's credit limit, in the home currency the portal
+    function is not told), with the decimals it was stored with (ingest keeps it at the home currency's
+    unit)."""
+    if currency is not None:
+        return grouped(amount, currency)
+    return f"{Decimal(amount):,f}"
 
 
 class StaffWeb:

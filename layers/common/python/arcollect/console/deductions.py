@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler import Response
 
 from arcollect.console.common import PREFIX, StaffWeb, body_text, one
 from arcollect.deductions import REASON_LABELS, DeductionOutcome
+from arcollect.money import plain
 from arcollect.staff import StaffSession
 from arcollect.workspace.model import (
     DisputeView,
@@ -38,7 +39,7 @@ def view_json(view: DisputeView) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for key, value in asdict(view).items():
         if isinstance(value, Decimal):
-            value = f"{value:.2f}"
+            value = plain(value, view.currency or "")
         elif isinstance(value, datetime | date):
             value = value.isoformat()
         data[key] = value

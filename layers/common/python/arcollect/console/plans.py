@@ -21,7 +21,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 
 from arcollect.console.common import PREFIX, StaffWeb
-from arcollect.inputs import amount_text
+from arcollect.money import plain
 from arcollect.plans import PaymentPlan, RequestedInstalment
 from arcollect.staff import StaffSession
 from arcollect.workspace.model import WorkspaceInputError
@@ -36,12 +36,12 @@ def plan_json(plan: PaymentPlan) -> dict[str, Any]:
         "customer_id": plan.customer_id,
         "invoice_numbers": list(plan.invoice_numbers),
         "currency": plan.currency,
-        "total": amount_text(plan.total),
+        "total": plain(plan.total, plan.currency),
         "status": plan.status,
         "source": plan.source,
         "created_at": plan.created_at.isoformat(),
         "instalments": [
-            {"number": i.number, "due_date": i.due_date.isoformat(), "amount": amount_text(i.amount)}
+            {"number": i.number, "due_date": i.due_date.isoformat(), "amount": plain(i.amount, plan.currency)}
             for i in plan.instalments
         ],
     }

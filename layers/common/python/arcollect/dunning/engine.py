@@ -26,7 +26,7 @@ from arcollect.calendar import MAX_SCAN_DAYS, Calendar, SendWindow, WindowError,
 from arcollect.clock import anniversary_in, next_anniversary
 from arcollect.credits import CreditLine, credit_by_currency
 from arcollect.entities import Customer, DocumentType, Invoice, is_plan_id
-from arcollect.money import in_minor_units, rounds_to_zero, smallest_unit
+from arcollect.money import in_minor_units, plain, rounds_to_zero, smallest_unit
 from arcollect.plans import InstalmentReminder
 from arcollect.policy import Action, Anchor, Channel, Occurrence, Policy, PolicySet, Priority, Step, Trigger
 from arcollect.send_times import SendRecord, SendTimes, SlotChoice, choose
@@ -710,7 +710,8 @@ def _instalment(context: _Context, invoice: Invoice, reminder: InstalmentReminde
     next_at = min(context.day_start(upcoming[0].due_on), settle_at) if upcoming else settle_at
     what = (
         f"payment plan {reminder.plan_id}: instalment {reminder.number} of {reminder.count} "
-        f"({reminder.amount} {reminder.currency}) due {reminder.due_date.isoformat()}"
+        f"({plain(reminder.amount, reminder.currency)} {reminder.currency}) due "
+        f"{reminder.due_date.isoformat()}"
     )
     if not due_now:
         context.note(invoice, Outcome.SUPPRESSED, None, f"in {what}; its reminders stand in for the invoice")

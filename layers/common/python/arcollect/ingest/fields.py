@@ -29,7 +29,7 @@ from operator import is_
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from arcollect.money import minor_unit
+from arcollect.money import minor_unit, unit_refusal
 from arcollect.reference import COUNTRIES, CURRENCIES
 
 ISO_DATE: Final = "iso"
@@ -427,15 +427,12 @@ def at_unit(amount: Decimal, places: int) -> Decimal | None:
     return amount.quantize(Decimal(1).scaleb(-places), context=_EXACT)
 
 
-def finer_than_unit_reason(amount: Decimal, currency: str, places: int, home: bool = False) -> str:
-    """Why ``amount`` (finer than ``places`` decimals) is no amount of ``currency``; ``home``: the file
-    names no currency, its amounts are the home currency's."""
-    read = format(amount, "f")
+def finer_than_unit_reason(amount: Decimal, currency: str, home: bool = False) -> str:
+    """Why ``amount`` (finer than its currency's unit) is no amount of ``currency``, in the words the
+    portal and the console use too (``money.unit_refusal``); ``home``: the file names no currency, its
+    amounts are the home currency's."""
     where = "; the file's amounts are in the home currency" if home else ""
-    if places == 0:
-        return f"{read} has decimal places, and {currency} has none (its smallest unit is 1{where})"
-    unit = format(Decimal(1).scaleb(-places), "f")
-    return f"{read} has more decimal places than {currency}'s {places} (its smallest unit is {unit}{where})"
+    return unit_refusal(amount, currency, where)
 
 
 def amounts_at_units(amounts: list[Any], currencies: Sequence[Any]) -> list[int]:

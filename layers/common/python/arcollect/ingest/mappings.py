@@ -888,7 +888,7 @@ class BoundMapping:
             typed[name] = f.at_unit(amount, places)
             if typed[name] is None:
                 home = self._home_currency is not None
-                reason = f.finer_than_unit_reason(amount, currency, places, home=home)
+                reason = f.finer_than_unit_reason(amount, currency, home=home)
                 errors = errors or []
                 errors.append(f.FieldError(self._labels[name], self._text(values, name), reason))
         return errors

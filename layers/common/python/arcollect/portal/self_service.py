@@ -26,9 +26,9 @@ from arcollect.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from arcollect.changes import ChangeFeed
 from arcollect.contract import document_key
 from arcollect.entities import Activity, Customer, Invoice
-from arcollect.inputs import amount_text
 from arcollect.interest import Charges, invoice_charges
 from arcollect.mailing import Mailer
+from arcollect.money import plain
 from arcollect.plans import PaymentPlan, PlanLimits, RequestedInstalment, Standing, limits_of
 from arcollect.portal import plans as payment_plans
 from arcollect.portal.access import Access, NotFound, Session
@@ -330,12 +330,12 @@ class Portal:
             activity_id=new_id(),
             kind=KIND_PROMISE,
             summary=(
-                f"Customer promised to pay {amount_text(value)} {currency} by {until.isoformat()} "
+                f"Customer promised to pay {plain(value, currency)} {currency} by {until.isoformat()} "
                 f"for {', '.join(numbers)} (portal)"
             ),
             detail={
                 "promise_id": promise.promise_id,
-                "amount": amount_text(value),
+                "amount": plain(value, currency),
                 "currency": currency,
                 "promised_until": until.isoformat(),
                 "invoices": ", ".join(numbers),

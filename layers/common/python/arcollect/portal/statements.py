@@ -3,7 +3,9 @@
 Text that came from the ERP or the customer (numbers, PO numbers, descriptions, the name) could start a
 spreadsheet formula: a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
 leading single quote, so Excel and LibreOffice show it as text. Amounts and dates are written by us
-(numbers and dates in XLSX, plain decimals and ISO dates in CSV) and are never altered.
+(numbers and dates in XLSX, plain decimals and ISO dates in CSV) and are never altered; an amount has
+its currency's decimals (ISO 4217's minor unit, ``arcollect/money.py``), the decimals the reminders
+write it with: ``1200.00`` EUR, ``150000`` JPY, ``1.250`` KWD.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from decimal import Decimal
 from arcollect.cells import neutralise
 from arcollect.entities import Customer, Invoice
 from arcollect.interest import Charges
+from arcollect.money import plain
 from arcollect.portal.account import currency_totals, days_overdue, invoice_status
 
 FORMATS = ("csv", "xlsx")
@@ -44,11 +47,11 @@ CHARGES_HEADER = ("Invoice number", "Currency", "Days late", "Interest", "Compen
 Cell = str | Decimal | int | date | None
 
 
-def _money(amount: Decimal) -> Decimal:
-    """At least two decimals, as every ERP writes money (845.2 from one ERP and 845.20 from another are
-    one amount); a currency with three (KWD, BHD) keeps its third."""
-    exponent = amount.as_tuple().exponent
-    return amount.quantize(Decimal("0.01")) if isinstance(exponent, int) and exponent > -2 else amount
+def _money(amount: Decimal, currency: str) -> Decimal:
+    """With its currency's decimals, those the reminders write it with (``money.plain``): 845.2 EUR from
+    one ERP and 845.20 from another are one amount, 845.20; 150000.00 JPY is 150000, 1.2 KWD 1.200.
+    Never rounded (a digit past the unit, which ingest refuses, would be kept)."""
+    return Decimal(plain(amount, currency))
 
 
 def _rows(
@@ -83,8 +86,8 @@ def _rows(
                 days_overdue(invoice, today),
                 invoice_status(invoice, today),
                 invoice.currency,
-                _money(invoice.signed_amount),
-                _money(invoice.signed_open_amount),
+                _money(invoice.signed_amount, invoice.currency),
+                _money(invoice.signed_open_amount, invoice.currency),
                 neutralise(invoice.po_number),
                 neutralise(invoice.description),
             ]
@@ -95,9 +98,12 @@ def _rows(
         rows.append(
             [
                 line.currency,
-                _money(line.total_due),
-                _money(line.overdue),
-                *(_money(line.aging[b]) for b in ("current", "d1_30", "d31_60", "d61_90", "d91_plus")),
+                _money(line.total_due, line.currency),
+                _money(line.overdue, line.currency),
+                *(
+                    _money(line.aging[b], line.currency)
+                    for b in ("current", "d1_30", "d31_60", "d61_90", "d91_plus")
+                ),
             ]
         )
     charged = [(i, (late_charges or {}).get(i.invoice_number)) for i in items]
@@ -111,9 +117,9 @@ def _rows(
                     neutralise(invoice.invoice_number),
                     invoice.currency,
                     found.days_late,
-                    _money(found.interest),
-                    _money(found.compensation),
-                    _money(found.total),
+                    _money(found.interest, invoice.currency),
+                    _money(found.compensation, invoice.currency),
+                    _money(found.total, invoice.currency),
                 ]
             )
     return rows

@@ -12,8 +12,8 @@ from enum import StrEnum
 from urllib.parse import quote
 
 from arcollect.entities import Activity, Customer, Dispute, DocumentType, Invoice, Promise
-from arcollect.inputs import amount_text
 from arcollect.interest import Charges
+from arcollect.money import plain
 from arcollect.portal.account import currency_totals, days_overdue, invoice_status
 from arcollect.portal.timeline import MESSAGE_KINDS
 
@@ -147,7 +147,7 @@ class PayLinks:
             return None
         values = {
             "invoice_number": invoice.invoice_number,
-            "open_amount": amount_text(invoice.open_amount),
+            "open_amount": plain(invoice.open_amount, invoice.currency),
             "currency": invoice.currency,
             "customer_id": invoice.customer_id,
         }
@@ -225,7 +225,7 @@ def promise_lines(promises: Iterable[Promise], invoice_number: str) -> list[dict
         {
             "promise_id": p.promise_id,
             "promised_until": p.promised_until.isoformat(),
-            "amount": "" if p.amount is None else amount_text(p.amount),
+            "amount": "" if p.amount is None else plain(p.amount, p.currency or ""),
             "currency": p.currency or "",
             "status": p.status,
             "created_at": p.created_at.isoformat(),

@@ -86,7 +86,7 @@ def plan_figures(
             figures["plans"] += 1
             figures["open_amount"] += sum((s.remaining for s in state.instalments), Decimal(0))
             for instalment in state.instalments:
-                if instalment.remaining > 0 and instalment.instalment.due_date <= horizon:
+                if not instalment.settled and instalment.instalment.due_date <= horizon:
                     figures["due_soon_count"] += 1
                     figures["due_soon_amount"] += instalment.remaining
         elif on is not None and window_start < on <= as_of and status in _SETTLED:

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from arcollect import cash, changes
 from arcollect.entities import Activity, Invoice, Payment, Task, TaskStatus
+from arcollect.money import grouped, written
 from arcollect.staff import StaffUser
 from arcollect.workspace.desk import Desk, checked_text, parsed_amount
 from arcollect.workspace.model import WorkspaceConflict, WorkspaceInputError, WorkspaceNotFound
@@ -43,14 +44,14 @@ def apply_cash(
         shown = parsed_amount(unapplied, "unapplied")
         if shown != payment.unapplied_amount:
             raise WorkspaceConflict(
-                f"payment {payment_id} changed meanwhile ({payment.unapplied_amount:,.2f} "
-                f"{payment.currency} unapplied now): reload and try again"
+                f"payment {payment_id} changed meanwhile "
+                f"({written(payment.unapplied_amount, payment.currency)} unapplied now): reload and try again"
             )
     if payment.unapplied_amount <= 0:
         raise WorkspaceConflict(f"payment {payment_id} has no unapplied cash left")
     try:
         requested = [
-            (number.strip(), cash.parse_amount(amount, "allocations"))
+            (number.strip(), cash.parse_amount(amount, "allocations", payment.currency))
             for number, amount in allocations
             if (amount or "").strip()
         ]
@@ -63,10 +64,10 @@ def apply_cash(
     except cash.CashApplicationError as error:
         raise WorkspaceInputError(error.field, error.message) from None
     decision = len(payment.applications) + 1
-    applied = ", ".join(f"{number} ({amount:,.2f})" for number, amount in requested)
+    applied = ", ".join(f"{number} ({grouped(amount, payment.currency)})" for number, amount in requested)
     total = sum((amount for _, amount in requested), Decimal(0))
     left = (
-        f"; {after.unapplied_amount:,.2f} {after.currency} left unapplied"
+        f"; {written(after.unapplied_amount, after.currency)} left unapplied"
         if after.unapplied_amount > 0
         else "; nothing left unapplied"
     )
@@ -75,7 +76,7 @@ def apply_cash(
         at=now,
         activity_id=f"cash-{payment_id}-{decision}",
         kind="cash_applied",
-        summary=f"{by.name} applied {total:,.2f} {payment.currency} of payment {payment_id} to "
+        summary=f"{by.name} applied {written(total, payment.currency)} of payment {payment_id} to "
         f"{applied}{left}" + (f". Note: {text}" if text else ""),
         detail={
             "payment_id": payment_id,

@@ -16,6 +16,7 @@ from arcollect import credit_control as rules
 from arcollect.changes import ChangeKind
 from arcollect.credit_control import Placement
 from arcollect.entities import Activity, Allocation, Customer, Invoice, InvoiceStatus, Payment
+from arcollect.money import finer_than_unit, grouped, plain, unit_refusal, written
 from arcollect.observability import logger
 from arcollect.staff import StaffUser
 from arcollect.workspace.desk import Desk, checked_text, manager_only, parsed_amount
@@ -321,14 +322,15 @@ def agency_collected(
     value = parsed_amount(amount, "amount")
     if not value.is_finite() or value <= 0:
         raise WorkspaceInputError("amount", "the amount collected must be more than 0")
-    if value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise WorkspaceInputError("amount", "at most two decimal places")
+    if finer_than_unit(value, invoice.currency):
+        raise WorkspaceInputError("amount", unit_refusal(value, invoice.currency))
     if not invoice.is_open:
         raise WorkspaceInputError("invoice_number", f"invoice {invoice.invoice_number} is settled already")
     if value > invoice.open_amount:
         raise WorkspaceInputError(
             "amount",
-            f"{value:,.2f} is more than is open on {invoice.invoice_number} ({invoice.open_amount:,.2f})",
+            f"{grouped(value, invoice.currency)} is more than is open on {invoice.invoice_number} "
+            f"({grouped(invoice.open_amount, invoice.currency)})",
         )
     customer = desk.customer(customer_id)
     today = desk.today(now, customer)
@@ -363,15 +365,15 @@ def agency_collected(
         at=now,
         activity_id=f"agency-collected-{payment_id}",
         kind=rules.AGENCY_COLLECTED,
-        summary=f"{by.name}: the agency {invoice.agency} collected {value:,.2f} {invoice.currency} on "
+        summary=f"{by.name}: the agency {invoice.agency} collected {written(value, invoice.currency)} on "
         f"{invoice.invoice_number} (reference {ref})"
         + ("; the placement is closed: everything placed is collected" if closes else "")
-        + (f"; {left:,.2f} left with the agency" if left > 0 else ""),
+        + (f"; {grouped(left, invoice.currency)} left with the agency" if left > 0 else ""),
         detail={
             "by": by.username,
             "placement_id": placement,
             "payment_id": payment_id,
-            "amount": f"{value:.2f}",
+            "amount": plain(value, invoice.currency),
         },
         changes=(
             changes.agency_collected(
@@ -413,4 +415,4 @@ def _totals(invoices: Sequence[Invoice]) -> str:
     totals: dict[str, Decimal] = {}
     for invoice in invoices:
         totals[invoice.currency] = totals.get(invoice.currency, Decimal(0)) + invoice.open_amount
-    return ", ".join(f"{amount:,.2f} {currency}" for currency, amount in sorted(totals.items()))
+    return ", ".join(written(amount, currency) for currency, amount in sorted(totals.items()))

@@ -13,6 +13,7 @@ from arcollect import disputes as dispute_rules
 from arcollect.deductions import DeductionOutcome
 from arcollect.disputes import DisputeStatus
 from arcollect.entities import DeductionReason
+from arcollect.money import plain, written
 from arcollect.staff import StaffUser
 from arcollect.workspace import dispute_cases
 from arcollect.workspace.desk import Desk, checked_text
@@ -89,7 +90,7 @@ def code_deduction(
     )  # fmt: skip
     residual = invoice.open_amount
     dispute = replace(dispute, amount=residual, payment_ids=payment_ids)
-    short = f"{residual:,.2f} {invoice.currency}"
+    short = written(residual, invoice.currency)
     task = replace(
         task,
         title=f"Deduction on {invoice.invoice_number}: {why.value} ({short} short)",
@@ -130,14 +131,14 @@ def code_deduction(
     if not desk.store.disputes.open_dispute(dispute, task, activity):
         again = desk.store.disputes.dispute(customer_id, wanted_id)
         if again is not None:  # a concurrent retry of the same request made it
-            return dispute_view(again, now, policies)
+            return dispute_view(again, now, policies, invoice.currency)
         raise WorkspaceConflict(f"invoice {invoice.invoice_number} changed meanwhile: reload and try again")
     changes.publish(desk.change_feed, activity.changes)
     dispute_rules.notify_department(
         dispute, customer, invoice, policies=policies, mailer=desk.mailer, sender=desk.sender,
         store=desk.store.disputes,
     )  # fmt: skip
-    return dispute_view(dispute, now, policies)
+    return dispute_view(dispute, now, policies, invoice.currency)
 
 
 def resolve_deduction(
@@ -165,7 +166,7 @@ def resolve_deduction(
         invoice = desk.store.invoice(customer_id, dispute.invoice_number)
         if invoice is None:
             raise WorkspaceNotFound(f"invoice {dispute.invoice_number} is gone")
-        credit = f"{invoice.open_amount:.2f}"
+        credit = plain(invoice.open_amount, invoice.currency)
     return dispute_cases.move_dispute(
         desk, customer_id, deduction, status=wanted.value, note=note, by=by, now=now, credit_amount=credit
     )

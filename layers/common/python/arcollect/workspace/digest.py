@@ -25,6 +25,7 @@ from typing import Protocol
 
 from arcollect.entities import Task
 from arcollect.mailing import DailyClaims, Mailer, stamp_sent
+from arcollect.money import written
 from arcollect.observability import logger
 from arcollect.policy import PolicySet
 from arcollect.store.mail import MailRejected, SendNotAccepted, without_addresses
@@ -95,7 +96,7 @@ def render_digest(
         "",
     ]
     for rank, item in enumerate(items[:TOP_TASKS], start=1):
-        late = f", {item.past_due_amount:,.2f} {item.currency} {item.days_past_due} days past due"
+        late = f", {written(item.past_due_amount, item.currency)} {item.days_past_due} days past due"
         flag = (
             " (overdue)"
             if item.overdue

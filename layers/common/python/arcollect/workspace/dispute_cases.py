@@ -12,6 +12,7 @@ from arcollect import changes, credits, deductions
 from arcollect import disputes as dispute_rules
 from arcollect.disputes import DisputeStatus
 from arcollect.entities import Activity, Customer, DisputeReason, Invoice, TaskKind
+from arcollect.money import grouped, written
 from arcollect.staff import StaffUser
 from arcollect.workspace import disputes as dispute_flow
 from arcollect.workspace.desk import Desk, checked_text, new_id
@@ -88,7 +89,7 @@ def open_case(
         sender=desk.sender,
         store=desk.store.disputes,
     )
-    return dispute_view(dispute, now, policies)
+    return dispute_view(dispute, now, policies, invoice.currency)
 
 
 def move_dispute(
@@ -118,13 +119,14 @@ def move_dispute(
         invoice = desk.store.invoice(customer_id, dispute.invoice_number)
         if invoice is None:
             raise WorkspaceNotFound(f"invoice {dispute.invoice_number} is gone")
-        credit = dispute_flow.parse_credit(credit_amount, wanted, invoice.open_amount)
+        credit = dispute_flow.parse_credit(credit_amount, wanted, invoice.open_amount, invoice.currency)
         limit = desk.policies().settings.collector_credit_limit
         if credit is not None and credit > limit and not by.is_manager:
             # A credit is money given away: above the policy's limit for collectors, a manager's call.
             raise NotAllowed(
-                f"a credit of {credit:,.2f} {invoice.currency} is a manager's decision (collectors may "
-                f"grant up to {limit:,.2f}: the policy's settings.collector_credit_limit)"
+                f"a credit of {written(credit, invoice.currency)} is a manager's decision (collectors "
+                f"may grant up to {grouped(limit, invoice.currency)}: the policy's "
+                "settings.collector_credit_limit)"
             )
         after = dispute_rules.dispute_resolved(invoice, credit)
         invoice_after = replace(after, next_action_at=now if after.is_open else None)
@@ -147,7 +149,8 @@ def move_dispute(
     effect = {
         DisputeStatus.IN_REVIEW: "taken into review",
         DisputeStatus.RESOLVED_VALID: "resolved: the invoice stands, dunning resumes",
-        DisputeStatus.RESOLVED_CREDIT: f"resolved with a credit of {credit or 0:,.2f}"
+        DisputeStatus.RESOLVED_CREDIT: "resolved with a credit of "
+        + grouped(credit or 0, invoice.currency if invoice is not None else "")
         + (
             ", dunning resumes for the rest"
             if invoice_after is not None and invoice_after.is_open
@@ -218,7 +221,7 @@ def move_dispute(
     changes.publish(desk.change_feed, activity.changes)
     if wanted in dispute_rules.RESOLVED:
         desk.store.tasks.close_tasks_about(customer_id, TaskKind.DISPUTE, "dispute_id", dispute_id, now)
-    return dispute_view(moved, now, desk.policies())
+    return dispute_view(moved, now, desk.policies(), invoice.currency if invoice is not None else None)
 
 
 def queue(desk: Desk, *, now: datetime, include_closed: bool = False) -> list[DisputeView]:

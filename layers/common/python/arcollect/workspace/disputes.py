@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from arcollect.disputes import DISPUTE_TRANSITIONS, DisputeStatus
+from arcollect.money import finer_than_unit, grouped, unit_refusal
 from arcollect.workspace.model import WorkspaceInputError
 
 
@@ -28,8 +29,11 @@ def check_transition(current: str, wanted: DisputeStatus) -> None:
         raise WorkspaceInputError("status", f"a dispute that is {now.value} can move to {moves}")
 
 
-def parse_credit(text: str | None, status: DisputeStatus, open_amount: Decimal) -> Decimal | None:
-    """A credit amount is required for (and only for) resolved_credit: above 0, at most the open amount."""
+def parse_credit(
+    text: str | None, status: DisputeStatus, open_amount: Decimal, currency: str
+) -> Decimal | None:
+    """A credit amount is required for (and only for) resolved_credit: above 0, at most the open amount,
+    at most ``currency``'s decimals (ISO 4217's minor unit: 2 for EUR, none for JPY, 3 for KWD)."""
     if status is not DisputeStatus.RESOLVED_CREDIT:
         if text and text.strip():
             raise WorkspaceInputError(
@@ -43,10 +47,11 @@ def parse_credit(text: str | None, status: DisputeStatus, open_amount: Decimal) 
         raise WorkspaceInputError("credit_amount", f"{text!r} is not an amount (e.g. 120.50)") from None
     if not amount.is_finite() or amount <= 0:
         raise WorkspaceInputError("credit_amount", "the credit must be more than 0")
-    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise WorkspaceInputError("credit_amount", "at most two decimal places")
+    if finer_than_unit(amount, currency):
+        raise WorkspaceInputError("credit_amount", unit_refusal(amount, currency))
     if amount > open_amount:
         raise WorkspaceInputError(
-            "credit_amount", f"the credit is more than the invoice's open amount ({open_amount:,.2f})"
+            "credit_amount",
+            f"the credit is more than the invoice's open amount ({grouped(open_amount, currency)})",
         )
     return amount

@@ -125,6 +125,8 @@ class DisputeView:
     attachment_key: str | None = None
     # A deduction's residual when it was coded (None: a dispute of the invoice).
     amount: Decimal | None = None
+    # The invoice's currency, for its amounts (None: not looked up, as in the dispute queue).
+    currency: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from arcollect import changes
 from arcollect.entities import Activity, Customer, Promise
 from arcollect.inputs import InputError
+from arcollect.money import plain, written
 from arcollect.promises import checked_promise, promise_to_pay
 from arcollect.staff import StaffUser
 from arcollect.workspace.desk import Desk, new_id
@@ -75,12 +77,12 @@ def take(
         activity_id=f"promise-{promise_id}",
         kind="promise_made",
         summary=(
-            f"{by.name} took a promise to pay {promise.amount or 0:,.2f} {promise.currency} by "
+            f"{by.name} took a promise to pay {written(promise.amount or 0, promise.currency or '')} by "
             f"{promise.promised_until.isoformat()} for {numbers}; dunning paused for it"
         ),
         detail={
             "promise_id": promise_id,
-            "amount": f"{promise.amount or 0:.2f}",
+            "amount": plain(promise.amount or Decimal(0), promise.currency or ""),
             "currency": promise.currency or "",
             "promised_until": promise.promised_until.isoformat(),
             "invoices": numbers,

@@ -14,6 +14,7 @@ from decimal import Decimal
 from arcollect.aging import AGING_BUCKETS, aging_bucket
 from arcollect.disputes import age_days, sla_overdue
 from arcollect.entities import Dispute, DocumentType, Invoice, Payment, TaskStatus
+from arcollect.money import grouped, written
 from arcollect.outlook import PayOutlook
 from arcollect.policy import PolicySet
 from arcollect.priority import risk_class
@@ -102,7 +103,10 @@ def aging(invoices: Iterable[Invoice], today: date) -> tuple[AgingLine, ...]:
     )
 
 
-def dispute_view(dispute: Dispute, now: datetime, policies: PolicySet) -> DisputeView:
+def dispute_view(
+    dispute: Dispute, now: datetime, policies: PolicySet, currency: str | None = None
+) -> DisputeView:
+    """The dispute as the console shows it; ``currency``: its invoice's, for its amounts."""
     sla = dispute.sla_days or policies.disputes.sla_for(dispute.department)
     return DisputeView(
         customer_id=dispute.customer_id,
@@ -121,6 +125,7 @@ def dispute_view(dispute: Dispute, now: datetime, policies: PolicySet) -> Disput
         resolved_at=dispute.resolved_at,
         attachment_key=dispute.attachment_key,
         amount=dispute.amount,
+        currency=currency,
     )
 
 
@@ -152,7 +157,7 @@ def _timeline(items: AccountItems) -> list[TimelineEntry]:
                 _at(invoice.invoice_date),
                 f"{kind}_issued",
                 f"{kind.replace('_', ' ').capitalize()} {invoice.invoice_number} issued: "
-                f"{invoice.amount:,.2f} {invoice.currency}, due {invoice.due_date.isoformat()}",
+                f"{written(invoice.amount, invoice.currency)}, due {invoice.due_date.isoformat()}",
             )
         )
         settled_on = invoice.paid_date or invoice.closed_on
@@ -166,7 +171,7 @@ def _timeline(items: AccountItems) -> list[TimelineEntry]:
             TimelineEntry(
                 _at(payment.payment_date),
                 "payment_received",
-                f"Payment {payment.payment_id} received: {payment.amount:,.2f} {payment.currency}"
+                f"Payment {payment.payment_id} received: {written(payment.amount, payment.currency)}"
                 + _applied_text(payment),
             )
         )
@@ -184,13 +189,14 @@ def _timeline(items: AccountItems) -> list[TimelineEntry]:
             )
     for promise in items.promises:
         if promise.settled_at is not None:
-            paid = f"{promise.paid_amount:,.2f}" if promise.paid_amount is not None else "0.00"
+            currency = promise.currency or ""
+            paid = grouped(promise.paid_amount or 0, currency)
             entries.append(
                 TimelineEntry(
                     promise.settled_at,
                     f"promise_{promise.status}",
                     f"Promise {promise.promise_id} {promise.status}: {paid} of "
-                    f"{promise.amount or 0:,.2f} {promise.currency or ''} paid by "
+                    f"{written(promise.amount or 0, currency)} paid by "
                     f"{promise.promised_until.isoformat()}",
                 )
             )
@@ -205,6 +211,7 @@ def build_account(items: AccountItems, *, now: datetime, today: date, policies: 
         (i for i in items.invoices if i.is_open), key=lambda i: (i.due_date, i.invoice_number)
     )
     closed = sorted((i for i in items.invoices if not i.is_open), key=lambda i: i.due_date, reverse=True)
+    currencies = {i.invoice_number: i.currency for i in items.invoices}
     promises = tuple(
         PromiseView(
             customer_id=p.customer_id,
@@ -250,7 +257,7 @@ def build_account(items: AccountItems, *, now: datetime, today: date, policies: 
         payments=tuple(sorted(items.payments, key=_payment_order, reverse=True)),
         promises=promises,
         disputes=tuple(
-            dispute_view(d, now, policies)
+            dispute_view(d, now, policies, currencies.get(d.invoice_number))
             for d in sorted(items.disputes, key=lambda d: d.created_at, reverse=True)
         ),
         tasks=tasks,
@@ -294,8 +301,10 @@ def _payment_order(payment: Payment) -> tuple[date, str]:
 def _applied_text(payment: Payment) -> str:
     """What a payment settled, for the timeline: ``applied to INV-1 (100.00), INV-2 (50.00); 20.00
     unapplied`` and the like."""
-    applied = ", ".join(f"{a.invoice_number} ({a.amount:,.2f})" for a in payment.applications)
+    applied = ", ".join(
+        f"{a.invoice_number} ({grouped(a.amount, payment.currency)})" for a in payment.applications
+    )
     text = f" applied to {applied}" if applied else ""
     if payment.unapplied_amount > 0:
-        text += f"{';' if applied else ''} {payment.unapplied_amount:,.2f} unapplied"
+        text += f"{';' if applied else ''} {grouped(payment.unapplied_amount, payment.currency)} unapplied"
     return text or " (unapplied)"

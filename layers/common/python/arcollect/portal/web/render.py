@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from arcollect.decisions import decisions_of
 from arcollect.entities import DisputeReason
+from arcollect.money import written
 from arcollect.replies import attachments_of
 
 if TYPE_CHECKING:
@@ -46,9 +47,9 @@ def static_asset(name: str) -> Asset | None:
 
 
 def money(amount: Decimal | int | str, currency: str) -> str:
-    """``1,234.50 EUR``: amounts are always shown with their currency, never summed across currencies."""
-    value = Decimal(str(amount)).quantize(Decimal("0.01"))
-    return f"{value:,.2f} {currency}"
+    """``1,234.50 EUR``, ``150,000 JPY``: amounts are always shown with their currency, in its minor
+    unit as the reminders write them (``money.written``), never summed across currencies."""
+    return written(amount, currency)
 
 
 def path_segment(value: str) -> str:

@@ -73,7 +73,7 @@ def test_the_run_trains_keeps_the_model_and_scores_every_open_invoice(s3: Any) -
     # The model, versioned, under its as-of day and latest.json
     assert {"models/pay-date/2026-11-23.json", "models/pay-date/latest.json"} <= set(result["written"])
     model = s3.get_object(Bucket=REPORTS, Key="models/pay-date/2026-11-23.json")["Body"].read()
-    assert json.loads(model)["version"] == 1 and json.loads(model)["trained_as_of"] == "2026-11-23"
+    assert json.loads(model)["version"] == 2 and json.loads(model)["trained_as_of"] == "2026-11-23"
     assert result["predictions"] == {"basis": "model", "invoices": 3, "kept": 3}
     # The predictions table in kpis.json: every open invoice, its interval, its chance, its factors
     document = _json(s3, "kpi/2026-11-23/kpis.json")

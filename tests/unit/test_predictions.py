@@ -14,14 +14,17 @@ from typing import Any
 
 import pytest
 
+from arcollect import predictions
 from arcollect.entities import Dispute, Invoice, Promise
 from arcollect.predictions import (
     MIN_HISTORY,
+    PAID_FOLLOW_UP,
     Factor,
     Ledger,
     Model,
     Prediction,
     PredictionError,
+    Waits,
     auc,
     evaluate,
     known_by,
@@ -672,3 +675,66 @@ def test_evaluate_reads_dotted_dates_day_first_without_a_locale_and_notes_why(
     assert "note: eu.csv: line 2, invoice_date '01.07.2022': dates read day-first" in capsys.readouterr().out
     assert main([*base, "--locale", "en-US"]) == 2
     assert "the file was not exported in en-US" in capsys.readouterr().err
+
+
+def test_waits_followed_long_enough_say_which_share_is_ever_paid() -> None:
+    """Ten invoices as far past their day: 3 paid 10 days on, 2 paid 40 days on, 5 still unpaid when
+    training ends. Followed 200 days, half were never paid: the day is the median of the paid ones (10),
+    not the median of all (40), which the never-paid pull out. Followed 100 days, less than
+    PAID_FOLLOW_UP, the 5 may yet pay, and the day reads every wait."""
+    paid = [(10, True)] * 3 + [(40, True)] * 2
+    followed = Waits.of([*paid, *[(200, False)] * 5])
+    assert followed.paid_share == pytest.approx(0.5)
+    assert followed.quantile(0.5) == 40 and followed.if_paid(0.5) == 10
+    assert followed.survival(100) == pytest.approx(0.5, abs=0.01)  # P(longer) counts the never paid
+    short = Waits.of([*paid, *[(PAID_FOLLOW_UP - 50, False)] * 5])
+    assert short.paid_share == 1.0 and short.if_paid(0.5) == short.quantile(0.5) == 40
+    document = Model.from_document(
+        json.loads(json.dumps(replace(train(portfolio(), AS_OF), waits={(3, -1): followed}).to_document()))
+    )
+    assert document.waits[(3, -1)] == followed
+    with pytest.raises(PredictionError, match="model version 1"):
+        Model.from_document({**document.to_document(), "version": 1})
+
+
+def test_a_long_late_invoice_is_predicted_among_those_that_were_paid_and_the_factor_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A go-live backlog: "Brennan & Sons, Zürich" left half of its 40 invoices of November 2023 unpaid and
+    paid the rest 60 days late. Its invoice FA/2024/0001, 90 days late at the end of June, is predicted on
+    the invoices as far past their day that were paid; its still-open factor says what share never was.
+    Read with every wait (the never-paid counted as still waiting), the day is later; the interval and
+    P(> 30 days late) are the same, since they count the never-paid either way."""
+    backlog = [
+        invoice(
+            "Brennan & Sons, Zürich",
+            f"FA/2023/{n:04}",
+            date(2023, 11, 1) + timedelta(days=n),
+            None if n % 2 else 60,
+        )
+        for n in range(40)
+    ]
+    late = invoice("Brennan & Sons, Zürich", "FA/2024/0001", date(2024, 3, 2), None)
+    invoices = [*portfolio(), *backlog, late]
+
+    def predicted() -> Prediction:
+        model = train(invoices, AS_OF)
+        return next(p for p in predict(model, invoices, AS_OF) if p.invoice_number == "FA/2024/0001")
+
+    among_paid = predicted()
+    still = next(f for f in among_paid.contributions if f.name == "still_open")
+    assert still.sentence.startswith("still unpaid 90 days after its due date; ")
+    assert "of invoices as far past theirs were still unpaid" in still.sentence
+    assert still.sentence.endswith("this is the day it is paid, if it is")
+    assert among_paid.baseline_days + sum(f.days for f in among_paid.contributions) == among_paid.offset_days
+    monkeypatch.setattr(predictions, "PAID_FOLLOW_UP", 10_000)
+    every_wait = predicted()
+    assert among_paid.pay_date < every_wait.pay_date
+    assert (among_paid.high, among_paid.probability_over_30_days_late) == (
+        every_wait.high,
+        every_wait.probability_over_30_days_late,
+    )
+    assert (
+        "were still unpaid"
+        not in next(f for f in every_wait.contributions if f.name == "still_open").sentence
+    )

@@ -24,7 +24,9 @@ late (pay day minus due day) are predicted as
       training period (an invoice still open when training ends counts as waiting at least that long;
       told apart by whether the customer's payment runs already passed it over, and for the day, not
       the interval, read within its company code), blended with the customer's own late payments
-      beyond this lateness when it has some.
+      beyond this lateness when it has some. The day is read among the invoices that were paid: of a
+      cell followed PAID_FOLLOW_UP days or more, those still unpaid then count as never paid (the
+      interval and P(> 30 days late) still count them).
 
 Each term IS a contribution: with the baseline they add up to the predicted offset from the due day
 exactly (``Prediction.offset_days``). The 80% interval and P(> 30 days late) come from the same
@@ -52,7 +54,7 @@ from typing import Any
 from arcollect.entities import Dispute, Invoice, Promise
 from arcollect.outlook import listed
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 LATE_DAYS = 30  # "paid more than 30 days late"
 RECENT = 12  # the customer's last paid invoices that make its recent figures
 MIN_HISTORY = 3  # fewer paid invoices: the portfolio's delay, said so in the factors
@@ -80,6 +82,12 @@ OWN_WEIGHT = 3.0  # their weight n / (n + OWN_WEIGHT) against the portfolio's wa
 # their due date (paid later than this one can be), read from its last ALIKE_HISTORY, once it has
 # MIN_HISTORY of them. Chosen on 23 rolling splits (docs/predictions.md, "A seventh round").
 ALIKE_HISTORY = 1000
+# A cell of the waits followed this many days or more (its longest wait, paid or not) says what share of
+# its invoices is ever paid: the predicted day is the median wait of those (an invoice is predicted the
+# day it is paid, if it is), not a median the never-paid pull out to the end of the history. Followed
+# less, an invoice still open may yet be paid, and the day reads every wait. Chosen on 23 rolling splits
+# (docs/predictions.md, "An eighth round").
+PAID_FOLLOW_UP = 150
 
 
 @dataclass(frozen=True)
@@ -430,9 +438,12 @@ class Model:
             "shrink": self.shrink,
             "adjustments": {name: sorted(bins.items(), key=str) for name, bins in self.adjustments.items()},
             "residuals": [[g, list(r.quantiles), list(r.tail)] for g, r in sorted(self.residuals.items())],
-            "waits": [[b, g, list(w.quantiles), w.snapshots] for (b, g), w in sorted(self.waits.items())],
+            "waits": [
+                [b, g, list(w.quantiles), w.snapshots, w.paid_share]
+                for (b, g), w in sorted(self.waits.items())
+            ],
             "segment_waits": [
-                [b, g, s, list(w.quantiles), w.snapshots]
+                [b, g, s, list(w.quantiles), w.snapshots, w.paid_share]
                 for (b, g, s), w in sorted(self.segment_waits.items())
             ],
         }
@@ -453,10 +464,13 @@ class Model:
                 for name, bins in document["adjustments"].items()
             },
             residuals={int(g): Residuals(tuple(q), tuple(t)) for g, q, t in document["residuals"]},
-            waits={(int(b), int(g)): Waits(tuple(q), int(n)) for b, g, q, n in document["waits"]},
+            waits={
+                (int(b), int(g)): Waits(tuple(q), int(n), float(paid))
+                for b, g, q, n, paid in document["waits"]
+            },
             segment_waits={
-                (int(b), int(g), str(s)): Waits(tuple(q), int(n))
-                for b, g, s, q, n in document.get("segment_waits", [])
+                (int(b), int(g), str(s)): Waits(tuple(q), int(n), float(paid))
+                for b, g, s, q, n, paid in document.get("segment_waits", [])
             },
         )
 
@@ -513,10 +527,12 @@ class Waits:
     """The days from the as-of day to payment (at least 1), as Kaplan-Meier quantiles over weekly
     snapshots of the invoices open then: an invoice still unpaid when training ends counts as waiting
     at least that long (censored), never as paid. A quantile the data never reaches holds the longest
-    wait seen: a floor, not an estimate."""
+    wait seen: a floor, not an estimate. ``paid_share``: the share of the cell the curve ends at, once its
+    longest wait is PAID_FOLLOW_UP days or more (the rest is never paid); 1.0 when followed less."""
 
     quantiles: tuple[float, ...]
     snapshots: int
+    paid_share: float = 1.0
 
     @classmethod
     def of(cls, rows: list[tuple[int, bool]]) -> Waits:
@@ -537,10 +553,15 @@ class Waits:
         for k in range(QUANTILES + 1):
             p = k / QUANTILES
             grid.append(next((float(t) for t, done in curve if done >= p - 1e-12), longest))
-        return cls(tuple(grid), len(rows))
+        paid_share = curve[-1][1] if curve and longest >= PAID_FOLLOW_UP else 1.0
+        return cls(tuple(grid), len(rows), paid_share)
 
     def quantile(self, p: float) -> float:
         return _grid(self.quantiles, p)
+
+    def if_paid(self, p: float) -> float:
+        """The ``p`` quantile of the waits of the invoices that are paid (``paid_share`` of the cell)."""
+        return _grid(self.quantiles, p * self.paid_share)
 
     def survival(self, days: float) -> float:
         """P(the wait is longer than ``days``)."""
@@ -805,9 +826,14 @@ def _one(
             def at(p: float) -> float:
                 return waited + waits.quantile(p)
 
-            shift = waited + segment.quantile(0.5) - core
+            shift = waited + segment.if_paid(0.5) - core
             if passed_over:
                 still += ", though one of the customer's invoices due on or after it was paid"
+            if segment.paid_share < 0.995:
+                still += (
+                    f"; {1 - segment.paid_share:.0%} of invoices as far past theirs were still unpaid "
+                    f"{segment.quantiles[-1]:.0f} days on: this is the day it is paid, if it is"
+                )
             if own:
                 weight = len(own) / (len(own) + OWN_WEIGHT)
                 mine = float(statistics.median(own)) - core

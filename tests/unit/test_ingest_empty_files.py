@@ -49,6 +49,12 @@ class Timeline:
         return True
 
 
+EMPTY_SNAPSHOT_NOTE = (
+    "an empty snapshot: no open item was closed, and the invoices feed is not counted as current by it "
+    "(the freshness hold counts from the last snapshot that listed open items)"
+)
+
+
 def ingest(
     key: str, content: bytes, table: Table | None = None, metadata: dict[str, str] | None = None
 ) -> tuple[FileStatus, dict[str, Any], Timeline]:
@@ -110,7 +116,7 @@ def test_a_file_of_layout_rows_only_says_nothing_was_loaded_and_an_empty_snapsho
     }
     assert file_notes(summary["notes"]) == [
         "the file has no data rows, only 2 layout rows (skipped): nothing was loaded",
-        "an empty snapshot: no open item was closed",
+        EMPTY_SNAPSHOT_NOTE,
     ]
     [entry] = timeline.entries
     assert "nothing was loaded; an empty snapshot: no open item was closed" in entry.summary
@@ -128,7 +134,7 @@ def test_a_header_only_snapshot_closes_nothing() -> None:
     # Then the open invoice stays open: an empty export is not a ledger paid in full
     assert (status, summary["mode"], summary["invoices_closed"]) == (FileStatus.INGESTED, "snapshot", 0)
     assert [invoice.invoice_number for invoice in table.open_invoices()] == ["INV-1"]
-    assert file_notes(summary["notes"]) == [EMPTY_FILE_NOTE, "an empty snapshot: no open item was closed"]
+    assert file_notes(summary["notes"]) == [EMPTY_FILE_NOTE, EMPTY_SNAPSHOT_NOTE]
 
 
 def test_a_file_with_rows_has_no_such_note() -> None:

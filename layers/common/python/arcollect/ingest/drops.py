@@ -820,7 +820,13 @@ def finish(
         rejected_rows_key=rejected_rows_key(drop.key) if outputs else None,
     )
     summary = result_summary(file, report, plan=plan, now=now, chunks=chunks)
-    if feeds is not None and status is FileStatus.INGESTED and kind is not None and plan is not None:
+    if (
+        feeds is not None
+        and status is FileStatus.INGESTED
+        and kind is not None
+        and plan is not None
+        and not report.unconfirmed_snapshot
+    ):
         feeds.delivered(FeedFile(kind.value, drop.key, drop.version_id, plan.as_of, now))
     # The register entry is the commit: written after the results and the timeline entry, so a crash
     # between them has the redelivered message run the file again (idempotently) and write them, instead

@@ -822,7 +822,11 @@ def close_missing(store: AccountsStore, context: LoadContext, report: IngestRepo
             if context.refused
             else "an empty snapshot: no open item was closed"
         )
-        report.note_file(why)
+        report.note_file(
+            f"{why}, and the invoices feed is not counted as current by it (the freshness hold counts "
+            "from the last snapshot that listed open items)"
+        )
+        report.unconfirmed_snapshot = True
         return
     closed_on = context.as_of.date()
     for invoice in store.open_invoices():

@@ -76,6 +76,10 @@ class IngestReport:
     notes_total: int = 0
     ignored_columns: tuple[str, ...] = ()
     shape: dict[str, Any] | None = None
+    # A snapshot that listed no open item (empty, or every row refused): it closes nothing, and it does
+    # not make the invoices feed current, so a broken export that keeps coming out empty is held on by
+    # the freshness hold instead of dunning on the balances it can no longer confirm.
+    unconfirmed_snapshot: bool = False
     _spool: IO[bytes] = field(
         default_factory=lambda: tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, mode="w+b")  # noqa: SIM115
     )

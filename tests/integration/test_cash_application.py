@@ -20,19 +20,14 @@ import boto3
 import pytest
 
 from arcollect.changes import record_from_json
-from arcollect.console import StaffConsole
 from arcollect.entities import Invoice, Payment, Task, TaskKind
-from arcollect.portal.web import build_app
-from arcollect.store.changes import ChangeLog, ChangeObjects
-from arcollect.store.portal import PortalObjects
+from arcollect.store.changes import ChangeLog
 from arcollect.store.repositories import Invoices, Payments, Tasks
-from arcollect.store.staff import StaffSessionStore
-from arcollect.workspace.services import Workspace
-from arcollect_cli.lambda_runtime import LambdaContext, load_handler
 from tests.integration.conftest import invoke, load_event
 from tests.integration.dunning_world import World, sent_emails, utc
 from tests.integration.ingest_flow import ingest, rejected_rows
-from tests.integration.real_world import STAFF_PASSWORD, Browser, Reply, hidden, staff_directory
+from tests.integration.real_world import Browser, Reply, hidden
+from tests.integration.staff_console import signed_in_staff
 
 DROP = os.environ["DROP_BUCKET"]
 # A customer id as NetSuite or Xero export it (a name): spaces, an ampersand, a comma, accents.
@@ -261,27 +256,7 @@ class Console:
 def console(world: World) -> Iterator[Console]:
     """Cora signs in to the staff console (the portal function's pages with a console on a moto user
     pool, its workspace writing the change feed as the deployed function's does)."""
-    handler = load_handler("portal")
-    staff = StaffConsole(
-        workspace=Workspace(
-            policies=handler.app.policies,
-            mailer=handler.app.mailer,
-            sender=os.environ["SENDER_EMAIL"],
-            reports=PortalObjects(),
-            change_feed=ChangeObjects(DROP),
-        ),
-        directory=staff_directory(),
-        sessions=StaffSessionStore(),
-    )
-    app = build_app(handler.app.portal_at, environment_name="test", staff=staff)
-    browser = Browser(utc(2026, 11, 23, 10), send=lambda event: app.resolve(event, LambdaContext("portal")))
-    form = browser.get("/staff/sign-in")
-    signed_in = browser.post(
-        "/staff/sign-in",
-        {"username": "cora", "password": STAFF_PASSWORD, "csrf_token": hidden(form.text, "csrf_token")},
-    )
-    assert signed_in.status == 303, signed_in.text
-    yield Console(browser)
+    yield Console(signed_in_staff(utc(2026, 11, 23, 10), DROP))
 
 
 def change_objects() -> list[dict[str, str]]:

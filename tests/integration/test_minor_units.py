@@ -22,19 +22,13 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from arcollect.console import StaffConsole
 from arcollect.plans import Instalment, PaymentPlan, agreed_activity, standing
 from arcollect.policy import SHIPPED_POLICY
-from arcollect.portal.web import build_app
-from arcollect.store.changes import ChangeObjects
 from arcollect.store.plan_book import PlanBook
-from arcollect.store.portal import PortalObjects
-from arcollect.store.staff import StaffSessionStore
-from arcollect.workspace.services import Workspace
-from arcollect_cli.lambda_runtime import LambdaContext, load_handler
 from tests.integration.dunning_world import World, sent_emails, utc
 from tests.integration.ingest_flow import ingest
-from tests.integration.real_world import STAFF_PASSWORD, Browser, Reply, hidden, staff_directory
+from tests.integration.real_world import Browser, Reply, hidden
+from tests.integration.staff_console import signed_in_staff
 from tests.integration.test_dunning_residuals import zeros
 from tests.integration.test_portal_handler import call_api, get, sign_in
 
@@ -164,27 +158,7 @@ class Console:
 
 @pytest.fixture
 def console(world: World) -> Iterator[Console]:
-    handler = load_handler("portal")
-    staff = StaffConsole(
-        workspace=Workspace(
-            policies=handler.app.policies,
-            mailer=handler.app.mailer,
-            sender=os.environ["SENDER_EMAIL"],
-            reports=PortalObjects(),
-            change_feed=ChangeObjects(DROP),
-        ),
-        directory=staff_directory(),
-        sessions=StaffSessionStore(),
-    )
-    app = build_app(handler.app.portal_at, environment_name="test", staff=staff)
-    browser = Browser(utc(2026, 11, 23, 10), send=lambda event: app.resolve(event, LambdaContext("portal")))
-    form = browser.get("/staff/sign-in")
-    signed_in = browser.post(
-        "/staff/sign-in",
-        {"username": "cora", "password": STAFF_PASSWORD, "csrf_token": hidden(form.text, "csrf_token")},
-    )
-    assert signed_in.status == 303, signed_in.text
-    yield Console(browser)
+    yield Console(signed_in_staff(utc(2026, 11, 23, 10), DROP))
 
 
 def test_the_console_writes_yen_without_decimals_and_splits_a_plan_in_whole_yen(console: Console) -> None:

@@ -23,23 +23,18 @@ import boto3
 import pytest
 
 from arcollect.changes import record_from_json
-from arcollect.console import StaffConsole
 from arcollect.dunning.sweep import preview
 from arcollect.entities import Invoice
 from arcollect.plans import PaymentPlan, standing
 from arcollect.policy import SHIPPED_POLICY
 from arcollect.portal.links import sign_token
-from arcollect.portal.web import build_app
-from arcollect.store.changes import ChangeLog, ChangeObjects
+from arcollect.store.changes import ChangeLog
 from arcollect.store.plan_book import PlanBook
-from arcollect.store.portal import PortalObjects
 from arcollect.store.repositories import Customers, Invoices, Tasks
-from arcollect.store.staff import StaffSessionStore
-from arcollect.workspace.services import Workspace
-from arcollect_cli.lambda_runtime import LambdaContext, load_handler
 from tests.integration.dunning_world import Sent, World, sent_emails, utc
 from tests.integration.ingest_flow import ingest
-from tests.integration.real_world import STAFF_PASSWORD, Browser, Reply, hidden, staff_directory
+from tests.integration.real_world import Browser, Reply, hidden
+from tests.integration.staff_console import signed_in_staff
 
 DROP = os.environ["DROP_BUCKET"]
 MUELLER = "Müller & Söhne, GmbH"
@@ -123,27 +118,7 @@ class Console:
 
 @pytest.fixture
 def console(world: World) -> Iterator[Console]:
-    handler = load_handler("portal")
-    staff = StaffConsole(
-        workspace=Workspace(
-            policies=handler.app.policies,
-            mailer=handler.app.mailer,
-            sender=os.environ["SENDER_EMAIL"],
-            reports=PortalObjects(),
-            change_feed=ChangeObjects(DROP),
-        ),
-        directory=staff_directory(),
-        sessions=StaffSessionStore(),
-    )
-    app = build_app(handler.app.portal_at, environment_name="test", staff=staff)
-    browser = Browser(utc(2026, 11, 23, 10), send=lambda event: app.resolve(event, LambdaContext("portal")))
-    form = browser.get("/staff/sign-in")
-    signed_in = browser.post(
-        "/staff/sign-in",
-        {"username": "cora", "password": STAFF_PASSWORD, "csrf_token": hidden(form.text, "csrf_token")},
-    )
-    assert signed_in.status == 303, signed_in.text
-    yield Console(browser)
+    yield Console(signed_in_staff(utc(2026, 11, 23, 10), DROP))
 
 
 THREE = {

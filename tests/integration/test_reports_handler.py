@@ -6,11 +6,13 @@ import json
 import os
 from datetime import date
 from decimal import Decimal
+from io import BytesIO
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
-from arcollect.entities import Invoice
+from arcollect.entities import Dispute, Invoice
 from arcollect.store.repositories import Invoices
 from tests.integration.conftest import invoke, load_event
 from tests.integration.ses_faults import READ_TIMEOUT, THROTTLED, emitted_metric, ses_failing_once
@@ -219,3 +221,137 @@ def shipped_policy_text() -> str:
     from arcollect.policy import SHIPPED_POLICY
 
     return SHIPPED_POLICY.read_text(encoding="utf-8")
+
+
+# --- amounts in their currency's minor unit (ISO 4217, arcollect/money.py) ------------------------------
+
+
+def _dinar_and_yen_world() -> None:
+    """A customer billed in Kuwaiti dinar (three decimals) and one in yen (none), both on credit hold,
+    each with an invoice under a payment plan, one placed with an agency and a short payment coded as a
+    deduction."""
+    from arcollect.plans import Instalment, PaymentPlan, agreed_activity
+    from arcollect.store.disputes import dispute_item
+    from arcollect.store.plan_book import PlanBook
+    from tests.integration.dunning_world import World, utc
+
+    world = World()
+    for customer_id, currency, unit, plan_split, placed, short, reason in (
+        ("C-KW", "KWD", "1.234", ("0.617", "0.617"), "0.750", "0.125", "damage"),
+        ("C-JP", "JPY", "150000", ("50000", "50000", "50000"), "25000", "1500", "pricing"),
+    ):
+        world.customer(customer_id, credit_hold=True, credit_hold_reason="over limit")
+        prefix = customer_id[2:]
+        world.invoice(
+            f"{prefix}-1", customer_id=customer_id, invoice_date=date(2026, 9, 1), due_date=date(2026, 10, 1),
+            amount=unit, currency=currency,
+        )  # fmt: skip
+        world.invoice(
+            f"{prefix}-2", customer_id=customer_id, invoice_date=date(2026, 7, 1), due_date=date(2026, 8, 1),
+            amount=placed, currency=currency, agency="Inkasso Nord",
+        )  # fmt: skip
+        world.invoice(
+            f"{prefix}-3", customer_id=customer_id, invoice_date=date(2026, 9, 15),
+            due_date=date(2026, 10, 15), amount=short, currency=currency,
+        )  # fmt: skip
+        dispute_item(
+            Dispute(
+                customer_id=customer_id, dispute_id=f"D-{prefix}-3", invoice_number=f"{prefix}-3",
+                reason=reason, comment="short paid", created_at=utc(2026, 11, 10, 9), amount=Decimal(short),
+            )
+        ).save()  # fmt: skip
+        dues = (date(2026, 12, 1), date(2027, 1, 4), date(2027, 2, 1))
+        plan = PaymentPlan(
+            customer_id=customer_id, plan_id=f"plan-{prefix.lower()}", invoice_numbers=(f"{prefix}-1",),
+            currency=currency, created_at=utc(2026, 11, 20, 10), source="cora",
+            instalments=tuple(
+                Instalment(n, due, Decimal(amount))
+                for n, (due, amount) in enumerate(zip(dues, plan_split, strict=False), start=1)
+            ),
+        )  # fmt: skip
+        assert PlanBook().make_plan(plan, utc(2026, 11, 28, 7), agreed_activity(plan, by="Cora"))
+
+
+def _csv(s3: Any, name: str) -> str:
+    return s3.get_object(Bucket=REPORTS, Key=f"latest/{name}")["Body"].read().decode("utf-8-sig")
+
+
+def _reported(s3: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Given the dinar and yen customers, the daily report of 2026-11-23: the run's result, kpis.json."""
+    _dinar_and_yen_world()
+    result = invoke("reports", dict(load_event("scheduler_tick.json"), time="2026-11-23T05:00:00Z"))
+    return result, json.loads(s3.get_object(Bucket=REPORTS, Key="latest/kpis.json")["Body"].read())
+
+
+def test_credit_holds_and_agency_placements_keep_the_dinars_three_decimals_and_the_yens_none(
+    s3: Any,
+) -> None:
+    _, document = _reported(s3)
+    # kpis.json: 2.109 KWD (never "2.11"), 176500 JPY (never "176500.00")
+    held = document["credit_control"]
+    assert held["on_hold"] == [
+        {"currency": "JPY", "customers": 1, "open_amount": "176500"},
+        {"currency": "KWD", "customers": 1, "open_amount": "2.109"},
+    ]
+    assert [(row["currency"], row["open_amount"]) for row in held["with_agency"]] == [
+        ("JPY", "25000"),
+        ("KWD", "0.750"),
+    ]
+    # and credit-control.csv
+    control = _csv(s3, "credit-control.csv")
+    assert "\r\nJPY,1,176500\r\n" in control and "\r\nKWD,1,2.109\r\n" in control
+    assert "Inkasso Nord,JPY,1,25000,0\r\n" in control and "Inkasso Nord,KWD,1,0.750,0\r\n" in control
+
+
+def test_deductions_keep_the_dinars_three_decimals_and_the_yens_none(s3: Any) -> None:
+    _, document = _reported(s3)
+    # kpis.json: the amount and each age bucket, 0.125 KWD (never "0.13"), 1500 JPY (never "1500.00")
+    deductions = document["deductions"]["open"]
+    assert [(r["reason"], r["currency"], r["amount"], r["0-30"], r["31-60"]) for r in deductions] == [
+        ("damage", "KWD", "0.125", "0.125", "0.000"),
+        ("pricing", "JPY", "1500", "1500", "0"),
+    ]
+    # and deductions.csv
+    table = _csv(s3, "deductions.csv")
+    assert "damage,KWD,1,0.125,0.125,0.000,0.000,0.000,13\r\n" in table
+    assert "pricing,JPY,1,1500,1500,0,0,0,13\r\n" in table
+
+
+def test_payment_plans_keep_the_dinars_three_decimals_and_the_yens_none(s3: Any) -> None:
+    _, document = _reported(s3)
+    # kpis.json: agreed totals, what is open under the plans and due soon, 1.234 and 0.617 KWD, 150000 JPY
+    plans = document["payment_plans"]
+    assert plans["by_status"] == [
+        {"status": "active", "currency": "JPY", "count": 1, "amount": "150000"},
+        {"status": "active", "currency": "KWD", "count": 1, "amount": "1.234"},
+    ]
+    assert plans["active"] == [
+        {"currency": "JPY", "plans": 1, "open_amount": "150000", "due_soon_count": 1,
+         "due_soon_amount": "50000"},
+        {"currency": "KWD", "plans": 1, "open_amount": "1.234", "due_soon_count": 1,
+         "due_soon_amount": "0.617"},
+    ]  # fmt: skip
+    # and payment-plans.csv
+    planned = _csv(s3, "payment-plans.csv")
+    assert "active,JPY,1,150000\r\n" in planned and "active,KWD,1,1.234\r\n" in planned
+    assert "JPY,1,150000,1,50000\r\n" in planned and "KWD,1,1.234,1,0.617\r\n" in planned
+
+
+def test_the_workbook_and_the_page_show_amounts_with_their_currencys_decimals(s3: Any) -> None:
+    result, _ = _reported(s3)
+    # The workbook's amounts are numbers, shown with the currency's decimals: #,##0.000 KWD, #,##0 JPY
+    [workbook_key] = [k for k in result["written"] if k.startswith("latest/") and k.endswith(".xlsx")]
+    book = load_workbook(BytesIO(s3.get_object(Bucket=REPORTS, Key=workbook_key)["Body"].read()))
+    summary = {row[0].value: row[1] for row in book["Summary"].iter_rows(min_row=2)}  # AR total
+    assert (summary["KWD"].value, summary["KWD"].number_format) == (2.109, "#,##0.000")
+    assert (summary["JPY"].value, summary["JPY"].number_format) == (176500, "#,##0")
+    hold = {row[0].value: row[2] for row in book["Credit hold and agency"].iter_rows(min_row=3, max_row=4)}
+    assert (hold["KWD"].value, hold["KWD"].number_format) == (2.109, "#,##0.000")
+    assert (hold["JPY"].value, hold["JPY"].number_format) == (176500, "#,##0")
+    # (summary.csv has them as kpis.json, exact)
+    assert "\r\nKWD,2.109," in _csv(s3, "summary.csv") and "\r\nJPY,176500," in _csv(s3, "summary.csv")
+    # The page's tables write them as the reminders do: 176,500 JPY, never 176,500.00; 2.109 KWD, never
+    # 2.11 (the forecast's chart, to the cent, aside)
+    page = s3.get_object(Bucket=REPORTS, Key="latest/summary.html")["Body"].read().decode()
+    assert '<td class="num">176,500</td>' in page and '<td class="num">2.109</td>' in page
+    assert "176,500.00</td>" not in page and "2.11</td>" not in page

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from arcollect.entities import Customer, Invoice
+from arcollect.money import plain
 from arcollect.reports.tables import COUNT, MONEY, Block, Column, Sheet
 
 SHEET = "Credit hold and agency"
@@ -23,7 +24,9 @@ CSV_NAME = "credit-control.csv"
 def credit_control_figures(customers: Mapping[str, Customer], invoices: Iterable[Invoice]) -> dict[str, Any]:
     """``on_hold``: per currency, the customers on credit hold with something open and what they owe
     (credit notes netted); ``with_agency``: per agency and currency, the open invoices placed and their
-    open amount, and those placed that were collected in full (closed). Amounts as strings."""
+    open amount, and those placed that were collected in full (closed). Amounts as plain decimals with
+    their currency's decimals (``money.plain``: ``1250.00`` EUR, ``150000`` JPY, ``1.250`` KWD; never
+    rounded)."""
     held = {cid for cid, customer in customers.items() if customer.credit_hold}
     hold_rows: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"customers": set(), "open_amount": Decimal(0)}
@@ -49,7 +52,7 @@ def credit_control_figures(customers: Mapping[str, Customer], invoices: Iterable
             {
                 "currency": currency,
                 "customers": len(row["customers"]),
-                "open_amount": f"{row['open_amount']:.2f}",
+                "open_amount": plain(row["open_amount"], currency),
             }
             for currency, row in sorted(hold_rows.items())
         ],
@@ -58,7 +61,7 @@ def credit_control_figures(customers: Mapping[str, Customer], invoices: Iterable
                 "agency": agency,
                 "currency": currency,
                 "open_invoices": row["open_invoices"],
-                "open_amount": f"{row['open_amount']:.2f}",
+                "open_amount": plain(row["open_amount"], currency),
                 "collected_invoices": row["collected_invoices"],
             }
             for (agency, currency), row in sorted(agency_rows.items())
@@ -71,6 +74,7 @@ def credit_control_sheet(part: Mapping[str, Any]) -> Sheet:
     hold = Block(
         (Column("Currency"), Column("Customers on credit hold", COUNT), Column("Open amount", MONEY)),
         title=f"On credit hold ({part.get('customers_on_hold', 0)} customers)",
+        currency_column=0,
     )
     for row in part.get("on_hold") or ():
         hold.rows.append([str(row["currency"]), int(row["customers"]), Decimal(str(row["open_amount"]))])
@@ -83,6 +87,7 @@ def credit_control_sheet(part: Mapping[str, Any]) -> Sheet:
             Column("Collected invoices", COUNT),
         ),
         title="With a collection agency",
+        currency_column=1,
     )
     for row in part.get("with_agency") or ():
         agency.rows.append(

@@ -16,6 +16,7 @@ from typing import Any
 
 from arcollect.deductions import is_deduction, outcome_of
 from arcollect.entities import Dispute, Invoice
+from arcollect.money import plain
 from arcollect.reports.tables import COUNT, DAYS, MONEY, Block, Column, Sheet
 
 # Age of an open deduction in days since it was coded, as collections teams report them.
@@ -42,7 +43,8 @@ def deduction_figures(
     """``open``: the deductions coded by ``as_of`` and not resolved by then, per reason and currency:
     count, amount and the amount in each age bucket, and the oldest's age; ``resolved``: those resolved
     in the window ending on ``as_of``, per reason, currency and outcome: count and amount (the credit
-    written off, or the residual rebilled). Amounts as strings, rows sorted."""
+    written off, or the residual rebilled). Amounts as plain decimals with their currency's decimals
+    (``money.plain``: ``120.00`` EUR, ``15000`` JPY, ``1.250`` KWD; never rounded), rows sorted."""
     currency_of = {(i.customer_id, i.invoice_number): i.currency for i in invoices}
     window_start = as_of - timedelta(days=window_days)
     open_rows: dict[tuple[str, str], dict[str, Any]] = defaultdict(
@@ -83,18 +85,20 @@ def deduction_figures(
     return {
         "window_days": window_days,
         "open": [
-            {"reason": reason, "currency": currency, **_texts(row)}
+            {"reason": reason, "currency": currency, **_texts(row, currency)}
             for (reason, currency), row in sorted(open_rows.items())
         ],
         "resolved": [
-            {"reason": reason, "currency": currency, "outcome": outcome, **_texts(row)}
+            {"reason": reason, "currency": currency, "outcome": outcome, **_texts(row, currency)}
             for (reason, currency, outcome), row in sorted(resolved_rows.items())
         ],
     }
 
 
-def _texts(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: f"{value:.2f}" if isinstance(value, Decimal) else value for key, value in row.items()}
+def _texts(row: Mapping[str, Any], currency: str) -> dict[str, Any]:
+    return {
+        key: plain(value, currency) if isinstance(value, Decimal) else value for key, value in row.items()
+    }
 
 
 def deductions_sheet(part: Mapping[str, Any]) -> Sheet:
@@ -109,6 +113,7 @@ def deductions_sheet(part: Mapping[str, Any]) -> Sheet:
             Column("Oldest (days)", DAYS),
         ),
         title="Open deductions by reason and age",
+        currency_column=1,
     )
     for row in part.get("open") or ():
         open_block.rows.append(
@@ -130,6 +135,7 @@ def deductions_sheet(part: Mapping[str, Any]) -> Sheet:
             Column("Amount", MONEY),
         ),
         title=f"Resolved in the last {part.get('window_days', '')} days by outcome",
+        currency_column=1,
     )
     for row in part.get("resolved") or ():
         resolved_block.rows.append(

@@ -23,7 +23,7 @@ import io
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
@@ -35,6 +35,7 @@ from arcollect.aging import AGING_BUCKETS
 from arcollect.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, neutralise
 from arcollect.contract import ReportPrefix
 from arcollect.mailing import stamp_sent
+from arcollect.money import grouped
 from arcollect.reports.tables import (
     COUNT,
     DATE,
@@ -171,14 +172,14 @@ _AGING_COLUMNS = tuple(Column(AGING_LABELS[bucket], MONEY) for bucket in AGING_B
 
 
 def _summary(document: Mapping[str, Any]) -> Sheet:
-    block = Block((Column("Currency"), *_FIGURE_COLUMNS))
+    block = Block((Column("Currency"), *_FIGURE_COLUMNS), currency_column=0)
     for currency, figures in sorted(_mapping(document.get("by_currency")).items()):
         block.rows.append([str(currency), *_figure_cells(_mapping(figures))])
     return Sheet("Summary", "summary.csv", [block])
 
 
 def _aging(document: Mapping[str, Any]) -> Sheet:
-    block = Block((Column("Currency"), *_AGING_COLUMNS, Column("Total", MONEY)))
+    block = Block((Column("Currency"), *_AGING_COLUMNS, Column("Total", MONEY)), currency_column=0)
     for currency, figures in sorted(_mapping(document.get("by_currency")).items()):
         figures = _mapping(figures)
         block.rows.append([str(currency), *_aging_cells(figures), _value(figures.get("ar_total"), MONEY)])
@@ -186,7 +187,7 @@ def _aging(document: Mapping[str, Any]) -> Sheet:
 
 
 def _grouped(document: Mapping[str, Any], key: str, label: str, title: str, csv_name: str) -> Sheet:
-    block = Block((Column(label), Column("Currency"), *_FIGURE_COLUMNS, *_AGING_COLUMNS))
+    block = Block((Column(label), Column("Currency"), *_FIGURE_COLUMNS, *_AGING_COLUMNS), currency_column=1)
     for group, currencies in sorted(_mapping(document.get(key)).items()):
         for currency, figures in sorted(_mapping(currencies).items()):
             figures = _mapping(figures)
@@ -207,7 +208,10 @@ _CUSTOMER_FIELDS: tuple[tuple[str, str, str], ...] = (
 
 
 def _customers(document: Mapping[str, Any]) -> Sheet:
-    block = Block((Column("Rank", COUNT), *(Column(label, kind) for _, label, kind in _CUSTOMER_FIELDS)))
+    block = Block(
+        (Column("Rank", COUNT), *(Column(label, kind) for _, label, kind in _CUSTOMER_FIELDS)),
+        currency_column=1 + [key for key, _, _ in _CUSTOMER_FIELDS].index("currency"),
+    )
     for rank, customer in enumerate(_sequence(document.get("customers_by_risk")), start=1):
         customer = _mapping(customer)
         block.rows.append([rank, *(_value(customer.get(key), kind) for key, _, kind in _CUSTOMER_FIELDS)])
@@ -272,6 +276,7 @@ def _predictions(section: Mapping[str, Any]) -> Sheet:
     block = Block(
         (*(Column(label, kind) for _, label, kind in _PREDICTION_FIELDS), Column("Too little history")),
         title="Predicted pay dates of the open invoices",
+        currency_column=[key for key, _, _ in _PREDICTION_FIELDS].index("currency"),
     )
     for row in _sequence(section.get("invoices")):
         row = _mapping(row)
@@ -449,8 +454,10 @@ def sheet_csv(sheet: Sheet) -> bytes:
 # -- text for people -----------------------------------------------------------------------------------
 
 
-def show(cell: Cell, kind: str = NUMBER) -> str:
-    """A cell as text on the page or in the email: grouped amounts, one-decimal days, "n/a" for null."""
+def show(cell: Cell, kind: str = NUMBER, currency: str | None = None) -> str:
+    """A cell as text on the page or in the email: grouped amounts (with ``currency``'s decimals, as the
+    reminders write them: ``1,250.00`` EUR, ``150,000`` JPY, ``1.250`` KWD; two without one), one-decimal
+    days, "n/a" for null."""
     if cell is None:
         return NOT_AVAILABLE
     if isinstance(cell, str):
@@ -460,7 +467,7 @@ def show(cell: Cell, kind: str = NUMBER) -> str:
     if isinstance(cell, int):
         return f"{cell:,d}"
     if kind == MONEY:
-        return f"{cell:,.2f}"
+        return grouped(cell, currency) if currency else f"{cell:,.2f}"
     if kind == SHARE:
         return f"{cell * 100:,.1f} %"
     if kind in (DAYS, PERCENT):
@@ -503,9 +510,15 @@ class BarChartSvg:
 
 
 def bar_chart(
-    title: str, points: Sequence[tuple[str, Decimal | None]], *, width: int = 640, value_labels: bool = True
+    title: str,
+    points: Sequence[tuple[str, Decimal | None]],
+    *,
+    width: int = 640,
+    value_labels: bool = True,
+    currency: str | None = None,
 ) -> BarChartSvg:
-    """Bars for ``points`` (label, amount), zero as the baseline; a null amount draws no bar."""
+    """Bars for ``points`` (label, amount), zero as the baseline; a null amount draws no bar. The values
+    with ``currency``'s decimals (``show``); without one, to the cent."""
     height, top, bottom, left, right = 240, 24, 36, 64, 8
     values = [value for _, value in points if value is not None]
     high = max([Decimal(0), *values])
@@ -529,7 +542,7 @@ def bar_chart(
                 width=round(slot * 0.7, 2),
                 height=round(abs(baseline - y), 2),
                 label=label,
-                value=show(value, MONEY),
+                value=show(value, MONEY, currency),
                 negative=amount < 0,
             )
         )
@@ -566,7 +579,10 @@ def _labels(keys: Iterable[str]) -> list[tuple[str, str]]:
 def _headline_rows(by_currency: Mapping[str, Any], keys: Sequence[str]) -> list[tuple[str, list[str]]]:
     kinds = {key: kind for key, _, kind in FIGURES}
     return [
-        (str(currency), [show(_value(_mapping(figures).get(key), kinds[key]), kinds[key]) for key in keys])
+        (
+            str(currency),
+            [show(_value(_mapping(figures).get(key), kinds[key]), kinds[key], str(currency)) for key in keys],
+        )
         for currency, figures in sorted(by_currency.items())
     ]
 
@@ -577,7 +593,10 @@ def _display_block(block: Block) -> dict[str, Any]:
         "columns": [column.label for column in block.columns],
         "numeric": [column.kind != TEXT for column in block.columns],
         "rows": [
-            [show(cell, block.kind(index, col)) for col, cell in enumerate(row[: len(block.columns)])]
+            [
+                show(cell, block.kind(index, col), block.currency(index))
+                for col, cell in enumerate(row[: len(block.columns)])
+            ]
             for index, row in enumerate(block.rows)
         ],
     }
@@ -594,7 +613,7 @@ def report_html(document: Mapping[str, Any], sheets: Sequence[Sheet] | None = No
             (AGING_LABELS[bucket], cell if isinstance(cell, Decimal) else None)
             for bucket, cell in zip(AGING_BUCKETS, cells, strict=True)
         ]
-        aging_charts.append(bar_chart(f"Aging, {currency}", points, width=420))
+        aging_charts.append(bar_chart(f"Aging, {currency}", points, width=420, currency=str(currency)))
     forecast_charts = []
     for currency, weeks in sorted(_mapping(document.get("forecast")).items()):
         points = []
@@ -604,7 +623,7 @@ def report_html(document: Mapping[str, Any], sheets: Sequence[Sheet] | None = No
             points.append((str(week.get("week_start") or "")[5:], amount))
         forecast_charts.append(bar_chart(f"13-week cash forecast, {currency}", points, value_labels=False))
     customers = by_name["Customers by risk"].blocks[0]
-    top = Block(customers.columns, customers.rows[:HTML_TOP_CUSTOMERS])
+    top = replace(customers, rows=customers.rows[:HTML_TOP_CUSTOMERS])
     predictions = by_name.get(PREDICTIONS_SHEET)
     likely_late: Block | None = None
     if predictions is not None:
@@ -617,7 +636,7 @@ def report_html(document: Mapping[str, Any], sheets: Sequence[Sheet] | None = No
             return cell if isinstance(cell, Decimal) else Decimal(-1)
 
         ranked = sorted(rows, key=lambda row: -likelihood(row))
-        likely_late = Block(predictions.blocks[0].columns, ranked[:HTML_TOP_CUSTOMERS])
+        likely_late = replace(predictions.blocks[0], rows=ranked[:HTML_TOP_CUSTOMERS], title=None)
     context = {
         "as_of": str(document.get("as_of") or ""),
         "window_days": str(document.get("window_days") or ""),

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from arcollect.entities import Invoice, Payment
+from arcollect.money import plain
 from arcollect.plans import PaymentPlan, PlanStatus, standing
 from arcollect.reports.tables import COUNT, MONEY, SHARE, Block, Column, Sheet
 
@@ -51,7 +52,9 @@ def plan_figures(
     currency, the active plans, what is still open under them, and the instalments still to pay that fall
     due by ``as_of`` + 28 days (one already due and not yet broken counts too); ``settled``: per currency,
     the plans completed and broken in the window ending on ``as_of`` and the kept rate (completed over
-    completed and broken; null without either). Amounts as strings, rows sorted."""
+    completed and broken; null without either). Amounts as plain decimals with their currency's
+    decimals (``money.plain``: ``600.00`` EUR, ``50000`` JPY, ``1.250`` KWD; never rounded), rows
+    sorted."""
     by_customer: dict[str, list[Invoice]] = defaultdict(list)
     for invoice in invoices:
         by_customer[invoice.customer_id].append(invoice)
@@ -96,12 +99,14 @@ def plan_figures(
         "window_days": window_days,
         "horizon_days": HORIZON_DAYS,
         "by_status": [
-            {"status": status, "currency": currency, **_texts(row)}
+            {"status": status, "currency": currency, **_texts(row, currency)}
             for (status, currency), row in sorted(
                 statuses.items(), key=lambda i: (order.get(i[0][0], 9), i[0])
             )
         ],
-        "active": [{"currency": currency, **_texts(row)} for currency, row in sorted(active.items())],
+        "active": [
+            {"currency": currency, **_texts(row, currency)} for currency, row in sorted(active.items())
+        ],
         "settled": [
             {"currency": currency, **row, "kept_rate": _rate(row["completed"], row["broken"])}
             for currency, row in sorted(settled.items())
@@ -115,8 +120,10 @@ def _rate(kept: int, broken: int) -> str | None:
     return f"{Decimal(kept) / Decimal(kept + broken):.4f}"
 
 
-def _texts(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: f"{value:.2f}" if isinstance(value, Decimal) else value for key, value in row.items()}
+def _texts(row: Mapping[str, Any], currency: str) -> dict[str, Any]:
+    return {
+        key: plain(value, currency) if isinstance(value, Decimal) else value for key, value in row.items()
+    }
 
 
 def has_plans(part: Mapping[str, Any]) -> bool:
@@ -129,6 +136,7 @@ def plans_sheet(part: Mapping[str, Any]) -> Sheet:
     status_block = Block(
         (Column("Status"), Column("Currency"), Column("Plans", COUNT), Column("Agreed total", MONEY)),
         title="Plans by status",
+        currency_column=1,
     )
     for row in part.get("by_status") or ():
         status_block.rows.append(
@@ -148,6 +156,7 @@ def plans_sheet(part: Mapping[str, Any]) -> Sheet:
             Column("Amount due in them", MONEY),
         ),
         title="Active plans",
+        currency_column=0,
     )
     for row in part.get("active") or ():
         active_block.rows.append(

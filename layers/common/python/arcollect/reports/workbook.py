@@ -21,7 +21,8 @@ from openpyxl.xml.constants import ARC_CORE  # type: ignore[import-untyped]
 from openpyxl.xml.functions import tostring  # type: ignore[import-untyped]
 
 from arcollect.cells import neutralise
-from arcollect.reports.tables import EXCEL_FORMATS, NUMBER, TEXT, Cell, Sheet
+from arcollect.money import DEFAULT_MINOR_UNIT, minor_unit
+from arcollect.reports.tables import EXCEL_FORMATS, MONEY, NUMBER, TEXT, Cell, Sheet, money_format
 
 _BOLD = Font(bold=True)
 _CHART_ROWS = 16  # rows between two charts stacked on a sheet
@@ -35,19 +36,22 @@ def _excel_value(cell: Cell) -> str | float | int | date | None:
     return cell
 
 
-def _number_format(cell: Cell, kind: str) -> str | None:
+def _number_format(cell: Cell, kind: str, currency: str | None = None) -> str | None:
+    """An amount with its currency's decimals (``#,##0`` JPY, ``#,##0.000`` KWD), when its row names it."""
     if cell is None or isinstance(cell, str):
         return None
     if kind in (NUMBER, TEXT):
         return "#,##0" if isinstance(cell, int) else "#,##0.00"
+    if kind == MONEY and currency:
+        return money_format(currency)
     return EXCEL_FORMATS.get(kind)
 
 
-def _width(cell: Cell) -> int:
+def _width(cell: Cell, places: int = DEFAULT_MINOR_UNIT) -> int:
     if cell is None:
         return 0
     if isinstance(cell, Decimal):
-        return len(f"{cell:,.2f}")
+        return len(f"{cell:,.{places}f}")
     if isinstance(cell, date):
         return 10
     return len(str(cell))
@@ -71,12 +75,17 @@ def _write_sheet(ws: Any, sheet: Sheet) -> list[tuple[int, int]]:
             widths[col] = max(widths.get(col, 0), len(column.label))
         for index_row, row in enumerate(block.rows):
             row_number += 1
+            currency = block.currency(index_row)
+            places = minor_unit(currency) if currency else DEFAULT_MINOR_UNIT
             for col, cell in enumerate(row[: len(block.columns)], start=1):
                 target = ws.cell(row=row_number, column=col, value=_excel_value(cell))
-                number_format = _number_format(cell, block.kind(index_row, col - 1))
+                kind = block.kind(index_row, col - 1)
+                number_format = _number_format(cell, kind, currency)
                 if number_format:
                     target.number_format = number_format
-                widths[col] = max(widths.get(col, 0), _width(cell))
+                widths[col] = max(
+                    widths.get(col, 0), _width(cell, places if kind == MONEY else DEFAULT_MINOR_UNIT)
+                )
         spans.append((header, row_number))
     for col, width in widths.items():
         ws.column_dimensions[get_column_letter(col)].width = min(max(width + 2, 8), 60)

@@ -373,6 +373,15 @@ def test_amounts_typed_in_the_console(typed: str, expected: Decimal) -> None:
     assert cash.parse_amount(typed, "allocations", "EUR") == expected
 
 
+def test_the_console_reads_a_decimal_comma_as_every_form_does() -> None:
+    """ "1250,50" applied 125050 EUR of cash (the commas were dropped): it is 1250.50, as the portal and the
+    console's other forms read it; "1,500" KWD is refused as two amounts."""
+    assert cash.parse_amount("1250,50", "allocations", "EUR") == Decimal("1250.50")
+    with pytest.raises(cash.CashApplicationError) as raised:
+        cash.parse_amount("1,500", "allocations", "KWD")
+    assert raised.value.field == "allocations" and "could be read two ways" in raised.value.message
+
+
 @pytest.mark.parametrize("typed", ["abc", "0", "-5", "1.234", "NaN", "Infinity"])
 def test_amounts_the_console_refuses(typed: str) -> None:
     with pytest.raises(cash.CashApplicationError):

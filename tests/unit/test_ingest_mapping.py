@@ -210,6 +210,23 @@ def test_a_single_zone_country_gives_the_customer_its_time_zone() -> None:
     assert (customer.country, customer.time_zone, customer.placeholder) == ("DE", "Europe/Berlin", False)
 
 
+@pytest.mark.parametrize(
+    ("country", "zone"),
+    [
+        ("kw", "Asia/Kuwait"),
+        ("SA", "Asia/Riyadh"),
+        ("JP", "Asia/Tokyo"),
+        ("QA", "Asia/Qatar"),
+        ("CN", "Asia/Shanghai"),
+    ],
+)
+def test_every_country_of_one_time_zone_gives_it(country: str, zone: str) -> None:
+    """Kuwait has one zone: its customers were left without one, "country KW has several time zones"."""
+    customer = customer_row(country=country).entity
+    assert isinstance(customer, Customer)
+    assert (customer.time_zone, customer.data_quality) == (zone, ())
+
+
 def test_a_country_with_several_zones_leaves_the_time_zone_empty_with_a_note() -> None:
     mapped = customer_row(country="US")
     assert isinstance(mapped.entity, Customer)

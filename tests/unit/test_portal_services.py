@@ -16,7 +16,7 @@ from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from arcollect.cells import neutralise
 from arcollect.entities import Customer, Invoice
-from arcollect.inputs import parse_amount
+from arcollect.inputs import InputError, parse_amount
 from arcollect.languages import LANGUAGES, written_language
 from arcollect.portal.account import currency_totals, invoice_status
 from arcollect.portal.inputs import (
@@ -363,6 +363,21 @@ def test_contact_details_left_out_stay_as_on_file() -> None:
 )
 def test_amounts_are_read_as_decimals(text: str, amount: str) -> None:
     assert parse_amount(text, "EUR") == Decimal(amount)
+
+
+def test_a_comma_amount_of_a_three_decimal_currency_that_reads_two_ways_is_refused() -> None:
+    """ "1,500" KWD is 1.500 with a decimal comma or 1500 with a thousands one: both owed amounts, so asked,
+    never guessed (it was read as 1500). Of a two-decimal currency it can only be 1500; "1,5" is 1.5."""
+    with pytest.raises(InputError) as raised:
+        parse_amount("1,500", "KWD")
+    assert (raised.value.field, raised.value.message) == (
+        "amount",
+        "1,500 KWD could be read two ways: write 1.500 or 1500",
+    )
+    assert parse_amount("1,500", "EUR") == Decimal(1500)
+    assert parse_amount("1,500", "JPY") == Decimal(1500)
+    assert parse_amount("1,5", "KWD") == Decimal("1.5")
+    assert parse_amount("1,500.250", "KWD") == Decimal("1500.250")
 
 
 @pytest.mark.parametrize(

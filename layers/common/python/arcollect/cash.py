@@ -42,7 +42,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from difflib import SequenceMatcher
 from itertools import combinations
 from typing import Final
@@ -57,7 +57,9 @@ from arcollect.entities import (
     TaskKind,
     is_plan_id,
 )
-from arcollect.money import finer_than_unit, grouped, unit_refusal, written
+from arcollect.inputs import InputError
+from arcollect.inputs import parse_amount as read_amount
+from arcollect.money import grouped, written
 
 # TransactWriteItems' limit (100 actions, AWS since September 2022). At ingest: the payment, its
 # apply-cash task and the invoices. A collector's decision: the payment, the task, the timeline entry,
@@ -526,18 +528,13 @@ def apply_cash_task(
 
 
 def parse_amount(text: str, field: str, currency: str) -> Decimal:
-    """An amount of ``currency`` typed in the console: ``1,234.50`` or ``1234.5``; above 0, at most the
-    currency's decimals (ISO 4217's minor unit: 2 for EUR, none for JPY, 3 for KWD)."""
-    cleaned = (text or "").strip().replace(",", "")
+    """An amount of ``currency`` typed in the console, read as every form reads one
+    (``inputs.parse_amount``: ``1,234.50``, ``1234,50``, ``1234.5``; above 0, at most the currency's
+    decimals; ``1,500`` of a three-decimal currency refused as two amounts), refused naming ``field``."""
     try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        raise CashApplicationError(field, f"{text!r} is not an amount (e.g. 120.50)") from None
-    if not amount.is_finite() or amount <= 0:
-        raise CashApplicationError(field, "each amount must be more than 0")
-    if finer_than_unit(amount, currency):
-        raise CashApplicationError(field, unit_refusal(amount, currency))
-    return amount
+        return read_amount(text, currency)
+    except InputError as error:
+        raise CashApplicationError(field, error.message) from None
 
 
 def decided(

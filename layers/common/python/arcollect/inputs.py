@@ -24,6 +24,13 @@ def parse_amount(text: str, currency: str) -> Decimal:
     JPY, 3 for KWD; ``arcollect/money.py``); "1234.50", "1,234.50" and "1234,50" are accepted. Finer than
     the unit (10.005 EUR, 100.5 JPY) is refused, saying so as ingest does: no one can owe or pay it."""
     raw = (text or "").strip().replace(" ", "").replace("\u00a0", "")
+    if minor_unit(currency) >= 3 and re.fullmatch(r"\d{1,3},\d{3}", raw):
+        # "1,500" is 1.500 written with a decimal comma or 1500 with a thousands one, and a currency of
+        # three decimals makes both amounts a customer could owe: ask, never guess.
+        raise InputError(
+            "amount",
+            f"{raw} {currency} could be read two ways: write {raw.replace(',', '.')} or {raw.replace(',', '')}",
+        )
     if "," in raw and "." not in raw and re.fullmatch(r"\d+,\d{1,2}", raw):
         raw = raw.replace(",", ".")
     elif re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", raw):

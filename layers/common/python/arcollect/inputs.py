@@ -27,10 +27,8 @@ def parse_amount(text: str, currency: str) -> Decimal:
     if minor_unit(currency) >= 3 and re.fullmatch(r"\d{1,3},\d{3}", raw):
         # "1,500" is 1.500 written with a decimal comma or 1500 with a thousands one, and a currency of
         # three decimals makes both amounts a customer could owe: ask, never guess.
-        raise InputError(
-            "amount",
-            f"{raw} {currency} could be read two ways: write {raw.replace(',', '.')} or {raw.replace(',', '')}",
-        )
+        decimal, whole = raw.replace(",", "."), raw.replace(",", "")
+        raise InputError("amount", f"{raw} {currency} could be read two ways: write {decimal} or {whole}")
     if "," in raw and "." not in raw and re.fullmatch(r"\d+,\d{1,2}", raw):
         raw = raw.replace(",", ".")
     elif re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", raw):

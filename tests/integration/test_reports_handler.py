@@ -351,7 +351,32 @@ def test_the_workbook_and_the_page_show_amounts_with_their_currencys_decimals(s3
     # (summary.csv has them as kpis.json, exact)
     assert "\r\nKWD,2.109," in _csv(s3, "summary.csv") and "\r\nJPY,176500," in _csv(s3, "summary.csv")
     # The page's tables write them as the reminders do: 176,500 JPY, never 176,500.00; 2.109 KWD, never
-    # 2.11 (the forecast's chart, to the cent, aside)
+    # 2.11 (the forecast's chart too, below)
     page = s3.get_object(Bucket=REPORTS, Key="latest/summary.html")["Body"].read().decode()
     assert '<td class="num">176,500</td>' in page and '<td class="num">2.109</td>' in page
     assert "176,500.00</td>" not in page and "2.11</td>" not in page
+
+
+def test_the_forecast_keeps_the_dinars_three_decimals_and_the_yens_none(s3: Any) -> None:
+    result, document = _reported(s3)
+    # kpis.json: every week with its currency's decimals, the empty ones too: 176500 and 0 JPY (never
+    # "176500.00" nor "0.00"), 2.109 and 0.000 KWD (never "2.11"); all overdue, so all in week 1
+    forecast = document["forecast"]
+    assert [week["expected"] for week in forecast["JPY"]] == ["176500"] + ["0"] * 12
+    assert [week["expected"] for week in forecast["KWD"]] == ["2.109"] + ["0.000"] * 12
+    # forecast.csv: as kpis.json
+    table = _csv(s3, "forecast.csv")
+    assert "\r\nJPY,2026-11-24,2026-11-30,176500\r\nJPY,2026-12-01,2026-12-07,0\r\n" in table
+    assert "\r\nKWD,2026-11-24,2026-11-30,2.109\r\nKWD,2026-12-01,2026-12-07,0.000\r\n" in table
+    # The workbook's Forecast sheet: numbers shown with their row's currency's decimals
+    [workbook_key] = [k for k in result["written"] if k.startswith("latest/") and k.endswith(".xlsx")]
+    book = load_workbook(BytesIO(s3.get_object(Bucket=REPORTS, Key=workbook_key)["Body"].read()))
+    rows = book["Forecast"].iter_rows(min_row=3)  # under its title and header
+    weeks = [(row[0].value, row[3].value, row[3].number_format) for row in rows]
+    assert weeks[0] == ("JPY", 176500, "#,##0") and weeks[1] == ("JPY", 0, "#,##0")
+    assert weeks[13] == ("KWD", 2.109, "#,##0.000") and weeks[14] == ("KWD", 0, "#,##0.000")
+    # summary.html: the forecast chart's bars as the reminders write them: 176,500 JPY, 2.109 KWD
+    page = s3.get_object(Bucket=REPORTS, Key="latest/summary.html")["Body"].read().decode()
+    assert "<title>11-24: 176,500</title>" in page and "<title>12-01: 0</title>" in page
+    assert "<title>11-24: 2.109</title>" in page and "<title>12-01: 0.000</title>" in page
+    assert "176,500.00" not in page and "2.11<" not in page

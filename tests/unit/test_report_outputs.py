@@ -424,6 +424,38 @@ def test_an_all_zero_chart_draws() -> None:
     assert page.count('height="0.0"') == 13
 
 
+def test_the_forecast_is_shown_with_each_currencys_decimals() -> None:
+    # Weeks as kpis.json writes them (money.plain): 1488332 JPY, 3550.675 KWD, 1200.50 EUR, empty ones too
+    def weeks(first: str, empty: str) -> list[dict[str, str]]:
+        listed = forecast(date(2026, 4, 1), 1)
+        return [{**week, "expected": first if index == 0 else empty} for index, week in enumerate(listed)]
+
+    document = sample_document()
+    document["forecast"] = {
+        "EUR": weeks("1200.50", "0.00"),
+        "JPY": weeks("1488332", "0"),
+        "KWD": weeks("3550.675", "0.000"),
+    }
+    files = render_report(document)
+    # forecast.csv: as kpis.json, exact
+    rows = csv_rows(files["forecast.csv"][0])
+    assert rows[1] == ["EUR", "2026-04-01", "2026-04-07", "1200.50"] and rows[2][3] == "0.00"
+    assert rows[14] == ["JPY", "2026-04-01", "2026-04-07", "1488332"] and rows[15][3] == "0"
+    assert rows[27] == ["KWD", "2026-04-01", "2026-04-07", "3550.675"] and rows[28][3] == "0.000"
+    # The workbook: numbers with their row's currency's decimals (#,##0 JPY, #,##0.000 KWD)
+    sheet = workbook(files["kpi-report.xlsx"][0])["Forecast"]
+    shown = [(row[0].value, row[3].value, row[3].number_format) for row in sheet.iter_rows(min_row=2)]
+    assert shown[0] == ("EUR", pytest.approx(1200.5), "#,##0.00") and shown[1] == ("EUR", 0, "#,##0.00")
+    assert shown[13] == ("JPY", 1488332, "#,##0") and shown[14] == ("JPY", 0, "#,##0")
+    assert shown[26] == ("KWD", pytest.approx(3550.675), "#,##0.000") and shown[27] == ("KWD", 0, "#,##0.000")
+    # summary.html: each bar's value as the reminders write it, never 1,488,332.00 nor 3,550.68
+    page = files["summary.html"][0].decode("utf-8")
+    assert "<title>04-01: 1,200.50</title>" in page and "<title>04-08: 0.00</title>" in page
+    assert "<title>04-01: 1,488,332</title>" in page and "<title>04-08: 0</title>" in page
+    assert "<title>04-01: 3,550.675</title>" in page and "<title>04-08: 0.000</title>" in page
+    assert "1,488,332.00" not in page and "3,550.68<" not in page
+
+
 # -- the weekly email ----------------------------------------------------------------------------------
 
 # When the reports run sends it (its "now").

@@ -168,17 +168,40 @@ def test_the_forecast_on_predictions_has_an_interval_around_each_week() -> None:
     assert all(week["low"] == "0.00" and week["high"] == "0.00" for week in weeks[6:])
     plain = cash_forecast(as_of=AS_OF, open_items=[item], history=DelayHistory())["EUR"]
     assert plain[0]["expected"] == "1000.00" and "low" not in plain[0]
-    # Every amount to the cent, the weeks with nothing in them too ("0.00", never "0")
+    # Every EUR amount to the cent, the weeks with nothing in them too ("0.00", never "0")
     assert {w["expected"] for w in weeks} == {"1000.00", "0.00"} and plain[1]["expected"] == "0.00"
-    whole = OpenItem("A", "JPY", AS_OF, Decimal("1000"), "A-1")  # an amount given without decimals
-    weeks = cash_forecast(as_of=AS_OF, open_items=[whole], history=DelayHistory(), outlooks={("A", "A-1"): o})
-    assert all(
-        len(amount.split(".")[1]) == 2
-        for w in weeks["JPY"]
-        for amount in (w["expected"], w["low"], w["high"])
+    fine = OpenItem("A", "EUR", AS_OF, Decimal("12.345"), "A-1")  # in finer units than cents: kept, exact
+    assert cash_forecast(as_of=AS_OF, open_items=[fine], history=DelayHistory())["EUR"][0]["expected"] == (
+        "12.345"
     )
-    fine = OpenItem("A", "BHD", AS_OF, Decimal("12.345"), "A-1")  # in finer units than cents: kept, exact
-    assert (
-        cash_forecast(as_of=AS_OF, open_items=[fine], history=DelayHistory())["BHD"][0]["expected"]
-        == "12.345"
-    )
+
+
+def test_the_forecast_keeps_each_currencys_minor_unit() -> None:
+    # A yen amount (no decimals) and a Kuwaiti dinar one (three), on the predictions and on the rule
+    o = outlook(AS_OF + timedelta(days=10), AS_OF + timedelta(days=3), AS_OF + timedelta(days=25))
+    items = [
+        OpenItem("A", "JPY", AS_OF, Decimal("1488332"), "A-1"),
+        OpenItem("B", "KWD", AS_OF, Decimal("3550.675"), "B-1"),
+    ]
+    outlooks = {("A", "A-1"): o, ("B", "B-1"): replace(o, customer_id="B", invoice_number="B-1")}
+    predicted = cash_forecast(as_of=AS_OF, open_items=items, history=DelayHistory(), outlooks=outlooks)
+    rule = cash_forecast(as_of=AS_OF, open_items=items, history=DelayHistory())
+    # The sums with the currency's decimals (never "1488332.00" nor "3550.68"), an empty week "0", "0.000":
+    # on the rule, both in week 1 (overdue, no history); on the predictions, in week 2 (the predicted day)
+    assert [w["expected"] for w in rule["JPY"][:3]] == ["1488332", "0", "0"]
+    assert [w["expected"] for w in rule["KWD"][:3]] == ["3550.675", "0.000", "0.000"]
+    assert [w["expected"] for w in predicted["JPY"][:3]] == ["0", "1488332", "0"]
+    assert [w["expected"] for w in predicted["KWD"][:3]] == ["0.000", "3550.675", "0.000"]
+    # The interval's bounds are rounded to the currency's unit: whole yen, the fils (0.001 KWD)
+    for currency, places in (("JPY", 0), ("KWD", 3)):
+        for week in predicted[currency]:
+            for bound in (week["low"], week["high"]):
+                assert len(bound.partition(".")[2]) == places, (currency, bound)
+            assert Decimal(week["low"]) <= Decimal(week["expected"]) <= Decimal(week["high"])
+    assert (predicted["JPY"][0]["high"], predicted["KWD"][0]["high"]) == ("1384939", "3304.013")  # not .01
+    assert predicted["JPY"][6]["low"] == predicted["JPY"][6]["high"] == "0"
+    assert predicted["KWD"][6]["low"] == predicted["KWD"][6]["high"] == "0.000"
+    # An amount given in finer units than its currency's is kept, exact (never rounded)
+    fine = [OpenItem("A", "JPY", AS_OF, Decimal("100.5")), OpenItem("A", "BHD", AS_OF, Decimal("12.3456"))]
+    weeks = cash_forecast(as_of=AS_OF, open_items=fine, history=DelayHistory())
+    assert (weeks["JPY"][0]["expected"], weeks["BHD"][0]["expected"]) == ("100.5", "12.3456")

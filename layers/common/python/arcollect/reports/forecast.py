@@ -25,11 +25,11 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from arcollect.money import in_minor_units, minor_unit, plain
 from arcollect.outlook import PayOutlook
 
 FORECAST_WEEKS = 13
 Z_80 = 1.2816  # the normal distribution's 90th percentile: mean +- Z_80 sd covers 80%
-_CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +122,9 @@ def cash_forecast(
     weeks: int = FORECAST_WEEKS,
     outlooks: Mapping[tuple[str, str], PayOutlook] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Expected receipts per currency and week, amounts as decimal strings to the cent (``0.00``, never
-    ``0``: ``_amount``); every week is listed even when nothing is expected in it. Items expected after
-    the last week are left out. With ``outlooks``
+    """Expected receipts per currency and week, amounts as decimal strings with the currency's ISO 4217
+    decimals (``money.plain``: ``0.00`` EUR, never ``0``; ``0`` JPY; ``0.000`` KWD); every week is listed
+    even when nothing is expected in it. Items expected after the last week are left out. With ``outlooks``
     (the model's predictions, by customer and invoice number) an item is expected on its predicted pay
     date and each week gets ``low`` and ``high``."""
     first_day = as_of + timedelta(days=1)
@@ -162,23 +162,19 @@ def cash_forecast(
             line: dict[str, Any] = {
                 "week_start": (first_day + timedelta(days=7 * week)).isoformat(),
                 "week_end": (first_day + timedelta(days=7 * week + 6)).isoformat(),
-                "expected": _amount(total),
+                "expected": plain(total, currency),
             }
             if outlooks is not None:
                 mean, spread = means[currency][week], Z_80 * math.sqrt(variances[currency][week])
-                line["low"] = _amount(min(_cents(max(0.0, mean - spread)), max(total, Decimal(0))))
-                line["high"] = _amount(max(_cents(mean + spread), total))
+                low = min(_in_unit(max(0.0, mean - spread), currency), max(total, Decimal(0)))
+                line["low"] = plain(low, currency)
+                line["high"] = plain(max(_in_unit(mean + spread, currency), total), currency)
             lines.append(line)
         forecast[currency] = lines
     return forecast
 
 
-def _amount(value: Decimal) -> str:
-    """An amount as every week writes it: to the cent (``0.00``, ``1200.00``); an amount given in finer
-    units than cents keeps them, exact, never rounded."""
-    cents = value.quantize(_CENT)
-    return str(cents if cents == value else value)
-
-
-def _cents(value: float) -> Decimal:
-    return Decimal(repr(round(value, 2))).quantize(_CENT, rounding=ROUND_HALF_UP)
+def _in_unit(value: float, currency: str) -> Decimal:
+    """A week's bound (a float) as an amount of ``currency``: rounded to its minor unit, half up
+    (``0.01`` EUR, ``1`` JPY, ``0.001`` KWD)."""
+    return in_minor_units(Decimal(repr(round(value, minor_unit(currency)))), currency)

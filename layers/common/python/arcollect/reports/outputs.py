@@ -231,7 +231,8 @@ def _forecast(document: Mapping[str, Any]) -> Sheet:
     ]
     if interval:
         columns += [Column("Low (80%)", MONEY), Column("High (80%)", MONEY)]
-    block = Block(tuple(columns), title="Expected receipts per week")
+    # Each row's amounts with its currency's decimals (150,000 JPY, 3,550.675 KWD), as its weeks are written.
+    block = Block(tuple(columns), title="Expected receipts per week", currency_column=0)
     for currency, weeks in sorted(forecast.items()):
         for week in _sequence(weeks):
             week = _mapping(week)
@@ -621,7 +622,8 @@ def report_html(document: Mapping[str, Any], sheets: Sequence[Sheet] | None = No
             week = _mapping(week)
             amount = _decimal(week.get("expected"))
             points.append((str(week.get("week_start") or "")[5:], amount))
-        forecast_charts.append(bar_chart(f"13-week cash forecast, {currency}", points, value_labels=False))
+        title = f"13-week cash forecast, {currency}"
+        forecast_charts.append(bar_chart(title, points, value_labels=False, currency=str(currency)))
     customers = by_name["Customers by risk"].blocks[0]
     top = replace(customers, rows=customers.rows[:HTML_TOP_CUSTOMERS])
     predictions = by_name.get(PREDICTIONS_SHEET)

@@ -57,7 +57,7 @@ class Block:
     # The kind of each row's last cell, when it differs by row (a list of measures of different kinds).
     row_kinds: list[str] | None = None
     # The column naming each row's currency: the row's amounts (MONEY) are shown with its decimals (ISO
-    # 4217: 1,250.00 EUR, 150,000 JPY, 1.250 KWD). None: two decimals (the forecast's, to the cent).
+    # 4217: 1,250.00 EUR, 150,000 JPY, 1.250 KWD). None: two decimals.
     currency_column: int | None = None
 
     def kind(self, row: int, col: int) -> str:

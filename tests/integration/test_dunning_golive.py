@@ -80,9 +80,11 @@ def test_a_go_live_preview_says_an_alert_below_its_amount_does_not_apply_not_tha
     lines = capsys.readouterr().out.splitlines()
     # Then the small invoice's alert is not applicable, with the reason, once; it superseded nothing
     alert = [line for line in lines if "large_invoice_alert" in line]
-    assert "  INV-S: not_applicable large_invoice_alert - open amount 250.00 EUR is below 10000" in alert
+    assert (
+        "  INV-S: not_applicable large_invoice_alert - open amount 250.00 EUR is below 10000.00 EUR" in alert
+    )
     assert [line for line in alert if line.startswith("  INV-S:")] == [
-        "  INV-S: not_applicable large_invoice_alert - open amount 250.00 EUR is below 10000"
+        "  INV-S: not_applicable large_invoice_alert - open amount 250.00 EUR is below 10000.00 EUR"
     ]
     # And the large invoice's alert, which would have been made, gave way to the statement
     superseded = "  INV-L: skipped large_invoice_alert - superseded by the statement of overdue invoices"

@@ -25,7 +25,8 @@ import pytest
 from arcollect.plans import Instalment, PaymentPlan, agreed_activity, standing
 from arcollect.policy import SHIPPED_POLICY
 from arcollect.store.plan_book import PlanBook
-from tests.integration.dunning_world import World, sent_emails, utc
+from arcollect_cli.main import main
+from tests.integration.dunning_world import World, sent_emails, through_the_cli, utc
 from tests.integration.ingest_flow import ingest
 from tests.integration.real_world import Browser, Reply, hidden
 from tests.integration.staff_console import signed_in_staff
@@ -116,6 +117,78 @@ def test_the_portal_keeps_the_dinars_three_decimals_and_takes_them_typed(world: 
     assert status == 201, body
 
 
+def test_the_portals_api_writes_every_amount_with_its_currencys_decimals(world: World) -> None:
+    # Given a dinar invoice as an ERP writes it with one decimal (300.5 is 300.500 KWD), beside KW-1
+    world.invoice(
+        "KW-2", customer_id=DINAR, invoice_date=date(2026, 9, 1), due_date=date(2026, 10, 1), amount="300.5",
+        currency="KWD",
+    )  # fmt: skip
+    session = sign_in(DINAR)
+    # The account's totals, aging buckets and late charges in fils, as the statement writes them: an
+    # empty bucket is "0.000", never "0"
+    account = json.loads(str(get("/api/v1/account", cookie=session[0])["body"]))
+    [kwd] = account["totals"]
+    assert (kwd["currency"], kwd["total_due"], kwd["overdue"]) == ("KWD", "301.750", "301.750")
+    assert kwd["aging"] == {
+        "current": "0.000", "d1_30": "0.000", "d31_60": "301.750", "d61_90": "0.000", "d91_plus": "0.000"
+    }  # fmt: skip
+    assert kwd["late_charges"] == "0.000"
+    # The invoices' amount, open amount and balance too
+    invoices = json.loads(str(get("/api/v1/invoices", cookie=session[0])["body"]))["invoices"]
+    assert {i["invoice_number"]: (i["amount"], i["open_amount"], i["balance"]) for i in invoices} == {
+        "KW-1": ("1.250", "1.250", "1.250"),
+        "KW-2": ("300.500", "300.500", "300.500"),
+    }
+    detail = json.loads(str(get("/api/v1/invoices/KW-2", cookie=session[0])["body"]))["invoice"]
+    assert (detail["amount"], detail["open_amount"], detail["balance"]) == ("300.500", "300.500", "300.500")
+    # A promise's receipt, and a plan's total and instalments
+    status, promised = promise(session, "KW-1", "1.2")
+    assert (status, promised["amount"]) == (201, "1.200"), promised
+    status, plan = call_api(
+        "POST", "/api/v1/payment-plans", session,
+        {"invoice_numbers": ["KW-2"], "count": 2, "first_due": "2026-12-01", "every_days": 30},
+    )  # fmt: skip
+    assert status == 201, plan
+    assert (plan["total"], [i["amount"] for i in plan["instalments"]]) == ("300.500", ["150.250", "150.250"])
+    # Explicit instalments typed with fewer decimals than the dinar's three are answered with its three
+    world.invoice(
+        "KW-3", customer_id=DINAR, invoice_date=date(2026, 9, 1), due_date=date(2026, 10, 1), amount="200",
+        currency="KWD",
+    )  # fmt: skip
+    status, plan = call_api(
+        "POST", "/api/v1/payment-plans", session,
+        {"invoice_numbers": ["KW-3"], "instalments": [
+            {"due_date": "2026-12-01", "amount": "100.5"}, {"due_date": "2027-01-01", "amount": "99.5"}
+        ]},
+    )  # fmt: skip
+    assert status == 201, plan
+    assert (plan["total"], [i["amount"] for i in plan["instalments"]]) == ("200.000", ["100.500", "99.500"])
+    # A customer in yen: no decimals; one in euros: two, "0.00" for an empty bucket
+    session = sign_in(YEN)
+    [jpy] = json.loads(str(get("/api/v1/account", cookie=session[0])["body"]))["totals"]
+    assert (jpy["total_due"], jpy["aging"]["current"], jpy["aging"]["d1_30"]) == ("151000", "1000", "0")
+    world.customer("C-EU")
+    world.invoice("EU-1", customer_id="C-EU", invoice_date=date(2026, 9, 1), due_date=date(2026, 10, 1))
+    session = sign_in("C-EU")
+    [eur] = json.loads(str(get("/api/v1/account", cookie=session[0])["body"]))["totals"]
+    assert (eur["total_due"], eur["aging"]["current"], eur["late_charges"]) == ("1000.00", "0.00", "0.00")
+
+
+def test_the_portals_plan_page_writes_the_minimum_and_the_rounding_in_the_accounts_currency(
+    world: World,
+) -> None:
+    # The yen customer's plan page: the policy's minimum (50) in yen, the split rounded to whole yen
+    page = str(get("/payment-plan", cookie=sign_in(YEN)[0])["body"])
+    assert "each of at least\n50 JPY." in page
+    assert "rounded down to the smallest unit of the invoices' currency (1 JPY)" in page
+    assert "50.00" not in page and "cents" not in page
+    # The dinar customer's: in fils
+    page = str(get("/payment-plan", cookie=sign_in(DINAR)[0])["body"])
+    assert "each of at least\n50.000 KWD." in page
+    assert "rounded down to the smallest unit of the invoices' currency (0.001 KWD)" in page
+    assert "50.00 " not in page and "cents" not in page
+
+
 # --- the staff console ------------------------------------------------------------------------------------
 
 
@@ -174,6 +247,18 @@ def test_the_console_writes_yen_without_decimals_and_splits_a_plan_in_whole_yen(
     assert (plan["total"], [i["amount"] for i in plan["instalments"]]) == ("1000", ["333", "333", "334"])
     [stored] = PlanBook().plans(YEN)
     assert [i.amount for i in stored.instalments] == [Decimal(333), Decimal(333), Decimal(334)]
+
+
+def test_the_console_plan_form_says_what_equal_instalments_are_rounded_to_in_the_accounts_currency(
+    console: Console,
+) -> None:
+    yen = console.account().text
+    assert (
+        "rounded down to the smallest unit of its currency (1 JPY); the last takes what is left over" in yen
+    )
+    dinar = console.account(DINAR).text
+    assert "rounded down to the smallest unit of its currency (0.001 KWD)" in dinar
+    assert "cents" not in yen and "cents" not in dinar
 
 
 def test_the_console_refuses_amounts_finer_than_the_currencys_unit_naming_the_field(
@@ -283,3 +368,36 @@ def test_an_instalment_whose_remainder_rounds_to_nothing_is_paid_and_never_remin
     assert emails[0].subject == "Instalment 2 of 3 of your payment plan: 333 JPY due 4 Jan 2027"
     text = emails[0].message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert zeros(text) == []
+
+
+# --- dunning's preview: a condition's reason ----------------------------------------------------------
+
+
+def test_the_dunning_preview_writes_an_amount_conditions_reason_in_the_invoices_currency(
+    aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a dinar invoice of 2000.05 KWD (as the ERP writes it) past the large-invoice alert's day (it
+    # applies from 10,000 open, in the invoice's currency), and a yen one below it too
+    world = World(through_handler=True)
+    world.customer(DINAR)
+    world.customer(YEN)
+    world.invoice(
+        "KW-7", customer_id=DINAR, invoice_date=date(2026, 9, 1), due_date=date(2026, 10, 1),
+        amount="2000.05", currency="KWD",
+    )  # fmt: skip
+    world.invoice(
+        "JP-7", customer_id=YEN, invoice_date=date(2026, 9, 1), due_date=date(2026, 10, 1), amount="5000",
+        currency="JPY",
+    )  # fmt: skip
+    through_the_cli(monkeypatch)
+    # When `arcollect dunning preview` asks what the first send window's tick will do
+    capsys.readouterr()
+    assert main(["dunning", "preview", "--at", "2026-11-20T08:00:00Z"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # Then the alert's reason writes the amount and the threshold with the currency's decimals, both
+    # naming the currency
+    alert = [line.strip() for line in lines if "large_invoice_alert" in line and "not_applicable" in line]
+    assert sorted(alert) == [
+        "JP-7: not_applicable large_invoice_alert - open amount 5000 JPY is below 10000 JPY",
+        "KW-7: not_applicable large_invoice_alert - open amount 2000.050 KWD is below 10000.000 KWD",
+    ]

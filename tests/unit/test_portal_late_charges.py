@@ -66,7 +66,7 @@ def test_the_api_gives_each_invoices_charges_and_the_totals(signed_in: Client, p
     eur = next(t for t in account["totals"] if t["currency"] == "EUR")
     assert (eur["late_charges"], account["charges_added"]) == ("40.34", False)
     invoices = {i["invoice_number"]: i for i in signed_in.get("/api/v1/invoices").json()["invoices"]}
-    assert (invoices["INV-1"]["late_interest"], invoices["INV-1"]["late_compensation"]) == ("0.34", "40")
+    assert (invoices["INV-1"]["late_interest"], invoices["INV-1"]["late_compensation"]) == ("0.34", "40.00")
     assert invoices["INV-2"]["late_interest"] is None
 
 

@@ -26,6 +26,7 @@ from arcollect import yamldoc
 from arcollect.contract import DropPrefix
 from arcollect.entities import Customer, DeductionReason, DisputeReason, Invoice
 from arcollect.interest import Compensation, DayCount, InterestRule, LateCharges, RatePeriod
+from arcollect.money import plain
 
 SHIPPED_POLICY = Path(__file__).parent / "policies" / "default.yaml"
 
@@ -151,10 +152,19 @@ class Conditions:
         """None when the step applies to ``invoice``; else the condition that does not hold."""
         if self.segments and segment not in self.segments:
             return f"segment {segment!r} is not one of {', '.join(sorted(self.segments))}"
+        # The bounds are in the invoice's currency; both written with its decimals (money.plain):
+        # "open amount 2000.050 KWD is below 10000.000 KWD", "250.00 EUR is below 10000.00 EUR".
+        currency = invoice.currency
         if self.amount_min is not None and invoice.open_amount < self.amount_min:
-            return f"open amount {invoice.open_amount} {invoice.currency} is below {self.amount_min}"
+            return (
+                f"open amount {plain(invoice.open_amount, currency)} {currency} is below "
+                f"{plain(self.amount_min, currency)} {currency}"
+            )
         if self.amount_max is not None and invoice.open_amount > self.amount_max:
-            return f"open amount {invoice.open_amount} {invoice.currency} is above {self.amount_max}"
+            return (
+                f"open amount {plain(invoice.open_amount, currency)} {currency} is above "
+                f"{plain(self.amount_max, currency)} {currency}"
+            )
         risk = (customer.risk or "").lower() if customer else ""
         if self.risk and risk not in self.risk:
             return f"customer risk {risk or 'unknown'!r} is not one of {', '.join(sorted(self.risk))}"

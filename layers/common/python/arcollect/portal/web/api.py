@@ -9,7 +9,6 @@ always the session's.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from arcollect.entities import DisputeReason
 from arcollect.languages import LANGUAGES
+from arcollect.money import plain
 from arcollect.portal.access import LinkRevoked, Session
 from arcollect.portal.links import LinkExpired, LinkInvalid
 from arcollect.portal.views import (
@@ -103,6 +103,17 @@ class ContactIn(_In):
 
 # --- responses ----------------------------------------------------------------------------------------
 
+# An amount as the statements write it: a plain decimal string with its currency's decimals (ISO 4217:
+# "1250.00" EUR, "150000" JPY, "1.250" KWD; ``money.plain``, never rounded), so "0" is "0.00" in EUR.
+Amount = Annotated[
+    str,
+    Field(
+        description="A decimal string with the currency's decimals (its ISO 4217 minor unit), as the "
+        'statements write it: "1250.00" EUR, "150000" JPY, "1.250" KWD.',
+        examples=["1250.00"],
+    ),
+]
+
 
 class ErrorDetail(BaseModel):
     field: str | None
@@ -129,11 +140,10 @@ class CustomerOut(BaseModel):
 
 class TotalsOut(BaseModel):
     currency: str
-    total_due: Decimal
-    overdue: Decimal
-    aging: dict[str, Decimal]
-    late_charges: Decimal = Field(
-        default=Decimal(0),
+    total_due: Amount
+    overdue: Amount
+    aging: dict[str, Amount]
+    late_charges: Amount = Field(
         description="Statutory late-payment charges to date on the overdue invoices (interest and "
         "compensation); part of total_due only when charges_added.",
     )
@@ -142,11 +152,11 @@ class TotalsOut(BaseModel):
 class InvoiceOut(BaseModel):
     invoice_number: str
     currency: str
-    amount: Decimal
-    open_amount: Decimal
+    amount: Amount
+    open_amount: Amount
     # invoice | credit_note | write_off; what the item adds to the balance (a credit note: negative)
     document_type: str
-    balance: Decimal
+    balance: Amount
     invoice_date: date
     due_date: date
     days_overdue: int
@@ -155,10 +165,10 @@ class InvoiceOut(BaseModel):
     description: str | None
     promised_until: date | None
     pay_url: str | None
-    late_interest: Decimal | None = Field(
+    late_interest: Amount | None = Field(
         default=None, description="Statutory late-payment interest to date, when the policy computes it."
     )
-    late_compensation: Decimal | None = Field(
+    late_compensation: Amount | None = Field(
         default=None, description="The fixed late-payment compensation, when the policy computes it."
     )
 
@@ -193,7 +203,7 @@ class PromiseOut(BaseModel):
     promise_id: str
     invoice_numbers: list[str]
     promised_until: date
-    amount: Decimal
+    amount: Amount
     currency: str
 
 
@@ -235,13 +245,15 @@ class AcceptedOut(BaseModel):
 
 def invoice_out(view: InvoiceView) -> InvoiceOut:
     invoice = view.invoice
+    currency = invoice.currency
+    charges = view.late_charges
     return InvoiceOut(
         invoice_number=invoice.invoice_number,
-        currency=invoice.currency,
-        amount=invoice.amount,
-        open_amount=invoice.open_amount,
+        currency=currency,
+        amount=plain(invoice.amount, currency),
+        open_amount=plain(invoice.open_amount, currency),
         document_type=invoice.document_type,
-        balance=invoice.signed_open_amount,
+        balance=plain(invoice.signed_open_amount, currency),
         invoice_date=invoice.invoice_date,
         due_date=invoice.due_date,
         days_overdue=view.days_overdue,
@@ -250,18 +262,19 @@ def invoice_out(view: InvoiceView) -> InvoiceOut:
         description=invoice.description,
         promised_until=invoice.promised_until,
         pay_url=view.pay_url,
-        late_interest=view.late_charges.interest if view.late_charges else None,
-        late_compensation=view.late_charges.compensation if view.late_charges else None,
+        late_interest=plain(charges.interest, currency) if charges else None,
+        late_compensation=plain(charges.compensation, currency) if charges else None,
     )
 
 
 def totals_out(line: CurrencyTotals) -> TotalsOut:
+    currency = line.currency
     return TotalsOut(
-        currency=line.currency,
-        total_due=line.total_due,
-        overdue=line.overdue,
-        aging=dict(line.aging),
-        late_charges=line.late_charges,
+        currency=currency,
+        total_due=plain(line.total_due, currency),
+        overdue=plain(line.overdue, currency),
+        aging={bucket: plain(amount, currency) for bucket, amount in line.aging.items()},
+        late_charges=plain(line.late_charges, currency),
     )
 
 
@@ -434,7 +447,7 @@ def register(web: Web) -> None:
             promise_id=receipt.promise_id,
             invoice_numbers=list(receipt.invoice_numbers),
             promised_until=receipt.promised_until,
-            amount=receipt.amount,
+            amount=plain(receipt.amount, receipt.currency),
             currency=receipt.currency,
         )
         return _json(201, out)

@@ -6,15 +6,16 @@ and for a plan beyond the policy's limits the limit it breaks."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel, ConfigDict, Field
 
+from arcollect.money import plain
 from arcollect.plans import PaymentPlan, RequestedInstalment
 from arcollect.portal.web import sessions
+from arcollect.portal.web.api import Amount
 from arcollect.portal.web.common import API_PREFIX, ApiError, CsrfRejected, Web
 
 
@@ -41,14 +42,14 @@ class PaymentPlanIn(BaseModel):
 class InstalmentOut(BaseModel):
     number: int
     due_date: date
-    amount: Decimal
+    amount: Amount
 
 
 class PaymentPlanOut(BaseModel):
     plan_id: str
     invoice_numbers: list[str]
     currency: str
-    total: Decimal
+    total: Amount
     status: str
     instalments: list[InstalmentOut]
 
@@ -58,10 +59,11 @@ def plan_out(plan: PaymentPlan) -> PaymentPlanOut:
         plan_id=plan.plan_id,
         invoice_numbers=list(plan.invoice_numbers),
         currency=plan.currency,
-        total=plan.total,
+        total=plain(plan.total, plan.currency),
         status=plan.status,
         instalments=[
-            InstalmentOut(number=i.number, due_date=i.due_date, amount=i.amount) for i in plan.instalments
+            InstalmentOut(number=i.number, due_date=i.due_date, amount=plain(i.amount, plan.currency))
+            for i in plan.instalments
         ],
     )
 

@@ -29,17 +29,22 @@ def register_pages(web: Web) -> None:
     def page(session: Session, status: int, form: dict[str, Any], errors: dict[str, str]) -> Response[str]:
         now = web.now()
         account = web.portal.account(session.customer_id, today=now.date())
+        invoices = [
+            v
+            for v in account.invoices
+            if v.status not in {"disputed", "credit", "promised", "plan", "agency"}
+        ]
+        # The currencies a plan could be in (the invoices offered, else the account's): the page writes
+        # the minimum instalment in each, with its decimals ("50 JPY", "50.000 KWD", "50.00 EUR").
+        currencies = sorted({v.invoice.currency for v in invoices} or {t.currency for t in account.totals})
         return web.html(
             "payment_plan.html",
             status,
             session=session,
             title="Agree a payment plan",
             nav="plan",
-            invoices=[
-                v
-                for v in account.invoices
-                if v.status not in {"disputed", "credit", "promised", "plan", "agency"}
-            ],
+            invoices=invoices,
+            currencies=currencies,
             plans=web.portal.payment_plans(session.customer_id, now=now),
             limits=web.portal.plan_limits(),
             form=form,

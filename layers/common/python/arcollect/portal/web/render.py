@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from arcollect.decisions import decisions_of
 from arcollect.entities import DisputeReason
-from arcollect.money import written
+from arcollect.money import smallest_unit, written
 from arcollect.replies import attachments_of
 
 if TYPE_CHECKING:
@@ -50,6 +50,12 @@ def money(amount: Decimal | int | str, currency: str) -> str:
     """``1,234.50 EUR``, ``150,000 JPY``: amounts are always shown with their currency, in its minor
     unit as the reminders write them (``money.written``), never summed across currencies."""
     return written(amount, currency)
+
+
+def unit(currency: str) -> str:
+    """``0.01 EUR``, ``1 JPY``, ``0.001 KWD``: the smallest amount of ``currency`` (its ISO 4217 minor
+    unit), as the plan forms say what equal instalments are rounded to."""
+    return written(smallest_unit(currency), currency)
 
 
 def path_segment(value: str) -> str:
@@ -99,6 +105,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["money"] = money
+    env.filters["unit"] = unit
     env.filters["segment"] = path_segment
     env.globals["AGING_LABELS"] = AGING_LABELS
     env.globals["STATUS_LABELS"] = STATUS_LABELS

@@ -4,8 +4,10 @@ tests that drive the console through its forms (payment plans, cash application,
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import datetime
+from typing import Any
 
 from arcollect.console import StaffConsole
 from arcollect.portal.web import build_app
@@ -14,7 +16,7 @@ from arcollect.store.portal import PortalObjects
 from arcollect.store.staff import StaffSessionStore
 from arcollect.workspace.services import Workspace
 from arcollect_cli.lambda_runtime import LambdaContext, load_handler
-from tests.integration.real_world import STAFF_PASSWORD, Browser, hidden, staff_directory
+from tests.integration.real_world import STAFF_PASSWORD, Browser, Reply, hidden, staff_directory
 
 
 def signed_in_staff(at: datetime, drop_bucket: str, username: str = "cora") -> Browser:
@@ -40,3 +42,21 @@ def signed_in_staff(at: datetime, drop_bucket: str, username: str = "cora") -> B
     )
     assert signed_in.status == 303, signed_in.text
     return browser
+
+
+def post_json(browser: Browser, path: str, body: dict[str, Any], csrf_token: str) -> Reply:
+    """``body`` POSTed as JSON to one of the console's JSON routes, the session's CSRF token in
+    X-CSRF-Token, as a script or the console's own page script sends it."""
+    send = browser.send
+
+    def with_json(event: dict[str, Any]) -> dict[str, Any]:
+        headers = {**event["headers"], "Content-Type": "application/json", "X-CSRF-Token": csrf_token}
+        event["headers"] = headers
+        event["multiValueHeaders"] = {name: [value] for name, value in headers.items()}
+        return send(event)
+
+    browser.send = with_json
+    try:
+        return browser.request("POST", path, json.dumps(body))
+    finally:
+        browser.send = send

@@ -29,7 +29,7 @@ from arcollect_cli.main import main
 from tests.integration.dunning_world import World, sent_emails, through_the_cli, utc
 from tests.integration.ingest_flow import ingest
 from tests.integration.real_world import Browser, Reply, hidden
-from tests.integration.staff_console import signed_in_staff
+from tests.integration.staff_console import post_json, signed_in_staff
 from tests.integration.test_dunning_residuals import zeros
 from tests.integration.test_portal_handler import call_api, get, sign_in
 
@@ -211,21 +211,7 @@ class Console:
     def plan_json(self, body: dict[str, Any]) -> tuple[int, Any]:
         """The console's JSON route of payment plans, with the session's CSRF token."""
         token = hidden(self.account().text, "csrf_token")
-        send = self.browser.send
-
-        def with_json(event: dict[str, Any]) -> dict[str, Any]:
-            headers = {**event["headers"], "Content-Type": "application/json", "X-CSRF-Token": token}
-            event["headers"] = headers
-            event["multiValueHeaders"] = {name: [value] for name, value in headers.items()}
-            return send(event)
-
-        self.browser.send = with_json
-        try:
-            reply = self.browser.request(
-                "POST", f"/staff/api/customers/{YEN}/payment-plans", json.dumps(body)
-            )
-        finally:
-            self.browser.send = send
+        reply = post_json(self.browser, f"/staff/api/customers/{YEN}/payment-plans", body, token)
         return reply.status, json.loads(reply.text)
 
 

@@ -34,7 +34,7 @@ from arcollect.store.repositories import Customers, Invoices, Tasks
 from tests.integration.dunning_world import Sent, World, sent_emails, utc
 from tests.integration.ingest_flow import ingest
 from tests.integration.real_world import Browser, Reply, hidden
-from tests.integration.staff_console import signed_in_staff
+from tests.integration.staff_console import post_json, signed_in_staff
 
 DROP = os.environ["DROP_BUCKET"]
 MUELLER = "Müller & Söhne, GmbH"
@@ -100,20 +100,8 @@ class Console:
     def post_json(self, body: dict[str, Any], *, csrf: bool = True) -> Reply:
         """The console's JSON route, with the session's CSRF token in X-CSRF-Token."""
         token = hidden(self.account().text, "csrf_token") if csrf else ""
-        send = self.browser.send
-
-        def with_json(event: dict[str, Any]) -> dict[str, Any]:
-            headers = {**event["headers"], "Content-Type": "application/json", "X-CSRF-Token": token}
-            event["headers"] = headers
-            event["multiValueHeaders"] = {name: [value] for name, value in headers.items()}
-            return send(event)
-
-        self.browser.send = with_json
-        try:
-            path = f"/staff/api/customers/{quote(MUELLER, safe='')}/payment-plans"
-            return self.browser.request("POST", path, json.dumps(body))
-        finally:
-            self.browser.send = send
+        path = f"/staff/api/customers/{quote(MUELLER, safe='')}/payment-plans"
+        return post_json(self.browser, path, body, token)
 
 
 @pytest.fixture

@@ -140,4 +140,9 @@ def read_entities(
         )
     if skipped:
         notes.append(f"{path.name}: {skipped} row(s) skipped by the {plan.mapping.name} mapping's rules")
+    if not (entities or rejected or skipped):
+        # As ingest says it of such a file: an export that failed upstream looks like this.
+        from arcollect.ingest.results import EMPTY_FILE_NOTE
+
+        notes.append(f"{path.name}: {EMPTY_FILE_NOTE}")
     return entities

@@ -70,6 +70,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         result = evaluate(invoices, split)
     except PredictionError as error:
+        # What was left out of the files (or that a file had no rows) may be why: said before the refusal.
+        for note in notes:
+            progress(f"note: {note}")
         raise CliError(str(error)) from error
     if args.json:
         print(json.dumps(result.document(), indent=2))

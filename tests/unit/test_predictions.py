@@ -497,6 +497,30 @@ def test_evaluate_refuses_bad_input_with_a_clear_message(
     assert message in err and "Traceback" not in err
 
 
+def test_evaluate_says_a_history_file_has_no_rows(
+    history: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A history export that came out empty (a header alone) is said, as ingest says it, beside the
+    refusal it leads to ("nothing was paid ... nothing to learn from" named no file)."""
+    empty = tmp_path / "empty.csv"
+    empty.write_text(history.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    argv = [
+        "predict",
+        "evaluate",
+        "--history",
+        str(empty),
+        "--mapping",
+        str(MAPPING),
+        "--split",
+        "2024-06-01",
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "note: empty.csv: the file has a header and no rows: nothing was loaded" in err
+    assert main([*argv[:3], str(history), str(empty), *argv[4:]]) == 0
+    assert "note: empty.csv: the file has a header and no rows" in capsys.readouterr().out
+
+
 def test_evaluate_needs_as_many_paid_invoices_as_the_reports_function() -> None:
     """One minimum, shared: below it the reports function trains no model (the customer-average rule),
     and ``evaluate`` measures none; at it, both train."""
